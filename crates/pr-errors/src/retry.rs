@@ -1,0 +1,77 @@
+//! Whether an operation that failed may succeed when tried again.
+
+use std::time::Duration;
+
+/// The retry classification of an error.
+///
+/// Retry policies (`pr-resilience`), HTTP handlers (a `Retry-After` header)
+/// and dead-letter queues all read this one value instead of guessing from
+/// error types. New classes may be added, so match with a wildcard arm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Retry {
+    /// Trying again later may succeed (a timeout, an open breaker, a full
+    /// queue, a rate limit).
+    Transient {
+        /// How long to wait before trying again, when the error knows
+        /// (a rate limiter's refill time, a server's `Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// Trying again with the same input fails the same way (bad input, a
+    /// missing permission, a bug).
+    Permanent,
+}
+
+impl Retry {
+    /// Transient, with no known wait.
+    pub const TRANSIENT: Self = Self::Transient { retry_after: None };
+
+    /// Transient, to be tried again after `wait`.
+    #[must_use]
+    pub const fn after(wait: Duration) -> Self {
+        Self::Transient {
+            retry_after: Some(wait),
+        }
+    }
+
+    /// Whether trying again may help.
+    #[must_use]
+    pub const fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient { .. })
+    }
+
+    /// The wait the error asked for, if any.
+    #[must_use]
+    pub const fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Transient { retry_after } => *retry_after,
+            Self::Permanent => None,
+        }
+    }
+
+    /// The class's name, `transient` or `permanent`, for logs and catalogues.
+    #[must_use]
+    pub const fn class(&self) -> &'static str {
+        match self {
+            Self::Transient { .. } => "transient",
+            Self::Permanent => "permanent",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessors() {
+        let wait = Duration::from_millis(1500);
+        assert!(Retry::after(wait).is_transient());
+        assert_eq!(Retry::after(wait).retry_after(), Some(wait));
+        assert_eq!(Retry::TRANSIENT.retry_after(), None);
+        assert!(!Retry::Permanent.is_transient());
+        assert_eq!(Retry::Permanent.retry_after(), None);
+        assert_eq!(Retry::Permanent.class(), "permanent");
+        assert_eq!(Retry::TRANSIENT.class(), "transient");
+    }
+}

@@ -1,0 +1,53 @@
+//! The pr production-readiness toolkit in one dependency: re-exports of every
+//! pr crate, one feature each.
+//!
+//! Depend on `pr-facade` with the features you need (or `full`) instead of on
+//! each crate; every crate is reachable under a short module name, and its
+//! own documentation is the reference. The facade holds no logic of its own.
+//!
+//! # Examples
+//!
+//! ```
+//! use pr_facade::errors::{Report, Retry};
+//!
+//! let report = Report::unclassified(std::io::Error::other("disk full"));
+//! assert_eq!(report.retry(), Retry::Permanent);
+//! assert_eq!(report.status().as_u16(), 500);
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `errors` (default): [`errors`], the `pr-errors` crate with problem details.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["errors"] }
+//!   ```
+//! - `health`: [`health`], the `pr-health` crate with its HTTP router and
+//!   metrics.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["health"] }
+//!   ```
+//! - `full`: every crate.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["full"] }
+//!   ```
+//!
+//! # Errors
+//!
+//! Each crate has its own error type; all implement
+//! `pr_facade::errors::CodedError`, and `docs/error-codes.md` lists every code.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "errors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "errors")))]
+#[doc(inline)]
+pub use pr_errors as errors;
+
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+#[doc(inline)]
+pub use pr_health as health;

@@ -1,0 +1,3 @@
+//! Integration tests of pr-facade: what spans every crate.
+
+mod catalogue;

@@ -1,0 +1,386 @@
+//! The built-in gates, in the order they run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::step::{Step, TAIL_LINES};
+use crate::tidy::{self, Finding};
+use crate::workspace::is_publishable;
+use crate::{Context, Gate, Outcome, Workspace};
+
+/// The names of the built-in gates, in the order they run.
+pub const BUILTIN_GATES: &[&str] = &[
+    "fmt", "clippy", "test", "docs", "features", "deny", "tidy", "coverage", "package", "bench",
+];
+
+/// An extra tidy rule: reads the workspace, returns what it found wrong.
+pub type TidyRuleFn = dyn Fn(&Workspace) -> Vec<Finding> + Send + Sync;
+
+/// What the tidy gate runs besides the built-in rules.
+#[derive(Default, Clone)]
+pub(crate) struct TidyExtras {
+    pub(crate) rules: Vec<(String, Arc<TidyRuleFn>)>,
+    pub(crate) commands: Vec<(String, Vec<String>)>,
+}
+
+/// The built-in gates, the tidy gate carrying `extras`.
+pub(crate) fn gates(extras: TidyExtras) -> Vec<Gate> {
+    vec![
+        Gate::new("fmt", "cargo fmt --all --check", fmt).fast(true),
+        Gate::new("clippy", "clippy on all targets and features, then each crate without default features, -D warnings", clippy).fast(true).per_crate(true),
+        Gate::new("test", "every test with all features (nextest), then the doc tests", test).fast(true).per_crate(true),
+        Gate::new("docs", "cargo doc --no-deps with RUSTDOCFLAGS=-D warnings", docs).per_crate(true),
+        Gate::new("features", "every feature of every crate builds on its own (cargo hack --each-feature)", features).per_crate(true),
+        Gate::new("deny", "cargo deny: licenses, bans, sources, and advisories when a database is available offline", deny),
+        Gate::new("tidy", "built-in tidy rules and the project's own tidy commands", move |ctx| tidy_gate(ctx, &extras)).fast(true),
+        Gate::new("coverage", "line coverage of the library crates over the threshold (cargo tarpaulin --engine llvm)", coverage).per_crate(true),
+        Gate::new("package", "cargo package of every publishable crate (what crates.io would receive builds)", package).per_crate(true),
+        Gate::new("bench", "every bench runs once in test mode", bench_smoke).per_crate(true),
+    ]
+}
+
+fn fmt(ctx: &mut Context<'_>) -> Outcome {
+    let step = ctx.cargo().args(["fmt", "--all", "--check"]);
+    ctx.run_all(vec![step])
+}
+
+fn clippy(ctx: &mut Context<'_>) -> Outcome {
+    let mut steps = vec![ctx.cargo().arg("clippy").args(ctx.package_args()).args([
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ])];
+    // Without default features, one crate at a time so that no sibling's features leak in; a crate
+    // without features builds the same as above and is not repeated.
+    for package in selected_members(ctx) {
+        if !package.features.is_empty() {
+            steps.push(ctx.cargo().args([
+                "clippy",
+                "-p",
+                package.name.as_str(),
+                "--no-default-features",
+                "--",
+                "-D",
+                "warnings",
+            ]));
+        }
+    }
+    ctx.run_all(steps)
+}
+
+fn test(ctx: &mut Context<'_>) -> Outcome {
+    if let Err(e) = ctx.ensure_tool("cargo-nextest") {
+        return e.into();
+    }
+    let run = ctx
+        .cargo()
+        .args(["nextest", "run"])
+        .args(ctx.package_args())
+        .args(["--all-features", "--no-fail-fast"])
+        .echo(true);
+    let mut steps = vec![run];
+    if selected_members(ctx)
+        .iter()
+        .any(|p| p.targets.iter().any(cargo_metadata::Target::is_lib))
+    {
+        steps.push(
+            ctx.cargo()
+                .arg("test")
+                .args(ctx.package_args())
+                .args(["--all-features", "--doc"])
+                .echo(true),
+        );
+    }
+    ctx.run_all(steps)
+}
+
+fn docs(ctx: &mut Context<'_>) -> Outcome {
+    let step = ctx
+        .cargo()
+        .arg("doc")
+        .args(ctx.package_args())
+        .args(["--all-features", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    ctx.run_all(vec![step])
+}
+
+fn features(ctx: &mut Context<'_>) -> Outcome {
+    if let Err(e) = ctx.ensure_tool("cargo-hack") {
+        return e.into();
+    }
+    let step = ctx
+        .cargo()
+        .args(["hack", "check"])
+        .args(ctx.package_args())
+        .args(["--each-feature", "--no-dev-deps"]);
+    ctx.run_all(vec![step])
+}
+
+/// Where cargo-deny keeps its advisory databases when it has fetched them.
+fn advisory_db() -> Option<PathBuf> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    ["advisory-dbs", "advisory-db"]
+        .iter()
+        .map(|name| cargo_home.join(name))
+        .find(|dir| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()))
+}
+
+fn deny(ctx: &mut Context<'_>) -> Outcome {
+    let root = ctx.workspace().root().to_path_buf();
+    if !root.join("deny.toml").is_file() {
+        return Outcome::skip("no deny.toml at the workspace root");
+    }
+    if let Err(e) = ctx.ensure_tool("cargo-deny") {
+        return e.into();
+    }
+    let mut steps = vec![ctx.cargo().args([
+        "deny",
+        "--all-features",
+        "check",
+        "licenses",
+        "bans",
+        "sources",
+    ])];
+    let note = match advisory_db() {
+        Some(_) => {
+            steps.push(ctx.cargo().args([
+                "deny",
+                "--all-features",
+                "--offline",
+                "check",
+                "advisories",
+            ]));
+            None
+        }
+        None => Some(
+            "advisories skipped: no advisory database available offline (~/.cargo/advisory-dbs)",
+        ),
+    };
+    let outcome = ctx.run_all(steps);
+    match (outcome.status, note) {
+        (crate::Status::Pass, Some(note)) => Outcome::pass_with(note),
+        _ => outcome,
+    }
+}
+
+fn tidy_gate(ctx: &mut Context<'_>, extras: &TidyExtras) -> Outcome {
+    let workspace = ctx.workspace();
+    let mut findings = match tidy::check(workspace, &ctx.config().tidy.exclude) {
+        Ok(findings) => findings,
+        Err(e) => return e.into(),
+    };
+    for (_, rule) in &extras.rules {
+        findings.extend(rule(workspace));
+    }
+    for finding in &findings {
+        ctx.say(format_args!("  {finding}"));
+    }
+    let mut failures: Vec<String> = Vec::new();
+    let mut tail: Vec<String> = findings
+        .iter()
+        .take(TAIL_LINES)
+        .map(ToString::to_string)
+        .collect();
+    if !findings.is_empty() {
+        failures.push(format!(
+            "{} tidy finding(s), first: {}",
+            findings.len(),
+            findings[0]
+        ));
+    }
+    let commands = ctx
+        .config()
+        .tidy
+        .commands
+        .iter()
+        .map(|c| (c.name.clone(), c.command.clone()))
+        .chain(extras.commands.iter().cloned());
+    for (name, command) in commands.collect::<Vec<_>>() {
+        let Some((program, args)) = command.split_first() else {
+            continue;
+        };
+        let step = if program == "cargo" {
+            Step::cargo()
+        } else {
+            Step::new(program)
+        }
+        .args(args);
+        ctx.say(format_args!("  tidy command `{name}`"));
+        match ctx.run(&step) {
+            Ok(out) if out.success => {}
+            Ok(out) => {
+                let failed = ctx.failed(&step, &out);
+                failures.push(format!("tidy command `{name}` failed ({})", out.status));
+                tail.extend(failed.log_tail);
+            }
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if failures.is_empty() {
+        Outcome::pass()
+    } else {
+        Outcome::fail(failures.join("; ")).with_tail(tail)
+    }
+}
+
+fn coverage(ctx: &mut Context<'_>) -> Outcome {
+    let workspace = ctx.workspace();
+    let config = &ctx.config().coverage;
+    let included: Vec<String> = selected_members(ctx)
+        .into_iter()
+        .filter(|p| is_publishable(p) && p.targets.iter().any(cargo_metadata::Target::is_lib))
+        .map(|p| p.name.to_string())
+        .filter(|name| !config.exclude.contains(name))
+        .collect();
+    if included.is_empty() {
+        return Outcome::skip("no library crate to measure");
+    }
+    if let Err(e) = ctx.ensure_tool("cargo-tarpaulin") {
+        return e.into();
+    }
+    let threshold = config.threshold;
+    let target_dir = workspace.target_dir().join("coverage");
+    let mut step = ctx
+        .cargo()
+        .args([
+            "tarpaulin",
+            "--engine",
+            "llvm",
+            "--all-features",
+            "--skip-clean",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args(["--fail-under", &format!("{threshold}")])
+        // The target dirs hold copies of sources (`target/package`) that are not ours to measure.
+        .args(["--exclude-files", "target/*"]);
+    for name in &included {
+        step = step.args(["-p", name]);
+    }
+    if let Some(secs) = config.timeout_secs {
+        step = step.args(["--timeout", &secs.to_string()]);
+    }
+    match ctx.run(&step) {
+        Ok(out) => {
+            let measured = parse_tarpaulin_coverage(&out.output);
+            let percent = measured.map_or_else(String::new, |p| format!("{p:.2}% "));
+            if out.success {
+                Outcome::pass_with(format!(
+                    "{percent}of lines covered (threshold {threshold}%)"
+                ))
+            } else {
+                let failed = ctx.failed(&step, &out);
+                match measured {
+                    Some(p) if p < threshold => Outcome::fail(format!(
+                        "line coverage {p:.2}% is below the threshold {threshold}%"
+                    ))
+                    .with_tail(failed.log_tail),
+                    _ => failed,
+                }
+            }
+        }
+        Err(e) => e.into(),
+    }
+}
+
+/// The coverage tarpaulin reports on its `NN.NN% coverage, X/Y lines covered` line.
+pub(crate) fn parse_tarpaulin_coverage(output: &str) -> Option<f64> {
+    output.lines().rev().find_map(|line| {
+        line.trim()
+            .split_once("% coverage,")
+            .and_then(|(p, _)| p.trim().parse().ok())
+    })
+}
+
+fn package(ctx: &mut Context<'_>) -> Outcome {
+    let publishable: Vec<String> = selected_members(ctx)
+        .into_iter()
+        .filter(|p| is_publishable(p))
+        .map(|p| p.name.to_string())
+        .collect();
+    if publishable.is_empty() {
+        return Outcome::skip("no publishable crate");
+    }
+    // All publishable crates in one call: cargo packages them together, resolving their path
+    // dependencies on each other against a local overlay instead of crates.io.
+    let mut step = ctx.cargo().args(["package", "--allow-dirty"]);
+    for name in &publishable {
+        step = step.args(["-p", name]);
+    }
+    ctx.run_all(vec![step])
+}
+
+fn bench_smoke(ctx: &mut Context<'_>) -> Outcome {
+    let selected: Vec<String> = selected_members(ctx)
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    let benches: Vec<(String, Vec<String>)> = ctx
+        .workspace()
+        .bench_targets()
+        .into_iter()
+        .filter(|(p, _)| selected.iter().any(|s| *s == p.name.as_str()))
+        .map(|(p, b)| {
+            (
+                p.name.to_string(),
+                b.into_iter().map(str::to_owned).collect(),
+            )
+        })
+        .collect();
+    if benches.is_empty() {
+        return Outcome::skip("the workspace has no bench targets");
+    }
+    // `cargo test --bench` runs each criterion bench once in test mode, on the test profile's
+    // build (much cheaper than the bench profile's), and fails when a bench panics.
+    let mut step = ctx.cargo().args(["test", "--all-features"]);
+    for (package, targets) in &benches {
+        step = step.args(["-p", package]);
+        for target in targets {
+            step = step.args(["--bench", target]);
+        }
+    }
+    ctx.run_all(vec![step.echo(true)])
+}
+
+/// The members the per-crate gates cover (all, or those `--changed-since` selected).
+fn selected_members<'a>(ctx: &Context<'a>) -> Vec<&'a cargo_metadata::Package> {
+    let members = ctx.workspace().members();
+    match ctx.packages() {
+        None => members,
+        Some(selected) => members
+            .into_iter()
+            .filter(|p| selected.iter().any(|s| *s == p.name.as_str()))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_names_match_the_gates() {
+        let names: Vec<String> = gates(TidyExtras::default())
+            .iter()
+            .map(|g| g.name().to_owned())
+            .collect();
+        assert_eq!(names, BUILTIN_GATES);
+        let fast: Vec<String> = gates(TidyExtras::default())
+            .iter()
+            .filter(|g| g.is_fast())
+            .map(|g| g.name().to_owned())
+            .collect();
+        assert_eq!(fast, ["fmt", "clippy", "test", "tidy"]);
+    }
+
+    #[test]
+    fn tarpaulin_coverage_line_is_parsed() {
+        let out = "|| src/lib.rs: 10/12\n|| \n84.31% coverage, 1234/1463 lines covered\n";
+        assert_eq!(parse_tarpaulin_coverage(out), Some(84.31));
+        assert_eq!(parse_tarpaulin_coverage("no numbers here"), None);
+    }
+}

@@ -1,0 +1,324 @@
+//! Gates: a name, a check, and the [`Outcome`] it reports; the [`Context`] a check runs in.
+
+use std::fmt;
+use std::io::Write;
+
+use crate::step::{Step, StepOutput, TAIL_LINES};
+use crate::{Config, Error, Workspace};
+
+/// The result of one gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Status {
+    /// Everything the gate checks holds.
+    Pass,
+    /// Something the gate checks does not hold.
+    Fail,
+    /// The gate did not run (not selected, not applicable, disabled, out of time).
+    Skip,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "PASS",
+            Self::Fail => "FAIL",
+            Self::Skip => "SKIP",
+        })
+    }
+}
+
+/// What a gate reports: its [`Status`], a short reason (why it failed or was skipped, or a note on
+/// a pass), and the last lines of the output that made it fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// Pass, fail or skip.
+    pub status: Status,
+    /// One line: why it failed or was skipped; an optional note on a pass.
+    pub reason: Option<String>,
+    /// The last lines of the failing command's output (empty when there is none).
+    pub log_tail: Vec<String>,
+}
+
+impl Outcome {
+    /// A pass.
+    #[must_use]
+    pub fn pass() -> Self {
+        Self {
+            status: Status::Pass,
+            reason: None,
+            log_tail: Vec::new(),
+        }
+    }
+
+    /// A pass with a note (e.g. "advisories skipped: no offline database").
+    #[must_use]
+    pub fn pass_with(note: impl Into<String>) -> Self {
+        Self {
+            reason: Some(note.into()),
+            ..Self::pass()
+        }
+    }
+
+    /// A failure and why.
+    #[must_use]
+    pub fn fail(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Fail,
+            reason: Some(reason.into()),
+            log_tail: Vec::new(),
+        }
+    }
+
+    /// A skip and why.
+    #[must_use]
+    pub fn skip(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Skip,
+            reason: Some(reason.into()),
+            log_tail: Vec::new(),
+        }
+    }
+
+    /// Attaches the last lines of the output that explain the outcome.
+    #[must_use]
+    pub fn with_tail(mut self, tail: Vec<String>) -> Self {
+        self.log_tail = tail;
+        self
+    }
+}
+
+impl From<Error> for Outcome {
+    fn from(error: Error) -> Self {
+        Self::fail(error.to_string())
+    }
+}
+
+/// The check a gate runs.
+pub type CheckFn = dyn Fn(&mut Context<'_>) -> Outcome + Send + Sync;
+
+/// One quality gate: a name (what `--only` and `--skip` take), a one-line description, whether
+/// `--fast` runs it, and the check.
+///
+/// ```
+/// use pr_gates::{Gate, Outcome};
+///
+/// let gate = Gate::new("spelling", "typos in the docs", |ctx| {
+///     let step = ctx.cargo().args(["run", "--quiet", "-p", "spellcheck"]);
+///     ctx.run_all(vec![step])
+/// });
+/// assert_eq!(gate.name(), "spelling");
+/// # let _ = Outcome::pass();
+/// ```
+#[must_use]
+pub struct Gate {
+    name: String,
+    description: String,
+    fast: bool,
+    per_crate: bool,
+    check: Box<CheckFn>,
+}
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gate")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("fast", &self.fast)
+            .field("per_crate", &self.per_crate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gate {
+    /// A gate named `name` that runs `check`; not part of `--fast` unless [`Gate::fast`] says so.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        check: impl Fn(&mut Context<'_>) -> Outcome + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            description: description.into(),
+            fast: false,
+            per_crate: false,
+            check: Box::new(check),
+        }
+    }
+
+    /// Whether `--fast` runs this gate (when the configuration does not list the fast set).
+    pub fn fast(mut self, fast: bool) -> Self {
+        self.fast = fast;
+        self
+    }
+
+    /// Whether the gate works crate by crate (its check uses [`Context::package_args`]), so that
+    /// `--changed-since` narrows it and skips it when no crate changed.
+    pub fn per_crate(mut self, per_crate: bool) -> Self {
+        self.per_crate = per_crate;
+        self
+    }
+
+    /// Whether the gate works crate by crate.
+    #[must_use]
+    pub fn is_per_crate(&self) -> bool {
+        self.per_crate
+    }
+
+    /// The gate's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The one-line description.
+    #[must_use]
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Whether it is in the default `--fast` set.
+    #[must_use]
+    pub fn is_fast(&self) -> bool {
+        self.fast
+    }
+
+    /// Runs the check.
+    pub fn check(&self, ctx: &mut Context<'_>) -> Outcome {
+        (self.check)(ctx)
+    }
+}
+
+/// What a gate's check can see and do: the workspace, the configuration, the log, the packages
+/// selected by `--changed-since`, running commands and installing tools.
+pub struct Context<'a> {
+    workspace: &'a Workspace,
+    config: &'a Config,
+    log: &'a mut dyn Write,
+    packages: Option<&'a [String]>,
+}
+
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("root", &self.workspace.root())
+            .field("packages", &self.packages)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Context<'a> {
+    /// A context over `workspace`; `packages` restricts the per-crate gates (`None`: all members).
+    pub fn new(
+        workspace: &'a Workspace,
+        config: &'a Config,
+        log: &'a mut dyn Write,
+        packages: Option<&'a [String]>,
+    ) -> Self {
+        Self {
+            workspace,
+            config,
+            log,
+            packages,
+        }
+    }
+
+    /// The workspace.
+    #[must_use]
+    pub fn workspace(&self) -> &'a Workspace {
+        self.workspace
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &'a Config {
+        self.config
+    }
+
+    /// The log that command output and notes go to.
+    pub fn log(&mut self) -> &mut dyn Write {
+        self.log
+    }
+
+    /// Writes one line to the log.
+    pub fn say(&mut self, line: impl fmt::Display) {
+        // The log is for people; failing to write it must not fail a gate.
+        let _ = writeln!(self.log, "{line}");
+    }
+
+    /// The members the per-crate gates cover: `None` means the whole workspace.
+    #[must_use]
+    pub fn packages(&self) -> Option<&'a [String]> {
+        self.packages
+    }
+
+    /// `--workspace`, or `-p a -p b` when `--changed-since` narrowed the members.
+    #[must_use]
+    pub fn package_args(&self) -> Vec<String> {
+        match self.packages {
+            None => vec!["--workspace".to_owned()],
+            Some(packages) => packages
+                .iter()
+                .flat_map(|p| ["-p".to_owned(), p.clone()])
+                .collect(),
+        }
+    }
+
+    /// A cargo [`Step`].
+    pub fn cargo(&self) -> Step {
+        Step::cargo()
+    }
+
+    /// Runs one step from the workspace root, after logging its command line.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Spawn`] when it cannot be started.
+    pub fn run(&mut self, step: &Step) -> Result<StepOutput, Error> {
+        self.say(format_args!("  $ {}", step.display()));
+        step.run(self.workspace.root(), self.log)
+    }
+
+    /// Runs steps in order and stops at the first that fails: a pass when all succeed, otherwise a
+    /// failure naming the command, with the tail of its output (also written to the log when the
+    /// step was not echoed).
+    pub fn run_all(&mut self, steps: Vec<Step>) -> Outcome {
+        for step in steps {
+            match self.run(&step) {
+                Ok(out) if out.success => {}
+                Ok(out) => return self.failed(&step, &out),
+                Err(e) => return e.into(),
+            }
+        }
+        Outcome::pass()
+    }
+
+    /// The failure outcome for a step that ran and failed; prints its tail unless it was echoed.
+    pub fn failed(&mut self, step: &Step, out: &StepOutput) -> Outcome {
+        let tail = out.tail(TAIL_LINES);
+        if !step.echoes() {
+            for line in &tail {
+                self.say(format_args!("  | {line}"));
+            }
+        }
+        Outcome::fail(format!("`{}` failed ({})", out.command, out.status)).with_tail(tail)
+    }
+
+    /// Makes sure the cargo tool `tool` (e.g. `cargo-hack`) is installed, installing its pinned
+    /// version with `cargo install --locked` when it is missing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ToolInstall`] when the tool has no pinned version or the install fails.
+    pub fn ensure_tool(&mut self, tool: &str) -> Result<(), Error> {
+        crate::tools::ensure(self, tool)
+    }
+
+    /// Whether the cargo tool `tool` is installed (`cargo <sub> --version` succeeds).
+    #[must_use]
+    pub fn has_tool(&mut self, tool: &str) -> bool {
+        crate::tools::is_installed(self.workspace.root(), tool)
+    }
+}

@@ -1,0 +1,352 @@
+//! The runner: [`GatesBuilder`] assembles the gates of a workspace, [`Gates`] runs them.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::args::{self, Args, Selection};
+use crate::builtin::{self, TidyExtras};
+use crate::config::describe_source;
+use crate::tidy::Finding;
+use crate::{Config, Context, Error, Gate, GateReport, Outcome, Summary, Workspace};
+
+/// Assembles the gates of a workspace: the built-in ones, plus the project's own gates, tidy
+/// commands and tidy rules.
+///
+/// ```no_run
+/// use pr_gates::{Finding, Gates};
+///
+/// # fn main() -> Result<(), pr_gates::Error> {
+/// let gates = Gates::builder()
+///     .tidy_command("layering", ["cargo", "test", "-p", "xtask"])
+///     .tidy_rule("no-build-scripts", |ws| {
+///         ws.members()
+///             .iter()
+///             .filter(|p| p.targets.iter().any(|t| t.is_custom_build()))
+///             .map(|p| Finding::new("no-build-scripts", p.name.as_str(), "has a build script"))
+///             .collect()
+///     })
+///     .build()?;
+/// std::process::exit(if gates.run_and_report(&Default::default())?.success() { 0 } else { 1 });
+/// # }
+/// ```
+#[derive(Debug, Default)]
+#[must_use]
+pub struct GatesBuilder {
+    root: Option<PathBuf>,
+    config: Option<Config>,
+    gates: Vec<Gate>,
+    extras: TidyExtras,
+}
+
+impl std::fmt::Debug for TidyExtras {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TidyExtras")
+            .field(
+                "rules",
+                &self.rules.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("commands", &self.commands)
+            .finish()
+    }
+}
+
+impl GatesBuilder {
+    /// A builder with the built-in gates, for the workspace of the current directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Any directory inside the workspace (default: the current directory).
+    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.root = Some(dir.into());
+        self
+    }
+
+    /// Uses `config` instead of reading `[workspace.metadata.pr-gates]` / `gates.toml`.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Adds a gate after the built-in ones.
+    pub fn gate(mut self, gate: Gate) -> Self {
+        self.gates.push(gate);
+        self
+    }
+
+    /// Adds a command the tidy gate runs (from the workspace root) after its built-in rules; it
+    /// must exit with status 0. A command whose program is `cargo` runs the cargo that runs us.
+    pub fn tidy_command<I, S>(mut self, name: impl Into<String>, command: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extras
+            .commands
+            .push((name.into(), command.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Adds an in-process tidy rule: it reads the workspace and returns what it found wrong.
+    pub fn tidy_rule(
+        mut self,
+        name: impl Into<String>,
+        rule: impl Fn(&Workspace) -> Vec<Finding> + Send + Sync + 'static,
+    ) -> Self {
+        self.extras.rules.push((name.into(), Arc::new(rule)));
+        self
+    }
+
+    /// Reads the workspace and its configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Metadata`] when `cargo metadata` fails, [`Error::Config`] for a bad configuration,
+    /// [`Error::Usage`] when two gates share a name.
+    pub fn build(self) -> Result<Gates, Error> {
+        let dir = match self.root {
+            Some(dir) => dir,
+            None => std::env::current_dir().map_err(|e| Error::io("read", ".", e))?,
+        };
+        let workspace = Workspace::load(&dir)?;
+        let config = match self.config {
+            Some(config) => config,
+            None => Config::load(workspace.root())?,
+        };
+        let mut gates = builtin::gates(self.extras);
+        for gate in self.gates {
+            if gates.iter().any(|g| g.name() == gate.name()) {
+                return Err(Error::Usage {
+                    arg: gate.name().to_owned(),
+                    reason: "a gate with this name is already registered".to_owned(),
+                });
+            }
+            gates.push(gate);
+        }
+        Ok(Gates {
+            workspace,
+            config,
+            gates,
+        })
+    }
+}
+
+/// The gates of one workspace, ready to run.
+#[derive(Debug)]
+pub struct Gates {
+    workspace: Workspace,
+    config: Config,
+    gates: Vec<Gate>,
+}
+
+impl Gates {
+    /// A [`GatesBuilder`].
+    pub fn builder() -> GatesBuilder {
+        GatesBuilder::new()
+    }
+
+    /// The workspace.
+    #[must_use]
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The configuration in use.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The gates, in the order they run.
+    pub fn gates(&self) -> &[Gate] {
+        &self.gates
+    }
+
+    /// Runs the gates `args` selects, writing progress and command output to `log`.
+    ///
+    /// A failing gate does not stop the run: every selected gate runs and the [`Summary`] says
+    /// which failed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownGate`] when `--only`, `--skip` or the configuration names an unknown gate;
+    /// [`Error::Usage`] or [`Error::Spawn`] when `--changed-since` cannot be worked out.
+    pub fn run(&self, args: &Args, log: &mut dyn Write) -> Result<Summary, Error> {
+        let names: Vec<&str> = self.gates.iter().map(Gate::name).collect();
+        let fast: Vec<String> = self.config.fast.clone().unwrap_or_else(|| {
+            self.gates
+                .iter()
+                .filter(|g| g.is_fast())
+                .map(|g| g.name().to_owned())
+                .collect()
+        });
+        let source = describe_source(self.workspace.root()).display().to_string();
+        let selection = args::select(&names, &fast, &self.config.disabled, &source, args)?;
+        let packages = match &args.changed_since {
+            Some(git_ref) => {
+                let packages = crate::changed::packages_changed_since(
+                    &self.workspace,
+                    git_ref,
+                    &mut std::io::sink(),
+                )?;
+                let _ = match &packages {
+                    None => writeln!(
+                        log,
+                        "==> changed since {git_ref}: workspace-wide files, every crate"
+                    ),
+                    Some(p) => writeln!(
+                        log,
+                        "==> changed since {git_ref} (with dependents): {}",
+                        if p.is_empty() {
+                            "no crate".to_owned()
+                        } else {
+                            p.join(", ")
+                        }
+                    ),
+                };
+                packages
+            }
+            None => None,
+        };
+        let budget = self.config.time_budget_secs.map(Duration::from_secs);
+        let started = Instant::now();
+        let mut summary = Summary::default();
+        for (gate, selected) in self.gates.iter().zip(selection) {
+            let skip = match selected {
+                Selection::Skip(reason) => Some(reason),
+                Selection::Run if budget.is_some_and(|b| started.elapsed() >= b) => Some(format!(
+                    "time budget of {}s used up",
+                    budget.map_or(0, |b| b.as_secs())
+                )),
+                Selection::Run
+                    if gate.is_per_crate() && packages.as_ref().is_some_and(Vec::is_empty) =>
+                {
+                    Some(format!(
+                        "no crate changed since {}",
+                        args.changed_since.as_deref().unwrap_or("the ref")
+                    ))
+                }
+                Selection::Run => None,
+            };
+            if let Some(reason) = skip {
+                summary.gates.push(GateReport::new(
+                    gate.name(),
+                    Outcome::skip(reason),
+                    Duration::ZERO,
+                ));
+                continue;
+            }
+            let _ = writeln!(log, "==> {}: {}", gate.name(), gate.description());
+            let _ = log.flush();
+            let start = Instant::now();
+            let outcome = {
+                let mut ctx = Context::new(&self.workspace, &self.config, log, packages.as_deref());
+                gate.check(&mut ctx)
+            };
+            let duration = start.elapsed();
+            let _ = writeln!(
+                log,
+                "<== {}: {} in {:.1}s{}",
+                gate.name(),
+                outcome.status,
+                duration.as_secs_f64(),
+                outcome
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+            summary
+                .gates
+                .push(GateReport::new(gate.name(), outcome, duration));
+        }
+        Ok(summary)
+    }
+
+    /// Runs the gates with progress on stderr, prints the table on stdout, and writes the JSON and
+    /// `JUnit` reports `args` asks for.
+    ///
+    /// # Errors
+    ///
+    /// As [`Gates::run`], and [`Error::Io`] when a report cannot be written.
+    pub fn run_and_report(&self, args: &Args) -> Result<Summary, Error> {
+        let summary = self.run(args, &mut std::io::stderr())?;
+        print_table(&summary.table());
+        if let Some(path) = &args.json {
+            std::fs::write(path, summary.to_json()).map_err(|e| Error::io("write", path, e))?;
+        }
+        if let Some(path) = &args.junit {
+            std::fs::write(path, summary.to_junit()).map_err(|e| Error::io("write", path, e))?;
+        }
+        Ok(summary)
+    }
+
+    /// Parses `args` (what follows the program name; a leading `gates` is dropped), runs, reports,
+    /// and returns the process exit code: 0 when every gate passed, 1 when one failed, 2 when the
+    /// gates could not run.
+    pub fn main_with<I, S>(&self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let args = match Args::parse(args) {
+            Ok(args) => args,
+            Err(e) => return fatal(&e),
+        };
+        if args.help {
+            print_table(args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        if args.list {
+            let width = self.gates.iter().map(|g| g.name().len()).max().unwrap_or(0);
+            let list: String = self
+                .gates
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{:<width$}  {}{}\n",
+                        g.name(),
+                        g.description(),
+                        if g.is_fast() { " [fast]" } else { "" }
+                    )
+                })
+                .collect();
+            print_table(&list);
+            return ExitCode::SUCCESS;
+        }
+        match self.run_and_report(&args) {
+            Ok(summary) if summary.success() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => fatal(&e),
+        }
+    }
+}
+
+/// Builds the gates with `builder` and runs them on `args`; the exit code as [`Gates::main_with`].
+pub fn main_with<I, S>(builder: GatesBuilder, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    match builder.build() {
+        Ok(gates) => gates.main_with(args),
+        Err(e) => fatal(&e),
+    }
+}
+
+fn fatal(error: &Error) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {error}");
+    ExitCode::from(2)
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the table on stdout is the point of the runner"
+)]
+fn print_table(text: &str) {
+    print!("{text}");
+}

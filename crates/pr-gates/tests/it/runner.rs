@@ -1,0 +1,378 @@
+//! The runner end to end on a throwaway workspace, with the gates that need no compilation
+//! (fmt, tidy) and the ones that skip themselves (deny without deny.toml, bench without benches).
+
+use pr_gates::{Args, Config, Finding, Gate, Gates, Outcome, Status};
+
+use crate::support::Scratch;
+
+fn args(list: &[&str]) -> Args {
+    Args::parse(list.iter().copied()).unwrap()
+}
+
+fn status(summary: &pr_gates::Summary, gate: &str) -> (Status, String) {
+    let report = summary.gates.iter().find(|g| g.name == gate).unwrap();
+    (
+        report.outcome.status,
+        report.outcome.reason.clone().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn fmt_fails_on_a_misformatted_file_and_passes_once_fixed() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    scratch.write(
+        "crates/good/src/lib.rs",
+        "//! Docs.\n\n/// F.\npub fn   f( ) -> u32 { 1 }\n",
+    );
+    let gates = Gates::builder().root(scratch.path()).build().unwrap();
+    let mut log = Vec::new();
+    let summary = gates.run(&args(&["--only", "fmt"]), &mut log).unwrap();
+    assert!(!summary.success());
+    let (st, reason) = status(&summary, "fmt");
+    assert_eq!(st, Status::Fail);
+    assert!(
+        reason.contains("`cargo fmt --all --check` failed"),
+        "{reason}"
+    );
+    assert!(!summary.gates[0].outcome.log_tail.is_empty());
+    assert_eq!(
+        status(&summary, "clippy"),
+        (Status::Skip, "not in --only".to_owned())
+    );
+    let junit = summary.to_junit();
+    assert!(junit.contains("<testcase name=\"fmt\""), "{junit}");
+    assert!(
+        junit.contains("<failure message=\"`cargo fmt --all --check` failed"),
+        "{junit}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
+    assert_eq!(json["gates"][0]["status"], "fail");
+
+    scratch.write(
+        "crates/good/src/lib.rs",
+        "//! Docs.\n\n/// F.\npub fn f() -> u32 {\n    1\n}\n",
+    );
+    let summary = gates
+        .run(&args(&["--only", "fmt"]), &mut Vec::new())
+        .unwrap();
+    assert!(summary.success(), "{}", summary.table());
+    let log = String::from_utf8(log).unwrap();
+    assert!(log.contains("==> fmt:"), "{log}");
+}
+
+#[test]
+fn tidy_runs_the_project_rules_and_commands() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .tidy_rule("no-good", |ws| {
+            ws.members()
+                .iter()
+                .filter(|p| p.name.as_str() == "good")
+                .map(|p| Finding::new("no-good", p.name.as_str(), "is called good"))
+                .collect()
+        })
+        .tidy_command("fails", ["sh", "-c", "echo broken layering; exit 3"])
+        .build()
+        .unwrap();
+    let summary = gates
+        .run(&args(&["--only", "tidy"]), &mut Vec::new())
+        .unwrap();
+    let (st, reason) = status(&summary, "tidy");
+    assert_eq!(st, Status::Fail);
+    assert!(
+        reason.contains("1 tidy finding(s), first: good: is called good [no-good]"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("tidy command `fails` failed (exit status 3)"),
+        "{reason}"
+    );
+    let tail = &summary
+        .gates
+        .iter()
+        .find(|g| g.name == "tidy")
+        .unwrap()
+        .outcome
+        .log_tail;
+    assert!(tail.iter().any(|l| l == "broken layering"), "{tail:?}");
+}
+
+#[test]
+fn gates_that_do_not_apply_skip_with_a_reason() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let gates = Gates::builder().root(scratch.path()).build().unwrap();
+    let summary = gates
+        .run(&args(&["--only", "deny,bench,tidy"]), &mut Vec::new())
+        .unwrap();
+    assert!(summary.success(), "{}", summary.table());
+    assert_eq!(
+        status(&summary, "deny"),
+        (
+            Status::Skip,
+            "no deny.toml at the workspace root".to_owned()
+        )
+    );
+    assert_eq!(
+        status(&summary, "bench"),
+        (
+            Status::Skip,
+            "the workspace has no bench targets".to_owned()
+        )
+    );
+    assert_eq!(status(&summary, "tidy").0, Status::Pass);
+}
+
+#[test]
+fn configuration_disables_gates_and_adds_tidy_commands() {
+    let scratch = Scratch::new(
+        "\n[workspace.metadata.pr-gates]\ndisabled = [\"fmt\"]\n\
+         [workspace.metadata.pr-gates.tidy]\ncommands = [{ name = \"ok\", command = [\"true\"] }, { name = \"no\", command = [\"false\"] }]\n",
+    );
+    scratch.good_crate("good");
+    let gates = Gates::builder().root(scratch.path()).build().unwrap();
+    assert_eq!(gates.config().disabled, ["fmt"]);
+    let summary = gates
+        .run(&args(&["--only", "fmt,tidy"]), &mut Vec::new())
+        .unwrap();
+    let (st, reason) = status(&summary, "fmt");
+    assert_eq!(st, Status::Skip);
+    assert!(
+        reason.starts_with("disabled in ") && reason.ends_with("Cargo.toml"),
+        "{reason}"
+    );
+    let (st, reason) = status(&summary, "tidy");
+    assert_eq!(st, Status::Fail);
+    assert_eq!(reason, "tidy command `no` failed (exit status 1)");
+}
+
+#[test]
+fn bad_configuration_and_unknown_gates_are_errors() {
+    let scratch = Scratch::new("\n[workspace.metadata.pr-gates]\ndisabled = [\"lint\"]\n");
+    scratch.good_crate("good");
+    let gates = Gates::builder().root(scratch.path()).build().unwrap();
+    let err = gates
+        .run(&Args::default(), &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("unknown gate `lint` in `disabled` of "),
+        "{err}"
+    );
+
+    let scratch =
+        Scratch::new("\n[workspace.metadata.pr-gates]\ncoverage = { threshold = \"high\" }\n");
+    scratch.good_crate("good");
+    let err = Gates::builder()
+        .root(scratch.path())
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("invalid pr-gates configuration in "),
+        "{err}"
+    );
+}
+
+#[test]
+fn custom_gates_run_after_the_builtin_ones_and_names_are_unique() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .config(Config::default())
+        .gate(Gate::new("custom", "a project gate", |ctx| {
+            ctx.say("custom ran");
+            Outcome::pass_with("all good")
+        }))
+        .build()
+        .unwrap();
+    assert_eq!(gates.gates().last().unwrap().name(), "custom");
+    let mut log = Vec::new();
+    let summary = gates.run(&args(&["--only", "custom"]), &mut log).unwrap();
+    assert_eq!(
+        status(&summary, "custom"),
+        (Status::Pass, "all good".to_owned())
+    );
+    assert!(String::from_utf8(log).unwrap().contains("custom ran"));
+
+    let err = Gates::builder()
+        .root(scratch.path())
+        .gate(Gate::new("fmt", "again", |_| Outcome::pass()))
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already registered"), "{err}");
+}
+
+#[test]
+fn time_budget_skips_what_is_left() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    // A budget already used up (the configuration file would reject 0; the builder takes it), so
+    // that the test needs no sleep.
+    let mut config = Config::default();
+    config.time_budget_secs = Some(0);
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .config(config)
+        .gate(Gate::new("late", "never starts", |_| Outcome::pass()))
+        .build()
+        .unwrap();
+    let summary = gates
+        .run(&args(&["--only", "late"]), &mut Vec::new())
+        .unwrap();
+    assert_eq!(
+        status(&summary, "late"),
+        (Status::Skip, "time budget of 0s used up".to_owned())
+    );
+}
+
+#[test]
+fn compiling_gates_catch_a_clippy_warning_and_pass_once_fixed() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    scratch.good_crate("other");
+    // A planted clippy warning (`needless_return`), and a unit test so the test gate has one.
+    scratch.write(
+        "crates/other/src/lib.rs",
+        "//! Other.\n\n/// Two.\npub fn two() -> u32 {\n    return 2;\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn two() {\n        assert_eq!(super::two(), 2);\n    }\n}\n",
+    );
+    let gates = Gates::builder().root(scratch.path()).build().unwrap();
+    let only = args(&["--only", "clippy,test,docs,package"]);
+    let mut log = Vec::new();
+    let summary = gates.run(&only, &mut log).unwrap();
+    let log = String::from_utf8(log).unwrap();
+    let (st, reason) = status(&summary, "clippy");
+    assert_eq!(st, Status::Fail, "{log}");
+    assert!(
+        reason.starts_with(
+            "`cargo clippy --workspace --all-targets --all-features -- -D warnings` failed"
+        ),
+        "{reason}"
+    );
+    let tail = &summary
+        .gates
+        .iter()
+        .find(|g| g.name == "clippy")
+        .unwrap()
+        .outcome
+        .log_tail;
+    assert!(
+        tail.iter()
+            .any(|l| l.contains("needless_return") || l.contains("unneeded `return`")),
+        "{tail:?}"
+    );
+    assert_eq!(status(&summary, "test").0, Status::Pass, "{log}");
+    assert!(
+        log.contains("1 test run: 1 passed") || log.contains("test result: ok. 1 passed"),
+        "{log}"
+    );
+    assert_eq!(status(&summary, "docs").0, Status::Pass, "{log}");
+    assert_eq!(status(&summary, "package").0, Status::Pass, "{log}");
+
+    scratch.write(
+        "crates/other/src/lib.rs",
+        "//! Other.\n\n/// Two.\npub fn two() -> u32 {\n    2\n}\n",
+    );
+    let summary = gates
+        .run(&args(&["--only", "clippy"]), &mut Vec::new())
+        .unwrap();
+    assert!(summary.success(), "{}", summary.table());
+}
+
+#[test]
+fn changed_since_narrows_the_per_crate_gates() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    scratch.good_crate("other");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(scratch.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "start"]);
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .gate(
+            Gate::new("crates", "records the selected crates", |ctx| {
+                Outcome::pass_with(ctx.package_args().join(" "))
+            })
+            .per_crate(true),
+        )
+        .build()
+        .unwrap();
+    let run = |list: &[&str]| {
+        let mut log = Vec::new();
+        let summary = gates.run(&args(list), &mut log).unwrap();
+        (status(&summary, "crates"), String::from_utf8(log).unwrap())
+    };
+
+    let ((st, reason), log) = run(&["--only", "crates", "--changed-since", "HEAD"]);
+    assert_eq!(
+        (st, reason.as_str()),
+        (Status::Skip, "no crate changed since HEAD"),
+        "{log}"
+    );
+    assert!(log.contains("no crate"), "{log}");
+
+    scratch.write("crates/other/src/extra.rs", "//! New file.\n");
+    let ((st, reason), _) = run(&["--only", "crates", "--changed-since", "HEAD"]);
+    assert_eq!((st, reason.as_str()), (Status::Pass, "-p other"));
+
+    scratch.write("Cargo.lock", "# changed\n");
+    git(&["add", "Cargo.lock"]);
+    let ((_, reason), _) = run(&["--only", "crates", "--changed-since", "HEAD"]);
+    assert_eq!(reason, "--workspace");
+
+    let err = gates
+        .run(
+            &args(&["--only", "crates", "--changed-since", "no-such-ref"]),
+            &mut Vec::new(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("invalid command line argument `--changed-since no-such-ref`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tools_that_are_present_are_not_installed() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .gate(Gate::new("tools", "checks tools", |ctx| {
+            assert!(ctx.has_tool("cargo-fmt"));
+            assert!(!ctx.has_tool("cargo-pr-gates-absent"));
+            ctx.ensure_tool("cargo-fmt").unwrap();
+            match ctx.ensure_tool("cargo-pr-gates-absent") {
+                Err(e) => Outcome::pass_with(e.to_string()),
+                Ok(()) => Outcome::fail("an unpinned tool was installed"),
+            }
+        }))
+        .build()
+        .unwrap();
+    let summary = gates
+        .run(&args(&["--only", "tools"]), &mut Vec::new())
+        .unwrap();
+    let (st, reason) = status(&summary, "tools");
+    assert_eq!(st, Status::Pass, "{reason}");
+    assert!(reason.contains("has no pinned version"), "{reason}");
+}

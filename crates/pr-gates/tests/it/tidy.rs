@@ -1,0 +1,92 @@
+//! The built-in tidy rules on a workspace with planted faults.
+
+use pr_gates::{Workspace, tidy_check};
+
+use crate::support::Scratch;
+
+#[test]
+fn a_tidy_workspace_has_no_findings() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let workspace = Workspace::load(scratch.path()).unwrap();
+    assert_eq!(tidy_check(&workspace, &[]).unwrap(), []);
+}
+
+#[test]
+fn every_planted_fault_is_found() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    scratch.bad_crate();
+    let workspace = Workspace::load(scratch.path()).unwrap();
+    let findings: Vec<String> = tidy_check(&workspace, &[])
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let expected_parts = [
+        (
+            "crates/bad/Cargo.toml",
+            "has no CHANGELOG.md beside it [publish-metadata]",
+        ),
+        (
+            "crates/bad/Cargo.toml",
+            "missing crates.io metadata: keywords, categories, readme [publish-metadata]",
+        ),
+        (
+            "crates/bad/Cargo.toml",
+            "missing `[lints] workspace = true` [workspace-lints]",
+        ),
+        (
+            "crates/bad/Cargo.toml",
+            "path dependency `good` has no `version`",
+        ),
+        (
+            "crates/bad/src/inner.rs",
+            "does not start with a `//!` doc comment [doc-comment]",
+        ),
+        ("crates/bad/src/lib.rs:7", "[forbidden-text]"),
+    ];
+    for (location, message) in expected_parts {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.starts_with(location) && f.contains(message)),
+            "no `{location}: ...{message}` in {findings:#?}"
+        );
+    }
+    assert_eq!(findings.len(), expected_parts.len(), "{findings:#?}");
+}
+
+#[test]
+fn changelog_without_unreleased_and_excluded_paths() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    scratch.write("crates/good/CHANGELOG.md", "# Changelog\n\n## 0.1.0\n");
+    scratch.write("crates/good/tests/fixtures/raw.rs", "fn no_docs() {}\n");
+    let workspace = Workspace::load(scratch.path()).unwrap();
+    let findings = tidy_check(&workspace, &[]).unwrap();
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+    assert_eq!(findings[0].location, "crates/good/tests/fixtures/raw.rs");
+    assert!(
+        findings[1]
+            .to_string()
+            .contains("has no `Unreleased` section"),
+        "{findings:#?}"
+    );
+
+    let findings = tidy_check(&workspace, &["crates/good/tests/fixtures".to_owned()]).unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+}
+
+#[test]
+fn unpublished_crates_need_no_crates_io_metadata() {
+    let scratch = Scratch::new("");
+    scratch.write(
+        "crates/tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[lints]\nworkspace = true\n",
+    );
+    scratch.write("crates/tool/src/main.rs", "//! A tool.\nfn main() {}\n");
+    let workspace = Workspace::load(scratch.path()).unwrap();
+    assert_eq!(tidy_check(&workspace, &[]).unwrap(), []);
+    assert!(workspace.publishable().is_empty());
+}

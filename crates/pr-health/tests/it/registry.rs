@@ -1,0 +1,243 @@
+//! Running checks: parallelism, timeouts, panics, caching, the refresher,
+//! and the lifecycle, all on tokio's paused clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pr_errors::CodedError;
+use pr_health::{Group, HealthConfig, HealthRegistry, Outcome, Phase, Status, check_fn};
+use tokio::time::{Instant, sleep};
+
+fn counted(
+    runs: &Arc<AtomicUsize>,
+    took: Duration,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync + 'static {
+    let runs = Arc::clone(runs);
+    move || {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            sleep(took).await;
+            Outcome::up()
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_checks_run_in_parallel_and_three_time_out() {
+    let registry = HealthRegistry::default();
+    for i in 0..10u64 {
+        let slow = i % 3 == 0 && i > 0; // 3, 6, 9
+        let check = check_fn(format!("check-{i}"), move || async move {
+            sleep(if slow {
+                Duration::from_secs(60)
+            } else {
+                Duration::from_millis(100 * i)
+            })
+            .await;
+            Outcome::up()
+        })
+        .timeout(Duration::from_secs(1 + i / 3));
+        registry.add(check).unwrap();
+    }
+    let started = Instant::now();
+    let report = registry.report(None).await;
+    let took = started.elapsed();
+    // The longest timeout is 4s (check-9); the timeouts of the slow checks sum to 9s.
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_millis(4100),
+        "{took:?}"
+    );
+    let failing: Vec<&str> = report.failing().map(|c| c.name.as_str()).collect();
+    assert_eq!(failing, ["check-3", "check-6", "check-9"]);
+    for check in report.failing() {
+        assert_eq!(check.status, Status::Down);
+        assert!(
+            check
+                .message
+                .as_deref()
+                .unwrap()
+                .starts_with("timed out after"),
+            "{check:?}"
+        );
+    }
+    assert_eq!(report.status, Status::Down);
+    assert_eq!(report.checks.len(), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_check_is_down_not_a_crash() {
+    let registry = HealthRegistry::default();
+    registry
+        .add(check_fn("explodes", || async {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            Outcome::up()
+        }))
+        .unwrap();
+    registry
+        .add(check_fn("fine", || async { Outcome::up() }))
+        .unwrap();
+    let report = registry.report(None).await;
+    let explodes = &report.checks[0];
+    assert_eq!(
+        (explodes.name.as_str(), explodes.status),
+        ("explodes", Status::Down)
+    );
+    assert_eq!(explodes.message.as_deref(), Some("check panicked"));
+    assert_eq!(report.checks[1].status, Status::Up);
+}
+
+#[tokio::test(start_paused = true)]
+async fn results_are_cached_and_concurrent_probes_share_one_run() {
+    let mut config = HealthConfig::default();
+    config.cache_ttl_ms = 1_000;
+    let registry = HealthRegistry::new(config).unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    registry
+        .add(check_fn("db", counted(&runs, Duration::from_millis(200))))
+        .unwrap();
+
+    let probes: Vec<_> = (0..10)
+        .map(|_| {
+            let registry = registry.clone();
+            tokio::spawn(async move { registry.report(None).await })
+        })
+        .collect();
+    for probe in probes {
+        assert_eq!(probe.await.unwrap().status, Status::Up);
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "ten concurrent probes, one run"
+    );
+
+    sleep(Duration::from_millis(500)).await;
+    let report = registry.report(None).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "fresh result reused");
+    assert_eq!(report.checks[0].age, Duration::from_millis(500));
+    assert_eq!(report.checks[0].duration, Duration::from_millis(200));
+
+    sleep(Duration::from_millis(600)).await;
+    registry.report(None).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "stale result refreshed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_refresher_probes_never_wait() {
+    let mut config = HealthConfig::default();
+    config.refresh_interval_ms = 5_000;
+    config.stale_after_ms = 8_000;
+    let registry = HealthRegistry::new(config).unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    registry
+        .add(
+            check_fn("slow", counted(&runs, Duration::from_secs(1)))
+                .timeout(Duration::from_secs(3)),
+        )
+        .unwrap();
+
+    let refresher = registry.spawn_refresher();
+    // Before the first run finishes, a probe answers at once with Unknown.
+    let started = Instant::now();
+    let first = registry.report(None).await;
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(first.status, Status::Unknown);
+
+    sleep(Duration::from_millis(1_500)).await;
+    let started = Instant::now();
+    let warm = registry.report(None).await;
+    assert_eq!(started.elapsed(), Duration::ZERO, "answered from the cache");
+    assert_eq!(warm.status, Status::Up);
+    assert_eq!(warm.checks[0].age, Duration::from_millis(500));
+    assert!(!warm.checks[0].stale);
+
+    sleep(Duration::from_secs(10)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 3, "runs at 0s, 5s and 10s");
+
+    drop(refresher);
+    sleep(Duration::from_secs(20)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 3, "a dropped refresher stops");
+    let snapshot = registry.snapshot(None);
+    assert!(snapshot.checks[0].stale, "{snapshot:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn lifecycle_gates_the_probes() {
+    let registry = HealthRegistry::default();
+    registry
+        .add(check_fn("db", || async { Outcome::up() }))
+        .unwrap();
+    registry
+        .add(check_fn("warmup", || async { Outcome::up() }).groups([Group::STARTUP]))
+        .unwrap();
+
+    let ready = registry.readiness().await;
+    assert_eq!(
+        (ready.status, ready.reason.as_deref()),
+        (Status::Down, Some("starting"))
+    );
+    assert_eq!(registry.startup().await.status, Status::Down);
+    assert_eq!(registry.liveness().await.status, Status::Up);
+
+    registry.lifecycle().mark_ready();
+    assert_eq!(registry.readiness().await.status, Status::Up);
+    let startup = registry.startup().await;
+    assert_eq!(startup.status, Status::Up);
+    assert_eq!(
+        startup
+            .checks
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["warmup"]
+    );
+
+    registry.lifecycle().start_draining();
+    let draining = registry.readiness().await;
+    assert_eq!(
+        (draining.status, draining.phase),
+        (Status::Down, Phase::Draining)
+    );
+    assert_eq!(registry.liveness().await.status, Status::Up);
+
+    registry.lifecycle().mark_stopped();
+    assert_eq!(registry.liveness().await.status, Status::Down);
+}
+
+#[tokio::test(start_paused = true)]
+async fn non_critical_failures_degrade_and_checks_come_and_go() {
+    let registry = HealthRegistry::default();
+    registry.lifecycle().mark_ready();
+    registry
+        .add(check_fn("db", || async { Outcome::up() }))
+        .unwrap();
+    registry
+        .add(check_fn("recs", || async { Outcome::down("refused") }).critical(false))
+        .unwrap();
+    assert_eq!(registry.readiness().await.status, Status::Degraded);
+
+    let dup = registry
+        .add(check_fn("db", || async { Outcome::up() }))
+        .unwrap_err();
+    assert_eq!(dup.code().as_str(), "health.duplicate_check");
+    assert_eq!(
+        dup.to_string(),
+        "a health check named `db` is already registered"
+    );
+
+    assert!(registry.remove("recs"));
+    assert!(!registry.remove("recs"));
+    assert_eq!(registry.names(), ["db"]);
+    assert_eq!(registry.readiness().await.status, Status::Up);
+}
+
+#[test]
+fn invalid_config_is_rejected() {
+    let mut config = HealthConfig::default();
+    config.check_timeout_ms = 0;
+    let err = HealthRegistry::new(config).unwrap_err();
+    assert_eq!(err.code().as_str(), "health.invalid_config");
+}

@@ -1,0 +1,120 @@
+//! The layering picture of `STYLE.md`, checked against `cargo metadata`: which of our crates each
+//! crate may depend on. A member missing from the table fails the test, so every new crate is
+//! placed in the picture when it lands; a crate in the table but not yet in the workspace is fine.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use pr_gates::Workspace;
+use pr_gates::cargo_metadata::DependencyKind;
+
+/// Any crate of ours may be depended on.
+const ANY: &[&str] = &["*"];
+
+/// `(crate, may depend on, may depend on only as an optional dependency)`.
+const LAYERS: &[(&str, &[&str], &[&str])] = &[
+    ("pr-errors", &[], &[]),
+    ("pr-logging", &["pr-errors"], &[]),
+    ("pr-metrics", &["pr-errors"], &[]),
+    ("pr-security", &["pr-errors"], &[]),
+    ("pr-health", &["pr-errors"], &[]),
+    ("pr-config", &["pr-errors", "pr-security"], &[]),
+    ("pr-cache", &["pr-errors"], &["pr-health"]),
+    ("pr-resilience", &["pr-errors"], &["pr-health"]),
+    ("pr-resources", &["pr-errors"], &["pr-health"]),
+    ("pr-facade", ANY, &[]),
+    ("pr-gates", &[], &[]),
+    ("xtask", &["pr-gates"], &[]),
+    ("pr-benches", ANY, &[]),
+];
+
+/// One edge that breaks the picture, in words.
+fn violations(workspace: &Workspace) -> Vec<String> {
+    let members = workspace.member_names();
+    let layers: BTreeMap<&str, (&[&str], &[&str])> =
+        LAYERS.iter().map(|(c, a, o)| (*c, (*a, *o))).collect();
+    let mut problems = Vec::new();
+    for package in workspace.members() {
+        let name = package.name.as_str();
+        let Some((allowed, optional_only)) = layers.get(name) else {
+            problems.push(format!(
+                "`{name}` is not in the layering table of xtask/tests/layering.rs; place it"
+            ));
+            continue;
+        };
+        for dep in &package.dependencies {
+            if !members.contains(&dep.name) || *allowed == ANY {
+                continue;
+            }
+            let target = dep.name.as_str();
+            if allowed.contains(&target) {
+                continue;
+            }
+            if optional_only.contains(&target) {
+                if dep.kind == DependencyKind::Normal && !dep.optional {
+                    problems.push(format!(
+                        "`{name}` may depend on `{target}` only as an optional dependency"
+                    ));
+                }
+                continue;
+            }
+            problems.push(format!(
+                "`{name}` depends on `{target}` ({:?}), outside the picture in STYLE.md (allowed: {})",
+                dep.kind,
+                if allowed.is_empty() { "nothing of ours".to_owned() } else { allowed.join(", ") }
+            ));
+        }
+    }
+    problems
+}
+
+fn workspace() -> Workspace {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    Workspace::load(&root).expect("cargo metadata reads this workspace")
+}
+
+#[test]
+fn every_dependency_edge_follows_the_layering() {
+    let problems = violations(&workspace());
+    assert!(
+        problems.is_empty(),
+        "layering violations:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_table_names_each_crate_once() {
+    let mut names: Vec<&str> = LAYERS.iter().map(|(c, _, _)| *c).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len(), "a crate appears twice in LAYERS");
+}
+
+#[test]
+fn the_rule_catches_an_upward_edge() {
+    // Plant a fault in the metadata: pr-gates depending on xtask (a copy of one of its
+    // dependencies, renamed).
+    let mut metadata = workspace().metadata().clone();
+    let some_dep = metadata
+        .packages
+        .iter()
+        .find(|p| p.name.as_str() == "pr-gates")
+        .and_then(|p| p.dependencies.first().cloned());
+    let gates_index = metadata
+        .packages
+        .iter()
+        .position(|p| p.name.as_str() == "pr-gates");
+    let (Some(mut dep), Some(index)) = (some_dep, gates_index) else {
+        panic!("pr-gates and its dependencies are in the workspace");
+    };
+    dep.name = "xtask".to_owned();
+    metadata.packages[index].dependencies.push(dep);
+    let problems = violations(&Workspace::from_metadata(metadata));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("`pr-gates` depends on `xtask`"),
+        "{problems:?}"
+    );
+}
