@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use crate::step::{Step, StepOutput, TAIL_LINES};
 use crate::{Config, Error, Workspace};
@@ -198,6 +199,7 @@ pub struct Context<'a> {
     config: &'a Config,
     log: &'a mut dyn Write,
     packages: Option<&'a [String]>,
+    tools: Duration,
 }
 
 impl fmt::Debug for Context<'_> {
@@ -222,7 +224,14 @@ impl<'a> Context<'a> {
             config,
             log,
             packages,
+            tools: Duration::ZERO,
         }
+    }
+
+    /// How long the steps run through this context took, together.
+    #[must_use]
+    pub fn tool_time(&self) -> Duration {
+        self.tools
     }
 
     /// The workspace.
@@ -278,7 +287,10 @@ impl<'a> Context<'a> {
     /// [`Error::Spawn`] when it cannot be started.
     pub fn run(&mut self, step: &Step) -> Result<StepOutput, Error> {
         self.say(format_args!("  $ {}", step.display()));
-        step.run(self.workspace.root(), self.log)
+        let started = Instant::now();
+        let out = step.run(self.workspace.root(), self.log);
+        self.tools += started.elapsed();
+        out
     }
 
     /// Runs steps in order and stops at the first that fails: a pass when all succeed, otherwise a

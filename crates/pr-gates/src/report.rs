@@ -15,6 +15,9 @@ pub struct GateReport {
     pub outcome: Outcome,
     /// How long it took (zero for a gate that did not run).
     pub duration: Duration,
+    /// How much of `duration` went to the commands it ran (cargo, the tools); the rest is the
+    /// runner's own time.
+    pub tools: Duration,
 }
 
 impl GateReport {
@@ -25,7 +28,15 @@ impl GateReport {
             name: name.into(),
             outcome,
             duration,
+            tools: Duration::ZERO,
         }
+    }
+
+    /// The same report, with `tools` of its duration spent in the commands it ran.
+    #[must_use]
+    pub fn with_tools(mut self, tools: Duration) -> Self {
+        self.tools = tools.min(self.duration);
+        self
     }
 }
 
@@ -42,6 +53,7 @@ struct JsonGate<'a> {
     name: &'a str,
     status: Status,
     seconds: f64,
+    tool_seconds: f64,
     reason: Option<&'a str>,
     log_tail: &'a [String],
 }
@@ -50,6 +62,7 @@ struct JsonGate<'a> {
 struct JsonSummary<'a> {
     success: bool,
     seconds: f64,
+    runner_seconds: f64,
     gates: Vec<JsonGate<'a>>,
 }
 
@@ -64,6 +77,12 @@ impl Summary {
     #[must_use]
     pub fn total(&self) -> Duration {
         self.gates.iter().map(|g| g.duration).sum()
+    }
+
+    /// The runner's own time: the gates' time less what the commands they ran took.
+    #[must_use]
+    pub fn runner_overhead(&self) -> Duration {
+        self.gates.iter().map(|g| g.duration - g.tools).sum()
     }
 
     /// The gates that failed.
@@ -106,15 +125,17 @@ impl Summary {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {:<6}  {:>8.1}  {verdict}",
+            "{:<width$}  {:<6}  {:>8.1}  {verdict} (the runner's own time: {:.3}s)",
             "total",
             "",
-            self.total().as_secs_f64()
+            self.total().as_secs_f64(),
+            self.runner_overhead().as_secs_f64()
         );
         out
     }
 
-    /// The JSON report: `{ success, seconds, gates: [{ name, status, seconds, reason, log_tail }] }`.
+    /// The JSON report: `{ success, seconds, runner_seconds, gates: [{ name, status, seconds,
+    /// tool_seconds, reason, log_tail }] }`.
     ///
     /// # Panics
     ///
@@ -124,6 +145,7 @@ impl Summary {
         let summary = JsonSummary {
             success: self.success(),
             seconds: self.total().as_secs_f64(),
+            runner_seconds: self.runner_overhead().as_secs_f64(),
             gates: self
                 .gates
                 .iter()
@@ -131,6 +153,7 @@ impl Summary {
                     name: &g.name,
                     status: g.outcome.status,
                     seconds: g.duration.as_secs_f64(),
+                    tool_seconds: g.tools.as_secs_f64(),
                     reason: g.outcome.reason.as_deref(),
                     log_tail: &g.outcome.log_tail,
                 })
@@ -223,13 +246,15 @@ mod tests {
     fn sample() -> Summary {
         Summary {
             gates: vec![
-                GateReport::new("fmt", Outcome::pass(), Duration::from_millis(1200)),
+                GateReport::new("fmt", Outcome::pass(), Duration::from_millis(1200))
+                    .with_tools(Duration::from_millis(1150)),
                 GateReport::new(
                     "clippy",
                     Outcome::fail("`cargo clippy` failed (exit status 101)")
                         .with_tail(vec!["error: unused <variable> & more".to_owned()]),
                     Duration::from_secs(30),
-                ),
+                )
+                .with_tools(Duration::from_millis(29_900)),
                 GateReport::new(
                     "deny",
                     Outcome::skip("no deny.toml at the workspace root"),
@@ -253,7 +278,10 @@ mod tests {
             lines[4],
             "deny    SKIP         0.0  no deny.toml at the workspace root"
         );
-        assert_eq!(lines[5], "total               31.2  1 gate(s) failed");
+        assert_eq!(
+            lines[5],
+            "total               31.2  1 gate(s) failed (the runner's own time: 0.150s)"
+        );
     }
 
     #[test]
@@ -262,7 +290,11 @@ mod tests {
         assert!(!summary.success());
         summary.gates.remove(1);
         assert!(summary.success());
-        assert!(summary.table().ends_with("all gates passed\n"));
+        assert!(
+            summary
+                .table()
+                .ends_with("all gates passed (the runner's own time: 0.050s)\n")
+        );
     }
 
     #[test]
@@ -270,6 +302,8 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
         assert_eq!(json["success"], false);
         assert_eq!(json["gates"][1]["name"], "clippy");
+        assert!((json["runner_seconds"].as_f64().unwrap() - 0.15).abs() < 1e-9);
+        assert!((json["gates"][1]["tool_seconds"].as_f64().unwrap() - 29.9).abs() < 1e-9);
         assert_eq!(json["gates"][1]["status"], "fail");
         assert_eq!(
             json["gates"][1]["log_tail"][0],

@@ -243,9 +243,10 @@ impl Gates {
             let _ = writeln!(log, "==> {}: {}", gate.name(), gate.description());
             let _ = log.flush();
             let start = Instant::now();
-            let outcome = {
+            let (outcome, tools) = {
                 let mut ctx = Context::new(&self.workspace, &self.config, log, packages.as_deref());
-                gate.check(&mut ctx)
+                let outcome = gate.check(&mut ctx);
+                (outcome, ctx.tool_time())
             };
             let duration = start.elapsed();
             let _ = writeln!(
@@ -262,7 +263,7 @@ impl Gates {
             );
             summary
                 .gates
-                .push(GateReport::new(gate.name(), outcome, duration));
+                .push(GateReport::new(gate.name(), outcome, duration).with_tools(tools));
         }
         Ok(summary)
     }

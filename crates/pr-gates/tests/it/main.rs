@@ -5,6 +5,7 @@
     reason = "helpers of tests: a panic is a failed test"
 )]
 
+mod e2e;
 mod runner;
 mod support;
 mod tidy;
