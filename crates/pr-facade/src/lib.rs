@@ -28,6 +28,13 @@
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["health"] }
 //!   ```
+//! - `metrics`: [`metrics`], the `pr-metrics` crate: a recorder for the
+//!   `metrics` facade, typed handles, histograms with statistics, Prometheus
+//!   and `OpenMetrics` exposition.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["metrics"] }
+//!   ```
 //! - `full`: every crate.
 //!
 //!   ```toml
@@ -51,3 +58,8 @@ pub use pr_errors as errors;
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 #[doc(inline)]
 pub use pr_health as health;
+
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+#[doc(inline)]
+pub use pr_metrics as metrics;

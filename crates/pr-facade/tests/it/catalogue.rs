@@ -10,7 +10,11 @@ use pr_facade::errors::{Catalogue, check_unique, render_markdown};
 /// Every crate's catalogue. A crate that lands adds its line here (behind
 /// its facade feature); the test below then covers its codes.
 fn catalogues() -> Vec<&'static Catalogue> {
-    vec![&pr_facade::errors::CODES, &pr_facade::health::CODES]
+    vec![
+        &pr_facade::errors::CODES,
+        &pr_facade::health::CODES,
+        &pr_facade::metrics::CODES,
+    ]
 }
 
 #[test]

@@ -1,0 +1,121 @@
+//! A fast recorder for the metrics facade: typed handles, bounded
+//! histograms with statistics, label limits, name linting, Prometheus and
+//! `OpenMetrics` exposition.
+//!
+//! The Rust ecosystem instruments through the [`metrics`] facade crate;
+//! `pr-metrics` is the recorder a service installs, so that its own metrics
+//! and every library's land on one page. Beside the facade, a [`Registry`]
+//! hands out typed handles ([`Counter`], [`Gauge`], [`Histogram`] with its
+//! [`Timer`] guard) that point straight at their series: no name lookup,
+//! lock or allocation when recording. Contended counters are sharded over
+//! cache lines, so they scale across threads and stay exact.
+//!
+//! - **Histograms** have fixed buckets ([`DEFAULT_BUCKETS`], [`linear`],
+//!   [`exponential`]) and constant memory whatever the scrape rate, plus
+//!   count, sum, mean, min, max, standard deviation and p50 / p90 / p99 over
+//!   a rolling window from a bounded sketch (relative error at most
+//!   [`QUANTILE_RELATIVE_ERROR`], 1/32). Any histogram can be exposed as a
+//!   summary instead.
+//! - **Labels** are limited per metric (`max_series_per_metric`): further
+//!   label sets go to one overflow series (`metric_overflow="true"`) and a
+//!   warning is logged once. Series idle longer than `idle_timeout_secs`
+//!   can be dropped.
+//! - **Names** are checked when a metric is registered, by the rules of
+//!   `promtool check metrics` (`_total` on counters only, base units,
+//!   snake case, no reserved labels or suffixes). A bad name is an
+//!   [`Error::Lint`] with a code such as `metrics.counter_without_total`,
+//!   never a silent rewrite.
+//! - **Exposition** in Prometheus text 0.0.4 or `OpenMetrics` 1.0, chosen by
+//!   [`Format::from_accept`]; HELP from `describe_*`, units, global labels
+//!   (service, instance) on every series, `+Inf` always equal to `_count`.
+//! - **Snapshots** of every metric with its statistics, as serde data.
+//!
+//! # Examples
+//!
+//! ```
+//! use pr_metrics::{Format, MetricKind, Registry};
+//!
+//! # fn main() -> Result<(), pr_metrics::Error> {
+//! let registry = Registry::builder().global_label("service", "checkout").build()?;
+//!
+//! // Typed handles: registered once, then no lookup on the hot path.
+//! let requests = registry.counter("http_requests_total", &[("method", "GET")])?;
+//! let latency = registry.histogram("http_request_duration_seconds", &[])?;
+//! registry.describe(
+//!     "http_request_duration_seconds",
+//!     MetricKind::Histogram,
+//!     Some(metrics::Unit::Seconds),
+//!     "Time to answer a request.",
+//! )?;
+//! requests.inc();
+//! latency.record(0.042);
+//! {
+//!     let _timer = latency.start_timer(); // records the elapsed seconds when dropped
+//! }
+//!
+//! // The `metrics` facade, through this registry's recorder.
+//! metrics::with_local_recorder(&registry.recorder(), || {
+//!     metrics::counter!("jobs_done_total", "queue" => "mail").increment(3);
+//! });
+//!
+//! // Bad names are refused with a code, not rewritten.
+//! let err = registry.counter("http_requests", &[]).unwrap_err();
+//! assert_eq!(pr_errors::CodedError::code(&err).as_str(), "metrics.counter_without_total");
+//!
+//! let text = registry.render(Format::Prometheus);
+//! assert!(text.contains(r#"http_requests_total{service="checkout",method="GET"} 1"#));
+//! assert!(text.contains(r#"jobs_done_total{service="checkout",queue="mail"} 3"#));
+//!
+//! let stats = latency.stats();
+//! assert_eq!(stats.count, 2);
+//! assert!(stats.max >= Some(0.042));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! None yet: the recorder, typed API, exposition and snapshots are always
+//! built.
+//!
+//! # Errors
+//!
+//! Registration and configuration fail with [`Error`]; its codes are in
+//! [`CODES`]. Recording never fails.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+
+mod buckets;
+mod cells;
+mod clock;
+mod config;
+mod error;
+mod handles;
+mod lint;
+mod recorder;
+mod registry;
+mod sketch;
+mod snapshot;
+mod text;
+
+pub use buckets::{DEFAULT_BUCKETS, exponential, linear};
+pub use clock::Clock;
+pub use config::MetricsConfig;
+pub use error::{
+    ABBREVIATED_UNIT, CODES, COUNTER_WITHOUT_TOTAL, Error, INVALID_BUCKETS, INVALID_CONFIG,
+    INVALID_LABEL, INVALID_NAME, KIND_CONFLICT, LintRule, MetricKind, NON_BASE_UNIT,
+    NOT_SNAKE_CASE, RECORDER_INSTALLED, RESERVED_LABEL, RESERVED_SUFFIX, TOTAL_ON_NON_COUNTER,
+    TYPE_IN_NAME, UNIT_SUFFIX,
+};
+pub use handles::{Counter, Gauge, Histogram, Timer};
+pub use recorder::Recorder;
+pub use registry::{Registry, RegistryBuilder};
+pub use sketch::QUANTILE_RELATIVE_ERROR;
+pub use snapshot::{Bucket, FamilySnapshot, HistogramStats, SeriesSnapshot, SeriesValue, Snapshot};
+pub use text::Format;
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

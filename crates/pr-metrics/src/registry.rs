@@ -1,0 +1,629 @@
+//! [`Registry`]: metric families, their series, registration with linting
+//! and label limits, and idle-series expiry.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use metrics::{Key, Unit};
+
+use crate::cells::{CounterCell, GaugeCell, HistogramCell};
+use crate::sketch::WindowSketch;
+use crate::{Clock, Counter, Error, Gauge, Histogram, MetricKind, MetricsConfig, lint, text};
+
+/// The label of a metric's overflow series.
+pub(crate) const OVERFLOW_LABEL: &str = "metric_overflow";
+
+const KEY_SHARDS: usize = 16;
+
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A `metrics::Key` hashes itself to its precomputed hash with one
+/// `write_u64`; this hasher passes that through.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// A family's series by their sorted labels.
+type SeriesMap = BTreeMap<Vec<(String, String)>, Arc<Series>>;
+
+type KeyMap = std::collections::HashMap<Key, Arc<Series>, BuildHasherDefault<KeyHasher>>;
+
+/// The cell of one series.
+#[derive(Debug, Clone)]
+pub(crate) enum CellRef {
+    Counter(Arc<CounterCell>),
+    Gauge(Arc<GaugeCell>),
+    Histogram(Arc<HistogramCell>),
+}
+
+impl CellRef {
+    /// A number that changes whenever the series is updated (almost always).
+    fn fingerprint(&self) -> u64 {
+        match self {
+            Self::Counter(c) => c.value(),
+            Self::Gauge(g) => g.bits(),
+            Self::Histogram(h) => h.count(),
+        }
+    }
+
+    /// Whether a handle outside the registry holds the cell.
+    fn is_held(&self) -> bool {
+        match self {
+            Self::Counter(c) => Arc::strong_count(c) > 1,
+            Self::Gauge(g) => Arc::strong_count(g) > 1,
+            Self::Histogram(h) => Arc::strong_count(h) > 1,
+        }
+    }
+}
+
+/// One labelled time series.
+#[derive(Debug)]
+pub(crate) struct Series {
+    /// The series' own labels, sorted by name (global labels excluded).
+    pub(crate) labels: Vec<(String, String)>,
+    /// Global and own labels, escaped: `a="b",c="d"` (empty when none).
+    pub(crate) labels_text: String,
+    pub(crate) cell: CellRef,
+    /// Creation time, seconds since the Unix epoch.
+    pub(crate) created: f64,
+    /// Last fingerprint seen and when it changed, for expiry.
+    activity: Mutex<(u64, Duration)>,
+}
+
+/// HELP text and unit of a family.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Meta {
+    pub(crate) help: Option<String>,
+    pub(crate) unit: Option<&'static str>,
+}
+
+/// A metric family: one name, one type, many series.
+#[derive(Debug)]
+pub(crate) struct Family {
+    pub(crate) name: String,
+    pub(crate) kind: MetricKind,
+    pub(crate) meta: RwLock<Meta>,
+    pub(crate) bounds: Arc<[f64]>,
+    /// `le` label values, formatted once.
+    pub(crate) le_texts: Box<[String]>,
+    max_series: usize,
+    pub(crate) series: RwLock<SeriesMap>,
+    pub(crate) overflow: OnceLock<Arc<Series>>,
+    warned: AtomicBool,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: MetricsConfig,
+    pub(crate) clock: Clock,
+    global: Vec<(String, String)>,
+    pub(crate) families: RwLock<BTreeMap<String, Arc<Family>>>,
+    keys: Box<[RwLock<KeyMap>]>,
+    /// Names already reported as rejected (facade registrations log once).
+    rejected: Mutex<HashSet<String>>,
+    /// Quantile labels of summaries, formatted once.
+    pub(crate) quantile_texts: Box<[String]>,
+}
+
+/// The set of all metrics of a process: typed registration, the
+/// `metrics` facade's [`Recorder`](crate::Recorder), rendering and snapshots.
+///
+/// Clones share the same metrics.
+#[derive(Clone)]
+pub struct Registry {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("families", &read(&self.inner.families).len())
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::from_parts(MetricsConfig::default(), Clock::system())
+    }
+}
+
+/// Builds a [`Registry`]: `Registry::builder().global_label(..).build()?`.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct RegistryBuilder {
+    config: MetricsConfig,
+    clock: Clock,
+}
+
+impl RegistryBuilder {
+    /// Starts from `config` (replacing what was set so far).
+    pub fn config(mut self, config: MetricsConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Adds a label to every series.
+    pub fn global_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.global_labels.insert(name.into(), value.into());
+        self
+    }
+
+    /// Most label sets per metric before the overflow series.
+    pub fn max_series_per_metric(mut self, max: usize) -> Self {
+        self.config.max_series_per_metric = max;
+        self
+    }
+
+    /// Drops series idle (unchanged and unheld) longer than `timeout`.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout_secs = timeout.as_secs().max(1);
+        self
+    }
+
+    /// Bucket bounds of the histogram `name`.
+    pub fn buckets(mut self, name: impl Into<String>, bounds: Vec<f64>) -> Self {
+        self.config.buckets.insert(name.into(), bounds);
+        self
+    }
+
+    /// Exposes the histogram `name` as a summary.
+    pub fn summary(mut self, name: impl Into<String>) -> Self {
+        self.config.summaries.push(name.into());
+        self
+    }
+
+    /// The clock of timers, quantile windows and expiry.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Validates the configuration and builds the registry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing every invalid field.
+    pub fn build(self) -> Result<Registry, Error> {
+        self.config.validate()?;
+        Ok(Registry::from_parts(self.config, self.clock))
+    }
+}
+
+impl Registry {
+    /// A registry configured by `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing every invalid field.
+    pub fn new(config: MetricsConfig) -> Result<Self, Error> {
+        Self::builder().config(config).build()
+    }
+
+    /// A builder, starting from the default configuration.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    fn from_parts(config: MetricsConfig, clock: Clock) -> Self {
+        let global: Vec<(String, String)> = config
+            .global_labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let quantile_texts = config
+            .summary_quantiles
+            .iter()
+            .map(|q| text::format_f64(*q))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                global,
+                families: RwLock::new(BTreeMap::new()),
+                keys: (0..KEY_SHARDS)
+                    .map(|_| RwLock::new(KeyMap::default()))
+                    .collect(),
+                rejected: Mutex::new(HashSet::new()),
+                quantile_texts,
+            }),
+        }
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config(&self) -> &MetricsConfig {
+        &self.inner.config
+    }
+
+    /// The registry's clock.
+    #[must_use]
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Registers (or finds) the counter `name` with `labels`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Lint`] for a name or label that breaks a naming rule,
+    /// [`Error::KindConflict`] when `name` is another type already.
+    pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> Result<Counter, Error> {
+        match self
+            .register(name, MetricKind::Counter, labels)?
+            .cell
+            .clone()
+        {
+            CellRef::Counter(cell) => Ok(Counter::from_cell(cell)),
+            _ => Err(self.conflict(name, MetricKind::Counter)),
+        }
+    }
+
+    /// Registers (or finds) the gauge `name` with `labels`.
+    ///
+    /// # Errors
+    ///
+    /// As [`counter`](Self::counter).
+    pub fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Result<Gauge, Error> {
+        match self.register(name, MetricKind::Gauge, labels)?.cell.clone() {
+            CellRef::Gauge(cell) => Ok(Gauge::from_cell(cell)),
+            _ => Err(self.conflict(name, MetricKind::Gauge)),
+        }
+    }
+
+    /// Registers (or finds) the histogram `name` with `labels`; its buckets
+    /// come from the configuration (`buckets`, else `default_buckets`), and
+    /// it is exposed as a summary when listed in `summaries`.
+    ///
+    /// # Errors
+    ///
+    /// As [`counter`](Self::counter).
+    pub fn histogram(&self, name: &str, labels: &[(&str, &str)]) -> Result<Histogram, Error> {
+        match self
+            .register(name, MetricKind::Histogram, labels)?
+            .cell
+            .clone()
+        {
+            CellRef::Histogram(cell) => Ok(Histogram::from_cell(cell, self.inner.clock.clone())),
+            _ => Err(self.conflict(name, MetricKind::Histogram)),
+        }
+    }
+
+    /// Sets the HELP text and unit of `name`, registering the family if
+    /// needed. `Unit::Count` means no unit.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Lint`] for a bad name or a non-base unit, or a unit the name
+    /// does not end with; [`Error::KindConflict`].
+    pub fn describe(
+        &self,
+        name: &str,
+        kind: MetricKind,
+        unit: Option<Unit>,
+        help: &str,
+    ) -> Result<(), Error> {
+        let family = self.family(name, kind, unit)?;
+        let suffix = match unit {
+            Some(unit) => {
+                lint::check_name(name, family.kind, Some(unit))?;
+                lint::unit_suffix(name, unit)?
+            }
+            None => None,
+        };
+        let mut meta = write(&family.meta);
+        meta.help = Some(help.to_owned());
+        if suffix.is_some() {
+            meta.unit = suffix;
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, name: &str, kind: MetricKind) -> MetricKind {
+        if kind == MetricKind::Histogram && self.inner.config.summaries.iter().any(|s| s == name) {
+            MetricKind::Summary
+        } else {
+            kind
+        }
+    }
+
+    pub(crate) fn conflict(&self, name: &str, requested: MetricKind) -> Error {
+        let existing = read(&self.inner.families)
+            .get(name)
+            .map_or(requested, |f| f.kind);
+        Error::KindConflict {
+            name: name.to_owned(),
+            existing,
+            requested,
+        }
+    }
+
+    /// Finds or creates the family `name` of `kind`.
+    pub(crate) fn family(
+        &self,
+        name: &str,
+        kind: MetricKind,
+        unit: Option<Unit>,
+    ) -> Result<Arc<Family>, Error> {
+        let kind = self.resolve(name, kind);
+        let found = read(&self.inner.families).get(name).cloned();
+        let family = match found {
+            Some(family) => family,
+            None => {
+                lint::check_name(name, kind, unit)?;
+                let bounds: Arc<[f64]> = Arc::from(
+                    self.inner
+                        .config
+                        .buckets
+                        .get(name)
+                        .unwrap_or(&self.inner.config.default_buckets)
+                        .as_slice(),
+                );
+                let family = Arc::new(Family {
+                    name: name.to_owned(),
+                    kind,
+                    meta: RwLock::new(Meta::default()),
+                    le_texts: bounds.iter().map(|b| text::format_f64(*b)).collect(),
+                    bounds,
+                    max_series: self.inner.config.max_series_per_metric,
+                    series: RwLock::new(BTreeMap::new()),
+                    overflow: OnceLock::new(),
+                    warned: AtomicBool::new(false),
+                });
+                write(&self.inner.families)
+                    .entry(name.to_owned())
+                    .or_insert(family)
+                    .clone()
+            }
+        };
+        let same = family.kind == kind
+            || (kind == MetricKind::Histogram && family.kind == MetricKind::Summary);
+        if same {
+            Ok(family)
+        } else {
+            Err(Error::KindConflict {
+                name: name.to_owned(),
+                existing: family.kind,
+                requested: kind,
+            })
+        }
+    }
+
+    fn register(
+        &self,
+        name: &str,
+        kind: MetricKind,
+        labels: &[(&str, &str)],
+    ) -> Result<Arc<Series>, Error> {
+        let family = self.family(name, kind, None)?;
+        let labels = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Ok(self.series(&family, labels)?.0)
+    }
+
+    fn new_cell(&self, family: &Family) -> CellRef {
+        match family.kind {
+            MetricKind::Counter => CellRef::Counter(Arc::new(CounterCell::new())),
+            MetricKind::Gauge => CellRef::Gauge(Arc::new(GaugeCell::new())),
+            _ => CellRef::Histogram(Arc::new(HistogramCell::new(
+                family.bounds.clone(),
+                WindowSketch::new(
+                    self.inner.clock.clone(),
+                    self.inner.config.quantile_window(),
+                    self.inner.config.quantile_window_slices,
+                ),
+            ))),
+        }
+    }
+
+    fn new_series(&self, family: &Family, labels: Vec<(String, String)>) -> Arc<Series> {
+        let mut labels_text = String::new();
+        for (k, v) in self.inner.global.iter().chain(labels.iter()) {
+            if !labels_text.is_empty() {
+                labels_text.push(',');
+            }
+            labels_text.push_str(k);
+            labels_text.push_str("=\"");
+            text::escape_label_value(&mut labels_text, v);
+            labels_text.push('"');
+        }
+        Arc::new(Series {
+            labels,
+            labels_text,
+            cell: self.new_cell(family),
+            created: self.inner.clock.unix_seconds(),
+            activity: Mutex::new((0, self.inner.clock.now())),
+        })
+    }
+
+    /// Finds or creates the series of `family` with `labels`; past the
+    /// family's limit, its overflow series (second value `true`).
+    pub(crate) fn series(
+        &self,
+        family: &Family,
+        mut labels: Vec<(String, String)>,
+    ) -> Result<(Arc<Series>, bool), Error> {
+        labels.sort_unstable();
+        for (i, (name, _)) in labels.iter().enumerate() {
+            lint::check_label(&family.name, name, family.kind, &self.inner.global)?;
+            if i > 0 && labels[i - 1].0 == *name {
+                return Err(Error::Lint {
+                    name: family.name.clone(),
+                    rule: crate::LintRule::InvalidLabel {
+                        label: name.clone(),
+                    },
+                });
+            }
+        }
+        if let Some(series) = read(&family.series).get(&labels) {
+            return Ok((series.clone(), false));
+        }
+        let mut map = write(&family.series);
+        if let Some(series) = map.get(&labels) {
+            return Ok((series.clone(), false));
+        }
+        if map.len() >= family.max_series {
+            drop(map);
+            if !family.warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    event = "metrics.cardinality_overflow",
+                    metric = %family.name,
+                    limit = family.max_series,
+                    "metric has reached its label set limit; further label sets go to its \
+                     overflow series {OVERFLOW_LABEL}=\"true\""
+                );
+            }
+            let overflow = family.overflow.get_or_init(|| {
+                self.new_series(family, vec![(OVERFLOW_LABEL.to_owned(), "true".to_owned())])
+            });
+            return Ok((overflow.clone(), true));
+        }
+        let series = self.new_series(family, labels.clone());
+        map.insert(labels, series.clone());
+        Ok((series, false))
+    }
+
+    /// The facade's registration: one hash lookup when the key is known.
+    #[inline]
+    pub(crate) fn lookup(&self, key: &Key, kind: MetricKind) -> Option<CellRef> {
+        let shard = (key.get_hash() >> 60) as usize;
+        let keys = self.inner.keys.get(shard % KEY_SHARDS)?;
+        if let Some(series) = read(keys).get(key) {
+            return Some(series.cell.clone());
+        }
+        self.register_key(key, kind, keys)
+    }
+
+    #[cold]
+    fn register_key(&self, key: &Key, kind: MetricKind, keys: &RwLock<KeyMap>) -> Option<CellRef> {
+        let result = self.family(key.name(), kind, None).and_then(|family| {
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            self.series(&family, labels)
+        });
+        match result {
+            Ok((series, overflowed)) => {
+                if !overflowed {
+                    write(keys).insert(key.clone(), series.clone());
+                }
+                Some(series.cell.clone())
+            }
+            Err(error) => {
+                self.reject(key.name(), &error);
+                None
+            }
+        }
+    }
+
+    /// Logs a refused facade registration, once per name.
+    pub(crate) fn reject(&self, name: &str, error: &Error) {
+        let first = self
+            .inner
+            .rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned());
+        if first {
+            use pr_errors::CodedError;
+            tracing::error!(
+                event = "metrics.registration_refused",
+                code = error.code().as_str(),
+                metric = %name,
+                "{error}; its samples are dropped"
+            );
+        }
+    }
+
+    /// Names whose facade registration was refused (each is logged once).
+    #[must_use]
+    pub fn rejected(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Housekeeping, run by every scrape and snapshot: turns the quantile
+    /// windows and, when an idle timeout is set, drops series that changed
+    /// no value for that long and that no handle outside the registry holds.
+    pub fn upkeep(&self) {
+        let families: Vec<Arc<Family>> = read(&self.inner.families).values().cloned().collect();
+        for family in &families {
+            for series in read(&family.series).values().chain(family.overflow.get()) {
+                if let CellRef::Histogram(h) = &series.cell {
+                    h.sketch.rotate();
+                }
+            }
+        }
+        let Some(idle) = self.inner.config.idle_timeout() else {
+            return;
+        };
+        let now = self.inner.clock.now();
+        let mut removed: Vec<Arc<Series>> = Vec::new();
+        for family in &families {
+            write(&family.series).retain(|_, series| {
+                let fingerprint = series.cell.fingerprint();
+                let mut activity = series
+                    .activity
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if activity.0 != fingerprint {
+                    *activity = (fingerprint, now);
+                    return true;
+                }
+                let keep = now.saturating_sub(activity.1) < idle || series.cell.is_held();
+                if !keep {
+                    removed.push(series.clone());
+                }
+                keep
+            });
+        }
+        if removed.is_empty() {
+            return;
+        }
+        tracing::debug!(
+            event = "metrics.series_expired",
+            count = removed.len(),
+            "idle series dropped"
+        );
+        for keys in &self.inner.keys {
+            write(keys).retain(|_, series| !removed.iter().any(|r| Arc::ptr_eq(r, series)));
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Exposition: Prometheus text 0.0.4 and `OpenMetrics` 1.0, and choosing
+//! between them from an `Accept` header.
+
+use std::fmt;
+
+use crate::MetricKind;
+use crate::registry::{CellRef, Family, Registry, Series, read};
+
+/// An exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    #[default]
+    Prometheus,
+    /// `OpenMetrics` 1.0 text (`# EOF`, `_created`, `# UNIT`).
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` of a response in this format.
+    #[must_use]
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Self::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Self::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// The format a scraper asks for: `OpenMetrics` when the `Accept` header
+    /// names `application/openmetrics-text` with a quality at least that of
+    /// any other acceptable type, Prometheus text otherwise.
+    #[must_use]
+    pub fn from_accept(accept: Option<&str>) -> Self {
+        let Some(accept) = accept else {
+            return Self::Prometheus;
+        };
+        let mut openmetrics = 0.0f64;
+        let mut other = 0.0f64;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f64>().ok())
+                .unwrap_or(1.0);
+            if media == "application/openmetrics-text" {
+                openmetrics = openmetrics.max(quality);
+            } else if media == "text/plain" || media == "*/*" || media == "text/*" {
+                other = other.max(quality);
+            }
+        }
+        if openmetrics > 0.0 && openmetrics >= other {
+            Self::OpenMetrics
+        } else {
+            Self::Prometheus
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Prometheus => "prometheus",
+            Self::OpenMetrics => "openmetrics",
+        })
+    }
+}
+
+/// Writes a float as both formats read it: `NaN`, `+Inf`, `-Inf`,
+/// integers without a fraction, others in shortest round-trip form.
+pub(crate) fn push_f64(out: &mut String, value: f64) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value.is_infinite() {
+        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else if value.fract() == 0.0 && value.abs() < 1e15 {
+        out.push_str(itoa::Buffer::new().format(value as i64));
+    } else {
+        out.push_str(ryu::Buffer::new().format_finite(value));
+    }
+}
+
+pub(crate) fn format_f64(value: f64) -> String {
+    let mut out = String::new();
+    push_f64(&mut out, value);
+    out
+}
+
+fn push_u64(out: &mut String, value: u64) {
+    out.push_str(itoa::Buffer::new().format(value));
+}
+
+/// Escapes a label value: backslash, double quote and newline.
+pub(crate) fn escape_label_value(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Escapes HELP text: backslash and newline (and, in `OpenMetrics`, the quote).
+fn escape_help(out: &mut String, help: &str, format: Format) {
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if format == Format::OpenMetrics => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `name{labels,extra} ` (without braces when there are no labels).
+fn push_series_start(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &str,
+    extra: Option<(&str, &str)>,
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    match (labels.is_empty(), extra) {
+        (true, None) => {}
+        (false, None) => {
+            out.push('{');
+            out.push_str(labels);
+            out.push('}');
+        }
+        (empty, Some((k, v))) => {
+            out.push('{');
+            out.push_str(labels);
+            if !empty {
+                out.push(',');
+            }
+            out.push_str(k);
+            out.push_str("=\"");
+            out.push_str(v);
+            out.push('"');
+            out.push('}');
+        }
+    }
+    out.push(' ');
+}
+
+impl Registry {
+    /// Renders every metric in `format`. Runs [`upkeep`](Self::upkeep)
+    /// first. Safe to call from many threads at once.
+    #[must_use]
+    pub fn render(&self, format: Format) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out, format);
+        out
+    }
+
+    /// Renders every metric into `out` (appending).
+    pub fn render_into(&self, out: &mut String, format: Format) {
+        self.upkeep();
+        let families = read(&self.inner.families);
+        for family in families.values() {
+            self.render_family(out, family, format);
+        }
+        if format == Format::OpenMetrics {
+            out.push_str("# EOF\n");
+        }
+    }
+
+    fn render_family(&self, out: &mut String, family: &Family, format: Format) {
+        let series = read(&family.series);
+        let overflow = family.overflow.get();
+        if series.is_empty() && overflow.is_none() {
+            return;
+        }
+        let meta = read(&family.meta).clone();
+        let name = family.name.as_str();
+        // `OpenMetrics` names a counter family without `_total`.
+        let family_name = match (format, family.kind) {
+            (Format::OpenMetrics, MetricKind::Counter) => {
+                name.strip_suffix("_total").unwrap_or(name)
+            }
+            _ => name,
+        };
+        if let Some(help) = &meta.help {
+            out.push_str("# HELP ");
+            out.push_str(family_name);
+            out.push(' ');
+            escape_help(out, help, format);
+            out.push('\n');
+        }
+        out.push_str("# TYPE ");
+        out.push_str(family_name);
+        out.push(' ');
+        out.push_str(family.kind.as_str());
+        out.push('\n');
+        if format == Format::OpenMetrics
+            && let Some(unit) = meta.unit
+        {
+            out.push_str("# UNIT ");
+            out.push_str(family_name);
+            out.push(' ');
+            out.push_str(unit);
+            out.push('\n');
+        }
+        for s in series.values().chain(overflow) {
+            self.render_series(out, family, family_name, s, format);
+        }
+    }
+
+    fn render_series(
+        &self,
+        out: &mut String,
+        family: &Family,
+        name: &str,
+        series: &Series,
+        format: Format,
+    ) {
+        let labels = series.labels_text.as_str();
+        let om = format == Format::OpenMetrics;
+        match &series.cell {
+            CellRef::Counter(cell) => {
+                push_series_start(out, name, if om { "_total" } else { "" }, labels, None);
+                push_u64(out, cell.value());
+                out.push('\n');
+            }
+            CellRef::Gauge(cell) => {
+                push_series_start(out, name, "", labels, None);
+                push_f64(out, cell.value());
+                out.push('\n');
+            }
+            CellRef::Histogram(cell) => {
+                let read = cell.read();
+                if family.kind == MetricKind::Summary {
+                    let quantiles = cell.sketch.quantiles(
+                        &self.inner.config.summary_quantiles,
+                        read.min,
+                        read.max,
+                    );
+                    for (q, value) in self.inner.quantile_texts.iter().zip(quantiles) {
+                        push_series_start(out, name, "", labels, Some(("quantile", q)));
+                        push_f64(out, value.unwrap_or(f64::NAN));
+                        out.push('\n');
+                    }
+                } else {
+                    for (le, count) in family.le_texts.iter().zip(&read.cumulative) {
+                        push_series_start(out, name, "_bucket", labels, Some(("le", le)));
+                        push_u64(out, *count);
+                        out.push('\n');
+                    }
+                    push_series_start(out, name, "_bucket", labels, Some(("le", "+Inf")));
+                    push_u64(out, read.count);
+                    out.push('\n');
+                }
+                push_series_start(out, name, "_sum", labels, None);
+                push_f64(out, read.sum);
+                out.push('\n');
+                push_series_start(out, name, "_count", labels, None);
+                push_u64(out, read.count);
+                out.push('\n');
+            }
+        }
+        if om && !matches!(series.cell, CellRef::Gauge(_)) {
+            push_series_start(out, name, "_created", labels, None);
+            push_f64(out, series.created);
+            out.push('\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_negotiation() {
+        let prometheus_scraper = "application/openmetrics-text;version=1.0.0;q=0.5,\
+            application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        assert_eq!(
+            Format::from_accept(Some(prometheus_scraper)),
+            Format::OpenMetrics
+        );
+        assert_eq!(Format::from_accept(Some("text/plain")), Format::Prometheus);
+        assert_eq!(Format::from_accept(Some("*/*")), Format::Prometheus);
+        assert_eq!(Format::from_accept(None), Format::Prometheus);
+        assert_eq!(
+            Format::from_accept(Some("application/openmetrics-text")),
+            Format::OpenMetrics
+        );
+        assert_eq!(
+            Format::from_accept(Some("application/openmetrics-text;q=0,text/plain")),
+            Format::Prometheus
+        );
+        assert_eq!(
+            Format::from_accept(Some("text/plain;q=0.9, application/openmetrics-text;q=0.5")),
+            Format::Prometheus
+        );
+    }
+
+    #[test]
+    fn floats_and_escapes() {
+        assert_eq!(format_f64(1.0), "1");
+        assert_eq!(format_f64(0.005), "0.005");
+        assert_eq!(format_f64(f64::INFINITY), "+Inf");
+        assert_eq!(format_f64(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_f64(f64::NAN), "NaN");
+        assert_eq!(format_f64(1e20), "1e20");
+        let mut out = String::new();
+        escape_label_value(&mut out, "a\"b\\c\nd");
+        assert_eq!(out, r#"a\"b\\c\nd"#);
+        let mut out = String::new();
+        escape_help(&mut out, "x \"y\" \\ \n", Format::Prometheus);
+        assert_eq!(out, r#"x "y" \\ \n"#);
+    }
+}

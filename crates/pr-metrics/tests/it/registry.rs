@@ -1,0 +1,294 @@
+//! Typed registration, label limits, expiry, concurrency.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pr_errors::CodedError;
+use pr_metrics::{Clock, Format, MetricKind, Registry, SeriesValue};
+
+#[test]
+fn handles_share_series_and_kinds_conflict() {
+    let registry = Registry::default();
+    let a = registry.counter("hits_total", &[("route", "/a")]).unwrap();
+    let b = registry.counter("hits_total", &[("route", "/a")]).unwrap();
+    a.inc();
+    b.inc_by(2);
+    assert_eq!(a.value(), 3);
+    let err = registry.gauge("hits_total", &[]).unwrap_err();
+    assert_eq!(err.code().as_str(), "metrics.kind_conflict");
+    assert!(
+        err.to_string().contains("already registered as a counter"),
+        "{err}"
+    );
+}
+
+#[test]
+fn labels_are_checked_and_order_does_not_matter() {
+    let registry = Registry::builder()
+        .global_label("service", "api")
+        .build()
+        .unwrap();
+    let a = registry
+        .gauge("queue_depth", &[("b", "2"), ("a", "1")])
+        .unwrap();
+    let b = registry
+        .gauge("queue_depth", &[("a", "1"), ("b", "2")])
+        .unwrap();
+    a.set(5.0);
+    assert!((b.value() - 5.0).abs() < f64::EPSILON);
+    for (labels, code) in [
+        (&[("le", "1")][..], "metrics.reserved_label"),
+        (&[("service", "x")][..], "metrics.reserved_label"),
+        (&[("__meta", "x")][..], "metrics.reserved_label"),
+        (&[("a", "1"), ("a", "2")][..], "metrics.invalid_label"),
+        (&[("bad-name", "1")][..], "metrics.invalid_label"),
+    ] {
+        let err = registry.gauge("queue_depth", labels).unwrap_err();
+        assert_eq!(err.code().as_str(), code, "{labels:?}");
+    }
+}
+
+#[test]
+fn cardinality_limit_sends_new_label_sets_to_one_overflow_series() {
+    let registry = Registry::builder()
+        .max_series_per_metric(3)
+        .build()
+        .unwrap();
+    for user in 0..10 {
+        registry
+            .counter("logins_total", &[("user", &user.to_string())])
+            .unwrap()
+            .inc();
+    }
+    // A known label set still reaches its own series.
+    registry
+        .counter("logins_total", &[("user", "1")])
+        .unwrap()
+        .inc();
+    let snapshot = registry.snapshot();
+    let family = snapshot.family("logins_total").unwrap();
+    assert_eq!(family.series.len(), 4);
+    let overflow = family.series.last().unwrap();
+    assert_eq!(
+        overflow.labels.get("metric_overflow").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(overflow.value, SeriesValue::Counter { value: 7 });
+    assert_eq!(
+        snapshot.value("logins_total", &[("user", "1")]),
+        Some(&SeriesValue::Counter { value: 2 })
+    );
+}
+
+#[test]
+fn idle_series_expire_only_when_unheld_and_unchanged() {
+    let clock = Clock::manual();
+    let registry = Registry::builder()
+        .clock(clock.clone())
+        .idle_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let held = registry.counter("held_total", &[]).unwrap();
+    held.inc();
+    registry
+        .counter("transient_total", &[("id", "1")])
+        .unwrap()
+        .inc();
+    registry.counter("busy_total", &[]).unwrap().inc();
+    let _ = registry.render(Format::Prometheus);
+    clock.advance(Duration::from_secs(30));
+    registry.counter("busy_total", &[]).unwrap().inc();
+    let _ = registry.render(Format::Prometheus);
+    clock.advance(Duration::from_secs(45));
+    let text = registry.render(Format::Prometheus);
+    assert!(text.contains("held_total 1"), "{text}");
+    assert!(text.contains("busy_total 2"), "{text}");
+    assert!(!text.contains("transient_total{"), "{text}");
+    // A new registration after expiry starts from zero.
+    registry
+        .counter("transient_total", &[("id", "1")])
+        .unwrap()
+        .inc();
+    assert!(
+        registry
+            .render(Format::Prometheus)
+            .contains("transient_total{id=\"1\"} 1")
+    );
+}
+
+#[test]
+fn two_threads_on_one_counter_and_one_histogram_exact_totals() {
+    let registry = Registry::default();
+    let counter = registry.counter("work_total", &[]).unwrap();
+    let histogram = registry.histogram("work_duration_seconds", &[]).unwrap();
+    const N: u64 = 200_000;
+    std::thread::scope(|scope| {
+        for t in 0..2 {
+            let counter = counter.clone();
+            let histogram = histogram.clone();
+            scope.spawn(move || {
+                for i in 0..N {
+                    counter.inc();
+                    histogram.record(((i % 4) + t) as f64 * 0.25);
+                }
+            });
+        }
+    });
+    assert_eq!(counter.value(), 2 * N);
+    let stats = histogram.stats();
+    assert_eq!(stats.count, 2 * N);
+    // Thread 0 records 0, .25, .5, .75; thread 1 .25, .5, .75, 1 (N/4 each).
+    let expected_sum = (N / 4) as f64 * (1.5 + 2.5);
+    assert!((stats.sum - expected_sum).abs() < 1e-6, "{}", stats.sum);
+    assert_eq!(stats.min, Some(0.0));
+    assert_eq!(stats.max, Some(1.0));
+    let text = registry.render(Format::Prometheus);
+    assert!(text.contains(&format!(
+        "work_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+        2 * N
+    )));
+    assert!(text.contains(&format!("work_duration_seconds_count {}", 2 * N)));
+}
+
+#[test]
+fn concurrent_scrapes_and_writes_are_safe() {
+    let registry = Arc::new(Registry::default());
+    std::thread::scope(|scope| {
+        for t in 0..2 {
+            let registry = registry.clone();
+            scope.spawn(move || {
+                for i in 0..2_000 {
+                    registry
+                        .counter("events_total", &[("k", &((i + t) % 50).to_string())])
+                        .unwrap()
+                        .inc();
+                    registry
+                        .histogram("event_size_bytes", &[])
+                        .unwrap()
+                        .record(f64::from(i));
+                }
+            });
+        }
+        for _ in 0..2 {
+            let registry = registry.clone();
+            scope.spawn(move || {
+                for _ in 0..50 {
+                    let text = registry.render(Format::OpenMetrics);
+                    assert!(text.ends_with("# EOF\n"));
+                }
+            });
+        }
+    });
+    let snapshot = registry.snapshot();
+    let total: u64 = snapshot
+        .family("events_total")
+        .unwrap()
+        .series
+        .iter()
+        .map(|s| match s.value {
+            SeriesValue::Counter { value } => value,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(total, 4_000);
+}
+
+#[test]
+fn timer_records_on_drop_and_can_be_discarded() {
+    let clock = Clock::manual();
+    let registry = Registry::builder().clock(clock.clone()).build().unwrap();
+    let histogram = registry.histogram("job_duration_seconds", &[]).unwrap();
+    {
+        let _timer = histogram.start_timer();
+        clock.advance(Duration::from_millis(250));
+    }
+    let timer = histogram.start_timer();
+    clock.advance(Duration::from_secs(5));
+    timer.stop_and_discard();
+    let timer = histogram.start_timer();
+    clock.advance(Duration::from_secs(2));
+    assert!((timer.stop_and_record() - 2.0).abs() < 1e-9);
+    let stats = histogram.stats();
+    assert_eq!(stats.count, 2);
+    assert!((stats.sum - 2.25).abs() < 1e-9);
+    assert_eq!(stats.min, Some(0.25));
+}
+
+#[test]
+fn describe_sets_help_and_unit_and_checks_them() {
+    let registry = Registry::default();
+    registry
+        .describe(
+            "upload_size_bytes",
+            MetricKind::Histogram,
+            Some(metrics::Unit::Bytes),
+            "Upload sizes.",
+        )
+        .unwrap();
+    let err = registry
+        .describe(
+            "upload_time",
+            MetricKind::Gauge,
+            Some(metrics::Unit::Seconds),
+            "x",
+        )
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "metrics.unit_suffix");
+    let err = registry
+        .describe(
+            "upload_seconds",
+            MetricKind::Gauge,
+            Some(metrics::Unit::Milliseconds),
+            "x",
+        )
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "metrics.non_base_unit");
+    let snapshot = registry.snapshot();
+    let family = snapshot.family("upload_size_bytes").unwrap();
+    assert_eq!(family.unit.as_deref(), Some("bytes"));
+    assert_eq!(family.help.as_deref(), Some("Upload sizes."));
+}
+
+#[test]
+fn snapshot_round_trips_through_serde() {
+    let registry = Registry::builder()
+        .summary("rpc_latency_seconds")
+        .build()
+        .unwrap();
+    registry
+        .counter("rpc_calls_total", &[("method", "get")])
+        .unwrap()
+        .inc_by(4);
+    registry.gauge("rpc_inflight", &[]).unwrap().set(2.0);
+    let h = registry.histogram("rpc_latency_seconds", &[]).unwrap();
+    for v in [0.1, 0.2, 0.3] {
+        h.record(v);
+    }
+    let snapshot = registry.snapshot();
+    assert_eq!(
+        snapshot.family("rpc_latency_seconds").unwrap().kind,
+        MetricKind::Summary
+    );
+    let json = serde_json::to_string(&snapshot).unwrap();
+    assert!(json.contains(r#""type":"counter","value":4"#), "{json}");
+    let back: pr_metrics::Snapshot = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, snapshot);
+}
+
+#[test]
+fn invalid_configuration_is_refused() {
+    let err = Registry::builder()
+        .global_label("bad-label", "x")
+        .max_series_per_metric(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "metrics.invalid_config");
+    let err = Registry::builder()
+        .buckets("x_seconds", vec![])
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("metrics.buckets.x_seconds"),
+        "{err}"
+    );
+}
