@@ -35,6 +35,13 @@
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["metrics"] }
 //!   ```
+//! - `security`: [`security`], the `pr-security` crate: contained file
+//!   access, secrets, HMAC / AEAD / password hashing on ring, input
+//!   validation with an SSRF guard, output sanitization.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["security"] }
+//!   ```
 //! - `full`: every crate.
 //!
 //!   ```toml
@@ -63,3 +70,8 @@ pub use pr_health as health;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 #[doc(inline)]
 pub use pr_metrics as metrics;
+
+#[cfg(feature = "security")]
+#[cfg_attr(docsrs, doc(cfg(feature = "security")))]
+#[doc(inline)]
+pub use pr_security as security;

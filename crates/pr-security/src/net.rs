@@ -1,0 +1,449 @@
+//! URLs (WHATWG, via the `url` crate) with a policy and an SSRF guard, host
+//! names and IP addresses.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+pub use url::Url;
+
+use crate::Error;
+
+/// The longest URL [`parse_url`] and [`UrlPolicy::check`] accept, in bytes.
+pub const MAX_URL_LEN: usize = 8192;
+
+/// Parses `input` as the WHATWG URL Standard does (via the `url` crate),
+/// against `base` when given. This is the parser browsers use, so the
+/// result (its host in particular: `http://0x7f.1/` has host `127.0.0.1`)
+/// is what a client would connect to.
+///
+/// # Errors
+///
+/// [`Error::InvalidUrl`] when the input (or base) does not parse or is longer
+/// than [`MAX_URL_LEN`].
+pub fn parse_url(input: &str, base: Option<&str>) -> Result<Url, Error> {
+    if input.len() > MAX_URL_LEN || base.is_some_and(|b| b.len() > MAX_URL_LEN) {
+        return Err(Error::InvalidUrl {
+            issue: format!("longer than {MAX_URL_LEN} bytes"),
+        });
+    }
+    let invalid = |e: url::ParseError| Error::InvalidUrl {
+        issue: e.to_string(),
+    };
+    match base {
+        None => Url::parse(input).map_err(invalid),
+        Some(base) => {
+            let base = Url::parse(base).map_err(|e| Error::InvalidUrl {
+                issue: format!("base: {e}"),
+            })?;
+            base.join(input).map_err(invalid)
+        }
+    }
+}
+
+/// What URLs [`UrlPolicy::check`] accepts. `Default` is the safe choice for
+/// URLs a server will fetch (webhooks, avatars, link previews): `https`
+/// only, no user name or password, and the SSRF guard on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UrlPolicy {
+    /// Allowed schemes, lowercase.
+    pub schemes: Vec<String>,
+    /// Whether a user name or password may appear in the URL.
+    pub allow_credentials: bool,
+    /// Whether hosts may be loopback, private, link-local, unique-local,
+    /// cloud-metadata or other non-public addresses and names
+    /// (`localhost`, `*.internal`). Off by default: the SSRF guard.
+    pub allow_private_hosts: bool,
+    /// When not empty, only these hosts (exact, lowercase) are allowed.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for UrlPolicy {
+    fn default() -> Self {
+        Self {
+            schemes: vec!["https".to_owned()],
+            allow_credentials: false,
+            allow_private_hosts: false,
+            allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+impl UrlPolicy {
+    /// `http` and `https`, otherwise the default.
+    #[must_use]
+    pub fn http_and_https() -> Self {
+        Self {
+            schemes: vec!["http".to_owned(), "https".to_owned()],
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field, reporting all problems at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing each problem.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        if self.schemes.is_empty() {
+            problems.push("url_policy.schemes: must not be empty".to_owned());
+        }
+        for scheme in &self.schemes {
+            if scheme.is_empty()
+                || !scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
+            {
+                problems.push(format!(
+                    "url_policy.schemes: {scheme:?} is not a lowercase scheme"
+                ));
+            }
+        }
+        for host in &self.allowed_hosts {
+            if host.is_empty() || host.chars().any(|c| c.is_ascii_uppercase()) {
+                problems.push(format!(
+                    "url_policy.allowed_hosts: {host:?} must be a non-empty lowercase host"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig { problems })
+        }
+    }
+
+    /// Parses `input` and checks it against the policy; returns the
+    /// normalized URL.
+    ///
+    /// The SSRF guard looks at the host as the WHATWG parser understood it,
+    /// so decimal (`http://2130706433/`), octal, hex (`http://0x7f.1/`) and
+    /// short IPv4 forms, IPv4-mapped and other IPv6 forms that embed an IPv4
+    /// address (`[::ffff:127.0.0.1]`, NAT64, 6to4), and names with a
+    /// trailing dot (`localhost.`) are all seen for what they are. It cannot
+    /// see what a DNS name resolves to: check the resolved addresses with
+    /// [`is_public_ip`] before connecting (and connect to the address you
+    /// checked), or DNS rebinding gets around it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pr_security::UrlPolicy;
+    ///
+    /// # fn main() -> Result<(), pr_security::Error> {
+    /// let policy = UrlPolicy::default();
+    /// assert_eq!(policy.check("HTTPS://Example.com/a/../b")?.as_str(), "https://example.com/b");
+    /// for bad in ["http://example.com/", "https://user:pw@example.com/", "https://0x7f.1/",
+    ///             "https://[::ffff:127.0.0.1]/", "https://169.254.169.254/", "https://localhost./"] {
+    ///     assert!(policy.check(bad).is_err(), "{bad}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] when it does not parse, [`Error::UrlNotAllowed`]
+    /// naming the rule it breaks.
+    pub fn check(&self, input: &str) -> Result<Url, Error> {
+        let url = parse_url(input, None)?;
+        let not_allowed = |issue: String| Error::UrlNotAllowed { issue };
+        if !self.schemes.iter().any(|s| s == url.scheme()) {
+            return Err(not_allowed(format!(
+                "scheme {:?} is not allowed",
+                url.scheme()
+            )));
+        }
+        if !self.allow_credentials && (!url.username().is_empty() || url.password().is_some()) {
+            return Err(not_allowed("credentials in the url".to_owned()));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| not_allowed("no host".to_owned()))?;
+        if !self.allow_private_hosts {
+            match host {
+                url::Host::Ipv4(ip) => {
+                    if !is_public_ip(IpAddr::V4(ip)) {
+                        return Err(not_allowed(format!("non-public address {ip}")));
+                    }
+                }
+                url::Host::Ipv6(ip) => {
+                    if !is_public_ip(IpAddr::V6(ip)) {
+                        return Err(not_allowed(format!("non-public address [{ip}]")));
+                    }
+                }
+                url::Host::Domain(name) => {
+                    if is_internal_name(name) {
+                        return Err(not_allowed(format!("internal host name {name:?}")));
+                    }
+                }
+            }
+        }
+        if !self.allowed_hosts.is_empty() {
+            let name = url.host_str().unwrap_or_default();
+            let name = name.strip_suffix('.').unwrap_or(name);
+            if !self.allowed_hosts.iter().any(|h| h == name) {
+                return Err(not_allowed(format!(
+                    "host {name:?} is not in the allow-list"
+                )));
+            }
+        }
+        Ok(url)
+    }
+}
+
+/// Names that resolve to the local machine or to cloud metadata services.
+fn is_internal_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let last = name.rsplit('.').next().unwrap_or(&name);
+    matches!(
+        name.as_str(),
+        "" | "localhost"
+            | "metadata"
+            | "metadata.google.internal"
+            | "instance-data"
+            | "metadata.azure.com"
+    ) || matches!(
+        last,
+        "localhost" | "local" | "internal" | "localdomain" | "home" | "lan" | "intranet" | "corp"
+    )
+}
+
+/// Whether `ip` is a public unicast address: not unspecified, loopback,
+/// private (RFC 1918), shared (RFC 6598, where Alibaba's metadata lives),
+/// link-local (where `169.254.169.254` lives), unique-local, site-local,
+/// multicast, broadcast, documentation, benchmarking or reserved; for IPv6
+/// forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4),
+/// whether that address is public.
+///
+/// # Examples
+///
+/// ```
+/// use pr_security::is_public_ip;
+///
+/// assert!(is_public_ip("93.184.216.34".parse().unwrap()));
+/// assert!(!is_public_ip("10.1.2.3".parse().unwrap()));
+/// assert!(!is_public_ip("::ffff:169.254.169.254".parse().unwrap()));
+/// assert!(!is_public_ip("fd00:ec2::254".parse().unwrap()));
+/// ```
+#[must_use]
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(a == 0 // "this network"
+        || a == 10
+        || a == 127
+        || (a == 100 && (64..=127).contains(&b)) // shared address space
+        || (a == 169 && b == 254)
+        || (a == 172 && (16..=31).contains(&b))
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 192 && b == 0 && c == 2) // TEST-NET-1
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+        || (a == 192 && b == 168)
+        || (a == 198 && (18..=19).contains(&b)) // benchmarking
+        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+        || a >= 224) // multicast, reserved, broadcast
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    if let Some(v4) = embedded_v4(ip) {
+        return is_public_v4(v4);
+    }
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || (s[0] & 0xfe00) == 0xfc00 // unique local
+        || (s[0] & 0xffc0) == 0xfe80 // link-local
+        || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+        || (s[0] & 0xff00) == 0xff00 // multicast
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo: tunnels to anywhere
+        || (s[0] == 0x2001 && s[1] < 0x0200) // other IETF protocol assignments
+        || (s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // discard-only
+        || s[0] == 0) // ::/16 other than the forms handled above
+}
+
+/// The IPv4 address an IPv6 address stands for, if any.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let o = ip.octets();
+    if s[..5] == [0; 5] && (s[5] == 0xffff || (s[5] == 0 && (s[6] != 0 || s[7] > 1))) {
+        // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated)
+        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) {
+        // NAT64 (well-known and local-use prefixes)
+        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+    }
+    if s[0] == 0x2002 {
+        // 6to4
+        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+        // ::ffff:0:a.b.c.d (IPv4-translated)
+        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+    }
+    None
+}
+
+/// Validates an IP address in its canonical text form (no leading zeros in
+/// IPv4 octets, no zone id) and returns it.
+///
+/// # Errors
+///
+/// [`Error::InvalidIp`].
+pub fn validate_ip(input: &str) -> Result<IpAddr, Error> {
+    if input.len() > 64 {
+        return Err(Error::InvalidIp {
+            issue: "longer than 64 characters",
+        });
+    }
+    input.parse().map_err(|_| Error::InvalidIp {
+        issue: "not an ipv4 or ipv6 address",
+    })
+}
+
+/// Validates a DNS host name and returns it in ASCII lowercase, without a
+/// trailing dot. Internationalized names are converted to their `xn--` form
+/// (UTS #46, via the `url` crate's IDNA). Labels are letters, digits and
+/// hyphens, 1 to 63 characters, not starting or ending with a hyphen; the
+/// name is at most 253 characters. IP addresses are not host names here.
+///
+/// # Examples
+///
+/// ```
+/// use pr_security::validate_hostname;
+///
+/// # fn main() -> Result<(), pr_security::Error> {
+/// assert_eq!(validate_hostname("WWW.Example.com.")?, "www.example.com");
+/// assert_eq!(validate_hostname("bücher.de")?, "xn--bcher-kva.de");
+/// assert!(validate_hostname("under_score.com").is_err());
+/// assert!(validate_hostname("127.0.0.1").is_err());
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::InvalidHostname`].
+pub fn validate_hostname(input: &str) -> Result<String, Error> {
+    let bad = |issue| Error::InvalidHostname { issue };
+    if input.is_empty() || input.len() > 1024 {
+        return Err(bad("empty or too long"));
+    }
+    let trimmed = input.strip_suffix('.').unwrap_or(input);
+    let ascii = if trimmed.is_ascii() {
+        trimmed.to_ascii_lowercase()
+    } else {
+        match url::Host::parse(trimmed) {
+            Ok(url::Host::Domain(d)) => d,
+            Ok(_) => return Err(bad("an ip address, not a host name")),
+            Err(_) => return Err(bad("not a valid internationalized name")),
+        }
+    };
+    if ascii.len() > 253 {
+        return Err(bad("longer than 253 characters"));
+    }
+    let mut all_numeric_last = false;
+    for label in ascii.split('.') {
+        let b = label.as_bytes();
+        if b.is_empty() {
+            return Err(bad("empty label"));
+        }
+        if b.len() > 63 {
+            return Err(bad("label longer than 63 characters"));
+        }
+        if !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-') {
+            return Err(bad("character other than a letter, digit or hyphen"));
+        }
+        if b[0] == b'-' || b[b.len() - 1] == b'-' {
+            return Err(bad("label starts or ends with a hyphen"));
+        }
+        all_numeric_last = b.iter().all(u8::is_ascii_digit);
+    }
+    if all_numeric_last {
+        return Err(bad(
+            "all-numeric top-level label (looks like an ip address)",
+        ));
+    }
+    Ok(ascii)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_classes() {
+        for private in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.100.100.200",
+            "192.0.0.192",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "fd00:ec2::254",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "::ffff:0:7f00:1",
+            "2001:db8::1",
+            "2001::1",
+            "fec0::1",
+        ] {
+            assert!(!is_public_ip(private.parse().unwrap()), "{private}");
+        }
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "2002:808:808::",
+        ] {
+            assert!(is_public_ip(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn strict_ip_text() {
+        assert!(validate_ip("010.0.0.1").is_err());
+        assert!(validate_ip("1.2.3").is_err());
+        assert!(validate_ip("fe80::1%eth0").is_err());
+        assert_eq!(validate_ip("::1").unwrap(), IpAddr::V6(Ipv6Addr::LOCALHOST));
+    }
+
+    #[test]
+    fn policy_validation() {
+        UrlPolicy::default().validate().unwrap();
+        let bad = UrlPolicy {
+            schemes: vec!["HTTP".into()],
+            allowed_hosts: vec![String::new()],
+            ..UrlPolicy::default()
+        };
+        let Err(Error::InvalidConfig { problems }) = bad.validate() else {
+            panic!("expected problems")
+        };
+        assert_eq!(problems.len(), 2);
+    }
+}

@@ -1,0 +1,18 @@
+//! Integration tests of pr-security, one module per area. The corpus tests
+//! read the outside suites in `../shared/corpora/` beside the checkout.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a panic is a failed test"
+)]
+
+mod corpus_email;
+#[cfg(unix)]
+mod corpus_traversal;
+mod corpus_url;
+mod crypto;
+mod props;
+#[cfg(unix)]
+mod root;
+mod ssrf;
+mod support;

@@ -1,0 +1,123 @@
+//! Property tests: sanitizers are idempotent, validators never panic, the
+//! stored-path check never accepts a path with a `..` component once decoded.
+
+use pr_security::{
+    CharClass, EmailMode, TextRule, UrlPolicy, check_stored_path, decode_stored_path,
+    sanitize_filename, validate_email, validate_hostname, validate_int, validate_ip,
+    validate_rfc3339,
+};
+use proptest::prelude::*;
+
+/// Paths built from the pieces traversal payloads are made of.
+fn traversal_like() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "..",
+        ".",
+        "/",
+        "\\",
+        "%2e",
+        "%2E",
+        "%2f",
+        "%5c",
+        "%25",
+        "%252e",
+        "%c0%ae",
+        "%c0%af",
+        "%e0%80%ae",
+        "%u002e",
+        "%u2215",
+        "0x2e",
+        "0x2f",
+        "a",
+        "b",
+        "etc",
+        "passwd",
+        " ",
+        "%00",
+        "%",
+        "2e",
+        "u",
+        "C:",
+        "CON",
+        "~",
+        "\u{ff0e}",
+    ]);
+    prop::collection::vec(pieces, 0..12).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn stored_path_never_accepts_dotdot(path in traversal_like()) {
+        if let Ok(ok) = check_stored_path(&path) {
+            let decoded = decode_stored_path(&path).unwrap();
+            let decoded = String::from_utf8(decoded).unwrap();
+            prop_assert_eq!(ok.as_str(), decoded.as_str());
+            prop_assert!(!decoded.split(['/', '\\']).any(|c| c == ".." || c == "."), "{path:?}");
+            prop_assert!(!decoded.starts_with('/'));
+            // Checking the decoded form again accepts the same path.
+            prop_assert_eq!(check_stored_path(&decoded).unwrap(), ok);
+        }
+    }
+
+    #[test]
+    fn stored_path_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let _ = check_stored_path(&bytes);
+    }
+
+    #[test]
+    fn sanitized_names_are_idempotent_and_pass(name in any::<String>()) {
+        let once = sanitize_filename(&name);
+        prop_assert_eq!(sanitize_filename(&once), once.clone());
+        prop_assert!(once.len() <= 255);
+        prop_assert!(check_stored_path(&once).is_ok(), "{once:?}");
+    }
+
+    #[test]
+    fn sanitized_traversal_is_idempotent(name in traversal_like()) {
+        let once = sanitize_filename(&name);
+        prop_assert_eq!(sanitize_filename(&once), once.clone());
+        prop_assert!(check_stored_path(&once).is_ok(), "{name:?} -> {once:?}");
+    }
+
+    #[test]
+    fn validators_never_panic(input in any::<String>()) {
+        let _ = validate_email(&input, EmailMode::Rfc5321);
+        let _ = validate_email(&input, EmailMode::Html);
+        let _ = UrlPolicy::default().check(&input);
+        let _ = validate_hostname(&input);
+        let _ = validate_ip(&input);
+        let _ = validate_rfc3339(&input);
+        let _ = validate_int::<i64>(&input, -5..=5);
+        let _ = TextRule::new(1, 10, CharClass::Printable).check(&input);
+    }
+
+    #[test]
+    fn email_normalization_is_stable(
+        local in "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,10}(\\.[a-z0-9]{1,5}){0,2}",
+        domain in "[a-zA-Z0-9]{1,10}(\\.[a-zA-Z]{2,5}){0,2}",
+    ) {
+        let input = format!("{local}@{domain}");
+        let once = validate_email(&input, EmailMode::Html).unwrap();
+        let twice = validate_email(once.as_str(), EmailMode::Rfc5321).unwrap();
+        prop_assert_eq!(once, twice);
+    }
+
+    #[test]
+    fn email_like_inputs_never_panic(input in "[\"a@.\\[\\]:\\\\ ()IPv6]{0,40}") {
+        let _ = validate_email(&input, EmailMode::Rfc5321);
+    }
+
+    #[test]
+    fn rfc3339_round_trips(
+        y in 0u16..=9999, mo in 1u8..=12, d in 1u8..=28, h in 0u8..=23, mi in 0u8..=59, s in 0u8..=59,
+        off in -1439i16..=1439,
+    ) {
+        let sign = if off < 0 { '-' } else { '+' };
+        let abs = off.unsigned_abs();
+        let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{sign}{:02}:{:02}", abs / 60, abs % 60);
+        let parsed = validate_rfc3339(&text).unwrap();
+        prop_assert_eq!(validate_rfc3339(&parsed.to_string()).unwrap(), parsed);
+    }
+}
