@@ -88,7 +88,11 @@ fn render(c: &mut Criterion) {
             histogram.record(v);
             peer_histogram.observe(v);
         }
-        peer.register(format!("bench_latency_{i}_seconds"), "latency", peer_histogram);
+        peer.register(
+            format!("bench_latency_{i}_seconds"),
+            "latency",
+            peer_histogram,
+        );
     }
     let mut group = c.benchmark_group("metrics/render_50_counters_50_histograms");
     let mut buf = String::with_capacity(64 * 1024);

@@ -30,7 +30,7 @@
 //!   ```
 //! - `metrics`: [`metrics`], the `pr-metrics` crate: a recorder for the
 //!   `metrics` facade, typed handles, histograms with statistics, Prometheus
-//!   and `OpenMetrics` exposition.
+//!   and `OpenMetrics` exposition, and its `/metrics` route.
 //!
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["metrics"] }

@@ -75,8 +75,15 @@
 //!
 //! # Feature flags
 //!
-//! None yet: the recorder, typed API, exposition and snapshots are always
-//! built.
+//! The recorder, typed API, exposition and snapshots are always built.
+//!
+//! - `http`: [`http::router`], the axum route `GET /metrics` answering in
+//!   the format the `Accept` header asks for, with the matching
+//!   `Content-Type`, gzip-compressed when `Accept-Encoding` allows.
+//!
+//!   ```toml
+//!   pr-metrics = { version = "0.1", features = ["http"] }
+//!   ```
 //!
 //! # Errors
 //!
@@ -92,6 +99,9 @@ mod clock;
 mod config;
 mod error;
 mod handles;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 mod lint;
 mod recorder;
 mod registry;

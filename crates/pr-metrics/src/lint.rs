@@ -374,6 +374,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any name: accepted or refused with a code, never a panic, and a
+        /// name with a character outside the alphabet is always refused.
+        #[test]
+        fn any_name_is_accepted_or_refused_with_a_code(name in ".{0,40}") {
+            for kind in [MetricKind::Counter, MetricKind::Gauge, MetricKind::Histogram] {
+                match check_name(&name, kind, None) {
+                    Ok(()) => proptest::prop_assert!(is_identifier(&name)),
+                    Err(e) => proptest::prop_assert!(e.code().as_str().starts_with("metrics.")),
+                }
+            }
+        }
+
+        /// Well-formed snake-case counters with `_total` pass.
+        #[test]
+        fn snake_case_counters_pass(words in proptest::collection::vec("(alpha|beta|jobs|queue|cache|hits|misses)", 1..4)) {
+            let name = format!("{}_total", words.join("_"));
+            proptest::prop_assert!(check_name(&name, MetricKind::Counter, None).is_ok(), "{}", name);
+        }
+    }
+
     #[test]
     fn labels() {
         let global = vec![("service".to_owned(), "api".to_owned())];

@@ -300,6 +300,44 @@ mod tests {
         );
     }
 
+    fn unescape(escaped: &str) -> String {
+        let mut out = String::new();
+        let mut chars = escaped.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some(other) => out.push(other),
+                    None => panic!("dangling backslash in {escaped:?}"),
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn label_values_escape_reversibly(value in ".*") {
+            let mut escaped = String::new();
+            escape_label_value(&mut escaped, &value);
+            proptest::prop_assert!(!escaped.contains('\n'));
+            // Every quote is escaped, so the value cannot end the label early.
+            let unescaped_quotes = escaped
+                .char_indices()
+                .filter(|(i, c)| *c == '"' && escaped[..*i].chars().rev().take_while(|c| *c == '\\').count() % 2 == 0)
+                .count();
+            proptest::prop_assert_eq!(unescaped_quotes, 0);
+            proptest::prop_assert_eq!(unescape(&escaped), value);
+        }
+
+        #[test]
+        fn accept_never_panics(header in ".*") {
+            let _ = Format::from_accept(Some(&header));
+        }
+    }
+
     #[test]
     fn floats_and_escapes() {
         assert_eq!(format_f64(1.0), "1");

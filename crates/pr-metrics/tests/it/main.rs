@@ -7,5 +7,7 @@
 
 mod exposition;
 mod facade;
+#[cfg(feature = "http")]
+mod http;
 mod registry;
 mod stats;
