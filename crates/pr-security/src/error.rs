@@ -52,6 +52,8 @@ pr_errors::codes! {
     pub RANDOM_UNAVAILABLE = "security.random_unavailable", SERVICE_UNAVAILABLE, transient;
     /// A cryptographic operation failed (e.g. sealing a too-large message).
     pub CRYPTO_FAILED = "security.crypto_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// A file's permissions break its policy (world-writable, a readable secret, a foreign owner).
+    pub INSECURE_PERMISSIONS = "security.insecure_permissions", INTERNAL_SERVER_ERROR, permanent;
     /// The security configuration has invalid values.
     pub INVALID_CONFIG = "security.invalid_config", INTERNAL_SERVER_ERROR, permanent;
 }
@@ -192,6 +194,14 @@ pub enum Error {
         /// The operation.
         what: &'static str,
     },
+    /// A file's permissions break its [`PermissionPolicy`](crate::PermissionPolicy).
+    #[error("insecure permissions on {path:?}: {}", findings.join(", "))]
+    InsecurePermissions {
+        /// The file.
+        path: String,
+        /// The finding codes (`perm.world_readable`, ...).
+        findings: Vec<&'static str>,
+    },
     /// The configuration is invalid; every problem is listed.
     #[error("invalid security configuration: {}", problems.join("; "))]
     InvalidConfig {
@@ -222,6 +232,7 @@ impl CodedError for Error {
             Self::Malformed { .. } => &MALFORMED,
             Self::RandomUnavailable => &RANDOM_UNAVAILABLE,
             Self::CryptoFailed { .. } => &CRYPTO_FAILED,
+            Self::InsecurePermissions { .. } => &INSECURE_PERMISSIONS,
             Self::InvalidConfig { .. } => &INVALID_CONFIG,
         }
     }

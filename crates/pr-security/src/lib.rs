@@ -26,6 +26,31 @@
 //! # }
 //! ```
 //!
+//! # What is where
+//!
+//! - Files: [`SafeRoot`] (open beneath a directory handle), [`check_stored_path`],
+//!   [`sanitize_filename`], [`PermissionPolicy`].
+//! - The process: [`EnvironmentCheck`] (root, writable directories and
+//!   configuration, core dumps, debug settings in production, umask, secrets
+//!   on the command line), reporting [`Finding`]s with a [`Severity`].
+//! - Secrets and crypto, all on `ring`: [`SecretString`], [`random_token`],
+//!   [`ApiKey`], [`HmacKey`], [`Keyring`], [`PasswordHasher`],
+//!   [`constant_time_eq`].
+//! - Validation: [`validate_email`], [`UrlPolicy`] (with the SSRF guard),
+//!   [`is_public_ip`], [`validate_hostname`], [`validate_ip`],
+//!   [`validate_int`], [`TextRule`], [`validate_rfc3339`].
+//! - Output: [`escape_html`], [`escape_html_attr`], [`neutralize_log`],
+//!   [`neutralize_header`], and `sanitize_html` (feature `html`).
+//!
+//! # Feature flags
+//!
+//! - `html`: `sanitize_html`, HTML sanitization with ammonia's safe
+//!   allow-list (pulls in html5ever).
+//!
+//!   ```toml
+//!   pr-security = { version = "0.1", features = ["html"] }
+//!   ```
+//!
 //! # Errors
 //!
 //! Every fallible function returns [`Error`]; its codes (`security.<reason>`)
@@ -36,11 +61,17 @@
 
 mod crypto;
 mod email;
+#[cfg(unix)]
+mod env;
 mod error;
 mod net;
 mod path;
 #[cfg(unix)]
+mod perms;
+mod report;
+#[cfg(unix)]
 mod root;
+mod sanitize;
 mod secret;
 mod validate;
 
@@ -49,11 +80,13 @@ pub use crypto::{
     hash_password,
 };
 pub use email::{Email, EmailMode, validate_email};
+#[cfg(unix)]
+pub use env::{EnvironmentCheck, current_umask};
 pub use error::{
-    CODES, CRYPTO_FAILED, Error, INVALID_CHARACTERS, INVALID_CONFIG, INVALID_DATE, INVALID_EMAIL,
-    INVALID_HOSTNAME, INVALID_IP, INVALID_KEY, INVALID_LENGTH, INVALID_NUMBER, INVALID_PATH,
-    INVALID_URL, IO, MALFORMED, OUT_OF_RANGE, PATH_ESCAPE, RANDOM_UNAVAILABLE, UNKNOWN_KEY,
-    URL_NOT_ALLOWED, VERIFICATION_FAILED,
+    CODES, CRYPTO_FAILED, Error, INSECURE_PERMISSIONS, INVALID_CHARACTERS, INVALID_CONFIG,
+    INVALID_DATE, INVALID_EMAIL, INVALID_HOSTNAME, INVALID_IP, INVALID_KEY, INVALID_LENGTH,
+    INVALID_NUMBER, INVALID_PATH, INVALID_URL, IO, MALFORMED, OUT_OF_RANGE, PATH_ESCAPE,
+    RANDOM_UNAVAILABLE, UNKNOWN_KEY, URL_NOT_ALLOWED, VERIFICATION_FAILED,
 };
 pub use net::{
     MAX_URL_LEN, Url, UrlPolicy, is_public_ip, parse_url, validate_hostname, validate_ip,
@@ -63,7 +96,13 @@ pub use path::{
     decode_stored_path, is_reserved_name, sanitize_filename,
 };
 #[cfg(unix)]
+pub use perms::PermissionPolicy;
+pub use report::{Finding, Report, Severity};
+#[cfg(unix)]
 pub use root::{Entry, EntryKind, OpenMode, Resolver, SafeRoot};
+#[cfg(feature = "html")]
+pub use sanitize::sanitize_html;
+pub use sanitize::{escape_html, escape_html_attr, neutralize_header, neutralize_log};
 pub use secret::{
     ApiKey, SecretBytes, SecretString, TokenEncoding, constant_time_eq, fill_random, random_token,
 };

@@ -11,8 +11,11 @@ mod corpus_email;
 mod corpus_traversal;
 mod corpus_url;
 mod crypto;
+#[cfg(unix)]
+mod perms;
 mod props;
 #[cfg(unix)]
 mod root;
+mod sanitize;
 mod ssrf;
 mod support;

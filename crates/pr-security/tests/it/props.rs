@@ -3,8 +3,8 @@
 
 use pr_security::{
     CharClass, EmailMode, TextRule, UrlPolicy, check_stored_path, decode_stored_path,
-    sanitize_filename, validate_email, validate_hostname, validate_int, validate_ip,
-    validate_rfc3339,
+    neutralize_header, neutralize_log, sanitize_filename, validate_email, validate_hostname,
+    validate_int, validate_ip, validate_rfc3339,
 };
 use proptest::prelude::*;
 
@@ -119,5 +119,24 @@ proptest! {
         let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{sign}{:02}:{:02}", abs / 60, abs % 60);
         let parsed = validate_rfc3339(&text).unwrap();
         prop_assert_eq!(validate_rfc3339(&parsed.to_string()).unwrap(), parsed);
+    }
+
+    #[test]
+    fn log_and_header_neutralizers_are_idempotent(text in any::<String>()) {
+        let log = neutralize_log(&text).into_owned();
+        prop_assert_eq!(neutralize_log(&log).into_owned(), log.clone());
+        prop_assert!(!log.chars().any(char::is_control));
+        let header = neutralize_header(&text).into_owned();
+        prop_assert_eq!(neutralize_header(&header).into_owned(), header.clone());
+        prop_assert!(!header.contains(['\r', '\n', '\0']));
+    }
+
+    #[cfg(feature = "html")]
+    #[test]
+    fn html_sanitizer_is_idempotent(html in "(<(a|b|p|script|img|svg|div|i)( (href|src|onerror|style|title)=(\"[^\"<]{0,10}\"|x))?>|</(a|b|p|script|div)>|[a-z &;:/()]{0,8}){0,12}") {
+        let once = pr_security::sanitize_html(&html);
+        prop_assert_eq!(pr_security::sanitize_html(&once), once.clone());
+        let lower = once.to_ascii_lowercase();
+        prop_assert!(!lower.contains("<script") && !lower.contains("onerror") && !lower.contains("javascript:"));
     }
 }
