@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DEFAULT_BUCKETS, Error, MetricKind, buckets, lint};
+use crate::{DEFAULT_BUCKETS, Error, buckets, lint};
 
 /// How the registry behaves. `Default` is safe in production.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ impl MetricsConfig {
     pub fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
         for name in self.global_labels.keys() {
-            if let Err(e) = lint::check_label("global_labels", name, MetricKind::Gauge, &[]) {
+            if let Err(e) = lint::check_label("global_labels", name, &[]) {
                 problems.push(format!("metrics.global_labels: {e}"));
             }
         }

@@ -76,8 +76,9 @@ pub(crate) fn unit_suffix(name: &str, unit: Unit) -> Result<Option<&'static str>
         Unit::Milliseconds | Unit::Microseconds | Unit::Nanoseconds => "seconds",
         Unit::Percent => "ratio",
         Unit::Tebibytes | Unit::Gibibytes | Unit::Mebibytes | Unit::Kibibytes => "bytes",
-        // Rates are computed by the query language from counters of base units.
-        _ => "bytes",
+        // Rates are computed by `rate()` from counters of base units.
+        Unit::CountPerSecond => "a counter (`rate()` gives the per-second value)",
+        _ => "a counter of bytes (`rate()` gives the per-second value)",
     };
     Err(lint(
         name,
@@ -176,11 +177,12 @@ fn base_unit_of(token: &str) -> Option<&'static str> {
     })
 }
 
-/// Checks one label name for a family of `kind`, against the global labels.
+/// Checks one label name against the reserved ones and the global labels.
+/// `le` and `quantile` are refused on every kind: the exposition adds them
+/// to histograms and summaries, and any histogram may be exposed as a summary.
 pub(crate) fn check_label(
     metric: &str,
     label: &str,
-    kind: MetricKind,
     global: &[(String, String)],
 ) -> Result<(), Error> {
     if !is_identifier(label) {
@@ -212,7 +214,6 @@ pub(crate) fn check_label(
             },
         ));
     }
-    let _ = kind;
     Ok(())
 }
 
@@ -398,7 +399,7 @@ mod tests {
     #[test]
     fn labels() {
         let global = vec![("service".to_owned(), "api".to_owned())];
-        let check = |l: &str| match check_label("m", l, MetricKind::Gauge, &global) {
+        let check = |l: &str| match check_label("m", l, &global) {
             Ok(()) => "ok",
             Err(e) => e.code().as_str(),
         };

@@ -473,7 +473,7 @@ impl Registry {
     ) -> Result<(Arc<Series>, bool), Error> {
         labels.sort_unstable();
         for (i, (name, _)) in labels.iter().enumerate() {
-            lint::check_label(&family.name, name, family.kind, &self.inner.global)?;
+            lint::check_label(&family.name, name, &self.inner.global)?;
             if i > 0 && labels[i - 1].0 == *name {
                 return Err(Error::Lint {
                     name: family.name.clone(),
@@ -483,32 +483,37 @@ impl Registry {
                 });
             }
         }
-        if let Some(series) = read(&family.series).get(&labels) {
-            return Ok((series.clone(), false));
-        }
-        let mut map = write(&family.series);
-        if let Some(series) = map.get(&labels) {
-            return Ok((series.clone(), false));
-        }
-        if map.len() >= family.max_series {
-            drop(map);
-            if !family.warned.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    event = "metrics.cardinality_overflow",
-                    metric = %family.name,
-                    limit = family.max_series,
-                    "metric has reached its label set limit; further label sets go to its \
-                     overflow series {OVERFLOW_LABEL}=\"true\""
-                );
+        let full = {
+            let map = read(&family.series);
+            if let Some(series) = map.get(&labels) {
+                return Ok((series.clone(), false));
             }
-            let overflow = family.overflow.get_or_init(|| {
-                self.new_series(family, vec![(OVERFLOW_LABEL.to_owned(), "true".to_owned())])
-            });
-            return Ok((overflow.clone(), true));
+            map.len() >= family.max_series
+        };
+        if !full {
+            let mut map = write(&family.series);
+            if let Some(series) = map.get(&labels) {
+                return Ok((series.clone(), false));
+            }
+            if map.len() < family.max_series {
+                let series = self.new_series(family, labels.clone());
+                map.insert(labels, series.clone());
+                return Ok((series, false));
+            }
         }
-        let series = self.new_series(family, labels.clone());
-        map.insert(labels, series.clone());
-        Ok((series, false))
+        if !family.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                event = "metrics.cardinality_overflow",
+                metric = %family.name,
+                limit = family.max_series,
+                "metric has reached its label set limit; further label sets go to its \
+                 overflow series {OVERFLOW_LABEL}=\"true\""
+            );
+        }
+        let overflow = family.overflow.get_or_init(|| {
+            self.new_series(family, vec![(OVERFLOW_LABEL.to_owned(), "true".to_owned())])
+        });
+        Ok((overflow.clone(), true))
     }
 
     /// The facade's registration: one hash lookup when the key is known.

@@ -292,3 +292,82 @@ fn invalid_configuration_is_refused() {
         "{err}"
     );
 }
+
+/// Counts the warning and error events it sees, by their `event` field.
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<(tracing::Level, String)>>);
+
+struct EventField(String);
+
+impl tracing::field::Visit for EventField {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "event" {
+            self.0 = value.to_owned();
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "event" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl tracing::Subscriber for Events {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut field = EventField(String::new());
+        event.record(&mut field);
+        self.0
+            .lock()
+            .unwrap()
+            .push((*event.metadata().level(), field.0));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn overflow_and_refusals_are_logged_once() {
+    let events = Arc::new(Events::default());
+    let registry = Registry::builder()
+        .max_series_per_metric(1)
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(events.clone(), || {
+        metrics::with_local_recorder(&registry.recorder(), || {
+            for id in 0..10 {
+                metrics::counter!("sessions_total", "id" => id.to_string()).increment(1);
+                metrics::counter!("badName_total").increment(1);
+            }
+        });
+    });
+    let seen = events.0.lock().unwrap().clone();
+    let count = |level: tracing::Level, name: &str| {
+        seen.iter()
+            .filter(|(l, e)| *l == level && e == name)
+            .count()
+    };
+    assert_eq!(
+        count(tracing::Level::WARN, "metrics.cardinality_overflow"),
+        1,
+        "{seen:?}"
+    );
+    assert_eq!(
+        count(tracing::Level::ERROR, "metrics.registration_refused"),
+        1,
+        "{seen:?}"
+    );
+    let snapshot = registry.snapshot();
+    assert_eq!(
+        snapshot.value("sessions_total", &[("metric_overflow", "true")]),
+        Some(&SeriesValue::Counter { value: 9 })
+    );
+}
