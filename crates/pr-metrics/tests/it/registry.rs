@@ -371,3 +371,69 @@ fn overflow_and_refusals_are_logged_once() {
         Some(&SeriesValue::Counter { value: 9 })
     );
 }
+
+#[test]
+fn small_api_surface() {
+    let gauge = pr_metrics::Gauge::detached();
+    gauge.inc();
+    gauge.inc();
+    gauge.dec();
+    gauge.add(2.5);
+    assert!((gauge.value() - 3.5).abs() < f64::EPSILON);
+    let counter = pr_metrics::Counter::detached();
+    counter.inc_by(5);
+    assert_eq!(counter.value(), 5);
+
+    let clock = Clock::manual();
+    let registry = Registry::builder().clock(clock.clone()).build().unwrap();
+    assert!(registry.clock().is_manual());
+    assert_eq!(registry.config().max_series_per_metric, 1_000);
+    assert!(format!("{registry:?}").contains("Registry"));
+    assert!(format!("{clock:?}").starts_with("Clock::manual"));
+    assert_eq!(format!("{:?}", Clock::system()), "Clock::system()");
+    let histogram = registry.histogram("op_duration_seconds", &[]).unwrap();
+    histogram.record_duration(Duration::from_millis(1500));
+    let timer = histogram.start_timer();
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(timer.elapsed(), Duration::from_secs(1));
+    drop(timer);
+    let stats = histogram.stats();
+    assert_eq!(stats.count, 2);
+    assert_eq!(stats.mean, Some(1.25));
+    assert_eq!(stats.stddev, Some(0.25));
+    assert_eq!(Format::OpenMetrics.to_string(), "openmetrics");
+    assert_eq!(Format::Prometheus.to_string(), "prometheus");
+    assert_eq!(MetricKind::Summary.to_string(), "summary");
+
+    let registry = Registry::new(pr_metrics::MetricsConfig::default()).unwrap();
+    let err = registry.histogram("op_total", &[]).unwrap_err();
+    assert_eq!(err.code().as_str(), "metrics.total_on_non_counter");
+    assert_eq!(
+        err.to_string(),
+        "metric `op_total`: only counter names may end with `_total`"
+    );
+    let err = registry.counter("op_duration_ms_total", &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "metric `op_duration_ms_total`: names must not use the abbreviated unit `ms`"
+    );
+    for (name, kind) in [
+        ("jobs_latency_microseconds", MetricKind::Gauge),
+        ("jobs_gauge", MetricKind::Gauge),
+        ("jobs_sum", MetricKind::Gauge),
+        ("jobsWaiting", MetricKind::Gauge),
+        ("jobs:rate", MetricKind::Gauge),
+    ] {
+        let err = registry.describe(name, kind, None, "help").unwrap_err();
+        assert!(!err.to_string().is_empty());
+    }
+    let err = registry
+        .describe(
+            "net_rx_bytes_total",
+            MetricKind::Counter,
+            Some(metrics::Unit::BitsPerSecond),
+            "x",
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("rate()"), "{err}");
+}
