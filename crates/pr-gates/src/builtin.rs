@@ -1,6 +1,6 @@
 //! The built-in gates, in the order they run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::step::{Step, TAIL_LINES};
@@ -123,10 +123,27 @@ fn advisory_db() -> Option<PathBuf> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    advisory_db_in(&cargo_home)
+}
+
+/// A fetched advisory database under `cargo_home`: a directory holding the database's `crates/`
+/// tree. A failed fetch leaves a lock file or an empty clone behind, which is not one.
+fn advisory_db_in(cargo_home: &Path) -> Option<PathBuf> {
     ["advisory-dbs", "advisory-db"]
         .iter()
         .map(|name| cargo_home.join(name))
-        .find(|dir| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()))
+        .flat_map(|dir| {
+            // `advisory-db` is the database itself (older layout); `advisory-dbs` holds one per URL.
+            let nested = std::fs::read_dir(&dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path());
+            std::iter::once(dir.clone())
+                .chain(nested)
+                .collect::<Vec<_>>()
+        })
+        .find(|db| db.join("crates").is_dir())
 }
 
 fn deny(ctx: &mut Context<'_>) -> Outcome {
@@ -375,6 +392,18 @@ mod tests {
             .map(|g| g.name().to_owned())
             .collect();
         assert_eq!(fast, ["fmt", "clippy", "test", "tidy"]);
+    }
+
+    #[test]
+    fn advisory_db_needs_a_fetched_database_not_a_leftover_lock() {
+        let home = std::env::temp_dir().join(format!("pr-gates-advisory-{}", std::process::id()));
+        let dbs = home.join("advisory-dbs");
+        std::fs::create_dir_all(dbs.join("advisory-db-1234")).unwrap();
+        std::fs::write(dbs.join("db.lock"), "").unwrap();
+        assert_eq!(advisory_db_in(&home), None);
+        std::fs::create_dir_all(dbs.join("advisory-db-1234/crates/ring")).unwrap();
+        assert_eq!(advisory_db_in(&home), Some(dbs.join("advisory-db-1234")));
+        std::fs::remove_dir_all(&home).unwrap();
     }
 
     #[test]
