@@ -28,6 +28,13 @@
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["health"] }
 //!   ```
+//! - `logging`: [`logging`], the `pr-logging` crate: the `tracing`
+//!   subscriber with JSON / text outputs, rotated and compressed files,
+//!   redaction, runtime levels and the HMAC-chained audit log.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["logging"] }
+//!   ```
 //! - `metrics`: [`metrics`], the `pr-metrics` crate: a recorder for the
 //!   `metrics` facade, typed handles, histograms with statistics, Prometheus
 //!   and `OpenMetrics` exposition, and its `/metrics` route.
@@ -65,6 +72,11 @@ pub use pr_errors as errors;
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 #[doc(inline)]
 pub use pr_health as health;
+
+#[cfg(feature = "logging")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logging")))]
+#[doc(inline)]
+pub use pr_logging as logging;
 
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]

@@ -1,0 +1,366 @@
+//! The tamper-evident audit log and its verifier.
+//!
+//! Each line is `{"seq":N,"key_id":"k1",["prev":"<hex>",]"event":{...},"chain":"<hex>"}`
+//! where `chain` is HMAC-SHA256(key, previous chain value ‖ the line up to
+//! `,"chain"`). The first line of each file carries `prev`, the chain value
+//! it continues from (zeros at the very start), so the chain continues
+//! across rotation and each file verifies on its own.
+
+use std::fs::File;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ring::hmac;
+
+use crate::Error;
+use crate::json::{hex_decode, hex_into};
+use crate::rolling::{FileSettings, RollingFile};
+use crate::stats::Counters;
+
+const CHAIN_SUFFIX: &str = ",\"chain\":\"";
+/// `,"chain":"` + 64 hex digits + `"}`.
+const TRAILER_LEN: usize = 10 + 64 + 2;
+
+#[derive(Debug)]
+struct State {
+    file: RollingFile,
+    seq: u64,
+    chain: [u8; 32],
+}
+
+/// The audit output.
+#[derive(Debug)]
+pub(crate) struct AuditLog {
+    state: Mutex<State>,
+    key: hmac::Key,
+    key_id: String,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl AuditLog {
+    pub(crate) fn new(
+        file: RollingFile,
+        settings: &FileSettings,
+        key: &[u8],
+        key_id: &str,
+        counters: Arc<Counters>,
+    ) -> Self {
+        let (seq, chain) = resume(settings).unwrap_or((0, [0; 32]));
+        Self {
+            state: Mutex::new(State { file, seq, chain }),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
+            key_id: key_id.to_owned(),
+            counters,
+        }
+    }
+
+    /// Appends one event (a JSON object) as a chained line, synchronously.
+    pub(crate) fn write(&self, event_json: &str) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut line = String::with_capacity(event_json.len() + 200);
+        state.file.prepare(event_json.len() + 200);
+        let seq = state.seq + 1;
+        line.push_str("{\"seq\":");
+        line.push_str(&seq.to_string());
+        line.push_str(",\"key_id\":\"");
+        line.push_str(&self.key_id);
+        line.push('"');
+        if state.file.is_empty() {
+            line.push_str(",\"prev\":\"");
+            hex_into(&mut line, &state.chain);
+            line.push('"');
+        }
+        line.push_str(",\"event\":");
+        line.push_str(event_json);
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(&state.chain);
+        ctx.update(line.as_bytes());
+        let tag = ctx.sign();
+        line.push_str(CHAIN_SUFFIX);
+        hex_into(&mut line, tag.as_ref());
+        line.push_str("\"}\n");
+        state.file.append(line.as_bytes());
+        state.file.flush();
+        state.seq = seq;
+        state.chain.copy_from_slice(tag.as_ref());
+    }
+
+    pub(crate) fn flush(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .file
+            .flush();
+    }
+}
+
+/// The sequence number and chain value of the last line written by an
+/// earlier run: from the current file, or the newest rotated one.
+fn resume(settings: &FileSettings) -> Option<(u64, [u8; 32])> {
+    let current = read_text(&settings.path).ok().filter(|t| !t.is_empty());
+    let text = match current {
+        Some(text) => text,
+        None => {
+            let newest = settings.rotated_files().into_iter().next()?;
+            read_text(&newest.0).ok()?
+        }
+    };
+    let last = text.lines().rev().find(|l| !l.is_empty())?;
+    let parsed = parse_line(last).ok()?;
+    Some((parsed.seq, parsed.chain))
+}
+
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let mut text = String::new();
+    let file = File::open(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text)?;
+    } else {
+        let mut file = file;
+        file.read_to_string(&mut text)?;
+    }
+    Ok(text)
+}
+
+struct Parsed<'a> {
+    seq: u64,
+    key_id: &'a str,
+    prev: Option<[u8; 32]>,
+    body: &'a str,
+    chain: [u8; 32],
+}
+
+fn to_32(bytes: &[u8]) -> Option<[u8; 32]> {
+    bytes.try_into().ok()
+}
+
+fn parse_line(line: &str) -> Result<Parsed<'_>, &'static str> {
+    let malformed = "malformed line (not an audit record)";
+    if line.len() < TRAILER_LEN || !line.ends_with("\"}") {
+        return Err(malformed);
+    }
+    let body_end = line.len() - TRAILER_LEN;
+    if !line.is_char_boundary(body_end) || !line[body_end..].starts_with(CHAIN_SUFFIX) {
+        return Err(malformed);
+    }
+    let chain = hex_decode(&line[body_end + 10..line.len() - 2])
+        .and_then(|b| to_32(&b))
+        .ok_or(malformed)?;
+    let body = &line[..body_end];
+    let rest = body.strip_prefix("{\"seq\":").ok_or(malformed)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let seq = rest[..digits].parse().map_err(|_| malformed)?;
+    let rest = rest[digits..]
+        .strip_prefix(",\"key_id\":\"")
+        .ok_or(malformed)?;
+    let id_end = rest.find('"').ok_or(malformed)?;
+    let key_id = &rest[..id_end];
+    let rest = &rest[id_end + 1..];
+    let (prev, rest) = match rest.strip_prefix(",\"prev\":\"") {
+        Some(rest) if rest.len() > 65 => (
+            Some(
+                hex_decode(&rest[..64])
+                    .and_then(|b| to_32(&b))
+                    .ok_or(malformed)?,
+            ),
+            rest[64..].strip_prefix('"').ok_or(malformed)?,
+        ),
+        Some(_) => return Err(malformed),
+        None => (None, rest),
+    };
+    if !rest.starts_with(",\"event\":{") {
+        return Err(malformed);
+    }
+    Ok(Parsed {
+        seq,
+        key_id,
+        prev,
+        body,
+        chain,
+    })
+}
+
+/// Where and why an audit chain breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditBreak {
+    /// The file.
+    pub path: PathBuf,
+    /// The 1-based line number of the first line that does not verify.
+    pub line: u64,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// The outcome of [`verify`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditReport {
+    /// Lines that verified before the break (all of them when intact).
+    pub verified: u64,
+    /// The sequence number of the last verified line.
+    pub last_seq: Option<u64>,
+    /// The key id of the first line.
+    pub key_id: Option<String>,
+    /// The chain value of the last verified line, in hex: where the next
+    /// file's `prev` must start.
+    pub last_chain: Option<String>,
+    /// The first break, if any.
+    pub broken: Option<AuditBreak>,
+}
+
+impl AuditReport {
+    /// Whether every line verified.
+    #[must_use]
+    pub fn is_intact(&self) -> bool {
+        self.broken.is_none()
+    }
+}
+
+/// Verifies one audit file (plain or `.gz`) with `key`, reporting the first
+/// line where the chain breaks: an edited, deleted, reordered or inserted
+/// line. Deleting lines at the very end of the newest file is only visible
+/// against an outside record of the last sequence number.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be read.
+pub fn verify(path: impl AsRef<Path>, key: &[u8]) -> Result<AuditReport, Error> {
+    verify_files(&[path.as_ref()], key)
+}
+
+/// Verifies the audit log whose current file is `current`: its rotated files
+/// (found beside it by name, oldest first, compressed or not), then the
+/// current file, as one chain.
+///
+/// # Errors
+///
+/// [`Error::Io`] when a file cannot be read.
+pub fn verify_all(current: impl AsRef<Path>, key: &[u8]) -> Result<AuditReport, Error> {
+    let mut paths = audit_files(current.as_ref());
+    if !current.as_ref().exists() {
+        paths.pop();
+    }
+    verify_files(&paths, key)
+}
+
+/// The files of the log whose current file is `current`, oldest first: the
+/// rotated ones found beside it, then `current` itself.
+#[must_use]
+pub fn audit_files(current: &Path) -> Vec<PathBuf> {
+    let settings = FileSettings::new(
+        current,
+        None,
+        None,
+        None,
+        None,
+        false,
+        0o640,
+        crate::time::Tz::Utc,
+    );
+    let mut paths: Vec<PathBuf> = settings
+        .rotated_files()
+        .into_iter()
+        .rev()
+        .map(|(path, _)| path)
+        .filter(|path| !path.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    paths.push(current.to_path_buf());
+    paths
+}
+
+/// Verifies consecutive audit files, oldest first: each file's chain and
+/// that each file continues where the one before it ended.
+///
+/// # Errors
+///
+/// [`Error::Io`] when a file cannot be read.
+pub fn verify_files<P: AsRef<Path>>(paths: &[P], key: &[u8]) -> Result<AuditReport, Error> {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let mut report = AuditReport::default();
+    let mut chain: Option<[u8; 32]> = None;
+    for path in paths {
+        let path = path.as_ref();
+        let text = read_text(path).map_err(|e| Error::io(path, "read", e))?;
+        let mut lines = text.split('\n').peekable();
+        let mut number = 0_u64;
+        let mut first = true;
+        while let Some(line) = lines.next() {
+            if line.is_empty() && lines.peek().is_none() {
+                break;
+            }
+            number += 1;
+            let fail = |reason: String| AuditBreak {
+                path: path.to_path_buf(),
+                line: number,
+                reason,
+            };
+            if lines.peek().is_none() {
+                report.broken = Some(fail("incomplete last line".to_owned()));
+                return Ok(report);
+            }
+            let parsed = match parse_line(line) {
+                Ok(parsed) => parsed,
+                Err(reason) => {
+                    report.broken = Some(fail(reason.to_owned()));
+                    return Ok(report);
+                }
+            };
+            let start = match (first, parsed.prev, chain) {
+                (true, None, _) => {
+                    report.broken = Some(fail(
+                        "the file does not start a chain segment (its first line was deleted)"
+                            .to_owned(),
+                    ));
+                    return Ok(report);
+                }
+                (true, Some(prev), Some(before)) if prev != before => {
+                    report.broken = Some(fail(
+                        "the file does not continue the previous file's chain".to_owned(),
+                    ));
+                    return Ok(report);
+                }
+                (true, Some(prev), _) => prev,
+                (false, Some(_), _) => {
+                    report.broken = Some(fail(
+                        "a chain start in the middle of a file (line inserted)".to_owned(),
+                    ));
+                    return Ok(report);
+                }
+                (false, None, Some(before)) => before,
+                (false, None, None) => [0; 32],
+            };
+            if let Some(last) = report.last_seq
+                && parsed.seq != last + 1
+            {
+                report.broken = Some(fail(format!(
+                    "sequence {} where {} was expected (line deleted, inserted or reordered)",
+                    parsed.seq,
+                    last + 1
+                )));
+                return Ok(report);
+            }
+            let mut message = Vec::with_capacity(32 + parsed.body.len());
+            message.extend_from_slice(&start);
+            message.extend_from_slice(parsed.body.as_bytes());
+            if hmac::verify(&key, &message, &parsed.chain).is_err() {
+                report.broken = Some(fail(
+                    "the chain value does not match (line edited, or key wrong)".to_owned(),
+                ));
+                return Ok(report);
+            }
+            if report.key_id.is_none() {
+                report.key_id = Some(parsed.key_id.to_owned());
+            }
+            first = false;
+            chain = Some(parsed.chain);
+            report.verified += 1;
+            report.last_seq = Some(parsed.seq);
+            let mut hex = String::with_capacity(64);
+            hex_into(&mut hex, &parsed.chain);
+            report.last_chain = Some(hex);
+        }
+    }
+    Ok(report)
+}

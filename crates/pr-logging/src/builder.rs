@@ -1,0 +1,381 @@
+//! [`Logging::builder`], [`init`] and the [`LoggingGuard`].
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::Dispatch;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+use crate::Error;
+use crate::audit::AuditLog;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Color, Every, FileConfig, Format, LoggingConfig, Stream};
+use crate::filter::{Directives, LevelHandle, LevelState, parse_level};
+use crate::layer::{Output, PrLayer};
+use crate::output::{ConsoleSink, FileSink, QueueSink, Sink, WriterSink};
+use crate::redact::Redactor;
+use crate::rolling::{Compressor, FileSettings, RollingFile};
+use crate::stats::{Counters, Stats};
+use crate::time::{Period, Tz};
+
+/// Sets up logging from `config` and installs it as the global subscriber.
+///
+/// `RUST_LOG`, when set and `use_rust_log` is on, replaces `config.filter`.
+/// Keep the returned guard alive for the life of the program: dropping it
+/// flushes every output.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`], [`Error::InvalidFilter`] (also for a bad
+/// `RUST_LOG`), [`Error::Io`] when a log directory or file cannot be
+/// created, and [`Error::AlreadyInitialized`] when a global subscriber is
+/// already set.
+pub fn init(config: &LoggingConfig) -> Result<LoggingGuard, Error> {
+    let rust_log = if config.use_rust_log {
+        std::env::var("RUST_LOG")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    } else {
+        None
+    };
+    Logging::builder(config).rust_log(rust_log).init()
+}
+
+/// The entry point for building a logger without installing it.
+#[derive(Debug)]
+pub struct Logging;
+
+impl Logging {
+    /// A builder from `config`.
+    pub fn builder(config: &LoggingConfig) -> LoggingBuilder {
+        LoggingBuilder {
+            config: config.clone(),
+            clock: Arc::new(SystemClock),
+            rust_log: None,
+            writers: Vec::new(),
+        }
+    }
+}
+
+struct ExtraWriter {
+    name: String,
+    level: LevelFilter,
+    format: Format,
+    writer: Box<dyn io::Write + Send>,
+}
+
+/// Builds the subscriber; [`LoggingBuilder::build`] returns it without
+/// installing it (for tests and scoped use), [`LoggingBuilder::init`]
+/// installs it globally.
+#[must_use = "a builder does nothing until built"]
+pub struct LoggingBuilder {
+    config: LoggingConfig,
+    clock: Arc<dyn Clock>,
+    rust_log: Option<String>,
+    writers: Vec<ExtraWriter>,
+}
+
+impl std::fmt::Debug for LoggingBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoggingBuilder")
+            .field("config", &self.config)
+            .field("clock", &self.clock)
+            .field("rust_log", &self.rust_log)
+            .field("writers", &self.writers.len())
+            .finish()
+    }
+}
+
+impl LoggingBuilder {
+    /// The clock for timestamps, rotation, retention and level overrides.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// A filter that replaces `config.filter` (what [`init`] passes from
+    /// `RUST_LOG`).
+    pub fn rust_log(mut self, filter: Option<String>) -> Self {
+        self.rust_log = filter;
+        self
+    }
+
+    /// An extra output to any writer (a buffer, a socket, `io::sink()`),
+    /// written synchronously, with its own level and format.
+    pub fn writer(
+        mut self,
+        name: impl Into<String>,
+        level: tracing::Level,
+        format: Format,
+        writer: impl io::Write + Send + 'static,
+    ) -> Self {
+        self.writers.push(ExtraWriter {
+            name: name.into(),
+            level: LevelFilter::from_level(level),
+            format,
+            writer: Box::new(writer),
+        });
+        self
+    }
+
+    /// Builds the subscriber without installing it: use it with
+    /// `tracing::subscriber::with_default` or `tracing::dispatcher::set_default`.
+    ///
+    /// # Errors
+    ///
+    /// As [`init`], except [`Error::AlreadyInitialized`].
+    pub fn build(self) -> Result<(Dispatch, LoggingGuard), Error> {
+        let config = &self.config;
+        config.validate()?;
+        let base = match &self.rust_log {
+            Some(filter) => Directives::parse(filter, "RUST_LOG")?,
+            None => Directives::parse(&config.filter, "config")?,
+        };
+        let tz = Tz::parse(&config.timezone).map_err(|problem| Error::InvalidConfig {
+            problems: vec![format!("logging.timezone: {problem}")],
+        })?;
+        let redactor = Arc::new(Redactor::new(&config.redaction));
+        let compressor = if config.files.iter().any(|f| f.compress) {
+            Some(Arc::new(Compressor::start()?))
+        } else {
+            None
+        };
+
+        let mut outputs = Vec::new();
+        let mut shared = Vec::new();
+        if config.console.enabled {
+            let counters = Arc::new(Counters::default());
+            let sink: Arc<dyn Sink> = Arc::new(ConsoleSink {
+                stream: config.console.stream,
+                counters: Arc::clone(&counters),
+            });
+            let color = config.console.format == Format::Text
+                && match config.console.color {
+                    Color::Always => true,
+                    Color::Never => false,
+                    _ => {
+                        use std::io::IsTerminal as _;
+                        match config.console.stream {
+                            Stream::Stderr => io::stderr().is_terminal(),
+                            _ => io::stdout().is_terminal(),
+                        }
+                    }
+                };
+            outputs.push(Output {
+                level: parse_level(&config.console.level).unwrap_or(LevelFilter::TRACE),
+                format: config.console.format,
+                color,
+                sink: Arc::clone(&sink),
+            });
+            shared.push(("console".to_owned(), sink, counters));
+        }
+        for file in &config.files {
+            let counters = Arc::new(Counters::default());
+            let sink = file_sink(file, &tz, &self.clock, &counters, compressor.as_ref())?;
+            outputs.push(Output {
+                level: parse_level(&file.level).unwrap_or(LevelFilter::TRACE),
+                format: file.format,
+                color: false,
+                sink: Arc::clone(&sink),
+            });
+            shared.push((file.path.display().to_string(), sink, counters));
+        }
+        for extra in self.writers {
+            let counters = Arc::new(Counters::default());
+            let sink: Arc<dyn Sink> = Arc::new(WriterSink {
+                writer: std::sync::Mutex::new(extra.writer),
+                counters: Arc::clone(&counters),
+            });
+            outputs.push(Output {
+                level: extra.level,
+                format: extra.format,
+                color: false,
+                sink: Arc::clone(&sink),
+            });
+            shared.push((extra.name, sink, counters));
+        }
+        let audit = match &config.audit {
+            Some(audit) => {
+                let counters = Arc::new(Counters::default());
+                let settings = Arc::new(FileSettings::new(
+                    &audit.path,
+                    audit.rotation.max_bytes,
+                    period(audit.rotation.every),
+                    audit.retention.max_files,
+                    audit.retention.max_age_secs.map(Duration::from_secs),
+                    false,
+                    audit.mode,
+                    tz.clone(),
+                ));
+                let file = RollingFile::open(
+                    Arc::clone(&settings),
+                    Arc::clone(&self.clock),
+                    Arc::clone(&counters),
+                    None,
+                )?;
+                Some(Arc::new(AuditLog::new(
+                    file,
+                    &settings,
+                    audit.key.expose(),
+                    &audit.key_id,
+                    counters,
+                )))
+            }
+            None => None,
+        };
+
+        let outputs_max = outputs
+            .iter()
+            .map(|o| o.level)
+            .max()
+            .unwrap_or(LevelFilter::OFF);
+        let levels = Arc::new(LevelState::new(
+            base,
+            Arc::clone(&self.clock),
+            outputs_max,
+            audit.is_some(),
+        ));
+        let layer = PrLayer {
+            levels: Arc::clone(&levels),
+            json: outputs.iter().any(|o| o.format == Format::Json),
+            text: outputs.iter().any(|o| o.format == Format::Text),
+            outputs,
+            audit: audit.clone(),
+            redactor: Arc::clone(&redactor),
+            tz,
+            clock: Arc::clone(&self.clock),
+            source_location: config.source_location,
+        };
+        let dispatch = Dispatch::new(tracing_subscriber::registry::Registry::default().with(layer));
+        let guard = LoggingGuard {
+            outputs: shared,
+            audit,
+            compressor,
+            redactor,
+            levels: LevelHandle::new(levels),
+        };
+        Ok((dispatch, guard))
+    }
+
+    /// Builds the subscriber and installs it globally.
+    ///
+    /// # Errors
+    ///
+    /// As [`init`].
+    pub fn init(self) -> Result<LoggingGuard, Error> {
+        let (dispatch, guard) = self.build()?;
+        tracing::dispatcher::set_global_default(dispatch).map_err(|_| Error::AlreadyInitialized)?;
+        Ok(guard)
+    }
+}
+
+fn period(every: Every) -> Option<Period> {
+    match every {
+        Every::Hourly => Some(Period::Hourly),
+        Every::Daily => Some(Period::Daily),
+        _ => None,
+    }
+}
+
+fn file_sink(
+    file: &FileConfig,
+    tz: &Tz,
+    clock: &Arc<dyn Clock>,
+    counters: &Arc<Counters>,
+    compressor: Option<&Arc<Compressor>>,
+) -> Result<Arc<dyn Sink>, Error> {
+    let settings = Arc::new(FileSettings::new(
+        &file.path,
+        file.rotation.max_bytes,
+        period(file.rotation.every),
+        file.retention.max_files,
+        file.retention.max_age_secs.map(Duration::from_secs),
+        file.compress,
+        file.mode,
+        tz.clone(),
+    ));
+    let rolling = RollingFile::open(
+        settings,
+        Arc::clone(clock),
+        Arc::clone(counters),
+        compressor.filter(|_| file.compress).cloned(),
+    )?;
+    Ok(match &file.queue {
+        Some(queue) => Arc::new(QueueSink::start(
+            rolling,
+            queue.capacity,
+            queue.when_full,
+            Arc::clone(counters),
+        )?),
+        None => Arc::new(FileSink {
+            file: std::sync::Mutex::new(rolling),
+        }),
+    })
+}
+
+/// Keeps logging running; dropping it (also while a panic unwinds) flushes
+/// every output, stops the writer threads and finishes compression.
+#[must_use = "dropping the guard flushes and stops the file writers"]
+#[derive(Debug)]
+pub struct LoggingGuard {
+    outputs: Vec<(String, Arc<dyn Sink>, Arc<Counters>)>,
+    audit: Option<Arc<AuditLog>>,
+    compressor: Option<Arc<Compressor>>,
+    redactor: Arc<Redactor>,
+    levels: LevelHandle,
+}
+
+impl LoggingGuard {
+    /// The handle that changes levels at run time.
+    #[must_use]
+    pub fn levels(&self) -> LevelHandle {
+        self.levels.clone()
+    }
+
+    /// Counters of every output and of redaction.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let mut outputs: Vec<_> = self
+            .outputs
+            .iter()
+            .map(|(name, _, counters)| counters.snapshot(name))
+            .collect();
+        if let Some(audit) = &self.audit {
+            outputs.push(audit.counters.snapshot("audit"));
+        }
+        Stats {
+            outputs,
+            redactions: self.redactor.count(),
+        }
+    }
+
+    /// Writes out everything buffered or queued so far, and waits for the
+    /// compression of files rotated so far.
+    pub fn flush(&self) {
+        for (_, sink, _) in &self.outputs {
+            sink.flush();
+        }
+        if let Some(audit) = &self.audit {
+            audit.flush();
+        }
+        if let Some(compressor) = &self.compressor {
+            compressor.wait();
+        }
+    }
+}
+
+impl Drop for LoggingGuard {
+    fn drop(&mut self) {
+        for (_, sink, _) in &self.outputs {
+            sink.shutdown();
+        }
+        if let Some(audit) = &self.audit {
+            audit.flush();
+        }
+        if let Some(compressor) = &self.compressor {
+            compressor.stop();
+        }
+    }
+}

@@ -1,0 +1,575 @@
+//! [`LoggingConfig`]: filters, outputs, rotation, retention, redaction and
+//! the audit log. `Default` is safe in production.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::filter::{Directives, parse_level};
+use crate::time::Tz;
+
+/// How logging is set up. Every field has a production-safe default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LoggingConfig {
+    /// Level filter in `RUST_LOG` syntax: a default level and per-target
+    /// directives, e.g. `info,my_crate=debug,hyper=warn`.
+    pub filter: String,
+    /// Whether `RUST_LOG`, when set, replaces `filter` (read by [`crate::init`]).
+    pub use_rust_log: bool,
+    /// Time zone of timestamps and rotated file names: `utc`, `local`, an
+    /// IANA name (`Europe/Paris`) or a POSIX TZ string.
+    pub timezone: String,
+    /// Add `file` and `line` to events at DEBUG and TRACE.
+    pub source_location: bool,
+    /// The console output.
+    pub console: ConsoleConfig,
+    /// File outputs, each with its own level, format, rotation and retention
+    /// (for example one with every level and an error file with `warn`).
+    pub files: Vec<FileConfig>,
+    /// Redaction of secrets in every field of every event and span.
+    pub redaction: RedactionConfig,
+    /// The tamper-evident audit log (events with target `audit`); off when
+    /// absent.
+    pub audit: Option<AuditConfig>,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".to_owned(),
+            use_rust_log: true,
+            timezone: "utc".to_owned(),
+            source_location: true,
+            console: ConsoleConfig::default(),
+            files: Vec::new(),
+            redaction: RedactionConfig::default(),
+            audit: None,
+        }
+    }
+}
+
+/// Where the console output goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Stream {
+    /// Standard output.
+    #[default]
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// A line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Format {
+    /// One JSON object per line.
+    #[default]
+    Json,
+    /// A human format: time, level, spans, target, message, fields.
+    Text,
+}
+
+/// Colour in the text format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Color {
+    /// Only when the stream is a terminal.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The console output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ConsoleConfig {
+    /// Whether the console output is on.
+    pub enabled: bool,
+    /// `stdout` or `stderr`.
+    pub stream: Stream,
+    /// `json` or `text`.
+    pub format: Format,
+    /// The most verbose level this output writes (`trace` writes whatever
+    /// the filter lets through).
+    pub level: String,
+    /// Colour in the text format: `auto`, `always` or `never`.
+    pub color: Color,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            stream: Stream::Stdout,
+            format: Format::Json,
+            level: "trace".to_owned(),
+            color: Color::Auto,
+        }
+    }
+}
+
+/// Time-based rotation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Every {
+    /// No time-based rotation.
+    Never,
+    /// At the start of every hour.
+    Hourly,
+    /// At midnight in the configured time zone.
+    #[default]
+    Daily,
+}
+
+/// When the current file is rotated; either limit triggers a rotation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RotationConfig {
+    /// Rotate before a line would take the file past this many bytes (no
+    /// size rotation when absent). A line is never split.
+    pub max_bytes: Option<u64>,
+    /// Rotate at period boundaries: `never`, `hourly` or `daily`.
+    pub every: Every,
+}
+
+impl Default for RotationConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: Some(100 * 1024 * 1024),
+            every: Every::Daily,
+        }
+    }
+}
+
+/// Which rotated files are kept; enforced at start and after each rotation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetentionConfig {
+    /// Keep at most this many rotated files (the current file is not
+    /// counted); unlimited when absent.
+    pub max_files: Option<usize>,
+    /// Delete rotated files last modified longer ago than this many seconds;
+    /// unlimited when absent.
+    pub max_age_secs: Option<u64>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            max_files: Some(14),
+            max_age_secs: Some(30 * 24 * 3600),
+        }
+    }
+}
+
+/// What a full queue does to the thread that logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WhenFull {
+    /// Wait for room: lossless.
+    #[default]
+    Block,
+    /// Drop the line and count it: never waits.
+    Drop,
+}
+
+/// A bounded queue between the threads that log and the file writer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct QueueConfig {
+    /// Lines the queue holds.
+    pub capacity: usize,
+    /// `block` (lossless) or `drop` (lossy, counted).
+    pub when_full: WhenFull,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 8192,
+            when_full: WhenFull::Block,
+        }
+    }
+}
+
+/// One file output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FileConfig {
+    /// The current file, whose name stays stable for tailing (for example
+    /// `logs/app.log`); rotated files are named
+    /// `app.<stamp>.log[.gz]` beside it.
+    pub path: PathBuf,
+    /// The most verbose level this file writes (`warn` for an error file).
+    pub level: String,
+    /// `json` or `text`.
+    pub format: Format,
+    /// When to rotate.
+    pub rotation: RotationConfig,
+    /// Which rotated files to keep.
+    pub retention: RetentionConfig,
+    /// Gzip rotated files in the background.
+    pub compress: bool,
+    /// Unix permission bits of new files.
+    pub mode: u32,
+    /// Write through a bounded queue on a background thread; written
+    /// synchronously by the logging thread when absent.
+    pub queue: Option<QueueConfig>,
+}
+
+impl Default for FileConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("logs/app.log"),
+            level: "trace".to_owned(),
+            format: Format::Json,
+            rotation: RotationConfig::default(),
+            retention: RetentionConfig::default(),
+            compress: true,
+            mode: 0o640,
+            queue: Some(QueueConfig::default()),
+        }
+    }
+}
+
+impl FileConfig {
+    /// A file output at `path` with the defaults.
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// How a redacted value is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RedactionMode {
+    /// `[redacted]`.
+    #[default]
+    Erase,
+    /// `****` and the last 4 characters (erased when 8 or fewer).
+    Partial,
+    /// `hmac:<key id>:<hex>`, an HMAC-SHA256 of the value: equal values
+    /// correlate across lines without being revealed.
+    Hmac,
+}
+
+/// Redaction of secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RedactionConfig {
+    /// Whether redaction is on.
+    pub enabled: bool,
+    /// Sensitive field names, matched case-insensitively, as the whole name
+    /// or its last `_` / `.` / `-` separated part (`db_password`).
+    pub keys: Vec<String>,
+    /// Also find secrets by value in every string: bearer tokens, JWTs,
+    /// card numbers that pass the Luhn check, PEM private keys.
+    pub patterns: bool,
+    /// `erase`, `partial` or `hmac`.
+    pub mode: RedactionMode,
+    /// The HMAC key for `hmac` mode (at least 32 bytes). Never serialised
+    /// or printed.
+    #[serde(skip_serializing)]
+    pub hmac_key: Option<Secret>,
+    /// The key's id, written beside each HMAC.
+    pub hmac_key_id: String,
+}
+
+impl Default for RedactionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            keys: [
+                "password",
+                "passwd",
+                "secret",
+                "token",
+                "authorization",
+                "cookie",
+                "api_key",
+                "apikey",
+                "private_key",
+                "credit_card",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            patterns: true,
+            mode: RedactionMode::Erase,
+            hmac_key: None,
+            hmac_key_id: "k1".to_owned(),
+        }
+    }
+}
+
+/// The audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuditConfig {
+    /// The current audit file.
+    pub path: PathBuf,
+    /// The HMAC-SHA256 chain key (at least 32 bytes). Never serialised or
+    /// printed.
+    #[serde(skip_serializing)]
+    pub key: Secret,
+    /// The key's id, recorded on every line.
+    pub key_id: String,
+    /// When to rotate; the chain continues across files.
+    pub rotation: RotationConfig,
+    /// Which rotated audit files to keep.
+    pub retention: RetentionConfig,
+    /// Unix permission bits of new files.
+    pub mode: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("logs/audit.log"),
+            key: Secret::default(),
+            key_id: "k1".to_owned(),
+            rotation: RotationConfig::default(),
+            retention: RetentionConfig {
+                max_files: None,
+                max_age_secs: None,
+            },
+            mode: 0o640,
+        }
+    }
+}
+
+/// A secret string: `Debug` prints `[redacted]` and it is never serialised.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    #[must_use]
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    pub(crate) fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+fn valid_key_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+impl LoggingConfig {
+    /// Checks every field, reporting all problems at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing each invalid field.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        if let Err(e) = Directives::parse(&self.filter, "config") {
+            problems.push(format!("logging.filter: {e}"));
+        }
+        if let Err(e) = Tz::parse(&self.timezone) {
+            problems.push(format!("logging.timezone: {e}"));
+        }
+        if parse_level(&self.console.level).is_none() {
+            problems.push(format!(
+                "logging.console.level: expected trace, debug, info, warn, error or off, got `{}`",
+                self.console.level
+            ));
+        }
+        let mut seen = Vec::new();
+        for (i, file) in self.files.iter().enumerate() {
+            let field = format!("logging.files[{i}]");
+            check_file(&field, &file.path, &file.rotation, file.mode, &mut problems);
+            if parse_level(&file.level).is_none() {
+                problems.push(format!(
+                    "{field}.level: expected trace, debug, info, warn, error or off, got `{}`",
+                    file.level
+                ));
+            }
+            if let Some(queue) = &file.queue
+                && queue.capacity == 0
+            {
+                problems.push(format!(
+                    "{field}.queue.capacity: must be greater than 0, got 0"
+                ));
+            }
+            if seen.contains(&&file.path) {
+                problems.push(format!(
+                    "{field}.path: `{}` is used by another output",
+                    file.path.display()
+                ));
+            }
+            seen.push(&file.path);
+        }
+        if self.redaction.enabled && self.redaction.mode == RedactionMode::Hmac {
+            match &self.redaction.hmac_key {
+                None => problems
+                    .push("logging.redaction.hmac_key: required when mode is `hmac`".to_owned()),
+                Some(key) if key.0.len() < 32 => problems.push(format!(
+                    "logging.redaction.hmac_key: must be at least 32 bytes, got {} (value not shown)",
+                    key.0.len()
+                )),
+                Some(_) => {}
+            }
+            if !valid_key_id(&self.redaction.hmac_key_id) {
+                problems.push(format!(
+                    "logging.redaction.hmac_key_id: 1 to 64 letters, digits, `.`, `_` or `-`, got `{}`",
+                    self.redaction.hmac_key_id
+                ));
+            }
+        }
+        if let Some(audit) = &self.audit {
+            check_file(
+                "logging.audit",
+                &audit.path,
+                &audit.rotation,
+                audit.mode,
+                &mut problems,
+            );
+            if audit.key.0.len() < 32 {
+                problems.push(format!(
+                    "logging.audit.key: must be at least 32 bytes, got {} (value not shown)",
+                    audit.key.0.len()
+                ));
+            }
+            if !valid_key_id(&audit.key_id) {
+                problems.push(format!(
+                    "logging.audit.key_id: 1 to 64 letters, digits, `.`, `_` or `-`, got `{}`",
+                    audit.key_id
+                ));
+            }
+            if seen.contains(&&audit.path) {
+                problems.push(format!(
+                    "logging.audit.path: `{}` is used by another output",
+                    audit.path.display()
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig { problems })
+        }
+    }
+}
+
+fn check_file(
+    field: &str,
+    path: &std::path::Path,
+    rotation: &RotationConfig,
+    mode: u32,
+    problems: &mut Vec<String>,
+) {
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some(name) if !name.is_empty() && !name.starts_with('.') => {}
+        _ => problems.push(format!(
+            "{field}.path: needs a UTF-8 file name not starting with `.`, got `{}`",
+            path.display()
+        )),
+    }
+    if let Some(max) = rotation.max_bytes
+        && max < 1024
+    {
+        problems.push(format!(
+            "{field}.rotation.max_bytes: must be at least 1024, got {max}"
+        ));
+    }
+    if mode > 0o777 {
+        problems.push(format!(
+            "{field}.mode: must be at most 0o777, got {mode:#o}"
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
+    use super::*;
+    use pr_errors::CodedError;
+
+    #[test]
+    fn default_is_valid() {
+        LoggingConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn every_problem_is_reported_and_no_secret_echoed() {
+        let config = LoggingConfig {
+            filter: "info,foo=loud".to_owned(),
+            timezone: "Mars/Olympus".to_owned(),
+            files: vec![
+                FileConfig {
+                    level: "chatty".to_owned(),
+                    rotation: RotationConfig {
+                        max_bytes: Some(10),
+                        every: Every::Never,
+                    },
+                    ..FileConfig::new("a.log")
+                },
+                FileConfig::new("a.log"),
+            ],
+            audit: Some(AuditConfig {
+                key: Secret::new("hunter2"),
+                ..AuditConfig::default()
+            }),
+            ..LoggingConfig::default()
+        };
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.code().as_str(), "logging.invalid_config");
+        let Error::InvalidConfig { problems } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(problems.len(), 6, "{problems:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("logging.files[0].rotation.max_bytes"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!serde_json::to_string(&config).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = serde_json::from_str::<LoggingConfig>(r#"{"levle":"info"}"#).unwrap_err();
+        assert!(err.to_string().contains("levle"));
+    }
+}

@@ -1,0 +1,81 @@
+//! pr-logging's error type and codes.
+
+use std::path::PathBuf;
+
+use pr_errors::{CodeInfo, CodedError};
+
+pr_errors::codes! {
+    /// Every code pr-logging defines.
+    pub static CODES;
+
+    /// The logging configuration has invalid values.
+    pub INVALID_CONFIG = "logging.invalid_config", INTERNAL_SERVER_ERROR, permanent;
+    /// A level filter (config, `RUST_LOG` or a runtime change) could not be parsed.
+    pub INVALID_FILTER = "logging.invalid_filter", BAD_REQUEST, permanent;
+    /// A log or audit file could not be opened, read or written.
+    pub IO = "logging.io", INTERNAL_SERVER_ERROR, transient;
+    /// A global subscriber was already installed in this process.
+    pub ALREADY_INITIALIZED = "logging.already_initialized", INTERNAL_SERVER_ERROR, permanent;
+}
+
+/// What can go wrong when setting up logging, changing levels or verifying
+/// an audit file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid; every problem is listed.
+    #[error("invalid logging configuration: {}", problems.join("; "))]
+    InvalidConfig {
+        /// One line per problem, each naming the field.
+        problems: Vec<String>,
+    },
+    /// A filter directive could not be parsed.
+    #[error("invalid log filter from {source_name}: {reason} in `{directive}`")]
+    InvalidFilter {
+        /// Where the filter came from (`config`, `RUST_LOG`, `runtime`).
+        source_name: &'static str,
+        /// The offending directive.
+        directive: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file or directory operation failed.
+    #[error("logging i/o on `{}` failed while trying to {action}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done (`open`, `create directory`, `read`, ...).
+        action: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `init` was called when a global subscriber was already set.
+    #[error("a global tracing subscriber is already installed in this process")]
+    AlreadyInitialized,
+}
+
+impl Error {
+    pub(crate) fn io(
+        path: impl Into<PathBuf>,
+        action: &'static str,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            path: path.into(),
+            action,
+            source,
+        }
+    }
+}
+
+impl CodedError for Error {
+    fn info(&self) -> &'static CodeInfo {
+        match self {
+            Self::InvalidConfig { .. } => &INVALID_CONFIG,
+            Self::InvalidFilter { .. } => &INVALID_FILTER,
+            Self::Io { .. } => &IO,
+            Self::AlreadyInitialized => &ALREADY_INITIALIZED,
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Level filters in `RUST_LOG` syntax, and [`LevelHandle`]: change them at
+//! run time, permanently or for a while.
+//!
+//! Callsites are cached by tracing as always / never enabled, so a disabled
+//! event costs what it costs in plain `tracing`; a change rebuilds that cache.
+//! While a temporary override is active every callsite is asked on each event,
+//! which is how the override notices its expiry on the injected clock.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use tracing::Metadata;
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
+
+use crate::{Clock, Error};
+
+/// Parses a level name (case-insensitive).
+pub(crate) fn parse_level(s: &str) -> Option<LevelFilter> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "trace" => Some(LevelFilter::TRACE),
+        "debug" => Some(LevelFilter::DEBUG),
+        "info" => Some(LevelFilter::INFO),
+        "warn" | "warning" => Some(LevelFilter::WARN),
+        "error" => Some(LevelFilter::ERROR),
+        "off" | "none" => Some(LevelFilter::OFF),
+        _ => None,
+    }
+}
+
+/// A default level and per-target levels; the longest matching target wins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Directives {
+    default: LevelFilter,
+    /// Sorted by target length, longest first.
+    targets: Vec<(String, LevelFilter)>,
+}
+
+impl Directives {
+    /// Parses `info,my_crate=debug,my_crate::db=trace`. A bare target
+    /// enables every level for it, as in `RUST_LOG`.
+    pub(crate) fn parse(s: &str, source_name: &'static str) -> Result<Self, Error> {
+        let mut default = LevelFilter::ERROR;
+        let mut targets: Vec<(String, LevelFilter)> = Vec::new();
+        let bad = |directive: &str, reason: &str| Error::InvalidFilter {
+            source_name,
+            directive: directive.to_owned(),
+            reason: reason.to_owned(),
+        };
+        for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            if directive.contains(['[', ']', '{', '}']) {
+                return Err(bad(directive, "span and field filters are not supported"));
+            }
+            match directive.split_once('=') {
+                Some((target, level)) => {
+                    let target = target.trim();
+                    if target.is_empty() || target.contains(char::is_whitespace) {
+                        return Err(bad(directive, "the target is empty or has spaces"));
+                    }
+                    let level = parse_level(level).ok_or_else(|| {
+                        bad(
+                            directive,
+                            "the level is not trace, debug, info, warn, error or off",
+                        )
+                    })?;
+                    targets.retain(|(t, _)| t != target);
+                    targets.push((target.to_owned(), level));
+                }
+                None => {
+                    if let Some(level) = parse_level(directive) {
+                        default = level;
+                    } else if directive.contains(char::is_whitespace) {
+                        return Err(bad(directive, "a target cannot contain spaces"));
+                    } else {
+                        targets.retain(|(t, _)| t != directive);
+                        targets.push((directive.to_owned(), LevelFilter::TRACE));
+                    }
+                }
+            }
+        }
+        targets.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+        Ok(Self { default, targets })
+    }
+
+    pub(crate) fn level_for(&self, target: &str) -> LevelFilter {
+        for (prefix, level) in &self.targets {
+            if target.starts_with(prefix.as_str()) {
+                return *level;
+            }
+        }
+        self.default
+    }
+
+    fn max(&self) -> LevelFilter {
+        self.targets
+            .iter()
+            .map(|(_, l)| *l)
+            .fold(self.default, std::cmp::max)
+    }
+}
+
+impl fmt::Display for Directives {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", level_name(self.default))?;
+        let mut targets: Vec<_> = self.targets.iter().collect();
+        targets.sort();
+        for (target, level) in targets {
+            write!(f, ",{target}={}", level_name(*level))?;
+        }
+        Ok(())
+    }
+}
+
+fn level_name(level: LevelFilter) -> &'static str {
+    match level.into_level() {
+        None => "off",
+        Some(tracing::Level::ERROR) => "error",
+        Some(tracing::Level::WARN) => "warn",
+        Some(tracing::Level::INFO) => "info",
+        Some(tracing::Level::DEBUG) => "debug",
+        Some(tracing::Level::TRACE) => "trace",
+    }
+}
+
+#[derive(Debug)]
+struct Filters {
+    base: Directives,
+    temporary: Option<(Directives, SystemTime)>,
+}
+
+/// The shared filter state behind a [`LevelHandle`] and the layer.
+#[derive(Debug)]
+pub(crate) struct LevelState {
+    filters: RwLock<Filters>,
+    temporary_active: AtomicBool,
+    clock: Arc<dyn Clock>,
+    /// The most verbose level any output writes.
+    outputs_max: LevelFilter,
+    /// Events with target `audit` bypass the filter when the audit log is on.
+    audit: bool,
+}
+
+impl LevelState {
+    pub(crate) fn new(
+        base: Directives,
+        clock: Arc<dyn Clock>,
+        outputs_max: LevelFilter,
+        audit: bool,
+    ) -> Self {
+        Self {
+            filters: RwLock::new(Filters {
+                base,
+                temporary: None,
+            }),
+            temporary_active: AtomicBool::new(false),
+            clock,
+            outputs_max,
+            audit,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Filters> {
+        self.filters
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Filters> {
+        self.filters
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn is_audit(&self, meta: &Metadata<'_>) -> bool {
+        self.audit && meta.target() == "audit"
+    }
+
+    pub(crate) fn interest(&self, meta: &Metadata<'_>) -> Interest {
+        if self.is_audit(meta) {
+            return Interest::always();
+        }
+        if self.temporary_active.load(Ordering::Acquire) {
+            return Interest::sometimes();
+        }
+        if self.enabled_by(&self.read().base, meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled_by(&self, directives: &Directives, meta: &Metadata<'_>) -> bool {
+        meta.level() <= &self.outputs_max && meta.level() <= &directives.level_for(meta.target())
+    }
+
+    pub(crate) fn enabled(&self, meta: &Metadata<'_>) -> bool {
+        if self.is_audit(meta) {
+            return true;
+        }
+        if !self.temporary_active.load(Ordering::Acquire) {
+            return self.enabled_by(&self.read().base, meta);
+        }
+        let expired = {
+            let filters = self.read();
+            match &filters.temporary {
+                Some((directives, until)) if self.clock.now() < *until => {
+                    return self.enabled_by(directives, meta);
+                }
+                _ => self.enabled_by(&filters.base, meta),
+            }
+        };
+        self.expire();
+        expired
+    }
+
+    /// Drops an expired temporary override; true when one was dropped.
+    pub(crate) fn expire(&self) -> bool {
+        if !self.temporary_active.load(Ordering::Acquire) {
+            return false;
+        }
+        let now = self.clock.now();
+        let dropped = {
+            let mut filters = self.write();
+            match &filters.temporary {
+                Some((_, until)) if now >= *until => {
+                    filters.temporary = None;
+                    self.temporary_active.store(false, Ordering::Release);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if dropped {
+            tracing::callsite::rebuild_interest_cache();
+        }
+        dropped
+    }
+
+    pub(crate) fn max_level(&self) -> LevelFilter {
+        if self.audit {
+            return LevelFilter::TRACE;
+        }
+        let filters = self.read();
+        let mut max = filters.base.max();
+        if let Some((temporary, _)) = &filters.temporary {
+            max = max.max(temporary.max());
+        }
+        max.min(self.outputs_max)
+    }
+}
+
+/// Changes the level filter of a running logger. Clones share the state.
+///
+/// Filters use `RUST_LOG` syntax (`info,my_crate=debug`).
+#[derive(Clone, Debug)]
+pub struct LevelHandle {
+    state: Arc<LevelState>,
+}
+
+impl LevelHandle {
+    pub(crate) fn new(state: Arc<LevelState>) -> Self {
+        Self { state }
+    }
+
+    /// Replaces the base filter. An active temporary override stays in
+    /// force until it expires.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFilter`] when `filter` does not parse; the filter in
+    /// force is unchanged.
+    pub fn set(&self, filter: &str) -> Result<(), Error> {
+        let directives = Directives::parse(filter, "runtime")?;
+        self.state.write().base = directives;
+        tracing::callsite::rebuild_interest_cache();
+        tracing::info!(target: "pr_logging", filter = %filter, "log filter changed");
+        Ok(())
+    }
+
+    /// Puts `filter` in force for `duration` on the logger's clock, after
+    /// which the base filter applies again by itself.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFilter`] when `filter` does not parse.
+    pub fn set_for(&self, filter: &str, duration: Duration) -> Result<(), Error> {
+        let directives = Directives::parse(filter, "runtime")?;
+        let until = self.state.clock.now() + duration;
+        {
+            let mut filters = self.state.write();
+            filters.temporary = Some((directives, until));
+            self.state.temporary_active.store(true, Ordering::Release);
+        }
+        tracing::callsite::rebuild_interest_cache();
+        tracing::info!(
+            target: "pr_logging",
+            filter = %filter,
+            seconds = duration.as_secs_f64(),
+            "temporary log filter set"
+        );
+        Ok(())
+    }
+
+    /// Ends a temporary override now.
+    pub fn clear_temporary(&self) {
+        {
+            let mut filters = self.state.write();
+            filters.temporary = None;
+            self.state.temporary_active.store(false, Ordering::Release);
+        }
+        tracing::callsite::rebuild_interest_cache();
+    }
+
+    /// The filter in force now (the temporary one while it lasts).
+    #[must_use]
+    pub fn current(&self) -> String {
+        self.state.expire();
+        let filters = self.state.read();
+        match &filters.temporary {
+            Some((temporary, _)) => temporary.to_string(),
+            None => filters.base.to_string(),
+        }
+    }
+
+    /// The base filter, in force when no temporary override is.
+    #[must_use]
+    pub fn base(&self) -> String {
+        self.state.read().base.to_string()
+    }
+
+    /// When the temporary override ends, if one is active.
+    #[must_use]
+    pub fn temporary_until(&self) -> Option<SystemTime> {
+        self.state.expire();
+        self.state
+            .read()
+            .temporary
+            .as_ref()
+            .map(|(_, until)| *until)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
+    use super::*;
+
+    #[test]
+    fn parse_and_match() {
+        let d =
+            Directives::parse("warn, my_crate=debug ,my_crate::db=trace,noisy", "config").unwrap();
+        assert_eq!(d.level_for("other"), LevelFilter::WARN);
+        assert_eq!(d.level_for("my_crate::http"), LevelFilter::DEBUG);
+        assert_eq!(d.level_for("my_crate::db::pool"), LevelFilter::TRACE);
+        assert_eq!(d.level_for("noisy"), LevelFilter::TRACE);
+        assert_eq!(d.max(), LevelFilter::TRACE);
+        assert_eq!(
+            d.to_string(),
+            "warn,my_crate=debug,my_crate::db=trace,noisy=trace"
+        );
+        assert_eq!(
+            Directives::parse("", "config").unwrap().level_for("x"),
+            LevelFilter::ERROR
+        );
+    }
+
+    #[test]
+    fn bad_directives_are_typed_errors() {
+        for bad in ["info,a=loud", "a[span]=info", "=info", "a b"] {
+            let err = Directives::parse(bad, "RUST_LOG").unwrap_err();
+            assert!(matches!(err, Error::InvalidFilter { .. }), "{bad}");
+            assert!(err.to_string().contains("RUST_LOG"));
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Structured logs for Rust services on tracing: JSON and console formats,
+//! rotated and compressed files, redaction, runtime levels and a
+//! tamper-evident audit log.
+//!
+//! Applications and libraries keep writing `tracing` events and spans;
+//! `pr-logging` is the subscriber a service installs with one call to
+//! [`init`]. It is one [`tracing_subscriber::Layer`] over the registry that
+//! filters (with `RUST_LOG` syntax, changeable at run time through a
+//! [`LevelHandle`]), formats each event once per format with redaction in
+//! the formatter, and writes the line to every output whose level admits it.
+//!
+//! # Examples
+//!
+//! ```
+//! use pr_logging::{FileConfig, Format, Logging, LoggingConfig};
+//!
+//! # fn main() -> Result<(), pr_logging::Error> {
+//! let dir = std::env::temp_dir().join(format!("pr-logging-doc-{}", std::process::id()));
+//! let mut config = LoggingConfig::default();
+//! config.console.enabled = false;
+//! config.files.push(FileConfig::new(dir.join("app.log")));
+//! let mut errors = FileConfig::new(dir.join("error.log"));
+//! errors.level = "warn".to_owned();
+//! config.files.push(errors);
+//!
+//! // `pr_logging::init(&config)?` installs it globally; `build` lets a test
+//! // or a scope use it without doing so.
+//! let (dispatch, guard) = Logging::builder(&config).build()?;
+//! tracing::dispatcher::with_default(&dispatch, || {
+//!     tracing::info!(user = "ada", password = "hunter2", "signed in");
+//!     tracing::warn!(disk_free_bytes = 1024_u64, "disk almost full");
+//! });
+//! guard.levels().set("debug")?;
+//! drop(guard); // flushes
+//!
+//! let all = std::fs::read_to_string(dir.join("app.log")).map_err(|e| pr_logging::Error::Io {
+//!     path: dir.join("app.log"),
+//!     action: "read",
+//!     source: e,
+//! })?;
+//! assert!(all.contains(r#""message":"signed in""#));
+//! assert!(all.contains(r#""password":"[redacted]""#) && !all.contains("hunter2"));
+//! let errors = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+//! assert_eq!(errors.lines().count(), 1);
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! None yet: every part described here is always built. (`metrics` and
+//! `http` features are planned.)
+//!
+//! # Errors
+//!
+//! Setting up, changing levels and verifying audit files fail with
+//! [`Error`]; its codes (`logging.<reason>`) are in [`CODES`]. Writing logs
+//! never fails the application: write errors are counted in [`Stats`] and
+//! logging recovers when the cause goes away.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+
+mod audit;
+mod builder;
+mod clock;
+mod config;
+mod error;
+mod filter;
+mod json;
+mod layer;
+mod output;
+mod redact;
+mod rolling;
+mod stats;
+mod time;
+
+pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
+pub use builder::{Logging, LoggingBuilder, LoggingGuard, init};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{
+    AuditConfig, Color, ConsoleConfig, Every, FileConfig, Format, LoggingConfig, QueueConfig,
+    RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Secret, Stream, WhenFull,
+};
+pub use error::{ALREADY_INITIALIZED, CODES, Error, INVALID_CONFIG, INVALID_FILTER, IO};
+pub use filter::LevelHandle;
+pub use stats::{OutputStats, Stats};
+
+/// Logs an audit event: an INFO event with target `audit`, which goes to
+/// the audit log only (when one is configured), whatever the level filter.
+///
+/// ```
+/// pr_logging::audit!(actor = "ada", action = "delete", object = "order/17", "order deleted");
+/// ```
+#[macro_export]
+macro_rules! audit {
+    ($($arg:tt)+) => {
+        ::tracing::event!(target: "audit", ::tracing::Level::INFO, $($arg)+)
+    };
+}
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,16 @@
+//! Integration tests of pr-logging, one module per area, on real files in
+//! temporary directories and an injected clock.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a panic is a failed test"
+)]
+
+mod audit;
+mod crash;
+mod files;
+mod format;
+mod levels;
+mod queue;
+mod redaction;
+mod support;
