@@ -41,6 +41,9 @@
 //!   [`validate_int`], [`TextRule`], [`validate_rfc3339`].
 //! - Output: [`escape_html`], [`escape_html_attr`], [`neutralize_log`],
 //!   [`neutralize_header`], and `sanitize_html` (feature `html`).
+//! - Injection signals, for logging and alerting, never as the defense:
+//!   [`sql_injection_signal`], [`xss_signal`], [`command_injection_signal`]
+//!   (their measured detection and false-positive rates are in the README).
 //!
 //! # Feature flags
 //!
@@ -73,6 +76,7 @@ mod report;
 mod root;
 mod sanitize;
 mod secret;
+mod signals;
 mod validate;
 
 pub use crypto::{
@@ -106,6 +110,7 @@ pub use sanitize::{escape_html, escape_html_attr, neutralize_header, neutralize_
 pub use secret::{
     ApiKey, SecretBytes, SecretString, TokenEncoding, constant_time_eq, fill_random, random_token,
 };
+pub use signals::{Verdict, command_injection_signal, sql_injection_signal, xss_signal};
 pub use validate::{
     CharClass, DateTime, TextRule, check_range, validate_f64, validate_int, validate_rfc3339,
 };

@@ -17,5 +17,6 @@ mod props;
 #[cfg(unix)]
 mod root;
 mod sanitize;
+mod signals;
 mod ssrf;
 mod support;

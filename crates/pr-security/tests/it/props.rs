@@ -91,6 +91,18 @@ proptest! {
         let _ = validate_rfc3339(&input);
         let _ = validate_int::<i64>(&input, -5..=5);
         let _ = TextRule::new(1, 10, CharClass::Printable).check(&input);
+        let _ = pr_security::sql_injection_signal(&input);
+        let _ = pr_security::xss_signal(&input);
+        let _ = pr_security::command_injection_signal(&input);
+    }
+
+    #[test]
+    fn signals_never_panic_on_markup_like_input(
+        input in "([&#;<>'\"`/*=()|$\\a-z0-9 ]|\u{e9}|\u{27f6}|%[0-9a-f]{2}|&#x?[0-9]{1,3};?){0,40}"
+    ) {
+        let _ = pr_security::sql_injection_signal(&input);
+        let _ = pr_security::xss_signal(&input);
+        let _ = pr_security::command_injection_signal(&input);
     }
 
     #[test]
