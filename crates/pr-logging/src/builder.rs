@@ -247,6 +247,10 @@ impl LoggingBuilder {
             tz,
             clock: Arc::clone(&self.clock),
             source_location: config.source_location,
+            rate_limit: config
+                .rate_limit
+                .as_ref()
+                .map(|limits| crate::ratelimit::RateLimiter::new(limits, Arc::clone(&self.clock))),
         };
         let dispatch = Dispatch::new(tracing_subscriber::registry::Registry::default().with(layer));
         let guard = LoggingGuard {
@@ -349,6 +353,18 @@ impl LoggingGuard {
             outputs,
             redactions: self.redactor.count(),
         }
+    }
+
+    /// Installs a panic hook that logs each panic at ERROR (target `panic`,
+    /// with its message, location and thread) through the global
+    /// subscriber, flushes every output, then runs the previous hook.
+    pub fn install_panic_hook(&self) {
+        let sinks = self
+            .outputs
+            .iter()
+            .map(|(_, sink, _)| Arc::clone(sink))
+            .collect();
+        crate::helpers::install_panic_hook(sinks);
     }
 
     /// Writes out everything buffered or queued so far, and waits for the

@@ -35,6 +35,22 @@ pub struct LoggingConfig {
     /// The tamper-evident audit log (events with target `audit`); off when
     /// absent.
     pub audit: Option<AuditConfig>,
+    /// Per-callsite rate limiting; off when absent.
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+/// At most `per_second` events per second from one callsite (a `tracing`
+/// macro invocation); the rest are dropped and reported in one summary line
+/// (`"suppressed": N`) when the callsite next logs in a later second.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RateLimitConfig {
+    /// Events per second per callsite; 0 is unlimited.
+    pub per_second: u32,
+    /// Limits for targets (prefix match, longest wins), overriding
+    /// `per_second`; 0 is unlimited.
+    pub targets: std::collections::BTreeMap<String, u32>,
 }
 
 impl Default for LoggingConfig {
@@ -48,6 +64,7 @@ impl Default for LoggingConfig {
             files: Vec::new(),
             redaction: RedactionConfig::default(),
             audit: None,
+            rate_limit: None,
         }
     }
 }

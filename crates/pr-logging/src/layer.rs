@@ -44,6 +44,7 @@ pub(crate) struct PrLayer {
     pub(crate) source_location: bool,
     pub(crate) json: bool,
     pub(crate) text: bool,
+    pub(crate) rate_limit: Option<crate::ratelimit::RateLimiter>,
 }
 
 /// A span's formatted fields, kept in its extensions.
@@ -445,6 +446,53 @@ impl PrLayer {
     }
 }
 
+impl PrLayer {
+    /// Writes the line that reports events suppressed by the rate limit.
+    fn write_summary(&self, meta: &Metadata<'_>, suppressed: u64) {
+        let now = self.clock.now();
+        let location = match (meta.file(), meta.line()) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            _ => meta.name().to_owned(),
+        };
+        let mut json = String::new();
+        let mut text = String::new();
+        if self.json {
+            json.push_str("{\"timestamp\":\"");
+            write_rfc3339(&mut json, now, &self.tz);
+            json.push_str("\",\"level\":\"WARN\",\"target\":");
+            quoted(&mut json, meta.target());
+            write!(
+                json,
+                ",\"message\":\"rate limit: events suppressed\",\"suppressed\":{suppressed},\"callsite\":"
+            )
+            .ok();
+            quoted(&mut json, &location);
+            json.push_str("}\n");
+        }
+        if self.text {
+            write_rfc3339(&mut text, now, &self.tz);
+            text.push_str("  WARN ");
+            text.push_str(meta.target());
+            write!(
+                text,
+                ": rate limit: events suppressed suppressed={suppressed} callsite=\""
+            )
+            .ok();
+            escape_into(&mut text, &location);
+            text.push_str("\"\n");
+        }
+        for output in &self.outputs {
+            if meta.level() <= &output.level {
+                let line = match output.format {
+                    Format::Text => &text,
+                    _ => &json,
+                };
+                output.sink.write_line(line.as_bytes());
+            }
+        }
+    }
+}
+
 impl<S> tracing_subscriber::Layer<S> for PrLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -481,6 +529,17 @@ where
         } else {
             (self.json, self.text)
         };
+        if audit.is_none()
+            && let Some(limiter) = &self.rate_limit
+        {
+            let verdict = limiter.check(meta);
+            if let Some(suppressed) = verdict.summary {
+                self.write_summary(meta, suppressed);
+            }
+            if !verdict.pass {
+                return;
+            }
+        }
         let run = |bufs: &mut Buffers| {
             self.format(event, &ctx, bufs, json, text);
             if let Some(audit) = audit {

@@ -68,9 +68,11 @@ mod clock;
 mod config;
 mod error;
 mod filter;
+mod helpers;
 mod json;
 mod layer;
 mod output;
+mod ratelimit;
 mod redact;
 mod rolling;
 mod stats;
@@ -81,10 +83,12 @@ pub use builder::{Logging, LoggingBuilder, LoggingGuard, init};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AuditConfig, Color, ConsoleConfig, Every, FileConfig, Format, LoggingConfig, QueueConfig,
-    RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Secret, Stream, WhenFull,
+    RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Secret,
+    Stream, WhenFull,
 };
 pub use error::{ALREADY_INITIALIZED, CODES, Error, INVALID_CONFIG, INVALID_FILTER, IO};
 pub use filter::LevelHandle;
+pub use helpers::{Timed, log_metric, timed};
 pub use stats::{OutputStats, Stats};
 
 /// Logs an audit event: an INFO event with target `audit`, which goes to

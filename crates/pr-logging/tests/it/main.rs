@@ -10,6 +10,7 @@ mod audit;
 mod crash;
 mod files;
 mod format;
+mod helpers;
 mod levels;
 mod queue;
 mod redaction;

@@ -1,0 +1,112 @@
+//! Per-callsite rate limiting: at most N events per second from one
+//! callsite (configurable per target); the rest are counted and reported in
+//! one summary line when the callsite next logs in a new second.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use tracing::Metadata;
+
+use crate::clock::Clock;
+use crate::config::RateLimitConfig;
+use crate::time::unix_parts;
+
+#[derive(Debug)]
+struct Window {
+    limit: u32,
+    second: AtomicI64,
+    count: AtomicU32,
+    suppressed: AtomicU64,
+}
+
+/// What to do with one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// Whether the event is written.
+    pub(crate) pass: bool,
+    /// Events suppressed at this callsite in earlier seconds, to report now.
+    pub(crate) summary: Option<u64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    default: u32,
+    /// Longest target first.
+    targets: Vec<(String, u32)>,
+    windows: RwLock<HashMap<usize, Arc<Window>>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RateLimiter {
+    pub(crate) fn new(config: &RateLimitConfig, clock: Arc<dyn Clock>) -> Self {
+        let mut targets: Vec<(String, u32)> = config
+            .targets
+            .iter()
+            .map(|(t, n)| (t.clone(), *n))
+            .collect();
+        targets.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+        Self {
+            default: config.per_second,
+            targets,
+            windows: RwLock::new(HashMap::new()),
+            clock,
+        }
+    }
+
+    fn limit_for(&self, target: &str) -> u32 {
+        self.targets
+            .iter()
+            .find(|(prefix, _)| target.starts_with(prefix.as_str()))
+            .map_or(self.default, |(_, n)| *n)
+    }
+
+    fn window(&self, meta: &'static Metadata<'static>) -> Arc<Window> {
+        let key = std::ptr::from_ref(meta) as usize;
+        if let Some(window) = self
+            .windows
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(window);
+        }
+        let mut windows = self.windows.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(windows.entry(key).or_insert_with(|| {
+            Arc::new(Window {
+                limit: self.limit_for(meta.target()),
+                second: AtomicI64::new(i64::MIN),
+                count: AtomicU32::new(0),
+                suppressed: AtomicU64::new(0),
+            })
+        }))
+    }
+
+    pub(crate) fn check(&self, meta: &'static Metadata<'static>) -> Verdict {
+        let window = self.window(meta);
+        if window.limit == 0 {
+            return Verdict {
+                pass: true,
+                summary: None,
+            };
+        }
+        let now = unix_parts(self.clock.now()).0;
+        let mut summary = None;
+        let second = window.second.load(Ordering::Acquire);
+        if second != now
+            && window
+                .second
+                .compare_exchange(second, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            window.count.store(0, Ordering::Release);
+            let suppressed = window.suppressed.swap(0, Ordering::AcqRel);
+            summary = (suppressed > 0).then_some(suppressed);
+        }
+        let pass = window.count.fetch_add(1, Ordering::AcqRel) < window.limit;
+        if !pass {
+            window.suppressed.fetch_add(1, Ordering::AcqRel);
+        }
+        Verdict { pass, summary }
+    }
+}
