@@ -42,6 +42,14 @@
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["metrics"] }
 //!   ```
+//! - `resources`: [`resources`], the `pr-resources` crate with its health
+//!   checks and metrics: process / system / cgroup / disk sampling into a
+//!   lock-free snapshot, memory budgets, start-up limits, threshold alerts.
+//!   (GPUs: enable `pr-resources/gpu` directly.)
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["resources"] }
+//!   ```
 //! - `security`: [`security`], the `pr-security` crate: contained file
 //!   access, secrets, HMAC / AEAD / password hashing on ring, input
 //!   validation with an SSRF guard, output sanitization.
@@ -82,6 +90,11 @@ pub use pr_logging as logging;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 #[doc(inline)]
 pub use pr_metrics as metrics;
+
+#[cfg(feature = "resources")]
+#[cfg_attr(docsrs, doc(cfg(feature = "resources")))]
+#[doc(inline)]
+pub use pr_resources as resources;
 
 #[cfg(feature = "security")]
 #[cfg_attr(docsrs, doc(cfg(feature = "security")))]

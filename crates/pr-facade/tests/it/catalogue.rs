@@ -15,6 +15,7 @@ fn catalogues() -> Vec<&'static Catalogue> {
         &pr_facade::health::CODES,
         &pr_facade::security::CODES,
         &pr_facade::metrics::CODES,
+        &pr_facade::resources::CODES,
         &pr_facade::logging::CODES,
     ]
 }

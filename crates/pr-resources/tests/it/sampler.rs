@@ -1,0 +1,181 @@
+//! The background sampler on tokio's paused time, threshold rules and alerts.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pr_resources::{Alert, ResourcesConfig, Rule, Sampler, Severity, Value};
+
+fn config() -> ResourcesConfig {
+    ResourcesConfig::default().with_disk_path("/")
+}
+
+#[tokio::test(start_paused = true)]
+async fn refreshes_on_the_interval_and_publishes() {
+    let sampler = Sampler::new(config()).unwrap();
+    assert_eq!(sampler.latest().sequence, 1);
+    let task = sampler.spawn();
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let snapshot = sampler.snapshot();
+    assert_eq!(snapshot.sequence, 4);
+    assert_eq!(snapshot.cost.refreshes, 4);
+    assert!(snapshot.cost.mean_cpu > Duration::ZERO);
+    assert!(snapshot.cost.core_share > 0.0);
+    assert!(snapshot.problems.is_empty(), "{:?}", snapshot.problems);
+    assert_eq!(snapshot.disks.len(), 1);
+    assert!(snapshot.process.resident_bytes > 0);
+    assert!(snapshot.process.open_fds > 0);
+    assert!(snapshot.system.memory_total > 0);
+    assert!(snapshot.cgroup.is_some());
+    assert!(snapshot.gpu.is_absent() || !snapshot.gpu.devices().is_empty());
+    eprintln!(
+        "sampler cost per refresh: {:?} CPU, {:?} wall; share of one core at 1 Hz: {:.5} %",
+        snapshot.cost.mean_cpu,
+        snapshot.cost.last_wall,
+        snapshot.cost.core_share * 100.0
+    );
+    task.stop();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(sampler.latest().sequence, 4, "stopped");
+}
+
+#[test]
+fn a_reader_keeps_its_snapshot_while_new_ones_are_published() {
+    let sampler = Sampler::new(config()).unwrap();
+    let held = sampler.snapshot();
+    let guard = sampler.latest();
+    sampler.refresh();
+    assert_eq!(held.sequence, 1);
+    assert_eq!(guard.sequence, 1);
+    assert_eq!(sampler.latest().sequence, 2);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let mut last = 0;
+                for _ in 0..1_000 {
+                    let seq = sampler.latest().sequence;
+                    assert!(seq >= last);
+                    last = seq;
+                }
+            });
+        }
+        for _ in 0..20 {
+            sampler.refresh();
+        }
+    });
+    assert_eq!(sampler.latest().sequence, 22);
+}
+
+#[test]
+fn rules_alert_with_hysteresis_to_listeners() {
+    let sampler = Sampler::new(config()).unwrap();
+    let level = Arc::new(AtomicU64::new(0));
+    let read = Arc::clone(&level);
+    #[expect(clippy::cast_precision_loss, reason = "small test values")]
+    sampler
+        .add_rule(
+            Rule::custom("queue", move |_| Some(read.load(Ordering::Relaxed) as f64))
+                .warning(70.0)
+                .critical(90.0)
+                .hysteresis(5.0),
+        )
+        .unwrap();
+    sampler
+        .add_rule(Rule::above("cpu", Value::SystemCpuPercent).critical(101.0))
+        .unwrap();
+    let alerts = Arc::new(Mutex::new(Vec::<Alert>::new()));
+    let sink = Arc::clone(&alerts);
+    sampler.on_alert(move |alert| sink.lock().unwrap().push(alert.clone()));
+
+    for value in [50, 75, 68, 95, 88, 60] {
+        level.store(value, Ordering::Relaxed);
+        let snapshot = sampler.refresh();
+        assert_eq!(snapshot.rules.len(), 2);
+        assert_eq!(snapshot.rules[1].severity, Severity::default());
+    }
+    let seen: Vec<(Severity, Severity, f64)> = alerts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| (a.previous, a.severity, a.value))
+        .collect();
+    use Severity::{Critical, Ok, Warning};
+    assert_eq!(
+        seen,
+        [
+            (Ok, Warning, 75.0),
+            (Warning, Critical, 95.0),
+            (Critical, Ok, 60.0)
+        ]
+    );
+    assert_eq!(sampler.latest().worst_severity(), Ok);
+
+    let bad = Rule::above("x", Value::ProcessCpuPercent)
+        .warning(2.0)
+        .critical(1.0);
+    assert_eq!(
+        pr_errors::CodedError::code(&sampler.add_rule(bad).unwrap_err()).as_str(),
+        "resources.invalid_config"
+    );
+}
+
+#[test]
+fn built_in_values_read_from_the_snapshot() {
+    let sampler = Sampler::new(config()).unwrap();
+    let snapshot = sampler.refresh();
+    for value in [
+        Value::ProcessCpuPercent,
+        Value::ProcessResidentBytes,
+        Value::ProcessFdsRatio,
+        Value::SystemCpuPercent,
+        Value::SystemMemoryRatio,
+        Value::MemoryLimitRatio,
+        Value::DiskRatio("/".into()),
+    ] {
+        let v = value
+            .read(&snapshot)
+            .unwrap_or_else(|| panic!("{value:?} not sampled"));
+        assert!(v.is_finite() && v >= 0.0, "{value:?} = {v}");
+    }
+    assert_eq!(Value::DiskRatio("/elsewhere".into()).read(&snapshot), None);
+    assert_eq!(
+        Value::GpuMemoryRatio.read(&snapshot).is_some(),
+        !snapshot.gpu.is_absent()
+    );
+}
+
+#[test]
+fn config_validation_reports_every_problem() {
+    let config = ResourcesConfig::default()
+        .with_interval_ms(0)
+        .with_disk_path("relative")
+        .with_disk_path("");
+    let err = Sampler::new(config).unwrap_err();
+    let pr_resources::Error::InvalidConfig { problems } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(err.to_string().contains("resources.interval_ms"));
+    let parsed: ResourcesConfig = serde_json::from_str(r#"{"interval_ms": 5000}"#).unwrap();
+    assert_eq!(parsed.interval(), Duration::from_secs(5));
+    assert!(serde_json::from_str::<ResourcesConfig>(r#"{"interval": 5}"#).is_err());
+}
+
+#[test]
+fn missing_disk_path_is_a_problem_not_an_error() {
+    let sampler = Sampler::new(
+        ResourcesConfig::default()
+            .with_disk_path("/no/such/dir")
+            .with_gpu(false)
+            .with_cgroups(false)
+            .with_count_fds(false),
+    )
+    .unwrap();
+    let snapshot = sampler.latest();
+    assert!(snapshot.disks.is_empty());
+    assert_eq!(snapshot.problems.len(), 1);
+    assert!(snapshot.problems[0].starts_with("resources.read_failed: cannot read `/no/such/dir`"));
+    assert!(snapshot.cgroup.is_none());
+    assert!(snapshot.gpu.is_absent());
+    assert_eq!(snapshot.process.open_fds, 0);
+}
