@@ -146,7 +146,7 @@ impl LoggingBuilder {
         let mut outputs = Vec::new();
         let mut shared = Vec::new();
         if config.console.enabled {
-            let counters = Arc::new(Counters::default());
+            let counters = Arc::new(Counters::named("console"));
             let sink: Arc<dyn Sink> = Arc::new(ConsoleSink {
                 stream: config.console.stream,
                 counters: Arc::clone(&counters),
@@ -172,7 +172,7 @@ impl LoggingBuilder {
             shared.push(("console".to_owned(), sink, counters));
         }
         for file in &config.files {
-            let counters = Arc::new(Counters::default());
+            let counters = Arc::new(Counters::named(&file.path.display().to_string()));
             let sink = file_sink(file, &tz, &self.clock, &counters, compressor.as_ref())?;
             outputs.push(Output {
                 level: parse_level(&file.level).unwrap_or(LevelFilter::TRACE),
@@ -183,7 +183,7 @@ impl LoggingBuilder {
             shared.push((file.path.display().to_string(), sink, counters));
         }
         for extra in self.writers {
-            let counters = Arc::new(Counters::default());
+            let counters = Arc::new(Counters::named(&extra.name));
             let sink: Arc<dyn Sink> = Arc::new(WriterSink {
                 writer: std::sync::Mutex::new(extra.writer),
                 counters: Arc::clone(&counters),
@@ -198,7 +198,7 @@ impl LoggingBuilder {
         }
         let audit = match &config.audit {
             Some(audit) => {
-                let counters = Arc::new(Counters::default());
+                let counters = Arc::new(Counters::named("audit"));
                 let settings = Arc::new(FileSettings::new(
                     &audit.path,
                     audit.rotation.max_bytes,

@@ -16,6 +16,10 @@ pr_errors::codes! {
     pub IO = "logging.io", INTERNAL_SERVER_ERROR, transient;
     /// A global subscriber was already installed in this process.
     pub ALREADY_INITIALIZED = "logging.already_initialized", INTERNAL_SERVER_ERROR, permanent;
+    /// A `POST /loggers` came without the bearer token (feature `http`).
+    pub UNAUTHORIZED = "logging.unauthorized", UNAUTHORIZED, permanent, public;
+    /// A `POST /loggers` body is not `{"filter": ..., "duration_secs"?: ...}` (feature `http`).
+    pub INVALID_REQUEST = "logging.invalid_request", BAD_REQUEST, permanent, public;
 }
 
 /// What can go wrong when setting up logging, changing levels or verifying

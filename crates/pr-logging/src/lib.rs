@@ -49,8 +49,22 @@
 //!
 //! # Feature flags
 //!
-//! None yet: every part described here is always built. (`metrics` and
-//! `http` features are planned.)
+//! - `metrics`: counters through the `metrics` facade, registered once per
+//!   output: `pr_logging_lines_total`, `pr_logging_written_bytes_total`,
+//!   `pr_logging_dropped_lines_total`, `pr_logging_write_errors_total`,
+//!   `pr_logging_rotations_total`, `pr_logging_compressed_files_total`,
+//!   `pr_logging_deleted_files_total`, `pr_logging_reopens_total` (label
+//!   `output`) and `pr_logging_redactions_total`.
+//!
+//!   ```toml
+//!   pr-logging = { version = "0.1", features = ["metrics"] }
+//!   ```
+//! - `http`: [`http::router`], the axum routes `GET` / `POST /loggers` to
+//!   read and change levels at run time (changes need a bearer token).
+//!
+//!   ```toml
+//!   pr-logging = { version = "0.1", features = ["http"] }
+//!   ```
 //!
 //! # Errors
 //!
@@ -69,6 +83,9 @@ mod config;
 mod error;
 mod filter;
 mod helpers;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 mod json;
 mod layer;
 mod output;
@@ -86,7 +103,10 @@ pub use config::{
     RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Secret,
     Stream, WhenFull,
 };
-pub use error::{ALREADY_INITIALIZED, CODES, Error, INVALID_CONFIG, INVALID_FILTER, IO};
+pub use error::{
+    ALREADY_INITIALIZED, CODES, Error, INVALID_CONFIG, INVALID_FILTER, INVALID_REQUEST, IO,
+    UNAUTHORIZED,
+};
 pub use filter::LevelHandle;
 pub use helpers::{Timed, log_metric, timed};
 pub use stats::{OutputStats, Stats};

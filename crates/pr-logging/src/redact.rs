@@ -17,6 +17,8 @@ pub(crate) struct Redactor {
     mode: RedactionMode,
     hmac: Option<(hmac::Key, String)>,
     count: AtomicU64,
+    #[cfg(feature = "metrics")]
+    counter: metrics::Counter,
 }
 
 impl Redactor {
@@ -34,6 +36,8 @@ impl Redactor {
             mode: config.mode,
             hmac,
             count: AtomicU64::new(0),
+            #[cfg(feature = "metrics")]
+            counter: metrics::counter!("pr_logging_redactions_total"),
         }
     }
 
@@ -68,6 +72,8 @@ impl Redactor {
     /// Appends the replacement for a sensitive `value` (unescaped text).
     pub(crate) fn replacement(&self, value: &str, out: &mut String) {
         self.count.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        self.counter.increment(1);
         match self.mode {
             RedactionMode::Partial if value.chars().count() > 8 => {
                 out.push_str("****");

@@ -2,9 +2,59 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Handles registered once per output with the `metrics` recorder.
+#[cfg(feature = "metrics")]
+struct Handles {
+    lines: metrics::Counter,
+    bytes: metrics::Counter,
+    dropped: metrics::Counter,
+    write_errors: metrics::Counter,
+    rotations: metrics::Counter,
+    compressed: metrics::Counter,
+    deleted: metrics::Counter,
+    reopens: metrics::Counter,
+}
+
+#[cfg(feature = "metrics")]
+impl std::fmt::Debug for Handles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handles")
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Handles {
+    fn new(output: &str) -> Self {
+        let output = output.to_owned();
+        Self {
+            lines: metrics::counter!("pr_logging_lines_total", "output" => output.clone()),
+            bytes: metrics::counter!("pr_logging_written_bytes_total", "output" => output.clone()),
+            dropped: metrics::counter!("pr_logging_dropped_lines_total", "output" => output.clone()),
+            write_errors: metrics::counter!("pr_logging_write_errors_total", "output" => output.clone()),
+            rotations: metrics::counter!("pr_logging_rotations_total", "output" => output.clone()),
+            compressed: metrics::counter!("pr_logging_compressed_files_total", "output" => output.clone()),
+            deleted: metrics::counter!("pr_logging_deleted_files_total", "output" => output.clone()),
+            reopens: metrics::counter!("pr_logging_reopens_total", "output" => output),
+        }
+    }
+}
+
+/// Bumps the `metrics` handle too when the feature is on.
+macro_rules! bump {
+    ($self:ident, $field:ident, $n:expr) => {
+        $self.$field.fetch_add($n, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        if let Some(handles) = &$self.handles {
+            handles.$field.increment($n);
+        }
+    };
+}
+
 /// The counters of one output, shared with its writer.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    #[cfg(feature = "metrics")]
+    handles: Option<Handles>,
     lines: AtomicU64,
     bytes: AtomicU64,
     dropped: AtomicU64,
@@ -16,28 +66,39 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
+    /// Counters for the output `name`; with the `metrics` feature, handles
+    /// are registered once here with the recorder installed now.
+    pub(crate) fn named(name: &str) -> Self {
+        #[cfg(not(feature = "metrics"))]
+        let _ = name;
+        Self {
+            #[cfg(feature = "metrics")]
+            handles: Some(Handles::new(name)),
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn add_line(&self, bytes: usize) {
-        self.lines.fetch_add(1, Ordering::Relaxed);
-        self.bytes
-            .fetch_add(u64::try_from(bytes).unwrap_or(0), Ordering::Relaxed);
+        bump!(self, lines, 1);
+        bump!(self, bytes, u64::try_from(bytes).unwrap_or(0));
     }
     pub(crate) fn add_dropped(&self) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
+        bump!(self, dropped, 1);
     }
     pub(crate) fn add_write_error(&self) {
-        self.write_errors.fetch_add(1, Ordering::Relaxed);
+        bump!(self, write_errors, 1);
     }
     pub(crate) fn add_rotation(&self) {
-        self.rotations.fetch_add(1, Ordering::Relaxed);
+        bump!(self, rotations, 1);
     }
     pub(crate) fn add_compressed(&self) {
-        self.compressed.fetch_add(1, Ordering::Relaxed);
+        bump!(self, compressed, 1);
     }
     pub(crate) fn add_deleted(&self) {
-        self.deleted.fetch_add(1, Ordering::Relaxed);
+        bump!(self, deleted, 1);
     }
     pub(crate) fn add_reopen(&self) {
-        self.reopens.fetch_add(1, Ordering::Relaxed);
+        bump!(self, reopens, 1);
     }
 
     pub(crate) fn snapshot(&self, name: &str) -> OutputStats {

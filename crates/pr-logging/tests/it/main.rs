@@ -11,7 +11,11 @@ mod crash;
 mod files;
 mod format;
 mod helpers;
+#[cfg(feature = "http")]
+mod http;
 mod levels;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod queue;
 mod redaction;
 mod support;
