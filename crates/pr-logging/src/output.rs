@@ -183,7 +183,7 @@ impl Sink for QueueSink {
             },
         };
         if !sent {
-            self.counters.add_dropped();
+            self.counters.add_dropped(1);
         }
     }
 

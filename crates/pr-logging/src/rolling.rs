@@ -333,6 +333,8 @@ pub(crate) struct RollingFile {
     ino: u64,
     size: u64,
     buf: Vec<u8>,
+    /// Lines in `buf`.
+    buffered: u64,
     /// Start of what the current file covers (period start, or open time).
     started: i64,
     next_rollover: Option<i64>,
@@ -361,6 +363,7 @@ impl RollingFile {
             ino: 0,
             size: 0,
             buf: Vec::with_capacity(BUF_LIMIT),
+            buffered: 0,
             started: unix_parts(now).0,
             next_rollover: None,
             next_check: now + CHECK_EVERY,
@@ -493,10 +496,12 @@ impl RollingFile {
     /// Appends without rotation checks (after [`Self::prepare`]).
     pub(crate) fn append(&mut self, line: &[u8]) {
         if self.file.is_none() {
-            self.counters.add_write_error();
+            // No file (a failed open waiting for its retry): the line is lost.
+            self.counters.add_dropped(1);
             return;
         }
         self.buf.extend_from_slice(line);
+        self.buffered += 1;
         self.size += u64::try_from(line.len()).unwrap_or(0);
         self.counters.add_line(line.len());
         if self.buf.len() >= BUF_LIMIT {
@@ -514,7 +519,9 @@ impl RollingFile {
             None => Err(io::Error::other("no open file")),
         };
         self.buf.clear();
+        let lines = std::mem::take(&mut self.buffered);
         if let Err(e) = result {
+            self.counters.add_dropped(lines);
             let now = self.clock.now();
             self.failed(&e, now);
         }

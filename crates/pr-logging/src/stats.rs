@@ -82,8 +82,8 @@ impl Counters {
         bump!(self, lines, 1);
         bump!(self, bytes, u64::try_from(bytes).unwrap_or(0));
     }
-    pub(crate) fn add_dropped(&self) {
-        bump!(self, dropped, 1);
+    pub(crate) fn add_dropped(&self, lines: u64) {
+        bump!(self, dropped, lines);
     }
     pub(crate) fn add_write_error(&self) {
         bump!(self, write_errors, 1);
@@ -126,10 +126,10 @@ pub struct OutputStats {
     pub lines: u64,
     /// Bytes accepted for writing.
     pub bytes: u64,
-    /// Lines dropped because the queue was full (`drop` policy) or the
-    /// writer had stopped.
+    /// Lines lost: dropped because the queue was full (`drop` policy) or
+    /// the writer had stopped, or lost to a write error.
     pub dropped: u64,
-    /// Failed writes, opens, renames or compressions.
+    /// Failed writes, opens, renames or compressions (operations, not lines).
     pub write_errors: u64,
     /// Rotations.
     pub rotations: u64,

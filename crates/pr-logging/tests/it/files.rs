@@ -309,3 +309,21 @@ fn bad_directory_is_a_typed_error() {
     let err = Logging::builder(&config).build().unwrap_err();
     assert_eq!(pr_errors::CodedError::code(&err).as_str(), "logging.io");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_counted_never_fatal() {
+    // Writes to /dev/full fail with ENOSPC, as on a full disk.
+    let mut config = quiet();
+    let mut file = plain_file(std::path::PathBuf::from("/dev/full"));
+    file.queue = Some(pr_logging::QueueConfig::default());
+    config.files.push(file);
+    let clock = ManualClock::at_unix(T0);
+    let stats = run(&config, &clock, || {
+        tracing::info!("lost");
+        clock.advance(Duration::from_secs(2));
+        tracing::info!("lost too");
+    });
+    assert!(stats.outputs[0].write_errors >= 1, "{stats:?}");
+    assert_eq!(stats.outputs[0].dropped, 2, "{stats:?}");
+}

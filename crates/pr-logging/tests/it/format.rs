@@ -108,3 +108,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn text_colour_when_asked() {
+    let dir = crate::support::TempDir::new("colour");
+    let mut config = quiet();
+    config.console.enabled = false;
+    let mut file = crate::support::plain_file(dir.join("app.log"));
+    file.format = Format::Text;
+    config.files.push(file);
+    // Colour belongs to the console only; files never get escape codes.
+    config.console.color = pr_logging::Color::Always;
+    let (dispatch, guard) = Logging::builder(&config).build().unwrap();
+    tracing::dispatcher::with_default(&dispatch, || tracing::error!("plain"));
+    drop(guard);
+    let text = std::fs::read_to_string(dir.join("app.log")).unwrap();
+    assert!(text.contains("ERROR it::format: plain"), "{text}");
+    assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn init_installs_once() {
+    let mut config = quiet();
+    config.use_rust_log = false;
+    let guard = pr_logging::init(&config).unwrap();
+    let err = pr_logging::init(&config).unwrap_err();
+    assert_eq!(
+        pr_errors::CodedError::code(&err).as_str(),
+        "logging.already_initialized"
+    );
+    drop(guard);
+}
