@@ -123,7 +123,7 @@ pub use limits::{CoreDumps, Limit, LimitChange, LimitsReport, OpenFiles, Process
 pub use process::{CpuMemory, ProcessReader, ProcessStats};
 pub use procfs::Pressure;
 pub use rules::{Alert, Rule, RuleStatus, Severity, Value};
-pub use sampler::{Sampler, SamplerCost, SamplerTask, Snapshot, SnapshotGuard};
+pub use sampler::{Sampler, SamplerCost, SamplerTask, Snapshot, SnapshotGuard, SnapshotReader};
 pub use system::{PressureStats, SystemReader, SystemStats};
 
 /// The README's code blocks, compiled and run as doc tests.

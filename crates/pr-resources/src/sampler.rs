@@ -112,7 +112,8 @@ struct State {
 
 struct Inner {
     config: ResourcesConfig,
-    snapshot: ArcSwap<Snapshot>,
+    // In its own `Arc` so that a `SnapshotReader`'s cache can hold it.
+    snapshot: Arc<ArcSwap<Snapshot>>,
     state: Mutex<State>,
 }
 
@@ -176,7 +177,7 @@ impl Sampler {
         let sampler = Self {
             inner: Arc::new(Inner {
                 config,
-                snapshot: ArcSwap::from_pointee(Snapshot::default()),
+                snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
                 state: Mutex::new(state),
             }),
         };
@@ -197,6 +198,14 @@ impl Sampler {
     #[inline]
     pub fn latest(&self) -> SnapshotGuard {
         SnapshotGuard(self.inner.snapshot.load())
+    }
+
+    /// A reader for one thread or task that caches the latest snapshot:
+    /// [`SnapshotReader::latest`] costs one atomic load while nothing new
+    /// was published, the fastest way to read in a hot loop.
+    #[must_use]
+    pub fn reader(&self) -> SnapshotReader {
+        SnapshotReader(arc_swap::Cache::new(Arc::clone(&self.inner.snapshot)))
     }
 
     /// The latest snapshot, as an `Arc` to keep.
@@ -449,6 +458,24 @@ impl Deref for SnapshotGuard {
 impl fmt::Debug for SnapshotGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Snapshot::fmt(self, f)
+    }
+}
+
+/// A caching reader of the latest snapshot; see [`Sampler::reader`].
+pub struct SnapshotReader(arc_swap::Cache<Arc<ArcSwap<Snapshot>>, Arc<Snapshot>>);
+
+impl SnapshotReader {
+    /// The latest snapshot: one atomic load and a comparison unless a new
+    /// one was published since the last call.
+    #[inline]
+    pub fn latest(&mut self) -> &Snapshot {
+        self.0.load()
+    }
+}
+
+impl fmt::Debug for SnapshotReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnapshotReader").finish_non_exhaustive()
     }
 }
 

@@ -51,10 +51,13 @@ fn a_reader_keeps_its_snapshot_while_new_ones_are_published() {
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
+                let mut reader = sampler.reader();
                 let mut last = 0;
                 for _ in 0..1_000 {
                     let seq = sampler.latest().sequence;
                     assert!(seq >= last);
+                    let cached = reader.latest().sequence;
+                    assert!(cached >= seq);
                     last = seq;
                 }
             });
@@ -64,6 +67,14 @@ fn a_reader_keeps_its_snapshot_while_new_ones_are_published() {
         }
     });
     assert_eq!(sampler.latest().sequence, 22);
+    let mut reader = sampler.reader();
+    assert_eq!(reader.latest().sequence, 22);
+    sampler.refresh();
+    assert_eq!(
+        reader.latest().sequence,
+        23,
+        "a cached reader sees a new snapshot"
+    );
 }
 
 #[test]
