@@ -10,6 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
+use crate::procfs::{Pressure, parse_pressure};
 
 /// Values at or above this count as "no limit" in cgroup v1 memory files.
 ///
@@ -305,10 +306,16 @@ impl Cgroups {
                 }
             }
             stats.memory_usage = read_limit(&memory.leaf.join(usage_file))?;
+            if memory.version == CgroupVersion::V2 {
+                stats.memory_pressure = read_pressure(&memory.leaf.join("memory.pressure"))?;
+            }
             stats.memory_peak = read_limit(&memory.leaf.join(peak_file))?;
         }
         let mut quota_cpus: Option<f64> = None;
         if let Some(cpu) = &self.cpu {
+            if cpu.version == CgroupVersion::V2 {
+                stats.cpu_pressure = read_pressure(&cpu.leaf.join("cpu.pressure"))?;
+            }
             for level in cpu.ancestors() {
                 let quota = match cpu.version {
                     CgroupVersion::V1 => {
@@ -403,6 +410,16 @@ fn read_text(path: &Path) -> Result<Option<String>, Error> {
         Ok(text) => Ok(Some(text)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(Error::read(path, err)),
+    }
+}
+
+fn read_pressure(path: &Path) -> Result<Option<Pressure>, Error> {
+    match read_text(path) {
+        Ok(Some(text)) => parse_pressure(&text)
+            .map(Some)
+            .map_err(|what| Error::parse(path, what)),
+        // PSI files exist but refuse reads when the kernel runs with psi=0.
+        Ok(None) | Err(_) => Ok(None),
     }
 }
 
@@ -519,6 +536,11 @@ pub struct CgroupStats {
     pub cpu_period_us: Option<u64>,
     /// CPUs in the cpuset.
     pub cpuset_cpus: Option<usize>,
+    /// Memory pressure of the cgroup (v2 `memory.pressure`).
+    pub memory_pressure: Option<Pressure>,
+    /// CPU pressure of the cgroup (v2 `cpu.pressure`), including throttling
+    /// by the quota.
+    pub cpu_pressure: Option<Pressure>,
     /// CPUs the process may use: the smallest quota / period over the
     /// ancestors, capped by the cpuset and the machine. May be fractional.
     pub effective_cpus: f64,

@@ -92,6 +92,55 @@ impl Handles {
             Unit::Seconds,
             "CPU time of the last resource refresh."
         );
+        for (name, help) in [
+            ("pr_system_load1", "Machine load average over 1 minute."),
+            ("pr_system_load5", "Machine load average over 5 minutes."),
+            ("pr_system_load15", "Machine load average over 15 minutes."),
+            (
+                "pr_system_memory_total_bytes",
+                "Physical memory of the machine in bytes.",
+            ),
+            (
+                "pr_system_memory_available_bytes",
+                "Memory available to new work without swapping, in bytes.",
+            ),
+            (
+                "pr_system_swap_total_bytes",
+                "Swap space of the machine in bytes.",
+            ),
+            ("pr_system_swap_used_bytes", "Swap space in use in bytes."),
+            (
+                "pr_system_disk_total_bytes",
+                "Size of the filesystem holding a configured path, in bytes.",
+            ),
+            (
+                "pr_system_disk_available_bytes",
+                "Bytes available to unprivileged users on the filesystem holding a configured path.",
+            ),
+            (
+                "pr_cgroup_memory_limit_bytes",
+                "Smallest memory limit over the process's cgroup and its ancestors, in bytes.",
+            ),
+            (
+                "pr_cgroup_memory_usage_bytes",
+                "Memory charged to the process's cgroup, in bytes.",
+            ),
+            ("pr_gpu_memory_used_bytes", "GPU memory in use, in bytes."),
+            (
+                "pr_gpu_memory_total_bytes",
+                "GPU memory installed, in bytes.",
+            ),
+            (
+                "pr_gpu_utilization_ratio",
+                "Share of time a GPU kernel ran, 0 to 1.",
+            ),
+            (
+                "pr_gpu_temperature_celsius",
+                "GPU die temperature in degrees Celsius.",
+            ),
+        ] {
+            describe_gauge!(name, help);
+        }
         let disks = config
             .disk_paths
             .iter()

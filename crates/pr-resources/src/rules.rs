@@ -178,6 +178,12 @@ impl Rule {
         }
     }
 
+    /// A rule on a [`MemoryBudget`](crate::MemoryBudget)'s use, reserved
+    /// bytes over the limit (0 to 1), rising.
+    pub fn budget(name: impl Into<Arc<str>>, budget: Arc<crate::MemoryBudget>) -> Self {
+        Self::custom(name, move |_| Some(budget.used_ratio()))
+    }
+
     /// Fires when the value falls to the thresholds instead of rising.
     pub fn falling(mut self) -> Self {
         self.below = true;

@@ -89,7 +89,15 @@ fn v2_nested_quotas_take_the_smallest_ancestor() {
         .file("cg/kubepods/pod1/app/memory.current", "104857600\n")
         .file("cg/kubepods/pod1/app/memory.peak", "209715200\n")
         .file("cg/kubepods/pod1/app/cpu.max", "150000 100000\n")
-        .file("cg/kubepods/pod1/app/cpuset.cpus.effective", "0-7\n");
+        .file("cg/kubepods/pod1/app/cpuset.cpus.effective", "0-7\n")
+        .file(
+            "cg/kubepods/pod1/app/memory.pressure",
+            "some avg10=12.50 avg60=3.00 avg300=1.00 total=99\nfull avg10=2.00 avg60=1.00 avg300=0.00 total=9\n",
+        )
+        .file(
+            "cg/kubepods/pod1/app/cpu.pressure",
+            "some avg10=40.00 avg60=30.00 avg300=20.00 total=12345\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+        );
     let cgroups = Cgroups::discover_at(fx.proc()).unwrap();
     for dir in [&cgroups.memory, &cgroups.cpu, &cgroups.cpuset] {
         let dir: &CgroupDir = dir.as_ref().unwrap();
@@ -112,6 +120,8 @@ fn v2_nested_quotas_take_the_smallest_ancestor() {
     assert_eq!(stats.cpuset_cpus, Some(8));
     assert_eq!(stats.effective_cpus, 1.5);
     assert_eq!((stats.cpu_floor, stats.cpu_ceiling), (1, 2));
+    assert_eq!(stats.memory_pressure.unwrap().some.avg10, 12.5);
+    assert_eq!(stats.cpu_pressure.unwrap().some.total_us, 12_345);
 }
 
 /// A quota on an ancestor binds a leaf that has none; the cpuset caps a

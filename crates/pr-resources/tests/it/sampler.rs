@@ -131,6 +131,26 @@ fn rules_alert_with_hysteresis_to_listeners() {
 }
 
 #[test]
+fn budget_rule_alerts_on_use() {
+    let sampler = Sampler::new(config()).unwrap();
+    let budget = Arc::new(pr_resources::MemoryBudget::new("cache", 1_000));
+    sampler
+        .add_rule(
+            Rule::budget("cache", Arc::clone(&budget))
+                .warning(0.8)
+                .critical(0.95),
+        )
+        .unwrap();
+    assert_eq!(sampler.refresh().worst_severity(), Severity::default());
+    let held = budget.reserve(900).unwrap();
+    let snapshot = sampler.refresh();
+    assert_eq!(snapshot.rules[0].severity, Severity::Warning);
+    assert_eq!(snapshot.rules[0].value, Some(0.9));
+    drop(held);
+    assert_eq!(sampler.refresh().worst_severity(), Severity::default());
+}
+
+#[test]
 fn built_in_values_read_from_the_snapshot() {
     let sampler = Sampler::new(config()).unwrap();
     let snapshot = sampler.refresh();
@@ -189,4 +209,64 @@ fn missing_disk_path_is_a_problem_not_an_error() {
     assert!(snapshot.cgroup.is_none());
     assert!(snapshot.gpu.is_absent());
     assert_eq!(snapshot.process.open_fds, 0);
+}
+
+/// Records the `event` field and level of every `tracing` event.
+#[derive(Clone, Default)]
+struct Events(Arc<Mutex<Vec<(tracing::Level, String)>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Events {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Visitor(Option<String>);
+        impl tracing::field::Visit for Visitor {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "event" {
+                    self.0 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut visitor = Visitor(None);
+        event.record(&mut visitor);
+        if let Some(name) = visitor.0 {
+            self.0
+                .lock()
+                .unwrap()
+                .push((*event.metadata().level(), name));
+        }
+    }
+}
+
+#[test]
+fn alerts_are_tracing_events() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let events = Events::default();
+    let subscriber = tracing_subscriber::registry().with(events.clone());
+    let sampler = Sampler::new(config()).unwrap();
+    let level = Arc::new(AtomicU64::new(0));
+    let read = Arc::clone(&level);
+    #[expect(clippy::cast_precision_loss, reason = "small test values")]
+    sampler
+        .add_rule(
+            Rule::custom("depth", move |_| Some(read.load(Ordering::Relaxed) as f64))
+                .warning(1.0)
+                .critical(2.0),
+        )
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        for value in [1, 2, 0] {
+            level.store(value, Ordering::Relaxed);
+            sampler.refresh();
+        }
+    });
+    let seen = events.0.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            (tracing::Level::WARN, "resources.alert".to_owned()),
+            (tracing::Level::ERROR, "resources.alert".to_owned()),
+            (tracing::Level::INFO, "resources.alert_cleared".to_owned()),
+        ]
+    );
 }
