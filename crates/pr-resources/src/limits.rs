@@ -86,12 +86,14 @@ impl ProcessLimits {
         let before = getrlimit(Resource::Nofile);
         let wanted = match self.open_files {
             OpenFiles::Keep => None,
-            OpenFiles::RaiseToHard => Some(before.maximum),
+            // An unlimited hard limit cannot be the soft one for open files:
+            // the kernel caps it at `fs.nr_open`.
+            OpenFiles::RaiseToHard => Some(Some(before.maximum.unwrap_or_else(nr_open))),
             OpenFiles::AtLeast(n) => Some(Some(
                 before
                     .current
                     .map_or(n, |current| current.max(n))
-                    .min(before.maximum.unwrap_or(u64::MAX)),
+                    .min(before.maximum.unwrap_or_else(nr_open)),
             )),
         };
         changes.push(set("open_files", Resource::Nofile, &before, wanted)?);
@@ -106,6 +108,14 @@ impl ProcessLimits {
         tracing::info!(target: "pr_resources", event = "resources.limits_applied", report = %report, "process limits applied");
         Ok(report)
     }
+}
+
+/// The kernel's ceiling on open files per process (`fs.nr_open`).
+fn nr_open() -> u64 {
+    std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1 << 20)
 }
 
 fn set(
