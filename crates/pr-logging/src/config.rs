@@ -585,6 +585,47 @@ mod tests {
     }
 
     #[test]
+    fn hmac_audit_queue_mode_and_level_problems() {
+        let mut config = LoggingConfig::default();
+        config.redaction.mode = RedactionMode::Hmac;
+        config.redaction.hmac_key_id = "bad id!".to_owned();
+        config.console.level = "loud".to_owned();
+        let mut file = FileConfig::new("x.log");
+        file.queue = Some(QueueConfig {
+            capacity: 0,
+            when_full: WhenFull::Drop,
+        });
+        file.mode = 0o1777;
+        config.files.push(file);
+        config.files.push(FileConfig::new(".hidden"));
+        config.audit = Some(AuditConfig {
+            path: PathBuf::from("x.log"),
+            key: Secret::new("k".repeat(32)),
+            key_id: String::new(),
+            ..AuditConfig::default()
+        });
+        let Err(Error::InvalidConfig { problems }) = config.validate() else {
+            panic!("invalid config accepted")
+        };
+        let text = problems.join("\n");
+        for expected in [
+            "logging.redaction.hmac_key: required",
+            "logging.redaction.hmac_key_id",
+            "logging.console.level",
+            "logging.files[0].queue.capacity",
+            "logging.files[0].mode",
+            "logging.files[1].path",
+            "logging.audit.key_id",
+            "logging.audit.path",
+        ] {
+            assert!(text.contains(expected), "{expected} missing from:\n{text}");
+        }
+        config.redaction.hmac_key = Some(Secret::new("short"));
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("at least 32 bytes, got 5") && !text.contains("short"));
+    }
+
+    #[test]
     fn unknown_fields_are_rejected() {
         let err = serde_json::from_str::<LoggingConfig>(r#"{"levle":"info"}"#).unwrap_err();
         assert!(err.to_string().contains("levle"));

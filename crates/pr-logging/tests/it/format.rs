@@ -139,3 +139,24 @@ fn init_installs_once() {
     );
     drop(guard);
 }
+
+#[test]
+fn console_text_on_stderr() {
+    let mut config = quiet();
+    config.console.enabled = true;
+    config.console.stream = pr_logging::Stream::Stderr;
+    config.console.format = Format::Text;
+    config.console.color = pr_logging::Color::Always;
+    config.console.level = "warn".to_owned();
+    let (dispatch, guard) = Logging::builder(&config).build().unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!("not on the console");
+        tracing::warn!("one line on stderr from the console test");
+    });
+    guard.flush();
+    let stats = guard.stats();
+    drop(guard);
+    let console = stats.output("console").unwrap();
+    assert_eq!(console.lines, 1);
+    assert_eq!(console.write_errors, 0);
+}
