@@ -129,7 +129,8 @@ pub fn neutralize_header(text: &str) -> Cow<'_, str> {
 /// structural tags stay, scripts, styles, event handlers, `javascript:` and
 /// other dangerous URLs, forms and frames go; links get
 /// `rel="noopener noreferrer"`. The result is well-formed, and sanitizing it
-/// again gives the same text.
+/// again gives the same text (passes repeat until the output is stable, so
+/// this costs at least two ammonia passes).
 ///
 /// # Examples
 ///
@@ -141,7 +142,32 @@ pub fn neutralize_header(text: &str) -> Cow<'_, str> {
 #[cfg_attr(docsrs, doc(cfg(feature = "html")))]
 #[must_use]
 pub fn sanitize_html(html: &str) -> String {
-    ammonia::clean(html)
+    // Serializing a tree the parser built from mis-nested markup (a heading
+    // inside a heading, say) can give markup that parses into another tree,
+    // so one pass is not always stable. Every pass is safe; passes repeat
+    // until the output stops changing, which takes two in practice.
+    let mut current = clean_once(html);
+    for _ in 0..4 {
+        let next = clean_once(&current);
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
+}
+
+#[cfg(feature = "html")]
+fn clean_once(html: &str) -> String {
+    let clean = ammonia::clean(html);
+    // A parser turns a raw CR into LF, so ammonia's output (which writes the
+    // CR that `&#13;` stood for as is) would change when sanitized again.
+    // Written as a character reference it means the same and stays stable.
+    if clean.contains('\r') {
+        clean.replace('\r', "&#13;")
+    } else {
+        clean
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +193,20 @@ mod tests {
             "a\\u{2028}b\\u{202e}c"
         );
         assert_eq!(neutralize_log("\r\n\t"), "\\r\\n\\t");
+    }
+
+    #[cfg(feature = "html")]
+    #[test]
+    fn html_sanitizer_is_stable_with_carriage_returns() {
+        // Found by the `sanitizers` fuzz target.
+        let input = "<;X#x#&F*u&#xDgt;L\u{c}'<";
+        let once = sanitize_html(input);
+        assert_eq!(sanitize_html(&once), once);
+        assert_eq!(sanitize_html("a\r\nb"), "a\nb");
+        // Mis-nested headings, also found by the fuzz target.
+        let nested = "<h6>a<h6>b</h6>c</h6>";
+        let once = sanitize_html(nested);
+        assert_eq!(sanitize_html(&once), once);
     }
 
     #[test]
