@@ -364,3 +364,16 @@ pub fn verify_files<P: AsRef<Path>>(paths: &[P], key: &[u8]) -> Result<AuditRepo
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_line_parser_never_panics(s in "\\PC{0,200}") {
+            let _ = parse_line(&s);
+        }
+    }
+}

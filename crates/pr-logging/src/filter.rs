@@ -375,3 +375,19 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_filter_parser_never_panics_and_round_trips(s in "[a-z:_=,\\[\\] ]{0,40}") {
+            if let Ok(d) = Directives::parse(&s, "config") {
+                let again = Directives::parse(&d.to_string(), "config");
+                prop_assert_eq!(again.ok(), Some(d));
+            }
+        }
+    }
+}

@@ -338,3 +338,58 @@ mod tests {
         assert_eq!(hmac.count(), 3);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn luhn_card(prefix: &[u8]) -> String {
+        // Appends the check digit that makes `prefix` pass the Luhn check.
+        let sum: u32 = prefix
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(k, d)| {
+                let d = u32::from(*d);
+                if k % 2 == 0 {
+                    let dd = d * 2;
+                    if dd > 9 { dd - 9 } else { dd }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        let check = (10 - sum % 10) % 10;
+        prefix
+            .iter()
+            .map(|d| char::from(b'0' + d))
+            .chain(std::iter::once(char::from_digit(check, 10).unwrap_or('0')))
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn scanning_never_panics_and_keeps_plain_text(s in "\\PC{0,64}") {
+            let r = Redactor::new(&RedactionConfig::default());
+            let mut out = String::new();
+            if !r.scan(&s, &mut out) {
+                prop_assert!(out.is_empty());
+            }
+        }
+
+        #[test]
+        fn every_luhn_card_is_found(
+            digits in proptest::collection::vec(0_u8..10, 12..18),
+            before in "[a-z ]{0,8}",
+            after in "([ .,;][a-z ]{0,8})?",
+        ) {
+            let card = luhn_card(&digits);
+            let text = format!("{before} {card}{after}");
+            let r = Redactor::new(&RedactionConfig::default());
+            let mut out = String::new();
+            prop_assert!(r.scan(&text, &mut out));
+            prop_assert!(!out.contains(&card), "{}", out);
+        }
+    }
+}

@@ -330,3 +330,36 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn stamps_round_trip(unix in -62_135_596_800_i64..253_402_300_799, zone in 0_usize..3) {
+            let tz = match zone {
+                0 => Tz::Utc,
+                1 => Tz::parse("EST5EDT,M3.2.0,M11.1.0").unwrap(),
+                _ => Tz::parse("<+0530>-5:30").unwrap(),
+            };
+            prop_assert_eq!(parse_file_stamp(&file_stamp(unix, &tz)), Some(unix));
+        }
+
+        #[test]
+        fn periods_contain_the_instant(unix in 0_i64..4_000_000_000, daily in any::<bool>()) {
+            let tz = Tz::parse("EST5EDT,M3.2.0,M11.1.0").unwrap();
+            let period = if daily { Period::Daily } else { Period::Hourly };
+            let (start, end) = period_bounds(period, unix, &tz);
+            prop_assert!(start <= unix && unix < end);
+            prop_assert!((82_800..=90_000).contains(&(end - start)) || (!daily && end - start == 3600));
+        }
+
+        #[test]
+        fn stamp_parser_never_panics(s in "\\PC{0,24}") {
+            let _ = parse_file_stamp(&s);
+        }
+    }
+}
