@@ -17,6 +17,13 @@
 //!
 //! # Feature flags
 //!
+//! - `config`: [`config`], the `pr-config` crate: layered configuration
+//!   (defaults, files, profiles, `.env`, environment, overrides) with every
+//!   problem reported at once with its source, `explain()`, and secrets.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["config"] }
+//!   ```
 //! - `errors` (default): [`errors`], the `pr-errors` crate with problem details.
 //!
 //!   ```toml
@@ -70,6 +77,11 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+#[doc(inline)]
+pub use pr_config as config;
 
 #[cfg(feature = "errors")]
 #[cfg_attr(docsrs, doc(cfg(feature = "errors")))]

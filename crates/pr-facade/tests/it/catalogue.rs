@@ -17,6 +17,7 @@ fn catalogues() -> Vec<&'static Catalogue> {
         &pr_facade::metrics::CODES,
         &pr_facade::resources::CODES,
         &pr_facade::logging::CODES,
+        &pr_facade::config::CODES,
     ]
 }
 

@@ -1,0 +1,228 @@
+//! File formats: TOML (with the line of every key), JSON, and `.env`.
+
+use std::collections::HashMap;
+
+use figment::value::{Dict, Value};
+use toml::de::{DeTable, DeValue};
+
+/// A configuration file format, chosen by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// TOML (`.toml`).
+    Toml,
+    /// JSON (`.json`).
+    Json,
+}
+
+impl Format {
+    /// The format of a file name by its extension, if supported.
+    #[must_use]
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()? {
+            "toml" => Some(Self::Toml),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed file: its tree and the 1-based line of each key path.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    pub(crate) dict: Dict,
+    pub(crate) lines: HashMap<String, u32>,
+}
+
+/// A syntax error, without any of the file's text.
+#[derive(Debug)]
+pub(crate) struct SyntaxError {
+    pub(crate) line: Option<u32>,
+    pub(crate) message: String,
+}
+
+fn line_of(text: &str, offset: usize) -> u32 {
+    let upto = text.get(..offset.min(text.len())).unwrap_or("");
+    u32::try_from(upto.bytes().filter(|b| *b == b'\n').count() + 1).unwrap_or(u32::MAX)
+}
+
+pub(crate) fn parse(format: Format, text: &str) -> Result<Parsed, SyntaxError> {
+    match format {
+        Format::Toml => parse_toml(text),
+        Format::Json => parse_json(text),
+    }
+}
+
+fn parse_toml(text: &str) -> Result<Parsed, SyntaxError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| SyntaxError {
+        line: e.span().map(|s| line_of(text, s.start)),
+        // `message()` is the bare reason; Display would quote the file's text.
+        message: e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("syntax error")
+            .to_owned(),
+    })?;
+    let dict = match Value::serialize(&table) {
+        Ok(Value::Dict(_, dict)) => dict,
+        _ => Dict::new(),
+    };
+    let mut lines = HashMap::new();
+    if let Ok(spanned) = DeTable::parse(text) {
+        fn walk(prefix: &str, table: &DeTable<'_>, text: &str, out: &mut HashMap<String, u32>) {
+            for (key, value) in table {
+                let path = if prefix.is_empty() {
+                    key.get_ref().to_string()
+                } else {
+                    format!("{prefix}.{}", key.get_ref())
+                };
+                out.entry(path.clone())
+                    .or_insert_with(|| line_of(text, key.span().start));
+                if let DeValue::Table(child) = value.get_ref() {
+                    walk(&path, child, text, out);
+                }
+            }
+        }
+        walk("", spanned.get_ref(), text, &mut lines);
+    }
+    Ok(Parsed { dict, lines })
+}
+
+fn parse_json(text: &str) -> Result<Parsed, SyntaxError> {
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| SyntaxError {
+        line: u32::try_from(e.line()).ok(),
+        message: format!("invalid JSON ({:?})", e.classify()).to_lowercase(),
+    })?;
+    match Value::serialize(&json) {
+        Ok(Value::Dict(_, dict)) => Ok(Parsed {
+            dict,
+            lines: HashMap::new(),
+        }),
+        _ => Err(SyntaxError {
+            line: Some(1),
+            message: "the top level must be an object".to_owned(),
+        }),
+    }
+}
+
+/// One `.env` assignment.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DotEnvVar {
+    pub(crate) name: String,
+    pub(crate) value: String,
+    pub(crate) line: u32,
+}
+
+/// Parses a `.env` file: `NAME=value`, optional `export `, `#` comments,
+/// single quotes (literal), double quotes (with `\n`, `\"`, `\\` escapes).
+pub(crate) fn parse_dotenv(text: &str) -> Result<Vec<DotEnvVar>, SyntaxError> {
+    let mut out = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let trimmed = trimmed.strip_prefix("export ").unwrap_or(trimmed);
+        let Some((name, rest)) = trimmed.split_once('=') else {
+            return Err(SyntaxError {
+                line: Some(line),
+                message: "expected NAME=value".to_owned(),
+            });
+        };
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(SyntaxError {
+                line: Some(line),
+                message: "invalid variable name".to_owned(),
+            });
+        }
+        let rest = rest.trim();
+        let value = if let Some(body) = rest.strip_prefix('\'') {
+            body.strip_suffix('\'')
+                .ok_or_else(|| SyntaxError {
+                    line: Some(line),
+                    message: "unterminated single quote".to_owned(),
+                })?
+                .to_owned()
+        } else if let Some(body) = rest.strip_prefix('"') {
+            let body = body.strip_suffix('"').ok_or_else(|| SyntaxError {
+                line: Some(line),
+                message: "unterminated double quote".to_owned(),
+            })?;
+            let mut value = String::with_capacity(body.len());
+            let mut chars = body.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    match chars.next() {
+                        Some('n') => value.push('\n'),
+                        Some('t') => value.push('\t'),
+                        Some(other) => value.push(other),
+                        None => value.push('\\'),
+                    }
+                } else {
+                    value.push(c);
+                }
+            }
+            value
+        } else {
+            // An unquoted value ends at ` #`.
+            rest.split(" #").next().unwrap_or("").trim_end().to_owned()
+        };
+        out.push(DotEnvVar {
+            name: name.to_owned(),
+            value,
+            line,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn toml_lines_are_found() {
+        let text = "a = 1\n\n[server]\nport = 80\nhost = \"x\"\n";
+        let parsed = parse(Format::Toml, text).unwrap();
+        assert_eq!(parsed.lines["a"], 1);
+        assert_eq!(parsed.lines["server.port"], 4);
+        assert_eq!(parsed.lines["server.host"], 5);
+    }
+
+    #[test]
+    fn toml_syntax_error_has_a_line_and_no_text() {
+        let err = parse(Format::Toml, "a = 1\nb = \"hunter2\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(!err.message.contains("hunter2"), "{}", err.message);
+    }
+
+    #[test]
+    fn dotenv_forms() {
+        let vars = parse_dotenv("# c\nexport A=1\nB='x y'\nC=\"a\\nb\"\nD=plain # comment\n\nE=\n")
+            .unwrap();
+        let got: Vec<_> = vars
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str(), v.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("A", "1", 2),
+                ("B", "x y", 3),
+                ("C", "a\nb", 4),
+                ("D", "plain", 5),
+                ("E", "", 7)
+            ]
+        );
+        assert!(parse_dotenv("NOPE").is_err());
+        assert!(parse_dotenv("A='x").is_err());
+    }
+}

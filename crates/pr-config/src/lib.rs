@@ -1,0 +1,126 @@
+//! Layered, validated configuration with provenance, secrets, feature
+//! flags, hot reload and templates, on figment and serde.
+//!
+//! A [`ConfigLoader`] builds any `T: Deserialize + Serialize + Default +
+//! Validate` from layered sources, lowest first:
+//!
+//! 1. `T::default()`;
+//! 2. configuration files (TOML or JSON by extension; each required or
+//!    optional), in order;
+//! 3. profile files: `name.{profile}.ext` beside each file, the profile from
+//!    the builder or the `<PREFIX>_PROFILE` variable;
+//! 4. a `.env` file;
+//! 5. environment variables `<PREFIX>__<KEY>__<SUB>` (`APP__DATABASE__URL`
+//!    is `database.url`; see [`env_name`]), and `<PREFIX>__<KEY>_FILE` naming
+//!    a secret file (the Docker / Kubernetes convention), whose permissions
+//!    are checked with `pr-security`;
+//! 6. any figment [`Provider`](figment::Provider);
+//! 7. programmatic overrides (command-line flags).
+//!
+//! Loading reports **every** problem at once ([`Error::Invalid`]): values of
+//! the wrong type, bad durations, missing keys, failed [`Validate`] rules,
+//! unknown keys in strict mode, malformed files, unsafe secret files. Each
+//! [`Problem`] names the key, the [`Source`] that supplied the value (file
+//! and line, env var, default, override) and a stable code, and describes
+//! what was expected and the *kind* of value found, never the value.
+//! [`Loaded::explain`] shows which source won for each key and which it
+//! shadowed, with secrets masked. Secrets use [`SecretString`] (re-exported
+//! from `pr-security`): redacted in `Debug`, `Display` and `Serialize`,
+//! zeroed on drop.
+//!
+//! [`Duration`] (`"30s"`) and [`ByteSize`] (`"64MiB"`) parse as typed values.
+//!
+//! # Examples
+//!
+//! ```
+//! use pr_config::{ConfigLoader, Duration, SecretString, Validate, Validator};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Debug, Default, Deserialize, Serialize)]
+//! #[serde(default)]
+//! struct Config {
+//!     /// Listen port.
+//!     port: u16,
+//!     /// Request timeout.
+//!     timeout: Duration,
+//!     /// Database password.
+//!     password: SecretString,
+//! }
+//!
+//! impl Validate for Config {
+//!     fn validate(&self, v: &mut Validator) {
+//!         v.range("port", &self.port, &(1..=65535));
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::env::temp_dir().join(format!("pr-config-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let file = dir.join("app.toml");
+//! std::fs::write(&file, "port = 8080\ntimeout = \"5s\"\n")?;
+//!
+//! let loaded = ConfigLoader::<Config>::builder()
+//!     .file(&file)
+//!     .env_prefix("APP")
+//!     .env_vars([("APP__PORT", "9090"), ("APP__PASSWORD", "hunter2")])
+//!     .build()
+//!     .load()?;
+//! assert_eq!(loaded.config.port, 9090);
+//! assert_eq!(loaded.config.timeout.as_std(), std::time::Duration::from_secs(5));
+//! let explained = loaded.explain().to_string();
+//! assert!(explained.contains("port = 9090  # from env var APP__PORT, shadowing default, file"));
+//! assert!(!explained.contains("hunter2"));
+//!
+//! // Every problem at once, none showing its value.
+//! let err = ConfigLoader::<Config>::builder()
+//!     .file(&file)
+//!     .env_prefix("APP")
+//!     .env_vars([("APP__PORT", "0"), ("APP__TIMEOUT", "soon")])
+//!     .build()
+//!     .load()
+//!     .unwrap_err();
+//! assert_eq!(err.problems().len(), 2);
+//! assert!(err.to_string().contains("[config.invalid_value] `timeout` from env var APP__TIMEOUT"));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! No optional features yet; everything above is always on.
+//!
+//! # Errors
+//!
+//! [`Error`], with codes in [`CODES`]; [`Error::Invalid`] carries one
+//! [`Problem`] per finding, each with its own code.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+
+mod env;
+mod error;
+mod explain;
+mod format;
+mod loader;
+mod tree;
+mod units;
+mod validate;
+
+pub use env::{env_name, key_for_env};
+pub use error::{
+    CODES, Error, FILE_MISSING, INSECURE_SECRET_FILE, INVALID, INVALID_TYPE, INVALID_VALUE, IO,
+    MISSING_VALUE, PARSE_FAILED, Problem, Source, UNKNOWN_KEY, VALIDATION_FAILED, WATCH_FAILED,
+    Warning,
+};
+pub use explain::{Entry, Explanation};
+pub use format::Format;
+pub use loader::{ConfigLoader, ConfigLoaderBuilder, Loaded, SecretFilePolicy};
+pub use pr_security::SecretString;
+pub use units::{ByteSize, Duration, ParseUnitError};
+pub use validate::{Validate, Validator};
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,116 @@
+//! [`Validate`]: rules checked after the sources are merged, all reported at once.
+
+use std::fmt::Display;
+
+/// Rules a configuration type checks after loading, cross-field rules
+/// included. Report every problem to the [`Validator`]; never put a value in
+/// a message (say what is expected instead).
+///
+/// The default method accepts everything, so `impl Validate for MyConfig {}`
+/// is enough for a type without rules.
+///
+/// # Examples
+///
+/// ```
+/// use pr_config::{Validate, Validator};
+///
+/// struct Pool { min: u32, max: u32 }
+///
+/// impl Validate for Pool {
+///     fn validate(&self, v: &mut Validator) {
+///         v.range("max", &self.max, &(1..=1000));
+///         v.check(self.min <= self.max, "min", "must not be greater than `max`");
+///     }
+/// }
+///
+/// let mut v = Validator::new();
+/// Pool { min: 5, max: 2 }.validate(&mut v);
+/// assert_eq!(v.problems().len(), 1);
+/// ```
+pub trait Validate {
+    /// Reports every problem to `v`.
+    fn validate(&self, v: &mut Validator) {
+        let _ = v;
+    }
+}
+
+/// Collects validation problems, each with its key path.
+#[derive(Debug, Default)]
+pub struct Validator {
+    prefix: String,
+    problems: Vec<(String, String)>,
+}
+
+impl Validator {
+    /// An empty validator.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn path(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_owned()
+        } else if key.is_empty() {
+            self.prefix.clone()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
+    }
+
+    /// Reports a problem at `key` (relative to the current nesting).
+    pub fn error(&mut self, key: &str, message: impl Into<String>) {
+        let path = self.path(key);
+        self.problems.push((path, message.into()));
+    }
+
+    /// Reports `message` at `key` unless `ok`.
+    pub fn check(&mut self, ok: bool, key: &str, message: impl Into<String>) {
+        if !ok {
+            self.error(key, message);
+        }
+    }
+
+    /// Checks that `value` lies in `range`; the message names the range,
+    /// not the value.
+    pub fn range<N: PartialOrd + Display>(
+        &mut self,
+        key: &str,
+        value: &N,
+        range: &std::ops::RangeInclusive<N>,
+    ) {
+        if !range.contains(value) {
+            self.error(
+                key,
+                format!("must be between {} and {}", range.start(), range.end()),
+            );
+        }
+    }
+
+    /// Checks that a string is not empty (after trimming).
+    pub fn non_empty(&mut self, key: &str, value: &str) {
+        self.check(!value.trim().is_empty(), key, "must not be empty");
+    }
+
+    /// Runs a nested type's rules under `key`.
+    pub fn nested<V: Validate + ?Sized>(&mut self, key: &str, value: &V) {
+        let saved = std::mem::take(&mut self.prefix);
+        self.prefix = if saved.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{saved}.{key}")
+        };
+        value.validate(self);
+        self.prefix = saved;
+    }
+
+    /// The problems so far: `(key path, message)`.
+    #[must_use]
+    pub fn problems(&self) -> &[(String, String)] {
+        &self.problems
+    }
+
+    pub(crate) fn into_problems(self) -> Vec<(String, String)> {
+        self.problems
+    }
+}

@@ -1,0 +1,435 @@
+//! Layers, precedence, formats, profiles, env, `.env`, overrides, problems.
+
+use std::os::unix::fs::PermissionsExt;
+
+use pr_config::{
+    ByteSize, ConfigLoader, Duration, SecretFilePolicy, SecretString, Source, Validate, Validator,
+};
+use pr_errors::CodedError;
+use serde::{Deserialize, Serialize};
+
+use crate::TempDir;
+
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+struct Config {
+    name: String,
+    port: u16,
+    timeout: Duration,
+    cache: ByteSize,
+    database: Database,
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+struct Database {
+    url: String,
+    max_connections: u32,
+    min_connections: u32,
+    password: SecretString,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: "svc".into(),
+            port: 8080,
+            timeout: Duration::from_secs(30),
+            cache: ByteSize::mib(64),
+            database: Database::default(),
+            tags: Vec::new(),
+        }
+    }
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Self {
+            url: "postgres://localhost/app".into(),
+            max_connections: 10,
+            min_connections: 1,
+            password: SecretString::default(),
+        }
+    }
+}
+
+impl Validate for Config {
+    fn validate(&self, v: &mut Validator) {
+        v.range("port", &self.port, &(1..=65535));
+        v.nested("database", &self.database);
+    }
+}
+
+impl Validate for Database {
+    fn validate(&self, v: &mut Validator) {
+        v.check(
+            self.min_connections <= self.max_connections,
+            "min_connections",
+            "must not be greater than `max_connections`",
+        );
+    }
+}
+
+fn builder() -> pr_config::ConfigLoaderBuilder<Config> {
+    ConfigLoader::<Config>::builder()
+        .env_prefix("APP")
+        .env_vars(Vec::<(String, String)>::new())
+}
+
+#[test]
+fn defaults_only() {
+    let loaded = builder().build().load().unwrap();
+    assert_eq!(loaded.config, Config::default());
+    let entry = loaded.explain().entry("port").unwrap();
+    assert_eq!(entry.source, Source::Default);
+    assert!(entry.shadowed.is_empty());
+}
+
+#[test]
+fn precedence_default_file_profile_dotenv_env_override() {
+    let dir = TempDir::new("prec");
+    let file = dir.write(
+        "app.toml",
+        "name = \"from-file\"\nport = 1000\ntimeout = \"5s\"\ncache = \"1GiB\"\n\n[database]\nmax_connections = 20\n",
+    );
+    dir.write(
+        "app.production.toml",
+        "port = 2000\n[database]\nmin_connections = 2\n",
+    );
+    let dotenv = dir.write(
+        ".env",
+        "APP__PORT=3000\nAPP__DATABASE__URL=postgres://dotenv/db\nAPP__NAME=dotenv\n",
+    );
+    let loaded = ConfigLoader::<Config>::builder()
+        .file(&file)
+        .dotenv(&dotenv)
+        .env_prefix("APP")
+        .env_vars([
+            ("APP_PROFILE", "production"),
+            ("APP__PORT", "4000"),
+            ("APP__NAME", "env"),
+        ])
+        .set("name", "override")
+        .build()
+        .load()
+        .unwrap();
+    let c = &loaded.config;
+    assert_eq!(loaded.profile.as_deref(), Some("production"));
+    assert_eq!(c.name, "override");
+    assert_eq!(c.port, 4000);
+    assert_eq!(c.timeout.as_std(), std::time::Duration::from_secs(5));
+    assert_eq!(c.cache.as_u64(), 1 << 30);
+    assert_eq!(c.database.url, "postgres://dotenv/db");
+    assert_eq!(c.database.max_connections, 20);
+    assert_eq!(c.database.min_connections, 2);
+
+    let explain = loaded.explain();
+    let port = explain.entry("port").unwrap();
+    assert_eq!(port.value, "4000");
+    assert_eq!(
+        port.source,
+        Source::Env {
+            name: "APP__PORT".into()
+        }
+    );
+    assert_eq!(port.shadowed.len(), 4, "{port:?}"); // default, file, profile file, .env
+    assert_eq!(
+        port.shadowed[1],
+        Source::File {
+            path: file.clone(),
+            line: Some(2)
+        }
+    );
+    assert!(matches!(
+        &port.shadowed[3],
+        Source::DotEnv { line: Some(1), .. }
+    ));
+    let min = explain.entry("database.min_connections").unwrap();
+    assert!(
+        matches!(&min.source, Source::File { path, line: Some(3) } if path.ends_with("app.production.toml"))
+    );
+    assert_eq!(explain.entry("name").unwrap().source, Source::Override);
+    let text = explain.to_string();
+    assert!(
+        text.contains("port = 4000  # from env var APP__PORT, shadowing default, file"),
+        "{text}"
+    );
+}
+
+#[test]
+fn profile_from_builder_and_missing_profile_file_is_fine() {
+    let dir = TempDir::new("profile");
+    let file = dir.write("app.toml", "port = 1\n");
+    let loaded = builder()
+        .file(&file)
+        .profile("staging")
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(loaded.config.port, 1);
+    assert_eq!(loaded.profile.as_deref(), Some("staging"));
+}
+
+#[test]
+fn json_files_and_optional_files() {
+    let dir = TempDir::new("json");
+    let json = dir.write(
+        "app.json",
+        r#"{"port": 7000, "database": {"url": "x://y"}, "tags": ["a", "b"]}"#,
+    );
+    let loaded = builder()
+        .file(&json)
+        .optional_file(dir.path().join("absent.toml"))
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(loaded.config.port, 7000);
+    assert_eq!(loaded.config.tags, ["a", "b"]);
+    assert_eq!(loaded.config.database.url, "x://y");
+}
+
+#[test]
+fn missing_required_file_and_syntax_errors_are_problems() {
+    let dir = TempDir::new("missing");
+    let bad = dir.write("bad.toml", "port = 1\npassword = \"hunter2\n");
+    let err = builder()
+        .file(dir.path().join("absent.toml"))
+        .file(&bad)
+        .build()
+        .load()
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "config.invalid");
+    let codes: Vec<_> = err.problems().iter().map(|p| p.code().as_str()).collect();
+    assert_eq!(codes, ["config.file_missing", "config.parse_failed"]);
+    assert_eq!(
+        err.problems()[1].source,
+        Source::File {
+            path: bad,
+            line: Some(2)
+        }
+    );
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+#[test]
+fn every_problem_at_once_with_its_source_and_no_value() {
+    let dir = TempDir::new("many");
+    let file = dir.write(
+        "app.toml",
+        "name = \"ok\"\nport = \"eighty\"\n\n[database]\nmax_connections = 1\nmin_connections = 5\nmax_conections = 3\npassword = 12345\n",
+    );
+    let err = builder()
+        .file(&file)
+        .env_vars([("APP__TIMEOUT", "thirty seconds"), ("APP__CACHE", "lots")])
+        .build()
+        .load()
+        .unwrap_err();
+    let problems = err.problems();
+    let find = |key: &str| {
+        problems
+            .iter()
+            .find(|p| p.key == key)
+            .unwrap_or_else(|| panic!("{key}: {err}"))
+    };
+    let port = find("port");
+    assert_eq!(port.code().as_str(), "config.invalid_type");
+    assert_eq!(
+        port.source,
+        Source::File {
+            path: file.clone(),
+            line: Some(2)
+        }
+    );
+    assert!(
+        port.message.contains("expected u16, found a string"),
+        "{}",
+        port.message
+    );
+    let timeout = find("timeout");
+    assert_eq!(timeout.code().as_str(), "config.invalid_value");
+    assert_eq!(
+        timeout.source,
+        Source::Env {
+            name: "APP__TIMEOUT".into()
+        }
+    );
+    assert_eq!(
+        find("cache").source,
+        Source::Env {
+            name: "APP__CACHE".into()
+        }
+    );
+    let min = find("database.min_connections");
+    assert_eq!(min.code().as_str(), "config.validation_failed");
+    assert_eq!(
+        min.source,
+        Source::File {
+            path: file.clone(),
+            line: Some(6)
+        }
+    );
+    let password = find("database.password");
+    assert_eq!(password.code().as_str(), "config.invalid_type");
+    assert_eq!(problems.len(), 5, "{err}");
+    let text = err.to_string();
+    for value in ["eighty", "thirty seconds", "lots", "12345"] {
+        assert!(!text.contains(value), "{value} leaked: {text}");
+    }
+}
+
+#[test]
+fn unknown_keys_warn_with_suggestion_or_fail_in_strict_mode() {
+    let dir = TempDir::new("unknown");
+    let file = dir.write("app.toml", "[database]\nmax_conections = 3\n");
+    let loaded = builder()
+        .file(&file)
+        .env_vars([("APP__PROT", "1")])
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+    let w = &loaded.warnings[0];
+    assert_eq!(w.key, "database.max_conections");
+    assert!(
+        w.message
+            .contains("did you mean `database.max_connections`?"),
+        "{}",
+        w.message
+    );
+    assert_eq!(
+        w.source,
+        Source::File {
+            path: file.clone(),
+            line: Some(2)
+        }
+    );
+    assert_eq!(
+        loaded.warnings[1].source,
+        Source::Env {
+            name: "APP__PROT".into()
+        }
+    );
+    assert!(loaded.warnings[1].message.contains("`port`"));
+
+    let err = builder()
+        .file(&file)
+        .strict(true)
+        .build()
+        .load()
+        .unwrap_err();
+    assert_eq!(err.problems().len(), 1);
+    assert_eq!(err.problems()[0].code().as_str(), "config.unknown_key");
+}
+
+#[test]
+fn secrets_inline_env_and_file_never_print() {
+    let dir = TempDir::new("secret");
+    let secret = dir.write("db-password", "s3cr3t-from-file\n");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let loaded = builder()
+        .env_vars([("APP__DATABASE__PASSWORD_FILE", secret.to_str().unwrap())])
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(loaded.config.database.password.expose(), "s3cr3t-from-file");
+    let entry = loaded.explain().entry("database.password").unwrap();
+    assert!(entry.secret);
+    assert_eq!(entry.value, "[redacted]");
+    assert!(
+        matches!(&entry.source, Source::SecretFile { var, .. } if var == "APP__DATABASE__PASSWORD_FILE")
+    );
+    assert!(!format!("{loaded:?} {}", loaded.explain()).contains("s3cr3t"));
+
+    let inline = builder()
+        .env_vars([("APP__DATABASE__PASSWORD", "inline-pw")])
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(inline.config.database.password.expose(), "inline-pw");
+    assert!(!inline.explain().to_string().contains("inline-pw"));
+}
+
+#[test]
+fn readable_secret_file_is_rejected_or_warned() {
+    let dir = TempDir::new("loose");
+    let secret = dir.write("pw", "loose-secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let vars = [(
+        "APP__DATABASE__PASSWORD_FILE",
+        secret.to_str().unwrap().to_owned(),
+    )];
+    let err = builder().env_vars(vars.clone()).build().load().unwrap_err();
+    assert_eq!(
+        err.problems()[0].code().as_str(),
+        "config.insecure_secret_file"
+    );
+    assert!(err.to_string().contains("perm.world_readable"));
+    assert!(!err.to_string().contains("loose-secret"));
+
+    let loaded = builder()
+        .env_vars(vars)
+        .secret_file_policy(SecretFilePolicy::Warn)
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(loaded.config.database.password.expose(), "loose-secret");
+    assert_eq!(loaded.warnings.len(), 1);
+}
+
+#[test]
+fn wrong_typed_secret_never_shows_its_value() {
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    #[serde(default)]
+    struct S {
+        token: SecretString,
+        retries: u8,
+    }
+    impl Validate for S {}
+    let dir = TempDir::new("wrongsecret");
+    let file = dir.write("s.toml", "token = 987654321\nretries = 99999\n");
+    let err = ConfigLoader::<S>::builder()
+        .file(&file)
+        .build()
+        .load()
+        .unwrap_err();
+    assert_eq!(err.problems().len(), 2, "{err}");
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("987654321"), "{text}");
+    assert!(!text.contains("99999"), "{text}");
+}
+
+#[test]
+fn env_values_are_typed_and_nested() {
+    let loaded = builder()
+        .env_vars([
+            ("APP__DATABASE__MAX_CONNECTIONS", "42"),
+            ("APP__TIMEOUT", "1m30s"),
+            ("APP__CACHE", "10MB"),
+            ("APP__NAME", "123"),
+            ("OTHER__PORT", "1"),
+        ])
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(loaded.config.database.max_connections, 42);
+    assert_eq!(loaded.config.timeout.as_std().as_secs(), 90);
+    assert_eq!(loaded.config.cache.as_u64(), 10_000_000);
+    assert_eq!(loaded.config.name, "123");
+    assert_eq!(loaded.config.port, 8080);
+}
+
+mod props {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn key_paths_map_to_env_names_and_back(
+            segments in proptest::collection::vec("[a-z][a-z0-9]{0,6}(_[a-z0-9]{1,4}){0,2}", 1..5)
+        ) {
+            let key = segments.join(".");
+            let name = pr_config::env_name("APP", &key);
+            prop_assert_eq!(pr_config::key_for_env("APP", &name), Some(key));
+        }
+    }
+}
