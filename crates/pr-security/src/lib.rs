@@ -29,7 +29,8 @@
 //! # What is where
 //!
 //! - Files: [`SafeRoot`] (open beneath a directory handle), [`check_stored_path`],
-//!   [`sanitize_filename`], [`PermissionPolicy`].
+//!   [`sanitize_filename`], [`PermissionPolicy`], [`read_secret_file`].
+//! - Settings: [`SecurityConfig`] with `validate()`.
 //! - The process: [`EnvironmentCheck`] (root, writable directories and
 //!   configuration, core dumps, debug settings in production, umask, secrets
 //!   on the command line), reporting [`Finding`]s with a [`Severity`].
@@ -62,6 +63,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+mod config;
 mod crypto;
 mod email;
 #[cfg(unix)]
@@ -79,6 +81,7 @@ mod secret;
 mod signals;
 mod validate;
 
+pub use config::SecurityConfig;
 pub use crypto::{
     HmacKey, Keyring, OWASP_PBKDF2_SHA256_ITERATIONS, PasswordHasher, PasswordVerdict,
     hash_password,
@@ -100,7 +103,7 @@ pub use path::{
     decode_stored_path, is_reserved_name, sanitize_filename,
 };
 #[cfg(unix)]
-pub use perms::PermissionPolicy;
+pub use perms::{MAX_SECRET_FILE_LEN, PermissionPolicy, read_secret_file};
 pub use report::{Finding, Report, Severity};
 #[cfg(unix)]
 pub use root::{Entry, EntryKind, OpenMode, Resolver, SafeRoot};

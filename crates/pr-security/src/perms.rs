@@ -103,6 +103,13 @@ impl PermissionPolicy {
             ));
         }
         let meta = std::fs::metadata(path).map_err(|e| io("stat", e))?;
+        self.judge(path, &meta, &mut report);
+        Ok(report)
+    }
+
+    /// The findings for `meta` (the file's own metadata) and `path`'s parent.
+    fn judge(&self, path: &Path, meta: &std::fs::Metadata, report: &mut Report) {
+        let shown = path.display().to_string();
         let mode = meta.mode() & 0o7777;
         // A sticky directory (like /tmp) only lets owners remove their files.
         let sticky_dir = meta.is_dir() && mode & S_ISVTX != 0;
@@ -166,7 +173,6 @@ impl PermissionPolicy {
                 ));
             }
         }
-        Ok(report)
     }
 
     /// Like [`PermissionPolicy::check`], but fails on a warning or worse.
@@ -191,4 +197,105 @@ impl PermissionPolicy {
             })
         }
     }
+}
+
+/// The largest secret file [`read_secret_file`] reads.
+pub const MAX_SECRET_FILE_LEN: u64 = 1024 * 1024;
+
+/// Reads a secret (a password, token or key) from a file, as mounted by
+/// Kubernetes or Docker secrets or systemd credentials. The file is opened
+/// once (symbolic links are followed: Kubernetes mounts secrets through
+/// them), and the permissions of what was opened are checked on the handle
+/// with [`PermissionPolicy::secret`], together with the directory the path
+/// names (no warning or worse allowed), so there is no gap between check and
+/// read. The file must be a regular UTF-8 file of at most 1 MiB; one trailing
+/// newline (`\n` or `\r\n`) is removed.
+///
+/// Kubernetes mounts secrets with mode 0644 unless told otherwise: set
+/// `defaultMode: 0400` (or `0440` with an `fsGroup`, which this check reports
+/// as a warning too) on the volume.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("pr-security-secret-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+/// let path = dir.join("db-password");
+/// std::fs::write(&path, "s3cret\n")?;
+/// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+/// assert_eq!(pr_security::read_secret_file(&path)?.expose(), "s3cret");
+///
+/// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+/// assert!(pr_security::read_secret_file(&path).is_err());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::InsecurePermissions`], [`Error::Io`] (missing, unreadable),
+/// [`Error::Malformed`] (not a regular file, not UTF-8, too large).
+pub fn read_secret_file(path: impl AsRef<Path>) -> Result<crate::SecretString, Error> {
+    use std::io::Read as _;
+
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NOCTTY,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| Error::Io {
+        op: "open secret",
+        path: shown.clone(),
+        source: e.into(),
+    })?;
+    let file = std::fs::File::from(fd);
+    let meta = file.metadata().map_err(|source| Error::Io {
+        op: "stat secret",
+        path: shown.clone(),
+        source,
+    })?;
+    if !meta.is_file() {
+        return Err(Error::malformed("secret file", "not a regular file"));
+    }
+    if meta.len() > MAX_SECRET_FILE_LEN {
+        return Err(Error::malformed("secret file", "larger than 1 MiB"));
+    }
+    let mut report = Report::default();
+    PermissionPolicy::secret().judge(path, &meta, &mut report);
+    if !report.passes(Severity::Warning) {
+        return Err(Error::InsecurePermissions {
+            path: shown,
+            findings: report.findings.iter().map(|f| f.code).collect(),
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_SECRET_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Io {
+            op: "read secret",
+            path: shown,
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_LEN {
+        return Err(Error::malformed("secret file", "larger than 1 MiB"));
+    }
+    let mut text = String::from_utf8(bytes).map_err(|e| {
+        let mut raw = e.into_bytes();
+        raw.fill(0);
+        Error::malformed("secret file", "not UTF-8")
+    })?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(crate::SecretString::from(text))
 }

@@ -116,3 +116,49 @@ fn environment_report_includes_file_findings() {
     let json = serde_json::to_string(&report).unwrap();
     assert!(json.contains("\"severity\":\"critical\""), "{json}");
 }
+
+#[test]
+fn secret_files() {
+    use pr_security::read_secret_file;
+    let tmp = TempDir::new("secret");
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = tmp.path().join("token");
+    std::fs::write(&path, "abc\r\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+    assert_eq!(read_secret_file(&path).unwrap().expose(), "abc");
+
+    // Through a symbolic link, as Kubernetes mounts secrets: the target is judged.
+    let link = tmp.path().join("link");
+    symlink(&path, &link).unwrap();
+    assert_eq!(read_secret_file(&link).unwrap().expose(), "abc");
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = read_secret_file(&link).unwrap_err();
+    assert_eq!(err.code().as_str(), "security.insecure_permissions");
+    assert!(!err.to_string().contains("abc"));
+
+    let binary = file(tmp.path(), "binary", 0o600);
+    std::fs::write(&binary, [0xff, 0xfe]).unwrap();
+    assert_eq!(
+        read_secret_file(&binary).unwrap_err().code().as_str(),
+        "security.malformed"
+    );
+    assert_eq!(
+        read_secret_file(tmp.path()).unwrap_err().code().as_str(),
+        "security.malformed"
+    );
+    assert_eq!(
+        read_secret_file(tmp.path().join("missing"))
+            .unwrap_err()
+            .code()
+            .as_str(),
+        "security.io"
+    );
+
+    let big = file(tmp.path(), "big", 0o600);
+    std::fs::write(&big, vec![b'a'; 1024 * 1024 + 1]).unwrap();
+    assert_eq!(
+        read_secret_file(&big).unwrap_err().code().as_str(),
+        "security.malformed"
+    );
+}
