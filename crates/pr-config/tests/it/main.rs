@@ -9,6 +9,7 @@
     reason = "tests"
 )]
 
+mod flags;
 mod loader;
 
 use std::path::{Path, PathBuf};
