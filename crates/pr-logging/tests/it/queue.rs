@@ -76,3 +76,24 @@ fn lossy_drop_count_is_exact() {
     assert_eq!(written + dropped, 2 * PER_THREAD, "{stats:?}");
     assert_eq!(stats.outputs[0].lines, written);
 }
+
+#[test]
+fn the_guard_flushes_the_queue_when_a_panic_unwinds() {
+    let dir = TempDir::new("panic-flush");
+    let mut config = quiet();
+    let mut file = plain_file(dir.join("app.log"));
+    file.queue = Some(QueueConfig::default());
+    config.files.push(file);
+    let result = std::thread::spawn(move || {
+        let (dispatch, _guard) = Logging::builder(&config).build().unwrap();
+        tracing::dispatcher::with_default(&dispatch, || {
+            for i in 0..1000_u64 {
+                tracing::info!(i, "queued before the panic");
+            }
+        });
+        panic!("the service fails");
+    })
+    .join();
+    assert!(result.is_err());
+    assert_eq!(all_lines(&dir.0, "app").len(), 1000);
+}
