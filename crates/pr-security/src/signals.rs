@@ -410,8 +410,17 @@ fn contains_squashed(text: &str, needle: &str) -> bool {
             .map_or("", |end| &rest[start + 2 + end + 2..]);
     }
     squashed.push_str(rest);
-    let squashed = squashed.replace(" (", "(");
-    squashed.contains(needle)
+    // No white space before `(`: `sleep /**/ (5)` is `sleep(5)`.
+    let mut tight = String::with_capacity(squashed.len());
+    for c in squashed.chars() {
+        if c == '(' {
+            while tight.ends_with(char::is_whitespace) {
+                tight.pop();
+            }
+        }
+        tight.push(c);
+    }
+    tight.contains(needle)
 }
 
 /// After `or`/`and`: an operand, an operator, an operand; or a boolean literal;
@@ -1051,6 +1060,73 @@ mod tests {
         ] {
             assert_eq!(command_injection_signal(honest), Verdict::Clean, "{honest}");
         }
+    }
+
+    #[test]
+    fn each_sql_rule() {
+        let cases = [
+            ("1 order by 5--", "order by probe"),
+            (" or x=y#", "sql condition fragment"),
+            (" having 1=1", "sql condition fragment"),
+            ("x' having 1=1", "quote breaks out into sql"),
+            ("x'; select * from t", "stacked query"),
+            ("1; insert into t values (1)", "stacked query"),
+            ("1; update t set a=1", "stacked query"),
+            ("1; delete from t", "stacked query"),
+            ("1; truncate table t", "stacked query"),
+            ("1; exec xp_cmdshell 'dir'", "stacked query"),
+            ("1; declare @x int", "stacked query"),
+            ("1; shutdown--", "stacked query"),
+            ("1; waitfor delay '0:0:5'", "stacked query"),
+            ("'-'", "operator probe between quotes"),
+            ("x' like 'x", "quote breaks out into sql"),
+            ("x' or not 1", "quote breaks out into sql"),
+            ("x' having a like b", "quote breaks out into sql"),
+            ("x' where a is null", "quote breaks out into sql"),
+            ("1/*!50000 select*/", "mysql versioned comment"),
+            ("x' || 1=1", "quote breaks out into sql"),
+            ("sel/**/ect sleep /**/(5)", "time-delay function"),
+            ("1 or 2>1", "boolean tautology"),
+            ("1 and a like a", "boolean tautology"),
+            ("1 or true", "boolean tautology"),
+        ];
+        for (input, reason) in cases {
+            assert_eq!(
+                sql_injection_signal(input),
+                Verdict::Suspicious(reason),
+                "{input}"
+            );
+        }
+        for honest in [
+            "1; select your seat",
+            "x; drop it",
+            "1; execute the plan",
+            "and then x",
+        ] {
+            assert_eq!(sql_injection_signal(honest), Verdict::Clean, "{honest}");
+        }
+    }
+
+    #[test]
+    fn entities_and_xss_rules() {
+        assert_eq!(
+            decode_entities("&quot;&apos;&colon;&tab;&newline;&lpar;&rpar;&LT;"),
+            "\"':\t\n()<"
+        );
+        for (input, reason) in [
+            (
+                "<div style=\"x:expression(1)\">",
+                "dangerous attribute or style",
+            ),
+            ("x\" autofocus onfocus=x", "event handler attribute"),
+            ("\"><b>", "tag break-out"),
+            ("document.cookie", "script sink"),
+            ("j a v a s c r i p t:x", "script url"),
+        ] {
+            assert_eq!(xss_signal(input), Verdict::Suspicious(reason), "{input}");
+        }
+        assert_eq!(xss_signal("\"></b>"), Verdict::Clean);
+        assert_eq!(Verdict::Suspicious("x").reason(), Some("x"));
     }
 
     #[test]

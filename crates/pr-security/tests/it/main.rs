@@ -6,6 +6,8 @@
     reason = "helpers of tests: a panic is a failed test"
 )]
 
+#[cfg(unix)]
+mod api;
 mod corpus_email;
 #[cfg(unix)]
 mod corpus_traversal;

@@ -115,7 +115,20 @@ fn create_write_list_and_permissions() {
     assert!(names.contains(&("a".to_owned(), EntryKind::Dir)));
     assert!(names.contains(&("up".to_owned(), EntryKind::Symlink)));
     assert!(!names.iter().any(|(n, _)| n == "." || n == ".."));
-    assert_eq!(root.list("a/b/c").unwrap()[0].name, "new.txt");
+    let listed = root.list("a/b/c").unwrap();
+    assert_eq!(listed[0].name, "new.txt");
+    assert_eq!(listed[0].raw_name(), b"new.txt");
+    assert_eq!(listed[0].kind, EntryKind::File);
+    root.open_with("a/shared.txt", OpenMode::CREATE.with_permissions(0o640))
+        .unwrap()
+        .write_all(b"x")
+        .unwrap();
+    let mode = std::fs::metadata(root.path().join("a/shared.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    // The umask may take bits away, never add them.
+    assert_eq!(mode & 0o777 & !0o640, 0);
 
     // Creating through an escaping link is refused and writes nothing outside.
     assert!(root.create("up/created.txt").is_err());
