@@ -138,6 +138,10 @@ impl QueueSink {
         let handle = std::thread::Builder::new()
             .name("pr-logging-writer".to_owned())
             .spawn(move || {
+                // The writer's own events (a failed write, a rotation) must not
+                // come back into its own queue: with `block` and a full queue
+                // it would wait on itself. They are counted in the stats.
+                let _no_events = tracing::dispatcher::set_default(&tracing::Dispatch::none());
                 'run: while let Ok(mut msg) = rx.recv() {
                     let mut taken = 0;
                     loop {
