@@ -101,7 +101,19 @@
 //!
 //! # Feature flags
 //!
-//! No optional features yet; everything above is always on.
+//! - `reload`: [`ConfigHandle`] — `current()` is a lock-free read
+//!   (`arc-swap`) of the last good configuration, `subscribe()` sees each
+//!   applied one, `reload()` builds and validates a new configuration
+//!   completely before swapping and keeps the old one on failure, and
+//!   `status()` ([`ReloadStatus`]: generation, last success, last error) is
+//!   what a health check reads. [`ConfigHandle::watch`] watches the files'
+//!   directories with notify (atomic renames and the Kubernetes `ConfigMap`
+//!   `..data` symlink swap are seen; debounced; polling fallback), and
+//!   [`ConfigHandle::reload_on_sighup`] reloads on SIGHUP.
+//!
+//!   ```toml
+//!   pr-config = { version = "0.1", features = ["reload"] }
+//!   ```
 //!
 //! # Errors
 //!
@@ -117,6 +129,8 @@ mod explain;
 mod flags;
 mod format;
 mod loader;
+#[cfg(feature = "reload")]
+mod reload;
 mod tree;
 mod units;
 mod validate;
@@ -134,6 +148,9 @@ pub use flags::{
 pub use format::Format;
 pub use loader::{ConfigLoader, ConfigLoaderBuilder, Loaded, SecretFilePolicy};
 pub use pr_security::SecretString;
+#[cfg(feature = "reload")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
+pub use reload::{ConfigHandle, ReloadStatus, WatchMode, Watcher};
 pub use units::{ByteSize, Duration, ParseUnitError};
 pub use validate::{Validate, Validator};
 

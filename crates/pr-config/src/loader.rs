@@ -108,7 +108,10 @@ impl<T> ConfigLoader<T> {
     }
 
     /// The configuration files (base files, in order), for watching.
-    #[allow(dead_code, reason = "used by the reload feature")]
+    #[cfg_attr(
+        not(feature = "reload"),
+        allow(dead_code, reason = "used by the reload feature")
+    )]
     pub(crate) fn watched_files(&self, profile: Option<&str>) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = self.files.iter().map(|f| f.path.clone()).collect();
         if let Some(profile) = profile {

@@ -11,6 +11,8 @@
 
 mod flags;
 mod loader;
+#[cfg(feature = "reload")]
+mod reload;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
