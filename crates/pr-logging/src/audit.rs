@@ -7,7 +7,7 @@
 //! across rotation and each file verifies on its own.
 
 use std::fs::File;
-use std::io::Read as _;
+use std::io::{BufRead, BufReader, Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -98,29 +98,59 @@ impl AuditLog {
 /// The sequence number and chain value of the last line written by an
 /// earlier run: from the current file, or the newest rotated one.
 fn resume(settings: &FileSettings) -> Option<(u64, [u8; 32])> {
-    let current = read_text(&settings.path).ok().filter(|t| !t.is_empty());
-    let text = match current {
-        Some(text) => text,
+    let last = match last_line(&settings.path) {
+        Some(line) => line,
         None => {
             let newest = settings.rotated_files().into_iter().next()?;
-            read_text(&newest.0).ok()?
+            last_line(&newest.0)?
         }
     };
-    let last = text.lines().rev().find(|l| !l.is_empty())?;
-    let parsed = parse_line(last).ok()?;
+    let parsed = parse_line(&last).ok()?;
     Some((parsed.seq, parsed.chain))
 }
 
-fn read_text(path: &Path) -> std::io::Result<String> {
-    let mut text = String::new();
-    let file = File::open(path)?;
-    if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::GzDecoder::new(file).read_to_string(&mut text)?;
-    } else {
-        let mut file = file;
-        file.read_to_string(&mut text)?;
+/// The last whole line of a file: from its tail for a plain file, by
+/// reading it through for a compressed one.
+fn last_line(path: &Path) -> Option<String> {
+    const TAIL: u64 = 64 * 1024;
+    if path.extension().is_none_or(|e| e != "gz") {
+        let mut file = File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        let start = len.saturating_sub(TAIL);
+        file.seek(SeekFrom::Start(start)).ok()?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).ok()?;
+        let body = tail.strip_suffix(b"\n")?;
+        match body.iter().rposition(|b| *b == b'\n') {
+            Some(at) => return String::from_utf8(body[at + 1..].to_vec()).ok(),
+            None if start == 0 => return String::from_utf8(body.to_vec()).ok(),
+            None => {} // a line longer than the tail: read it all below
+        }
     }
-    Ok(text)
+    let mut reader = open_lines(path).ok()?;
+    let mut line = Vec::new();
+    let mut last = None;
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if line.ends_with(b"\n") => {
+                last = Some(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned());
+            }
+            Ok(_) => break,
+        }
+    }
+    last
+}
+
+/// A buffered reader of a plain or `.gz` file.
+fn open_lines(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    let file = File::open(path)?;
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(BufReader::new(flate2::read::GzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::new(file))
+    })
 }
 
 struct Parsed<'a> {
@@ -282,25 +312,31 @@ pub fn verify_files<P: AsRef<Path>>(paths: &[P], key: &[u8]) -> Result<AuditRepo
     let mut chain: Option<[u8; 32]> = None;
     for path in paths {
         let path = path.as_ref();
-        let text = read_text(path).map_err(|e| Error::io(path, "read", e))?;
-        let mut lines = text.split('\n').peekable();
+        let mut reader = open_lines(path).map_err(|e| Error::io(path, "open", e))?;
+        let mut bytes = Vec::new();
         let mut number = 0_u64;
         let mut first = true;
-        while let Some(line) = lines.next() {
-            if line.is_empty() && lines.peek().is_none() {
+        loop {
+            bytes.clear();
+            let read = reader
+                .read_until(b'\n', &mut bytes)
+                .map_err(|e| Error::io(path, "read", e))?;
+            if read == 0 {
                 break;
             }
             number += 1;
+            let complete = bytes.ends_with(b"\n");
+            let line = String::from_utf8_lossy(bytes.strip_suffix(b"\n").unwrap_or(&bytes));
             let fail = |reason: String| AuditBreak {
                 path: path.to_path_buf(),
                 line: number,
                 reason,
             };
-            if lines.peek().is_none() {
+            if !complete {
                 report.broken = Some(fail("incomplete last line".to_owned()));
                 return Ok(report);
             }
-            let parsed = match parse_line(line) {
+            let parsed = match parse_line(&line) {
                 Ok(parsed) => parsed,
                 Err(reason) => {
                     report.broken = Some(fail(reason.to_owned()));

@@ -110,6 +110,34 @@ fn the_chain_continues_across_rotation_and_restarts() {
     assert_eq!(report.verified, 60);
     assert_eq!(report.last_seq, Some(60));
 
+    // Rotated files compressed by an outside tool still verify.
+    let oldest = &files[0];
+    let mut gz_name = oldest.as_os_str().to_owned();
+    gz_name.push(".gz");
+    {
+        use std::io::Write as _;
+        let out = std::fs::File::create(&gz_name).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        encoder.write_all(&std::fs::read(oldest).unwrap()).unwrap();
+        encoder.finish().unwrap();
+    }
+    std::fs::remove_file(oldest).unwrap();
+    let report = verify_all(dir.join("audit.log"), KEY.as_bytes()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.verified, 60);
+    let files = audit_files(&dir.join("audit.log"));
+    assert!(files[0].to_string_lossy().ends_with(".log.gz"), "{files:?}");
+
+    // A restart with no current file (as right after a rotation) resumes
+    // from the newest rotated file.
+    let newest = files[files.len() - 2].clone();
+    let newest_seq = verify(&newest, KEY.as_bytes()).unwrap().last_seq.unwrap();
+    std::fs::remove_file(dir.join("audit.log")).unwrap();
+    write(&config, 61, 1);
+    let report = verify_all(dir.join("audit.log"), KEY.as_bytes()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.last_seq, Some(newest_seq + 1));
+
     // Dropping a whole middle file breaks the chain at the next file.
     let mut without_one = files.clone();
     without_one.remove(1);
