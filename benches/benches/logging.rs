@@ -43,7 +43,11 @@ fn json_event(c: &mut Criterion) {
     let cases = [
         ("logging/json_event_3_fields", false, false),
         ("logging/json_event_3_fields_key_redaction", true, false),
-        ("logging/json_event_3_fields_key_and_value_redaction", true, true),
+        (
+            "logging/json_event_3_fields_key_and_value_redaction",
+            true,
+            true,
+        ),
     ];
     for (name, keys, patterns) in cases {
         let mut config = quiet();
@@ -105,9 +109,7 @@ fn file_lines(c: &mut Criterion) {
         file.compress = false;
         file.queue = Some(QueueConfig::default());
         config.files.push(file);
-        let (ours, guard) = Logging::builder(&config)
-            .build()
-            .expect("a valid config");
+        let (ours, guard) = Logging::builder(&config).build().expect("a valid config");
         tracing::dispatcher::with_default(&ours, || {
             group.bench_function("ours", |b| b.iter(event));
         });
