@@ -115,6 +115,7 @@ impl Context {
 }
 
 /// One strategy of a flag (the Unleash format).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -139,6 +140,7 @@ where
 }
 
 /// A variant with its weight.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -156,6 +158,7 @@ pub struct Variant {
 }
 
 /// Context values that always get a variant.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
@@ -167,6 +170,7 @@ pub struct VariantOverride {
 }
 
 /// One flag's definition.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -356,6 +360,7 @@ fn rollout_on(pct: u32, stickiness: &str, group: &str, ctx: &Context) -> bool {
 /// assert!((200..300).contains(&on));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Flags(pub BTreeMap<String, Flag>);

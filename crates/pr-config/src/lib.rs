@@ -114,6 +114,17 @@
 //!   ```toml
 //!   pr-config = { version = "0.1", features = ["reload"] }
 //!   ```
+//! - `schema`: [`Template`] — from one schema (derive
+//!   `schemars::JsonSchema` on the configuration types, so doc comments
+//!   become descriptions) and `T::default()`: a commented TOML default file,
+//!   a `.env.example` with the exact variable names, defaults, and which keys
+//!   are required or secret, and a Markdown reference. [`Duration`],
+//!   [`ByteSize`] and [`Flags`] implement `JsonSchema`; give a
+//!   [`SecretString`] field `#[schemars(with = "String")]`.
+//!
+//!   ```toml
+//!   pr-config = { version = "0.1", features = ["schema"] }
+//!   ```
 //!
 //! # Errors
 //!
@@ -131,6 +142,8 @@ mod format;
 mod loader;
 #[cfg(feature = "reload")]
 mod reload;
+#[cfg(feature = "schema")]
+mod template;
 mod tree;
 mod units;
 mod validate;
@@ -151,6 +164,9 @@ pub use pr_security::SecretString;
 #[cfg(feature = "reload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
 pub use reload::{ConfigHandle, ReloadStatus, WatchMode, Watcher};
+#[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+pub use template::{Template, TemplateEntry};
 pub use units::{ByteSize, Duration, ParseUnitError};
 pub use validate::{Validate, Validator};
 

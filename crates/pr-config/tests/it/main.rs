@@ -13,6 +13,8 @@ mod flags;
 mod loader;
 #[cfg(feature = "reload")]
 mod reload;
+#[cfg(feature = "schema")]
+mod template;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
