@@ -18,6 +18,9 @@ commands:
   gates [OPTIONS]    run the quality gates (see `cargo xtask gates --help`)
   bench [ARGS]       run `cargo bench -p pr-benches [ARGS]`, time a no-change rerun of the gates
                      (full runs only), and write docs/PERFORMANCE.md
+  fuzz [TARGET] [--seconds N]
+                     build the cargo-fuzz targets of crates/*/fuzz on this stable toolchain and run
+                     each (or TARGET) for N seconds (default 60) on its corpus
 ";
 
 /// The note at the top of `docs/PERFORMANCE.md`.
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     match args.next().as_ref().and_then(|a| a.to_str()) {
         Some("gates") => pr_gates::main_with(gates(), args),
         Some("bench") => report(run_bench(args.collect())),
+        Some("fuzz") => report(run_fuzz(args.collect())),
         Some("-h" | "--help" | "help") => {
             say(USAGE);
             ExitCode::SUCCESS
@@ -115,6 +119,120 @@ fn run_bench(extra: Vec<OsString>) -> Result<(), String> {
         results.len()
     ));
     Ok(())
+}
+
+/// The flags cargo-fuzz passes to rustc for libFuzzer's coverage feedback, less the sanitizer
+/// (`-Zsanitizer` needs nightly, which this workspace's pinned toolchain is not).
+const FUZZ_RUSTFLAGS: &str = "-Cpasses=sancov-module \
+    -Cllvm-args=-sanitizer-coverage-level=4 \
+    -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+    -Cllvm-args=-sanitizer-coverage-pc-table \
+    -Cllvm-args=-sanitizer-coverage-trace-compares \
+    --cfg fuzzing -Cdebug-assertions -Coverflow-checks";
+
+/// `cargo xtask fuzz [TARGET] [--seconds N]`: every `crates/*/fuzz` package (cargo-fuzz layout, its
+/// own workspace) is built in release mode with libFuzzer's coverage flags, then each target runs
+/// on `fuzz/corpus/<target>` for the given time; a crash fails the command and leaves the input
+/// in `fuzz/artifacts/<target>/`.
+fn run_fuzz(args: Vec<OsString>) -> Result<(), String> {
+    let mut only = None;
+    let mut seconds = 60_u64;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.into_string().map_err(|a| format!("not UTF-8: {a:?}"))?;
+        if arg == "--seconds" {
+            let value = args.next().and_then(|v| v.into_string().ok());
+            seconds = value
+                .as_deref()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("--seconds needs a whole number, got {value:?}"))?;
+        } else {
+            only = Some(arg);
+        }
+    }
+    let dir =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let workspace = pr_gates::Workspace::load(&dir).map_err(|e| e.to_string())?;
+    let target_dir = workspace.target_dir().join("fuzz");
+    // With an explicit `--target`, RUSTFLAGS reach the fuzzed code only, not build scripts (which
+    // would not link against libFuzzer's hooks), as cargo-fuzz does it.
+    let host = host_triple()?;
+    let mut ran = 0;
+    for package in workspace.members() {
+        let Some(crate_dir) = package.manifest_path.parent() else {
+            continue;
+        };
+        let fuzz_dir = crate_dir.as_std_path().join("fuzz");
+        let Ok(manifest) = std::fs::read_to_string(fuzz_dir.join("Cargo.toml")) else {
+            continue;
+        };
+        let targets: Vec<&str> = manifest
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("name = \""))
+            .filter_map(|l| l.strip_suffix('"'))
+            .skip(1) // the package's own name
+            .filter(|t| only.as_deref().is_none_or(|o| o == *t))
+            .collect();
+        for target in targets {
+            let build = Step::cargo()
+                .args(["build", "--release", "--bin", target, "--manifest-path"])
+                .arg(fuzz_dir.join("Cargo.toml"))
+                .args(["--target", &host, "--target-dir"])
+                .arg(&target_dir)
+                .env("RUSTFLAGS", FUZZ_RUSTFLAGS)
+                .echo(true);
+            let out = build
+                .run(&fuzz_dir, &mut std::io::stderr())
+                .map_err(|e| e.to_string())?;
+            if !out.success {
+                return Err(format!("`{}` failed ({})", out.command, out.status));
+            }
+            let corpus = fuzz_dir.join("corpus").join(target);
+            let artifacts = fuzz_dir.join("artifacts").join(target);
+            std::fs::create_dir_all(&corpus)
+                .and_then(|()| std::fs::create_dir_all(&artifacts))
+                .map_err(|e| format!("could not create the fuzz folders: {e}"))?;
+            say(&format!("fuzz: {} for {seconds}s", package.name));
+            let run = Step::new(target_dir.join(&host).join("release").join(target))
+                .arg(format!("-max_total_time={seconds}"))
+                .arg(format!("-artifact_prefix={}/", artifacts.display()))
+                .arg(&corpus)
+                .echo(true);
+            let out = run
+                .run(&fuzz_dir, &mut std::io::stderr())
+                .map_err(|e| e.to_string())?;
+            if !out.success {
+                return Err(format!(
+                    "fuzz target `{target}` of {} failed ({}); the input is in {}",
+                    package.name,
+                    out.status,
+                    artifacts.display()
+                ));
+            }
+            ran += 1;
+        }
+    }
+    if ran == 0 {
+        return Err(match only {
+            Some(t) => format!("no fuzz target named `{t}` under crates/*/fuzz"),
+            None => "no fuzz targets under crates/*/fuzz".to_owned(),
+        });
+    }
+    say(&format!("fuzz: {ran} target(s) ran clean"));
+    Ok(())
+}
+
+/// The target triple of this toolchain's host, from `rustc -vV`.
+fn host_triple() -> Result<String, String> {
+    let out = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("could not run `rustc -vV`: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_owned)
+        .ok_or_else(|| "`rustc -vV` printed no host line".to_owned())
 }
 
 /// Runs every gate twice in a row and renders the second, no-change run: each gate's time, how
