@@ -52,7 +52,12 @@ fn email(c: &mut Criterion) {
         });
     });
     group.bench_function("validator", |b| {
-        b.iter(|| EMAILS.iter().filter(|e| black_box(**e).validate_email()).count());
+        b.iter(|| {
+            EMAILS
+                .iter()
+                .filter(|e| black_box(**e).validate_email())
+                .count()
+        });
     });
     group.finish();
 }
