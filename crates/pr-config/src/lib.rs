@@ -102,7 +102,9 @@
 //! # Feature flags
 //!
 //! - `reload`: [`ConfigHandle`] — `current()` is a lock-free read
-//!   (`arc-swap`) of the last good configuration, `subscribe()` sees each
+//!   (`arc-swap`) of the last good configuration (`peek()` a cheaper
+//!   short-lived borrow, `reader()` a per-thread cache for the hottest
+//!   paths), `subscribe()` sees each
 //!   applied one, `reload()` builds and validates a new configuration
 //!   completely before swapping and keeps the old one on failure, and
 //!   `status()` ([`ReloadStatus`]: generation, last success, last error) is
@@ -163,7 +165,7 @@ pub use loader::{ConfigLoader, ConfigLoaderBuilder, Loaded, SecretFilePolicy};
 pub use pr_security::SecretString;
 #[cfg(feature = "reload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
-pub use reload::{ConfigHandle, ReloadStatus, WatchMode, Watcher};
+pub use reload::{ConfigHandle, Current, Reader, ReloadStatus, WatchMode, Watcher};
 #[cfg(feature = "schema")]
 #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use template::{Template, TemplateEntry};

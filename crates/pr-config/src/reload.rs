@@ -42,7 +42,7 @@ impl ReloadStatus {
 struct Inner<T> {
     loader: ConfigLoader<T>,
     profile: Option<String>,
-    current: ArcSwap<T>,
+    current: Arc<ArcSwap<T>>,
     explanation: ArcSwap<Explanation>,
     status: Mutex<ReloadStatus>,
     reloading: Mutex<()>,
@@ -81,6 +81,9 @@ struct Inner<T> {
 /// std::fs::write(&file, "workers = 8\n")?;
 /// handle.reload()?;
 /// assert_eq!(handle.current().workers, 8);
+/// assert_eq!(handle.peek().workers, 8);
+/// let mut reader = handle.reader();
+/// assert_eq!(reader.current().workers, 8);
 /// assert!(changes.has_changed()?);
 /// assert_eq!(handle.status().generation, 2);
 /// # std::fs::remove_dir_all(&dir)?;
@@ -112,6 +115,22 @@ impl<T> ConfigHandle<T> {
     #[must_use]
     pub fn current(&self) -> Arc<T> {
         self.inner.current.load_full()
+    }
+
+    /// A borrow of the last good configuration for a hot path: cheaper
+    /// than [`current`](Self::current) (no reference-count traffic while
+    /// few guards are alive on the thread); hold it briefly.
+    #[must_use]
+    pub fn peek(&self) -> Current<T> {
+        Current(self.inner.current.load())
+    }
+
+    /// A per-thread reader for the hottest paths: its
+    /// [`current`](Reader::current) costs one atomic load while the
+    /// configuration is unchanged.
+    #[must_use]
+    pub fn reader(&self) -> Reader<T> {
+        Reader(arc_swap::Cache::new(Arc::clone(&self.inner.current)))
     }
 
     /// A receiver that sees every applied configuration.
@@ -156,7 +175,7 @@ where
             inner: Arc::new(Inner {
                 loader,
                 profile,
-                current: ArcSwap::new(config),
+                current: Arc::new(ArcSwap::new(config)),
                 explanation: ArcSwap::from_pointee(explanation),
                 status: Mutex::new(ReloadStatus {
                     generation: 1,
@@ -353,6 +372,48 @@ fn poll<F: notify::EventHandler>(
     )
     .map(|w| Box::new(w) as Box<dyn notify::Watcher + Send>)
     .map_err(|e| watch_failed(dirs.first().map_or(Path::new("."), PathBuf::as_path), &e))
+}
+
+/// A short-lived borrow of the configuration (see [`ConfigHandle::peek`]).
+pub struct Current<T>(arc_swap::Guard<Arc<T>>);
+
+impl<T> Current<T> {
+    /// An owned reference that may be kept.
+    #[must_use]
+    pub fn into_arc(self) -> Arc<T> {
+        arc_swap::Guard::into_inner(self.0)
+    }
+}
+
+impl<T> std::ops::Deref for Current<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Current<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+/// A cached reader of the configuration (see [`ConfigHandle::reader`]);
+/// one per thread or task.
+pub struct Reader<T>(arc_swap::Cache<Arc<ArcSwap<T>>, Arc<T>>);
+
+impl<T> Reader<T> {
+    /// The last good configuration.
+    pub fn current(&mut self) -> &Arc<T> {
+        self.0.load()
+    }
+}
+
+impl<T> std::fmt::Debug for Reader<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
 }
 
 /// How to notice changes.

@@ -39,12 +39,15 @@ fn edit_in_place_then_invalid_then_fixed() {
     let file = dir.write("app.toml", "workers = 2\n");
     let h = handle(&file);
     let mut rx = h.subscribe();
+    let mut reader = h.reader();
     assert_eq!(h.current().workers, 2);
+    assert_eq!(reader.current().workers, 2);
     assert_eq!(h.status().generation, 1);
 
     std::fs::write(&file, "workers = 3\n").unwrap();
     assert_eq!(h.reload().unwrap(), 2);
     assert_eq!(h.current().workers, 3);
+    assert_eq!(reader.current().workers, 3);
     assert!(rx.has_changed().unwrap());
     assert_eq!(rx.borrow_and_update().workers, 3);
 
@@ -75,6 +78,9 @@ fn atomic_rename_is_seen() {
     atomic_write(&file, "workers = 9\n");
     h.reload().unwrap();
     assert_eq!(h.current().workers, 9);
+    let peeked = h.peek();
+    assert_eq!(peeked.workers, 9);
+    assert_eq!(peeked.into_arc().workers, 9);
 }
 
 fn configmap(dir: &Path, version: &str, text: &str) {
