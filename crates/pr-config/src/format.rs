@@ -13,6 +13,9 @@ pub enum Format {
     Toml,
     /// JSON (`.json`).
     Json,
+    /// YAML (`.yaml`, `.yml`; feature `yaml`).
+    #[cfg(feature = "yaml")]
+    Yaml,
 }
 
 impl Format {
@@ -22,6 +25,8 @@ impl Format {
         match path.extension()?.to_str()? {
             "toml" => Some(Self::Toml),
             "json" => Some(Self::Json),
+            #[cfg(feature = "yaml")]
+            "yaml" | "yml" => Some(Self::Yaml),
             _ => None,
         }
     }
@@ -50,7 +55,57 @@ pub(crate) fn parse(format: Format, text: &str) -> Result<Parsed, SyntaxError> {
     match format {
         Format::Toml => parse_toml(text),
         Format::Json => parse_json(text),
+        #[cfg(feature = "yaml")]
+        Format::Yaml => parse_yaml(text),
     }
+}
+
+#[cfg(feature = "yaml")]
+fn parse_yaml(text: &str) -> Result<Parsed, SyntaxError> {
+    if text.trim().is_empty() {
+        return Ok(Parsed::default());
+    }
+    let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| SyntaxError {
+        line: e.location().and_then(|l| u32::try_from(l.line()).ok()),
+        // The bare reason, without the location's text.
+        message: "invalid YAML".to_owned(),
+    })?;
+    let Ok(Value::Dict(_, dict)) = Value::serialize(&yaml) else {
+        return Err(SyntaxError {
+            line: Some(1),
+            message: "the top level must be a mapping".to_owned(),
+        });
+    };
+    // Lines of block-mapping keys: indentation tells the nesting.
+    let mut lines = HashMap::new();
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
+            continue;
+        }
+        let indent = raw.len() - trimmed.len();
+        let Some((key, _)) = trimmed.split_once(':') else {
+            continue;
+        };
+        let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+        if key.is_empty() || key.contains(' ') {
+            continue;
+        }
+        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+            stack.pop();
+        }
+        stack.push((indent, key.to_owned()));
+        let path = stack
+            .iter()
+            .map(|(_, k)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        lines
+            .entry(path)
+            .or_insert_with(|| u32::try_from(index + 1).unwrap_or(u32::MAX));
+    }
+    Ok(Parsed { dict, lines })
 }
 
 fn parse_toml(text: &str) -> Result<Parsed, SyntaxError> {
@@ -202,6 +257,20 @@ mod tests {
         let err = parse(Format::Toml, "a = 1\nb = \"hunter2\n").unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(!err.message.contains("hunter2"), "{}", err.message);
+    }
+
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn yaml_values_and_lines() {
+        let text = "# c\nport: 80\nserver:\n  host: x\n  tls:\n    enabled: true\nlist:\n  - a\n";
+        let parsed = parse(Format::Yaml, text).unwrap();
+        assert_eq!(parsed.lines["port"], 2);
+        assert_eq!(parsed.lines["server.host"], 4);
+        assert_eq!(parsed.lines["server.tls.enabled"], 6);
+        assert!(crate::tree::get(&parsed.dict, "server.tls.enabled").is_some());
+        let err = parse(Format::Yaml, "a: 1\nb: [\"hunter2\"\n").unwrap_err();
+        assert!(err.line.is_some());
+        assert!(!err.message.contains("hunter2"));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! Validate` from layered sources, lowest first:
 //!
 //! 1. `T::default()`;
-//! 2. configuration files (TOML or JSON by extension; each required or
-//!    optional), in order;
+//! 2. configuration files (TOML, JSON, or YAML with the `yaml` feature, by
+//!    extension; each required or optional), in order;
 //! 3. profile files: `name.{profile}.ext` beside each file, the profile from
 //!    the builder or the `<PREFIX>_PROFILE` variable;
 //! 4. a `.env` file;
@@ -126,6 +126,12 @@
 //!
 //!   ```toml
 //!   pr-config = { version = "0.1", features = ["schema"] }
+//!   ```
+//! - `yaml`: `.yaml` / `.yml` files (on `serde_norway`, the maintained
+//!   `serde_yaml` fork), with key lines in problems.
+//!
+//!   ```toml
+//!   pr-config = { version = "0.1", features = ["yaml"] }
 //!   ```
 //!
 //! # Errors

@@ -690,7 +690,7 @@ where
                 "",
                 whole,
                 &PARSE_FAILED,
-                "unsupported file extension (expected .toml or .json)",
+                "unsupported file extension (expected .toml, .json, or .yaml / .yml with the `yaml` feature)",
             ));
             return None;
         };

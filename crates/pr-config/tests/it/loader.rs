@@ -433,3 +433,30 @@ mod props {
         }
     }
 }
+
+#[cfg(feature = "yaml")]
+#[test]
+fn yaml_files_with_lines_in_problems() {
+    let dir = TempDir::new("yaml");
+    let file = dir.write(
+        "app.yaml",
+        "port: 7100\ndatabase:\n  url: x://y\n  max_connections: lots\ntags:\n  - a\n",
+    );
+    let err = builder().file(&file).build().load().unwrap_err();
+    assert_eq!(err.problems().len(), 1, "{err}");
+    assert_eq!(err.problems()[0].key, "database.max_connections");
+    assert_eq!(
+        err.problems()[0].source,
+        Source::File {
+            path: file.clone(),
+            line: Some(4)
+        }
+    );
+    assert!(!err.to_string().contains("lots"));
+
+    std::fs::write(&file, "port: 7100\ndatabase:\n  url: x://y\ntags: [a]\n").unwrap();
+    let loaded = builder().file(&file).build().load().unwrap();
+    assert_eq!(loaded.config.port, 7100);
+    assert_eq!(loaded.config.database.url, "x://y");
+    assert_eq!(loaded.config.tags, ["a"]);
+}
