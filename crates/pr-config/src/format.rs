@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use figment::value::{Dict, Value};
+use serde::Deserialize as _;
 use toml::de::{DeTable, DeValue};
 
 /// A configuration file format, chosen by extension.
@@ -109,7 +110,7 @@ fn parse_yaml(text: &str) -> Result<Parsed, SyntaxError> {
 }
 
 fn parse_toml(text: &str) -> Result<Parsed, SyntaxError> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| SyntaxError {
+    let syntax = |e: &toml::de::Error| SyntaxError {
         line: e.span().map(|s| line_of(text, s.start)),
         // `message()` is the bare reason; Display would quote the file's text.
         message: e
@@ -118,29 +119,26 @@ fn parse_toml(text: &str) -> Result<Parsed, SyntaxError> {
             .next()
             .unwrap_or("syntax error")
             .to_owned(),
-    })?;
-    let dict = match Value::serialize(&table) {
-        Ok(Value::Dict(_, dict)) => dict,
-        _ => Dict::new(),
     };
+    // One parse: the spanned tree gives the lines, then the values.
+    let spanned = DeTable::parse(text).map_err(|e| syntax(&e))?;
     let mut lines = HashMap::new();
-    if let Ok(spanned) = DeTable::parse(text) {
-        fn walk(prefix: &str, table: &DeTable<'_>, text: &str, out: &mut HashMap<String, u32>) {
-            for (key, value) in table {
-                let path = if prefix.is_empty() {
-                    key.get_ref().to_string()
-                } else {
-                    format!("{prefix}.{}", key.get_ref())
-                };
-                out.entry(path.clone())
-                    .or_insert_with(|| line_of(text, key.span().start));
-                if let DeValue::Table(child) = value.get_ref() {
-                    walk(&path, child, text, out);
-                }
+    fn walk(prefix: &str, table: &DeTable<'_>, text: &str, out: &mut HashMap<String, u32>) {
+        for (key, value) in table {
+            let path = if prefix.is_empty() {
+                key.get_ref().to_string()
+            } else {
+                format!("{prefix}.{}", key.get_ref())
+            };
+            if let DeValue::Table(child) = value.get_ref() {
+                walk(&path, child, text, out);
             }
+            out.entry(path)
+                .or_insert_with(|| line_of(text, key.span().start));
         }
-        walk("", spanned.get_ref(), text, &mut lines);
     }
+    walk("", spanned.get_ref(), text, &mut lines);
+    let dict = Dict::deserialize(toml::de::Deserializer::from(spanned)).map_err(|e| syntax(&e))?;
     Ok(Parsed { dict, lines })
 }
 

@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -233,7 +234,6 @@ impl<T> ConfigLoaderBuilder<T> {
 }
 
 /// A loaded configuration with its provenance.
-#[derive(Debug)]
 #[non_exhaustive]
 pub struct Loaded<T> {
     /// The configuration.
@@ -242,17 +242,34 @@ pub struct Loaded<T> {
     pub profile: Option<String>,
     /// Warnings (unknown keys, loose secret files under `Warn`).
     pub warnings: Vec<Warning>,
-    explanation: Explanation,
+    // The sources as merged, for `explain()` (built on first use). They hold
+    // raw values, secrets included: never printed.
+    layers: Vec<Layer>,
+    secret_keys: BTreeSet<String>,
+    explanation: OnceLock<Explanation>,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Loaded<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loaded")
+            .field("config", &self.config)
+            .field("profile", &self.profile)
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Serialize> Loaded<T> {
+    /// Each key with its effective value (secrets masked), the source that
+    /// won and the sources it shadowed. Built on the first call.
+    #[must_use]
+    pub fn explain(&self) -> &Explanation {
+        self.explanation
+            .get_or_init(|| explain(&self.config, &self.layers, &self.secret_keys))
+    }
 }
 
 impl<T> Loaded<T> {
-    /// Each key with its effective value (secrets masked), the source that
-    /// won and the sources it shadowed.
-    #[must_use]
-    pub fn explain(&self) -> &Explanation {
-        &self.explanation
-    }
-
     /// The configuration, dropping the provenance.
     #[must_use]
     pub fn into_inner(self) -> T {
@@ -321,7 +338,8 @@ impl Layer {
     }
 }
 
-struct DictProvider(Dict);
+/// Hands the merged tree to figment without copying it (figment asks once).
+struct DictProvider(std::cell::RefCell<Option<Dict>>);
 
 impl Provider for DictProvider {
     fn metadata(&self) -> Metadata {
@@ -329,7 +347,7 @@ impl Provider for DictProvider {
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        Ok(Profile::Default.collect(self.0.clone()))
+        Ok(Profile::Default.collect(self.0.borrow_mut().take().unwrap_or_default()))
     }
 }
 
@@ -434,11 +452,11 @@ where
         };
         let mut secret_keys: BTreeSet<String> = self.secret_keys.iter().cloned().collect();
         let mut default_layer = Layer::new(LayerKind::Default, Source::Default);
+        default_layer.dict = defaults_full.clone();
         for (key, value) in tree::leaves(&defaults_full) {
             if matches!(value, Value::String(_, s) if s == REDACTED) {
+                tree::remove(&mut default_layer.dict, &key);
                 secret_keys.insert(key);
-            } else {
-                tree::insert(&mut default_layer.dict, &key, value.clone());
             }
         }
         let mut layers = vec![default_layer];
@@ -578,7 +596,9 @@ where
             for layer in &layers {
                 tree::merge(&mut merged, &layer.dict);
             }
-            match Figment::from(DictProvider(merged)).extract_lossy::<T>() {
+            match Figment::from(DictProvider(std::cell::RefCell::new(Some(merged))))
+                .extract_lossy::<T>()
+            {
                 Ok(v) => {
                     value = Some(v);
                     break;
@@ -638,15 +658,14 @@ where
         }
 
         match value {
-            Some(config) if problems.is_empty() => {
-                let explanation = explain(&config, &layers, &secret_keys);
-                Ok(Loaded {
-                    config,
-                    profile,
-                    warnings,
-                    explanation,
-                })
-            }
+            Some(config) if problems.is_empty() => Ok(Loaded {
+                config,
+                profile,
+                warnings,
+                layers,
+                secret_keys,
+                explanation: OnceLock::new(),
+            }),
             _ => {
                 if problems.is_empty() {
                     problems.push(Problem::new(
