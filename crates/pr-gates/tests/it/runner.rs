@@ -32,7 +32,7 @@ fn fmt_fails_on_a_misformatted_file_and_passes_once_fixed() {
     let (st, reason) = status(&summary, "fmt");
     assert_eq!(st, Status::Fail);
     assert!(
-        reason.contains("`cargo fmt --all --check` failed"),
+        reason.starts_with("`cargo fmt --check -p good` failed"),
         "{reason}"
     );
     assert!(!summary.gates[0].outcome.log_tail.is_empty());
@@ -43,7 +43,7 @@ fn fmt_fails_on_a_misformatted_file_and_passes_once_fixed() {
     let junit = summary.to_junit();
     assert!(junit.contains("<testcase name=\"fmt\""), "{junit}");
     assert!(
-        junit.contains("<failure message=\"`cargo fmt --all --check` failed"),
+        junit.contains("<failure message=\"`cargo fmt --check -p good` failed"),
         "{junit}"
     );
     let json: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
