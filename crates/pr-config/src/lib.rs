@@ -127,6 +127,13 @@
 //!   ```toml
 //!   pr-config = { version = "0.1", features = ["schema"] }
 //!   ```
+//! - `garde`: [`Validator::garde`] runs rules derived with garde
+//!   (`#[derive(garde::Validate)]`), so rules can be attributes instead of
+//!   code; each failure is reported at its key with its source.
+//!
+//!   ```toml
+//!   pr-config = { version = "0.1", features = ["garde"] }
+//!   ```
 //! - `yaml`: `.yaml` / `.yml` files (on `serde_norway`, the maintained
 //!   `serde_yaml` fork), with key lines in problems.
 //!

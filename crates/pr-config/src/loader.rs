@@ -651,8 +651,18 @@ where
                 if reported.contains(&key) {
                     continue;
                 }
-                let source =
-                    winner(&layers, &key).map_or(Source::Default, |i| layers[i].source(&key));
+                let found = winner(&layers, &key);
+                let source = found.map_or(Source::Default, |i| layers[i].source(&key));
+                // A rule's message may quote the value: withhold it if so.
+                let message = match found.and_then(|i| tree::get(&layers[i].dict, &key)) {
+                    Some(Value::String(_, raw))
+                        if !raw.is_empty() && message.contains(raw.as_str()) =>
+                    {
+                        "failed a validation rule (message withheld: it quotes the value)"
+                            .to_owned()
+                    }
+                    _ => message,
+                };
                 problems.push(Problem::new(key, source, &VALIDATION_FAILED, message));
             }
         }

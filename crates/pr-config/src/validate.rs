@@ -104,6 +104,55 @@ impl Validator {
         self.prefix = saved;
     }
 
+    /// Runs the rules derived with garde (`#[derive(garde::Validate)]`) on
+    /// `value` under `key` (empty for the top level), reporting each
+    /// failure at its field's path (`tags[0]` becomes `tags.0`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pr_config::{Validate, Validator};
+    ///
+    /// #[derive(garde::Validate)]
+    /// struct Server {
+    ///     #[garde(range(min = 1024))]
+    ///     port: u16,
+    ///     #[garde(length(min = 1))]
+    ///     name: String,
+    /// }
+    ///
+    /// impl Validate for Server {
+    ///     fn validate(&self, v: &mut Validator) {
+    ///         v.garde("", self);
+    ///     }
+    /// }
+    ///
+    /// let mut v = Validator::new();
+    /// Server { port: 80, name: String::new() }.validate(&mut v);
+    /// let keys: Vec<_> = v.problems().iter().map(|(k, _)| k.as_str()).collect();
+    /// assert_eq!(keys, ["name", "port"]);
+    /// ```
+    #[cfg(feature = "garde")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "garde")))]
+    pub fn garde<V>(&mut self, key: &str, value: &V)
+    where
+        V: garde::Validate + ?Sized,
+        V::Context: Default,
+    {
+        if let Err(report) = value.validate() {
+            for (path, error) in report.iter() {
+                let path = path.to_string().replace('[', ".").replace(']', "");
+                let path = path.trim_start_matches('.');
+                let relative = match (key.is_empty(), path.is_empty()) {
+                    (true, _) => path.to_owned(),
+                    (false, true) => key.to_owned(),
+                    (false, false) => format!("{key}.{path}"),
+                };
+                self.error(&relative, error.message());
+            }
+        }
+    }
+
     /// The problems so far: `(key path, message)`.
     #[must_use]
     pub fn problems(&self) -> &[(String, String)] {

@@ -460,3 +460,87 @@ fn yaml_files_with_lines_in_problems() {
     assert_eq!(loaded.config.database.url, "x://y");
     assert_eq!(loaded.config.tags, ["a"]);
 }
+
+#[test]
+fn a_rule_message_that_quotes_the_value_is_withheld() {
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    #[serde(default)]
+    struct S {
+        token: String,
+    }
+    impl Validate for S {
+        fn validate(&self, v: &mut Validator) {
+            v.check(
+                self.token.len() > 20,
+                "token",
+                format!("`{}` is too short", self.token),
+            );
+        }
+    }
+    let err = ConfigLoader::<S>::builder()
+        .env_prefix("APP")
+        .env_vars([("APP__TOKEN", "tok-123")])
+        .build()
+        .load()
+        .unwrap_err();
+    assert_eq!(
+        err.problems()[0].code().as_str(),
+        "config.validation_failed"
+    );
+    assert!(!err.to_string().contains("tok-123"), "{err}");
+}
+
+#[cfg(feature = "garde")]
+#[test]
+fn garde_rules_report_with_their_sources() {
+    #[derive(Debug, Default, Deserialize, Serialize, garde::Validate)]
+    #[serde(default)]
+    struct S {
+        #[garde(range(min = 1024))]
+        port: u16,
+        #[garde(dive)]
+        db: Db,
+    }
+    #[derive(Debug, Default, Deserialize, Serialize, garde::Validate)]
+    #[serde(default)]
+    struct Db {
+        #[garde(length(min = 3))]
+        name: String,
+    }
+    impl Validate for S {
+        fn validate(&self, v: &mut Validator) {
+            v.garde("", self);
+        }
+    }
+    let dir = TempDir::new("garde");
+    let file = dir.write("s.toml", "port = 80\n[db]\nname = \"x\"\n");
+    let err = ConfigLoader::<S>::builder()
+        .file(&file)
+        .build()
+        .load()
+        .unwrap_err();
+    let got: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|p| (p.key.as_str(), p.source.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "db.name",
+                Source::File {
+                    path: file.clone(),
+                    line: Some(3)
+                }
+            ),
+            (
+                "port",
+                Source::File {
+                    path: file.clone(),
+                    line: Some(1)
+                }
+            ),
+        ]
+    );
+}
