@@ -420,6 +420,17 @@ impl Flags {
     }
 }
 
+impl Flags {
+    /// [`apply_env_overrides`](Self::apply_env_overrides) with the process
+    /// environment.
+    pub fn apply_process_env(&mut self, prefix: &str) -> usize {
+        let vars: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        self.apply_env_overrides(prefix, vars)
+    }
+}
+
 fn flag_env_name(name: &str) -> String {
     name.chars()
         .map(|c| {

@@ -544,3 +544,23 @@ fn garde_rules_report_with_their_sources() {
         ]
     );
 }
+
+#[test]
+fn figment_providers_sit_above_env_and_below_overrides() {
+    use figment::providers::Serialized;
+    let loaded = builder()
+        .env_vars([("APP__PORT", "1000"), ("APP__NAME", "env")])
+        .provider(Serialized::default("port", 2000))
+        .provider(Serialized::globals(
+            serde_json::json!({"name": "provider", "database": {"max_connections": 77}}),
+        ))
+        .set("name", "override")
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(loaded.config.port, 2000);
+    assert_eq!(loaded.config.name, "override");
+    assert_eq!(loaded.config.database.max_connections, 77);
+    let entry = loaded.explain().entry("database.max_connections").unwrap();
+    assert!(matches!(&entry.source, Source::Provider(_)), "{entry:?}");
+}
