@@ -564,3 +564,83 @@ fn figment_providers_sit_above_env_and_below_overrides() {
     let entry = loaded.explain().entry("database.max_connections").unwrap();
     assert!(matches!(&entry.source, Source::Provider(_)), "{entry:?}");
 }
+
+#[test]
+fn sources_and_explanations_display() {
+    use std::path::PathBuf;
+    let shown: Vec<String> = [
+        Source::Default,
+        Source::File {
+            path: PathBuf::from("/etc/app.toml"),
+            line: Some(3),
+        },
+        Source::File {
+            path: PathBuf::from("/etc/app.json"),
+            line: None,
+        },
+        Source::Env {
+            name: "APP__PORT".into(),
+        },
+        Source::DotEnv {
+            path: PathBuf::from(".env"),
+            name: "APP__PORT".into(),
+            line: Some(2),
+        },
+        Source::SecretFile {
+            path: PathBuf::from("/run/secrets/db"),
+            var: "APP__DB_FILE".into(),
+        },
+        Source::Override,
+        Source::Provider("custom".into()),
+    ]
+    .iter()
+    .map(|s| format!("{} {s}", s.kind()))
+    .collect();
+    assert_eq!(
+        shown,
+        [
+            "default default",
+            "file file /etc/app.toml line 3",
+            "file file /etc/app.json",
+            "env env var APP__PORT",
+            "dotenv .env (APP__PORT, line 2)",
+            "secret_file secret file /run/secrets/db (from APP__DB_FILE)",
+            "override override",
+            "provider provider custom",
+        ]
+    );
+    let loaded = builder().build().load().unwrap();
+    let text = loaded.explain().to_string();
+    assert!(
+        text.contains("database.max_connections = 10  # from default\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("database.password = [redacted]  # from default"),
+        "{text}"
+    );
+    assert_eq!(loaded.explain().entries().len(), 9);
+}
+
+#[test]
+fn unsupported_extension_and_bad_dotenv_are_problems() {
+    let dir = TempDir::new("ext");
+    let ini = dir.write("app.ini", "port=1\n");
+    let dotenv = dir.write(".env", "NOT AN ASSIGNMENT\n");
+    let err = builder()
+        .file(&ini)
+        .dotenv(&dotenv)
+        .build()
+        .load()
+        .unwrap_err();
+    let codes: Vec<_> = err.problems().iter().map(|p| p.code().as_str()).collect();
+    assert_eq!(
+        codes,
+        ["config.parse_failed", "config.parse_failed"],
+        "{err}"
+    );
+    assert!(matches!(
+        &err.problems()[0].source,
+        Source::File { line: Some(1), .. }
+    ));
+}

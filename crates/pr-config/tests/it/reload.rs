@@ -159,3 +159,17 @@ async fn polling_watcher_reloads() {
     std::fs::write(&file, "workers = 7\n").unwrap();
     assert_eq!(next_change(&mut rx).await, 7);
 }
+
+#[tokio::test]
+async fn sighup_reloads() {
+    let dir = TempDir::new("reload-sighup");
+    let file = dir.write("app.toml", "workers = 1\n");
+    let h = handle(&file);
+    let mut rx = h.subscribe();
+    let task = h.reload_on_sighup().unwrap();
+    std::fs::write(&file, "workers = 6\n").unwrap();
+    // The handler is installed above, so the signal cannot end the process.
+    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::HUP).unwrap();
+    assert_eq!(next_change(&mut rx).await, 6);
+    task.abort();
+}
