@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ("pr-metrics", &["pr-errors"], &[]),
     ("pr-security", &["pr-errors"], &[]),
     ("pr-health", &["pr-errors"], &[]),
-    ("pr-config", &["pr-errors", "pr-security"], &[]),
+    ("pr-config", &["pr-errors", "pr-security"], &["pr-health"]),
     ("pr-cache", &["pr-errors"], &["pr-health"]),
     ("pr-resilience", &["pr-errors"], &["pr-health"]),
     ("pr-resources", &["pr-errors"], &["pr-health"]),

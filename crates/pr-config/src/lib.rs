@@ -116,6 +116,14 @@
 //!   ```toml
 //!   pr-config = { version = "0.1", features = ["reload"] }
 //!   ```
+//! - `health` (with `reload`): [`ReloadCheck`], the reload status as a
+//!   pr-health check: Up while the last reload succeeded, Degraded (not
+//!   critical) while the last one failed and the last good configuration
+//!   is in use.
+//!
+//!   ```toml
+//!   pr-config = { version = "0.1", features = ["health"] }
+//!   ```
 //! - `schema`: [`Template`] — from one schema (derive
 //!   `schemars::JsonSchema` on the configuration types, so doc comments
 //!   become descriptions) and `T::default()`: a commented TOML default file,
@@ -154,6 +162,8 @@ mod error;
 mod explain;
 mod flags;
 mod format;
+#[cfg(feature = "health")]
+mod health;
 mod loader;
 #[cfg(feature = "reload")]
 mod reload;
@@ -174,6 +184,9 @@ pub use flags::{
     Context, Flag, Flags, Strategy, Variant, VariantChoice, VariantOverride, bucket, murmur3_32,
 };
 pub use format::Format;
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+pub use health::ReloadCheck;
 pub use loader::{ConfigLoader, ConfigLoaderBuilder, Loaded, SecretFilePolicy};
 pub use pr_security::SecretString;
 #[cfg(feature = "reload")]
