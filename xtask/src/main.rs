@@ -54,21 +54,25 @@ fn gates() -> pr_gates::GatesBuilder {
         // The layering picture of STYLE.md, read from `cargo metadata`.
         .tidy_command("layering", ["cargo", "test", "--quiet", "-p", "xtask"])
         // docs/error-codes.md is generated from the catalogue and must be up to date.
-        .tidy_command(
-            "error-code catalogue",
-            [
-                "cargo",
-                "test",
-                "--quiet",
-                "-p",
-                "pr-facade",
-                "--all-features",
-                "--test",
-                "it",
-                "--",
-                "catalogue",
-            ],
-        )
+        .tidy_command("error-code catalogue", facade_test("catalogue"))
+        // docs/config/ holds templates generated from the crates' config types.
+        .tidy_command("config templates", facade_test("templates"))
+}
+
+/// `cargo test` of pr-facade's integration tests whose names contain `filter`.
+fn facade_test(filter: &str) -> [&str; 10] {
+    [
+        "cargo",
+        "test",
+        "--quiet",
+        "-p",
+        "pr-facade",
+        "--all-features",
+        "--test",
+        "it",
+        "--",
+        filter,
+    ]
 }
 
 /// `cargo xtask bench [ARGS]`: runs the benches, then writes `docs/PERFORMANCE.md`.

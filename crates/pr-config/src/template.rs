@@ -77,6 +77,10 @@ fn type_name(schema: &Value, root: &Value) -> String {
         let names: Vec<String> = values.iter().map(ToString::to_string).collect();
         return format!("one of {}", names.join(", "));
     }
+    // A documented enum variant: `{ "type": "string", "const": "never", "description": ... }`.
+    if let Some(value) = schema.get("const") {
+        return value.to_string();
+    }
     match schema.get("type") {
         Some(Value::String(t)) => t.clone(),
         Some(Value::Array(ts)) => ts
@@ -271,7 +275,10 @@ fn walk(
             .or_else(|| target.get("description"))
             .and_then(Value::as_str)
             .map(ToOwned::to_owned);
-        let secret = matches!(default, Value::String(s) if s == REDACTED);
+        // A secret serializes as the redaction marker, or not at all (`skip_serializing`, which
+        // schemars marks `writeOnly`).
+        let secret = matches!(default, Value::String(s) if s == REDACTED)
+            || property.get("writeOnly") == Some(&Value::Bool(true));
         let kind = type_name(property, root);
         let compound = kind.contains("array") || kind.contains("object");
         let default_text = if secret { None } else { toml_literal(default) };

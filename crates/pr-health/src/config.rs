@@ -10,6 +10,7 @@ use crate::{Error, Status};
 
 /// How checks run and how probes answer. `Default` is safe in production.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HealthConfig {
@@ -31,6 +32,7 @@ pub struct HealthConfig {
     /// The bearer token that unlocks details when `show_details` is
     /// `authorized`. Never serialised or printed.
     #[serde(skip_serializing)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub token: Option<DetailToken>,
 }
 
@@ -129,6 +131,7 @@ impl HealthConfig {
 
 /// Who sees per-check details (names, messages, durations).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ShowDetails {

@@ -63,6 +63,13 @@
 //!   pr-health = { version = "0.1", features = ["metrics"] }
 //!   ```
 //!
+//! - `schema`: `schemars::JsonSchema` on [`HealthConfig`] and the types it holds,
+//!   so pr-config can generate its templates (`docs/config/` holds them).
+//!
+//!   ```toml
+//!   pr-health = { version = "0.1", features = ["schema"] }
+//!   ```
+//!
 //! # Errors
 //!
 //! Setting up can fail with [`Error`] (a duplicate check name, an invalid

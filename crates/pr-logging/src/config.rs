@@ -12,6 +12,7 @@ use crate::time::Tz;
 
 /// How logging is set up. Every field has a production-safe default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LoggingConfig {
@@ -43,6 +44,7 @@ pub struct LoggingConfig {
 /// macro invocation); the rest are dropped and reported in one summary line
 /// (`"suppressed": N`) when the callsite next logs in a later second.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RateLimitConfig {
@@ -71,6 +73,7 @@ impl Default for LoggingConfig {
 
 /// Where the console output goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Stream {
@@ -83,6 +86,7 @@ pub enum Stream {
 
 /// A line format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Format {
@@ -95,6 +99,7 @@ pub enum Format {
 
 /// Colour in the text format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Color {
@@ -109,6 +114,7 @@ pub enum Color {
 
 /// The console output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ConsoleConfig {
@@ -139,6 +145,7 @@ impl Default for ConsoleConfig {
 
 /// Time-based rotation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Every {
@@ -153,6 +160,7 @@ pub enum Every {
 
 /// When the current file is rotated; either limit triggers a rotation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RotationConfig {
@@ -174,6 +182,7 @@ impl Default for RotationConfig {
 
 /// Which rotated files are kept; enforced at start and after each rotation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RetentionConfig {
@@ -196,6 +205,7 @@ impl Default for RetentionConfig {
 
 /// What a full queue does to the thread that logs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum WhenFull {
@@ -208,6 +218,7 @@ pub enum WhenFull {
 
 /// A bounded queue between the threads that log and the file writer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct QueueConfig {
@@ -228,6 +239,7 @@ impl Default for QueueConfig {
 
 /// One file output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct FileConfig {
@@ -280,6 +292,7 @@ impl FileConfig {
 
 /// How a redacted value is written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RedactionMode {
@@ -295,6 +308,7 @@ pub enum RedactionMode {
 
 /// Redaction of secrets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RedactionConfig {
@@ -311,6 +325,7 @@ pub struct RedactionConfig {
     /// The HMAC key for `hmac` mode (at least 32 bytes). Never serialised
     /// or printed.
     #[serde(skip_serializing)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub hmac_key: Option<Secret>,
     /// The key's id, written beside each HMAC.
     pub hmac_key_id: String,
@@ -344,6 +359,7 @@ impl Default for RedactionConfig {
 
 /// The audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AuditConfig {
@@ -352,6 +368,7 @@ pub struct AuditConfig {
     /// The HMAC-SHA256 chain key (at least 32 bytes). Never serialised or
     /// printed.
     #[serde(skip_serializing)]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub key: Secret,
     /// The key's id, recorded on every line.
     pub key_id: String,

@@ -66,6 +66,13 @@
 //!   pr-logging = { version = "0.1", features = ["http"] }
 //!   ```
 //!
+//! - `schema`: `schemars::JsonSchema` on [`LoggingConfig`] and the types it holds,
+//!   so pr-config can generate its templates (`docs/config/` holds them).
+//!
+//!   ```toml
+//!   pr-logging = { version = "0.1", features = ["schema"] }
+//!   ```
+//!
 //! # Errors
 //!
 //! Setting up, changing levels and verifying audit files fail with

@@ -9,6 +9,7 @@ use crate::{DEFAULT_BUCKETS, Error, buckets, lint};
 
 /// How the registry behaves. `Default` is safe in production.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MetricsConfig {

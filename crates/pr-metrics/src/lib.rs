@@ -85,6 +85,13 @@
 //!   pr-metrics = { version = "0.1", features = ["http"] }
 //!   ```
 //!
+//! - `schema`: `schemars::JsonSchema` on [`MetricsConfig`] and the types it holds,
+//!   so pr-config can generate its templates (`docs/config/` holds them).
+//!
+//!   ```toml
+//!   pr-metrics = { version = "0.1", features = ["schema"] }
+//!   ```
+//!
 //! # Errors
 //!
 //! Registration and configuration fail with [`Error`]; its codes are in

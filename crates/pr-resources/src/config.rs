@@ -10,6 +10,7 @@ use crate::Error;
 /// What the sampler reads and how often. `Default` is safe in production:
 /// one refresh a second, cgroups and GPUs on, no disk paths.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ResourcesConfig {

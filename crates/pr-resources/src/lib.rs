@@ -81,6 +81,13 @@
 //!   pr-resources = { version = "0.1", features = ["gpu"] }
 //!   ```
 //!
+//! - `schema`: `schemars::JsonSchema` on [`ResourcesConfig`] and the types it holds,
+//!   so pr-config can generate its templates (`docs/config/` holds them).
+//!
+//!   ```toml
+//!   pr-resources = { version = "0.1", features = ["schema"] }
+//!   ```
+//!
 //! # Errors
 //!
 //! [`Error`], with codes in [`CODES`] (`resources.read_failed`,

@@ -23,6 +23,7 @@ use crate::{Error, OWASP_PBKDF2_SHA256_ITERATIONS, PasswordHasher, Severity, Url
 /// # }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SecurityConfig {

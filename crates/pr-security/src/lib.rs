@@ -55,6 +55,13 @@
 //!   pr-security = { version = "0.1", features = ["html"] }
 //!   ```
 //!
+//! - `schema`: `schemars::JsonSchema` on [`SecurityConfig`] and the types it holds,
+//!   so pr-config can generate its templates (`docs/config/` holds them).
+//!
+//!   ```toml
+//!   pr-security = { version = "0.1", features = ["schema"] }
+//!   ```
+//!
 //! # Errors
 //!
 //! Every fallible function returns [`Error`]; its codes (`security.<reason>`)

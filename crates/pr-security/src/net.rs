@@ -44,6 +44,7 @@ pub fn parse_url(input: &str, base: Option<&str>) -> Result<Url, Error> {
 /// URLs a server will fetch (webhooks, avatars, link previews): `https`
 /// only, no user name or password, and the SSRF guard on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct UrlPolicy {
