@@ -18,6 +18,7 @@ commands:
   gates [OPTIONS]    run the quality gates (see `cargo xtask gates --help`)
   bench [ARGS]       run `cargo bench -p pr-benches [ARGS]`, time a no-change rerun of the gates
                      (full runs only), and write docs/PERFORMANCE.md
+  bench --gates-only time a no-change rerun of the gates again and rewrite docs/PERFORMANCE.md
   fuzz [TARGET] [--seconds N]
                      build the cargo-fuzz targets of crates/*/fuzz on this stable toolchain and run
                      each (or TARGET) for N seconds (default 60) on its corpus
@@ -76,40 +77,48 @@ fn facade_test(filter: &str) -> [&str; 10] {
 }
 
 /// `cargo xtask bench [ARGS]`: runs the benches, then writes `docs/PERFORMANCE.md`.
+///
+/// A full run (no arguments) also times a no-change rerun of the gates; a filtered run keeps the
+/// other benches' earlier results and the earlier gates figures; `--gates-only` runs no bench and
+/// times the gates again.
 fn run_bench(extra: Vec<OsString>) -> Result<(), String> {
     let dir =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let workspace = pr_gates::Workspace::load(&dir).map_err(|e| e.to_string())?;
-    let started = SystemTime::now();
-    // A filter in the arguments runs some benches only: keep the others' earlier results then.
-    let since = extra.is_empty().then_some(started);
-    let filtered = !extra.is_empty();
-    let step = Step::cargo()
-        .args(["bench", "-p", "pr-benches"])
-        .args(extra)
-        // Error reports capture a backtrace when it is on; the peers are measured without one too.
-        .env("RUST_BACKTRACE", "0")
-        .echo(true);
-    let out = step
-        .run(workspace.root(), &mut std::io::stderr())
-        .map_err(|e| e.to_string())?;
-    if !out.success {
-        return Err(format!("`{}` failed ({})", out.command, out.status));
+    let gates_only = extra.len() == 1 && extra[0] == "--gates-only";
+    let since = extra.is_empty().then(SystemTime::now);
+    let time_gates = extra.is_empty() || gates_only;
+    if !gates_only {
+        let step = Step::cargo()
+            .args(["bench", "-p", "pr-benches"])
+            .args(extra)
+            // Error reports capture a backtrace when it is on; the peers are measured without one.
+            .env("RUST_BACKTRACE", "0")
+            .echo(true);
+        let out = step
+            .run(workspace.root(), &mut std::io::stderr())
+            .map_err(|e| e.to_string())?;
+        if !out.success {
+            return Err(format!("`{}` failed ({})", out.command, out.status));
+        }
     }
     let results = bench::read_criterion(&workspace.target_dir().join("criterion"), since)
         .map_err(|e| e.to_string())?;
-    let mut markdown = bench::render_markdown(&results, PERFORMANCE_NOTE);
-    // The gates section is measured on full runs and kept for filtered ones.
     let gates_section = workspace.target_dir().join("pr-gates").join("rerun.md");
-    if !filtered {
-        let section = gates_rerun(workspace.root())?;
-        if let Some(dir) = gates_section.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
-        }
-        std::fs::write(&gates_section, &section)
-            .map_err(|e| format!("could not write {}: {e}", gates_section.display()))?;
-    }
+    // The bench figures are written even when the gates cannot be timed.
+    let timed = if time_gates {
+        gates_rerun(workspace.root()).and_then(|section| {
+            if let Some(dir) = gates_section.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+            }
+            std::fs::write(&gates_section, section)
+                .map_err(|e| format!("could not write {}: {e}", gates_section.display()))
+        })
+    } else {
+        Ok(())
+    };
+    let mut markdown = bench::render_markdown(&results, PERFORMANCE_NOTE);
     if let Ok(section) = std::fs::read_to_string(&gates_section) {
         markdown.push('\n');
         markdown.push_str(&section);
@@ -122,7 +131,7 @@ fn run_bench(extra: Vec<OsString>) -> Result<(), String> {
         path.display(),
         results.len()
     ));
-    Ok(())
+    timed
 }
 
 /// The flags cargo-fuzz passes to rustc for libFuzzer's coverage feedback, less the sanitizer
