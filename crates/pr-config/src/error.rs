@@ -149,6 +149,19 @@ impl Problem {
         }
     }
 
+    /// A file (config or `.env`) that does not parse, at the line the parser names.
+    pub(crate) fn syntax(path: &std::path::Path, error: crate::format::SyntaxError) -> Self {
+        Self::new(
+            "",
+            Source::File {
+                path: path.to_path_buf(),
+                line: error.line,
+            },
+            &PARSE_FAILED,
+            error.message,
+        )
+    }
+
     /// The problem's stable code.
     #[must_use]
     pub fn code(&self) -> pr_errors::Code {

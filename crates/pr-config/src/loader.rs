@@ -405,15 +405,7 @@ where
                 Ok(text) => match format::parse_dotenv(&text) {
                     Ok(vars) => vars,
                     Err(e) => {
-                        problems.push(Problem::new(
-                            "",
-                            Source::File {
-                                path: path.clone(),
-                                line: e.line,
-                            },
-                            &PARSE_FAILED,
-                            e.message,
-                        ));
+                        problems.push(Problem::syntax(path, e));
                         Vec::new()
                     }
                 },
@@ -731,15 +723,7 @@ where
                 Some(layer)
             }
             Err(e) => {
-                problems.push(Problem::new(
-                    "",
-                    Source::File {
-                        path: path.clone(),
-                        line: e.line,
-                    },
-                    &PARSE_FAILED,
-                    e.message,
-                ));
+                problems.push(Problem::syntax(path, e));
                 None
             }
         }
