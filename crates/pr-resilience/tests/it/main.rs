@@ -1,0 +1,8 @@
+//! Integration tests of pr-resilience, one module per area.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a panic is a failed test"
+)]
+
+mod errors;
