@@ -1,8 +1,10 @@
-//! pr-resilience's error type and codes.
+//! pr-resilience's error type and codes, and [`CallError`], what a policy
+//! answers around an operation's own error.
 
+use std::fmt;
 use std::time::Duration;
 
-use pr_errors::{CodeInfo, CodedError};
+use pr_errors::{CodeInfo, CodedError, Retry};
 
 pr_errors::codes! {
     /// Every code pr-resilience defines.
@@ -10,10 +12,23 @@ pr_errors::codes! {
 
     /// The circuit breaker is open and refuses calls until its next probe.
     pub CIRCUIT_OPEN = "resilience.circuit_open", SERVICE_UNAVAILABLE, transient;
+    /// The bulkhead is at its concurrency limit and its wait queue is full, or
+    /// the call waited longer than the bulkhead's maximum wait.
+    pub BULKHEAD_FULL = "resilience.bulkhead_full", SERVICE_UNAVAILABLE, transient;
+    /// The operation did not complete within its timeout.
+    pub TIMEOUT = "resilience.timeout", GATEWAY_TIMEOUT, transient;
+    /// An admission stage (a rate limiter, a load shedder) refused the call.
+    pub REJECTED = "resilience.rejected", TOO_MANY_REQUESTS, transient;
+    /// Every provider of a failover chain was skipped because its breaker is open.
+    pub NO_PROVIDER = "resilience.no_provider", SERVICE_UNAVAILABLE, transient;
+    /// A chaos policy injected this fault on purpose.
+    pub INJECTED_FAULT = "resilience.injected_fault", SERVICE_UNAVAILABLE, transient;
+    /// A policy's settings are invalid.
+    pub INVALID_CONFIG = "resilience.invalid_config", INTERNAL_SERVER_ERROR, permanent;
 }
 
 /// What a resilience policy can answer instead of the operation's own result.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The breaker refused the call; `retry_after` is the time until it lets a probe through.
@@ -24,12 +39,188 @@ pub enum Error {
         /// Time until the breaker lets a probe call through.
         retry_after: Duration,
     },
+    /// The bulkhead refused the call.
+    #[error(
+        "bulkhead `{name}` is full ({limit} concurrent calls and a full or timed-out wait queue)"
+    )]
+    BulkheadFull {
+        /// The bulkhead's name.
+        name: String,
+        /// Its concurrency limit.
+        limit: usize,
+    },
+    /// The call (or one attempt of it) took longer than its timeout.
+    #[error("`{name}` timed out after {after:?}")]
+    Timeout {
+        /// Which timeout fired (`attempt`, `total`, or a policy's name).
+        name: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// An admission stage refused the call.
+    #[error("`{name}` refused the call{}", retry_after.map(|d| format!("; retry in {d:?}")).unwrap_or_default())]
+    Rejected {
+        /// The stage's name.
+        name: String,
+        /// When a call may be admitted again, if the stage knows.
+        retry_after: Option<Duration>,
+    },
+    /// Every provider of a failover chain was skipped (breaker open).
+    #[error("failover `{name}`: every provider's breaker is open; next probe in {retry_after:?}")]
+    NoProvider {
+        /// The chain's name.
+        name: String,
+        /// Time until the first provider lets a probe through.
+        retry_after: Duration,
+    },
+    /// A chaos policy injected a fault.
+    #[error("chaos `{name}` injected a fault")]
+    InjectedFault {
+        /// The chaos policy's name.
+        name: String,
+    },
+    /// A policy's settings are invalid.
+    #[error("invalid resilience setting `{field}`: {message}")]
+    InvalidConfig {
+        /// The setting (`breaker.failure_rate_threshold`).
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The wait this error asks for before trying again, if it knows.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry().retry_after()
+    }
 }
 
 impl CodedError for Error {
     fn info(&self) -> &'static CodeInfo {
         match self {
             Self::CircuitOpen { .. } => &CIRCUIT_OPEN,
+            Self::BulkheadFull { .. } => &BULKHEAD_FULL,
+            Self::Timeout { .. } => &TIMEOUT,
+            Self::Rejected { .. } => &REJECTED,
+            Self::NoProvider { .. } => &NO_PROVIDER,
+            Self::InjectedFault { .. } => &INJECTED_FAULT,
+            Self::InvalidConfig { .. } => &INVALID_CONFIG,
+        }
+    }
+
+    fn retry(&self) -> Retry {
+        match self {
+            Self::CircuitOpen { retry_after, .. } | Self::NoProvider { retry_after, .. } => {
+                Retry::after(*retry_after)
+            }
+            Self::Rejected {
+                retry_after: Some(wait),
+                ..
+            } => Retry::after(*wait),
+            _ => self.info().retry,
+        }
+    }
+}
+
+/// The outcome of a call through a policy: either a policy refused or cut
+/// short the call ([`Rejected`](CallError::Rejected), with a coded
+/// [`Error`]), or the operation itself failed ([`Inner`](CallError::Inner),
+/// the operation's own error, untouched).
+///
+/// It implements [`CodedError`] when `E` does, so a retry predicate, an HTTP
+/// handler or a dead-letter queue reads one classification: a rejection's
+/// code and retry-after, or the inner error's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError<E> {
+    /// A policy refused the call or cut it short (open breaker, full
+    /// bulkhead, timeout, rejected admission).
+    Rejected(Error),
+    /// The operation's own error.
+    Inner(E),
+}
+
+impl<E> CallError<E> {
+    /// The operation's own error, if that is what this is.
+    #[must_use]
+    pub fn into_inner(self) -> Option<E> {
+        match self {
+            Self::Inner(error) => Some(error),
+            Self::Rejected(_) => None,
+        }
+    }
+
+    /// The policy's error, if a policy refused the call.
+    #[must_use]
+    pub fn rejection(&self) -> Option<&Error> {
+        match self {
+            Self::Rejected(error) => Some(error),
+            Self::Inner(_) => None,
+        }
+    }
+
+    /// The operation's own error, by reference.
+    #[must_use]
+    pub fn inner(&self) -> Option<&E> {
+        match self {
+            Self::Inner(error) => Some(error),
+            Self::Rejected(_) => None,
+        }
+    }
+
+    /// Maps the operation's error, keeping a rejection.
+    pub fn map_inner<F>(self, map: impl FnOnce(E) -> F) -> CallError<F> {
+        match self {
+            Self::Inner(error) => CallError::Inner(map(error)),
+            Self::Rejected(error) => CallError::Rejected(error),
+        }
+    }
+}
+
+impl<E> From<Error> for CallError<E> {
+    fn from(error: Error) -> Self {
+        Self::Rejected(error)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(error) => fmt::Display::fmt(error, f),
+            Self::Inner(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for CallError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Rejected(error) => error.source(),
+            Self::Inner(error) => error.source(),
+        }
+    }
+}
+
+impl<E: CodedError + 'static> CodedError for CallError<E> {
+    fn info(&self) -> &'static CodeInfo {
+        match self {
+            Self::Rejected(error) => error.info(),
+            Self::Inner(error) => error.info(),
+        }
+    }
+
+    fn retry(&self) -> Retry {
+        match self {
+            Self::Rejected(error) => error.retry(),
+            Self::Inner(error) => error.retry(),
+        }
+    }
+
+    fn public_message(&self) -> Option<String> {
+        match self {
+            Self::Rejected(error) => error.public_message(),
+            Self::Inner(error) => error.public_message(),
         }
     }
 }

@@ -11,15 +11,28 @@
 //!
 //! let error = Error::CircuitOpen { name: "payments".into(), retry_after: Duration::from_secs(5) };
 //! assert_eq!(error.info().code.as_str(), "resilience.circuit_open");
+//! assert_eq!(error.retry_after(), Some(Duration::from_secs(5)));
 //! ```
+//!
+//! # Rate limiting in a pipeline: [`Admission`]
+//!
+//! The first stage of a pipeline is an [`Admission`]: anything that admits
+//! or refuses a call at once (`fn try_acquire(&self) -> Result<(), Error>`),
+//! a refusal carrying its retry-after. The crate's rate limiters implement it.
 //!
 //! # Errors
 //!
-//! Policies answer [`Error`]; its codes are in [`CODES`].
+//! Policies answer [`Error`]; its codes are in [`CODES`]. Around an
+//! operation's own error `E` they answer [`CallError<E>`].
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+mod admission;
 mod error;
 
-pub use error::{CIRCUIT_OPEN, CODES, Error};
+pub use admission::{Admission, AdmitAll};
+pub use error::{
+    BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, Error, INJECTED_FAULT, INVALID_CONFIG,
+    NO_PROVIDER, REJECTED, TIMEOUT,
+};

@@ -5,4 +5,5 @@
     reason = "helpers of tests: a panic is a failed test"
 )]
 
+mod admission;
 mod errors;

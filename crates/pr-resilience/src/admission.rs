@@ -1,0 +1,86 @@
+//! [`Admission`], the extension point for the first stage of a pipeline: a
+//! rate limiter or a load shedder that admits or refuses a call before any
+//! other policy runs.
+
+use std::sync::Arc;
+
+use crate::Error;
+
+/// A stage that admits a call or refuses it at once, without waiting.
+///
+/// A [`Pipeline`](crate::Pipeline) asks its admission stage first (the
+/// "rate limit" of .NET's standard pipeline); a refusal becomes
+/// [`CallError::Rejected`](crate::CallError::Rejected) and no other stage
+/// runs. The refusal is an [`Error`] so that it carries a code and, where
+/// the stage knows it, the time after which a call would be admitted
+/// ([`Error::retry_after`]): a rate limiter answers its own rate-limited
+/// error, a load shedder [`Error::Rejected`].
+///
+/// Implementations must be cheap and never block: the check runs on every
+/// call. The crate's rate limiters implement it; any type can.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::time::Duration;
+/// use pr_resilience::{Admission, Error};
+///
+/// /// Refuses everything while a flag is set (maintenance mode).
+/// struct Maintenance(AtomicBool);
+///
+/// impl Admission for Maintenance {
+///     fn try_acquire(&self) -> Result<(), Error> {
+///         if self.0.load(Ordering::Relaxed) {
+///             return Err(Error::Rejected {
+///                 name: "maintenance".into(),
+///                 retry_after: Some(Duration::from_secs(60)),
+///             });
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let gate = Maintenance(AtomicBool::new(true));
+/// let refused = gate.try_acquire().unwrap_err();
+/// assert_eq!(refused.retry_after(), Some(Duration::from_secs(60)));
+/// ```
+pub trait Admission: Send + Sync {
+    /// Admits one call now, or refuses it with the error the call answers
+    /// (carrying a retry-after when the stage knows one).
+    ///
+    /// # Errors
+    ///
+    /// The refusal, such as [`Error::Rejected`] or a rate limiter's error.
+    fn try_acquire(&self) -> Result<(), Error>;
+}
+
+impl<A: Admission + ?Sized> Admission for Arc<A> {
+    fn try_acquire(&self) -> Result<(), Error> {
+        (**self).try_acquire()
+    }
+}
+
+impl<A: Admission + ?Sized> Admission for &A {
+    fn try_acquire(&self) -> Result<(), Error> {
+        (**self).try_acquire()
+    }
+}
+
+impl<A: Admission + ?Sized> Admission for Box<A> {
+    fn try_acquire(&self) -> Result<(), Error> {
+        (**self).try_acquire()
+    }
+}
+
+/// The admission stage that admits every call (a pipeline without a rate
+/// limiter).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AdmitAll;
+
+impl Admission for AdmitAll {
+    #[inline]
+    fn try_acquire(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
