@@ -1,0 +1,997 @@
+//! [`FileCache`]: a directory of entry files that survives restarts and
+//! crashes, shared safely by threads and processes.
+//!
+//! # Layout
+//!
+//! ```text
+//! <dir>/entries/<hash>   one file per key: header, key, value
+//! <dir>/tmp/             new entries are written here, then renamed
+//! <dir>/index.log        the key index: one checksummed line per insert / removal
+//! <dir>/index.lock       flock: shared by writers, exclusive for invalidation,
+//!                        eviction and index rebuilds
+//! ```
+//!
+//! The entry file name is a 64-bit FNV-1a hash of the key (hex); the header
+//! holds the key, so a hash collision is a miss, never another key's value.
+//!
+//! # Entry format (version 1, little endian)
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0..4 | magic `PRCF` |
+//! | 4..6 | format version (1) |
+//! | 6..8 | reserved (0) |
+//! | 8..12 | key length |
+//! | 12..20 | value length |
+//! | 20..28 | created, ms since the Unix epoch |
+//! | 28..36 | expires, ms since the Unix epoch (0: never) |
+//! | 36..40 | CRC-32 of bytes 0..36, the key and the value |
+//!
+//! A file that is short, long, of another version, or whose checksum does
+//! not match is a miss, and is removed.
+//!
+//! # Crash safety
+//!
+//! An entry is written whole to a temp file and renamed over the old one, so
+//! a reader sees the old file or the new one, never a mix; a process killed
+//! mid-write leaves only a temp file (removed at the next open once older
+//! than a minute). [`Durability`] says how much survives a power loss.
+//!
+//! The index line of an insert is appended *before* the entry is renamed into
+//! place, and the line of a removal *after* the file is gone, so the index
+//! names at least every entry on disk whatever the moment of a crash: a
+//! prefix or glob invalidation never leaves a matching entry behind. A
+//! missing or damaged index (a line that fails its checksum) is rebuilt from
+//! the entries' headers.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::{Clock, SystemClock, unix_millis};
+use crate::error::Error;
+
+const MAGIC: &[u8; 4] = b"PRCF";
+const VERSION: u16 = 1;
+const HEADER: usize = 40;
+/// The longest key accepted, in bytes.
+pub const MAX_KEY_LEN: usize = 4096;
+/// Temp files older than this at open belong to a dead writer.
+const STALE_TEMP: Duration = Duration::from_secs(60);
+/// A get moves an entry's access time (its LRU position) at most this often.
+const TOUCH_GRANULARITY: Duration = Duration::from_secs(1);
+
+/// How much of a write survives a crash of the machine (a crash of the
+/// process never loses a completed write, whatever the setting).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// No sync: the fastest. After a power loss an entry may be missing (or,
+    /// on some file systems, empty: then it fails its checksum and is a miss).
+    #[default]
+    None,
+    /// `fdatasync` of the entry before it is renamed into place: after a
+    /// power loss the entry is the old or the new value, or a miss.
+    Flush,
+    /// `fsync` of the entry, rename, then `fsync` of the directory (and of
+    /// the index on each append): a completed insert survives a power loss.
+    Fsync,
+}
+
+/// What a [`FileCache`] has done since it was opened (this process only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileCacheStats {
+    /// Gets that returned a value.
+    pub hits: u64,
+    /// Gets that found nothing, an expired entry or a damaged one.
+    pub misses: u64,
+    /// Entries found damaged (short, bad checksum, other version) and removed.
+    pub corrupt: u64,
+    /// Entries found expired and removed.
+    pub expired: u64,
+    /// Inserts that completed.
+    pub writes: u64,
+    /// Inserts that failed.
+    pub write_errors: u64,
+    /// Entries removed to keep within the size bound.
+    pub evictions: u64,
+    /// Bytes of entries removed to keep within the size bound.
+    pub evicted_bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    corrupt: AtomicU64,
+    expired: AtomicU64,
+    writes: AtomicU64,
+    write_errors: AtomicU64,
+    evictions: AtomicU64,
+    evicted_bytes: AtomicU64,
+}
+
+/// Builds a [`FileCache`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileCacheBuilder {
+    dir: PathBuf,
+    durability: Durability,
+    max_bytes: Option<u64>,
+    ttl: Option<Duration>,
+    clock: Arc<dyn Clock>,
+}
+
+impl FileCacheBuilder {
+    /// How much of a write survives a machine crash (default
+    /// [`Durability::None`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Bounds the entries' total size on disk (headers included); the least
+    /// recently used go first, down to 90 % of the bound.
+    pub fn max_bytes(mut self, max: u64) -> Self {
+        self.max_bytes = Some(max);
+        self
+    }
+
+    /// Entries expire this long after they were written.
+    pub fn time_to_live(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// The wall clock for creation, expiry and access times.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Opens the cache: creates the directory, removes dead writers' temp
+    /// files, checks the index (rebuilding it when missing or damaged) and
+    /// measures the entries' size.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a zero bound or TTL; [`Error::Io`] when
+    /// the directory cannot be created or read.
+    pub fn build(self) -> Result<FileCache, Error> {
+        let mut problems = Vec::new();
+        if self.max_bytes == Some(0) {
+            problems.push("max_bytes: must be more than zero".to_owned());
+        }
+        if self.ttl == Some(Duration::ZERO) {
+            problems.push("time_to_live: must be more than zero".to_owned());
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidConfig { problems });
+        }
+        let entries = self.dir.join("entries");
+        let tmp = self.dir.join("tmp");
+        for d in [&self.dir, &entries, &tmp] {
+            fs::create_dir_all(d).map_err(|e| Error::io("create directory", d, e))?;
+        }
+        remove_stale_temps(&tmp);
+        let cache = FileCache {
+            inner: Arc::new(FileInner {
+                entries,
+                tmp,
+                index: self.dir.join("index.log"),
+                lock: self.dir.join("index.lock"),
+                dir: self.dir,
+                durability: self.durability,
+                max_bytes: self.max_bytes,
+                ttl: self.ttl,
+                clock: self.clock,
+                bytes: AtomicU64::new(0),
+                seq: AtomicU64::new(0),
+                counters: Counters::default(),
+            }),
+        };
+        {
+            let _lock = cache.lock(true)?;
+            if cache.read_index().is_none() {
+                cache.rebuild_index_locked()?;
+            }
+        }
+        let total: u64 = cache.scan()?.iter().map(|e| e.size).sum();
+        cache.inner.bytes.store(total, Relaxed);
+        Ok(cache)
+    }
+}
+
+/// A persistent cache of byte values in a directory. Clones share the
+/// same handle; several processes may open the same directory.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), pr_cache::Error> {
+/// # let dir = std::env::temp_dir().join(format!("pr-cache-doc-{}", std::process::id()));
+/// use pr_cache::{Durability, FileCache};
+///
+/// let cache = FileCache::builder(&dir).durability(Durability::Flush).build()?;
+/// cache.insert("thumb:42", b"...png bytes...")?;
+/// assert_eq!(cache.get("thumb:42")?.as_deref(), Some(&b"...png bytes..."[..]));
+///
+/// // Another handle (or process) on the same directory sees it.
+/// let again = FileCache::builder(&dir).build()?;
+/// assert!(again.get("thumb:42")?.is_some());
+/// assert_eq!(again.invalidate_glob("thumb:*")?, 1);
+/// assert_eq!(cache.get("thumb:42")?, None);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct FileCache {
+    inner: Arc<FileInner>,
+}
+
+#[derive(Debug)]
+struct FileInner {
+    dir: PathBuf,
+    entries: PathBuf,
+    tmp: PathBuf,
+    index: PathBuf,
+    lock: PathBuf,
+    durability: Durability,
+    max_bytes: Option<u64>,
+    ttl: Option<Duration>,
+    clock: Arc<dyn Clock>,
+    /// Approximate bytes of entries (exact after each eviction scan).
+    bytes: AtomicU64,
+    seq: AtomicU64,
+    counters: Counters,
+}
+
+/// An entry file seen by a scan.
+struct Scanned {
+    hash: u64,
+    path: PathBuf,
+    size: u64,
+    accessed: SystemTime,
+}
+
+/// An flock on `index.lock`, released on drop (with the file).
+struct IndexLock(#[expect(dead_code, reason = "held for its lock")] File);
+
+/// The 64-bit FNV-1a hash of a key, with a final mix.
+fn hash_key(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn remove_stale_temps(tmp: &Path) {
+    let Ok(dir) = fs::read_dir(tmp) else { return };
+    let now = SystemTime::now();
+    for entry in dir.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > STALE_TEMP));
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Encodes an entry file.
+fn encode(key: &str, value: &[u8], created: u64, expires: u64) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(HEADER + key.len() + value.len());
+    buf.extend_from_slice(MAGIC);
+    buf.extend_from_slice(&VERSION.to_le_bytes());
+    buf.extend_from_slice(&0_u16.to_le_bytes());
+    let key_len = u32::try_from(key.len()).unwrap_or(u32::MAX);
+    buf.extend_from_slice(&key_len.to_le_bytes());
+    buf.extend_from_slice(&(value.len() as u64).to_le_bytes());
+    buf.extend_from_slice(&created.to_le_bytes());
+    buf.extend_from_slice(&expires.to_le_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&buf[..36]);
+    crc.update(key.as_bytes());
+    crc.update(value);
+    buf.extend_from_slice(&crc.finalize().to_le_bytes());
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(value);
+    buf
+}
+
+/// A decoded entry file.
+struct Decoded<'a> {
+    key: &'a [u8],
+    value: &'a [u8],
+    expires: u64,
+}
+
+fn le_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn le_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Decodes a whole entry file; `None` when it is damaged in any way.
+fn decode(buf: &[u8]) -> Option<Decoded<'_>> {
+    if buf.get(..4)? != MAGIC || buf.get(4..6)? != VERSION.to_le_bytes() {
+        return None;
+    }
+    let key_len = usize::try_from(le_u32(buf, 8)?).ok()?;
+    let value_len = usize::try_from(le_u64(buf, 12)?).ok()?;
+    let expires = le_u64(buf, 28)?;
+    let stored_crc = le_u32(buf, 36)?;
+    let key_end = HEADER.checked_add(key_len)?;
+    if buf.len() != key_end.checked_add(value_len)? {
+        return None;
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&buf[..36]);
+    crc.update(&buf[HEADER..]);
+    if crc.finalize() != stored_crc {
+        return None;
+    }
+    Some(Decoded {
+        key: &buf[HEADER..key_end],
+        value: &buf[key_end..],
+        expires,
+    })
+}
+
+/// A checksummed index line.
+fn index_line(hash: u64, key: Option<&str>) -> String {
+    let body = match key {
+        Some(key) => format!("+{hash:016x} {}", hex(key.as_bytes())),
+        None => format!("-{hash:016x}"),
+    };
+    let crc = crc32fast::hash(body.as_bytes());
+    format!("{body} {crc:08x}\n")
+}
+
+/// Parses one index line: `(hash, Some(key))` for an insert, `(hash, None)`
+/// for a removal; `None` when damaged.
+fn parse_index_line(line: &str) -> Option<(u64, Option<String>)> {
+    let (body, crc) = line.rsplit_once(' ')?;
+    if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body.as_bytes()) {
+        return None;
+    }
+    let op = body.get(..1)?;
+    let rest = body.get(1..)?;
+    match op {
+        "+" => {
+            let (hash, key) = rest.split_once(' ')?;
+            let hash = u64::from_str_radix(hash, 16).ok()?;
+            Some((hash, Some(String::from_utf8(unhex(key)?).ok()?)))
+        }
+        "-" => Some((u64::from_str_radix(rest, 16).ok()?, None)),
+        _ => None,
+    }
+}
+
+/// Whether `text` matches the glob `pattern`: `*` any run, `?` one character.
+#[must_use]
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+impl FileCache {
+    /// A builder for a cache in `dir` (created when missing).
+    pub fn builder(dir: impl Into<PathBuf>) -> FileCacheBuilder {
+        FileCacheBuilder {
+            dir: dir.into(),
+            durability: Durability::None,
+            max_bytes: None,
+            ttl: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The cache's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The path of `key`'s entry file.
+    #[must_use]
+    pub fn entry_path(&self, key: &str) -> PathBuf {
+        self.inner.entries.join(format!("{:016x}", hash_key(key)))
+    }
+
+    fn check_key(key: &str) -> Result<(), Error> {
+        if key.len() > MAX_KEY_LEN {
+            return Err(Error::InvalidKey {
+                len: key.len(),
+                reason: "longer than 4096 bytes",
+            });
+        }
+        Ok(())
+    }
+
+    fn lock(&self, exclusive: bool) -> Result<IndexLock, Error> {
+        let path = &self.inner.lock;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("open lock", path, e))?;
+        let op = if exclusive {
+            rustix::fs::FlockOperation::LockExclusive
+        } else {
+            rustix::fs::FlockOperation::LockShared
+        };
+        rustix::fs::flock(&file, op).map_err(|e| Error::io("lock", path, e.into()))?;
+        Ok(IndexLock(file))
+    }
+
+    /// A snapshot of this handle's counters.
+    #[must_use]
+    pub fn stats(&self) -> FileCacheStats {
+        let c = &self.inner.counters;
+        FileCacheStats {
+            hits: c.hits.load(Relaxed),
+            misses: c.misses.load(Relaxed),
+            corrupt: c.corrupt.load(Relaxed),
+            expired: c.expired.load(Relaxed),
+            writes: c.writes.load(Relaxed),
+            write_errors: c.write_errors.load(Relaxed),
+            evictions: c.evictions.load(Relaxed),
+            evicted_bytes: c.evicted_bytes.load(Relaxed),
+        }
+    }
+
+    /// The entries' total size in bytes as this handle knows it (exact after
+    /// open and after each eviction; other processes' writes since are not
+    /// counted).
+    #[must_use]
+    pub fn size_bytes(&self) -> u64 {
+        self.inner.bytes.load(Relaxed)
+    }
+
+    /// The value stored under `key`: `None` when there is none, when it has
+    /// expired, or when its file is damaged (then the file is removed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file exists but cannot be read;
+    /// [`Error::InvalidKey`] for a key over [`MAX_KEY_LEN`].
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Self::check_key(key)?;
+        let hash = hash_key(key);
+        let path = self.inner.entries.join(format!("{hash:016x}"));
+        let found = self.read_entry(key, &path);
+        let c = &self.inner.counters;
+        match &found {
+            Ok(Some(_)) => c.hits.fetch_add(1, Relaxed),
+            _ => c.misses.fetch_add(1, Relaxed),
+        };
+        found
+    }
+
+    fn read_entry(&self, key: &str, path: &Path) -> Result<Option<Vec<u8>>, Error> {
+        let mut file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("open", path, e)),
+        };
+        let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+        let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        file.read_to_end(&mut buf)
+            .map_err(|e| Error::io("read", path, e))?;
+        let Some(entry) = decode(&buf) else {
+            self.inner.counters.corrupt.fetch_add(1, Relaxed);
+            tracing::warn!(target: "pr_cache", path = %path.display(), "cache.file.corrupt_entry_removed");
+            self.remove_file(path, buf.len() as u64);
+            return Ok(None);
+        };
+        if entry.key != key.as_bytes() {
+            // Another key with the same hash: a miss.
+            return Ok(None);
+        }
+        let now = self.inner.clock.wall();
+        if entry.expires != 0 && unix_millis(now) >= entry.expires {
+            self.inner.counters.expired.fetch_add(1, Relaxed);
+            self.remove_file(path, buf.len() as u64);
+            return Ok(None);
+        }
+        if self.inner.max_bytes.is_some()
+            && meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age >= TOUCH_GRANULARITY)
+        {
+            // The LRU position; a failure only makes it older.
+            let _ = file.set_modified(now);
+        }
+        let start = buf.len() - entry.value.len();
+        buf.drain(..start);
+        Ok(Some(buf))
+    }
+
+    /// Removes an entry file. Its index line stays (an index line without a
+    /// file is harmless); removal lines are only written under the
+    /// exclusive lock, when no insert can be between its index line and its
+    /// rename.
+    fn remove_file(&self, path: &Path, size: u64) {
+        if fs::remove_file(path).is_ok() {
+            let b = &self.inner.bytes;
+            b.fetch_sub(size.min(b.load(Relaxed)), Relaxed);
+        }
+    }
+
+    /// Stores `value` under `key`, with the cache's TTL if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the entry cannot be written (a full disk, say):
+    /// the old value, if any, stays readable.
+    pub fn insert(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+        self.insert_inner(key, value, self.inner.ttl)
+    }
+
+    /// Stores `value` under `key`, expiring after `ttl`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::insert`].
+    pub fn insert_with_ttl(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), Error> {
+        self.insert_inner(key, value, Some(ttl))
+    }
+
+    fn insert_inner(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), Error> {
+        Self::check_key(key)?;
+        let result = self.write_entry(key, value, ttl);
+        let c = &self.inner.counters;
+        match &result {
+            Ok(()) => c.writes.fetch_add(1, Relaxed),
+            Err(e) => {
+                tracing::warn!(target: "pr_cache", error = %e, "cache.file.write_failed");
+                c.write_errors.fetch_add(1, Relaxed)
+            }
+        };
+        result?;
+        if let Some(max) = self.inner.max_bytes
+            && self.inner.bytes.load(Relaxed) > max
+        {
+            self.evict()?;
+        }
+        Ok(())
+    }
+
+    fn write_entry(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), Error> {
+        let hash = hash_key(key);
+        let now = self.inner.clock.wall();
+        let created = unix_millis(now);
+        let expires = ttl.map_or(0, |t| {
+            created
+                .saturating_add(u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+                .max(1)
+        });
+        let bytes = encode(key, value, created, expires);
+        let seq = self.inner.seq.fetch_add(1, Relaxed);
+        let tmp = self
+            .inner
+            .tmp
+            .join(format!("{hash:016x}.{}.{seq}", std::process::id()));
+        let dest = self.inner.entries.join(format!("{hash:016x}"));
+        let written = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| Error::io("create", &tmp, e))?;
+            file.write_all(&bytes)
+                .map_err(|e| Error::io("write", &tmp, e))?;
+            match self.inner.durability {
+                Durability::None => {}
+                Durability::Flush => file.sync_data().map_err(|e| Error::io("sync", &tmp, e))?,
+                Durability::Fsync => file.sync_all().map_err(|e| Error::io("sync", &tmp, e))?,
+            }
+            if self.inner.max_bytes.is_some() {
+                let _ = file.set_modified(now);
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        // Shared lock: invalidations wait until this entry is both in the
+        // index and in place.
+        let lock = self.lock(false);
+        let placed = lock.and_then(|_lock| {
+            self.append_index(&index_line(hash, Some(key)))?;
+            let old = fs::metadata(&dest).map_or(0, |m| m.len());
+            fs::rename(&tmp, &dest).map_err(|e| Error::io("rename", &dest, e))?;
+            let b = &self.inner.bytes;
+            b.fetch_sub(old.min(b.load(Relaxed)), Relaxed);
+            b.fetch_add(bytes.len() as u64, Relaxed);
+            Ok(())
+        });
+        if let Err(e) = placed {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        if self.inner.durability == Durability::Fsync {
+            File::open(&self.inner.entries)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io("sync directory", &self.inner.entries, e))?;
+        }
+        Ok(())
+    }
+
+    fn append_index(&self, line: &str) -> Result<(), Error> {
+        let path = &self.inner.index;
+        let mut file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| Error::io("open index", path, e))?;
+        file.write_all(line.as_bytes())
+            .map_err(|e| Error::io("append index", path, e))?;
+        if self.inner.durability == Durability::Fsync {
+            file.sync_data()
+                .map_err(|e| Error::io("sync index", path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Reads the index: hash → key of live keys, and the number of lines;
+    /// `None` when missing or damaged.
+    fn read_index(&self) -> Option<(HashMap<u64, String>, usize)> {
+        let text = fs::read_to_string(&self.inner.index).ok()?;
+        let mut map = HashMap::new();
+        let mut lines = 0;
+        for line in text.split_inclusive('\n') {
+            let line = line.strip_suffix('\n')?;
+            lines += 1;
+            match parse_index_line(line)? {
+                (hash, Some(key)) => map.insert(hash, key),
+                (hash, None) => map.remove(&hash),
+            };
+        }
+        Some((map, lines))
+    }
+
+    /// Writes `map` as a fresh index (temp file + rename). Under the
+    /// exclusive lock.
+    fn write_index(&self, map: &HashMap<u64, String>) -> Result<(), Error> {
+        let mut text = String::new();
+        for (hash, key) in map {
+            text.push_str(&index_line(*hash, Some(key)));
+        }
+        let tmp = self.inner.tmp.join(format!(
+            "index.{}.{}",
+            std::process::id(),
+            self.inner.seq.fetch_add(1, Relaxed)
+        ));
+        fs::write(&tmp, text).map_err(|e| Error::io("write index", &tmp, e))?;
+        fs::rename(&tmp, &self.inner.index)
+            .map_err(|e| Error::io("rename index", &self.inner.index, e))
+    }
+
+    /// Rewrites the index without removal lines and without keys whose file
+    /// is gone, when it has grown past twice the live keys. Under the
+    /// exclusive lock.
+    fn compact_locked(
+        &self,
+        map: &mut HashMap<u64, String>,
+        lines: usize,
+        force: bool,
+    ) -> Result<(), Error> {
+        if force || lines > 2 * map.len() + 64 {
+            let entries = &self.inner.entries;
+            map.retain(|hash, _| entries.join(format!("{hash:016x}")).exists());
+            self.write_index(map)?;
+        }
+        Ok(())
+    }
+
+    fn rebuild_index_locked(&self) -> Result<usize, Error> {
+        let mut map = HashMap::new();
+        for e in self.scan()? {
+            let Ok(mut f) = File::open(&e.path) else {
+                continue;
+            };
+            let mut header = [0_u8; HEADER];
+            if f.read_exact(&mut header).is_err() {
+                continue;
+            }
+            let Some(key_len) = le_u32(&header, 8).and_then(|l| usize::try_from(l).ok()) else {
+                continue;
+            };
+            let mut key = vec![0; key_len.min(MAX_KEY_LEN)];
+            if header[..4] != *MAGIC || f.read_exact(&mut key).is_err() {
+                // Damaged: it will be a miss; keep no index line for it but
+                // remove it now so that no invalidation can miss it.
+                let _ = fs::remove_file(&e.path);
+                continue;
+            }
+            if let Ok(key) = String::from_utf8(key) {
+                map.insert(e.hash, key);
+            } else {
+                let _ = fs::remove_file(&e.path);
+            }
+        }
+        self.write_index(&map)?;
+        tracing::info!(target: "pr_cache", dir = %self.inner.dir.display(), keys = map.len(), "cache.file.index_rebuilt");
+        Ok(map.len())
+    }
+
+    /// Rebuilds the key index from the entries' headers; returns the number
+    /// of keys. Done by itself when the index is missing or damaged.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the directory cannot be read or the index written.
+    pub fn rebuild_index(&self) -> Result<usize, Error> {
+        let _lock = self.lock(true)?;
+        self.rebuild_index_locked()
+    }
+
+    fn scan(&self) -> Result<Vec<Scanned>, Error> {
+        let dir = &self.inner.entries;
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))? {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name();
+            let Some(hash) = name.to_str().and_then(|n| u64::from_str_radix(n, 16).ok()) else {
+                continue;
+            };
+            let Ok(meta) = entry.metadata() else { continue };
+            out.push(Scanned {
+                hash,
+                path: entry.path(),
+                size: meta.len(),
+                accessed: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes `key`; returns whether it had an entry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be removed.
+    pub fn remove(&self, key: &str) -> Result<bool, Error> {
+        Self::check_key(key)?;
+        let hash = hash_key(key);
+        let path = self.inner.entries.join(format!("{hash:016x}"));
+        let size = fs::metadata(&path).map_or(0, |m| m.len());
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                let b = &self.inner.bytes;
+                b.fetch_sub(size.min(b.load(Relaxed)), Relaxed);
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("remove", &path, e)),
+        }
+    }
+
+    /// Removes every entry whose key `matches`, through the index; returns
+    /// how many files were removed.
+    fn invalidate_matching(&self, matches: impl Fn(&str) -> bool) -> Result<usize, Error> {
+        let _lock = self.lock(true)?;
+        let (mut map, lines) = match self.read_index() {
+            Some(index) => index,
+            None => {
+                self.rebuild_index_locked()?;
+                self.read_index().unwrap_or_default()
+            }
+        };
+        let doomed: Vec<u64> = map
+            .iter()
+            .filter(|(_, k)| matches(k))
+            .map(|(h, _)| *h)
+            .collect();
+        let mut removed = 0;
+        for hash in &doomed {
+            let path = self.inner.entries.join(format!("{hash:016x}"));
+            let size = fs::metadata(&path).map_or(0, |m| m.len());
+            match fs::remove_file(&path) {
+                Ok(()) => {
+                    removed += 1;
+                    let b = &self.inner.bytes;
+                    b.fetch_sub(size.min(b.load(Relaxed)), Relaxed);
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove", &path, e)),
+            }
+            map.remove(hash);
+        }
+        // The removals as one compacted index.
+        self.compact_locked(&mut map, lines, !doomed.is_empty())?;
+        Ok(removed)
+    }
+
+    /// Removes every entry whose key starts with `prefix`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the index or an entry cannot be read or removed.
+    pub fn invalidate_prefix(&self, prefix: &str) -> Result<usize, Error> {
+        self.invalidate_matching(|k| k.starts_with(prefix))
+    }
+
+    /// Removes every entry whose key matches the glob `pattern` (`*` any
+    /// run of characters, `?` one); returns how many.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::invalidate_prefix`].
+    pub fn invalidate_glob(&self, pattern: &str) -> Result<usize, Error> {
+        self.invalidate_matching(|k| glob_match(pattern, k))
+    }
+
+    /// Removes every entry.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::invalidate_prefix`].
+    pub fn clear(&self) -> Result<usize, Error> {
+        let _lock = self.lock(true)?;
+        let mut removed = 0;
+        for e in self.scan()? {
+            if fs::remove_file(&e.path).is_ok() {
+                removed += 1;
+            }
+        }
+        self.write_index(&HashMap::new())?;
+        self.inner.bytes.store(0, Relaxed);
+        Ok(removed)
+    }
+
+    /// Removes the least recently used entries until the total is at most
+    /// 90 % of the bound (a no-op without a bound). Runs by itself after an
+    /// insert that takes the total past the bound.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the directory cannot be read.
+    pub fn evict(&self) -> Result<usize, Error> {
+        let Some(max) = self.inner.max_bytes else {
+            return Ok(0);
+        };
+        let _lock = self.lock(true)?;
+        let mut entries = self.scan()?;
+        let mut total: u64 = entries.iter().map(|e| e.size).sum();
+        let target = max / 10 * 9;
+        let mut evicted = 0;
+        if total > max {
+            entries.sort_by_key(|e| e.accessed);
+            for e in &entries {
+                if total <= target {
+                    break;
+                }
+                if fs::remove_file(&e.path).is_ok() {
+                    total -= e.size;
+                    evicted += 1;
+                    let c = &self.inner.counters;
+                    c.evictions.fetch_add(1, Relaxed);
+                    c.evicted_bytes.fetch_add(e.size, Relaxed);
+                    let _ = self.append_index(&index_line(e.hash, None));
+                }
+            }
+        }
+        self.inner.bytes.store(total, Relaxed);
+        if let Some((mut map, lines)) = self.read_index() {
+            self.compact_locked(&mut map, lines, false)?;
+        }
+        Ok(evicted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_decode_round_trip_and_damage() {
+        let buf = encode("k", b"value", 1, 2);
+        let d = decode(&buf).expect("whole");
+        assert_eq!((d.key, d.value, d.expires), (&b"k"[..], &b"value"[..], 2));
+        for i in 0..buf.len() {
+            let mut bad = buf.clone();
+            bad[i] ^= 0x40;
+            assert!(decode(&bad).is_none(), "flip at {i}");
+        }
+        for n in 0..buf.len() {
+            assert!(decode(&buf[..n]).is_none(), "cut at {n}");
+        }
+    }
+
+    #[test]
+    fn index_lines_round_trip_and_reject_damage() {
+        let line = index_line(42, Some("a key\nwith newline"));
+        let parsed = parse_index_line(line.trim_end_matches('\n')).expect("valid");
+        assert_eq!(parsed, (42, Some("a key\nwith newline".to_owned())));
+        assert_eq!(
+            parse_index_line(index_line(7, None).trim_end()),
+            Some((7, None))
+        );
+        let mut bad = line.into_bytes();
+        bad[3] ^= 1;
+        assert!(parse_index_line(String::from_utf8_lossy(&bad).trim_end()).is_none());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("user:*", "user:1"));
+        assert!(glob_match("*:1", "order:1"));
+        assert!(glob_match("a?c*", "abcdef"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("user:*", "users"));
+        assert!(glob_match("*a*b*", "xxaxxbxx"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn glob_star_suffix_is_a_prefix_match(prefix in "[a-z:]{0,8}", text in "[a-z:]{0,12}") {
+            proptest::prop_assert_eq!(
+                glob_match(&format!("{prefix}*"), &text),
+                text.starts_with(&prefix)
+            );
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..128)) {
+            let _ = decode(&bytes);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! A memory cache with Caffeine-style statistics, loading and
+//! stale-while-revalidate, a crash-safe file cache, tiers, a Redis tier and
+//! memoization.
+//!
+//! [`MemoryCache`] is [moka](https://docs.rs/moka) underneath (`TinyLFU`
+//! admission, bounds in entries or in weight) with what moka's users ask for
+//! on top: hit / miss / load / eviction statistics ([`CacheStats`], off by
+//! default at the cost of one branch), loading calls where concurrent callers
+//! for a missing key run one loader (sync and async), stale-while-revalidate
+//! ([`MemoryCache::get_or_refresh`]), invalidation by predicate and key
+//! prefix, an eviction listener with the [`RemovalCause`], and expiry on an
+//! injected [`Clock`] so tests drive time.
+//!
+//! The async methods run on any executor except
+//! [`MemoryCache::get_or_refresh`], which spawns its refresh on tokio.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use pr_cache::{MemoryCache, RemovalCause};
+//!
+//! # fn main() -> Result<(), pr_cache::Error> {
+//! let cache: MemoryCache<String, u64> = MemoryCache::builder()
+//!     .max_entries(10_000)
+//!     .time_to_live(Duration::from_secs(60))
+//!     .record_stats()
+//!     .build()?;
+//!
+//! cache.insert("user:1".to_owned(), 7);
+//! assert_eq!(cache.get("user:1"), Some(7));
+//! assert_eq!(cache.get("user:2"), None);
+//!
+//! // One loader run, however many callers ask at once.
+//! let loaded = cache.get_or_insert_with("user:2".to_owned(), || 42);
+//! assert_eq!(loaded, 42);
+//!
+//! cache.invalidate_prefix("user:");
+//! assert_eq!(cache.get("user:1"), None);
+//!
+//! let stats = cache.stats().expect("built with record_stats");
+//! assert_eq!((stats.hits, stats.misses, stats.load_successes), (1, 3, 1));
+//! assert_eq!(stats.removals.get(RemovalCause::Explicit), 2);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `metrics`: [`MemoryCache::publish_metrics`] sets `pr_cache_hits_total`,
+//!   `pr_cache_misses_total`, `pr_cache_loads_total{result}`,
+//!   `pr_cache_load_duration_seconds`, `pr_cache_removals_total{cause}`,
+//!   `pr_cache_removed_weight_total{cause}`, `pr_cache_entries` and
+//!   `pr_cache_weight`, each labelled `cache="<name>"`, through the `metrics`
+//!   facade.
+//!
+//!   ```toml
+//!   pr-cache = { version = "0.1", features = ["metrics"] }
+//!   ```
+//! - `health`: the file cache's directory as a pr-health check.
+//!
+//!   ```toml
+//!   pr-cache = { version = "0.1", features = ["health"] }
+//!   ```
+//!
+//! # Errors
+//!
+//! Building and the file cache fail with [`Error`]; its codes are in
+//! [`CODES`]. Loaders keep their own error types, shared in an `Arc`.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+
+mod clock;
+mod error;
+mod file;
+mod memory;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod stats;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{CODEC, CODES, Error, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
+pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN, glob_match};
+pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
+pub use stats::{ByCause, CacheStats, RemovalCause};
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,816 @@
+//! [`MemoryCache`]: moka underneath, with statistics, loading with one
+//! loader run per key, stale-while-revalidate, and expiry on an injected
+//! clock.
+//!
+//! # Time
+//!
+//! moka keeps its own clock, which tests cannot drive. So every entry that
+//! can expire carries its deadline on the cache's [`Clock`], and a get checks
+//! it: that check decides what a caller sees. The same deadlines are handed
+//! to moka through its `Expiry` so that moka also reclaims expired entries'
+//! memory on its own schedule. With the [`SystemClock`] both agree; with a
+//! [`ManualClock`](crate::ManualClock) tests move time and the check follows.
+//! An entry without any deadline (no TTL, TTI, refresh age or per-entry
+//! expiry configured) costs no clock read on a get.
+
+use std::any::Any;
+use std::borrow::Borrow;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::stats::{CacheStats, RemovalCause, StatsCounter};
+
+type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
+type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
+type AnyError = Arc<dyn Any + Send + Sync>;
+
+thread_local! {
+    /// Set while this thread invalidates an entry its clock found expired, so
+    /// that the listener reports `Expired` rather than `Explicit`.
+    static EXPIRING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A cached value with the times it needs.
+#[derive(Clone)]
+struct Slot<V> {
+    value: V,
+    /// When it was stored, on the cache's clock (only when something needs it).
+    born: Option<Instant>,
+    /// Its deadline: per-entry expiry, or born + TTL.
+    expires: Option<Instant>,
+    /// Nanoseconds after `born` of the last read (only with a TTI).
+    touched: Option<Arc<AtomicU64>>,
+}
+
+/// Which entries moka keeps when the cache is full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Policy {
+    /// moka's `TinyLFU`: admission by frequency, LRU within (the default; it
+    /// resists scans and one-hit wonders).
+    #[default]
+    TinyLfu,
+    /// Plain least-recently-used.
+    Lru,
+}
+
+/// A concurrent in-memory cache. Clones share the same entries.
+///
+/// Built with [`MemoryCache::builder`]; see the [crate docs](crate) for an
+/// example.
+pub struct MemoryCache<K, V> {
+    inner: Arc<Inner<K, V>>,
+}
+
+impl<K, V> Clone for MemoryCache<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<K, V> fmt::Debug for MemoryCache<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryCache")
+            .field("name", &self.inner.name)
+            .field("entries", &self.inner.cache.entry_count())
+            .field("stats", &self.inner.stats.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A single-flight slot for async loads: concurrent callers share the result.
+struct Flight<V> {
+    cell: tokio::sync::OnceCell<Result<V, AnyError>>,
+}
+
+struct Inner<K, V> {
+    cache: moka::sync::Cache<K, Slot<V>>,
+    clock: Arc<dyn Clock>,
+    stats: Option<Arc<StatsCounter>>,
+    ttl: Option<Duration>,
+    tti: Option<Duration>,
+    refresh_after: Option<Duration>,
+    /// Whether new entries need `born` (TTL, TTI or refresh configured).
+    timed: bool,
+    name: String,
+    flights: Mutex<HashMap<K, Arc<Flight<V>>>>,
+    refreshing: Mutex<HashSet<K>>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::CacheMetrics>,
+}
+
+/// Builds a [`MemoryCache`].
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MemoryCacheBuilder<K, V> {
+    max_entries: Option<u64>,
+    max_weight: Option<u64>,
+    weigher: Option<Weigher<K, V>>,
+    ttl: Option<Duration>,
+    tti: Option<Duration>,
+    refresh_after: Option<Duration>,
+    listener: Option<Listener<K, V>>,
+    stats: bool,
+    clock: Arc<dyn Clock>,
+    name: String,
+    policy: Policy,
+}
+
+impl<K, V> fmt::Debug for MemoryCacheBuilder<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryCacheBuilder")
+            .field("max_entries", &self.max_entries)
+            .field("max_weight", &self.max_weight)
+            .field("ttl", &self.ttl)
+            .field("tti", &self.tti)
+            .field("refresh_after", &self.refresh_after)
+            .field("stats", &self.stats)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V> MemoryCacheBuilder<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Bounds the cache to `n` entries.
+    pub fn max_entries(mut self, n: u64) -> Self {
+        self.max_entries = Some(n);
+        self
+    }
+
+    /// Bounds the cache to a total weight (bytes, say) measured by `weigher`.
+    pub fn max_weight(
+        mut self,
+        max: u64,
+        weigher: impl Fn(&K, &V) -> u32 + Send + Sync + 'static,
+    ) -> Self {
+        self.max_weight = Some(max);
+        self.weigher = Some(Arc::new(weigher));
+        self
+    }
+
+    /// Entries expire this long after they were written.
+    pub fn time_to_live(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Entries expire after this long without a read or write.
+    pub fn time_to_idle(mut self, tti: Duration) -> Self {
+        self.tti = Some(tti);
+        self
+    }
+
+    /// Stale-while-revalidate: [`MemoryCache::get_or_refresh`] returns an
+    /// entry older than `age` at once and reloads it in the background, once.
+    pub fn refresh_after(mut self, age: Duration) -> Self {
+        self.refresh_after = Some(age);
+        self
+    }
+
+    /// Called for every entry that leaves the cache, with the cause.
+    ///
+    /// Size evictions are reported when moka runs its maintenance (on writes,
+    /// or [`MemoryCache::run_pending_tasks`]); invalidations and replacements
+    /// at once, on the calling thread. The listener must not panic.
+    pub fn eviction_listener(
+        mut self,
+        listener: impl Fn(&K, &V, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
+        self.listener = Some(Arc::new(listener));
+        self
+    }
+
+    /// Records statistics ([`MemoryCache::stats`]). Off by default: then the
+    /// cache keeps no counters and a get pays one branch.
+    pub fn record_stats(mut self) -> Self {
+        self.stats = true;
+        self
+    }
+
+    /// The clock for expiry, refresh ages and load times.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// A name for logs and the `cache` label of its metrics (default `default`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The eviction policy (default [`Policy::TinyLfu`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Builds the cache.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing every problem: both an entry and a
+    /// weight bound, a zero duration, an empty name.
+    pub fn build(self) -> Result<MemoryCache<K, V>, Error> {
+        let mut problems = Vec::new();
+        if self.max_entries.is_some() && self.max_weight.is_some() {
+            problems.push("max_entries and max_weight: set one bound, not both".to_owned());
+        }
+        for (field, d) in [
+            ("time_to_live", self.ttl),
+            ("time_to_idle", self.tti),
+            ("refresh_after", self.refresh_after),
+        ] {
+            if d == Some(Duration::ZERO) {
+                problems.push(format!("{field}: must be more than zero"));
+            }
+        }
+        if self.name.is_empty() {
+            problems.push("name: must not be empty".to_owned());
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidConfig { problems });
+        }
+        let stats = self.stats.then(|| Arc::new(StatsCounter::default()));
+        let mut builder = moka::sync::Cache::builder().name(&self.name);
+        if let Some(n) = self.max_entries {
+            builder = builder.max_capacity(n);
+        }
+        if let Some(n) = self.max_weight {
+            builder = builder.max_capacity(n);
+        }
+        if let Some(weigher) = self.weigher.clone() {
+            builder = builder.weigher(move |k: &K, slot: &Slot<V>| weigher(k, &slot.value));
+        }
+        builder = builder.eviction_policy(match self.policy {
+            Policy::TinyLfu => moka::policy::EvictionPolicy::tiny_lfu(),
+            Policy::Lru => moka::policy::EvictionPolicy::lru(),
+        });
+        if self.listener.is_some() || stats.is_some() {
+            let listener = self.listener.clone();
+            let weigher = self.weigher.clone();
+            let stats = stats.clone();
+            builder = builder.eviction_listener(
+                move |key: Arc<K>, slot: Slot<V>, cause: moka::notification::RemovalCause| {
+                    let cause = match cause {
+                        moka::notification::RemovalCause::Expired => RemovalCause::Expired,
+                        moka::notification::RemovalCause::Explicit => {
+                            if EXPIRING.with(Cell::get) {
+                                RemovalCause::Expired
+                            } else {
+                                RemovalCause::Explicit
+                            }
+                        }
+                        moka::notification::RemovalCause::Replaced => RemovalCause::Replaced,
+                        moka::notification::RemovalCause::Size => RemovalCause::Size,
+                    };
+                    if let Some(stats) = &stats {
+                        let weight = weigher
+                            .as_ref()
+                            .map_or(1, |w| u64::from(w(&key, &slot.value)));
+                        stats.removal(cause, weight);
+                    }
+                    if let Some(listener) = &listener {
+                        listener(&key, &slot.value, cause);
+                    }
+                },
+            );
+        }
+        let timed = self.ttl.is_some() || self.tti.is_some() || self.refresh_after.is_some();
+        builder = builder.expire_after(MokaExpiry {
+            clock: Arc::clone(&self.clock),
+            tti: self.tti,
+        });
+        #[cfg(feature = "metrics")]
+        let metrics = stats
+            .as_ref()
+            .map(|_| crate::metrics::CacheMetrics::new(&self.name));
+        Ok(MemoryCache {
+            inner: Arc::new(Inner {
+                cache: builder.build(),
+                clock: self.clock,
+                stats,
+                ttl: self.ttl,
+                tti: self.tti,
+                refresh_after: self.refresh_after,
+                timed,
+                name: self.name,
+                flights: Mutex::new(HashMap::new()),
+                refreshing: Mutex::new(HashSet::new()),
+                #[cfg(feature = "metrics")]
+                metrics,
+            }),
+        })
+    }
+}
+
+/// Hands each entry's deadline (on our clock) to moka as a duration.
+struct MokaExpiry {
+    clock: Arc<dyn Clock>,
+    tti: Option<Duration>,
+}
+
+impl MokaExpiry {
+    fn remaining<V>(&self, slot: &Slot<V>) -> Option<Duration> {
+        let until_deadline = slot
+            .expires
+            .map(|e| e.saturating_duration_since(self.clock.instant()));
+        match (until_deadline, self.tti) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl<K, V> moka::Expiry<K, Slot<V>> for MokaExpiry {
+    fn expire_after_create(&self, _: &K, slot: &Slot<V>, _: Instant) -> Option<Duration> {
+        self.remaining(slot)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &K,
+        slot: &Slot<V>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.remaining(slot)
+    }
+
+    fn expire_after_read(
+        &self,
+        _: &K,
+        slot: &Slot<V>,
+        _: Instant,
+        current: Option<Duration>,
+        _: Instant,
+    ) -> Option<Duration> {
+        if self.tti.is_some() {
+            self.remaining(slot)
+        } else {
+            current
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl<K, V> MemoryCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// A builder with no bound, no expiry and no statistics.
+    pub fn builder() -> MemoryCacheBuilder<K, V> {
+        MemoryCacheBuilder {
+            max_entries: None,
+            max_weight: None,
+            weigher: None,
+            ttl: None,
+            tti: None,
+            refresh_after: None,
+            listener: None,
+            stats: false,
+            clock: Arc::new(SystemClock),
+            name: "default".to_owned(),
+            policy: Policy::TinyLfu,
+        }
+    }
+
+    /// The cache's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    fn slot(&self, value: V, ttl: Option<Duration>) -> Slot<V> {
+        let ttl = ttl.or(self.inner.ttl);
+        if !self.inner.timed && ttl.is_none() {
+            return Slot {
+                value,
+                born: None,
+                expires: None,
+                touched: None,
+            };
+        }
+        let now = self.inner.clock.instant();
+        Slot {
+            value,
+            born: Some(now),
+            expires: ttl.and_then(|t| now.checked_add(t)),
+            touched: self.inner.tti.map(|_| Arc::new(AtomicU64::new(0))),
+        }
+    }
+
+    /// The entry if present and not expired on our clock; an expired one is
+    /// invalidated (reported as `Expired`). Records nothing.
+    #[inline]
+    fn lookup<Q>(&self, key: &Q) -> Option<Slot<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let slot = self.inner.cache.get(key)?;
+        if slot.born.is_none() {
+            return Some(slot);
+        }
+        self.check_times(key, slot)
+    }
+
+    #[cold]
+    fn check_times<Q>(&self, key: &Q, slot: Slot<V>) -> Option<Slot<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let now = self.inner.clock.instant();
+        let mut expired = slot.expires.is_some_and(|e| now >= e);
+        if let (Some(tti), Some(born), Some(touched)) = (self.inner.tti, slot.born, &slot.touched) {
+            let last = born + Duration::from_nanos(touched.load(Ordering::Relaxed));
+            if now.saturating_duration_since(last) >= tti {
+                expired = true;
+            } else {
+                touched.fetch_max(
+                    nanos(now.saturating_duration_since(born)),
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        if expired {
+            EXPIRING.with(|f| f.set(true));
+            self.inner.cache.invalidate(key);
+            EXPIRING.with(|f| f.set(false));
+            return None;
+        }
+        Some(slot)
+    }
+
+    #[inline]
+    fn record(&self, hit: bool) {
+        if let Some(stats) = &self.inner.stats {
+            if hit {
+                stats.hit();
+            } else {
+                stats.miss();
+            }
+        }
+    }
+
+    /// The value for `key`, if present and not expired.
+    #[inline]
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = self.lookup(key);
+        self.record(found.is_some());
+        found.map(|s| s.value)
+    }
+
+    /// Whether `key` has a live value (records no statistics).
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.lookup(key).is_some()
+    }
+
+    /// Stores `value` under `key` (replacing any value, reported as
+    /// `Replaced`), with the cache's TTL if any.
+    pub fn insert(&self, key: K, value: V) {
+        let slot = self.slot(value, None);
+        self.inner.cache.insert(key, slot);
+    }
+
+    /// Stores `value` under `key`, expiring after `ttl` whatever the cache's
+    /// TTL.
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
+        let slot = self.slot(value, Some(ttl));
+        self.inner.cache.insert(key, slot);
+    }
+
+    /// Removes `key` (reported as `Explicit`).
+    pub fn invalidate<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.cache.invalidate(key);
+    }
+
+    /// Removes `key` and returns its value, if it had a live one.
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.cache.remove(key).map(|s| s.value)
+    }
+
+    /// Removes every entry for which `predicate` is true, at once, and
+    /// returns how many. Walks the whole cache: O(entries).
+    pub fn invalidate_if(&self, mut predicate: impl FnMut(&K, &V) -> bool) -> usize {
+        let keys: Vec<Arc<K>> = self
+            .inner
+            .cache
+            .iter()
+            .filter(|(k, s)| predicate(k, &s.value))
+            .map(|(k, _)| k)
+            .collect();
+        for k in &keys {
+            self.inner.cache.invalidate(k.as_ref());
+        }
+        keys.len()
+    }
+
+    /// Removes every entry whose key starts with `prefix`; returns how many.
+    #[expect(
+        clippy::must_use_candidate,
+        reason = "called for its effect; the count is extra"
+    )]
+    pub fn invalidate_prefix(&self, prefix: &str) -> usize
+    where
+        K: AsRef<str>,
+    {
+        self.invalidate_if(|k, _| k.as_ref().starts_with(prefix))
+    }
+
+    /// Removes every entry.
+    pub fn invalidate_all(&self) {
+        self.inner.cache.invalidate_all();
+    }
+
+    /// The number of entries (approximate until [`Self::run_pending_tasks`]).
+    #[must_use]
+    pub fn entry_count(&self) -> u64 {
+        self.inner.cache.entry_count()
+    }
+
+    /// The total weight (entries without a weigher).
+    #[must_use]
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.cache.weighted_size()
+    }
+
+    /// Runs moka's pending maintenance now: size evictions, expirations and
+    /// their listener calls. Useful before reading exact counts.
+    pub fn run_pending_tasks(&self) {
+        self.inner.cache.run_pending_tasks();
+    }
+
+    /// A snapshot of the statistics, or `None` when the cache was built
+    /// without [`MemoryCacheBuilder::record_stats`].
+    #[must_use]
+    pub fn stats(&self) -> Option<CacheStats> {
+        self.inner.stats.as_ref().map(|s| s.snapshot())
+    }
+
+    /// Sets the `pr_cache_*` metrics of this cache to its statistics (feature
+    /// `metrics`; a no-op without statistics). Call it before a scrape or on
+    /// a timer: the hot path never touches the recorder.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn publish_metrics(&self) {
+        if let (Some(m), Some(stats)) = (&self.inner.metrics, self.stats()) {
+            m.publish(&stats, self.entry_count(), self.weighted_size());
+        }
+    }
+
+    fn record_load(&self, ok: bool, started: Option<Instant>) {
+        if let (Some(stats), Some(started)) = (&self.inner.stats, started) {
+            let took = self
+                .inner
+                .clock
+                .instant()
+                .saturating_duration_since(started);
+            stats.load(ok, took);
+        }
+    }
+
+    fn load_started(&self) -> Option<Instant> {
+        self.inner
+            .stats
+            .as_ref()
+            .map(|_| self.inner.clock.instant())
+    }
+
+    /// The value for `key`, or the one `init` makes, stored. Concurrent calls
+    /// for a missing key run one `init` and all get its value; the others wait.
+    pub fn get_or_insert_with(&self, key: K, init: impl FnOnce() -> V) -> V {
+        match self.try_get_or_insert_with(key, || Ok::<V, std::convert::Infallible>(init())) {
+            Ok(v) => v,
+            Err(e) => match *e {},
+        }
+    }
+
+    /// Like [`Self::get_or_insert_with`] with a loader that can fail.
+    /// Concurrent callers share one loader run and its error; an error is
+    /// not cached: the next call runs the loader again. (To cache a failure,
+    /// make `V` a `Result` and use [`Self::get_or_insert_with`], with
+    /// [`Self::insert_with_ttl`] for a short negative TTL.)
+    ///
+    /// # Errors
+    ///
+    /// The loader's error, shared.
+    pub fn try_get_or_insert_with<E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        if let Some(slot) = self.lookup(&key) {
+            self.record(true);
+            return Ok(slot.value);
+        }
+        let mut ran = false;
+        let result = self.inner.cache.entry(key).or_try_insert_with(|| {
+            ran = true;
+            let started = self.load_started();
+            let loaded = init();
+            self.record_load(loaded.is_ok(), started);
+            loaded.map(|v| self.slot(v, None))
+        });
+        self.record(!ran && result.is_ok());
+        result.map(|entry| entry.into_value().value)
+    }
+
+    /// The async [`Self::get_or_insert_with`]: one loader run per missing
+    /// key among concurrent callers, the others await it.
+    pub async fn get_or_insert_with_async<F, Fut>(&self, key: K, init: F) -> V
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = V>,
+    {
+        let load = || async { Ok::<V, std::convert::Infallible>(init().await) };
+        match self.try_get_or_insert_with_async(key, load).await {
+            Ok(v) => v,
+            Err(e) => match *e {},
+        }
+    }
+
+    /// The async [`Self::try_get_or_insert_with`]: concurrent callers share
+    /// one loader run and its value or error; an error is not cached.
+    ///
+    /// If the loading caller is cancelled, a waiting caller runs its own
+    /// loader instead.
+    ///
+    /// # Errors
+    ///
+    /// The loader's error, shared.
+    pub async fn try_get_or_insert_with_async<E, F, Fut>(
+        &self,
+        key: K,
+        init: F,
+    ) -> Result<V, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        if let Some(slot) = self.lookup(&key) {
+            self.record(true);
+            return Ok(slot.value);
+        }
+        let flight = Arc::clone(lock(&self.inner.flights).entry(key.clone()).or_insert_with(
+            || {
+                Arc::new(Flight {
+                    cell: tokio::sync::OnceCell::new(),
+                })
+            },
+        ));
+        let mut init = Some(init);
+        let mut ran = false;
+        let outcome = flight
+            .cell
+            .get_or_init(|| async {
+                // Someone may have stored it between our lookup and the flight.
+                if let Some(slot) = self.lookup(&key) {
+                    return Ok(slot.value);
+                }
+                let Some(init) = init.take() else {
+                    unreachable!("the cell runs one initializer per caller at most")
+                };
+                ran = true;
+                let started = self.load_started();
+                let loaded = init().await;
+                self.record_load(loaded.is_ok(), started);
+                match loaded {
+                    Ok(v) => {
+                        self.inner
+                            .cache
+                            .insert(key.clone(), self.slot(v.clone(), None));
+                        Ok(v)
+                    }
+                    Err(e) => Err(Arc::new(e) as AnyError),
+                }
+            })
+            .await
+            .clone();
+        {
+            let mut flights = lock(&self.inner.flights);
+            if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                flights.remove(&key);
+            }
+        }
+        self.record(!ran && outcome.is_ok());
+        match outcome {
+            Ok(v) => Ok(v),
+            Err(e) => match e.downcast::<E>() {
+                Ok(e) => Err(e),
+                // A concurrent loader of another error type failed: run ours.
+                Err(_) => match init.take() {
+                    Some(init) => {
+                        let started = self.load_started();
+                        let loaded = init().await;
+                        self.record_load(loaded.is_ok(), started);
+                        let v = loaded.map_err(Arc::new)?;
+                        self.insert(key, v.clone());
+                        Ok(v)
+                    }
+                    None => unreachable!("our loader ran, so the error has our type"),
+                },
+            },
+        }
+    }
+
+    /// Stale-while-revalidate. A missing key loads as
+    /// [`Self::try_get_or_insert_with_async`]. A present entry older than the
+    /// builder's [`refresh_after`](MemoryCacheBuilder::refresh_after) age is
+    /// returned at once while `init` reloads it on a spawned tokio task; one
+    /// refresh per key at a time, and a failed refresh keeps the old value.
+    ///
+    /// # Errors
+    ///
+    /// The loader's error, when the key was missing.
+    ///
+    /// # Panics
+    ///
+    /// When a refresh is due outside a tokio runtime.
+    pub async fn get_or_refresh<E, F, Fut>(&self, key: K, init: F) -> Result<V, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+    {
+        let Some(slot) = self.lookup(&key) else {
+            return self.try_get_or_insert_with_async(key, init).await;
+        };
+        self.record(true);
+        if let (Some(age), Some(born)) = (self.inner.refresh_after, slot.born)
+            && self.inner.clock.instant().saturating_duration_since(born) >= age
+            && lock(&self.inner.refreshing).insert(key.clone())
+        {
+            let this = self.clone();
+            tokio::spawn(async move {
+                let started = this.load_started();
+                let loaded = init().await;
+                this.record_load(loaded.is_ok(), started);
+                match loaded {
+                    Ok(v) => this.insert(key.clone(), v),
+                    Err(_) => tracing::debug!(
+                        target: "pr_cache",
+                        cache = %this.inner.name,
+                        "cache.refresh_failed"
+                    ),
+                }
+                lock(&this.inner.refreshing).remove(&key);
+            });
+        }
+        Ok(slot.value)
+    }
+
+    /// How long ago `key`'s value was stored, on the cache's clock (only
+    /// when a TTL, TTI or refresh age is configured, or it has its own TTL).
+    #[must_use]
+    pub fn age<Q>(&self, key: &Q) -> Option<Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let born = self.inner.cache.get(key)?.born?;
+        Some(self.inner.clock.instant().saturating_duration_since(born))
+    }
+}

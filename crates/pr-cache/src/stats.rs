@@ -1,0 +1,199 @@
+//! Caffeine-style statistics: hits, misses, loads, load time, and evictions
+//! with their weight, by cause.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Why an entry left the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemovalCause {
+    /// Its time to live or time to idle passed.
+    Expired,
+    /// It was invalidated (by key, predicate, prefix or all).
+    Explicit,
+    /// Its value was replaced by an insert.
+    Replaced,
+    /// It was evicted to keep the cache within its capacity.
+    Size,
+}
+
+impl RemovalCause {
+    /// Whether the cache removed it by itself (expired or evicted for size),
+    /// as opposed to an invalidation or a replacement by the user.
+    #[must_use]
+    pub const fn was_evicted(self) -> bool {
+        matches!(self, Self::Expired | Self::Size)
+    }
+
+    /// A stable lowercase name (`expired`, `explicit`, `replaced`, `size`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Explicit => "explicit",
+            Self::Replaced => "replaced",
+            Self::Size => "size",
+        }
+    }
+
+    const fn index(self) -> usize {
+        match self {
+            Self::Expired => 0,
+            Self::Explicit => 1,
+            Self::Replaced => 2,
+            Self::Size => 3,
+        }
+    }
+
+    /// Every cause, in a fixed order.
+    pub const ALL: [Self; 4] = [Self::Expired, Self::Explicit, Self::Replaced, Self::Size];
+}
+
+/// Counts and weights of removals, per cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ByCause {
+    counts: [u64; 4],
+}
+
+impl ByCause {
+    /// The figure for one cause.
+    #[must_use]
+    pub const fn get(&self, cause: RemovalCause) -> u64 {
+        self.counts[cause.index()]
+    }
+
+    /// Expired plus size evictions: what the cache removed by itself.
+    #[must_use]
+    pub const fn evicted(&self) -> u64 {
+        self.get(RemovalCause::Expired) + self.get(RemovalCause::Size)
+    }
+}
+
+/// A snapshot of a cache's statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Lookups that found a value (including loading calls that did not run
+    /// their loader).
+    pub hits: u64,
+    /// Lookups that found nothing (including loading calls that ran their
+    /// loader or received a concurrent loader's error).
+    pub misses: u64,
+    /// Loader runs that returned a value.
+    pub load_successes: u64,
+    /// Loader runs that failed.
+    pub load_failures: u64,
+    /// Time spent in loaders, successful or not, on the cache's clock.
+    pub total_load_time: Duration,
+    /// Removals per cause.
+    pub removals: ByCause,
+    /// Weight removed per cause (entries when there is no weigher).
+    pub removed_weight: ByCause,
+}
+
+impl CacheStats {
+    /// Hits plus misses.
+    #[must_use]
+    pub const fn requests(&self) -> u64 {
+        self.hits + self.misses
+    }
+
+    /// Hits over requests; 1.0 when there was no request (as Caffeine).
+    #[must_use]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a ratio of counts; f64's 52 bits are plenty"
+    )]
+    pub fn hit_ratio(&self) -> f64 {
+        let requests = self.requests();
+        if requests == 0 {
+            1.0
+        } else {
+            self.hits as f64 / requests as f64
+        }
+    }
+
+    /// Entries the cache removed by itself (expired or evicted for size).
+    #[must_use]
+    pub const fn eviction_count(&self) -> u64 {
+        self.removals.evicted()
+    }
+
+    /// Weight of the entries the cache removed by itself.
+    #[must_use]
+    pub const fn eviction_weight(&self) -> u64 {
+        self.removed_weight.evicted()
+    }
+
+    /// Mean time of a load, or zero without loads.
+    #[must_use]
+    pub fn average_load_penalty(&self) -> Duration {
+        let loads = self.load_successes + self.load_failures;
+        if loads == 0 {
+            Duration::ZERO
+        } else {
+            let nanos = self.total_load_time.as_nanos() / u128::from(loads);
+            Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        }
+    }
+}
+
+/// The live counters behind [`CacheStats`].
+#[derive(Debug, Default)]
+pub(crate) struct StatsCounter {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    load_successes: AtomicU64,
+    load_failures: AtomicU64,
+    load_nanos: AtomicU64,
+    removals: [AtomicU64; 4],
+    removed_weight: [AtomicU64; 4],
+}
+
+impl StatsCounter {
+    #[inline]
+    pub(crate) fn hit(&self) {
+        self.hits.fetch_add(1, Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn miss(&self) {
+        self.misses.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn load(&self, ok: bool, took: Duration) {
+        if ok {
+            self.load_successes.fetch_add(1, Relaxed);
+        } else {
+            self.load_failures.fetch_add(1, Relaxed);
+        }
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.load_nanos.fetch_add(nanos, Relaxed);
+    }
+
+    pub(crate) fn removal(&self, cause: RemovalCause, weight: u64) {
+        self.removals[cause.index()].fetch_add(1, Relaxed);
+        self.removed_weight[cause.index()].fetch_add(weight, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> CacheStats {
+        let by = |a: &[AtomicU64; 4]| ByCause {
+            counts: [
+                a[0].load(Relaxed),
+                a[1].load(Relaxed),
+                a[2].load(Relaxed),
+                a[3].load(Relaxed),
+            ],
+        };
+        CacheStats {
+            hits: self.hits.load(Relaxed),
+            misses: self.misses.load(Relaxed),
+            load_successes: self.load_successes.load(Relaxed),
+            load_failures: self.load_failures.load(Relaxed),
+            total_load_time: Duration::from_nanos(self.load_nanos.load(Relaxed)),
+            removals: by(&self.removals),
+            removed_weight: by(&self.removed_weight),
+        }
+    }
+}

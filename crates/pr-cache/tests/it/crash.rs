@@ -1,0 +1,119 @@
+//! A real child process writing entries is killed with SIGKILL at random
+//! moments, 50 times, while this process reads the same directory: every
+//! get returns a completely written value or a miss, never a torn one, and
+//! the key index still reaches every entry.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+
+use pr_cache::{Durability, FileCache};
+
+use crate::support::{TempDir, is_whole_value, jitter, value_for};
+
+const CHILD_DIR: &str = "PR_CACHE_CRASH_CHILD_DIR";
+const KEYS: u64 = 64;
+
+fn open(dir: &std::path::Path, round: u64) -> FileCache {
+    let durability = match round % 3 {
+        0 => Durability::None,
+        1 => Durability::Flush,
+        _ => Durability::Fsync,
+    };
+    FileCache::builder(dir)
+        .durability(durability)
+        .max_bytes(256 * 1024)
+        .build()
+        .unwrap()
+}
+
+/// Writes entries: forever in the child (until killed), or a bounded number
+/// when run as an ordinary test.
+#[test]
+fn child_entry() {
+    let child_dir = std::env::var_os(CHILD_DIR);
+    let temp = TempDir::new("crash-inline");
+    let dir = child_dir
+        .as_ref()
+        .map_or(temp.path(), std::path::Path::new)
+        .to_owned();
+    let round = std::env::var("PR_CACHE_CRASH_ROUND").map_or(0, |r| r.parse().unwrap());
+    let cache = open(&dir, round);
+    let limit = if child_dir.is_some() { u64::MAX } else { 300 };
+    for i in 0..limit {
+        let key = format!("k{}", (i * 13 + round) % KEYS);
+        cache
+            .insert(&key, &value_for(&key, i + round * 1_000_000))
+            .unwrap();
+        if i % 40 == 39 {
+            cache.invalidate_prefix("k3").unwrap();
+        }
+        if i == 20 && child_dir.is_some() {
+            println!("ready");
+        }
+    }
+    for k in 0..KEYS {
+        let key = format!("k{k}");
+        if let Some(v) = cache.get(&key).unwrap() {
+            assert!(is_whole_value(&key, &v));
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_mid_write_leaves_whole_values_or_misses() {
+    let dir = TempDir::new("crash");
+    let mut seen = 0_u64;
+    for round in 0..50_u64 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "crash::child_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR, dir.path())
+            .env("PR_CACHE_CRASH_ROUND", round.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap() > 0 && !line.contains("ready") {
+            line.clear();
+        }
+        // Read beside the writer for a random while, then kill it.
+        let reader = open(dir.path(), round);
+        for i in 0..jitter(round) % 150 {
+            let key = format!("k{}", i % KEYS);
+            if let Some(v) = reader.get(&key).unwrap() {
+                assert!(
+                    is_whole_value(&key, &v),
+                    "round {round}: {key} torn while writing"
+                );
+                seen += 1;
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+
+        let after = open(dir.path(), round);
+        for k in 0..KEYS {
+            let key = format!("k{k}");
+            if let Some(v) = after.get(&key).unwrap() {
+                assert!(is_whole_value(&key, &v), "round {round}: {key} torn");
+                seen += 1;
+            }
+        }
+        assert_eq!(after.stats().corrupt, 0, "round {round}");
+    }
+    assert!(seen > 50, "the rounds wrote entries: {seen}");
+    // The index reaches every entry left behind.
+    let cache = open(dir.path(), 0);
+    cache.invalidate_prefix("k").unwrap();
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("entries"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

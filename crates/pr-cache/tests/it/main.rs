@@ -1,0 +1,13 @@
+//! Integration tests of pr-cache, one module per area.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a panic is a failed test"
+)]
+
+mod crash;
+mod file;
+mod memory;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod support;

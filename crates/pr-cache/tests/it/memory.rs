@@ -1,0 +1,372 @@
+//! The memory cache: bounds, expiry on a manual clock, listener causes,
+//! exact statistics, one loader run per key, stale-while-revalidate.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pr_cache::{CacheStats, Error, ManualClock, MemoryCache, RemovalCause};
+
+type Removed = Arc<Mutex<Vec<(String, u32, RemovalCause)>>>;
+
+fn listened(
+    builder: pr_cache::MemoryCacheBuilder<String, u32>,
+) -> (pr_cache::MemoryCacheBuilder<String, u32>, Removed) {
+    let removed = Removed::default();
+    let sink = Arc::clone(&removed);
+    let builder = builder.eviction_listener(move |k: &String, v: &u32, cause| {
+        sink.lock().unwrap().push((k.clone(), *v, cause));
+    });
+    (builder, removed)
+}
+
+#[test]
+fn insert_get_invalidate_by_key_predicate_and_prefix() {
+    let (builder, removed) = listened(MemoryCache::builder().max_entries(100).record_stats());
+    let cache = builder.build().unwrap();
+    for (i, k) in ["user:1", "user:2", "order:1", "order:2", "misc"]
+        .iter()
+        .enumerate()
+    {
+        cache.insert((*k).to_owned(), u32::try_from(i).unwrap());
+    }
+    assert_eq!(cache.get("user:2"), Some(1));
+    cache.insert("misc".to_owned(), 40);
+    assert_eq!(cache.get("misc"), Some(40));
+    cache.invalidate("misc");
+    assert_eq!(cache.get("misc"), None);
+    assert_eq!(cache.invalidate_prefix("user:"), 2);
+    assert_eq!(cache.invalidate_if(|_, v| *v == 3), 1);
+    assert_eq!(cache.get("order:1"), Some(2));
+    assert_eq!(cache.get("order:2"), None);
+    assert_eq!(cache.remove("order:1"), Some(2));
+    let removed = removed.lock().unwrap().clone();
+    let causes: Vec<_> = removed.iter().map(|r| r.2).collect();
+    assert_eq!(
+        causes
+            .iter()
+            .filter(|c| **c == RemovalCause::Replaced)
+            .count(),
+        1
+    );
+    assert_eq!(
+        causes
+            .iter()
+            .filter(|c| **c == RemovalCause::Explicit)
+            .count(),
+        5
+    );
+    assert!(removed.contains(&("misc".to_owned(), 4, RemovalCause::Replaced)));
+    let stats = cache.stats().unwrap();
+    assert_eq!((stats.hits, stats.misses), (3, 2));
+}
+
+#[test]
+fn ttl_and_per_entry_expiry_follow_the_injected_clock() {
+    let clock = ManualClock::new();
+    let (builder, removed) = listened(
+        MemoryCache::builder()
+            .time_to_live(Duration::from_secs(60))
+            .clock(clock.clone())
+            .record_stats(),
+    );
+    let cache = builder.build().unwrap();
+    cache.insert("a".to_owned(), 1);
+    cache.insert_with_ttl("short".to_owned(), 2, Duration::from_secs(5));
+    cache.insert_with_ttl("long".to_owned(), 3, Duration::from_secs(600));
+    clock.advance(Duration::from_secs(4));
+    assert_eq!(cache.get("short"), Some(2));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(cache.get("short"), None);
+    assert_eq!(cache.get("a"), Some(1));
+    assert_eq!(cache.age("a"), Some(Duration::from_secs(5)));
+    clock.advance(Duration::from_secs(55));
+    assert_eq!(cache.get("a"), None);
+    assert_eq!(cache.get("long"), Some(3));
+    let removed = removed.lock().unwrap().clone();
+    assert_eq!(
+        removed,
+        [
+            ("short".to_owned(), 2, RemovalCause::Expired),
+            ("a".to_owned(), 1, RemovalCause::Expired)
+        ]
+    );
+    let stats = cache.stats().unwrap();
+    assert_eq!(stats.removals.get(RemovalCause::Expired), 2);
+    assert_eq!(stats.eviction_count(), 2);
+}
+
+#[test]
+fn time_to_idle_is_reset_by_reads() {
+    let clock = ManualClock::new();
+    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+        .time_to_idle(Duration::from_secs(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    cache.insert("k".to_owned(), 1);
+    for _ in 0..5 {
+        clock.advance(Duration::from_secs(9));
+        assert_eq!(cache.get("k"), Some(1));
+    }
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(cache.get("k"), None);
+}
+
+#[test]
+fn weight_bound_evicts_with_cause_size_and_counts_weight() {
+    let (builder, removed) = listened(
+        MemoryCache::builder()
+            .max_weight(1_000, |_: &String, v: &u32| *v)
+            .policy(pr_cache::Policy::Lru)
+            .record_stats(),
+    );
+    let cache = builder.build().unwrap();
+    for i in 0..50 {
+        cache.insert(format!("k{i}"), 100);
+        cache.run_pending_tasks();
+    }
+    cache.run_pending_tasks();
+    assert!(cache.weighted_size() <= 1_000, "{}", cache.weighted_size());
+    let removed = removed.lock().unwrap().clone();
+    assert!(removed.len() >= 40);
+    assert!(removed.iter().all(|r| r.2 == RemovalCause::Size));
+    let stats = cache.stats().unwrap();
+    let n = u64::try_from(removed.len()).unwrap();
+    assert_eq!(stats.removals.get(RemovalCause::Size), n);
+    assert_eq!(stats.removed_weight.get(RemovalCause::Size), n * 100);
+    assert_eq!(stats.eviction_weight(), n * 100);
+}
+
+#[test]
+fn stats_are_exact_against_a_counted_workload() {
+    let clock = ManualClock::new();
+    let cache: MemoryCache<u32, u32> = MemoryCache::builder()
+        .max_entries(10_000)
+        .clock(clock.clone())
+        .record_stats()
+        .build()
+        .unwrap();
+    for k in 0..100 {
+        cache.insert(k, k);
+    }
+    // 100 hits, 100 misses.
+    for k in 0..200 {
+        let _ = cache.get(&k);
+    }
+    // 30 loads of 7 ms each (20 succeed, 10 fail), then 20 hits on them.
+    for k in 1_000..1_030 {
+        let r = cache.try_get_or_insert_with(k, || {
+            clock.advance(Duration::from_millis(7));
+            if k % 3 == 0 { Err("no") } else { Ok(k) }
+        });
+        assert_eq!(r.is_ok(), k % 3 != 0);
+    }
+    for k in 1_000..1_030 {
+        if k % 3 != 0 {
+            assert_eq!(cache.get_or_insert_with(k, || unreachable!()), k);
+        }
+    }
+    cache.invalidate(&1);
+    cache.insert(2, 20);
+    cache.run_pending_tasks();
+    let stats = cache.stats().unwrap();
+    assert_eq!(stats.hits, 100 + 20);
+    assert_eq!(stats.misses, 100 + 30);
+    assert_eq!(stats.load_successes, 20);
+    assert_eq!(stats.load_failures, 10);
+    assert_eq!(stats.total_load_time, Duration::from_millis(7 * 30));
+    assert_eq!(stats.average_load_penalty(), Duration::from_millis(7));
+    assert_eq!(stats.removals.get(RemovalCause::Explicit), 1);
+    assert_eq!(stats.removals.get(RemovalCause::Replaced), 1);
+    assert_eq!(stats.eviction_count(), 0);
+    assert!((stats.hit_ratio() - 120.0 / 250.0).abs() < 1e-12);
+
+    let off: MemoryCache<u32, u32> = MemoryCache::builder().build().unwrap();
+    let _ = off.get(&1);
+    assert_eq!(off.stats(), None);
+    assert_eq!(CacheStats::default().hit_ratio(), 1.0);
+}
+
+#[test]
+fn a_thousand_threads_run_one_loader() {
+    let cache: MemoryCache<String, u64> = MemoryCache::builder().record_stats().build().unwrap();
+    let runs = AtomicUsize::new(0);
+    let barrier = std::sync::Barrier::new(1_000);
+    std::thread::scope(|s| {
+        for _ in 0..1_000 {
+            s.spawn(|| {
+                barrier.wait();
+                let v = cache.get_or_insert_with("hot".to_owned(), || {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(5));
+                    99
+                });
+                assert_eq!(v, 99);
+            });
+        }
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let stats = cache.stats().unwrap();
+    assert_eq!(
+        (stats.misses, stats.hits, stats.load_successes),
+        (1, 999, 1)
+    );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_thousand_tasks_run_one_async_loader_and_share_its_error() {
+    let cache: MemoryCache<String, u64> = MemoryCache::builder().record_stats().build().unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..1_000 {
+        let cache = cache.clone();
+        let runs = Arc::clone(&runs);
+        tasks.push(tokio::spawn(async move {
+            cache
+                .get_or_insert_with_async("hot".to_owned(), || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    7
+                })
+                .await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 7);
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    // Errors: shared by concurrent callers, not cached.
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let cache = cache.clone();
+        let runs = Arc::clone(&runs);
+        tasks.push(tokio::spawn(async move {
+            cache
+                .try_get_or_insert_with_async("bad".to_owned(), || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Err::<u64, _>("backend down")
+                })
+                .await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(*t.await.unwrap().unwrap_err(), "backend down");
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let again = cache
+        .try_get_or_insert_with_async("bad".to_owned(), || async { Ok::<_, &str>(1) })
+        .await;
+    assert_eq!(again.unwrap(), 1);
+    let stats = cache.stats().unwrap();
+    assert_eq!(stats.load_successes, 2);
+    assert_eq!(stats.load_failures, 1);
+    assert_eq!(stats.hits, 999);
+    assert_eq!(stats.misses, 1 + 100 + 1);
+}
+
+#[test]
+fn sync_errors_are_not_cached() {
+    let cache: MemoryCache<u8, u8> = MemoryCache::builder().build().unwrap();
+    assert_eq!(
+        *cache.try_get_or_insert_with(1, || Err("no")).unwrap_err(),
+        "no"
+    );
+    assert_eq!(
+        cache
+            .try_get_or_insert_with(1, || Ok::<_, &str>(5))
+            .unwrap(),
+        5
+    );
+    // A failure cached on purpose: the value is a Result, with a short TTL.
+    let negative: MemoryCache<u8, Result<u8, String>> = MemoryCache::builder().build().unwrap();
+    negative.insert_with_ttl(1, Err("not found".to_owned()), Duration::from_secs(5));
+    assert_eq!(
+        negative.get_or_insert_with(1, || Ok(1)),
+        Err("not found".to_owned())
+    );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn stale_while_revalidate_returns_old_value_and_refreshes_once() {
+    let clock = ManualClock::new();
+    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+        .refresh_after(Duration::from_secs(10))
+        .clock(clock.clone())
+        .record_stats()
+        .build()
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let loader = |value: u32| {
+        let runs = Arc::clone(&runs);
+        let gate = Arc::clone(&gate);
+        move || async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            if value > 1 {
+                gate.notified().await;
+            }
+            Ok::<u32, String>(value)
+        }
+    };
+    assert_eq!(
+        cache
+            .get_or_refresh("k".to_owned(), loader(1))
+            .await
+            .unwrap(),
+        1
+    );
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        cache
+            .get_or_refresh("k".to_owned(), loader(2))
+            .await
+            .unwrap(),
+        1
+    );
+    tokio::task::yield_now().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "young: no refresh");
+
+    clock.advance(Duration::from_secs(6));
+    for _ in 0..5 {
+        // Old value at once, while the one refresh waits at the gate.
+        assert_eq!(
+            cache
+                .get_or_refresh("k".to_owned(), loader(2))
+                .await
+                .unwrap(),
+            1
+        );
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "one refresh");
+    gate.notify_one();
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(cache.get("k"), Some(2));
+    assert_eq!(cache.age("k"), Some(Duration::ZERO));
+    let stats = cache.stats().unwrap();
+    assert_eq!(stats.load_successes, 2);
+}
+
+#[test]
+fn invalid_configuration_lists_every_problem() {
+    let err = MemoryCache::<u8, u8>::builder()
+        .max_entries(1)
+        .max_weight(1, |_, _| 1)
+        .time_to_live(Duration::ZERO)
+        .name("")
+        .build()
+        .unwrap_err();
+    let Error::InvalidConfig { problems } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert_eq!(
+        pr_errors::CodedError::code(&err).as_str(),
+        "cache.invalid_config"
+    );
+}

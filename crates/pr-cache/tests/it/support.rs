@@ -1,0 +1,63 @@
+//! Temp directories and verifiable values for the file cache tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A directory removed on drop.
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(tag: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("pr-cache-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
+}
+
+/// The value written for `key` at version `v`: `"{key}:{v};"` repeated to a
+/// length that depends on both, so a mix of two writes is detected.
+pub(crate) fn value_for(key: &str, v: u64) -> Vec<u8> {
+    let unit = format!("{key}:{v};");
+    let len = 64 + usize::try_from(mix(v ^ (key.len() as u64) << 40) % 12_000).unwrap();
+    unit.bytes().cycle().take(len).collect()
+}
+
+/// Whether `value` is exactly some version's complete value for `key`.
+pub(crate) fn is_whole_value(key: &str, value: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(value);
+    let Some(rest) = text.strip_prefix(&format!("{key}:")) else {
+        return false;
+    };
+    let Some((v, _)) = rest.split_once(';') else {
+        return false;
+    };
+    v.parse::<u64>().is_ok_and(|v| value_for(key, v) == value)
+}
+
+/// A small pseudo-random number from the clock, the process id and `seed`.
+pub(crate) fn jitter(seed: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    mix(u64::from(nanos) ^ (u64::from(std::process::id()) << 20) ^ seed)
+}
