@@ -29,10 +29,32 @@
 #![forbid(unsafe_code)]
 
 mod admission;
+mod breaker;
+mod bulkhead;
+mod clock;
 mod error;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod pipeline;
+mod retry;
+mod timeout;
 
 pub use admission::{Admission, AdmitAll};
+pub use breaker::{
+    BreakerBuilder, BreakerSnapshot, CircuitBreaker, Outcome, Permit, RawPermit, SlidingWindow,
+    State, Transition,
+};
+pub use bulkhead::{
+    Bulkhead, BulkheadBuilder, BulkheadPermit, BulkheadSnapshot, OwnedBulkheadPermit,
+};
+pub use clock::{Clock, ManualClock};
 pub use error::{
     BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, Error, INJECTED_FAULT, INVALID_CONFIG,
     NO_PROVIDER, REJECTED, TIMEOUT,
 };
+pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
+pub use retry::{
+    Backoff, BudgetSnapshot, Classify, Decision, ErrorIf, Jitter, ResultIf, Retry, RetryBudget,
+    RetryBuilder, RetryEvent, Transient,
+};
+pub use timeout::Timeout;

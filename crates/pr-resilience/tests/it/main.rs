@@ -6,4 +6,8 @@
 )]
 
 mod admission;
+mod breaker;
+mod bulkhead;
 mod errors;
+mod pipeline;
+mod retry;

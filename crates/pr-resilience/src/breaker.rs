@@ -1,0 +1,1200 @@
+//! The circuit breaker, with Resilience4j's semantics and a lock-free
+//! closed path.
+//!
+//! ## How it works
+//!
+//! The state lives in one atomic word (state and a generation number). In
+//! the closed state a call loads that word, reads the clock (for slow-call
+//! timing), and on completion records its outcome in the sliding window
+//! with atomic operations only: a count window is a ring of one-byte slots
+//! with running failure and slow totals; a time window is a ring of buckets,
+//! each one atomic word holding its epoch and its three counters. The
+//! thresholds are checked after each record (and skipped while the window
+//! holds no failure and no slow call). Transitions take a mutex; calls never
+//! do. Half-open permits are slots holding a lease's expiry time; a permit
+//! whose call never completes is handed to another probe once its lease
+//! expires.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::clock::{Clock, nanos};
+use crate::{CallError, Error};
+
+/// The breaker's sliding window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlidingWindow {
+    /// The last `n` calls.
+    Count(u32),
+    /// The calls of the last `size`, counted in `buckets` buckets (the
+    /// window slides one bucket at a time). Each bucket counts up to 65,535
+    /// calls; past that, the bucket's rates are those of its first 65,535.
+    Time {
+        /// The window's length.
+        size: Duration,
+        /// How many buckets it is cut into (1 to 1,024).
+        buckets: u32,
+    },
+}
+
+/// A breaker's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum State {
+    /// Calls pass and are recorded.
+    Closed,
+    /// Calls are refused until the wait in open ends.
+    Open,
+    /// A limited number of probe calls pass and decide.
+    HalfOpen,
+    /// Refuses every call until released (manual).
+    ForcedOpen,
+    /// Lets every call pass and records them, never opens (manual).
+    ForcedClosed,
+    /// Lets every call pass, records nothing (manual).
+    Disabled,
+    /// Records calls and reports when it would open, never refuses.
+    MetricsOnly,
+}
+
+impl State {
+    /// The state's name in events and metrics.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+            Self::ForcedOpen => "forced_open",
+            Self::ForcedClosed => "forced_closed",
+            Self::Disabled => "disabled",
+            Self::MetricsOnly => "metrics_only",
+        }
+    }
+
+    const fn code(self) -> u64 {
+        match self {
+            Self::Closed => 0,
+            Self::Open => 1,
+            Self::HalfOpen => 2,
+            Self::ForcedOpen => 3,
+            Self::ForcedClosed => 4,
+            Self::Disabled => 5,
+            Self::MetricsOnly => 6,
+        }
+    }
+
+    const fn from_code(code: u64) -> Self {
+        match code & 7 {
+            0 => Self::Closed,
+            1 => Self::Open,
+            2 => Self::HalfOpen,
+            3 => Self::ForcedOpen,
+            4 => Self::ForcedClosed,
+            5 => Self::Disabled,
+            _ => Self::MetricsOnly,
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How one call counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A success (still slow if it took longer than the slow-call duration).
+    Success,
+    /// A failure.
+    Failure,
+    /// Not counted at all (a client error, a cancelled call).
+    Ignored,
+}
+
+/// A state change, as listeners see it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Transition<'a> {
+    /// The breaker's name.
+    pub name: &'a str,
+    /// The state before.
+    pub from: State,
+    /// The state after.
+    pub to: State,
+    /// The window's failure rate (percent) when the change was decided.
+    pub failure_rate: f64,
+    /// The window's slow-call rate (percent) when the change was decided.
+    pub slow_call_rate: f64,
+}
+
+type Listener = Arc<dyn Fn(&Transition<'_>) + Send + Sync>;
+
+/// A breaker's figures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct BreakerSnapshot {
+    /// The state.
+    pub state: State,
+    /// Calls in the window.
+    pub calls: u32,
+    /// Failed calls in the window.
+    pub failures: u32,
+    /// Slow calls in the window.
+    pub slow_calls: u32,
+    /// How many times in a row it re-opened from half-open.
+    pub reopens: u32,
+}
+
+const FAILURE: u8 = 2;
+const SLOW: u8 = 4;
+const RECORDED: u8 = 1;
+const LEASE_FREE: u64 = 0;
+const LEASE_DONE: u64 = u64::MAX;
+
+struct Inner {
+    name: String,
+    failure_rate: f64,
+    slow_rate: f64,
+    slow_nanos: u64,
+    minimum_calls: u32,
+    permitted: u32,
+    wait_open: Duration,
+    open_factor: f64,
+    max_wait_open: Duration,
+    lease_nanos: u64,
+    clock: Clock,
+    /// `generation << 3 | state code`.
+    state: AtomicU64,
+    open_until: AtomicU64,
+    reopens: AtomicU32,
+    window: Window,
+    leases: Box<[AtomicU64]>,
+    probe_failures: AtomicU32,
+    probe_slow: AtomicU32,
+    probes_done: AtomicU32,
+    transition: Mutex<()>,
+    listeners: Vec<Listener>,
+    #[cfg(feature = "metrics")]
+    metrics: crate::metrics::BreakerMetrics,
+}
+
+/// A circuit breaker; clones share one state.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use pr_resilience::{CircuitBreaker, SlidingWindow, State};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), pr_resilience::Error> {
+/// let breaker = CircuitBreaker::builder("payments")
+///     .sliding_window(SlidingWindow::Count(10))
+///     .minimum_calls(4)
+///     .failure_rate_threshold(50.0)
+///     .wait_in_open(Duration::from_secs(30))
+///     .build()?;
+///
+/// for _ in 0..4 {
+///     let _ = breaker.call(async { Err::<(), _>("connection refused") }).await;
+/// }
+/// assert_eq!(breaker.state(), State::Open);
+/// let refused = breaker.peek().unwrap_err();
+/// assert_eq!(refused.retry_after(), Some(Duration::from_secs(30)));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct CircuitBreaker(Arc<Inner>);
+
+impl fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("name", &self.0.name)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A permission to make one call, as plain data, for callers that cannot
+/// hold a borrowed [`Permit`] (a `'static` future). Give it back with
+/// [`CircuitBreaker::record`] or [`CircuitBreaker::release`].
+#[derive(Debug)]
+#[must_use = "a permit must be recorded or released"]
+pub struct RawPermit {
+    generation: u64,
+    start: u64,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counted,
+    Unrecorded,
+    Probe { slot: usize, token: u64 },
+}
+
+/// A permission to make one call; record its outcome with
+/// [`record`](Permit::record). Dropped without a record, the call does not
+/// count (a half-open probe slot is freed at once).
+#[must_use = "a permit must be recorded, or the call does not count"]
+pub struct Permit<'a> {
+    breaker: &'a CircuitBreaker,
+    raw: Option<RawPermit>,
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").field("raw", &self.raw).finish()
+    }
+}
+
+impl Permit<'_> {
+    /// Records the call's outcome.
+    #[inline]
+    pub fn record(mut self, outcome: Outcome) {
+        if let Some(raw) = self.raw.take() {
+            self.breaker.record(raw, outcome);
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Some(raw) = self.raw.take() {
+            self.breaker.release(raw);
+        }
+    }
+}
+
+impl CircuitBreaker {
+    /// A builder with Resilience4j's defaults: a count window of 100 calls,
+    /// 50 % failure rate, 100 % slow-call rate over 60 s, 100 minimum
+    /// calls, 10 permitted half-open calls, 60 s in open.
+    pub fn builder(name: impl Into<String>) -> BreakerBuilder {
+        BreakerBuilder::new(name)
+    }
+
+    /// The breaker's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The current state.
+    #[must_use]
+    pub fn state(&self) -> State {
+        State::from_code(self.0.state.load(Ordering::Acquire))
+    }
+
+    /// Takes a permit for one call, or refuses with
+    /// [`Error::CircuitOpen`] carrying the time until the next probe.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CircuitOpen`] when the breaker is open, forced open, or
+    /// half-open with every probe taken.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_>, Error> {
+        let raw = self.acquire_raw()?;
+        Ok(Permit {
+            breaker: self,
+            raw: Some(raw),
+        })
+    }
+
+    /// [`try_acquire`](Self::try_acquire) as plain data.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    #[inline]
+    pub fn acquire_raw(&self) -> Result<RawPermit, Error> {
+        let inner = &*self.0;
+        let word = inner.state.load(Ordering::Acquire);
+        match word & 7 {
+            0 | 4 | 6 => Ok(RawPermit {
+                generation: word,
+                start: if inner.slow_nanos == u64::MAX {
+                    0
+                } else {
+                    inner.clock.now_nanos()
+                },
+                kind: Kind::Counted,
+            }),
+            5 => Ok(RawPermit {
+                generation: word,
+                start: 0,
+                kind: Kind::Unrecorded,
+            }),
+            _ => self.acquire_slow(word),
+        }
+    }
+
+    #[cold]
+    fn acquire_slow(&self, mut word: u64) -> Result<RawPermit, Error> {
+        let inner = &*self.0;
+        loop {
+            let now = inner.clock.now_nanos();
+            match State::from_code(word) {
+                State::Open => {
+                    let until = inner.open_until.load(Ordering::Acquire);
+                    if now < until {
+                        return Err(self.open_error(Duration::from_nanos(until - now)));
+                    }
+                    self.to_half_open(word);
+                    word = inner.state.load(Ordering::Acquire);
+                }
+                State::HalfOpen => {
+                    for (slot, lease) in inner.leases.iter().enumerate() {
+                        let current = lease.load(Ordering::Acquire);
+                        let free =
+                            current == LEASE_FREE || (current != LEASE_DONE && current <= now);
+                        if !free {
+                            continue;
+                        }
+                        let token = now.saturating_add(inner.lease_nanos).max(1);
+                        if lease
+                            .compare_exchange(current, token, Ordering::AcqRel, Ordering::Acquire)
+                            .is_ok()
+                        {
+                            if inner.state.load(Ordering::Acquire) != word {
+                                // The breaker moved on while we took the slot.
+                                let _ = lease.compare_exchange(
+                                    token,
+                                    current,
+                                    Ordering::AcqRel,
+                                    Ordering::Acquire,
+                                );
+                                break;
+                            }
+                            return Ok(RawPermit {
+                                generation: word,
+                                start: now,
+                                kind: Kind::Probe { slot, token },
+                            });
+                        }
+                    }
+                    let latest = inner.state.load(Ordering::Acquire);
+                    if latest != word {
+                        word = latest;
+                        continue;
+                    }
+                    return Err(self.open_error(self.next_lease_expiry(now)));
+                }
+                State::ForcedOpen => return Err(self.open_error(inner.wait_open)),
+                _ => return self.acquire_raw(),
+            }
+        }
+    }
+
+    fn next_lease_expiry(&self, now: u64) -> Duration {
+        let soonest = self
+            .0
+            .leases
+            .iter()
+            .map(|lease| lease.load(Ordering::Acquire))
+            .filter(|&lease| lease != LEASE_FREE && lease != LEASE_DONE)
+            .min();
+        match soonest {
+            Some(expiry) => Duration::from_nanos(expiry.saturating_sub(now)),
+            // Every probe completed: the verdict is being written.
+            None => Duration::ZERO,
+        }
+    }
+
+    fn open_error(&self, retry_after: Duration) -> Error {
+        #[cfg(feature = "metrics")]
+        self.0.metrics.rejected.increment(1);
+        Error::CircuitOpen {
+            name: self.0.name.clone(),
+            retry_after,
+        }
+    }
+
+    /// Whether a call would be allowed now, without taking a permit; the
+    /// refusal carries the time until the next probe.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CircuitOpen`] when a call now would be refused.
+    pub fn peek(&self) -> Result<(), Error> {
+        let inner = &*self.0;
+        let word = inner.state.load(Ordering::Acquire);
+        let now = inner.clock.now_nanos();
+        match State::from_code(word) {
+            State::Open => {
+                let until = inner.open_until.load(Ordering::Acquire);
+                if now < until {
+                    Err(Error::CircuitOpen {
+                        name: inner.name.clone(),
+                        retry_after: Duration::from_nanos(until - now),
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            State::HalfOpen => {
+                let any_free = inner.leases.iter().any(|lease| {
+                    let current = lease.load(Ordering::Acquire);
+                    current == LEASE_FREE || (current != LEASE_DONE && current <= now)
+                });
+                if any_free {
+                    Ok(())
+                } else {
+                    Err(Error::CircuitOpen {
+                        name: inner.name.clone(),
+                        retry_after: self.next_lease_expiry(now),
+                    })
+                }
+            }
+            State::ForcedOpen => Err(Error::CircuitOpen {
+                name: inner.name.clone(),
+                retry_after: inner.wait_open,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records the outcome of a call made under `permit`.
+    #[inline]
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "taking the permit by value ends its use: it cannot be recorded twice"
+    )]
+    pub fn record(&self, permit: RawPermit, outcome: Outcome) {
+        let inner = &*self.0;
+        match permit.kind {
+            Kind::Unrecorded => {}
+            Kind::Counted => {
+                let slow = inner.slow_nanos != u64::MAX
+                    && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
+                let code = match outcome {
+                    Outcome::Ignored => return,
+                    Outcome::Success => RECORDED,
+                    Outcome::Failure => RECORDED | FAILURE,
+                } | if slow { SLOW } else { 0 };
+                #[cfg(feature = "metrics")]
+                inner.metrics.outcome(code);
+                if inner.state.load(Ordering::Relaxed) != permit.generation {
+                    return;
+                }
+                if let Some(rates) = inner.window.record(code, inner) {
+                    self.exceeded(permit.generation, rates);
+                }
+            }
+            Kind::Probe { slot, token } => self.record_probe(&permit, slot, token, outcome),
+        }
+    }
+
+    /// Gives a permit back without an outcome (the call was cancelled).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "taking the permit by value ends its use: it cannot be recorded twice"
+    )]
+    pub fn release(&self, permit: RawPermit) {
+        if let Kind::Probe { slot, token } = permit.kind
+            && let Some(lease) = self.0.leases.get(slot)
+        {
+            let _ = lease.compare_exchange(token, LEASE_FREE, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
+
+    fn record_probe(&self, permit: &RawPermit, slot: usize, token: u64, outcome: Outcome) {
+        let inner = &*self.0;
+        let Some(lease) = inner.leases.get(slot) else {
+            return;
+        };
+        if outcome == Outcome::Ignored {
+            self.release(RawPermit { ..*permit });
+            return;
+        }
+        if lease
+            .compare_exchange(token, LEASE_DONE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // The lease expired and went to another probe.
+            return;
+        }
+        let slow = inner.slow_nanos != u64::MAX
+            && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
+        if outcome == Outcome::Failure {
+            inner.probe_failures.fetch_add(1, Ordering::AcqRel);
+        }
+        if slow {
+            inner.probe_slow.fetch_add(1, Ordering::AcqRel);
+        }
+        let done = inner.probes_done.fetch_add(1, Ordering::AcqRel) + 1;
+        if done < inner.permitted {
+            return;
+        }
+        let failures = inner.probe_failures.load(Ordering::Acquire);
+        let slow_calls = inner.probe_slow.load(Ordering::Acquire);
+        let rates = Rates::new(done, failures, slow_calls);
+        let to = if rates.failure_rate >= inner.failure_rate || rates.slow_rate >= inner.slow_rate {
+            State::Open
+        } else {
+            State::Closed
+        };
+        self.transition(permit.generation, to, rates);
+    }
+
+    fn exceeded(&self, generation: u64, rates: Rates) {
+        match State::from_code(generation) {
+            State::Closed => self.transition(generation, State::Open, rates),
+            State::MetricsOnly => tracing::info!(
+                target: "pr_resilience::breaker",
+                breaker = %self.0.name,
+                failure_rate = rates.failure_rate,
+                slow_call_rate = rates.slow_rate,
+                "breaker.would_open"
+            ),
+            _ => {}
+        }
+    }
+
+    fn to_half_open(&self, word: u64) {
+        self.transition(word, State::HalfOpen, Rates::default());
+    }
+
+    /// Moves from the state word `from` (exactly) to `to`; does nothing if
+    /// another thread moved first.
+    fn transition(&self, from: u64, to: State, rates: Rates) {
+        let inner = &*self.0;
+        let guard = inner
+            .transition
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if inner.state.load(Ordering::Acquire) != from {
+            return;
+        }
+        self.enter(from, to, rates);
+        drop(guard);
+    }
+
+    /// Sets up `to` and publishes it; the transition lock is held.
+    fn enter(&self, from: u64, to: State, rates: Rates) {
+        let inner = &*self.0;
+        let now = inner.clock.now_nanos();
+        let from_state = State::from_code(from);
+        match to {
+            State::Open => {
+                let reopens = if from_state == State::HalfOpen {
+                    inner.reopens.fetch_add(1, Ordering::AcqRel) + 1
+                } else {
+                    inner.reopens.load(Ordering::Acquire)
+                };
+                let wait = self.open_wait(reopens);
+                inner
+                    .open_until
+                    .store(now.saturating_add(nanos(wait)), Ordering::Release);
+            }
+            State::HalfOpen => {
+                for lease in &inner.leases {
+                    lease.store(LEASE_FREE, Ordering::Release);
+                }
+                inner.probe_failures.store(0, Ordering::Release);
+                inner.probe_slow.store(0, Ordering::Release);
+                inner.probes_done.store(0, Ordering::Release);
+            }
+            State::Closed => {
+                inner.reopens.store(0, Ordering::Release);
+                inner.window.reset();
+            }
+            State::ForcedClosed | State::MetricsOnly => inner.window.reset(),
+            State::ForcedOpen | State::Disabled => {}
+        }
+        let generation = (from >> 3).wrapping_add(1);
+        inner
+            .state
+            .store(generation << 3 | to.code(), Ordering::Release);
+        let event = Transition {
+            name: &inner.name,
+            from: from_state,
+            to,
+            failure_rate: rates.failure_rate,
+            slow_call_rate: rates.slow_rate,
+        };
+        tracing::info!(
+            target: "pr_resilience::breaker",
+            breaker = %inner.name,
+            from = from_state.as_str(),
+            to = to.as_str(),
+            failure_rate = rates.failure_rate,
+            slow_call_rate = rates.slow_rate,
+            "breaker.transition"
+        );
+        #[cfg(feature = "metrics")]
+        inner.metrics.state(to);
+        for listener in &inner.listeners {
+            listener(&event);
+        }
+    }
+
+    fn open_wait(&self, reopens: u32) -> Duration {
+        let inner = &*self.0;
+        let factor = inner
+            .open_factor
+            .powi(i32::try_from(reopens).unwrap_or(i32::MAX));
+        let secs = (inner.wait_open.as_secs_f64() * factor).min(inner.max_wait_open.as_secs_f64());
+        Duration::try_from_secs_f64(secs).unwrap_or(inner.max_wait_open)
+    }
+
+    fn set_state(&self, to: State) {
+        let inner = &*self.0;
+        let guard = inner
+            .transition
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let from = inner.state.load(Ordering::Acquire);
+        self.enter(from, to, Rates::default());
+        drop(guard);
+    }
+
+    /// Refuses every call until [`reset`](Self::reset).
+    pub fn force_open(&self) {
+        self.set_state(State::ForcedOpen);
+    }
+
+    /// Lets every call pass and records them without ever opening, until
+    /// [`reset`](Self::reset).
+    pub fn force_closed(&self) {
+        self.set_state(State::ForcedClosed);
+    }
+
+    /// Lets every call pass and records nothing, until [`reset`](Self::reset).
+    pub fn disable(&self) {
+        self.set_state(State::Disabled);
+    }
+
+    /// Records calls and reports `breaker.would_open` events instead of
+    /// opening, until [`reset`](Self::reset).
+    pub fn metrics_only(&self) {
+        self.set_state(State::MetricsOnly);
+    }
+
+    /// Back to closed with an empty window.
+    pub fn reset(&self) {
+        self.set_state(State::Closed);
+    }
+
+    /// The breaker's figures now.
+    #[must_use]
+    pub fn snapshot(&self) -> BreakerSnapshot {
+        let inner = &*self.0;
+        let (calls, failures, slow_calls) = inner.window.totals(inner);
+        BreakerSnapshot {
+            state: self.state(),
+            calls,
+            failures,
+            slow_calls,
+            reopens: inner.reopens.load(Ordering::Acquire),
+        }
+    }
+
+    /// Runs `fut` under a permit; every error counts as a failure.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Rejected`] when the breaker refuses the call, or the
+    /// operation's error as [`CallError::Inner`].
+    pub async fn call<T, E>(
+        &self,
+        fut: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, CallError<E>> {
+        self.call_with(fut, |outcome| match outcome {
+            Ok(_) => Outcome::Success,
+            Err(_) => Outcome::Failure,
+        })
+        .await
+    }
+
+    /// Runs `fut` under a permit; `classify` says how its outcome counts
+    /// (the record and ignore predicates).
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    pub async fn call_with<T, E>(
+        &self,
+        fut: impl Future<Output = Result<T, E>>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        let permit = self.try_acquire()?;
+        let outcome = fut.await;
+        permit.record(classify(&outcome));
+        outcome.map_err(CallError::Inner)
+    }
+
+    /// Runs a blocking `op` under a permit; every error counts as a failure.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    pub fn call_blocking<T, E>(
+        &self,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        let permit = self.try_acquire()?;
+        let outcome = op();
+        permit.record(if outcome.is_ok() {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        });
+        outcome.map_err(CallError::Inner)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Rates {
+    failure_rate: f64,
+    slow_rate: f64,
+}
+
+impl Rates {
+    fn new(calls: u32, failures: u32, slow: u32) -> Self {
+        if calls == 0 {
+            return Self::default();
+        }
+        Self {
+            failure_rate: f64::from(failures) * 100.0 / f64::from(calls),
+            slow_rate: f64::from(slow) * 100.0 / f64::from(calls),
+        }
+    }
+}
+
+enum Window {
+    Count(CountWindow),
+    Time(TimeWindow),
+}
+
+struct CountWindow {
+    slots: Box<[AtomicU8]>,
+    len: u32,
+    /// `u64::MAX / len + 1`, for a division-free `index % len`.
+    magic: u64,
+    head: AtomicU64,
+    failures: AtomicU32,
+    slow: AtomicU32,
+}
+
+struct TimeWindow {
+    /// `epoch:16 | calls:16 | failures:16 | slow:16`.
+    buckets: Box<[AtomicU64]>,
+    bucket_nanos: u64,
+    /// The last bucket epoch holding a failure or a slow call.
+    last_bad: AtomicU64,
+}
+
+impl Window {
+    fn new(window: SlidingWindow) -> Self {
+        match window {
+            SlidingWindow::Count(len) => Self::Count(CountWindow {
+                slots: (0..len).map(|_| AtomicU8::new(0)).collect(),
+                len,
+                magic: u64::MAX / u64::from(len) + 1,
+                head: AtomicU64::new(0),
+                failures: AtomicU32::new(0),
+                slow: AtomicU32::new(0),
+            }),
+            SlidingWindow::Time { size, buckets } => Self::Time(TimeWindow {
+                buckets: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
+                bucket_nanos: (nanos(size) / u64::from(buckets)).max(1),
+                last_bad: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Records one call; answers the window's rates when a threshold is
+    /// reached.
+    #[inline]
+    fn record(&self, code: u8, inner: &Inner) -> Option<Rates> {
+        match self {
+            Self::Count(window) => window.record(code, inner),
+            Self::Time(window) => window.record(code, inner),
+        }
+    }
+
+    fn totals(&self, inner: &Inner) -> (u32, u32, u32) {
+        match self {
+            Self::Count(window) => (
+                u32::try_from(window.head.load(Ordering::Acquire))
+                    .unwrap_or(u32::MAX)
+                    .min(window.len),
+                window.failures.load(Ordering::Acquire),
+                window.slow.load(Ordering::Acquire),
+            ),
+            Self::Time(window) => window.sum(window.epoch(inner.clock.now_nanos())),
+        }
+    }
+
+    fn reset(&self) {
+        match self {
+            Self::Count(window) => {
+                for slot in &window.slots {
+                    slot.store(0, Ordering::Release);
+                }
+                window.head.store(0, Ordering::Release);
+                window.failures.store(0, Ordering::Release);
+                window.slow.store(0, Ordering::Release);
+            }
+            Self::Time(window) => {
+                for bucket in &window.buckets {
+                    bucket.store(0, Ordering::Release);
+                }
+                window.last_bad.store(0, Ordering::Release);
+            }
+        }
+    }
+}
+
+fn exceeded(inner: &Inner, calls: u32, failures: u32, slow: u32, window_len: u32) -> Option<Rates> {
+    if calls < inner.minimum_calls.min(window_len) || calls == 0 {
+        return None;
+    }
+    let rates = Rates::new(calls, failures, slow);
+    (rates.failure_rate >= inner.failure_rate || rates.slow_rate >= inner.slow_rate)
+        .then_some(rates)
+}
+
+impl CountWindow {
+    #[inline]
+    fn index(&self, head: u64) -> usize {
+        // Lemire's fastmod on the low 32 bits of the head.
+        let low = u64::from(head as u32);
+        let fraction = self.magic.wrapping_mul(low);
+        let index = (u128::from(fraction) * u128::from(self.len)) >> 64;
+        usize::try_from(index).unwrap_or(0)
+    }
+
+    #[inline]
+    fn record(&self, code: u8, inner: &Inner) -> Option<Rates> {
+        let head = self.head.fetch_add(1, Ordering::AcqRel);
+        let slot = self.slots.get(self.index(head))?;
+        let old = if slot.load(Ordering::Relaxed) == code {
+            code
+        } else {
+            slot.swap(code, Ordering::AcqRel)
+        };
+        let (mut failures, mut slow) = (None, None);
+        if (old ^ code) & FAILURE != 0 {
+            failures = Some(if code & FAILURE != 0 {
+                self.failures.fetch_add(1, Ordering::AcqRel) + 1
+            } else {
+                self.failures.fetch_sub(1, Ordering::AcqRel) - 1
+            });
+        }
+        if (old ^ code) & SLOW != 0 {
+            slow = Some(if code & SLOW != 0 {
+                self.slow.fetch_add(1, Ordering::AcqRel) + 1
+            } else {
+                self.slow.fetch_sub(1, Ordering::AcqRel) - 1
+            });
+        }
+        let failures = failures.unwrap_or_else(|| self.failures.load(Ordering::Relaxed));
+        let slow = slow.unwrap_or_else(|| self.slow.load(Ordering::Relaxed));
+        if failures == 0 && slow == 0 {
+            return None;
+        }
+        let calls = u32::try_from(head.saturating_add(1))
+            .unwrap_or(u32::MAX)
+            .min(self.len);
+        exceeded(inner, calls, failures, slow, self.len)
+    }
+}
+
+const FIELD: u64 = 0xFFFF;
+
+impl TimeWindow {
+    fn epoch(&self, now: u64) -> u64 {
+        now / self.bucket_nanos
+    }
+
+    fn len(&self) -> u64 {
+        self.buckets.len() as u64
+    }
+
+    #[inline]
+    fn record(&self, code: u8, inner: &Inner) -> Option<Rates> {
+        let epoch = self.epoch(inner.clock.now_nanos());
+        let index = usize::try_from(epoch % self.len()).unwrap_or(0);
+        let bucket = self.buckets.get(index)?;
+        let tag = epoch & FIELD;
+        let add_failure = u64::from(code & FAILURE != 0);
+        let add_slow = u64::from(code & SLOW != 0);
+        let mut current = bucket.load(Ordering::Acquire);
+        loop {
+            let (calls, failures, slow) = if current >> 48 == tag {
+                (
+                    current >> 32 & FIELD,
+                    current >> 16 & FIELD,
+                    current & FIELD,
+                )
+            } else {
+                (0, 0, 0)
+            };
+            if calls == FIELD {
+                break;
+            }
+            let next =
+                tag << 48 | (calls + 1) << 32 | (failures + add_failure) << 16 | (slow + add_slow);
+            match bucket.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(seen) => current = seen,
+            }
+        }
+        if add_failure + add_slow > 0 {
+            self.last_bad.fetch_max(epoch, Ordering::AcqRel);
+        } else if self.last_bad.load(Ordering::Relaxed) + self.len() <= epoch {
+            return None;
+        }
+        let (calls, failures, slow) = self.sum(epoch);
+        exceeded(inner, calls, failures, slow, u32::MAX)
+    }
+
+    fn sum(&self, epoch: u64) -> (u32, u32, u32) {
+        let (mut calls, mut failures, mut slow) = (0u64, 0u64, 0u64);
+        for back in 0..self.len().min(epoch + 1) {
+            let at = epoch - back;
+            let index = usize::try_from(at % self.len()).unwrap_or(0);
+            let Some(bucket) = self.buckets.get(index) else {
+                continue;
+            };
+            let value = bucket.load(Ordering::Acquire);
+            if value >> 48 != at & FIELD {
+                continue;
+            }
+            calls += value >> 32 & FIELD;
+            failures += value >> 16 & FIELD;
+            slow += value & FIELD;
+        }
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        (clamp(calls), clamp(failures), clamp(slow))
+    }
+}
+
+/// Builds a [`CircuitBreaker`]; see [`CircuitBreaker::builder`].
+#[must_use]
+#[derive(Clone)]
+pub struct BreakerBuilder {
+    name: String,
+    window: SlidingWindow,
+    failure_rate: f64,
+    slow_rate: f64,
+    slow_duration: Option<Duration>,
+    minimum_calls: u32,
+    permitted: u32,
+    wait_open: Duration,
+    open_factor: f64,
+    max_wait_open: Duration,
+    lease: Duration,
+    clock: Option<Clock>,
+    listeners: Vec<Listener>,
+}
+
+impl fmt::Debug for BreakerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakerBuilder")
+            .field("name", &self.name)
+            .field("window", &self.window)
+            .field("failure_rate", &self.failure_rate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BreakerBuilder {
+    fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            window: SlidingWindow::Count(100),
+            failure_rate: 50.0,
+            slow_rate: 100.0,
+            slow_duration: Some(Duration::from_secs(60)),
+            minimum_calls: 100,
+            permitted: 10,
+            wait_open: Duration::from_secs(60),
+            open_factor: 1.0,
+            max_wait_open: Duration::from_secs(600),
+            lease: Duration::from_secs(60),
+            clock: None,
+            listeners: Vec::new(),
+        }
+    }
+
+    /// The name in errors, events and metrics.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The sliding window.
+    pub fn sliding_window(mut self, window: SlidingWindow) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Opens when the failure rate (percent, 0 < rate ≤ 100) reaches this.
+    pub fn failure_rate_threshold(mut self, percent: f64) -> Self {
+        self.failure_rate = percent;
+        self
+    }
+
+    /// Opens when the slow-call rate (percent) reaches this.
+    pub fn slow_call_rate_threshold(mut self, percent: f64) -> Self {
+        self.slow_rate = percent;
+        self
+    }
+
+    /// A call taking this long or longer is slow; `None` turns slow-call
+    /// timing off (no clock read per call).
+    pub fn slow_call_duration(mut self, duration: Option<Duration>) -> Self {
+        self.slow_duration = duration;
+        self
+    }
+
+    /// No verdict before the window holds this many calls.
+    pub fn minimum_calls(mut self, calls: u32) -> Self {
+        self.minimum_calls = calls;
+        self
+    }
+
+    /// Probe calls in half-open (each a lease).
+    pub fn permitted_calls_in_half_open(mut self, calls: u32) -> Self {
+        self.permitted = calls;
+        self
+    }
+
+    /// How long it stays open before letting probes through.
+    pub fn wait_in_open(mut self, wait: Duration) -> Self {
+        self.wait_open = wait;
+        self
+    }
+
+    /// Each re-open from half-open multiplies the wait by `factor` (≥ 1),
+    /// up to `max`.
+    pub fn open_backoff(mut self, factor: f64, max: Duration) -> Self {
+        self.open_factor = factor;
+        self.max_wait_open = max;
+        self
+    }
+
+    /// How long a half-open probe may run before its permit goes to
+    /// another probe.
+    pub fn probe_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// The clock.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Called on every state change.
+    pub fn on_transition(
+        mut self,
+        listener: impl Fn(&Transition<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.listeners.push(Arc::new(listener));
+        self
+    }
+
+    /// The breaker, closed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the first bad setting: a threshold
+    /// outside (0, 100], an empty window, more than 1,024 buckets, zero
+    /// permitted calls, a zero lease, an open backoff factor below 1.
+    pub fn build(self) -> Result<CircuitBreaker, Error> {
+        let invalid = |field, message: String| Err(Error::InvalidConfig { field, message });
+        if !(self.failure_rate > 0.0 && self.failure_rate <= 100.0) {
+            return invalid(
+                "breaker.failure_rate_threshold",
+                format!("must be in (0, 100], got {}", self.failure_rate),
+            );
+        }
+        if !(self.slow_rate > 0.0 && self.slow_rate <= 100.0) {
+            return invalid(
+                "breaker.slow_call_rate_threshold",
+                format!("must be in (0, 100], got {}", self.slow_rate),
+            );
+        }
+        match self.window {
+            SlidingWindow::Count(0) => {
+                return invalid(
+                    "breaker.sliding_window",
+                    "a count window needs at least 1 call".into(),
+                );
+            }
+            SlidingWindow::Time { size, buckets }
+                if buckets == 0 || buckets > 1024 || size.is_zero() =>
+            {
+                return invalid(
+                    "breaker.sliding_window",
+                    format!(
+                        "a time window needs a non-zero size and 1 to 1024 buckets, got {buckets}"
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if self.permitted == 0 || self.permitted > 1024 {
+            return invalid(
+                "breaker.permitted_calls_in_half_open",
+                format!("must be 1 to 1024, got {}", self.permitted),
+            );
+        }
+        if self.lease.is_zero() {
+            return invalid("breaker.probe_lease", "must be more than zero".into());
+        }
+        if !(self.open_factor.is_finite() && self.open_factor >= 1.0) {
+            return invalid(
+                "breaker.open_backoff",
+                format!(
+                    "the factor must be a finite number >= 1, got {}",
+                    self.open_factor
+                ),
+            );
+        }
+        let clock = self.clock.unwrap_or_default();
+        Ok(CircuitBreaker(Arc::new(Inner {
+            #[cfg(feature = "metrics")]
+            metrics: crate::metrics::BreakerMetrics::new(&self.name),
+            window: Window::new(self.window),
+            failure_rate: self.failure_rate,
+            slow_rate: self.slow_rate,
+            slow_nanos: self
+                .slow_duration
+                .map_or(u64::MAX, |d| nanos(d).min(u64::MAX - 1)),
+            minimum_calls: self.minimum_calls.max(1),
+            permitted: self.permitted,
+            wait_open: self.wait_open,
+            open_factor: self.open_factor,
+            max_wait_open: self.max_wait_open.max(self.wait_open),
+            lease_nanos: nanos(self.lease),
+            clock,
+            state: AtomicU64::new(State::Closed.code()),
+            open_until: AtomicU64::new(0),
+            reopens: AtomicU32::new(0),
+            leases: (0..self.permitted)
+                .map(|_| AtomicU64::new(LEASE_FREE))
+                .collect(),
+            probe_failures: AtomicU32::new(0),
+            probe_slow: AtomicU32::new(0),
+            probes_done: AtomicU32::new(0),
+            transition: Mutex::new(()),
+            listeners: self.listeners,
+            name: self.name,
+        })))
+    }
+}

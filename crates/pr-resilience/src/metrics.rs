@@ -1,0 +1,90 @@
+//! Metrics through the `metrics` facade (feature `metrics`): handles are
+//! registered once per policy, so hot paths do no name lookup.
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `pr_resilience_breaker_calls_total` | counter | `breaker`, `outcome` (`success`, `failure`, `slow_success`, `slow_failure`) |
+//! | `pr_resilience_breaker_rejected_total` | counter | `breaker` |
+//! | `pr_resilience_breaker_state` | gauge (1 for the current state) | `breaker`, `state` |
+//! | `pr_resilience_retries_total` | counter | `policy` |
+//! | `pr_resilience_bulkhead_in_use` | gauge | `bulkhead` |
+//! | `pr_resilience_bulkhead_rejected_total` | counter | `bulkhead` |
+//! | `pr_resilience_timeouts_total` | counter | `timeout` |
+
+use metrics::{Counter, Gauge, counter, gauge};
+
+use crate::breaker::State;
+
+const STATES: [State; 7] = [
+    State::Closed,
+    State::Open,
+    State::HalfOpen,
+    State::ForcedOpen,
+    State::ForcedClosed,
+    State::Disabled,
+    State::MetricsOnly,
+];
+
+pub(crate) struct BreakerMetrics {
+    outcomes: [Counter; 4],
+    pub(crate) rejected: Counter,
+    states: [Gauge; 7],
+}
+
+impl BreakerMetrics {
+    pub(crate) fn new(name: &str) -> Self {
+        let outcome = |outcome: &'static str| counter!("pr_resilience_breaker_calls_total", "breaker" => name.to_owned(), "outcome" => outcome);
+        let states = STATES.map(|state| {
+            gauge!("pr_resilience_breaker_state", "breaker" => name.to_owned(), "state" => state.as_str())
+        });
+        let metrics = Self {
+            outcomes: [
+                outcome("success"),
+                outcome("failure"),
+                outcome("slow_success"),
+                outcome("slow_failure"),
+            ],
+            rejected: counter!("pr_resilience_breaker_rejected_total", "breaker" => name.to_owned()),
+            states,
+        };
+        metrics.state(State::Closed);
+        metrics
+    }
+
+    /// `code` is the window's slot code (recorded | failure | slow).
+    #[inline]
+    pub(crate) fn outcome(&self, code: u8) {
+        let index = usize::from((code >> 1) & 1) + usize::from((code >> 2) & 1) * 2;
+        if let Some(counter) = self.outcomes.get(index) {
+            counter.increment(1);
+        }
+    }
+
+    pub(crate) fn state(&self, to: State) {
+        for (state, gauge) in STATES.iter().zip(&self.states) {
+            gauge.set(if *state == to { 1.0 } else { 0.0 });
+        }
+    }
+}
+
+pub(crate) fn retry(policy: &str) {
+    counter!("pr_resilience_retries_total", "policy" => policy.to_owned()).increment(1);
+}
+
+pub(crate) fn timeout(name: &str) {
+    counter!("pr_resilience_timeouts_total", "timeout" => name.to_owned()).increment(1);
+}
+
+pub(crate) struct BulkheadMetrics {
+    pub(crate) in_use: Gauge,
+    pub(crate) rejected: Counter,
+}
+
+impl BulkheadMetrics {
+    pub(crate) fn new(name: &str) -> Self {
+        Self {
+            in_use: gauge!("pr_resilience_bulkhead_in_use", "bulkhead" => name.to_owned()),
+            rejected: counter!("pr_resilience_bulkhead_rejected_total", "bulkhead" => name.to_owned()),
+        }
+    }
+}

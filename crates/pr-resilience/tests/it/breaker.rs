@@ -1,0 +1,492 @@
+//! The circuit breaker: transitions at exact thresholds on a manual clock,
+//! half-open leases, manual states, concurrency, and a property test
+//! against a reference model.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
+
+use pr_resilience::{
+    BreakerBuilder, CallError, CircuitBreaker, Error, ManualClock, Outcome, SlidingWindow, State,
+};
+
+fn count_breaker(clock: &ManualClock) -> BreakerBuilder {
+    CircuitBreaker::builder("db")
+        .sliding_window(SlidingWindow::Count(10))
+        .minimum_calls(10)
+        .failure_rate_threshold(50.0)
+        .wait_in_open(Duration::from_secs(10))
+        .permitted_calls_in_half_open(2)
+        .clock(clock.clock())
+}
+
+fn record(breaker: &CircuitBreaker, outcome: Outcome) {
+    breaker.try_acquire().unwrap().record(outcome);
+}
+
+#[test]
+fn opens_at_exactly_the_failure_threshold_then_half_opens_and_closes() {
+    let clock = ManualClock::new();
+    let transitions = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&transitions);
+    let breaker = count_breaker(&clock)
+        .on_transition(move |t| sink.lock().unwrap().push((t.from, t.to)))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        record(&breaker, Outcome::Success);
+    }
+    for _ in 0..4 {
+        record(&breaker, Outcome::Failure);
+    }
+    assert_eq!(breaker.state(), State::Closed, "9 calls: below the minimum");
+    record(&breaker, Outcome::Failure);
+    assert_eq!(breaker.state(), State::Open, "5 of 10 = 50 %");
+    let error = breaker.try_acquire().unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(10)));
+    clock.advance(Duration::from_secs(4));
+    assert_eq!(
+        breaker.peek().unwrap_err().retry_after(),
+        Some(Duration::from_secs(6))
+    );
+    clock.advance(Duration::from_secs(6));
+    assert!(breaker.peek().is_ok());
+    let first = breaker.try_acquire().unwrap();
+    assert_eq!(breaker.state(), State::HalfOpen);
+    let second = breaker.try_acquire().unwrap();
+    assert!(breaker.try_acquire().is_err(), "two probes only");
+    first.record(Outcome::Success);
+    assert_eq!(breaker.state(), State::HalfOpen);
+    second.record(Outcome::Success);
+    assert_eq!(breaker.state(), State::Closed);
+    assert_eq!(breaker.snapshot().calls, 0, "a fresh window");
+    assert_eq!(
+        *transitions.lock().unwrap(),
+        vec![
+            (State::Closed, State::Open),
+            (State::Open, State::HalfOpen),
+            (State::HalfOpen, State::Closed)
+        ]
+    );
+}
+
+#[test]
+fn slow_calls_open_it_too() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::builder("slow")
+        .sliding_window(SlidingWindow::Count(4))
+        .minimum_calls(4)
+        .slow_call_rate_threshold(75.0)
+        .slow_call_duration(Some(Duration::from_secs(1)))
+        .clock(clock.clock())
+        .build()
+        .unwrap();
+    for slow in [true, false, true, true] {
+        let permit = breaker.try_acquire().unwrap();
+        clock.advance(if slow {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(999)
+        });
+        permit.record(Outcome::Success);
+    }
+    assert_eq!(breaker.state(), State::Open);
+    assert_eq!(breaker.snapshot().slow_calls, 3);
+}
+
+#[test]
+fn a_failed_probe_reopens_with_a_longer_wait() {
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock)
+        .permitted_calls_in_half_open(1)
+        .open_backoff(2.0, Duration::from_secs(25))
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        record(&breaker, Outcome::Failure);
+    }
+    for (reopens, expected) in [(1, 20), (2, 25), (3, 25)] {
+        clock.advance(Duration::from_secs(30));
+        record(&breaker, Outcome::Failure);
+        assert_eq!(breaker.state(), State::Open);
+        assert_eq!(breaker.snapshot().reopens, reopens);
+        assert_eq!(
+            breaker.peek().unwrap_err().retry_after(),
+            Some(Duration::from_secs(expected))
+        );
+    }
+    clock.advance(Duration::from_secs(30));
+    record(&breaker, Outcome::Success);
+    assert_eq!(breaker.state(), State::Closed);
+    assert_eq!(breaker.snapshot().reopens, 0);
+}
+
+#[test]
+fn half_open_leases_expire_and_cancelled_probes_free_their_slot() {
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock)
+        .permitted_calls_in_half_open(1)
+        .probe_lease(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        record(&breaker, Outcome::Failure);
+    }
+    clock.advance(Duration::from_secs(10));
+    let stuck = breaker.acquire_raw().unwrap();
+    let refused = breaker.try_acquire().unwrap_err();
+    assert_eq!(
+        refused.retry_after(),
+        Some(Duration::from_secs(5)),
+        "until the lease expires"
+    );
+    clock.advance(Duration::from_secs(5));
+    let probe = breaker.try_acquire().expect("the lease expired");
+    // The stuck call finally completes: too late, it does not count.
+    breaker.record(stuck, Outcome::Failure);
+    assert_eq!(breaker.state(), State::HalfOpen);
+    drop(probe);
+    let probe = breaker
+        .try_acquire()
+        .expect("a dropped probe frees its slot");
+    probe.record(Outcome::Success);
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[test]
+fn ignored_outcomes_do_not_count() {
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock).build().unwrap();
+    for _ in 0..20 {
+        record(&breaker, Outcome::Ignored);
+    }
+    assert_eq!(breaker.snapshot().calls, 0);
+}
+
+#[test]
+fn time_window_slides() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::builder("time")
+        .sliding_window(SlidingWindow::Time {
+            size: Duration::from_secs(10),
+            buckets: 10,
+        })
+        .minimum_calls(4)
+        .failure_rate_threshold(50.0)
+        .clock(clock.clock())
+        .build()
+        .unwrap();
+    record(&breaker, Outcome::Failure);
+    record(&breaker, Outcome::Failure);
+    record(&breaker, Outcome::Failure);
+    clock.advance(Duration::from_secs(10));
+    // The three failures left the window.
+    record(&breaker, Outcome::Failure);
+    assert_eq!(breaker.snapshot().calls, 1);
+    for _ in 0..3 {
+        record(&breaker, Outcome::Success);
+    }
+    assert_eq!(breaker.state(), State::Closed, "1 of 4 failed");
+    clock.advance(Duration::from_secs(5));
+    record(&breaker, Outcome::Failure);
+    record(&breaker, Outcome::Failure);
+    assert_eq!(breaker.state(), State::Open, "3 of 6 failed");
+}
+
+#[test]
+fn manual_states() {
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock).build().unwrap();
+    breaker.force_open();
+    assert!(matches!(
+        breaker.try_acquire(),
+        Err(Error::CircuitOpen { .. })
+    ));
+    breaker.disable();
+    for _ in 0..20 {
+        record(&breaker, Outcome::Failure);
+    }
+    assert_eq!(breaker.state(), State::Disabled);
+    assert_eq!(breaker.snapshot().calls, 0, "disabled records nothing");
+    breaker.metrics_only();
+    for _ in 0..20 {
+        record(&breaker, Outcome::Failure);
+    }
+    assert_eq!(breaker.state(), State::MetricsOnly);
+    assert_eq!(breaker.snapshot().failures, 10);
+    breaker.force_closed();
+    for _ in 0..20 {
+        record(&breaker, Outcome::Failure);
+    }
+    assert_eq!(breaker.state(), State::ForcedClosed);
+    breaker.reset();
+    assert_eq!(breaker.state(), State::Closed);
+    assert_eq!(breaker.snapshot().calls, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_call_and_rejection_as_call_error() {
+    let breaker = CircuitBreaker::builder("api")
+        .sliding_window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let outcome = breaker.call(async { Err::<(), _>("boom") }).await;
+        assert_eq!(outcome, Err(CallError::Inner("boom")));
+    }
+    let outcome = breaker.call(async { Ok::<_, &str>(()) }).await;
+    assert!(matches!(
+        outcome,
+        Err(CallError::Rejected(Error::CircuitOpen { .. }))
+    ));
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert!(
+        breaker.peek().is_ok(),
+        "tokio's paused clock drives the default clock"
+    );
+}
+
+#[test]
+fn threads_hammering_half_open_never_exceed_the_permitted_probes() {
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock)
+        .permitted_calls_in_half_open(3)
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        record(&breaker, Outcome::Failure);
+    }
+    clock.advance(Duration::from_secs(10));
+    let granted = Arc::new(AtomicUsize::new(0));
+    let threads = 8;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (breaker, granted, barrier) =
+                (breaker.clone(), Arc::clone(&granted), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut held = Vec::new();
+                for _ in 0..2_000 {
+                    if let Ok(permit) = breaker.acquire_raw() {
+                        granted.fetch_add(1, Ordering::SeqCst);
+                        held.push(permit);
+                    }
+                }
+                held
+            })
+        })
+        .collect();
+    let held: Vec<_> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(granted.load(Ordering::SeqCst), 3);
+    for permit in held {
+        breaker.record(permit, Outcome::Success);
+    }
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[test]
+fn concurrent_closed_calls_count_exactly() {
+    let breaker = CircuitBreaker::builder("busy")
+        .sliding_window(SlidingWindow::Count(1_000))
+        .minimum_calls(1_000)
+        .failure_rate_threshold(100.0)
+        .build()
+        .unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let breaker = &breaker;
+            scope.spawn(move || {
+                for i in 0..250 {
+                    let outcome = if (t + i) % 5 == 0 {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    };
+                    breaker.try_acquire().unwrap().record(outcome);
+                }
+            });
+        }
+    });
+    let snapshot = breaker.snapshot();
+    assert_eq!(snapshot.calls, 1_000);
+    assert_eq!(snapshot.failures, 200);
+}
+
+#[test]
+fn invalid_settings_name_the_field() {
+    let error = CircuitBreaker::builder("x")
+        .failure_rate_threshold(0.0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        Error::InvalidConfig {
+            field: "breaker.failure_rate_threshold",
+            ..
+        }
+    ));
+    let error = CircuitBreaker::builder("x")
+        .sliding_window(SlidingWindow::Count(0))
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("breaker.sliding_window"));
+}
+
+mod model {
+    //! A straightforward model of the state machine, compared step by step.
+
+    use std::collections::VecDeque;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const WINDOW: usize = 5;
+    const MIN_CALLS: usize = 3;
+    const PERMITTED: u32 = 2;
+    const WAIT: u64 = 10;
+    const SLOW: u64 = 3;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum ModelState {
+        Closed,
+        Open {
+            until: u64,
+            reopens: u32,
+        },
+        HalfOpen {
+            done: u32,
+            failed: u32,
+            slow: u32,
+            reopens: u32,
+        },
+    }
+
+    struct Model {
+        state: ModelState,
+        window: VecDeque<(bool, bool)>,
+        now: u64,
+    }
+
+    impl Model {
+        fn open(&mut self, reopens: u32) {
+            let wait = (WAIT << reopens).min(40);
+            self.state = ModelState::Open {
+                until: self.now + wait,
+                reopens,
+            };
+        }
+
+        /// One call started now and lasting `duration` seconds; answers
+        /// whether it was admitted.
+        fn call(&mut self, failed: bool, duration: u64) -> bool {
+            if let ModelState::Open { until, reopens } = self.state
+                && self.now >= until
+            {
+                self.state = ModelState::HalfOpen {
+                    done: 0,
+                    failed: 0,
+                    slow: 0,
+                    reopens,
+                };
+            }
+            match self.state {
+                ModelState::Open { .. } => false,
+                ModelState::Closed => {
+                    self.now += duration;
+                    let slow = duration >= SLOW;
+                    self.window.push_back((failed, slow));
+                    if self.window.len() > WINDOW {
+                        self.window.pop_front();
+                    }
+                    let calls = self.window.len();
+                    let failures = self.window.iter().filter(|(f, _)| *f).count();
+                    let slows = self.window.iter().filter(|(_, s)| *s).count();
+                    if calls >= MIN_CALLS
+                        && (failures * 100 >= 60 * calls || slows * 100 >= 80 * calls)
+                    {
+                        self.window.clear();
+                        self.open(0);
+                    }
+                    true
+                }
+                ModelState::HalfOpen {
+                    done,
+                    failed: failures,
+                    slow,
+                    reopens,
+                } => {
+                    self.now += duration;
+                    let failures = failures + u32::from(failed);
+                    let slow = slow + u32::from(duration >= SLOW);
+                    let done = done + 1;
+                    if done < PERMITTED {
+                        self.state = ModelState::HalfOpen {
+                            done,
+                            failed: failures,
+                            slow,
+                            reopens,
+                        };
+                    } else if failures * 100 >= 60 * PERMITTED || slow * 100 >= 80 * PERMITTED {
+                        self.open(reopens + 1);
+                    } else {
+                        self.window.clear();
+                        self.state = ModelState::Closed;
+                    }
+                    true
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn breaker_matches_the_model(steps in proptest::collection::vec((any::<bool>(), 0u64..5, 0u64..8), 1..200)) {
+            let clock = ManualClock::new();
+            let breaker = CircuitBreaker::builder("model")
+                .sliding_window(SlidingWindow::Count(WINDOW as u32))
+                .minimum_calls(MIN_CALLS as u32)
+                .failure_rate_threshold(60.0)
+                .slow_call_rate_threshold(80.0)
+                .slow_call_duration(Some(Duration::from_secs(SLOW)))
+                .permitted_calls_in_half_open(PERMITTED)
+                .wait_in_open(Duration::from_secs(WAIT))
+                .open_backoff(2.0, Duration::from_secs(40))
+                .clock(clock.clock())
+                .build()
+                .unwrap();
+            let mut model = Model { state: ModelState::Closed, window: VecDeque::new(), now: 0 };
+            for (failed, duration, gap) in steps {
+                let admitted = match breaker.try_acquire() {
+                    Ok(permit) => {
+                        clock.advance(Duration::from_secs(duration));
+                        permit.record(if failed { Outcome::Failure } else { Outcome::Success });
+                        true
+                    }
+                    Err(error) => {
+                        let ModelState::Open { until, .. } = model.state else {
+                            panic!("refused outside open: {error}");
+                        };
+                        prop_assert_eq!(error.retry_after(), Some(Duration::from_secs(until - model.now)));
+                        false
+                    }
+                };
+                prop_assert_eq!(admitted, model.call(failed, duration));
+                let expected = match model.state {
+                    ModelState::Closed => State::Closed,
+                    ModelState::Open { .. } => State::Open,
+                    ModelState::HalfOpen { .. } => State::HalfOpen,
+                };
+                prop_assert_eq!(breaker.state(), expected);
+                clock.advance(Duration::from_secs(gap));
+                model.now += gap;
+            }
+        }
+    }
+}

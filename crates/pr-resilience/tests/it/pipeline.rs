@@ -1,0 +1,161 @@
+//! Pipelines: the documented order, the standard pipeline, shared state.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use pr_resilience::{
+    Backoff, Bulkhead, CallError, CircuitBreaker, Error, Jitter, Pipeline, Retry, SlidingWindow,
+    State,
+};
+
+use crate::admission::FirstN;
+
+fn transient() -> Error {
+    Error::Rejected {
+        name: "upstream".into(),
+        retry_after: None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_admission_stage_refuses_before_anything_runs() {
+    let pipeline = Pipeline::standard("api")
+        .admission(FirstN(AtomicU32::new(1)))
+        .build()
+        .unwrap();
+    let calls = AtomicU32::new(0);
+    let ok = pipeline
+        .run(|| async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, Error>(())
+        })
+        .await;
+    assert!(ok.is_ok());
+    let refused = pipeline
+        .run(|| async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, Error>(())
+        })
+        .await;
+    let Err(CallError::Rejected(error)) = refused else {
+        panic!("admitted")
+    };
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(calls.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempt_timeouts_are_retried_and_count_as_breaker_failures() {
+    let pipeline = Pipeline::builder()
+        .name("search")
+        .total_timeout(Some(Duration::from_secs(60)))
+        .retry(
+            Retry::builder()
+                .backoff(Backoff::Constant(Duration::from_secs(1)))
+                .jitter(Jitter::None)
+                .max_retries(2)
+                .build()
+                .unwrap(),
+        )
+        .breaker(
+            CircuitBreaker::builder("search")
+                .sliding_window(SlidingWindow::Count(10))
+                .minimum_calls(10),
+        )
+        .attempt_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let attempts = AtomicU32::new(0);
+    let outcome = pipeline
+        .run(|| async {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_secs(100)).await;
+            Ok::<_, Error>(())
+        })
+        .await;
+    let Err(CallError::Rejected(Error::Timeout { name, .. })) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(name, "search.attempt");
+    assert_eq!(attempts.load(Ordering::Relaxed), 3);
+    assert_eq!(start.elapsed(), Duration::from_secs(5 + 1 + 5 + 1 + 5));
+    assert_eq!(pipeline.breaker().unwrap().snapshot().failures, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_total_timeout_bounds_retries_and_waits() {
+    let pipeline = Pipeline::standard("slow")
+        .total_timeout(Some(Duration::from_secs(3)))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let outcome = pipeline.run(|| async { Err::<(), _>(transient()) }).await;
+    let Err(CallError::Rejected(Error::Timeout { name, .. })) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(name, "slow.total");
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn clones_share_the_breaker_and_the_bulkhead_across_tasks() {
+    let pipeline = Pipeline::builder()
+        .bulkhead(Bulkhead::builder("db").limit(4).build().unwrap())
+        .breaker(
+            CircuitBreaker::builder("db")
+                .sliding_window(SlidingWindow::Count(20))
+                .minimum_calls(20)
+                .wait_in_open(Duration::from_secs(30)),
+        )
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let pipeline = pipeline.clone();
+        tasks.push(tokio::spawn(async move {
+            pipeline.run(|| async { Err::<(), _>("refused") }).await
+        }));
+    }
+    for task in tasks {
+        let _ = task.await.unwrap();
+    }
+    assert_eq!(
+        pipeline.breaker().unwrap().state(),
+        State::Open,
+        "20 failures from 20 clones"
+    );
+    let outcome = pipeline.clone().run(|| async { Ok::<_, &str>(()) }).await;
+    assert!(matches!(
+        outcome,
+        Err(CallError::Rejected(Error::CircuitOpen { .. }))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shared_breaker_and_a_custom_record_predicate() {
+    let breaker = CircuitBreaker::builder("shared")
+        .sliding_window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .build()
+        .unwrap();
+    let pipeline = Pipeline::builder()
+        .shared_breaker(breaker.clone())
+        .record_with(|attempt: &Result<u16, CallError<u16>>| match attempt {
+            Err(CallError::Inner(status)) if *status < 500 => pr_resilience::Outcome::Ignored,
+            Err(_) => pr_resilience::Outcome::Failure,
+            Ok(_) => pr_resilience::Outcome::Success,
+        })
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let _ = pipeline.run(|| async { Err::<u16, u16>(404) }).await;
+    }
+    assert_eq!(breaker.state(), State::Closed, "client errors are ignored");
+    for _ in 0..2 {
+        let _ = pipeline.run(|| async { Err::<u16, u16>(503) }).await;
+    }
+    assert_eq!(breaker.state(), State::Open);
+    let _ = Arc::new(pipeline);
+}

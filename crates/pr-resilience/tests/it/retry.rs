@@ -1,0 +1,323 @@
+//! Retry: backoff sequences on a manual clock and on tokio's paused time,
+//! predicates, retry-after, the hook and the shared budget.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pr_resilience::{Backoff, Clock, Error, Jitter, ManualClock, Retry, RetryBudget, RetryEvent};
+
+fn transient() -> Error {
+    Error::Rejected {
+        name: "upstream".into(),
+        retry_after: None,
+    }
+}
+
+fn recorded(retry: pr_resilience::RetryBuilder) -> (Retry, Arc<Mutex<Vec<Duration>>>) {
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&delays);
+    let retry = retry
+        .on_retry(move |event: &RetryEvent<'_>| sink.lock().unwrap().push(event.delay))
+        .build()
+        .unwrap();
+    (retry, delays)
+}
+
+#[test]
+fn exponential_linear_constant_sequences_with_max_delay() {
+    let ms = Duration::from_millis;
+    for (backoff, expected) in [
+        (Backoff::Constant(ms(100)), vec![ms(100); 4]),
+        (
+            Backoff::Linear(ms(100)),
+            vec![ms(100), ms(200), ms(300), ms(400)],
+        ),
+        (
+            Backoff::Exponential {
+                base: ms(100),
+                factor: 2.0,
+            },
+            vec![ms(100), ms(200), ms(400), ms(500)],
+        ),
+    ] {
+        let clock = ManualClock::new();
+        let (retry, delays) = recorded(
+            Retry::builder()
+                .backoff(backoff)
+                .jitter(Jitter::None)
+                .max_retries(4)
+                .max_delay(Some(ms(500)))
+                .clock(clock.clock()),
+        );
+        let mut calls = 0;
+        let outcome: Result<(), Error> = retry.run_blocking(|| {
+            calls += 1;
+            Err(transient())
+        });
+        assert!(outcome.is_err());
+        assert_eq!(calls, 5, "{backoff:?}");
+        assert_eq!(*delays.lock().unwrap(), expected, "{backoff:?}");
+        assert_eq!(clock.elapsed(), expected.iter().sum::<Duration>());
+    }
+}
+
+#[test]
+fn jitter_stays_in_its_range() {
+    let base = Duration::from_millis(1000);
+    for (jitter, low) in [(Jitter::Full, Duration::ZERO), (Jitter::Equal, base / 2)] {
+        let retry = Retry::builder()
+            .backoff(Backoff::Constant(base))
+            .jitter(jitter)
+            .max_retries(200)
+            .build()
+            .unwrap();
+        let delays = retry.delays(200);
+        assert!(delays.iter().all(|d| *d >= low && *d <= base), "{jitter:?}");
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 150, "{jitter:?} is not random");
+    }
+}
+
+#[test]
+fn decorrelated_jitter_grows_and_is_capped() {
+    let retry = Retry::builder()
+        .backoff(Backoff::DecorrelatedJitter(Duration::from_millis(100)))
+        .max_retries(30)
+        .max_delay(Some(Duration::from_secs(10)))
+        .build()
+        .unwrap();
+    for _ in 0..50 {
+        let delays = retry.delays(30);
+        assert_eq!(delays.len(), 30);
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(10)));
+        // Polly's V2 formula: the sum of the first n waits is about
+        // median × 2^n / 1.4 (between the bounds of t ∈ [n-1, n]).
+        let first_five: Duration = delays[..5].iter().sum();
+        assert!(
+            first_five >= Duration::from_millis(100 * 16 / 2)
+                && first_five <= Duration::from_millis(100 * 32)
+        );
+        assert_eq!(delays[29], Duration::from_secs(10));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_closure_borrows_mutable_state_on_paused_time() {
+    let retry = Retry::builder()
+        .backoff(Backoff::Exponential {
+            base: Duration::from_secs(1),
+            factor: 2.0,
+        })
+        .jitter(Jitter::None)
+        .max_retries(5)
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let mut log = Vec::new();
+    let outcome = retry
+        .run_mut(async || {
+            log.push(start.elapsed());
+            if log.len() < 4 {
+                Err(transient())
+            } else {
+                Ok(log.len())
+            }
+        })
+        .await;
+    assert_eq!(outcome.unwrap(), 4);
+    let s = Duration::from_secs;
+    assert_eq!(log, vec![s(0), s(1), s(3), s(7)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_retry_after_wins_and_permanent_errors_stop() {
+    let retry = Retry::builder()
+        .backoff(Backoff::Constant(Duration::from_millis(10)))
+        .jitter(Jitter::None)
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let mut calls = 0;
+    let outcome = retry
+        .run_mut(async || {
+            calls += 1;
+            if calls == 1 {
+                Err(Error::Rejected {
+                    name: "server".into(),
+                    retry_after: Some(Duration::from_secs(7)),
+                })
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+    assert!(outcome.is_ok());
+    assert_eq!(start.elapsed(), Duration::from_secs(7));
+
+    let mut calls = 0;
+    let outcome: Result<(), Error> = retry
+        .run_mut(async || {
+            calls += 1;
+            Err(Error::InvalidConfig {
+                field: "x",
+                message: "bad".into(),
+            })
+        })
+        .await;
+    assert!(outcome.is_err());
+    assert_eq!(calls, 1, "a permanent error is not retried");
+}
+
+#[test]
+fn predicates_on_errors_and_results() {
+    let clock = ManualClock::new();
+    let retry = Retry::builder()
+        .clock(clock.clock())
+        .max_retries(3)
+        .build()
+        .unwrap()
+        .retry_if(|error: &std::io::Error| error.kind() == std::io::ErrorKind::TimedOut)
+        .retry_result_if(|status: &u16| *status == 503);
+    let mut answers = vec![Ok(503), Err(std::io::ErrorKind::TimedOut.into()), Ok(200)].into_iter();
+    assert_eq!(retry.run_blocking(|| answers.next().unwrap()).unwrap(), 200);
+    let mut calls = 0;
+    let outcome: Result<u16, std::io::Error> = retry.run_blocking(|| {
+        calls += 1;
+        Err(std::io::ErrorKind::NotFound.into())
+    });
+    assert!(outcome.is_err());
+    assert_eq!(calls, 1);
+    // Results still unacceptable after every retry: the last one comes back.
+    let mut calls = 0;
+    let outcome: Result<u16, std::io::Error> = retry.run_blocking(|| {
+        calls += 1;
+        Ok(503)
+    });
+    assert_eq!(outcome.unwrap(), 503);
+    assert_eq!(calls, 4);
+}
+
+#[test]
+fn max_elapsed_gives_up_before_the_wait_that_would_pass_it() {
+    let clock = ManualClock::new();
+    let retry = Retry::builder()
+        .backoff(Backoff::Constant(Duration::from_secs(4)))
+        .jitter(Jitter::None)
+        .max_retries(100)
+        .max_elapsed(Some(Duration::from_secs(10)))
+        .clock(clock.clock())
+        .build()
+        .unwrap();
+    let mut calls = 0;
+    let _: Result<(), Error> = retry.run_blocking(|| {
+        calls += 1;
+        Err(transient())
+    });
+    assert_eq!(calls, 3, "waits at 4 s and 8 s; a third would end at 12 s");
+    assert_eq!(clock.elapsed(), Duration::from_secs(8));
+}
+
+#[test]
+fn a_shared_budget_stops_retries_across_policies() {
+    let clock = ManualClock::new();
+    let budget = RetryBudget::with_clock(3, 1.0, clock.clock()).unwrap();
+    let policy = |name: &str| {
+        Retry::builder()
+            .name(name)
+            .backoff(Backoff::Constant(Duration::ZERO))
+            .max_retries(10)
+            .budget(budget.clone())
+            .clock(clock.clock())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (policy("a"), policy("b"));
+    let mut calls = 0;
+    let _: Result<(), Error> = a.run_blocking(|| {
+        calls += 1;
+        Err(transient())
+    });
+    assert_eq!(calls, 4, "three retries from the budget");
+    let _: Result<(), Error> = b.run_blocking(|| {
+        calls += 1;
+        Err(transient())
+    });
+    assert_eq!(calls, 5, "the other policy finds the budget empty");
+    clock.advance(Duration::from_secs(2));
+    let _: Result<(), Error> = b.run_blocking(|| {
+        calls += 1;
+        Err(transient())
+    });
+    assert_eq!(calls, 8, "two tokens came back");
+    assert_eq!(budget.snapshot().spent, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn budget_counts_waiting_retries_and_is_never_overdrawn() {
+    let budget = RetryBudget::new(5, 0.0).unwrap();
+    let retry = Retry::builder()
+        .backoff(Backoff::Constant(Duration::from_secs(1)))
+        .jitter(Jitter::None)
+        .max_retries(3)
+        .budget(budget.clone())
+        .build()
+        .unwrap();
+    let attempts = Arc::new(AtomicU32::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let retry = retry.clone();
+        let attempts = Arc::clone(&attempts);
+        tasks.push(tokio::spawn(async move {
+            let _: Result<(), Error> = retry
+                .run(|| {
+                    let attempts = Arc::clone(&attempts);
+                    async move {
+                        attempts.fetch_add(1, Ordering::Relaxed);
+                        Err(transient())
+                    }
+                })
+                .await;
+        }));
+    }
+    // Let every task make its first attempt and reach its wait.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let snapshot = budget.snapshot();
+    assert_eq!(
+        snapshot.waiting, 5,
+        "five retries wait in backoff, each holding a token"
+    );
+    assert!(snapshot.available < 1.0);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        attempts.load(Ordering::Relaxed),
+        25,
+        "20 first attempts + 5 retries"
+    );
+    assert_eq!(budget.snapshot().waiting, 0);
+    assert_eq!(budget.snapshot().spent, 5);
+}
+
+#[test]
+fn invalid_settings_are_coded_errors() {
+    let error = Retry::builder()
+        .backoff(Backoff::Exponential {
+            base: Duration::from_secs(1),
+            factor: 0.5,
+        })
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        Error::InvalidConfig {
+            field: "retry.backoff.factor",
+            ..
+        }
+    ));
+    assert!(RetryBudget::with_clock(0, 1.0, Clock::default()).is_err());
+    assert!(RetryBudget::new(1, f64::NAN).is_err());
+}
