@@ -191,11 +191,12 @@ struct Inner {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{CircuitBreaker, SlidingWindow, State};
+/// use pr_resilience::{CircuitBreaker, Clock, SlidingWindow, State};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), pr_resilience::Error> {
 /// let breaker = CircuitBreaker::builder("payments")
+///     .clock(Clock::tokio()) // tokio's paused time drives it
 ///     .sliding_window(SlidingWindow::Count(10))
 ///     .minimum_calls(4)
 ///     .failure_rate_threshold(50.0)
@@ -208,6 +209,8 @@ struct Inner {
 /// assert_eq!(breaker.state(), State::Open);
 /// let refused = breaker.peek().unwrap_err();
 /// assert_eq!(refused.retry_after(), Some(Duration::from_secs(30)));
+/// tokio::time::advance(Duration::from_secs(30)).await;
+/// assert!(breaker.peek().is_ok()); // a probe may go
 /// # Ok(())
 /// # }
 /// ```

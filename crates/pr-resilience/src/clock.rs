@@ -7,27 +7,60 @@ use std::time::Duration;
 
 /// Where a policy reads the time and how it waits.
 ///
-/// The default reads `tokio::time::Instant`, so tests on tokio's paused time
-/// (`#[tokio::test(start_paused = true)]`) drive every policy; outside a
-/// runtime it reads the monotonic system clock. [`ManualClock`] is a clock
-/// that only moves when a test advances it, for blocking code and threads.
+/// - [`Clock::system`] (the default) reads the kernel's coarse monotonic
+///   clock on Linux (`CLOCK_MONOTONIC_COARSE`: a few nanoseconds, a
+///   resolution of a few milliseconds, plenty for slow-call durations and
+///   open waits), the standard monotonic clock elsewhere; it waits with
+///   tokio's sleep.
+/// - [`Clock::tokio`] reads `tokio::time::Instant`, so tests on tokio's
+///   paused time (`#[tokio::test(start_paused = true)]`) drive the policy
+///   with `tokio::time::advance`; each read costs what `Instant::now` costs
+///   (about 30 ns here), twice per call on a breaker timing slow calls.
+/// - [`ManualClock`] only moves when a test advances it (or sleeps on it),
+///   for blocking code and threads.
+///
 /// Clones share the same time.
 #[derive(Clone, Debug)]
 pub struct Clock(Source);
 
 #[derive(Clone, Debug)]
 enum Source {
+    System(u64),
     Tokio(tokio::time::Instant),
     Manual(Arc<AtomicU64>),
 }
 
 impl Default for Clock {
     fn default() -> Self {
-        Self::tokio()
+        Self::system()
     }
 }
 
+#[cfg(target_os = "linux")]
+#[inline]
+fn system_nanos() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
+    u64::try_from(now.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(now.tv_nsec).unwrap_or(0))
+}
+
+#[cfg(not(target_os = "linux"))]
+#[inline]
+fn system_nanos() -> u64 {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    nanos(ORIGIN.get_or_init(std::time::Instant::now).elapsed())
+}
+
 impl Clock {
+    /// The system's monotonic clock (coarse on Linux); waits on tokio's
+    /// sleep.
+    #[must_use]
+    pub fn system() -> Self {
+        Self(Source::System(system_nanos()))
+    }
+
     /// tokio's clock (the system's monotonic clock unless time is paused).
     #[must_use]
     pub fn tokio() -> Self {
@@ -42,6 +75,7 @@ impl Clock {
             Source::Tokio(origin) => {
                 nanos(tokio::time::Instant::now().saturating_duration_since(*origin))
             }
+            Source::System(origin) => system_nanos().saturating_sub(*origin),
             Source::Manual(now) => now.load(Ordering::Acquire),
         }
     }
@@ -55,7 +89,7 @@ impl Clock {
     /// Waits `wait`: tokio's sleep, or a manual clock moved forward.
     pub async fn sleep(&self, wait: Duration) {
         match &self.0 {
-            Source::Tokio(_) => tokio::time::sleep(wait).await,
+            Source::System(_) | Source::Tokio(_) => tokio::time::sleep(wait).await,
             Source::Manual(now) => {
                 now.fetch_add(nanos(wait), Ordering::AcqRel);
                 tokio::task::yield_now().await;
@@ -66,7 +100,7 @@ impl Clock {
     /// Blocks the thread for `wait`, or moves a manual clock forward.
     pub fn sleep_blocking(&self, wait: Duration) {
         match &self.0 {
-            Source::Tokio(_) => std::thread::sleep(wait),
+            Source::System(_) | Source::Tokio(_) => std::thread::sleep(wait),
             Source::Manual(now) => {
                 now.fetch_add(nanos(wait), Ordering::AcqRel);
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::breaker::Outcome;
 use crate::retry::{Classify, Decision, Transient};
-use crate::timeout::elapsed;
+use crate::timeout::{bounded, elapsed};
 use crate::{
     Admission, Backoff, BreakerBuilder, Bulkhead, CallError, CircuitBreaker, Error, Jitter, Retry,
     SlidingWindow,
@@ -277,9 +277,9 @@ impl<R, B> Pipeline<R, B> {
             None => None,
         };
         let outcome = match &self.attempt_timeout {
-            Some((name, after)) => match tokio::time::timeout(*after, op()).await {
-                Ok(outcome) => outcome.map_err(CallError::Inner),
-                Err(_) => Err(CallError::Rejected(elapsed(name, *after))),
+            Some((name, after)) => match bounded(*after, op()).await {
+                Some(outcome) => outcome.map_err(CallError::Inner),
+                None => Err(CallError::Rejected(elapsed(name, *after))),
             },
             None => op().await.map_err(CallError::Inner),
         };

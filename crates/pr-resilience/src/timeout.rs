@@ -60,11 +60,24 @@ impl Timeout {
         &self,
         fut: impl Future<Output = Result<T, E>>,
     ) -> Result<T, CallError<E>> {
-        match tokio::time::timeout(self.after, fut).await {
-            Ok(outcome) => outcome.map_err(CallError::Inner),
-            Err(_) => Err(CallError::Rejected(self.error())),
+        match bounded(self.after, fut).await {
+            Some(outcome) => outcome.map_err(CallError::Inner),
+            None => Err(CallError::Rejected(self.error())),
         }
     }
+}
+
+/// Runs `fut` for at most `after`, or `None`. A future that is ready on its
+/// first poll needs no timer: the clock is read and the timer set only once
+/// the future is pending, so the deadline counts from the first poll.
+#[inline]
+pub(crate) async fn bounded<F: Future>(after: Duration, fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(output) = first {
+        return Some(output);
+    }
+    tokio::time::timeout(after, fut).await.ok()
 }
 
 pub(crate) fn elapsed(name: &str, after: Duration) -> Error {

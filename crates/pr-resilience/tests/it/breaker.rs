@@ -227,6 +227,7 @@ fn manual_states() {
 #[tokio::test(start_paused = true)]
 async fn async_call_and_rejection_as_call_error() {
     let breaker = CircuitBreaker::builder("api")
+        .clock(pr_resilience::Clock::tokio())
         .sliding_window(SlidingWindow::Count(2))
         .minimum_calls(2)
         .build()
