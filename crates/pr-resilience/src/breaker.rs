@@ -803,7 +803,8 @@ impl Window {
             SlidingWindow::Count(len) => Self::Count(CountWindow {
                 slots: (0..len).map(|_| AtomicU8::new(0)).collect(),
                 len,
-                magic: u64::MAX / u64::from(len) + 1,
+                // Wraps to 0 for a window of 1, which fastmod maps to index 0.
+                magic: (u64::MAX / u64::from(len)).wrapping_add(1),
                 head: AtomicU64::new(0),
                 failures: AtomicU32::new(0),
                 slow: AtomicU32::new(0),
@@ -1032,6 +1033,10 @@ impl BreakerBuilder {
         }
     }
 
+    pub(crate) fn name_ref(&self) -> &str {
+        &self.name
+    }
+
     /// The name in errors, events and metrics.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
@@ -1169,8 +1174,13 @@ impl BreakerBuilder {
                 ),
             );
         }
+        Ok(self.build_valid())
+    }
+
+    /// The breaker, for settings already validated by [`build`](Self::build).
+    pub(crate) fn build_valid(self) -> CircuitBreaker {
         let clock = self.clock.unwrap_or_default();
-        Ok(CircuitBreaker(Arc::new(Inner {
+        CircuitBreaker(Arc::new(Inner {
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::BreakerMetrics::new(&self.name),
             window: Window::new(self.window),
@@ -1198,6 +1208,25 @@ impl BreakerBuilder {
             transition: Mutex::new(()),
             listeners: self.listeners,
             name: self.name,
-        })))
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fastmod_index_matches_the_remainder() {
+        for len in [1u32, 2, 3, 7, 10, 100, 1_000, 65_537] {
+            let window = Window::new(SlidingWindow::Count(len));
+            let Window::Count(window) = window else {
+                panic!("a count window");
+            };
+            for head in (0..5_000u64).chain([u64::from(u32::MAX) - 3, 1 << 31]) {
+                let expected = usize::try_from(u64::from(head as u32) % u64::from(len));
+                assert_eq!(Ok(window.index(head)), expected, "len {len}, head {head}");
+            }
+        }
     }
 }

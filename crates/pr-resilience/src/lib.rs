@@ -33,9 +33,13 @@ mod breaker;
 mod bulkhead;
 mod clock;
 mod error;
+mod failover;
+mod fallback;
+mod hedge;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod pipeline;
+mod registry;
 mod retry;
 mod timeout;
 
@@ -52,7 +56,11 @@ pub use error::{
     BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, Error, INJECTED_FAULT, INVALID_CONFIG,
     NO_PROVIDER, REJECTED, TIMEOUT,
 };
+pub use failover::Failover;
+pub use fallback::{Fallback, FromFn, Handle, Value};
+pub use hedge::{Hedge, HedgeMode};
 pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
+pub use registry::BreakerRegistry;
 pub use retry::{
     Backoff, BudgetSnapshot, Classify, Decision, ErrorIf, Jitter, ResultIf, Retry, RetryBudget,
     RetryBuilder, RetryEvent, Transient,

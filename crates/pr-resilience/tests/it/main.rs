@@ -8,6 +8,7 @@
 mod admission;
 mod breaker;
 mod bulkhead;
+mod compose;
 mod errors;
 mod pipeline;
 mod retry;
