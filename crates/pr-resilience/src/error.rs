@@ -178,6 +178,20 @@ impl<E> CallError<E> {
     }
 }
 
+impl<E> CallError<CallError<E>> {
+    /// One level instead of two, for stacked layers (a breaker layer over
+    /// a timeout layer answers `CallError<CallError<E>>`).
+    #[must_use]
+    pub fn flatten(self) -> CallError<E> {
+        match self {
+            Self::Rejected(error) | Self::Inner(CallError::Rejected(error)) => {
+                CallError::Rejected(error)
+            }
+            Self::Inner(CallError::Inner(error)) => CallError::Inner(error),
+        }
+    }
+}
+
 impl<E> From<Error> for CallError<E> {
     fn from(error: Error) -> Self {
         Self::Rejected(error)

@@ -36,6 +36,8 @@ mod error;
 mod failover;
 mod fallback;
 mod hedge;
+#[cfg(feature = "tower")]
+mod layer;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod pipeline;
@@ -59,6 +61,12 @@ pub use error::{
 pub use failover::Failover;
 pub use fallback::{Fallback, FromFn, Handle, Value};
 pub use hedge::{Hedge, HedgeMode};
+#[cfg(feature = "tower")]
+pub use layer::{
+    BoxFuture, BreakerLayer, BreakerService, BulkheadLayer, BulkheadService, ErrorsFail,
+    PipelineLayer, PipelineService, RecordResponse, RetryLayer, RetryService, TimeoutLayer,
+    TimeoutService,
+};
 pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
 pub use registry::BreakerRegistry;
 pub use retry::{

@@ -12,3 +12,5 @@ mod compose;
 mod errors;
 mod pipeline;
 mod retry;
+#[cfg(feature = "tower")]
+mod tower;
