@@ -31,10 +31,14 @@
 mod admission;
 mod breaker;
 mod bulkhead;
+#[cfg(feature = "chaos")]
+mod chaos;
 mod clock;
 mod error;
 mod failover;
 mod fallback;
+#[cfg(feature = "health")]
+mod health;
 mod hedge;
 #[cfg(feature = "tower")]
 mod layer;
@@ -53,6 +57,8 @@ pub use breaker::{
 pub use bulkhead::{
     Bulkhead, BulkheadBuilder, BulkheadPermit, BulkheadSnapshot, OwnedBulkheadPermit,
 };
+#[cfg(feature = "chaos")]
+pub use chaos::{Chaos, ChaosBuilder};
 pub use clock::{Clock, ManualClock};
 pub use error::{
     BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, Error, INJECTED_FAULT, INVALID_CONFIG,
@@ -60,6 +66,8 @@ pub use error::{
 };
 pub use failover::Failover;
 pub use fallback::{Fallback, FromFn, Handle, Value};
+#[cfg(feature = "health")]
+pub use health::{BreakerCheck, RegistryCheck};
 pub use hedge::{Hedge, HedgeMode};
 #[cfg(feature = "tower")]
 pub use layer::{

@@ -11,7 +11,7 @@
 //! | `pr_resilience_bulkhead_rejected_total` | counter | `bulkhead` |
 //! | `pr_resilience_timeouts_total` | counter | `timeout` |
 
-use metrics::{Counter, Gauge, counter, gauge};
+use metrics::{Counter, Gauge, counter, describe_counter, describe_gauge, gauge};
 
 use crate::breaker::State;
 
@@ -25,6 +25,36 @@ const STATES: [State; 7] = [
     State::MetricsOnly,
 ];
 
+/// Describes every metric to the recorder (help text and unit); called
+/// when a policy is built.
+pub(crate) fn describe() {
+    describe_counter!(
+        "pr_resilience_breaker_calls_total",
+        "Calls a circuit breaker recorded, by outcome."
+    );
+    describe_counter!(
+        "pr_resilience_breaker_rejected_total",
+        "Calls a circuit breaker refused."
+    );
+    describe_gauge!(
+        "pr_resilience_breaker_state",
+        "1 for the circuit breaker's current state, 0 for the others."
+    );
+    describe_counter!("pr_resilience_retries_total", "Retries scheduled.");
+    describe_gauge!(
+        "pr_resilience_bulkhead_in_use",
+        "Calls running in a bulkhead."
+    );
+    describe_counter!(
+        "pr_resilience_bulkhead_rejected_total",
+        "Calls a bulkhead refused."
+    );
+    describe_counter!(
+        "pr_resilience_timeouts_total",
+        "Calls cut short by a timeout."
+    );
+}
+
 pub(crate) struct BreakerMetrics {
     outcomes: [Counter; 4],
     pub(crate) rejected: Counter,
@@ -33,6 +63,7 @@ pub(crate) struct BreakerMetrics {
 
 impl BreakerMetrics {
     pub(crate) fn new(name: &str) -> Self {
+        describe();
         let outcome = |outcome: &'static str| counter!("pr_resilience_breaker_calls_total", "breaker" => name.to_owned(), "outcome" => outcome);
         let states = STATES.map(|state| {
             gauge!("pr_resilience_breaker_state", "breaker" => name.to_owned(), "state" => state.as_str())
@@ -82,6 +113,7 @@ pub(crate) struct BulkheadMetrics {
 
 impl BulkheadMetrics {
     pub(crate) fn new(name: &str) -> Self {
+        describe();
         Self {
             in_use: gauge!("pr_resilience_bulkhead_in_use", "bulkhead" => name.to_owned()),
             rejected: counter!("pr_resilience_bulkhead_rejected_total", "bulkhead" => name.to_owned()),

@@ -606,6 +606,8 @@ impl RetryBuilder {
     }
 
     fn settings(self) -> Settings {
+        #[cfg(feature = "metrics")]
+        crate::metrics::describe();
         Settings {
             name: self.name,
             backoff: self.backoff,

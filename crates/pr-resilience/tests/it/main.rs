@@ -10,6 +10,7 @@ mod breaker;
 mod bulkhead;
 mod compose;
 mod errors;
+mod features;
 mod pipeline;
 mod retry;
 #[cfg(feature = "tower")]
