@@ -74,16 +74,28 @@
 mod clock;
 mod error;
 mod file;
+mod memo;
 mod memory;
 #[cfg(feature = "metrics")]
 mod metrics;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+mod redis;
 mod stats;
+mod tier;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CODEC, CODES, Error, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
 pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN, glob_match};
+pub use memo::{Memoized, memoize};
 pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::{RedisInvalidation, RedisTier};
 pub use stats::{ByCause, CacheStats, RemovalCause};
+pub use tier::{
+    Invalidation, InvalidationHandler, Tier, TierFuture, TieredCache, TieredCacheBuilder,
+};
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

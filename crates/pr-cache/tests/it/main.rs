@@ -7,7 +7,12 @@
 
 mod crash;
 mod file;
+mod hit_ratio;
 mod memory;
 #[cfg(feature = "metrics")]
 mod metrics;
+#[cfg(feature = "redis")]
+mod redis;
 mod support;
+mod tier;
+mod trace;

@@ -1,0 +1,150 @@
+//! The Redis tier and cross-node invalidation against a real
+//! `redis-server` started on a free loopback port.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use pr_cache::{FileCache, MemoryCache, RedisInvalidation, RedisTier, Tier as _, TieredCache};
+
+use crate::support::TempDir;
+
+/// A `redis-server` on a free loopback port, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs it)");
+        let url = format!("redis://127.0.0.1:{port}/");
+        // Until it accepts connections (a few ms).
+        for _ in 0..2_000 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { child, url };
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server did not start on port {port}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_tier_stores_with_ttl_and_removes() {
+    let server = Server::start().await;
+    let tier = RedisTier::connect(&server.url, "t:").await.unwrap();
+    assert_eq!(tier.get("a").await.unwrap(), None);
+    tier.set("a", b"1", Some(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    tier.set("b", b"2", None).await.unwrap();
+    assert_eq!(tier.get("a").await.unwrap().as_deref(), Some(&b"1"[..]));
+    let client = redis::Client::open(server.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("t:a")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(pttl > 0 && pttl <= 30_000, "{pttl}");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("t:b")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pttl, -1, "no TTL");
+    tier.remove("a").await.unwrap();
+    assert_eq!(tier.get("a").await.unwrap(), None);
+
+    let err = RedisTier::connect("redis://127.0.0.1:1/", "x")
+        .await
+        .unwrap_err();
+    assert_eq!(pr_errors::CodedError::code(&err).as_str(), "cache.redis");
+}
+
+async fn node(url: &str, dir: &TempDir) -> TieredCache<String> {
+    let memory: MemoryCache<String, String> =
+        MemoryCache::builder().max_entries(1_000).build().unwrap();
+    let bus = RedisInvalidation::connect(url, "pr-cache-test")
+        .await
+        .unwrap();
+    TieredCache::builder(memory)
+        .tier(FileCache::builder(dir.path()).build().unwrap())
+        .tier(RedisTier::connect(url, "app:").await.unwrap())
+        .time_to_live(Duration::from_secs(600))
+        .invalidation(bus)
+        .build()
+}
+
+async fn until_gone(cache: &TieredCache<String>, key: &str) {
+    for _ in 0..2_500 {
+        if cache.memory().get(key).is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("{key} was not invalidated on the other node");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_see_each_others_invalidations() {
+    let server = Server::start().await;
+    // Each node has its own file tier (its own disk) and connections.
+    let (dir_a, dir_b) = (TempDir::new("node-a"), TempDir::new("node-b"));
+    let a = node(&server.url, &dir_a).await;
+    let b = node(&server.url, &dir_b).await;
+
+    a.insert("user:1", "ada".to_owned()).await.unwrap();
+    // B reads through Redis; promoted into its file tier and memory.
+    assert_eq!(b.get("user:1").await.as_deref(), Some("ada"));
+    assert_eq!(b.memory().get("user:1").as_deref(), Some("ada"));
+    let b_file = FileCache::builder(dir_b.path()).build().unwrap();
+    assert!(
+        b_file.get("user:1").unwrap().is_some(),
+        "promoted into the file tier"
+    );
+
+    // Invalidated on A: gone from Redis at once, and from B's memory soon.
+    a.invalidate("user:1").await.unwrap();
+    until_gone(&b, "user:1").await;
+    assert_eq!(a.memory().get("user:1"), None);
+    // B's own disk dropped it too (the handler removes it from local tiers
+    // after the memory tier), so no tier of B answers the old value.
+    for _ in 0..2_500 {
+        if b_file.get("user:1").unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(b.get("user:1").await, None);
+
+    // And the other way round; A's own message does not drop A's new value.
+    b.insert("user:2", "grace".to_owned()).await.unwrap();
+    assert_eq!(a.get("user:2").await.as_deref(), Some("grace"));
+    b.invalidate("user:2").await.unwrap();
+    until_gone(&a, "user:2").await;
+    a.insert("user:3", "linus".to_owned()).await.unwrap();
+    a.invalidate("user:3").await.unwrap();
+    a.insert("user:3", "again".to_owned()).await.unwrap();
+    assert_eq!(a.memory().get("user:3").as_deref(), Some("again"));
+}

@@ -1,0 +1,146 @@
+//! Tiers: memory in front of the file cache, read-through, write-through,
+//! promotion, one loader run per key; memoization.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pr_cache::{FileCache, MemoryCache, TieredCache, memoize};
+
+use crate::support::TempDir;
+
+fn tiered(dir: &TempDir) -> TieredCache<Vec<u32>> {
+    TieredCache::builder(
+        MemoryCache::builder()
+            .max_entries(100)
+            .record_stats()
+            .build()
+            .unwrap(),
+    )
+    .tier(FileCache::builder(dir.path()).build().unwrap())
+    .time_to_live(Duration::from_secs(3600))
+    .build()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn write_through_read_through_and_promotion_after_a_restart() {
+    let dir = TempDir::new("tier");
+    let cache = tiered(&dir);
+    cache.insert("a", vec![1, 2]).await.unwrap();
+    assert_eq!(cache.get("a").await, Some(vec![1, 2]));
+    let file = FileCache::builder(dir.path()).build().unwrap();
+    assert_eq!(file.get("a").unwrap().as_deref(), Some(&b"[1,2]"[..]));
+
+    // A new process: empty memory, the file tier answers, then memory does.
+    let restarted = tiered(&dir);
+    assert_eq!(restarted.memory().get("a"), None);
+    assert_eq!(restarted.get("a").await, Some(vec![1, 2]));
+    assert_eq!(restarted.memory().get("a"), Some(vec![1, 2]));
+
+    restarted.invalidate("a").await.unwrap();
+    assert_eq!(restarted.get("a").await, None);
+    assert_eq!(file.get("a").unwrap(), None);
+    // An undecodable lower value is a miss.
+    file.insert("bad", b"not json").unwrap();
+    assert_eq!(restarted.get("bad").await, None);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn one_loader_run_per_key_across_tiers() {
+    let dir = TempDir::new("tier-load");
+    let cache = tiered(&dir);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let cache = cache.clone();
+        let runs = Arc::clone(&runs);
+        tasks.push(tokio::spawn(async move {
+            cache
+                .get_or_insert_with("k", || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok::<_, String>(vec![7])
+                })
+                .await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), vec![7]);
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // Written through: a restarted cache finds it below without loading.
+    let restarted = tiered(&dir);
+    let v = restarted
+        .get_or_insert_with("k", || async { Err::<Vec<u32>, _>("must not run") })
+        .await
+        .unwrap();
+    assert_eq!(v, vec![7]);
+    // A loader error is returned, not cached.
+    let err = restarted
+        .get_or_insert_with("missing", || async { Err::<Vec<u32>, _>("down") })
+        .await
+        .unwrap_err();
+    assert_eq!(*err, "down");
+    assert_eq!(restarted.get("missing").await, None);
+}
+
+#[test]
+fn memoized_sync_function_runs_once_per_argument() {
+    let runs = AtomicUsize::new(0);
+    let slow_square = memoize(
+        MemoryCache::builder()
+            .max_entries(100)
+            .record_stats()
+            .build()
+            .unwrap(),
+        |n: &u64| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            n * n
+        },
+    );
+    for _ in 0..3 {
+        assert_eq!(slow_square.call(4), 16);
+        assert_eq!(slow_square.call(5), 25);
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert_eq!(slow_square.cache().stats().unwrap().hits, 4);
+    let parse = memoize(MemoryCache::builder().build().unwrap(), |s: &String| {
+        s.parse::<u32>()
+    });
+    assert_eq!(parse.try_call("12".to_owned()).unwrap(), 12);
+    assert!(parse.try_call("x".to_owned()).is_err());
+    parse.cache().run_pending_tasks();
+    assert_eq!(parse.cache().entry_count(), 1);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn memoized_async_function_runs_once_per_argument() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&runs);
+    let fetch = Arc::new(memoize(
+        MemoryCache::builder().build().unwrap(),
+        move |id: u32| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                format!("user {id}")
+            }
+        },
+    ));
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let fetch = Arc::clone(&fetch);
+        tasks.push(tokio::spawn(async move { fetch.call_async(i % 5).await }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), format!("user {}", i % 5));
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 5);
+    let failing = memoize(
+        MemoryCache::builder().build().unwrap(),
+        |n: u32| async move { if n == 0 { Err("zero") } else { Ok(n) } },
+    );
+    assert_eq!(*failing.try_call_async(0).await.unwrap_err(), "zero");
+    assert_eq!(failing.try_call_async(3).await.unwrap(), 3);
+}

@@ -1,0 +1,131 @@
+//! The ARC paper's OLTP block trace (`shared/corpora/cache-trace/`), with
+//! exact LRU and Belady's OPT to compare a cache's hit ratio against.
+//! `benches/benches/cache.rs` includes this file too.
+//!
+//! Trace: N. Megiddo, D. S. Modha, "ARC: A Self-Tuning, Low Overhead
+//! Replacement Cache", FAST '03.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use pr_cache::{MemoryCache, Policy};
+
+/// The corpus file, found from this package's directory upwards.
+fn corpus() -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let candidate = dir.join("shared/corpora/cache-trace/OLTP.lis.zst");
+        if candidate.exists() {
+            return candidate;
+        }
+        let sibling = dir.join("../shared/corpora/cache-trace/OLTP.lis.zst");
+        if sibling.exists() {
+            return sibling;
+        }
+        assert!(
+            dir.pop(),
+            "shared/corpora/cache-trace/OLTP.lis.zst not found"
+        );
+    }
+}
+
+/// The trace's keys in order (each line `start n _ _` is the keys
+/// `start .. start + n`), at most `limit` of them.
+pub(crate) fn load(limit: usize) -> Vec<u64> {
+    let file = std::fs::File::open(corpus()).expect("the trace opens");
+    let mut text = String::new();
+    ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(file))
+        .expect("a zstd frame")
+        .read_to_string(&mut text)
+        .expect("the trace decodes");
+    let mut keys = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_ascii_whitespace();
+        let (Some(start), Some(n)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let start: u64 = start.parse().expect("a block number");
+        let n: u64 = n.parse().expect("a block count");
+        for key in start..start + n {
+            if keys.len() == limit {
+                return keys;
+            }
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// Hits of an exact least-recently-used cache of `capacity` entries.
+pub(crate) fn lru_hits(trace: &[u64], capacity: usize) -> u64 {
+    let mut last_use: HashMap<u64, usize> = HashMap::with_capacity(capacity * 2);
+    let mut by_age: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut hits = 0;
+    for (t, &key) in trace.iter().enumerate() {
+        if let Some(old) = last_use.insert(key, t) {
+            by_age.remove(&old);
+            hits += 1;
+        } else if last_use.len() > capacity
+            && let Some((_, oldest)) = by_age.pop_first()
+        {
+            last_use.remove(&oldest);
+        }
+        by_age.insert(t, key);
+    }
+    hits
+}
+
+/// Hits of Belady's OPT (evict the entry used farthest in the future): the
+/// upper bound of any cache of `capacity` entries.
+pub(crate) fn opt_hits(trace: &[u64], capacity: usize) -> u64 {
+    let mut next = vec![usize::MAX; trace.len()];
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    for (t, &key) in trace.iter().enumerate().rev() {
+        if let Some(n) = seen.insert(key, t) {
+            next[t] = n;
+        }
+    }
+    // key -> its next use; a max-heap of (next use, key) with stale items.
+    let mut resident: HashMap<u64, usize> = HashMap::with_capacity(capacity * 2);
+    let mut heap: BinaryHeap<(usize, u64)> = BinaryHeap::new();
+    let mut hits = 0;
+    for (t, &key) in trace.iter().enumerate() {
+        if resident.contains_key(&key) {
+            hits += 1;
+        } else if resident.len() == capacity {
+            while let Some((when, victim)) = heap.pop() {
+                if resident.get(&victim) == Some(&when) {
+                    resident.remove(&victim);
+                    break;
+                }
+            }
+        }
+        resident.insert(key, next[t]);
+        heap.push((next[t], key));
+    }
+    hits
+}
+
+/// Hits of a [`MemoryCache`] of `capacity` entries (get, insert on a miss).
+/// `strict` runs moka's maintenance after every insert, so the bound holds
+/// at every step (as used, moka applies evictions in batches).
+pub(crate) fn ours_hits(trace: &[u64], capacity: u64, policy: Policy, strict: bool) -> u64 {
+    let cache: MemoryCache<u64, ()> = MemoryCache::builder()
+        .max_entries(capacity)
+        .policy(policy)
+        .build()
+        .expect("a valid cache");
+    let mut hits = 0;
+    for &key in trace {
+        if cache.get(&key).is_some() {
+            hits += 1;
+        } else {
+            cache.insert(key, ());
+            if strict {
+                cache.run_pending_tasks();
+            }
+        }
+    }
+    hits
+}
