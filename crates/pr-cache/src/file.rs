@@ -802,6 +802,27 @@ impl FileCache {
         Ok(out)
     }
 
+    /// Writes, syncs and removes a probe file in the cache's temp directory
+    /// (the health check's test of the directory).
+    #[cfg(feature = "health")]
+    pub(crate) fn probe_write(&self) -> Result<(), Error> {
+        let path = self.inner.tmp.join(format!(
+            "probe.{}.{}",
+            std::process::id(),
+            self.inner.seq.fetch_add(1, Relaxed)
+        ));
+        let written = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            file.write_all(b"probe")?;
+            file.sync_data()
+        })();
+        let _ = fs::remove_file(&path);
+        written.map_err(|e| Error::io("probe write", &path, e))
+    }
+
     /// Removes `key`; returns whether it had an entry.
     ///
     /// # Errors

@@ -11,8 +11,17 @@
 //! prefix, an eviction listener with the [`RemovalCause`], and expiry on an
 //! injected [`Clock`] so tests drive time.
 //!
+//! [`FileCache`] keeps bytes in a directory that survives restarts and
+//! crashes (checksummed entries written by rename, a durability setting, TTL,
+//! an LRU size bound, prefix and glob invalidation through a key index),
+//! shared safely by threads and processes. [`TieredCache`] puts a memory
+//! tier in front of it and of Redis (feature `redis`): read-through,
+//! write-through, promotion of lower hits, one loader run per key, and
+//! invalidation that reaches every node. [`memoize`] wraps a function so
+//! that its results are cached by argument.
+//!
 //! The async methods run on any executor except
-//! [`MemoryCache::get_or_refresh`], which spawns its refresh on tokio.
+//! [`MemoryCache::get_or_refresh`] and the Redis types, which use tokio.
 //!
 //! # Examples
 //!
@@ -57,10 +66,18 @@
 //!   ```toml
 //!   pr-cache = { version = "0.1", features = ["metrics"] }
 //!   ```
-//! - `health`: the file cache's directory as a pr-health check.
+//! - `health`: [`FileCacheCheck`], the file cache's directory as a
+//!   pr-health check (can it still write?).
 //!
 //!   ```toml
 //!   pr-cache = { version = "0.1", features = ["health"] }
+//!   ```
+//! - `redis`: [`RedisTier`], a Redis tier for [`TieredCache`], and
+//!   [`RedisInvalidation`], invalidation over Redis pub/sub so that every
+//!   node's memory tier drops a key invalidated anywhere.
+//!
+//!   ```toml
+//!   pr-cache = { version = "0.1", features = ["redis"] }
 //!   ```
 //!
 //! # Errors
@@ -74,6 +91,9 @@
 mod clock;
 mod error;
 mod file;
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+mod health;
 mod memo;
 mod memory;
 #[cfg(feature = "metrics")]
@@ -87,6 +107,9 @@ mod tier;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CODEC, CODES, Error, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
 pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN, glob_match};
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+pub use health::FileCacheCheck;
 pub use memo::{Memoized, memoize};
 pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
 #[cfg(feature = "redis")]

@@ -17,6 +17,14 @@
 //!
 //! # Feature flags
 //!
+//! - `cache`: [`cache`], the `pr-cache` crate with its metrics and health
+//!   check: a memory cache on moka with statistics, one loader run per key
+//!   and stale-while-revalidate, a crash-safe file cache, tiers and
+//!   memoization. (The Redis tier: enable `pr-cache/redis` directly.)
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["cache"] }
+//!   ```
 //! - `config`: [`config`], the `pr-config` crate: layered configuration
 //!   (defaults, files, profiles, `.env`, environment, overrides) with every
 //!   problem reported at once with its source, `explain()`, and secrets.
@@ -77,6 +85,11 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+#[doc(inline)]
+pub use pr_cache as cache;
 
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]

@@ -7,6 +7,8 @@
 
 mod crash;
 mod file;
+#[cfg(feature = "health")]
+mod health;
 mod hit_ratio;
 mod memory;
 #[cfg(feature = "metrics")]
