@@ -67,7 +67,8 @@ const TOUCH_GRANULARITY: Duration = Duration::from_secs(1);
 
 /// How much of a write survives a crash of the machine (a crash of the
 /// process never loses a completed write, whatever the setting).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Durability {
     /// No sync: the fastest. After a power loss an entry may be missing (or,

@@ -89,6 +89,7 @@
 #![forbid(unsafe_code)]
 
 mod clock;
+mod config;
 mod error;
 mod file;
 #[cfg(feature = "health")]
@@ -105,6 +106,7 @@ mod stats;
 mod tier;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{FileCacheConfig, MemoryCacheConfig};
 pub use error::{CODEC, CODES, Error, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
 pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN, glob_match};
 #[cfg(feature = "health")]

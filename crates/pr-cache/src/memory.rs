@@ -590,7 +590,12 @@ where
             self.notify(&k, &old.value, RemovalCause::Replaced);
         }
         for (k, s) in overflow {
-            self.inner.cache.insert(k, s);
+            // A sync loader may have put a value in moka meanwhile: it wins.
+            if self.inner.cache.contains_key(&k) {
+                self.notify(&k, &s.value, RemovalCause::Replaced);
+            } else {
+                self.inner.cache.insert(k, s);
+            }
         }
     }
 

@@ -266,3 +266,27 @@ fn a_full_disk_returns_an_error_and_reads_keep_working() {
         std::panic::resume_unwind(panic);
     }
 }
+
+#[test]
+fn configuration_opens_a_file_cache_and_reports_every_problem() {
+    let dir = TempDir::new("config");
+    let config: pr_cache::FileCacheConfig = serde_json::from_value(serde_json::json!({
+        "dir": dir.path(),
+        "durability": "fsync",
+        "max_bytes": 1_000_000,
+        "time_to_live_ms": 60_000,
+    }))
+    .unwrap();
+    assert_eq!(config.durability, Durability::Fsync);
+    let cache = FileCache::from_config(&config).unwrap();
+    cache.insert("k", b"v").unwrap();
+    assert_eq!(cache.get("k").unwrap().as_deref(), Some(&b"v"[..]));
+    assert!(pr_cache::FileCacheConfig::default().validate().is_ok());
+    let mut bad = pr_cache::FileCacheConfig::default();
+    bad.dir = std::path::PathBuf::new();
+    bad.max_bytes = 0;
+    let Err(Error::InvalidConfig { problems }) = FileCache::from_config(&bad) else {
+        panic!("invalid")
+    };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}

@@ -370,3 +370,116 @@ fn invalid_configuration_lists_every_problem() {
         "cache.invalid_config"
     );
 }
+
+#[test]
+fn configuration_builds_a_cache_and_reports_every_problem() {
+    let config: pr_cache::MemoryCacheConfig = serde_json::from_str(
+        r#"{"name": "users", "max_entries": 5, "time_to_live_ms": 60000, "record_stats": true}"#,
+    )
+    .unwrap();
+    let cache: MemoryCache<u8, u8> = MemoryCache::from_config(&config).unwrap();
+    cache.insert(1, 1);
+    assert_eq!(cache.get(&1), Some(1));
+    assert_eq!(cache.name(), "users");
+    assert_eq!(cache.stats().unwrap().hits, 1);
+    assert!(pr_cache::MemoryCacheConfig::default().validate().is_ok());
+
+    let mut bad = pr_cache::MemoryCacheConfig::default();
+    bad.name.clear();
+    bad.max_entries = 0;
+    bad.time_to_live_ms = 1_000;
+    bad.refresh_after_ms = 2_000;
+    let Err(Error::InvalidConfig { problems }) = MemoryCache::<u8, u8>::from_config(&bad) else {
+        panic!("invalid")
+    };
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems.iter().all(|p| p.starts_with("cache.")));
+    assert!(
+        serde_json::from_str::<pr_cache::MemoryCacheConfig>(r#"{"max_entrys": 1}"#).is_err(),
+        "unknown fields are refused"
+    );
+}
+
+proptest::proptest! {
+    /// Any sequence of gets, inserts, invalidations and loads: the cache
+    /// answers as a map would, and its statistics count exactly.
+    #[test]
+    fn behaves_like_a_map_and_counts_exactly(
+        ops in proptest::collection::vec((0_u8..4, 0_u8..12, proptest::num::u8::ANY), 0..200)
+    ) {
+        let cache: MemoryCache<u8, u8> = MemoryCache::builder().record_stats().build().unwrap();
+        let mut model = std::collections::HashMap::new();
+        let (mut hits, mut misses, mut loads, mut explicit, mut replaced) = (0, 0, 0, 0, 0);
+        for (op, k, v) in ops {
+            match op {
+                0 => {
+                    let got = cache.get(&k);
+                    proptest::prop_assert_eq!(got, model.get(&k).copied());
+                    if got.is_some() { hits += 1 } else { misses += 1 }
+                }
+                1 => {
+                    cache.insert(k, v);
+                    if model.insert(k, v).is_some() {
+                        replaced += 1;
+                    }
+                }
+                2 => {
+                    cache.invalidate(&k);
+                    if model.remove(&k).is_some() {
+                        explicit += 1;
+                    }
+                }
+                _ => {
+                    let got = cache.get_or_insert_with(k, || v);
+                    if let std::collections::hash_map::Entry::Vacant(e) = model.entry(k) {
+                        misses += 1;
+                        loads += 1;
+                        e.insert(v);
+                    } else {
+                        hits += 1;
+                    }
+                    proptest::prop_assert_eq!(got, model[&k]);
+                }
+            }
+        }
+        let stats = cache.stats().unwrap();
+        proptest::prop_assert_eq!(stats.hits, hits);
+        proptest::prop_assert_eq!(stats.misses, misses);
+        proptest::prop_assert_eq!(stats.load_successes, loads);
+        proptest::prop_assert_eq!(stats.removals.get(RemovalCause::Explicit), explicit);
+        proptest::prop_assert_eq!(stats.removals.get(RemovalCause::Replaced), replaced);
+    }
+}
+
+proptest::proptest! {
+    /// A bounded cache (window + moka): a get returns the latest value
+    /// written for its key or nothing, never an older or invalidated one,
+    /// and after maintenance the bound holds.
+    #[test]
+    fn bounded_cache_never_returns_a_stale_value(
+        ops in proptest::collection::vec((0_u8..3, 0_u8..40, proptest::num::u8::ANY), 0..300)
+    ) {
+        let cache: MemoryCache<u8, u8> = MemoryCache::builder().max_entries(20).build().unwrap();
+        let mut latest = std::collections::HashMap::new();
+        for (op, k, v) in ops {
+            match op {
+                0 => {
+                    if let Some(got) = cache.get(&k) {
+                        proptest::prop_assert_eq!(Some(&got), latest.get(&k));
+                    }
+                }
+                1 => {
+                    cache.insert(k, v);
+                    latest.insert(k, v);
+                }
+                _ => {
+                    cache.invalidate(&k);
+                    latest.remove(&k);
+                    proptest::prop_assert_eq!(cache.get(&k), None);
+                }
+            }
+        }
+        cache.run_pending_tasks();
+        proptest::prop_assert!(cache.entry_count() <= 20, "{}", cache.entry_count());
+    }
+}
