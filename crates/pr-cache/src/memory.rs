@@ -986,6 +986,51 @@ where
         Ok(slot.value)
     }
 
+    /// The sync [`Self::get_or_refresh`]: a missing key loads as
+    /// [`Self::try_get_or_insert_with`]; an entry older than the refresh age
+    /// is returned at once while `init` reloads it on a new thread, one
+    /// refresh per key at a time; a failed refresh keeps the old value.
+    ///
+    /// # Errors
+    ///
+    /// The loader's error, when the key was missing.
+    pub fn get_or_refresh_sync<E, F>(&self, key: K, init: F) -> Result<V, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Result<V, E> + Send + 'static,
+    {
+        let Some(slot) = self.lookup(&key) else {
+            return self.try_get_or_insert_with(key, init);
+        };
+        self.record(true);
+        if let (Some(age), Some(born)) = (self.inner.refresh_after, slot.born())
+            && self.inner.clock.instant().saturating_duration_since(born) >= age
+            && lock(&self.inner.refreshing).insert(key.clone())
+        {
+            let this = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("pr-cache-refresh".to_owned())
+                .spawn(move || {
+                    let started = this.load_started();
+                    let loaded = init();
+                    this.record_load(loaded.is_ok(), started);
+                    match loaded {
+                        Ok(v) => this.insert(key.clone(), v),
+                        Err(_) => tracing::debug!(
+                            target: "pr_cache",
+                            cache = %this.inner.name,
+                            "cache.refresh_failed"
+                        ),
+                    }
+                    lock(&this.inner.refreshing).remove(&key);
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(target: "pr_cache", error = %e, "cache.refresh_not_started");
+            }
+        }
+        Ok(slot.value)
+    }
+
     /// How long ago `key`'s value was stored, on the cache's clock (only
     /// when a TTL, TTI or refresh age is configured, or it has its own TTL).
     #[must_use]

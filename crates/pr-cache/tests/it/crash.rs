@@ -1,5 +1,6 @@
 //! A real child process writing entries is killed with SIGKILL at random
-//! moments, 50 times, while this process reads the same directory: every
+//! moments, 50 times, while this process reads, writes and invalidates in
+//! the same directory: every
 //! get returns a completely written value or a miss, never a torn one, and
 //! the key index still reaches every entry.
 
@@ -83,7 +84,8 @@ fn sigkill_mid_write_leaves_whole_values_or_misses() {
         while out.read_line(&mut line).unwrap() > 0 && !line.contains("ready") {
             line.clear();
         }
-        // Read beside the writer for a random while, then kill it.
+        // Read, write and invalidate beside the writer (two processes on one
+        // directory) for a random while, then kill it.
         let reader = open(dir.path(), round);
         for i in 0..jitter(round) % 150 {
             let key = format!("k{}", i % KEYS);
@@ -93,6 +95,14 @@ fn sigkill_mid_write_leaves_whole_values_or_misses() {
                     "round {round}: {key} torn while writing"
                 );
                 seen += 1;
+            }
+            if i % 10 == 0 {
+                let key = format!("k{}", (i * 7) % KEYS);
+                let value = value_for(&key, 10_000_000 + round * 1_000 + i);
+                reader.insert(&key, &value).unwrap();
+            }
+            if i % 50 == 25 {
+                reader.invalidate_prefix("k2").unwrap();
             }
         }
         child.kill().unwrap(); // SIGKILL

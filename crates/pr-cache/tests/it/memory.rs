@@ -483,3 +483,52 @@ proptest::proptest! {
         proptest::prop_assert!(cache.entry_count() <= 20, "{}", cache.entry_count());
     }
 }
+
+#[test]
+fn sync_stale_while_revalidate_refreshes_once_on_a_thread() {
+    let clock = ManualClock::new();
+    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+        .refresh_after(Duration::from_secs(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let (open, gate) = std::sync::mpsc::channel::<()>();
+    let gate = Arc::new(Mutex::new(gate));
+    let loader = |value: u32| {
+        let runs = Arc::clone(&runs);
+        let gate = Arc::clone(&gate);
+        move || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            if value > 1 {
+                gate.lock().unwrap().recv().unwrap();
+            }
+            Ok::<u32, String>(value)
+        }
+    };
+    assert_eq!(
+        cache
+            .get_or_refresh_sync("k".to_owned(), loader(1))
+            .unwrap(),
+        1
+    );
+    clock.advance(Duration::from_secs(11));
+    for _ in 0..5 {
+        // The old value at once, while the one refresh waits at the gate.
+        assert_eq!(
+            cache
+                .get_or_refresh_sync("k".to_owned(), loader(2))
+                .unwrap(),
+            1
+        );
+    }
+    open.send(()).unwrap();
+    for _ in 0..2_000 {
+        if cache.get("k") == Some(2) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(cache.get("k"), Some(2));
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "one load, one refresh");
+}
