@@ -21,7 +21,7 @@ use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::clock::{Clock, SystemClock};
@@ -31,6 +31,8 @@ use crate::stats::{CacheStats, RemovalCause, StatsCounter};
 type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
 type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
 type AnyError = Arc<dyn Any + Send + Sync>;
+/// A sync single-flight slot: concurrent callers share one loader's result.
+type SyncFlight<V> = OnceLock<Result<V, AnyError>>;
 
 thread_local! {
     /// Set while this thread invalidates an entry its clock found expired, so
@@ -73,8 +75,8 @@ pub enum Policy {
     /// that `TinyLFU` alone would reject too early; the frequency filter keeps
     /// scans and one-hit wonders out. On the ARC OLTP trace it beats exact
     /// LRU at every size measured (see `benches/benches/cache.rs`), where
-    /// moka's plain `TinyLFU` falls below LRU at 2,000 entries. Values made by
-    /// a sync loader (`get_or_insert_with`) enter moka's part directly.
+    /// moka's plain `TinyLFU` falls below LRU at 2,000 entries. Loaded values
+    /// enter through the window too.
     #[default]
     WindowTinyLfu,
     /// moka's `TinyLFU` alone: admission by frequency, LRU within.
@@ -137,6 +139,9 @@ struct Inner<K, V> {
     timed: bool,
     name: String,
     flights: Mutex<HashMap<K, Arc<Flight<V>>>>,
+    /// Sync single-flight slots, used with a window (moka's own loading
+    /// would put loaded values past the window, straight to admission).
+    sync_flights: Mutex<HashMap<K, Arc<SyncFlight<V>>>>,
     refreshing: Mutex<HashSet<K>>,
     window: Option<Mutex<Window<K, V>>>,
     weigher: Option<Weigher<K, V>>,
@@ -347,6 +352,7 @@ where
                 timed,
                 name: self.name,
                 flights: Mutex::new(HashMap::new()),
+                sync_flights: Mutex::new(HashMap::new()),
                 refreshing: Mutex::new(HashSet::new()),
                 window: (window_capacity > 0).then(|| {
                     Mutex::new(Window {
@@ -831,6 +837,9 @@ where
             self.record(true);
             return Ok(slot.value);
         }
+        if self.inner.window.is_some() {
+            return self.load_through_window(key, init);
+        }
         let mut ran = false;
         let result = self.inner.cache.entry(key).or_try_insert_with(|| {
             ran = true;
@@ -841,6 +850,72 @@ where
         });
         self.record(!ran && result.is_ok());
         result.map(|entry| entry.into_value().value)
+    }
+
+    /// Sync loading with a window: one loader run per key among concurrent
+    /// callers (the others block on the slot), the value stored through the
+    /// window like an insert.
+    fn load_through_window<E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        let flight = Arc::clone(
+            lock(&self.inner.sync_flights)
+                .entry(key.clone())
+                .or_default(),
+        );
+        let mut init = Some(init);
+        let mut ran = false;
+        let outcome = flight
+            .get_or_init(|| {
+                if let Some(slot) = self.lookup(&key) {
+                    return Ok(slot.value);
+                }
+                let Some(init) = init.take() else {
+                    unreachable!("the slot runs one initializer")
+                };
+                ran = true;
+                let started = self.load_started();
+                let loaded = init();
+                self.record_load(loaded.is_ok(), started);
+                match loaded {
+                    Ok(v) => {
+                        self.store(key.clone(), self.slot(v.clone(), None));
+                        Ok(v)
+                    }
+                    Err(e) => Err(Arc::new(e) as AnyError),
+                }
+            })
+            .clone();
+        {
+            let mut flights = lock(&self.inner.sync_flights);
+            if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                flights.remove(&key);
+            }
+        }
+        self.record(!ran && outcome.is_ok());
+        match outcome {
+            Ok(v) => Ok(v),
+            Err(e) => match e.downcast::<E>() {
+                Ok(e) => Err(e),
+                // A concurrent loader of another error type failed: run ours.
+                Err(_) => match init.take() {
+                    Some(init) => {
+                        let started = self.load_started();
+                        let loaded = init();
+                        self.record_load(loaded.is_ok(), started);
+                        let v = loaded.map_err(Arc::new)?;
+                        self.insert(key, v.clone());
+                        Ok(v)
+                    }
+                    None => unreachable!("our loader ran, so the error has our type"),
+                },
+            },
+        }
     }
 
     /// The async [`Self::get_or_insert_with`]: one loader run per missing

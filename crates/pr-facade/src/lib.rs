@@ -3,7 +3,12 @@
 //!
 //! Depend on `pr-facade` with the features you need (or `full`) instead of on
 //! each crate; every crate is reachable under a short module name, and its
-//! own documentation is the reference. The facade holds no logic of its own.
+//! own documentation is the reference. Beside the re-exports, [`app`] wires
+//! them into one production setup: `App::builder("name")` loads and
+//! validates the configuration, installs logging and the metrics recorder,
+//! starts resource sampling and health checks, serves the ops endpoints
+//! (probes, `/metrics`, `/loggers`, `/info`, `/status`) and shuts down
+//! gracefully on SIGTERM / SIGINT. `cargo run --example service` runs a demo.
 //!
 //! # Examples
 //!
@@ -17,6 +22,12 @@
 //!
 //! # Feature flags
 //!
+//! - `app` (default): [`app`] and [`prelude`]; turns on `config`, `errors`,
+//!   `health`, `logging`, `metrics` and `resources`.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["app"] }
+//!   ```
 //! - `cache`: [`cache`], the `pr-cache` crate with its metrics and health
 //!   check: a memory cache on moka with statistics, one loader run per key
 //!   and stale-while-revalidate, a crash-safe file cache, tiers and
@@ -85,6 +96,13 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "app")]
+#[cfg_attr(docsrs, doc(cfg(feature = "app")))]
+pub mod app;
+#[cfg(feature = "app")]
+#[cfg_attr(docsrs, doc(cfg(feature = "app")))]
+pub mod prelude;
 
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]

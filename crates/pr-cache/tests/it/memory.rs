@@ -532,3 +532,55 @@ fn sync_stale_while_revalidate_refreshes_once_on_a_thread() {
     assert_eq!(cache.get("k"), Some(2));
     assert_eq!(runs.load(Ordering::SeqCst), 2, "one load, one refresh");
 }
+
+#[test]
+fn a_thousand_threads_run_one_loader_through_the_window() {
+    // Bounded, default policy: loads go through the window, not moka's loader.
+    let cache: MemoryCache<String, u64> = MemoryCache::builder()
+        .max_entries(1_000)
+        .record_stats()
+        .build()
+        .unwrap();
+    let runs = AtomicUsize::new(0);
+    let barrier = std::sync::Barrier::new(1_000);
+    std::thread::scope(|s| {
+        for _ in 0..1_000 {
+            s.spawn(|| {
+                barrier.wait();
+                let v = cache.get_or_insert_with("hot".to_owned(), || {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(5));
+                    99
+                });
+                assert_eq!(v, 99);
+            });
+        }
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let stats = cache.stats().unwrap();
+    assert_eq!(
+        (stats.misses, stats.hits, stats.load_successes),
+        (1, 999, 1)
+    );
+    // Errors are shared by waiters, and not cached.
+    assert_eq!(
+        *cache
+            .try_get_or_insert_with("bad".to_owned(), || Err::<u64, _>("no"))
+            .unwrap_err(),
+        "no"
+    );
+    assert_eq!(
+        cache
+            .try_get_or_insert_with("bad".to_owned(), || Ok::<_, &str>(1))
+            .unwrap(),
+        1
+    );
+    // A loaded value stays: a full cache of other keys does not reject it at once.
+    for i in 0..1_000 {
+        cache.insert(format!("other{i}"), i);
+    }
+    let loaded = cache.get_or_insert_with("fresh".to_owned(), || 5);
+    assert_eq!(loaded, 5);
+    cache.run_pending_tasks();
+    assert_eq!(cache.get("fresh"), Some(5));
+}

@@ -19,6 +19,7 @@ fn catalogues() -> Vec<&'static Catalogue> {
         &pr_facade::logging::CODES,
         &pr_facade::config::CODES,
         &pr_facade::cache::CODES,
+        &pr_facade::app::CODES,
     ]
 }
 

@@ -1,4 +1,11 @@
 //! Integration tests of pr-facade: what spans every crate.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a panic is a failed test"
+)]
+
 mod catalogue;
+mod deploy;
+mod e2e;
 mod templates;

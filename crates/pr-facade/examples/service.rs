@@ -1,0 +1,489 @@
+//! The demo service: `cargo run --example service` from the repository root.
+//!
+//! On embedded defaults, with no external server:
+//!
+//! - an HTTP API on 127.0.0.1:8080: `GET /quote/{symbol}` calls a simulated
+//!   flaky dependency (random latency and failures), caches the answers,
+//!   and limits each client's rate;
+//! - JSON logs to stdout and to a rotated file, `data/logs/service.log`;
+//! - the ops server on 127.0.0.1:9464 (`/health/ready`, `/metrics`,
+//!   `/loggers`, `/info`, `/status`);
+//! - graceful shutdown on SIGTERM / Ctrl-C: readiness off at once, new
+//!   requests refused, in-flight requests drained within
+//!   `shutdown.drain_timeout`, exit code 0 when they were.
+//!
+//! Settings come from, lowest first: the defaults below, `service.toml` in
+//! the working directory (or the file `APP_CONFIG_FILE` names), and
+//! `APP__<SECTION>__<KEY>` environment variables (`APP__API__ADDR`,
+//! `APP__OPS__ADDR`, `APP__DEPENDENCY__FAILURE_RATE`,
+//! `APP__LOGGING__FILTER`, ...). `docs/deploy/README.md` lists them.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use pr_facade::app::{App, AppConfig, Drain, OpsConfig, Sections, ShutdownConfig};
+use pr_facade::config::{Validate, Validator};
+use pr_facade::errors::{CodedError, Problem};
+use pr_facade::health::HealthConfig;
+use pr_facade::logging::{Every, FileConfig, LoggingConfig};
+use pr_facade::metrics::MetricsConfig;
+use pr_facade::resources::ResourcesConfig;
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+/// The demo's configuration: the toolkit's sections, and its own.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct Config {
+    /// Logging: JSON to stdout and to a rotated file.
+    logging: LoggingConfig,
+    /// The metrics registry behind `/metrics`.
+    metrics: MetricsConfig,
+    /// Health checks and probes.
+    health: HealthConfig,
+    /// Resource sampling.
+    resources: ResourcesConfig,
+    /// The ops server (127.0.0.1:9464).
+    ops: OpsConfig,
+    /// Graceful shutdown.
+    shutdown: ShutdownConfig,
+    /// The public API.
+    api: ApiConfig,
+    /// The simulated downstream dependency.
+    dependency: DependencyConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut logging = LoggingConfig::default();
+        let mut file = FileConfig::new("data/logs/service.log");
+        file.rotation.max_bytes = Some(10 * 1024 * 1024);
+        file.rotation.every = Every::Daily;
+        file.retention.max_files = Some(5);
+        logging.files.push(file);
+        let mut shutdown = ShutdownConfig::default();
+        shutdown.drain_timeout = pr_facade::config::Duration::from_secs(10);
+        Self {
+            logging,
+            metrics: MetricsConfig::default(),
+            health: HealthConfig::default(),
+            resources: ResourcesConfig::default(),
+            ops: OpsConfig::default(),
+            shutdown,
+            api: ApiConfig::default(),
+            dependency: DependencyConfig::default(),
+        }
+    }
+}
+
+impl AppConfig for Config {
+    fn sections(&self) -> Sections<'_> {
+        Sections {
+            logging: &self.logging,
+            metrics: &self.metrics,
+            health: &self.health,
+            resources: &self.resources,
+            ops: &self.ops,
+            shutdown: &self.shutdown,
+        }
+    }
+}
+
+impl Validate for Config {
+    fn validate(&self, v: &mut Validator) {
+        self.sections().validate(v);
+        v.nested("api", &self.api);
+        v.nested("dependency", &self.dependency);
+    }
+}
+
+/// The public API.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct ApiConfig {
+    /// Where the API listens.
+    addr: SocketAddr,
+    /// The most a request may ask to be slowed down by (`?delay_ms=`).
+    max_delay_ms: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            max_delay_ms: 10_000,
+        }
+    }
+}
+
+impl Validate for ApiConfig {}
+
+/// The simulated dependency: each call takes a random time between
+/// `min_latency_ms` and `max_latency_ms` and fails with `failure_rate`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct DependencyConfig {
+    /// Share of calls that fail, from 0 to 1.
+    failure_rate: f64,
+    /// Shortest call.
+    min_latency_ms: u64,
+    /// Longest call.
+    max_latency_ms: u64,
+}
+
+impl Default for DependencyConfig {
+    fn default() -> Self {
+        Self {
+            failure_rate: 0.2,
+            min_latency_ms: 2,
+            max_latency_ms: 40,
+        }
+    }
+}
+
+impl Validate for DependencyConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.range("failure_rate", &self.failure_rate, &(0.0..=1.0));
+        v.check(
+            self.min_latency_ms <= self.max_latency_ms,
+            "min_latency_ms",
+            "must not exceed max_latency_ms",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The simulated flaky dependency
+// ---------------------------------------------------------------------------
+
+/// A downstream service that is slow and fails at random.
+struct Dependency {
+    config: DependencyConfig,
+    rng: AtomicU64,
+}
+
+/// Why a call to the dependency failed.
+#[derive(Debug)]
+enum DependencyError {
+    /// The dependency failed (at random, or because the request asked).
+    Failed,
+}
+
+impl std::fmt::Display for DependencyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the quotes dependency failed")
+    }
+}
+
+impl std::error::Error for DependencyError {}
+
+impl Dependency {
+    fn new(config: DependencyConfig) -> Self {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0x9E37_79B9, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id());
+        Self {
+            config,
+            rng: AtomicU64::new(seed | 1),
+        }
+    }
+
+    /// A random number in [0, 1) (xorshift; good enough for a simulation).
+    fn random(&self) -> f64 {
+        let mut x = self.rng.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.store(x, Ordering::Relaxed);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// One call: the price of `symbol`, or a failure.
+    async fn quote(&self, symbol: &str, fail: bool) -> Result<f64, DependencyError> {
+        let span = self.config.max_latency_ms - self.config.min_latency_ms;
+        let latency = self.config.min_latency_ms + (self.random() * span as f64) as u64;
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+        if fail || self.random() < self.config.failure_rate {
+            metrics::counter!("demo_dependency_calls_total", "outcome" => "failure").increment(1);
+            return Err(DependencyError::Failed);
+        }
+        metrics::counter!("demo_dependency_calls_total", "outcome" => "success").increment(1);
+        let cents = symbol
+            .bytes()
+            .fold(1_000u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
+        Ok((cents % 100_000) as f64 / 100.0)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Per-client rate limiting (one piece, kept apart)
+// ---------------------------------------------------------------------------
+
+/// Who is calling: the `x-client-id` header, else the peer's IP address.
+fn client_id(headers: &HeaderMap, peer: SocketAddr) -> String {
+    headers
+        .get("x-client-id")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| peer.ip().to_string(), str::to_owned)
+}
+
+/// Per-client admission: `Err(retry_after)` when the client is over its
+/// rate. Every client is admitted until the keyed rate limiter of
+/// pr-resilience is wired in here.
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the keyed rate limiter answers the same shape"
+)]
+fn admit(_client: &str) -> Result<(), Duration> {
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The API
+// ---------------------------------------------------------------------------
+
+struct Api {
+    dependency: Dependency,
+    max_delay: Duration,
+    drain: Drain,
+}
+
+#[derive(Debug, Deserialize)]
+struct QuoteQuery {
+    /// Slows the request down by this much before calling (drain demos).
+    #[serde(default)]
+    delay_ms: u64,
+    /// Makes the dependency fail this time.
+    #[serde(default)]
+    fail: bool,
+}
+
+/// A problem-details answer for a coded error.
+fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
+    let body = Problem::new(status)
+        .with_title(code)
+        .with_detail(detail)
+        .to_json();
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn quote(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(symbol): Path<String>,
+    Query(query): Query<QuoteQuery>,
+) -> Response {
+    if let Err(retry_after) = admit(&client_id(&headers, peer)) {
+        let mut response = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "demo.rate_limited",
+            "too many requests from this client",
+        );
+        if let Ok(value) = retry_after.as_secs().max(1).to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    if query.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(query.delay_ms).min(api.max_delay)).await;
+    }
+    match api.dependency.quote(&symbol, query.fail).await {
+        Ok(price) => axum::Json(serde_json::json!({
+            "symbol": symbol,
+            "price": price,
+            "source": "dependency",
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::warn!(event = "demo.dependency_failed", symbol = %symbol, error = %e, "quote failed");
+            problem(
+                StatusCode::BAD_GATEWAY,
+                "demo.dependency_failed",
+                &e.to_string(),
+            )
+        }
+    }
+}
+
+async fn index() -> &'static str {
+    "pr demo service\n\nGET /quote/{symbol}[?fail=true][&delay_ms=N]   a quote from a flaky dependency\n"
+}
+
+/// Refuses new requests once draining (503), counts the others as
+/// in-flight work, and records the request metrics.
+async fn track(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
+    let Some(_work) = api.drain.try_start() else {
+        let mut response = problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "demo.draining",
+            "the service is shutting down",
+        );
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        return response;
+    };
+    let route = if request.uri().path().starts_with("/quote/") {
+        "/quote/{symbol}"
+    } else {
+        "other"
+    };
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_server_requests_total", "route" => route, "status" => status)
+        .increment(1);
+    metrics::histogram!("http_server_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+fn router(api: Arc<Api>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/quote/{symbol}", get(quote))
+        .layer(middleware::from_fn_with_state(Arc::clone(&api), track))
+        .with_state(api)
+}
+
+// ---------------------------------------------------------------------------
+// main
+// ---------------------------------------------------------------------------
+
+/// HELP text of the demo's own metrics.
+fn describe_metrics<C: AppConfig>(app: &App<C>) {
+    use pr_facade::metrics::MetricKind::{Counter, Histogram};
+    for (name, kind, unit, help) in [
+        (
+            "http_server_requests_total",
+            Counter,
+            None,
+            "API requests answered, by route and status.",
+        ),
+        (
+            "http_server_request_duration_seconds",
+            Histogram,
+            Some(metrics::Unit::Seconds),
+            "Time to answer an API request.",
+        ),
+        (
+            "demo_dependency_calls_total",
+            Counter,
+            None,
+            "Calls to the simulated dependency, by outcome.",
+        ),
+    ] {
+        if let Err(e) = app.metrics().describe(name, kind, unit, help) {
+            tracing::warn!(event = "demo.describe_failed", metric = name, error = %e, "metric not described");
+        }
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "the demo tells its user where to look")]
+fn banner(api: SocketAddr, ops: Option<SocketAddr>, log_file: Option<&PathBuf>) {
+    eprintln!("pr demo service is running (Ctrl-C to stop)");
+    eprintln!("  curl -s http://{api}/quote/ACME");
+    eprintln!("  curl -s 'http://{api}/quote/ACME?fail=true'");
+    if let Some(ops) = ops {
+        eprintln!("  curl -s http://{ops}/health/ready");
+        eprintln!("  curl -s http://{ops}/metrics");
+        eprintln!("  curl -s http://{ops}/status");
+        eprintln!("  curl -s http://{ops}/info");
+        eprintln!("  curl -s http://{ops}/loggers");
+    }
+    if let Some(file) = log_file {
+        eprintln!("  tail -f {}", file.display());
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "logging is not up when setup fails")]
+fn fail(what: &str, error: &(dyn CodedError + 'static)) -> ExitCode {
+    eprintln!(
+        "error [{}]: {what}: {}",
+        error.code(),
+        pr_facade::errors::chain(error)
+    );
+    ExitCode::from(2)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut builder = App::builder("pr-demo")
+        .with_config::<Config>()
+        .version(env!("CARGO_PKG_VERSION"))
+        .build_info(
+            "profile",
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+        )
+        .build_info("target", std::env::consts::ARCH);
+    builder = match std::env::var_os("APP_CONFIG_FILE") {
+        Some(file) => builder.config_file(file),
+        None => builder.optional_config_file("service.toml"),
+    };
+    let app = match builder.build().await {
+        Ok(app) => app,
+        Err(e) => return fail("the service could not start", &e),
+    };
+    let config = app.config();
+    describe_metrics(&app);
+
+    let api = Arc::new(Api {
+        dependency: Dependency::new(config.dependency.clone()),
+        max_delay: Duration::from_millis(config.api.max_delay_ms),
+        drain: app.drain(),
+    });
+    let listener = match tokio::net::TcpListener::bind(config.api.addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!(event = "demo.bind_failed", addr = %config.api.addr, error = %e, "cannot listen");
+            return ExitCode::from(2);
+        }
+    };
+    let api_addr = listener.local_addr().unwrap_or(config.api.addr);
+    banner(
+        api_addr,
+        app.ops_addr(),
+        config.logging.files.first().map(|f| &f.path),
+    );
+    tracing::info!(event = "demo.listening", addr = %api_addr, "API listening");
+
+    let drain = app.drain();
+    let server = axum::serve(
+        listener,
+        router(api).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { drain.draining().await });
+    let exit = app
+        .run(async move {
+            if let Err(e) = server.await {
+                tracing::error!(event = "demo.server_failed", error = %e, "API server failed");
+            }
+        })
+        .await;
+    exit.into()
+}

@@ -1,0 +1,728 @@
+//! [`App`]: one builder that wires configuration → logging → metrics →
+//! resources → health → ops server → signals → graceful shutdown.
+//!
+//! [`App::builder`] loads the application's configuration type (an
+//! [`AppConfig`], which holds the toolkit's [`ServiceConfig`] sections)
+//! through pr-config and validates it before anything starts; then it
+//! installs logging and the metrics recorder, starts the resource sampler
+//! and the health registry's refresher, and serves the ops router on
+//! `ops.addr` (127.0.0.1:9464 by default):
+//!
+//! | path | what |
+//! |---|---|
+//! | `/health`, `/health/live`, `/health/ready`, `/health/startup`, `/livez`, `/readyz` | pr-health's probes |
+//! | `/metrics` | pr-metrics' exposition (Prometheus or `OpenMetrics`) |
+//! | `/loggers` | pr-logging's levels; `POST` needs `ops.token` |
+//! | `/info` | name, version, toolkit version, build metadata, start time, pid |
+//! | `/status` | one JSON document: service phase and in-flight work, health results, resource snapshot, config generation, logging counters, and each [`StatusBoard`] section (breakers, limiters, caches, dead-letter queues) |
+//!
+//! [`App::run`] marks the service ready and runs its work. On SIGTERM or
+//! SIGINT, readiness goes false at once and [`Drain`] refuses new work;
+//! in-flight work gets `shutdown.drain_timeout` to finish; then the ops
+//! server stops and logs are flushed. The [`Exit`] says whether the drain
+//! finished in time; a second signal ends the run at once. Every wait is on
+//! tokio's clock, so tests drive it with paused time.
+
+mod config;
+mod drain;
+mod error;
+mod ops;
+mod status;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use pr_config::{ConfigHandle, ConfigLoader, ReloadCheck};
+use pr_health::HealthRegistry;
+use pr_logging::LoggingGuard;
+use pr_metrics::Registry;
+use pr_resources::{ResourcesCheck, Sampler, SamplerTask};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub use config::{AppConfig, OpsConfig, Sections, ServiceConfig, ShutdownConfig};
+pub use drain::{Drain, WorkGuard};
+pub use error::{
+    BIND_FAILED, CODES, DUPLICATE_SECTION, Error, HEALTH_FAILED, INVALID_CONFIG, LOGGING_FAILED,
+    METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED,
+};
+pub use status::{RESERVED_SECTIONS, StatusBoard};
+
+/// A service wired for production; see the [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// use pr_facade::app::{App, Exit};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), pr_facade::app::Error> {
+/// let app = App::builder("checkout")
+///     .version("1.2.3")
+///     .env_vars([("APP__OPS__ADDR", "127.0.0.1:0"), ("APP__LOGGING__CONSOLE__ENABLED", "false")])
+///     .install_globals(false) // a test: no global subscriber or recorder
+///     .build()
+///     .await?;
+/// let ops = app.ops_addr().expect("the ops server is on");
+/// let drain = app.drain();
+/// // The work: the service's servers, which stop accepting on
+/// // `drain.draining()`; here one unit of work, then done.
+/// let exit = app
+///     .run(async move {
+///         let _in_flight = drain.try_start();
+///     })
+///     .await;
+/// # let _ = ops;
+/// assert_eq!(exit, Exit::Finished);
+/// # Ok(())
+/// # }
+/// ```
+pub struct App<C = ServiceConfig> {
+    name: String,
+    config: ConfigHandle<C>,
+    health: HealthRegistry,
+    metrics: Registry,
+    sampler: Sampler,
+    board: StatusBoard,
+    drain: Drain,
+    logging: Arc<LoggingGuard>,
+    dispatch: Option<tracing::Dispatch>,
+    state: ops::Ops,
+    signals: Signals,
+    ops: Option<OpsServer>,
+    _sampler_task: SamplerTask,
+    _refresher: pr_health::Refresher,
+}
+
+impl<C> std::fmt::Debug for App<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("name", &self.name)
+            .field("ops_addr", &self.ops.as_ref().map(|o| o.addr))
+            .field("phase", &self.health.lifecycle().phase())
+            .finish_non_exhaustive()
+    }
+}
+
+struct OpsServer {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+enum Signals {
+    Os {
+        term: tokio::signal::unix::Signal,
+        int: tokio::signal::unix::Signal,
+    },
+    Channel(mpsc::Receiver<()>),
+}
+
+impl Signals {
+    async fn recv(&mut self) {
+        match self {
+            Self::Os { term, int } => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            Self::Channel(rx) => {
+                if rx.recv().await.is_none() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+}
+
+/// How [`App::run`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Exit {
+    /// The work ended by itself, without a signal.
+    Finished,
+    /// A signal came and the in-flight work finished within the deadline.
+    Drained,
+    /// A signal came and the in-flight work was still running at the
+    /// deadline.
+    DeadlineExceeded,
+    /// A second signal came during the drain.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit code: 0 when the work finished or drained in time,
+    /// 1 past the deadline, 130 on a second signal.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Finished | Self::Drained => 0,
+            Self::DeadlineExceeded => 1,
+            Self::Interrupted => 130,
+        }
+    }
+
+    /// Its name in logs: `finished`, `drained`, `deadline_exceeded`, `interrupted`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Finished => "finished",
+            Self::Drained => "drained",
+            Self::DeadlineExceeded => "deadline_exceeded",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        Self::from(exit.code())
+    }
+}
+
+impl App<ServiceConfig> {
+    /// A builder for the service `name`, with the toolkit's configuration
+    /// only; [`AppBuilder::with_config`] picks the application's own type.
+    pub fn builder(name: impl Into<String>) -> AppBuilder<ServiceConfig> {
+        AppBuilder {
+            name: name.into(),
+            version: String::from("0.0.0"),
+            build: BTreeMap::new(),
+            files: Vec::new(),
+            env_prefix: String::from("APP"),
+            env_vars: None,
+            overrides: Vec::new(),
+            install_globals: true,
+            signals: None,
+            _config: PhantomData,
+        }
+    }
+}
+
+/// Builds an [`App`]; see [`App::builder`].
+#[must_use = "a builder does nothing until built"]
+pub struct AppBuilder<C> {
+    name: String,
+    version: String,
+    build: BTreeMap<String, String>,
+    files: Vec<(PathBuf, bool)>,
+    env_prefix: String,
+    env_vars: Option<Vec<(String, String)>>,
+    overrides: Vec<(String, serde_json::Value)>,
+    install_globals: bool,
+    signals: Option<mpsc::Receiver<()>>,
+    _config: PhantomData<fn() -> C>,
+}
+
+impl<C> std::fmt::Debug for AppBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppBuilder")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("files", &self.files)
+            .field("env_prefix", &self.env_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: AppConfig> AppBuilder<C> {
+    /// Loads `D`, the application's own configuration type, instead.
+    pub fn with_config<D: AppConfig>(self) -> AppBuilder<D> {
+        AppBuilder {
+            name: self.name,
+            version: self.version,
+            build: self.build,
+            files: self.files,
+            env_prefix: self.env_prefix,
+            env_vars: self.env_vars,
+            overrides: self.overrides,
+            install_globals: self.install_globals,
+            signals: self.signals,
+            _config: PhantomData,
+        }
+    }
+
+    /// The service's version, shown by `/info` (pass
+    /// `env!("CARGO_PKG_VERSION")`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// A build metadata entry shown by `/info` (`git_commit`, `built_at`, ...).
+    pub fn build_info(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.build.insert(key.into(), value.into());
+        self
+    }
+
+    /// A configuration file that must exist (TOML, JSON or YAML by extension).
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.files.push((path.into(), true));
+        self
+    }
+
+    /// A configuration file read when it exists.
+    pub fn optional_config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.files.push((path.into(), false));
+        self
+    }
+
+    /// The prefix of environment variables (`APP` by default:
+    /// `APP__OPS__ADDR`, `APP__OPS__TOKEN_FILE`, `APP_PROFILE`).
+    pub fn env_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.env_prefix = prefix.into();
+        self
+    }
+
+    /// Reads these variables instead of the process's environment (tests).
+    pub fn env_vars<K: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.env_vars = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
+    }
+
+    /// Sets `key` (a dotted path) above every other source, as a
+    /// command-line flag would. A value that does not serialize is ignored.
+    pub fn set(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
+        if let Ok(value) = serde_json::to_value(value) {
+            self.overrides.push((key.into(), value));
+        }
+        self
+    }
+
+    /// Whether [`build`](Self::build) installs the global `tracing`
+    /// subscriber and `metrics` recorder (the default). Tests that build
+    /// several apps in one process turn it off.
+    pub fn install_globals(mut self, install: bool) -> Self {
+        self.install_globals = install;
+        self
+    }
+
+    /// Takes shutdown signals from this channel instead of SIGTERM and
+    /// SIGINT: each message is one signal (tests).
+    pub fn signals(mut self, signals: mpsc::Receiver<()>) -> Self {
+        self.signals = Some(signals);
+        self
+    }
+
+    /// Loads and validates the configuration, then sets everything up and
+    /// starts the ops server. The lifecycle is `starting` until
+    /// [`App::run`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] (every problem, with its source) before
+    /// anything starts; then [`Error::Logging`], [`Error::Metrics`],
+    /// [`Error::Resources`], [`Error::Health`], [`Error::Signal`] or
+    /// [`Error::Bind`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub async fn build(self) -> Result<App<C>, Error> {
+        let mut loader = ConfigLoader::<C>::builder().env_prefix(self.env_prefix.as_str());
+        for (path, required) in &self.files {
+            loader = if *required {
+                loader.file(path)
+            } else {
+                loader.optional_file(path)
+            };
+        }
+        if let Some(vars) = self.env_vars {
+            loader = loader.env_vars(vars);
+        }
+        for (key, value) in &self.overrides {
+            loader = loader.set(key, value);
+        }
+        let handle = ConfigHandle::new(loader.build()).map_err(|source| Error::InvalidConfig {
+            service: self.name.clone(),
+            source,
+        })?;
+        let config = handle.current();
+        let service = config.sections();
+
+        // The recorder first, so that logging's and every later component's
+        // handles register with it.
+        let mut metrics_config = service.metrics.clone();
+        metrics_config
+            .global_labels
+            .entry("service".to_owned())
+            .or_insert_with(|| self.name.clone());
+        let metrics = Registry::new(metrics_config).map_err(Error::Metrics)?;
+        describe_toolkit_metrics(&metrics).map_err(Error::Metrics)?;
+        if self.install_globals {
+            metrics.install().map_err(Error::Metrics)?;
+        }
+
+        let (logging, dispatch) = if self.install_globals {
+            (
+                pr_logging::init(service.logging).map_err(Error::Logging)?,
+                None,
+            )
+        } else {
+            let (dispatch, guard) = pr_logging::Logging::builder(service.logging)
+                .build()
+                .map_err(Error::Logging)?;
+            (guard, Some(dispatch))
+        };
+        let logging = Arc::new(logging);
+
+        let sampler = Sampler::new(service.resources.clone()).map_err(Error::Resources)?;
+        let sampler_task = sampler.spawn();
+
+        let health = HealthRegistry::new(service.health.clone()).map_err(Error::Health)?;
+        health
+            .add(ResourcesCheck::new(&sampler))
+            .map_err(Error::Health)?;
+        health
+            .add(ReloadCheck::new(handle.clone()))
+            .map_err(Error::Health)?;
+        let refresher = health.spawn_refresher();
+
+        let signals = match self.signals {
+            Some(rx) => Signals::Channel(rx),
+            None => {
+                use tokio::signal::unix::{SignalKind, signal};
+                Signals::Os {
+                    term: signal(SignalKind::terminate()).map_err(Error::Signal)?,
+                    int: signal(SignalKind::interrupt()).map_err(Error::Signal)?,
+                }
+            }
+        };
+
+        let board = StatusBoard::new();
+        let drain = Drain::new();
+        let status_handle = handle.clone();
+        let state = ops::Ops {
+            info: Arc::new(ops::Info::new(
+                self.name.clone(),
+                self.version.clone(),
+                self.build.clone(),
+            )),
+            started: Instant::now(),
+            health: health.clone(),
+            sampler: sampler.clone(),
+            board: board.clone(),
+            drain: drain.clone(),
+            logging: Arc::clone(&logging),
+            config: Arc::new(move || {
+                let s = status_handle.status();
+                json!({
+                    "generation": s.generation,
+                    "failures": s.failures,
+                    "last_error": s.last_error,
+                })
+            }),
+        };
+        let ops = if service.ops.enabled {
+            let listener = tokio::net::TcpListener::bind(service.ops.addr)
+                .await
+                .map_err(|source| Error::Bind {
+                    addr: service.ops.addr,
+                    source,
+                })?;
+            let addr = listener.local_addr().map_err(|source| Error::Bind {
+                addr: service.ops.addr,
+                source,
+            })?;
+            let token = pr_logging::Secret::new(
+                service
+                    .ops
+                    .token
+                    .as_ref()
+                    .map(|t| t.expose().to_owned())
+                    .unwrap_or_default(),
+            );
+            let router = ops::router(state.clone(), metrics.clone(), token);
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(event = "app.ops_server_failed", error = %e, "ops server failed");
+                }
+            });
+            Some(OpsServer { addr, stop, task })
+        } else {
+            None
+        };
+
+        let app = App {
+            name: self.name,
+            config: handle,
+            health,
+            metrics,
+            sampler,
+            board,
+            drain,
+            logging,
+            dispatch,
+            state,
+            signals,
+            ops,
+            _sampler_task: sampler_task,
+            _refresher: refresher,
+        };
+        app.in_scope(|| {
+            tracing::info!(
+                event = "app.started",
+                service = %app.name,
+                version = %self.version,
+                ops_addr = %app.ops_addr().map_or_else(|| "disabled".to_owned(), |a| a.to_string()),
+                "service started"
+            );
+        });
+        Ok(app)
+    }
+}
+
+impl<C: AppConfig> App<C> {
+    /// The service's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The configuration in use (the last good one after reloads).
+    #[must_use]
+    pub fn config(&self) -> Arc<C> {
+        self.config.current()
+    }
+
+    /// The configuration handle: `reload()`, `subscribe()`, `status()`,
+    /// `watch()`, `explain()`.
+    #[must_use]
+    pub fn config_handle(&self) -> &ConfigHandle<C> {
+        &self.config
+    }
+
+    /// The health registry: add the service's own checks here.
+    #[must_use]
+    pub fn health(&self) -> &HealthRegistry {
+        &self.health
+    }
+
+    /// The metrics registry behind `/metrics` (also the global recorder).
+    #[must_use]
+    pub fn metrics(&self) -> &Registry {
+        &self.metrics
+    }
+
+    /// The resource sampler.
+    #[must_use]
+    pub fn sampler(&self) -> &Sampler {
+        &self.sampler
+    }
+
+    /// The `/status` sections components contribute.
+    #[must_use]
+    pub fn status_board(&self) -> &StatusBoard {
+        &self.board
+    }
+
+    /// The `/status` document as it is now.
+    #[must_use]
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::Value::Object(ops::document(&self.state))
+    }
+
+    /// The shutdown state shared with the service's servers and workers.
+    #[must_use]
+    pub fn drain(&self) -> Drain {
+        self.drain.clone()
+    }
+
+    /// Logging: levels at run time, counters, flush.
+    pub fn logging(&self) -> &LoggingGuard {
+        &self.logging
+    }
+
+    /// The ops server's address (the bound port when `ops.addr` asks for
+    /// port 0); `None` when it is disabled.
+    #[must_use]
+    pub fn ops_addr(&self) -> Option<SocketAddr> {
+        self.ops.as_ref().map(|o| o.addr)
+    }
+
+    fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.dispatch {
+            Some(dispatch) => tracing::dispatcher::with_default(dispatch, f),
+            None => f(),
+        }
+    }
+
+    /// Marks the service ready and runs `work` (the service's servers and
+    /// workers) until it ends or a signal comes; see the
+    /// [module docs](self) for the shutdown sequence.
+    ///
+    /// `work` should end soon after [`Drain::draining`] resolves (give it to
+    /// its servers' graceful shutdown) and hold a [`WorkGuard`] for work
+    /// that must finish.
+    pub async fn run<F: Future<Output = ()>>(mut self, work: F) -> Exit {
+        let lifecycle = self.health.lifecycle().clone();
+        lifecycle.mark_ready();
+        self.in_scope(|| tracing::info!(event = "app.ready", service = %self.name, "ready"));
+        let mut work = std::pin::pin!(work);
+        let signalled = tokio::select! {
+            () = &mut work => false,
+            () = self.signals.recv() => true,
+        };
+        let deadline = self
+            .config
+            .current()
+            .sections()
+            .shutdown
+            .drain_timeout
+            .as_std();
+        lifecycle.start_draining();
+        self.drain.start();
+        let exit = if signalled {
+            self.in_scope(|| {
+                tracing::info!(
+                    event = "app.draining",
+                    service = %self.name,
+                    in_flight = self.drain.in_flight(),
+                    deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
+                    "signal received: readiness off, new work refused, draining"
+                );
+            });
+            let drain = self.drain.clone();
+            let drained = async {
+                work.await;
+                drain.idle().await;
+            };
+            tokio::select! {
+                finished = tokio::time::timeout(deadline, drained) => {
+                    if finished.is_ok() { Exit::Drained } else { Exit::DeadlineExceeded }
+                }
+                () = self.signals.recv() => Exit::Interrupted,
+            }
+        } else {
+            Exit::Finished
+        };
+        lifecycle.mark_stopped();
+        if let Some(ops) = self.ops.take() {
+            let _ = ops.stop.send(());
+            if exit == Exit::Interrupted {
+                ops.task.abort();
+            } else {
+                let grace = self.config.current().sections().shutdown.ops_grace.as_std();
+                let mut task = ops.task;
+                if tokio::time::timeout(grace, &mut task).await.is_err() {
+                    task.abort();
+                }
+            }
+        }
+        self.in_scope(|| {
+            let level_warn = exit.code() != 0;
+            if level_warn {
+                tracing::warn!(event = "app.stopped", service = %self.name, exit = exit.as_str(), in_flight = self.drain.in_flight(), "stopped");
+            } else {
+                tracing::info!(event = "app.stopped", service = %self.name, exit = exit.as_str(), "stopped");
+            }
+        });
+        self.logging.flush();
+        exit
+    }
+}
+
+/// HELP text for the toolkit's metrics whose crates register them without
+/// any (`promtool check metrics` asks for it on every family).
+fn describe_toolkit_metrics(registry: &Registry) -> Result<(), pr_metrics::Error> {
+    use metrics::Unit;
+    use pr_metrics::MetricKind::{Counter, Gauge, Histogram};
+    let described: [(&str, pr_metrics::MetricKind, Option<Unit>, &str); 11] = [
+        (
+            "pr_health_check_duration_seconds",
+            Histogram,
+            Some(Unit::Seconds),
+            "Time one health check run took.",
+        ),
+        (
+            "pr_health_check_up",
+            Gauge,
+            None,
+            "1 when the health check passes (UP or DEGRADED), else 0.",
+        ),
+        (
+            "pr_logging_lines_total",
+            Counter,
+            None,
+            "Log lines accepted for writing, per output.",
+        ),
+        (
+            "pr_logging_written_bytes_total",
+            Counter,
+            Some(Unit::Bytes),
+            "Bytes of log lines accepted for writing, per output.",
+        ),
+        (
+            "pr_logging_dropped_lines_total",
+            Counter,
+            None,
+            "Log lines lost: queue full, writer stopped or write error.",
+        ),
+        (
+            "pr_logging_write_errors_total",
+            Counter,
+            None,
+            "Failed log writes, opens, renames or compressions.",
+        ),
+        (
+            "pr_logging_rotations_total",
+            Counter,
+            None,
+            "Log file rotations.",
+        ),
+        (
+            "pr_logging_compressed_files_total",
+            Counter,
+            None,
+            "Rotated log files compressed.",
+        ),
+        (
+            "pr_logging_deleted_files_total",
+            Counter,
+            None,
+            "Rotated log files deleted by retention.",
+        ),
+        (
+            "pr_logging_reopens_total",
+            Counter,
+            None,
+            "Log files reopened after being moved or removed.",
+        ),
+        (
+            "pr_logging_redactions_total",
+            Counter,
+            None,
+            "Values redacted from log events.",
+        ),
+    ];
+    for (name, kind, unit, help) in described {
+        registry.describe(name, kind, unit, help)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

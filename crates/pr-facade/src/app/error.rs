@@ -1,0 +1,87 @@
+//! The app's error type and codes.
+
+use std::net::SocketAddr;
+
+use pr_errors::{CodeInfo, CodedError};
+
+pr_errors::codes! {
+    /// Every code pr-facade's `app` defines.
+    pub static CODES;
+
+    /// The configuration did not load or validate; every problem is listed.
+    pub INVALID_CONFIG = "app.invalid_config", INTERNAL_SERVER_ERROR, permanent;
+    /// Logging could not be set up.
+    pub LOGGING_FAILED = "app.logging_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// The metrics registry could not be set up or installed.
+    pub METRICS_FAILED = "app.metrics_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// The health registry could not be set up.
+    pub HEALTH_FAILED = "app.health_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// The resource sampler could not be set up.
+    pub RESOURCES_FAILED = "app.resources_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// The ops server could not listen on its address.
+    pub BIND_FAILED = "app.bind_failed", SERVICE_UNAVAILABLE, transient;
+    /// The signal handlers could not be installed.
+    pub SIGNAL_FAILED = "app.signal_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// A `/status` section was added under a name already taken or reserved.
+    pub DUPLICATE_SECTION = "app.duplicate_section", INTERNAL_SERVER_ERROR, permanent;
+}
+
+/// What can go wrong when building an [`App`](crate::app::App).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration did not load or validate.
+    #[error("service `{service}`: configuration rejected")]
+    InvalidConfig {
+        /// The service's name.
+        service: String,
+        /// pr-config's error, with one problem per finding.
+        #[source]
+        source: pr_config::Error,
+    },
+    /// Logging could not be set up.
+    #[error("logging could not be set up")]
+    Logging(#[source] pr_logging::Error),
+    /// The metrics registry could not be set up or installed.
+    #[error("the metrics registry could not be set up")]
+    Metrics(#[source] pr_metrics::Error),
+    /// The health registry could not be set up.
+    #[error("the health registry could not be set up")]
+    Health(#[source] pr_health::Error),
+    /// The resource sampler could not be set up.
+    #[error("the resource sampler could not be set up")]
+    Resources(#[source] pr_resources::Error),
+    /// The ops server could not listen.
+    #[error("the ops server cannot listen on {addr}")]
+    Bind {
+        /// The configured address (`ops.addr`).
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The SIGTERM / SIGINT handlers could not be installed.
+    #[error("the signal handlers could not be installed")]
+    Signal(#[source] std::io::Error),
+    /// A `/status` section name is taken or reserved.
+    #[error("the /status section `{name}` is already taken or reserved")]
+    DuplicateSection {
+        /// The name.
+        name: String,
+    },
+}
+
+impl CodedError for Error {
+    fn info(&self) -> &'static CodeInfo {
+        match self {
+            Self::InvalidConfig { .. } => &INVALID_CONFIG,
+            Self::Logging(_) => &LOGGING_FAILED,
+            Self::Metrics(_) => &METRICS_FAILED,
+            Self::Health(_) => &HEALTH_FAILED,
+            Self::Resources(_) => &RESOURCES_FAILED,
+            Self::Bind { .. } => &BIND_FAILED,
+            Self::Signal(_) => &SIGNAL_FAILED,
+            Self::DuplicateSection { .. } => &DUPLICATE_SECTION,
+        }
+    }
+}

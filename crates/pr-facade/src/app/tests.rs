@@ -1,0 +1,352 @@
+//! Unit tests of the app: the shutdown sequence on tokio's paused clock,
+//! configuration errors, and the ops server over real HTTP.
+
+use std::time::Duration;
+
+use pr_errors::CodedError;
+use pr_health::{Phase, Status};
+use tokio::sync::mpsc;
+
+use super::*;
+
+const QUIET: [(&str, &str); 2] = [
+    ("APP__OPS__ADDR", "127.0.0.1:0"),
+    ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+];
+
+async fn app(vars: &[(&str, &str)]) -> (App, mpsc::Sender<()>) {
+    let (tx, rx) = mpsc::channel(4);
+    let app = App::builder("test-service")
+        .version("9.9.9")
+        .build_info("git_commit", "abc123")
+        .env_vars(QUIET.iter().chain(vars).copied())
+        .install_globals(false)
+        .signals(rx)
+        .build()
+        .await
+        .unwrap();
+    (app, tx)
+}
+
+async fn until_phase(lifecycle: &pr_health::Lifecycle, phase: Phase) {
+    while lifecycle.phase() != phase {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn work_that_ends_by_itself_finishes_with_code_0() {
+    let (app, _tx) = app(&[]).await;
+    let lifecycle = app.health().lifecycle().clone();
+    assert_eq!(lifecycle.phase(), Phase::Starting);
+    let exit = app.run(tokio::time::sleep(Duration::from_secs(3))).await;
+    assert_eq!(exit, Exit::Finished);
+    assert_eq!(exit.code(), 0);
+    assert_eq!(lifecycle.phase(), Phase::Stopped);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_signal_turns_readiness_off_refuses_work_and_drains_in_time() {
+    let (app, tx) = app(&[("APP__SHUTDOWN__DRAIN_TIMEOUT", "10s")]).await;
+    let health = app.health().clone();
+    let drain = app.drain();
+    let in_flight = drain.try_start().unwrap();
+    let worker = drain.clone();
+    let run = tokio::spawn(app.run(async move {
+        worker.draining().await;
+        // The server stops accepting at once; a request in flight finishes later.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        drop(in_flight);
+    }));
+    until_phase(health.lifecycle(), Phase::Ready).await;
+    assert_eq!(health.readiness().await.status, Status::Up);
+
+    tx.send(()).await.unwrap();
+    until_phase(health.lifecycle(), Phase::Draining).await;
+    assert_eq!(health.readiness().await.status, Status::Down);
+    assert_eq!(health.liveness().await.status, Status::Up);
+    assert!(drain.is_draining());
+    assert!(drain.try_start().is_none(), "new work is refused");
+    assert_eq!(drain.in_flight(), 1);
+
+    let exit = run.await.unwrap();
+    assert_eq!(exit, Exit::Drained);
+    assert_eq!(ExitCode::from(exit), ExitCode::from(0));
+    assert_eq!(drain.in_flight(), 0);
+    assert_eq!(health.lifecycle().phase(), Phase::Stopped);
+}
+
+#[tokio::test(start_paused = true)]
+async fn work_still_running_at_the_deadline_exits_1() {
+    let (app, tx) = app(&[("APP__SHUTDOWN__DRAIN_TIMEOUT", "2s")]).await;
+    let drain = app.drain();
+    let stuck = drain.try_start().unwrap();
+    let started = tokio::time::Instant::now();
+    let run = tokio::spawn(app.run(std::future::pending()));
+    tx.send(()).await.unwrap();
+    let exit = run.await.unwrap();
+    assert_eq!(exit, Exit::DeadlineExceeded);
+    assert_eq!(exit.code(), 1);
+    assert_eq!(exit.as_str(), "deadline_exceeded");
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    drop(stuck);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_signal_ends_the_run_at_once() {
+    let (app, tx) = app(&[("APP__SHUTDOWN__DRAIN_TIMEOUT", "1h")]).await;
+    let health = app.health().clone();
+    let run = tokio::spawn(app.run(std::future::pending()));
+    tx.send(()).await.unwrap();
+    until_phase(health.lifecycle(), Phase::Draining).await;
+    let started = tokio::time::Instant::now();
+    tx.send(()).await.unwrap();
+    let exit = run.await.unwrap();
+    assert_eq!(exit, Exit::Interrupted);
+    assert_eq!(exit.code(), 130);
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn work_waits_for_guards_after_it_ends() {
+    let (app, tx) = app(&[("APP__SHUTDOWN__DRAIN_TIMEOUT", "30s")]).await;
+    let drain = app.drain();
+    let guard = drain.try_start().unwrap();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(guard);
+    });
+    let started = tokio::time::Instant::now();
+    let waiter = drain.clone();
+    let run = tokio::spawn(app.run(async move { waiter.draining().await }));
+    tx.send(()).await.unwrap();
+    assert_eq!(run.await.unwrap(), Exit::Drained);
+    assert!(started.elapsed() >= Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn every_configuration_problem_is_reported_before_anything_starts() {
+    let err = App::builder("bad")
+        .env_vars([
+            ("APP__OPS__ADDR", "127.0.0.1:0"),
+            ("APP__SHUTDOWN__DRAIN_TIMEOUT", "0s"),
+            ("APP__METRICS__MAX_SERIES_PER_METRIC", "0"),
+            ("APP__OPS__TOKEN", "short"),
+            ("APP__LOGGING__FILTER", "info,=bogus=level"),
+            ("APP__RESOURCES__INTERVAL_MS", "1"),
+        ])
+        .install_globals(false)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "app.invalid_config");
+    let Error::InvalidConfig { source, .. } = &err else {
+        panic!("{err}")
+    };
+    let keys: Vec<String> = source.problems().iter().map(|p| p.key.clone()).collect();
+    for key in [
+        "shutdown.drain_timeout",
+        "metrics.max_series_per_metric",
+        "ops.token",
+        "resources.interval_ms",
+    ] {
+        assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
+    }
+    assert!(keys.iter().any(|k| k.starts_with("logging")), "{keys:?}");
+    let text = pr_errors::chain(&err).to_string();
+    assert!(!text.contains("short"), "a secret is never echoed: {text}");
+}
+
+#[tokio::test]
+async fn a_taken_ops_port_is_a_bind_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let err = App::builder("busy")
+        .env_vars([
+            ("APP__OPS__ADDR", addr.as_str()),
+            ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+        ])
+        .install_globals(false)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "app.bind_failed");
+    assert!(err.to_string().contains(&addr), "{err}");
+}
+
+#[tokio::test]
+async fn the_ops_server_can_be_turned_off() {
+    let (app, _tx) = app(&[("APP__OPS__ENABLED", "false")]).await;
+    assert_eq!(app.ops_addr(), None);
+    assert!(format!("{app:?}").contains("test-service"));
+    assert_eq!(app.name(), "test-service");
+    assert!(!app.config().ops.enabled);
+}
+
+fn get(url: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent.get(url).call().unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}
+
+fn post(url: &str, body: &str) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ops_server_serves_probes_metrics_loggers_info_and_status() {
+    let (app, tx) = app(&[("APP__OPS__TOKEN", "a-long-enough-ops-token")]).await;
+    let base = format!("http://{}", app.ops_addr().unwrap());
+    app.status_board()
+        .add("caches", || serde_json::json!({"quotes": {"hits": 7}}))
+        .unwrap();
+    assert!(
+        app.status_board()
+            .add("caches", || serde_json::Value::Null)
+            .is_err()
+    );
+    metrics::with_local_recorder(&app.metrics().recorder(), || {
+        metrics::counter!("test_requests_total").increment(2);
+    });
+    let status = app.status();
+    assert_eq!(status["caches"]["quotes"]["hits"], 7);
+    assert_eq!(status["config"]["generation"], 1);
+
+    let b = base.clone();
+    let before = tokio::task::spawn_blocking(move || get(&format!("{b}/health/ready")))
+        .await
+        .unwrap();
+    assert_eq!(before.0, 503, "not ready while starting: {}", before.1);
+
+    let health = app.health().clone();
+    let drain = app.drain();
+    let run = tokio::spawn(app.run(async move { drain.draining().await }));
+    until_phase(health.lifecycle(), Phase::Ready).await;
+
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        let (code, body) = get(&format!("{b}/health/ready"));
+        assert_eq!(code, 200, "{body}");
+        let (code, body) = get(&format!("{b}/info"));
+        assert_eq!(code, 200);
+        let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(info["name"], "test-service");
+        assert_eq!(info["version"], "9.9.9");
+        assert_eq!(info["build"]["git_commit"], "abc123");
+        assert_eq!(info["pid"], std::process::id());
+
+        let (code, body) = get(&format!("{b}/status"));
+        assert_eq!(code, 200);
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(status["service"]["phase"], "ready");
+        assert_eq!(status["service"]["name"], "test-service");
+        assert_eq!(status["caches"]["quotes"]["hits"], 7);
+        assert!(
+            status["resources"]["process"]["resident_bytes"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+        assert!(status["health"]["checks"].as_array().unwrap().len() >= 2);
+        assert!(status["logging"]["outputs"].is_array());
+
+        let (code, body) = get(&format!("{b}/metrics"));
+        assert_eq!(code, 200);
+        assert!(
+            body.contains(r#"test_requests_total{service="test-service"} 2"#),
+            "{body}"
+        );
+
+        let (code, body) = get(&format!("{b}/loggers"));
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(post(&format!("{b}/loggers"), r#"{"filter":"debug"}"#), 401);
+        let (code, _) = get(&format!("{b}/livez"));
+        assert_eq!(code, 200);
+    })
+    .await
+    .unwrap();
+
+    tx.send(()).await.unwrap();
+    assert_eq!(run.await.unwrap(), Exit::Drained);
+}
+
+#[test]
+fn status_board_sections_can_be_listed_and_removed() {
+    let board = StatusBoard::new();
+    board.add("breakers", || serde_json::json!({})).unwrap();
+    board.add("dlq", || serde_json::json!({"size": 0})).unwrap();
+    assert_eq!(board.names(), ["breakers", "dlq"]);
+    assert!(format!("{board:?}").contains("dlq"));
+    assert!(board.remove("breakers"));
+    assert!(!board.remove("breakers"));
+    assert_eq!(board.render().len(), 1);
+    let err = board
+        .add("service", || serde_json::Value::Null)
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "app.duplicate_section");
+}
+
+#[test]
+fn exit_codes_and_names() {
+    for (exit, code, name) in [
+        (Exit::Finished, 0, "finished"),
+        (Exit::Drained, 0, "drained"),
+        (Exit::DeadlineExceeded, 1, "deadline_exceeded"),
+        (Exit::Interrupted, 130, "interrupted"),
+    ] {
+        assert_eq!(exit.code(), code);
+        assert_eq!(exit.as_str(), name);
+        assert_eq!(serde_json::to_value(exit).unwrap(), name);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_resolves_when_the_last_guard_drops() {
+    let drain = Drain::default();
+    drain.idle().await;
+    let a = drain.try_start().unwrap();
+    let b = drain.try_start().unwrap();
+    let waiter = drain.clone();
+    let idle = tokio::spawn(async move { waiter.idle().await });
+    tokio::task::yield_now().await;
+    drop(a);
+    tokio::task::yield_now().await;
+    assert!(!idle.is_finished());
+    drop(b);
+    idle.await.unwrap();
+    drain.start();
+    drain.start();
+    drain.draining().await;
+}
+
+#[test]
+fn the_service_config_defaults_are_valid_and_serialize_without_secrets() {
+    let mut config = ServiceConfig::default();
+    config.ops.token = Some(pr_config::SecretString::new("a-long-enough-ops-token"));
+    let mut v = pr_config::Validator::new();
+    pr_config::Validate::validate(&config, &mut v);
+    assert!(v.problems().is_empty(), "{:?}", v.problems());
+    let text = serde_json::to_string(&config).unwrap();
+    assert!(!text.contains("a-long-enough"), "{text}");
+    assert_eq!(config.ops.addr.to_string(), "127.0.0.1:9464");
+    assert_eq!(
+        config.sections().shutdown.drain_timeout.as_std(),
+        Duration::from_secs(30)
+    );
+    let builder = App::builder("x").config_file("a.toml").env_prefix("SVC");
+    assert!(format!("{builder:?}").contains("SVC"));
+}

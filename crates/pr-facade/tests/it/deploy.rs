@@ -1,0 +1,231 @@
+//! The deployment files under `docs/deploy/`: they parse, promtool accepts
+//! the scrape config, the manifests probe the paths and port the ops server
+//! serves, and the shipped config file starts the demo.
+
+use std::time::Duration;
+
+use pr_facade::app::{App, OpsConfig};
+use serde_json::Value as Json;
+use serde_norway::Value as Yaml;
+
+use crate::e2e::{Service, get, promtool, repo_path};
+
+fn yaml(relative: &str) -> Yaml {
+    let text = std::fs::read_to_string(repo_path(relative)).unwrap();
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn text(relative: &str) -> String {
+    std::fs::read_to_string(repo_path(relative)).unwrap()
+}
+
+#[test]
+fn promtool_accepts_the_scrape_config() {
+    let out = promtool()
+        .args(["check", "config"])
+        .arg(repo_path("docs/deploy/prometheus.yml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = yaml("docs/deploy/prometheus.yml");
+    let first = &config["scrape_configs"][0];
+    assert_eq!(first["metrics_path"].as_str(), Some("/metrics"));
+    let target = first["static_configs"][0]["targets"][0].as_str().unwrap();
+    assert_eq!(target, OpsConfig::default().addr.to_string());
+}
+
+#[test]
+fn every_manifest_and_the_dashboard_parse() {
+    for file in [
+        "docs/deploy/k8s/deployment.yaml",
+        "docs/deploy/k8s/service.yaml",
+        "docs/deploy/k8s/configmap.yaml",
+        "docs/deploy/k8s/secret.yaml",
+        "docs/deploy/k8s/podmonitor.yaml",
+    ] {
+        let doc = yaml(file);
+        assert!(doc["apiVersion"].is_string(), "{file}");
+        assert!(doc["kind"].is_string(), "{file}");
+    }
+    let dashboard: Json =
+        serde_json::from_str(&text("docs/deploy/grafana-dashboard.json")).unwrap();
+    assert!(dashboard["panels"].as_array().unwrap().len() >= 8);
+}
+
+/// The probes of the Deployment: `(kind, path, port)`, ports resolved by name.
+fn probes(deployment: &Yaml) -> Vec<(String, String, u64)> {
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let port_of = |port: &Yaml| -> u64 {
+        match port {
+            Yaml::Number(n) => n.as_u64().unwrap(),
+            Yaml::String(name) => container["ports"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"].as_str() == Some(name))
+                .and_then(|p| p["containerPort"].as_u64())
+                .unwrap_or_else(|| panic!("no container port named {name}")),
+            other => panic!("odd port {other:?}"),
+        }
+    };
+    ["startupProbe", "livenessProbe", "readinessProbe"]
+        .iter()
+        .map(|kind| {
+            let get = &container[*kind]["httpGet"];
+            (
+                (*kind).to_owned(),
+                get["path"].as_str().unwrap().to_owned(),
+                port_of(&get["port"]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manifests_probe_the_paths_and_port_the_ops_server_serves() {
+    let deployment = yaml("docs/deploy/k8s/deployment.yaml");
+    let probes = probes(&deployment);
+    let default_port = u64::from(OpsConfig::default().addr.port());
+    let paths: Vec<&str> = probes.iter().map(|(_, p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/health/startup", "/health/live", "/health/ready"]);
+    for (kind, _, port) in &probes {
+        assert_eq!(*port, default_port, "{kind}");
+    }
+    // The configmap's file puts the ops server on that port too, and the
+    // scrape annotations point at it.
+    let configmap = yaml("docs/deploy/k8s/configmap.yaml");
+    let file = configmap["data"]["service.toml"].as_str().unwrap();
+    assert!(
+        file.contains(&format!("addr = \"0.0.0.0:{default_port}\"")),
+        "{file}"
+    );
+    let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(
+        annotations["prometheus.io/port"].as_str(),
+        Some(default_port.to_string().as_str())
+    );
+    assert_eq!(annotations["prometheus.io/path"].as_str(), Some("/metrics"));
+
+    // The secret's file is where APP__OPS__TOKEN_FILE says, through the mount.
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let env_value = |name: &str| {
+        container["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"].as_str() == Some(name))
+            .and_then(|e| e["value"].as_str())
+            .map(str::to_owned)
+    };
+    let secret = yaml("docs/deploy/k8s/secret.yaml");
+    let key = secret["stringData"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mount = container["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"].as_str() == Some("secrets"))
+        .and_then(|m| m["mountPath"].as_str())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        env_value("APP__OPS__TOKEN_FILE"),
+        Some(format!("{mount}/{key}"))
+    );
+    assert_eq!(
+        env_value("APP_CONFIG_FILE").as_deref(),
+        Some("/etc/pr-demo/service.toml")
+    );
+
+    // The ops server answers on each probed path (200 or 503, never 404).
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let app = App::builder("manifests")
+        .env_vars([
+            ("APP__OPS__ADDR", "127.0.0.1:0"),
+            ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+        ])
+        .install_globals(false)
+        .signals(rx)
+        .build()
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.ops_addr().unwrap());
+    let drain = app.drain();
+    let run = tokio::spawn(app.run(async move { drain.draining().await }));
+    let checked = paths
+        .iter()
+        .map(|p| format!("{base}{p}"))
+        .collect::<Vec<_>>();
+    tokio::task::spawn_blocking(move || {
+        for url in checked {
+            // Ready may take a moment after run() starts: poll for 200.
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let (status, body) = get(&url);
+                assert!(status == 200 || status == 503, "{url}: {status} {body}");
+                if status == 200 || std::time::Instant::now() > deadline {
+                    assert_eq!(status, 200, "{url}: {body}");
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    })
+    .await
+    .unwrap();
+    tx.send(()).await.unwrap();
+    run.await.unwrap();
+}
+
+#[test]
+fn the_grace_periods_outlast_the_drain_deadline() {
+    let deployment = yaml("docs/deploy/k8s/deployment.yaml");
+    let grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        .as_u64()
+        .unwrap();
+    let configmap = yaml("docs/deploy/k8s/configmap.yaml");
+    let file = configmap["data"]["service.toml"].as_str().unwrap();
+    assert!(file.contains("drain_timeout = \"20s\""), "{file}");
+    assert!(grace > 20 + 1, "terminationGracePeriodSeconds {grace}");
+
+    let unit = text("docs/deploy/pr-demo.service");
+    assert!(unit.contains("KillSignal=SIGTERM"));
+    assert!(unit.contains("TimeoutStopSec=30"));
+    assert!(unit.contains("Environment=APP__OPS__TOKEN_FILE=%d/ops-token"));
+    assert!(text("docs/deploy/service.toml").contains("drain_timeout = \"10s\""));
+
+    let dockerfile = text("docs/deploy/Dockerfile");
+    assert!(dockerfile.contains("--example service"));
+    assert!(dockerfile.contains("EXPOSE 8080 9464"));
+    assert!(dockerfile.contains("APP__OPS__ADDR=0.0.0.0:9464"));
+}
+
+#[test]
+fn the_shipped_config_file_starts_the_demo() {
+    let config = text("docs/deploy/service.toml");
+    // Service::start appends a log file under its own directory.
+    let service = Service::start(&config);
+    let (status, body) = get(&format!("{}/status", service.ops));
+    assert_eq!(status, 200, "{body}");
+    let doc: Json = serde_json::from_str(&body).unwrap();
+    let outputs = doc["logging"]["outputs"].as_array().unwrap();
+    assert!(
+        outputs
+            .iter()
+            .any(|o| o["name"].as_str() == Some("logs/service.log")),
+        "{body}"
+    );
+    drop(service);
+}

@@ -1,0 +1,424 @@
+//! End to end: the demo service (`examples/service.rs`) as a child process
+//! on free ports, driven over real HTTP, scraped, checked with promtool,
+//! stopped with SIGTERM while a request is in flight.
+//!
+//! The example binary is the one `cargo test` builds beside this test (the
+//! test builds it when it is missing, as under coverage tools). Every wait
+//! polls with a generous limit; the child is killed when the test fails.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Long enough for a loaded 2-core machine; polling ends as soon as it can.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// The example binary, built by cargo now (a no-op when `cargo test` has
+/// just built it) with this test's features, in this test's target
+/// directory: `cargo test` builds examples but does not copy them to
+/// `target/<profile>/examples/service`, so the path is read from cargo.
+fn example_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().unwrap().parent().unwrap();
+            let profile = profile_dir
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let target_dir = profile_dir.parent().unwrap();
+            let out = Command::new(env!("CARGO"))
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .args([
+                    "build",
+                    "-p",
+                    "pr-facade",
+                    "--example",
+                    "service",
+                    "--all-features",
+                ])
+                .args(["--message-format", "json-render-diagnostics"])
+                .args([
+                    "--profile",
+                    if profile == "debug" { "dev" } else { &profile },
+                ])
+                .arg("--target-dir")
+                .arg(target_dir)
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "building the example failed");
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "service")
+                .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+                .expect("cargo named no executable for the example")
+        })
+        .clone()
+}
+
+/// A fresh directory for one run.
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "pr-facade-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The running demo; killed when dropped (a failed test leaves nothing behind).
+pub(crate) struct Service {
+    child: Child,
+    pub(crate) api: String,
+    pub(crate) ops: String,
+    pub(crate) dir: PathBuf,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Service {
+    /// Starts the example with `config` (TOML) and waits until it is ready.
+    pub(crate) fn start(config: &str) -> Self {
+        let dir = temp_dir("e2e");
+        let (api_port, ops_port) = (free_port(), free_port());
+        let file = dir.join("service.toml");
+        let log = dir.join("logs").join("service.log");
+        let text = format!(
+            "{config}\n[[logging.files]]\npath = {:?}\nlevel = \"trace\"\n",
+            log.display().to_string()
+        );
+        std::fs::write(&file, text).unwrap();
+        let child = Command::new(example_binary())
+            .current_dir(&dir)
+            .env("APP_CONFIG_FILE", &file)
+            .env("APP__API__ADDR", format!("127.0.0.1:{api_port}"))
+            .env("APP__OPS__ADDR", format!("127.0.0.1:{ops_port}"))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(File::create(dir.join("stdout.log")).unwrap())
+            .stderr(File::create(dir.join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut service = Self {
+            child,
+            api: format!("http://127.0.0.1:{api_port}"),
+            ops: format!("http://127.0.0.1:{ops_port}"),
+            dir,
+        };
+        service.wait_until_ready();
+        service
+    }
+
+    fn output(&self) -> String {
+        let err = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default();
+        let out = std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default();
+        format!("stderr:\n{err}\nstdout:\n{out}")
+    }
+
+    fn wait_until_ready(&mut self) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("the service exited early ({status}):\n{}", self.output());
+            }
+            if let Ok((200, _)) = try_get(&format!("{}/health/ready", self.ops)) {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the service did not become ready:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGTERM.
+    fn terminate(&self) {
+        let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).unwrap()).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    }
+
+    /// Waits for the child to exit; its exit code.
+    fn wait_for_exit(&mut self) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the service did not exit:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+fn try_get(url: &str) -> Result<(u16, String), ureq::Error> {
+    let mut response = agent().get(url).call()?;
+    let status = response.status().as_u16();
+    Ok((status, response.body_mut().read_to_string()?))
+}
+
+pub(crate) fn get(url: &str) -> (u16, String) {
+    try_get(url).unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+fn get_json(url: &str) -> Value {
+    let (status, body) = get(url);
+    assert_eq!(status, 200, "GET {url}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
+}
+
+pub(crate) fn promtool() -> Command {
+    assert!(
+        Command::new("promtool").arg("--version").output().is_ok(),
+        "promtool is missing: install Debian's `prometheus` package (.ci/run does)"
+    );
+    Command::new("promtool")
+}
+
+/// `promtool check metrics` on `text`: its complaints, if any.
+fn promtool_check_metrics(text: &str) -> (bool, String) {
+    let mut child = promtool()
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
+/// The metric names of an exposition text (families and their series).
+pub(crate) fn metric_names(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The metric names a Grafana dashboard's queries use.
+pub(crate) fn dashboard_metric_names(dashboard: &Value) -> BTreeSet<String> {
+    let mut exprs = Vec::new();
+    collect_exprs(dashboard, &mut exprs);
+    let mut names = BTreeSet::new();
+    for expr in exprs {
+        for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+            let metricish = (word.starts_with("pr_")
+                || word.starts_with("process_")
+                || word.starts_with("http_server_")
+                || word.starts_with("demo_"))
+                && !word.contains(':');
+            if metricish {
+                names.insert(word.to_owned());
+            }
+        }
+    }
+    names
+}
+
+fn collect_exprs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                if key == "expr" {
+                    if let Value::String(s) = v {
+                        out.push(s.clone());
+                    }
+                } else {
+                    collect_exprs(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_exprs(v, out)),
+        _ => {}
+    }
+}
+
+pub(crate) fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+}
+
+#[test]
+fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
+    let mut service = Service::start(
+        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 5\n\
+         [shutdown]\ndrain_timeout = \"60s\"\n",
+    );
+
+    // The API: a quote, then an injected failure answered with problem details.
+    let (status, body) = get(&format!("{}/quote/ACME", service.api));
+    assert_eq!(status, 200, "{body}");
+    let quote: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(quote["symbol"], "ACME");
+    assert!(quote["price"].is_number(), "{body}");
+    let (status, body) = get(&format!("{}/quote/ACME?fail=true", service.api));
+    assert!(status == 502 || status == 503, "{status}: {body}");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["status"], status);
+
+    // /status, /health, /info.
+    let status_doc = get_json(&format!("{}/status", service.ops));
+    assert_eq!(status_doc["service"]["name"], "pr-demo");
+    assert_eq!(status_doc["service"]["phase"], "ready");
+    assert_eq!(status_doc["config"]["generation"], 1);
+    assert!(
+        status_doc["resources"]["process"]["resident_bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let health = get_json(&format!("{}/health", service.ops));
+    assert_eq!(health["status"], "UP", "{health}");
+    let info = get_json(&format!("{}/info", service.ops));
+    assert_eq!(info["name"], "pr-demo");
+
+    // /metrics passes promtool, and holds every metric the dashboard shows.
+    let (status, metrics) = get(&format!("{}/metrics", service.ops));
+    assert_eq!(status, 200);
+    let (ok, said) = promtool_check_metrics(&metrics);
+    assert!(ok, "promtool check metrics: {said}\n{metrics}");
+    let exposed = metric_names(&metrics);
+    assert!(exposed.contains("http_server_requests_total"), "{metrics}");
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("docs/deploy/grafana-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    let queried = dashboard_metric_names(&dashboard);
+    assert!(queried.len() >= 8, "{queried:?}");
+    let missing: Vec<&String> = queried
+        .iter()
+        .filter(|name| {
+            !exposed.contains(*name)
+                && !["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|s| exposed.contains(&format!("{name}{s}")))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the dashboard queries metrics /metrics lacks: {missing:?}"
+    );
+
+    // SIGTERM with a request in flight: readiness turns 503 while the
+    // request finishes, then the process exits 0.
+    let slow_url = format!("{}/quote/SLOW?delay_ms=4000", service.api);
+    let slow = std::thread::spawn(move || get(&slow_url));
+    let started = Instant::now();
+    loop {
+        let doc = get_json(&format!("{}/status", service.ops));
+        if doc["service"]["in_flight"].as_u64() >= Some(1) {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the slow request never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    service.terminate();
+    let started = Instant::now();
+    let mut saw_503 = false;
+    while !slow.is_finished() && started.elapsed() < PATIENCE {
+        match try_get(&format!("{}/health/ready", service.ops)) {
+            Ok((503, _)) => {
+                saw_503 = true;
+                break;
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("the ops server went away during the drain: {e}"),
+        }
+    }
+    assert!(saw_503, "readiness never turned 503 during the drain");
+    let (status, body) = slow.join().unwrap();
+    assert_eq!(status, 200, "the in-flight request was cut: {body}");
+    assert_eq!(service.wait_for_exit(), Some(0), "{}", service.output());
+
+    // Every line of the log file is JSON, the last ones tell the shutdown.
+    let log = std::fs::read_to_string(service.dir.join("logs").join("service.log")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 5, "{log}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "app.stopped" && l["exit"] == "drained"),
+        "{log}"
+    );
+    assert!(lines.iter().any(|l| l["event"] == "app.draining"), "{log}");
+    let _ = std::fs::remove_dir_all(&service.dir);
+}
+
+#[test]
+fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
+    let dir = temp_dir("bad-config");
+    let out = Command::new(example_binary())
+        .current_dir(&dir)
+        .env("APP__API__ADDR", "127.0.0.1:0")
+        .env("APP__OPS__ADDR", "127.0.0.1:0")
+        .env("APP__DEPENDENCY__FAILURE_RATE", "2")
+        .env("APP__SHUTDOWN__DRAIN_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("app.invalid_config"), "{stderr}");
+    assert!(stderr.contains("dependency.failure_rate"), "{stderr}");
+    assert!(stderr.contains("APP__SHUTDOWN__DRAIN_TIMEOUT"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
