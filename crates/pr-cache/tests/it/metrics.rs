@@ -31,7 +31,10 @@ impl GaugeFn for Cell {
 }
 
 #[derive(Default)]
-struct Capture(Mutex<BTreeMap<String, Arc<Cell>>>);
+struct Capture(
+    Mutex<BTreeMap<String, Arc<Cell>>>,
+    Mutex<BTreeMap<String, &'static str>>,
+);
 
 impl Capture {
     fn cell(&self, key: &Key) -> Arc<Cell> {
@@ -46,6 +49,40 @@ impl Capture {
     fn value(&self, name: &str) -> u64 {
         self.0.lock().unwrap()[name].0.load(Ordering::SeqCst)
     }
+
+    /// The captured series as Prometheus text exposition.
+    fn exposition(&self) -> String {
+        let kinds = self.1.lock().unwrap().clone();
+        let cells = self.0.lock().unwrap();
+        let mut text = String::new();
+        for (family, kind) in &kinds {
+            text.push_str(&format!(
+                "# HELP {family} pr-cache statistics.\n# TYPE {family} {kind}\n"
+            ));
+            for (series, cell) in cells.iter() {
+                let (name, labels) = series.split_once('{').unwrap();
+                if name != family {
+                    continue;
+                }
+                let labels: Vec<String> = labels
+                    .trim_end_matches('}')
+                    .split(',')
+                    .map(|kv| {
+                        let (k, v) = kv.split_once('=').unwrap();
+                        format!("{k}=\"{v}\"")
+                    })
+                    .collect();
+                let raw = cell.0.load(Ordering::SeqCst);
+                let value = if *kind == "gauge" {
+                    f64::from_bits(raw)
+                } else {
+                    raw as f64
+                };
+                text.push_str(&format!("{name}{{{}}} {value}\n", labels.join(",")));
+            }
+        }
+        text
+    }
 }
 
 impl Recorder for Capture {
@@ -53,9 +90,17 @@ impl Recorder for Capture {
     fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        self.1
+            .lock()
+            .unwrap()
+            .insert(key.name().to_owned(), "counter");
         Counter::from_arc(self.cell(key))
     }
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        self.1
+            .lock()
+            .unwrap()
+            .insert(key.name().to_owned(), "gauge");
         Gauge::from_arc(self.cell(key))
     }
     fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
@@ -93,5 +138,30 @@ fn published_metrics_match_the_stats() {
     assert!(
         names.iter().all(|n| n.starts_with("pr_cache_")),
         "{names:?}"
+    );
+
+    // promtool accepts the names, types and units.
+    let text = capture.exposition();
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (Debian's `prometheus` package; .ci/run installs it)");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "{said}\n{text}"
+    );
+    assert!(
+        text.contains("pr_cache_hits_total{cache=\"users\"} 1\n"),
+        "{text}"
     );
 }
