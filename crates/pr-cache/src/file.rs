@@ -62,6 +62,9 @@ const HEADER: usize = 40;
 pub const MAX_KEY_LEN: usize = 4096;
 /// Temp files older than this at open belong to a dead writer.
 const STALE_TEMP: Duration = Duration::from_secs(60);
+/// How many index lines a handle appends between two looks at the index's
+/// size (a cache that only overwrites keys would grow it without bound).
+const COMPACT_EVERY: u64 = 1024;
 /// A get moves an entry's access time (its LRU position) at most this often.
 const TOUCH_GRANULARITY: Duration = Duration::from_secs(1);
 
@@ -193,6 +196,7 @@ impl FileCacheBuilder {
                 clock: self.clock,
                 bytes: AtomicU64::new(0),
                 seq: AtomicU64::new(0),
+                appended: AtomicU64::new(0),
                 counters: Counters::default(),
             }),
         };
@@ -250,6 +254,9 @@ struct FileInner {
     /// Approximate bytes of entries (exact after each eviction scan).
     bytes: AtomicU64,
     seq: AtomicU64,
+    /// Index lines this handle appended; every [`COMPACT_EVERY`] the index
+    /// is compacted if it has grown past twice its live keys.
+    appended: AtomicU64,
     counters: Counters,
 }
 
@@ -604,6 +611,9 @@ impl FileCache {
             }
         };
         result?;
+        if self.inner.appended.fetch_add(1, Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1 {
+            self.compact_index()?;
+        }
         if let Some(max) = self.inner.max_bytes
             && self.inner.bytes.load(Relaxed) > max
         {
@@ -770,6 +780,20 @@ impl FileCache {
         self.write_index(&map)?;
         tracing::info!(target: "pr_cache", dir = %self.inner.dir.display(), keys = map.len(), "cache.file.index_rebuilt");
         Ok(map.len())
+    }
+
+    /// Compacts the index if it has grown past twice its live keys (rebuilds
+    /// it when damaged).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the index cannot be rewritten.
+    pub fn compact_index(&self) -> Result<(), Error> {
+        let _lock = self.lock(true)?;
+        match self.read_index() {
+            Some((mut map, lines)) => self.compact_locked(&mut map, lines, false),
+            None => self.rebuild_index_locked().map(|_| ()),
+        }
     }
 
     /// Rebuilds the key index from the entries' headers; returns the number

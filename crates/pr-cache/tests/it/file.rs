@@ -290,3 +290,18 @@ fn configuration_opens_a_file_cache_and_reports_every_problem() {
     };
     assert_eq!(problems.len(), 2, "{problems:?}");
 }
+
+#[test]
+fn overwriting_one_key_keeps_the_index_small() {
+    let dir = TempDir::new("index-growth");
+    let cache = FileCache::builder(dir.path()).build().unwrap();
+    for i in 0..3_000_u64 {
+        cache.insert("same", &i.to_le_bytes()).unwrap();
+    }
+    let lines = std::fs::read_to_string(dir.path().join("index.log"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(lines <= 1_024 + 66, "{lines} index lines for one key");
+    assert_eq!(cache.invalidate_prefix("same").unwrap(), 1);
+}
