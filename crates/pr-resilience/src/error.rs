@@ -12,8 +12,7 @@ pr_errors::codes! {
 
     /// The circuit breaker is open and refuses calls until its next probe.
     pub CIRCUIT_OPEN = "resilience.circuit_open", SERVICE_UNAVAILABLE, transient;
-    /// The bulkhead is at its concurrency limit and its wait queue is full, or
-    /// the call waited longer than the bulkhead's maximum wait.
+    /// The bulkhead's places and wait queue are full, or the wait for a place ran out.
     pub BULKHEAD_FULL = "resilience.bulkhead_full", SERVICE_UNAVAILABLE, transient;
     /// The operation did not complete within its timeout.
     pub TIMEOUT = "resilience.timeout", GATEWAY_TIMEOUT, transient;

@@ -2,28 +2,122 @@
 //! pipelines; local and Redis rate limiters; a durable dead-letter queue;
 //! tower layers and chaos injection.
 //!
+//! The strategies of Resilience4j and Polly v8, fast enough to wrap every
+//! call, usable from async and blocking code and as tower layers, and
+//! testable on a virtual clock. Errors speak pr-errors' vocabulary: every
+//! refusal is a coded [`Error`] with a retry-after where one is known, and
+//! the default retry predicate is pr-errors' transient classification.
+//!
+//! | strategy | type | notes |
+//! |---|---|---|
+//! | retry | [`Retry`] | constant / linear / exponential / decorrelated-jitter [`Backoff`], full or equal [`Jitter`], max attempts / delay / elapsed, predicates on errors and results ([`Classify`]), server retry-after wins, `on_retry` hook, shared [`RetryBudget`]; async, `async` closures borrowing state ([`Retry::run_mut`]), blocking |
+//! | circuit breaker | [`CircuitBreaker`] | Resilience4j semantics: count and time [`SlidingWindow`]s, failure-rate and slow-call-rate thresholds, minimum calls, half-open probes as expiring leases, growing open wait, manual [`State`]s, [`CircuitBreaker::peek`], transitions as `tracing` events and listeners; lock-free closed path |
+//! | keyed breakers | [`BreakerRegistry`] | a breaker per key, bounded, idle ones evicted |
+//! | timeout | [`Timeout`] | tokio time; no timer for futures ready at once |
+//! | bulkhead | [`Bulkhead`] | concurrency limit, bounded wait queue, max wait |
+//! | fallback | [`Fallback`] | a value or a function of the error |
+//! | hedging | [`Hedge`] | Polly's latency / parallel / sequential [`HedgeMode`]s; first acceptable wins, losers cancelled, all failed → primary's error |
+//! | failover | [`Failover`] | ordered providers, open breakers skipped, one budget |
+//! | pipeline | [`Pipeline`] | admission → bulkhead → total timeout → retry → breaker → attempt timeout; [`Pipeline::standard`] is .NET's standard pipeline |
+//!
+//! Every policy value is a cheap handle: clones share its state (a breaker's
+//! window, a bulkhead's places, a budget's tokens), so one value serves many
+//! tasks, and the tower services axum clones per connection share it too.
+//!
 //! # Examples
 //!
 //! ```
 //! use std::time::Duration;
-//! use pr_errors::CodedError;
-//! use pr_resilience::Error;
+//! use pr_resilience::{Bulkhead, CallError, CircuitBreaker, Error, Pipeline, SlidingWindow};
 //!
-//! let error = Error::CircuitOpen { name: "payments".into(), retry_after: Duration::from_secs(5) };
-//! assert_eq!(error.info().code.as_str(), "resilience.circuit_open");
-//! assert_eq!(error.retry_after(), Some(Duration::from_secs(5)));
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Error> {
+//! // .NET's standard pipeline, with a bulkhead and a smaller breaker window.
+//! let pipeline = Pipeline::standard("inventory")
+//!     .bulkhead(Bulkhead::builder("inventory").limit(32).build()?)
+//!     .breaker(
+//!         CircuitBreaker::builder("inventory")
+//!             .sliding_window(SlidingWindow::Count(20))
+//!             .minimum_calls(10)
+//!             .wait_in_open(Duration::from_secs(5)),
+//!     )
+//!     .build()?;
+//!
+//! let answer = pipeline.run(|| async { Ok::<_, Error>("in stock") }).await;
+//! assert_eq!(answer.ok(), Some("in stock"));
+//!
+//! // Refusals are coded errors with a retry-after. (The retry stage waited
+//! // out each refusal's retry-after, 5 s, three times: all on paused time.)
+//! pipeline.breaker().expect("a breaker").force_open();
+//! let refused = pipeline.run(|| async { Ok::<_, Error>("in stock") }).await;
+//! let Err(CallError::Rejected(error)) = refused else { unreachable!() };
+//! assert_eq!(pr_errors::CodedError::code(&error).as_str(), "resilience.circuit_open");
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Rate limiting in a pipeline: [`Admission`]
 //!
 //! The first stage of a pipeline is an [`Admission`]: anything that admits
-//! or refuses a call at once (`fn try_acquire(&self) -> Result<(), Error>`),
-//! a refusal carrying its retry-after. The crate's rate limiters implement it.
+//! or refuses a call at once, without waiting:
+//!
+//! ```text
+//! pub trait Admission: Send + Sync {
+//!     fn try_acquire(&self) -> Result<(), Error>;
+//! }
+//! ```
+//!
+//! A refusal is the crate's [`Error`], carrying its retry-after
+//! ([`Error::retry_after`]); the pipeline answers it as
+//! [`CallError::Rejected`] and runs nothing else. The crate's rate limiters
+//! implement it; so can any load shedder ([`PipelineBuilder::admission`]).
+//!
+//! # Time
+//!
+//! Everything that waits or measures reads a [`Clock`]: by default the
+//! kernel's coarse monotonic clock (a few nanoseconds a read; waits sleep on
+//! tokio), or [`Clock::tokio`] to follow tokio's paused time in tests, or a
+//! [`ManualClock`] advanced by hand (blocking code, threads). Timeouts and
+//! hedging delays use tokio's time directly.
+//!
+//! # Feature flags
+//!
+//! - `tower`: a layer per strategy and for a whole pipeline
+//!   ([`BreakerLayer`], [`BulkheadLayer`], [`TimeoutLayer`], [`RetryLayer`],
+//!   [`PipelineLayer`]).
+//!
+//!   ```toml
+//!   pr-resilience = { version = "0.1", features = ["tower"] }
+//!   ```
+//! - `metrics`: breaker outcomes, rejections and states, retries, bulkhead
+//!   occupancy and rejections, timeouts as `pr_resilience_*` metrics through
+//!   the `metrics` facade (handles registered once per policy).
+//!
+//!   ```toml
+//!   pr-resilience = { version = "0.1", features = ["metrics"] }
+//!   ```
+//! - `health`: a breaker (or a registry of them) as a pr-health check,
+//!   Degraded while it refuses calls ([`BreakerCheck`], [`RegistryCheck`]).
+//!
+//!   ```toml
+//!   pr-resilience = { version = "0.1", features = ["health"] }
+//!   ```
+//! - `chaos`: fault, latency and outcome injection at a rate, behind an
+//!   on/off switch ([`Chaos`]).
+//!
+//!   ```toml
+//!   pr-resilience = { version = "0.1", features = ["chaos"] }
+//!   ```
+//! - `redis`: distributed rate limiters on Redis.
 //!
 //! # Errors
 //!
-//! Policies answer [`Error`]; its codes are in [`CODES`]. Around an
-//! operation's own error `E` they answer [`CallError<E>`].
+//! Policies answer [`Error`] (`resilience.circuit_open`,
+//! `resilience.bulkhead_full`, `resilience.timeout`, ...); its codes are in
+//! [`CODES`]. Around an operation's own error `E` they answer
+//! [`CallError<E>`]: the policy's refusal or the operation's error,
+//! untouched. When a retry gives up it answers the last attempt's outcome as
+//! it is.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -82,3 +176,8 @@ pub use retry::{
     RetryBuilder, RetryEvent, Transient,
 };
 pub use timeout::Timeout;
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
