@@ -31,6 +31,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use pr_cache::MemoryCache;
 use pr_facade::app::{App, AppConfig, Drain, OpsConfig, Sections, ShutdownConfig};
 use pr_facade::config::{Validate, Validator};
 use pr_facade::errors::{CodedError, Problem};
@@ -38,6 +39,10 @@ use pr_facade::health::HealthConfig;
 use pr_facade::logging::{Every, FileConfig, LoggingConfig};
 use pr_facade::metrics::MetricsConfig;
 use pr_facade::resources::ResourcesConfig;
+use pr_resilience::{
+    Backoff, BreakerCheck, CallError, CircuitBreaker, Jitter, Pipeline, Retry, SlidingWindow,
+    Transient,
+};
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------
@@ -64,6 +69,8 @@ struct Config {
     api: ApiConfig,
     /// The simulated downstream dependency.
     dependency: DependencyConfig,
+    /// The cache of quotes.
+    cache: CacheConfig,
 }
 
 impl Default for Config {
@@ -85,6 +92,7 @@ impl Default for Config {
             shutdown,
             api: ApiConfig::default(),
             dependency: DependencyConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -107,6 +115,37 @@ impl Validate for Config {
         self.sections().validate(v);
         v.nested("api", &self.api);
         v.nested("dependency", &self.dependency);
+        v.nested("cache", &self.cache);
+    }
+}
+
+/// The cache of quotes.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct CacheConfig {
+    /// Most quotes kept.
+    max_entries: u64,
+    /// How long a quote is served from the cache.
+    ttl: pr_facade::config::Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            ttl: pr_facade::config::Duration::from_secs(5),
+        }
+    }
+}
+
+impl Validate for CacheConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.check(self.max_entries > 0, "max_entries", "must be at least 1");
+        v.check(
+            !self.ttl.as_std().is_zero(),
+            "ttl",
+            "must be greater than 0",
+        );
     }
 }
 
@@ -190,6 +229,54 @@ impl std::fmt::Display for DependencyError {
 
 impl std::error::Error for DependencyError {}
 
+pr_facade::errors::codes! {
+    /// The demo's own codes.
+    #[allow(dead_code, reason = "a catalogue of the demo's codes; the variants use each code")]
+    static CODES;
+
+    /// The quotes dependency failed; worth retrying.
+    DEPENDENCY_FAILED = "demo.dependency_failed", BAD_GATEWAY, transient;
+}
+
+impl CodedError for DependencyError {
+    fn info(&self) -> &'static pr_facade::errors::CodeInfo {
+        match self {
+            Self::Failed => &DEPENDENCY_FAILED,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The standard resilience pipeline around the dependency
+// ---------------------------------------------------------------------------
+
+/// .NET's standard pipeline (total timeout → retry → circuit breaker →
+/// attempt timeout), tuned for a dependency that answers in milliseconds.
+fn pipeline() -> Result<Pipeline<Transient>, pr_resilience::Error> {
+    Pipeline::standard("quotes")
+        .total_timeout(Some(Duration::from_secs(2)))
+        .attempt_timeout(Some(Duration::from_millis(500)))
+        .retry(
+            Retry::builder()
+                .name("quotes")
+                .backoff(Backoff::Exponential {
+                    base: Duration::from_millis(10),
+                    factor: 2.0,
+                })
+                .jitter(Jitter::Equal)
+                .max_retries(2)
+                .build()?,
+        )
+        .breaker(
+            CircuitBreaker::builder("quotes")
+                .sliding_window(SlidingWindow::Count(50))
+                .failure_rate_threshold(50.0)
+                .minimum_calls(20)
+                .wait_in_open(Duration::from_secs(5)),
+        )
+        .build()
+}
+
 impl Dependency {
     fn new(config: DependencyConfig) -> Self {
         let seed = SystemTime::now()
@@ -258,6 +345,8 @@ fn admit(_client: &str) -> Result<(), Duration> {
 
 struct Api {
     dependency: Dependency,
+    pipeline: Pipeline<Transient>,
+    cache: MemoryCache<String, f64>,
     max_delay: Duration,
     drain: Drain,
 }
@@ -307,22 +396,53 @@ async fn quote(
     if query.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(query.delay_ms).min(api.max_delay)).await;
     }
-    match api.dependency.quote(&symbol, query.fail).await {
-        Ok(price) => axum::Json(serde_json::json!({
-            "symbol": symbol,
-            "price": price,
-            "source": "dependency",
-        }))
-        .into_response(),
+    // A forced failure skips the cache, so that it always reaches the dependency.
+    if !query.fail
+        && let Some(price) = api.cache.get(&symbol)
+    {
+        return quote_json(&symbol, price, "cache");
+    }
+    let call = || api.dependency.quote(&symbol, query.fail);
+    let answer = if query.fail {
+        api.pipeline.run(call).await
+    } else {
+        api.cache
+            .try_get_or_insert_with_async(symbol.clone(), || api.pipeline.run(call))
+            .await
+            .map_err(|shared| match &*shared {
+                CallError::Inner(DependencyError::Failed) => {
+                    CallError::Inner(DependencyError::Failed)
+                }
+                CallError::Rejected(e) => CallError::Rejected(e.clone()),
+            })
+    };
+    match answer {
+        Ok(price) => quote_json(&symbol, price, "dependency"),
         Err(e) => {
-            tracing::warn!(event = "demo.dependency_failed", symbol = %symbol, error = %e, "quote failed");
-            problem(
-                StatusCode::BAD_GATEWAY,
-                "demo.dependency_failed",
+            tracing::warn!(event = "demo.quote_failed", symbol = %symbol, error = %e, "quote failed");
+            let code: &(dyn CodedError + 'static) = match &e {
+                CallError::Inner(inner) => inner,
+                CallError::Rejected(rejected) => rejected,
+            };
+            let status = code.status();
+            let mut response = problem(
+                StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+                code.code().as_str(),
                 &e.to_string(),
-            )
+            );
+            if let Some(after) = code.retry().retry_after()
+                && let Ok(value) = after.as_secs().max(1).to_string().parse()
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
         }
     }
+}
+
+fn quote_json(symbol: &str, price: f64, source: &str) -> Response {
+    axum::Json(serde_json::json!({ "symbol": symbol, "price": price, "source": source }))
+        .into_response()
 }
 
 async fn index() -> &'static str {
@@ -370,6 +490,46 @@ fn router(api: Arc<Api>) -> Router {
 // ---------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------
+
+/// The breaker as a (non-critical) health check, and the breaker and cache
+/// in `/status`; the cache's metrics published every second.
+fn contribute<C: AppConfig>(
+    app: &App<C>,
+    pipeline: &Pipeline<Transient>,
+    cache: &MemoryCache<String, f64>,
+) -> Result<(), pr_facade::app::Error> {
+    if let Some(breaker) = pipeline.breaker() {
+        if let Err(e) = app.health().add(BreakerCheck::new(breaker.clone())) {
+            tracing::warn!(event = "demo.check_not_added", error = %e, "breaker check not added");
+        }
+        let breaker = breaker.clone();
+        app.status_board().add("breakers", move || {
+            let s = breaker.snapshot();
+            serde_json::json!({ breaker.name(): {
+                "state": s.state.as_str(), "calls": s.calls, "failures": s.failures,
+                "slow_calls": s.slow_calls, "reopens": s.reopens,
+            }})
+        })?;
+    }
+    let stats = cache.clone();
+    app.status_board().add("caches", move || {
+        let s = stats.stats().unwrap_or_default();
+        serde_json::json!({ stats.name(): {
+            "entries": stats.entry_count(), "hits": s.hits, "misses": s.misses,
+            "hit_ratio": if s.requests() == 0 { 0.0 } else { s.hits as f64 / s.requests() as f64 },
+            "load_successes": s.load_successes, "load_failures": s.load_failures,
+        }})
+    })?;
+    let publish = cache.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            publish.publish_metrics();
+        }
+    });
+    Ok(())
+}
 
 /// HELP text of the demo's own metrics.
 fn describe_metrics<C: AppConfig>(app: &App<C>) {
@@ -452,8 +612,27 @@ async fn main() -> ExitCode {
     let config = app.config();
     describe_metrics(&app);
 
+    let pipeline = match pipeline() {
+        Ok(pipeline) => pipeline,
+        Err(e) => return fail("the resilience pipeline is invalid", &e),
+    };
+    let cache = match MemoryCache::builder()
+        .name("quotes")
+        .max_entries(config.cache.max_entries)
+        .time_to_live(config.cache.ttl.as_std())
+        .record_stats()
+        .build()
+    {
+        Ok(cache) => cache,
+        Err(e) => return fail("the cache is invalid", &e),
+    };
+    if let Err(e) = contribute(&app, &pipeline, &cache) {
+        return fail("the status sections could not be added", &e);
+    }
     let api = Arc::new(Api {
         dependency: Dependency::new(config.dependency.clone()),
+        pipeline,
+        cache,
         max_delay: Duration::from_millis(config.api.max_delay_ms),
         drain: app.drain(),
     });

@@ -646,11 +646,13 @@ impl<C: AppConfig> App<C> {
 }
 
 /// HELP text for the toolkit's metrics whose crates register them without
-/// any (`promtool check metrics` asks for it on every family).
+/// any (`promtool check metrics` asks for it on every family): pr-health's,
+/// pr-logging's and pr-cache's. A family with no series is not exposed, so
+/// describing a crate the service does not use costs nothing.
 fn describe_toolkit_metrics(registry: &Registry) -> Result<(), pr_metrics::Error> {
     use metrics::Unit;
     use pr_metrics::MetricKind::{Counter, Gauge, Histogram};
-    let described: [(&str, pr_metrics::MetricKind, Option<Unit>, &str); 11] = [
+    let described: [(&str, pr_metrics::MetricKind, Option<Unit>, &str); 19] = [
         (
             "pr_health_check_duration_seconds",
             Histogram,
@@ -717,6 +719,44 @@ fn describe_toolkit_metrics(registry: &Registry) -> Result<(), pr_metrics::Error
             None,
             "Values redacted from log events.",
         ),
+        (
+            "pr_cache_hits_total",
+            Counter,
+            None,
+            "Cache lookups that found a value.",
+        ),
+        (
+            "pr_cache_misses_total",
+            Counter,
+            None,
+            "Cache lookups that found nothing.",
+        ),
+        (
+            "pr_cache_loads_total",
+            Counter,
+            None,
+            "Values loaded into a cache, by result.",
+        ),
+        (
+            "pr_cache_load_duration_seconds",
+            Gauge,
+            Some(Unit::Seconds),
+            "Total time spent loading values into a cache.",
+        ),
+        (
+            "pr_cache_removals_total",
+            Counter,
+            None,
+            "Entries removed from a cache, by cause.",
+        ),
+        (
+            "pr_cache_removed_weight_total",
+            Counter,
+            None,
+            "Weight of the entries removed from a cache, by cause.",
+        ),
+        ("pr_cache_entries", Gauge, None, "Entries in a cache."),
+        ("pr_cache_weight", Gauge, None, "Weighted size of a cache."),
     ];
     for (name, kind, unit, help) in described {
         registry.describe(name, kind, unit, help)?;

@@ -299,16 +299,26 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
          [shutdown]\ndrain_timeout = \"60s\"\n",
     );
 
-    // The API: a quote, then an injected failure answered with problem details.
+    // The API: a quote from the dependency, then the same from the cache.
     let (status, body) = get(&format!("{}/quote/ACME", service.api));
     assert_eq!(status, 200, "{body}");
     let quote: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(quote["symbol"], "ACME");
+    assert_eq!(quote["source"], "dependency", "{body}");
     assert!(quote["price"].is_number(), "{body}");
+    let (status, body) = get(&format!("{}/quote/ACME", service.api));
+    assert_eq!(status, 200, "{body}");
+    let cached: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(cached["source"], "cache", "{body}");
+    assert_eq!(cached["price"], quote["price"]);
+
+    // An injected failure: retried by the pipeline, then answered with
+    // problem details naming the dependency's code.
     let (status, body) = get(&format!("{}/quote/ACME?fail=true", service.api));
-    assert!(status == 502 || status == 503, "{status}: {body}");
+    assert_eq!(status, 502, "{body}");
     let problem: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(problem["status"], status);
+    assert_eq!(problem["status"], 502);
+    assert_eq!(problem["title"], "demo.dependency_failed");
 
     // /status, /health, /info.
     let status_doc = get_json(&format!("{}/status", service.ops));
@@ -332,7 +342,17 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
     let (ok, said) = promtool_check_metrics(&metrics);
     assert!(ok, "promtool check metrics: {said}\n{metrics}");
     let exposed = metric_names(&metrics);
-    assert!(exposed.contains("http_server_requests_total"), "{metrics}");
+    for family in [
+        "http_server_requests_total",
+        "pr_resilience_retries_total",
+        "pr_resilience_breaker_calls_total",
+        "pr_cache_hits_total",
+        "pr_logging_lines_total",
+        "pr_health_check_up",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(exposed.contains(family), "{family} missing:\n{metrics}");
+    }
     let dashboard: Value = serde_json::from_str(
         &std::fs::read_to_string(repo_path("docs/deploy/grafana-dashboard.json")).unwrap(),
     )
