@@ -76,6 +76,14 @@
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["resources"] }
 //!   ```
+//! - `resilience`: [`resilience`], the `pr-resilience` crate with its tower
+//!   layers, metrics and health checks: retry with budgets, a lock-free
+//!   circuit breaker, bulkhead, timeouts, fallback, hedging, failover and
+//!   pipelines. (Chaos injection: enable `pr-resilience/chaos` directly.)
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["resilience"] }
+//!   ```
 //! - `security`: [`security`], the `pr-security` crate: contained file
 //!   access, secrets, HMAC / AEAD / password hashing on ring, input
 //!   validation with an SSRF guard, output sanitization.
@@ -138,6 +146,11 @@ pub use pr_metrics as metrics;
 #[cfg_attr(docsrs, doc(cfg(feature = "resources")))]
 #[doc(inline)]
 pub use pr_resources as resources;
+
+#[cfg(feature = "resilience")]
+#[cfg_attr(docsrs, doc(cfg(feature = "resilience")))]
+#[doc(inline)]
+pub use pr_resilience as resilience;
 
 #[cfg(feature = "security")]
 #[cfg_attr(docsrs, doc(cfg(feature = "security")))]

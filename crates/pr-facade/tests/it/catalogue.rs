@@ -18,6 +18,7 @@ fn catalogues() -> Vec<&'static Catalogue> {
         &pr_facade::resources::CODES,
         &pr_facade::logging::CODES,
         &pr_facade::config::CODES,
+        &pr_facade::resilience::CODES,
         &pr_facade::cache::CODES,
         &pr_facade::app::CODES,
     ]
