@@ -333,10 +333,16 @@ where
             );
         }
         let timed = self.ttl.is_some() || self.tti.is_some() || self.refresh_after.is_some();
-        builder = builder.expire_after(MokaExpiry {
-            clock: Arc::clone(&self.clock),
-            tti: self.tti,
-        });
+        // moka's per-entry expiry costs every read a call and timer work; a
+        // cache without TTL, TTI or refresh age goes without it: an entry
+        // given its own TTL is still never returned after it (our check on
+        // get), and its memory is reclaimed on that get or by the bound.
+        if timed {
+            builder = builder.expire_after(MokaExpiry {
+                clock: Arc::clone(&self.clock),
+                tti: self.tti,
+            });
+        }
         #[cfg(feature = "metrics")]
         let metrics = stats
             .as_ref()

@@ -584,3 +584,21 @@ fn a_thousand_threads_run_one_loader_through_the_window() {
     cache.run_pending_tasks();
     assert_eq!(cache.get("fresh"), Some(5));
 }
+
+#[test]
+fn per_entry_ttl_works_without_a_cache_ttl() {
+    // No TTL, TTI or refresh age: moka runs without its expiry hook, and the
+    // entry's own deadline is checked on get.
+    let clock = ManualClock::new();
+    let (builder, removed) = listened(MemoryCache::builder().max_entries(100).clock(clock.clone()));
+    let cache = builder.build().unwrap();
+    cache.insert_with_ttl("short".to_owned(), 1, Duration::from_secs(5));
+    cache.insert("forever".to_owned(), 2);
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(cache.get("short"), None);
+    assert_eq!(cache.get("forever"), Some(2));
+    assert_eq!(
+        removed.lock().unwrap().clone(),
+        [("short".to_owned(), 1, RemovalCause::Expired)]
+    );
+}
