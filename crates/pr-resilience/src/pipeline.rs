@@ -225,12 +225,10 @@ impl<R, B> Pipeline<R, B> {
             None => None,
         };
         match &self.total_timeout {
-            Some((name, after)) => {
-                match tokio::time::timeout(*after, self.retried(&mut op)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(CallError::Rejected(elapsed(name, *after))),
-                }
-            }
+            Some((name, after)) => match bounded(*after, self.retried(&mut op)).await {
+                Some(outcome) => outcome,
+                None => Err(CallError::Rejected(elapsed(name, *after))),
+            },
             None => self.retried(&mut op).await,
         }
     }

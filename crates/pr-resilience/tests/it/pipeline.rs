@@ -159,3 +159,14 @@ async fn a_shared_breaker_and_a_custom_record_predicate() {
     assert_eq!(breaker.state(), State::Open);
     let _ = Arc::new(pipeline);
 }
+
+#[test]
+fn a_call_ready_at_once_sets_no_timer() {
+    // A runtime without timers panics if a timer is made: none is.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let pipeline = Pipeline::standard("ready").build().unwrap();
+    let answer = runtime.block_on(pipeline.run(|| async { Ok::<_, Error>(1) }));
+    assert_eq!(answer.unwrap(), 1);
+}

@@ -321,3 +321,36 @@ fn invalid_settings_are_coded_errors() {
     assert!(RetryBudget::with_clock(0, 1.0, Clock::default()).is_err());
     assert!(RetryBudget::new(1, f64::NAN).is_err());
 }
+
+#[test]
+fn threads_never_overdraw_a_budget() {
+    let clock = ManualClock::new();
+    let budget = RetryBudget::with_clock(50, 10.0, clock.clock()).unwrap();
+    let spent = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for i in 0..1_000 {
+                    if budget.try_spend() {
+                        spent.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if i % 100 == 0 {
+                        clock.advance(Duration::from_millis(100));
+                    }
+                }
+            });
+        }
+    });
+    // 50 at the start, 10 a second over 8 s of advances (80 × 100 ms).
+    let allowed = 50 + 80;
+    assert!(
+        spent.load(Ordering::SeqCst) <= allowed,
+        "{} > {allowed}",
+        spent.load(Ordering::SeqCst)
+    );
+    assert!(budget.snapshot().available >= 0.0);
+    assert_eq!(
+        u64::from(spent.load(Ordering::SeqCst)),
+        budget.snapshot().spent
+    );
+}
