@@ -326,7 +326,7 @@ fn invalid_settings_are_coded_errors() {
 fn threads_never_overdraw_a_budget() {
     let clock = ManualClock::new();
     let budget = RetryBudget::with_clock(50, 10.0, clock.clock()).unwrap();
-    let spent = std::sync::atomic::AtomicU32::new(0);
+    let spent = AtomicU32::new(0);
     std::thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| {
