@@ -6,6 +6,7 @@
 )]
 
 mod admission;
+mod alloc;
 mod breaker;
 mod bulkhead;
 mod compose;
