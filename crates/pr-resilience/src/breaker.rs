@@ -793,7 +793,8 @@ struct TimeWindow {
     /// `epoch:16 | calls:16 | failures:16 | slow:16`.
     buckets: Box<[AtomicU64]>,
     bucket_nanos: u64,
-    /// The last bucket epoch holding a failure or a slow call.
+    /// One more than the last bucket epoch holding a failure or a slow
+    /// call; 0 when there is none.
     last_bad: AtomicU64,
 }
 
@@ -956,8 +957,12 @@ impl TimeWindow {
             }
         }
         if add_failure + add_slow > 0 {
-            self.last_bad.fetch_max(epoch, Ordering::AcqRel);
-        } else if self.last_bad.load(Ordering::Relaxed) + self.len() <= epoch {
+            self.last_bad.fetch_max(epoch + 1, Ordering::AcqRel);
+        } else if let last_bad = self.last_bad.load(Ordering::Relaxed)
+            && (last_bad == 0 || last_bad - 1 + self.len() <= epoch)
+        {
+            // No failure and no slow call in the window: a success cannot
+            // reach a threshold.
             return None;
         }
         let (calls, failures, slow) = self.sum(epoch);

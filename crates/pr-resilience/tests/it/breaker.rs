@@ -447,6 +447,42 @@ mod model {
     }
 
     proptest! {
+        /// A time window opens at exactly the call where the failures of
+        /// the calls in the buckets of the last window reach the threshold.
+        #[test]
+        fn time_window_matches_the_model(steps in proptest::collection::vec((any::<bool>(), 0u64..3_000), 1..300)) {
+            let clock = ManualClock::new();
+            let breaker = CircuitBreaker::builder("time-model")
+                .sliding_window(SlidingWindow::Time { size: Duration::from_secs(10), buckets: 10 })
+                .minimum_calls(5)
+                .failure_rate_threshold(50.0)
+                .slow_call_duration(None)
+                .clock(clock.clock())
+                .build()
+                .unwrap();
+            let mut calls: Vec<(u64, bool)> = Vec::new();
+            let mut now_ms = 0u64;
+            for (failed, gap) in steps {
+                now_ms += gap;
+                clock.advance(Duration::from_millis(gap));
+                breaker
+                    .try_acquire()
+                    .unwrap()
+                    .record(if failed { Outcome::Failure } else { Outcome::Success });
+                let second = now_ms / 1_000;
+                calls.push((second, failed));
+                let in_window: Vec<_> = calls.iter().filter(|(s, _)| s + 10 > second).collect();
+                let failures = in_window.iter().filter(|(_, f)| *f).count();
+                let open = in_window.len() >= 5 && failures * 2 >= in_window.len();
+                prop_assert_eq!(breaker.state() == State::Open, open, "at {} ms", now_ms);
+                if open {
+                    break;
+                }
+            }
+        }
+    }
+
+    proptest! {
         #[test]
         fn breaker_matches_the_model(steps in proptest::collection::vec((any::<bool>(), 0u64..5, 0u64..8), 1..200)) {
             let clock = ManualClock::new();
