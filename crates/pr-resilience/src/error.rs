@@ -16,6 +16,8 @@ pr_errors::codes! {
     pub BULKHEAD_FULL = "resilience.bulkhead_full", SERVICE_UNAVAILABLE, transient;
     /// The operation did not complete within its timeout.
     pub TIMEOUT = "resilience.timeout", GATEWAY_TIMEOUT, transient;
+    /// A pipeline's retry gave up on a result its predicate still rejects.
+    pub RETRIES_EXHAUSTED = "resilience.retries_exhausted", SERVICE_UNAVAILABLE, transient;
     /// An admission stage (a rate limiter, a load shedder) refused the call.
     pub REJECTED = "resilience.rejected", TOO_MANY_REQUESTS, transient;
     /// Every provider of a failover chain was skipped because its breaker is open.
@@ -55,6 +57,16 @@ pub enum Error {
         name: String,
         /// The timeout.
         after: Duration,
+    },
+    /// A pipeline's retry gave up on a successful result that its result
+    /// predicate still rejected (with
+    /// [`fail_after_max_attempts`](crate::RetryBuilder::fail_after_max_attempts)).
+    #[error("retry `{name}` gave up after {attempts} attempts")]
+    RetriesExhausted {
+        /// The retry policy's name.
+        name: String,
+        /// Attempts made, the first included.
+        attempts: u32,
     },
     /// An admission stage refused the call.
     #[error("`{name}` refused the call{}", retry_after.map(|d| format!("; retry in {d:?}")).unwrap_or_default())]
@@ -102,6 +114,7 @@ impl CodedError for Error {
             Self::CircuitOpen { .. } => &CIRCUIT_OPEN,
             Self::BulkheadFull { .. } => &BULKHEAD_FULL,
             Self::Timeout { .. } => &TIMEOUT,
+            Self::RetriesExhausted { .. } => &RETRIES_EXHAUSTED,
             Self::Rejected { .. } => &REJECTED,
             Self::NoProvider { .. } => &NO_PROVIDER,
             Self::InjectedFault { .. } => &INJECTED_FAULT,

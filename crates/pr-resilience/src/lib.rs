@@ -156,7 +156,7 @@ pub use chaos::{Chaos, ChaosBuilder};
 pub use clock::{Clock, ManualClock};
 pub use error::{
     BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, Error, INJECTED_FAULT, INVALID_CONFIG,
-    NO_PROVIDER, REJECTED, TIMEOUT,
+    NO_PROVIDER, REJECTED, RETRIES_EXHAUSTED, TIMEOUT,
 };
 pub use failover::Failover;
 pub use fallback::{Fallback, FromFn, Handle, Value};

@@ -251,6 +251,12 @@ impl<R, B> Pipeline<R, B> {
         let mut after = after;
         loop {
             let Some(wait) = state.next(after) else {
+                if outcome.is_ok() && retry.fails_after_max_attempts() {
+                    return Err(CallError::Rejected(Error::RetriesExhausted {
+                        name: retry.name().to_owned(),
+                        attempts: state.attempts(),
+                    }));
+                }
                 return outcome;
             };
             retry.clock().sleep(wait).await;

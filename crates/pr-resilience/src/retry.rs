@@ -159,6 +159,7 @@ struct Settings {
     budget: Option<RetryBudget>,
     on_retry: Option<Hook>,
     clock: Clock,
+    fail_after_max_attempts: bool,
 }
 
 /// A retry policy; clones share settings and budget.
@@ -361,6 +362,10 @@ impl<C> Retry<C> {
         &self.settings.clock
     }
 
+    pub(crate) fn fails_after_max_attempts(&self) -> bool {
+        self.settings.fail_after_max_attempts
+    }
+
     /// Runs a blocking `op`, sleeping the thread between attempts (or moving
     /// a [`ManualClock`](crate::ManualClock) forward).
     ///
@@ -466,6 +471,11 @@ impl<'a> Backoffs<'a> {
         Some(wait)
     }
 
+    /// Attempts made so far, the first included.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.retries + 1
+    }
+
     /// The wait is over: the retry no longer counts as waiting.
     pub(crate) fn waited(&mut self) {
         self.waiting = None;
@@ -518,6 +528,7 @@ pub struct RetryBuilder {
     budget: Option<RetryBudget>,
     on_retry: Option<Hook>,
     clock: Option<Clock>,
+    fail_after_max_attempts: bool,
 }
 
 impl Default for RetryBuilder {
@@ -535,6 +546,7 @@ impl Default for RetryBuilder {
             budget: None,
             on_retry: None,
             clock: None,
+            fail_after_max_attempts: false,
         }
     }
 }
@@ -605,6 +617,17 @@ impl RetryBuilder {
         self
     }
 
+    /// In a [`Pipeline`](crate::Pipeline), when the policy gives up on a
+    /// successful result its result predicate still rejects, answer
+    /// [`Error::RetriesExhausted`] (`resilience.retries_exhausted`) instead
+    /// of that result (Resilience4j's `failAfterMaxAttempts`). Off by
+    /// default; [`Retry::run`] always answers the last outcome, having no
+    /// error of its own to answer with.
+    pub fn fail_after_max_attempts(mut self, fail: bool) -> Self {
+        self.fail_after_max_attempts = fail;
+        self
+    }
+
     fn settings(self) -> Settings {
         #[cfg(feature = "metrics")]
         crate::metrics::describe();
@@ -618,6 +641,7 @@ impl RetryBuilder {
             budget: self.budget,
             on_retry: self.on_retry,
             clock: self.clock.unwrap_or_default(),
+            fail_after_max_attempts: self.fail_after_max_attempts,
         }
     }
 

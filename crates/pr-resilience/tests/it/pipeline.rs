@@ -170,3 +170,42 @@ fn a_call_ready_at_once_sets_no_timer() {
     let answer = runtime.block_on(pipeline.run(|| async { Ok::<_, Error>(1) }));
     assert_eq!(answer.unwrap(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_result_after_the_last_retry_is_retries_exhausted() {
+    let retry = |fail: bool| {
+        Retry::builder()
+            .name("poll")
+            .backoff(Backoff::Constant(Duration::from_secs(1)))
+            .jitter(Jitter::None)
+            .max_retries(2)
+            .fail_after_max_attempts(fail)
+            .build()
+            .unwrap()
+            .retry_result_if(|status: &u16| *status == 503)
+    };
+    let strict = Pipeline::builder().retry(retry(true)).build().unwrap();
+    let outcome = strict.run(|| async { Ok::<u16, Error>(503) }).await;
+    let Err(CallError::Rejected(error)) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        error,
+        Error::RetriesExhausted {
+            name: "poll".into(),
+            attempts: 3
+        }
+    );
+    assert_eq!(
+        pr_errors::CodedError::code(&error).as_str(),
+        "resilience.retries_exhausted"
+    );
+    let lenient = Pipeline::builder().retry(retry(false)).build().unwrap();
+    assert_eq!(
+        lenient
+            .run(|| async { Ok::<u16, Error>(503) })
+            .await
+            .unwrap(),
+        503
+    );
+}
