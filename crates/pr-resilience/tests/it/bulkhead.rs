@@ -98,3 +98,26 @@ fn zero_limit_is_invalid() {
         })
     ));
 }
+
+#[test]
+fn threads_never_exceed_the_limit() {
+    let bulkhead = Bulkhead::builder("threads").limit(3).build().unwrap();
+    let running = AtomicUsize::new(0);
+    let peak = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..2_000 {
+                    if let Ok(_place) = bulkhead.try_acquire() {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::hint::spin_loop();
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    assert!(peak.load(Ordering::SeqCst) <= 3);
+    assert_eq!(bulkhead.in_use(), 0);
+}
