@@ -65,6 +65,12 @@ impl<T, E> RecordOutcome<T, E> for Failures {
 ///    outcome ([`RecordOutcome`]);
 /// 6. **attempt timeout**: bounds one attempt.
 ///
+/// The retry stage sees every attempt's outcome as `Result<T, CallError<E>>`:
+/// with the default [`Transient`] predicate it also retries the inner
+/// stages' transient refusals (an open breaker, waiting out its retry-after;
+/// an attempt timeout), always within the total timeout. Give the retry a
+/// predicate ([`Retry::retry_if`]) to leave some of them out.
+///
 /// This is .NET's standard resilience pipeline (rate limit → total timeout
 /// → retry → circuit breaker → attempt timeout) with the bulkhead next to
 /// the rate limit, as Resilience4j places it. Every stage is optional.
