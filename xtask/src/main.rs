@@ -19,6 +19,8 @@ commands:
   bench [ARGS]       run `cargo bench -p pr-benches [ARGS]`, time a no-change rerun of the gates
                      (full runs only), and write docs/PERFORMANCE.md
   bench --gates-only time a no-change rerun of the gates again and rewrite docs/PERFORMANCE.md
+  bench --load-only  run the demo service under load again (examples/load.rs, full runs do it
+                     too) and rewrite docs/PERFORMANCE.md
   fuzz [TARGET] [--seconds N]
                      build the cargo-fuzz targets of crates/*/fuzz on this stable toolchain and run
                      each (or TARGET) for N seconds (default 60) on its corpus
@@ -86,9 +88,11 @@ fn run_bench(extra: Vec<OsString>) -> Result<(), String> {
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let workspace = pr_gates::Workspace::load(&dir).map_err(|e| e.to_string())?;
     let gates_only = extra.len() == 1 && extra[0] == "--gates-only";
+    let load_only = extra.len() == 1 && extra[0] == "--load-only";
     let since = extra.is_empty().then(SystemTime::now);
     let time_gates = extra.is_empty() || gates_only;
-    if !gates_only {
+    let load = extra.is_empty() || load_only;
+    if !gates_only && !load_only {
         let step = Step::cargo()
             .args(["bench", "-p", "pr-benches"])
             .args(extra)
@@ -105,6 +109,12 @@ fn run_bench(extra: Vec<OsString>) -> Result<(), String> {
     let results = bench::read_criterion(&workspace.target_dir().join("criterion"), since)
         .map_err(|e| e.to_string())?;
     let gates_section = workspace.target_dir().join("pr-gates").join("rerun.md");
+    let load_section = workspace.target_dir().join("pr-gates").join("load.md");
+    let loaded = if load {
+        run_load(workspace.root(), workspace.target_dir(), &load_section)
+    } else {
+        Ok(())
+    };
     // The bench figures are written even when the gates cannot be timed.
     let timed = if time_gates {
         gates_rerun(workspace.root()).and_then(|section| {
@@ -119,6 +129,10 @@ fn run_bench(extra: Vec<OsString>) -> Result<(), String> {
         Ok(())
     };
     let mut markdown = bench::render_markdown(&results, PERFORMANCE_NOTE);
+    if let Ok(section) = std::fs::read_to_string(&load_section) {
+        markdown.push('\n');
+        markdown.push_str(&section);
+    }
     if let Ok(section) = std::fs::read_to_string(&gates_section) {
         markdown.push('\n');
         markdown.push_str(&section);
@@ -131,7 +145,41 @@ fn run_bench(extra: Vec<OsString>) -> Result<(), String> {
         path.display(),
         results.len()
     ));
-    timed
+    loaded.and(timed)
+}
+
+/// Builds the demo service and its load generator in release mode and runs the load, which writes
+/// its Markdown section to `out`.
+fn run_load(
+    root: &std::path::Path,
+    target_dir: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<(), String> {
+    let build = Step::cargo()
+        .args(["build", "--release", "-p", "pr-facade", "--examples"])
+        .echo(true)
+        .run(root, &mut std::io::stderr())
+        .map_err(|e| e.to_string())?;
+    if !build.success {
+        return Err(format!("`{}` failed ({})", build.command, build.status));
+    }
+    let examples = target_dir.join("release").join("examples");
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+    }
+    say("bench: the demo service under load");
+    let status = std::process::Command::new(examples.join("load"))
+        .arg(examples.join("service"))
+        .arg(out)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("could not run the load generator: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the load generator failed ({status})"))
+    }
 }
 
 /// The flags cargo-fuzz passes to rustc for libFuzzer's coverage feedback, less the sanitizer
