@@ -2,6 +2,7 @@
 //! answers around an operation's own error.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use pr_errors::{CodeInfo, CodedError, Retry};
@@ -26,6 +27,20 @@ pr_errors::codes! {
     pub INJECTED_FAULT = "resilience.injected_fault", SERVICE_UNAVAILABLE, transient;
     /// A policy's settings are invalid.
     pub INVALID_CONFIG = "resilience.invalid_config", INTERNAL_SERVER_ERROR, permanent;
+    /// A rate limiter refused the call: its quota is spent until the retry-after.
+    pub RATE_LIMITED = "resilience.rate_limited", TOO_MANY_REQUESTS, transient, public;
+    /// A call asked a rate limiter for more permits than its burst can ever hold.
+    pub RATE_EXCEEDS_BURST = "resilience.rate_exceeds_burst", TOO_MANY_REQUESTS, permanent;
+    /// A distributed rate limiter could not reach its store and its policy is to fail closed.
+    pub LIMITER_UNAVAILABLE = "resilience.limiter_unavailable", SERVICE_UNAVAILABLE, transient;
+    /// The dead-letter queue is at its record or byte bound and refuses new records.
+    pub DLQ_FULL = "resilience.dlq_full", SERVICE_UNAVAILABLE, transient;
+    /// Reading or writing the dead-letter queue's files failed.
+    pub DLQ_IO = "resilience.dlq_io", INTERNAL_SERVER_ERROR, transient;
+    /// A dead-letter queue file is damaged before its tail (not a torn last record).
+    pub DLQ_CORRUPT = "resilience.dlq_corrupt", INTERNAL_SERVER_ERROR, permanent;
+    /// A dead-letter record's payload could not be encoded or decoded.
+    pub DLQ_CODEC = "resilience.dlq_codec", INTERNAL_SERVER_ERROR, permanent;
 }
 
 /// What a resilience policy can answer instead of the operation's own result.
@@ -98,6 +113,70 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A rate limiter refused the call until `retry_after`.
+    #[error("rate limit exceeded; retry in {retry_after:?}")]
+    RateLimited {
+        /// Time until the limiter admits the call.
+        retry_after: Duration,
+    },
+    /// More permits were asked for at once than the limiter's burst.
+    #[error("asked for {requested} permits at once, more than the limiter's burst of {burst}")]
+    ExceedsBurst {
+        /// The permits asked for.
+        requested: u32,
+        /// The limiter's burst.
+        burst: u32,
+    },
+    /// A distributed limiter's store is unreachable and it fails closed.
+    #[error("rate limiter `{name}` cannot reach its store ({reason}); failing closed")]
+    LimiterUnavailable {
+        /// The limiter's name.
+        name: String,
+        /// Why the store is unreachable (the client's error, or an open breaker).
+        reason: String,
+        /// When the limiter will try its store again.
+        retry_after: Duration,
+    },
+    /// The dead-letter queue refused a record: it is at a bound.
+    #[error("dead-letter queue at {dir} is full: `{bound}` = {limit} reached")]
+    DlqFull {
+        /// The queue's directory.
+        dir: PathBuf,
+        /// Which bound (`max_records` or `max_bytes`).
+        bound: &'static str,
+        /// The bound's value.
+        limit: u64,
+    },
+    /// A dead-letter queue file operation failed.
+    #[error("dead-letter queue: cannot {op} {path}: {message}")]
+    DlqIo {
+        /// What was being done (`open`, `write`, `sync`, ...).
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's message.
+        message: String,
+    },
+    /// A dead-letter segment is damaged before its tail.
+    #[error("dead-letter queue segment {path} is damaged at byte {offset}: {reason}")]
+    DlqCorrupt {
+        /// The segment file.
+        path: PathBuf,
+        /// Where the damaged record starts.
+        offset: u64,
+        /// What is wrong (`checksum mismatch`, `length past the end`, ...).
+        reason: String,
+    },
+    /// A dead-letter record could not be encoded or decoded.
+    #[error("dead-letter record {seq}: cannot {op} the payload: {message}")]
+    DlqCodec {
+        /// The record's sequence number (0 while encoding a new record).
+        seq: u64,
+        /// `encode` or `decode`.
+        op: &'static str,
+        /// The serializer's message.
+        message: String,
+    },
 }
 
 impl Error {
@@ -119,14 +198,22 @@ impl CodedError for Error {
             Self::NoProvider { .. } => &NO_PROVIDER,
             Self::InjectedFault { .. } => &INJECTED_FAULT,
             Self::InvalidConfig { .. } => &INVALID_CONFIG,
+            Self::RateLimited { .. } => &RATE_LIMITED,
+            Self::ExceedsBurst { .. } => &RATE_EXCEEDS_BURST,
+            Self::LimiterUnavailable { .. } => &LIMITER_UNAVAILABLE,
+            Self::DlqFull { .. } => &DLQ_FULL,
+            Self::DlqIo { .. } => &DLQ_IO,
+            Self::DlqCorrupt { .. } => &DLQ_CORRUPT,
+            Self::DlqCodec { .. } => &DLQ_CODEC,
         }
     }
 
     fn retry(&self) -> Retry {
         match self {
-            Self::CircuitOpen { retry_after, .. } | Self::NoProvider { retry_after, .. } => {
-                Retry::after(*retry_after)
-            }
+            Self::CircuitOpen { retry_after, .. }
+            | Self::NoProvider { retry_after, .. }
+            | Self::RateLimited { retry_after }
+            | Self::LimiterUnavailable { retry_after, .. } => Retry::after(*retry_after),
             Self::Rejected {
                 retry_after: Some(wait),
                 ..

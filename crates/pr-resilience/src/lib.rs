@@ -128,6 +128,7 @@ mod bulkhead;
 #[cfg(feature = "chaos")]
 mod chaos;
 mod clock;
+mod dlq;
 mod error;
 mod failover;
 mod fallback;
@@ -139,6 +140,7 @@ mod layer;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod pipeline;
+mod rate;
 mod registry;
 mod retry;
 mod timeout;
@@ -154,9 +156,14 @@ pub use bulkhead::{
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosBuilder};
 pub use clock::{Clock, ManualClock};
+pub use dlq::{
+    Attempt, DeadLetter, Dlq, DlqConfig, DlqRecord, DlqStats, Durability, Iter as DlqIter,
+    ReplayReport,
+};
 pub use error::{
-    BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, Error, INJECTED_FAULT, INVALID_CONFIG,
-    NO_PROVIDER, REJECTED, RETRIES_EXHAUSTED, TIMEOUT,
+    BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, DLQ_CODEC, DLQ_CORRUPT, DLQ_FULL, DLQ_IO, Error,
+    INJECTED_FAULT, INVALID_CONFIG, LIMITER_UNAVAILABLE, NO_PROVIDER, RATE_EXCEEDS_BURST,
+    RATE_LIMITED, REJECTED, RETRIES_EXHAUSTED, TIMEOUT,
 };
 pub use failover::Failover;
 pub use fallback::{Fallback, FromFn, Handle, Value};
@@ -170,6 +177,10 @@ pub use layer::{
     TimeoutService,
 };
 pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
+pub use rate::{
+    Denied, Gcra, KeyedLimiter, KeyedLimiterBuilder, LeakyBucket, LimiterClock, MonotonicClock,
+    Quota, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
+};
 pub use registry::BreakerRegistry;
 pub use retry::{
     Backoff, BudgetSnapshot, Classify, Decision, ErrorIf, Jitter, ResultIf, Retry, RetryBudget,

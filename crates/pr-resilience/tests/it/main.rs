@@ -10,9 +10,11 @@ mod alloc;
 mod breaker;
 mod bulkhead;
 mod compose;
+mod dlq;
 mod errors;
 mod features;
 mod pipeline;
+mod ratelimit;
 mod retry;
 #[cfg(feature = "tower")]
 mod tower;

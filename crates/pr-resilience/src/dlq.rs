@@ -1,0 +1,913 @@
+//! A durable dead-letter queue on local disk: append-only segment files of
+//! framed, checksummed records; removal through an append-only log of
+//! removed sequence numbers; recovery that cuts a torn tail.
+//!
+//! Files in the queue's directory: `<first seq, 20 digits>.seg` segments,
+//! each a run of frames (length, CRC32C, sequence number, push time, the
+//! letter as JSON), and `removed.log`, frames of removed sequence numbers.
+//! A segment is deleted once every record in it is removed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+use crate::rate::bucket::lock;
+
+mod config;
+mod record;
+
+pub use config::{DlqConfig, Durability};
+pub use record::{Attempt, DeadLetter, DlqRecord};
+use record::{HEADER, seal, u32_at, u64_at};
+
+const REMOVED: &str = "removed.log";
+const REMOVED_FRAME: usize = 12;
+
+/// A durable, bounded, append-only dead-letter queue of [`DeadLetter<T>`].
+///
+/// [`push`](Self::push) returns once the record is written (and synced as
+/// the [`Durability`] policy says); a full queue refuses with
+/// [`Error::DlqFull`], never dropping a record. [`replay`](Self::replay)
+/// hands each record to a handler and removes it only after the handler
+/// succeeds (at least once delivery). Opening a queue recovers it: a record
+/// torn by a crash at the end of the last segment is cut off, never
+/// returned. Clones share one queue; one process per directory.
+///
+/// # Examples
+///
+/// ```
+/// use pr_resilience::{DeadLetter, Dlq, DlqConfig};
+///
+/// # fn main() -> Result<(), pr_resilience::Error> {
+/// # let dir = std::env::temp_dir().join(format!("pr-dlq-doc-{}", std::process::id()));
+/// let dlq: Dlq<String> = Dlq::open(DlqConfig::new(&dir))?;
+/// dlq.push(&DeadLetter::with_code("order 42".to_owned(), "payments.declined", "card declined"))?;
+/// assert_eq!(dlq.len(), 1);
+/// let report = dlq.replay(|record| {
+///     assert_eq!(record.letter.payload, "order 42");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// assert_eq!((report.replayed, dlq.len()), (1, 0));
+/// # drop(dlq); std::fs::remove_dir_all(&dir).ok();
+/// # Ok(())
+/// # }
+/// ```
+pub struct Dlq<T> {
+    inner: Arc<Inner>,
+    payload: PhantomData<fn(T) -> T>,
+}
+
+impl<T> Clone for Dlq<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            payload: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Dlq<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dlq")
+            .field("dir", &self.inner.config.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    config: DlqConfig,
+    state: Mutex<State>,
+    metrics: Metrics,
+}
+
+/// Where a live record is.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    segment: u64,
+    offset: u64,
+    len: u32,
+    pushed_at_ms: u64,
+}
+
+struct Segment {
+    file: File,
+    path: PathBuf,
+    len: u64,
+}
+
+struct State {
+    /// Segments by first sequence number; the last is the one appended to.
+    segments: BTreeMap<u64, Segment>,
+    /// Live records by sequence number.
+    live: BTreeMap<u64, Slot>,
+    live_bytes: u64,
+    removed: File,
+    removed_len: u64,
+    /// Removed sequence numbers still inside a segment on disk.
+    removed_set: HashSet<u64>,
+    next_seq: u64,
+    unsynced: u32,
+    last_sync: Instant,
+}
+
+/// What a figure-reader sees of a queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DlqStats {
+    /// Records held.
+    pub records: u64,
+    /// Bytes of records held, framing included.
+    pub bytes: u64,
+    /// Segment files on disk.
+    pub segments: usize,
+    /// Whether the next push of a small record would be refused.
+    pub full: bool,
+}
+
+/// What a [`Dlq::replay`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplayReport {
+    /// Records the handler accepted, now removed.
+    pub replayed: u64,
+    /// Records the handler refused, kept.
+    pub failed: u64,
+}
+
+fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |e| Error::DlqIo {
+        op,
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn segment_name(seq: u64) -> String {
+    format!("{seq:020}.seg")
+}
+
+/// Syncs a directory so that files created or removed in it persist.
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error("sync", dir))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+impl<T: Serialize + DeserializeOwned> Dlq<T> {
+    /// Opens (creating when missing) the queue in `config.dir`, recovering
+    /// it: a torn record at the end of the last segment is cut off.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for invalid settings, [`Error::DlqIo`] when
+    /// a file cannot be read or written, [`Error::DlqCorrupt`] when a
+    /// segment other than the last is damaged.
+    pub fn open(config: DlqConfig) -> Result<Self, Error> {
+        config.validate()?;
+        let state = recover(&config)?;
+        let inner = Inner {
+            metrics: Metrics::new(),
+            config,
+            state: Mutex::new(state),
+        };
+        {
+            let state = lock(&inner.state);
+            inner.metrics.report(&state);
+        }
+        Ok(Self {
+            inner: Arc::new(inner),
+            payload: PhantomData,
+        })
+    }
+
+    /// Appends a letter; returns its sequence number once it is written and
+    /// synced as the [`Durability`] policy says.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DlqFull`] when the queue is at `max_records` or
+    /// `max_bytes` (or the record is larger than `max_record_bytes`);
+    /// [`Error::DlqCodec`] when the payload cannot be encoded;
+    /// [`Error::DlqIo`] when the write or sync fails (the record is then
+    /// not in the queue).
+    pub fn push(&self, letter: &DeadLetter<T>) -> Result<u64, Error> {
+        let config = &self.inner.config;
+        let mut frame = vec![0_u8; HEADER];
+        serde_json::to_writer(&mut frame, letter).map_err(|e| Error::DlqCodec {
+            seq: 0,
+            op: "encode",
+            message: e.to_string(),
+        })?;
+        let len = frame.len() as u64;
+        if len > u64::from(config.max_record_bytes) {
+            return Err(self.full("max_record_bytes", u64::from(config.max_record_bytes)));
+        }
+        let mut state = lock(&self.inner.state);
+        if state.live.len() as u64 >= config.max_records {
+            drop(state);
+            return Err(self.full("max_records", config.max_records));
+        }
+        if state.live_bytes + len > config.max_bytes {
+            drop(state);
+            return Err(self.full("max_bytes", config.max_bytes));
+        }
+        let seq = state.next_seq;
+        let pushed_at_ms = unix_ms(SystemTime::now());
+        seal(&mut frame, seq, pushed_at_ms);
+        if state.active().len > 0 && state.active().len + len > config.segment_bytes {
+            state.roll(config, seq)?;
+        }
+        let (base, offset) = {
+            let (&base, segment) = state.active_entry();
+            let offset = segment.len;
+            if let Err(e) = segment.file.write_all(&frame) {
+                // Never leave a partial frame behind a good one.
+                let _ = segment.file.set_len(offset);
+                return Err(io_error("write", &segment.path)(e));
+            }
+            segment.len += len;
+            (base, offset)
+        };
+        state.live.insert(
+            seq,
+            Slot {
+                segment: base,
+                offset,
+                len: u32::try_from(len).unwrap_or(u32::MAX),
+                pushed_at_ms,
+            },
+        );
+        state.live_bytes += len;
+        state.next_seq = seq + 1;
+        state.after_write(config.durability, true)?;
+        self.inner.metrics.pushed(&state);
+        Ok(seq)
+    }
+
+    fn full(&self, bound: &'static str, limit: u64) -> Error {
+        self.inner.metrics.rejected();
+        tracing::warn!(
+            name: "pr_resilience.dlq.full",
+            dir = %self.inner.config.dir.display(),
+            bound,
+            limit,
+            "dead-letter queue refused a record"
+        );
+        Error::DlqFull {
+            dir: self.inner.config.dir.clone(),
+            bound,
+            limit,
+        }
+    }
+
+    /// Syncs every write so far to disk, whatever the policy.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DlqIo`] when the sync fails.
+    pub fn sync(&self) -> Result<(), Error> {
+        let mut state = lock(&self.inner.state);
+        state.sync_now()
+    }
+
+    /// Records held.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        lock(&self.inner.state).live.len() as u64
+    }
+
+    /// Whether no record is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The queue's figures.
+    #[must_use]
+    pub fn stats(&self) -> DlqStats {
+        let state = lock(&self.inner.state);
+        stats(&self.inner.config, &state)
+    }
+
+    /// The settings it was opened with.
+    #[must_use]
+    pub fn config(&self) -> &DlqConfig {
+        &self.inner.config
+    }
+
+    /// The oldest record, without removing it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DlqIo`] or [`Error::DlqCodec`] when it cannot be read.
+    pub fn peek(&self) -> Result<Option<DlqRecord<T>>, Error> {
+        self.iter().next().transpose()
+    }
+
+    /// Every record held now, oldest first, read one at a time (records
+    /// removed meanwhile are skipped).
+    #[must_use]
+    pub fn iter(&self) -> Iter<'_, T> {
+        let seqs: Vec<u64> = lock(&self.inner.state).live.keys().copied().collect();
+        Iter {
+            dlq: self,
+            seqs: seqs.into_iter(),
+        }
+    }
+
+    /// Reads one record; `None` when it is no longer held.
+    fn read(&self, seq: u64) -> Result<Option<DlqRecord<T>>, Error> {
+        let frame = {
+            let state = lock(&self.inner.state);
+            let Some(slot) = state.live.get(&seq).copied() else {
+                return Ok(None);
+            };
+            let Some(segment) = state.segments.get(&slot.segment) else {
+                return Ok(None);
+            };
+            let mut frame = vec![0_u8; slot.len as usize];
+            let mut file = &segment.file;
+            file.seek(SeekFrom::Start(slot.offset))
+                .and_then(|_| file.read_exact(&mut frame))
+                .map_err(io_error("read", &segment.path))?;
+            frame
+        };
+        let letter = serde_json::from_slice(&frame[HEADER..]).map_err(|e| Error::DlqCodec {
+            seq,
+            op: "decode",
+            message: e.to_string(),
+        })?;
+        Ok(Some(DlqRecord {
+            seq,
+            pushed_at: UNIX_EPOCH + Duration::from_millis(u64_at(&frame, 16)),
+            letter,
+        }))
+    }
+
+    /// Removes one record (after it was handled); `false` when it was not
+    /// held.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DlqIo`] when the removal cannot be written.
+    pub fn remove(&self, seq: u64) -> Result<bool, Error> {
+        self.remove_all(&[seq]).map(|n| n == 1)
+    }
+
+    fn remove_all(&self, seqs: &[u64]) -> Result<u64, Error> {
+        let config = &self.inner.config;
+        let mut state = lock(&self.inner.state);
+        let mut frames = Vec::with_capacity(seqs.len() * REMOVED_FRAME);
+        let mut removed = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            if state.live.contains_key(&seq) {
+                frames.extend_from_slice(&seq.to_le_bytes());
+                frames.extend_from_slice(&crc32c::crc32c(&seq.to_le_bytes()).to_le_bytes());
+                removed.push(seq);
+            }
+        }
+        if removed.is_empty() {
+            return Ok(0);
+        }
+        let path = config.dir.join(REMOVED);
+        let at = state.removed_len;
+        if let Err(e) = state.removed.write_all(&frames) {
+            let _ = state.removed.set_len(at);
+            return Err(io_error("write", &path)(e));
+        }
+        state.removed_len += frames.len() as u64;
+        for seq in &removed {
+            if let Some(slot) = state.live.remove(seq) {
+                state.live_bytes -= u64::from(slot.len);
+                state.removed_set.insert(*seq);
+            }
+        }
+        state.after_write(config.durability, false)?;
+        state.drop_dead_segments(config)?;
+        self.inner.metrics.report(&state);
+        Ok(removed.len() as u64)
+    }
+
+    /// Hands each record held now to `handler`, oldest first, and removes
+    /// it once the handler returns `Ok` (at least once: a crash between the
+    /// two replays it again; use the idempotency key). A record whose
+    /// handler fails stays, and the replay goes on with the next.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DlqIo`] or [`Error::DlqCodec`] when a record cannot be read
+    /// or removed.
+    pub fn replay<E>(
+        &self,
+        mut handler: impl FnMut(&DlqRecord<T>) -> Result<(), E>,
+    ) -> Result<ReplayReport, Error> {
+        let mut report = ReplayReport::default();
+        for record in self.iter() {
+            let record = record?;
+            if handler(&record).is_ok() {
+                report.replayed += self.remove_all(&[record.seq])?;
+            } else {
+                report.failed += 1;
+            }
+        }
+        self.inner.metrics.replayed(report.replayed);
+        Ok(report)
+    }
+
+    /// As [`replay`](Self::replay), with an async handler.
+    ///
+    /// # Errors
+    ///
+    /// As [`replay`](Self::replay).
+    pub async fn replay_async<E, F, Fut>(&self, mut handler: F) -> Result<ReplayReport, Error>
+    where
+        F: FnMut(DlqRecord<T>) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+    {
+        let mut report = ReplayReport::default();
+        let seqs: Vec<u64> = lock(&self.inner.state).live.keys().copied().collect();
+        for seq in seqs {
+            let Some(record) = self.read(seq)? else {
+                continue;
+            };
+            if handler(record).await.is_ok() {
+                report.replayed += self.remove_all(&[seq])?;
+            } else {
+                report.failed += 1;
+            }
+        }
+        self.inner.metrics.replayed(report.replayed);
+        Ok(report)
+    }
+
+    /// Removes every record pushed before `time`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DlqIo`] when the removal cannot be written.
+    pub fn purge_before(&self, time: SystemTime) -> Result<u64, Error> {
+        let cutoff = unix_ms(time);
+        let seqs: Vec<u64> = lock(&self.inner.state)
+            .live
+            .iter()
+            .filter(|(_, slot)| slot.pushed_at_ms < cutoff)
+            .map(|(seq, _)| *seq)
+            .collect();
+        self.remove_all(&seqs)
+    }
+
+    /// Removes every record older than `age`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// As [`purge_before`](Self::purge_before).
+    pub fn purge_older_than(&self, age: Duration) -> Result<u64, Error> {
+        let time = SystemTime::now().checked_sub(age).unwrap_or(UNIX_EPOCH);
+        self.purge_before(time)
+    }
+
+    /// Removes the oldest records until at most `keep` are held; returns
+    /// how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// As [`purge_before`](Self::purge_before).
+    pub fn purge_keep_newest(&self, keep: u64) -> Result<u64, Error> {
+        let seqs: Vec<u64> = {
+            let state = lock(&self.inner.state);
+            let excess = (state.live.len() as u64).saturating_sub(keep);
+            state
+                .live
+                .keys()
+                .take(usize::try_from(excess).unwrap_or(usize::MAX))
+                .copied()
+                .collect()
+        };
+        self.remove_all(&seqs)
+    }
+}
+
+impl<T> Drop for Dlq<T> {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.inner) == 1 && self.inner.config.durability != Durability::None {
+            let _ = lock(&self.inner.state).sync_now();
+        }
+    }
+}
+
+/// The records of a queue, read one at a time; made by [`Dlq::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    dlq: &'a Dlq<T>,
+    seqs: std::vec::IntoIter<u64>,
+}
+
+impl<T: Serialize + DeserializeOwned> Iterator for Iter<'_, T> {
+    type Item = Result<DlqRecord<T>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for seq in self.seqs.by_ref() {
+            match self.dlq.read(seq) {
+                Ok(None) => {}
+                Ok(Some(record)) => return Some(Ok(record)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        None
+    }
+}
+
+fn stats(config: &DlqConfig, state: &State) -> DlqStats {
+    DlqStats {
+        records: state.live.len() as u64,
+        bytes: state.live_bytes,
+        segments: state.segments.len(),
+        full: state.live.len() as u64 >= config.max_records
+            || state.live_bytes + HEADER as u64 + 64 > config.max_bytes,
+    }
+}
+
+impl State {
+    fn active(&self) -> &Segment {
+        self.segments
+            .last_key_value()
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| unreachable!("a queue always has an active segment"))
+    }
+
+    fn active_entry(&mut self) -> (&u64, &mut Segment) {
+        self.segments
+            .iter_mut()
+            .next_back()
+            .unwrap_or_else(|| unreachable!("a queue always has an active segment"))
+    }
+
+    /// Closes the active segment (synced) and starts one at `seq`.
+    fn roll(&mut self, config: &DlqConfig, seq: u64) -> Result<(), Error> {
+        if config.durability != Durability::None {
+            self.sync_now()?;
+        }
+        let segment = create_segment(&config.dir, seq)?;
+        if config.durability != Durability::None {
+            sync_dir(&config.dir)?;
+        }
+        self.segments.insert(seq, segment);
+        Ok(())
+    }
+
+    /// Syncs as the policy says after a write (`record`: a push, else a
+    /// removal).
+    fn after_write(&mut self, durability: Durability, record: bool) -> Result<(), Error> {
+        match durability {
+            Durability::EachRecord => self.sync_now(),
+            Durability::Batched {
+                max_records,
+                max_delay_ms,
+            } => {
+                self.unsynced += u32::from(record);
+                if self.unsynced >= max_records
+                    || self.last_sync.elapsed() >= Duration::from_millis(max_delay_ms)
+                {
+                    self.sync_now()
+                } else {
+                    Ok(())
+                }
+            }
+            Durability::None => Ok(()),
+        }
+    }
+
+    fn sync_now(&mut self) -> Result<(), Error> {
+        let active = self.active();
+        active
+            .file
+            .sync_data()
+            .map_err(io_error("sync", &active.path))?;
+        self.removed.sync_data().map_err(|e| Error::DlqIo {
+            op: "sync",
+            path: PathBuf::from(REMOVED),
+            message: e.to_string(),
+        })?;
+        self.unsynced = 0;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Deletes segments (not the active one) that hold no live record.
+    fn drop_dead_segments(&mut self, config: &DlqConfig) -> Result<(), Error> {
+        let first_live = self.live.keys().next().copied().unwrap_or(self.next_seq);
+        let mut deleted = false;
+        loop {
+            let mut keys = self.segments.keys();
+            let (Some(&first), Some(&second)) = (keys.next(), keys.next()) else {
+                break;
+            };
+            // The first segment holds seqs [first, second).
+            if first_live < second {
+                break;
+            }
+            if let Some(segment) = self.segments.remove(&first) {
+                std::fs::remove_file(&segment.path).map_err(io_error("remove", &segment.path))?;
+                self.removed_set.retain(|seq| *seq >= second);
+                deleted = true;
+            }
+        }
+        if deleted {
+            if config.durability != Durability::None {
+                sync_dir(&config.dir)?;
+            }
+            // Keep the removal log small: rewrite it when most of it is
+            // about deleted segments.
+            if self.removed_len > 4096
+                && (self.removed_set.len() * REMOVED_FRAME * 4) < self.removed_len as usize
+            {
+                self.compact_removed(config)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn compact_removed(&mut self, config: &DlqConfig) -> Result<(), Error> {
+        let path = config.dir.join(REMOVED);
+        let tmp = config.dir.join("removed.log.tmp");
+        let mut seqs: Vec<u64> = self.removed_set.iter().copied().collect();
+        seqs.sort_unstable();
+        let mut bytes = Vec::with_capacity(seqs.len() * REMOVED_FRAME);
+        for seq in seqs {
+            bytes.extend_from_slice(&seq.to_le_bytes());
+            bytes.extend_from_slice(&crc32c::crc32c(&seq.to_le_bytes()).to_le_bytes());
+        }
+        let mut file = File::create(&tmp).map_err(io_error("create", &tmp))?;
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(io_error("write", &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_error("rename", &tmp))?;
+        sync_dir(&config.dir)?;
+        self.removed = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io_error("open", &path))?;
+        self.removed_len = bytes.len() as u64;
+        Ok(())
+    }
+}
+
+fn create_segment(dir: &Path, seq: u64) -> Result<Segment, Error> {
+    let path = dir.join(segment_name(seq));
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(io_error("create", &path))?;
+    let len = file.metadata().map_err(io_error("stat", &path))?.len();
+    Ok(Segment { file, path, len })
+}
+
+/// Opens the queue's files, cutting a torn tail.
+fn recover(config: &DlqConfig) -> Result<State, Error> {
+    let dir = &config.dir;
+    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    let _ = std::fs::remove_file(dir.join("removed.log.tmp"));
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))? {
+        let entry = entry.map_err(io_error("list", dir))?;
+        let name = entry.file_name();
+        let Some(base) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".seg"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        bases.push(base);
+    }
+    bases.sort_unstable();
+
+    // The removal log: whole frames only.
+    let removed_path = dir.join(REMOVED);
+    let mut removed = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(&removed_path)
+        .map_err(io_error("open", &removed_path))?;
+    let mut bytes = Vec::new();
+    removed
+        .read_to_end(&mut bytes)
+        .map_err(io_error("read", &removed_path))?;
+    let mut removed_set = HashSet::new();
+    let mut good = 0;
+    let mut max_removed = 0;
+    while good + REMOVED_FRAME <= bytes.len() {
+        let seq = u64_at(&bytes, good);
+        if crc32c::crc32c(&bytes[good..good + 8]) != u32_at(&bytes, good + 8) {
+            break;
+        }
+        removed_set.insert(seq);
+        max_removed = max_removed.max(seq);
+        good += REMOVED_FRAME;
+    }
+    if good < bytes.len() {
+        tracing::warn!(
+            name: "pr_resilience.dlq.torn_tail_truncated",
+            path = %removed_path.display(),
+            at = good,
+            "cut a torn removal record"
+        );
+        removed
+            .set_len(good as u64)
+            .and_then(|()| removed.sync_all())
+            .map_err(io_error("truncate", &removed_path))?;
+    }
+
+    let mut segments = BTreeMap::new();
+    let mut live = BTreeMap::new();
+    let mut live_bytes = 0;
+    let mut last_seq = None;
+    for (i, &base) in bases.iter().enumerate() {
+        let last = i + 1 == bases.len();
+        let mut segment = create_segment(dir, base)?;
+        let mut bytes = Vec::new();
+        (&segment.file)
+            .read_to_end(&mut bytes)
+            .map_err(io_error("read", &segment.path))?;
+        let mut at = 0;
+        let mut damage = None;
+        while at < bytes.len() {
+            if bytes.len() - at < HEADER {
+                damage = Some("header past the end");
+                break;
+            }
+            let len = u32_at(&bytes, at) as usize + 8;
+            if len < HEADER || len > config.max_record_bytes as usize || at + len > bytes.len() {
+                damage = Some("length past the end");
+                break;
+            }
+            if crc32c::crc32c(&bytes[at + 8..at + len]) != u32_at(&bytes, at + 4) {
+                damage = Some("checksum mismatch");
+                break;
+            }
+            let seq = u64_at(&bytes, at + 8);
+            if seq < base || last_seq.is_some_and(|l| seq <= l) {
+                damage = Some("sequence out of order");
+                break;
+            }
+            last_seq = Some(seq);
+            if !removed_set.contains(&seq) {
+                live.insert(
+                    seq,
+                    Slot {
+                        segment: base,
+                        offset: at as u64,
+                        len: u32::try_from(len).unwrap_or(u32::MAX),
+                        pushed_at_ms: u64_at(&bytes, at + 16),
+                    },
+                );
+                live_bytes += len as u64;
+            }
+            at += len;
+        }
+        if let Some(reason) = damage {
+            if !last {
+                return Err(Error::DlqCorrupt {
+                    path: segment.path,
+                    offset: at as u64,
+                    reason: reason.into(),
+                });
+            }
+            tracing::warn!(
+                name: "pr_resilience.dlq.torn_tail_truncated",
+                path = %segment.path.display(),
+                at,
+                reason,
+                "cut a torn record at the end of the last segment"
+            );
+            segment
+                .file
+                .set_len(at as u64)
+                .and_then(|()| segment.file.sync_all())
+                .map_err(io_error("truncate", &segment.path))?;
+            segment.len = at as u64;
+        }
+        segments.insert(base, segment);
+    }
+    let next_seq = last_seq
+        .map_or(1, |l| l + 1)
+        .max(max_removed + 1)
+        .max(bases.last().copied().unwrap_or(1));
+    removed_set.retain(|seq| bases.first().is_some_and(|first| seq >= first));
+    if segments.is_empty() {
+        segments.insert(next_seq, create_segment(dir, next_seq)?);
+        sync_dir(dir)?;
+    }
+    let removed_len = good as u64;
+    let mut state = State {
+        segments,
+        live,
+        live_bytes,
+        removed,
+        removed_len,
+        removed_set,
+        next_seq,
+        unsynced: 0,
+        last_sync: Instant::now(),
+    };
+    state.drop_dead_segments(config)?;
+    Ok(state)
+}
+
+/// The queue's figures through the `metrics` facade (no-ops without the
+/// `metrics` feature): `pr_resilience_dlq_records`,
+/// `pr_resilience_dlq_bytes`, `pr_resilience_dlq_pushed_total`,
+/// `pr_resilience_dlq_rejected_total`, `pr_resilience_dlq_replayed_total`.
+struct Metrics {
+    #[cfg(feature = "metrics")]
+    handles: [metrics::Gauge; 2],
+    #[cfg(feature = "metrics")]
+    counters: [metrics::Counter; 3],
+}
+
+impl Metrics {
+    fn new() -> Self {
+        Self {
+            #[cfg(feature = "metrics")]
+            handles: [
+                metrics::gauge!("pr_resilience_dlq_records"),
+                metrics::gauge!("pr_resilience_dlq_bytes"),
+            ],
+            #[cfg(feature = "metrics")]
+            counters: [
+                metrics::counter!("pr_resilience_dlq_pushed_total"),
+                metrics::counter!("pr_resilience_dlq_rejected_total"),
+                metrics::counter!("pr_resilience_dlq_replayed_total"),
+            ],
+        }
+    }
+
+    #[cfg_attr(
+        not(feature = "metrics"),
+        allow(
+            clippy::unused_self,
+            unused_variables,
+            reason = "no-op without metrics"
+        )
+    )]
+    fn report(&self, state: &State) {
+        #[cfg(feature = "metrics")]
+        {
+            #[allow(clippy::cast_precision_loss, reason = "a gauge is an f64")]
+            self.handles[0].set(state.live.len() as f64);
+            #[allow(clippy::cast_precision_loss, reason = "a gauge is an f64")]
+            self.handles[1].set(state.live_bytes as f64);
+        }
+    }
+
+    fn pushed(&self, state: &State) {
+        #[cfg(feature = "metrics")]
+        self.counters[0].increment(1);
+        self.report(state);
+    }
+
+    #[cfg_attr(
+        not(feature = "metrics"),
+        allow(clippy::unused_self, reason = "no-op without metrics")
+    )]
+    fn rejected(&self) {
+        #[cfg(feature = "metrics")]
+        self.counters[1].increment(1);
+    }
+
+    #[cfg_attr(
+        not(feature = "metrics"),
+        allow(
+            clippy::unused_self,
+            unused_variables,
+            reason = "no-op without metrics"
+        )
+    )]
+    fn replayed(&self, n: u64) {
+        #[cfg(feature = "metrics")]
+        self.counters[2].increment(n);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,438 @@
+//! The dead-letter queue on real files: push and read back, replay that
+//! removes only what succeeded, purges, bounds, torn tails, and a child
+//! process killed with SIGKILL while it pushes.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use pr_errors::CodedError;
+use pr_resilience::{Attempt, DeadLetter, Dlq, DlqConfig, Durability, Error};
+use serde::{Deserialize, Serialize};
+
+/// A temporary directory removed on drop.
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let path = std::env::temp_dir().join(format!(
+            "pr-resilience-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Job {
+    n: u64,
+    body: String,
+}
+
+fn letter(n: u64) -> DeadLetter<Job> {
+    let error = Error::Timeout {
+        name: "attempt".into(),
+        after: Duration::from_millis(250),
+    };
+    DeadLetter::new(
+        Job {
+            n,
+            body: format!("job {n}"),
+        },
+        &error,
+    )
+    .with_attempts(vec![Attempt::failed(&error), Attempt::failed(&error)])
+    .with_idempotency_key(format!("job-{n}"))
+}
+
+fn config(dir: &Path) -> DlqConfig {
+    let mut config = DlqConfig::new(dir).with_durability(Durability::Batched {
+        max_records: 32,
+        max_delay_ms: 5,
+    });
+    config.segment_bytes = 4 * 1024;
+    config
+}
+
+fn payloads(dlq: &Dlq<Job>) -> Vec<u64> {
+    dlq.iter().map(|r| r.unwrap().letter.payload.n).collect()
+}
+
+#[test]
+fn records_survive_reopening_with_every_field() {
+    let dir = TempDir::new("dlq-reopen");
+    for durability in [
+        Durability::EachRecord,
+        Durability::None,
+        Durability::Batched {
+            max_records: 3,
+            max_delay_ms: 1_000,
+        },
+    ] {
+        let _ = std::fs::remove_dir_all(&dir.0);
+        let dlq: Dlq<Job> = Dlq::open(config(&dir.0).with_durability(durability)).unwrap();
+        let seqs: Vec<u64> = (0..100).map(|n| dlq.push(&letter(n)).unwrap()).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+        drop(dlq);
+        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        assert!(dlq.stats().segments > 5, "{:?}", dlq.stats());
+        assert_eq!(payloads(&dlq), (0..100).collect::<Vec<_>>());
+        let first = dlq.peek().unwrap().unwrap();
+        assert_eq!(first.seq, seqs[0]);
+        assert_eq!(
+            first.letter,
+            letter(0).with_attempts(first.letter.attempts.clone())
+        );
+        assert_eq!(first.letter.code, "resilience.timeout");
+        assert_eq!(first.letter.attempts.len(), 2);
+        assert_eq!(first.letter.idempotency_key.as_deref(), Some("job-0"));
+        assert!(first.pushed_at <= SystemTime::now());
+        // New pushes continue the sequence.
+        assert!(dlq.push(&letter(100)).unwrap() > seqs[99]);
+    }
+}
+
+#[test]
+fn replay_removes_only_what_succeeded() {
+    let dir = TempDir::new("dlq-replay");
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    for n in 0..50 {
+        dlq.push(&letter(n)).unwrap();
+    }
+    let report = dlq
+        .replay(|record| {
+            if record.letter.payload.n % 5 == 0 {
+                Err("still failing")
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap();
+    assert_eq!((report.replayed, report.failed), (40, 10));
+    let kept: Vec<u64> = (0..50).filter(|n| n % 5 == 0).collect();
+    assert_eq!(payloads(&dlq), kept);
+    drop(dlq);
+    // Removals are durable too, and emptied segments are deleted.
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    assert_eq!(payloads(&dlq), kept);
+    let report = dlq.replay(|_| Ok::<(), ()>(())).unwrap();
+    assert_eq!(report.replayed, 10);
+    assert!(dlq.is_empty());
+    assert_eq!(dlq.stats().segments, 1);
+    drop(dlq);
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    assert!(dlq.is_empty());
+    assert_eq!(dlq.stats().bytes, 0);
+}
+
+#[tokio::test]
+async fn async_replay_and_purges() {
+    let dir = TempDir::new("dlq-purge");
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    for n in 0..20 {
+        dlq.push(&letter(n)).unwrap();
+    }
+    assert_eq!(dlq.purge_keep_newest(15).unwrap(), 5);
+    assert_eq!(payloads(&dlq)[0], 5);
+    let report = dlq
+        .replay_async(|record| async move {
+            if record.letter.payload.n < 10 {
+                Ok(())
+            } else {
+                Err(())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!((report.replayed, report.failed), (5, 10));
+    // Everything was pushed before now.
+    assert_eq!(dlq.purge_older_than(Duration::from_secs(3600)).unwrap(), 0);
+    let later = SystemTime::now() + Duration::from_secs(1);
+    assert_eq!(dlq.purge_before(later).unwrap(), 10);
+    assert!(dlq.is_empty());
+}
+
+#[test]
+fn a_full_queue_refuses_with_a_coded_error() {
+    let dir = TempDir::new("dlq-full");
+    let mut config = config(&dir.0);
+    config.max_records = 10;
+    let dlq: Dlq<Job> = Dlq::open(config.clone()).unwrap();
+    for n in 0..10 {
+        dlq.push(&letter(n)).unwrap();
+    }
+    assert!(dlq.stats().full);
+    let refused = dlq.push(&letter(10)).unwrap_err();
+    assert_eq!(refused.info().code.as_str(), "resilience.dlq_full");
+    assert_eq!(refused.info().status.as_u16(), 503);
+    assert!(matches!(
+        refused,
+        Error::DlqFull {
+            bound: "max_records",
+            limit: 10,
+            ..
+        }
+    ));
+    // Nothing was lost: the ten are there, and room comes back on removal.
+    assert_eq!(payloads(&dlq), (0..10).collect::<Vec<_>>());
+    assert!(dlq.remove(dlq.peek().unwrap().unwrap().seq).unwrap());
+    dlq.push(&letter(10)).unwrap();
+    drop(dlq);
+
+    let dir = TempDir::new("dlq-full-bytes");
+    let mut config = self::config(&dir.0);
+    config.max_bytes = 1_000;
+    config.max_record_bytes = 1_000;
+    let dlq: Dlq<Job> = Dlq::open(config).unwrap();
+    let mut pushed = 0;
+    let refused = loop {
+        match dlq.push(&letter(pushed)) {
+            Ok(_) => pushed += 1,
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(
+        refused,
+        Error::DlqFull {
+            bound: "max_bytes",
+            ..
+        }
+    ));
+    assert!(dlq.stats().bytes <= 1_000);
+    assert_eq!(dlq.len(), pushed);
+}
+
+#[test]
+fn invalid_settings_are_reported_together() {
+    let mut config = DlqConfig::new("");
+    config.max_records = 0;
+    config.segment_bytes = 0;
+    let error = config.validate().unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("dlq.dir") && text.contains("max_records") && text.contains("segment_bytes"),
+        "{text}"
+    );
+    assert_eq!(error.info().code.as_str(), "resilience.invalid_config");
+}
+
+fn last_segment(dir: &Path) -> PathBuf {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    names.sort();
+    names.pop().unwrap()
+}
+
+#[test]
+fn a_torn_tail_is_cut_and_never_returned() {
+    let dir = TempDir::new("dlq-torn");
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    for n in 0..3 {
+        dlq.push(&letter(n)).unwrap();
+    }
+    drop(dlq);
+    let segment = last_segment(&dir.0);
+    let whole = std::fs::metadata(&segment).unwrap().len();
+    // Half a record: a header that promises more than is there.
+    {
+        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        dlq.push(&letter(3)).unwrap();
+    }
+    let with_fourth = std::fs::metadata(&segment).unwrap().len();
+    for cut in [
+        1,
+        7,
+        20,
+        30,
+        (with_fourth - whole) / 2,
+        with_fourth - whole - 1,
+    ] {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&segment)
+            .unwrap();
+        file.set_len(whole + cut).unwrap();
+        drop(file);
+        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        assert_eq!(payloads(&dlq), vec![0, 1, 2], "cut at {cut}");
+        assert_eq!(std::fs::metadata(&segment).unwrap().len(), whole);
+        drop(dlq);
+        // Restore the fourth record for the next cut.
+        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        dlq.push(&letter(3)).unwrap();
+    }
+    // Garbage whose checksum cannot match.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap();
+    file.write_all(&[0x30, 0, 0, 0, 1, 2, 3, 4]).unwrap();
+    file.write_all(&[0xAB; 0x30]).unwrap();
+    drop(file);
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    assert_eq!(payloads(&dlq), vec![0, 1, 2, 3]);
+    dlq.push(&letter(4)).unwrap();
+    drop(dlq);
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    assert_eq!(payloads(&dlq), vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn damage_before_the_tail_is_a_coded_error_not_a_silent_loss() {
+    let dir = TempDir::new("dlq-corrupt");
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    for n in 0..200 {
+        dlq.push(&letter(n)).unwrap();
+    }
+    drop(dlq);
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    names.sort();
+    let first = &names[0];
+    let mut bytes = std::fs::read(first).unwrap();
+    bytes[40] ^= 0xFF;
+    std::fs::write(first, bytes).unwrap();
+    let error = Dlq::<Job>::open(config(&dir.0)).unwrap_err();
+    assert_eq!(error.info().code.as_str(), "resilience.dlq_corrupt");
+}
+
+/// The crash test's queue: a process crash needs no fsync (every push is
+/// written before it returns), so the test does not pay for them.
+fn crash_config(dir: &Path) -> DlqConfig {
+    let mut config = config(dir).with_durability(Durability::None);
+    config.segment_bytes = 64 * 1024;
+    config
+}
+
+const CHILD_DIR: &str = "PR_RESILIENCE_DLQ_CRASH_DIR";
+
+/// Pushes records and prints each one's number once its push returned:
+/// forever in the child (until killed), a few as an ordinary test.
+#[test]
+fn crash_child_entry() {
+    let child_dir = std::env::var_os(CHILD_DIR);
+    let temp = TempDir::new("dlq-crash-inline");
+    let dir = child_dir.as_ref().map_or(temp.0.as_path(), Path::new);
+    let dlq: Dlq<Job> = Dlq::open(crash_config(dir)).unwrap();
+    let start = dlq
+        .iter()
+        .last()
+        .map_or(0, |r| r.unwrap().letter.payload.n + 1);
+    let limit = if child_dir.is_some() {
+        u64::MAX
+    } else {
+        start + 50
+    };
+    let stdout = std::io::stdout();
+    if child_dir.is_some() {
+        println!("ready {start}");
+    }
+    for n in start..limit {
+        dlq.push(&letter(n)).unwrap();
+        if child_dir.is_some() {
+            let mut out = stdout.lock();
+            writeln!(out, "{n}").unwrap();
+            out.flush().unwrap();
+        }
+    }
+    assert_eq!(dlq.len(), 50);
+}
+
+/// A small pseudo-random number from the clock and the process id.
+fn jitter(round: u64) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let mut x = u64::from(nanos) ^ (u64::from(std::process::id()) << 20) ^ (round << 40);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_while_pushing_loses_no_acknowledged_record() {
+    let dir = TempDir::new("dlq-crash");
+    let mut acknowledged: Option<u64> = None;
+    for round in 0..50_u64 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "dlq::crash_child_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR, &dir.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap() > 0 && !line.contains("ready") {
+            line.clear();
+        }
+        // Let it push a random number more (sometimes none), then kill it.
+        let target = jitter(round) % 400;
+        let mut seen = 0;
+        line.clear();
+        while seen < target && out.read_line(&mut line).unwrap() > 0 {
+            if let Ok(n) = line.trim().parse::<u64>() {
+                acknowledged = Some(n);
+            }
+            seen += 1;
+            line.clear();
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // Lines already written were acknowledged too.
+        while out.read_line(&mut line).unwrap() > 0 {
+            if let Ok(n) = line.trim().parse::<u64>() {
+                acknowledged = Some(n);
+            }
+            line.clear();
+        }
+        let dlq: Dlq<Job> = Dlq::open(crash_config(&dir.0)).unwrap();
+        let mut expected = 0;
+        for record in dlq.iter() {
+            let record = record.unwrap();
+            assert_eq!(
+                record.letter.payload.n, expected,
+                "round {round}: out of order or torn"
+            );
+            assert_eq!(record.letter.payload.body, format!("job {expected}"));
+            assert_eq!(
+                record.letter.idempotency_key,
+                Some(format!("job-{expected}"))
+            );
+            expected += 1;
+        }
+        if let Some(last) = acknowledged {
+            assert!(
+                expected > last,
+                "round {round}: acknowledged {last} but recovered {expected}"
+            );
+        }
+    }
+    assert!(acknowledged.is_some_and(|n| n > 100), "{acknowledged:?}");
+}
