@@ -23,10 +23,12 @@ use crate::rate::bucket::lock;
 
 mod config;
 mod record;
+mod route;
 
 pub use config::{DlqConfig, Durability};
 pub use record::{Attempt, DeadLetter, DlqRecord};
 use record::{HEADER, seal, u32_at, u64_at};
+pub use route::DeadLettered;
 
 const REMOVED: &str = "removed.log";
 const REMOVED_FRAME: usize = 12;

@@ -157,8 +157,8 @@ pub use bulkhead::{
 pub use chaos::{Chaos, ChaosBuilder};
 pub use clock::{Clock, ManualClock};
 pub use dlq::{
-    Attempt, DeadLetter, Dlq, DlqConfig, DlqRecord, DlqStats, Durability, Iter as DlqIter,
-    ReplayReport,
+    Attempt, DeadLetter, DeadLettered, Dlq, DlqConfig, DlqRecord, DlqStats, Durability,
+    Iter as DlqIter, ReplayReport,
 };
 pub use error::{
     BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, DLQ_CODEC, DLQ_CORRUPT, DLQ_FULL, DLQ_IO, Error,

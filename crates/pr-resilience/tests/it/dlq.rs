@@ -436,3 +436,82 @@ fn sigkill_while_pushing_loses_no_acknowledged_record() {
     }
     assert!(acknowledged.is_some_and(|n| n > 100), "{acknowledged:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn operations_that_exhaust_their_retries_are_dead_lettered() {
+    let dir = TempDir::new("dlq-route");
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let retry = pr_resilience::Retry::builder()
+        .max_retries(3)
+        .build()
+        .unwrap();
+    let timeout = || Error::Timeout {
+        name: "attempt".into(),
+        after: Duration::from_secs(1),
+    };
+    // Succeeds on the third attempt: nothing is dead-lettered.
+    let mut calls = 0;
+    let answer = dlq
+        .retry_or_dead_letter(&retry, letter(1).payload, Some("job-1"), |_job: &Job| {
+            calls += 1;
+            let outcome = if calls < 3 { Err(timeout()) } else { Ok(calls) };
+            async move { outcome }
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer, 3);
+    assert!(dlq.is_empty());
+    // Always fails: four attempts, then the queue holds it with each one.
+    let failed = dlq
+        .retry_or_dead_letter(
+            &retry,
+            letter(2).payload,
+            Some("job-2"),
+            |_job: &Job| async { Err::<(), _>(timeout()) },
+        )
+        .await
+        .unwrap_err();
+    let seq = failed.stored.unwrap();
+    let record = dlq.peek().unwrap().unwrap();
+    assert_eq!(record.seq, seq);
+    assert_eq!(record.letter.payload, letter(2).payload);
+    assert_eq!(record.letter.attempts.len(), 4);
+    assert_eq!(record.letter.code, "resilience.timeout");
+    assert_eq!(record.letter.idempotency_key.as_deref(), Some("job-2"));
+    // A permanent error is not retried, and is dead-lettered at once.
+    let failed = dlq
+        .retry_or_dead_letter(&retry, letter(3).payload, None, |_job: &Job| async {
+            Err::<(), _>(Error::InvalidConfig {
+                field: "x",
+                message: "bad".into(),
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(failed.stored.is_ok());
+    assert_eq!(dlq.iter().last().unwrap().unwrap().letter.attempts.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_hands_the_failure_back() {
+    let dir = TempDir::new("dlq-route-full");
+    let mut config = config(&dir.0);
+    config.max_records = 1;
+    let dlq: Dlq<Job> = Dlq::open(config).unwrap();
+    dlq.push(&letter(0)).unwrap();
+    let retry = pr_resilience::Retry::builder()
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let failed = dlq
+        .retry_or_dead_letter(&retry, letter(1).payload, None, |_job: &Job| async {
+            Err::<(), _>(Error::Timeout {
+                name: "attempt".into(),
+                after: Duration::from_secs(1),
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(failed.stored, Err(Error::DlqFull { .. })));
+    assert!(failed.to_string().contains("not dead-lettered"));
+}

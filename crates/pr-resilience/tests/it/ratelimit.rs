@@ -243,3 +243,32 @@ fn limiters_are_admission_stages_with_a_retry_after() {
     assert_eq!(refused.info().status.as_u16(), 429);
     assert_eq!(refused.retry_after(), Some(Duration::from_secs(1)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pipeline_with_a_limiter_refuses_past_the_quota() {
+    let clock = ManualClock::new();
+    let limiter = Gcra::with_clock(Quota::per_second(2), clock.clone()).unwrap();
+    let pipeline = pr_resilience::Pipeline::standard("api")
+        .admission(limiter.clone())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let answer: Result<u32, pr_resilience::CallError<pr_resilience::Error>> =
+            pipeline.run(|| async { Ok(7) }).await;
+        assert_eq!(answer.unwrap(), 7);
+    }
+    let refused = pipeline
+        .run(|| async { Ok::<u32, pr_resilience::Error>(7) })
+        .await
+        .unwrap_err();
+    let error = refused.rejection().unwrap();
+    assert_eq!(error.info().code.as_str(), "resilience.rate_limited");
+    assert_eq!(error.retry_after(), Some(Duration::from_millis(500)));
+    clock.advance(Duration::from_millis(500));
+    assert!(
+        pipeline
+            .run(|| async { Ok::<u32, pr_resilience::Error>(7) })
+            .await
+            .is_ok()
+    );
+}
