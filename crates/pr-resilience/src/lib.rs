@@ -181,6 +181,10 @@ pub use rate::{
     Denied, Gcra, KeyedLimiter, KeyedLimiterBuilder, LeakyBucket, LimiterClock, MonotonicClock,
     Quota, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
 };
+#[cfg(feature = "redis")]
+pub use rate::{FailurePolicy, RedisAlgorithm, RedisLimiter, RedisLimiterBuilder};
+#[cfg(feature = "tower")]
+pub use rate::{KeyExtractor, OnLimit, RateLimit, RateLimitLayer};
 pub use registry::BreakerRegistry;
 pub use retry::{
     Backoff, BudgetSnapshot, Classify, Decision, ErrorIf, Jitter, ResultIf, Retry, RetryBudget,

@@ -18,12 +18,20 @@ pub(crate) mod bucket;
 mod clock;
 mod gcra;
 mod keyed;
+#[cfg(feature = "tower")]
+mod layer;
+#[cfg(feature = "redis")]
+mod redis;
 mod window;
 
 pub use bucket::{LeakyBucket, TokenBucket};
 pub use clock::{LimiterClock, MonotonicClock};
 pub use gcra::Gcra;
 pub use keyed::{KeyedLimiter, KeyedLimiterBuilder};
+#[cfg(feature = "tower")]
+pub use layer::{KeyExtractor, OnLimit, RateLimit, RateLimitLayer};
+#[cfg(feature = "redis")]
+pub use redis::{FailurePolicy, RedisAlgorithm, RedisLimiter, RedisLimiterBuilder};
 pub use window::{SlidingWindowCounter, SlidingWindowLog};
 
 /// How many permits a limiter hands out, over which period, and how many it

@@ -13,8 +13,12 @@ mod compose;
 mod dlq;
 mod errors;
 mod features;
+#[cfg(feature = "tower")]
+mod layer;
 mod pipeline;
 mod ratelimit;
+#[cfg(feature = "redis")]
+mod redis;
 mod retry;
 #[cfg(feature = "tower")]
 mod tower;

@@ -1,0 +1,460 @@
+//! Distributed limiters on Redis: GCRA and the approximate sliding window,
+//! each one atomic Lua script that reads the server's clock (`TIME`), so
+//! every machine shares one limit whatever its own clock says.
+//!
+//! A small local circuit breaker guards the store: after
+//! `breaker_failures` consecutive errors it stops calling Redis for
+//! `breaker_cooldown`, then lets one probe through. While Redis is
+//! unreachable (an error, or the breaker open) the [`FailurePolicy`]
+//! decides: admit everything (fail open) or refuse everything (fail closed,
+//! [`Error::LimiterUnavailable`]). The crate's full
+//! [`CircuitBreaker`](crate::CircuitBreaker) is not used here on purpose:
+//! this one needs no configuration and costs one atomic load per call.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+
+use super::Quota;
+use super::bucket::lock;
+use crate::{Clock, Error};
+
+/// The GCRA script: `KEYS[1]` the key; `ARGV` interval and capacity in
+/// microseconds, permits, take (1) or peek (0). Answers `{1, 0}` or
+/// `{0, wait in microseconds}`.
+const GCRA: &str = r"
+local interval = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local nxt = tat + n * interval
+local ahead = nxt - now
+if ahead > capacity then
+  return {0, math.ceil(ahead - capacity)}
+end
+if ARGV[4] == '1' then
+  redis.call('SET', KEYS[1], string.format('%.3f', nxt), 'PX', math.ceil(ahead / 1000) + 1000)
+end
+return {1, 0}
+";
+
+/// The approximate sliding window: `KEYS[1]` the key (counters live at
+/// `key:<window index>`); `ARGV` window in microseconds, limit, permits,
+/// take. Answers as [`GCRA`].
+const WINDOW: &str = r"
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local idx = math.floor(now / window)
+local start = idx * window
+local ckey = KEYS[1] .. ':' .. string.format('%d', idx)
+local cur = tonumber(redis.call('GET', ckey) or '0')
+local prev = tonumber(redis.call('GET', KEYS[1] .. ':' .. string.format('%d', idx - 1)) or '0')
+local elapsed = now - start
+if prev * (window - elapsed) + (cur + n) * window <= limit * window then
+  if ARGV[4] == '1' then
+    redis.call('INCRBY', ckey, n)
+    redis.call('PEXPIRE', ckey, math.ceil(2 * window / 1000) + 1000)
+  end
+  return {1, 0}
+end
+local at
+if cur + n <= limit and prev > 0 then
+  at = start + window - math.floor((limit - cur - n) * window / prev)
+else
+  local c = cur
+  if c < 1 then c = 1 end
+  at = start + window + window - math.min(math.floor((limit - n) * window / c), window)
+end
+return {0, math.ceil(at - now)}
+";
+
+/// Which algorithm a [`RedisLimiter`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedisAlgorithm {
+    /// GCRA: the quota's rate with its burst (one key per limited key).
+    Gcra,
+    /// The approximate sliding window: the quota's permits per period (two
+    /// counters per limited key).
+    SlidingWindow,
+}
+
+/// What a [`RedisLimiter`] answers while Redis is unreachable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailurePolicy {
+    /// Admit every call (availability over the limit).
+    FailOpen,
+    /// Refuse every call with [`Error::LimiterUnavailable`] (the limit over
+    /// availability).
+    FailClosed,
+}
+
+/// A rate limiter whose state lives in Redis, shared by every process that
+/// uses the same key prefix.
+///
+/// Keys are `<prefix><key>` (GCRA) or `<prefix><key>:<window>` (sliding
+/// window); put a `{hash tag}` in the prefix or key for Redis Cluster.
+/// Clones share the connection and the breaker.
+///
+/// # Examples
+///
+/// ```no_run
+/// use pr_resilience::{FailurePolicy, Quota, RedisAlgorithm, RedisLimiter};
+///
+/// # async fn run() -> Result<(), pr_resilience::Error> {
+/// let limiter = RedisLimiter::builder("redis://127.0.0.1:6379/", Quota::per_second(100))
+///     .algorithm(RedisAlgorithm::Gcra)
+///     .prefix("rl:api:")
+///     .on_failure(FailurePolicy::FailOpen)
+///     .build()?;
+/// limiter.check_key("client-42").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisLimiter {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for RedisLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLimiter")
+            .field("name", &self.inner.name)
+            .field("quota", &self.inner.quota)
+            .field("algorithm", &self.inner.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    name: String,
+    client: redis::Client,
+    connection: Mutex<Option<MultiplexedConnection>>,
+    script: redis::Script,
+    args: [f64; 2],
+    quota: Quota,
+    burst: u32,
+    algorithm: RedisAlgorithm,
+    prefix: String,
+    policy: FailurePolicy,
+    timeout: Duration,
+    breaker: Breaker,
+}
+
+/// Builds a [`RedisLimiter`]; made by [`RedisLimiter::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RedisLimiterBuilder {
+    url: String,
+    quota: Quota,
+    name: String,
+    algorithm: RedisAlgorithm,
+    prefix: String,
+    policy: FailurePolicy,
+    timeout: Duration,
+    breaker_failures: u32,
+    breaker_cooldown: Duration,
+    clock: Clock,
+}
+
+impl RedisLimiterBuilder {
+    /// The limiter's name, in errors and events (default `redis`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The algorithm (default GCRA).
+    pub fn algorithm(mut self, algorithm: RedisAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Prefix of every Redis key (default `pr:rl:`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// What to answer while Redis is unreachable (default fail open).
+    pub fn on_failure(mut self, policy: FailurePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Connect and response timeout of each call (default 100 ms).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Consecutive failures that open the local breaker (default 3), and
+    /// how long it stays open before a probe (default 1 s).
+    pub fn breaker(mut self, failures: u32, cooldown: Duration) -> Self {
+        self.breaker_failures = failures;
+        self.breaker_cooldown = cooldown;
+        self
+    }
+
+    /// The clock of the breaker's cooldown (default tokio's).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the limiter; it connects on its first call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for an invalid quota, URL or setting.
+    pub fn build(self) -> Result<RedisLimiter, Error> {
+        let nanos = self.quota.nanos()?;
+        let client = redis::Client::open(self.url.as_str()).map_err(|e| Error::InvalidConfig {
+            field: "redis.url",
+            message: format!("not a Redis URL ({:?})", e.kind()),
+        })?;
+        if self.breaker_failures == 0 || self.timeout.is_zero() {
+            return Err(Error::InvalidConfig {
+                field: "redis.breaker",
+                message: "breaker failures and timeout must be greater than 0".into(),
+            });
+        }
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "microseconds as Lua numbers: exact below 2^53 (285 years)"
+        )]
+        let args = match self.algorithm {
+            RedisAlgorithm::Gcra => [nanos.interval as f64 / 1e3, nanos.capacity as f64 / 1e3],
+            RedisAlgorithm::SlidingWindow => {
+                [nanos.period as f64 / 1e3, f64::from(self.quota.permits())]
+            }
+        };
+        let script = redis::Script::new(match self.algorithm {
+            RedisAlgorithm::Gcra => GCRA,
+            RedisAlgorithm::SlidingWindow => WINDOW,
+        });
+        Ok(RedisLimiter {
+            inner: Arc::new(Inner {
+                name: self.name,
+                client,
+                connection: Mutex::new(None),
+                script,
+                args,
+                quota: self.quota,
+                burst: match self.algorithm {
+                    RedisAlgorithm::Gcra => self.quota.burst(),
+                    RedisAlgorithm::SlidingWindow => self.quota.permits(),
+                },
+                algorithm: self.algorithm,
+                prefix: self.prefix,
+                policy: self.policy,
+                timeout: self.timeout,
+                breaker: Breaker {
+                    failures: AtomicU32::new(0),
+                    open_until: AtomicU64::new(0),
+                    threshold: self.breaker_failures,
+                    cooldown: u64::try_from(self.breaker_cooldown.as_nanos()).unwrap_or(u64::MAX),
+                    clock: self.clock,
+                },
+            }),
+        })
+    }
+}
+
+/// Consecutive failures open it for a cooldown; then one probe decides.
+struct Breaker {
+    failures: AtomicU32,
+    /// Clock time (ns) until which it is open; 0 when closed.
+    open_until: AtomicU64,
+    threshold: u32,
+    cooldown: u64,
+    clock: Clock,
+}
+
+impl Breaker {
+    /// `None` when calls may go to Redis, else the wait until a probe.
+    fn refuses(&self) -> Option<Duration> {
+        let until = self.open_until.load(Ordering::Acquire);
+        if until == 0 {
+            return None;
+        }
+        let now = self.clock.now_nanos();
+        if now >= until {
+            // Half-open: the first caller probes, others wait a cooldown.
+            let next = now.saturating_add(self.cooldown);
+            return match self.open_until.compare_exchange(
+                until,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => None,
+                Err(_) => Some(Duration::from_nanos(self.cooldown)),
+            };
+        }
+        Some(Duration::from_nanos(until - now))
+    }
+
+    fn success(&self) {
+        self.failures.store(0, Ordering::Release);
+        if self.open_until.swap(0, Ordering::AcqRel) != 0 {
+            tracing::info!(name: "pr_resilience.ratelimit.redis_recovered", "redis limiter store reachable again");
+        }
+    }
+
+    fn failure(&self) {
+        let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
+        if failures >= self.threshold {
+            let until = self.clock.now_nanos().saturating_add(self.cooldown).max(1);
+            if self.open_until.swap(until, Ordering::AcqRel) == 0 {
+                tracing::warn!(
+                    name: "pr_resilience.ratelimit.redis_breaker_open",
+                    failures,
+                    "redis limiter store unreachable; breaker open"
+                );
+            }
+        }
+    }
+}
+
+impl RedisLimiter {
+    /// A builder for a limiter on the Redis at `url` with `quota`.
+    pub fn builder(url: impl Into<String>, quota: Quota) -> RedisLimiterBuilder {
+        RedisLimiterBuilder {
+            url: url.into(),
+            quota,
+            name: "redis".into(),
+            algorithm: RedisAlgorithm::Gcra,
+            prefix: "pr:rl:".into(),
+            policy: FailurePolicy::FailOpen,
+            timeout: Duration::from_millis(100),
+            breaker_failures: 3,
+            breaker_cooldown: Duration::from_secs(1),
+            clock: Clock::default(),
+        }
+    }
+
+    /// The quota of every key.
+    #[must_use]
+    pub fn quota(&self) -> Quota {
+        self.inner.quota
+    }
+
+    /// Whether the local breaker is open (Redis is not being called).
+    #[must_use]
+    pub fn breaker_open(&self) -> bool {
+        self.inner.breaker.open_until.load(Ordering::Acquire) != 0
+    }
+
+    /// Takes one permit for `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RateLimited`] with the wait until a permit;
+    /// [`Error::LimiterUnavailable`] when Redis is unreachable and the
+    /// limiter fails closed.
+    pub async fn check_key(&self, key: &str) -> Result<(), Error> {
+        self.run(key, 1, true).await
+    }
+
+    /// Takes `n` permits for `key`, or none.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_key`](Self::check_key), and [`Error::ExceedsBurst`] when
+    /// `n` is more than the burst.
+    pub async fn check_key_n(&self, key: &str, n: u32) -> Result<(), Error> {
+        self.run(key, n, true).await
+    }
+
+    /// Whether `key` would get a permit now, without taking it.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_key`](Self::check_key).
+    pub async fn peek_key(&self, key: &str) -> Result<(), Error> {
+        self.run(key, 1, false).await
+    }
+
+    async fn run(&self, key: &str, n: u32, take: bool) -> Result<(), Error> {
+        let inner = &*self.inner;
+        if n > inner.burst {
+            return Err(Error::ExceedsBurst {
+                requested: n,
+                burst: inner.burst,
+            });
+        }
+        if let Some(wait) = inner.breaker.refuses() {
+            return self.unreachable("breaker open", wait);
+        }
+        match self.call(key, n, take).await {
+            Ok((1, _)) => {
+                inner.breaker.success();
+                Ok(())
+            }
+            Ok((_, wait_us)) => {
+                inner.breaker.success();
+                Err(Error::RateLimited {
+                    retry_after: Duration::from_micros(wait_us.max(1)),
+                })
+            }
+            Err(e) => {
+                *lock(&inner.connection) = None;
+                inner.breaker.failure();
+                let reason = format!("{:?}", e.kind());
+                tracing::debug!(name: "pr_resilience.ratelimit.redis_error", limiter = %inner.name, %reason, "redis limiter call failed");
+                self.unreachable(&reason, Duration::from_nanos(inner.breaker.cooldown))
+            }
+        }
+    }
+
+    fn unreachable(&self, reason: &str, retry_after: Duration) -> Result<(), Error> {
+        match self.inner.policy {
+            FailurePolicy::FailOpen => Ok(()),
+            FailurePolicy::FailClosed => Err(Error::LimiterUnavailable {
+                name: self.inner.name.clone(),
+                reason: reason.to_owned(),
+                retry_after,
+            }),
+        }
+    }
+
+    async fn call(&self, key: &str, n: u32, take: bool) -> redis::RedisResult<(i64, u64)> {
+        let inner = &*self.inner;
+        let existing = lock(&inner.connection).clone();
+        let mut connection = if let Some(connection) = existing {
+            connection
+        } else {
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(inner.timeout))
+                .set_response_timeout(Some(inner.timeout));
+            let connection = inner
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            *lock(&inner.connection) = Some(connection.clone());
+            connection
+        };
+        let mut full_key = String::with_capacity(inner.prefix.len() + key.len());
+        full_key.push_str(&inner.prefix);
+        full_key.push_str(key);
+        inner
+            .script
+            .key(full_key)
+            .arg(inner.args[0])
+            .arg(inner.args[1])
+            .arg(n)
+            .arg(u8::from(take))
+            .invoke_async(&mut connection)
+            .await
+    }
+}

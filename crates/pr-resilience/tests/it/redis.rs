@@ -1,0 +1,193 @@
+//! The distributed limiters against a real `redis-server` on a free
+//! loopback port: two clients share one limit; with Redis stopped, fail
+//! open and fail closed do what they say; the breaker recovers.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use pr_errors::CodedError;
+use pr_resilience::{Error, FailurePolicy, ManualClock, Quota, RedisAlgorithm, RedisLimiter};
+
+/// A `redis-server` child on a free loopback port, killed on drop.
+pub(crate) struct RedisServer {
+    child: Child,
+    pub(crate) port: u16,
+}
+
+impl RedisServer {
+    pub(crate) fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port)
+    }
+
+    pub(crate) fn start_on(port: u16) -> Self {
+        let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("redis-server is needed by these tests (.ci/run installs it)");
+        let mut child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Ready once it accepts a connection (a few ms).
+        for _ in 0..1_000 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { child, port };
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server did not start on port {port}");
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Two limiters (two connections) hammer one key together.
+async fn shared_total(algorithm: RedisAlgorithm, url: &str, prefix: &str) -> u64 {
+    let quota = Quota::per_hour(1_000);
+    let build = || {
+        RedisLimiter::builder(url, quota)
+            .algorithm(algorithm)
+            .prefix(prefix)
+            .on_failure(FailurePolicy::FailClosed)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    };
+    let clients = [build(), build()];
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|limiter| {
+            tokio::spawn(async move {
+                let mut admitted = 0_u64;
+                for _ in 0..800 {
+                    match limiter.check_key("shared").await {
+                        Ok(()) => admitted += 1,
+                        Err(Error::RateLimited { retry_after }) => {
+                            assert!(retry_after > Duration::ZERO);
+                        }
+                        Err(other) => panic!("{other}"),
+                    }
+                }
+                admitted
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_share_one_limit_within_two_percent() {
+    let server = RedisServer::start();
+    for (algorithm, prefix) in [
+        (RedisAlgorithm::Gcra, "gcra:"),
+        (RedisAlgorithm::SlidingWindow, "window:"),
+    ] {
+        let total = shared_total(algorithm, &server.url(), prefix).await;
+        assert!(
+            (1_000..=1_020).contains(&total),
+            "{algorithm:?}: {total} admitted for a quota of 1,000"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_and_peek_and_burst() {
+    let server = RedisServer::start();
+    let limiter = RedisLimiter::builder(server.url(), Quota::per_minute(2))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    limiter.peek_key("k").await.unwrap();
+    limiter.check_key_n("k", 2).await.unwrap();
+    let refused = limiter.check_key("k").await.unwrap_err();
+    assert_eq!(refused.info().code.as_str(), "resilience.rate_limited");
+    let wait = refused.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_secs(29) && wait <= Duration::from_secs(30),
+        "{wait:?}"
+    );
+    assert!(limiter.peek_key("k").await.is_err());
+    assert!(matches!(
+        limiter.check_key_n("k", 3).await,
+        Err(Error::ExceedsBurst {
+            requested: 3,
+            burst: 2
+        })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_stopped_fail_open_admits_and_fail_closed_refuses() {
+    let mut server = RedisServer::start();
+    let clock = ManualClock::new();
+    let build = |policy| {
+        RedisLimiter::builder(server.url(), Quota::per_hour(1))
+            .on_failure(policy)
+            .breaker(2, Duration::from_secs(10))
+            .clock(clock.clock())
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap()
+    };
+    let open = build(FailurePolicy::FailOpen);
+    let closed = build(FailurePolicy::FailClosed);
+    open.check_key("a").await.unwrap();
+    assert!(
+        open.check_key("a").await.is_err(),
+        "Redis enforces the limit"
+    );
+    closed.check_key("b").await.unwrap();
+    let port = server.port;
+    server.stop();
+
+    for _ in 0..5 {
+        assert!(open.check_key("a").await.is_ok(), "fails open");
+        let refused = closed.check_key("b").await.unwrap_err();
+        assert_eq!(
+            refused.info().code.as_str(),
+            "resilience.limiter_unavailable"
+        );
+        assert_eq!(refused.info().status.as_u16(), 503);
+        assert!(refused.retry_after().is_some());
+    }
+    assert!(open.breaker_open() && closed.breaker_open());
+
+    // Redis back on the same port; after the cooldown a probe closes the
+    // breaker and the limit (kept nowhere: a fresh server) applies again.
+    let _server = RedisServer::start_on(port);
+    assert!(closed.check_key("b").await.is_err(), "breaker still open");
+    clock.advance(Duration::from_secs(10));
+    closed.check_key("b").await.unwrap();
+    assert!(!closed.breaker_open());
+    assert!(matches!(
+        closed.check_key("b").await,
+        Err(Error::RateLimited { .. })
+    ));
+}
