@@ -22,10 +22,14 @@ use crate::Error;
 use crate::rate::bucket::lock;
 
 mod config;
+#[cfg(feature = "health")]
+mod health;
 mod record;
 mod route;
 
 pub use config::{DlqConfig, Durability};
+#[cfg(feature = "health")]
+pub use health::DlqCheck;
 pub use record::{Attempt, DeadLetter, DlqRecord};
 use record::{HEADER, seal, u32_at, u64_at};
 pub use route::DeadLettered;

@@ -156,6 +156,8 @@ pub use bulkhead::{
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosBuilder};
 pub use clock::{Clock, ManualClock};
+#[cfg(feature = "health")]
+pub use dlq::DlqCheck;
 pub use dlq::{
     Attempt, DeadLetter, DeadLettered, Dlq, DlqConfig, DlqRecord, DlqStats, Durability,
     Iter as DlqIter, ReplayReport,

@@ -80,17 +80,19 @@ impl<K, C> std::fmt::Debug for KeyedLimiter<K, C> {
 /// Builds a [`KeyedLimiter`]; made by [`KeyedLimiter::builder`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct KeyedLimiterBuilder<C = MonotonicClock> {
+pub struct KeyedLimiterBuilder<K, C = MonotonicClock> {
+    key: std::marker::PhantomData<fn(K) -> K>,
     quota: Quota,
     max_keys: usize,
     shards: Option<usize>,
     clock: C,
 }
 
-impl KeyedLimiterBuilder {
+impl<K> KeyedLimiterBuilder<K> {
     /// Reads time from `clock` instead of the default clock.
-    pub fn clock<C2: LimiterClock>(self, clock: C2) -> KeyedLimiterBuilder<C2> {
+    pub fn clock<C2: LimiterClock>(self, clock: C2) -> KeyedLimiterBuilder<K, C2> {
         KeyedLimiterBuilder {
+            key: std::marker::PhantomData,
             quota: self.quota,
             max_keys: self.max_keys,
             shards: self.shards,
@@ -99,7 +101,7 @@ impl KeyedLimiterBuilder {
     }
 }
 
-impl<C: LimiterClock> KeyedLimiterBuilder<C> {
+impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiterBuilder<K, C> {
     /// The most keys held at once (default 100,000).
     pub fn max_keys(mut self, max_keys: usize) -> Self {
         self.max_keys = max_keys;
@@ -119,7 +121,7 @@ impl<C: LimiterClock> KeyedLimiterBuilder<C> {
     ///
     /// [`Error::InvalidConfig`] for an invalid quota, no keys, or a shard
     /// count that is not a power of two or exceeds the maximum of keys.
-    pub fn build<K: Hash + Eq + Clone>(self) -> Result<KeyedLimiter<K, C>, Error> {
+    pub fn build(self) -> Result<KeyedLimiter<K, C>, Error> {
         let nanos = self.quota.nanos()?;
         if self.max_keys == 0 {
             return Err(Error::InvalidConfig {
@@ -161,8 +163,9 @@ impl<C: LimiterClock> KeyedLimiterBuilder<C> {
 
 impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// A builder with `quota` for every key.
-    pub fn builder(quota: Quota) -> KeyedLimiterBuilder {
+    pub fn builder(quota: Quota) -> KeyedLimiterBuilder<K> {
         KeyedLimiterBuilder {
+            key: std::marker::PhantomData,
             quota,
             max_keys: 100_000,
             shards: None,

@@ -56,7 +56,7 @@ pub enum OnLimit {
 /// use pr_resilience::{KeyedLimiter, OnLimit, Quota, RateLimitLayer};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
-/// let limiter = KeyedLimiter::<String>::builder(Quota::per_second(50)).build()?;
+/// let limiter: KeyedLimiter<String> = KeyedLimiter::builder(Quota::per_second(50)).build()?;
 /// let layer = RateLimitLayer::new(limiter, |request: &http::Request<()>| {
 ///     request
 ///         .headers()

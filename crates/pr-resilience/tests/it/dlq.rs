@@ -515,3 +515,26 @@ async fn a_full_queue_hands_the_failure_back() {
     assert!(matches!(failed.stored, Err(Error::DlqFull { .. })));
     assert!(failed.to_string().contains("not dead-lettered"));
 }
+
+#[cfg(feature = "health")]
+#[tokio::test]
+async fn a_full_queue_is_a_down_health_check() {
+    use pr_health::{Check, Status};
+    let dir = TempDir::new("dlq-health");
+    let mut config = config(&dir.0);
+    config.max_records = 5;
+    let dlq: Dlq<Job> = Dlq::open(config).unwrap();
+    let check = dlq.health_check();
+    assert!(check.name().starts_with("dlq:"));
+    assert_eq!(check.check().await.status(), Status::Up);
+    for n in 0..4 {
+        dlq.push(&letter(n)).unwrap();
+    }
+    assert_eq!(check.check().await.status(), Status::Degraded);
+    dlq.push(&letter(4)).unwrap();
+    let outcome = check.check().await;
+    assert_eq!(outcome.status(), Status::Down);
+    assert!(outcome.message().unwrap().contains("full"), "{outcome:?}");
+    dlq.purge_keep_newest(0).unwrap();
+    assert_eq!(check.check().await.status(), Status::Up);
+}

@@ -16,6 +16,8 @@ mod features;
 #[cfg(feature = "tower")]
 mod layer;
 mod pipeline;
+#[cfg(feature = "metrics")]
+mod rate_metrics;
 mod ratelimit;
 #[cfg(feature = "redis")]
 mod redis;

@@ -1,0 +1,76 @@
+//! Limiter and dead-letter figures through the `metrics` facade.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use pr_resilience::{DeadLetter, Dlq, DlqConfig, Gcra, ManualClock, Quota, RateLimiter};
+
+/// Keeps every counter and gauge by name (labels folded in).
+#[derive(Default)]
+struct Capture(Mutex<BTreeMap<String, Arc<AtomicU64>>>);
+
+impl Capture {
+    fn cell(&self, key: &Key) -> Arc<AtomicU64> {
+        let mut name = key.name().to_owned();
+        for label in key.labels() {
+            name.push_str(&format!("{{{}={}}}", label.key(), label.value()));
+        }
+        self.0.lock().unwrap().entry(name).or_default().clone()
+    }
+
+    fn value(&self, name: &str) -> u64 {
+        self.0.lock().unwrap()[name].load(Ordering::Relaxed)
+    }
+}
+
+impl Recorder for Capture {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(self.cell(key))
+    }
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::from_arc(self.cell(key))
+    }
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+#[test]
+fn limiter_and_queue_figures_are_reported() {
+    let capture = Capture::default();
+    let dir = crate::dlq::TempDir::new("dlq-metrics");
+    metrics::with_local_recorder(&capture, || {
+        let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new()).unwrap();
+        gcra.check().unwrap();
+        assert!(gcra.check().is_err());
+        assert!(gcra.peek().is_err(), "a peek is not counted");
+
+        let mut config = DlqConfig::new(&dir.0);
+        config.max_records = 2;
+        let dlq: Dlq<u32> = Dlq::open(config).unwrap();
+        for n in 0..3 {
+            let _ = dlq.push(&DeadLetter::with_code(n, "x.y", "failed"));
+        }
+        dlq.replay(|_| Ok::<(), ()>(())).unwrap();
+    });
+    assert_eq!(
+        capture.value("pr_resilience_ratelimit_rejected_total{algorithm=gcra}"),
+        1
+    );
+    assert_eq!(capture.value("pr_resilience_dlq_pushed_total"), 2);
+    assert_eq!(capture.value("pr_resilience_dlq_rejected_total"), 1);
+    assert_eq!(capture.value("pr_resilience_dlq_replayed_total"), 2);
+    assert_eq!(
+        f64::from_bits(capture.value("pr_resilience_dlq_records")),
+        0.0
+    );
+    assert_eq!(
+        f64::from_bits(capture.value("pr_resilience_dlq_bytes")),
+        0.0
+    );
+}
