@@ -28,11 +28,14 @@ use crate::Error;
 /// # }
 /// ```
 pub struct Gcra<C = MonotonicClock> {
-    inner: Arc<Inner<C>>,
+    inner: Inner<C>,
 }
 
+/// The figures live in each handle (copied on clone); only the state, one
+/// atomic word, is shared: a check reads it through one pointer.
+#[derive(Clone)]
 struct Inner<C> {
-    tat: AtomicU64,
+    tat: Arc<AtomicU64>,
     interval: u64,
     capacity: u64,
     burst: u32,
@@ -41,10 +44,10 @@ struct Inner<C> {
     rejected: RejectCounter,
 }
 
-impl<C> Clone for Gcra<C> {
+impl<C: Clone> Clone for Gcra<C> {
     fn clone(&self) -> Self {
         Self {
-            inner: Arc::clone(&self.inner),
+            inner: self.inner.clone(),
         }
     }
 }
@@ -78,21 +81,21 @@ impl<C: LimiterClock> Gcra<C> {
     pub fn with_clock(quota: Quota, clock: C) -> Result<Self, Error> {
         let nanos = quota.nanos()?;
         Ok(Self {
-            inner: Arc::new(Inner {
-                tat: AtomicU64::new(0),
+            inner: Inner {
+                tat: Arc::new(AtomicU64::new(0)),
                 interval: nanos.interval,
                 capacity: nanos.capacity,
                 burst: quota.burst(),
                 quota,
                 clock,
                 rejected: RejectCounter::new("gcra"),
-            }),
+            },
         })
     }
 
     #[inline]
     fn decide(&self, n: u32, take: bool) -> Result<(), Denied> {
-        let inner = &*self.inner;
+        let inner = &self.inner;
         if n > inner.burst {
             return Err(Denied::ExceedsBurst {
                 requested: n,
@@ -127,6 +130,33 @@ impl<C: LimiterClock> Gcra<C> {
     }
 }
 
+impl<C: LimiterClock> Gcra<C> {
+    /// One permit: the hot path, with no burst check (one permit always
+    /// fits a burst of at least one) and no multiplication.
+    #[inline]
+    fn check_one(&self) -> Result<(), Denied> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        let mut tat = inner.tat.load(Ordering::Relaxed);
+        loop {
+            let next = tat.max(now) + inner.interval;
+            if next - now > inner.capacity {
+                inner.rejected.hit();
+                return Err(Denied::RetryAfter(Duration::from_nanos(
+                    next - now - inner.capacity,
+                )));
+            }
+            match inner
+                .tat
+                .compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(()),
+                Err(current) => tat = current,
+            }
+        }
+    }
+}
+
 impl<C: LimiterClock> RateLimiter for Gcra<C> {
     #[inline]
     fn check_n(&self, n: u32) -> Result<(), Denied> {
@@ -143,6 +173,6 @@ impl<C: LimiterClock> RateLimiter for Gcra<C> {
 
     #[inline]
     fn check(&self) -> Result<(), Denied> {
-        self.decide(1, true)
+        self.check_one()
     }
 }
