@@ -327,6 +327,19 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         self.iter().next().transpose()
     }
 
+    /// The newest record, without removing it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DlqIo`] or [`Error::DlqCodec`] when it cannot be read.
+    pub fn peek_newest(&self) -> Result<Option<DlqRecord<T>>, Error> {
+        let newest = lock(&self.inner.state).live.keys().next_back().copied();
+        match newest {
+            Some(seq) => self.read(seq),
+            None => Ok(None),
+        }
+    }
+
     /// Every record held now, oldest first, read one at a time (records
     /// removed meanwhile are skipped).
     #[must_use]
@@ -618,22 +631,23 @@ impl State {
 
     /// Deletes segments (not the active one) that hold no live record.
     fn drop_dead_segments(&mut self, config: &DlqConfig) -> Result<(), Error> {
-        let first_live = self.live.keys().next().copied().unwrap_or(self.next_seq);
-        let mut deleted = false;
-        loop {
-            let mut keys = self.segments.keys();
-            let (Some(&first), Some(&second)) = (keys.next(), keys.next()) else {
-                break;
-            };
-            // The first segment holds seqs [first, second).
-            if first_live < second {
-                break;
+        let bases: Vec<u64> = self.segments.keys().copied().collect();
+        let mut dead = Vec::new();
+        // Segment `i` holds the seqs [bases[i], bases[i + 1]).
+        for pair in bases.windows(2) {
+            if self.live.range(pair[0]..pair[1]).next().is_none() {
+                dead.push((pair[0], pair[1]));
             }
-            if let Some(segment) = self.segments.remove(&first) {
+        }
+        let deleted = !dead.is_empty();
+        for &(base, _) in &dead {
+            if let Some(segment) = self.segments.remove(&base) {
                 std::fs::remove_file(&segment.path).map_err(io_error("remove", &segment.path))?;
-                self.removed_set.retain(|seq| *seq >= second);
-                deleted = true;
             }
+        }
+        if deleted {
+            self.removed_set
+                .retain(|seq| !dead.iter().any(|(from, to)| (*from..*to).contains(seq)));
         }
         if deleted {
             if config.durability != Durability::None {
@@ -748,6 +762,8 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
     let mut live = BTreeMap::new();
     let mut live_bytes = 0;
     let mut last_seq = None;
+    // Removed seqs still in a segment on disk (the others are forgotten).
+    let mut still_removed = HashSet::new();
     for (i, &base) in bases.iter().enumerate() {
         let last = i + 1 == bases.len();
         let mut segment = create_segment(dir, base)?;
@@ -777,7 +793,9 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
                 break;
             }
             last_seq = Some(seq);
-            if !removed_set.contains(&seq) {
+            if removed_set.contains(&seq) {
+                still_removed.insert(seq);
+            } else {
                 live.insert(
                     seq,
                     Slot {
@@ -819,7 +837,7 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
         .map_or(1, |l| l + 1)
         .max(max_removed + 1)
         .max(bases.last().copied().unwrap_or(1));
-    removed_set.retain(|seq| bases.first().is_some_and(|first| seq >= first));
+    let removed_set = still_removed;
     if segments.is_empty() {
         segments.insert(next_seq, create_segment(dir, next_seq)?);
         sync_dir(dir)?;

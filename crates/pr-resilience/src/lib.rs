@@ -180,8 +180,8 @@ pub use layer::{
 };
 pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
 pub use rate::{
-    Denied, Gcra, KeyedLimiter, KeyedLimiterBuilder, LeakyBucket, LimiterClock, MonotonicClock,
-    Quota, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
+    Denied, Gcra, KeyedLimiter, KeyedLimiterBuilder, KeyedRateLimiter, LeakyBucket, LimiterClock,
+    MonotonicClock, Quota, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
 };
 #[cfg(feature = "redis")]
 pub use rate::{FailurePolicy, RedisAlgorithm, RedisLimiter, RedisLimiterBuilder};

@@ -315,6 +315,30 @@ pub trait RateLimiter: Send + Sync {
     }
 }
 
+/// A limiter checked per key, in memory ([`KeyedLimiter`]) or over the
+/// network (`RedisLimiter`, feature `redis`): what the tower layer
+/// (`RateLimitLayer`, feature `tower`) takes.
+pub trait KeyedRateLimiter<K: ?Sized>: Clone + Send + Sync + 'static {
+    /// Takes `n` permits for `key`, or none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RateLimited`] with the wait until the permits,
+    /// [`Error::ExceedsBurst`], or the limiter's own errors (a distributed
+    /// limiter failing closed answers [`Error::LimiterUnavailable`]).
+    fn acquire(&self, key: &K, n: u32) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+impl<K, C> KeyedRateLimiter<K> for KeyedLimiter<K, C>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    C: LimiterClock,
+{
+    fn acquire(&self, key: &K, n: u32) -> impl Future<Output = Result<(), Error>> + Send {
+        std::future::ready(self.check_key_n(key, n).map_err(Error::from))
+    }
+}
+
 /// Implements [`Admission`](crate::Admission) for a [`RateLimiter`].
 macro_rules! admission_for_limiter {
     ($($limiter:ident),+) => {$(

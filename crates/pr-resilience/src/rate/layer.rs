@@ -7,9 +7,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderValue, Request, Response, header};
 
-use super::{Denied, KeyedLimiter, LimiterClock, MonotonicClock};
+use pr_errors::CodedError as _;
+
+use super::KeyedRateLimiter;
+use crate::Error;
 
 /// Picks the key a request is limited under (client address, API key,
 /// route). Any `Fn(&Request<B>) -> K` is one.
@@ -48,7 +51,12 @@ pub enum OnLimit {
     },
 }
 
-/// Rate-limits requests per key with a [`KeyedLimiter`].
+/// Rate-limits requests per key with a [`KeyedRateLimiter`]: an in-memory
+/// [`KeyedLimiter`](crate::KeyedLimiter) or a distributed `RedisLimiter`.
+///
+/// A refused request gets the refusal's HTTP status (429 for a rate limit,
+/// 503 for a distributed limiter failing closed) with `Retry-After` in
+/// whole seconds, rounded up, when the limiter knows the wait.
 ///
 /// # Examples
 ///
@@ -71,16 +79,16 @@ pub enum OnLimit {
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct RateLimitLayer<K, E, C = MonotonicClock> {
-    limiter: KeyedLimiter<K, C>,
+pub struct RateLimitLayer<L, E> {
+    limiter: L,
     extractor: E,
     on_limit: OnLimit,
 }
 
-impl<K, E, C> RateLimitLayer<K, E, C> {
+impl<L, E> RateLimitLayer<L, E> {
     /// A layer limiting each key of `extractor` with `limiter`, rejecting
     /// by default.
-    pub fn new(limiter: KeyedLimiter<K, C>, extractor: E) -> Self {
+    pub fn new(limiter: L, extractor: E) -> Self {
         Self {
             limiter,
             extractor,
@@ -96,8 +104,8 @@ impl<K, E, C> RateLimitLayer<K, E, C> {
     }
 }
 
-impl<S, K: Clone, E: Clone, C> tower::Layer<S> for RateLimitLayer<K, E, C> {
-    type Service = RateLimit<S, K, E, C>;
+impl<S, L: Clone, E: Clone> tower::Layer<S> for RateLimitLayer<L, E> {
+    type Service = RateLimit<S, L, E>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimit {
@@ -111,18 +119,19 @@ impl<S, K: Clone, E: Clone, C> tower::Layer<S> for RateLimitLayer<K, E, C> {
 
 /// The service of a [`RateLimitLayer`].
 #[derive(Clone, Debug)]
-pub struct RateLimit<S, K, E, C = MonotonicClock> {
+pub struct RateLimit<S, L, E> {
     inner: S,
-    limiter: KeyedLimiter<K, C>,
+    limiter: L,
     extractor: E,
     on_limit: OnLimit,
 }
 
-/// A `429 Too Many Requests` with `Retry-After` in whole seconds, rounded up.
-fn too_many<B: Default>(wait: Option<Duration>) -> Response<B> {
+/// The refusal as a response: its status, and `Retry-After` in whole
+/// seconds, rounded up.
+fn refusal<B: Default>(error: &Error) -> Response<B> {
     let mut response = Response::new(B::default());
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    if let Some(wait) = wait {
+    *response.status_mut() = error.info().status;
+    if let Some(wait) = error.retry_after() {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         response
             .headers_mut()
@@ -133,7 +142,7 @@ fn too_many<B: Default>(wait: Option<Duration>) -> Response<B> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-impl<S, ReqB, ResB, E, C> tower::Service<Request<ReqB>> for RateLimit<S, E::Key, E, C>
+impl<S, ReqB, ResB, L, E> tower::Service<Request<ReqB>> for RateLimit<S, L, E>
 where
     S: tower::Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -141,7 +150,7 @@ where
     ReqB: Send + 'static,
     ResB: Default + Send + 'static,
     E: KeyExtractor<ReqB>,
-    C: LimiterClock,
+    L: KeyedRateLimiter<E::Key>,
 {
     type Response = Response<ResB>;
     type Error = S::Error;
@@ -153,39 +162,33 @@ where
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         let key = self.extractor.extract(&request);
-        match self.limiter.check_key(&key) {
-            Ok(()) => Box::pin(self.inner.call(request)),
-            Err(Denied::RetryAfter(wait)) if matches!(self.on_limit, OnLimit::Wait { max_wait } if wait <= max_wait) =>
-            {
-                // The ready inner service goes with this call; a clone
-                // takes its place (tower's usual swap).
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let limiter = self.limiter.clone();
-                let max_wait = match self.on_limit {
-                    OnLimit::Wait { max_wait } => max_wait,
-                    OnLimit::Reject => Duration::ZERO,
-                };
-                Box::pin(async move {
-                    let mut wait = wait;
-                    loop {
-                        tokio::time::sleep(wait).await;
-                        match limiter.check_key(&key) {
-                            Ok(()) => return inner.call(request).await,
-                            Err(Denied::RetryAfter(next)) if next <= max_wait => wait = next,
-                            Err(denied) => return Ok(too_many(denied.retry_after())),
-                        }
+        // The ready inner service goes with this call; a clone takes its
+        // place (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let limiter = self.limiter.clone();
+        let max_wait = match self.on_limit {
+            OnLimit::Wait { max_wait } => max_wait,
+            OnLimit::Reject => Duration::ZERO,
+        };
+        Box::pin(async move {
+            loop {
+                match limiter.acquire(&key, 1).await {
+                    Ok(()) => return inner.call(request).await,
+                    Err(Error::RateLimited { retry_after }) if retry_after <= max_wait => {
+                        tokio::time::sleep(retry_after).await;
                     }
-                })
+                    Err(error) => {
+                        tracing::debug!(
+                            name: "pr_resilience.ratelimit.rejected",
+                            code = error.info().code.as_str(),
+                            retry_after = ?error.retry_after(),
+                            "request refused by its key's rate limiter"
+                        );
+                        return Ok(refusal(&error));
+                    }
+                }
             }
-            Err(denied) => {
-                tracing::debug!(
-                    name: "pr_resilience.ratelimit.rejected",
-                    retry_after = ?denied.retry_after(),
-                    "request over its key's rate limit"
-                );
-                Box::pin(std::future::ready(Ok(too_many(denied.retry_after()))))
-            }
-        }
+        })
     }
 }

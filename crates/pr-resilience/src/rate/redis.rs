@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
-use super::Quota;
 use super::bucket::lock;
+use super::{KeyedRateLimiter, Quota};
 use crate::{Clock, Error};
 
 /// The GCRA script: `KEYS[1]` the key; `ARGV` interval and capacity in
@@ -456,5 +456,17 @@ impl RedisLimiter {
             .arg(u8::from(take))
             .invoke_async(&mut connection)
             .await
+    }
+}
+
+impl KeyedRateLimiter<str> for RedisLimiter {
+    fn acquire(&self, key: &str, n: u32) -> impl Future<Output = Result<(), Error>> + Send {
+        self.check_key_n(key, n)
+    }
+}
+
+impl KeyedRateLimiter<String> for RedisLimiter {
+    fn acquire(&self, key: &String, n: u32) -> impl Future<Output = Result<(), Error>> + Send {
+        self.check_key_n(key, n)
     }
 }

@@ -3,13 +3,21 @@
 
 use std::time::Duration;
 
-use pr_resilience::{KeyedLimiter, OnLimit, Quota, RateLimitLayer};
+use pr_resilience::{KeyedLimiter, KeyedRateLimiter, OnLimit, Quota, RateLimitLayer};
 
 async fn serve(on_limit: OnLimit, quota: Quota) -> (String, tokio::task::JoinHandle<()>) {
     let limiter = KeyedLimiter::<String>::builder(quota)
         .max_keys(1_000)
         .build()
         .unwrap();
+    serve_with(limiter, on_limit).await
+}
+
+/// An axum server behind the layer with `limiter`, keyed by `x-client`.
+pub(crate) async fn serve_with<L: KeyedRateLimiter<String>>(
+    limiter: L,
+    on_limit: OnLimit,
+) -> (String, tokio::task::JoinHandle<()>) {
     let layer = RateLimitLayer::new(limiter, |request: &http::Request<axum::body::Body>| {
         request
             .headers()
@@ -31,7 +39,7 @@ async fn serve(on_limit: OnLimit, quota: Quota) -> (String, tokio::task::JoinHan
 }
 
 /// GET with a real client: status, `Retry-After`, body.
-async fn get(url: String, client: &'static str) -> (u16, Option<String>, String) {
+pub(crate) async fn get(url: String, client: &'static str) -> (u16, Option<String>, String) {
     tokio::task::spawn_blocking(move || {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)

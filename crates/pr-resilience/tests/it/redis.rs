@@ -191,3 +191,28 @@ async fn with_redis_stopped_fail_open_admits_and_fail_closed_refuses() {
         Err(Error::RateLimited { .. })
     ));
 }
+
+#[cfg(feature = "tower")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tower_layer_limits_through_redis_and_answers_503_when_it_fails_closed() {
+    use crate::layer::{get, serve_with};
+    use pr_resilience::OnLimit;
+
+    let mut redis = RedisServer::start();
+    let limiter = RedisLimiter::builder(redis.url(), Quota::per_hour(1))
+        .on_failure(FailurePolicy::FailClosed)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let (base, server) = serve_with(limiter, OnLimit::Reject).await;
+    assert_eq!(get(base.clone(), "alice").await.0, 200);
+    let (status, retry_after, _) = get(base.clone(), "alice").await;
+    assert_eq!(status, 429);
+    let seconds: u64 = retry_after.unwrap().parse().unwrap();
+    assert!((3_590..=3_600).contains(&seconds), "{seconds}");
+    redis.stop();
+    let (status, retry_after, _) = get(base, "bob").await;
+    assert_eq!(status, 503);
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    server.abort();
+}
