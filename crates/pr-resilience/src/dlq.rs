@@ -871,6 +871,30 @@ struct Metrics {
 
 impl Metrics {
     fn new() -> Self {
+        #[cfg(feature = "metrics")]
+        {
+            metrics::describe_gauge!(
+                "pr_resilience_dlq_records",
+                "Records held in the dead-letter queue."
+            );
+            metrics::describe_gauge!(
+                "pr_resilience_dlq_bytes",
+                metrics::Unit::Bytes,
+                "Bytes of records held in the dead-letter queue, framing included."
+            );
+            metrics::describe_counter!(
+                "pr_resilience_dlq_pushed_total",
+                "Records pushed into the dead-letter queue."
+            );
+            metrics::describe_counter!(
+                "pr_resilience_dlq_rejected_total",
+                "Records the dead-letter queue refused because it was full."
+            );
+            metrics::describe_counter!(
+                "pr_resilience_dlq_replayed_total",
+                "Records replayed successfully and removed from the dead-letter queue."
+            );
+        }
         Self {
             #[cfg(feature = "metrics")]
             handles: [

@@ -373,6 +373,17 @@ impl RejectCounter {
         allow(unused_variables, reason = "the label is used only with metrics")
     )]
     pub(crate) fn new(algorithm: &'static str) -> Self {
+        #[cfg(feature = "metrics")]
+        {
+            metrics::describe_counter!(
+                "pr_resilience_ratelimit_rejected_total",
+                "Permits a rate limiter refused, by algorithm."
+            );
+            metrics::describe_counter!(
+                "pr_resilience_ratelimit_evicted_keys_total",
+                "Keys a keyed rate limiter dropped to stay within its maximum."
+            );
+        }
         Self {
             #[cfg(feature = "metrics")]
             counter: metrics::counter!(

@@ -74,3 +74,65 @@ fn limiter_and_queue_figures_are_reported() {
         0.0
     );
 }
+
+#[test]
+fn exposition_passes_promtool() {
+    use std::io::Write as _;
+
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let dir = crate::dlq::TempDir::new("dlq-promtool");
+    metrics::with_local_recorder(&recorder, || {
+        let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new()).unwrap();
+        gcra.check().unwrap();
+        assert!(gcra.check().is_err());
+        let keyed = pr_resilience::KeyedLimiter::<u64>::builder(Quota::per_hour(1))
+            .max_keys(1)
+            .build()
+            .unwrap();
+        keyed.check_key(&1).unwrap();
+        keyed.check_key(&2).unwrap();
+        let mut config = DlqConfig::new(&dir.0);
+        config.max_records = 1;
+        let dlq: Dlq<u32> = Dlq::open(config).unwrap();
+        dlq.push(&DeadLetter::with_code(1, "x.y", "failed"))
+            .unwrap();
+        assert!(
+            dlq.push(&DeadLetter::with_code(2, "x.y", "failed"))
+                .is_err()
+        );
+        dlq.replay(|_| Ok::<(), ()>(())).unwrap();
+    });
+    let text = handle.render();
+    for name in [
+        "pr_resilience_ratelimit_rejected_total",
+        "pr_resilience_ratelimit_evicted_keys_total",
+        "pr_resilience_dlq_records",
+        "pr_resilience_dlq_bytes",
+        "pr_resilience_dlq_pushed_total",
+        "pr_resilience_dlq_rejected_total",
+        "pr_resilience_dlq_replayed_total",
+    ] {
+        assert!(text.contains(name), "{name} missing from\n{text}");
+    }
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (.ci/run installs prometheus)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
