@@ -19,6 +19,10 @@
 //! | hedging | [`Hedge`] | Polly's latency / parallel / sequential [`HedgeMode`]s; first acceptable wins, losers cancelled, all failed → primary's error |
 //! | failover | [`Failover`] | ordered providers, open breakers skipped, one budget |
 //! | pipeline | [`Pipeline`] | admission → bulkhead → total timeout → retry → breaker → attempt timeout; [`Pipeline::standard`] is .NET's standard pipeline |
+//! | rate limit | [`RateLimiter`]: [`Gcra`], [`TokenBucket`], [`LeakyBucket`], [`SlidingWindowLog`], [`SlidingWindowCounter`] | one trait: `check()`, `check_n(n)`, `peek()`, `until_ready().await`; a refusal ([`Denied`]) carries the wait (Retry-After); [`Quota::per_second(100)`](Quota::per_second) is 100 a second; GCRA is one atomic word; each is an [`Admission`] stage |
+//! | keyed rate limit | [`KeyedLimiter`] | GCRA per key in shards, at most `max_keys` keys (replenished keys dropped first); [`KeyedRateLimiter`] is what the tower layer takes |
+//! | distributed rate limit | `RedisLimiter` (feature `redis`) | GCRA or sliding window as one Lua script on the server's clock; a local breaker; fail open or closed |
+//! | dead-letter queue | [`Dlq`] | durable segment files (length + CRC32C per record), explicit [`Durability`], bounds that refuse with `resilience.dlq_full`, replay that removes only what succeeded, purges, torn-tail recovery; [`Dlq::retry_or_dead_letter`] routes what a [`Retry`] gives up on |
 //!
 //! Every policy value is a cheap handle: clones share its state (a breaker's
 //! window, a bulkhead's places, a budget's tokens), so one value serves many
@@ -84,20 +88,23 @@
 //!
 //! - `tower`: a layer per strategy and for a whole pipeline
 //!   ([`BreakerLayer`], [`BulkheadLayer`], [`TimeoutLayer`], [`RetryLayer`],
-//!   [`PipelineLayer`]).
+//!   [`PipelineLayer`]), and `RateLimitLayer` (per-key rate limit answering
+//!   429 with `Retry-After`, or waiting).
 //!
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["tower"] }
 //!   ```
 //! - `metrics`: breaker outcomes, rejections and states, retries, bulkhead
-//!   occupancy and rejections, timeouts as `pr_resilience_*` metrics through
+//!   occupancy and rejections, timeouts, rate-limit refusals and evicted
+//!   keys, DLQ records, bytes, pushes, refusals and replays as `pr_resilience_*` metrics through
 //!   the `metrics` facade (handles registered once per policy).
 //!
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["metrics"] }
 //!   ```
 //! - `health`: a breaker (or a registry of them) as a pr-health check,
-//!   Degraded while it refuses calls ([`BreakerCheck`], [`RegistryCheck`]).
+//!   Degraded while it refuses calls ([`BreakerCheck`], [`RegistryCheck`]);
+//!   a dead-letter queue, Down when full (`DlqCheck`).
 //!
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["health"] }
@@ -108,7 +115,11 @@
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["chaos"] }
 //!   ```
-//! - `redis`: distributed rate limiters on Redis.
+//! - `redis`: distributed rate limiters on Redis (`RedisLimiter`).
+//!
+//!   ```toml
+//!   pr-resilience = { version = "0.1", features = ["redis"] }
+//!   ```
 //!
 //! # Errors
 //!
