@@ -15,7 +15,7 @@
 
 use std::any::Any;
 use std::borrow::Borrow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
@@ -38,6 +38,41 @@ thread_local! {
     /// Set while this thread invalidates an entry its clock found expired, so
     /// that the listener reports `Expired` rather than `Explicit`.
     static EXPIRING: Cell<bool> = const { Cell::new(false) };
+    /// Set while this thread holds a window lock: moka's removal
+    /// notifications made meanwhile (our writes to moka happen under that
+    /// lock) wait in `DEFERRED` until it is released, so that a listener
+    /// may call back into the cache.
+    static IN_WINDOW: Cell<bool> = const { Cell::new(false) };
+    static DEFERRED: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Clears `IN_WINDOW` when the window lock is released, even on a panic.
+struct InWindow;
+
+impl InWindow {
+    fn enter() -> Self {
+        IN_WINDOW.with(|f| f.set(true));
+        Self
+    }
+}
+
+impl Drop for InWindow {
+    fn drop(&mut self) {
+        IN_WINDOW.with(|f| f.set(false));
+    }
+}
+
+/// Runs the notifications deferred while this thread held a window lock.
+fn flush_deferred() {
+    loop {
+        let pending = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        if pending.is_empty() {
+            return;
+        }
+        for notify in pending {
+            notify();
+        }
+    }
 }
 
 /// A cached value, with its times when something needs them (kept behind
@@ -76,7 +111,8 @@ pub enum Policy {
     /// scans and one-hit wonders out. On the ARC OLTP trace it beats exact
     /// LRU at every size measured (see `benches/benches/cache.rs`), where
     /// moka's plain `TinyLFU` falls below LRU at 2,000 entries. Loaded values
-    /// enter through the window too.
+    /// enter through the window too, and an entry read while in the window
+    /// moves on to moka (so a hot key is read at moka's cost).
     #[default]
     WindowTinyLfu,
     /// moka's `TinyLFU` alone: admission by frequency, LRU within.
@@ -89,12 +125,52 @@ pub enum Policy {
 const WINDOW_PERCENT: u64 = 20;
 
 /// The LRU window in front of moka ([`Policy::WindowTinyLfu`]).
+///
+/// Every move of a key between the window and moka, and every write to moka
+/// in window mode, happens under the window's lock: a key is never in both,
+/// an insert is never overtaken by an older value spilling out of the window,
+/// and an invalidated key is never put back by a spill.
 struct Window<K, V> {
-    map: HashMap<K, (Slot<V>, u64)>,
+    /// Key → (slot, LRU stamp, weight).
+    map: HashMap<K, (Slot<V>, u64, u64)>,
     order: BTreeMap<u64, K>,
     next: u64,
     weight: u64,
     capacity: u64,
+}
+
+impl<K: Hash + Eq + Clone, V> Window<K, V> {
+    /// Removes `key`, returning it, its slot and its weight.
+    fn take<Q>(&mut self, key: &Q) -> Option<(K, Slot<V>, u64)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let (k, (slot, stamp, weight)) = self.map.remove_entry(key)?;
+        self.order.remove(&stamp);
+        self.weight = self.weight.saturating_sub(weight);
+        Some((k, slot, weight))
+    }
+
+    /// Puts `key` in as the most recent.
+    fn push(&mut self, key: K, slot: Slot<V>, weight: u64) {
+        let stamp = self.next;
+        self.next += 1;
+        self.order.insert(stamp, key.clone());
+        self.map.insert(key, (slot, stamp, weight));
+        self.weight = self.weight.saturating_add(weight);
+    }
+
+    /// Takes the least recent entry out while the window is over capacity.
+    fn pop_overflow(&mut self) -> Option<(K, Slot<V>)> {
+        if self.weight <= self.capacity {
+            return None;
+        }
+        let (_, oldest) = self.order.pop_first()?;
+        let (slot, _, weight) = self.map.remove(&oldest)?;
+        self.weight = self.weight.saturating_sub(weight);
+        Some((oldest, slot))
+    }
 }
 
 /// A concurrent in-memory cache. Clones share the same entries.
@@ -253,7 +329,7 @@ where
         self
     }
 
-    /// The eviction policy (default [`Policy::TinyLfu`]).
+    /// The eviction policy (default [`Policy::WindowTinyLfu`]).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
@@ -289,7 +365,10 @@ where
         let mut builder = moka::sync::Cache::builder().name(&self.name);
         let bound = self.max_entries.or(self.max_weight);
         let window_capacity = match (self.policy, bound) {
-            (Policy::WindowTinyLfu, Some(n)) if n >= 5 => n * WINDOW_PERCENT / 100,
+            // n / 100 * 20 + the rest's share: no overflow for any n.
+            (Policy::WindowTinyLfu, Some(n)) if n >= 5 => {
+                n / 100 * WINDOW_PERCENT + n % 100 * WINDOW_PERCENT / 100
+            }
             _ => 0,
         };
         if let Some(n) = bound {
@@ -306,6 +385,17 @@ where
             let listener = self.listener.clone();
             let weigher = self.weigher.clone();
             let stats = stats.clone();
+            let deliver = Arc::new(move |key: Arc<K>, slot: Slot<V>, cause: RemovalCause| {
+                if let Some(stats) = &stats {
+                    let weight = weigher
+                        .as_ref()
+                        .map_or(1, |w| u64::from(w(&key, &slot.value)));
+                    stats.removal(cause, weight);
+                }
+                if let Some(listener) = &listener {
+                    listener(&key, &slot.value, cause);
+                }
+            });
             builder = builder.eviction_listener(
                 move |key: Arc<K>, slot: Slot<V>, cause: moka::notification::RemovalCause| {
                     let cause = match cause {
@@ -320,14 +410,14 @@ where
                         moka::notification::RemovalCause::Replaced => RemovalCause::Replaced,
                         moka::notification::RemovalCause::Size => RemovalCause::Size,
                     };
-                    if let Some(stats) = &stats {
-                        let weight = weigher
-                            .as_ref()
-                            .map_or(1, |w| u64::from(w(&key, &slot.value)));
-                        stats.removal(cause, weight);
-                    }
-                    if let Some(listener) = &listener {
-                        listener(&key, &slot.value, cause);
+                    if IN_WINDOW.with(Cell::get) {
+                        let deliver = Arc::clone(&deliver);
+                        DEFERRED.with(|d| {
+                            d.borrow_mut()
+                                .push(Box::new(move || deliver(key, slot, cause)));
+                        });
+                    } else {
+                        deliver(key, slot, cause);
                     }
                 },
             );
@@ -375,6 +465,19 @@ where
                 metrics,
             }),
         })
+    }
+}
+
+/// Marks a key's refresh as running; ends it when dropped, so that a
+/// refresh that panics, or is never started, does not block later ones.
+struct RefreshGuard<K: Hash + Eq, V> {
+    inner: Arc<Inner<K, V>>,
+    key: K,
+}
+
+impl<K: Hash + Eq, V> Drop for RefreshGuard<K, V> {
+    fn drop(&mut self) {
+        lock(&self.inner.refreshing).remove(&self.key);
     }
 }
 
@@ -455,7 +558,7 @@ where
             stats: false,
             clock: Arc::new(SystemClock),
             name: "default".to_owned(),
-            policy: Policy::TinyLfu,
+            policy: Policy::default(),
         }
     }
 
@@ -522,9 +625,8 @@ where
         }
         if expired {
             EXPIRING.with(|f| f.set(true));
-            self.inner.cache.invalidate(key);
+            self.remove_key(key, RemovalCause::Expired);
             EXPIRING.with(|f| f.set(false));
-            self.window_remove(key, RemovalCause::Expired);
             return None;
         }
         Some(slot)
@@ -558,6 +660,18 @@ where
         }
     }
 
+    /// Runs `f` under the window's lock; moka's notifications made
+    /// meanwhile are delivered after it is released.
+    fn with_window<R>(window: &Mutex<Window<K, V>>, f: impl FnOnce(&mut Window<K, V>) -> R) -> R {
+        let r = {
+            let mut w = lock(window);
+            let _in = InWindow::enter();
+            f(&mut w)
+        };
+        flush_deferred();
+        r
+    }
+
     /// Stores a slot: in moka when the key is there or there is no window,
     /// else in the window, whose overflow then asks moka for admission.
     fn store(&self, key: K, slot: Slot<V>) {
@@ -565,84 +679,55 @@ where
             self.inner.cache.insert(key, slot);
             return;
         };
-        if self.inner.cache.contains_key(&key) {
-            self.inner.cache.insert(key, slot);
-            return;
-        }
         let weight = self.weigh(&key, &slot.value);
-        let (replaced, overflow) = {
-            let mut w = lock(window);
-            let replaced = w.map.remove_entry(&key).map(|(k, (old, stamp))| {
-                w.order.remove(&stamp);
-                (k, old)
-            });
-            if let Some((k, old)) = &replaced {
-                let old_weight = self.weigh(k, &old.value);
-                w.weight -= old_weight.min(w.weight);
+        let replaced = Self::with_window(window, |w| {
+            if self.inner.cache.contains_key(&key) {
+                self.inner.cache.insert(key, slot);
+                return None;
             }
-            let stamp = w.next;
-            w.next += 1;
-            w.order.insert(stamp, key.clone());
-            w.map.insert(key, (slot, stamp));
-            w.weight += weight;
-            let mut overflow = Vec::new();
-            while w.weight > w.capacity {
-                let Some((_, oldest)) = w.order.pop_first() else {
-                    break;
-                };
-                if let Some((s, _)) = w.map.remove(&oldest) {
-                    let old_weight = self.weigh(&oldest, &s.value);
-                    w.weight -= old_weight.min(w.weight);
-                    overflow.push((oldest, s));
-                }
-            }
-            (replaced, overflow)
-        };
-        if let Some((k, old)) = replaced {
-            self.notify(&k, &old.value, RemovalCause::Replaced);
-        }
-        for (k, s) in overflow {
-            // A sync loader may have put a value in moka meanwhile: it wins.
-            if self.inner.cache.contains_key(&k) {
-                self.notify(&k, &s.value, RemovalCause::Replaced);
-            } else {
+            let replaced = w.take(&key);
+            w.push(key, slot, weight);
+            while let Some((k, s)) = w.pop_overflow() {
                 self.inner.cache.insert(k, s);
             }
+            replaced
+        });
+        if let Some((k, old, _)) = replaced {
+            self.notify(&k, &old.value, RemovalCause::Replaced);
         }
     }
 
-    /// The window's slot for `key`, made its most recent.
+    /// The window's slot for `key`: a hit in the window moves the entry to
+    /// moka (whose `TinyLFU` has counted the misses that led here), so that a
+    /// key read again is read at moka's cost.
     fn window_get<Q>(&self, key: &Q) -> Option<Slot<V>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let mut w = lock(self.inner.window.as_ref()?);
-        let (k, (slot, stamp)) = w.map.remove_entry(key)?;
-        w.order.remove(&stamp);
-        let fresh = w.next;
-        w.next += 1;
-        w.order.insert(fresh, k.clone());
-        w.map.insert(k, (slot.clone(), fresh));
-        Some(slot)
+        Self::with_window(self.inner.window.as_ref()?, |w| {
+            let (k, slot, _) = w.take(key)?;
+            self.inner.cache.insert(k, slot.clone());
+            Some(slot)
+        })
     }
 
-    /// Removes `key` from the window, reporting `cause`.
-    fn window_remove<Q>(&self, key: &Q, cause: RemovalCause) -> Option<V>
+    /// Removes `key` from moka and the window, reporting `cause` for the
+    /// window's entry (moka reports its own).
+    fn remove_key<Q>(&self, key: &Q, cause: RemovalCause) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (k, slot) = {
-            let mut w = lock(self.inner.window.as_ref()?);
-            let (k, (slot, stamp)) = w.map.remove_entry(key)?;
-            w.order.remove(&stamp);
-            let weight = self.weigh(&k, &slot.value);
-            w.weight -= weight.min(w.weight);
-            (k, slot)
+        let Some(window) = &self.inner.window else {
+            return self.inner.cache.remove(key).map(|s| s.value);
         };
-        self.notify(&k, &slot.value, cause);
-        Some(slot.value)
+        let (main, windowed) =
+            Self::with_window(window, |w| (self.inner.cache.remove(key), w.take(key)));
+        if let Some((k, slot, _)) = &windowed {
+            self.notify(k, &slot.value, cause);
+        }
+        main.or(windowed.map(|(_, s, _)| s)).map(|s| s.value)
     }
 
     /// The value for `key`, if present and not expired.
@@ -686,8 +771,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.inner.cache.invalidate(key);
-        self.window_remove(key, RemovalCause::Explicit);
+        self.remove_key(key, RemovalCause::Explicit);
     }
 
     /// Removes `key` and returns its value, if it had a live one.
@@ -696,13 +780,27 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let main = self.inner.cache.remove(key).map(|s| s.value);
-        main.or_else(|| self.window_remove(key, RemovalCause::Explicit))
+        self.remove_key(key, RemovalCause::Explicit)
     }
 
     /// Removes every entry for which `predicate` is true, at once, and
     /// returns how many. Walks the whole cache: O(entries).
     pub fn invalidate_if(&self, mut predicate: impl FnMut(&K, &V) -> bool) -> usize {
+        let mut removed = 0;
+        // The window first: keys only move from the window to moka, so a
+        // key moved meanwhile is met again in moka's walk.
+        if let Some(window) = &self.inner.window {
+            let seen: Vec<(K, Slot<V>)> = lock(window)
+                .map
+                .iter()
+                .map(|(k, (s, _, _))| (k.clone(), s.clone()))
+                .collect();
+            for (k, s) in &seen {
+                if predicate(k, &s.value) && self.remove_key(k, RemovalCause::Explicit).is_some() {
+                    removed += 1;
+                }
+            }
+        }
         let keys: Vec<Arc<K>> = self
             .inner
             .cache
@@ -711,20 +809,11 @@ where
             .map(|(k, _)| k)
             .collect();
         for k in &keys {
-            self.inner.cache.invalidate(k.as_ref());
-        }
-        let mut removed = keys.len();
-        if let Some(window) = &self.inner.window {
-            let doomed: Vec<K> = lock(window)
-                .map
-                .iter()
-                .filter(|(k, (s, _))| predicate(k, &s.value))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in &doomed {
-                if self.window_remove(k, RemovalCause::Explicit).is_some() {
-                    removed += 1;
-                }
+            if self
+                .remove_key(k.as_ref(), RemovalCause::Explicit)
+                .is_some()
+            {
+                removed += 1;
             }
         }
         removed
@@ -744,12 +833,18 @@ where
 
     /// Removes every entry.
     pub fn invalidate_all(&self) {
-        self.inner.cache.invalidate_all();
-        if let Some(window) = &self.inner.window {
-            let keys: Vec<K> = lock(window).map.keys().cloned().collect();
-            for k in &keys {
-                self.window_remove(k, RemovalCause::Explicit);
-            }
+        let Some(window) = &self.inner.window else {
+            self.inner.cache.invalidate_all();
+            return;
+        };
+        let drained = Self::with_window(window, |w| {
+            self.inner.cache.invalidate_all();
+            w.order.clear();
+            w.weight = 0;
+            std::mem::take(&mut w.map)
+        });
+        for (k, (s, _, _)) in drained {
+            self.notify(&k, &s.value, RemovalCause::Explicit);
         }
     }
 
@@ -1049,7 +1144,12 @@ where
             && lock(&self.inner.refreshing).insert(key.clone())
         {
             let this = self.clone();
+            let guard = RefreshGuard {
+                inner: Arc::clone(&self.inner),
+                key: key.clone(),
+            };
             tokio::spawn(async move {
+                let _guard = guard;
                 let started = this.load_started();
                 let loaded = init().await;
                 this.record_load(loaded.is_ok(), started);
@@ -1061,7 +1161,6 @@ where
                         "cache.refresh_failed"
                     ),
                 }
-                lock(&this.inner.refreshing).remove(&key);
             });
         }
         Ok(slot.value)
@@ -1089,9 +1188,14 @@ where
             && lock(&self.inner.refreshing).insert(key.clone())
         {
             let this = self.clone();
+            let guard = RefreshGuard {
+                inner: Arc::clone(&self.inner),
+                key: key.clone(),
+            };
             let spawned = std::thread::Builder::new()
                 .name("pr-cache-refresh".to_owned())
                 .spawn(move || {
+                    let _guard = guard;
                     let started = this.load_started();
                     let loaded = init();
                     this.record_load(loaded.is_ok(), started);
@@ -1103,7 +1207,6 @@ where
                             "cache.refresh_failed"
                         ),
                     }
-                    lock(&this.inner.refreshing).remove(&key);
                 });
             if let Err(e) = spawned {
                 tracing::warn!(target: "pr_cache", error = %e, "cache.refresh_not_started");

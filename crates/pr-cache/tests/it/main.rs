@@ -18,3 +18,4 @@ mod redis;
 mod support;
 mod tier;
 mod trace;
+mod window;

@@ -602,3 +602,41 @@ fn per_entry_ttl_works_without_a_cache_ttl() {
         [("short".to_owned(), 1, RemovalCause::Expired)]
     );
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_refresh_that_panics_does_not_block_later_refreshes() {
+    let clock = ManualClock::new();
+    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+        .refresh_after(Duration::from_secs(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    cache.insert("k".to_owned(), 1);
+    clock.advance(Duration::from_secs(11));
+    let stale = cache
+        .get_or_refresh("k".to_owned(), || async {
+            if true {
+                panic!("loader bug");
+            }
+            Ok::<u32, String>(2)
+        })
+        .await;
+    assert_eq!(stale.unwrap(), 1);
+    // Let the refresh task run (and panic).
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        cache.get("k"),
+        Some(1),
+        "a failed refresh keeps the old value"
+    );
+    let again = cache
+        .get_or_refresh("k".to_owned(), || async { Ok::<u32, String>(3) })
+        .await;
+    assert_eq!(again.unwrap(), 1);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(cache.get("k"), Some(3), "the next refresh ran");
+}
