@@ -30,13 +30,30 @@ fn example_binary() -> PathBuf {
         .get_or_init(|| {
             let exe = std::env::current_exe().unwrap();
             let profile_dir = exe.parent().unwrap().parent().unwrap();
-            let profile = profile_dir
+            let mut profile = profile_dir
                 .file_name()
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            let target_dir = profile_dir.parent().unwrap();
-            let out = Command::new(env!("CARGO"))
+            let mut target_dir = profile_dir.parent().unwrap().to_path_buf();
+            // Under a coverage tool (tarpaulin builds no examples, with its own
+            // flags, in its own target directory) build a plain one in the
+            // workspace's target directory instead of clobbering its artifacts.
+            let coverage = std::env::var_os("LLVM_PROFILE_FILE").is_some();
+            if coverage {
+                profile = "debug".to_owned();
+                target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+                    || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+                    PathBuf::from,
+                );
+            }
+            let mut cargo = Command::new(env!("CARGO"));
+            if coverage {
+                for var in ["LLVM_PROFILE_FILE", "CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS"] {
+                    cargo.env_remove(var);
+                }
+            }
+            let out = cargo
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .args([
                     "build",
@@ -52,7 +69,7 @@ fn example_binary() -> PathBuf {
                     if profile == "debug" { "dev" } else { &profile },
                 ])
                 .arg("--target-dir")
-                .arg(target_dir)
+                .arg(&target_dir)
                 .stderr(Stdio::inherit())
                 .output()
                 .unwrap();
