@@ -541,7 +541,7 @@ impl FileCache {
         let Some(entry) = decode(&buf) else {
             self.inner.counters.corrupt.fetch_add(1, Relaxed);
             tracing::warn!(target: "pr_cache", path = %path.display(), "cache.file.corrupt_entry_removed");
-            self.remove_file(path, buf.len() as u64);
+            self.remove_if_unchanged(path, &meta);
             return Ok(None);
         };
         if entry.key != key.as_bytes() {
@@ -551,7 +551,7 @@ impl FileCache {
         let now = self.inner.clock.wall();
         if entry.expires != 0 && unix_millis(now) >= entry.expires {
             self.inner.counters.expired.fetch_add(1, Relaxed);
-            self.remove_file(path, buf.len() as u64);
+            self.remove_if_unchanged(path, &meta);
             return Ok(None);
         }
         if self.inner.max_bytes.is_some()
@@ -569,14 +569,19 @@ impl FileCache {
         Ok(Some(buf))
     }
 
-    /// Removes an entry file. Its index line stays (an index line without a
-    /// file is harmless); removal lines are only written under the
-    /// exclusive lock, when no insert can be between its index line and its
-    /// rename.
-    fn remove_file(&self, path: &Path, size: u64) {
-        if fs::remove_file(path).is_ok() {
+    /// Removes the entry file a get found damaged or expired, unless a
+    /// writer has renamed a new file into its place since it was opened
+    /// (`seen` is the opened file's metadata): that new entry is left alone.
+    /// Done under the exclusive lock, which writers' renames exclude. Its
+    /// index line stays (an index line without a file is harmless).
+    fn remove_if_unchanged(&self, path: &Path, seen: &fs::Metadata) {
+        use std::os::unix::fs::MetadataExt as _;
+        let Ok(_lock) = self.lock(true) else { return };
+        let same = fs::symlink_metadata(path)
+            .is_ok_and(|now| now.ino() == seen.ino() && now.dev() == seen.dev());
+        if same && fs::remove_file(path).is_ok() {
             let b = &self.inner.bytes;
-            b.fetch_sub(size.min(b.load(Relaxed)), Relaxed);
+            b.fetch_sub(seen.len().min(b.load(Relaxed)), Relaxed);
         }
     }
 
@@ -759,13 +764,15 @@ impl FileCache {
             };
             let mut header = [0_u8; HEADER];
             if f.read_exact(&mut header).is_err() {
+                // A torn header: a miss for ever; removed like any damage.
+                let _ = fs::remove_file(&e.path);
                 continue;
             }
-            let Some(key_len) = le_u32(&header, 8).and_then(|l| usize::try_from(l).ok()) else {
-                continue;
-            };
-            let mut key = vec![0; key_len.min(MAX_KEY_LEN)];
-            if header[..4] != *MAGIC || f.read_exact(&mut key).is_err() {
+            let key_len = le_u32(&header, 8)
+                .and_then(|l| usize::try_from(l).ok())
+                .filter(|l| *l <= MAX_KEY_LEN);
+            let mut key = vec![0; key_len.unwrap_or(0)];
+            if key_len.is_none() || header[..4] != *MAGIC || f.read_exact(&mut key).is_err() {
                 // Damaged: it will be a miss; keep no index line for it but
                 // remove it now so that no invalidation can miss it.
                 let _ = fs::remove_file(&e.path);
@@ -1013,6 +1020,42 @@ mod tests {
         let mut bad = line.into_bytes();
         bad[3] ^= 1;
         assert!(parse_index_line(String::from_utf8_lossy(&bad).trim_end()).is_none());
+    }
+
+    #[test]
+    fn a_damaged_entry_replaced_meanwhile_is_not_removed() {
+        let dir = std::env::temp_dir().join(format!("pr-cache-unit-race-{}", std::process::id()));
+        let cache = FileCache::builder(&dir).build().expect("open");
+        let path = cache.entry_path("k");
+        fs::write(&path, b"damaged").expect("write");
+        let seen = fs::metadata(&path).expect("stat");
+        // A writer renames a whole new entry into place before the reader
+        // that found the damage removes it.
+        cache.insert("k", b"new").expect("insert");
+        cache.remove_if_unchanged(&path, &seen);
+        assert_eq!(cache.get("k").expect("get").as_deref(), Some(&b"new"[..]));
+        // The damaged file itself is removed.
+        fs::write(&path, b"damaged").expect("write");
+        assert_eq!(cache.get("k").expect("get"), None);
+        assert!(!path.exists());
+        fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_rebuild_removes_torn_headers_and_overlong_keys() {
+        let dir = std::env::temp_dir().join(format!("pr-cache-unit-torn-{}", std::process::id()));
+        let cache = FileCache::builder(&dir).build().expect("open");
+        cache.insert("kept", b"v").expect("insert");
+        let torn = cache.entry_path("torn");
+        fs::write(&torn, &encode("torn", b"v", 1, 0)[..HEADER - 3]).expect("write");
+        let long = cache.entry_path("long");
+        let mut bytes = encode("long", b"v", 1, 0);
+        bytes[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        fs::write(&long, bytes).expect("write");
+        assert_eq!(cache.rebuild_index().expect("rebuild"), 1);
+        assert!(!torn.exists() && !long.exists());
+        assert_eq!(cache.get("kept").expect("get").as_deref(), Some(&b"v"[..]));
+        fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -201,11 +201,16 @@ where
             bus.subscribe(Arc::new(move |key: String| {
                 memory.invalidate(&key);
                 let local = local.clone();
+                let memory = memory.clone();
                 Box::pin(async move {
                     for tier in &local {
                         if let Err(e) = tier.remove(&key).await {
                             tracing::warn!(target: "pr_cache", tier = tier.name(), error = %e, "cache.tier.remote_invalidation_failed");
                         }
+                    }
+                    // Again, past a promotion from a local tier meanwhile.
+                    if !local.is_empty() {
+                        memory.invalidate(&key);
                     }
                 })
             }));
@@ -314,6 +319,9 @@ where
                 first.get_or_insert(e);
             }
         }
+        // Again: a concurrent get may have promoted the old value from a
+        // lower tier into memory before that tier dropped it.
+        self.memory.invalidate(key);
         if let Some(bus) = &self.invalidation
             && let Err(e) = bus.publish(key).await
         {
