@@ -160,6 +160,9 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
             .env("APP__DEPENDENCY__MIN_LATENCY_MS", "0")
             .env("APP__DEPENDENCY__MAX_LATENCY_MS", "2")
             .env("APP__CACHE__TTL", "1s")
+            // Every request passes the per-client limiter, which never refuses here.
+            .env("APP__RATE_LIMIT__PER_SECOND", "1000000000")
+            .env("APP__RATE_LIMIT__BURST", "1000000000")
             .env("APP__LOGGING__CONSOLE__ENABLED", "false")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -254,8 +257,8 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
         "`cargo xtask bench` also builds the demo service (`examples/service.rs`) in release mode and \
          drives it with `examples/load.rs` from loopback: {connections} keep-alive connections ask \
          `GET /quote/S<n>` for random symbols among {symbols} as fast as they can for {seconds} s \
-         (after {warmup} s of warm-up), through the per-request drain guard and metrics, a cache \
-         with a 1 s TTL, and, on a miss, the standard resilience pipeline (total timeout, retry, \
+         (after {warmup} s of warm-up), through the per-request drain guard and metrics, the \
+         per-client rate limiter (a quota high enough never to refuse), a cache with a 1 s TTL, and, on a miss, the standard resilience pipeline (total timeout, retry, \
          circuit breaker, attempt timeout) around a simulated dependency that takes 0-2 ms and \
          fails 5 % of the time (so some answers are 502 after retries, counted as non-2xx). \
          Meanwhile `GET /health/ready` is probed every 50 ms on the ops port. The client and the \

@@ -40,8 +40,8 @@ use pr_facade::logging::{Every, FileConfig, LoggingConfig};
 use pr_facade::metrics::MetricsConfig;
 use pr_facade::resources::ResourcesConfig;
 use pr_resilience::{
-    Backoff, BreakerCheck, CallError, CircuitBreaker, Jitter, Pipeline, Retry, SlidingWindow,
-    Transient,
+    Backoff, BreakerCheck, CallError, CircuitBreaker, Jitter, KeyedLimiter, Pipeline, Quota, Retry,
+    SlidingWindow, Transient,
 };
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +71,8 @@ struct Config {
     dependency: DependencyConfig,
     /// The cache of quotes.
     cache: CacheConfig,
+    /// The per-client rate limit of the API.
+    rate_limit: RateLimitConfig,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             dependency: DependencyConfig::default(),
             cache: CacheConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -116,6 +119,7 @@ impl Validate for Config {
         v.nested("api", &self.api);
         v.nested("dependency", &self.dependency);
         v.nested("cache", &self.cache);
+        v.nested("rate_limit", &self.rate_limit);
     }
 }
 
@@ -328,15 +332,49 @@ fn client_id(headers: &HeaderMap, peer: SocketAddr) -> String {
         .map_or_else(|| peer.ip().to_string(), str::to_owned)
 }
 
-/// Per-client admission: `Err(retry_after)` when the client is over its
-/// rate. Every client is admitted until the keyed rate limiter of
-/// pr-resilience is wired in here.
-#[expect(
-    clippy::unnecessary_wraps,
-    reason = "the keyed rate limiter answers the same shape"
-)]
-fn admit(_client: &str) -> Result<(), Duration> {
-    Ok(())
+/// The per-client rate limit: a GCRA quota per client id, in a keyed
+/// limiter with bounded memory (pr-resilience's `KeyedLimiter`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RateLimitConfig {
+    /// Requests per second each client may make, sustained.
+    per_second: u32,
+    /// Requests a client may make at once after a pause.
+    burst: u32,
+    /// Most clients remembered (the least active are forgotten first).
+    max_clients: usize,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            per_second: 20,
+            burst: 40,
+            max_clients: 10_000,
+        }
+    }
+}
+
+impl Validate for RateLimitConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.check(self.per_second > 0, "per_second", "must be at least 1");
+        v.check(self.burst > 0, "burst", "must be at least 1");
+        v.check(self.max_clients > 0, "max_clients", "must be at least 1");
+    }
+}
+
+/// One limiter for every client.
+fn client_limiter(config: &RateLimitConfig) -> Result<KeyedLimiter<String>, pr_resilience::Error> {
+    KeyedLimiter::builder(Quota::per_second(config.per_second).with_burst(config.burst))
+        .max_keys(config.max_clients)
+        .build()
+}
+
+/// Per-client admission: `Err(retry_after)` when the client is over its rate.
+fn admit(limiter: &KeyedLimiter<String>, client: &str) -> Result<(), Duration> {
+    limiter
+        .check_key(client)
+        .map_err(|denied| denied.retry_after().unwrap_or(Duration::from_secs(1)))
 }
 
 // ---------------------------------------------------------------------------
@@ -347,6 +385,7 @@ struct Api {
     dependency: Dependency,
     pipeline: Pipeline<Transient>,
     cache: MemoryCache<String, f64>,
+    clients: KeyedLimiter<String>,
     max_delay: Duration,
     drain: Drain,
 }
@@ -382,10 +421,10 @@ async fn quote(
     Path(symbol): Path<String>,
     Query(query): Query<QuoteQuery>,
 ) -> Response {
-    if let Err(retry_after) = admit(&client_id(&headers, peer)) {
+    if let Err(retry_after) = admit(&api.clients, &client_id(&headers, peer)) {
         let mut response = problem(
             StatusCode::TOO_MANY_REQUESTS,
-            "demo.rate_limited",
+            pr_resilience::RATE_LIMITED.code.as_str(),
             "too many requests from this client",
         );
         if let Ok(value) = retry_after.as_secs().max(1).to_string().parse() {
@@ -497,7 +536,17 @@ fn contribute<C: AppConfig>(
     app: &App<C>,
     pipeline: &Pipeline<Transient>,
     cache: &MemoryCache<String, f64>,
+    clients: &KeyedLimiter<String>,
 ) -> Result<(), pr_facade::app::Error> {
+    let limiter = clients.clone();
+    app.status_board().add("limiters", move || {
+        let quota = limiter.quota();
+        serde_json::json!({ "clients": {
+            "keys": limiter.len(), "max_keys": limiter.max_keys(),
+            "permits": quota.permits(), "period_seconds": quota.period().as_secs_f64(),
+            "burst": quota.burst(),
+        }})
+    })?;
     if let Some(breaker) = pipeline.breaker() {
         if let Err(e) = app.health().add(BreakerCheck::new(breaker.clone())) {
             tracing::warn!(event = "demo.check_not_added", error = %e, "breaker check not added");
@@ -626,13 +675,18 @@ async fn main() -> ExitCode {
         Ok(cache) => cache,
         Err(e) => return fail("the cache is invalid", &e),
     };
-    if let Err(e) = contribute(&app, &pipeline, &cache) {
+    let clients = match client_limiter(&config.rate_limit) {
+        Ok(limiter) => limiter,
+        Err(e) => return fail("the rate limit is invalid", &e),
+    };
+    if let Err(e) = contribute(&app, &pipeline, &cache, &clients) {
         return fail("the status sections could not be added", &e);
     }
     let api = Arc::new(Api {
         dependency: Dependency::new(config.dependency.clone()),
         pipeline,
         cache,
+        clients,
         max_delay: Duration::from_millis(config.api.max_delay_ms),
         drain: app.drain(),
     });

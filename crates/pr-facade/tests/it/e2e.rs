@@ -313,7 +313,8 @@ pub(crate) fn repo_path(relative: &str) -> PathBuf {
 fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
     let mut service = Service::start(
         "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 5\n\
-         [shutdown]\ndrain_timeout = \"60s\"\n",
+         [shutdown]\ndrain_timeout = \"60s\"\n\
+         [rate_limit]\nper_second = 2\nburst = 10\n",
     );
 
     // The API: a quote from the dependency, then the same from the cache.
@@ -336,6 +337,31 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
     let problem: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(problem["status"], 502);
     assert_eq!(problem["title"], "demo.dependency_failed");
+
+    // One greedy client is limited (429, Retry-After, problem details); the
+    // others are not.
+    let mut limited = 0;
+    for _ in 0..30 {
+        let mut response = agent()
+            .get(format!("{}/quote/GREEDY", service.api))
+            .header("x-client-id", "greedy")
+            .call()
+            .unwrap();
+        if response.status().as_u16() == 429 {
+            limited += 1;
+            let retry_after = response.headers().get("retry-after").cloned();
+            assert!(retry_after.is_some(), "429 without Retry-After");
+            let body = response.body_mut().read_to_string().unwrap();
+            let problem: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(problem["title"], "resilience.rate_limited", "{body}");
+        }
+    }
+    assert!(
+        limited >= 10,
+        "only {limited} of 30 greedy requests were limited"
+    );
+    let (status, body) = get(&format!("{}/quote/ACME", service.api));
+    assert_eq!(status, 200, "another client is not limited: {body}");
 
     // /status, /health, /info.
     let status_doc = get_json(&format!("{}/status", service.ops));
@@ -363,6 +389,7 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
         "http_server_requests_total",
         "pr_resilience_retries_total",
         "pr_resilience_breaker_calls_total",
+        "pr_resilience_ratelimit_rejected_total",
         "pr_cache_hits_total",
         "pr_logging_lines_total",
         "pr_health_check_up",
