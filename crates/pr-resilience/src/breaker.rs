@@ -170,6 +170,9 @@ struct Inner {
     max_wait_open: Duration,
     lease_nanos: u64,
     clock: Clock,
+    /// The clock slow calls are timed on: `clock`, or the precise clock
+    /// when `clock` is too coarse for the slow-call duration.
+    timer: Clock,
     /// `generation << 3 | state code`.
     state: AtomicU64,
     open_until: AtomicU64,
@@ -328,7 +331,7 @@ impl CircuitBreaker {
                 start: if inner.slow_nanos == u64::MAX {
                     0
                 } else {
-                    inner.clock.now_nanos()
+                    inner.timer.now_nanos()
                 },
                 kind: Kind::Counted,
             }),
@@ -380,7 +383,7 @@ impl CircuitBreaker {
                             }
                             return Ok(RawPermit {
                                 generation: word,
-                                start: now,
+                                start: inner.timer.now_nanos(),
                                 kind: Kind::Probe { slot, token },
                             });
                         }
@@ -478,7 +481,7 @@ impl CircuitBreaker {
             Kind::Unrecorded => {}
             Kind::Counted => {
                 let slow = inner.slow_nanos != u64::MAX
-                    && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
+                    && inner.timer.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
                 let code = match outcome {
                     Outcome::Ignored => return,
                     Outcome::Success => RECORDED,
@@ -519,6 +522,11 @@ impl CircuitBreaker {
             self.release(RawPermit { ..*permit });
             return;
         }
+        if inner.state.load(Ordering::Acquire) != permit.generation {
+            // A probe of an earlier half-open period (its slot may hold an
+            // equal token of this one): its verdict no longer counts.
+            return;
+        }
         if lease
             .compare_exchange(token, LEASE_DONE, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
@@ -527,7 +535,7 @@ impl CircuitBreaker {
             return;
         }
         let slow = inner.slow_nanos != u64::MAX
-            && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
+            && inner.timer.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
         if outcome == Outcome::Failure {
             inner.probe_failures.fetch_add(1, Ordering::AcqRel);
         }
@@ -834,8 +842,8 @@ impl Window {
                 u32::try_from(window.head.load(Ordering::Acquire))
                     .unwrap_or(u32::MAX)
                     .min(window.len),
-                window.failures.load(Ordering::Acquire),
-                window.slow.load(Ordering::Acquire),
+                window.clamp(window.failures.load(Ordering::Acquire)),
+                window.clamp(window.slow.load(Ordering::Acquire)),
             ),
             Self::Time(window) => window.sum(window.epoch(inner.clock.now_nanos())),
         }
@@ -843,14 +851,7 @@ impl Window {
 
     fn reset(&self) {
         match self {
-            Self::Count(window) => {
-                for slot in &window.slots {
-                    slot.store(0, Ordering::Release);
-                }
-                window.head.store(0, Ordering::Release);
-                window.failures.store(0, Ordering::Release);
-                window.slow.store(0, Ordering::Release);
-            }
+            Self::Count(window) => window.reset(),
             Self::Time(window) => {
                 for bucket in &window.buckets {
                     bucket.store(0, Ordering::Release);
@@ -871,6 +872,42 @@ fn exceeded(inner: &Inner, calls: u32, failures: u32, slow: u32, window_len: u32
 }
 
 impl CountWindow {
+    /// Counts one slot's flag set (`up`) or cleared; wraps, never panics:
+    /// a total can dip below zero for an instant when a reset's decrement
+    /// lands before a racing record's increment.
+    #[inline]
+    fn adjust(total: &AtomicU32, up: bool) -> u32 {
+        if up {
+            total.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
+        } else {
+            total.fetch_sub(1, Ordering::AcqRel).wrapping_sub(1)
+        }
+    }
+
+    /// A running total as read: one caught mid-race below zero (wrapped
+    /// past the window's length) reads as zero.
+    #[inline]
+    fn clamp(&self, total: u32) -> u32 {
+        if total > self.len { 0 } else { total }
+    }
+
+    /// Empties the window. Each slot is cleared the way a record changes
+    /// it (swap, then adjust the totals by what it held), so a record
+    /// racing the reset leaves the totals equal to the slots' contents
+    /// instead of off by one for good (or wrapped to `u32::MAX`).
+    fn reset(&self) {
+        for slot in &self.slots {
+            let old = slot.swap(0, Ordering::AcqRel);
+            if old & FAILURE != 0 {
+                Self::adjust(&self.failures, false);
+            }
+            if old & SLOW != 0 {
+                Self::adjust(&self.slow, false);
+            }
+        }
+        self.head.store(0, Ordering::Release);
+    }
+
     #[inline]
     fn index(&self, head: u64) -> usize {
         // Lemire's fastmod on the low 32 bits of the head.
@@ -891,21 +928,14 @@ impl CountWindow {
         };
         let (mut failures, mut slow) = (None, None);
         if (old ^ code) & FAILURE != 0 {
-            failures = Some(if code & FAILURE != 0 {
-                self.failures.fetch_add(1, Ordering::AcqRel) + 1
-            } else {
-                self.failures.fetch_sub(1, Ordering::AcqRel) - 1
-            });
+            failures = Some(Self::adjust(&self.failures, code & FAILURE != 0));
         }
         if (old ^ code) & SLOW != 0 {
-            slow = Some(if code & SLOW != 0 {
-                self.slow.fetch_add(1, Ordering::AcqRel) + 1
-            } else {
-                self.slow.fetch_sub(1, Ordering::AcqRel) - 1
-            });
+            slow = Some(Self::adjust(&self.slow, code & SLOW != 0));
         }
-        let failures = failures.unwrap_or_else(|| self.failures.load(Ordering::Relaxed));
-        let slow = slow.unwrap_or_else(|| self.slow.load(Ordering::Relaxed));
+        let failures =
+            self.clamp(failures.unwrap_or_else(|| self.failures.load(Ordering::Relaxed)));
+        let slow = self.clamp(slow.unwrap_or_else(|| self.slow.load(Ordering::Relaxed)));
         if failures == 0 && slow == 0 {
             return None;
         }
@@ -927,9 +957,20 @@ impl TimeWindow {
         self.buckets.len() as u64
     }
 
+    /// How far ahead (in epochs, modulo the 16-bit tag) a bucket's epoch is
+    /// taken to be later than a record's rather than an old one aliased
+    /// by the tag's wrap: eight windows.
+    fn stale_span(&self) -> u64 {
+        (self.len() * 8).min(FIELD / 2)
+    }
+
     #[inline]
     fn record(&self, code: u8, inner: &Inner) -> Option<Rates> {
-        let epoch = self.epoch(inner.clock.now_nanos());
+        self.record_at(self.epoch(inner.clock.now_nanos()), code, inner)
+    }
+
+    #[inline]
+    fn record_at(&self, epoch: u64, code: u8, inner: &Inner) -> Option<Rates> {
         let index = usize::try_from(epoch % self.len()).unwrap_or(0);
         let bucket = self.buckets.get(index)?;
         let tag = epoch & FIELD;
@@ -937,7 +978,15 @@ impl TimeWindow {
         let add_slow = u64::from(code & SLOW != 0);
         let mut current = bucket.load(Ordering::Acquire);
         loop {
-            let (calls, failures, slow) = if current >> 48 == tag {
+            let seen = current >> 48;
+            if seen != tag && seen.wrapping_sub(tag) & FIELD <= self.stale_span() {
+                // The bucket already holds a later epoch than this call's
+                // (this thread read the clock, then stalled for a whole
+                // window): the call is out of the window; overwriting
+                // the bucket would lose the later epoch's calls.
+                return None;
+            }
+            let (calls, failures, slow) = if seen == tag {
                 (
                     current >> 32 & FIELD,
                     current >> 16 & FIELD,
@@ -1068,6 +1117,12 @@ impl BreakerBuilder {
 
     /// A call taking this long or longer is slow; `None` turns slow-call
     /// timing off (no clock read per call).
+    ///
+    /// Calls are timed on the breaker's [`clock`](Self::clock), unless its
+    /// [`resolution`](Clock::resolution) is coarser than a tenth of this
+    /// duration (the default system clock ticks every 1 to 10 ms on Linux):
+    /// then on [`Clock::precise`], so a duration of 1 ms is neither
+    /// rounded down to nothing nor up to a whole tick.
     pub fn slow_call_duration(mut self, duration: Option<Duration>) -> Self {
         self.slow_duration = duration;
         self
@@ -1185,7 +1240,12 @@ impl BreakerBuilder {
     /// The breaker, for settings already validated by [`build`](Self::build).
     pub(crate) fn build_valid(self) -> CircuitBreaker {
         let clock = self.clock.unwrap_or_default();
+        let timer = match self.slow_duration {
+            Some(slow) => clock.for_durations(slow),
+            None => clock.clone(),
+        };
         CircuitBreaker(Arc::new(Inner {
+            timer,
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::BreakerMetrics::new(&self.name),
             window: Window::new(self.window),
@@ -1233,5 +1293,95 @@ mod tests {
                 assert_eq!(Ok(window.index(head)), expected, "len {len}, head {head}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use crate::ManualClock;
+
+    fn breaker(window: SlidingWindow, clock: &ManualClock) -> CircuitBreaker {
+        CircuitBreaker::builder("w")
+            .sliding_window(window)
+            .minimum_calls(1_000_000)
+            .clock(clock.clock())
+            .build_valid()
+    }
+
+    /// Resets racing records leave the count window's totals equal to what
+    /// its slots hold (the totals used to be zeroed apart from the slots: a
+    /// record between its slot swap and its total update then left them
+    /// off by one for good, or wrapped to `u32::MAX` on a decrement).
+    #[test]
+    fn count_window_totals_match_its_slots_after_resets_racing_records() {
+        let clock = ManualClock::new();
+        let breaker = breaker(SlidingWindow::Count(8), &clock);
+        let Window::Count(window) = &breaker.0.window else {
+            panic!("a count window");
+        };
+        let writers = AtomicU32::new(2);
+        std::thread::scope(|scope| {
+            for thread in 0..2u8 {
+                let (breaker, writers) = (&breaker, &writers);
+                scope.spawn(move || {
+                    for i in 0..1_000_000u32 {
+                        let code = match (i + u32::from(thread)) % 3 {
+                            0 => RECORDED,
+                            1 => RECORDED | FAILURE,
+                            _ => RECORDED | FAILURE | SLOW,
+                        };
+                        let _ = window.record(code, &breaker.0);
+                    }
+                    writers.fetch_sub(1, Ordering::AcqRel);
+                });
+            }
+            scope.spawn(|| {
+                while writers.load(Ordering::Acquire) > 0 {
+                    window.reset();
+                    let (_, failures, slow) = breaker.0.window.totals(&breaker.0);
+                    assert!(failures <= 8 && slow <= 8, "{failures} {slow}");
+                }
+            });
+        });
+        let in_slots = |flag: u8| {
+            let held = window
+                .slots
+                .iter()
+                .filter(|slot| slot.load(Ordering::Acquire) & flag != 0)
+                .count();
+            u32::try_from(held).unwrap_or(u32::MAX)
+        };
+        assert_eq!(window.failures.load(Ordering::Acquire), in_slots(FAILURE));
+        assert_eq!(window.slow.load(Ordering::Acquire), in_slots(SLOW));
+    }
+
+    /// A record whose clock reading is a whole window older than what its
+    /// bucket already holds is dropped, not written over the later epoch's
+    /// calls.
+    #[test]
+    fn a_stalled_record_does_not_overwrite_a_later_bucket() {
+        let clock = ManualClock::new();
+        let breaker = breaker(
+            SlidingWindow::Time {
+                size: Duration::from_secs(10),
+                buckets: 10,
+            },
+            &clock,
+        );
+        let Window::Time(window) = &breaker.0.window else {
+            panic!("a time window");
+        };
+        clock.advance(Duration::from_secs(10)); // epoch 10: bucket 0
+        let _ = window.record(RECORDED, &breaker.0);
+        let _ = window.record(RECORDED, &breaker.0);
+        // A thread that read the clock at epoch 0 (bucket 0 too) and
+        // stalled: its record must not reset the bucket.
+        let _ = window.record_at(0, RECORDED | FAILURE, &breaker.0);
+        assert_eq!(window.sum(10), (2, 0, 0));
+        // An old bucket is still reused by a later epoch.
+        clock.advance(Duration::from_secs(10)); // epoch 20: bucket 0
+        let _ = window.record(RECORDED | FAILURE, &breaker.0);
+        assert_eq!(window.sum(20), (1, 1, 0));
     }
 }

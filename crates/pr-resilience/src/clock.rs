@@ -8,10 +8,16 @@ use std::time::Duration;
 /// Where a policy reads the time and how it waits.
 ///
 /// - [`Clock::system`] (the default) reads the kernel's coarse monotonic
-///   clock on Linux (`CLOCK_MONOTONIC_COARSE`: a few nanoseconds, a
-///   resolution of a few milliseconds, plenty for slow-call durations and
-///   open waits), the standard monotonic clock elsewhere; it waits with
-///   tokio's sleep.
+///   clock on Linux (`CLOCK_MONOTONIC_COARSE`: a few nanoseconds a read,
+///   but a resolution of one kernel tick, 1 to 10 ms, see
+///   [`Clock::resolution`]), the standard monotonic clock elsewhere; it
+///   waits with tokio's sleep. That resolution is plenty for open waits,
+///   idle eviction and elapsed-time limits; a breaker whose slow-call
+///   duration is shorter than ten ticks times its calls on the precise
+///   monotonic clock instead (`CLOCK_MONOTONIC`, about 20 ns a read), so a
+///   1 ms slow-call duration is measured to the microsecond, never
+///   rounded to zero or to a whole tick. Timeouts never read this clock:
+///   they are tokio timers.
 /// - [`Clock::tokio`] reads `tokio::time::Instant`, so tests on tokio's
 ///   paused time (`#[tokio::test(start_paused = true)]`) drive the policy
 ///   with `tokio::time::advance`; each read costs what `Instant::now` costs
@@ -26,6 +32,8 @@ pub struct Clock(Source);
 #[derive(Clone, Debug)]
 enum Source {
     System(u64),
+    /// The precise monotonic clock (`CLOCK_MONOTONIC` on Linux).
+    Precise(u64),
     Tokio(tokio::time::Instant),
     Manual(Arc<AtomicU64>),
 }
@@ -46,6 +54,36 @@ fn system_nanos() -> u64 {
         .saturating_add(u64::try_from(now.tv_nsec).unwrap_or(0))
 }
 
+#[cfg(target_os = "linux")]
+#[inline]
+fn precise_nanos() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(now.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(now.tv_nsec).unwrap_or(0))
+}
+
+#[cfg(target_os = "linux")]
+fn system_resolution() -> Duration {
+    let res = rustix::time::clock_getres(rustix::time::ClockId::MonotonicCoarse);
+    Duration::new(
+        u64::try_from(res.tv_sec).unwrap_or(0),
+        u32::try_from(res.tv_nsec).unwrap_or(0),
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+#[inline]
+fn precise_nanos() -> u64 {
+    system_nanos()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn system_resolution() -> Duration {
+    Duration::from_nanos(1)
+}
+
 #[cfg(not(target_os = "linux"))]
 #[inline]
 fn system_nanos() -> u64 {
@@ -59,6 +97,34 @@ impl Clock {
     #[must_use]
     pub fn system() -> Self {
         Self(Source::System(system_nanos()))
+    }
+
+    /// The system's precise monotonic clock (`CLOCK_MONOTONIC` on Linux,
+    /// about 20 ns a read); waits on tokio's sleep.
+    #[must_use]
+    pub fn precise() -> Self {
+        Self(Source::Precise(precise_nanos()))
+    }
+
+    /// The smallest step this clock's readings move by: one kernel tick
+    /// for [`Clock::system`] on Linux (1 to 10 ms), 1 ns otherwise.
+    #[must_use]
+    pub fn resolution(&self) -> Duration {
+        match self.0 {
+            Source::System(_) => system_resolution(),
+            Source::Precise(_) | Source::Tokio(_) | Source::Manual(_) => Duration::from_nanos(1),
+        }
+    }
+
+    /// The clock to time durations as short as `shortest` with: this one,
+    /// or the precise clock when this one's resolution is coarser than a
+    /// tenth of `shortest` (at most 10 % error).
+    pub(crate) fn for_durations(&self, shortest: Duration) -> Self {
+        if self.resolution().saturating_mul(10) > shortest {
+            Self::precise()
+        } else {
+            self.clone()
+        }
     }
 
     /// tokio's clock (the system's monotonic clock unless time is paused).
@@ -76,6 +142,7 @@ impl Clock {
                 nanos(tokio::time::Instant::now().saturating_duration_since(*origin))
             }
             Source::System(origin) => system_nanos().saturating_sub(*origin),
+            Source::Precise(origin) => precise_nanos().saturating_sub(*origin),
             Source::Manual(now) => now.load(Ordering::Acquire),
         }
     }
@@ -89,9 +156,11 @@ impl Clock {
     /// Waits `wait`: tokio's sleep, or a manual clock moved forward.
     pub async fn sleep(&self, wait: Duration) {
         match &self.0 {
-            Source::System(_) | Source::Tokio(_) => tokio::time::sleep(wait).await,
+            Source::System(_) | Source::Precise(_) | Source::Tokio(_) => {
+                tokio::time::sleep(wait).await;
+            }
             Source::Manual(now) => {
-                now.fetch_add(nanos(wait), Ordering::AcqRel);
+                advance(now, wait);
                 tokio::task::yield_now().await;
             }
         }
@@ -100,9 +169,11 @@ impl Clock {
     /// Blocks the thread for `wait`, or moves a manual clock forward.
     pub fn sleep_blocking(&self, wait: Duration) {
         match &self.0 {
-            Source::System(_) | Source::Tokio(_) => std::thread::sleep(wait),
+            Source::System(_) | Source::Precise(_) | Source::Tokio(_) => {
+                std::thread::sleep(wait);
+            }
             Source::Manual(now) => {
-                now.fetch_add(nanos(wait), Ordering::AcqRel);
+                advance(now, wait);
             }
         }
     }
@@ -123,9 +194,10 @@ impl ManualClock {
         Self::default()
     }
 
-    /// Moves the time forward.
+    /// Moves the time forward (saturating at `u64::MAX` nanoseconds, 584
+    /// years: a huge wait never wraps the clock back to zero).
     pub fn advance(&self, by: Duration) {
-        self.0.fetch_add(nanos(by), Ordering::AcqRel);
+        advance(&self.0, by);
     }
 
     /// The time since zero.
@@ -139,6 +211,14 @@ impl ManualClock {
     pub fn clock(&self) -> Clock {
         Clock(Source::Manual(Arc::clone(&self.0)))
     }
+}
+
+/// Moves a manual clock forward, saturating.
+fn advance(now: &AtomicU64, by: Duration) {
+    let by = nanos(by);
+    let _ = now.fetch_update(Ordering::AcqRel, Ordering::Acquire, |at| {
+        Some(at.saturating_add(by))
+    });
 }
 
 /// A duration in nanoseconds, saturating at `u64::MAX` (584 years).

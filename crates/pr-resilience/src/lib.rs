@@ -79,10 +79,13 @@
 //! # Time
 //!
 //! Everything that waits or measures reads a [`Clock`]: by default the
-//! kernel's coarse monotonic clock (a few nanoseconds a read; waits sleep on
+//! kernel's coarse monotonic clock (a few nanoseconds a read, but it moves
+//! in kernel ticks of 1 to 10 ms, see [`Clock::resolution`]; waits sleep on
 //! tokio), or [`Clock::tokio`] to follow tokio's paused time in tests, or a
-//! [`ManualClock`] advanced by hand (blocking code, threads). Timeouts and
-//! hedging delays use tokio's time directly.
+//! [`ManualClock`] advanced by hand (blocking code, threads). A breaker whose
+//! slow-call duration is under ten ticks times its calls on the precise
+//! clock ([`Clock::precise`]) instead. Timeouts and hedging delays use
+//! tokio's timers directly, never the coarse clock.
 //!
 //! # Feature flags
 //!

@@ -527,3 +527,78 @@ mod model {
         }
     }
 }
+
+/// On the default (coarse, on Linux) system clock, a 1 ms slow-call
+/// duration is still measured: every call that spins 1.5 ms counts slow.
+/// Timed on `CLOCK_MONOTONIC_COARSE` (a 4 ms tick here), most such calls
+/// read 0 ms and passed as fast.
+#[test]
+fn a_slow_call_duration_below_the_coarse_clock_tick_is_measured() {
+    let breaker = CircuitBreaker::builder("fast-db")
+        .sliding_window(SlidingWindow::Count(20))
+        .minimum_calls(1_000)
+        .slow_call_duration(Some(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let answer = breaker.call_blocking(|| {
+            // A busy wait, not a sleep: the call itself takes 1.5 ms.
+            while started.elapsed() < Duration::from_micros(1_500) {
+                std::hint::spin_loop();
+            }
+            Ok::<_, Error>(())
+        });
+        assert!(answer.is_ok());
+    }
+    let snapshot = breaker.snapshot();
+    assert_eq!((snapshot.calls, snapshot.slow_calls), (20, 20));
+}
+
+#[test]
+fn the_system_clock_reports_its_resolution() {
+    let coarse = pr_resilience::Clock::system().resolution();
+    assert!(coarse > Duration::ZERO && coarse <= Duration::from_millis(100));
+    assert_eq!(
+        pr_resilience::Clock::precise().resolution(),
+        Duration::from_nanos(1)
+    );
+    assert_eq!(
+        ManualClock::new().clock().resolution(),
+        Duration::from_nanos(1)
+    );
+}
+
+/// A probe left over from an earlier half-open period does not decide the
+/// current one, even when its lease token equals the current probe's (same
+/// clock reading, same lease).
+#[test]
+fn a_probe_from_an_earlier_half_open_period_does_not_count() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::builder("cache")
+        .sliding_window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .failure_rate_threshold(50.0)
+        .wait_in_open(Duration::ZERO)
+        .permitted_calls_in_half_open(1)
+        .clock(clock.clock())
+        .build()
+        .unwrap();
+    let trip = || {
+        record(&breaker, Outcome::Failure);
+        record(&breaker, Outcome::Failure);
+        assert_eq!(breaker.state(), State::Open);
+    };
+    trip();
+    let stale = breaker.acquire_raw().unwrap(); // half-open, first period
+    assert_eq!(breaker.state(), State::HalfOpen);
+    breaker.force_open();
+    breaker.reset();
+    trip();
+    let current = breaker.acquire_raw().unwrap(); // half-open again
+    assert_eq!(breaker.state(), State::HalfOpen);
+    breaker.record(stale, Outcome::Failure);
+    assert_eq!(breaker.state(), State::HalfOpen, "a stale probe decided");
+    breaker.record(current, Outcome::Success);
+    assert_eq!(breaker.state(), State::Closed);
+}
