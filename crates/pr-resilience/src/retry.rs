@@ -482,13 +482,27 @@ impl<'a> Backoffs<'a> {
     }
 }
 
+/// The computed wait before retry `n`: the backoff capped at the maximum
+/// delay, then jittered within that cap (so that waits that reach the cap
+/// stay spread instead of all equal to it), as AWS's "full jitter" and
+/// "equal jitter". A wait that overflows (a huge factor or retry count) is
+/// the maximum delay, or `Duration::MAX` without one, never zero.
 fn compute(settings: &Settings, n: u32, prev: &mut f64) -> Duration {
+    let max = settings
+        .max_delay
+        .map_or(f64::INFINITY, |max| max.as_secs_f64());
+    let capped = |secs: f64| if secs.is_nan() { max } else { secs.min(max) };
     let raw = match settings.backoff {
-        Backoff::Constant(base) => apply_jitter(base.as_secs_f64(), settings.jitter),
-        Backoff::Linear(base) => apply_jitter(base.as_secs_f64() * f64::from(n), settings.jitter),
+        Backoff::Constant(base) => apply_jitter(capped(base.as_secs_f64()), settings.jitter),
+        Backoff::Linear(base) => {
+            apply_jitter(capped(base.as_secs_f64() * f64::from(n)), settings.jitter)
+        }
         Backoff::Exponential { base, factor } => {
             let exp = i32::try_from(n - 1).unwrap_or(i32::MAX);
-            apply_jitter(base.as_secs_f64() * factor.powi(exp), settings.jitter)
+            apply_jitter(
+                capped(base.as_secs_f64() * factor.powi(exp)),
+                settings.jitter,
+            )
         }
         Backoff::DecorrelatedJitter(median) => {
             // Polly's DecorrelatedJitterBackoffV2 (Polly.Contrib.WaitAndRetry).
@@ -498,17 +512,23 @@ fn compute(settings: &Settings, n: u32, prev: &mut f64) -> Duration {
             let next = t.exp2() * (P_FACTOR * t).sqrt().tanh();
             let value = next - *prev;
             *prev = next;
-            value * RP_SCALING_FACTOR * median.as_secs_f64()
+            // Past ~1,000 retries `next` is infinite and `value` NaN
+            // (infinity minus infinity): the cap, as Polly does.
+            capped(value * RP_SCALING_FACTOR * median.as_secs_f64())
         }
     };
-    let capped = match settings.max_delay {
-        Some(max) => raw.min(max.as_secs_f64()),
-        None => raw,
-    };
-    Duration::try_from_secs_f64(capped.max(0.0)).unwrap_or(Duration::MAX)
+    if raw.is_nan() {
+        return settings.max_delay.unwrap_or(Duration::MAX);
+    }
+    Duration::try_from_secs_f64(raw.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 fn apply_jitter(secs: f64, jitter: Jitter) -> f64 {
+    if secs.is_infinite() {
+        // No cap and an overflowing backoff: a fraction of infinity is
+        // still infinity (and `inf × 0` would be NaN).
+        return secs;
+    }
     match jitter {
         Jitter::None => secs,
         Jitter::Full => secs * random_f64(),
@@ -585,7 +605,9 @@ impl RetryBuilder {
         self
     }
 
-    /// The longest computed wait (a retry-after is not capped).
+    /// The longest computed wait (a retry-after is not capped). Jitter
+    /// applies within the cap: with [`Jitter::Full`] a wait that reached
+    /// the cap is anywhere from zero to it.
     pub fn max_delay(mut self, max: Option<Duration>) -> Self {
         self.max_delay = max;
         self

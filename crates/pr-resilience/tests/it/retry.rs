@@ -354,3 +354,70 @@ fn threads_never_overdraw_a_budget() {
         budget.snapshot().spent
     );
 }
+
+/// Jitter applies within the maximum delay: once the exponential backoff
+/// passes the cap, full jitter still spreads the waits over 0..=cap (and
+/// equal jitter over cap/2..=cap) instead of every client waiting exactly
+/// the cap.
+#[test]
+fn jitter_still_spreads_waits_that_reach_the_max_delay() {
+    let cap = Duration::from_secs(10);
+    for (jitter, low) in [(Jitter::Full, Duration::ZERO), (Jitter::Equal, cap / 2)] {
+        let retry = Retry::builder()
+            .backoff(Backoff::Exponential {
+                base: Duration::from_secs(1),
+                factor: 2.0,
+            })
+            .jitter(jitter)
+            .max_delay(Some(cap))
+            .max_retries(60)
+            .build()
+            .unwrap();
+        let capped = &retry.delays(60)[10..]; // raw waits of 1,024 s and up
+        assert!(capped.iter().all(|d| *d >= low && *d <= cap), "{jitter:?}");
+        let distinct: std::collections::HashSet<_> = capped.iter().collect();
+        assert!(distinct.len() > 40, "{jitter:?}: {distinct:?}");
+    }
+}
+
+/// Past ~1,000 retries the decorrelated formula overflows (infinity minus
+/// infinity is NaN): the wait is the cap, or the longest wait without one,
+/// never zero (a hot retry loop).
+#[test]
+fn overflowing_backoffs_wait_the_cap_not_zero() {
+    for max_delay in [Some(Duration::from_secs(30)), None] {
+        for backoff in [
+            Backoff::DecorrelatedJitter(Duration::from_millis(100)),
+            Backoff::Exponential {
+                base: Duration::from_millis(100),
+                factor: 2.0,
+            },
+        ] {
+            let retry = Retry::builder()
+                .backoff(backoff)
+                .jitter(Jitter::None)
+                .max_delay(max_delay)
+                .max_retries(1_500)
+                .build()
+                .unwrap();
+            let delays = retry.delays(1_500);
+            let late = &delays[1_100..];
+            let expected = max_delay.unwrap_or(Duration::MAX);
+            assert!(
+                late.iter().all(|d| *d == expected),
+                "{backoff:?} {max_delay:?}: {:?}",
+                &late[..3]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_manual_clock_saturates_instead_of_wrapping() {
+    let clock = ManualClock::new();
+    clock.advance(Duration::from_secs(1));
+    clock.advance(Duration::MAX);
+    assert_eq!(clock.elapsed(), Duration::from_nanos(u64::MAX));
+    clock.clock().sleep_blocking(Duration::from_secs(5));
+    assert_eq!(clock.elapsed(), Duration::from_nanos(u64::MAX));
+}
