@@ -40,8 +40,8 @@ use pr_facade::logging::{Every, FileConfig, LoggingConfig};
 use pr_facade::metrics::MetricsConfig;
 use pr_facade::resources::ResourcesConfig;
 use pr_resilience::{
-    Backoff, BreakerCheck, CallError, CircuitBreaker, Jitter, KeyedLimiter, Pipeline, Quota, Retry,
-    SlidingWindow, Transient,
+    Backoff, BreakerCheck, CallError, CircuitBreaker, DeadLetter, Dlq, DlqConfig, Jitter,
+    KeyedLimiter, Pipeline, Quota, Retry, SlidingWindow, Transient,
 };
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +73,8 @@ struct Config {
     cache: CacheConfig,
     /// The per-client rate limit of the API.
     rate_limit: RateLimitConfig,
+    /// The dead-letter queue of quotes that failed after every retry.
+    dlq: DlqConfig,
 }
 
 impl Default for Config {
@@ -96,6 +98,7 @@ impl Default for Config {
             dependency: DependencyConfig::default(),
             cache: CacheConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            dlq: DlqConfig::new("data/dlq"),
         }
     }
 }
@@ -386,6 +389,7 @@ struct Api {
     pipeline: Pipeline<Transient>,
     cache: MemoryCache<String, f64>,
     clients: KeyedLimiter<String>,
+    dead_letters: Dlq<String>,
     max_delay: Duration,
     drain: Drain,
 }
@@ -459,6 +463,15 @@ async fn quote(
         Ok(price) => quote_json(&symbol, price, "dependency"),
         Err(e) => {
             tracing::warn!(event = "demo.quote_failed", symbol = %symbol, error = %e, "quote failed");
+            // A quote the dependency refused after every retry is kept for a
+            // later replay (not one the service's own policies refused).
+            if let CallError::Inner(inner) = &e
+                && let Err(dlq) = api
+                    .dead_letters
+                    .push(&DeadLetter::new(symbol.clone(), inner))
+            {
+                tracing::error!(event = "demo.dead_letter_lost", symbol = %symbol, error = %dlq, "dead letter not kept");
+            }
             let code: &(dyn CodedError + 'static) = match &e {
                 CallError::Inner(inner) => inner,
                 CallError::Rejected(rejected) => rejected,
@@ -537,7 +550,18 @@ fn contribute<C: AppConfig>(
     pipeline: &Pipeline<Transient>,
     cache: &MemoryCache<String, f64>,
     clients: &KeyedLimiter<String>,
+    dead_letters: &Dlq<String>,
 ) -> Result<(), pr_facade::app::Error> {
+    if let Err(e) = app.health().add(dead_letters.health_check()) {
+        tracing::warn!(event = "demo.check_not_added", error = %e, "dead-letter check not added");
+    }
+    let dlq = dead_letters.clone();
+    app.status_board().add("dlq", move || {
+        let s = dlq.stats();
+        serde_json::json!({ "quotes": {
+            "records": s.records, "bytes": s.bytes, "segments": s.segments, "full": s.full,
+        }})
+    })?;
     let limiter = clients.clone();
     app.status_board().add("limiters", move || {
         let quota = limiter.quota();
@@ -679,7 +703,11 @@ async fn main() -> ExitCode {
         Ok(limiter) => limiter,
         Err(e) => return fail("the rate limit is invalid", &e),
     };
-    if let Err(e) = contribute(&app, &pipeline, &cache, &clients) {
+    let dead_letters = match Dlq::open(config.dlq.clone()) {
+        Ok(dlq) => dlq,
+        Err(e) => return fail("the dead-letter queue cannot be opened", &e),
+    };
+    if let Err(e) = contribute(&app, &pipeline, &cache, &clients, &dead_letters) {
         return fail("the status sections could not be added", &e);
     }
     let api = Arc::new(Api {
@@ -687,6 +715,7 @@ async fn main() -> ExitCode {
         pipeline,
         cache,
         clients,
+        dead_letters,
         max_delay: Duration::from_millis(config.api.max_delay_ms),
         drain: app.drain(),
     });
