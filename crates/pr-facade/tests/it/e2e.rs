@@ -374,6 +374,18 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
             .unwrap()
             > 0
     );
+    // The breaker saw the three attempts of the failed call (1 + 2 retries)
+    // besides the successful ones; the cache answered at least twice; two clients are
+    // known to the limiter; the failed quote waits in the dead-letter queue.
+    let breaker = &status_doc["breakers"]["quotes"];
+    assert_eq!(breaker["state"], "closed", "{status_doc}");
+    assert_eq!(breaker["failures"], 3, "{status_doc}");
+    assert!(
+        status_doc["caches"]["quotes"]["hits"].as_u64() >= Some(2),
+        "{status_doc}"
+    );
+    assert_eq!(status_doc["limiters"]["clients"]["keys"], 2, "{status_doc}");
+    assert_eq!(status_doc["dlq"]["quotes"]["records"], 1, "{status_doc}");
     let health = get_json(&format!("{}/health", service.ops));
     assert_eq!(health["status"], "UP", "{health}");
     let info = get_json(&format!("{}/info", service.ops));
