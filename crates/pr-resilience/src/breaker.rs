@@ -366,7 +366,11 @@ impl CircuitBreaker {
                         if !free {
                             continue;
                         }
-                        let token = now.saturating_add(inner.lease_nanos).max(1);
+                        // Never 0 (free) nor `u64::MAX` (done), even for a lease of
+                        // centuries.
+                        let token = now
+                            .saturating_add(inner.lease_nanos)
+                            .clamp(1, LEASE_DONE - 1);
                         if lease
                             .compare_exchange(current, token, Ordering::AcqRel, Ordering::Acquire)
                             .is_ok()
@@ -804,6 +808,8 @@ struct TimeWindow {
     /// One more than the last bucket epoch holding a failure or a slow
     /// call; 0 when there is none.
     last_bad: AtomicU64,
+    /// The latest epoch a bucket rolled over to.
+    newest: AtomicU64,
 }
 
 impl Window {
@@ -822,6 +828,7 @@ impl Window {
                 buckets: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
                 bucket_nanos: (nanos(size) / u64::from(buckets)).max(1),
                 last_bad: AtomicU64::new(0),
+                newest: AtomicU64::new(0),
             }),
         }
     }
@@ -957,13 +964,6 @@ impl TimeWindow {
         self.buckets.len() as u64
     }
 
-    /// How far ahead (in epochs, modulo the 16-bit tag) a bucket's epoch is
-    /// taken to be later than a record's rather than an old one aliased
-    /// by the tag's wrap: eight windows.
-    fn stale_span(&self) -> u64 {
-        (self.len() * 8).min(FIELD / 2)
-    }
-
     #[inline]
     fn record(&self, code: u8, inner: &Inner) -> Option<Rates> {
         self.record_at(self.epoch(inner.clock.now_nanos()), code, inner)
@@ -979,12 +979,16 @@ impl TimeWindow {
         let mut current = bucket.load(Ordering::Acquire);
         loop {
             let seen = current >> 48;
-            if seen != tag && seen.wrapping_sub(tag) & FIELD <= self.stale_span() {
-                // The bucket already holds a later epoch than this call's
-                // (this thread read the clock, then stalled for a whole
-                // window): the call is out of the window; overwriting
-                // the bucket would lose the later epoch's calls.
-                return None;
+            if seen != tag {
+                // The bucket rolls over to this epoch, unless a later
+                // epoch than this call's has already been recorded a whole
+                // window on (this thread read the clock, then stalled): the
+                // call is out of the window, and overwriting the bucket
+                // would lose that later epoch's calls.
+                let newest = self.newest.fetch_max(epoch, Ordering::AcqRel).max(epoch);
+                if epoch.saturating_add(self.len()) <= newest {
+                    return None;
+                }
             }
             let (calls, failures, slow) = if seen == tag {
                 (
@@ -1383,5 +1387,10 @@ mod window_tests {
         clock.advance(Duration::from_secs(10)); // epoch 20: bucket 0
         let _ = window.record(RECORDED | FAILURE, &breaker.0);
         assert_eq!(window.sum(20), (1, 1, 0));
+        // After a long idle, a bucket whose 16-bit epoch tag happens to
+        // read as slightly later than now's is still rolled over.
+        clock.advance(Duration::from_secs(65_530)); // epoch 65,550: bucket 0, tag 14
+        let _ = window.record(RECORDED, &breaker.0);
+        assert_eq!(window.sum(65_550), (1, 0, 0));
     }
 }

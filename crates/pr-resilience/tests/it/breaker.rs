@@ -602,3 +602,40 @@ fn a_probe_from_an_earlier_half_open_period_does_not_count() {
     breaker.record(current, Outcome::Success);
     assert_eq!(breaker.state(), State::Closed);
 }
+
+/// Threads that trip a closed breaker at the same moment make exactly one
+/// closed → open transition (one event), whatever the interleaving.
+#[test]
+fn threads_tripping_at_once_make_one_transition() {
+    for _ in 0..50 {
+        let clock = ManualClock::new();
+        let events = Arc::new(AtomicUsize::new(0));
+        let sink = Arc::clone(&events);
+        let breaker = CircuitBreaker::builder("db")
+            .sliding_window(SlidingWindow::Count(8))
+            .minimum_calls(8)
+            .failure_rate_threshold(50.0)
+            .clock(clock.clock())
+            .on_transition(move |t| {
+                assert_eq!((t.from, t.to), (State::Closed, State::Open));
+                sink.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+            .unwrap();
+        let start = Barrier::new(4);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    // Take the permits first, then record together.
+                    let permits: Vec<_> = (0..4).map(|_| breaker.acquire_raw().unwrap()).collect();
+                    start.wait();
+                    for permit in permits {
+                        breaker.record(permit, Outcome::Failure);
+                    }
+                });
+            }
+        });
+        assert_eq!(breaker.state(), State::Open);
+        assert_eq!(events.load(Ordering::SeqCst), 1);
+    }
+}

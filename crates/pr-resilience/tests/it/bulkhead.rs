@@ -121,3 +121,48 @@ fn threads_never_exceed_the_limit() {
     assert!(peak.load(Ordering::SeqCst) <= 3);
     assert_eq!(bulkhead.in_use(), 0);
 }
+
+/// A waiter dropped while queued (its caller timed out or went away) gives
+/// its queue place back at once and never takes a running place.
+#[tokio::test(start_paused = true)]
+async fn a_waiter_dropped_while_queued_frees_its_queue_place() {
+    let bulkhead = Bulkhead::builder("db")
+        .limit(1)
+        .max_queue(1)
+        .build()
+        .unwrap();
+    let running = bulkhead.try_acquire().unwrap();
+    let queued = Timeout::new("caller", Duration::from_millis(5))
+        .call(async {
+            let _place = bulkhead.acquire().await?;
+            Ok::<_, Error>(())
+        })
+        .await;
+    assert!(matches!(
+        queued,
+        Err(CallError::Rejected(Error::Timeout { .. }))
+    ));
+    assert_eq!(bulkhead.snapshot().waiting, 0, "the cancelled waiter left");
+    // The queue has room again: a new waiter queues (and is not refused)...
+    let mut next = std::pin::pin!(bulkhead.acquire());
+    assert!(futures_poll_once(next.as_mut()).await.is_none());
+    assert_eq!(bulkhead.snapshot().waiting, 1);
+    // ...and gets the place when it is freed; the cancelled one never did.
+    drop(running);
+    let place = next.await.unwrap();
+    assert_eq!(bulkhead.snapshot().in_use, 1);
+    drop(place);
+    let after = bulkhead.snapshot();
+    assert_eq!((after.in_use, after.waiting), (0, 0));
+}
+
+async fn futures_poll_once<F: Future + Unpin>(fut: F) -> Option<F::Output> {
+    let mut fut = fut;
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut fut).poll(cx) {
+            std::task::Poll::Ready(output) => Some(output),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
