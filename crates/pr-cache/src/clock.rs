@@ -54,7 +54,13 @@ impl ManualClock {
     /// Moves the clock forward by `by` (both the instant and the wall time).
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.0.offset_nanos.fetch_add(nanos, Ordering::SeqCst);
+        // Saturating: a huge advance never wraps the clock back to the start.
+        let _ = self
+            .0
+            .offset_nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |o| {
+                Some(o.saturating_add(nanos))
+            });
     }
 
     fn offset(&self) -> Duration {

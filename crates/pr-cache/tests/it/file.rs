@@ -220,11 +220,70 @@ fn a_failing_write_returns_an_error_and_reads_keep_working() {
     assert_eq!(cache.stats().write_errors, 1);
 }
 
-/// A full disk: a 64 KiB tmpfs, when this test may mount one (root on
-/// Linux, as in this workspace's CI container). Elsewhere mounting fails and
-/// the test checks the error path above only.
+const FSIZE_CHILD_DIR: &str = "PR_CACHE_FSIZE_CHILD_DIR";
+const FSIZE_CHECKED: &str = "pr-cache: write past the file size limit failed as it should";
+
+/// A write that fails part-way through its data. In a child process whose
+/// file size limit (`ulimit -f`, with `SIGXFSZ` ignored) is far below the
+/// value, the kernel refuses the write with `EFBIG` after writing what fits:
+/// the insert returns that error, leaves no temp file, and the entries
+/// written before still read back. Run as an ordinary test (no limit), the
+/// same insert succeeds.
+#[test]
+fn size_limited_child() {
+    let child_dir = std::env::var_os(FSIZE_CHILD_DIR);
+    let temp = TempDir::new("fsize-inline");
+    let dir = child_dir
+        .as_ref()
+        .map_or(temp.path(), std::path::Path::new)
+        .to_owned();
+    let cache = FileCache::builder(&dir).build().unwrap();
+    cache.insert("small", b"fits").unwrap();
+    let big = vec![7_u8; 1 << 20];
+    let result = cache.insert("big", &big);
+    if child_dir.is_none() {
+        result.unwrap();
+        assert_eq!(cache.get("big").unwrap().map(|v| v.len()), Some(1 << 20));
+        return;
+    }
+    let err = result.expect_err("a 1 MiB write under a 32 KiB file size limit");
+    let Error::Io { source, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(source.raw_os_error(), Some(27), "EFBIG: {err}");
+    assert_eq!(cache.get("small").unwrap().as_deref(), Some(&b"fits"[..]));
+    assert_eq!(cache.get("big").unwrap(), None);
+    assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+    assert_eq!(cache.stats().write_errors, 1);
+    println!("{FSIZE_CHECKED}");
+}
+
+/// A full disk. Everywhere: a write failing part-way (a child process under
+/// a file size limit, above). Where this test may mount a 64 KiB tmpfs (root
+/// on Linux, as in this workspace's CI container), a real `ENOSPC` too.
 #[test]
 fn a_full_disk_returns_an_error_and_reads_keep_working() {
+    let limited = TempDir::new("fsize");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap "" XFSZ; ulimit -f 64 && exec "$0" "$@""#)
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "file::size_limited_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(FSIZE_CHILD_DIR, limited.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(FSIZE_CHECKED),
+        "the size-limited child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let dir = TempDir::new("full-disk");
     let mounted = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
@@ -233,7 +292,7 @@ fn a_full_disk_returns_an_error_and_reads_keep_working() {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("tmpfs could not be mounted here: the full-disk case is not exercised");
+        eprintln!("tmpfs could not be mounted here: ENOSPC itself is not exercised");
         return;
     }
     let result = std::panic::catch_unwind(|| {

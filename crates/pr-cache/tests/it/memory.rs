@@ -640,3 +640,73 @@ async fn a_refresh_that_panics_does_not_block_later_refreshes() {
     }
     assert_eq!(cache.get("k"), Some(3), "the next refresh ran");
 }
+
+/// A loader that panics does not leave the callers waiting on it stuck:
+/// each runs on (one of them loads), sync through the window and async.
+#[test]
+fn a_panicking_sync_loader_does_not_hang_its_waiters() {
+    for bounded in [false, true] {
+        let builder = MemoryCache::builder();
+        let builder = if bounded {
+            builder.max_entries(100)
+        } else {
+            builder
+        };
+        let cache: MemoryCache<String, u32> = builder.build().unwrap();
+        let first = std::sync::atomic::AtomicBool::new(true);
+        let barrier = std::sync::Barrier::new(8);
+        let results: Vec<std::thread::Result<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            cache.get_or_insert_with("k".to_owned(), || {
+                                if first.swap(false, Ordering::SeqCst) {
+                                    std::thread::sleep(Duration::from_millis(5));
+                                    panic!("loader bug");
+                                }
+                                7
+                            })
+                        }))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let panicked = results.iter().filter(|r| r.is_err()).count();
+        assert!(panicked <= 1, "bounded {bounded}: {panicked} panics");
+        assert!(results.iter().flatten().all(|v| *v == 7));
+        assert_eq!(cache.get("k"), Some(7), "bounded {bounded}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_panicking_async_loader_does_not_hang_its_waiters() {
+    let cache: MemoryCache<String, u32> = MemoryCache::builder().build().unwrap();
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let cache = cache.clone();
+            let first = Arc::clone(&first);
+            tokio::spawn(async move {
+                cache
+                    .get_or_insert_with_async("k".to_owned(), || async move {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        assert!(!first.swap(false, Ordering::SeqCst), "loader bug");
+                        7
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        if let Ok(v) = t.await {
+            assert_eq!(v, 7);
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 7, "one task panicked, the others got the value");
+    assert_eq!(cache.get("k"), Some(7));
+}

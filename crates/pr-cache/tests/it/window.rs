@@ -143,3 +143,26 @@ fn a_window_hit_moves_the_entry_to_moka_and_counts_stay_exact() {
     cache.run_pending_tasks();
     assert!((0..10).all(|i| cache.get(&i).is_none()));
 }
+
+/// Sizing the window cannot overflow, whatever the bound; a manual clock
+/// advanced past its range stays at its end instead of wrapping.
+#[test]
+fn extreme_bounds_and_clock_advances_are_safe() {
+    for bound in [5, 99, 101, u64::MAX / 20, u64::MAX] {
+        let cache: MemoryCache<u64, u64> =
+            MemoryCache::builder().max_entries(bound).build().unwrap();
+        cache.insert(1, 1);
+        assert_eq!(cache.get(&1), Some(1), "bound {bound}");
+    }
+    let clock = pr_cache::ManualClock::new();
+    let start = pr_cache::Clock::instant(&clock);
+    clock.advance(std::time::Duration::MAX);
+    let far = pr_cache::Clock::instant(&clock);
+    clock.advance(std::time::Duration::MAX);
+    assert!(far > start);
+    assert_eq!(
+        pr_cache::Clock::instant(&clock),
+        far,
+        "saturated, not wrapped"
+    );
+}
