@@ -441,14 +441,7 @@ impl<C: AppConfig> AppBuilder<C> {
                 addr: service.ops.addr,
                 source,
             })?;
-            let token = pr_logging::Secret::new(
-                service
-                    .ops
-                    .token
-                    .as_ref()
-                    .map(|t| t.expose().to_owned())
-                    .unwrap_or_default(),
-            );
+            let token = pr_logging::Secret::new(service.ops.token.expose());
             let router = ops::router(state.clone(), metrics.clone(), token);
             let (stop, stopped) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {

@@ -173,10 +173,10 @@ pub struct OpsConfig {
     /// The address it listens on. Keep it on loopback or a private network:
     /// `/status` and `/metrics` describe the service's insides.
     pub addr: SocketAddr,
-    /// The bearer token that changes need (`POST /loggers`); without one,
-    /// changes are refused. Give it through `<PREFIX>__OPS__TOKEN_FILE`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<SecretString>,
+    /// The bearer token that changes need (`POST /loggers`); empty (the
+    /// default) refuses every change. Give it through
+    /// `<PREFIX>__OPS__TOKEN_FILE` (a file), never in a config file.
+    pub token: SecretString,
 }
 
 impl Default for OpsConfig {
@@ -184,23 +184,22 @@ impl Default for OpsConfig {
         Self {
             enabled: true,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 9464)),
-            token: None,
+            token: SecretString::default(),
         }
     }
 }
 
 impl Validate for OpsConfig {
     fn validate(&self, v: &mut Validator) {
-        if let Some(token) = &self.token {
-            v.check(
-                token.len() >= 16,
-                "token",
-                format!(
-                    "must be at least 16 characters, got {} (value not shown)",
-                    token.len()
-                ),
-            );
-        }
+        let token = &self.token;
+        v.check(
+            token.is_empty() || token.len() >= 16,
+            "token",
+            format!(
+                "must be at least 16 characters, got {} (value not shown)",
+                token.len()
+            ),
+        );
     }
 }
 

@@ -336,7 +336,7 @@ async fn idle_resolves_when_the_last_guard_drops() {
 #[test]
 fn the_service_config_defaults_are_valid_and_serialize_without_secrets() {
     let mut config = ServiceConfig::default();
-    config.ops.token = Some(pr_config::SecretString::new("a-long-enough-ops-token"));
+    config.ops.token = pr_config::SecretString::new("a-long-enough-ops-token");
     let mut v = pr_config::Validator::new();
     pr_config::Validate::validate(&config, &mut v);
     assert!(v.problems().is_empty(), "{:?}", v.problems());
@@ -349,4 +349,42 @@ fn the_service_config_defaults_are_valid_and_serialize_without_secrets() {
     );
     let builder = App::builder("x").config_file("a.toml").env_prefix("SVC");
     assert!(format!("{builder:?}").contains("SVC"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ops_token_comes_from_a_secret_file_and_unlocks_loggers() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("pr-facade-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ops-token");
+    std::fs::write(&file, "a-long-enough-ops-token\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let path = file.display().to_string();
+    let (app, tx) = app(&[("APP__OPS__TOKEN_FILE", path.as_str())]).await;
+    assert_eq!(app.config().ops.token.expose(), "a-long-enough-ops-token");
+    let base = format!("http://{}", app.ops_addr().unwrap());
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let status = agent
+            .post(format!("{base}/loggers"))
+            .header("authorization", "Bearer a-long-enough-ops-token")
+            .header("content-type", "application/json")
+            .send(r#"{"filter":"debug"}"#)
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, 200);
+        assert_eq!(
+            post(&format!("{base}/loggers"), r#"{"filter":"info"}"#),
+            401
+        );
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.logging().levels().current(), "debug");
+    drop(tx);
+    let _ = std::fs::remove_dir_all(&dir);
 }
