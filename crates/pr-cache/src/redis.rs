@@ -21,6 +21,19 @@ fn redis_error(op: &'static str, e: redis::RedisError) -> Error {
     }
 }
 
+/// A pub/sub connection subscribed to `channel` (confirmed by the server).
+async fn subscribe(client: &redis::Client, channel: &str) -> Result<redis::aio::PubSub, Error> {
+    let mut pubsub = client
+        .get_async_pubsub()
+        .await
+        .map_err(|e| redis_error("connect pubsub", e))?;
+    pubsub
+        .subscribe(channel)
+        .await
+        .map_err(|e| redis_error("SUBSCRIBE", e))?;
+    Ok(pubsub)
+}
+
 async fn connect(url: &str) -> Result<(redis::Client, MultiplexedConnection), Error> {
     let client = redis::Client::open(url).map_err(|e| redis_error("open", e))?;
     let conn = client
@@ -127,7 +140,10 @@ impl Tier for RedisTier {
 /// The subscription is confirmed before [`connect`](Self::connect) returns.
 /// Messages sent while a node is disconnected are lost (Redis pub/sub keeps
 /// nothing): keep a TTL on the memory tier as the bound on staleness. When
-/// the subscription ends, `cache.redis.invalidation_stopped` is logged.
+/// the subscription's connection ends, `cache.redis.invalidation_disconnected`
+/// is logged and the task subscribes again (50 ms to 5 s apart, logging
+/// `cache.redis.resubscribe_failed` until it succeeds, then
+/// `cache.redis.invalidation_resubscribed`).
 pub struct RedisInvalidation {
     conn: MultiplexedConnection,
     channel: String,
@@ -173,38 +189,47 @@ impl RedisInvalidation {
     pub async fn connect(url: &str, channel: impl Into<String>) -> Result<Self, Error> {
         let channel = channel.into();
         let (client, conn) = connect(url).await?;
-        let mut pubsub = client
-            .get_async_pubsub()
-            .await
-            .map_err(|e| redis_error("connect pubsub", e))?;
-        pubsub
-            .subscribe(&channel)
-            .await
-            .map_err(|e| redis_error("SUBSCRIBE", e))?;
+        let pubsub = subscribe(&client, &channel).await?;
         let node = node_id();
         let name = channel.clone();
         let handlers: Arc<Mutex<Vec<InvalidationHandler>>> = Arc::default();
         let listeners = Arc::clone(&handlers);
         let task = tokio::spawn(async move {
             let mut messages = pubsub.into_on_message();
-            while let Some(msg) = messages.next().await {
-                let Ok(payload) = msg.get_payload::<String>() else {
-                    continue;
-                };
-                let Some((from, key)) = payload.split_once(' ') else {
-                    continue;
-                };
-                if from != format!("{node:016x}") {
-                    let current: Vec<InvalidationHandler> = listeners
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .clone();
-                    for handler in current {
-                        handler(key.to_owned()).await;
+            loop {
+                while let Some(msg) = messages.next().await {
+                    let Ok(payload) = msg.get_payload::<String>() else {
+                        continue;
+                    };
+                    let Some((from, key)) = payload.split_once(' ') else {
+                        continue;
+                    };
+                    if from != format!("{node:016x}") {
+                        let current: Vec<InvalidationHandler> = listeners
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .clone();
+                        for handler in current {
+                            handler(key.to_owned()).await;
+                        }
                     }
                 }
+                // The connection ended: subscribe again, backing off from
+                // 50 ms to 5 s between attempts, until the bus is dropped.
+                tracing::warn!(target: "pr_cache", channel = %name, "cache.redis.invalidation_disconnected");
+                let mut delay = Duration::from_millis(50);
+                messages = loop {
+                    tokio::time::sleep(delay).await;
+                    match subscribe(&client, &name).await {
+                        Ok(pubsub) => break pubsub.into_on_message(),
+                        Err(e) => {
+                            tracing::warn!(target: "pr_cache", channel = %name, error = %e, "cache.redis.resubscribe_failed");
+                            delay = (delay * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                };
+                tracing::info!(target: "pr_cache", channel = %name, "cache.redis.invalidation_resubscribed");
             }
-            tracing::warn!(target: "pr_cache", channel = %name, "cache.redis.invalidation_stopped");
         });
         Ok(Self {
             conn,

@@ -148,3 +148,36 @@ async fn two_nodes_see_each_others_invalidations() {
     a.insert("user:3", "again".to_owned()).await.unwrap();
     assert_eq!(a.memory().get("user:3").as_deref(), Some("again"));
 }
+
+/// A node whose pub/sub connection is killed subscribes again: later
+/// invalidations from another node reach its memory tier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_resubscribes_after_its_connection_is_killed() {
+    let server = Server::start().await;
+    let (dir_a, dir_b) = (TempDir::new("resub-a"), TempDir::new("resub-b"));
+    let a = node(&server.url, &dir_a).await;
+    let b = node(&server.url, &dir_b).await;
+    let client = redis::Client::open(server.url.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(killed, 2, "both nodes' subscriptions were cut");
+    // Messages sent while B is away are lost; B is back within a few
+    // attempts of its backoff.
+    for _ in 0..500 {
+        b.memory().insert("k".to_owned(), "stale".to_owned());
+        a.invalidate("k").await.unwrap();
+        for _ in 0..10 {
+            if b.memory().get("k").is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    panic!("node B never received an invalidation after its connection was killed");
+}
