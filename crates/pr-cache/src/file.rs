@@ -378,6 +378,35 @@ fn decode(buf: &[u8]) -> Option<Decoded<'_>> {
     })
 }
 
+/// What an entry's header says before the rest is read.
+enum HeaderCheck {
+    /// Another magic or version, or lengths that do not add up to the size.
+    Damaged,
+    /// A whole entry of a key of another length (a hash collision).
+    OtherKey,
+    /// Plausibly the key's entry, of this many bytes in all.
+    Fits(usize),
+}
+
+fn check_header(header: &[u8; HEADER], file_len: u64, key_len: usize) -> HeaderCheck {
+    if header[..4] != *MAGIC || header[4..6] != VERSION.to_le_bytes() {
+        return HeaderCheck::Damaged;
+    }
+    let (Some(stored_key), Some(value_len)) = (le_u32(header, 8), le_u64(header, 12)) else {
+        return HeaderCheck::Damaged;
+    };
+    let total = u64::from(stored_key)
+        .checked_add(value_len)
+        .and_then(|n| n.checked_add(HEADER as u64));
+    if total != Some(file_len) {
+        return HeaderCheck::Damaged;
+    }
+    if usize::try_from(stored_key).ok() != Some(key_len) {
+        return HeaderCheck::OtherKey;
+    }
+    usize::try_from(file_len).map_or(HeaderCheck::Damaged, HeaderCheck::Fits)
+}
+
 /// A checksummed index line.
 fn index_line(hash: u64, key: Option<&str>) -> String {
     let body = match key {
@@ -535,9 +564,26 @@ impl FileCache {
             Err(e) => return Err(Error::io("open", path, e)),
         };
         let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
-        let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        file.read_to_end(&mut buf)
-            .map_err(|e| Error::io("read", path, e))?;
+        // The header first: a file whose lengths do not add up to its size
+        // is damaged without reading (or allocating) the rest, and another
+        // key's entry is a miss without reading its value.
+        let mut header = [0_u8; HEADER];
+        let fits = match file.read_exact(&mut header) {
+            Ok(()) => check_header(&header, meta.len(), key.len()),
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => HeaderCheck::Damaged,
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        let mut buf = Vec::new();
+        match fits {
+            HeaderCheck::OtherKey => return Ok(None),
+            HeaderCheck::Damaged => {}
+            HeaderCheck::Fits(len) => {
+                buf.reserve_exact(len);
+                buf.extend_from_slice(&header);
+                file.read_to_end(&mut buf)
+                    .map_err(|e| Error::io("read", path, e))?;
+            }
+        }
         let Some(entry) = decode(&buf) else {
             self.inner.counters.corrupt.fetch_add(1, Relaxed);
             tracing::warn!(target: "pr_cache", path = %path.display(), "cache.file.corrupt_entry_removed");
@@ -616,13 +662,18 @@ impl FileCache {
             }
         };
         result?;
-        if self.inner.appended.fetch_add(1, Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1 {
-            self.compact_index()?;
+        // The entry is written: upkeep that fails now is logged, not
+        // reported as a failed insert (the next insert tries it again).
+        if self.inner.appended.fetch_add(1, Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1
+            && let Err(e) = self.compact_index()
+        {
+            tracing::warn!(target: "pr_cache", error = %e, "cache.file.compaction_failed");
         }
         if let Some(max) = self.inner.max_bytes
             && self.inner.bytes.load(Relaxed) > max
+            && let Err(e) = self.evict()
         {
-            self.evict()?;
+            tracing::warn!(target: "pr_cache", error = %e, "cache.file.eviction_failed");
         }
         Ok(())
     }
@@ -1056,6 +1107,33 @@ mod tests {
         assert!(!torn.exists() && !long.exists());
         assert_eq!(cache.get("kept").expect("get").as_deref(), Some(&b"v"[..]));
         fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_header_is_checked_against_the_file_size_before_the_rest_is_read() {
+        let buf = encode("key", b"value", 1, 0);
+        let header: [u8; HEADER] = buf[..HEADER].try_into().expect("a header");
+        let len = buf.len() as u64;
+        assert!(matches!(check_header(&header, len, 3), HeaderCheck::Fits(n) if n == buf.len()));
+        assert!(matches!(
+            check_header(&header, len, 4),
+            HeaderCheck::OtherKey
+        ));
+        // A size that does not match the lengths: damaged, however large.
+        assert!(matches!(
+            check_header(&header, len + 1, 3),
+            HeaderCheck::Damaged
+        ));
+        assert!(matches!(
+            check_header(&header, u64::MAX, 3),
+            HeaderCheck::Damaged
+        ));
+        let mut huge = header;
+        huge[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(check_header(&huge, len, 3), HeaderCheck::Damaged));
+        let mut other = header;
+        other[4] = 9;
+        assert!(matches!(check_header(&other, len, 3), HeaderCheck::Damaged));
     }
 
     #[test]
