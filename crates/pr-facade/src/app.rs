@@ -38,7 +38,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use pr_config::{ConfigHandle, ConfigLoader, ReloadCheck};
+use pr_config::{ConfigHandle, ConfigLoader, ReloadCheck, SecretFilePolicy};
 use pr_health::HealthRegistry;
 use pr_logging::LoggingGuard;
 use pr_metrics::Registry;
@@ -204,6 +204,7 @@ impl App<ServiceConfig> {
             overrides: Vec::new(),
             install_globals: true,
             signals: None,
+            secret_file_policy: SecretFilePolicy::Reject,
             _config: PhantomData,
         }
     }
@@ -221,6 +222,7 @@ pub struct AppBuilder<C> {
     overrides: Vec<(String, serde_json::Value)>,
     install_globals: bool,
     signals: Option<mpsc::Receiver<()>>,
+    secret_file_policy: SecretFilePolicy,
     _config: PhantomData<fn() -> C>,
 }
 
@@ -248,6 +250,7 @@ impl<C: AppConfig> AppBuilder<C> {
             overrides: self.overrides,
             install_globals: self.install_globals,
             signals: self.signals,
+            secret_file_policy: self.secret_file_policy,
             _config: PhantomData,
         }
     }
@@ -314,6 +317,17 @@ impl<C: AppConfig> AppBuilder<C> {
         self
     }
 
+    /// What to do with a secret file (`<PREFIX>__<KEY>_FILE`) that is a
+    /// symbolic link or that its group can read: refuse it (the default),
+    /// or use it with a warning. A Kubernetes secret volume is both (a
+    /// `..data` link, mode 0440 for a non-root user); copying the file to a
+    /// private 0600 file first, as `docs/deploy/k8s/deployment.yaml` does,
+    /// keeps the default.
+    pub fn secret_file_policy(mut self, policy: SecretFilePolicy) -> Self {
+        self.secret_file_policy = policy;
+        self
+    }
+
     /// Takes shutdown signals from this channel instead of SIGTERM and
     /// SIGINT: each message is one signal (tests).
     pub fn signals(mut self, signals: mpsc::Receiver<()>) -> Self {
@@ -336,7 +350,9 @@ impl<C: AppConfig> AppBuilder<C> {
     ///
     /// Outside a tokio runtime.
     pub async fn build(self) -> Result<App<C>, Error> {
-        let mut loader = ConfigLoader::<C>::builder().env_prefix(self.env_prefix.as_str());
+        let mut loader = ConfigLoader::<C>::builder()
+            .env_prefix(self.env_prefix.as_str())
+            .secret_file_policy(self.secret_file_policy);
         for (path, required) in &self.files {
             loader = if *required {
                 loader.file(path)

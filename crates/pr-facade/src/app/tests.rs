@@ -388,3 +388,35 @@ async fn the_ops_token_comes_from_a_secret_file_and_unlocks_loggers() {
     drop(tx);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_group_readable_secret_file_is_refused_unless_the_policy_warns() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("pr-facade-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ops-token");
+    std::fs::write(&file, "a-long-enough-ops-token").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let path = file.display().to_string();
+    let vars = [
+        ("APP__OPS__ADDR", "127.0.0.1:0"),
+        ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+        ("APP__OPS__TOKEN_FILE", path.as_str()),
+    ];
+    let err = App::builder("strict")
+        .env_vars(vars)
+        .install_globals(false)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "app.invalid_config");
+    let app = App::builder("lenient")
+        .env_vars(vars)
+        .install_globals(false)
+        .secret_file_policy(pr_config::SecretFilePolicy::Warn)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(app.config().ops.token.expose(), "a-long-enough-ops-token");
+    let _ = std::fs::remove_dir_all(&dir);
+}

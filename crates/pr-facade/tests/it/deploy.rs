@@ -111,8 +111,11 @@ async fn the_manifests_probe_the_paths_and_port_the_ops_server_serves() {
     );
     assert_eq!(annotations["prometheus.io/path"].as_str(), Some("/metrics"));
 
-    // The secret's file is where APP__OPS__TOKEN_FILE says, through the mount.
-    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    // The secret reaches the file APP__OPS__TOKEN_FILE names: the init
+    // container copies it from the secret volume to a private 0600 file on
+    // the volume the app mounts at the same place.
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
     let env_value = |name: &str| {
         container["env"]
             .as_sequence()
@@ -120,6 +123,15 @@ async fn the_manifests_probe_the_paths_and_port_the_ops_server_serves() {
             .iter()
             .find(|e| e["name"].as_str() == Some(name))
             .and_then(|e| e["value"].as_str())
+            .map(str::to_owned)
+    };
+    let mount_of = |c: &Yaml, volume: &str| {
+        c["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"].as_str() == Some(volume))
+            .and_then(|m| m["mountPath"].as_str())
             .map(str::to_owned)
     };
     let secret = yaml("docs/deploy/k8s/secret.yaml");
@@ -132,17 +144,33 @@ async fn the_manifests_probe_the_paths_and_port_the_ops_server_serves() {
         .as_str()
         .unwrap()
         .to_owned();
-    let mount = container["volumeMounts"]
+    let volume = pod["volumes"]
         .as_sequence()
         .unwrap()
         .iter()
-        .find(|m| m["name"].as_str() == Some("secrets"))
-        .and_then(|m| m["mountPath"].as_str())
+        .find(|v| v["secret"]["secretName"].as_str() == secret["metadata"]["name"].as_str())
+        .and_then(|v| v["name"].as_str())
         .unwrap()
         .to_owned();
-    assert_eq!(
-        env_value("APP__OPS__TOKEN_FILE"),
-        Some(format!("{mount}/{key}"))
+    let init = &pod["initContainers"][0];
+    let source = format!("{}/{key}", mount_of(init, &volume).unwrap());
+    let token_file = env_value("APP__OPS__TOKEN_FILE").unwrap();
+    let script = init["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        script.contains(&format!("install -m 0600 {source} {token_file}")),
+        "{script}"
+    );
+    let shared = mount_of(container, "secrets").unwrap();
+    assert_eq!(mount_of(init, "secrets").as_deref(), Some(shared.as_str()));
+    assert!(
+        token_file.starts_with(&shared),
+        "{token_file} outside {shared}"
     );
     assert_eq!(
         env_value("APP_CONFIG_FILE").as_deref(),
