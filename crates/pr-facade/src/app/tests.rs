@@ -413,7 +413,7 @@ async fn a_group_readable_secret_file_is_refused_unless_the_policy_warns() {
     let app = App::builder("lenient")
         .env_vars(vars)
         .install_globals(false)
-        .secret_file_policy(pr_config::SecretFilePolicy::Warn)
+        .secret_file_policy(SecretFilePolicy::Warn)
         .build()
         .await
         .unwrap();
