@@ -498,3 +498,31 @@ fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
     assert!(stderr.contains("APP__SHUTDOWN__DRAIN_TIMEOUT"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_second_sigterm_ends_the_drain_at_once_with_130() {
+    let mut service = Service::start(
+        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 2\n\
+         [shutdown]\ndrain_timeout = \"300s\"\n",
+    );
+    // A request that would keep the drain going for a long time.
+    let slow_url = format!("{}/quote/STUCK?delay_ms=10000", service.api);
+    let _slow = std::thread::spawn(move || try_get(&slow_url));
+    let started = Instant::now();
+    while get_json(&format!("{}/status", service.ops))["service"]["in_flight"].as_u64() < Some(1) {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the slow request never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    service.terminate();
+    let started = Instant::now();
+    while get_json(&format!("{}/status", service.ops))["service"]["draining"] != true {
+        assert!(started.elapsed() < PATIENCE, "the drain never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    service.terminate();
+    assert_eq!(service.wait_for_exit(), Some(130), "{}", service.output());
+    let _ = std::fs::remove_dir_all(&service.dir);
+}
