@@ -169,10 +169,9 @@ struct Inner {
     open_factor: f64,
     max_wait_open: Duration,
     lease_nanos: u64,
+    /// The clock given, or the precise clock when the one given is too
+    /// coarse for the slow-call duration.
     clock: Clock,
-    /// The clock slow calls are timed on: `clock`, or the precise clock
-    /// when `clock` is too coarse for the slow-call duration.
-    timer: Clock,
     /// `generation << 3 | state code`.
     state: AtomicU64,
     open_until: AtomicU64,
@@ -331,7 +330,7 @@ impl CircuitBreaker {
                 start: if inner.slow_nanos == u64::MAX {
                     0
                 } else {
-                    inner.timer.now_nanos()
+                    inner.clock.now_nanos()
                 },
                 kind: Kind::Counted,
             }),
@@ -387,7 +386,7 @@ impl CircuitBreaker {
                             }
                             return Ok(RawPermit {
                                 generation: word,
-                                start: inner.timer.now_nanos(),
+                                start: now,
                                 kind: Kind::Probe { slot, token },
                             });
                         }
@@ -485,7 +484,7 @@ impl CircuitBreaker {
             Kind::Unrecorded => {}
             Kind::Counted => {
                 let slow = inner.slow_nanos != u64::MAX
-                    && inner.timer.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
+                    && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
                 let code = match outcome {
                     Outcome::Ignored => return,
                     Outcome::Success => RECORDED,
@@ -539,7 +538,7 @@ impl CircuitBreaker {
             return;
         }
         let slow = inner.slow_nanos != u64::MAX
-            && inner.timer.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
+            && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
         if outcome == Outcome::Failure {
             inner.probe_failures.fetch_add(1, Ordering::AcqRel);
         }
@@ -1125,8 +1124,10 @@ impl BreakerBuilder {
     /// Calls are timed on the breaker's [`clock`](Self::clock), unless its
     /// [`resolution`](Clock::resolution) is coarser than a tenth of this
     /// duration (the default system clock ticks every 1 to 10 ms on Linux):
-    /// then on [`Clock::precise`], so a duration of 1 ms is neither
-    /// rounded down to nothing nor up to a whole tick.
+    /// then the breaker reads [`Clock::precise`] instead, so a duration of
+    /// 1 ms is neither rounded down to nothing nor up to a whole tick.
+    /// (A [`ManualClock`](crate::ManualClock) or [`Clock::tokio`] is always
+    /// kept: their resolution is 1 ns.)
     pub fn slow_call_duration(mut self, duration: Option<Duration>) -> Self {
         self.slow_duration = duration;
         self
@@ -1244,12 +1245,11 @@ impl BreakerBuilder {
     /// The breaker, for settings already validated by [`build`](Self::build).
     pub(crate) fn build_valid(self) -> CircuitBreaker {
         let clock = self.clock.unwrap_or_default();
-        let timer = match self.slow_duration {
+        let clock = match self.slow_duration {
             Some(slow) => clock.for_durations(slow),
-            None => clock.clone(),
+            None => clock,
         };
         CircuitBreaker(Arc::new(Inner {
-            timer,
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::BreakerMetrics::new(&self.name),
             window: Window::new(self.window),
