@@ -578,10 +578,16 @@ impl FileCache {
             HeaderCheck::OtherKey => return Ok(None),
             HeaderCheck::Damaged => {}
             HeaderCheck::Fits(len) => {
-                buf.reserve_exact(len);
-                buf.extend_from_slice(&header);
-                file.read_to_end(&mut buf)
-                    .map_err(|e| Error::io("read", path, e))?;
+                // Exactly the size the header and the file agree on (a file
+                // is replaced by rename, never rewritten in place): no
+                // probe for the end.
+                buf.resize(len, 0);
+                buf[..HEADER].copy_from_slice(&header);
+                match file.read_exact(&mut buf[HEADER..]) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::UnexpectedEof => buf.clear(),
+                    Err(e) => return Err(Error::io("read", path, e)),
+                }
             }
         }
         let Some(entry) = decode(&buf) else {

@@ -712,6 +712,50 @@ where
         })
     }
 
+    /// Stores a refreshed value only if `key` still holds the entry `seen`
+    /// that the refresh started from: a refresh never overwrites a value
+    /// inserted meanwhile, nor brings back a key invalidated or evicted
+    /// meanwhile (a refreshed entry's times always have a `Meta` to compare).
+    fn store_refreshed(&self, key: K, seen: &Slot<V>, value: V) {
+        let Some(seen) = seen.meta.as_ref() else {
+            return;
+        };
+        let same = |s: &Slot<V>| s.meta.as_ref().is_some_and(|m| Arc::ptr_eq(m, seen));
+        let slot = self.slot(value, None);
+        let Some(window) = &self.inner.window else {
+            let _ = self
+                .inner
+                .cache
+                .entry(key)
+                .and_compute_with(|current| match current {
+                    Some(e) if same(e.value()) => moka::ops::compute::Op::Put(slot),
+                    _ => moka::ops::compute::Op::Nop,
+                });
+            return;
+        };
+        let weight = self.weigh(&key, &slot.value);
+        let replaced = Self::with_window(window, |w| {
+            if let Some(current) = self.inner.cache.get(&key) {
+                if same(&current) {
+                    self.inner.cache.insert(key, slot);
+                }
+                return None;
+            }
+            if !w.map.get(&key).is_some_and(|(current, _, _)| same(current)) {
+                return None;
+            }
+            let replaced = w.take(&key);
+            w.push(key, slot, weight);
+            while let Some((k, s)) = w.pop_overflow() {
+                self.inner.cache.insert(k, s);
+            }
+            replaced
+        });
+        if let Some((k, old, _)) = replaced {
+            self.notify(&k, &old.value, RemovalCause::Replaced);
+        }
+    }
+
     /// Removes `key` from moka and the window, reporting `cause` for the
     /// window's entry (moka reports its own).
     fn remove_key<Q>(&self, key: &Q, cause: RemovalCause) -> Option<V>
@@ -1144,6 +1188,7 @@ where
             && lock(&self.inner.refreshing).insert(key.clone())
         {
             let this = self.clone();
+            let seen = slot.clone();
             let guard = RefreshGuard {
                 inner: Arc::clone(&self.inner),
                 key: key.clone(),
@@ -1154,7 +1199,7 @@ where
                 let loaded = init().await;
                 this.record_load(loaded.is_ok(), started);
                 match loaded {
-                    Ok(v) => this.insert(key.clone(), v),
+                    Ok(v) => this.store_refreshed(key.clone(), &seen, v),
                     Err(_) => tracing::debug!(
                         target: "pr_cache",
                         cache = %this.inner.name,
@@ -1188,6 +1233,7 @@ where
             && lock(&self.inner.refreshing).insert(key.clone())
         {
             let this = self.clone();
+            let seen = slot.clone();
             let guard = RefreshGuard {
                 inner: Arc::clone(&self.inner),
                 key: key.clone(),
@@ -1200,7 +1246,7 @@ where
                     let loaded = init();
                     this.record_load(loaded.is_ok(), started);
                     match loaded {
-                        Ok(v) => this.insert(key.clone(), v),
+                        Ok(v) => this.store_refreshed(key.clone(), &seen, v),
                         Err(_) => tracing::debug!(
                             target: "pr_cache",
                             cache = %this.inner.name,

@@ -710,3 +710,56 @@ async fn a_panicking_async_loader_does_not_hang_its_waiters() {
     assert_eq!(ok, 7, "one task panicked, the others got the value");
     assert_eq!(cache.get("k"), Some(7));
 }
+
+/// A refresh that ends after the key was written or invalidated meanwhile
+/// does not overwrite the newer value nor bring the key back; bounded (the
+/// window) and unbounded.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_refresh_never_overwrites_a_newer_write_or_an_invalidation() {
+    for bounded in [false, true] {
+        let clock = ManualClock::new();
+        let builder = MemoryCache::builder()
+            .refresh_after(Duration::from_secs(10))
+            .clock(clock.clone());
+        let builder = if bounded {
+            builder.max_entries(100)
+        } else {
+            builder
+        };
+        let cache: MemoryCache<String, u32> = builder.build().unwrap();
+        for (k, meanwhile) in [("written", Some(5)), ("invalidated", None)] {
+            cache.insert(k.to_owned(), 1);
+            clock.advance(Duration::from_secs(11));
+            let gate = Arc::new(tokio::sync::Notify::new());
+            let open = Arc::clone(&gate);
+            let stale = cache
+                .get_or_refresh(k.to_owned(), move || async move {
+                    open.notified().await;
+                    Ok::<u32, String>(2)
+                })
+                .await
+                .unwrap();
+            assert_eq!(stale, 1);
+            tokio::task::yield_now().await;
+            match meanwhile {
+                Some(v) => cache.insert(k.to_owned(), v),
+                None => cache.invalidate(k),
+            }
+            gate.notify_one();
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(cache.get(k), meanwhile, "{k}, bounded {bounded}");
+        }
+        // Unchanged meanwhile: the refresh lands.
+        cache.insert("plain".to_owned(), 1);
+        clock.advance(Duration::from_secs(11));
+        let _ = cache
+            .get_or_refresh("plain".to_owned(), || async { Ok::<u32, String>(3) })
+            .await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(cache.get("plain"), Some(3), "bounded {bounded}");
+    }
+}
