@@ -80,7 +80,9 @@ impl Directives {
                 }
             }
         }
-        targets.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+        // Longest prefix first (the first match wins); ties by name, so that equal
+        // filters compare equal whatever order they were written in.
+        targets.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         Ok(Self { default, targets })
     }
 
@@ -363,6 +365,14 @@ mod tests {
         assert_eq!(
             Directives::parse("", "config").unwrap().level_for("x"),
             LevelFilter::ERROR
+        );
+    }
+
+    #[test]
+    fn equal_filters_compare_equal_whatever_their_order() {
+        assert_eq!(
+            Directives::parse("a,:", "config").unwrap(),
+            Directives::parse(":,a", "config").unwrap()
         );
     }
 
