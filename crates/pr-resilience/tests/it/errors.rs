@@ -48,3 +48,81 @@ fn errors_have_codes_from_the_catalogue() {
     assert_eq!(errors[2].code().as_str(), "resilience.timeout");
     assert_eq!(errors[2].status().as_u16(), 504);
 }
+
+/// NaN, infinite, negative and out-of-range numbers in every setting are
+/// refused by `build()` with `resilience.invalid_config` naming the field;
+/// nothing panics.
+#[test]
+fn bad_numbers_in_every_setting_name_their_field() {
+    use pr_resilience::{Backoff, CircuitBreaker, Retry, RetryBudget};
+
+    let check = |result: Result<(), Error>, field: &str| {
+        let error = result.expect_err(field);
+        assert_eq!(
+            error.code().as_str(),
+            "resilience.invalid_config",
+            "{field}"
+        );
+        assert!(error.to_string().contains(field), "{error}");
+    };
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 0.0, 100.5] {
+        check(
+            CircuitBreaker::builder("x")
+                .failure_rate_threshold(bad)
+                .build()
+                .map(drop),
+            "breaker.failure_rate_threshold",
+        );
+        check(
+            CircuitBreaker::builder("x")
+                .slow_call_rate_threshold(bad)
+                .build()
+                .map(drop),
+            "breaker.slow_call_rate_threshold",
+        );
+    }
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -2.0, 0.5] {
+        check(
+            CircuitBreaker::builder("x")
+                .open_backoff(bad, Duration::from_secs(60))
+                .build()
+                .map(drop),
+            "breaker.open_backoff",
+        );
+        check(
+            Retry::builder()
+                .backoff(Backoff::Exponential {
+                    base: Duration::from_millis(10),
+                    factor: bad,
+                })
+                .build()
+                .map(drop),
+            "retry.backoff.factor",
+        );
+    }
+    for bad in [f64::NAN, f64::INFINITY, -0.5] {
+        check(
+            RetryBudget::new(10, bad).map(drop),
+            "retry_budget.per_second",
+        );
+    }
+    #[cfg(feature = "chaos")]
+    for bad in [f64::NAN, f64::INFINITY, -0.1, 1.5] {
+        use pr_resilience::Chaos;
+        check(
+            Chaos::builder("x").fault_rate(bad).build().map(drop),
+            "chaos.fault_rate",
+        );
+        check(
+            Chaos::builder("x")
+                .latency(bad, Duration::from_millis(1))
+                .build()
+                .map(drop),
+            "chaos.latency_rate",
+        );
+        check(
+            Chaos::builder("x").outcome_rate(bad).build().map(drop),
+            "chaos.outcome_rate",
+        );
+    }
+}
