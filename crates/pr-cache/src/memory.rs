@@ -1170,9 +1170,8 @@ where
     ///
     /// The loader's error, when the key was missing.
     ///
-    /// # Panics
-    ///
-    /// When a refresh is due outside a tokio runtime.
+    /// Outside a tokio runtime the old value is returned without a refresh
+    /// (`cache.refresh_not_started` is logged).
     pub async fn get_or_refresh<E, F, Fut>(&self, key: K, init: F) -> Result<V, Arc<E>>
     where
         E: Send + Sync + 'static,
@@ -1193,7 +1192,11 @@ where
                 inner: Arc::clone(&self.inner),
                 key: key.clone(),
             };
-            tokio::spawn(async move {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                tracing::warn!(target: "pr_cache", cache = %self.inner.name, "cache.refresh_not_started");
+                return Ok(slot.value);
+            };
+            runtime.spawn(async move {
                 let _guard = guard;
                 let started = this.load_started();
                 let loaded = init().await;

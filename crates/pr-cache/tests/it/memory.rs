@@ -1,6 +1,7 @@
 //! The memory cache: bounds, expiry on a manual clock, listener causes,
 //! exact statistics, one loader run per key, stale-while-revalidate.
 
+use std::future::Future as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -762,4 +763,38 @@ async fn a_refresh_never_overwrites_a_newer_write_or_an_invalidation() {
         }
         assert_eq!(cache.get("plain"), Some(3), "bounded {bounded}");
     }
+}
+
+/// Outside a tokio runtime a due refresh is skipped, not a panic: the old
+/// value comes back, and a later call inside a runtime refreshes.
+#[test]
+fn a_refresh_due_outside_a_runtime_returns_the_old_value() {
+    let clock = ManualClock::new();
+    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+        .refresh_after(Duration::from_secs(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    cache.insert("k".to_owned(), 1);
+    clock.advance(Duration::from_secs(11));
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut call =
+        std::pin::pin!(cache.get_or_refresh("k".to_owned(), || async { Ok::<u32, String>(2) }));
+    let std::task::Poll::Ready(got) = call.as_mut().poll(&mut cx) else {
+        panic!("a hit is ready at once")
+    };
+    assert_eq!(got.unwrap(), 1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let _ = cache
+            .get_or_refresh("k".to_owned(), || async { Ok::<u32, String>(3) })
+            .await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    });
+    assert_eq!(cache.get("k"), Some(3));
 }
