@@ -16,6 +16,16 @@ pub(crate) struct CheckMetrics {
 
 impl CheckMetrics {
     pub(crate) fn new(check: &str) -> Self {
+        // Help text and unit, so that the exposition passes `promtool check metrics`.
+        metrics::describe_histogram!(
+            "pr_health_check_duration_seconds",
+            metrics::Unit::Seconds,
+            "Time one health check run took."
+        );
+        metrics::describe_gauge!(
+            "pr_health_check_up",
+            "1 when the health check passes (UP or DEGRADED), else 0."
+        );
         let labels = [("check", check.to_owned())];
         Self {
             duration: metrics::histogram!("pr_health_check_duration_seconds", &labels),

@@ -37,7 +37,10 @@ impl Redactor {
             hmac,
             count: AtomicU64::new(0),
             #[cfg(feature = "metrics")]
-            counter: metrics::counter!("pr_logging_redactions_total"),
+            counter: {
+                crate::stats::describe();
+                metrics::counter!("pr_logging_redactions_total")
+            },
         }
     }
 

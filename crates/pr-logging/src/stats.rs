@@ -25,6 +25,7 @@ impl std::fmt::Debug for Handles {
 #[cfg(feature = "metrics")]
 impl Handles {
     fn new(output: &str) -> Self {
+        describe();
         let output = output.to_owned();
         Self {
             lines: metrics::counter!("pr_logging_lines_total", "output" => output.clone()),
@@ -37,6 +38,47 @@ impl Handles {
             reopens: metrics::counter!("pr_logging_reopens_total", "output" => output),
         }
     }
+}
+
+/// Describes pr-logging's metrics to the recorder (help text and unit), so
+/// that the exposition passes `promtool check metrics`.
+#[cfg(feature = "metrics")]
+pub(crate) fn describe() {
+    use metrics::{Unit, describe_counter};
+    describe_counter!(
+        "pr_logging_lines_total",
+        "Log lines accepted for writing, per output."
+    );
+    describe_counter!(
+        "pr_logging_written_bytes_total",
+        Unit::Bytes,
+        "Bytes of log lines accepted for writing, per output."
+    );
+    describe_counter!(
+        "pr_logging_dropped_lines_total",
+        "Log lines lost: queue full, writer stopped or write error."
+    );
+    describe_counter!(
+        "pr_logging_write_errors_total",
+        "Failed log writes, opens, renames or compressions."
+    );
+    describe_counter!("pr_logging_rotations_total", "Log file rotations.");
+    describe_counter!(
+        "pr_logging_compressed_files_total",
+        "Rotated log files compressed."
+    );
+    describe_counter!(
+        "pr_logging_deleted_files_total",
+        "Rotated log files deleted by retention."
+    );
+    describe_counter!(
+        "pr_logging_reopens_total",
+        "Log files reopened after being moved or removed."
+    );
+    describe_counter!(
+        "pr_logging_redactions_total",
+        "Values redacted from log events."
+    );
 }
 
 /// Bumps the `metrics` handle too when the feature is on.

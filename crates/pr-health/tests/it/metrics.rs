@@ -31,10 +31,16 @@ impl HistogramFn for Cell {
 }
 
 #[derive(Default)]
-struct Capture(Mutex<BTreeMap<String, Arc<Cell>>>);
+struct Capture(Mutex<BTreeMap<String, Arc<Cell>>>, Mutex<Vec<String>>);
 
 impl Capture {
     fn cell(&self, key: &Key) -> Arc<Cell> {
+        // Every family has help text before its first series (promtool asks for it).
+        assert!(
+            self.1.lock().unwrap().iter().any(|n| n == key.name()),
+            "{} registered without a description",
+            key.name()
+        );
         let labels: Vec<String> = key
             .labels()
             .map(|l| format!("{}={}", l.key(), l.value()))
@@ -46,8 +52,14 @@ impl Capture {
 
 impl Recorder for Capture {
     fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, name: KeyName, _: Option<Unit>, help: SharedString) {
+        assert!(!help.is_empty());
+        self.1.lock().unwrap().push(name.as_str().to_owned());
+    }
+    fn describe_histogram(&self, name: KeyName, unit: Option<Unit>, help: SharedString) {
+        assert!(!help.is_empty() && unit == Some(Unit::Seconds));
+        self.1.lock().unwrap().push(name.as_str().to_owned());
+    }
     fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
         Counter::noop()
     }

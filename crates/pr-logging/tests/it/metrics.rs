@@ -13,7 +13,7 @@ use crate::support::{Buf, TempDir, plain_file, quiet};
 
 /// A recorder that keeps counters by `name{labels}`.
 #[derive(Default)]
-struct Counters(Mutex<BTreeMap<String, Arc<AtomicU64>>>);
+struct Counters(Mutex<BTreeMap<String, Arc<AtomicU64>>>, Mutex<Vec<String>>);
 
 impl Counters {
     fn value(&self, key: &str) -> u64 {
@@ -26,11 +26,20 @@ impl Counters {
 }
 
 impl Recorder for Counters {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_counter(&self, name: KeyName, _: Option<Unit>, help: SharedString) {
+        assert!(!help.is_empty());
+        self.1.lock().unwrap().push(name.as_str().to_owned());
+    }
     fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        // Every counter has help text before its first series (promtool asks for it).
+        assert!(
+            self.1.lock().unwrap().iter().any(|n| n == key.name()),
+            "{} registered without a description",
+            key.name()
+        );
         let labels: Vec<String> = key
             .labels()
             .map(|l| format!("{}={}", l.key(), l.value()))
