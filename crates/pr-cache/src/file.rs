@@ -791,9 +791,27 @@ impl FileCache {
             std::process::id(),
             self.inner.seq.fetch_add(1, Relaxed)
         ));
-        fs::write(&tmp, text).map_err(|e| Error::io("write index", &tmp, e))?;
+        // Synced before the rename whatever the durability: an index that a
+        // power loss left empty would read as valid and hide entries from
+        // invalidation (a torn one fails its checksums and is rebuilt).
+        // Rewrites are rare (compaction, invalidation, rebuild).
+        let written = (|| {
+            let mut file = File::create(&tmp)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io("write index", &tmp, e));
+        }
         fs::rename(&tmp, &self.inner.index)
-            .map_err(|e| Error::io("rename index", &self.inner.index, e))
+            .map_err(|e| Error::io("rename index", &self.inner.index, e))?;
+        if self.inner.durability == Durability::Fsync {
+            File::open(&self.inner.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io("sync directory", &self.inner.dir, e))?;
+        }
+        Ok(())
     }
 
     /// Rewrites the index without removal lines and without keys whose file
