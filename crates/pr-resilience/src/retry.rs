@@ -169,7 +169,13 @@ struct Settings {
 /// mutable state, [`run_blocking`](Retry::run_blocking) a blocking one. The first attempt runs with no allocation and no clock
 /// read; when it succeeds, that is all the policy costs. When the policy
 /// gives up (attempts, elapsed time or budget spent, or an outcome not
-/// worth retrying) it returns the last outcome as it is.
+/// worth retrying) it returns the last outcome as it is, as Polly and
+/// Resilience4j do, and emits a `retry.gave_up` event (`tracing`, target
+/// `pr_resilience::retry`) naming the limit that stopped it:
+/// `max_retries`, `max_elapsed` or `budget`. A
+/// [`Pipeline`](crate::Pipeline) can answer
+/// [`Error::RetriesExhausted`] instead for a result its predicate still
+/// rejects ([`RetryBuilder::fail_after_max_attempts`]).
 ///
 /// # Examples
 ///
@@ -435,7 +441,7 @@ impl<'a> Backoffs<'a> {
     pub(crate) fn next(&mut self, after: Option<Duration>) -> Option<Duration> {
         let settings = self.settings;
         if self.retries >= settings.max_retries {
-            return None;
+            return self.give_up("max_retries");
         }
         let n = self.retries + 1;
         let computed = compute(settings, n, &mut self.prev);
@@ -443,11 +449,14 @@ impl<'a> Backoffs<'a> {
         if let Some(max) = settings.max_elapsed {
             let elapsed = settings.clock.now_nanos().saturating_sub(self.started);
             if elapsed.saturating_add(nanos(wait)) > nanos(max) {
-                return None;
+                return self.give_up("max_elapsed");
             }
         }
         if let Some(budget) = &settings.budget {
-            self.waiting = Some(budget.withdraw()?);
+            match budget.withdraw() {
+                Some(waiting) => self.waiting = Some(waiting),
+                None => return self.give_up("budget"),
+            }
         }
         self.retries = n;
         let event = RetryEvent {
@@ -469,6 +478,20 @@ impl<'a> Backoffs<'a> {
             hook(&event);
         }
         Some(wait)
+    }
+
+    /// The policy gives up: a `retry.gave_up` event naming the limit that
+    /// stopped it (the caller gets the last outcome).
+    #[cold]
+    fn give_up(&self, reason: &'static str) -> Option<Duration> {
+        tracing::debug!(
+            target: "pr_resilience::retry",
+            policy = %self.settings.name,
+            attempts = self.attempts(),
+            reason,
+            "retry.gave_up"
+        );
+        None
     }
 
     /// Attempts made so far, the first included.

@@ -421,3 +421,75 @@ fn a_manual_clock_saturates_instead_of_wrapping() {
     clock.clock().sleep_blocking(Duration::from_secs(5));
     assert_eq!(clock.elapsed(), Duration::from_nanos(u64::MAX));
 }
+
+/// Collects the `reason` of each `retry.gave_up` event.
+#[derive(Default)]
+struct GaveUp(Mutex<Vec<String>>);
+
+impl tracing::Subscriber for GaveUp {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields(Option<String>, Option<String>);
+        impl tracing::field::Visit for Fields {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "reason" {
+                    self.1 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = Some(format!("{value:?}"));
+                }
+            }
+        }
+        let mut fields = Fields(None, None);
+        event.record(&mut fields);
+        if let Fields(Some(message), Some(reason)) = fields
+            && message == "retry.gave_up"
+        {
+            self.0.lock().unwrap().push(reason);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A policy that gives up says why (attempts, elapsed time or budget) in a
+/// `retry.gave_up` event, and answers the last outcome as Polly and
+/// Resilience4j do.
+#[test]
+fn giving_up_is_an_event_naming_the_limit() {
+    let subscriber = Arc::new(GaveUp::default());
+    let clock = ManualClock::new();
+    let budget = RetryBudget::with_clock(1, 0.0, clock.clock()).unwrap();
+    let policies = [
+        Retry::builder().max_retries(2),
+        Retry::builder()
+            .max_retries(10)
+            .max_elapsed(Some(Duration::from_millis(500))),
+        Retry::builder().max_retries(10).budget(budget),
+    ];
+    tracing::subscriber::with_default(Arc::clone(&subscriber), || {
+        for builder in policies {
+            let retry = builder
+                .backoff(Backoff::Constant(Duration::from_millis(200)))
+                .jitter(Jitter::None)
+                .clock(clock.clock())
+                .build()
+                .unwrap();
+            let answer = retry.run_blocking(|| Err::<(), _>(transient()));
+            assert_eq!(answer.unwrap_err(), transient(), "the last outcome");
+        }
+    });
+    assert_eq!(
+        *subscriber.0.lock().unwrap(),
+        ["max_retries", "max_elapsed", "budget"]
+    );
+}
