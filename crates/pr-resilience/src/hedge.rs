@@ -4,7 +4,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::Error;
 use crate::retry::{Classify, Decision, RetryBudget, Transient};
+
+/// The most hedged attempts beside the primary (Polly's limit).
+const MAX_HEDGES: u32 = 10;
 
 /// When hedged attempts start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +41,8 @@ pub enum HedgeMode {
 /// use pr_resilience::{Error, Hedge, HedgeMode};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let hedge = Hedge::new(HedgeMode::Latency(Duration::from_millis(50)), 2);
+/// # async fn main() -> Result<(), Error> {
+/// let hedge = Hedge::new(HedgeMode::Latency(Duration::from_millis(50)), 2)?;
 /// let answer = hedge
 ///     .run(|attempt| async move {
 ///         // The primary is slow; the first hedge answers quickly.
@@ -48,6 +52,7 @@ pub enum HedgeMode {
 ///     })
 ///     .await;
 /// assert_eq!(answer.ok(), Some(1));
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Clone, Debug)]
@@ -59,15 +64,27 @@ pub struct Hedge<C = Transient> {
 }
 
 impl Hedge {
-    /// Up to `max_hedges` attempts beside the primary, started as `mode` says.
-    #[must_use]
-    pub fn new(mode: HedgeMode, max_hedges: u32) -> Self {
-        Self {
+    /// Up to `max_hedges` attempts beside the primary (1 to 10, as
+    /// Polly), started as `mode` says.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] (`hedge.max_hedges`) outside 1 to 10: every
+    /// attempt is a future held until the call ends, so the count is
+    /// bounded.
+    pub fn new(mode: HedgeMode, max_hedges: u32) -> Result<Self, Error> {
+        if !(1..=MAX_HEDGES).contains(&max_hedges) {
+            return Err(Error::InvalidConfig {
+                field: "hedge.max_hedges",
+                message: format!("must be 1 to {MAX_HEDGES}, got {max_hedges}"),
+            });
+        }
+        Ok(Self {
             mode,
             max_hedges,
             budget: None,
             classify: Transient,
-        }
+        })
     }
 }
 

@@ -42,7 +42,7 @@ async fn attempt(
 #[tokio::test(start_paused = true)]
 async fn latency_hedging_returns_the_fastest_and_cancels_the_rest() {
     let cancelled = Arc::new(AtomicU32::new(0));
-    let hedge = Hedge::new(HedgeMode::Latency(Duration::from_millis(100)), 3);
+    let hedge = Hedge::new(HedgeMode::Latency(Duration::from_millis(100)), 3).unwrap();
     let start = tokio::time::Instant::now();
     let waits = [1_000, 500, 50, 10];
     let answer = hedge
@@ -58,11 +58,29 @@ async fn latency_hedging_returns_the_fastest_and_cancels_the_rest() {
     );
 }
 
+#[test]
+fn hedge_counts_are_bounded() {
+    for bad in [0, 11, u32::MAX] {
+        let error = Hedge::new(HedgeMode::Parallel, bad).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::InvalidConfig {
+                    field: "hedge.max_hedges",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+    assert!(Hedge::new(HedgeMode::Sequential, 10).is_ok());
+}
+
 #[tokio::test(start_paused = true)]
 async fn parallel_hedging_starts_everything_at_once() {
     let cancelled = Arc::new(AtomicU32::new(0));
     let started = AtomicU32::new(0);
-    let hedge = Hedge::new(HedgeMode::Parallel, 2);
+    let hedge = Hedge::new(HedgeMode::Parallel, 2).unwrap();
     let waits = [300, 200, 100];
     let answer = hedge
         .run(|n| {
@@ -79,7 +97,7 @@ async fn parallel_hedging_starts_everything_at_once() {
 async fn sequential_hedging_moves_on_only_after_a_failure_and_returns_the_primary_error() {
     let cancelled = Arc::new(AtomicU32::new(0));
     let started = AtomicU32::new(0);
-    let hedge = Hedge::new(HedgeMode::Sequential, 2);
+    let hedge = Hedge::new(HedgeMode::Sequential, 2).unwrap();
     let start = tokio::time::Instant::now();
     let answer = hedge
         .run(|n| {
@@ -110,7 +128,9 @@ async fn hedges_take_tokens_from_the_shared_budget() {
     let cancelled = Arc::new(AtomicU32::new(0));
     let budget = RetryBudget::new(1, 0.0).unwrap();
     let started = AtomicU32::new(0);
-    let hedge = Hedge::new(HedgeMode::Parallel, 5).budget(budget.clone());
+    let hedge = Hedge::new(HedgeMode::Parallel, 5)
+        .unwrap()
+        .budget(budget.clone());
     let _ = hedge
         .run(|n| {
             started.fetch_add(1, Ordering::SeqCst);
