@@ -468,6 +468,34 @@ where
     }
 }
 
+/// Takes a key's single-flight slot out of its map when a caller is done
+/// with it: at once when it holds a result (so that a later call starts
+/// afresh, an error not being cached), else when the last caller leaves (the
+/// loader panicked or its caller was cancelled, and nobody waits on it any
+/// more). Runs on return, panic and cancellation alike, so the map holds
+/// only flights in progress.
+struct FlightGuard<'a, K: Hash + Eq, F> {
+    map: &'a Mutex<HashMap<K, Arc<F>>>,
+    key: &'a K,
+    flight: Arc<F>,
+    done: fn(&F) -> bool,
+}
+
+impl<K: Hash + Eq, F> Drop for FlightGuard<'_, K, F> {
+    fn drop(&mut self) {
+        let mut map = lock(self.map);
+        // The map's Arc, ours and the caller's local one: no one else.
+        let last = Arc::strong_count(&self.flight) <= 3;
+        if map
+            .get(self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+            && ((self.done)(&self.flight) || last)
+        {
+            map.remove(self.key);
+        }
+    }
+}
+
 /// Marks a key's refresh as running; ends it when dropped, so that a
 /// refresh that panics, or is never started, does not block later ones.
 struct RefreshGuard<K: Hash + Eq, V> {
@@ -1013,6 +1041,12 @@ where
                 .entry(key.clone())
                 .or_default(),
         );
+        let guard = FlightGuard {
+            map: &self.inner.sync_flights,
+            key: &key,
+            flight: Arc::clone(&flight),
+            done: |f: &SyncFlight<V>| f.get().is_some(),
+        };
         let mut init = Some(init);
         let mut ran = false;
         let outcome = flight
@@ -1036,12 +1070,7 @@ where
                 }
             })
             .clone();
-        {
-            let mut flights = lock(&self.inner.sync_flights);
-            if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-                flights.remove(&key);
-            }
-        }
+        drop(guard);
         self.record(!ran && outcome.is_ok());
         match outcome {
             Ok(v) => Ok(v),
@@ -1107,6 +1136,12 @@ where
                 })
             },
         ));
+        let guard = FlightGuard {
+            map: &self.inner.flights,
+            key: &key,
+            flight: Arc::clone(&flight),
+            done: |f: &Flight<V>| f.cell.initialized(),
+        };
         let mut init = Some(init);
         let mut ran = false;
         let outcome = flight
@@ -1133,12 +1168,7 @@ where
             })
             .await
             .clone();
-        {
-            let mut flights = lock(&self.inner.flights);
-            if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-                flights.remove(&key);
-            }
-        }
+        drop(guard);
         self.record(!ran && outcome.is_ok());
         match outcome {
             Ok(v) => Ok(v),
@@ -1278,5 +1308,53 @@ where
         };
         let born = slot.born()?;
         Some(self.inner.clock.instant().saturating_duration_since(born))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flights<K, V>(cache: &MemoryCache<K, V>) -> (usize, usize) {
+        (
+            lock(&cache.inner.flights).len(),
+            lock(&cache.inner.sync_flights).len(),
+        )
+    }
+
+    #[test]
+    fn single_flight_slots_leave_their_maps_on_return_panic_and_cancel() {
+        let cache: MemoryCache<u32, u32> = MemoryCache::builder()
+            .max_entries(100)
+            .build()
+            .expect("a cache");
+        // Returned, sync through the window.
+        assert_eq!(cache.get_or_insert_with(1, || 1), 1);
+        assert_eq!(flights(&cache), (0, 0));
+        // Panicked.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.get_or_insert_with(2, || panic!("loader bug"))
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(flights(&cache), (0, 0));
+        // An async load cancelled after its first poll.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        {
+            let mut load =
+                std::pin::pin!(cache.get_or_insert_with_async(3, std::future::pending::<u32>));
+            assert!(load.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(flights(&cache), (1, 0), "in progress");
+        }
+        assert_eq!(flights(&cache), (0, 0), "cancelled");
+        // An async error: not kept.
+        let mut failed = std::pin::pin!(
+            cache.try_get_or_insert_with_async(4, || async { Err::<u32, &str>("down") })
+        );
+        assert!(matches!(
+            failed.as_mut().poll(&mut cx),
+            std::task::Poll::Ready(Err(_))
+        ));
+        assert_eq!(flights(&cache), (0, 0));
     }
 }
