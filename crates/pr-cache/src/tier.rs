@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -120,6 +121,9 @@ pub struct TieredCache<V> {
     lower: Vec<Arc<dyn Tier>>,
     ttl: Option<Duration>,
     invalidation: Option<Arc<dyn Invalidation>>,
+    /// Bumped by every invalidation (local or from another node): a value
+    /// read from a lower tier while one ran is not kept in memory.
+    invalidations: Arc<AtomicU64>,
 }
 
 impl<V> Clone for TieredCache<V> {
@@ -129,6 +133,7 @@ impl<V> Clone for TieredCache<V> {
             lower: self.lower.clone(),
             ttl: self.ttl,
             invalidation: self.invalidation.clone(),
+            invalidations: Arc::clone(&self.invalidations),
         }
     }
 }
@@ -191,6 +196,7 @@ where
     pub fn build(self) -> TieredCache<V> {
         if let Some(bus) = &self.cache.invalidation {
             let memory = self.cache.memory.clone();
+            let invalidations = Arc::clone(&self.cache.invalidations);
             let local: Vec<Arc<dyn Tier>> = self
                 .cache
                 .lower
@@ -199,9 +205,11 @@ where
                 .cloned()
                 .collect();
             bus.subscribe(Arc::new(move |key: String| {
+                invalidations.fetch_add(1, SeqCst);
                 memory.invalidate(&key);
                 let local = local.clone();
                 let memory = memory.clone();
+                let invalidations = Arc::clone(&invalidations);
                 Box::pin(async move {
                     for tier in &local {
                         if let Err(e) = tier.remove(&key).await {
@@ -210,6 +218,7 @@ where
                     }
                     // Again, past a promotion from a local tier meanwhile.
                     if !local.is_empty() {
+                        invalidations.fetch_add(1, SeqCst);
                         memory.invalidate(&key);
                     }
                 })
@@ -239,6 +248,7 @@ where
                 lower: Vec::new(),
                 ttl: None,
                 invalidation: None,
+                invalidations: Arc::default(),
             },
         }
     }
@@ -282,9 +292,21 @@ where
         if let Some(v) = self.memory.get(key) {
             return Some(v);
         }
+        let seen = self.invalidations.load(SeqCst);
         let value = self.lower_get(key).await?;
         self.memory.insert(key.to_owned(), value.clone());
+        self.forget_if_invalidated(key, seen);
         Some(value)
+    }
+
+    /// Drops `key` from memory if an invalidation (of any key: one counter)
+    /// ran since `seen` was read: what a lower tier answered meanwhile may be
+    /// the invalidated value. It is returned to the caller that asked, not
+    /// kept for the next one (a spurious drop costs one lower-tier read).
+    fn forget_if_invalidated(&self, key: &str, seen: u64) {
+        if self.invalidations.load(SeqCst) != seen {
+            self.memory.invalidate(key);
+        }
     }
 
     /// Writes `value` through every tier.
@@ -320,7 +342,9 @@ where
             }
         }
         // Again: a concurrent get may have promoted the old value from a
-        // lower tier into memory before that tier dropped it.
+        // lower tier into memory before that tier dropped it (and one that
+        // promotes it later sees the count move and drops it itself).
+        self.invalidations.fetch_add(1, SeqCst);
         self.memory.invalidate(key);
         if let Some(bus) = &self.invalidation
             && let Err(e) = bus.publish(key).await
@@ -344,8 +368,12 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
-        self.memory
+        let seen = self.invalidations.load(SeqCst);
+        let below = std::sync::atomic::AtomicBool::new(false);
+        let loaded = self
+            .memory
             .try_get_or_insert_with_async(key.to_owned(), || async {
+                below.store(true, SeqCst);
                 if let Some(v) = self.lower_get(key).await {
                     return Ok(v);
                 }
@@ -362,6 +390,10 @@ where
                 }
                 Ok(value)
             })
-            .await
+            .await;
+        if below.load(SeqCst) {
+            self.forget_if_invalidated(key, seen);
+        }
+        loaded
     }
 }

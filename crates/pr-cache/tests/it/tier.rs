@@ -144,3 +144,75 @@ async fn memoized_async_function_runs_once_per_argument() {
     assert_eq!(*failing.try_call_async(0).await.unwrap_err(), "zero");
     assert_eq!(failing.try_call_async(3).await.unwrap(), 3);
 }
+
+/// A file tier whose reads wait at a gate after reading, to order a read
+/// of the lower tier against an invalidation.
+#[derive(Debug)]
+struct Gated {
+    files: FileCache,
+    read: Arc<tokio::sync::Notify>,
+    gate: Arc<tokio::sync::Notify>,
+}
+
+impl pr_cache::Tier for Gated {
+    fn name(&self) -> &'static str {
+        "gated"
+    }
+    fn get<'a>(&'a self, key: &'a str) -> pr_cache::TierFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let bytes = self.files.get(key)?;
+            self.read.notify_one();
+            self.gate.notified().await;
+            Ok(bytes)
+        })
+    }
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        _: Option<Duration>,
+    ) -> pr_cache::TierFuture<'a, ()> {
+        Box::pin(async move { self.files.insert(key, value) })
+    }
+    fn remove<'a>(&'a self, key: &'a str) -> pr_cache::TierFuture<'a, ()> {
+        Box::pin(async move { self.files.remove(key).map(|_| ()) })
+    }
+}
+
+/// A get that read the old value from a lower tier before an invalidation
+/// finished does not leave it in the memory tier afterwards.
+#[tokio::test(flavor = "current_thread")]
+async fn a_value_read_below_during_an_invalidation_is_not_kept() {
+    let dir = TempDir::new("tier-gated");
+    let read = Arc::new(tokio::sync::Notify::new());
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let cache: TieredCache<String> = TieredCache::builder(MemoryCache::builder().build().unwrap())
+        .tier(Gated {
+            files: FileCache::builder(dir.path()).build().unwrap(),
+            read: Arc::clone(&read),
+            gate: Arc::clone(&gate),
+        })
+        .build();
+    for loader in [false, true] {
+        cache.insert("k", "old".to_owned()).await.unwrap();
+        cache.memory().invalidate("k");
+        let reader = cache.clone();
+        let get = tokio::spawn(async move {
+            if loader {
+                reader
+                    .get_or_insert_with("k", || async { Ok::<_, String>("loaded".to_owned()) })
+                    .await
+                    .ok()
+            } else {
+                reader.get("k").await
+            }
+        });
+        read.notified().await;
+        cache.invalidate("k").await.unwrap();
+        gate.notify_one();
+        assert_eq!(get.await.unwrap().as_deref(), Some("old"), "read before");
+        assert_eq!(cache.memory().get("k"), None, "not kept (loader {loader})");
+        let files = FileCache::builder(dir.path()).build().unwrap();
+        assert_eq!(files.get("k").unwrap(), None, "gone below too");
+    }
+}
