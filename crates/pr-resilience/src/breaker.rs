@@ -16,7 +16,7 @@
 //! expires.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -181,6 +181,9 @@ struct Inner {
     probe_failures: AtomicU32,
     probe_slow: AtomicU32,
     probes_done: AtomicU32,
+    /// In metrics-only mode, whether the window is past a threshold and
+    /// `breaker.would_open` was reported for this crossing.
+    would_open: AtomicBool,
     transition: Mutex<()>,
     listeners: Vec<Listener>,
     #[cfg(feature = "metrics")]
@@ -497,6 +500,11 @@ impl CircuitBreaker {
                 }
                 if let Some(rates) = inner.window.record(code, inner) {
                     self.exceeded(permit.generation, rates);
+                } else if permit.generation & 7 == State::MetricsOnly.code()
+                    && inner.would_open.load(Ordering::Relaxed)
+                {
+                    // Back under the thresholds: the next crossing reports.
+                    inner.would_open.store(false, Ordering::Relaxed);
                 }
             }
             Kind::Probe { slot, token } => self.record_probe(&permit, slot, token, outcome),
@@ -563,13 +571,17 @@ impl CircuitBreaker {
     fn exceeded(&self, generation: u64, rates: Rates) {
         match State::from_code(generation) {
             State::Closed => self.transition(generation, State::Open, rates),
-            State::MetricsOnly => tracing::info!(
-                target: "pr_resilience::breaker",
-                breaker = %self.0.name,
-                failure_rate = rates.failure_rate,
-                slow_call_rate = rates.slow_rate,
-                "breaker.would_open"
-            ),
+            // Once per crossing of a threshold, not once per call past it
+            // (a flood of events at full traffic).
+            State::MetricsOnly if !self.0.would_open.swap(true, Ordering::Relaxed) => {
+                tracing::info!(
+                    target: "pr_resilience::breaker",
+                    breaker = %self.0.name,
+                    failure_rate = rates.failure_rate,
+                    slow_call_rate = rates.slow_rate,
+                    "breaker.would_open"
+                );
+            }
             _ => {}
         }
     }
@@ -625,6 +637,7 @@ impl CircuitBreaker {
             State::ForcedClosed | State::MetricsOnly => inner.window.reset(),
             State::ForcedOpen | State::Disabled => {}
         }
+        inner.would_open.store(false, Ordering::Relaxed);
         let generation = (from >> 3).wrapping_add(1);
         inner
             .state
@@ -688,8 +701,9 @@ impl CircuitBreaker {
         self.set_state(State::Disabled);
     }
 
-    /// Records calls and reports `breaker.would_open` events instead of
-    /// opening, until [`reset`](Self::reset).
+    /// Records calls and reports a `breaker.would_open` event (`tracing`,
+    /// info) instead of opening, once each time the window crosses a
+    /// threshold, until [`reset`](Self::reset).
     pub fn metrics_only(&self) {
         self.set_state(State::MetricsOnly);
     }
@@ -1274,6 +1288,7 @@ impl BreakerBuilder {
             probe_failures: AtomicU32::new(0),
             probe_slow: AtomicU32::new(0),
             probes_done: AtomicU32::new(0),
+            would_open: AtomicBool::new(false),
             transition: Mutex::new(()),
             listeners: self.listeners,
             name: self.name,

@@ -639,3 +639,59 @@ fn threads_tripping_at_once_make_one_transition() {
         assert_eq!(events.load(Ordering::SeqCst), 1);
     }
 }
+
+/// Counts `breaker.would_open` events.
+#[derive(Default)]
+struct WouldOpen(AtomicUsize);
+
+impl tracing::Subscriber for WouldOpen {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Message(bool);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" && format!("{value:?}") == "breaker.would_open" {
+                    self.0 = true;
+                }
+            }
+        }
+        let mut message = Message(false);
+        event.record(&mut message);
+        if message.0 {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A metrics-only breaker reports `breaker.would_open` once per crossing
+/// of a threshold, not once per call while past it, and never refuses.
+#[test]
+fn metrics_only_reports_each_crossing_once() {
+    let subscriber = Arc::new(WouldOpen::default());
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock).build().unwrap();
+    breaker.metrics_only();
+    tracing::subscriber::with_default(Arc::clone(&subscriber), || {
+        for _ in 0..100 {
+            record(&breaker, Outcome::Failure);
+        }
+        assert_eq!(subscriber.0.load(Ordering::SeqCst), 1);
+        for _ in 0..10 {
+            record(&breaker, Outcome::Success); // back under 50 %
+        }
+        for _ in 0..10 {
+            record(&breaker, Outcome::Failure); // past it again
+        }
+    });
+    assert_eq!(subscriber.0.load(Ordering::SeqCst), 2);
+    assert_eq!(breaker.state(), State::MetricsOnly);
+}
