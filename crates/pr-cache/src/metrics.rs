@@ -1,7 +1,7 @@
 //! The `pr_cache_*` metrics (feature `metrics`), registered once per cache
 //! and set from its statistics by [`MemoryCache::publish_metrics`](crate::MemoryCache::publish_metrics).
 
-use metrics::{Counter, Gauge, counter, gauge};
+use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
 use crate::stats::{CacheStats, RemovalCause};
 
@@ -18,8 +18,35 @@ pub(crate) struct CacheMetrics {
     weight: Gauge,
 }
 
+/// Describes the `pr_cache_*` families to the recorder (help text and unit),
+/// so that the exposition passes `promtool check metrics`.
+fn describe() {
+    describe_counter!("pr_cache_hits_total", "Cache lookups that found a value.");
+    describe_counter!("pr_cache_misses_total", "Cache lookups that found nothing.");
+    describe_counter!(
+        "pr_cache_loads_total",
+        "Values loaded into a cache, by result."
+    );
+    describe_gauge!(
+        "pr_cache_load_duration_seconds",
+        Unit::Seconds,
+        "Total time spent loading values into a cache."
+    );
+    describe_counter!(
+        "pr_cache_removals_total",
+        "Entries removed from a cache, by cause."
+    );
+    describe_counter!(
+        "pr_cache_removed_weight_total",
+        "Weight of the entries removed from a cache, by cause."
+    );
+    describe_gauge!("pr_cache_entries", "Entries in a cache.");
+    describe_gauge!("pr_cache_weight", "Weighted size of a cache.");
+}
+
 impl CacheMetrics {
     pub(crate) fn new(name: &str) -> Self {
+        describe();
         let cache = name.to_owned();
         let by_cause = |metric: &'static str| {
             RemovalCause::ALL

@@ -381,7 +381,6 @@ impl<C: AppConfig> AppBuilder<C> {
             .entry("service".to_owned())
             .or_insert_with(|| self.name.clone());
         let metrics = Registry::new(metrics_config).map_err(Error::Metrics)?;
-        describe_toolkit_metrics(&metrics).map_err(Error::Metrics)?;
         if self.install_globals {
             metrics.install().map_err(Error::Metrics)?;
         }
@@ -652,125 +651,6 @@ impl<C: AppConfig> App<C> {
         self.logging.flush();
         exit
     }
-}
-
-/// HELP text for the toolkit's metrics whose crates register them without
-/// any (`promtool check metrics` asks for it on every family): pr-health's,
-/// pr-logging's and pr-cache's. A family with no series is not exposed, so
-/// describing a crate the service does not use costs nothing.
-fn describe_toolkit_metrics(registry: &Registry) -> Result<(), pr_metrics::Error> {
-    use metrics::Unit;
-    use pr_metrics::MetricKind::{Counter, Gauge, Histogram};
-    let described: [(&str, pr_metrics::MetricKind, Option<Unit>, &str); 19] = [
-        (
-            "pr_health_check_duration_seconds",
-            Histogram,
-            Some(Unit::Seconds),
-            "Time one health check run took.",
-        ),
-        (
-            "pr_health_check_up",
-            Gauge,
-            None,
-            "1 when the health check passes (UP or DEGRADED), else 0.",
-        ),
-        (
-            "pr_logging_lines_total",
-            Counter,
-            None,
-            "Log lines accepted for writing, per output.",
-        ),
-        (
-            "pr_logging_written_bytes_total",
-            Counter,
-            Some(Unit::Bytes),
-            "Bytes of log lines accepted for writing, per output.",
-        ),
-        (
-            "pr_logging_dropped_lines_total",
-            Counter,
-            None,
-            "Log lines lost: queue full, writer stopped or write error.",
-        ),
-        (
-            "pr_logging_write_errors_total",
-            Counter,
-            None,
-            "Failed log writes, opens, renames or compressions.",
-        ),
-        (
-            "pr_logging_rotations_total",
-            Counter,
-            None,
-            "Log file rotations.",
-        ),
-        (
-            "pr_logging_compressed_files_total",
-            Counter,
-            None,
-            "Rotated log files compressed.",
-        ),
-        (
-            "pr_logging_deleted_files_total",
-            Counter,
-            None,
-            "Rotated log files deleted by retention.",
-        ),
-        (
-            "pr_logging_reopens_total",
-            Counter,
-            None,
-            "Log files reopened after being moved or removed.",
-        ),
-        (
-            "pr_logging_redactions_total",
-            Counter,
-            None,
-            "Values redacted from log events.",
-        ),
-        (
-            "pr_cache_hits_total",
-            Counter,
-            None,
-            "Cache lookups that found a value.",
-        ),
-        (
-            "pr_cache_misses_total",
-            Counter,
-            None,
-            "Cache lookups that found nothing.",
-        ),
-        (
-            "pr_cache_loads_total",
-            Counter,
-            None,
-            "Values loaded into a cache, by result.",
-        ),
-        (
-            "pr_cache_load_duration_seconds",
-            Gauge,
-            Some(Unit::Seconds),
-            "Total time spent loading values into a cache.",
-        ),
-        (
-            "pr_cache_removals_total",
-            Counter,
-            None,
-            "Entries removed from a cache, by cause.",
-        ),
-        (
-            "pr_cache_removed_weight_total",
-            Counter,
-            None,
-            "Weight of the entries removed from a cache, by cause.",
-        ),
-        ("pr_cache_entries", Gauge, None, "Entries in a cache."),
-        ("pr_cache_weight", Gauge, None, "Weighted size of a cache."),
-    ];
-    for (name, kind, unit, help) in described {
-        registry.describe(name, kind, unit, help)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

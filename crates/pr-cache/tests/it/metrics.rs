@@ -34,6 +34,8 @@ impl GaugeFn for Cell {
 struct Capture(
     Mutex<BTreeMap<String, Arc<Cell>>>,
     Mutex<BTreeMap<String, &'static str>>,
+    /// Help text by family, as the crate described it.
+    Mutex<BTreeMap<String, String>>,
 );
 
 impl Capture {
@@ -53,12 +55,14 @@ impl Capture {
     /// The captured series as Prometheus text exposition.
     fn exposition(&self) -> String {
         let kinds = self.1.lock().unwrap().clone();
+        let helps = self.2.lock().unwrap().clone();
         let cells = self.0.lock().unwrap();
         let mut text = String::new();
         for (family, kind) in &kinds {
-            text.push_str(&format!(
-                "# HELP {family} pr-cache statistics.\n# TYPE {family} {kind}\n"
-            ));
+            let help = helps
+                .get(family)
+                .unwrap_or_else(|| panic!("{family} has no description"));
+            text.push_str(&format!("# HELP {family} {help}\n# TYPE {family} {kind}\n"));
             for (series, cell) in cells.iter() {
                 let (name, labels) = series.split_once('{').unwrap();
                 if name != family {
@@ -86,8 +90,18 @@ impl Capture {
 }
 
 impl Recorder for Capture {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_counter(&self, name: KeyName, _: Option<Unit>, help: SharedString) {
+        self.2
+            .lock()
+            .unwrap()
+            .insert(name.as_str().to_owned(), help.into_owned());
+    }
+    fn describe_gauge(&self, name: KeyName, _: Option<Unit>, help: SharedString) {
+        self.2
+            .lock()
+            .unwrap()
+            .insert(name.as_str().to_owned(), help.into_owned());
+    }
     fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
         self.1
