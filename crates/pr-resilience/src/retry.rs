@@ -338,6 +338,8 @@ impl<C> Retry<C> {
         F: AsyncFnMut() -> Result<T, E>,
         C: Classify<T, E>,
     {
+        // The same loop as `run`, not a call to it: `run` must stay `Send`
+        // for spawned tasks, which an `AsyncFnMut` future cannot promise yet.
         let mut outcome = op().await;
         let Decision::Retry { after } = self.classify.classify(&outcome) else {
             return outcome;
