@@ -117,6 +117,8 @@ impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Also when the test failed, so no run leaves its data behind.
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -477,7 +479,6 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
         "{log}"
     );
     assert!(lines.iter().any(|l| l["event"] == "app.draining"), "{log}");
-    let _ = std::fs::remove_dir_all(&service.dir);
 }
 
 #[test]
@@ -524,5 +525,4 @@ fn a_second_sigterm_ends_the_drain_at_once_with_130() {
     }
     service.terminate();
     assert_eq!(service.wait_for_exit(), Some(130), "{}", service.output());
-    let _ = std::fs::remove_dir_all(&service.dir);
 }

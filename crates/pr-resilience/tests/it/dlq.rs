@@ -326,8 +326,13 @@ const CHILD_DIR: &str = "PR_RESILIENCE_DLQ_CRASH_DIR";
 #[test]
 fn crash_child_entry() {
     let child_dir = std::env::var_os(CHILD_DIR);
-    let temp = TempDir::new("dlq-crash-inline");
-    let dir = child_dir.as_ref().map_or(temp.0.as_path(), Path::new);
+    // A killed child never drops a temp dir, so it makes none.
+    let temp = child_dir
+        .is_none()
+        .then(|| TempDir::new("dlq-crash-inline"));
+    let dir = child_dir
+        .as_deref()
+        .map_or_else(|| temp.as_ref().unwrap().0.as_path(), Path::new);
     let dlq: Dlq<Job> = Dlq::open(crash_config(dir)).unwrap();
     let start = dlq
         .peek_newest()
