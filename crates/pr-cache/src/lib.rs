@@ -119,7 +119,8 @@ pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
 pub use redis::{RedisInvalidation, RedisTier};
 pub use stats::{ByCause, CacheStats, RemovalCause};
 pub use tier::{
-    Invalidation, InvalidationHandler, Tier, TierFuture, TieredCache, TieredCacheBuilder,
+    Invalidated, Invalidation, InvalidationHandler, Tier, TierFuture, TieredCache,
+    TieredCacheBuilder,
 };
 
 /// The README's code blocks, compiled and run as doc tests.

@@ -12,7 +12,7 @@ use redis::AsyncCommands as _;
 use redis::aio::MultiplexedConnection;
 
 use crate::error::Error;
-use crate::tier::{Invalidation, InvalidationHandler, Tier, TierFuture};
+use crate::tier::{Invalidated, Invalidation, InvalidationHandler, Tier, TierFuture};
 
 fn redis_error(op: &'static str, e: redis::RedisError) -> Error {
     Error::Redis {
@@ -125,6 +125,32 @@ impl Tier for RedisTier {
         })
     }
 
+    /// Unlinks every key under the prefix, found with `SCAN` (which does not
+    /// block the server the way `KEYS` does).
+    fn clear(&self) -> TierFuture<'_, ()> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let pattern = format!("{}*", escape_glob(&self.prefix));
+            let keys: Vec<String> = {
+                let mut scan = conn
+                    .scan_match::<_, String>(pattern)
+                    .await
+                    .map_err(|e| redis_error("SCAN", e))?;
+                let mut keys = Vec::new();
+                while let Some(key) = scan.next_item().await {
+                    keys.push(key.map_err(|e| redis_error("SCAN", e))?);
+                }
+                keys
+            };
+            for batch in keys.chunks(512) {
+                conn.unlink::<_, ()>(batch)
+                    .await
+                    .map_err(|e| redis_error("UNLINK", e))?;
+            }
+            Ok(())
+        })
+    }
+
     fn is_shared(&self) -> bool {
         true
     }
@@ -139,11 +165,13 @@ impl Tier for RedisTier {
 ///
 /// The subscription is confirmed before [`connect`](Self::connect) returns.
 /// Messages sent while a node is disconnected are lost (Redis pub/sub keeps
-/// nothing): keep a TTL on the memory tier as the bound on staleness. When
-/// the subscription's connection ends, `cache.redis.invalidation_disconnected`
-/// is logged and the task subscribes again (50 ms to 5 s apart, logging
-/// `cache.redis.resubscribe_failed` until it succeeds, then
-/// `cache.redis.invalidation_resubscribed`).
+/// nothing), so once it has subscribed again the bus tells its handlers
+/// [`Invalidated::All`]: a [`TieredCache`](crate::TieredCache) then empties
+/// its memory tier and its local tiers, and reads through to Redis afresh.
+/// When the subscription's connection ends,
+/// `cache.redis.invalidation_disconnected` is logged and the task subscribes
+/// again (50 ms to 5 s apart, logging `cache.redis.resubscribe_failed` until
+/// it succeeds, then `cache.redis.invalidation_resubscribed`).
 pub struct RedisInvalidation {
     conn: MultiplexedConnection,
     channel: String,
@@ -165,6 +193,18 @@ impl Drop for RedisInvalidation {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// `text` with Redis glob's special characters escaped.
+fn escape_glob(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A node id: unique enough among the nodes on one channel.
@@ -195,6 +235,18 @@ impl RedisInvalidation {
         let handlers: Arc<Mutex<Vec<InvalidationHandler>>> = Arc::default();
         let listeners = Arc::clone(&handlers);
         let task = tokio::spawn(async move {
+            let me = format!("{node:016x}");
+            let notify = |what: Invalidated| {
+                let current: Vec<InvalidationHandler> = listeners
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                async move {
+                    for handler in current {
+                        handler(what.clone()).await;
+                    }
+                }
+            };
             let mut messages = pubsub.into_on_message();
             loop {
                 while let Some(msg) = messages.next().await {
@@ -204,14 +256,8 @@ impl RedisInvalidation {
                     let Some((from, key)) = payload.split_once(' ') else {
                         continue;
                     };
-                    if from != format!("{node:016x}") {
-                        let current: Vec<InvalidationHandler> = listeners
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .clone();
-                        for handler in current {
-                            handler(key.to_owned()).await;
-                        }
+                    if from != me {
+                        notify(Invalidated::Key(key.to_owned())).await;
                     }
                 }
                 // The connection ended: subscribe again, backing off from
@@ -229,6 +275,8 @@ impl RedisInvalidation {
                     }
                 };
                 tracing::info!(target: "pr_cache", channel = %name, "cache.redis.invalidation_resubscribed");
+                // What was sent meanwhile is lost: every local copy is suspect.
+                notify(Invalidated::All).await;
             }
         });
         Ok(Self {

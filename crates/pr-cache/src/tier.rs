@@ -34,6 +34,10 @@ pub trait Tier: Send + Sync + fmt::Debug + 'static {
     ) -> TierFuture<'a, ()>;
     /// Removes `key`.
     fn remove<'a>(&'a self, key: &'a str) -> TierFuture<'a, ()>;
+    /// Removes every entry of this tier. A [`TieredCache`] calls it on its
+    /// tiers that are not shared when its invalidation bus may have lost
+    /// messages ([`Invalidated::All`]).
+    fn clear(&self) -> TierFuture<'_, ()>;
     /// Whether every node sees the same store (Redis), as opposed to a
     /// store of this node's own (a local directory). An invalidation from
     /// another node is applied to the memory tier and to the tiers that are
@@ -43,17 +47,29 @@ pub trait Tier: Send + Sync + fmt::Debug + 'static {
     }
 }
 
-/// What a node does when another node invalidates a key: drop it from its
-/// own tiers.
+/// What an [`Invalidation`] bus tells its subscribers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Invalidated {
+    /// Another node invalidated this key.
+    Key(String),
+    /// The bus may have lost messages (its connection dropped and came
+    /// back), so any local copy may be stale: drop them all.
+    All,
+}
+
+/// What a node does when the bus reports an invalidation: drop the key (or
+/// everything) from its own tiers.
 pub type InvalidationHandler =
-    Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+    Arc<dyn Fn(Invalidated) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// Tells other nodes that a key was invalidated (the Redis pub/sub bus is
 /// one), so that they drop it from their memory tier.
 pub trait Invalidation: Send + Sync + fmt::Debug + 'static {
     /// Announces that `key` was invalidated.
     fn publish<'a>(&'a self, key: &'a str) -> TierFuture<'a, ()>;
-    /// Calls `handler` with every key another node invalidates.
+    /// Calls `handler` with every key another node invalidates, and with
+    /// [`Invalidated::All`] when messages may have been lost.
     fn subscribe(&self, handler: InvalidationHandler);
 }
 
@@ -84,6 +100,10 @@ impl Tier for FileCache {
 
     fn remove<'a>(&'a self, key: &'a str) -> TierFuture<'a, ()> {
         Box::pin(async move { FileCache::remove(self, key).map(|_| ()) })
+    }
+
+    fn clear(&self) -> TierFuture<'_, ()> {
+        Box::pin(async move { FileCache::clear(self).map(|_| ()) })
     }
 }
 
@@ -204,22 +224,33 @@ where
                 .filter(|t| !t.is_shared())
                 .cloned()
                 .collect();
-            bus.subscribe(Arc::new(move |key: String| {
-                invalidations.fetch_add(1, SeqCst);
-                memory.invalidate(&key);
+            bus.subscribe(Arc::new(move |what: Invalidated| {
+                let drop_from_memory = {
+                    let (memory, invalidations) = (memory.clone(), Arc::clone(&invalidations));
+                    let what = what.clone();
+                    move || {
+                        invalidations.fetch_add(1, SeqCst);
+                        match &what {
+                            Invalidated::Key(key) => memory.invalidate(key),
+                            Invalidated::All => memory.invalidate_all(),
+                        }
+                    }
+                };
+                drop_from_memory();
                 let local = local.clone();
-                let memory = memory.clone();
-                let invalidations = Arc::clone(&invalidations);
                 Box::pin(async move {
                     for tier in &local {
-                        if let Err(e) = tier.remove(&key).await {
+                        let done = match &what {
+                            Invalidated::Key(key) => tier.remove(key).await,
+                            Invalidated::All => tier.clear().await,
+                        };
+                        if let Err(e) = done {
                             tracing::warn!(target: "pr_cache", tier = tier.name(), error = %e, "cache.tier.remote_invalidation_failed");
                         }
                     }
                     // Again, past a promotion from a local tier meanwhile.
                     if !local.is_empty() {
-                        invalidations.fetch_add(1, SeqCst);
-                        memory.invalidate(&key);
+                        drop_from_memory();
                     }
                 })
             }));

@@ -76,6 +76,34 @@ async fn redis_tier_stores_with_ttl_and_removes() {
     tier.remove("a").await.unwrap();
     assert_eq!(tier.get("a").await.unwrap(), None);
 
+    // `clear` removes the tier's keys, many (past one SCAN batch) and with
+    // glob characters, and nothing outside its prefix.
+    for i in 0..1_200 {
+        tier.set(&format!("k{i}"), b"v", None).await.unwrap();
+    }
+    let starry = RedisTier::connect(&server.url, "t*").await.unwrap();
+    starry.set("[x]", b"v", None).await.unwrap();
+    redis::cmd("SET")
+        .arg("u:kept")
+        .arg("v")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    starry.clear().await.unwrap();
+    assert_eq!(starry.get("[x]").await.unwrap(), None);
+    assert_eq!(
+        tier.get("k7").await.unwrap().as_deref(),
+        Some(&b"v"[..]),
+        "`t*` is a literal prefix"
+    );
+    tier.clear().await.unwrap();
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, ["u:kept"]);
+
     let err = RedisTier::connect("redis://127.0.0.1:1/", "x")
         .await
         .unwrap_err();
@@ -149,7 +177,8 @@ async fn two_nodes_see_each_others_invalidations() {
     assert_eq!(a.memory().get("user:3").as_deref(), Some("again"));
 }
 
-/// A node whose pub/sub connection is killed subscribes again: later
+/// A node whose pub/sub connection is killed subscribes again, then drops
+/// its local copies (invalidations sent meanwhile were lost); later
 /// invalidations from another node reach its memory tier.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_resubscribes_after_its_connection_is_killed() {
@@ -157,6 +186,11 @@ async fn a_node_resubscribes_after_its_connection_is_killed() {
     let (dir_a, dir_b) = (TempDir::new("resub-a"), TempDir::new("resub-b"));
     let a = node(&server.url, &dir_a).await;
     let b = node(&server.url, &dir_b).await;
+    // B holds copies in memory and on its disk whose invalidation it will
+    // have missed.
+    b.memory().insert("missed".to_owned(), "old".to_owned());
+    let b_file = FileCache::builder(dir_b.path()).build().unwrap();
+    b_file.insert("missed", b"\"old\"").unwrap();
     let client = redis::Client::open(server.url.as_str()).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
     let killed: i64 = redis::cmd("CLIENT")
@@ -167,6 +201,18 @@ async fn a_node_resubscribes_after_its_connection_is_killed() {
         .await
         .unwrap();
     assert_eq!(killed, 2, "both nodes' subscriptions were cut");
+    for _ in 0..2_500 {
+        if b.memory().get("missed").is_none() && b_file.get("missed").unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(b.memory().get("missed"), None, "memory tier emptied");
+    assert_eq!(
+        b_file.get("missed").unwrap(),
+        None,
+        "local file tier emptied"
+    );
     // Messages sent while B is away are lost; B is back within a few
     // attempts of its backoff.
     for _ in 0..500 {

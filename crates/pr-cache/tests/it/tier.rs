@@ -177,6 +177,9 @@ impl pr_cache::Tier for Gated {
     fn remove<'a>(&'a self, key: &'a str) -> pr_cache::TierFuture<'a, ()> {
         Box::pin(async move { self.files.remove(key).map(|_| ()) })
     }
+    fn clear(&self) -> pr_cache::TierFuture<'_, ()> {
+        Box::pin(async move { self.files.clear().map(|_| ()) })
+    }
 }
 
 /// A get that read the old value from a lower tier before an invalidation
