@@ -8,7 +8,9 @@
 //! timing), and on completion records its outcome in the sliding window
 //! with atomic operations only: a count window is a ring of one-byte slots
 //! with running failure and slow totals; a time window is a ring of buckets,
-//! each one atomic word holding its epoch and its three counters. The
+//! each one atomic word holding 16 bits of its epoch and its three counters,
+//! beside the whole epoch it last rolled over to (so a long idle cannot
+//! bring old counts back through an aliased tag). The
 //! thresholds are checked after each record (and skipped while the window
 //! holds no failure and no slow call). Transitions take a mutex; calls never
 //! do. Half-open permits are slots holding a lease's expiry time; a permit
@@ -817,6 +819,10 @@ struct CountWindow {
 struct TimeWindow {
     /// `epoch:16 | calls:16 | failures:16 | slow:16`.
     buckets: Box<[AtomicU64]>,
+    /// Beside each bucket, one more than the whole epoch it last rolled
+    /// over to (0: never): the 16-bit tag alone cannot tell a bucket of this
+    /// epoch from one a multiple of 65,536 epochs older (a long idle).
+    stamps: Box<[AtomicU64]>,
     bucket_nanos: u64,
     /// One more than the last bucket epoch holding a failure or a slow
     /// call; 0 when there is none.
@@ -839,6 +845,7 @@ impl Window {
             }),
             SlidingWindow::Time { size, buckets } => Self::Time(TimeWindow {
                 buckets: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
+                stamps: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
                 bucket_nanos: (nanos(size) / u64::from(buckets)).max(1),
                 last_bad: AtomicU64::new(0),
                 newest: AtomicU64::new(0),
@@ -985,14 +992,14 @@ impl TimeWindow {
     #[inline]
     fn record_at(&self, epoch: u64, code: u8, inner: &Inner) -> Option<Rates> {
         let index = usize::try_from(epoch % self.len()).unwrap_or(0);
-        let bucket = self.buckets.get(index)?;
+        let (bucket, stamp) = (self.buckets.get(index)?, self.stamps.get(index)?);
         let tag = epoch & FIELD;
         let add_failure = u64::from(code & FAILURE != 0);
         let add_slow = u64::from(code & SLOW != 0);
         let mut current = bucket.load(Ordering::Acquire);
         loop {
-            let seen = current >> 48;
-            if seen != tag {
+            let fresh = current >> 48 == tag && stamp.load(Ordering::Acquire) == epoch + 1;
+            if !fresh {
                 // The bucket rolls over to this epoch, unless a later
                 // epoch than this call's has already been recorded a whole
                 // window on (this thread read the clock, then stalled): the
@@ -1002,8 +1009,9 @@ impl TimeWindow {
                 if epoch.saturating_add(self.len()) <= newest {
                     return None;
                 }
+                stamp.fetch_max(epoch + 1, Ordering::AcqRel);
             }
-            let (calls, failures, slow) = if seen == tag {
+            let (calls, failures, slow) = if fresh {
                 (
                     current >> 32 & FIELD,
                     current >> 16 & FIELD,
@@ -1040,11 +1048,12 @@ impl TimeWindow {
         for back in 0..self.len().min(epoch + 1) {
             let at = epoch - back;
             let index = usize::try_from(at % self.len()).unwrap_or(0);
-            let Some(bucket) = self.buckets.get(index) else {
+            let (Some(bucket), Some(stamp)) = (self.buckets.get(index), self.stamps.get(index))
+            else {
                 continue;
             };
             let value = bucket.load(Ordering::Acquire);
-            if value >> 48 != at & FIELD {
+            if value >> 48 != at & FIELD || stamp.load(Ordering::Acquire) != at + 1 {
                 continue;
             }
             calls += value >> 32 & FIELD;
@@ -1407,5 +1416,33 @@ mod window_tests {
         clock.advance(Duration::from_secs(65_530)); // epoch 65,550: bucket 0, tag 14
         let _ = window.record(RECORDED, &breaker.0);
         assert_eq!(window.sum(65_550), (1, 0, 0));
+    }
+
+    /// After an idle of a multiple of 65,536 epochs every bucket's 16-bit
+    /// tag matches again; the old counts still do not come back.
+    #[test]
+    fn old_buckets_whose_tags_alias_after_a_long_idle_are_not_counted() {
+        let clock = ManualClock::new();
+        let breaker = breaker(
+            SlidingWindow::Time {
+                size: Duration::from_secs(10),
+                buckets: 10,
+            },
+            &clock,
+        );
+        let Window::Time(window) = &breaker.0.window else {
+            panic!("a time window");
+        };
+        for _ in 0..10 {
+            let _ = window.record(RECORDED | FAILURE, &breaker.0);
+            clock.advance(Duration::from_secs(1));
+        }
+        assert_eq!(window.sum(9), (10, 10, 0));
+        // 327,680 s = lcm(10 buckets, 65,536): same slots, same tags.
+        clock.advance(Duration::from_secs(327_680 - 1)); // epoch 327,689: bucket 9, tag 9
+        let _ = window.record(RECORDED, &breaker.0);
+        assert_eq!(window.sum(327_689), (1, 0, 0));
+        let _ = window.record(RECORDED | FAILURE, &breaker.0);
+        assert_eq!(window.sum(327_689), (2, 1, 0));
     }
 }
