@@ -290,6 +290,30 @@ fn a_torn_tail_is_cut_and_never_returned() {
 }
 
 #[test]
+fn lowering_max_record_bytes_keeps_the_records_already_stored() {
+    let dir = TempDir::new("dlq-lower-max");
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let mut big = letter(0);
+    big.payload.body = "x".repeat(1_000);
+    dlq.push(&big).unwrap();
+    dlq.push(&letter(1)).unwrap();
+    drop(dlq);
+    // A smaller bound applies to new records; it does not make the ones
+    // acknowledged under the old bound look torn (and cut them off).
+    let mut smaller = config(&dir.0);
+    smaller.max_record_bytes = 512;
+    let dlq: Dlq<Job> = Dlq::open(smaller.clone()).unwrap();
+    assert_eq!(payloads(&dlq), vec![0, 1]);
+    assert_eq!(
+        dlq.push(&big).unwrap_err().info().code.as_str(),
+        "resilience.dlq_full"
+    );
+    drop(dlq);
+    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    assert_eq!(payloads(&dlq), vec![0, 1]);
+}
+
+#[test]
 fn damage_before_the_tail_is_a_coded_error_not_a_silent_loss() {
     let dir = TempDir::new("dlq-corrupt");
     let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
