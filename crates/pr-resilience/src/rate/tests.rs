@@ -146,3 +146,30 @@ fn keyed_sweeps_replenished_keys() {
     assert!(keyed.peek_key(&7).is_ok());
     assert!(keyed.is_empty(), "peek adds no key");
 }
+
+/// A clock that answers a script of readings: two threads that read the
+/// clock in one order and take the limiter's lock in the other.
+#[derive(Clone)]
+struct Script(std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u64>>>);
+
+impl LimiterClock for Script {
+    fn now(&self) -> u64 {
+        self.0.lock().unwrap().pop_front().unwrap()
+    }
+}
+
+#[test]
+fn window_counter_survives_a_reading_older_than_its_window() {
+    // Thread A reads 999_999_999, thread B reads 1_000_000_000 and moves
+    // the window on first; then A decides with its older reading.
+    let clock = Script(std::sync::Arc::default());
+    clock
+        .0
+        .lock()
+        .unwrap()
+        .extend([1_000_000_000, 999_999_999, 1_000_000_001]);
+    let window = SlidingWindowCounter::with_clock(Quota::per_second(2), clock).unwrap();
+    window.check().unwrap();
+    window.check().unwrap();
+    assert!(matches!(window.check(), Err(Denied::RetryAfter(_))));
+}

@@ -289,6 +289,9 @@ impl<C: LimiterClock> SlidingWindowCounter<C> {
         let limit = u64::from(inner.limit);
         let n64 = u64::from(n);
         let mut guard = lock(&inner.state);
+        // Another thread may have read a later time and moved the window
+        // on between this reading and the lock: decide as of its time.
+        let now = now.max(guard.start);
         let state = guard.at(now, inner.window);
         let elapsed = u128::from(now - state.start);
         // previous * (w - elapsed) / w + current + n <= limit, in integers.
