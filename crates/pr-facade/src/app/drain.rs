@@ -2,7 +2,7 @@
 //! flight, so that [`App::run`](crate::app::App::run) can wait for it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::{Notify, watch};
 
@@ -32,6 +32,11 @@ pub struct Drain(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     draining: watch::Sender<bool>,
+    // The flag `try_start` and `start` agree on, in one SeqCst order with
+    // `in_flight` (the watch channel's lock does not order them): either a
+    // new unit's count is seen by `start`, or the unit sees the flag and
+    // backs out.
+    closed: AtomicBool,
     in_flight: AtomicUsize,
     idle: Notify,
 }
@@ -48,6 +53,7 @@ impl Drain {
     pub fn new() -> Self {
         Self(Arc::new(Inner {
             draining: watch::Sender::new(false),
+            closed: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
         }))
@@ -56,11 +62,12 @@ impl Drain {
     /// Whether draining has begun.
     #[must_use]
     pub fn is_draining(&self) -> bool {
-        *self.0.draining.borrow()
+        self.0.closed.load(Ordering::SeqCst)
     }
 
     /// Begins draining: new work is refused from now on.
     pub fn start(&self) {
+        self.0.closed.store(true, Ordering::SeqCst);
         let began = self.0.draining.send_if_modified(|draining| {
             let began = !*draining;
             *draining = true;
@@ -82,17 +89,21 @@ impl Drain {
     /// A guard for one unit of work, or `None` once draining has begun.
     #[must_use = "the work counts as in flight only while the guard lives"]
     pub fn try_start(&self) -> Option<WorkGuard> {
+        // Count first, then look: a `start` that ran before the count saw
+        // it (and waits for it), or this sees `closed` and backs out.
+        self.0.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = WorkGuard(self.clone());
         if self.is_draining() {
+            drop(guard);
             return None;
         }
-        self.0.in_flight.fetch_add(1, Ordering::AcqRel);
-        Some(WorkGuard(self.clone()))
+        Some(guard)
     }
 
     /// Units of work in flight.
     #[must_use]
     pub fn in_flight(&self) -> usize {
-        self.0.in_flight.load(Ordering::Acquire)
+        self.0.in_flight.load(Ordering::SeqCst)
     }
 
     /// Resolves once nothing is in flight.
@@ -117,7 +128,7 @@ pub struct WorkGuard(Drain);
 
 impl Drop for WorkGuard {
     fn drop(&mut self) {
-        if (self.0).0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if (self.0).0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             (self.0).0.idle.notify_waiters();
         }
     }

@@ -420,3 +420,39 @@ async fn a_group_readable_secret_file_is_refused_unless_the_policy_warns() {
     assert_eq!(app.config().ops.token.expose(), "a-long-enough-ops-token");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Work admitted by `try_start` while `start` runs on another thread must be
+/// counted before `start` looks at the count: once `start` has returned and
+/// seen `n` units in flight, at most `n` guards exist (else
+/// `idle()` can resolve while a request is being admitted after draining
+/// began).
+#[test]
+fn no_work_is_admitted_behind_the_back_of_start() {
+    for _ in 0..5_000 {
+        let drain = Drain::new();
+        let ready = Arc::new(std::sync::Barrier::new(2));
+        let worker = {
+            let drain = drain.clone();
+            let ready = Arc::clone(&ready);
+            std::thread::spawn(move || {
+                let mut held = Vec::new();
+                ready.wait();
+                while let Some(guard) = drain.try_start() {
+                    held.push(guard);
+                }
+                held
+            })
+        };
+        ready.wait();
+        std::hint::spin_loop();
+        drain.start();
+        let seen = drain.in_flight();
+        let held = worker.join().unwrap();
+        // `seen` may count a unit that then backs out; never fewer.
+        assert!(
+            held.len() <= seen,
+            "a guard was handed out after start() counted {seen} in flight: {}",
+            held.len()
+        );
+    }
+}
