@@ -172,10 +172,15 @@ where
             OnLimit::Reject => Duration::ZERO,
         };
         Box::pin(async move {
+            // `max_wait` bounds the whole wait: a request beaten to its
+            // permit by another waiter has only what is left of it.
+            let started = tokio::time::Instant::now();
             loop {
                 match limiter.acquire(&key, 1).await {
                     Ok(()) => return inner.call(request).await,
-                    Err(Error::RateLimited { retry_after }) if retry_after <= max_wait => {
+                    Err(Error::RateLimited { retry_after })
+                        if retry_after <= max_wait.saturating_sub(started.elapsed()) =>
+                    {
                         tokio::time::sleep(retry_after).await;
                     }
                     Err(error) => {

@@ -100,3 +100,38 @@ async fn waiting_mode_waits_for_a_short_wait_and_rejects_a_long_one() {
     assert_eq!(get(base, "alice").await.0, 429);
     server.abort();
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn waiting_mode_never_waits_longer_than_max_wait_in_total() {
+    use tower::{Layer as _, ServiceExt as _};
+    // One permit a second, and three requests at once: the second waits a
+    // second for its permit; the third, beaten to that permit, would wait a
+    // second more, past its max_wait.
+    let limiter = KeyedLimiter::<String>::builder(Quota::per_second(1).with_burst(1))
+        .clock(pr_resilience::Clock::tokio())
+        .build()
+        .unwrap();
+    let max_wait = Duration::from_secs(1);
+    let service = RateLimitLayer::new(limiter, |_: &http::Request<()>| "alice".to_owned())
+        .on_limit(OnLimit::Wait { max_wait })
+        .layer(tower::service_fn(|_: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
+        }));
+    let started = tokio::time::Instant::now();
+    let request = || {
+        let service = service.clone();
+        async move {
+            let response = service.oneshot(http::Request::new(())).await.unwrap();
+            (response.status().as_u16(), started.elapsed())
+        }
+    };
+    let (a, b, c) = tokio::join!(request(), request(), request());
+    let outcomes = [a, b, c];
+    let mut statuses: Vec<u16> = outcomes.iter().map(|(status, _)| *status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 200, 429], "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|(_, waited)| *waited <= max_wait),
+        "{outcomes:?}"
+    );
+}
