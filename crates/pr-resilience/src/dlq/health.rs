@@ -46,7 +46,9 @@ impl DlqCheck {
         if stats.full {
             return Outcome::down(format!("full: {size}"));
         }
-        if stats.records * 5 >= config.max_records * 4 || stats.bytes * 5 >= config.max_bytes * 4 {
+        // In u128: a bound near u64::MAX overflows once multiplied.
+        let past_80 = |used: u64, bound: u64| u128::from(used) * 5 >= u128::from(bound) * 4;
+        if past_80(stats.records, config.max_records) || past_80(stats.bytes, config.max_bytes) {
             return Outcome::degraded(format!("over 80% full: {size}"));
         }
         Outcome::up().with_message(size)

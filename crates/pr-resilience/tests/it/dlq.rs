@@ -565,6 +565,22 @@ async fn a_full_queue_is_a_down_health_check() {
     assert_eq!(check.check().await.status(), Status::Up);
 }
 
+#[tokio::test]
+async fn a_queue_with_huge_bounds_is_up_when_nearly_empty() {
+    use pr_health::{Check, Status};
+    let dir = TempDir::new("dlq-health-huge");
+    // Bounds whose 4/5 do not fit a u64 once multiplied out.
+    for bound in [u64::MAX, 1 << 62] {
+        let _ = std::fs::remove_dir_all(&dir.0);
+        let mut config = config(&dir.0);
+        config.max_records = bound;
+        config.max_bytes = bound;
+        let dlq: Dlq<Job> = Dlq::open(config).unwrap();
+        dlq.push(&letter(0)).unwrap();
+        assert_eq!(dlq.health_check().check().await.status(), Status::Up);
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Push,
