@@ -5,6 +5,11 @@
 use super::record::{HEADER, seal, u32_at, u64_at};
 use super::{DlqConfig, Durability};
 
+thread_local! {
+    /// Syncs of the queues on this thread.
+    pub(super) static SYNCS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 #[test]
 fn a_sealed_frame_carries_its_length_checksum_and_place() {
     let mut frame = vec![0_u8; HEADER];
@@ -40,4 +45,25 @@ fn settings_read_from_serde() {
     );
     assert_eq!(config.max_records, 10);
     assert!(serde_json::from_str::<DlqConfig>(r#"{"max_recrods":1}"#).is_err());
+}
+
+#[cfg(feature = "health")]
+#[test]
+fn the_last_holder_syncs_a_batched_queue_even_when_it_is_a_health_check() {
+    use super::{DeadLetter, Dlq};
+    let dir = std::env::temp_dir().join(format!("pr-dlq-drop-sync-{}", std::process::id()));
+    let dlq: Dlq<u32> = Dlq::open(DlqConfig::new(&dir).with_durability(Durability::Batched {
+        max_records: 1_000,
+        max_delay_ms: 3_600_000,
+    }))
+    .unwrap();
+    let check = dlq.health_check();
+    dlq.push(&DeadLetter::with_code(1, "test.code", "unsynced"))
+        .unwrap();
+    SYNCS.with(|n| n.set(0));
+    drop(dlq);
+    drop(check);
+    let synced = SYNCS.with(std::cell::Cell::get);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(synced, 1, "the batched tail was never synced");
 }

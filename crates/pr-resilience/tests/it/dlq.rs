@@ -565,6 +565,7 @@ async fn a_full_queue_is_a_down_health_check() {
     assert_eq!(check.check().await.status(), Status::Up);
 }
 
+#[cfg(feature = "health")]
 #[tokio::test]
 async fn a_queue_with_huge_bounds_is_up_when_nearly_empty() {
     use pr_health::{Check, Status};
