@@ -635,7 +635,12 @@ impl<C: AppConfig> App<C> {
             } else {
                 let grace = self.config.current().sections().shutdown.ops_grace.as_std();
                 let mut task = ops.task;
-                if tokio::time::timeout(grace, &mut task).await.is_err() {
+                // A (further) signal cuts the grace short, as it does the drain.
+                let finished = tokio::select! {
+                    done = tokio::time::timeout(grace, &mut task) => done.is_ok(),
+                    () = self.signals.recv() => false,
+                };
+                if !finished {
                     task.abort();
                 }
             }

@@ -456,3 +456,39 @@ fn no_work_is_admitted_behind_the_back_of_start() {
         );
     }
 }
+
+/// A signal during the ops server's grace (here an ops request that never
+/// ends and a 1 h `shutdown.ops_grace`) ends the run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_cuts_the_ops_grace_short() {
+    let (app, tx) = app(&[("APP__SHUTDOWN__OPS_GRACE", "1h")]).await;
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    app.status_board()
+        .add("stuck", move || {
+            let _ = entered_tx.send(());
+            let _ = release_rx.lock().unwrap().recv();
+            serde_json::Value::Null
+        })
+        .unwrap();
+    let url = format!("http://{}/status", app.ops_addr().unwrap());
+    let lifecycle = app.health().lifecycle().clone();
+    let drain = app.drain();
+    let run = tokio::spawn(app.run(async move { drain.draining().await }));
+    let request = std::thread::spawn(move || get(&url));
+    tokio::task::spawn_blocking(move || entered_rx.recv().unwrap())
+        .await
+        .unwrap();
+    tx.send(()).await.unwrap();
+    // Drained at once (no work); now in the ops grace.
+    until_phase(&lifecycle, Phase::Stopped).await;
+    tx.send(()).await.unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(60), run).await;
+    drop(release_tx);
+    let _ = request.join();
+    assert_eq!(
+        exit.expect("the run waited out the ops grace").unwrap(),
+        Exit::Drained
+    );
+}
