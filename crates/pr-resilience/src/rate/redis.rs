@@ -151,7 +151,6 @@ struct Inner {
 }
 
 /// Builds a [`RedisLimiter`]; made by [`RedisLimiter::builder`].
-#[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct RedisLimiterBuilder {
     url: String,
@@ -164,6 +163,19 @@ pub struct RedisLimiterBuilder {
     breaker_failures: u32,
     breaker_cooldown: Duration,
     clock: Clock,
+}
+
+/// Leaves the URL out: it may carry a password.
+impl std::fmt::Debug for RedisLimiterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLimiterBuilder")
+            .field("name", &self.name)
+            .field("quota", &self.quota)
+            .field("algorithm", &self.algorithm)
+            .field("prefix", &self.prefix)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RedisLimiterBuilder {

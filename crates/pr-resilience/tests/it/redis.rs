@@ -216,3 +216,18 @@ async fn the_tower_layer_limits_through_redis_and_answers_503_when_it_fails_clos
     assert_eq!(retry_after.as_deref(), Some("1"));
     server.abort();
 }
+
+/// A password in the URL never shows in a `Debug` output or an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_the_url_stays_out_of_debug_and_errors() {
+    let url = "redis://user:hunter2-secret@127.0.0.1:1/";
+    let builder = RedisLimiter::builder(url, Quota::per_second(10))
+        .on_failure(FailurePolicy::FailClosed)
+        .timeout(Duration::from_millis(200));
+    assert!(!format!("{builder:?}").contains("hunter2"), "{builder:?}");
+    let limiter = builder.build().unwrap();
+    assert!(!format!("{limiter:?}").contains("hunter2"), "{limiter:?}");
+    // Nothing listens on port 1: fail closed, with the reason.
+    let e = limiter.check_key("k").await.unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
+}
