@@ -45,7 +45,10 @@ const REMOVED_FRAME: usize = 12;
 /// hands each record to a handler and removes it only after the handler
 /// succeeds (at least once delivery). Opening a queue recovers it: a record
 /// torn by a crash at the end of the last segment is cut off, never
-/// returned. Clones share one queue; one process per directory.
+/// returned. Clones share one queue. One queue per directory: `open` takes
+/// an exclusive lock on its `LOCK` file, held until the last clone (or
+/// health check) is dropped, so a second open of the directory, from this
+/// process or another, is refused instead of interleaving appends.
 ///
 /// # Examples
 ///
@@ -92,6 +95,8 @@ struct Inner {
     config: DlqConfig,
     state: Mutex<State>,
     metrics: Metrics,
+    /// The directory's `LOCK` file, locked while this queue is open.
+    _lock: File,
 }
 
 /// Where a live record is.
@@ -187,11 +192,13 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     /// segment other than the last is damaged.
     pub fn open(config: DlqConfig) -> Result<Self, Error> {
         config.validate()?;
+        let dir_lock = lock_dir(&config.dir)?;
         let state = recover(&config)?;
         let inner = Inner {
             metrics: Metrics::new(),
             config,
             state: Mutex::new(state),
+            _lock: dir_lock,
         };
         {
             let state = lock(&inner.state);
@@ -706,6 +713,27 @@ fn create_segment(dir: &Path, seq: u64) -> Result<Segment, Error> {
 }
 
 /// Opens the queue's files, cutting a torn tail.
+/// Creates `dir` and locks its `LOCK` file for this queue alone.
+fn lock_dir(dir: &Path) -> Result<File, Error> {
+    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    let path = dir.join("LOCK");
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_error("open", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::DlqIo {
+            op: "lock",
+            path,
+            message: "another open queue holds it (one queue per directory)".to_owned(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error("lock", &path)(e)),
+    }
+}
+
 fn recover(config: &DlqConfig) -> Result<State, Error> {
     let dir = &config.dir;
     std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;

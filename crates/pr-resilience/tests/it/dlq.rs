@@ -657,3 +657,24 @@ proptest::proptest! {
         proptest::prop_assert!(dlq.stats().segments as u64 <= dlq.len() + 1, "{:?}", dlq.stats());
     }
 }
+
+/// A directory holds one open queue: a second open, while the first (or a
+/// clone of it) lives, is refused with a reason; after the last is dropped
+/// the directory opens again with every record.
+#[test]
+fn a_second_open_of_one_directory_is_refused_while_the_first_lives() {
+    let dir = TempDir::new("dlq-lock");
+    let first: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    first.push(&letter(1)).unwrap();
+    let clone = first.clone();
+    drop(first);
+    let err = Dlq::<Job>::open(config(&dir.0)).unwrap_err();
+    assert_eq!(err.code().as_str(), "resilience.dlq_io");
+    let message = err.to_string();
+    assert!(message.contains("LOCK"), "{message}");
+    assert!(message.contains("one queue per directory"), "{message}");
+    clone.push(&letter(2)).unwrap();
+    drop(clone);
+    let again: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    assert_eq!(again.len(), 2);
+}
