@@ -219,7 +219,8 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     /// `max_bytes` (or the record is larger than `max_record_bytes`);
     /// [`Error::DlqCodec`] when the payload cannot be encoded;
     /// [`Error::DlqIo`] when the write or sync fails (the record is then
-    /// not in the queue).
+    /// not in the queue; should cutting it from the file fail as well, it
+    /// comes back when the queue is next opened: at least once).
     pub fn push(&self, letter: &DeadLetter<T>) -> Result<u64, Error> {
         let config = &self.inner.config;
         let mut frame = vec![0_u8; HEADER];
@@ -269,7 +270,19 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         );
         state.live_bytes += len;
         state.next_seq = seq + 1;
-        state.after_write(config.durability, true)?;
+        if let Err(e) = state.after_write(config.durability, true) {
+            // Whether the disk has the record is unknown: take it back, so
+            // the error means "not queued" and a retry does not store it
+            // twice. Its number is not reused (if the cut fails too, the
+            // frame comes back on the next open: kept twice, never lost).
+            state.live.remove(&seq);
+            state.live_bytes -= len;
+            let segment = state.active_entry().1;
+            if segment.file.set_len(offset).is_ok() {
+                segment.len = offset;
+            }
+            return Err(e);
+        }
         self.inner.metrics.pushed(&state);
         Ok(seq)
     }
@@ -624,6 +637,12 @@ impl State {
 
     fn sync_now(&mut self) -> Result<(), Error> {
         let active = self.active();
+        #[cfg(test)]
+        if tests::FAIL_SYNCS.with(std::cell::Cell::get) {
+            return Err(io_error("sync", &active.path)(std::io::Error::other(
+                "injected by a test",
+            )));
+        }
         active
             .file
             .sync_data()

@@ -8,6 +8,8 @@ use super::{DlqConfig, Durability};
 thread_local! {
     /// Syncs of the queues on this thread.
     pub(super) static SYNCS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Whether syncs on this thread fail (a disk error, injected).
+    pub(super) static FAIL_SYNCS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[test]
@@ -66,4 +68,39 @@ fn the_last_holder_syncs_a_batched_queue_even_when_it_is_a_health_check() {
     let synced = SYNCS.with(std::cell::Cell::get);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(synced, 1, "the batched tail was never synced");
+}
+
+/// A push whose sync fails returns the error and leaves no record behind,
+/// in memory or on disk; the queue goes on with the next number.
+#[test]
+fn a_push_whose_sync_fails_is_not_queued() {
+    use super::{DeadLetter, Dlq};
+    let dir = std::env::temp_dir().join(format!("pr-dlq-sync-fails-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    {
+        let dlq: Dlq<u32> = Dlq::open(DlqConfig::new(&dir)).unwrap();
+        let first = dlq
+            .push(&DeadLetter::with_code(1, "test.code", "one"))
+            .unwrap();
+        FAIL_SYNCS.with(|f| f.set(true));
+        let err = dlq
+            .push(&DeadLetter::with_code(2, "test.code", "two"))
+            .unwrap_err();
+        FAIL_SYNCS.with(|f| f.set(false));
+        assert_eq!(
+            pr_errors::CodedError::code(&err).as_str(),
+            "resilience.dlq_io"
+        );
+        assert_eq!(dlq.len(), 1);
+        assert_eq!(
+            dlq.push(&DeadLetter::with_code(3, "test.code", "three"))
+                .unwrap(),
+            first + 2,
+            "the failed push's number is not reused"
+        );
+    }
+    let dlq: Dlq<u32> = Dlq::open(DlqConfig::new(&dir)).unwrap();
+    let payloads: Vec<u32> = dlq.iter().map(|r| r.unwrap().letter.payload).collect();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(payloads, [1, 3]);
 }
