@@ -97,10 +97,28 @@ impl Sections<'_> {
     /// Reports every problem of every section, each at its key
     /// (`logging.filter`, `ops.token`, ...).
     pub fn validate(&self, v: &mut Validator) {
-        report("logging", self.logging.validate().err(), v);
-        report("metrics", self.metrics.validate().err(), v);
-        report("health", self.health.validate().err(), v);
-        report("resources", self.resources.validate().err(), v);
+        // Each crate lists its problems as `section.field: message`; they
+        // are taken from the error's list, never parsed back out of its text.
+        let logging = self.logging.validate().err().map(|e| match e {
+            pr_logging::Error::InvalidConfig { problems } => problems,
+            other => vec![other.to_string()],
+        });
+        let metrics = self.metrics.validate().err().map(|e| match e {
+            pr_metrics::Error::InvalidConfig { problems } => problems,
+            other => vec![other.to_string()],
+        });
+        let health = self.health.validate().err().map(|e| match e {
+            pr_health::Error::InvalidConfig { problems } => problems,
+            other => vec![other.to_string()],
+        });
+        let resources = self.resources.validate().err().map(|e| match e {
+            pr_resources::Error::InvalidConfig { problems } => problems,
+            other => vec![other.to_string()],
+        });
+        report("logging", logging, v);
+        report("metrics", metrics, v);
+        report("health", health, v);
+        report("resources", resources, v);
         v.nested("ops", self.ops);
         v.nested("shutdown", self.shutdown);
     }
@@ -146,18 +164,15 @@ impl Validate for ServiceConfig {
     }
 }
 
-/// Reports a section's own validation error at the keys it names (its
-/// problems read `section.field: message`).
-fn report<E: std::fmt::Display>(section: &str, error: Option<E>, v: &mut Validator) {
-    let Some(error) = error else { return };
-    let text = error.to_string();
-    // "invalid <section> configuration: a: m; b: m"
-    let list = text
-        .split_once(": ")
-        .map_or(text.as_str(), |(_, rest)| rest);
-    for problem in list.split("; ") {
+/// Reports a section's problems at the keys they name (`section.field:
+/// message`); a problem naming no key of the section goes under the
+/// section's own key.
+fn report(section: &str, problems: Option<Vec<String>>, v: &mut Validator) {
+    for problem in problems.into_iter().flatten() {
         match problem.split_once(": ") {
-            Some((key, message)) if key.starts_with(section) => v.error(key, message),
+            Some((key, message)) if key == section || key.starts_with(&format!("{section}.")) => {
+                v.error(key, message);
+            }
             _ => v.error(section, problem),
         }
     }

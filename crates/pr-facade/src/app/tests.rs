@@ -333,6 +333,21 @@ async fn idle_resolves_when_the_last_guard_drops() {
     drain.draining().await;
 }
 
+/// A section's problem whose message holds the separators of the error's
+/// text (`; `, `: `) stays one problem at its own key.
+#[test]
+fn a_problem_quoting_separators_stays_whole_at_its_key() {
+    let mut config = ServiceConfig::default();
+    config.ops.token = pr_config::SecretString::new("a-long-enough-ops-token");
+    config.logging.filter = "info,x=nope; y: z".to_owned();
+    let mut v = pr_config::Validator::new();
+    pr_config::Validate::validate(&config, &mut v);
+    let problems = v.problems().to_vec();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, "logging.filter", "{problems:?}");
+    assert!(problems[0].1.contains("nope; y: z"), "{problems:?}");
+}
+
 #[test]
 fn the_service_config_defaults_are_valid_and_serialize_without_secrets() {
     let mut config = ServiceConfig::default();
