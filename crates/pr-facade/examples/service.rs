@@ -10,7 +10,8 @@
 //!   `/loggers`, `/info`, `/status`);
 //! - graceful shutdown on SIGTERM / Ctrl-C: readiness off at once, new
 //!   requests refused, in-flight requests drained within
-//!   `shutdown.drain_timeout`, exit code 0 when they were.
+//!   `shutdown.drain_timeout`, exit code 0 when they were (1 when they were
+//!   not, or when the API server failed; 2 for a bad setting).
 //!
 //! Settings come from, lowest first: the defaults below, `service.toml` in
 //! the working directory (or the file `APP_CONFIG_FILE` names), and
@@ -22,7 +23,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -740,12 +741,20 @@ async fn main() -> ExitCode {
         router(api).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move { drain.draining().await });
+    let failed = Arc::new(AtomicBool::new(false));
+    let failure = Arc::clone(&failed);
     let exit = app
         .run(async move {
             if let Err(e) = server.await {
                 tracing::error!(event = "demo.server_failed", error = %e, "API server failed");
+                failure.store(true, Ordering::Relaxed);
             }
         })
         .await;
+    // A server that failed exits 1, so a supervisor (systemd's
+    // `Restart=on-failure`, Kubernetes) restarts it.
+    if failed.load(Ordering::Relaxed) {
+        return ExitCode::FAILURE;
+    }
     exit.into()
 }
