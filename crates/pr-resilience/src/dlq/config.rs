@@ -48,7 +48,10 @@ pub struct DlqConfig {
     /// Most records held; a push past it is refused (`resilience.dlq_full`).
     pub max_records: u64,
     /// Most bytes of records held (framing included); a push past it is
-    /// refused (`resilience.dlq_full`).
+    /// refused (`resilience.dlq_full`). It counts live records; the disk
+    /// holds every segment file that still has one, whole (up to
+    /// `segment_bytes` each), so keep `segment_bytes` small against
+    /// `max_bytes` where disk is tight.
     pub max_bytes: u64,
     /// Size past which the current segment file is closed and a new one
     /// started; whole segments are deleted once all their records are
