@@ -713,16 +713,28 @@ where
                 self.inner.cache.insert(key, slot);
                 return None;
             }
-            let replaced = w.take(&key);
-            w.push(key, slot, weight);
-            while let Some((k, s)) = w.pop_overflow() {
-                self.inner.cache.insert(k, s);
-            }
-            replaced
+            self.put_in_window(w, key, slot, weight)
         });
         if let Some((k, old, _)) = replaced {
             self.notify(&k, &old.value, RemovalCause::Replaced);
         }
+    }
+
+    /// Puts a slot in the window, moving what overflows it to moka (which
+    /// admits or rejects it); returns the entry it replaced.
+    fn put_in_window(
+        &self,
+        w: &mut Window<K, V>,
+        key: K,
+        slot: Slot<V>,
+        weight: u64,
+    ) -> Option<(K, Slot<V>, u64)> {
+        let replaced = w.take(&key);
+        w.push(key, slot, weight);
+        while let Some((k, s)) = w.pop_overflow() {
+            self.inner.cache.insert(k, s);
+        }
+        replaced
     }
 
     /// The window's slot for `key`: a hit in the window moves the entry to
@@ -772,12 +784,7 @@ where
             if !w.map.get(&key).is_some_and(|(current, _, _)| same(current)) {
                 return None;
             }
-            let replaced = w.take(&key);
-            w.push(key, slot, weight);
-            while let Some((k, s)) = w.pop_overflow() {
-                self.inner.cache.insert(k, s);
-            }
-            replaced
+            self.put_in_window(w, key, slot, weight)
         });
         if let Some((k, old, _)) = replaced {
             self.notify(&k, &old.value, RemovalCause::Replaced);

@@ -14,6 +14,42 @@ use std::time::Duration;
 
 use crate::Error;
 
+/// For a limiter `$ty<C>` whose state sits in `inner: Arc<..>`: `Clone`
+/// (another handle on the same state), `Debug` (its quota, at
+/// `self.inner.$quota`) and `new` (on the default clock; `$what` opens its
+/// doc).
+macro_rules! shared_limiter {
+    ($ty:ident, $what:literal, $($quota:ident).+) => {
+        impl<C> Clone for $ty<C> {
+            fn clone(&self) -> Self {
+                Self {
+                    inner: std::sync::Arc::clone(&self.inner),
+                }
+            }
+        }
+
+        impl<C> std::fmt::Debug for $ty<C> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("quota", &self.inner.$($quota).+)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $ty {
+            #[doc = concat!($what, " on the default clock.")]
+            ///
+            /// # Errors
+            ///
+            /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for an
+            /// invalid quota.
+            pub fn new(quota: super::Quota) -> Result<Self, crate::Error> {
+                Self::with_clock(quota, super::MonotonicClock::new())
+            }
+        }
+    };
+}
+
 pub(crate) mod bucket;
 mod clock;
 mod gcra;

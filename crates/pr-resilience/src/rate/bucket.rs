@@ -84,32 +84,7 @@ struct TokenState {
     last: u64,
 }
 
-impl<C> Clone for TokenBucket<C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: Arc::clone(&self.inner),
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for TokenBucket<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenBucket")
-            .field("quota", &self.inner.shape.quota)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenBucket {
-    /// A full bucket on the default clock.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] for an invalid quota.
-    pub fn new(quota: Quota) -> Result<Self, Error> {
-        Self::with_clock(quota, MonotonicClock::new())
-    }
-}
+shared_limiter!(TokenBucket, "A full bucket", shape.quota);
 
 impl<C: LimiterClock> TokenBucket<C> {
     /// A full bucket on the given clock.
@@ -217,32 +192,7 @@ pub struct LeakyBucket<C = MonotonicClock> {
     inner: Arc<BucketInner<C, u64>>,
 }
 
-impl<C> Clone for LeakyBucket<C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: Arc::clone(&self.inner),
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for LeakyBucket<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LeakyBucket")
-            .field("quota", &self.inner.shape.quota)
-            .finish_non_exhaustive()
-    }
-}
-
-impl LeakyBucket {
-    /// An empty bucket on the default clock.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] for an invalid quota.
-    pub fn new(quota: Quota) -> Result<Self, Error> {
-        Self::with_clock(quota, MonotonicClock::new())
-    }
-}
+shared_limiter!(LeakyBucket, "An empty bucket", shape.quota);
 
 impl<C: LimiterClock> LeakyBucket<C> {
     /// An empty bucket on the given clock.

@@ -69,32 +69,7 @@ struct LogState {
     used: u64,
 }
 
-impl<C> Clone for SlidingWindowLog<C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: Arc::clone(&self.inner),
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for SlidingWindowLog<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlidingWindowLog")
-            .field("quota", &self.inner.quota)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SlidingWindowLog {
-    /// A log on the default clock.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] for an invalid quota.
-    pub fn new(quota: Quota) -> Result<Self, Error> {
-        Self::with_clock(quota, MonotonicClock::new())
-    }
-}
+shared_limiter!(SlidingWindowLog, "A log", quota);
 
 impl<C: LimiterClock> SlidingWindowLog<C> {
     /// A log on the given clock.
@@ -234,32 +209,7 @@ impl CounterState {
     }
 }
 
-impl<C> Clone for SlidingWindowCounter<C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: Arc::clone(&self.inner),
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for SlidingWindowCounter<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlidingWindowCounter")
-            .field("quota", &self.inner.quota)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SlidingWindowCounter {
-    /// A window on the default clock.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] for an invalid quota.
-    pub fn new(quota: Quota) -> Result<Self, Error> {
-        Self::with_clock(quota, MonotonicClock::new())
-    }
-}
+shared_limiter!(SlidingWindowCounter, "A window", quota);
 
 impl<C: LimiterClock> SlidingWindowCounter<C> {
     /// A window on the given clock.
