@@ -135,30 +135,6 @@ mod metrics {
             text.contains(r#"pr_resilience_breaker_state{breaker="payments",state="open"} 1"#),
             "{text}"
         );
-        promtool(&text);
-    }
-
-    fn promtool(text: &str) {
-        use std::io::Write as _;
-        let mut child = std::process::Command::new("promtool")
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("promtool is installed (.ci/run installs prometheus)");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "promtool: {}{}\n{text}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        crate::promtool_check(&text);
     }
 }
