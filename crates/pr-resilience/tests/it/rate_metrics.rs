@@ -77,7 +77,6 @@ fn limiter_and_queue_figures_are_reported() {
 
 #[test]
 fn exposition_passes_promtool() {
-
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     let dir = crate::dlq::TempDir::new("dlq-promtool");
