@@ -1,6 +1,7 @@
-//! The layering picture of `STYLE.md`, checked against `cargo metadata`: which of our crates each
-//! crate may depend on. A member missing from the table fails the test, so every new crate is
-//! placed in the picture when it lands; a crate in the table but not yet in the workspace is fine.
+//! The layering picture of `docs/STYLE.md` (section "Layering"), checked against `cargo metadata`:
+//! which of our crates each crate may depend on. A member missing from the table fails the test, so
+//! every new crate is placed in the picture when it lands; a crate in the table but not yet in the
+//! workspace is fine. Change the table here and the one in `docs/STYLE.md` together.
 
 use std::collections::BTreeMap;
 use std::path::Path;
