@@ -1,8 +1,8 @@
 //! This workspace's `cargo xtask`: `gates` (pr-gates plus this workspace's tidy commands) and
 //! `bench` (run the criterion benches and write `docs/PERFORMANCE.md`).
 //!
-//! The layering rules of `STYLE.md` are `#[test]`s in `tests/layering.rs`, which the tidy gate runs
-//! through `cargo test -p xtask`.
+//! The layering rules of `docs/STYLE.md` (section "Layering") are `#[test]`s in
+//! `tests/layering.rs`, which the tidy gate runs through `cargo test -p xtask`.
 
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -54,12 +54,23 @@ fn main() -> ExitCode {
 /// The gates of this workspace: pr-gates' built-in gates plus our own tidy commands.
 fn gates() -> pr_gates::GatesBuilder {
     Gates::builder()
-        // The layering picture of STYLE.md, read from `cargo metadata`.
+        // The layering picture of docs/STYLE.md, read from `cargo metadata`.
         .tidy_command("layering", ["cargo", "test", "--quiet", "-p", "xtask"])
         // docs/error-codes.md is generated from the catalogue and must be up to date.
         .tidy_command("error-code catalogue", facade_test("catalogue"))
         // docs/config/ holds templates generated from the crates' config types.
         .tidy_command("config templates", facade_test("templates"))
+        // The CI workflow users copy must be one GitHub accepts; check-jsonschema carries the
+        // schema, so this runs offline (the gates install it as a system tool).
+        .tidy_command(
+            "workflow schema",
+            [
+                "check-jsonschema",
+                "--builtin-schema",
+                "vendor.github-workflows",
+                ".github/workflows/ci.yml",
+            ],
+        )
 }
 
 /// `cargo test` of pr-facade's integration tests whose names contain `filter`.

@@ -60,7 +60,7 @@ fn violations(workspace: &Workspace) -> Vec<String> {
                 continue;
             }
             problems.push(format!(
-                "`{name}` depends on `{target}` ({:?}), outside the picture in STYLE.md (allowed: {})",
+                "`{name}` depends on `{target}` ({:?}), outside the picture in docs/STYLE.md (allowed: {})",
                 dep.kind,
                 if allowed.is_empty() { "nothing of ours".to_owned() } else { allowed.join(", ") }
             ));

@@ -19,6 +19,7 @@ options:
                           and the crates that depend on them
   --json PATH             also write a JSON report to PATH
   --junit PATH            also write a JUnit XML report to PATH
+  --no-install            do not install missing system tools; report them and stop
   --list                  list the gates and exit
   -h, --help              show this text
 ";
@@ -39,6 +40,8 @@ pub struct Args {
     pub json: Option<PathBuf>,
     /// `--junit`: where to write the `JUnit` XML report.
     pub junit: Option<PathBuf>,
+    /// `--no-install`: report missing system tools instead of installing them.
+    pub no_install: bool,
     /// `--list`: list the gates and exit.
     pub list: bool,
     /// `--help`.
@@ -88,6 +91,7 @@ impl Args {
                 "--junit" => parsed.junit = Some(PathBuf::from(value()?)),
                 "--fast" if inline.is_none() => parsed.fast = true,
                 "--list" if inline.is_none() => parsed.list = true,
+                "--no-install" if inline.is_none() => parsed.no_install = true,
                 "-h" | "--help" if inline.is_none() => parsed.help = true,
                 _ => return Err(usage(&arg, "unknown option; see --help")),
             }

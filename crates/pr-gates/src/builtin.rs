@@ -31,7 +31,7 @@ pub(crate) fn gates(extras: TidyExtras) -> Vec<Gate> {
         Gate::new("test", "every test with all features (nextest), then the doc tests", test).fast(true).per_crate(true),
         Gate::new("docs", "cargo doc --no-deps with RUSTDOCFLAGS=-D warnings", docs).per_crate(true),
         Gate::new("features", "every feature of every crate builds on its own (cargo hack --each-feature)", features).per_crate(true),
-        Gate::new("deny", "cargo deny: licenses, bans, sources, and advisories when a database is available offline", deny),
+        Gate::new("deny", "cargo deny: licenses, bans, sources, and advisories (the live database, or a local one); skipped when no database can be had", deny),
         Gate::new("tidy", "built-in tidy rules and the project's own tidy commands", move |ctx| tidy_gate(ctx, &extras)).fast(true),
         Gate::new("coverage", "line coverage of the library crates over the threshold (cargo tarpaulin --engine llvm)", coverage).per_crate(true),
         Gate::new("package", "cargo package of every publishable crate (what crates.io would receive builds)", package).per_crate(true),
@@ -123,70 +123,203 @@ fn features(ctx: &mut Context<'_>) -> Outcome {
     ctx.run_all(vec![step])
 }
 
-/// Where cargo-deny keeps its advisory databases when it has fetched them.
+/// An advisory database cargo-deny fetched earlier into its default place, `~/.cargo/advisory-dbs`.
 fn advisory_db() -> Option<PathBuf> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-    advisory_db_in(&cargo_home)
+    advisory_db_under(&cargo_home.join("advisory-dbs"))
 }
 
-/// A fetched advisory database under `cargo_home`: a directory holding the database's `crates/`
-/// tree. A failed fetch leaves a lock file or an empty clone behind, which is not one.
-fn advisory_db_in(cargo_home: &Path) -> Option<PathBuf> {
-    ["advisory-dbs", "advisory-db"]
-        .iter()
-        .map(|name| cargo_home.join(name))
-        .flat_map(|dir| {
-            // `advisory-db` is the database itself (older layout); `advisory-dbs` holds one per URL.
-            let nested = std::fs::read_dir(&dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|entry| entry.path());
-            std::iter::once(dir.clone())
-                .chain(nested)
-                .collect::<Vec<_>>()
-        })
+/// The advisory database in cargo-deny's `db_path`: one of its folders (cargo-deny keeps one per
+/// database URL, `advisory-db-<hash>`) holding the database's `crates/` tree. A failed fetch leaves
+/// a lock file or an empty clone behind, which is not one.
+fn advisory_db_under(db_path: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(db_path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
         .find(|db| db.join("crates").is_dir())
 }
 
+/// The environment variable that names a local advisory database (cargo-deny's `db-path`); it
+/// wins over `[deny] advisory-db` of the configuration.
+pub const ADVISORY_DB_ENV: &str = "PR_GATES_ADVISORY_DB";
+
 fn deny(ctx: &mut Context<'_>) -> Outcome {
     let root = ctx.workspace().root().to_path_buf();
-    if !root.join("deny.toml").is_file() {
+    let deny_toml = root.join("deny.toml");
+    if !deny_toml.is_file() {
         return Outcome::skip("no deny.toml at the workspace root");
     }
+    // A local database that is named but holds none is a mistake to report before any work.
+    let configured = match std::env::var_os(ADVISORY_DB_ENV).filter(|v| !v.is_empty()) {
+        Some(path) => Some((PathBuf::from(path), format!("${ADVISORY_DB_ENV}"))),
+        None => ctx
+            .config()
+            .deny
+            .advisory_db
+            .as_ref()
+            .map(|p| (root.join(p), "[deny] advisory-db".to_owned())),
+    };
+    let local = match configured {
+        Some((db_path, source)) => match advisory_db_under(&db_path) {
+            Some(db) => Some((db_path, db, source)),
+            None => {
+                return Outcome::fail(format!(
+                    "the advisory database path {} (from {source}) holds no advisory database: \
+                     it must be cargo-deny's db-path, the folder holding a git clone of the RustSec \
+                     database (`advisory-db-<hash>/crates/...`)",
+                    db_path.display()
+                ));
+            }
+        },
+        None => None,
+    };
     if let Err(e) = ctx.ensure_tool("cargo-deny") {
         return e.into();
     }
-    let mut steps = vec![ctx.cargo().args([
+    let base = ctx.run_all(vec![ctx.cargo().args([
         "deny",
         "--all-features",
         "check",
         "licenses",
         "bans",
         "sources",
-    ])];
-    let note = match advisory_db() {
-        Some(_) => {
-            steps.push(ctx.cargo().args([
-                "deny",
-                "--all-features",
-                "--offline",
-                "check",
-                "advisories",
-            ]));
-            None
-        }
-        None => Some(
-            "advisories skipped: no advisory database available offline (~/.cargo/advisory-dbs)",
-        ),
+    ])]);
+    if base.status != crate::Status::Pass {
+        return base;
+    }
+    match local {
+        Some((db_path, db, source)) => advisories_offline(ctx, &deny_toml, &db_path, &db, &source),
+        None => advisories_live(ctx),
+    }
+}
+
+/// Checks advisories against the local database under `db_path` (cargo-deny's `db-path`).
+fn advisories_offline(
+    ctx: &mut Context<'_>,
+    deny_toml: &Path,
+    db_path: &Path,
+    db: &Path,
+    source: &str,
+) -> Outcome {
+    let config = match deny_config_with_db_path(ctx, deny_toml, db_path) {
+        Ok(config) => config,
+        Err(e) => return e.into(),
     };
-    let outcome = ctx.run_all(steps);
-    match (outcome.status, note) {
-        (crate::Status::Pass, Some(note)) => Outcome::pass_with(note),
+    let step = ctx
+        .cargo()
+        .args(["deny", "--all-features", "--offline", "check", "--config"])
+        .arg(&config)
+        .arg("advisories");
+    let outcome = ctx.run_all(vec![step]);
+    match outcome.status {
+        crate::Status::Pass => Outcome::pass_with(format!(
+            "advisories checked offline against {} (from {source})",
+            db.display()
+        )),
         _ => outcome,
     }
+}
+
+/// Checks advisories against the live database (cargo-deny fetches it); when it cannot be
+/// fetched, against one fetched earlier, and otherwise reports the check as skipped.
+fn advisories_live(ctx: &mut Context<'_>) -> Outcome {
+    let step = ctx
+        .cargo()
+        .args(["deny", "--all-features", "check", "advisories"]);
+    let out = match ctx.run(&step) {
+        Ok(out) => out,
+        Err(e) => return e.into(),
+    };
+    if out.success {
+        return Outcome::pass_with("advisories checked against the live database");
+    }
+    if !is_fetch_failure(&out.output) {
+        return ctx.failed(&step, &out);
+    }
+    let reason = out.tail(3).join(" / ");
+    match advisory_db() {
+        Some(db) => {
+            ctx.say(format_args!(
+                "  the live advisory database could not be fetched; checking against {}",
+                db.display()
+            ));
+            let offline =
+                ctx.cargo()
+                    .args(["deny", "--all-features", "--offline", "check", "advisories"]);
+            let outcome = ctx.run_all(vec![offline]);
+            match outcome.status {
+                crate::Status::Pass => Outcome::pass_with(format!(
+                    "advisories checked against the database fetched earlier at {} (the live one could not be fetched)",
+                    db.display()
+                )),
+                _ => outcome,
+            }
+        }
+        None => Outcome::skip(format!(
+            "licenses, bans and sources pass; advisories not checked: no advisory database and no \
+             network (fetching it failed: {reason}); name a local one with ${ADVISORY_DB_ENV} or \
+             [deny] advisory-db"
+        )),
+    }
+}
+
+/// Whether cargo-deny failed because it could not fetch the advisory database (rather than
+/// because it found something).
+pub(crate) fn is_fetch_failure(output: &str) -> bool {
+    let text = output.to_ascii_lowercase();
+    [
+        "failed to fetch advisory database",
+        "failed to fetch",
+        "unable to fetch",
+        "failed to open advisory database",
+        "failed to load advisory database",
+        "could not resolve host",
+        "failed to connect",
+        "failed to resolve address",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// A copy of `deny.toml` under the target directory with `[advisories] db-path` set to `db_path`:
+/// cargo-deny takes the database's place from its configuration only.
+fn deny_config_with_db_path(
+    ctx: &Context<'_>,
+    deny_toml: &Path,
+    db_path: &Path,
+) -> Result<PathBuf, crate::Error> {
+    let text =
+        std::fs::read_to_string(deny_toml).map_err(|e| crate::Error::io("read", deny_toml, e))?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| crate::Error::Config {
+        path: deny_toml.to_path_buf(),
+        message: format!("not valid TOML: {}", e.to_string().trim_end()),
+    })?;
+    let advisories = table
+        .entry("advisories")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(advisories) = advisories.as_table_mut() else {
+        return Err(crate::Error::Config {
+            path: deny_toml.to_path_buf(),
+            message: "`advisories` is not a table".to_owned(),
+        });
+    };
+    advisories.insert(
+        "db-path".to_owned(),
+        toml::Value::String(db_path.display().to_string()),
+    );
+    let dir = ctx.workspace().target_dir().join("pr-gates");
+    std::fs::create_dir_all(&dir).map_err(|e| crate::Error::io("create", &dir, e))?;
+    let path = dir.join("deny-offline.toml");
+    let out = toml::to_string(&table).map_err(|e| crate::Error::Config {
+        path: deny_toml.to_path_buf(),
+        message: format!("cannot write it back: {e}"),
+    })?;
+    std::fs::write(&path, out).map_err(|e| crate::Error::io("write", &path, e))?;
+    Ok(path)
 }
 
 fn tidy_gate(ctx: &mut Context<'_>, extras: &TidyExtras) -> Outcome {
@@ -405,9 +538,10 @@ mod tests {
         let dbs = home.join("advisory-dbs");
         std::fs::create_dir_all(dbs.join("advisory-db-1234")).unwrap();
         std::fs::write(dbs.join("db.lock"), "").unwrap();
-        assert_eq!(advisory_db_in(&home), None);
+        assert_eq!(advisory_db_under(&dbs), None);
         std::fs::create_dir_all(dbs.join("advisory-db-1234/crates/ring")).unwrap();
-        assert_eq!(advisory_db_in(&home), Some(dbs.join("advisory-db-1234")));
+        assert_eq!(advisory_db_under(&dbs), Some(dbs.join("advisory-db-1234")));
+        assert_eq!(advisory_db_under(&home.join("none")), None);
         std::fs::remove_dir_all(&home).unwrap();
     }
 

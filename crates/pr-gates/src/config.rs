@@ -35,6 +35,13 @@ pub const CONFIG_FILE: &str = "gates.toml";
 ///
 /// [workspace.metadata.pr-gates.tools]
 /// cargo-hack = "0.6.46"            # override a pinned tool version
+///
+/// [workspace.metadata.pr-gates.deny]
+/// advisory-db = "/srv/advisory-dbs" # check advisories offline against this database
+///
+/// [workspace.metadata.pr-gates.system-tools] # programs the tests need, installed when missing
+/// redis-server = { apt = "redis-server" }
+/// check-jsonschema = { pip = "check-jsonschema==0.39.0" }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -52,6 +59,34 @@ pub struct Config {
     pub tidy: TidyConfig,
     /// Tool versions that override the pinned ones (`cargo-hack = "0.6.46"`).
     pub tools: BTreeMap<String, String>,
+    /// The deny gate.
+    pub deny: DenyConfig,
+    /// Programs the gates and the tests need on `PATH` (by program name), and how to install each.
+    pub system_tools: BTreeMap<String, SystemToolConfig>,
+}
+
+/// Configuration of the deny gate.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct DenyConfig {
+    /// A local advisory database to check against offline instead of fetching the live one:
+    /// cargo-deny's `db-path`, the folder that holds the database clone (`advisory-db-<hash>/`).
+    /// Relative to the workspace root. The environment variable `PR_GATES_ADVISORY_DB` wins over it.
+    pub advisory_db: Option<PathBuf>,
+}
+
+/// How to install one program the gates need when it is not on `PATH`: exactly one of the keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SystemToolConfig {
+    /// The Debian package that holds it, installed with `apt-get install -y` as root or through
+    /// `sudo -n`.
+    pub apt: Option<String>,
+    /// The PyPI requirement that holds it (`check-jsonschema`, or pinned `name==1.2.3`), installed
+    /// into a virtual environment under the target directory.
+    pub pip: Option<String>,
 }
 
 /// Configuration of the coverage gate.
@@ -202,6 +237,25 @@ impl Config {
                 ));
             }
         }
+        for (name, tool) in &self.system_tools {
+            match (&tool.apt, &tool.pip) {
+                (Some(package), None) | (None, Some(package)) if !package.trim().is_empty() => {}
+                (Some(_), Some(_)) => problems.push(format!(
+                    "system-tools.{name} names both `apt` and `pip`; give one way to install it"
+                )),
+                _ => problems.push(format!(
+                    "system-tools.{name} must name its package: `{{ apt = \"...\" }}` or `{{ pip = \"...\" }}`"
+                )),
+            }
+        }
+        if self
+            .deny
+            .advisory_db
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            problems.push("deny.advisory-db must be a path, got an empty string".to_owned());
+        }
         if self.time_budget_secs == Some(0) {
             problems.push("time-budget-secs must be at least 1, got 0".to_owned());
         }
@@ -256,6 +310,11 @@ exclude = ["fixtures"]
 commands = [{ name = "layering", command = ["cargo", "test", "-p", "xtask"] }]
 [workspace.metadata.pr-gates.tools]
 cargo-hack = "0.6.40"
+[workspace.metadata.pr-gates.deny]
+advisory-db = "../advisory-dbs"
+[workspace.metadata.pr-gates.system-tools]
+redis-server = { apt = "redis-server" }
+check-jsonschema = { pip = "check-jsonschema" }
 "#;
         let config = Config::from_manifest_str(text, &p()).unwrap().unwrap();
         assert_eq!(config.disabled, ["coverage"]);
@@ -269,6 +328,36 @@ cargo-hack = "0.6.40"
             ["cargo", "test", "-p", "xtask"]
         );
         assert_eq!(config.tools["cargo-hack"], "0.6.40");
+        assert_eq!(
+            config.deny.advisory_db.as_deref(),
+            Some(Path::new("../advisory-dbs"))
+        );
+        assert_eq!(
+            config.system_tools["redis-server"].apt.as_deref(),
+            Some("redis-server")
+        );
+        assert_eq!(
+            config.system_tools["check-jsonschema"].pip.as_deref(),
+            Some("check-jsonschema")
+        );
+    }
+
+    #[test]
+    fn a_system_tool_needs_exactly_one_way_to_install() {
+        let text = "[system-tools]\nboth = { apt = \"a\", pip = \"b\" }\nnone = {}\nblank = { apt = \" \" }\n";
+        let err = Config::from_toml_str(text, Path::new("gates.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("system-tools.both names both"), "{err}");
+        assert!(err.contains("system-tools.none must name"), "{err}");
+        assert!(err.contains("system-tools.blank must name"), "{err}");
+        let err = Config::from_toml_str(
+            "[system-tools]\nx = { brew = \"x\" }\n",
+            Path::new("gates.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("brew"), "{err}");
     }
 
     #[test]

@@ -40,6 +40,16 @@ pub enum Error {
         /// Why the install failed (exit status and the last lines of its output).
         reason: String,
     },
+    /// Programs the gates need (`[system-tools]` of the configuration) are missing and could not
+    /// be installed.
+    #[error(
+        "the gates need programs that are missing; install them and run again:\n{}",
+        missing.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n")
+    )]
+    SystemTools {
+        /// One line per missing program: its name, how to install it, and why installing failed.
+        missing: Vec<String>,
+    },
     /// The command line given to the gates runner does not parse.
     #[error("invalid command line argument `{arg}`: {reason}")]
     Usage {

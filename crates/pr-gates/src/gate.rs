@@ -200,6 +200,7 @@ pub struct Context<'a> {
     log: &'a mut dyn Write,
     packages: Option<&'a [String]>,
     tools: Duration,
+    search_path: Option<std::ffi::OsString>,
 }
 
 impl fmt::Debug for Context<'_> {
@@ -225,7 +226,14 @@ impl<'a> Context<'a> {
             log,
             packages,
             tools: Duration::ZERO,
+            search_path: None,
         }
+    }
+
+    /// Gives every command run through this context `path` as its `PATH`.
+    pub(crate) fn with_search_path(mut self, path: Option<std::ffi::OsString>) -> Self {
+        self.search_path = path;
+        self
     }
 
     /// How long the steps run through this context took, together.
@@ -288,7 +296,10 @@ impl<'a> Context<'a> {
     pub fn run(&mut self, step: &Step) -> Result<StepOutput, Error> {
         self.say(format_args!("  $ {}", step.display()));
         let started = Instant::now();
-        let out = step.run(self.workspace.root(), self.log);
+        let out = step
+            .clone()
+            .search_path(self.search_path.clone())
+            .run(self.workspace.root(), self.log);
         self.tools += started.elapsed();
         out
     }

@@ -73,14 +73,16 @@ mod gate;
 mod report;
 mod runner;
 mod step;
+mod system;
 mod tidy;
 mod tools;
 mod workspace;
 
 pub use args::{Args, USAGE};
-pub use builtin::{BUILTIN_GATES, TidyRuleFn};
+pub use builtin::{ADVISORY_DB_ENV, BUILTIN_GATES, TidyRuleFn};
 pub use config::{
-    CONFIG_FILE, Config, CoverageConfig, DEFAULT_COVERAGE_THRESHOLD, TidyCommandConfig, TidyConfig,
+    CONFIG_FILE, Config, CoverageConfig, DEFAULT_COVERAGE_THRESHOLD, DenyConfig, SystemToolConfig,
+    TidyCommandConfig, TidyConfig,
 };
 pub use error::Error;
 pub use gate::{CheckFn, Context, Gate, Outcome, Status};

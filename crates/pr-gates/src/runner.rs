@@ -174,7 +174,9 @@ impl Gates {
     /// # Errors
     ///
     /// [`Error::UnknownGate`] when `--only`, `--skip` or the configuration names an unknown gate;
-    /// [`Error::Usage`] or [`Error::Spawn`] when `--changed-since` cannot be worked out.
+    /// [`Error::Usage`] or [`Error::Spawn`] when `--changed-since` cannot be worked out;
+    /// [`Error::SystemTools`] when a gate that runs needs system tools that are missing and could
+    /// not be installed.
     pub fn run(&self, args: &Args, log: &mut dyn Write) -> Result<Summary, Error> {
         let names: Vec<&str> = self.gates.iter().map(Gate::name).collect();
         let fast: Vec<String> = self.config.fast.clone().unwrap_or_else(|| {
@@ -212,6 +214,16 @@ impl Gates {
             }
             None => None,
         };
+        let needs_tools = self
+            .gates
+            .iter()
+            .zip(&selection)
+            .any(|(g, s)| *s == Selection::Run && crate::system::gate_needs_tools(g.name()));
+        let search_path = if needs_tools {
+            crate::system::prepare(&self.workspace, &self.config, !args.no_install, log)?
+        } else {
+            None
+        };
         let budget = self.config.time_budget_secs.map(Duration::from_secs);
         let started = Instant::now();
         let mut summary = Summary::default();
@@ -244,7 +256,8 @@ impl Gates {
             let _ = log.flush();
             let start = Instant::now();
             let (outcome, tools) = {
-                let mut ctx = Context::new(&self.workspace, &self.config, log, packages.as_deref());
+                let mut ctx = Context::new(&self.workspace, &self.config, log, packages.as_deref())
+                    .with_search_path(search_path.clone());
                 let outcome = gate.check(&mut ctx);
                 (outcome, ctx.tool_time())
             };

@@ -23,6 +23,8 @@ pub struct Step {
     envs: Vec<(OsString, OsString)>,
     dir: Option<PathBuf>,
     echo: bool,
+    /// The `PATH` the gates give every command (system tools first); not shown in the command line.
+    search_path: Option<OsString>,
 }
 
 impl Step {
@@ -34,6 +36,7 @@ impl Step {
             envs: Vec::new(),
             dir: None,
             echo: false,
+            search_path: None,
         }
     }
 
@@ -73,6 +76,15 @@ impl Step {
     /// Streams the output to the log while it runs (default: only the tail, on failure).
     pub fn echo(mut self, echo: bool) -> Self {
         self.echo = echo;
+        self
+    }
+
+    /// Runs the command with `path` as its `PATH` (unless [`Step::env`] sets one), without showing
+    /// it in the command line: the gates put the system tools' directory first this way.
+    pub(crate) fn search_path(mut self, path: Option<OsString>) -> Self {
+        if path.is_some() {
+            self.search_path = path;
+        }
         self
     }
 
@@ -116,6 +128,9 @@ impl Step {
         };
         let (reader, writer) = std::io::pipe().map_err(spawn_error)?;
         let mut command = Command::new(&self.program);
+        if let Some(path) = &self.search_path {
+            command.env("PATH", path);
+        }
         command
             .args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))

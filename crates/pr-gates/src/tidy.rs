@@ -7,8 +7,14 @@
 //!   `[workspace.lints]`);
 //! - `publish-metadata`: every publishable member has a README, a `CHANGELOG.md` with an `Unreleased`
 //!   section, and the crates.io metadata (description, license, repository, readme, keywords,
-//!   categories);
-//! - `versioned-path-deps`: every path dependency of a publishable member also carries a `version`.
+//!   categories) in the shape crates.io accepts: at most 5 keywords, each at most 20 ASCII letters,
+//!   digits, `_`, `-` or `+` starting with a letter; at most 5 categories, each one of crates.io's
+//!   category slugs (`data/crates-io-categories.txt`);
+//! - `versioned-path-deps`: every path dependency of a publishable member also carries a `version`;
+//! - `markdown-links`: every relative link in the workspace's Markdown files (outside `target`,
+//!   hidden directories and the excluded paths) points to a file or directory that exists inside the
+//!   workspace. Links with a scheme (`https:`, `mailto:`), pure `#anchors` and links inside code are
+//!   not checked.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -103,8 +109,13 @@ pub fn check(workspace: &Workspace, exclude: &[String]) -> Result<Vec<Finding>, 
         }
         if is_publishable(package) {
             check_publish_metadata(root, package, &location, &mut findings)?;
+            check_crates_io_rules(package, &location, &mut findings);
             check_path_deps(package, &location, &mut findings);
         }
+    }
+    for file in markdown_files(root, exclude)? {
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::io("read", &file, e))?;
+        check_markdown_links(root, &file, &text, &mut findings);
     }
     findings.sort();
     Ok(findings)
@@ -210,6 +221,74 @@ fn check_publish_metadata(
     Ok(())
 }
 
+/// crates.io's limits on keywords and categories: at most this many of each.
+const MAX_KEYWORDS: usize = 5;
+const MAX_CATEGORIES: usize = 5;
+/// crates.io's longest keyword, in characters.
+const MAX_KEYWORD_LEN: usize = 20;
+
+/// The category slugs crates.io accepts, from its `src/boot/categories.toml`.
+fn crates_io_categories() -> impl Iterator<Item = &'static str> {
+    include_str!("../data/crates-io-categories.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// Why crates.io would refuse `keyword`, if it would.
+pub(crate) fn keyword_problem(keyword: &str) -> Option<String> {
+    let len = keyword.chars().count();
+    if len > MAX_KEYWORD_LEN {
+        return Some(format!(
+            "keyword `{keyword}` has {len} characters; crates.io takes at most {MAX_KEYWORD_LEN}"
+        ));
+    }
+    if !keyword.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Some(format!(
+            "keyword `{keyword}` does not start with an ASCII letter, as crates.io requires"
+        ));
+    }
+    if let Some(bad) = keyword
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+')))
+    {
+        return Some(format!(
+            "keyword `{keyword}` has `{bad}`; crates.io takes only ASCII letters, digits, `_`, `-` and `+`"
+        ));
+    }
+    None
+}
+
+/// What crates.io checks on publishing that `cargo package` does not: keywords and categories.
+fn check_crates_io_rules(package: &Package, location: &str, findings: &mut Vec<Finding>) {
+    let mut problems: Vec<String> = Vec::new();
+    if package.keywords.len() > MAX_KEYWORDS {
+        problems.push(format!(
+            "{} keywords; crates.io takes at most {MAX_KEYWORDS}",
+            package.keywords.len()
+        ));
+    }
+    problems.extend(package.keywords.iter().filter_map(|k| keyword_problem(k)));
+    if package.categories.len() > MAX_CATEGORIES {
+        problems.push(format!(
+            "{} categories; crates.io takes at most {MAX_CATEGORIES}",
+            package.categories.len()
+        ));
+    }
+    for category in &package.categories {
+        if !crates_io_categories().any(|known| known == category) {
+            problems.push(format!(
+                "category `{category}` is not one of crates.io's category slugs (see https://crates.io/category_slugs)"
+            ));
+        }
+    }
+    findings.extend(
+        problems
+            .into_iter()
+            .map(|p| Finding::new("publish-metadata", location, p)),
+    );
+}
+
 fn check_path_deps(package: &Package, location: &str, findings: &mut Vec<Finding>) {
     for dep in &package.dependencies {
         if dep.path.is_some() && dep.req.comparators.is_empty() {
@@ -232,12 +311,24 @@ fn rust_files(workspace: &Workspace, exclude: &[String]) -> Result<BTreeSet<Path
     let excluded: Vec<PathBuf> = exclude.iter().map(|e| root.join(e)).collect();
     let mut files = BTreeSet::new();
     for package in workspace.members() {
-        walk(Workspace::package_dir(package), &excluded, &mut files)?;
+        walk_files(
+            Workspace::package_dir(package),
+            &excluded,
+            &|name| name.ends_with(".rs"),
+            &mut files,
+        )?;
     }
     Ok(files)
 }
 
-fn walk(dir: &Path, excluded: &[PathBuf], files: &mut BTreeSet<PathBuf>) -> Result<(), Error> {
+/// The files under `dir` whose name `wanted` accepts, except under `target`, hidden directories
+/// and the `excluded` paths.
+fn walk_files(
+    dir: &Path,
+    excluded: &[PathBuf],
+    wanted: &dyn Fn(&str) -> bool,
+    files: &mut BTreeSet<PathBuf>,
+) -> Result<(), Error> {
     if excluded.iter().any(|e| dir.starts_with(e)) {
         return Ok(());
     }
@@ -250,16 +341,237 @@ fn walk(dir: &Path, excluded: &[PathBuf], files: &mut BTreeSet<PathBuf>) -> Resu
         let kind = entry.file_type().map_err(|e| Error::io("list", &path, e))?;
         if kind.is_dir() {
             if name != "target" && !name.starts_with('.') {
-                walk(&path, excluded, files)?;
+                walk_files(&path, excluded, wanted, files)?;
             }
-        } else if kind.is_file()
-            && name.ends_with(".rs")
-            && !excluded.iter().any(|e| path.starts_with(e))
-        {
+        } else if kind.is_file() && wanted(&name) && !excluded.iter().any(|e| path.starts_with(e)) {
             files.insert(path);
         }
     }
     Ok(())
+}
+
+/// Every `.md` file under `root`, except under `target`, hidden directories and the excluded paths.
+fn markdown_files(root: &Path, exclude: &[String]) -> Result<BTreeSet<PathBuf>, Error> {
+    let excluded: Vec<PathBuf> = exclude.iter().map(|e| root.join(e)).collect();
+    let mut files = BTreeSet::new();
+    walk_files(root, &excluded, &|name| name.ends_with(".md"), &mut files)?;
+    Ok(files)
+}
+
+/// Checks the relative links of one Markdown file: each must name a file or directory inside
+/// `root` that exists.
+pub(crate) fn check_markdown_links(
+    root: &Path,
+    file: &Path,
+    text: &str,
+    findings: &mut Vec<Finding>,
+) {
+    let dir = file.parent().unwrap_or(root);
+    let location = relative(root, file);
+    for (number, target) in markdown_link_targets(text) {
+        let Some(path) = local_link_path(&target) else {
+            continue;
+        };
+        let resolved = if let Some(from_root) = path.strip_prefix('/') {
+            root.join(from_root)
+        } else {
+            dir.join(&path)
+        };
+        let Some(normal) = normalize(&resolved) else {
+            findings.push(Finding::new(
+                "markdown-links",
+                format!("{location}:{number}"),
+                format!("link `{target}` climbs above the filesystem root"),
+            ));
+            continue;
+        };
+        let message = if !normal.starts_with(root) {
+            format!("link `{target}` points outside the repository")
+        } else if !normal.exists() {
+            format!(
+                "link `{target}` points to {}, which does not exist",
+                relative(root, &normal)
+            )
+        } else {
+            continue;
+        };
+        findings.push(Finding::new(
+            "markdown-links",
+            format!("{location}:{number}"),
+            message,
+        ));
+    }
+}
+
+/// The link targets of a Markdown text with their 1-based line numbers: inline links and images
+/// `[text](target "title")`, and reference definitions `[name]: target`. Fenced code blocks and
+/// code spans are skipped.
+pub(crate) fn markdown_link_targets(text: &str) -> Vec<(usize, String)> {
+    let mut targets = Vec::new();
+    let mut fence: Option<(char, usize)> = None;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let trimmed = line.trim_start();
+        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
+        if let Some(c) = marker {
+            let run = trimmed.chars().take_while(|x| *x == c).count();
+            if run >= 3 {
+                match fence {
+                    None => fence = Some((c, run)),
+                    Some((open, len)) if open == c && run >= len => fence = None,
+                    Some(_) => {}
+                }
+                continue;
+            }
+        }
+        if fence.is_some() {
+            continue;
+        }
+        let line = without_code_spans(line);
+        if let Some(target) = reference_definition(&line) {
+            targets.push((number, target));
+            continue;
+        }
+        let mut rest = line.as_str();
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let (target, used) = inline_target(after);
+            if !target.is_empty() {
+                targets.push((number, target));
+            }
+            rest = &after[used..];
+        }
+    }
+    targets
+}
+
+/// `line` with its code spans (text between runs of backticks) blanked out.
+fn without_code_spans(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&rest[..start]);
+        let run = rest[start..].chars().take_while(|c| *c == '`').count();
+        let ticks = &rest[start..start + run];
+        let body = &rest[start + run..];
+        match body.find(ticks) {
+            Some(end) => rest = &body[end + run..],
+            None => {
+                // An unclosed run is literal text.
+                out.push_str(ticks);
+                rest = body;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The target of `[name]: target` when `line` is a reference definition.
+fn reference_definition(line: &str) -> Option<String> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let rest = line[indent..].strip_prefix('[').filter(|_| indent <= 3)?;
+    let close = rest.find("]:")?;
+    if rest[..close].is_empty() || rest[..close].starts_with('^') {
+        return None; // footnotes are not links
+    }
+    let target = rest[close + 2..].split_whitespace().next()?;
+    Some(
+        target
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_owned(),
+    )
+}
+
+/// The destination of an inline link whose `(` was just consumed, and how many bytes of `after`
+/// it used up (up to and including the closing `)`).
+fn inline_target(after: &str) -> (String, usize) {
+    if let Some(angle) = after.strip_prefix('<') {
+        return match angle.find('>') {
+            Some(end) => (angle[..end].to_owned(), end + 2),
+            None => (String::new(), 1),
+        };
+    }
+    // Balanced parentheses belong to the destination; a space starts the title.
+    let mut depth = 0usize;
+    for (i, c) in after.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return (after[..i].trim().to_owned(), i + 1),
+            ')' => depth -= 1,
+            ' ' | '\t' if depth == 0 => {
+                let end = after[i..].find(')').map_or(after.len(), |e| i + e + 1);
+                return (after[..i].to_owned(), end);
+            }
+            _ => {}
+        }
+    }
+    (String::new(), after.len())
+}
+
+/// The local path a link target names, decoded, without its fragment or query; `None` for a
+/// link with a scheme or a pure fragment.
+fn local_link_path(target: &str) -> Option<String> {
+    let scheme_end = target.find(':');
+    let has_scheme = scheme_end.is_some_and(|end| {
+        end > 0
+            && target[..end]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+            && target.starts_with(|c: char| c.is_ascii_alphabetic())
+    });
+    if has_scheme || target.starts_with("//") {
+        return None;
+    }
+    let path = target.split(['#', '?']).next().unwrap_or("");
+    if path.is_empty() {
+        return None;
+    }
+    Some(percent_decode(path))
+}
+
+/// `%XX` escapes decoded (a link to `a%20b.md` names `a b.md`); malformed escapes stay as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `path` with `.` and `..` resolved lexically (symbolic links are not followed, as a browser
+/// resolves a link); `None` when `..` climbs above the root.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    Some(out)
 }
 
 fn read_toml(path: &Path) -> Result<toml::Table, Error> {
@@ -314,6 +626,109 @@ mod tests {
             findings[0].to_string().starts_with("src/lib.rs:3: `"),
             "{}",
             findings[0]
+        );
+    }
+
+    #[test]
+    fn keywords_follow_crates_io_rules() {
+        assert_eq!(keyword_problem("cache"), None);
+        assert_eq!(keyword_problem("c++"), None);
+        assert_eq!(keyword_problem("no_std-2"), None);
+        assert_eq!(keyword_problem(&"a".repeat(20)), None);
+        let long = keyword_problem("stale-while-revalidat").unwrap();
+        assert!(long.contains("has 21 characters"), "{long}");
+        assert!(
+            keyword_problem("2fa")
+                .unwrap()
+                .contains("does not start with an ASCII letter")
+        );
+        assert!(keyword_problem("-x").is_some());
+        assert!(keyword_problem("").is_some());
+        assert!(keyword_problem("a b").unwrap().contains("has ` `"));
+        assert!(keyword_problem("caché").is_some());
+    }
+
+    #[test]
+    fn the_category_list_holds_the_slugs_crates_io_knows() {
+        let slugs: Vec<&str> = crates_io_categories().collect();
+        assert!(slugs.len() > 60, "{}", slugs.len());
+        for known in [
+            "caching",
+            "development-tools::testing",
+            "web-programming::http-server",
+        ] {
+            assert!(slugs.contains(&known), "{known}");
+        }
+        assert!(!slugs.contains(&"web"));
+        assert!(slugs.iter().all(|s| !s.contains(' ')));
+    }
+
+    #[test]
+    fn markdown_link_targets_skip_code_and_read_every_form() {
+        let text = "\
+# Title [a](one.md) and ![img](img/two.png \"title\") and [web](https://x.org/a.md)
+`[not](code.md)` but [b](<three four.md>) and [c](five.md#part) [d](#anchor)
+```rust
+[fenced](six.md)
+```
+~~~~
+```
+[still fenced](seven.md)
+~~~~
+[ref]: eight.md \"title\"
+   [other]: <nine.md>
+[^note]: a footnote, not a link
+[nested](a_(b).md) then [e](ten.md?x=1)
+";
+        let targets = markdown_link_targets(text);
+        let expected: Vec<(usize, String)> = [
+            (1, "one.md"),
+            (1, "img/two.png"),
+            (1, "https://x.org/a.md"),
+            (2, "three four.md"),
+            (2, "five.md#part"),
+            (2, "#anchor"),
+            (10, "eight.md"),
+            (11, "nine.md"),
+            (13, "a_(b).md"),
+            (13, "ten.md?x=1"),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n, t.to_owned()))
+        .collect();
+        assert_eq!(targets, expected);
+    }
+
+    #[test]
+    fn local_link_paths_drop_schemes_fragments_and_decode() {
+        assert_eq!(local_link_path("https://x.org/a.md"), None);
+        assert_eq!(local_link_path("mailto:a@b.c"), None);
+        assert_eq!(local_link_path("//cdn.example/x.md"), None);
+        assert_eq!(local_link_path("#anchor"), None);
+        assert_eq!(local_link_path("a%20b.md#x").as_deref(), Some("a b.md"));
+        assert_eq!(local_link_path("../x.md?y").as_deref(), Some("../x.md"));
+        assert_eq!(local_link_path("100%.md").as_deref(), Some("100%.md"));
+        assert_eq!(local_link_path("C:x").as_deref(), None);
+    }
+
+    #[test]
+    fn broken_and_escaping_links_are_findings() {
+        let dir = crate::test_support::TempDir::new("md-links");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/there.md"), "").unwrap();
+        let file = root.join("docs/README.md");
+        let text = "[ok](there.md) [up](../docs) [root](/docs/there.md)\n\
+                    [gone](missing.md#x)\n[out](../../elsewhere.md)\n";
+        let mut findings = Vec::new();
+        check_markdown_links(root, &file, text, &mut findings);
+        let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "docs/README.md:2: link `missing.md#x` points to docs/missing.md, which does not exist [markdown-links]",
+                "docs/README.md:3: link `../../elsewhere.md` points outside the repository [markdown-links]",
+            ]
         );
     }
 

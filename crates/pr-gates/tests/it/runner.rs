@@ -376,3 +376,113 @@ fn tools_that_are_present_are_not_installed() {
     assert_eq!(st, Status::Pass, "{reason}");
     assert!(reason.contains("has no pinned version"), "{reason}");
 }
+
+#[test]
+fn missing_system_tools_stop_the_gates_before_a_gate_that_needs_them() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let config = Config::from_toml_str(
+        "[system-tools]\npr-gates-absent-tool = { apt = \"pr-gates-absent-package\" }\n\
+         sh = { apt = \"dash\" }\n",
+        std::path::Path::new("gates.toml"),
+    )
+    .unwrap();
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .config(config)
+        .build()
+        .unwrap();
+    let mut log = Vec::new();
+    let err = gates
+        .run(&args(&["--only", "tidy", "--no-install"]), &mut log)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the gates need programs that are missing"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "  - pr-gates-absent-tool: install the Debian package `pr-gates-absent-package` \
+             (`sudo apt-get install -y pr-gates-absent-package`) (not installed: --no-install)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("  - sh:"), "sh is on PATH: {err}");
+    let log = String::from_utf8(log).unwrap();
+    assert!(!log.contains("==> tidy"), "no gate ran: {log}");
+    // Gates that never run the project's code do not need them.
+    let summary = gates
+        .run(&args(&["--only", "fmt", "--no-install"]), &mut Vec::new())
+        .unwrap();
+    assert!(summary.success(), "{}", summary.table());
+}
+
+#[test]
+fn pip_tools_in_the_gates_venv_are_found_and_first_on_every_command_path() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let config = Config::from_toml_str(
+        "[system-tools]\npr-gates-venv-tool = { pip = \"pr-gates-venv-tool==1.0\" }\n",
+        std::path::Path::new("gates.toml"),
+    )
+    .unwrap();
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .config(config)
+        .gate(Gate::new("uses-tool", "runs the venv tool", |ctx| {
+            let step = pr_gates::Step::new("pr-gates-venv-tool");
+            ctx.run_all(vec![step])
+        }))
+        .build()
+        .unwrap();
+    // Already installed in the venv (as an earlier run would have left it): nothing to install.
+    let bin = gates.workspace().target_dir().join("pr-gates/venv/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let tool = bin.join("pr-gates-venv-tool");
+    std::fs::write(&tool, "#!/bin/sh\necho from the venv\n").unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut log = Vec::new();
+    let summary = gates
+        .run(&args(&["--only", "uses-tool", "--no-install"]), &mut log)
+        .unwrap();
+    assert_eq!(
+        status(&summary, "uses-tool").0,
+        Status::Pass,
+        "{}",
+        String::from_utf8_lossy(&log)
+    );
+    let log = String::from_utf8(log).unwrap();
+    assert!(
+        log.contains("  $ pr-gates-venv-tool\n"),
+        "PATH is not shown: {log}"
+    );
+}
+
+#[test]
+fn a_configured_advisory_database_that_holds_none_fails_the_deny_gate() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    scratch.write("deny.toml", "[advisories]\nversion = 2\n");
+    std::fs::create_dir_all(scratch.path().join("empty-db")).unwrap();
+    let config = Config::from_toml_str(
+        "[deny]\nadvisory-db = \"empty-db\"\n",
+        std::path::Path::new("gates.toml"),
+    )
+    .unwrap();
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .config(config)
+        .build()
+        .unwrap();
+    let summary = gates
+        .run(&args(&["--only", "deny"]), &mut Vec::new())
+        .unwrap();
+    let (st, reason) = status(&summary, "deny");
+    assert_eq!(st, Status::Fail, "{reason}");
+    assert!(
+        reason.contains("empty-db (from [deny] advisory-db) holds no advisory database"),
+        "{reason}"
+    );
+}

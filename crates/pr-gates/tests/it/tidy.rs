@@ -58,6 +58,56 @@ fn every_planted_fault_is_found() {
 }
 
 #[test]
+fn what_crates_io_would_refuse_and_broken_links_are_found() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    scratch.write(
+        "crates/good/Cargo.toml",
+        "[package]\nname = \"good\"\ndescription = \"A good crate.\"\n\
+         version.workspace = true\nedition.workspace = true\nlicense.workspace = true\n\
+         repository.workspace = true\nreadme = \"README.md\"\n\
+         keywords = [\"stale-while-revalidat\", \"ok\"]\n\
+         categories = [\"web\", \"caching\"]\n\n[lints]\nworkspace = true\n",
+    );
+    scratch.write(
+        "crates/good/README.md",
+        "# good\n\nSee [the guide](../../docs/GUIDE.md), [the code](src/lib.rs) and\n\
+         [the web](https://example.com/missing.md); `[code](gone.md)` is not a link.\n",
+    );
+    let workspace = Workspace::load(scratch.path()).unwrap();
+    let findings: Vec<String> = tidy_check(&workspace, &[])
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            "crates/good/README.md:3: link `../../docs/GUIDE.md` points to docs/GUIDE.md, which \
+             does not exist [markdown-links]",
+            "crates/good/Cargo.toml: category `web` is not one of crates.io's category slugs \
+             (see https://crates.io/category_slugs) [publish-metadata]",
+            "crates/good/Cargo.toml: keyword `stale-while-revalidat` has 21 characters; crates.io \
+             takes at most 20 [publish-metadata]",
+        ]
+    );
+    // Once the file exists, the link holds; excluded paths are not read at all.
+    scratch.write("docs/GUIDE.md", "# Guide\n");
+    let findings = tidy_check(&workspace, &[]).unwrap();
+    assert!(
+        findings.iter().all(|f| f.rule != "markdown-links"),
+        "{findings:?}"
+    );
+    scratch.write("docs/old/README.md", "[gone](gone.md)\n");
+    assert!(
+        tidy_check(&workspace, &["docs/old".to_owned()])
+            .unwrap()
+            .iter()
+            .all(|f| f.rule != "markdown-links")
+    );
+}
+
+#[test]
 fn changelog_without_unreleased_and_excluded_paths() {
     let scratch = Scratch::new("");
     scratch.good_crate("good");
