@@ -7,7 +7,7 @@
 //! of the same 4 KiB (the floor) and a plain write + rename.
 //!
 //! Before the criterion groups, the binary replays
-//! `shared/corpora/cache-trace/OLTP.lis.zst` at 256 / 512 / 1000 / 2000
+//! `testdata/cache-trace/OLTP.lis.zst` at 256 / 512 / 1000 / 2000
 //! entries and prints our hit ratio beside exact LRU and Belady OPT (the
 //! whole trace under `cargo bench`, a 50,000-key prefix under `cargo test`).
 

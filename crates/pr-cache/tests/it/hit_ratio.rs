@@ -22,8 +22,8 @@ fn default_policy_beats_exact_lru_on_the_oltp_trace() {
         );
         assert!(opt >= ours && opt >= strict, "OPT is the bound: {opt}");
     }
-    // Exact LRU and OPT agree with the corpus README on the whole trace (the
-    // bench prints those); on a tiny trace they are checked by hand here.
+    // Exact LRU and OPT agree with testdata/cache-trace/README.md on the whole
+    // trace (the bench prints those); on a tiny trace they are checked by hand here.
     let tiny = [1, 2, 3, 1, 4, 1, 2, 5, 1, 2];
     assert_eq!(trace::lru_hits(&tiny, 3), 4);
     assert_eq!(trace::opt_hits(&tiny, 3), 5);

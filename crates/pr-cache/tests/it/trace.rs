@@ -1,5 +1,6 @@
-//! The ARC paper's OLTP block trace (`shared/corpora/cache-trace/`), with
-//! exact LRU and Belady's OPT to compare a cache's hit ratio against.
+//! The ARC paper's OLTP block trace (`testdata/cache-trace/` at the
+//! workspace root, with its source and reference figures), with exact LRU
+//! and Belady's OPT to compare a cache's hit ratio against.
 //! `benches/benches/cache.rs` includes this file too.
 //!
 //! Trace: N. Megiddo, D. S. Modha, "ARC: A Self-Tuning, Low Overhead
@@ -7,27 +8,28 @@
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use pr_cache::{MemoryCache, Policy};
 
-/// The corpus file, found from this package's directory upwards.
+/// The trace file. This file is compiled into two packages, `pr-cache`
+/// (`crates/pr-cache`) and the benches (`benches/`), so the way up to the
+/// workspace root depends on which one includes it.
 fn corpus() -> PathBuf {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared/corpora/cache-trace/OLTP.lis.zst");
-        if candidate.exists() {
-            return candidate;
-        }
-        let sibling = dir.join("../shared/corpora/cache-trace/OLTP.lis.zst");
-        if sibling.exists() {
-            return sibling;
-        }
-        assert!(
-            dir.pop(),
-            "shared/corpora/cache-trace/OLTP.lis.zst not found"
-        );
-    }
+    let to_root = match env!("CARGO_PKG_NAME") {
+        "pr-cache" => "../..",
+        "pr-benches" => "..",
+        other => panic!("trace.rs is included by an unexpected package, {other}"),
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(to_root)
+        .join("testdata/cache-trace/OLTP.lis.zst");
+    assert!(
+        path.is_file(),
+        "test data file testdata/cache-trace/OLTP.lis.zst is missing: looked for {}",
+        path.display()
+    );
+    path
 }
 
 /// The trace's keys in order (each line `start n _ _` is the keys

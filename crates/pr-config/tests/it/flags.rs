@@ -1,16 +1,24 @@
-//! The Unleash client specification: gradual and flexible rollouts (03, 04,
-//! 10), variants (08) and custom stickiness (12).
+//! The Unleash client specification (`testdata/feature-flags/` at the
+//! workspace root): gradual and flexible rollouts (03, 04, 10), variants (08)
+//! and custom stickiness (12).
 
 use std::path::PathBuf;
 
 use pr_config::{Context, Flag, Flags};
 use serde_json::Value;
 
+/// A specification file of `testdata/feature-flags/`; fails naming the path
+/// when it is missing.
 fn corpus(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpora/feature-flags")
+        .join("../../testdata/feature-flags")
         .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "test data file testdata/feature-flags/{name} is missing ({e}): looked for {}",
+            path.display()
+        )
+    });
     serde_json::from_str(&text).unwrap()
 }
 

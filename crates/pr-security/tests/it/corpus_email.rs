@@ -1,4 +1,4 @@
-//! `../shared/corpora/email/isemail-tests.xml` (164 cases, isemail 3.05).
+//! `testdata/email/isemail-tests.xml` (164 cases, isemail 3.05).
 //!
 //! Every `ISEMAIL_ERR` address is rejected in every mode; every
 //! `ISEMAIL_VALID_CATEGORY`, `ISEMAIL_DNSWARN` and `ISEMAIL_RFC5321` address

@@ -1,4 +1,4 @@
-//! Every payload of `../shared/corpora/traversal/` (the
+//! Every payload of `testdata/traversal/` (the
 //! `PayloadsAllTheThings` Intruder lists): the stored-path check rejects it, and `SafeRoot` opening
 //! it, raw and decoded, never reads a file outside the root.
 

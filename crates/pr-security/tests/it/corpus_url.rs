@@ -1,4 +1,4 @@
-//! `../shared/corpora/url/urltestdata.json`, the web-platform-tests URL
+//! `testdata/url/urltestdata.json`, the web-platform-tests URL
 //! suite: `parse_url` agrees with the expected parse (every component) or
 //! failure for every case but the listed exceptions, each explained. The
 //! test also fails when an exception starts passing, so the list stays true.

@@ -1,5 +1,5 @@
 //! Integration tests of pr-security, one module per area. The corpus tests
-//! read the outside suites in `../shared/corpora/` beside the checkout.
+//! read the outside suites in `testdata/` at the workspace root.
 
 #![allow(
     clippy::unwrap_used,

@@ -1,4 +1,4 @@
-//! Injection signals against honest text from the shared corpora: the
+//! Injection signals against honest text from `testdata/`: the
 //! Unleash specification's names and descriptions and the valid isemail
 //! addresses must not be flagged (the published false-positive figures for
 //! these corpora are 0).

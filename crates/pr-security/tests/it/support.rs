@@ -1,4 +1,4 @@
-//! Temporary directories and corpus files.
+//! Temporary directories and the outside test data under `testdata/`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,17 +32,16 @@ impl Drop for TempDir {
     }
 }
 
-/// A file of the shared corpora. Fails loudly when it is missing: CI has
-/// `shared/` beside the checkout.
+/// A file of the outside test data in `testdata/` at the workspace root
+/// (each folder names its source and license). Fails loudly, naming the
+/// path, when it is missing.
 pub(crate) fn corpus(relative: &str) -> Vec<u8> {
-    let path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpora"
-    ))
-    .join(relative);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(relative);
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
-            "corpus file {} is missing ({e}): the corpus tests need ../shared/corpora beside the checkout",
+            "test data file testdata/{relative} is missing ({e}): looked for {}",
             path.display()
         )
     })
