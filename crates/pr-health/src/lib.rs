@@ -5,13 +5,15 @@
 //! downstream API) in a [`HealthRegistry`]. A probe runs the checks of its
 //! [`Group`] in parallel, each bounded by its timeout, and caches the results;
 //! a [`Refresher`] keeps the cache warm so that a probe never waits on a slow
-//! dependency. A check that times out or panics is `Down`, never a hung or
-//! crashed server.
+//! dependency (except for a check's first result). A check that times out or
+//! panics is `Down`, never a hung or crashed server.
 //!
 //! Probes also follow the application's [`Lifecycle`]
 //! (starting → ready → draining → stopped): readiness is false until startup
 //! completes and from the moment draining begins, while liveness stays true
 //! until the process stops and never depends on an external dependency.
+//! Ready means checked: [`HealthRegistry::mark_ready`] turns the lifecycle
+//! ready only after every registered check has run once (or timed out).
 //!
 //! The group's status is the worst of its checks', where a non-critical check
 //! counts at most as `Degraded` ([`aggregate`]); `Degraded` passes a probe
@@ -36,7 +38,7 @@
 //! // Not ready while starting, whatever the checks say.
 //! assert_eq!(registry.readiness().await.status, Status::Down);
 //!
-//! registry.lifecycle().mark_ready();
+//! registry.mark_ready().await; // after every check's first run
 //! let ready = registry.readiness().await;
 //! assert_eq!(ready.status, Status::Degraded); // a non-critical check is down
 //! assert_eq!(registry.config().http_status(ready.status).as_u16(), 200);

@@ -62,6 +62,11 @@ impl Lifecycle {
 
     /// Startup is complete. Returns whether the phase changed (it does not
     /// move back from draining or stopped).
+    ///
+    /// This does not wait for the checks; a service with a
+    /// [`Refresher`](crate::Refresher) calls
+    /// [`HealthRegistry::mark_ready`](crate::HealthRegistry::mark_ready)
+    /// instead, which first gives every check its first result.
     #[expect(
         clippy::must_use_candidate,
         reason = "callers mostly ignore whether the phase changed"

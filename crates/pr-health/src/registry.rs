@@ -19,7 +19,14 @@ use crate::{Check, Error, Group, HealthConfig, Lifecycle, Outcome, Phase, Status
 /// runs only the stale checks, all in parallel, each bounded by its timeout
 /// (a check that times out or panics is `Down`), and one run of a check is
 /// shared by every probe waiting on it. With a [`Refresher`] running, probes
-/// never wait: they answer from the cache, with each result's age.
+/// answer from the cache, with each result's age; they wait only for the
+/// first run of a check that has never run (bounded by its timeout), so a
+/// probe never answers `Unknown` for "not run yet".
+///
+/// **Ready means checked.** [`mark_ready`](Self::mark_ready) turns the
+/// lifecycle ready only after every registered check has run once (or timed
+/// out), and a check [added](Self::add) while a refresher runs is run at
+/// once rather than at the refresher's next tick.
 ///
 /// Time is tokio's, so tests can pause and advance it.
 #[derive(Clone, Debug)]
@@ -153,7 +160,11 @@ impl HealthRegistry {
         &self.inner.lifecycle
     }
 
-    /// Adds a check; it reports `Unknown` until its first run.
+    /// Adds a check; it reports `Unknown` in a [`snapshot`](Self::snapshot)
+    /// until its first run. While a [`Refresher`] runs, that first run starts
+    /// at once (on the current tokio runtime, when there is one) instead of
+    /// at the refresher's next tick, and a probe that comes before it ends
+    /// waits for it rather than answering `Unknown`.
     ///
     /// # Errors
     ///
@@ -182,7 +193,13 @@ impl HealthRegistry {
         if checks.contains_key(&name) {
             return Err(Error::DuplicateCheck { name });
         }
-        checks.insert(name, entry);
+        checks.insert(name, Arc::clone(&entry));
+        drop(checks);
+        if self.inner.refreshers.load(Ordering::Acquire) > 0
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(run(entry, Fresh::Any));
+        }
         Ok(())
     }
 
@@ -223,23 +240,55 @@ impl HealthRegistry {
 
     /// The checks of `group` (all checks for `None`): runs the stale ones in
     /// parallel and waits for them, unless a [`Refresher`] is running, in
-    /// which case it answers from the cache at once.
+    /// which case it answers from the cache, waiting only for checks that
+    /// have never run (see [`warm_up`](Self::warm_up)).
     pub async fn report(&self, group: Option<&Group>) -> HealthReport {
-        if self.inner.refreshers.load(Ordering::Acquire) == 0 {
-            self.refresh(group, self.inner.config.cache_ttl()).await;
-        }
+        let fresh = if self.inner.refreshers.load(Ordering::Acquire) == 0 {
+            Fresh::Younger(self.inner.config.cache_ttl())
+        } else {
+            Fresh::Any
+        };
+        self.refresh_unless(group, fresh).await;
         self.snapshot(group)
+    }
+
+    /// Runs every check that has never run, in parallel, each bounded by its
+    /// timeout, and waits for them; a first run already under way (the
+    /// refresher's, or one [`add`](Self::add) started) is waited for, not
+    /// repeated. Afterwards every check registered before the call has a
+    /// result: its outcome, or `Down` when it timed out or panicked.
+    pub async fn warm_up(&self) {
+        self.refresh_unless(None, Fresh::Any).await;
+    }
+
+    /// Startup is complete: [`warm_up`](Self::warm_up), then
+    /// [`Lifecycle::mark_ready`]. So the readiness probe never answers
+    /// `Unknown` once the lifecycle is ready; a check that failed its first
+    /// run makes it `Down`. Returns whether the phase changed (it does not
+    /// move back from draining or stopped).
+    ///
+    /// Waits at most about the longest timeout of the checks that have not
+    /// run yet, so a hanging check cannot hold startup forever.
+    pub async fn mark_ready(&self) -> bool {
+        self.warm_up().await;
+        self.inner.lifecycle.mark_ready()
     }
 
     /// Runs every check of `group` whose result is older than `max_age`, in
     /// parallel, and waits for them all.
     pub async fn refresh(&self, group: Option<&Group>, max_age: Duration) {
+        self.refresh_unless(group, Fresh::Younger(max_age)).await;
+    }
+
+    /// Runs every check of `group` whose result is not `fresh`, in
+    /// parallel, and waits for them all.
+    async fn refresh_unless(&self, group: Option<&Group>, fresh: Fresh) {
         let mut runs = JoinSet::new();
         for entry in self.entries(group) {
-            if entry.is_fresh(max_age) {
+            if entry.is_fresh(fresh) {
                 continue;
             }
-            runs.spawn(run(entry, max_age));
+            runs.spawn(run(entry, fresh));
         }
         while runs.join_next().await.is_some() {}
     }
@@ -286,9 +335,11 @@ impl HealthRegistry {
         })
     }
 
-    /// Starts a task that runs every check each
+    /// Starts a task that runs every check at once and then each
     /// [`refresh_interval`](HealthConfig::refresh_interval), so probes answer
-    /// from a warm cache and never wait. Stops when the guard is dropped.
+    /// from a warm cache and never wait once a check has run. A check added
+    /// while it runs gets its first run at once. Stops when the guard is
+    /// dropped.
     ///
     /// # Panics
     ///
@@ -303,7 +354,10 @@ impl HealthRegistry {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                registry.refresh(None, Duration::ZERO).await;
+                // A run that ends from now on (a first run that `add`, a
+                // probe or `mark_ready` started) counts as this tick's.
+                let since = Instant::now();
+                registry.refresh_unless(None, Fresh::Since(since)).await;
             }
         });
         Refresher {
@@ -311,6 +365,17 @@ impl HealthRegistry {
             task,
         }
     }
+}
+
+/// Which results a refresh reuses instead of running the check again.
+#[derive(Clone, Copy, Debug)]
+enum Fresh {
+    /// Any result: only checks that have never run are run.
+    Any,
+    /// A result younger than this.
+    Younger(Duration),
+    /// A result that finished at or after this instant.
+    Since(Instant),
 }
 
 /// `Down` with the phase as the reason when `failing(phase)`.
@@ -323,9 +388,9 @@ fn gate(mut report: HealthReport, failing: impl Fn(Phase) -> bool) -> HealthRepo
 }
 
 /// Runs one check unless another probe refreshed it while we waited.
-async fn run(entry: Arc<Entry>, max_age: Duration) {
+async fn run(entry: Arc<Entry>, fresh: Fresh) {
     let _running = entry.running.lock().await;
-    if entry.is_fresh(max_age) {
+    if entry.is_fresh(fresh) {
         return;
     }
     let started = Instant::now();
@@ -357,10 +422,14 @@ impl Entry {
             .clone()
     }
 
-    fn is_fresh(&self, max_age: Duration) -> bool {
+    /// Whether the last result is `fresh` enough to reuse.
+    fn is_fresh(&self, fresh: Fresh) -> bool {
         let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        last.as_ref()
-            .is_some_and(|run| run.finished.elapsed() < max_age)
+        last.as_ref().is_some_and(|run| match fresh {
+            Fresh::Any => true,
+            Fresh::Younger(max_age) => run.finished.elapsed() < max_age,
+            Fresh::Since(instant) => run.finished >= instant,
+        })
     }
 
     fn store(&self, run: Run) {

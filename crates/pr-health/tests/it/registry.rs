@@ -140,13 +140,13 @@ async fn with_a_refresher_probes_never_wait() {
         .unwrap();
 
     let refresher = registry.spawn_refresher();
-    // Before the first run finishes, a probe answers at once with Unknown.
-    let started = Instant::now();
+    // Before the first run finishes, a probe waits for it (it joins the
+    // refresher's run rather than answering Unknown or running it again).
     let first = registry.report(None).await;
-    assert_eq!(started.elapsed(), Duration::ZERO);
-    assert_eq!(first.status, Status::Unknown);
+    assert_eq!(first.status, Status::Up);
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "one first run, shared");
 
-    sleep(Duration::from_millis(1_500)).await;
+    sleep(Duration::from_millis(500)).await;
     let started = Instant::now();
     let warm = registry.report(None).await;
     assert_eq!(started.elapsed(), Duration::ZERO, "answered from the cache");
@@ -232,6 +232,123 @@ async fn non_critical_failures_degrade_and_checks_come_and_go() {
     assert!(!registry.remove("recs"));
     assert_eq!(registry.names(), ["db"]);
     assert_eq!(registry.readiness().await.status, Status::Up);
+}
+
+#[tokio::test(start_paused = true)]
+async fn mark_ready_waits_for_every_first_run_bounded_by_each_timeout() {
+    let registry = HealthRegistry::default();
+    let runs = Arc::new(AtomicUsize::new(0));
+    registry
+        .add(check_fn("slow", counted(&runs, Duration::from_secs(1))))
+        .unwrap();
+    registry
+        .add(
+            check_fn("hangs", || async {
+                std::future::pending::<()>().await;
+                Outcome::up()
+            })
+            .critical(false)
+            .timeout(Duration::from_secs(3)),
+        )
+        .unwrap();
+    let refresher = registry.spawn_refresher();
+    // Registered after the refresher's first tick, as a service adds its own.
+    registry
+        .add(check_fn("breaker", counted(&runs, Duration::ZERO)))
+        .unwrap();
+    assert_eq!(registry.lifecycle().phase(), Phase::Starting);
+
+    assert!(registry.mark_ready().await);
+    assert_eq!(registry.lifecycle().phase(), Phase::Ready);
+    let snapshot = registry.snapshot(None);
+    assert!(
+        snapshot.checks.iter().all(|c| c.status != Status::Unknown),
+        "ready means checked: {snapshot:?}"
+    );
+    let hangs = snapshot.checks.iter().find(|c| c.name == "hangs").unwrap();
+    assert_eq!(hangs.status, Status::Down);
+    assert!(
+        hangs
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("timed out after"),
+        "{hangs:?}"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "each first run once");
+    // A failing non-critical check degrades; nothing is Unknown.
+    assert_eq!(registry.readiness().await.status, Status::Degraded);
+    assert!(!registry.mark_ready().await, "already ready");
+    drop(refresher);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_check_failing_its_first_run_makes_readiness_down_not_unknown() {
+    let registry = HealthRegistry::default();
+    let _refresher = registry.spawn_refresher();
+    registry
+        .add(check_fn("db", || async {
+            Outcome::down("connection refused")
+        }))
+        .unwrap();
+    registry.mark_ready().await;
+    let ready = registry.readiness().await;
+    assert_eq!(ready.status, Status::Down);
+    assert_eq!(ready.reason, None, "the check decided, not the lifecycle");
+    assert_eq!(
+        ready.checks[0].message.as_deref(),
+        Some("connection refused")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_check_added_while_the_refresher_runs_is_run_at_once() {
+    let mut config = HealthConfig::default();
+    config.refresh_interval_ms = 3_600_000;
+    let registry = HealthRegistry::new(config).unwrap();
+    let _refresher = registry.spawn_refresher();
+    registry.mark_ready().await;
+    // Past the refresher's first tick.
+    sleep(Duration::from_secs(1)).await;
+
+    let runs = Arc::new(AtomicUsize::new(0));
+    registry
+        .add(check_fn("late", counted(&runs, Duration::ZERO)))
+        .unwrap();
+    // A second on the paused clock, nowhere near the refresher's next tick
+    // (an hour away), and without a probe: only `add` can have run it.
+    sleep(Duration::from_secs(1)).await;
+    let snapshot = registry.snapshot(None);
+    assert_eq!(snapshot.status, Status::Up, "{snapshot:?}");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_refresher_a_probe_waits_for_a_late_check_instead_of_unknown() {
+    let mut config = HealthConfig::default();
+    config.refresh_interval_ms = 3_600_000;
+    let registry = HealthRegistry::new(config).unwrap();
+    let _refresher = registry.spawn_refresher();
+    registry.mark_ready().await;
+    sleep(Duration::from_secs(1)).await;
+
+    let runs = Arc::new(AtomicUsize::new(0));
+    registry
+        .add(check_fn("late", counted(&runs, Duration::from_secs(1))))
+        .unwrap();
+    let ready = registry.readiness().await;
+    assert_eq!(ready.status, Status::Up, "{ready:?}");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the probe joined the first run"
+    );
+    registry.readiness().await;
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "then answers from the cache"
+    );
 }
 
 #[test]
