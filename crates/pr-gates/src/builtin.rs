@@ -211,9 +211,9 @@ fn advisories_offline(
     };
     let step = ctx
         .cargo()
-        .args(["deny", "--all-features", "--offline", "check", "--config"])
+        .args(["deny", "--all-features", "--offline", "--config"])
         .arg(&config)
-        .arg("advisories");
+        .args(["check", "advisories"]);
     let outcome = ctx.run_all(vec![step]);
     match outcome.status {
         crate::Status::Pass => Outcome::pass_with(format!(
@@ -240,7 +240,8 @@ fn advisories_live(ctx: &mut Context<'_>) -> Outcome {
     if !is_fetch_failure(&out.output) {
         return ctx.failed(&step, &out);
     }
-    let reason = out.tail(3).join(" / ");
+    // The tool's last line says why (`Could not resolve host: ...`); the rest is in the log.
+    let reason = out.tail(1).join("");
     match advisory_db() {
         Some(db) => {
             ctx.say(format_args!(
@@ -543,6 +544,19 @@ mod tests {
         assert_eq!(advisory_db_under(&dbs), Some(dbs.join("advisory-db-1234")));
         assert_eq!(advisory_db_under(&home.join("none")), None);
         std::fs::remove_dir_all(&home).unwrap();
+    }
+
+    #[test]
+    fn a_failed_fetch_is_told_from_a_finding() {
+        // cargo-deny 0.20's output without a network.
+        let offline = "2026-12-02 04:48:20 [ERROR] failed to fetch advisory database \
+                       https://github.com/RustSec/advisory-db with cli: failed to clone: [...]\n\
+                       fatal: unable to access 'https://github.com/RustSec/advisory-db/': Could \
+                       not resolve host: github.com\n";
+        assert!(is_fetch_failure(offline));
+        let finding = "error[vulnerability]: Denial of service in some-crate\n\
+                       ID: RUSTSEC-2099-0001\nadvisories FAILED\n";
+        assert!(!is_fetch_failure(finding));
     }
 
     #[test]
