@@ -67,14 +67,17 @@
 //!   pr-cache = { version = "0.1", features = ["metrics"] }
 //!   ```
 //! - `health`: [`FileCacheCheck`], the file cache's directory as a
-//!   pr-health check (can it still write?).
+//!   pr-health check (can it still write?); with `redis` as well,
+//!   `RedisCheck`, each Redis client's connection (`Degraded` while Redis
+//!   is unreachable).
 //!
 //!   ```toml
 //!   pr-cache = { version = "0.1", features = ["health"] }
 //!   ```
 //! - `redis`: [`RedisTier`], a Redis tier for [`TieredCache`], and
 //!   [`RedisInvalidation`], invalidation over Redis pub/sub so that every
-//!   node's memory tier drops a key invalidated anywhere.
+//!   node's memory tier drops a key invalidated anywhere. Both reconnect
+//!   on a bounded back-off (`RedisReconnect`) after Redis restarts.
 //!
 //!   ```toml
 //!   pr-cache = { version = "0.1", features = ["redis"] }
@@ -112,11 +115,14 @@ pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub use health::FileCacheCheck;
+#[cfg(all(feature = "health", feature = "redis"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "health", feature = "redis"))))]
+pub use health::RedisCheck;
 pub use memo::{Memoized, memoize};
 pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisInvalidation, RedisTier};
+pub use redis::{RedisInvalidation, RedisReconnect, RedisTier};
 pub use stats::{ByCause, CacheStats, RemovalCause};
 pub use tier::{
     Invalidated, Invalidation, InvalidationHandler, Tier, TierFuture, TieredCache,

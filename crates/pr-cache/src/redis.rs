@@ -1,15 +1,43 @@
 //! Redis (feature `redis`): a [`Tier`] storing values with a TTL, and an
 //! [`Invalidation`] bus over pub/sub so that every node's memory tier drops
 //! a key invalidated anywhere.
+//!
+//! # Reconnecting
+//!
+//! Commands go through redis' [`ConnectionManager`], which replaces a dead
+//! connection, wrapped in a [`Link`] that keeps the connection's state:
+//!
+//! - A command that fails because the connection is gone (broken pipe,
+//!   refused, reset, timed out) marks the link *down*. While it is down,
+//!   commands fail at once with [`Error::Redis`] instead of each waiting on
+//!   a connection attempt (a cache miss must stay cheap during an outage),
+//!   and one background task probes the server with `PING`, first after
+//!   [`RedisReconnect::min_delay_ms`], then twice as long after each
+//!   failure, up to [`RedisReconnect::max_delay_ms`]: Redis is noticed back
+//!   at most that long after it is. The manager itself makes one connection
+//!   attempt per request of ours (no retry loop of its own), so the probe's
+//!   schedule is the only back-off.
+//! - When a probe succeeds, the link calls its handlers with
+//!   [`Invalidated::All`] (a [`TieredCache`](crate::TieredCache) drops its
+//!   memory and local tiers: invalidations may have been missed while Redis
+//!   was away), awaits them, and only then is *up* again.
+//! - An outage is noticed by the first command or health check that fails;
+//!   a link nobody uses stays up in its own view.
+//!
+//! The pub/sub subscriber of [`RedisInvalidation`] has its own connection
+//! (a subscribed connection takes no other commands); it notices the end of
+//! its stream at once and subscribes again on the same back-off.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
 use redis::AsyncCommands as _;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::tier::{Invalidated, Invalidation, InvalidationHandler, Tier, TierFuture};
@@ -21,36 +49,335 @@ fn redis_error(op: &'static str, e: redis::RedisError) -> Error {
     }
 }
 
-/// A pub/sub connection subscribed to `channel` (confirmed by the server).
-async fn subscribe(client: &redis::Client, channel: &str) -> Result<redis::aio::PubSub, Error> {
-    let mut pubsub = client
-        .get_async_pubsub()
-        .await
-        .map_err(|e| redis_error("connect pubsub", e))?;
-    pubsub
-        .subscribe(channel)
-        .await
-        .map_err(|e| redis_error("SUBSCRIBE", e))?;
-    Ok(pubsub)
+/// How the Redis clients of this crate ([`RedisTier`], [`RedisInvalidation`])
+/// reconnect and how long they wait. `Default` is safe in production: probes
+/// 50 ms to 5 s apart, 1 s to connect, 1 s for an answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RedisReconnect {
+    /// Milliseconds from losing the connection to the first attempt to get
+    /// it back; each failed attempt doubles the wait.
+    pub min_delay_ms: u64,
+    /// The longest wait between two attempts, in milliseconds: the bound on
+    /// how long after Redis is back a client notices.
+    pub max_delay_ms: u64,
+    /// How long one connection attempt may take, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// How long a command may wait for its answer, in milliseconds (a server
+    /// that stopped answering without closing the connection fails commands
+    /// after this, and the client reconnects).
+    pub response_timeout_ms: u64,
 }
 
-async fn connect(url: &str) -> Result<(redis::Client, MultiplexedConnection), Error> {
-    let client = redis::Client::open(url).map_err(|e| redis_error("open", e))?;
-    let conn = client
-        .get_multiplexed_async_connection()
+impl Default for RedisReconnect {
+    fn default() -> Self {
+        Self {
+            min_delay_ms: 50,
+            max_delay_ms: 5_000,
+            connect_timeout_ms: 1_000,
+            response_timeout_ms: 1_000,
+        }
+    }
+}
+
+impl RedisReconnect {
+    /// Checks every field, reporting all problems at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing each invalid field.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        for (field, value) in [
+            ("min_delay_ms", self.min_delay_ms),
+            ("max_delay_ms", self.max_delay_ms),
+            ("connect_timeout_ms", self.connect_timeout_ms),
+            ("response_timeout_ms", self.response_timeout_ms),
+        ] {
+            if value == 0 {
+                problems.push(format!(
+                    "redis.reconnect.{field}: must be greater than 0, got 0"
+                ));
+            }
+        }
+        if self.max_delay_ms < self.min_delay_ms {
+            problems.push(format!(
+                "redis.reconnect.max_delay_ms: must be at least min_delay_ms ({}), got {}",
+                self.min_delay_ms, self.max_delay_ms
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig { problems })
+        }
+    }
+
+    fn min_delay(&self) -> Duration {
+        Duration::from_millis(self.min_delay_ms)
+    }
+
+    fn max_delay(&self) -> Duration {
+        Duration::from_millis(self.max_delay_ms)
+    }
+
+    fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// The wait after `delay` failed: doubled, at most the maximum.
+    fn next_delay(&self, delay: Duration) -> Duration {
+        delay.saturating_mul(2).min(self.max_delay())
+    }
+}
+
+/// Whether `e` means the connection is gone (as opposed to a command the
+/// server refused).
+fn is_connection_error(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_unrecoverable_error()
+}
+
+/// A [`ConnectionManager`] with the state of its connection: see the
+/// module's notes.
+pub(crate) struct Link {
+    manager: ConnectionManager,
+    /// `tier` or `bus`, and the prefix or channel: for logs.
+    kind: &'static str,
+    name: String,
+    reconnect: RedisReconnect,
+    down: AtomicBool,
+    /// Why the last command or probe failed, while down.
+    last_error: Mutex<Option<String>>,
+    reconnects: AtomicU64,
+    handlers: Mutex<Vec<InvalidationHandler>>,
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("up", &self.is_up())
+            .field("reconnects", &self.reconnects.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    async fn connect(
+        url: &str,
+        kind: &'static str,
+        name: String,
+        reconnect: &RedisReconnect,
+    ) -> Result<(redis::Client, Arc<Self>), Error> {
+        reconnect.validate()?;
+        let client = redis::Client::open(url).map_err(|e| redis_error("open", e))?;
+        let config = ConnectionManagerConfig::new()
+            // One attempt per request: the link's probe is the back-off.
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(reconnect.connect_timeout()))
+            .set_response_timeout(Some(Duration::from_millis(reconnect.response_timeout_ms)));
+        let manager = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(|e| redis_error("connect", e))?;
+        let link = Arc::new(Self {
+            manager,
+            kind,
+            name,
+            reconnect: reconnect.clone(),
+            down: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+            reconnects: AtomicU64::new(0),
+            handlers: Mutex::new(Vec::new()),
+        });
+        Ok((client, link))
+    }
+
+    pub(crate) fn is_up(&self) -> bool {
+        !self.down.load(Ordering::SeqCst)
+    }
+
+    #[cfg(feature = "health")]
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs a command, failing at once while the link is down, and marking
+    /// it down when the connection turns out to be gone.
+    async fn run<T, F, Fut>(self: &Arc<Self>, op: &'static str, command: F) -> Result<T, Error>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if !self.is_up() {
+            return Err(Error::Redis {
+                op,
+                source: "not connected to redis; reconnecting in the background".into(),
+            });
+        }
+        command(self.manager.clone()).await.map_err(|e| {
+            if is_connection_error(&e) {
+                self.mark_down(&e);
+            }
+            redis_error(op, e)
+        })
+    }
+
+    /// `PING`, through the manager: `Ok` when Redis answers.
+    async fn ping(&self) -> redis::RedisResult<()> {
+        let mut conn = self.manager.clone();
+        let first = redis::cmd("PING").query_async::<()>(&mut conn).await;
+        match first {
+            // The manager started a fresh connection attempt when it saw the
+            // old one dead: the second PING waits for that attempt.
+            Err(e) if is_connection_error(&e) => {
+                redis::cmd("PING").query_async::<()>(&mut conn).await
+            }
+            done => done,
+        }
+    }
+
+    /// Checks the connection now (the health check): `PING` while up,
+    /// marking the link down when it fails; while down, the background probe
+    /// decides and this only reports.
+    #[cfg(feature = "health")]
+    pub(crate) async fn check(self: &Arc<Self>) -> bool {
+        if !self.is_up() {
+            return false;
+        }
+        let mut conn = self.manager.clone();
+        match redis::cmd("PING").query_async::<()>(&mut conn).await {
+            Ok(()) => true,
+            Err(e) => {
+                // Any failure of a PING says the server is not usable.
+                self.mark_down(&e);
+                false
+            }
+        }
+    }
+
+    fn mark_down(self: &Arc<Self>, e: &redis::RedisError) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+        if self.down.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::warn!(target: "pr_cache", client = self.kind, name = %self.name, error = %e, "cache.redis.disconnected");
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // Only reachable from a command run outside tokio, which the
+            // manager does not support either; stay down rather than panic.
+            return;
+        };
+        runtime.spawn(Self::probe_until_up(Arc::downgrade(self)));
+    }
+
+    /// Probes on the back-off until Redis answers or the link is dropped,
+    /// then tells the handlers that invalidations may have been missed and
+    /// marks the link up.
+    async fn probe_until_up(link: Weak<Self>) {
+        let Some(mut delay) = link.upgrade().map(|l| l.reconnect.min_delay()) else {
+            return;
+        };
+        loop {
+            tokio::time::sleep(delay).await;
+            let Some(link) = link.upgrade() else {
+                return;
+            };
+            match link.ping().await {
+                Ok(()) => {
+                    link.reconnects.fetch_add(1, Ordering::SeqCst);
+                    tracing::info!(target: "pr_cache", client = link.kind, name = %link.name, "cache.redis.reconnected");
+                    let handlers = link
+                        .handlers
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone();
+                    for handler in handlers {
+                        handler(Invalidated::All).await;
+                    }
+                    *link
+                        .last_error
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = None;
+                    link.down.store(false, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(target: "pr_cache", client = link.kind, name = %link.name, error = %e, "cache.redis.reconnect_failed");
+                    *link
+                        .last_error
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+                    delay = link.reconnect.next_delay(delay);
+                }
+            }
+        }
+    }
+
+    fn subscribe(&self, handler: InvalidationHandler) {
+        self.handlers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handler);
+    }
+}
+
+/// A pub/sub connection subscribed to `channel` (confirmed by the server),
+/// within the connect and response timeouts.
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+    reconnect: &RedisReconnect,
+) -> Result<redis::aio::PubSub, Error> {
+    let limit = reconnect.connect_timeout() + Duration::from_millis(reconnect.response_timeout_ms);
+    let attempt = async {
+        let mut pubsub = client
+            .get_async_pubsub()
+            .await
+            .map_err(|e| redis_error("connect pubsub", e))?;
+        pubsub
+            .subscribe(channel)
+            .await
+            .map_err(|e| redis_error("SUBSCRIBE", e))?;
+        Ok(pubsub)
+    };
+    tokio::time::timeout(limit, attempt)
         .await
-        .map_err(|e| redis_error("connect", e))?;
-    Ok((client, conn))
+        .unwrap_or_else(|_| {
+            Err(Error::Redis {
+                op: "SUBSCRIBE",
+                source: "no answer within the connect and response timeouts".into(),
+            })
+        })
 }
 
 /// A Redis tier: values under `<prefix><key>`, with `PX` expiry when the
-/// tiered cache has a TTL. One multiplexed connection, shared by clones.
+/// tiered cache has a TTL. One reconnecting connection, shared by clones.
 ///
 /// Values are whatever bytes the [`TieredCache`](crate::TieredCache) hands
 /// it (serde JSON).
+///
+/// After Redis restarts or the connection drops, the tier reconnects on a
+/// bounded back-off ([`RedisReconnect`]); meanwhile its commands fail at
+/// once (a [`TieredCache`](crate::TieredCache) reads that as a miss). When
+/// the connection is back, a [`TieredCache`](crate::TieredCache) built on it
+/// empties its memory and local tiers before the tier takes commands again:
+/// invalidations may have been missed during the outage. It logs
+/// `cache.redis.disconnected` and `cache.redis.reconnected` (and
+/// `cache.redis.reconnect_failed` at debug level per failed attempt).
 #[derive(Clone)]
 pub struct RedisTier {
-    conn: MultiplexedConnection,
+    link: Arc<Link>,
     prefix: String,
 }
 
@@ -58,23 +385,60 @@ impl fmt::Debug for RedisTier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisTier")
             .field("prefix", &self.prefix)
+            .field("connected", &self.link.is_up())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisTier {
     /// Connects to `url` (`redis://host:port/db`; a password in it is never
-    /// logged); keys are stored under `prefix`.
+    /// logged); keys are stored under `prefix`. Reconnects with
+    /// [`RedisReconnect::default`]. Needs a tokio runtime.
     ///
     /// # Errors
     ///
     /// [`Error::Redis`] when the URL is invalid or the server cannot be reached.
     pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, Error> {
-        let (_, conn) = connect(url).await?;
-        Ok(Self {
-            conn,
-            prefix: prefix.into(),
-        })
+        Self::connect_with(url, prefix, &RedisReconnect::default()).await
+    }
+
+    /// [`connect`](Self::connect) with its reconnection settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `reconnect` is invalid, [`Error::Redis`]
+    /// when the URL is invalid or the server cannot be reached.
+    pub async fn connect_with(
+        url: &str,
+        prefix: impl Into<String>,
+        reconnect: &RedisReconnect,
+    ) -> Result<Self, Error> {
+        let prefix = prefix.into();
+        let (_, link) = Link::connect(url, "tier", prefix.clone(), reconnect).await?;
+        Ok(Self { link, prefix })
+    }
+
+    /// Whether the tier's connection works, as far as it knows: `false`
+    /// from a command or check that found it gone until a probe reaches
+    /// Redis again.
+    #[must_use]
+    pub fn is_connected(&self) -> bool {
+        self.link.is_up()
+    }
+
+    /// How many times the connection came back after an outage.
+    #[must_use]
+    pub fn reconnects(&self) -> u64 {
+        self.link.reconnects.load(Ordering::SeqCst)
+    }
+
+    /// A health check of this tier's connection (feature `health`):
+    /// `Degraded` while Redis is unreachable, `Up` once it is back.
+    #[cfg(feature = "health")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+    #[must_use]
+    pub fn health_check(&self) -> crate::health::RedisCheck {
+        crate::health::RedisCheck::tier(format!("cache:redis:{}", self.prefix), &self.link)
     }
 
     fn key(&self, key: &str) -> String {
@@ -89,10 +453,10 @@ impl Tier for RedisTier {
 
     fn get<'a>(&'a self, key: &'a str) -> TierFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
-            conn.get(self.key(key))
+            let key = self.key(key);
+            self.link
+                .run("GET", |mut conn| async move { conn.get(key).await })
                 .await
-                .map_err(|e| redis_error("GET", e))
         })
     }
 
@@ -103,25 +467,30 @@ impl Tier for RedisTier {
         ttl: Option<Duration>,
     ) -> TierFuture<'a, ()> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
             let key = self.key(key);
-            match ttl {
-                Some(ttl) => {
-                    let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-                    conn.pset_ex::<_, _, ()>(key, value, ms).await
-                }
-                None => conn.set::<_, _, ()>(key, value).await,
-            }
-            .map_err(|e| redis_error("SET", e))
+            self.link
+                .run("SET", |mut conn| async move {
+                    match ttl {
+                        Some(ttl) => {
+                            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                            conn.pset_ex::<_, _, ()>(key, value, ms).await
+                        }
+                        None => conn.set::<_, _, ()>(key, value).await,
+                    }
+                })
+                .await
         })
     }
 
     fn remove<'a>(&'a self, key: &'a str) -> TierFuture<'a, ()> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
-            conn.del::<_, ()>(self.key(key))
+            let key = self.key(key);
+            self.link
+                .run(
+                    "DEL",
+                    |mut conn| async move { conn.del::<_, ()>(key).await },
+                )
                 .await
-                .map_err(|e| redis_error("DEL", e))
         })
     }
 
@@ -129,23 +498,24 @@ impl Tier for RedisTier {
     /// block the server the way `KEYS` does).
     fn clear(&self) -> TierFuture<'_, ()> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
             let pattern = format!("{}*", escape_glob(&self.prefix));
-            let keys: Vec<String> = {
-                let mut scan = conn
-                    .scan_match::<_, String>(pattern)
-                    .await
-                    .map_err(|e| redis_error("SCAN", e))?;
-                let mut keys = Vec::new();
-                while let Some(key) = scan.next_item().await {
-                    keys.push(key.map_err(|e| redis_error("SCAN", e))?);
-                }
-                keys
-            };
+            let keys: Vec<String> = self
+                .link
+                .run("SCAN", |mut conn| async move {
+                    let mut scan = conn.scan_match::<_, String>(pattern).await?;
+                    let mut keys = Vec::new();
+                    while let Some(key) = scan.next_item().await {
+                        keys.push(key?);
+                    }
+                    Ok(keys)
+                })
+                .await?;
             for batch in keys.chunks(512) {
-                conn.unlink::<_, ()>(batch)
-                    .await
-                    .map_err(|e| redis_error("UNLINK", e))?;
+                self.link
+                    .run("UNLINK", |mut conn| async move {
+                        conn.unlink::<_, ()>(batch).await
+                    })
+                    .await?;
             }
             Ok(())
         })
@@ -153,6 +523,12 @@ impl Tier for RedisTier {
 
     fn is_shared(&self) -> bool {
         true
+    }
+
+    /// The handler hears [`Invalidated::All`] each time the connection comes
+    /// back after an outage, before the tier takes commands again.
+    fn subscribe_invalidations(&self, handler: InvalidationHandler) {
+        self.link.subscribe(handler);
     }
 }
 
@@ -170,13 +546,17 @@ impl Tier for RedisTier {
 /// its memory tier and its local tiers, and reads through to Redis afresh.
 /// When the subscription's connection ends,
 /// `cache.redis.invalidation_disconnected` is logged and the task subscribes
-/// again (50 ms to 5 s apart, logging `cache.redis.resubscribe_failed` until
-/// it succeeds, then `cache.redis.invalidation_resubscribed`).
+/// again on the [`RedisReconnect`] back-off (by default 50 ms to 5 s apart),
+/// logging `cache.redis.resubscribe_failed` until it succeeds, then
+/// `cache.redis.invalidation_resubscribed`. Publishing goes through its own
+/// reconnecting connection, as [`RedisTier`]'s commands do: while it is
+/// down, [`publish`](Invalidation::publish) fails at once.
 pub struct RedisInvalidation {
-    conn: MultiplexedConnection,
+    link: Arc<Link>,
     channel: String,
     node: u64,
     handlers: Arc<Mutex<Vec<InvalidationHandler>>>,
+    subscribed: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -185,6 +565,8 @@ impl fmt::Debug for RedisInvalidation {
         f.debug_struct("RedisInvalidation")
             .field("channel", &self.channel)
             .field("node", &self.node)
+            .field("subscribed", &self.subscribed.load(Ordering::SeqCst))
+            .field("publishing", &self.link.is_up())
             .finish_non_exhaustive()
     }
 }
@@ -220,83 +602,149 @@ fn node_id() -> u64 {
 }
 
 impl RedisInvalidation {
-    /// Connects to `url` and subscribes to `channel`. Needs a tokio runtime.
+    /// Connects to `url` and subscribes to `channel`, reconnecting with
+    /// [`RedisReconnect::default`]. Needs a tokio runtime.
     ///
     /// # Errors
     ///
     /// [`Error::Redis`] when the server cannot be reached or the
     /// subscription fails.
     pub async fn connect(url: &str, channel: impl Into<String>) -> Result<Self, Error> {
+        Self::connect_with(url, channel, &RedisReconnect::default()).await
+    }
+
+    /// [`connect`](Self::connect) with its reconnection settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `reconnect` is invalid, [`Error::Redis`]
+    /// when the server cannot be reached or the subscription fails.
+    pub async fn connect_with(
+        url: &str,
+        channel: impl Into<String>,
+        reconnect: &RedisReconnect,
+    ) -> Result<Self, Error> {
         let channel = channel.into();
-        let (client, conn) = connect(url).await?;
-        let pubsub = subscribe(&client, &channel).await?;
+        let (client, link) = Link::connect(url, "bus", channel.clone(), reconnect).await?;
+        let pubsub = subscribe(&client, &channel, reconnect).await?;
         let node = node_id();
-        let name = channel.clone();
         let handlers: Arc<Mutex<Vec<InvalidationHandler>>> = Arc::default();
-        let listeners = Arc::clone(&handlers);
-        let task = tokio::spawn(async move {
-            let me = format!("{node:016x}");
-            let notify = |what: Invalidated| {
-                let current: Vec<InvalidationHandler> = listeners
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone();
-                async move {
-                    for handler in current {
-                        handler(what.clone()).await;
-                    }
-                }
-            };
-            let mut messages = pubsub.into_on_message();
-            loop {
-                while let Some(msg) = messages.next().await {
-                    let Ok(payload) = msg.get_payload::<String>() else {
-                        continue;
-                    };
-                    let Some((from, key)) = payload.split_once(' ') else {
-                        continue;
-                    };
-                    if from != me {
-                        notify(Invalidated::Key(key.to_owned())).await;
-                    }
-                }
-                // The connection ended: subscribe again, backing off from
-                // 50 ms to 5 s between attempts, until the bus is dropped.
-                tracing::warn!(target: "pr_cache", channel = %name, "cache.redis.invalidation_disconnected");
-                let mut delay = Duration::from_millis(50);
-                messages = loop {
-                    tokio::time::sleep(delay).await;
-                    match subscribe(&client, &name).await {
-                        Ok(pubsub) => break pubsub.into_on_message(),
-                        Err(e) => {
-                            tracing::warn!(target: "pr_cache", channel = %name, error = %e, "cache.redis.resubscribe_failed");
-                            delay = (delay * 2).min(Duration::from_secs(5));
-                        }
-                    }
-                };
-                tracing::info!(target: "pr_cache", channel = %name, "cache.redis.invalidation_resubscribed");
-                // What was sent meanwhile is lost: every local copy is suspect.
-                notify(Invalidated::All).await;
-            }
-        });
+        let subscribed = Arc::new(AtomicBool::new(true));
+        let task = tokio::spawn(listen(
+            Listener {
+                client,
+                channel: channel.clone(),
+                me: format!("{node:016x}"),
+                handlers: Arc::clone(&handlers),
+                subscribed: Arc::clone(&subscribed),
+                reconnect: reconnect.clone(),
+            },
+            pubsub,
+        ));
         Ok(Self {
-            conn,
+            link,
             channel,
             node,
             handlers,
+            subscribed,
             task,
         })
+    }
+
+    /// Whether the bus is subscribed and its publishing connection works, as
+    /// far as it knows.
+    #[must_use]
+    pub fn is_connected(&self) -> bool {
+        self.subscribed.load(Ordering::SeqCst) && self.link.is_up()
+    }
+
+    /// A health check of the bus (feature `health`): `Degraded` while its
+    /// subscription or its publishing connection is down, `Up` once both
+    /// are back.
+    #[cfg(feature = "health")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+    #[must_use]
+    pub fn health_check(&self) -> crate::health::RedisCheck {
+        crate::health::RedisCheck::bus(
+            format!("cache:redis-bus:{}", self.channel),
+            &self.link,
+            &self.subscribed,
+        )
+    }
+}
+
+/// What the subscriber task owns.
+struct Listener {
+    client: redis::Client,
+    channel: String,
+    me: String,
+    handlers: Arc<Mutex<Vec<InvalidationHandler>>>,
+    subscribed: Arc<AtomicBool>,
+    reconnect: RedisReconnect,
+}
+
+impl Listener {
+    async fn notify(&self, what: Invalidated) {
+        let current: Vec<InvalidationHandler> = self
+            .handlers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for handler in current {
+            handler(what.clone()).await;
+        }
+    }
+}
+
+/// The subscriber: hands on other nodes' keys; when the connection ends,
+/// subscribes again on the back-off and then tells the handlers
+/// [`Invalidated::All`].
+async fn listen(this: Listener, pubsub: redis::aio::PubSub) {
+    let mut messages = pubsub.into_on_message();
+    loop {
+        while let Some(msg) = messages.next().await {
+            let Ok(payload) = msg.get_payload::<String>() else {
+                continue;
+            };
+            let Some((from, key)) = payload.split_once(' ') else {
+                continue;
+            };
+            if from != this.me {
+                this.notify(Invalidated::Key(key.to_owned())).await;
+            }
+        }
+        // The connection ended: subscribe again on the back-off, until the
+        // bus is dropped (which aborts this task).
+        this.subscribed.store(false, Ordering::SeqCst);
+        tracing::warn!(target: "pr_cache", channel = %this.channel, "cache.redis.invalidation_disconnected");
+        let mut delay = this.reconnect.min_delay();
+        messages = loop {
+            tokio::time::sleep(delay).await;
+            match subscribe(&this.client, &this.channel, &this.reconnect).await {
+                Ok(pubsub) => break pubsub.into_on_message(),
+                Err(e) => {
+                    tracing::warn!(target: "pr_cache", channel = %this.channel, error = %e, "cache.redis.resubscribe_failed");
+                    delay = this.reconnect.next_delay(delay);
+                }
+            }
+        };
+        tracing::info!(target: "pr_cache", channel = %this.channel, "cache.redis.invalidation_resubscribed");
+        // What was sent meanwhile is lost: every local copy is suspect.
+        this.notify(Invalidated::All).await;
+        this.subscribed.store(true, Ordering::SeqCst);
     }
 }
 
 impl Invalidation for RedisInvalidation {
     fn publish<'a>(&'a self, key: &'a str) -> TierFuture<'a, ()> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
             let payload = format!("{:016x} {key}", self.node);
-            conn.publish::<_, _, ()>(&self.channel, payload)
+            let channel = &self.channel;
+            self.link
+                .run("PUBLISH", |mut conn| async move {
+                    conn.publish::<_, _, ()>(channel, payload).await
+                })
                 .await
-                .map_err(|e| redis_error("PUBLISH", e))
         })
     }
 
@@ -305,5 +753,48 @@ impl Invalidation for RedisInvalidation {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(handler);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_back_off_doubles_up_to_its_bound_and_settings_are_checked() {
+        let reconnect = RedisReconnect::default();
+        assert!(reconnect.validate().is_ok());
+        let mut delay = reconnect.min_delay();
+        let mut seen = vec![delay];
+        for _ in 0..12 {
+            delay = reconnect.next_delay(delay);
+            seen.push(delay);
+        }
+        assert_eq!(seen[1], Duration::from_millis(100));
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(seen.last(), Some(&Duration::from_secs(5)));
+
+        let bad = RedisReconnect {
+            min_delay_ms: 0,
+            max_delay_ms: 0,
+            connect_timeout_ms: 0,
+            response_timeout_ms: 10,
+        };
+        let Err(Error::InvalidConfig { problems }) = bad.validate() else {
+            panic!("invalid");
+        };
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        let inverted = RedisReconnect {
+            min_delay_ms: 100,
+            max_delay_ms: 10,
+            ..RedisReconnect::default()
+        };
+        let Err(Error::InvalidConfig { problems }) = inverted.validate() else {
+            panic!("invalid");
+        };
+        assert!(
+            problems[0].starts_with("redis.reconnect.max_delay_ms"),
+            "{problems:?}"
+        );
     }
 }

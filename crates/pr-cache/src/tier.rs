@@ -45,6 +45,14 @@ pub trait Tier: Send + Sync + fmt::Debug + 'static {
     fn is_shared(&self) -> bool {
         false
     }
+    /// Calls `handler` with [`Invalidated::All`] whenever this tier may have
+    /// missed invalidations: [`RedisTier`](crate::RedisTier) does when its
+    /// connection comes back after an outage. A [`TieredCache`] subscribes
+    /// to each of its tiers when it is built, and empties its memory and
+    /// local tiers when told. Default: never.
+    fn subscribe_invalidations(&self, handler: InvalidationHandler) {
+        let _ = handler;
+    }
 }
 
 /// What an [`Invalidation`] bus tells its subscribers.
@@ -211,49 +219,56 @@ where
 
     /// The cache. With an invalidation bus, it subscribes: a key another
     /// node invalidates leaves the memory tier and the tiers that are not
-    /// shared.
+    /// shared. It also subscribes to its tiers
+    /// ([`Tier::subscribe_invalidations`]): when one may have missed
+    /// invalidations (a Redis tier back after an outage), the memory tier
+    /// and the tiers that are not shared are emptied.
     #[must_use]
     pub fn build(self) -> TieredCache<V> {
+        let memory = self.cache.memory.clone();
+        let invalidations = Arc::clone(&self.cache.invalidations);
+        let local: Vec<Arc<dyn Tier>> = self
+            .cache
+            .lower
+            .iter()
+            .filter(|t| !t.is_shared())
+            .cloned()
+            .collect();
+        let handler: InvalidationHandler = Arc::new(move |what: Invalidated| {
+            let drop_from_memory = {
+                let (memory, invalidations) = (memory.clone(), Arc::clone(&invalidations));
+                let what = what.clone();
+                move || {
+                    invalidations.fetch_add(1, SeqCst);
+                    match &what {
+                        Invalidated::Key(key) => memory.invalidate(key),
+                        Invalidated::All => memory.invalidate_all(),
+                    }
+                }
+            };
+            drop_from_memory();
+            let local = local.clone();
+            Box::pin(async move {
+                for tier in &local {
+                    let done = match &what {
+                        Invalidated::Key(key) => tier.remove(key).await,
+                        Invalidated::All => tier.clear().await,
+                    };
+                    if let Err(e) = done {
+                        tracing::warn!(target: "pr_cache", tier = tier.name(), error = %e, "cache.tier.remote_invalidation_failed");
+                    }
+                }
+                // Again, past a promotion from a local tier meanwhile.
+                if !local.is_empty() {
+                    drop_from_memory();
+                }
+            })
+        });
+        for tier in &self.cache.lower {
+            tier.subscribe_invalidations(Arc::clone(&handler));
+        }
         if let Some(bus) = &self.cache.invalidation {
-            let memory = self.cache.memory.clone();
-            let invalidations = Arc::clone(&self.cache.invalidations);
-            let local: Vec<Arc<dyn Tier>> = self
-                .cache
-                .lower
-                .iter()
-                .filter(|t| !t.is_shared())
-                .cloned()
-                .collect();
-            bus.subscribe(Arc::new(move |what: Invalidated| {
-                let drop_from_memory = {
-                    let (memory, invalidations) = (memory.clone(), Arc::clone(&invalidations));
-                    let what = what.clone();
-                    move || {
-                        invalidations.fetch_add(1, SeqCst);
-                        match &what {
-                            Invalidated::Key(key) => memory.invalidate(key),
-                            Invalidated::All => memory.invalidate_all(),
-                        }
-                    }
-                };
-                drop_from_memory();
-                let local = local.clone();
-                Box::pin(async move {
-                    for tier in &local {
-                        let done = match &what {
-                            Invalidated::Key(key) => tier.remove(key).await,
-                            Invalidated::All => tier.clear().await,
-                        };
-                        if let Err(e) = done {
-                            tracing::warn!(target: "pr_cache", tier = tier.name(), error = %e, "cache.tier.remote_invalidation_failed");
-                        }
-                    }
-                    // Again, past a promotion from a local tier meanwhile.
-                    if !local.is_empty() {
-                        drop_from_memory();
-                    }
-                })
-            }));
+            bus.subscribe(handler);
         }
         self.cache
     }

@@ -1,16 +1,20 @@
 //! The Redis tier and cross-node invalidation against a real
 //! `redis-server` started on a free loopback port.
 
+use std::future::Future;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use pr_cache::{FileCache, MemoryCache, RedisInvalidation, RedisTier, Tier as _, TieredCache};
+use pr_cache::{
+    FileCache, MemoryCache, RedisInvalidation, RedisReconnect, RedisTier, Tier as _, TieredCache,
+};
 
 use crate::support::TempDir;
 
 /// A `redis-server` on a free loopback port, killed on drop.
 struct Server {
-    child: Child,
+    child: Option<Child>,
+    port: u16,
     url: String,
 }
 
@@ -21,6 +25,19 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
+        let mut server = Self {
+            child: None,
+            port,
+            url: format!("redis://127.0.0.1:{port}/"),
+        };
+        server.spawn().await;
+        server
+    }
+
+    /// Starts `redis-server` on this server's port and waits until it
+    /// accepts connections (a few ms).
+    async fn spawn(&mut self) {
+        let port = self.port;
         let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -28,11 +45,10 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed (.ci/run installs it)");
-        let url = format!("redis://127.0.0.1:{port}/");
-        // Until it accepts connections (a few ms).
         for _ in 0..2_000 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, url };
+                self.child = Some(child);
+                return;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -40,12 +56,19 @@ impl Server {
         let _ = child.wait();
         panic!("redis-server did not start on port {port}");
     }
+
+    /// Kills the server (SIGKILL: no goodbye to its clients).
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -226,4 +249,138 @@ async fn a_node_resubscribes_after_its_connection_is_killed() {
         }
     }
     panic!("node B never received an invalidation after its connection was killed");
+}
+
+/// Polls `done` every 10 ms until it holds, failing after a generous
+/// deadline (the back-off bound in these tests is 400 ms).
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..3_000 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} did not happen within 30 s");
+}
+
+/// Redis is killed and restarted on the same port: the tier's commands
+/// fail at once meanwhile, its health check goes `Degraded`, and it
+/// reconnects on its own; before it takes commands again the tiered cache
+/// empties its memory tier (what it held before and during the outage may
+/// have missed invalidations). The invalidation bus subscribes again and
+/// publishes again, and its check follows the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tier_and_the_bus_come_back_after_redis_restarts() {
+    let mut server = Server::start().await;
+    let mut reconnect = RedisReconnect::default();
+    reconnect.min_delay_ms = 10;
+    reconnect.max_delay_ms = 400;
+    let tier = RedisTier::connect_with(&server.url, "r:", &reconnect)
+        .await
+        .unwrap();
+    let memory: MemoryCache<String, String> =
+        MemoryCache::builder().max_entries(1_000).build().unwrap();
+    let cache = TieredCache::builder(memory).tier(tier.clone()).build();
+    // Two nodes on a bus, memory only: B's memory hears A's invalidations.
+    let bus_node = |bus: RedisInvalidation| {
+        let memory: MemoryCache<String, String> =
+            MemoryCache::builder().max_entries(100).build().unwrap();
+        TieredCache::builder(memory).invalidation(bus).build()
+    };
+    let bus_a = RedisInvalidation::connect_with(&server.url, "restart", &reconnect)
+        .await
+        .unwrap();
+    let bus_b = RedisInvalidation::connect_with(&server.url, "restart", &reconnect)
+        .await
+        .unwrap();
+    #[cfg(feature = "health")]
+    let checks = {
+        use pr_health::Check as _;
+        let checks = [
+            tier.health_check(),
+            bus_a.health_check(),
+            bus_b.health_check(),
+        ];
+        assert_eq!(checks[0].name(), "cache:redis:r:");
+        assert_eq!(checks[1].name(), "cache:redis-bus:restart");
+        assert!(!pr_health::Check::critical(&checks[0]));
+        checks
+    };
+    let (a, b) = (bus_node(bus_a), bus_node(bus_b));
+
+    cache.insert("before", "1".to_owned()).await.unwrap();
+    assert_eq!(
+        tier.get("before").await.unwrap().as_deref(),
+        Some(&b"\"1\""[..])
+    );
+    #[cfg(feature = "health")]
+    for check in &checks {
+        assert_eq!(
+            pr_health::Check::check(check).await.status(),
+            pr_health::Status::Up
+        );
+    }
+
+    server.kill();
+    // The first command on the dead connection fails and marks it down;
+    // later ones fail at once without waiting on a connection attempt.
+    assert!(tier.get("before").await.is_err());
+    assert!(!tier.is_connected());
+    let err = tier.get("before").await.unwrap_err();
+    assert_eq!(pr_errors::CodedError::code(&err).as_str(), "cache.redis");
+    // A read is a miss, not an error; memory still answers meanwhile.
+    assert_eq!(cache.get("absent").await, None);
+    cache.memory().insert("during".to_owned(), "2".to_owned());
+    assert_eq!(cache.get("before").await.as_deref(), Some("1"));
+    #[cfg(feature = "health")]
+    for check in &checks {
+        eventually("the check going Degraded", || async {
+            pr_health::Check::check(check).await.status() == pr_health::Status::Degraded
+        })
+        .await;
+    }
+
+    server.spawn().await;
+    #[cfg(feature = "health")]
+    for check in &checks {
+        eventually("the check going Up", || async {
+            pr_health::Check::check(check).await.status() == pr_health::Status::Up
+        })
+        .await;
+    }
+    eventually("the tier reconnecting", || async { tier.is_connected() }).await;
+    assert_eq!(tier.reconnects(), 1);
+    // Flushed before the tier took commands again.
+    assert_eq!(cache.memory().get("before"), None, "held before the outage");
+    assert_eq!(cache.memory().get("during"), None, "held during the outage");
+    cache.insert("after", "3".to_owned()).await.unwrap();
+    assert_eq!(
+        tier.get("after").await.unwrap().as_deref(),
+        Some(&b"\"3\""[..])
+    );
+    assert_eq!(
+        cache.get("before").await,
+        None,
+        "the restarted Redis is empty"
+    );
+
+    // The bus: subscribed again on both nodes, and publishing again.
+    eventually("invalidations reaching B again", || async {
+        b.memory().insert("k".to_owned(), "stale".to_owned());
+        if a.invalidate("k").await.is_err() {
+            return false;
+        }
+        for _ in 0..20 {
+            if b.memory().get("k").is_none() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        false
+    })
+    .await;
 }
