@@ -2,7 +2,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::Dispatch;
 use tracing::level_filters::LevelFilter;
@@ -14,10 +14,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Color, Every, FileConfig, Format, LoggingConfig, Stream};
 use crate::filter::{Directives, LevelHandle, LevelState, parse_level};
 use crate::layer::{Output, PrLayer};
-use crate::output::{ConsoleSink, FileSink, QueueSink, Sink, WriterSink};
+use crate::output::{ConsoleSink, ConsoleTarget, FileSink, QueueSink, Sink, WriterSink};
 use crate::redact::Redactor;
 use crate::rolling::{Compressor, FileSettings, RollingFile};
-use crate::stats::{Counters, Stats};
+use crate::stats::{Counters, HealthProbe, Stats};
 use crate::time::{Period, Tz};
 
 /// Sets up logging from `config` and installs it as the global subscriber.
@@ -147,10 +147,18 @@ impl LoggingBuilder {
         let mut shared = Vec::new();
         if config.console.enabled {
             let counters = Arc::new(Counters::named("console"));
-            let sink: Arc<dyn Sink> = Arc::new(ConsoleSink {
-                stream: config.console.stream,
-                counters: Arc::clone(&counters),
-            });
+            let sink: Arc<dyn Sink> = match &config.console.queue {
+                Some(queue) => Arc::new(QueueSink::start(
+                    ConsoleTarget::new(config.console.stream, Arc::clone(&counters)),
+                    queue.capacity,
+                    queue.when_full,
+                    Arc::clone(&counters),
+                )?),
+                None => Arc::new(ConsoleSink {
+                    stream: config.console.stream,
+                    counters: Arc::clone(&counters),
+                }),
+            };
             let color = config.console.format == Format::Text
                 && match config.console.color {
                     Color::Always => true,
@@ -259,6 +267,8 @@ impl LoggingBuilder {
             compressor,
             redactor,
             levels: LevelHandle::new(levels),
+            flush_timeout: Duration::from_millis(config.flush_timeout_ms),
+            closed: false,
         };
         Ok((dispatch, guard))
     }
@@ -319,9 +329,11 @@ fn file_sink(
     })
 }
 
-/// Keeps logging running; dropping it (also while a panic unwinds) flushes
-/// every output, stops the writer threads and finishes compression.
-#[must_use = "dropping the guard flushes and stops the file writers"]
+/// Keeps logging running; dropping it (also while a panic unwinds) does
+/// what [`LoggingGuard::shutdown`] does: writes out every output's queue,
+/// within `flush_timeout_ms`, stops the writer threads and finishes
+/// compression.
+#[must_use = "dropping the guard flushes and stops the writers"]
 #[derive(Debug)]
 pub struct LoggingGuard {
     outputs: Vec<(String, Arc<dyn Sink>, Arc<Counters>)>,
@@ -329,6 +341,34 @@ pub struct LoggingGuard {
     compressor: Option<Arc<Compressor>>,
     redactor: Arc<Redactor>,
     levels: LevelHandle,
+    flush_timeout: Duration,
+    /// Shut down already: dropping does nothing more.
+    closed: bool,
+}
+
+/// What [`LoggingGuard::flush`] or [`LoggingGuard::shutdown`] could not
+/// write by the deadline (`flush_timeout_ms`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlushReport {
+    /// Each output with lines not written by the deadline, and how many:
+    /// still queued after a flush, lost after a shutdown (and counted as
+    /// dropped).
+    pub unwritten: Vec<(String, u64)>,
+}
+
+impl FlushReport {
+    /// Whether every line was written.
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.unwritten.is_empty()
+    }
+
+    /// Lines not written, all outputs together.
+    #[must_use]
+    pub fn lines(&self) -> u64 {
+        self.unwritten.iter().map(|(_, n)| n).sum()
+    }
 }
 
 impl LoggingGuard {
@@ -355,43 +395,101 @@ impl LoggingGuard {
         }
     }
 
+    /// A probe of each output's recent write errors and dropped lines, for
+    /// a health check (see [`HealthProbe`]).
+    #[must_use]
+    pub fn health_probe(&self) -> HealthProbe {
+        let mut outputs: Vec<_> = self
+            .outputs
+            .iter()
+            .map(|(name, _, counters)| (name.clone(), Arc::clone(counters)))
+            .collect();
+        if let Some(audit) = &self.audit {
+            outputs.push(("audit".to_owned(), Arc::clone(&audit.counters)));
+        }
+        HealthProbe::new(outputs)
+    }
+
     /// Installs a panic hook that logs each panic at ERROR (target `panic`,
     /// with its message, location and thread) through the global
-    /// subscriber, flushes every output, then runs the previous hook.
+    /// subscriber, flushes every output (waiting `flush_timeout_ms` at
+    /// most), then runs the previous hook.
     pub fn install_panic_hook(&self) {
         let sinks = self
             .outputs
             .iter()
             .map(|(_, sink, _)| Arc::clone(sink))
             .collect();
-        crate::helpers::install_panic_hook(sinks);
+        crate::helpers::install_panic_hook(sinks, self.flush_timeout);
     }
 
-    /// Writes out everything buffered or queued so far, and waits for the
-    /// compression of files rotated so far.
-    pub fn flush(&self) {
-        for (_, sink, _) in &self.outputs {
-            sink.flush();
-        }
+    /// Writes out everything buffered or queued so far, waiting
+    /// `flush_timeout_ms` at most for the queues (all outputs together),
+    /// and waits for the compression of files rotated so far. The report
+    /// names the outputs whose queue was not written out by then (an output
+    /// that does not drain, such as a stdout pipe nobody reads).
+    #[expect(
+        clippy::must_use_candidate,
+        reason = "a caller that only wants the lines out (a shutdown path) may ignore the report"
+    )]
+    pub fn flush(&self) -> FlushReport {
+        let deadline = Instant::now() + self.flush_timeout;
+        let unwritten = self
+            .outputs
+            .iter()
+            .filter_map(|(name, sink, _)| {
+                let n = sink.flush(deadline);
+                (n > 0).then(|| (name.clone(), n))
+            })
+            .collect();
         if let Some(audit) = &self.audit {
             audit.flush();
         }
         if let Some(compressor) = &self.compressor {
             compressor.wait();
         }
+        FlushReport { unwritten }
     }
-}
 
-impl Drop for LoggingGuard {
-    fn drop(&mut self) {
-        for (_, sink, _) in &self.outputs {
-            sink.shutdown();
+    /// Writes out every output's queue, waiting `flush_timeout_ms` at most
+    /// (all outputs together), stops the writer threads and finishes
+    /// compression; what dropping the guard does, with the report of the
+    /// lines lost: still queued at the deadline (a writer stuck on an
+    /// output that does not drain is left behind). Lost lines are also
+    /// counted as dropped. Lines logged afterwards are dropped.
+    #[expect(
+        clippy::must_use_candidate,
+        reason = "a caller that only wants what dropping does, explicitly, may ignore the report"
+    )]
+    pub fn shutdown(mut self) -> FlushReport {
+        self.close()
+    }
+
+    fn close(&mut self) -> FlushReport {
+        if std::mem::replace(&mut self.closed, true) {
+            return FlushReport::default();
         }
+        let deadline = Instant::now() + self.flush_timeout;
+        let unwritten = self
+            .outputs
+            .iter()
+            .filter_map(|(name, sink, _)| {
+                let n = sink.shutdown(deadline);
+                (n > 0).then(|| (name.clone(), n))
+            })
+            .collect();
         if let Some(audit) = &self.audit {
             audit.flush();
         }
         if let Some(compressor) = &self.compressor {
             compressor.stop();
         }
+        FlushReport { unwritten }
+    }
+}
+
+impl Drop for LoggingGuard {
+    fn drop(&mut self) {
+        let _ = self.close();
     }
 }

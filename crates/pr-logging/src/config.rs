@@ -38,7 +38,17 @@ pub struct LoggingConfig {
     pub audit: Option<AuditConfig>,
     /// Per-callsite rate limiting; off when absent.
     pub rate_limit: Option<RateLimitConfig>,
+    /// The longest wait of a flush or shutdown for the queues, in ms.
+    /// All outputs together, 1 to 600000; lines still queued then are
+    /// reported lost, so an output that does not drain (a stdout pipe
+    /// nobody reads) never holds the service longer.
+    pub flush_timeout_ms: u64,
 }
+
+/// The largest `queue.capacity`: the queue's slots are allocated up front.
+pub(crate) const MAX_QUEUE_CAPACITY: usize = 1 << 20;
+/// The largest `flush_timeout_ms` (10 minutes).
+const MAX_FLUSH_TIMEOUT_MS: u64 = 600_000;
 
 /// At most `per_second` events per second from one callsite (a `tracing`
 /// macro invocation); the rest are dropped and reported in one summary line
@@ -67,6 +77,7 @@ impl Default for LoggingConfig {
             redaction: RedactionConfig::default(),
             audit: None,
             rate_limit: None,
+            flush_timeout_ms: 5000,
         }
     }
 }
@@ -129,6 +140,11 @@ pub struct ConsoleConfig {
     pub level: String,
     /// Colour in the text format: `auto`, `always` or `never`.
     pub color: Color,
+    /// The console's bounded queue; written synchronously when absent.
+    /// A background thread writes what it holds (by default 8192 lines,
+    /// `drop` when full), so a stalled stdout (a pipe nobody reads) never
+    /// blocks the threads that log.
+    pub queue: Option<QueueConfig>,
 }
 
 impl Default for ConsoleConfig {
@@ -139,6 +155,7 @@ impl Default for ConsoleConfig {
             format: Format::Json,
             level: "trace".to_owned(),
             color: Color::Auto,
+            queue: Some(QueueConfig::default()),
         }
     }
 }
@@ -209,22 +226,26 @@ impl Default for RetentionConfig {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum WhenFull {
-    /// Wait for room: lossless.
-    #[default]
+    /// Wait for room: lossless, but an output that stops draining (a
+    /// stalled pipe or disk) stops the threads that log.
     Block,
-    /// Drop the line and count it: never waits.
+    /// Drop the line and count it (`dropped` in the stats,
+    /// `pr_logging_dropped_lines_total`): never waits. The default.
+    #[default]
     Drop,
 }
 
-/// A bounded queue between the threads that log and the file writer.
+/// A bounded queue between the threads that log and an output's writer
+/// thread.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct QueueConfig {
-    /// Lines the queue holds.
+    /// Lines the queue holds, 1 to 1048576.
     pub capacity: usize,
-    /// `block` (lossless) or `drop` (lossy, counted).
+    /// `drop` (never waits, counted; the default) or `block` (lossless).
+    /// `block` waits while the output does not drain.
     pub when_full: WhenFull,
 }
 
@@ -232,7 +253,7 @@ impl Default for QueueConfig {
     fn default() -> Self {
         Self {
             capacity: 8192,
-            when_full: WhenFull::Block,
+            when_full: WhenFull::Drop,
         }
     }
 }
@@ -259,8 +280,10 @@ pub struct FileConfig {
     pub compress: bool,
     /// Unix permission bits of new files.
     pub mode: u32,
-    /// Write through a bounded queue on a background thread; written
-    /// synchronously by the logging thread when absent.
+    /// The file's bounded queue; written synchronously when absent.
+    /// A background thread writes what it holds (by default 8192 lines,
+    /// `drop` when full), so a stalled disk never blocks the threads that
+    /// log.
     pub queue: Option<QueueConfig>,
 }
 
@@ -447,6 +470,15 @@ impl LoggingConfig {
                 self.console.level
             ));
         }
+        if let Some(queue) = &self.console.queue {
+            check_queue("logging.console", queue, &mut problems);
+        }
+        if self.flush_timeout_ms == 0 || self.flush_timeout_ms > MAX_FLUSH_TIMEOUT_MS {
+            problems.push(format!(
+                "logging.flush_timeout_ms: must be between 1 and {MAX_FLUSH_TIMEOUT_MS}, got {}",
+                self.flush_timeout_ms
+            ));
+        }
         let mut seen = Vec::new();
         for (i, file) in self.files.iter().enumerate() {
             let field = format!("logging.files[{i}]");
@@ -457,12 +489,8 @@ impl LoggingConfig {
                     file.level
                 ));
             }
-            if let Some(queue) = &file.queue
-                && queue.capacity == 0
-            {
-                problems.push(format!(
-                    "{field}.queue.capacity: must be greater than 0, got 0"
-                ));
+            if let Some(queue) = &file.queue {
+                check_queue(&field, queue, &mut problems);
             }
             if seen.contains(&&file.path) {
                 problems.push(format!(
@@ -521,6 +549,15 @@ impl LoggingConfig {
         } else {
             Err(Error::InvalidConfig { problems })
         }
+    }
+}
+
+fn check_queue(field: &str, queue: &QueueConfig, problems: &mut Vec<String>) {
+    if queue.capacity == 0 || queue.capacity > MAX_QUEUE_CAPACITY {
+        problems.push(format!(
+            "{field}.queue.capacity: must be between 1 and {MAX_QUEUE_CAPACITY}, got {}",
+            queue.capacity
+        ));
     }
 }
 
@@ -607,6 +644,11 @@ mod tests {
         config.redaction.mode = RedactionMode::Hmac;
         config.redaction.hmac_key_id = "bad id!".to_owned();
         config.console.level = "loud".to_owned();
+        config.console.queue = Some(QueueConfig {
+            capacity: MAX_QUEUE_CAPACITY + 1,
+            when_full: WhenFull::Drop,
+        });
+        config.flush_timeout_ms = 0;
         let mut file = FileConfig::new("x.log");
         file.queue = Some(QueueConfig {
             capacity: 0,
@@ -629,6 +671,8 @@ mod tests {
             "logging.redaction.hmac_key: required",
             "logging.redaction.hmac_key_id",
             "logging.console.level",
+            "logging.console.queue.capacity: must be between 1 and 1048576, got 1048577",
+            "logging.flush_timeout_ms: must be between 1 and 600000, got 0",
             "logging.files[0].queue.capacity",
             "logging.files[0].mode",
             "logging.files[1].path",

@@ -55,9 +55,9 @@ impl Drop for Timed {
 }
 
 /// Installs a panic hook that logs the panic at ERROR (target `panic`, with
-/// its message, location and thread), flushes `sinks`, then runs the hook
-/// that was installed before.
-pub(crate) fn install_panic_hook(sinks: Vec<Arc<dyn Sink>>) {
+/// its message, location and thread), flushes `sinks` (waiting `timeout` at
+/// most), then runs the hook that was installed before.
+pub(crate) fn install_panic_hook(sinks: Vec<Arc<dyn Sink>>, timeout: Duration) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let payload = info.payload();
@@ -78,8 +78,9 @@ pub(crate) fn install_panic_hook(sinks: Vec<Arc<dyn Sink>>) {
             thread = thread.name().unwrap_or("<unnamed>"),
             "panic"
         );
+        let deadline = Instant::now() + timeout;
         for sink in &sinks {
-            sink.flush();
+            let _ = sink.flush(deadline);
         }
         previous(info);
     }));

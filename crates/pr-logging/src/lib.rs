@@ -103,7 +103,7 @@ mod stats;
 mod time;
 
 pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
-pub use builder::{Logging, LoggingBuilder, LoggingGuard, init};
+pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AuditConfig, Color, ConsoleConfig, Every, FileConfig, Format, LoggingConfig, QueueConfig,
@@ -116,7 +116,7 @@ pub use error::{
 };
 pub use filter::LevelHandle;
 pub use helpers::{Timed, log_metric, timed};
-pub use stats::{OutputStats, Stats};
+pub use stats::{HealthProbe, HealthReport, OutputHealth, OutputStats, Stats};
 
 /// Logs an audit event: an INFO event with target `audit`, which goes to
 /// the audit log only (when one is configured), whatever the level filter.

@@ -1,10 +1,13 @@
-//! Where lines go: the console, a custom writer, a rolling file written
-//! synchronously, or a rolling file behind a bounded queue.
+//! Where lines go: the console or a rolling file, written by a background
+//! thread through a bounded queue (or synchronously by the logging thread),
+//! or a custom writer written synchronously.
 
 use std::io::{self, Write as _};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use crate::Error;
 use crate::config::{Stream, WhenFull};
@@ -14,14 +17,101 @@ use crate::stats::Counters;
 /// A destination of whole lines.
 pub(crate) trait Sink: Send + Sync + std::fmt::Debug {
     fn write_line(&self, line: &[u8]);
-    fn flush(&self);
-    /// Flushes and stops background work; later lines are dropped.
-    fn shutdown(&self) {
-        self.flush();
+    /// Writes out what is buffered or queued so far, waiting until
+    /// `deadline` at most; returns the lines not written by then.
+    fn flush(&self, deadline: Instant) -> u64;
+    /// Writes out what is queued and stops background work, waiting until
+    /// `deadline` at most; later lines are dropped. Returns the lines lost:
+    /// queued but not written by the deadline (also counted as dropped).
+    fn shutdown(&self, deadline: Instant) -> u64 {
+        self.flush(deadline)
     }
 }
 
-/// Standard output or standard error.
+/// Where a queue's writer thread writes: the console or a rolling file.
+/// Lines are counted as accepted when taken; a failed write counts an
+/// error and the lines it loses as dropped.
+pub(crate) trait Target: Send + 'static {
+    /// Takes a whole line; it may be buffered until [`Target::flush`].
+    fn write_line(&mut self, line: &[u8]);
+    /// Writes out what is buffered.
+    fn flush(&mut self);
+}
+
+impl Target for RollingFile {
+    fn write_line(&mut self, line: &[u8]) {
+        RollingFile::write_line(self, line);
+    }
+
+    fn flush(&mut self) {
+        RollingFile::flush(self);
+    }
+}
+
+/// Bytes the console writer gathers before it writes them out at once.
+const CONSOLE_BUF: usize = 64 * 1024;
+
+/// Standard output or standard error, written by a queue's writer thread:
+/// the lines of a batch in one write.
+#[derive(Debug)]
+pub(crate) struct ConsoleTarget {
+    stream: Stream,
+    counters: Arc<Counters>,
+    buf: Vec<u8>,
+    /// Lines in `buf`.
+    buffered: u64,
+}
+
+impl ConsoleTarget {
+    pub(crate) fn new(stream: Stream, counters: Arc<Counters>) -> Self {
+        Self {
+            stream,
+            counters,
+            buf: Vec::with_capacity(CONSOLE_BUF),
+            buffered: 0,
+        }
+    }
+}
+
+impl Target for ConsoleTarget {
+    fn write_line(&mut self, line: &[u8]) {
+        self.buf.extend_from_slice(line);
+        self.buffered += 1;
+        self.counters.add_line(line.len());
+        if self.buf.len() >= CONSOLE_BUF {
+            Target::flush(self);
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let result = write_console(self.stream, &self.buf);
+        self.buf.clear();
+        let lines = std::mem::take(&mut self.buffered);
+        match result {
+            Ok(()) => self.counters.wrote_ok(),
+            Err(_) => {
+                self.counters.add_write_error();
+                self.counters.add_dropped(lines);
+            }
+        }
+    }
+}
+
+fn write_console(stream: Stream, data: &[u8]) -> io::Result<()> {
+    match stream {
+        Stream::Stdout => {
+            let mut out = io::stdout().lock();
+            out.write_all(data)?;
+            out.flush()
+        }
+        Stream::Stderr => io::stderr().lock().write_all(data),
+    }
+}
+
+/// Standard output or standard error, written by the logging thread.
 #[derive(Debug)]
 pub(crate) struct ConsoleSink {
     pub(crate) stream: Stream,
@@ -30,21 +120,24 @@ pub(crate) struct ConsoleSink {
 
 impl Sink for ConsoleSink {
     fn write_line(&self, line: &[u8]) {
-        let result = match self.stream {
-            Stream::Stdout => io::stdout().lock().write_all(line),
-            Stream::Stderr => io::stderr().lock().write_all(line),
-        };
-        match result {
-            Ok(()) => self.counters.add_line(line.len()),
-            Err(_) => self.counters.add_write_error(),
+        match write_console(self.stream, line) {
+            Ok(()) => {
+                self.counters.add_line(line.len());
+                self.counters.wrote_ok();
+            }
+            Err(_) => {
+                self.counters.add_write_error();
+                self.counters.add_dropped(1);
+            }
         }
     }
 
-    fn flush(&self) {
+    fn flush(&self, _deadline: Instant) -> u64 {
         let _ = match self.stream {
             Stream::Stdout => io::stdout().flush(),
             Stream::Stderr => io::stderr().flush(),
         };
+        0
     }
 }
 
@@ -68,17 +161,21 @@ impl Sink for WriterSink {
             .unwrap_or_else(PoisonError::into_inner)
             .write_all(line);
         match result {
-            Ok(()) => self.counters.add_line(line.len()),
+            Ok(()) => {
+                self.counters.add_line(line.len());
+                self.counters.wrote_ok();
+            }
             Err(_) => self.counters.add_write_error(),
         }
     }
 
-    fn flush(&self) {
+    fn flush(&self, _deadline: Instant) -> u64 {
         let _ = self
             .writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .flush();
+        0
     }
 }
 
@@ -95,46 +192,110 @@ impl Sink for FileSink {
         file.flush();
     }
 
-    fn flush(&self) {
+    fn flush(&self, _deadline: Instant) -> u64 {
         self.file
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .flush();
+        0
     }
 }
 
-enum Msg {
-    Line(Vec<u8>),
-    Flush(SyncSender<()>),
-    Stop,
+/// What the threads that log and the writer thread share.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Lines put in the queue.
+    sent: AtomicU64,
+    /// Lines taken from the queue and written out (or counted as lost to a
+    /// write error), published after each batch.
+    written: AtomicU64,
+    /// New lines are dropped: the sink is shutting down or has shut down.
+    closed: AtomicBool,
+    /// The writer drains the queue and ends.
+    stopping: AtomicBool,
+    /// The writer has ended.
+    finished: AtomicBool,
+    /// Threads waiting in [`Progress::wait`]; the writer wakes them only
+    /// when there are any.
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    changed: Condvar,
 }
 
-/// A rolling file written by a background thread through a bounded queue.
-#[derive(Debug)]
-pub(crate) struct QueueSink {
-    tx: SyncSender<Msg>,
-    when_full: WhenFull,
-    counters: Arc<Counters>,
-    handle: Mutex<Option<JoinHandle<()>>>,
-}
+impl Progress {
+    fn publish(&self, written: u64, finished: bool) {
+        self.written.store(written, Ordering::SeqCst);
+        if finished {
+            self.finished.store(true, Ordering::SeqCst);
+        }
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _lock = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.changed.notify_all();
+        }
+    }
 
-impl std::fmt::Debug for Msg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Msg")
+    /// Lines sent but not yet written.
+    fn pending(&self) -> u64 {
+        self.sent
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.written.load(Ordering::SeqCst))
+    }
+
+    /// Waits until `done` or `deadline`; whether `done` held.
+    fn wait(&self, deadline: Instant, done: impl Fn(&Self) -> bool) -> bool {
+        if done(self) {
+            return true;
+        }
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let mut lock = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let held = loop {
+            if done(self) {
+                break true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break false;
+            }
+            lock = self
+                .changed
+                .wait_timeout(lock, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        drop(lock);
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        held
     }
 }
 
 /// Lines the writer takes from the queue before it flushes.
 const BATCH: usize = 1024;
 
+/// An output written by a background thread through a bounded queue: the
+/// thread that logs never waits on the output with `drop`, only on room in
+/// the queue with `block`.
+///
+/// An empty line in the queue only wakes the writer (a line always ends
+/// with its newline).
+#[derive(Debug)]
+pub(crate) struct QueueSink {
+    tx: SyncSender<Vec<u8>>,
+    when_full: WhenFull,
+    counters: Arc<Counters>,
+    progress: Arc<Progress>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
 impl QueueSink {
     pub(crate) fn start(
-        mut file: RollingFile,
+        target: impl Target,
         capacity: usize,
         when_full: WhenFull,
         counters: Arc<Counters>,
     ) -> Result<Self, Error> {
-        let (tx, rx) = mpsc::sync_channel::<Msg>(capacity);
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(capacity);
+        let progress = Arc::new(Progress::default());
+        let shared = Arc::clone(&progress);
         let handle = std::thread::Builder::new()
             .name("pr-logging-writer".to_owned())
             .spawn(move || {
@@ -142,71 +303,212 @@ impl QueueSink {
                 // come back into its own queue: with `block` and a full queue
                 // it would wait on itself. They are counted in the stats.
                 let _no_events = tracing::dispatcher::set_default(&tracing::Dispatch::none());
-                'run: while let Ok(mut msg) = rx.recv() {
-                    let mut taken = 0;
-                    loop {
-                        match msg {
-                            Msg::Line(line) => file.write_line(&line),
-                            Msg::Flush(done) => {
-                                file.flush();
-                                let _ = done.send(());
-                            }
-                            Msg::Stop => break 'run,
-                        }
-                        taken += 1;
-                        if taken >= BATCH {
-                            break;
-                        }
-                        match rx.try_recv() {
-                            Ok(next) => msg = next,
-                            Err(_) => break,
-                        }
-                    }
-                    file.flush();
-                }
-                file.flush();
+                run_writer(target, &rx, &shared);
             })
             .map_err(|e| Error::io("pr-logging-writer", "start the writer thread", e))?;
         Ok(Self {
             tx,
             when_full,
             counters,
+            progress,
             handle: Mutex::new(Some(handle)),
         })
     }
 }
 
+fn run_writer(mut target: impl Target, rx: &Receiver<Vec<u8>>, progress: &Progress) {
+    let mut written = 0_u64;
+    while let Ok(mut line) = rx.recv() {
+        let mut taken = 0;
+        loop {
+            if !line.is_empty() {
+                target.write_line(&line);
+                written += 1;
+            }
+            taken += 1;
+            if taken >= BATCH {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(next) => line = next,
+                Err(_) => break,
+            }
+        }
+        target.flush();
+        progress.publish(written, false);
+        if progress.stopping.load(Ordering::SeqCst) {
+            // New lines are refused now: write out what is left and end.
+            while let Ok(line) = rx.try_recv() {
+                if !line.is_empty() {
+                    target.write_line(&line);
+                    written += 1;
+                }
+            }
+            target.flush();
+            break;
+        }
+    }
+    progress.publish(written, true);
+}
+
 impl Sink for QueueSink {
     fn write_line(&self, line: &[u8]) {
-        let msg = Msg::Line(line.to_vec());
+        if self.progress.closed.load(Ordering::Relaxed) {
+            self.counters.add_dropped(1);
+            return;
+        }
+        let line = line.to_vec();
         let sent = match self.when_full {
-            WhenFull::Block => self.tx.send(msg).is_ok(),
-            WhenFull::Drop => match self.tx.try_send(msg) {
+            WhenFull::Block => self.tx.send(line).is_ok(),
+            WhenFull::Drop => match self.tx.try_send(line) {
                 Ok(()) => true,
                 Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
             },
         };
-        if !sent {
+        if sent {
+            self.progress.sent.fetch_add(1, Ordering::Relaxed);
+        } else {
             self.counters.add_dropped(1);
         }
     }
 
-    fn flush(&self) {
-        let (done_tx, done_rx) = mpsc::sync_channel(1);
-        if self.tx.send(Msg::Flush(done_tx)).is_ok() {
-            let _ = done_rx.recv();
+    fn flush(&self, deadline: Instant) -> u64 {
+        let target = self.progress.sent.load(Ordering::SeqCst);
+        let done = |p: &Progress| {
+            p.written.load(Ordering::SeqCst) >= target || p.finished.load(Ordering::SeqCst)
+        };
+        if self.progress.wait(deadline, done) {
+            0
+        } else {
+            target.saturating_sub(self.progress.written.load(Ordering::SeqCst))
         }
     }
 
-    fn shutdown(&self) {
-        let _ = self.tx.send(Msg::Stop);
-        let handle = self
-            .handle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            let _ = handle.join();
+    fn shutdown(&self, deadline: Instant) -> u64 {
+        let progress = &self.progress;
+        if progress.closed.swap(true, Ordering::SeqCst) {
+            // Shut down before: what was lost then is counted already.
+            return 0;
         }
+        progress.stopping.store(true, Ordering::SeqCst);
+        // Wakes a writer waiting on an empty queue; a full queue wakes it anyway.
+        let _ = self.tx.try_send(Vec::new());
+        let finished = progress.wait(deadline, |p| p.finished.load(Ordering::SeqCst));
+        if finished {
+            let handle = self
+                .handle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(handle) = handle {
+                let _ = handle.join();
+            }
+        }
+        // Sent after the writer's last look, or still queued at the deadline
+        // (the writer is stuck on its output and is left behind).
+        let lost = progress.pending();
+        if lost > 0 {
+            self.counters.add_dropped(lost);
+        }
+        lost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
+    use super::*;
+    use std::sync::mpsc::Sender;
+    use std::time::Duration;
+
+    /// A target that takes lines until told to stop, then waits on a
+    /// channel like an output that does not drain.
+    struct Stuck {
+        lines: Arc<Mutex<Vec<Vec<u8>>>>,
+        stall: Receiver<()>,
+        stalled: Sender<()>,
+    }
+
+    impl Target for Stuck {
+        fn write_line(&mut self, line: &[u8]) {
+            self.lines.lock().unwrap().push(line.to_vec());
+        }
+
+        fn flush(&mut self) {
+            let _ = self.stalled.send(());
+            // Blocks until the test ends (the sender is dropped).
+            let _ = self.stall.recv();
+        }
+    }
+
+    #[test]
+    fn a_stuck_output_drops_counts_and_shutdown_gives_up_at_the_deadline() {
+        let (stall_tx, stall_rx) = mpsc::channel();
+        let (stalled_tx, stalled_rx) = mpsc::channel();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let counters = Arc::new(Counters::default());
+        let sink = QueueSink::start(
+            Stuck {
+                lines: Arc::clone(&lines),
+                stall: stall_rx,
+                stalled: stalled_tx,
+            },
+            4,
+            WhenFull::Drop,
+            Arc::clone(&counters),
+        )
+        .unwrap();
+        sink.write_line(b"first\n");
+        // The writer took the first line and is stuck flushing it.
+        stalled_rx.recv().unwrap();
+        for _ in 0..10 {
+            sink.write_line(b"more\n");
+        }
+        // Four fit in the queue; six are dropped.
+        assert_eq!(counters.snapshot("t").dropped, 6);
+        let now = Instant::now();
+        assert_eq!(sink.flush(now), 5);
+        assert_eq!(sink.shutdown(now + Duration::from_millis(1)), 5);
+        assert_eq!(counters.snapshot("t").dropped, 11);
+        // Closed: later lines are dropped at once.
+        sink.write_line(b"late\n");
+        assert_eq!(counters.snapshot("t").dropped, 12);
+        assert_eq!(sink.shutdown(now), 0);
+        assert_eq!(lines.lock().unwrap().len(), 1);
+        drop(stall_tx);
+    }
+
+    /// A target that collects lines in memory.
+    struct Collect(Arc<Mutex<Vec<u8>>>);
+
+    impl Target for Collect {
+        fn write_line(&mut self, line: &[u8]) {
+            self.0.lock().unwrap().extend_from_slice(line);
+        }
+
+        fn flush(&mut self) {}
+    }
+
+    #[test]
+    fn shutdown_writes_out_what_is_queued() {
+        let counters = Arc::new(Counters::default());
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = QueueSink::start(
+            Collect(Arc::clone(&buf)),
+            1024,
+            WhenFull::Block,
+            Arc::clone(&counters),
+        )
+        .unwrap();
+        for _ in 0..1000 {
+            sink.write_line(b"x\n");
+        }
+        let far = Instant::now() + Duration::from_secs(3600);
+        assert_eq!(sink.flush(far), 0);
+        assert_eq!(buf.lock().unwrap().len(), 2000);
+        sink.write_line(b"y\n");
+        assert_eq!(sink.shutdown(far), 0);
+        assert_eq!(buf.lock().unwrap().len(), 2002);
+        assert_eq!(counters.snapshot("t").dropped, 0);
     }
 }

@@ -520,10 +520,13 @@ impl RollingFile {
         };
         self.buf.clear();
         let lines = std::mem::take(&mut self.buffered);
-        if let Err(e) = result {
-            self.counters.add_dropped(lines);
-            let now = self.clock.now();
-            self.failed(&e, now);
+        match result {
+            Ok(()) => self.counters.wrote_ok(),
+            Err(e) => {
+                self.counters.add_dropped(lines);
+                let now = self.clock.now();
+                self.failed(&e, now);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
-//! Counters of each output and the [`Stats`] snapshot.
+//! Counters of each output, the [`Stats`] snapshot and the [`HealthProbe`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Handles registered once per output with the `metrics` recorder.
 #[cfg(feature = "metrics")]
@@ -105,6 +106,8 @@ pub(crate) struct Counters {
     compressed: AtomicU64,
     deleted: AtomicU64,
     reopens: AtomicU64,
+    /// The last write failed and none has succeeded since.
+    failing: AtomicBool,
 }
 
 impl Counters {
@@ -128,7 +131,15 @@ impl Counters {
         bump!(self, dropped, lines);
     }
     pub(crate) fn add_write_error(&self) {
+        self.failing.store(true, Ordering::Relaxed);
         bump!(self, write_errors, 1);
+    }
+    /// A write reached the output: it is no longer failing.
+    pub(crate) fn wrote_ok(&self) {
+        // A load first: the common case writes nothing to the shared line.
+        if self.failing.load(Ordering::Relaxed) {
+            self.failing.store(false, Ordering::Relaxed);
+        }
     }
     pub(crate) fn add_rotation(&self) {
         bump!(self, rotations, 1);
@@ -198,5 +209,139 @@ impl Stats {
     #[must_use]
     pub fn output(&self, name: &str) -> Option<&OutputStats> {
         self.outputs.iter().find(|o| o.name == name)
+    }
+}
+
+/// Tells whether each output has had trouble recently, for a health check:
+/// from [`crate::LoggingGuard::health_probe`].
+///
+/// An output is degraded in a [`HealthProbe::check`] when it had write
+/// errors or dropped lines since the previous check of this probe (or since
+/// the probe was made), or when its last write failed and none has
+/// succeeded since. It is healthy again at the first check after writes
+/// succeed with nothing lost in between. pr-logging does not depend on
+/// `pr-health` (the layering keeps it below); a service wraps the report in
+/// a health check, Degraded with the outputs' names in the details.
+#[derive(Debug)]
+pub struct HealthProbe {
+    outputs: Vec<(String, Arc<Counters>)>,
+    /// Write errors and dropped lines of each output at the previous check.
+    seen: Mutex<Vec<(u64, u64)>>,
+}
+
+impl HealthProbe {
+    pub(crate) fn new(outputs: Vec<(String, Arc<Counters>)>) -> Self {
+        let seen = outputs
+            .iter()
+            .map(|(_, c)| {
+                (
+                    c.write_errors.load(Ordering::Relaxed),
+                    c.dropped.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        Self {
+            outputs,
+            seen: Mutex::new(seen),
+        }
+    }
+
+    /// Each output's state since the previous check.
+    #[must_use]
+    pub fn check(&self) -> HealthReport {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let outputs = self
+            .outputs
+            .iter()
+            .zip(seen.iter_mut())
+            .map(|((name, counters), seen)| {
+                let errors = counters.write_errors.load(Ordering::Relaxed);
+                let dropped = counters.dropped.load(Ordering::Relaxed);
+                let health = OutputHealth {
+                    name: name.clone(),
+                    new_write_errors: errors.saturating_sub(seen.0),
+                    new_dropped: dropped.saturating_sub(seen.1),
+                    failing: counters.failing.load(Ordering::Relaxed),
+                };
+                *seen = (errors, dropped);
+                health
+            })
+            .collect();
+        HealthReport { outputs }
+    }
+}
+
+/// One output's state in a [`HealthReport`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutputHealth {
+    /// The output's name, as in [`OutputStats::name`].
+    pub name: String,
+    /// Write errors since the previous check.
+    pub new_write_errors: u64,
+    /// Lines dropped since the previous check (full queue, write error,
+    /// writer stopped).
+    pub new_dropped: u64,
+    /// Its last write failed and none has succeeded since.
+    pub failing: bool,
+}
+
+impl OutputHealth {
+    /// Whether the output had trouble since the previous check or is
+    /// failing now.
+    #[must_use]
+    pub fn is_degraded(&self) -> bool {
+        self.failing || self.new_write_errors > 0 || self.new_dropped > 0
+    }
+}
+
+/// What a [`HealthProbe::check`] found, one entry per output in
+/// configuration order (the audit log last).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HealthReport {
+    /// Every output.
+    pub outputs: Vec<OutputHealth>,
+}
+
+impl HealthReport {
+    /// Whether any output is degraded.
+    #[must_use]
+    pub fn is_degraded(&self) -> bool {
+        self.outputs.iter().any(OutputHealth::is_degraded)
+    }
+
+    /// The degraded outputs.
+    pub fn degraded(&self) -> impl Iterator<Item = &OutputHealth> {
+        self.outputs.iter().filter(|o| o.is_degraded())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn degraded_on_new_trouble_and_healthy_after_a_clean_interval() {
+        let counters = Arc::new(Counters::default());
+        let probe = HealthProbe::new(vec![("out".to_owned(), Arc::clone(&counters))]);
+        assert!(!probe.check().is_degraded());
+        counters.add_dropped(3);
+        let report = probe.check();
+        assert!(report.is_degraded());
+        let out = report
+            .degraded()
+            .next()
+            .map(|o| (o.name.as_str(), o.new_dropped));
+        assert_eq!(out, Some(("out", 3)));
+        // Nothing new since: healthy again.
+        assert!(!probe.check().is_degraded());
+        counters.add_write_error();
+        assert_eq!(probe.check().outputs[0].new_write_errors, 1);
+        // Still failing: no write has succeeded.
+        let report = probe.check();
+        assert!(report.outputs[0].failing && report.is_degraded());
+        counters.wrote_ok();
+        assert!(!probe.check().is_degraded());
     }
 }

@@ -7,9 +7,11 @@
 )]
 
 mod audit;
+mod console;
 mod crash;
 mod files;
 mod format;
+mod health;
 mod helpers;
 #[cfg(feature = "http")]
 mod http;
