@@ -48,7 +48,10 @@ const REMOVED_FRAME: usize = 12;
 /// returned. Clones share one queue. One queue per directory: `open` takes
 /// an exclusive lock on its `LOCK` file, held until the last clone (or
 /// health check) is dropped, so a second open of the directory, from this
-/// process or another, is refused instead of interleaving appends.
+/// process or another, is refused instead of interleaving appends. `open`
+/// waits up to [`DlqConfig::lock_wait_ms`] for a holder to let go (one that
+/// is exiting, or a child forked while the queue was open) before it
+/// refuses.
 ///
 /// # Examples
 ///
@@ -188,11 +191,12 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] for invalid settings, [`Error::DlqIo`] when
-    /// a file cannot be read or written, [`Error::DlqCorrupt`] when a
+    /// a file cannot be read or written or when another holder keeps the
+    /// directory's lock past `lock_wait_ms`, [`Error::DlqCorrupt`] when a
     /// segment other than the last is damaged.
     pub fn open(config: DlqConfig) -> Result<Self, Error> {
         config.validate()?;
-        let dir_lock = lock_dir(&config.dir)?;
+        let dir_lock = lock_dir(&config.dir, Duration::from_millis(config.lock_wait_ms))?;
         let state = recover(&config)?;
         let inner = Inner {
             metrics: Metrics::new(),
@@ -731,9 +735,15 @@ fn create_segment(dir: &Path, seq: u64) -> Result<Segment, Error> {
     Ok(Segment { file, path, len })
 }
 
-/// Opens the queue's files, cutting a torn tail.
-/// Creates `dir` and locks its `LOCK` file for this queue alone.
-fn lock_dir(dir: &Path) -> Result<File, Error> {
+/// Creates `dir` and locks its `LOCK` file for this queue alone, waiting up
+/// to `wait` for another holder to let go.
+///
+/// `flock` has no timed form, so this polls `try_lock` with a back-off from
+/// 1 ms doubling to 50 ms: a holder that is exiting (or a forked child that
+/// has not yet reached `exec`) lets go within a few ms, and the caller is a
+/// start-up, not a hot path. A thread sleep, not tokio: `open` is
+/// synchronous.
+fn lock_dir(dir: &Path, wait: Duration) -> Result<File, Error> {
     std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     let path = dir.join("LOCK");
     let file = OpenOptions::new()
@@ -742,17 +752,32 @@ fn lock_dir(dir: &Path) -> Result<File, Error> {
         .truncate(false)
         .open(&path)
         .map_err(io_error("open", &path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::DlqIo {
-            op: "lock",
-            path,
-            message: "another open queue holds it (one queue per directory)".to_owned(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(io_error("lock", &path)(e)),
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock", &path)(e)),
+        }
+        let waited = started.elapsed();
+        if waited >= wait {
+            return Err(Error::DlqIo {
+                op: "lock",
+                path,
+                message: format!(
+                    "another open queue holds it (one queue per directory); waited {} ms \
+                     (lock_wait_ms)",
+                    waited.as_millis()
+                ),
+            });
+        }
+        std::thread::sleep(pause.min(wait - waited));
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 
+/// Opens the queue's files, cutting a torn tail.
 fn recover(config: &DlqConfig) -> Result<State, Error> {
     let dir = &config.dir;
     std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;

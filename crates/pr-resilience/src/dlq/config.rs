@@ -59,7 +59,19 @@ pub struct DlqConfig {
     pub segment_bytes: u64,
     /// Largest single record, framing included.
     pub max_record_bytes: u32,
+    /// Milliseconds [`Dlq::open`](crate::Dlq::open) waits for the
+    /// directory's `LOCK` when another holder has it, polling with a short
+    /// back-off (1 ms doubling to 50 ms), before refusing with
+    /// `resilience.dlq_io`. A lock is often held for a moment only: by a
+    /// process that is exiting, or by a child forked while the queue was
+    /// open (its copy of the descriptor holds the lock until it `exec`s).
+    /// 0 tries once. At most 60,000: a longer wait would hang a start-up
+    /// behind a queue that another live process owns.
+    pub lock_wait_ms: u64,
 }
+
+/// The most [`DlqConfig::lock_wait_ms`] accepts.
+const MAX_LOCK_WAIT_MS: u64 = 60_000;
 
 impl Default for DlqConfig {
     fn default() -> Self {
@@ -70,6 +82,7 @@ impl Default for DlqConfig {
             max_bytes: 1 << 30,
             segment_bytes: 64 << 20,
             max_record_bytes: 16 << 20,
+            lock_wait_ms: 2_000,
         }
     }
 }
@@ -115,6 +128,12 @@ impl DlqConfig {
             problems.push(format!(
                 "dlq.max_record_bytes: {} is more than max_bytes ({})",
                 self.max_record_bytes, self.max_bytes
+            ));
+        }
+        if self.lock_wait_ms > MAX_LOCK_WAIT_MS {
+            problems.push(format!(
+                "dlq.lock_wait_ms: must be at most {MAX_LOCK_WAIT_MS}, got {}",
+                self.lock_wait_ms
             ));
         }
         if let Durability::Batched { max_records: 0, .. } = self.durability {

@@ -668,13 +668,96 @@ fn a_second_open_of_one_directory_is_refused_while_the_first_lives() {
     first.push(&letter(1)).unwrap();
     let clone = first.clone();
     drop(first);
-    let err = Dlq::<Job>::open(config(&dir.0)).unwrap_err();
-    assert_eq!(err.code().as_str(), "resilience.dlq_io");
-    let message = err.to_string();
-    assert!(message.contains("LOCK"), "{message}");
-    assert!(message.contains("one queue per directory"), "{message}");
+    // Refused at once without a wait, and after the wait with one.
+    for wait_ms in [0, 20] {
+        let mut config = config(&dir.0);
+        config.lock_wait_ms = wait_ms;
+        let err = Dlq::<Job>::open(config).unwrap_err();
+        assert_eq!(err.code().as_str(), "resilience.dlq_io");
+        let message = err.to_string();
+        assert!(message.contains("LOCK"), "{message}");
+        assert!(message.contains("one queue per directory"), "{message}");
+        assert!(message.contains("lock_wait_ms"), "{message}");
+    }
     clone.push(&letter(2)).unwrap();
     drop(clone);
     let again: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
     assert_eq!(again.len(), 2);
+}
+
+const HOLDER_DIR: &str = "PR_RESILIENCE_DLQ_HOLDER_DIR";
+
+/// Opens the queue in `$PR_RESILIENCE_DLQ_HOLDER_DIR`, pushes a record,
+/// says `locked`, and holds the queue until its stdin closes; as an
+/// ordinary test, opens and drops a queue of its own.
+#[test]
+fn lock_holder_entry() {
+    let Some(dir) = std::env::var_os(HOLDER_DIR) else {
+        let dir = TempDir::new("dlq-holder-inline");
+        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        dlq.push(&letter(0)).unwrap();
+        return;
+    };
+    let dlq: Dlq<Job> = Dlq::open(config(Path::new(&dir))).unwrap();
+    dlq.push(&letter(7)).unwrap();
+    println!("locked");
+    std::io::stdout().flush().unwrap();
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut rest).unwrap();
+}
+
+/// A lock held by a process that is exiting is waited for, not refused:
+/// with another process holding the directory, an open without a wait is
+/// refused; one with a wait, started while the holder still holds it,
+/// succeeds once the holder exits, with the holder's record.
+#[cfg(unix)]
+#[test]
+fn open_waits_for_a_lock_whose_holder_is_exiting() {
+    let dir = TempDir::new("dlq-lock-wait");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "dlq::lock_holder_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HOLDER_DIR, &dir.0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 && !line.contains("locked") {
+        line.clear();
+    }
+    assert!(
+        line.contains("locked"),
+        "the holder did not start: {line:?}"
+    );
+    let mut at_once = config(&dir.0);
+    at_once.lock_wait_ms = 0;
+    assert_eq!(
+        Dlq::<Job>::open(at_once).unwrap_err().code().as_str(),
+        "resilience.dlq_io"
+    );
+    let mut waiting = config(&dir.0);
+    waiting.lock_wait_ms = 60_000;
+    let opener = std::thread::spawn(move || Dlq::<Job>::open(waiting));
+    // Closing its stdin makes the holder exit, releasing the lock.
+    drop(child.stdin.take());
+    let dlq = opener.join().unwrap().unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(payloads(&dlq), vec![7]);
+}
+
+#[test]
+fn a_lock_wait_past_a_minute_is_invalid() {
+    let mut config = DlqConfig::new("dlq");
+    config.lock_wait_ms = 60_001;
+    let text = config.validate().unwrap_err().to_string();
+    assert!(text.contains("dlq.lock_wait_ms"), "{text}");
+    config.lock_wait_ms = 60_000;
+    config.validate().unwrap();
 }
