@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::file::{Durability, FileCache};
 use crate::memory::MemoryCache;
+use crate::weigh::Weigh;
 
 /// A memory cache's settings. `Default` is safe in production: 10,000
-/// entries, no expiry, no statistics.
+/// entries and 32 MiB, no expiry, no statistics.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -20,6 +21,12 @@ pub struct MemoryCacheConfig {
     pub name: String,
     /// The most entries kept; the least valuable are evicted past it.
     pub max_entries: u64,
+    /// The most bytes kept, keys and values together (as `Weigh` measures
+    /// them, plus 128 bytes per entry); both bounds hold. Size it from the
+    /// memory the process may use: the default, 32 MiB, fits several caches
+    /// in a 256 MiB pod. Keys or values a client chooses make this the bound
+    /// that matters.
+    pub max_bytes: u64,
     /// Entries expire this many milliseconds after they were written (0: never).
     pub time_to_live_ms: u64,
     /// Entries expire after this many milliseconds without a read or write (0: never).
@@ -36,6 +43,7 @@ impl Default for MemoryCacheConfig {
         Self {
             name: "default".to_owned(),
             max_entries: 10_000,
+            max_bytes: 32 << 20,
             time_to_live_ms: 0,
             time_to_idle_ms: 0,
             refresh_after_ms: 0,
@@ -62,6 +70,16 @@ impl MemoryCacheConfig {
         if self.max_entries == 0 {
             problems.push("cache.max_entries: must be greater than 0, got 0".to_owned());
         }
+        if self.max_bytes == 0 {
+            problems.push("cache.max_bytes: must be greater than 0, got 0".to_owned());
+        } else if self.max_entries > 0
+            && self.max_bytes.div_ceil(self.max_entries) > u64::from(u32::MAX)
+        {
+            problems.push(format!(
+                "cache.max_bytes: must be at most 4 GiB per entry of max_entries ({}), got {}",
+                self.max_entries, self.max_bytes
+            ));
+        }
         if self.time_to_live_ms > 0 && self.refresh_after_ms >= self.time_to_live_ms {
             problems.push(format!(
                 "cache.refresh_after_ms: must be less than time_to_live_ms ({}), got {} \
@@ -82,17 +100,36 @@ where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// A cache from its configuration (the builder offers more: a weigher,
-    /// a listener, a clock).
+    /// A cache from its configuration (the builder offers more: a listener,
+    /// a clock), keys and values measured by [`Weigh`] for `max_bytes`.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] listing every problem.
-    pub fn from_config(config: &MemoryCacheConfig) -> Result<Self, Error> {
+    pub fn from_config(config: &MemoryCacheConfig) -> Result<Self, Error>
+    where
+        K: Weigh,
+        V: Weigh,
+    {
+        Self::from_config_with(config, |k: &K, v: &V| k.weigh() + v.weigh())
+    }
+
+    /// [`from_config`](Self::from_config) for keys or values without a
+    /// [`Weigh`] implementation: `size` tells an entry's bytes, as in
+    /// [`MemoryCacheBuilder::max_bytes_with`](crate::MemoryCacheBuilder::max_bytes_with).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing every problem.
+    pub fn from_config_with(
+        config: &MemoryCacheConfig,
+        size: impl Fn(&K, &V) -> usize + Send + Sync + 'static,
+    ) -> Result<Self, Error> {
         config.validate()?;
         let mut builder = Self::builder()
             .name(config.name.clone())
-            .max_entries(config.max_entries);
+            .max_entries(config.max_entries)
+            .max_bytes_with(config.max_bytes, size);
         if let Some(d) = millis(config.time_to_live_ms) {
             builder = builder.time_to_live(d);
         }

@@ -3,7 +3,8 @@
 //! memoization.
 //!
 //! [`MemoryCache`] is [moka](https://docs.rs/moka) underneath (`TinyLFU`
-//! admission, bounds in entries or in weight) with what moka's users ask for
+//! admission, bounds in entries, in bytes ([`Weigh`], both at once) or in
+//! weight) with what moka's users ask for
 //! on top: hit / miss / load / eviction statistics ([`CacheStats`], off by
 //! default at the cost of one branch), loading calls where concurrent callers
 //! for a missing key run one loader (sync and async), stale-while-revalidate
@@ -107,6 +108,7 @@ mod metrics;
 mod redis;
 mod stats;
 mod tier;
+mod weigh;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{FileCacheConfig, MemoryCacheConfig};
@@ -128,6 +130,7 @@ pub use tier::{
     Invalidated, Invalidation, InvalidationHandler, Tier, TierFuture, TieredCache,
     TieredCacheBuilder,
 };
+pub use weigh::{ENTRY_OVERHEAD_BYTES, Weigh};
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

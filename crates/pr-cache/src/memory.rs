@@ -27,8 +27,10 @@ use std::time::{Duration, Instant};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::stats::{CacheStats, RemovalCause, StatsCounter};
+use crate::weigh::{ENTRY_OVERHEAD_BYTES, Weigh};
 
 type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
+type Sizer<K, V> = Arc<dyn Fn(&K, &V) -> usize + Send + Sync>;
 type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
 type AnyError = Arc<dyn Any + Send + Sync>;
 /// A sync single-flight slot: concurrent callers share one loader's result.
@@ -232,6 +234,7 @@ pub struct MemoryCacheBuilder<K, V> {
     max_entries: Option<u64>,
     max_weight: Option<u64>,
     weigher: Option<Weigher<K, V>>,
+    max_bytes: Option<(u64, Sizer<K, V>)>,
     ttl: Option<Duration>,
     tti: Option<Duration>,
     refresh_after: Option<Duration>,
@@ -247,6 +250,7 @@ impl<K, V> fmt::Debug for MemoryCacheBuilder<K, V> {
         f.debug_struct("MemoryCacheBuilder")
             .field("max_entries", &self.max_entries)
             .field("max_weight", &self.max_weight)
+            .field("max_bytes", &self.max_bytes.as_ref().map(|(n, _)| n))
             .field("ttl", &self.ttl)
             .field("tti", &self.tti)
             .field("refresh_after", &self.refresh_after)
@@ -267,7 +271,48 @@ where
         self
     }
 
+    /// Bounds the cache to `n` bytes, as [`Weigh`] measures its keys and
+    /// values (plus [`ENTRY_OVERHEAD_BYTES`] per entry). Combines with
+    /// [`max_entries`](Self::max_entries): both bounds hold (see
+    /// [`max_bytes_with`](Self::max_bytes_with) for how). Use it wherever a
+    /// client chooses keys or values: an entry bound alone lets 10,000 keys
+    /// of 64 KB take 640 MB.
+    pub fn max_bytes(self, n: u64) -> Self
+    where
+        K: Weigh,
+        V: Weigh,
+    {
+        self.max_bytes_with(n, |k: &K, v: &V| k.weigh() + v.weigh())
+    }
+
+    /// Bounds the cache to `n` bytes, `size` telling an entry's key and value
+    /// bytes (the cache adds [`ENTRY_OVERHEAD_BYTES`]): for types without a
+    /// [`Weigh`] implementation, or to count differently. `size` runs once
+    /// per insert (and per removal when statistics or a listener need the
+    /// weight), never on a get.
+    ///
+    /// This is moka's `weigher` + `max_capacity` in bytes, with one addition:
+    /// it combines with [`max_entries`](Self::max_entries). moka has one
+    /// capacity, so with both set each entry weighs at least
+    /// `max_bytes / max_entries` (rounded up): the total weight stays within
+    /// `max_bytes`, so the bytes do, and so does the count, since `n` entries
+    /// weigh at least `n × max_bytes / max_entries`. Small entries fill the
+    /// cache to `max_entries`; large ones leave it at fewer.
+    /// [`MemoryCache::weighted_size`] reports the weight so counted. Keys in
+    /// the LRU window of [`Policy::WindowTinyLfu`] (at most a fifth of the
+    /// bound) are held twice but counted once.
+    pub fn max_bytes_with(
+        mut self,
+        n: u64,
+        size: impl Fn(&K, &V) -> usize + Send + Sync + 'static,
+    ) -> Self {
+        self.max_bytes = Some((n, Arc::new(size)));
+        self
+    }
+
     /// Bounds the cache to a total weight (bytes, say) measured by `weigher`.
+    /// (For a bound in bytes that also keeps an entry bound, use
+    /// [`max_bytes`](Self::max_bytes).)
     pub fn max_weight(
         mut self,
         max: u64,
@@ -340,11 +385,26 @@ where
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] listing every problem: both an entry and a
-    /// weight bound, a zero duration, an empty name.
-    pub fn build(self) -> Result<MemoryCache<K, V>, Error> {
+    /// weight bound, a weight and a byte bound, a zero byte bound, a byte
+    /// bound over 4 GiB per entry of the entry bound, a zero duration, an
+    /// empty name.
+    pub fn build(mut self) -> Result<MemoryCache<K, V>, Error> {
         let mut problems = Vec::new();
         if self.max_entries.is_some() && self.max_weight.is_some() {
             problems.push("max_entries and max_weight: set one bound, not both".to_owned());
+        }
+        if let Some((bytes, size)) = self.max_bytes.take() {
+            if self.max_weight.is_some() {
+                problems.push("max_bytes and max_weight: set one of them, not both".to_owned());
+            }
+            match byte_weigher(bytes, self.max_entries, size) {
+                Ok(weigher) => {
+                    self.max_weight = Some(bytes);
+                    self.weigher = Some(weigher);
+                    self.max_entries = None;
+                }
+                Err(problem) => problems.push(problem),
+            }
         }
         for (field, d) in [
             ("time_to_live", self.ttl),
@@ -468,6 +528,37 @@ where
     }
 }
 
+/// The weigher of a byte bound: `size` plus the per-entry overhead, at
+/// least `max_bytes / max_entries` when both are set (so that a weight bound
+/// of `max_bytes` also bounds the count), in moka's `u32` weights.
+fn byte_weigher<K, V>(
+    max_bytes: u64,
+    max_entries: Option<u64>,
+    size: Sizer<K, V>,
+) -> Result<Weigher<K, V>, String>
+where
+    K: 'static,
+    V: 'static,
+{
+    if max_bytes == 0 {
+        return Err("max_bytes: must be greater than 0, got 0".to_owned());
+    }
+    let floor = match max_entries {
+        Some(n) if n > 0 => max_bytes.div_ceil(n),
+        _ => 0,
+    };
+    let Ok(floor) = u32::try_from(floor) else {
+        return Err(format!(
+            "max_bytes: must be at most 4 GiB per entry of max_entries ({}), got {max_bytes}",
+            max_entries.unwrap_or(0)
+        ));
+    };
+    Ok(Arc::new(move |k: &K, v: &V| {
+        let bytes = size(k, v).saturating_add(ENTRY_OVERHEAD_BYTES);
+        u32::try_from(bytes).unwrap_or(u32::MAX).max(floor)
+    }))
+}
+
 /// Takes a key's single-flight slot out of its map when a caller is done
 /// with it: at once when it holds a result (so that a later call starts
 /// afresh, an error not being cached), else when the last caller leaves (the
@@ -579,6 +670,7 @@ where
             max_entries: None,
             max_weight: None,
             weigher: None,
+            max_bytes: None,
             ttl: None,
             tti: None,
             refresh_after: None,
@@ -938,7 +1030,9 @@ where
         self.inner.cache.entry_count() + window
     }
 
-    /// The total weight (entries without a weigher).
+    /// The total weight (entries without a weigher; with a byte bound, the
+    /// bytes as [`MemoryCacheBuilder::max_bytes_with`] counts them). Like
+    /// [`Self::entry_count`], approximate until [`Self::run_pending_tasks`].
     #[must_use]
     pub fn weighted_size(&self) -> u64 {
         let window = self.inner.window.as_ref().map_or(0, |w| lock(w).weight);

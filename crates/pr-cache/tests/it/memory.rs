@@ -401,6 +401,185 @@ fn configuration_builds_a_cache_and_reports_every_problem() {
     );
 }
 
+/// The bytes the live entries' keys and values hold, as `Weigh` counts
+/// them (a walk with a predicate that removes nothing).
+fn live_bytes(cache: &MemoryCache<String, String>) -> (usize, usize) {
+    use pr_cache::Weigh as _;
+    let (mut bytes, mut entries) = (0, 0);
+    cache.invalidate_if(|k, v| {
+        bytes += k.weigh() + v.weigh();
+        entries += 1;
+        false
+    });
+    (bytes, entries)
+}
+
+/// Client-chosen keys of 16 KB, 2,000 distinct: a cache bounded in bytes
+/// stays within its bound, where an entry bound alone would hold them all
+/// (32 MB). With both bounds set, the count bound still holds too.
+#[test]
+fn a_byte_bound_holds_against_many_long_keys() {
+    const MAX_BYTES: u64 = 1 << 20;
+    for policy in [
+        pr_cache::Policy::WindowTinyLfu,
+        pr_cache::Policy::TinyLfu,
+        pr_cache::Policy::Lru,
+    ] {
+        let cache: MemoryCache<String, String> = MemoryCache::builder()
+            .max_entries(10_000)
+            .max_bytes(MAX_BYTES)
+            .policy(policy)
+            .record_stats()
+            .build()
+            .unwrap();
+        for i in 0..2_000 {
+            let key = format!("{i:05}{}", "k".repeat(16 * 1024));
+            cache.insert(key, "v".repeat(100));
+            if i % 100 == 99 {
+                cache.run_pending_tasks();
+                assert!(
+                    cache.weighted_size() <= MAX_BYTES,
+                    "{policy:?}: {}",
+                    cache.weighted_size()
+                );
+            }
+        }
+        cache.run_pending_tasks();
+        let (bytes, entries) = live_bytes(&cache);
+        assert!(
+            cache.weighted_size() <= MAX_BYTES,
+            "{policy:?}: {}",
+            cache.weighted_size()
+        );
+        assert!(bytes as u64 <= MAX_BYTES, "{policy:?}: {bytes} bytes held");
+        assert!(
+            entries > 0 && entries <= 64,
+            "{policy:?}: {entries} entries"
+        );
+        assert_eq!(cache.entry_count(), entries as u64, "{policy:?}");
+        let stats = cache.stats().unwrap();
+        assert!(
+            stats.removals.get(RemovalCause::Size) >= 2_000 - 64,
+            "{policy:?}: {stats:?}"
+        );
+        // A single entry over the whole bound is not kept.
+        cache.insert("huge".repeat(300_000), String::new());
+        cache.run_pending_tasks();
+        assert!(cache.weighted_size() <= MAX_BYTES, "{policy:?}");
+        assert_eq!(cache.get(&"huge".repeat(300_000)), None, "{policy:?}");
+    }
+
+    // Small entries fill the cache up to the entry bound, never past it.
+    for policy in [pr_cache::Policy::WindowTinyLfu, pr_cache::Policy::Lru] {
+        let cache: MemoryCache<u64, u64> = MemoryCache::builder()
+            .max_entries(100)
+            .max_bytes(MAX_BYTES)
+            .policy(policy)
+            .build()
+            .unwrap();
+        for i in 0..10_000 {
+            cache.insert(i, i);
+            if i % 50 == 49 {
+                cache.run_pending_tasks();
+                assert!(
+                    cache.entry_count() <= 100,
+                    "{policy:?}: {}",
+                    cache.entry_count()
+                );
+            }
+        }
+        cache.run_pending_tasks();
+        assert!(cache.weighted_size() <= MAX_BYTES, "{policy:?}");
+        assert!(
+            (90..=100).contains(&cache.entry_count()),
+            "{policy:?}: {}",
+            cache.entry_count()
+        );
+    }
+
+    // A closure for types without `Weigh`, and a bound in bytes alone.
+    let cache: MemoryCache<String, Vec<String>> = MemoryCache::builder()
+        .max_bytes_with(64 * 1024, |k: &String, v: &Vec<String>| {
+            k.len() + v.iter().map(String::len).sum::<usize>()
+        })
+        .build()
+        .unwrap();
+    for i in 0..1_000 {
+        cache.insert(format!("{i:04}"), vec!["x".repeat(1_000)]);
+    }
+    cache.run_pending_tasks();
+    assert!(
+        cache.weighted_size() <= 64 * 1024,
+        "{}",
+        cache.weighted_size()
+    );
+    assert!(cache.entry_count() <= 64);
+}
+
+#[test]
+fn byte_bounds_are_validated_and_configured() {
+    let Err(Error::InvalidConfig { problems }) = MemoryCache::<String, String>::builder()
+        .max_bytes(0)
+        .build()
+    else {
+        panic!("a zero byte bound is invalid")
+    };
+    assert_eq!(problems, ["max_bytes: must be greater than 0, got 0"]);
+    let Err(Error::InvalidConfig { problems }) = MemoryCache::<String, String>::builder()
+        .max_bytes(1 << 20)
+        .max_weight(10, |_, _| 1)
+        .build()
+    else {
+        panic!("a byte and a weight bound are one too many")
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let Err(Error::InvalidConfig { problems }) = MemoryCache::<String, String>::builder()
+        .max_entries(1)
+        .max_bytes(1 << 40)
+        .build()
+    else {
+        panic!("over 4 GiB per entry")
+    };
+    assert!(
+        problems[0].starts_with("max_bytes: must be at most 4 GiB"),
+        "{problems:?}"
+    );
+
+    let config = pr_cache::MemoryCacheConfig::default();
+    assert_eq!(config.max_bytes, 32 << 20, "the documented default");
+    let mut config: pr_cache::MemoryCacheConfig =
+        serde_json::from_str(r#"{"max_entries": 1000, "max_bytes": 262144}"#).unwrap();
+    let cache: MemoryCache<String, String> = MemoryCache::from_config(&config).unwrap();
+    for i in 0..500 {
+        cache.insert(format!("{i:04}{}", "k".repeat(4_000)), String::new());
+    }
+    cache.run_pending_tasks();
+    assert!(
+        cache.weighted_size() <= 262_144,
+        "{}",
+        cache.weighted_size()
+    );
+    assert!(live_bytes(&cache).0 <= 262_144);
+    let with: MemoryCache<String, Vec<String>> =
+        MemoryCache::from_config_with(&config, |k: &String, _: &Vec<String>| k.len()).unwrap();
+    with.insert("k".to_owned(), Vec::new());
+    assert_eq!(with.get("k"), Some(Vec::new()));
+
+    config.max_bytes = 0;
+    config.max_entries = 0;
+    let Err(Error::InvalidConfig { problems }) = MemoryCache::<u8, u8>::from_config(&config) else {
+        panic!("invalid")
+    };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.starts_with("cache.max_bytes:")),
+        "{problems:?}"
+    );
+    config.max_entries = 1;
+    config.max_bytes = 1 << 40;
+    assert!(config.validate().is_err());
+}
+
 proptest::proptest! {
     /// Any sequence of gets, inserts, invalidations and loads: the cache
     /// answers as a map would, and its statistics count exactly.
