@@ -190,7 +190,7 @@ pub use hedge::{Hedge, HedgeMode};
 pub use layer::{
     BoxFuture, BreakerLayer, BreakerService, BulkheadLayer, BulkheadService, ErrorsFail,
     PipelineLayer, PipelineService, RecordResponse, RetryLayer, RetryService, TimeoutLayer,
-    TimeoutService,
+    TimeoutService, refusal_response,
 };
 pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
 pub use rate::{

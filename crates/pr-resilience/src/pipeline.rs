@@ -71,6 +71,14 @@ impl<T, E> RecordOutcome<T, E> for Failures {
 /// an attempt timeout), always within the total timeout. Give the retry a
 /// predicate ([`Retry::retry_if`]) to leave some of them out.
 ///
+/// **Fast failure**: an outcome that asks for a retry-after (an open
+/// breaker's time to its next probe, a server's `Retry-After`) ending past
+/// the total timeout is not waited for: the call answers that outcome at
+/// once ([`Error::CircuitOpen`] with its retry-after, `resilience.circuit_open`,
+/// 503) instead of sleeping until the total timeout cuts it short with a
+/// `resilience.timeout` (504) that hides why. A retry-after that fits is
+/// waited out and the call retried.
+///
 /// This is .NET's standard resilience pipeline (rate limit → total timeout
 /// → retry → circuit breaker → attempt timeout) with the bulkhead next to
 /// the rate limit, as Resilience4j places it. Every stage is optional.
@@ -231,15 +239,26 @@ impl<R, B> Pipeline<R, B> {
             None => None,
         };
         match &self.total_timeout {
-            Some((name, after)) => match bounded(*after, self.retried(&mut op)).await {
-                Some(outcome) => outcome,
-                None => Err(CallError::Rejected(elapsed(name, *after))),
-            },
-            None => self.retried(&mut op).await,
+            Some((name, after)) => {
+                // Read only when a retry-after could be weighed against it.
+                let deadline = self
+                    .retry
+                    .is_some()
+                    .then(|| tokio::time::Instant::now() + *after);
+                match bounded(*after, self.retried(&mut op, deadline)).await {
+                    Some(outcome) => outcome,
+                    None => Err(CallError::Rejected(elapsed(name, *after))),
+                }
+            }
+            None => self.retried(&mut op, None).await,
         }
     }
 
-    async fn retried<T, E, F, Fut>(&self, op: &mut F) -> Result<T, CallError<E>>
+    async fn retried<T, E, F, Fut>(
+        &self,
+        op: &mut F,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<T, CallError<E>>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -256,6 +275,16 @@ impl<R, B> Pipeline<R, B> {
         let mut state = retry.backoffs();
         let mut after = after;
         loop {
+            if past_deadline(after, deadline) {
+                tracing::debug!(
+                    target: "pr_resilience::retry",
+                    policy = %retry.name(),
+                    attempts = state.attempts(),
+                    reason = "retry_after_past_total_timeout",
+                    "retry.gave_up"
+                );
+                return outcome;
+            }
             let Some(wait) = state.next(after) else {
                 if outcome.is_ok() && retry.fails_after_max_attempts() {
                     return Err(CallError::Rejected(Error::RetriesExhausted {
@@ -297,6 +326,17 @@ impl<R, B> Pipeline<R, B> {
             permit.record(self.record.outcome(&outcome));
         }
         outcome
+    }
+}
+
+/// Whether a retry-after ends past the total timeout's deadline: waiting
+/// for it would only end in the total timeout.
+fn past_deadline(after: Option<Duration>, deadline: Option<tokio::time::Instant>) -> bool {
+    match (after, deadline) {
+        (Some(after), Some(deadline)) => {
+            after > deadline.saturating_duration_since(tokio::time::Instant::now())
+        }
+        _ => false,
     }
 }
 

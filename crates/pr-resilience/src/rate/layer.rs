@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{HeaderValue, Request, Response, header};
+use http::{Request, Response};
 
 use pr_errors::CodedError as _;
 
@@ -126,20 +126,6 @@ pub struct RateLimit<S, L, E> {
     on_limit: OnLimit,
 }
 
-/// The refusal as a response: its status, and `Retry-After` in whole
-/// seconds, rounded up.
-fn refusal<B: Default>(error: &Error) -> Response<B> {
-    let mut response = Response::new(B::default());
-    *response.status_mut() = error.info().status;
-    if let Some(wait) = error.retry_after() {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    }
-    response
-}
-
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, ReqB, ResB, L, E> tower::Service<Request<ReqB>> for RateLimit<S, L, E>
@@ -190,7 +176,7 @@ where
                             retry_after = ?error.retry_after(),
                             "request refused by its key's rate limiter"
                         );
-                        return Ok(refusal(&error));
+                        return Ok(crate::layer::refusal_response(&error));
                     }
                 }
             }

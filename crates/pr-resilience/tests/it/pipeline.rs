@@ -209,3 +209,125 @@ async fn a_rejected_result_after_the_last_retry_is_retries_exhausted() {
         503
     );
 }
+
+/// Polls `fut` once: its output if it is ready without any time passing.
+async fn ready_at_once<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    match std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// An open breaker whose next probe is past the total timeout: the call
+/// answers the breaker's refusal (with the time to the probe) on its first
+/// poll, without waiting for the total timeout, and runs nothing.
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_fails_fast_instead_of_waiting_for_the_total_timeout() {
+    let pipeline = Pipeline::standard("quotes")
+        .total_timeout(Some(Duration::from_secs(2)))
+        .breaker(
+            CircuitBreaker::builder("quotes")
+                .clock(pr_resilience::Clock::tokio())
+                .wait_in_open(Duration::from_secs(30)),
+        )
+        .build()
+        .unwrap();
+    let breaker = pipeline.breaker().unwrap().clone();
+    breaker.force_open();
+    let calls = AtomicU32::new(0);
+    let start = tokio::time::Instant::now();
+    let outcome = ready_at_once(pipeline.run(|| async {
+        calls.fetch_add(1, Ordering::Relaxed);
+        Ok::<_, Error>(())
+    }))
+    .await
+    .expect("answered on the first poll");
+    let Err(CallError::Rejected(error)) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(matches!(error, Error::CircuitOpen { .. }), "{error:?}");
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(30)));
+    assert_eq!(
+        pr_errors::CodedError::code(&error).as_str(),
+        "resilience.circuit_open"
+    );
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(calls.load(Ordering::Relaxed), 0);
+
+    // Opened by failures (not forced): the retry-after counts down to the
+    // probe, and is still answered at once.
+    let failing = Pipeline::builder()
+        .total_timeout(Some(Duration::from_secs(2)))
+        .retry(Retry::builder().max_retries(3).build().unwrap())
+        .breaker(
+            CircuitBreaker::builder("rates")
+                .clock(pr_resilience::Clock::tokio())
+                .sliding_window(SlidingWindow::Count(2))
+                .minimum_calls(2)
+                .wait_in_open(Duration::from_secs(10)),
+        )
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let _ = failing
+            .run(|| async {
+                Err::<(), _>(Error::InvalidConfig {
+                    field: "x",
+                    message: String::new(),
+                })
+            })
+            .await;
+    }
+    assert_eq!(failing.breaker().unwrap().state(), State::Open);
+    tokio::time::advance(Duration::from_secs(4)).await;
+    let start = tokio::time::Instant::now();
+    let outcome = ready_at_once(failing.run(|| async { Ok::<_, Error>(()) }))
+        .await
+        .expect("answered on the first poll");
+    let Err(CallError::Rejected(error)) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(6)));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+/// A retry-after that fits in the total timeout is waited out: the call
+/// probes the breaker once it lets one through, and succeeds.
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_whose_probe_fits_is_waited_for() {
+    let pipeline = Pipeline::builder()
+        .total_timeout(Some(Duration::from_secs(3)))
+        .retry(Retry::builder().max_retries(3).build().unwrap())
+        .breaker(
+            CircuitBreaker::builder("ledger")
+                .clock(pr_resilience::Clock::tokio())
+                .sliding_window(SlidingWindow::Count(2))
+                .minimum_calls(2)
+                .wait_in_open(Duration::from_secs(1)),
+        )
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let _ = pipeline
+            .run(|| async {
+                Err::<(), _>(Error::InvalidConfig {
+                    field: "x",
+                    message: String::new(),
+                })
+            })
+            .await;
+    }
+    assert_eq!(pipeline.breaker().unwrap().state(), State::Open);
+    let calls = AtomicU32::new(0);
+    let start = tokio::time::Instant::now();
+    let outcome = pipeline
+        .run(|| async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, Error>(7)
+        })
+        .await;
+    assert_eq!(outcome.unwrap(), 7);
+    assert_eq!(calls.load(Ordering::Relaxed), 1);
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+}

@@ -218,3 +218,39 @@ async fn retry_layer_and_ready_services() {
     let answer = service.ready().await.unwrap().call(()).await.unwrap();
     assert_eq!(answer, 2);
 }
+
+/// Through the pipeline layer, an open breaker answers at once (no time
+/// passes, the total timeout is not waited for), and the refusal maps to
+/// 503 with `Retry-After` = the time to the next probe, rounded up.
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_in_the_pipeline_layer_is_an_immediate_503_with_retry_after() {
+    let pipeline = Pipeline::standard("prices")
+        .total_timeout(Some(Duration::from_secs(2)))
+        .breaker(
+            CircuitBreaker::builder("prices")
+                .clock(pr_resilience::Clock::tokio())
+                .wait_in_open(Duration::from_millis(7_500)),
+        )
+        .build()
+        .unwrap();
+    pipeline.breaker().unwrap().force_open();
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&calls);
+    let mut service = ServiceBuilder::new()
+        .layer(PipelineLayer::new(pipeline))
+        .service(service_fn(move |_: ()| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            async { Ok::<_, Error>("fresh") }
+        }));
+    let start = tokio::time::Instant::now();
+    let mut call = std::pin::pin!(service.ready().await.unwrap().call(()));
+    let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+    let std::task::Poll::Ready(Err(CallError::Rejected(error))) = polled else {
+        panic!("not refused on the first poll: {polled:?}")
+    };
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(calls.load(Ordering::Relaxed), 0);
+    let response: http::Response<()> = pr_resilience::refusal_response(&error);
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "8");
+}
