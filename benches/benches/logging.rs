@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pr_logging::{Every, FileConfig, Format, Logging, LoggingConfig, QueueConfig};
+use pr_logging::{Every, FileConfig, Format, Logging, LoggingConfig, QueueConfig, WhenFull};
 use tracing::{Dispatch, Level};
 
 fn quiet() -> LoggingConfig {
@@ -107,7 +107,10 @@ fn file_lines(c: &mut Criterion) {
         file.rotation.every = Every::Never;
         file.rotation.max_bytes = None;
         file.compress = false;
-        file.queue = Some(QueueConfig::default());
+        // Lossless like the peer's `lossy(false)`: the queue waits instead of dropping when full.
+        let mut queue = QueueConfig::default();
+        queue.when_full = WhenFull::Block;
+        file.queue = Some(queue);
         config.files.push(file);
         let (ours, guard) = Logging::builder(&config).build().expect("a valid config");
         tracing::dispatcher::with_default(&ours, || {
