@@ -544,7 +544,7 @@ fn router(api: Arc<Api>) -> Router {
 // main
 // ---------------------------------------------------------------------------
 
-/// The breaker as a (non-critical) health check, and the breaker and cache
+/// The breaker as a health check (degraded while it refuses calls), the breaker and cache
 /// in `/status`; the cache's metrics published every second.
 fn contribute<C: AppConfig>(
     app: &App<C>,

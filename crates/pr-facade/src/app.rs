@@ -16,7 +16,12 @@
 //! | `/info` | name, version, toolkit version, build metadata, start time, pid |
 //! | `/status` | one JSON document: service phase and in-flight work, health results, resource snapshot, config generation, logging counters, and each [`StatusBoard`] section (breakers, limiters, caches, dead-letter queues) |
 //!
-//! [`App::run`] marks the service ready and runs its work. On SIGTERM or
+//! [`App::run`] waits until every registered health check has run once
+//! (each bounded by its own timeout), then marks the service ready, logs
+//! `app.ready` and runs its work: ready means checked, so `/health/ready`
+//! answers from real results, never `UNKNOWN`, from the moment the log says
+//! ready (a check that failed its first run makes it 503 `DOWN`). A check
+//! added later, while the service runs, is run at once. On SIGTERM or
 //! SIGINT, readiness goes false at once and [`Drain`] refuses new work;
 //! in-flight work gets `shutdown.drain_timeout` to finish; then the ops
 //! server stops and logs are flushed. The [`Exit`] says whether the drain
@@ -582,12 +587,26 @@ impl<C: AppConfig> App<C> {
     /// workers) until it ends or a signal comes; see the
     /// [module docs](self) for the shutdown sequence.
     ///
+    /// Ready means checked: first every health check registered so far
+    /// (the app's own and those added to [`health`](Self::health) since
+    /// [`build`](AppBuilder::build)) gets its first result, each bounded by
+    /// its timeout ([`HealthRegistry::mark_ready`]); only then does the
+    /// lifecycle turn ready and `app.ready` get logged. `work` is not polled
+    /// before that.
+    ///
     /// `work` should end soon after [`Drain::draining`] resolves (give it to
     /// its servers' graceful shutdown) and hold a [`WorkGuard`] for work
     /// that must finish.
     pub async fn run<F: Future<Output = ()>>(mut self, work: F) -> Exit {
         let lifecycle = self.health.lifecycle().clone();
-        lifecycle.mark_ready();
+        let ready = self.health.mark_ready();
+        match &self.dispatch {
+            Some(dispatch) => {
+                use tracing::instrument::WithSubscriber as _;
+                ready.with_subscriber(dispatch.clone()).await
+            }
+            None => ready.await,
+        };
         self.in_scope(|| tracing::info!(event = "app.ready", service = %self.name, "ready"));
         let mut work = std::pin::pin!(work);
         let signalled = tokio::select! {

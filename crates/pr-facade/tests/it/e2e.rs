@@ -125,6 +125,14 @@ impl Drop for Service {
 impl Service {
     /// Starts the example with `config` (TOML) and waits until it is ready.
     pub(crate) fn start(config: &str) -> Self {
+        let mut service = Self::spawn(config);
+        service.wait_until_ready();
+        service
+    }
+
+    /// Starts the example with `config` (TOML) without waiting for anything;
+    /// its log file (every level, JSON) is [`log_file`](Self::log_file).
+    pub(crate) fn spawn(config: &str) -> Self {
         let dir = temp_dir("e2e");
         let (api_port, ops_port) = (free_port(), free_port());
         let file = dir.join("service.toml");
@@ -145,17 +153,44 @@ impl Service {
             .stderr(File::create(dir.join("stderr.log")).unwrap())
             .spawn()
             .unwrap();
-        let mut service = Self {
+        Self {
             child,
             api: format!("http://127.0.0.1:{api_port}"),
             ops: format!("http://127.0.0.1:{ops_port}"),
             dir,
-        };
-        service.wait_until_ready();
-        service
+        }
     }
 
-    fn output(&self) -> String {
+    /// The JSON log file the service writes.
+    pub(crate) fn log_file(&self) -> PathBuf {
+        self.dir.join("logs").join("service.log")
+    }
+
+    /// Waits until the log file has a line whose `event` is `event`.
+    pub(crate) fn wait_for_event(&mut self, event: &str) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("the service exited early ({status}):\n{}", self.output());
+            }
+            let log = std::fs::read_to_string(self.log_file()).unwrap_or_default();
+            let logged = log
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .any(|l| l["event"] == event);
+            if logged {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the service never logged {event}:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub(crate) fn output(&self) -> String {
         let err = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default();
         let out = std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default();
         format!("stderr:\n{err}\nstdout:\n{out}")

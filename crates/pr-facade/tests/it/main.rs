@@ -8,4 +8,5 @@
 mod catalogue;
 mod deploy;
 mod e2e;
+mod ready;
 mod templates;
