@@ -12,6 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -98,6 +99,12 @@ struct Inner {
     config: DlqConfig,
     state: Mutex<State>,
     metrics: Metrics,
+    /// The last failed write (a push or a removal), until a write succeeds:
+    /// what the health check reports as Degraded.
+    write_failure: Mutex<Option<String>>,
+    /// Whether `write_failure` is set, so a write that succeeds takes no
+    /// second lock in the usual case.
+    failing: AtomicBool,
     /// The directory's `LOCK` file, locked while this queue is open.
     _lock: File,
 }
@@ -200,6 +207,8 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         let state = recover(&config)?;
         let inner = Inner {
             metrics: Metrics::new(),
+            write_failure: Mutex::new(None),
+            failing: AtomicBool::new(false),
             config,
             state: Mutex::new(state),
             _lock: dir_lock,
@@ -225,7 +234,42 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     /// [`Error::DlqIo`] when the write or sync fails (the record is then
     /// not in the queue; should cutting it from the file fail as well, it
     /// comes back when the queue is next opened: at least once).
+    ///
+    /// Every failure is counted in `pr_resilience_dlq_push_failures_total`
+    /// by `reason` (`io`, `full`, `too_large`, `codec`) and logged as
+    /// `pr_resilience.dlq.push_failed`; an `io` failure turns the health
+    /// check Degraded until a later write succeeds.
     pub fn push(&self, letter: &DeadLetter<T>) -> Result<u64, Error> {
+        let outcome = self.push_once(letter);
+        match &outcome {
+            Ok(_) => self.inner.wrote(),
+            Err(error) => {
+                let reason = match error {
+                    Error::DlqFull {
+                        bound: "max_record_bytes",
+                        ..
+                    } => "too_large",
+                    Error::DlqFull { .. } => "full",
+                    Error::DlqCodec { .. } => "codec",
+                    _ => "io",
+                };
+                self.inner.metrics.push_failed(reason);
+                if reason == "io" {
+                    self.inner.write_failed(error);
+                    tracing::error!(
+                        name: "pr_resilience.dlq.push_failed",
+                        dir = %self.inner.config.dir.display(),
+                        reason,
+                        error = %error,
+                        "dead-letter queue could not store a record"
+                    );
+                }
+            }
+        }
+        outcome
+    }
+
+    fn push_once(&self, letter: &DeadLetter<T>) -> Result<u64, Error> {
         let config = &self.inner.config;
         let mut frame = vec![0_u8; HEADER];
         serde_json::to_writer(&mut frame, letter).map_err(|e| Error::DlqCodec {
@@ -415,6 +459,16 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     }
 
     fn remove_all(&self, seqs: &[u64]) -> Result<u64, Error> {
+        let outcome = self.remove_all_once(seqs);
+        match &outcome {
+            Ok(0) => {}
+            Ok(_) => self.inner.wrote(),
+            Err(error) => self.inner.write_failed(error),
+        }
+        outcome
+    }
+
+    fn remove_all_once(&self, seqs: &[u64]) -> Result<u64, Error> {
         let config = &self.inner.config;
         let mut state = lock(&self.inner.state);
         let mut frames = Vec::with_capacity(seqs.len() * REMOVED_FRAME);
@@ -544,6 +598,22 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
                 .collect()
         };
         self.remove_all(&seqs)
+    }
+}
+
+impl Inner {
+    /// A write succeeded: the queue is writable again.
+    fn wrote(&self) {
+        if self.failing.load(Ordering::Acquire) {
+            *lock(&self.write_failure) = None;
+            self.failing.store(false, Ordering::Release);
+        }
+    }
+
+    /// A write failed: the health check says so until one succeeds.
+    fn write_failed(&self, error: &Error) {
+        *lock(&self.write_failure) = Some(error.to_string());
+        self.failing.store(true, Ordering::Release);
     }
 }
 
@@ -939,13 +1009,22 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
 /// The queue's figures through the `metrics` facade (no-ops without the
 /// `metrics` feature): `pr_resilience_dlq_records`,
 /// `pr_resilience_dlq_bytes`, `pr_resilience_dlq_pushed_total`,
-/// `pr_resilience_dlq_rejected_total`, `pr_resilience_dlq_replayed_total`.
+/// `pr_resilience_dlq_rejected_total`, `pr_resilience_dlq_replayed_total`,
+/// `pr_resilience_dlq_push_failures_total{reason}`.
 struct Metrics {
     #[cfg(feature = "metrics")]
     handles: [metrics::Gauge; 2],
     #[cfg(feature = "metrics")]
     counters: [metrics::Counter; 3],
+    /// Push failures by reason, in the order of [`PUSH_FAILURES`].
+    #[cfg(feature = "metrics")]
+    failures: [metrics::Counter; 4],
 }
+
+/// The `reason` label values of `pr_resilience_dlq_push_failures_total`: a
+/// fixed set, so a label never carries a record's data.
+#[cfg(feature = "metrics")]
+const PUSH_FAILURES: [&str; 4] = ["io", "full", "too_large", "codec"];
 
 impl Metrics {
     fn new() -> Self {
@@ -972,6 +1051,11 @@ impl Metrics {
                 "pr_resilience_dlq_replayed_total",
                 "Records replayed successfully and removed from the dead-letter queue."
             );
+            metrics::describe_counter!(
+                "pr_resilience_dlq_push_failures_total",
+                "Pushes into the dead-letter queue that did not store their record, by reason \
+                 (io, full, too_large, codec)."
+            );
         }
         Self {
             #[cfg(feature = "metrics")]
@@ -985,6 +1069,24 @@ impl Metrics {
                 metrics::counter!("pr_resilience_dlq_rejected_total"),
                 metrics::counter!("pr_resilience_dlq_replayed_total"),
             ],
+            #[cfg(feature = "metrics")]
+            failures: PUSH_FAILURES
+                .map(|reason| metrics::counter!("pr_resilience_dlq_push_failures_total", "reason" => reason)),
+        }
+    }
+
+    #[cfg_attr(
+        not(feature = "metrics"),
+        allow(
+            clippy::unused_self,
+            unused_variables,
+            reason = "no-op without metrics"
+        )
+    )]
+    fn push_failed(&self, reason: &'static str) {
+        #[cfg(feature = "metrics")]
+        if let Some(i) = PUSH_FAILURES.iter().position(|r| *r == reason) {
+            self.failures[i].increment(1);
         }
     }
 

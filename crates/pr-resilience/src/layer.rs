@@ -361,7 +361,7 @@ where
 /// timeout) with `Retry-After` in whole seconds, rounded up and at least 1,
 /// when the error knows the wait (an open breaker: the time to its next
 /// probe). The body is empty; a service that answers problem details
-/// builds them from the same [`Error`]. The layers answer a refusal as
+/// builds them from the same [`Error`](crate::Error). The layers answer a refusal as
 /// [`CallError::Rejected`]; an error handler (axum's `HandleErrorLayer`)
 /// turns it into this response.
 ///

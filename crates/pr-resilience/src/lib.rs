@@ -99,7 +99,9 @@
 //!   ```
 //! - `metrics`: breaker outcomes, rejections and states, retries, bulkhead
 //!   occupancy and rejections, timeouts, rate-limit refusals and evicted
-//!   keys, DLQ records, bytes, pushes, refusals and replays as `pr_resilience_*` metrics through
+//!   keys, DLQ records, bytes, pushes, refusals, replays and push failures
+//!   by reason (`pr_resilience_dlq_push_failures_total{reason}`: `io`,
+//!   `full`, `too_large`, `codec`) as `pr_resilience_*` metrics through
 //!   the `metrics` facade (handles registered once per policy).
 //!
 //!   ```toml
@@ -107,7 +109,9 @@
 //!   ```
 //! - `health`: a breaker (or a registry of them) as a pr-health check,
 //!   Degraded while it refuses calls ([`BreakerCheck`], [`RegistryCheck`]);
-//!   a dead-letter queue, Down when full (`DlqCheck`).
+//!   a dead-letter queue, Down when full, Degraded after a failed write
+//!   (until a write succeeds) or when its filesystem's free space is under
+//!   `DlqConfig::min_free_bytes` / `min_free_percent` (`DlqCheck`).
 //!
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["health"] }

@@ -68,6 +68,15 @@ pub struct DlqConfig {
     /// 0 tries once. At most 60,000: a longer wait would hang a start-up
     /// behind a queue that another live process owns.
     pub lock_wait_ms: u64,
+    /// Free space on the queue's filesystem under which its health check
+    /// (feature `health`) is Degraded, in bytes: a full disk makes pushes
+    /// fail, so the check warns before it. 0 turns this bound off. Read
+    /// with `statvfs` (space available to an unprivileged writer) on Linux.
+    pub min_free_bytes: u64,
+    /// Free space on the queue's filesystem, as a percentage of its size,
+    /// under which the health check is Degraded. 0 turns this bound off;
+    /// at most 100.
+    pub min_free_percent: u8,
 }
 
 /// The most [`DlqConfig::lock_wait_ms`] accepts.
@@ -83,6 +92,8 @@ impl Default for DlqConfig {
             segment_bytes: 64 << 20,
             max_record_bytes: 16 << 20,
             lock_wait_ms: 2_000,
+            min_free_bytes: 64 << 20,
+            min_free_percent: 5,
         }
     }
 }
@@ -134,6 +145,12 @@ impl DlqConfig {
             problems.push(format!(
                 "dlq.lock_wait_ms: must be at most {MAX_LOCK_WAIT_MS}, got {}",
                 self.lock_wait_ms
+            ));
+        }
+        if self.min_free_percent > 100 {
+            problems.push(format!(
+                "dlq.min_free_percent: must be at most 100, got {}",
+                self.min_free_percent
             ));
         }
         if let Durability::Batched { max_records: 0, .. } = self.durability {

@@ -104,3 +104,49 @@ fn a_push_whose_sync_fails_is_not_queued() {
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(payloads, [1, 3]);
 }
+
+/// A failed sync makes the health check Degraded, naming the failed write;
+/// the next write that succeeds makes it Up again.
+#[cfg(feature = "health")]
+#[tokio::test]
+async fn a_failed_write_is_degraded_until_a_write_succeeds() {
+    use pr_health::{Check, Status};
+
+    use super::{DeadLetter, Dlq};
+    let dir = std::env::temp_dir().join(format!("pr-dlq-write-health-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let mut config = DlqConfig::new(&dir);
+    // Free space is another test's business: this one must not depend on
+    // the machine's disk.
+    config.min_free_bytes = 0;
+    config.min_free_percent = 0;
+    let dlq: Dlq<u32> = Dlq::open(config).unwrap();
+    let check = dlq.health_check();
+    dlq.push(&DeadLetter::with_code(1, "test.code", "one"))
+        .unwrap();
+    assert_eq!(check.check().await.status(), Status::Up);
+    FAIL_SYNCS.with(|f| f.set(true));
+    let failed = dlq.push(&DeadLetter::with_code(2, "test.code", "two"));
+    FAIL_SYNCS.with(|f| f.set(false));
+    assert!(failed.is_err());
+    let outcome = check.check().await;
+    assert_eq!(outcome.status(), Status::Degraded, "{outcome:?}");
+    let message = outcome.message().unwrap();
+    assert!(message.contains("last write failed"), "{message}");
+    assert!(message.contains("injected by a test"), "{message}");
+    // A removal is a write too.
+    let seq = dlq.peek().unwrap().unwrap().seq;
+    assert!(dlq.remove(seq).unwrap());
+    assert_eq!(check.check().await.status(), Status::Up);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_free_space_percentage_past_100_is_invalid() {
+    let mut config = DlqConfig::new("dlq");
+    config.min_free_percent = 101;
+    let text = config.validate().unwrap_err().to_string();
+    assert!(text.contains("dlq.min_free_percent"), "{text}");
+    config.min_free_percent = 100;
+    config.validate().unwrap();
+}

@@ -63,6 +63,10 @@ fn config(dir: &Path) -> DlqConfig {
         max_delay_ms: 5,
     });
     config.segment_bytes = 4 * 1024;
+    // The health tests must not depend on the machine's free disk space;
+    // the free-space bounds have tests of their own.
+    config.min_free_bytes = 0;
+    config.min_free_percent = 0;
     config
 }
 
@@ -760,4 +764,155 @@ fn a_lock_wait_past_a_minute_is_invalid() {
     assert!(text.contains("dlq.lock_wait_ms"), "{text}");
     config.lock_wait_ms = 60_000;
     config.validate().unwrap();
+}
+
+const FSIZE_DIR: &str = "PR_RESILIENCE_DLQ_FSIZE_DIR";
+
+/// The soft `RLIMIT_FSIZE` of this process in bytes, from
+/// `/proc/self/limits`; `None` when unlimited.
+#[cfg(all(target_os = "linux", feature = "metrics", feature = "health"))]
+fn file_size_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max file size"))
+        .unwrap();
+    line["Max file size".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .ok()
+}
+
+/// Run by [`pushes_past_a_file_size_limit_fail_loudly`] in a child whose
+/// `RLIMIT_FSIZE` is small and which ignores `SIGXFSZ`, so a write past
+/// the limit fails with `EFBIG`: fills the segment until a big record no
+/// longer fits, then checks the failed push's error, its metric and the
+/// health check, and that a record that fits is stored again. Outside that
+/// child it returns at once.
+#[cfg(all(target_os = "linux", feature = "metrics", feature = "health"))]
+#[test]
+fn full_disk_child_entry() {
+    use pr_health::{Check, Status};
+    let Some(dir) = std::env::var_os(FSIZE_DIR) else {
+        return;
+    };
+    let limit = file_size_limit().expect("the parent set RLIMIT_FSIZE");
+    let capture = crate::rate_metrics::Capture::default();
+    let mut config = config(Path::new(&dir)).with_durability(Durability::EachRecord);
+    // One segment, larger than a file may grow: the limit, not a roll,
+    // ends it.
+    config.segment_bytes = 1 << 20;
+    config.max_record_bytes = 16 * 1024;
+    let dlq: Dlq<Job> = metrics::with_local_recorder(&capture, || Dlq::open(config)).unwrap();
+    let check = dlq.health_check();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let status = || runtime.block_on(check.check());
+    assert_eq!(status().status(), Status::Up);
+
+    let mut big = letter(1_000_000);
+    big.payload.body = "x".repeat(8_000);
+    let mut n = 0;
+    // Fill until less than half a big record is left in the file.
+    while limit.saturating_sub(dlq.stats().bytes) >= 4_000 {
+        dlq.push(&letter(n)).unwrap();
+        n += 1;
+    }
+    let held = dlq.len();
+    let error = dlq.push(&big).unwrap_err();
+    assert_eq!(error.code().as_str(), "resilience.dlq_io", "{error}");
+    let message = error.to_string();
+    assert!(message.contains("cannot write"), "{message}");
+    assert!(message.contains("File too large"), "{message}");
+    assert_eq!(dlq.len(), held, "the failed record is not held");
+    assert_eq!(
+        capture.value("pr_resilience_dlq_push_failures_total{reason=io}"),
+        1
+    );
+    let outcome = status();
+    assert_eq!(outcome.status(), Status::Degraded, "{outcome:?}");
+    let health = outcome.message().unwrap();
+    assert!(health.contains("last write failed"), "{health}");
+    assert!(health.contains("File too large"), "{health}");
+
+    // Too large for the queue: refused before any write, counted apart.
+    let mut huge = letter(2_000_000);
+    huge.payload.body = "x".repeat(20_000);
+    assert!(matches!(
+        dlq.push(&huge),
+        Err(Error::DlqFull {
+            bound: "max_record_bytes",
+            ..
+        })
+    ));
+    assert_eq!(
+        capture.value("pr_resilience_dlq_push_failures_total{reason=too_large}"),
+        1
+    );
+
+    // A record that fits is stored, and the check is Up again.
+    dlq.push(&letter(n)).unwrap();
+    assert_eq!(status().status(), Status::Up);
+    assert_eq!(payloads(&dlq), (0..=n).collect::<Vec<_>>());
+    assert_eq!(
+        capture.value("pr_resilience_dlq_push_failures_total{reason=io}"),
+        1
+    );
+    println!("full disk child: ok");
+}
+
+/// A size-limited file (`RLIMIT_FSIZE` in a child, `SIGXFSZ` ignored, so a
+/// write past it fails with `EFBIG` as on a full filesystem) makes a push
+/// fail loudly: the caller's error, the failure metric, a Degraded check.
+#[cfg(all(target_os = "linux", feature = "metrics", feature = "health"))]
+#[test]
+fn pushes_past_a_file_size_limit_fail_loudly() {
+    let dir = TempDir::new("dlq-fsize");
+    // `ulimit -f` counts 512-byte blocks in POSIX sh: 64 KiB. An ignored
+    // signal stays ignored across `exec`.
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -f 128 && trap '' XFSZ && exec "$0" --exact dlq::full_disk_child_entry --nocapture --test-threads=1"#)
+        .arg(std::env::current_exe().unwrap())
+        .env(FSIZE_DIR, &dir.0)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("full disk child: ok"), "{text}");
+}
+
+/// Free space under either bound makes the check Degraded, naming it;
+/// with both bounds off it is Up.
+#[cfg(all(target_os = "linux", feature = "health"))]
+#[tokio::test]
+async fn low_free_space_is_a_degraded_health_check() {
+    use pr_health::{Check, Status};
+    let dir = TempDir::new("dlq-free-space");
+    for (bytes, percent, expected) in [
+        (0, 0, Status::Up),
+        (1, 0, Status::Up),
+        (u64::MAX, 0, Status::Degraded),
+        (0, 100, Status::Degraded),
+    ] {
+        let _ = std::fs::remove_dir_all(&dir.0);
+        let mut config = config(&dir.0);
+        config.min_free_bytes = bytes;
+        config.min_free_percent = percent;
+        let dlq: Dlq<Job> = Dlq::open(config).unwrap();
+        dlq.push(&letter(0)).unwrap();
+        let outcome = dlq.health_check().check().await;
+        assert_eq!(outcome.status(), expected, "{bytes} {percent}: {outcome:?}");
+        if expected == Status::Degraded {
+            let message = outcome.message().unwrap();
+            assert!(message.contains("low free space"), "{message}");
+        }
+    }
 }

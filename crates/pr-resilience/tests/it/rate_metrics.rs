@@ -9,7 +9,7 @@ use pr_resilience::{DeadLetter, Dlq, DlqConfig, Gcra, ManualClock, Quota, RateLi
 
 /// Keeps every counter and gauge by name (labels folded in).
 #[derive(Default)]
-struct Capture(Mutex<BTreeMap<String, Arc<AtomicU64>>>);
+pub(crate) struct Capture(Mutex<BTreeMap<String, Arc<AtomicU64>>>);
 
 impl Capture {
     fn cell(&self, key: &Key) -> Arc<AtomicU64> {
@@ -20,7 +20,7 @@ impl Capture {
         self.0.lock().unwrap().entry(name).or_default().clone()
     }
 
-    fn value(&self, name: &str) -> u64 {
+    pub(crate) fn value(&self, name: &str) -> u64 {
         self.0.lock().unwrap()[name].load(Ordering::Relaxed)
     }
 }
@@ -64,6 +64,14 @@ fn limiter_and_queue_figures_are_reported() {
     );
     assert_eq!(capture.value("pr_resilience_dlq_pushed_total"), 2);
     assert_eq!(capture.value("pr_resilience_dlq_rejected_total"), 1);
+    assert_eq!(
+        capture.value("pr_resilience_dlq_push_failures_total{reason=full}"),
+        1
+    );
+    assert_eq!(
+        capture.value("pr_resilience_dlq_push_failures_total{reason=io}"),
+        0
+    );
     assert_eq!(capture.value("pr_resilience_dlq_replayed_total"), 2);
     assert_eq!(
         f64::from_bits(capture.value("pr_resilience_dlq_records")),
@@ -110,6 +118,8 @@ fn exposition_passes_promtool() {
         "pr_resilience_dlq_pushed_total",
         "pr_resilience_dlq_rejected_total",
         "pr_resilience_dlq_replayed_total",
+        "pr_resilience_dlq_push_failures_total{reason=\"full\"} 1",
+        "pr_resilience_dlq_push_failures_total{reason=\"io\"} 0",
     ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
