@@ -21,7 +21,7 @@
 //! | pipeline | [`Pipeline`] | admission → bulkhead → total timeout → retry → breaker → attempt timeout; [`Pipeline::standard`] is .NET's standard pipeline |
 //! | rate limit | [`RateLimiter`]: [`Gcra`], [`TokenBucket`], [`LeakyBucket`], [`SlidingWindowLog`], [`SlidingWindowCounter`] | one trait: `check()`, `check_n(n)`, `peek()`, `until_ready().await`; a refusal ([`Denied`]) carries the wait (Retry-After); [`Quota::per_second(100)`](Quota::per_second) is 100 a second; GCRA is one atomic word; each is an [`Admission`] stage |
 //! | keyed rate limit | [`KeyedLimiter`] | GCRA per key in shards, at most `max_keys` keys (replenished keys dropped first); [`KeyedRateLimiter`] is what the tower layer takes |
-//! | distributed rate limit | `RedisLimiter` (feature `redis`) | GCRA or sliding window as one Lua script on the server's clock; a local breaker; fail open or closed |
+//! | distributed rate limit | `RedisLimiter` (feature `redis`) | GCRA or sliding window as one Lua script on the server's clock; a reconnecting connection (redis' `ConnectionManager`, bounded back-off); a local breaker; fail open or closed; a health check per limiter (with `health`) |
 //! | dead-letter queue | [`Dlq`] | durable segment files (length + CRC32C per record), explicit [`Durability`], bounds that refuse with `resilience.dlq_full`, replay that removes only what succeeded, purges, torn-tail recovery; [`Dlq::retry_or_dead_letter`] routes what a [`Retry`] gives up on |
 //!
 //! Every policy value is a cheap handle: clones share its state (a breaker's
@@ -122,7 +122,10 @@
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["chaos"] }
 //!   ```
-//! - `redis`: distributed rate limiters on Redis (`RedisLimiter`).
+//! - `redis`: distributed rate limiters on Redis (`RedisLimiter`), which
+//!   reconnect after the server restarts; with `health` too, each one's
+//!   store as a check (`RedisLimiter::health_check`, Degraded while Redis
+//!   does not answer).
 //!
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["redis"] }
@@ -197,6 +200,8 @@ pub use layer::{
     TimeoutService, refusal_response,
 };
 pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
+#[cfg(all(feature = "redis", feature = "health"))]
+pub use rate::RedisLimiterCheck;
 pub use rate::{
     Denied, Gcra, KeyedLimiter, KeyedLimiterBuilder, KeyedRateLimiter, LeakyBucket, LimiterClock,
     MonotonicClock, Quota, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,

@@ -66,6 +66,8 @@ pub use gcra::Gcra;
 pub use keyed::{KeyedLimiter, KeyedLimiterBuilder};
 #[cfg(feature = "tower")]
 pub use layer::{KeyExtractor, OnLimit, RateLimit, RateLimitLayer};
+#[cfg(all(feature = "redis", feature = "health"))]
+pub use redis::RedisLimiterCheck;
 #[cfg(feature = "redis")]
 pub use redis::{FailurePolicy, RedisAlgorithm, RedisLimiter, RedisLimiterBuilder};
 pub use window::{SlidingWindowCounter, SlidingWindowLog};

@@ -10,12 +10,23 @@
 //! [`Error::LimiterUnavailable`]). The crate's full
 //! [`CircuitBreaker`](crate::CircuitBreaker) is not used here on purpose:
 //! this one needs no configuration and costs one atomic load per call.
+//!
+//! The connection is redis' `ConnectionManager`, made on the first call
+//! (lazily: building a limiter needs no server, nor a runtime): when the
+//! server goes away it reconnects in the background with an exponential
+//! back-off from 100 ms capped at `reconnect_max_delay`, and a request
+//! that finds the last reconnection failed starts another, so a restarted
+//! server is used again without restarting the process. Once the local
+//! breaker opens the manager is dropped, so the probe after the cooldown
+//! connects at once instead of waiting out a back-off. Each call is
+//! bounded by `timeout` as a whole, reconnection included. The health
+//! check (feature `health`) pings the server through the same connection.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::bucket::lock;
 use super::{KeyedRateLimiter, Quota};
@@ -138,7 +149,9 @@ impl std::fmt::Debug for RedisLimiter {
 struct Inner {
     name: String,
     client: redis::Client,
-    connection: Mutex<Option<MultiplexedConnection>>,
+    /// Made on the first call, then kept: it reconnects by itself.
+    connection: Mutex<Option<ConnectionManager>>,
+    reconnect_max_delay: Duration,
     script: redis::Script,
     args: [f64; 2],
     quota: Quota,
@@ -162,6 +175,7 @@ pub struct RedisLimiterBuilder {
     timeout: Duration,
     breaker_failures: u32,
     breaker_cooldown: Duration,
+    reconnect_max_delay: Duration,
     clock: Clock,
 }
 
@@ -217,6 +231,15 @@ impl RedisLimiterBuilder {
         self
     }
 
+    /// The longest wait between two reconnection attempts after the server
+    /// went away (default 2 s): the attempts back off exponentially from
+    /// 100 ms up to it, so a restarted server is back in use within about
+    /// this long.
+    pub fn reconnect_max_delay(mut self, max: Duration) -> Self {
+        self.reconnect_max_delay = max;
+        self
+    }
+
     /// The clock of the breaker's cooldown (default tokio's).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -240,6 +263,15 @@ impl RedisLimiterBuilder {
                 message: "breaker failures and timeout must be greater than 0".into(),
             });
         }
+        if self.reconnect_max_delay < Duration::from_millis(100) {
+            return Err(Error::InvalidConfig {
+                field: "redis.reconnect_max_delay",
+                message: format!(
+                    "must be at least 100ms (the first back-off), got {:?}",
+                    self.reconnect_max_delay
+                ),
+            });
+        }
         #[allow(
             clippy::cast_precision_loss,
             reason = "microseconds as Lua numbers: exact below 2^53 (285 years)"
@@ -259,6 +291,7 @@ impl RedisLimiterBuilder {
                 name: self.name,
                 client,
                 connection: Mutex::new(None),
+                reconnect_max_delay: self.reconnect_max_delay,
                 script,
                 args,
                 quota: self.quota,
@@ -323,7 +356,8 @@ impl Breaker {
         }
     }
 
-    fn failure(&self) {
+    /// Counts a failure; `true` when the breaker is open after it.
+    fn failure(&self) -> bool {
         let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
         if failures >= self.threshold {
             let until = self.clock.now_nanos().saturating_add(self.cooldown).max(1);
@@ -334,7 +368,9 @@ impl Breaker {
                     "redis limiter store unreachable; breaker open"
                 );
             }
+            return true;
         }
+        false
     }
 }
 
@@ -351,6 +387,7 @@ impl RedisLimiter {
             timeout: Duration::from_millis(100),
             breaker_failures: 3,
             breaker_cooldown: Duration::from_secs(1),
+            reconnect_max_delay: Duration::from_secs(2),
             clock: Clock::default(),
         }
     }
@@ -420,8 +457,9 @@ impl RedisLimiter {
                 })
             }
             Err(e) => {
-                *lock(&inner.connection) = None;
-                inner.breaker.failure();
+                if inner.breaker.failure() {
+                    self.forget_connection();
+                }
                 let reason = format!("{:?}", e.kind());
                 tracing::debug!(name: "pr_resilience.ratelimit.redis_error", limiter = %inner.name, %reason, "redis limiter call failed");
                 self.unreachable(&reason, Duration::from_nanos(inner.breaker.cooldown))
@@ -440,34 +478,129 @@ impl RedisLimiter {
         }
     }
 
+    /// The connection manager, made on the first call (inside the runtime
+    /// that will drive its reconnections).
+    fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        let inner = &*self.inner;
+        let mut slot = lock(&inner.connection);
+        if let Some(connection) = &*slot {
+            return Ok(connection.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(inner.timeout))
+            .set_response_timeout(Some(inner.timeout))
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(inner.reconnect_max_delay);
+        let connection = ConnectionManager::new_lazy_with_config(inner.client.clone(), config)?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Drops the connection manager once the breaker opens: the probe after
+    /// the cooldown then connects at once on a fresh one, instead of
+    /// waiting out the old one's reconnection back-off. While the breaker
+    /// is closed the manager is kept, and reconnects by itself after a
+    /// blip.
+    fn forget_connection(&self) {
+        *lock(&self.inner.connection) = None;
+    }
+
+    /// Runs `command` on the connection, bounded by the timeout as a whole
+    /// (a request may wait for a reconnection under way).
+    async fn bounded<T>(
+        &self,
+        command: impl AsyncFnOnce(&mut ConnectionManager) -> redis::RedisResult<T>,
+    ) -> redis::RedisResult<T> {
+        let mut connection = self.connection()?;
+        match tokio::time::timeout(self.inner.timeout, command(&mut connection)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(redis::RedisError::from(std::io::Error::from(
+                std::io::ErrorKind::TimedOut,
+            ))),
+        }
+    }
+
     async fn call(&self, key: &str, n: u32, take: bool) -> redis::RedisResult<(i64, u64)> {
         let inner = &*self.inner;
-        let existing = lock(&inner.connection).clone();
-        let mut connection = if let Some(connection) = existing {
-            connection
-        } else {
-            let config = redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(inner.timeout))
-                .set_response_timeout(Some(inner.timeout));
-            let connection = inner
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await?;
-            *lock(&inner.connection) = Some(connection.clone());
-            connection
-        };
         let mut full_key = String::with_capacity(inner.prefix.len() + key.len());
         full_key.push_str(&inner.prefix);
         full_key.push_str(key);
-        inner
-            .script
-            .key(full_key)
+        let mut invocation = inner.script.key(full_key);
+        invocation
             .arg(inner.args[0])
             .arg(inner.args[1])
             .arg(n)
-            .arg(u8::from(take))
-            .invoke_async(&mut connection)
+            .arg(u8::from(take));
+        self.bounded(async |connection| invocation.invoke_async(connection).await)
             .await
+    }
+
+    /// Whether the server answers a `PING` now.
+    #[cfg(feature = "health")]
+    async fn ping(&self) -> redis::RedisResult<()> {
+        self.bounded(async |connection| {
+            redis::cmd("PING")
+                .query_async::<String>(connection)
+                .await
+                .map(drop)
+        })
+        .await
+    }
+
+    /// This limiter's store as a health check named
+    /// `redis_limiter:<name>`: `Degraded` while Redis does not answer a
+    /// `PING` (the limiter then fails open or closed as configured) or the
+    /// local breaker is still open, else `Up`. It pings on each run,
+    /// through the limiter's own connection, so it sees a recovery without
+    /// waiting for traffic.
+    #[cfg(feature = "health")]
+    #[must_use = "a check does nothing until it is added to a registry"]
+    pub fn health_check(&self) -> RedisLimiterCheck {
+        RedisLimiterCheck {
+            name: format!("redis_limiter:{}", self.inner.name),
+            limiter: self.clone(),
+        }
+    }
+}
+
+/// The health of a [`RedisLimiter`]'s store; made by
+/// [`RedisLimiter::health_check`].
+#[cfg(feature = "health")]
+#[derive(Clone, Debug)]
+pub struct RedisLimiterCheck {
+    name: String,
+    limiter: RedisLimiter,
+}
+
+#[cfg(feature = "health")]
+impl pr_health::Check for RedisLimiterCheck {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn check(&self) -> pr_health::CheckFuture<'_> {
+        Box::pin(async move {
+            let policy = match self.limiter.inner.policy {
+                FailurePolicy::FailOpen => "failing open",
+                FailurePolicy::FailClosed => "failing closed",
+            };
+            let ping = self.limiter.ping().await;
+            if ping.is_err() && self.limiter.breaker_open() {
+                // As in a call: no stale back-off for the next probe.
+                self.limiter.forget_connection();
+            }
+            match ping {
+                Err(e) => pr_health::Outcome::degraded(format!(
+                    "redis unreachable ({:?}); the limiter is {policy}",
+                    e.kind()
+                )),
+                Ok(()) if self.limiter.breaker_open() => pr_health::Outcome::degraded(format!(
+                    "redis answers again; the limiter's breaker is open until its next probe \
+                     (meanwhile {policy})"
+                )),
+                Ok(()) => pr_health::Outcome::up().with_message("redis answers"),
+            }
+        })
     }
 }
 

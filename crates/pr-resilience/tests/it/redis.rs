@@ -231,3 +231,86 @@ async fn a_password_in_the_url_stays_out_of_debug_and_errors() {
     let e = limiter.check_key("k").await.unwrap_err();
     assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
 }
+
+/// Redis killed and restarted on the same port: while it is down the
+/// limiter fails closed (and its health check is Degraded); once it is back
+/// the same limiter, without a restart, reaches the new server within the
+/// reconnection back-off (a generous deadline, not a timing claim), and
+/// the check is Up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limiter_reconnects_after_redis_restarts() {
+    let mut server = RedisServer::start();
+    let clock = ManualClock::new();
+    let limiter = RedisLimiter::builder(server.url(), Quota::per_hour(1))
+        .on_failure(FailurePolicy::FailClosed)
+        .breaker(3, Duration::from_secs(1))
+        .clock(clock.clock())
+        .timeout(Duration::from_secs(2))
+        .reconnect_max_delay(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    #[cfg(feature = "health")]
+    let check = limiter.health_check();
+    #[cfg(feature = "health")]
+    assert_eq!(
+        pr_health::Check::check(&check).await.status(),
+        pr_health::Status::Up
+    );
+    limiter.check_key("a").await.unwrap();
+    let port = server.port;
+    server.stop();
+
+    let refused = limiter.check_key("b").await.unwrap_err();
+    assert_eq!(
+        refused.info().code.as_str(),
+        "resilience.limiter_unavailable"
+    );
+    #[cfg(feature = "health")]
+    {
+        let outcome = pr_health::Check::check(&check).await;
+        assert_eq!(outcome.status(), pr_health::Status::Degraded, "{outcome:?}");
+        assert!(
+            outcome.message().unwrap().contains("unreachable"),
+            "{outcome:?}"
+        );
+    }
+
+    let _server = RedisServer::start_on(port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut refusals = 0;
+    loop {
+        // Past any breaker cooldown: each round may probe.
+        clock.advance(Duration::from_secs(1));
+        match limiter.check_key("a").await {
+            Ok(()) => break,
+            Err(Error::LimiterUnavailable { .. }) => {
+                refusals += 1;
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "not reconnected after {refusals} tries"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    // The new server (empty) holds the limit again.
+    assert!(matches!(
+        limiter.check_key("a").await,
+        Err(Error::RateLimited { .. })
+    ));
+    #[cfg(feature = "health")]
+    assert_eq!(
+        pr_health::Check::check(&check).await.status(),
+        pr_health::Status::Up
+    );
+}
+
+#[test]
+fn a_reconnect_delay_under_the_first_back_off_is_invalid() {
+    let error = RedisLimiter::builder("redis://127.0.0.1:1/", Quota::per_second(1))
+        .reconnect_max_delay(Duration::from_millis(10))
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("reconnect_max_delay"), "{error}");
+}
