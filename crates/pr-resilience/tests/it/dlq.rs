@@ -766,6 +766,7 @@ fn a_lock_wait_past_a_minute_is_invalid() {
     config.validate().unwrap();
 }
 
+#[cfg(all(target_os = "linux", feature = "metrics", feature = "health"))]
 const FSIZE_DIR: &str = "PR_RESILIENCE_DLQ_FSIZE_DIR";
 
 /// The soft `RLIMIT_FSIZE` of this process in bytes, from
