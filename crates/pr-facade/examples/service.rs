@@ -19,7 +19,7 @@
 //! `APP__OPS__ADDR`, `APP__DEPENDENCY__FAILURE_RATE`,
 //! `APP__LOGGING__FILTER`, ...). `docs/deploy/README.md` lists them.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -133,6 +133,10 @@ impl Validate for Config {
 struct CacheConfig {
     /// Most quotes kept.
     max_entries: u64,
+    /// Most bytes the quotes take (keys and values, as pr-cache weighs
+    /// them): the bound that holds when clients choose the symbols. 32 MiB
+    /// by default, well inside the shipped 256Mi pod limit.
+    max_bytes: u64,
     /// How long a quote is served from the cache.
     ttl: pr_facade::config::Duration,
 }
@@ -141,6 +145,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             max_entries: 10_000,
+            max_bytes: 32 * 1024 * 1024,
             ttl: pr_facade::config::Duration::from_secs(5),
         }
     }
@@ -149,6 +154,7 @@ impl Default for CacheConfig {
 impl Validate for CacheConfig {
     fn validate(&self, v: &mut Validator) {
         v.check(self.max_entries > 0, "max_entries", "must be at least 1");
+        v.check(self.max_bytes > 0, "max_bytes", "must be at least 1");
         v.check(
             !self.ttl.as_std().is_zero(),
             "ttl",
@@ -165,18 +171,33 @@ struct ApiConfig {
     addr: SocketAddr,
     /// The most a request may ask to be slowed down by (`?delay_ms=`).
     max_delay_ms: u64,
+    /// The longest symbol accepted, in bytes (1 to 8192): a longer one is
+    /// answered 414 before it reaches the cache, the limiter or the logs.
+    max_symbol_bytes: usize,
 }
+
+/// The most `api.max_symbol_bytes` may be.
+const SYMBOL_BYTES_CEILING: usize = 8192;
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             max_delay_ms: 10_000,
+            max_symbol_bytes: 32,
         }
     }
 }
 
-impl Validate for ApiConfig {}
+impl Validate for ApiConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.range(
+            "max_symbol_bytes",
+            &self.max_symbol_bytes,
+            &(1..=SYMBOL_BYTES_CEILING),
+        );
+    }
+}
 
 /// The simulated dependency: each call takes a random time between
 /// `min_latency_ms` and `max_latency_ms` and fails with `failure_rate`.
@@ -244,6 +265,10 @@ pr_facade::errors::codes! {
 
     /// The quotes dependency failed; worth retrying.
     DEPENDENCY_FAILED = "demo.dependency_failed", BAD_GATEWAY, transient;
+    /// The symbol is longer than `api.max_symbol_bytes`.
+    SYMBOL_TOO_LONG = "demo.symbol_too_long", URI_TOO_LONG, permanent;
+    /// The symbol has a character outside `A-Z a-z 0-9 . _ -`.
+    INVALID_SYMBOL = "demo.invalid_symbol", BAD_REQUEST, permanent;
 }
 
 impl CodedError for DependencyError {
@@ -328,16 +353,41 @@ impl Dependency {
 // Per-client rate limiting (one piece, kept apart)
 // ---------------------------------------------------------------------------
 
-/// Who is calling: the `x-client-id` header, else the peer's IP address.
-fn client_id(headers: &HeaderMap, peer: SocketAddr) -> String {
-    headers
-        .get("x-client-id")
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(|| peer.ip().to_string(), str::to_owned)
+/// Who is calling, for the rate limit: the peer's IP address; or, when the
+/// peer is one of `trusted_proxies`, the client address those proxies put
+/// in `X-Forwarded-For` (the right-most entry that is not itself a trusted
+/// proxy). Never a header that any client sets: a client that rotates
+/// `X-Forwarded-For` (or any other header) past an untrusted peer is still
+/// the same peer. A malformed header falls back to the peer.
+fn client_ip(headers: &HeaderMap, peer: SocketAddr, trusted_proxies: &[IpAddr]) -> IpAddr {
+    let peer = peer.ip().to_canonical();
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    // Every X-Forwarded-For line, in order; entries from right (nearest) to left.
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    for entry in entries.iter().rev() {
+        let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+            return peer;
+        };
+        let ip = ip.to_canonical();
+        client = ip;
+        if !trusted_proxies.contains(&ip) {
+            break;
+        }
+    }
+    client
 }
 
-/// The per-client rate limit: a GCRA quota per client id, in a keyed
-/// limiter with bounded memory (pr-resilience's `KeyedLimiter`).
+/// The per-client rate limit: a GCRA quota per client IP address, in a keyed
+/// limiter with bounded memory (pr-resilience's `KeyedLimiter`: at most
+/// `max_clients` keys, and a key is an address, so its bytes are bounded too).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 struct RateLimitConfig {
@@ -347,6 +397,12 @@ struct RateLimitConfig {
     burst: u32,
     /// Most clients remembered (the least active are forgotten first).
     max_clients: usize,
+    /// The reverse proxies (load balancers, ingress) whose `X-Forwarded-For`
+    /// header names the client. Empty by default: the client is the peer
+    /// address, and `X-Forwarded-For` is ignored. List only proxies that
+    /// overwrite or append to the header; any other peer could name itself
+    /// anyone.
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for RateLimitConfig {
@@ -355,6 +411,7 @@ impl Default for RateLimitConfig {
             per_second: 20,
             burst: 40,
             max_clients: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -368,16 +425,16 @@ impl Validate for RateLimitConfig {
 }
 
 /// One limiter for every client.
-fn client_limiter(config: &RateLimitConfig) -> Result<KeyedLimiter<String>, pr_resilience::Error> {
+fn client_limiter(config: &RateLimitConfig) -> Result<KeyedLimiter<IpAddr>, pr_resilience::Error> {
     KeyedLimiter::builder(Quota::per_second(config.per_second).with_burst(config.burst))
         .max_keys(config.max_clients)
         .build()
 }
 
 /// Per-client admission: `Err(retry_after)` when the client is over its rate.
-fn admit(limiter: &KeyedLimiter<String>, client: &str) -> Result<(), Duration> {
+fn admit(limiter: &KeyedLimiter<IpAddr>, client: IpAddr) -> Result<(), Duration> {
     limiter
-        .check_key(client)
+        .check_key(&client)
         .map_err(|denied| denied.retry_after().unwrap_or(Duration::from_secs(1)))
 }
 
@@ -389,9 +446,11 @@ struct Api {
     dependency: Dependency,
     pipeline: Pipeline<Transient>,
     cache: MemoryCache<String, f64>,
-    clients: KeyedLimiter<String>,
+    clients: KeyedLimiter<IpAddr>,
+    trusted_proxies: Vec<IpAddr>,
     dead_letters: Dlq<String>,
     max_delay: Duration,
+    max_symbol_bytes: usize,
     drain: Drain,
 }
 
@@ -426,7 +485,8 @@ async fn quote(
     Path(symbol): Path<String>,
     Query(query): Query<QuoteQuery>,
 ) -> Response {
-    if let Err(retry_after) = admit(&api.clients, &client_id(&headers, peer)) {
+    let client = client_ip(&headers, peer, &api.trusted_proxies);
+    if let Err(retry_after) = admit(&api.clients, client) {
         let mut response = problem(
             StatusCode::TOO_MANY_REQUESTS,
             pr_resilience::RATE_LIMITED.code.as_str(),
@@ -436,6 +496,9 @@ async fn quote(
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         return response;
+    }
+    if let Some(refused) = refuse_symbol(&symbol, api.max_symbol_bytes) {
+        return refused;
     }
     if query.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(query.delay_ms).min(api.max_delay)).await;
@@ -491,6 +554,31 @@ async fn quote(
             response
         }
     }
+}
+
+/// The answer to a symbol the API does not accept (`None` for one it
+/// does: 1 to `max_bytes` bytes of `A-Z a-z 0-9 . _ -`). The answer names
+/// what is wrong, never the symbol itself.
+fn refuse_symbol(symbol: &str, max_bytes: usize) -> Option<Response> {
+    if symbol.len() > max_bytes {
+        return Some(problem(
+            StatusCode::URI_TOO_LONG,
+            SYMBOL_TOO_LONG.code.as_str(),
+            &format!(
+                "the symbol is {} bytes long; the most accepted is {max_bytes} (api.max_symbol_bytes)",
+                symbol.len()
+            ),
+        ));
+    }
+    let safe = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+    if symbol.is_empty() || !symbol.bytes().all(safe) {
+        return Some(problem(
+            StatusCode::BAD_REQUEST,
+            INVALID_SYMBOL.code.as_str(),
+            "the symbol must be 1 or more of the characters A-Z a-z 0-9 . _ -",
+        ));
+    }
+    None
 }
 
 fn quote_json(symbol: &str, price: f64, source: &str) -> Response {
@@ -550,7 +638,7 @@ fn contribute<C: AppConfig>(
     app: &App<C>,
     pipeline: &Pipeline<Transient>,
     cache: &MemoryCache<String, f64>,
-    clients: &KeyedLimiter<String>,
+    clients: &KeyedLimiter<IpAddr>,
     dead_letters: &Dlq<String>,
 ) -> Result<(), pr_facade::app::Error> {
     if let Err(e) = app.health().add(dead_letters.health_check()) {
@@ -589,7 +677,7 @@ fn contribute<C: AppConfig>(
     app.status_board().add("caches", move || {
         let s = stats.stats().unwrap_or_default();
         serde_json::json!({ stats.name(): {
-            "entries": stats.entry_count(), "hits": s.hits, "misses": s.misses,
+            "entries": stats.entry_count(), "bytes": stats.weighted_size(), "hits": s.hits, "misses": s.misses,
             "hit_ratio": if s.requests() == 0 { 0.0 } else { s.hits as f64 / s.requests() as f64 },
             "load_successes": s.load_successes, "load_failures": s.load_failures,
         }})
@@ -693,6 +781,7 @@ async fn main() -> ExitCode {
     let cache = match MemoryCache::builder()
         .name("quotes")
         .max_entries(config.cache.max_entries)
+        .max_bytes(config.cache.max_bytes)
         .time_to_live(config.cache.ttl.as_std())
         .record_stats()
         .build()
@@ -716,8 +805,10 @@ async fn main() -> ExitCode {
         pipeline,
         cache,
         clients,
+        trusted_proxies: config.rate_limit.trusted_proxies.clone(),
         dead_letters,
         max_delay: Duration::from_millis(config.api.max_delay_ms),
+        max_symbol_bytes: config.api.max_symbol_bytes,
         drain: app.drain(),
     });
     let listener = match tokio::net::TcpListener::bind(config.api.addr).await {

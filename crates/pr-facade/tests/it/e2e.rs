@@ -161,6 +161,11 @@ impl Service {
         }
     }
 
+    /// The child's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The JSON log file the service writes.
     pub(crate) fn log_file(&self) -> PathBuf {
         self.dir.join("logs").join("service.log")
@@ -215,13 +220,13 @@ impl Service {
     }
 
     /// Sends SIGTERM.
-    fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).unwrap()).unwrap();
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     }
 
     /// Waits for the child to exit; its exit code.
-    fn wait_for_exit(&mut self) -> Option<i32> {
+    pub(crate) fn wait_for_exit(&mut self) -> Option<i32> {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -237,7 +242,7 @@ impl Service {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -351,7 +356,7 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
     let mut service = Service::start(
         "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 5\n\
          [shutdown]\ndrain_timeout = \"60s\"\n\
-         [rate_limit]\nper_second = 2\nburst = 10\n",
+         [rate_limit]\nper_second = 2\nburst = 10\ntrusted_proxies = [\"127.0.0.1\"]\n",
     );
 
     // The API: a quote from the dependency, then the same from the cache.
@@ -376,12 +381,13 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
     assert_eq!(problem["title"], "demo.dependency_failed");
 
     // One greedy client is limited (429, Retry-After, problem details); the
-    // others are not.
+    // others are not. The test is a trusted proxy here: the client is the
+    // address it forwards.
     let mut limited = 0;
     for _ in 0..30 {
         let mut response = agent()
             .get(format!("{}/quote/GREEDY", service.api))
-            .header("x-client-id", "greedy")
+            .header("x-forwarded-for", "198.51.100.7")
             .call()
             .unwrap();
         if response.status().as_u16() == 429 {

@@ -8,5 +8,6 @@
 mod catalogue;
 mod deploy;
 mod e2e;
+mod edge;
 mod ready;
 mod templates;
