@@ -16,6 +16,11 @@
 //! | `/info` | name, version, toolkit version, build metadata, start time, pid |
 //! | `/status` | one JSON document: service phase and in-flight work, health results, resource snapshot, config generation, logging counters, and each [`StatusBoard`] section (breakers, limiters, caches, dead-letter queues) |
 //!
+//! Besides the service's own checks, the registry holds the app's:
+//! `resources` (pr-resources' thresholds), `config` (the last reload) and
+//! `logging` (Degraded while an output fails to write or drops lines, one
+//! line per such output in its message).
+//!
 //! [`App::run`] waits until every registered health check has run once
 //! (each bounded by its own timeout), then marks the service ready, logs
 //! `app.ready` and runs its work: ready means checked, so `/health/ready`
@@ -413,6 +418,9 @@ impl<C: AppConfig> AppBuilder<C> {
         health
             .add(ReloadCheck::new(handle.clone()))
             .map_err(Error::Health)?;
+        health
+            .add(logging_check(logging.health_probe()))
+            .map_err(Error::Health)?;
         let refresher = health.spawn_refresher();
 
         let signals = match self.signals {
@@ -505,6 +513,45 @@ impl<C: AppConfig> AppBuilder<C> {
             );
         });
         Ok(app)
+    }
+}
+
+/// The `logging` health check: Degraded while an output had write errors or
+/// dropped lines since the previous run, or its last write failed, with
+/// one line per such output; Up otherwise. The check owns its probe (a
+/// probe's "since the previous check" belongs to one reader). Not critical:
+/// a service whose logs are failing still serves.
+fn logging_check(probe: pr_logging::HealthProbe) -> impl pr_health::Check {
+    let probe = Arc::new(probe);
+    pr_health::check_fn("logging", move || {
+        let outcome = logging_outcome(&probe.check());
+        async move { outcome }
+    })
+    .critical(false)
+}
+
+/// The outcome of a logging health report.
+fn logging_outcome(report: &pr_logging::HealthReport) -> pr_health::Outcome {
+    let degraded: Vec<String> = report
+        .degraded()
+        .map(|o| {
+            let mut parts = Vec::new();
+            if o.new_write_errors > 0 {
+                parts.push(format!("{} write errors", o.new_write_errors));
+            }
+            if o.new_dropped > 0 {
+                parts.push(format!("{} lines dropped", o.new_dropped));
+            }
+            if o.failing {
+                parts.push("last write failed".to_owned());
+            }
+            format!("output `{}`: {}", o.name, parts.join(", "))
+        })
+        .collect();
+    if degraded.is_empty() {
+        pr_health::Outcome::up().with_message(format!("{} outputs writing", report.outputs.len()))
+    } else {
+        pr_health::Outcome::degraded(degraded.join("; "))
     }
 }
 

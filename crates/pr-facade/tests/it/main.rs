@@ -9,5 +9,6 @@ mod catalogue;
 mod deploy;
 mod e2e;
 mod edge;
+mod logging_health;
 mod ready;
 mod templates;
