@@ -3,15 +3,20 @@
 //! On embedded defaults, with no external server:
 //!
 //! - an HTTP API on 127.0.0.1:8080: `GET /quote/{symbol}` calls a simulated
-//!   flaky dependency (random latency and failures), caches the answers,
-//!   and limits each client's rate;
+//!   flaky dependency (random latency and failures), caches the answers
+//!   (bounded in entries and bytes), and limits each client's rate (the
+//!   client being the peer address, or `X-Forwarded-For` from a trusted
+//!   proxy); a symbol over `api.max_symbol_bytes` is answered 414, one
+//!   outside `A-Z a-z 0-9 . _ -` 400; `?fail=true` and `?delay_ms=N` work
+//!   only with `dependency.test_knobs = true`;
 //! - JSON logs to stdout and to a rotated file, `data/logs/service.log`;
 //! - the ops server on 127.0.0.1:9464 (`/health/ready`, `/metrics`,
 //!   `/loggers`, `/info`, `/status`);
 //! - graceful shutdown on SIGTERM / Ctrl-C: readiness off at once, new
 //!   requests refused, in-flight requests drained within
 //!   `shutdown.drain_timeout`, exit code 0 when they were (1 when they were
-//!   not, or when the API server failed; 2 for a bad setting).
+//!   not, or when the API server failed; 2 for a bad setting); SIGHUP
+//!   reloads the configuration.
 //!
 //! Settings come from, lowest first: the defaults below, `service.toml` in
 //! the working directory (or the file `APP_CONFIG_FILE` names), and
@@ -210,6 +215,11 @@ struct DependencyConfig {
     min_latency_ms: u64,
     /// Longest call.
     max_latency_ms: u64,
+    /// Whether a request may ask for a failure (`?fail=true`) or a delay
+    /// (`?delay_ms=N`): knobs for demos and tests. Off by default, so that
+    /// no client of a deployed service can turn them; a request that uses
+    /// them while off is answered 400 `demo.test_knobs_disabled`.
+    test_knobs: bool,
 }
 
 impl Default for DependencyConfig {
@@ -218,6 +228,7 @@ impl Default for DependencyConfig {
             failure_rate: 0.2,
             min_latency_ms: 2,
             max_latency_ms: 40,
+            test_knobs: false,
         }
     }
 }
@@ -269,6 +280,8 @@ pr_facade::errors::codes! {
     SYMBOL_TOO_LONG = "demo.symbol_too_long", URI_TOO_LONG, permanent;
     /// The symbol has a character outside `A-Z a-z 0-9 . _ -`.
     INVALID_SYMBOL = "demo.invalid_symbol", BAD_REQUEST, permanent;
+    /// `?fail` or `?delay_ms` was asked while `dependency.test_knobs` is off.
+    TEST_KNOBS_DISABLED = "demo.test_knobs_disabled", BAD_REQUEST, permanent;
 }
 
 impl CodedError for DependencyError {
@@ -451,17 +464,18 @@ struct Api {
     dead_letters: Dlq<String>,
     max_delay: Duration,
     max_symbol_bytes: usize,
+    test_knobs: bool,
     drain: Drain,
 }
 
+/// The test knobs of `GET /quote/{symbol}`, honoured only when
+/// `dependency.test_knobs` is on.
 #[derive(Debug, Deserialize)]
 struct QuoteQuery {
     /// Slows the request down by this much before calling (drain demos).
-    #[serde(default)]
-    delay_ms: u64,
+    delay_ms: Option<u64>,
     /// Makes the dependency fail this time.
-    #[serde(default)]
-    fail: bool,
+    fail: Option<bool>,
 }
 
 /// A problem-details answer for a coded error.
@@ -500,17 +514,23 @@ async fn quote(
     if let Some(refused) = refuse_symbol(&symbol, api.max_symbol_bytes) {
         return refused;
     }
-    if query.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(query.delay_ms).min(api.max_delay)).await;
+    if !api.test_knobs && (query.delay_ms.is_some() || query.fail.is_some()) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            TEST_KNOBS_DISABLED.code.as_str(),
+            "the fail and delay_ms parameters are off (dependency.test_knobs = false)",
+        );
+    }
+    let (delay_ms, fail) = (query.delay_ms.unwrap_or(0), query.fail.unwrap_or(false));
+    if delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(delay_ms).min(api.max_delay)).await;
     }
     // A forced failure skips the cache, so that it always reaches the dependency.
-    if !query.fail
-        && let Some(price) = api.cache.get(&symbol)
-    {
+    if !fail && let Some(price) = api.cache.get(&symbol) {
         return quote_json(&symbol, price, "cache");
     }
-    let call = || api.dependency.quote(&symbol, query.fail);
-    let answer = if query.fail {
+    let call = || api.dependency.quote(&symbol, fail);
+    let answer = if fail {
         api.pipeline.run(call).await
     } else {
         api.cache
@@ -587,7 +607,8 @@ fn quote_json(symbol: &str, price: f64, source: &str) -> Response {
 }
 
 async fn index() -> &'static str {
-    "pr demo service\n\nGET /quote/{symbol}[?fail=true][&delay_ms=N]   a quote from a flaky dependency\n"
+    "pr demo service\n\nGET /quote/{symbol}   a quote from a flaky dependency \
+     (?fail=true and ?delay_ms=N when dependency.test_knobs is on)\n"
 }
 
 /// Refuses new requests once draining (503), counts the others as
@@ -723,10 +744,12 @@ fn describe_metrics<C: AppConfig>(app: &App<C>) {
 }
 
 #[expect(clippy::print_stderr, reason = "the demo tells its user where to look")]
-fn banner(api: SocketAddr, ops: Option<SocketAddr>, log_file: Option<&PathBuf>) {
+fn banner(api: SocketAddr, ops: Option<SocketAddr>, log_file: Option<&PathBuf>, knobs: bool) {
     eprintln!("pr demo service is running (Ctrl-C to stop)");
     eprintln!("  curl -s http://{api}/quote/ACME");
-    eprintln!("  curl -s 'http://{api}/quote/ACME?fail=true'");
+    if knobs {
+        eprintln!("  curl -s 'http://{api}/quote/ACME?fail=true'");
+    }
     if let Some(ops) = ops {
         eprintln!("  curl -s http://{ops}/health/ready");
         eprintln!("  curl -s http://{ops}/metrics");
@@ -809,6 +832,7 @@ async fn main() -> ExitCode {
         dead_letters,
         max_delay: Duration::from_millis(config.api.max_delay_ms),
         max_symbol_bytes: config.api.max_symbol_bytes,
+        test_knobs: config.dependency.test_knobs,
         drain: app.drain(),
     });
     let listener = match tokio::net::TcpListener::bind(config.api.addr).await {
@@ -823,6 +847,7 @@ async fn main() -> ExitCode {
         api_addr,
         app.ops_addr(),
         config.logging.files.first().map(|f| &f.path),
+        config.dependency.test_knobs,
     );
     tracing::info!(event = "demo.listening", addr = %api_addr, "API listening");
 

@@ -30,7 +30,12 @@
 //! SIGINT, readiness goes false at once and [`Drain`] refuses new work;
 //! in-flight work gets `shutdown.drain_timeout` to finish; then the ops
 //! server stops and logs are flushed. The [`Exit`] says whether the drain
-//! finished in time; a second signal ends the run at once. Every wait is on
+//! finished in time; a second signal ends the run at once. SIGHUP reloads
+//! the configuration (pr-config's reload, logged as `app.reloaded` or
+//! `app.reload_failed`; a bad file keeps the previous configuration) and
+//! the service keeps serving: the new one is what [`App::config`] returns
+//! and [`ConfigHandle::subscribe`] announces, while what was set up at
+//! start (addresses, log outputs) keeps its values until a restart. Every wait is on
 //! tokio's clock, so tests drive it with paused time.
 
 mod config;
@@ -110,6 +115,49 @@ pub struct App<C = ServiceConfig> {
     ops: Option<OpsServer>,
     _sampler_task: SamplerTask,
     _refresher: pr_health::Refresher,
+    _reloader: Option<AbortOnDrop>,
+}
+
+/// A task aborted when this is dropped (with the [`App`]).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reloads the configuration on each SIGHUP (pr-config's reload: the files
+/// and environment are read again and validated; a bad one leaves the
+/// previous configuration in use), logging `app.reloaded` or
+/// `app.reload_failed`. SIGHUP no longer ends the process.
+fn spawn_reloader<C: AppConfig>(
+    handle: ConfigHandle<C>,
+    dispatch: Option<tracing::Dispatch>,
+) -> Result<AbortOnDrop, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    use tracing::instrument::WithSubscriber as _;
+    let mut hangup = signal(SignalKind::hangup()).map_err(Error::Signal)?;
+    let reloads = async move {
+        while hangup.recv().await.is_some() {
+            match handle.reload() {
+                Ok(generation) => tracing::info!(
+                    event = "app.reloaded",
+                    generation,
+                    "SIGHUP: configuration reloaded"
+                ),
+                Err(e) => tracing::warn!(
+                    event = "app.reload_failed",
+                    error = %pr_errors::chain(&e),
+                    "SIGHUP: configuration not reloaded; the previous one stays in use"
+                ),
+            }
+        }
+    };
+    Ok(AbortOnDrop(match dispatch {
+        Some(dispatch) => tokio::spawn(reloads.with_subscriber(dispatch)),
+        None => tokio::spawn(reloads),
+    }))
 }
 
 impl<C> std::fmt::Debug for App<C> {
@@ -339,7 +387,8 @@ impl<C: AppConfig> AppBuilder<C> {
     }
 
     /// Takes shutdown signals from this channel instead of SIGTERM and
-    /// SIGINT: each message is one signal (tests).
+    /// SIGINT: each message is one signal (tests). SIGHUP is then left
+    /// alone too (no reload on it).
     pub fn signals(mut self, signals: mpsc::Receiver<()>) -> Self {
         self.signals = Some(signals);
         self
@@ -423,14 +472,18 @@ impl<C: AppConfig> AppBuilder<C> {
             .map_err(Error::Health)?;
         let refresher = health.spawn_refresher();
 
-        let signals = match self.signals {
-            Some(rx) => Signals::Channel(rx),
+        let (signals, reloader) = match self.signals {
+            Some(rx) => (Signals::Channel(rx), None),
             None => {
                 use tokio::signal::unix::{SignalKind, signal};
-                Signals::Os {
+                let signals = Signals::Os {
                     term: signal(SignalKind::terminate()).map_err(Error::Signal)?,
                     int: signal(SignalKind::interrupt()).map_err(Error::Signal)?,
-                }
+                };
+                (
+                    signals,
+                    Some(spawn_reloader(handle.clone(), dispatch.clone())?),
+                )
             }
         };
 
@@ -469,8 +522,7 @@ impl<C: AppConfig> AppBuilder<C> {
                 addr: service.ops.addr,
                 source,
             })?;
-            let token = pr_logging::Secret::new(service.ops.token.expose());
-            let router = ops::router(state.clone(), metrics.clone(), token);
+            let router = ops::router(state.clone(), metrics.clone(), &service.ops.token);
             let (stop, stopped) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 let served = axum::serve(listener, router)
@@ -502,6 +554,7 @@ impl<C: AppConfig> AppBuilder<C> {
             ops,
             _sampler_task: sampler_task,
             _refresher: refresher,
+            _reloader: reloader,
         };
         app.in_scope(|| {
             tracing::info!(

@@ -60,7 +60,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The SIGTERM / SIGINT handlers could not be installed.
+    /// The SIGTERM / SIGINT / SIGHUP handlers could not be installed.
     #[error("the signal handlers could not be installed")]
     Signal(#[source] std::io::Error),
     /// A `/status` section name is taken or reserved.

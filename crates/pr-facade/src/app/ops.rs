@@ -6,9 +6,12 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
+use pr_config::SecretString;
 use pr_health::HealthRegistry;
 use pr_logging::LoggingGuard;
 use pr_resources::Sampler;
@@ -57,15 +60,72 @@ pub(crate) struct Ops {
 }
 
 /// The ops routes: merge of the crates' routers plus `/info` and `/status`.
-pub(crate) fn router(ops: Ops, metrics: pr_metrics::Registry, token: pr_logging::Secret) -> Router {
+/// A change to `/loggers` (any method but `GET` and `HEAD`) has its bearer
+/// token checked before anything reads its body ([`guard_changes`]).
+pub(crate) fn router(ops: Ops, metrics: pr_metrics::Registry, token: &SecretString) -> Router {
     let levels = ops.logging.levels();
+    let guard = Arc::new(token.clone());
     Router::new()
         .route("/info", get(info))
         .route("/status", get(status))
         .with_state(ops.clone())
         .merge(pr_health::http::router(ops.health))
         .merge(pr_metrics::http::router(metrics))
-        .merge(pr_logging::http::router(levels, token))
+        .merge(
+            pr_logging::http::router(levels, pr_logging::Secret::new(token.expose()))
+                .route_layer(middleware::from_fn_with_state(guard, guard_changes)),
+        )
+}
+
+/// Refuses a change without the right bearer token from its head alone,
+/// as pr-logging's handler would (401, `logging.unauthorized`,
+/// `WWW-Authenticate: Bearer`), but before the handler reads the body: an
+/// unauthenticated client cannot make the server read (up to the body
+/// limit) or wait for a body. The connection is closed after the answer,
+/// so no unread body is drained either. Reads pass through.
+async fn guard_changes(
+    State(token): State<Arc<SecretString>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let expected = token.expose();
+    if !expected.is_empty() && same_bytes(expected.as_bytes(), presented.as_bytes()) {
+        return next.run(request).await;
+    }
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({
+            "code": pr_logging::UNAUTHORIZED.code.as_str(),
+            "detail": "a bearer token is required to change log levels",
+        })),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    headers.insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
+}
+
+/// Whether `a` and `b` are equal, in time that depends on their lengths
+/// only (a token's length is not secret; its bytes are).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
 }
 
 async fn info(State(ops): State<Ops>) -> Response {

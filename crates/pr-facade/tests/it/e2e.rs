@@ -221,8 +221,13 @@ impl Service {
 
     /// Sends SIGTERM.
     pub(crate) fn terminate(&self) {
+        self.signal(rustix::process::Signal::TERM);
+    }
+
+    /// Sends `signal`.
+    pub(crate) fn signal(&self, signal: rustix::process::Signal) {
         let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).unwrap()).unwrap();
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        rustix::process::kill_process(pid, signal).unwrap();
     }
 
     /// Waits for the child to exit; its exit code.
@@ -354,7 +359,7 @@ pub(crate) fn repo_path(relative: &str) -> PathBuf {
 #[test]
 fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
     let mut service = Service::start(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 5\n\
+        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 5\ntest_knobs = true\n\
          [shutdown]\ndrain_timeout = \"60s\"\n\
          [rate_limit]\nper_second = 2\nburst = 10\ntrusted_proxies = [\"127.0.0.1\"]\n",
     );
@@ -544,7 +549,7 @@ fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
 #[test]
 fn a_second_sigterm_ends_the_drain_at_once_with_130() {
     let mut service = Service::start(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 2\n\
+        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 2\ntest_knobs = true\n\
          [shutdown]\ndrain_timeout = \"300s\"\n",
     );
     // A request that would keep the drain going for a long time.
@@ -566,4 +571,35 @@ fn a_second_sigterm_ends_the_drain_at_once_with_130() {
     }
     service.terminate();
     assert_eq!(service.wait_for_exit(), Some(130), "{}", service.output());
+}
+
+#[test]
+fn sighup_reloads_the_configuration_and_the_demo_keeps_serving() {
+    let mut service = Service::start("[dependency]\nfailure_rate = 0.0\n");
+    // A good file: reloaded, generation 2, still serving.
+    service.signal(rustix::process::Signal::HUP);
+    service.wait_for_event("app.reloaded");
+    let (status, body) = get(&format!("{}/health/live", service.ops));
+    assert_eq!(status, 200, "{body}");
+    let doc = get_json(&format!("{}/status", service.ops));
+    assert_eq!(doc["config"]["generation"], 2, "{doc}");
+    assert_eq!(doc["service"]["phase"], "ready", "{doc}");
+    // A bad file: refused, the previous configuration stays, still serving.
+    let file = service.dir.join("service.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("failure_rate = 0.0", "failure_rate = 7.0"),
+    )
+    .unwrap();
+    service.signal(rustix::process::Signal::HUP);
+    service.wait_for_event("app.reload_failed");
+    let (status, body) = get(&format!("{}/quote/ACME", service.api));
+    assert_eq!(status, 200, "{body}");
+    let doc = get_json(&format!("{}/status", service.ops));
+    assert_eq!(doc["config"]["generation"], 2, "{doc}");
+    assert_eq!(doc["config"]["failures"], 1, "{doc}");
+    // SIGTERM still drains and exits 0.
+    service.terminate();
+    assert_eq!(service.wait_for_exit(), Some(0), "{}", service.output());
 }

@@ -1,6 +1,7 @@
 //! Client-chosen keys bounded at the edge of the demo service, driven as a
 //! hostile client would over real HTTP: an over-long or odd symbol is
-//! refused before it reaches the cache; a client rotating identity headers
+//! refused before it reaches the cache; the test knobs (`?fail`,
+//! `?delay_ms`) are refused unless configured; a client rotating identity headers
 //! is still one client to the rate limiter; thousands of distinct long
 //! symbols leave the child's resident memory within a stated bound (its
 //! `VmRSS`, read from `/proc/<pid>/status`).
@@ -75,6 +76,14 @@ fn an_over_long_or_odd_symbol_is_refused_with_problem_details_that_do_not_echo_i
             !body.contains("script") && !body.contains("AC ME"),
             "{body}"
         );
+    }
+
+    // The test knobs are off by default: a client cannot make the
+    // dependency fail or a request linger.
+    for knob in ["fail=true", "delay_ms=5000", "fail=false"] {
+        let (status, json, body) = problem(&format!("{}/quote/ACME?{knob}", service.api));
+        assert_eq!(status, 400, "{knob}: {body}");
+        assert_eq!(json["title"], "demo.test_knobs_disabled", "{body}");
     }
 
     // None of them reached the cache: it holds the one good symbol.

@@ -9,6 +9,7 @@ mod catalogue;
 mod deploy;
 mod e2e;
 mod edge;
+mod loggers;
 mod logging_health;
 mod ready;
 mod templates;
