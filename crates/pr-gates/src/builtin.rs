@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::config::ADVISORY_DB_ENV;
 use crate::step::{Step, TAIL_LINES};
 use crate::tidy::{self, Finding};
 use crate::workspace::is_publishable;
@@ -143,10 +144,6 @@ fn advisory_db_under(db_path: &Path) -> Option<PathBuf> {
         .find(|db| db.join("crates").is_dir())
 }
 
-/// The environment variable that names a local advisory database (cargo-deny's `db-path`); it
-/// wins over `[deny] advisory-db` of the configuration.
-pub const ADVISORY_DB_ENV: &str = "PR_GATES_ADVISORY_DB";
-
 fn deny(ctx: &mut Context<'_>) -> Outcome {
     let root = ctx.workspace().root().to_path_buf();
     let deny_toml = root.join("deny.toml");
@@ -154,15 +151,15 @@ fn deny(ctx: &mut Context<'_>) -> Outcome {
         return Outcome::skip("no deny.toml at the workspace root");
     }
     // A local database that is named but holds none is a mistake to report before any work.
-    let configured = match std::env::var_os(ADVISORY_DB_ENV).filter(|v| !v.is_empty()) {
-        Some(path) => Some((PathBuf::from(path), format!("${ADVISORY_DB_ENV}"))),
-        None => ctx
-            .config()
-            .deny
-            .advisory_db
-            .as_ref()
-            .map(|p| (root.join(p), "[deny] advisory-db".to_owned())),
-    };
+    let deny = &ctx.config().deny;
+    let configured = deny.advisory_db.as_ref().map(|p| {
+        let source = if deny.advisory_db_from_env {
+            format!("${ADVISORY_DB_ENV}")
+        } else {
+            "[deny] advisory-db".to_owned()
+        };
+        (root.join(p), source)
+    });
     let local = match configured {
         Some((db_path, source)) => match advisory_db_under(&db_path) {
             Some(db) => Some((db_path, db, source)),

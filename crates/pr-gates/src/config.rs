@@ -72,9 +72,17 @@ pub struct Config {
 pub struct DenyConfig {
     /// A local advisory database to check against offline instead of fetching the live one:
     /// cargo-deny's `db-path`, the folder that holds the database clone (`advisory-db-<hash>/`).
-    /// Relative to the workspace root. The environment variable `PR_GATES_ADVISORY_DB` wins over it.
+    /// Relative to the workspace root. [`Config::load`] takes the environment variable
+    /// `PR_GATES_ADVISORY_DB` over it (relative to the current directory).
     pub advisory_db: Option<PathBuf>,
+    /// Whether `advisory_db` came from `PR_GATES_ADVISORY_DB`, for messages.
+    #[serde(skip)]
+    pub(crate) advisory_db_from_env: bool,
 }
+
+/// The environment variable that names a local advisory database (cargo-deny's `db-path`); when
+/// set and not empty, [`Config::load`] takes it over `[deny] advisory-db`.
+pub const ADVISORY_DB_ENV: &str = "PR_GATES_ADVISORY_DB";
 
 /// How to install one program the gates need when it is not on `PATH`: exactly one of the keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -138,13 +146,21 @@ impl Config {
     /// Loads the configuration of the workspace whose root directory is `root`.
     ///
     /// Returns the default configuration when neither `[workspace.metadata.pr-gates]` nor
-    /// `gates.toml` exists.
+    /// `gates.toml` exists. A non-empty [`ADVISORY_DB_ENV`] in the environment replaces
+    /// `deny.advisory-db`.
     ///
     /// # Errors
     ///
     /// [`Error::Io`] when a file exists but cannot be read, [`Error::Config`] when it does not parse,
     /// has unknown keys or bad values, or when both places hold a configuration.
     pub fn load(root: &Path) -> Result<Self, Error> {
+        let mut config = Self::load_files(root)?;
+        config.apply_env(std::env::var_os(ADVISORY_DB_ENV))?;
+        Ok(config)
+    }
+
+    /// The configuration from the files alone.
+    fn load_files(root: &Path) -> Result<Self, Error> {
         let manifest = root.join("Cargo.toml");
         let from_manifest = match std::fs::read_to_string(&manifest) {
             Ok(text) => Self::from_manifest_str(&text, &manifest)?,
@@ -168,6 +184,25 @@ impl Config {
             (Some(config), None) | (None, Some(config)) => Ok(config),
             (None, None) => Ok(Self::default()),
         }
+    }
+
+    /// Takes `advisory_db`, the value of [`ADVISORY_DB_ENV`], over the files' setting: the
+    /// environment names machine-local things (a CI runner's database snapshot) that do not belong
+    /// in the committed configuration.
+    fn apply_env(&mut self, advisory_db: Option<std::ffi::OsString>) -> Result<(), Error> {
+        if let Some(path) = advisory_db.filter(|v| !v.is_empty()) {
+            let path = PathBuf::from(path);
+            let path = if path.is_absolute() {
+                path
+            } else {
+                std::env::current_dir()
+                    .map_err(|e| Error::io("read", ".", e))?
+                    .join(path)
+            };
+            self.deny.advisory_db = Some(path);
+            self.deny.advisory_db_from_env = true;
+        }
+        Ok(())
     }
 
     /// Parses a stand-alone `gates.toml`; `path` is only used in error messages.
@@ -343,6 +378,30 @@ check-jsonschema = { pip = "check-jsonschema" }
     }
 
     #[test]
+    fn the_environment_names_the_advisory_database_over_the_files() {
+        let mut config =
+            Config::from_toml_str("[deny]\nadvisory-db = \"dbs\"\n", Path::new("gates.toml"))
+                .unwrap();
+        config.apply_env(None).unwrap();
+        config.apply_env(Some("".into())).unwrap();
+        assert_eq!(config.deny.advisory_db.as_deref(), Some(Path::new("dbs")));
+        assert!(!config.deny.advisory_db_from_env);
+        config.apply_env(Some("/srv/dbs".into())).unwrap();
+        assert_eq!(
+            config.deny.advisory_db.as_deref(),
+            Some(Path::new("/srv/dbs"))
+        );
+        assert!(config.deny.advisory_db_from_env);
+        config.apply_env(Some("rel".into())).unwrap();
+        let path = config.deny.advisory_db.unwrap();
+        assert!(
+            path.is_absolute() && path.ends_with("rel"),
+            "{}",
+            path.display()
+        );
+    }
+
+    #[test]
     fn a_system_tool_needs_exactly_one_way_to_install() {
         let text = "[system-tools]\nboth = { apt = \"a\", pip = \"b\" }\nnone = {}\nblank = { apt = \" \" }\n";
         let err = Config::from_toml_str(text, Path::new("gates.toml"))
@@ -411,7 +470,7 @@ check-jsonschema = { pip = "check-jsonschema" }
     fn load_reads_either_place_but_not_both() {
         let dir = crate::test_support::TempDir::new("config-load");
         std::fs::write(dir.path().join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
-        assert_eq!(Config::load(dir.path()).unwrap(), Config::default());
+        assert_eq!(Config::load_files(dir.path()).unwrap(), Config::default());
 
         std::fs::write(dir.path().join("gates.toml"), "disabled = [\"deny\"]\n").unwrap();
         assert_eq!(Config::load(dir.path()).unwrap().disabled, ["deny"]);

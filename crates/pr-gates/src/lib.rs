@@ -79,10 +79,10 @@ mod tools;
 mod workspace;
 
 pub use args::{Args, USAGE};
-pub use builtin::{ADVISORY_DB_ENV, BUILTIN_GATES, TidyRuleFn};
+pub use builtin::{BUILTIN_GATES, TidyRuleFn};
 pub use config::{
-    CONFIG_FILE, Config, CoverageConfig, DEFAULT_COVERAGE_THRESHOLD, DenyConfig, SystemToolConfig,
-    TidyCommandConfig, TidyConfig,
+    ADVISORY_DB_ENV, CONFIG_FILE, Config, CoverageConfig, DEFAULT_COVERAGE_THRESHOLD, DenyConfig,
+    SystemToolConfig, TidyCommandConfig, TidyConfig,
 };
 pub use error::Error;
 pub use gate::{CheckFn, Context, Gate, Outcome, Status};
