@@ -9,6 +9,15 @@ fn args(list: &[&str]) -> Args {
     Args::parse(list.iter().copied()).unwrap()
 }
 
+/// A builder over a scratch workspace with a `good` crate and the `gates.toml` text `config`.
+fn with_config(config: &str) -> (Scratch, pr_gates::GatesBuilder) {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let config = Config::from_toml_str(config, std::path::Path::new("gates.toml")).unwrap();
+    let builder = Gates::builder().root(scratch.path()).config(config);
+    (scratch, builder)
+}
+
 fn status(summary: &pr_gates::Summary, gate: &str) -> (Status, String) {
     let report = summary.gates.iter().find(|g| g.name == gate).unwrap();
     (
@@ -379,19 +388,11 @@ fn tools_that_are_present_are_not_installed() {
 
 #[test]
 fn missing_system_tools_stop_the_gates_before_a_gate_that_needs_them() {
-    let scratch = Scratch::new("");
-    scratch.good_crate("good");
-    let config = Config::from_toml_str(
+    let (_scratch, builder) = with_config(
         "[system-tools]\npr-gates-absent-tool = { apt = \"pr-gates-absent-package\" }\n\
          sh = { apt = \"dash\" }\n",
-        std::path::Path::new("gates.toml"),
-    )
-    .unwrap();
-    let gates = Gates::builder()
-        .root(scratch.path())
-        .config(config)
-        .build()
-        .unwrap();
+    );
+    let gates = builder.build().unwrap();
     let mut log = Vec::new();
     let err = gates
         .run(&args(&["--only", "tidy", "--no-install"]), &mut log)
@@ -421,16 +422,9 @@ fn missing_system_tools_stop_the_gates_before_a_gate_that_needs_them() {
 #[test]
 fn pip_tools_in_the_gates_venv_are_found_and_first_on_every_command_path() {
     use std::os::unix::fs::PermissionsExt as _;
-    let scratch = Scratch::new("");
-    scratch.good_crate("good");
-    let config = Config::from_toml_str(
-        "[system-tools]\npr-gates-venv-tool = { pip = \"pr-gates-venv-tool==1.0\" }\n",
-        std::path::Path::new("gates.toml"),
-    )
-    .unwrap();
-    let gates = Gates::builder()
-        .root(scratch.path())
-        .config(config)
+    let (_scratch, builder) =
+        with_config("[system-tools]\npr-gates-venv-tool = { pip = \"pr-gates-venv-tool==1.0\" }\n");
+    let gates = builder
         .gate(Gate::new("uses-tool", "runs the venv tool", |ctx| {
             let step = pr_gates::Step::new("pr-gates-venv-tool");
             ctx.run_all(vec![step])
@@ -462,20 +456,10 @@ fn pip_tools_in_the_gates_venv_are_found_and_first_on_every_command_path() {
 
 #[test]
 fn a_configured_advisory_database_that_holds_none_fails_the_deny_gate() {
-    let scratch = Scratch::new("");
-    scratch.good_crate("good");
+    let (scratch, builder) = with_config("[deny]\nadvisory-db = \"empty-db\"\n");
     scratch.write("deny.toml", "[advisories]\nversion = 2\n");
     std::fs::create_dir_all(scratch.path().join("empty-db")).unwrap();
-    let config = Config::from_toml_str(
-        "[deny]\nadvisory-db = \"empty-db\"\n",
-        std::path::Path::new("gates.toml"),
-    )
-    .unwrap();
-    let gates = Gates::builder()
-        .root(scratch.path())
-        .config(config)
-        .build()
-        .unwrap();
+    let gates = builder.build().unwrap();
     let summary = gates
         .run(&args(&["--only", "deny"]), &mut Vec::new())
         .unwrap();
