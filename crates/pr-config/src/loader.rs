@@ -1,6 +1,7 @@
 //! [`ConfigLoader`]: layered loading, typed extraction, every problem at once.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ffi::OsString;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -50,7 +51,7 @@ struct FileSpec {
 pub struct ConfigLoader<T> {
     files: Vec<FileSpec>,
     env_prefix: Option<String>,
-    env_vars: Option<Vec<(String, String)>>,
+    env_vars: Option<Vec<(OsString, OsString)>>,
     dotenv: Option<PathBuf>,
     profile: Option<String>,
     profile_var: Option<String>,
@@ -159,14 +160,22 @@ impl<T> ConfigLoaderBuilder<T> {
     /// Uses these variables instead of the process environment (for tests
     /// and for embedding).
     pub fn env_vars<K: Into<String>, V: Into<String>>(
-        mut self,
+        self,
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.inner.env_vars = Some(
+        self.env_vars_os(
             vars.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        );
+                .map(|(k, v)| (OsString::from(k.into()), OsString::from(v.into()))),
+        )
+    }
+
+    /// [`env_vars`](Self::env_vars) as the OS gives them, names and values
+    /// perhaps not UTF-8 (the process environment goes the same way).
+    pub(crate) fn env_vars_os(
+        mut self,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Self {
+        self.inner.env_vars = Some(vars.into_iter().collect());
         self
     }
 
@@ -388,17 +397,28 @@ where
     /// [`Error::Invalid`] listing every problem found: unreadable or
     /// malformed files, values of the wrong type or form, missing keys,
     /// failed validation rules, unknown keys in strict mode, unsafe secret
-    /// files. No message contains a value.
+    /// files, variables under the prefix that are not UTF-8. No message
+    /// contains a value.
     pub fn load(&self) -> Result<Loaded<T>, Error> {
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
 
         // The environment: the process's (or injected), over `.env`.
+        let profile_var = self
+            .profile_var
+            .clone()
+            .or_else(|| self.env_prefix.as_ref().map(|p| format!("{p}_PROFILE")));
+        // The key a variable of ours sets (none for the profile variable).
+        let ours = |name: &str| {
+            let key = self
+                .env_prefix
+                .as_ref()
+                .and_then(|p| env::key_for_env(p, name));
+            (key.is_some() || profile_var.as_deref() == Some(name)).then(|| key.unwrap_or_default())
+        };
         let real_env: Vec<(String, String)> = match &self.env_vars {
-            Some(vars) => vars.clone(),
-            None => std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+            Some(vars) => utf8_vars(vars.iter().cloned(), ours, &mut problems),
+            None => utf8_vars(std::env::vars_os(), ours, &mut problems),
         };
         let dotenv_vars = match &self.dotenv {
             Some(path) => match std::fs::read_to_string(path) {
@@ -419,10 +439,7 @@ where
         };
 
         let profile = self.profile.clone().or_else(|| {
-            let var = self
-                .profile_var
-                .clone()
-                .or_else(|| self.env_prefix.as_ref().map(|p| format!("{p}_PROFILE")))?;
+            let var = profile_var?;
             real_env
                 .iter()
                 .find(|(k, _)| *k == var)
@@ -810,6 +827,39 @@ where
     }
 }
 
+/// The variables whose names and values are UTF-8. One of ours (`ours` gives
+/// the key it sets) that is not is a problem naming it, never its value;
+/// anyone else's is skipped.
+fn utf8_vars(
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ours: impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, value) in vars {
+        let (name, what) = match (name.into_string(), value.into_string()) {
+            (Ok(name), Ok(value)) => {
+                out.push((name, value));
+                continue;
+            }
+            (Ok(name), Err(_)) => (name, "the value is not valid UTF-8 (value not shown)"),
+            (Err(name), _) => (
+                name.to_string_lossy().into_owned(),
+                "the variable's name is not valid UTF-8",
+            ),
+        };
+        if let Some(key) = ours(&name) {
+            problems.push(Problem::new(
+                key,
+                Source::Env { name },
+                &INVALID_VALUE,
+                what,
+            ));
+        }
+    }
+    out
+}
+
 fn join_key(parent: &str, field: &str) -> String {
     if parent.is_empty() {
         field.to_owned()
@@ -961,4 +1011,64 @@ fn explain<T: Serialize>(
         });
     }
     Explanation { entries }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
+    use std::os::unix::ffi::OsStringExt;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    #[serde(default)]
+    struct Config {
+        port: u16,
+        ops: Ops,
+    }
+
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    #[serde(default)]
+    struct Ops {
+        addr: String,
+    }
+
+    impl Validate for Config {}
+
+    #[test]
+    fn a_non_utf8_env_value_is_a_problem_naming_the_variable_not_the_value() {
+        let err = ConfigLoader::<Config>::builder()
+            .env_prefix("APP")
+            .env_vars_os([
+                (
+                    OsString::from("APP__OPS__ADDR"),
+                    OsString::from_vec(b"10.0.0.1-s3cr3t\xff".to_vec()),
+                ),
+                (OsString::from("APP__PORT"), OsString::from("eighty")),
+                // Not ours: skipped, as before.
+                (OsString::from("OTHER"), OsString::from_vec(vec![0xff])),
+            ])
+            .build()
+            .load()
+            .unwrap_err();
+        let problems = err.problems();
+        assert_eq!(problems.len(), 2, "{err}");
+        let p = problems.iter().find(|p| p.key == "ops.addr").unwrap();
+        assert_eq!(p.code().as_str(), "config.invalid_value");
+        assert_eq!(
+            p.source,
+            Source::Env {
+                name: "APP__OPS__ADDR".into()
+            }
+        );
+        assert!(p.message.contains("UTF-8"), "{p}");
+        assert!(problems.iter().any(|p| p.key == "port"), "{err}");
+        let text = err.to_string();
+        assert!(
+            !text.contains("10.0.0.1") && !text.contains("s3cr3t"),
+            "{text}"
+        );
+    }
 }
