@@ -620,7 +620,11 @@ where
                         if let figment::error::Kind::MissingField(field) = &err.kind {
                             key = join_key(&key, field);
                         }
-                        if let figment::error::Kind::UnknownField(field, _) = &err.kind {
+                        // figment's path already ends with an unknown field
+                        // (it is prefixed as the map's key is read).
+                        if let figment::error::Kind::UnknownField(field, _) = &err.kind
+                            && err.path.last() != Some(field)
+                        {
                             key = join_key(&key, field);
                         }
                         let source = winner(&layers, &key)

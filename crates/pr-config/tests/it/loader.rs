@@ -644,3 +644,56 @@ fn unsupported_extension_and_bad_dotenv_are_problems() {
         Source::File { line: Some(1), .. }
     ));
 }
+
+#[test]
+fn an_unknown_nested_key_of_a_strict_type_names_its_path_once_and_its_file() {
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Strict {
+        api: Api,
+    }
+
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Api {
+        addr: String,
+    }
+
+    impl Validate for Strict {}
+
+    let dir = TempDir::new("deny-unknown");
+    let file = dir.write("app.toml", "[api]\nadr = \"x\"\n");
+    let err = ConfigLoader::<Strict>::builder()
+        .file(&file)
+        .build()
+        .load()
+        .unwrap_err();
+    assert_eq!(err.problems().len(), 1, "{err}");
+    let p = &err.problems()[0];
+    assert_eq!(p.code().as_str(), "config.unknown_key");
+    assert_eq!(p.key, "api.adr", "{err}");
+    assert_eq!(
+        p.source,
+        Source::File {
+            path: file.clone(),
+            line: Some(2)
+        },
+        "{err}"
+    );
+    assert!(err.to_string().contains("`api.adr` from file"), "{err}");
+
+    // A table under an unknown key.
+    let file = dir.write("table.toml", "[api.adr]\nport = 1\n");
+    let err = ConfigLoader::<Strict>::builder()
+        .file(&file)
+        .build()
+        .load()
+        .unwrap_err();
+    assert_eq!(err.problems().len(), 1, "{err}");
+    let p = &err.problems()[0];
+    assert_eq!(p.key, "api.adr", "{err}");
+    assert!(
+        matches!(&p.source, Source::File { path, .. } if *path == file),
+        "{err}"
+    );
+}
