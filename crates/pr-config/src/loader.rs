@@ -801,13 +801,15 @@ where
                     }
                 }
             }
-            Err(_) => {
-                problems.push(Problem::new(
-                    key,
-                    source.clone(),
-                    &IO,
-                    "cannot examine the secret file",
-                ));
+            Err(e) => {
+                // The operating system's reason; the path is in the source.
+                let message = match &e {
+                    pr_security::Error::Io { op, source, .. } => {
+                        format!("cannot examine the secret file: {op} failed: {source}")
+                    }
+                    _ => "cannot examine the secret file".to_owned(),
+                };
+                problems.push(Problem::new(key, source.clone(), &IO, message));
                 return None;
             }
         }
@@ -823,7 +825,7 @@ where
                     key,
                     source.clone(),
                     &IO,
-                    format!("cannot read the secret file ({})", e.kind()),
+                    format!("cannot read the secret file: {e}"),
                 ));
                 None
             }

@@ -697,3 +697,41 @@ fn an_unknown_nested_key_of_a_strict_type_names_its_path_once_and_its_file() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_secret_file_names_its_path_and_the_os_reason() {
+    let dir = TempDir::new("missing-secret");
+    let missing = dir.path().join("no-such-password");
+    let err = builder()
+        .env_vars([("APP__DATABASE__PASSWORD_FILE", missing.to_str().unwrap())])
+        .build()
+        .load()
+        .unwrap_err();
+    assert_eq!(err.problems().len(), 1, "{err}");
+    let p = &err.problems()[0];
+    assert_eq!(p.code().as_str(), "config.io");
+    assert_eq!(p.key, "database.password");
+    assert!(
+        matches!(&p.source, Source::SecretFile { path, var } if *path == missing && var == "APP__DATABASE__PASSWORD_FILE"),
+        "{err}"
+    );
+    // ENOENT is 2 on every Unix: "No such file or directory (os error 2)".
+    let reason = std::io::Error::from_raw_os_error(2).to_string();
+    let text = err.to_string();
+    assert!(text.contains(&reason), "{text}");
+    assert!(text.contains(missing.to_str().unwrap()), "{text}");
+
+    // A file that is there but does not read as text: the reason, not the content.
+    let garbled = dir.path().join("garbled");
+    std::fs::write(&garbled, b"s3cr3t-garbled\xff").unwrap();
+    std::fs::set_permissions(&garbled, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = builder()
+        .env_vars([("APP__DATABASE__PASSWORD_FILE", garbled.to_str().unwrap())])
+        .build()
+        .load()
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.problems()[0].code().as_str(), "config.io", "{text}");
+    assert!(text.contains("valid UTF-8"), "{text}");
+    assert!(!text.contains("s3cr3t"), "{text}");
+}
