@@ -691,4 +691,35 @@ mod tests {
         let err = serde_json::from_str::<LoggingConfig>(r#"{"levle":"info"}"#).unwrap_err();
         assert!(err.to_string().contains("levle"));
     }
+
+    #[test]
+    fn a_bad_filter_is_described_without_any_of_its_value() {
+        const SECRET: &str = "Xq7ZkP9wLmT2vR";
+        for (filter, says) in [
+            (
+                format!("info,app=debug,db={SECRET}"),
+                "directive 3: unknown level",
+            ),
+            (
+                format!("{SECRET}[span]=info"),
+                "directive 1: span and field",
+            ),
+            (
+                format!("info, ,{} {}", &SECRET[..7], &SECRET[7..]),
+                "directive 3: ",
+            ),
+        ] {
+            let config = LoggingConfig {
+                filter,
+                ..LoggingConfig::default()
+            };
+            let text = config.validate().unwrap_err().to_string();
+            assert!(text.contains("logging.filter: "), "{text}");
+            assert!(text.contains(says), "{text}");
+            assert!(text.contains("`target=level`"), "the grammar: {text}");
+            for i in 0..=SECRET.len() - 4 {
+                assert!(!text.contains(&SECRET[i..i + 4]), "{text}");
+            }
+        }
+    }
 }

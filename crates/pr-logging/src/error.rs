@@ -33,13 +33,19 @@ pub enum Error {
         /// One line per problem, each naming the field.
         problems: Vec<String>,
     },
-    /// A filter directive could not be parsed.
-    #[error("invalid log filter from {source_name}: {reason} in `{directive}`")]
+    /// A filter directive could not be parsed. The message names the
+    /// directive by position, never by its text: a filter may hold anything.
+    #[error(
+        "invalid log filter from {source_name}: directive {position}: {reason} (expected \
+         comma-separated directives, each `level` or `target=level`, a level being trace, \
+         debug, info, warn, error or off)"
+    )]
     InvalidFilter {
         /// Where the filter came from (`config`, `RUST_LOG`, `runtime`).
         source_name: &'static str,
-        /// The offending directive.
-        directive: String,
+        /// The offending directive's 1-based position among the
+        /// comma-separated ones.
+        position: usize,
         /// What is wrong with it.
         reason: String,
     },

@@ -44,27 +44,25 @@ impl Directives {
     pub(crate) fn parse(s: &str, source_name: &'static str) -> Result<Self, Error> {
         let mut default = LevelFilter::ERROR;
         let mut targets: Vec<(String, LevelFilter)> = Vec::new();
-        let bad = |directive: &str, reason: &str| Error::InvalidFilter {
-            source_name,
-            directive: directive.to_owned(),
-            reason: reason.to_owned(),
-        };
-        for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        for (i, directive) in s.split(',').map(str::trim).enumerate() {
+            if directive.is_empty() {
+                continue;
+            }
+            let bad = |reason: &str| Error::InvalidFilter {
+                source_name,
+                position: i + 1,
+                reason: reason.to_owned(),
+            };
             if directive.contains(['[', ']', '{', '}']) {
-                return Err(bad(directive, "span and field filters are not supported"));
+                return Err(bad("span and field filters are not supported"));
             }
             match directive.split_once('=') {
                 Some((target, level)) => {
                     let target = target.trim();
                     if target.is_empty() || target.contains(char::is_whitespace) {
-                        return Err(bad(directive, "the target is empty or has spaces"));
+                        return Err(bad("the target is empty or has spaces"));
                     }
-                    let level = parse_level(level).ok_or_else(|| {
-                        bad(
-                            directive,
-                            "the level is not trace, debug, info, warn, error or off",
-                        )
-                    })?;
+                    let level = parse_level(level).ok_or_else(|| bad("unknown level"))?;
                     targets.retain(|(t, _)| t != target);
                     targets.push((target.to_owned(), level));
                 }
@@ -72,7 +70,7 @@ impl Directives {
                     if let Some(level) = parse_level(directive) {
                         default = level;
                     } else if directive.contains(char::is_whitespace) {
-                        return Err(bad(directive, "a target cannot contain spaces"));
+                        return Err(bad("a target cannot contain spaces"));
                     } else {
                         targets.retain(|(t, _)| t != directive);
                         targets.push((directive.to_owned(), LevelFilter::TRACE));
