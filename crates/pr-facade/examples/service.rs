@@ -28,7 +28,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -38,7 +38,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pr_cache::MemoryCache;
-use pr_facade::app::{App, AppConfig, Drain, OpsConfig, Sections, ShutdownConfig};
+use pr_facade::app::{App, AppConfig, HttpLimits, OpsConfig, Sections, ShutdownConfig};
 use pr_facade::config::{Validate, Validator};
 use pr_facade::errors::{CodedError, Problem};
 use pr_facade::health::HealthConfig;
@@ -179,6 +179,10 @@ struct ApiConfig {
     /// The longest symbol accepted, in bytes (1 to 8192): a longer one is
     /// answered 414 before it reaches the cache, the limiter or the logs.
     max_symbol_bytes: usize,
+    /// The listener's defences: connection cap (unset: 1,024, lowered to
+    /// fit the open-files limit), header-read and idle timeouts, head and
+    /// HTTP/2 limits.
+    limits: HttpLimits,
 }
 
 /// The most `api.max_symbol_bytes` may be.
@@ -190,6 +194,7 @@ impl Default for ApiConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             max_delay_ms: 10_000,
             max_symbol_bytes: 32,
+            limits: HttpLimits::default(),
         }
     }
 }
@@ -201,6 +206,7 @@ impl Validate for ApiConfig {
             &self.max_symbol_bytes,
             &(1..=SYMBOL_BYTES_CEILING),
         );
+        v.nested("limits", &self.limits);
     }
 }
 
@@ -465,7 +471,6 @@ struct Api {
     max_delay: Duration,
     max_symbol_bytes: usize,
     test_knobs: bool,
-    drain: Drain,
 }
 
 /// The test knobs of `GET /quote/{symbol}`, honoured only when
@@ -611,21 +616,9 @@ async fn index() -> &'static str {
      (?fail=true and ?delay_ms=N when dependency.test_knobs is on)\n"
 }
 
-/// Refuses new requests once draining (503), counts the others as
-/// in-flight work, and records the request metrics.
-async fn track(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
-    let Some(_work) = api.drain.try_start() else {
-        let mut response = problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "demo.draining",
-            "the service is shutting down",
-        );
-        response.headers_mut().insert(
-            header::CONNECTION,
-            header::HeaderValue::from_static("close"),
-        );
-        return response;
-    };
+/// Records the request metrics. (The app's API server refuses requests
+/// once draining and counts the others as in-flight work.)
+async fn track(request: Request, next: Next) -> Response {
     let route = if request.uri().path().starts_with("/quote/") {
         "/quote/{symbol}"
     } else {
@@ -645,7 +638,7 @@ fn router(api: Arc<Api>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/quote/{symbol}", get(quote))
-        .layer(middleware::from_fn_with_state(Arc::clone(&api), track))
+        .layer(middleware::from_fn(track))
         .with_state(api)
 }
 
@@ -785,7 +778,10 @@ async fn main() -> ExitCode {
                 "release"
             },
         )
-        .build_info("target", std::env::consts::ARCH);
+        .build_info("target", std::env::consts::ARCH)
+        // The API listener is bound with the ops one, before the service
+        // goes ready; a busy port stops the start (exit 2, on stderr).
+        .api(|config: &Config| (config.api.addr, config.api.limits.clone()));
     builder = match std::env::var_os("APP_CONFIG_FILE") {
         Some(file) => builder.config_file(file),
         None => builder.optional_config_file("service.toml"),
@@ -833,44 +829,14 @@ async fn main() -> ExitCode {
         max_delay: Duration::from_millis(config.api.max_delay_ms),
         max_symbol_bytes: config.api.max_symbol_bytes,
         test_knobs: config.dependency.test_knobs,
-        drain: app.drain(),
     });
-    let listener = match tokio::net::TcpListener::bind(config.api.addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            tracing::error!(event = "demo.bind_failed", addr = %config.api.addr, error = %e, "cannot listen");
-            return ExitCode::from(2);
-        }
-    };
-    let api_addr = listener.local_addr().unwrap_or(config.api.addr);
+    let api_addr = app.api_addr().unwrap_or(config.api.addr);
     banner(
         api_addr,
         app.ops_addr(),
         config.logging.files.first().map(|f| &f.path),
         config.dependency.test_knobs,
     );
-    tracing::info!(event = "demo.listening", addr = %api_addr, "API listening");
-
-    let drain = app.drain();
-    let server = axum::serve(
-        listener,
-        router(api).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { drain.draining().await });
-    let failed = Arc::new(AtomicBool::new(false));
-    let failure = Arc::clone(&failed);
-    let exit = app
-        .run(async move {
-            if let Err(e) = server.await {
-                tracing::error!(event = "demo.server_failed", error = %e, "API server failed");
-                failure.store(true, Ordering::Relaxed);
-            }
-        })
-        .await;
-    // A server that failed exits 1, so a supervisor (systemd's
-    // `Restart=on-failure`, Kubernetes) restarts it.
-    if failed.load(Ordering::Relaxed) {
-        return ExitCode::FAILURE;
-    }
+    let exit = app.serve(router(api)).await;
     exit.into()
 }

@@ -16,6 +16,15 @@
 //! | `/info` | name, version, toolkit version, build metadata, start time, pid |
 //! | `/status` | one JSON document: service phase and in-flight work, health results, resource snapshot, config generation, logging counters, and each [`StatusBoard`] section (breakers, limiters, caches, dead-letter queues) |
 //!
+//! The service's own API can be served by the app too: [`AppBuilder::api`]
+//! binds it with the ops listener, before anything else starts, and
+//! [`App::serve`] serves the service's router on it. Both listeners defend
+//! themselves the same way ([`HttpLimits`]: a connection cap fitted to the
+//! open-files limit, which the app raises to its hard limit at start,
+//! header-read and idle timeouts, head and HTTP/2 limits, accept errors
+//! survived with a back-off); the ops server's cap is taken first, so a
+//! flooded API never starves the probes.
+//!
 //! Besides the service's own checks, the registry holds the app's:
 //! `resources` (pr-resources' thresholds), `config` (the last reload) and
 //! `logging` (Degraded while an output fails to write or drops lines, one
@@ -42,6 +51,7 @@ mod config;
 mod drain;
 mod error;
 mod ops;
+mod server;
 mod status;
 
 use std::collections::BTreeMap;
@@ -66,9 +76,10 @@ use tokio::task::JoinHandle;
 pub use config::{AppConfig, OpsConfig, Sections, ServiceConfig, ShutdownConfig};
 pub use drain::{Drain, WorkGuard};
 pub use error::{
-    BIND_FAILED, CODES, DUPLICATE_SECTION, Error, HEALTH_FAILED, INVALID_CONFIG, LOGGING_FAILED,
-    METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED,
+    BIND_FAILED, CODES, DRAINING, DUPLICATE_SECTION, Error, HEALTH_FAILED, INVALID_CONFIG,
+    LOGGING_FAILED, METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED,
 };
+pub use server::{ACCEPT_ERROR_LOG_INTERVAL, HttpLimits, RESERVED_FDS};
 pub use status::{RESERVED_SECTIONS, StatusBoard};
 
 /// A service wired for production; see the [module docs](self).
@@ -113,6 +124,7 @@ pub struct App<C = ServiceConfig> {
     state: ops::Ops,
     signals: Signals,
     ops: Option<OpsServer>,
+    api: Option<server::Listener>,
     _sampler_task: SamplerTask,
     _refresher: pr_health::Refresher,
     _reloader: Option<AbortOnDrop>,
@@ -263,10 +275,14 @@ impl App<ServiceConfig> {
             install_globals: true,
             signals: None,
             secret_file_policy: SecretFilePolicy::Reject,
+            api: None,
             _config: PhantomData,
         }
     }
 }
+
+/// Picks the API's address and limits out of the loaded configuration.
+type ApiSelector<C> = Box<dyn FnOnce(&C) -> (SocketAddr, HttpLimits) + Send>;
 
 /// Builds an [`App`]; see [`App::builder`].
 #[must_use = "a builder does nothing until built"]
@@ -281,6 +297,7 @@ pub struct AppBuilder<C> {
     install_globals: bool,
     signals: Option<mpsc::Receiver<()>>,
     secret_file_policy: SecretFilePolicy,
+    api: Option<ApiSelector<C>>,
     _config: PhantomData<fn() -> C>,
 }
 
@@ -296,7 +313,8 @@ impl<C> std::fmt::Debug for AppBuilder<C> {
 }
 
 impl<C: AppConfig> AppBuilder<C> {
-    /// Loads `D`, the application's own configuration type, instead.
+    /// Loads `D`, the application's own configuration type, instead. Call
+    /// it before [`api`](Self::api), which reads that type.
     pub fn with_config<D: AppConfig>(self) -> AppBuilder<D> {
         AppBuilder {
             name: self.name,
@@ -309,8 +327,39 @@ impl<C: AppConfig> AppBuilder<C> {
             install_globals: self.install_globals,
             signals: self.signals,
             secret_file_policy: self.secret_file_policy,
+            api: None,
             _config: PhantomData,
         }
+    }
+
+    /// Has the app run the service's API too: `select` picks its address
+    /// and [`HttpLimits`] out of the loaded configuration, [`build`](Self::build)
+    /// binds it (so a busy port stops the start before the service goes
+    /// ready, reported like any other start-up error), and
+    /// [`App::serve`] serves the service's router on it with the same
+    /// defences as the ops server: a connection cap (unset: 1,024, lowered to
+    /// fit the open-files limit), header-read and idle timeouts, head limits,
+    /// HTTP/2 limits, survived accept errors, and draining that closes idle
+    /// connections at once and counts requests only once they reach the
+    /// router.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), pr_facade::app::Error> {
+    /// use pr_facade::app::{App, HttpLimits};
+    /// let app = App::builder("checkout")
+    ///     .api(|_config| (([127, 0, 0, 1], 8080).into(), HttpLimits::default()))
+    ///     .build()
+    ///     .await?;
+    /// let router = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    /// std::process::exit(app.serve(router).await.code().into());
+    /// # }
+    /// ```
+    pub fn api(
+        mut self,
+        select: impl FnOnce(&C) -> (SocketAddr, HttpLimits) + Send + 'static,
+    ) -> Self {
+        self.api = Some(Box::new(select));
+        self
     }
 
     /// The service's version, shown by `/info` (pass
@@ -432,6 +481,21 @@ impl<C: AppConfig> AppBuilder<C> {
         let config = handle.current();
         let service = config.sections();
 
+        // The listeners next, before anything starts: a busy port stops the
+        // start before logging opens a file or anything is announced.
+        let ops_socket = if service.ops.enabled {
+            Some(server::Bound::bind("ops", service.ops.addr).await?)
+        } else {
+            None
+        };
+        let api_socket = match self.api {
+            Some(select) => {
+                let (addr, limits) = select(&config);
+                Some((server::Bound::bind("api", addr).await?, limits))
+            }
+            None => None,
+        };
+
         // The recorder first, so that logging's and every later component's
         // handles register with it.
         let mut metrics_config = service.metrics.clone();
@@ -456,6 +520,30 @@ impl<C: AppConfig> AppBuilder<C> {
             (guard, Some(dispatch))
         };
         let logging = Arc::new(logging);
+
+        // Connections are capped to fit the open-files limit, which a
+        // process that owns the globals first raises to its hard limit.
+        if self.install_globals {
+            let limits = pr_resources::ProcessLimits::default()
+                .open_files(pr_resources::OpenFiles::RaiseToHard)
+                .core_dumps(pr_resources::CoreDumps::Keep);
+            if let Err(e) = limits.apply() {
+                tracing::warn!(event = "app.limits_not_raised", error = %pr_errors::chain(&e), "the open-files limit could not be raised");
+            }
+        }
+        let budget = server::FdBudget::new(pr_resources::Limit::open_files().soft);
+        let (ops_listener, api) = {
+            // The caps' warnings go to this app's logs.
+            let _scope = dispatch.as_ref().map(tracing::dispatcher::set_default);
+            (
+                ops_socket.map(|socket| {
+                    socket.limit(&service.ops.limits, server::OPS_MAX_CONNECTIONS, &budget)
+                }),
+                api_socket.map(|(socket, limits)| {
+                    socket.limit(&limits, server::API_MAX_CONNECTIONS, &budget)
+                }),
+            )
+        };
 
         let sampler = Sampler::new(service.resources.clone()).map_err(Error::Resources)?;
         let sampler_task = sampler.spawn();
@@ -511,33 +599,22 @@ impl<C: AppConfig> AppBuilder<C> {
                 })
             }),
         };
-        let ops = if service.ops.enabled {
-            let listener = tokio::net::TcpListener::bind(service.ops.addr)
-                .await
-                .map_err(|source| Error::Bind {
-                    addr: service.ops.addr,
-                    source,
-                })?;
-            let addr = listener.local_addr().map_err(|source| Error::Bind {
-                addr: service.ops.addr,
-                source,
-            })?;
+        let ops = ops_listener.map(|listener| {
+            let addr = listener.addr();
             let router = ops::router(state.clone(), metrics.clone(), &service.ops.token);
             let (stop, stopped) = oneshot::channel::<()>();
-            let task = tokio::spawn(async move {
-                let served = axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.await;
-                    })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(event = "app.ops_server_failed", error = %e, "ops server failed");
-                }
+            let served = listener.serve(router, None, async move {
+                let _ = stopped.await;
             });
-            Some(OpsServer { addr, stop, task })
-        } else {
-            None
-        };
+            let task = match &dispatch {
+                Some(dispatch) => {
+                    use tracing::instrument::WithSubscriber as _;
+                    tokio::spawn(served.with_subscriber(dispatch.clone()))
+                }
+                None => tokio::spawn(served),
+            };
+            OpsServer { addr, stop, task }
+        });
 
         let app = App {
             name: self.name,
@@ -552,6 +629,7 @@ impl<C: AppConfig> AppBuilder<C> {
             state,
             signals,
             ops,
+            api,
             _sampler_task: sampler_task,
             _refresher: refresher,
             _reloader: reloader,
@@ -562,6 +640,7 @@ impl<C: AppConfig> AppBuilder<C> {
                 service = %app.name,
                 version = %self.version,
                 ops_addr = %app.ops_addr().map_or_else(|| "disabled".to_owned(), |a| a.to_string()),
+                api_addr = %app.api_addr().map_or_else(|| "none".to_owned(), |a| a.to_string()),
                 "service started"
             );
         });
@@ -674,6 +753,43 @@ impl<C: AppConfig> App<C> {
     #[must_use]
     pub fn ops_addr(&self) -> Option<SocketAddr> {
         self.ops.as_ref().map(|o| o.addr)
+    }
+
+    /// The API's address (the bound port when its address asks for port 0),
+    /// when [`AppBuilder::api`] asked for one and it is not served yet.
+    #[must_use]
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api.as_ref().map(server::Listener::addr)
+    }
+
+    /// Serves `router` on the API listener that [`AppBuilder::api`] bound,
+    /// as the service's work: [`run`](Self::run) with the API server, which
+    /// stops accepting once draining begins, closes idle connections at
+    /// once and lets each request that reached the router finish (each
+    /// holds a [`WorkGuard`]; one arriving after draining began is
+    /// answered 503 `app.draining`). The router can read the peer's address
+    /// with axum's `ConnectInfo<SocketAddr>`.
+    ///
+    /// # Panics
+    ///
+    /// When the builder was given no [`api`](AppBuilder::api): a
+    /// programming error, not a run-time condition.
+    pub async fn serve(mut self, router: axum::Router) -> Exit {
+        let Some(listener) = self.api.take() else {
+            panic!("App::serve needs AppBuilder::api to have bound the API listener");
+        };
+        let drain = self.drain.clone();
+        let shutdown = drain.clone();
+        let served = listener.serve(router, Some(drain), async move {
+            shutdown.draining().await;
+        });
+        match self.dispatch.clone() {
+            Some(dispatch) => {
+                use tracing::instrument::WithSubscriber as _;
+                self.run(served.with_subscriber(dispatch)).await
+            }
+            None => self.run(served).await,
+        }
     }
 
     fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {

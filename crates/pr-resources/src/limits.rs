@@ -163,6 +163,15 @@ pub struct Limit {
     pub hard: Option<u64>,
 }
 
+impl Limit {
+    /// This process's open-files limit (`RLIMIT_NOFILE`) now: what a server
+    /// sizes its connection caps by.
+    #[must_use]
+    pub fn open_files() -> Self {
+        Self::from(&getrlimit(Resource::Nofile))
+    }
+}
+
 impl From<&Rlimit> for Limit {
     fn from(limit: &Rlimit) -> Self {
         Self {

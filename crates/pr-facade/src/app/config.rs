@@ -8,6 +8,8 @@ use pr_health::HealthConfig;
 use pr_logging::LoggingConfig;
 use pr_metrics::MetricsConfig;
 use pr_resources::ResourcesConfig;
+
+use crate::app::HttpLimits;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -192,6 +194,10 @@ pub struct OpsConfig {
     /// default) refuses every change. Give it through
     /// `<PREFIX>__OPS__TOKEN_FILE` (a file), never in a config file.
     pub token: SecretString,
+    /// Connection cap, timeouts and head limits (`max_connections` unset:
+    /// 64). Its own cap, taken from the open-files budget before the API's,
+    /// keeps the probes answering while the API is flooded.
+    pub limits: HttpLimits,
 }
 
 impl Default for OpsConfig {
@@ -200,6 +206,7 @@ impl Default for OpsConfig {
             enabled: true,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 9464)),
             token: SecretString::default(),
+            limits: HttpLimits::default(),
         }
     }
 }
@@ -215,6 +222,7 @@ impl Validate for OpsConfig {
                 token.len()
             ),
         );
+        v.nested("limits", &self.limits);
     }
 }
 

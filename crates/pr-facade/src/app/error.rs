@@ -18,8 +18,11 @@ pr_errors::codes! {
     pub HEALTH_FAILED = "app.health_failed", INTERNAL_SERVER_ERROR, permanent;
     /// The resource sampler could not be set up.
     pub RESOURCES_FAILED = "app.resources_failed", INTERNAL_SERVER_ERROR, permanent;
-    /// The ops server could not listen on its address.
+    /// The ops server or the API could not listen on its address.
     pub BIND_FAILED = "app.bind_failed", SERVICE_UNAVAILABLE, transient;
+    /// A request reached the API after shutdown began; another instance
+    /// should take it.
+    pub DRAINING = "app.draining", SERVICE_UNAVAILABLE, transient;
     /// The signal handlers could not be installed.
     pub SIGNAL_FAILED = "app.signal_failed", INTERNAL_SERVER_ERROR, permanent;
     /// A `/status` section was added under a name already taken or reserved.
@@ -51,10 +54,12 @@ pub enum Error {
     /// The resource sampler could not be set up.
     #[error("the resource sampler could not be set up")]
     Resources(#[source] pr_resources::Error),
-    /// The ops server could not listen.
-    #[error("the ops server cannot listen on {addr}")]
+    /// The ops server or the API could not listen.
+    #[error("the {listener} server cannot listen on {addr}")]
     Bind {
-        /// The configured address (`ops.addr`).
+        /// Which: `ops` or `api`.
+        listener: &'static str,
+        /// The configured address (`ops.addr`, or the API's).
         addr: SocketAddr,
         /// Why.
         #[source]

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use pr_facade::app::{App, OpsConfig};
+use pr_facade::app::{App, HttpLimits, OpsConfig};
+use pr_facade::logging::QueueConfig;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
 
@@ -256,4 +257,69 @@ fn the_shipped_config_file_starts_the_demo() {
         "{body}"
     );
     drop(service);
+}
+
+/// Bytes in a Kubernetes quantity such as `256Mi`.
+fn quantity(text: &str) -> u64 {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let scale = match unit {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        other => panic!("unit {other}"),
+    };
+    number.parse::<u64>().unwrap() * scale
+}
+
+/// The largest line the demo logs, in bytes: every field a client controls
+/// is bounded (a symbol by `api.max_symbol_bytes`, 32), so its lines stay
+/// well under this.
+const DEMO_LINE_BYTES: u64 = 2 * 1024;
+
+/// What the demo needs before any client arrives (its resident set after
+/// start is about 15 MB): the pod's memory request.
+const BASELINE: &str = "64Mi";
+
+#[test]
+fn the_pod_memory_limit_covers_every_bound_the_demo_keeps() {
+    let deployment = yaml("docs/deploy/k8s/deployment.yaml");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let limit = quantity(container["resources"]["limits"]["memory"].as_str().unwrap());
+    let request = container["resources"]["requests"]["memory"]
+        .as_str()
+        .unwrap();
+    assert_eq!(request, BASELINE);
+    // The Kubernetes file wins over the demo's defaults, which the shipped
+    // service.toml spells out.
+    let configmap = yaml("docs/deploy/k8s/configmap.yaml");
+    let k8s: toml::Table = configmap["data"]["service.toml"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let shipped: toml::Table = text("docs/deploy/service.toml").parse().unwrap();
+    let setting = |section: &str, key: &str| {
+        k8s.get(section)
+            .and_then(|s| s.get(key))
+            .or_else(|| shipped.get(section).and_then(|s| s.get(key)))
+            .and_then(toml::Value::as_integer)
+            .and_then(|v| u64::try_from(v).ok())
+    };
+    let cache = setting("cache", "max_bytes").expect("cache.max_bytes in service.toml");
+    let limiter = setting("rate_limit", "max_clients").unwrap_or(10_000) * 256;
+    let heads = HttpLimits::default().max_header_bytes.as_u64();
+    let connections = setting("api", "max_connections").unwrap_or(1024) + 64;
+    let outputs = 1 + k8s["logging"]["files"].as_array().map_or(0, Vec::len) as u64;
+    let queued = outputs * QueueConfig::default().capacity as u64 * DEMO_LINE_BYTES;
+    let bounds = quantity(BASELINE) + cache + limiter + connections * heads + queued;
+    assert!(
+        bounds <= limit,
+        "{bounds} bytes of bounds (cache {cache}, limiter {limiter}, heads {}, log queues \
+         {queued}) exceed the pod's limit of {limit}",
+        connections * heads
+    );
 }

@@ -130,9 +130,23 @@ impl Service {
         service
     }
 
+    /// Starts the example with its open-files limit set to `open_files` and
+    /// waits until it is ready.
+    pub(crate) fn start_with_open_files(config: &str, open_files: u64) -> Self {
+        let mut service = Self::spawn_with_open_files(config, Some(open_files));
+        service.wait_until_ready();
+        service
+    }
+
     /// Starts the example with `config` (TOML) without waiting for anything;
     /// its log file (every level, JSON) is [`log_file`](Self::log_file).
     pub(crate) fn spawn(config: &str) -> Self {
+        Self::spawn_with_open_files(config, None)
+    }
+
+    /// Starts the example as [`spawn`](Self::spawn) does, with its
+    /// open-files limit (soft and hard) set to `open_files` when given.
+    pub(crate) fn spawn_with_open_files(config: &str, open_files: Option<u64>) -> Self {
         let dir = temp_dir("e2e");
         let (api_port, ops_port) = (free_port(), free_port());
         let file = dir.join("service.toml");
@@ -142,7 +156,18 @@ impl Service {
             log.display().to_string()
         );
         std::fs::write(&file, text).unwrap();
-        let child = Command::new(example_binary())
+        let mut command = match open_files {
+            // The shell sets the limit, then becomes the service.
+            Some(limit) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\""))
+                    .arg(example_binary());
+                sh
+            }
+            None => Command::new(example_binary()),
+        };
+        let child = command
             .current_dir(&dir)
             .env("APP_CONFIG_FILE", &file)
             .env("APP__API__ADDR", format!("127.0.0.1:{api_port}"))
