@@ -129,6 +129,16 @@ impl Validate for Config {
         v.nested("dependency", &self.dependency);
         v.nested("cache", &self.cache);
         v.nested("rate_limit", &self.rate_limit);
+        // The queue's own checks, before anything starts (not when it opens);
+        // pr-resilience lists them as `dlq.field: message`, joined by "; ".
+        if let Err(pr_resilience::Error::InvalidConfig { field, message }) = self.dlq.validate() {
+            for problem in message.split("; ") {
+                match problem.split_once(": ") {
+                    Some((key, what)) if key.starts_with("dlq.") => v.error(key, what),
+                    _ => v.error(field, problem),
+                }
+            }
+        }
     }
 }
 
@@ -554,22 +564,32 @@ async fn quote(
             tracing::warn!(event = "demo.quote_failed", symbol = %symbol, error = %e, "quote failed");
             // A quote the dependency refused after every retry is kept for a
             // later replay (not one the service's own policies refused).
+            let mut not_recorded = None;
             if let CallError::Inner(inner) = &e
                 && let Err(dlq) = api
                     .dead_letters
                     .push(&DeadLetter::new(symbol.clone(), inner))
             {
                 tracing::error!(event = "demo.dead_letter_lost", symbol = %symbol, error = %dlq, "dead letter not kept");
+                not_recorded = Some(dlq.code());
             }
             let code: &(dyn CodedError + 'static) = match &e {
                 CallError::Inner(inner) => inner,
                 CallError::Rejected(rejected) => rejected,
             };
             let status = code.status();
+            // Durability tells the truth: the client learns that the failed
+            // quote was not kept for replay.
+            let detail = match not_recorded {
+                Some(dlq) => format!(
+                    "{e}; the failed quote was NOT recorded for replay (dead-letter queue: {dlq})"
+                ),
+                None => e.to_string(),
+            };
             let mut response = problem(
                 StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
                 code.code().as_str(),
-                &e.to_string(),
+                &detail,
             );
             if let Some(after) = code.retry().retry_after()
                 && let Ok(value) = after.as_secs().max(1).to_string().parse()

@@ -561,6 +561,8 @@ fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
         .env("APP__OPS__ADDR", "127.0.0.1:0")
         .env("APP__DEPENDENCY__FAILURE_RATE", "2")
         .env("APP__SHUTDOWN__DRAIN_TIMEOUT", "soon")
+        .env("APP__DLQ__MAX_RECORDS", "0")
+        .env("APP__API__LIMITS__MAX_HEADER_BYTES", "1KiB")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -568,6 +570,33 @@ fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
     assert!(stderr.contains("app.invalid_config"), "{stderr}");
     assert!(stderr.contains("dependency.failure_rate"), "{stderr}");
     assert!(stderr.contains("APP__SHUTDOWN__DRAIN_TIMEOUT"), "{stderr}");
+    // The service's own sections too, in the same report.
+    assert!(stderr.contains("dlq.max_records"), "{stderr}");
+    assert!(stderr.contains("api.limits.max_header_bytes"), "{stderr}");
+    // Nothing was created: no log file, no queue directory.
+    assert!(!dir.join("data").exists(), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_busy_api_port_stops_the_demo_before_it_starts_with_the_reason_on_stderr() {
+    let dir = temp_dir("busy-port");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = Command::new(example_binary())
+        .current_dir(&dir)
+        .env("APP__API__ADDR", taken.local_addr().unwrap().to_string())
+        .env("APP__OPS__ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("app.bind_failed"), "{stderr}");
+    assert!(stderr.contains("the api server cannot listen"), "{stderr}");
+    assert!(stderr.contains("in use"), "the OS reason: {stderr}");
+    // Refused before logging opened its file or "service started" was said.
+    assert!(!dir.join("data").exists(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("app.started"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -187,3 +187,24 @@ fn distinct_long_symbols_keep_resident_memory_within_a_bound() {
         "{cache}"
     );
 }
+
+#[test]
+fn a_failure_the_dead_letter_queue_could_not_keep_says_so_to_the_client() {
+    // Every call fails; the queue holds one record.
+    let service = Service::start(
+        "[dependency]\nfailure_rate = 1.0\nmin_latency_ms = 0\nmax_latency_ms = 0\n\
+         [dlq]\nmax_records = 1\n",
+    );
+    let (status, json, body) = problem(&format!("{}/quote/FIRST", service.api));
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        !json["detail"].as_str().unwrap().contains("NOT recorded"),
+        "the first failure is kept: {body}"
+    );
+    // The queue is full: the second failure is lost, and the client is told.
+    let (status, json, body) = problem(&format!("{}/quote/SECOND", service.api));
+    assert_eq!(status, 502, "{body}");
+    let detail = json["detail"].as_str().unwrap();
+    assert!(detail.contains("NOT recorded"), "{body}");
+    assert!(detail.contains("resilience.dlq_full"), "{body}");
+}
