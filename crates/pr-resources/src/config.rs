@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::{Error, Rule, Snapshot};
 
 /// What the sampler reads and how often. `Default` is safe in production:
 /// one refresh a second, cgroups and GPUs on, no disk paths.
@@ -16,8 +16,17 @@ use crate::Error;
 pub struct ResourcesConfig {
     /// Time between two refreshes of the background sampler, in milliseconds.
     pub interval_ms: u64,
-    /// Paths whose filesystem usage is sampled (`statvfs`).
+    /// Paths whose filesystem usage is sampled (`statvfs`): the
+    /// directories a service writes to (its log files, file cache,
+    /// dead-letter queue). Each gets the two free-space rules below.
     pub disk_paths: Vec<PathBuf>,
+    /// A disk path whose filesystem has fewer bytes available (to an
+    /// unprivileged writer) than this is a warning, so the `resources`
+    /// check is Degraded before writes start failing; 0 turns it off.
+    pub disk_min_free_bytes: u64,
+    /// The same for the share of the filesystem available, in percent
+    /// (0 to 100; 0 turns it off).
+    pub disk_min_free_percent: u8,
     /// Whether to read cgroup limits and usage.
     pub cgroups: bool,
     /// Whether to load NVML and read GPUs (with the `gpu` feature).
@@ -32,6 +41,8 @@ impl Default for ResourcesConfig {
         Self {
             interval_ms: 1_000,
             disk_paths: Vec::new(),
+            disk_min_free_bytes: 64 << 20,
+            disk_min_free_percent: 5,
             cgroups: true,
             gpu: true,
             count_fds: true,
@@ -63,11 +74,55 @@ impl ResourcesConfig {
                 ));
             }
         }
+        if self.disk_min_free_percent > 100 {
+            problems.push(format!(
+                "resources.disk_min_free_percent: must be at most 100, got {}",
+                self.disk_min_free_percent
+            ));
+        }
         if problems.is_empty() {
             Ok(())
         } else {
             Err(Error::InvalidConfig { problems })
         }
+    }
+
+    /// The free-space rules of the disk paths: per path, `disk_free_bytes:<path>`
+    /// (bytes available, warning under `disk_min_free_bytes`) and
+    /// `disk_free:<path>` (share available, warning under
+    /// `disk_min_free_percent`), each off when its threshold is 0.
+    pub(crate) fn disk_rules(&self) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        for path in &self.disk_paths {
+            let usage = move |snapshot: &Snapshot, path: &PathBuf| {
+                snapshot.disks.iter().find(|d| &d.path == path).cloned()
+            };
+            if self.disk_min_free_bytes > 0 {
+                let watched = path.clone();
+                #[expect(clippy::cast_precision_loss, reason = "bytes as f64")]
+                rules.push(
+                    Rule::custom(format!("disk_free_bytes:{}", path.display()), move |s| {
+                        usage(s, &watched).map(|d| d.available as f64)
+                    })
+                    .falling()
+                    .warning(self.disk_min_free_bytes as f64),
+                );
+            }
+            if self.disk_min_free_percent > 0 {
+                let watched = path.clone();
+                #[expect(clippy::cast_precision_loss, reason = "a ratio of byte counts")]
+                rules.push(
+                    Rule::custom(format!("disk_free:{}", path.display()), move |s| {
+                        usage(s, &watched)
+                            .filter(|d| d.total > 0)
+                            .map(|d| d.available as f64 / d.total as f64)
+                    })
+                    .falling()
+                    .warning(f64::from(self.disk_min_free_percent) / 100.0),
+                );
+            }
+        }
+        rules
     }
 
     /// Sets `interval_ms`.

@@ -166,7 +166,11 @@ impl Sampler {
             cgroups,
             gpu,
             previous_cpu: None,
-            rules: Vec::new(),
+            rules: config
+                .disk_rules()
+                .into_iter()
+                .map(|rule| (rule, Severity::Ok))
+                .collect(),
             listeners: Vec::new(),
             total_cpu: Duration::ZERO,
             refreshes: 0,

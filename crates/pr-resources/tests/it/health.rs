@@ -73,3 +73,54 @@ fn budget_check_follows_use() {
     let strict = BudgetCheck::new(Arc::clone(&budget)).thresholds(0.99, 1.0);
     assert_eq!(strict.evaluate().status(), Status::Up);
 }
+
+#[test]
+fn a_disk_path_short_of_free_space_degrades_the_check_naming_the_path() {
+    let dir = std::env::temp_dir();
+    let usage = pr_resources::DiskUsage::of(&dir).unwrap();
+    let mut config = ResourcesConfig::default().with_disk_path(&dir);
+    // Thresholds the filesystem meets: Up.
+    config.disk_min_free_bytes = 1;
+    config.disk_min_free_percent = 0;
+    let sampler = Sampler::new(config.clone()).unwrap();
+    sampler.refresh();
+    assert_eq!(
+        ResourcesCheck::new(&sampler).evaluate().status(),
+        Status::Up
+    );
+
+    // More bytes than it has: Degraded, naming the path and the rule.
+    config.disk_min_free_bytes = usage.total.saturating_add(1);
+    let sampler = Sampler::new(config.clone()).unwrap();
+    sampler.refresh();
+    let outcome = ResourcesCheck::new(&sampler).evaluate();
+    assert_eq!(outcome.status(), Status::Degraded);
+    let message = outcome.message().unwrap();
+    assert!(
+        message.contains(&format!("disk_free_bytes:{}", dir.display())),
+        "{message}"
+    );
+
+    // A share it cannot have (100 %, unless nothing at all is used).
+    config.disk_min_free_bytes = 0;
+    config.disk_min_free_percent = 100;
+    let sampler = Sampler::new(config.clone()).unwrap();
+    sampler.refresh();
+    if usage.available < usage.total {
+        let outcome = ResourcesCheck::new(&sampler).evaluate();
+        assert_eq!(outcome.status(), Status::Degraded);
+        assert!(
+            outcome.message().unwrap().contains("disk_free:"),
+            "{outcome:?}"
+        );
+    }
+
+    // Over 100 % is a configuration problem; 0 and 0 turn the rules off.
+    config.disk_min_free_percent = 101;
+    let text = Sampler::new(config.clone()).unwrap_err().to_string();
+    assert!(text.contains("disk_min_free_percent"), "{text}");
+    config.disk_min_free_percent = 0;
+    let sampler = Sampler::new(config).unwrap();
+    sampler.refresh();
+    assert!(sampler.latest().rules.is_empty());
+}
