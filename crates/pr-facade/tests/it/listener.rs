@@ -4,6 +4,9 @@
 //! client back until a slot frees, and a signal closes half-read
 //! connections at once, so the drain ends long before its deadline.
 //!
+//! HTTP/2 (prior knowledge, as a proxy speaks it) is served with the
+//! configured stream limit, and an idle HTTP/2 connection is closed too.
+//!
 //! Nothing is timed: each test waits for an event (a closed socket, an
 //! answer, an exit) with patience far above the configured limits, and the
 //! one "not yet answered" check can only pass spuriously, never fail so.
@@ -187,4 +190,37 @@ async fn a_signal_closes_half_read_connections_at_once_and_the_drain_ends_in_tim
     tokio::task::spawn_blocking(move || wait_closed(&mut half))
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_is_served_with_its_stream_limit_and_an_idle_connection_is_closed() {
+    let mut limits = limits();
+    limits.http2_max_concurrent_streams = 7;
+    let (addr, _signals, _task) = serve(limits, "30s").await;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let local = tcp.local_addr().unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let request = http::Request::get(format!("http://{addr}/peer"))
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut text = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+        text.extend_from_slice(&chunk);
+    }
+    assert_eq!(String::from_utf8(text).unwrap(), local.to_string());
+    // The server's SETTINGS carried the configured limit.
+    assert_eq!(client.current_max_send_streams(), 7);
+    // Idle past `idle_timeout`: the server says GOAWAY and the connection
+    // ends (the client keeps its handle, so it is not the one closing).
+    let ended = tokio::time::timeout(PATIENCE, connection).await;
+    assert!(ended.is_ok(), "the idle HTTP/2 connection was kept open");
+    drop(client);
 }
