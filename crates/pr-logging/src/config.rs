@@ -465,10 +465,7 @@ impl LoggingConfig {
             problems.push(format!("logging.timezone: {e}"));
         }
         if parse_level(&self.console.level).is_none() {
-            problems.push(format!(
-                "logging.console.level: expected trace, debug, info, warn, error or off, got `{}`",
-                self.console.level
-            ));
+            problems.push(format!("logging.console.level: {BAD_LEVEL}"));
         }
         if let Some(queue) = &self.console.queue {
             check_queue("logging.console", queue, &mut problems);
@@ -479,26 +476,21 @@ impl LoggingConfig {
                 self.flush_timeout_ms
             ));
         }
-        let mut seen = Vec::new();
+        // (key, path) of each output so far, to name the one a path repeats.
+        let mut seen: Vec<(String, &PathBuf)> = Vec::new();
         for (i, file) in self.files.iter().enumerate() {
             let field = format!("logging.files[{i}]");
             check_file(&field, &file.path, &file.rotation, file.mode, &mut problems);
             if parse_level(&file.level).is_none() {
-                problems.push(format!(
-                    "{field}.level: expected trace, debug, info, warn, error or off, got `{}`",
-                    file.level
-                ));
+                problems.push(format!("{field}.level: {BAD_LEVEL}"));
             }
             if let Some(queue) = &file.queue {
                 check_queue(&field, queue, &mut problems);
             }
-            if seen.contains(&&file.path) {
-                problems.push(format!(
-                    "{field}.path: `{}` is used by another output",
-                    file.path.display()
-                ));
+            if let Some(other) = same_path(&seen, &file.path) {
+                problems.push(format!("{field}.path: {other}"));
             }
-            seen.push(&file.path);
+            seen.push((format!("{field}.path"), &file.path));
         }
         if self.redaction.enabled && self.redaction.mode == RedactionMode::Hmac {
             match &self.redaction.hmac_key {
@@ -511,10 +503,7 @@ impl LoggingConfig {
                 Some(_) => {}
             }
             if !valid_key_id(&self.redaction.hmac_key_id) {
-                problems.push(format!(
-                    "logging.redaction.hmac_key_id: 1 to 64 letters, digits, `.`, `_` or `-`, got `{}`",
-                    self.redaction.hmac_key_id
-                ));
+                problems.push(format!("logging.redaction.hmac_key_id: {BAD_KEY_ID}"));
             }
         }
         if let Some(audit) = &self.audit {
@@ -532,16 +521,10 @@ impl LoggingConfig {
                 ));
             }
             if !valid_key_id(&audit.key_id) {
-                problems.push(format!(
-                    "logging.audit.key_id: 1 to 64 letters, digits, `.`, `_` or `-`, got `{}`",
-                    audit.key_id
-                ));
+                problems.push(format!("logging.audit.key_id: {BAD_KEY_ID}"));
             }
-            if seen.contains(&&audit.path) {
-                problems.push(format!(
-                    "logging.audit.path: `{}` is used by another output",
-                    audit.path.display()
-                ));
+            if let Some(other) = same_path(&seen, &audit.path) {
+                problems.push(format!("logging.audit.path: {other}"));
             }
         }
         if problems.is_empty() {
@@ -550,6 +533,20 @@ impl LoggingConfig {
             Err(Error::InvalidConfig { problems })
         }
     }
+}
+
+/// A level setting's problem; the value is never repeated (a setting may
+/// hold anything, a secret pasted in the wrong place included).
+const BAD_LEVEL: &str = "expected trace, debug, info, warn, error or off";
+/// A key id's problem, without the id.
+const BAD_KEY_ID: &str = "expected 1 to 64 letters, digits, `.`, `_` or `-`";
+
+/// The problem of a path an earlier output (in `seen`) already writes,
+/// naming that output's key, not the path.
+fn same_path(seen: &[(String, &PathBuf)], path: &PathBuf) -> Option<String> {
+    seen.iter()
+        .find(|(_, p)| *p == path)
+        .map(|(key, _)| format!("the same path as {key} (each output needs its own file)"))
 }
 
 fn check_queue(field: &str, queue: &QueueConfig, problems: &mut Vec<String>) {
@@ -571,8 +568,8 @@ fn check_file(
     match path.file_name().and_then(|n| n.to_str()) {
         Some(name) if !name.is_empty() && !name.starts_with('.') => {}
         _ => problems.push(format!(
-            "{field}.path: needs a UTF-8 file name not starting with `.`, got `{}`",
-            path.display()
+            "{field}.path: expected a path ending in a UTF-8 file name that does not start \
+             with `.` (such as `logs/app.log`)"
         )),
     }
     if let Some(max) = rotation.max_bytes
@@ -684,6 +681,79 @@ mod tests {
         config.redaction.hmac_key = Some(Secret::new("short"));
         let text = config.validate().unwrap_err().to_string();
         assert!(text.contains("at least 32 bytes, got 5") && !text.contains("short"));
+    }
+
+    #[test]
+    fn no_string_setting_is_echoed_in_a_validation_message() {
+        const SECRET: &str = "Xq7ZkP9wLmT2vR";
+        let assert_hidden = |text: &str| {
+            for i in 0..=SECRET.len() - 4 {
+                assert!(!text.contains(&SECRET[i..i + 4]), "{text}");
+            }
+        };
+        // Each string-valued setting holds the secret, in a form that makes
+        // it invalid where it can be invalid.
+        let shared = PathBuf::from(format!("logs/{SECRET}.log"));
+        let mut config = LoggingConfig {
+            filter: format!("info,db={SECRET}"),
+            timezone: format!("Secret/{SECRET}"),
+            ..LoggingConfig::default()
+        };
+        config.console.level = SECRET.to_owned();
+        config.files.push(FileConfig {
+            level: SECRET.to_owned(),
+            ..FileConfig::new(shared.clone())
+        });
+        config.files.push(FileConfig::new(format!(".{SECRET}")));
+        config
+            .files
+            .push(FileConfig::new(format!("logs/{SECRET}/..")));
+        config.files.push(FileConfig::new(shared.clone()));
+        config.redaction.keys = vec![SECRET.to_owned()];
+        config.redaction.mode = RedactionMode::Hmac;
+        config.redaction.hmac_key = Some(Secret::new(SECRET));
+        config.redaction.hmac_key_id = format!("{SECRET} !");
+        config.audit = Some(AuditConfig {
+            path: shared,
+            key: Secret::new(SECRET),
+            key_id: format!("{SECRET}/"),
+            ..AuditConfig::default()
+        });
+        config.rate_limit = Some(RateLimitConfig {
+            per_second: 1,
+            targets: [(SECRET.to_owned(), 1)].into(),
+        });
+        let text = config.validate().unwrap_err().to_string();
+        for key in [
+            "logging.filter: ",
+            "logging.timezone: ",
+            "logging.console.level: ",
+            "logging.files[0].level: ",
+            "logging.files[1].path: ",
+            "logging.files[2].path: ",
+            "logging.files[3].path: ",
+            "logging.redaction.hmac_key: ",
+            "logging.redaction.hmac_key_id: ",
+            "logging.audit.key: ",
+            "logging.audit.key_id: ",
+            "logging.audit.path: ",
+        ] {
+            assert!(text.contains(key), "{key} missing from:\n{text}");
+        }
+        assert!(text.contains("`Europe/Paris`"), "the allowed forms: {text}");
+        assert!(
+            text.contains("same path as logging.files[0].path"),
+            "{text}"
+        );
+        assert_hidden(&text);
+        // The time zone alone, as the builder reports it too.
+        let config = LoggingConfig {
+            timezone: format!("Secret/{SECRET}"),
+            ..LoggingConfig::default()
+        };
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("logging.timezone: "), "{text}");
+        assert_hidden(&text);
     }
 
     #[test]

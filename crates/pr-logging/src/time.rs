@@ -19,7 +19,8 @@ pub(crate) enum Tz {
 
 impl Tz {
     /// Parses `utc`, `local`, an IANA name (`Europe/Paris`) or a POSIX TZ
-    /// string (`EST5EDT,M3.2.0,M11.1.0`).
+    /// string (`EST5EDT,M3.2.0,M11.1.0`). The error says what is expected,
+    /// never any of `name`.
     pub(crate) fn parse(name: &str) -> Result<Self, String> {
         match name.trim() {
             "" | "utc" | "UTC" | "Z" => Ok(Self::Utc),
@@ -27,7 +28,13 @@ impl Tz {
             other => TimeZone::get(other)
                 .or_else(|_| TimeZone::posix(other))
                 .map(Self::Zone)
-                .map_err(|_| format!("unknown time zone `{other}`")),
+                // jiff's errors quote the name; the setting may hold
+                // anything, so none of it is repeated.
+                .map_err(|_| {
+                    "unknown time zone (expected `utc`, `local`, an IANA name such as \
+                     `Europe/Paris` or a POSIX TZ string such as `EST5EDT,M3.2.0,M11.1.0`)"
+                        .to_owned()
+                }),
         }
     }
 
