@@ -713,11 +713,12 @@ where
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if spec.required {
+                    // The operating system's reason; the path is in the source.
                     problems.push(Problem::new(
                         "",
                         whole,
                         &FILE_MISSING,
-                        "required file does not exist",
+                        format!("required file does not exist: {e}"),
                     ));
                 }
                 return None;
@@ -874,6 +875,8 @@ fn join_key(parent: &str, field: &str) -> String {
     }
 }
 
+/// A file that could not be read: the operating system's reason (`Is a
+/// directory (os error 21)`), beside the path in the source.
 fn io_problem(path: &Path, e: &std::io::Error) -> Problem {
     Problem::new(
         "",
@@ -882,7 +885,7 @@ fn io_problem(path: &Path, e: &std::io::Error) -> Problem {
             line: None,
         },
         &IO,
-        format!("cannot read the file ({})", e.kind()),
+        format!("cannot read the file: {e}"),
     )
 }
 

@@ -735,3 +735,43 @@ fn a_missing_secret_file_names_its_path_and_the_os_reason() {
     assert!(text.contains("valid UTF-8"), "{text}");
     assert!(!text.contains("s3cr3t"), "{text}");
 }
+
+#[test]
+fn a_config_file_that_cannot_be_read_names_its_path_and_the_os_reason() {
+    let dir = TempDir::new("unreadable");
+    // A required file that is not there: ENOENT is 2 on every Unix.
+    let missing = dir.path().join("absent.toml");
+    let err = builder().file(&missing).build().load().unwrap_err();
+    assert_eq!(err.problems().len(), 1, "{err}");
+    let p = &err.problems()[0];
+    assert_eq!(p.code().as_str(), "config.file_missing");
+    assert_eq!(
+        p.source,
+        Source::File {
+            path: missing.clone(),
+            line: None
+        }
+    );
+    let text = err.to_string();
+    let reason = std::io::Error::from_raw_os_error(2).to_string();
+    assert!(text.contains(&reason), "{text}");
+    assert!(text.contains(missing.to_str().unwrap()), "{text}");
+
+    // A directory where the file should be, required or optional: the
+    // reason the operating system gives for reading it (EISDIR).
+    let folder = dir.path().join("conf.toml");
+    std::fs::create_dir(&folder).unwrap();
+    let reason = std::fs::read_to_string(&folder).unwrap_err().to_string();
+    assert!(reason.contains("(os error "), "{reason}");
+    for loader in [
+        builder().file(&folder).build(),
+        builder().optional_file(&folder).build(),
+    ] {
+        let err = loader.load().unwrap_err();
+        assert_eq!(err.problems().len(), 1, "{err}");
+        assert_eq!(err.problems()[0].code().as_str(), "config.io");
+        let text = err.to_string();
+        assert!(text.contains(&reason), "{text}");
+        assert!(text.contains(folder.to_str().unwrap()), "{text}");
+    }
+}
