@@ -667,14 +667,13 @@ where
                 let found = winner(&layers, &key);
                 let source = found.map_or(Source::Default, |i| layers[i].source(&key));
                 // A rule's message may quote the value: withhold it if so.
-                let message = match found.and_then(|i| tree::get(&layers[i].dict, &key)) {
-                    Some(Value::String(_, raw))
-                        if !raw.is_empty() && message.contains(raw.as_str()) =>
-                    {
-                        "failed a validation rule (message withheld: it quotes the value)"
-                            .to_owned()
-                    }
-                    _ => message,
+                let quoted = found
+                    .and_then(|i| tree::get(&layers[i].dict, &key))
+                    .is_some_and(|raw| quotes_a_string_of(&message, raw));
+                let message = if quoted {
+                    "failed a validation rule (message withheld: it quotes the value)".to_owned()
+                } else {
+                    message
                 };
                 problems.push(Problem::new(key, source, &VALIDATION_FAILED, message));
             }
@@ -953,7 +952,9 @@ fn describe(
             // does not.
             let raw = winner(layers, key).and_then(|i| tree::get(&layers[i].dict, key));
             let leaks = match raw {
-                Some(Value::String(_, s)) => !s.is_empty() && message.contains(s.as_str()),
+                Some(v @ (Value::String(..) | Value::Dict(..) | Value::Array(..))) => {
+                    quotes_a_string_of(message, v)
+                }
                 Some(other) => message.contains(&tree::display_value(other)),
                 None => false,
             };
@@ -973,6 +974,34 @@ fn describe(
             &INVALID_VALUE,
             "unsupported value (value not shown)".to_owned(),
         ),
+    }
+}
+
+/// Whether `message` quotes any piece of `raw`. A value of 4 characters or
+/// more counts as quoted when any 4 consecutive characters of it appear, in
+/// any case (parsers and rules trim, cut or re-case what they echo); a
+/// shorter one when it appears whole.
+fn quotes(message: &str, raw: &str) -> bool {
+    let chars: Vec<char> = raw.chars().collect();
+    if chars.len() < 4 {
+        return !raw.is_empty() && message.contains(raw);
+    }
+    let message = message.to_lowercase();
+    chars
+        .windows(4)
+        .any(|piece| message.contains(&piece.iter().collect::<String>().to_lowercase()))
+}
+
+/// Whether `message` quotes a piece of `value`, a string or any string
+/// in it (a rule may report at a table's or an array's key).
+fn quotes_a_string_of(message: &str, value: &Value) -> bool {
+    match value {
+        Value::String(_, s) => quotes(message, s),
+        Value::Dict(_, dict) => tree::leaves(dict)
+            .into_iter()
+            .any(|(_, leaf)| quotes_a_string_of(message, leaf)),
+        Value::Array(_, items) => items.iter().any(|item| quotes_a_string_of(message, item)),
+        _ => false,
     }
 }
 

@@ -775,3 +775,73 @@ fn a_config_file_that_cannot_be_read_names_its_path_and_the_os_reason() {
         assert!(text.contains(folder.to_str().unwrap()), "{text}");
     }
 }
+
+/// No 4-character piece of `secret`, in any case, is in `text`.
+fn assert_no_fragment(text: &str, secret: &str) {
+    let lower = text.to_lowercase();
+    for i in 0..=secret.len() - 4 {
+        let piece = secret[i..i + 4].to_lowercase();
+        assert!(!lower.contains(&piece), "`{piece}` in: {text}");
+    }
+}
+
+#[test]
+fn a_message_that_quotes_part_of_the_value_is_withheld() {
+    const SECRET: &str = "Xq7ZkP9wLmT2vR";
+    /// Echoes the trimmed value in its error, as many parsers do.
+    #[derive(Debug, Default, Serialize)]
+    struct Zone(String);
+    impl<'de> Deserialize<'de> for Zone {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let s = String::deserialize(d)?;
+            Err(serde::de::Error::custom(format!(
+                "unknown time zone `{}`",
+                s.trim()
+            )))
+        }
+    }
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    #[serde(default)]
+    struct S {
+        zone: Option<Zone>,
+        token: String,
+        timeout: Duration,
+        cache: ByteSize,
+    }
+    impl Validate for S {
+        fn validate(&self, v: &mut Validator) {
+            // A rule that quotes a piece of the value (its start).
+            v.check(
+                self.token.starts_with("tok-"),
+                "token",
+                format!(
+                    "must start with `tok-`, not `{}`",
+                    self.token.get(..6).unwrap_or("")
+                ),
+            );
+        }
+    }
+    let padded = format!(" {SECRET} ");
+    let err = ConfigLoader::<S>::builder()
+        .env_prefix("APP")
+        .env_vars([
+            ("APP__ZONE", padded.as_str()),
+            ("APP__TOKEN", SECRET),
+            ("APP__TIMEOUT", SECRET),
+            ("APP__CACHE", SECRET),
+        ])
+        .build()
+        .load()
+        .unwrap_err();
+    let keys: Vec<_> = err.problems().iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["cache", "timeout", "zone", "token"], "{err}");
+    assert_no_fragment(&err.to_string(), SECRET);
+    // A message that quotes nothing of the value is kept.
+    let err = ConfigLoader::<S>::builder()
+        .env_prefix("APP")
+        .env_vars([("APP__TOKEN", "abc")])
+        .build()
+        .load()
+        .unwrap_err();
+    assert!(err.to_string().contains("must start with `tok-`"), "{err}");
+}
