@@ -31,6 +31,8 @@ pr_errors::codes! {
     pub RATE_LIMITED = "resilience.rate_limited", TOO_MANY_REQUESTS, transient, public;
     /// A call asked a rate limiter for more permits than its burst can ever hold.
     pub RATE_EXCEEDS_BURST = "resilience.rate_exceeds_burst", TOO_MANY_REQUESTS, permanent;
+    /// A keyed rate limiter refused a key that takes more bytes than it may hold for one key.
+    pub RATE_KEY_TOO_LARGE = "resilience.rate_key_too_large", TOO_MANY_REQUESTS, permanent;
     /// A distributed rate limiter could not reach its store and its policy is to fail closed.
     pub LIMITER_UNAVAILABLE = "resilience.limiter_unavailable", SERVICE_UNAVAILABLE, transient;
     /// The dead-letter queue is at its record or byte bound and refuses new records.
@@ -127,6 +129,14 @@ pub enum Error {
         /// The limiter's burst.
         burst: u32,
     },
+    /// A keyed limiter's key takes more bytes than it may hold for one key.
+    #[error("the rate-limit key takes {bytes} bytes, more than the {max} a key may take")]
+    RateKeyTooLarge {
+        /// The bytes the key would take.
+        bytes: usize,
+        /// The most one key may take.
+        max: usize,
+    },
     /// A distributed limiter's store is unreachable and it fails closed.
     #[error("rate limiter `{name}` cannot reach its store ({reason}); failing closed")]
     LimiterUnavailable {
@@ -200,6 +210,7 @@ impl CodedError for Error {
             Self::InvalidConfig { .. } => &INVALID_CONFIG,
             Self::RateLimited { .. } => &RATE_LIMITED,
             Self::ExceedsBurst { .. } => &RATE_EXCEEDS_BURST,
+            Self::RateKeyTooLarge { .. } => &RATE_KEY_TOO_LARGE,
             Self::LimiterUnavailable { .. } => &LIMITER_UNAVAILABLE,
             Self::DlqFull { .. } => &DLQ_FULL,
             Self::DlqIo { .. } => &DLQ_IO,

@@ -238,6 +238,14 @@ pub enum Denied {
         /// The limiter's burst.
         burst: u32,
     },
+    /// A keyed limiter's key takes more bytes than it may hold for one key
+    /// (its shard's share of `max_bytes`): no wait helps.
+    KeyTooLarge {
+        /// The bytes the key would take, entry included.
+        bytes: usize,
+        /// The most one key may take.
+        max: usize,
+    },
 }
 
 impl Denied {
@@ -246,7 +254,7 @@ impl Denied {
     pub const fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RetryAfter(wait) => Some(*wait),
-            Self::ExceedsBurst { .. } => None,
+            Self::ExceedsBurst { .. } | Self::KeyTooLarge { .. } => None,
         }
     }
 }
@@ -256,6 +264,7 @@ impl From<Denied> for Error {
         match denied {
             Denied::RetryAfter(retry_after) => Self::RateLimited { retry_after },
             Denied::ExceedsBurst { requested, burst } => Self::ExceedsBurst { requested, burst },
+            Denied::KeyTooLarge { bytes, max } => Self::RateKeyTooLarge { bytes, max },
         }
     }
 }

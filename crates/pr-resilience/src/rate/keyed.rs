@@ -12,7 +12,15 @@ use super::{Denied, LimiterClock, MonotonicClock, Quota, RejectCounter};
 use crate::Error;
 
 /// One GCRA state per key, in a fixed number of shards, with at most
-/// `max_keys` keys.
+/// `max_keys` keys and at most `max_bytes` bytes of them.
+///
+/// Keys are often chosen by clients (an API key header, a user name), so
+/// the limiter is bounded in bytes as well as in keys: each entry counts its
+/// fixed size plus what [`weigher`](KeyedLimiterBuilder::weigher) says its
+/// key owns on the heap (give `|key: &String| key.len()` for string keys;
+/// the default counts nothing, right for addresses and numbers). A key
+/// heavier than a shard's share of `max_bytes` is refused with
+/// [`Denied::KeyTooLarge`] rather than tracked or let through.
 ///
 /// A key whose state is fully replenished (its theoretical arrival time is
 /// past) is the same as an absent key, so it is dropped first when a shard
@@ -29,6 +37,8 @@ use crate::Error;
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let limiter = KeyedLimiter::<String>::builder(Quota::per_second(1))
 ///     .max_keys(10_000)
+///     .max_bytes(4 << 20)
+///     .weigher(|key: &String| key.len())
 ///     .build()?;
 /// assert!(limiter.check_key("alice").is_ok());
 /// assert!(limiter.check_key("alice").is_err());
@@ -41,19 +51,47 @@ pub struct KeyedLimiter<K, C = MonotonicClock> {
     inner: Arc<Inner<K, C>>,
 }
 
-/// One shard: each key with its theoretical arrival time.
-type Shard<K> = Mutex<HashTable<(K, u64)>>;
+/// One shard: each key with its theoretical arrival time and its weight,
+/// and the shard's total weight.
+type Shard<K> = Mutex<ShardTable<K>>;
+
+/// The keys of one shard.
+struct ShardTable<K> {
+    table: HashTable<(K, u64, usize)>,
+    bytes: usize,
+}
+
+impl<K> ShardTable<K> {
+    /// Keeps the entries `keep` accepts, keeping `bytes` in step.
+    fn retain(&mut self, mut keep: impl FnMut(u64) -> bool) {
+        let mut freed = 0;
+        self.table.retain(|(_, tat, weight)| {
+            let kept = keep(*tat);
+            if !kept {
+                freed += *weight;
+            }
+            kept
+        });
+        self.bytes -= freed;
+    }
+}
+
+/// What a key's weigher returns: the bytes it owns besides its entry.
+type Weigher<K> = Arc<dyn Fn(&K) -> usize + Send + Sync>;
 
 struct Inner<K, C> {
     shards: Box<[Shard<K>]>,
     shard_bits: u32,
     per_shard: usize,
+    per_shard_bytes: usize,
+    weigher: Weigher<K>,
     hasher: RandomState,
     interval: u64,
     capacity: u64,
     burst: u32,
     quota: Quota,
     max_keys: usize,
+    max_bytes: usize,
     clock: C,
     rejected: RejectCounter,
     #[cfg(feature = "metrics")]
@@ -73,28 +111,50 @@ impl<K, C> std::fmt::Debug for KeyedLimiter<K, C> {
         f.debug_struct("KeyedLimiter")
             .field("quota", &self.inner.quota)
             .field("max_keys", &self.inner.max_keys)
+            .field("max_bytes", &self.inner.max_bytes)
             .finish_non_exhaustive()
     }
 }
 
 /// Builds a [`KeyedLimiter`]; made by [`KeyedLimiter::builder`].
-#[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct KeyedLimiterBuilder<K, C = MonotonicClock> {
-    key: std::marker::PhantomData<fn(K) -> K>,
     quota: Quota,
     max_keys: usize,
+    max_bytes: usize,
+    weigher: Weigher<K>,
     shards: Option<usize>,
     clock: C,
+}
+
+impl<K, C: std::fmt::Debug> std::fmt::Debug for KeyedLimiterBuilder<K, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedLimiterBuilder")
+            .field("quota", &self.quota)
+            .field("max_keys", &self.max_keys)
+            .field("max_bytes", &self.max_bytes)
+            .field("shards", &self.shards)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default `max_bytes`: 16 MiB, well inside a 256 MiB pod.
+const DEFAULT_MAX_BYTES: usize = 16 << 20;
+
+/// The bytes an entry takes besides what its key owns.
+const fn entry_bytes<K>() -> usize {
+    size_of::<(K, u64, usize)>()
 }
 
 impl<K> KeyedLimiterBuilder<K> {
     /// Reads time from `clock` instead of the default clock.
     pub fn clock<C2: LimiterClock>(self, clock: C2) -> KeyedLimiterBuilder<K, C2> {
         KeyedLimiterBuilder {
-            key: std::marker::PhantomData,
             quota: self.quota,
             max_keys: self.max_keys,
+            max_bytes: self.max_bytes,
+            weigher: self.weigher,
             shards: self.shards,
             clock,
         }
@@ -105,6 +165,20 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiterBuilder<K, C> {
     /// The most keys held at once (default 100,000).
     pub fn max_keys(mut self, max_keys: usize) -> Self {
         self.max_keys = max_keys;
+        self
+    }
+
+    /// The most bytes the keys take, entries and what their keys own
+    /// (default 16 MiB). Each shard holds its share.
+    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// How many bytes a key owns on the heap, besides its entry (default:
+    /// none). Give it for keys a client chooses: `|key: &String| key.len()`.
+    pub fn weigher(mut self, weigher: impl Fn(&K) -> usize + Send + Sync + 'static) -> Self {
+        self.weigher = Arc::new(weigher);
         self
     }
 
@@ -132,6 +206,16 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiterBuilder<K, C> {
         let shards = self
             .shards
             .unwrap_or_else(|| (self.max_keys / 64).clamp(1, 64).next_power_of_two());
+        if self.max_bytes / shards < entry_bytes::<K>() {
+            return Err(Error::InvalidConfig {
+                field: "keyed.max_bytes",
+                message: format!(
+                    "must hold at least one entry ({} bytes) per shard ({shards} shards); usize {} given",
+                    entry_bytes::<K>(),
+                    self.max_bytes
+                ),
+            });
+        }
         if !shards.is_power_of_two() || shards > self.max_keys || shards > 1 << 16 {
             return Err(Error::InvalidConfig {
                 field: "keyed.shards",
@@ -143,15 +227,25 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiterBuilder<K, C> {
         }
         Ok(KeyedLimiter {
             inner: Arc::new(Inner {
-                shards: (0..shards).map(|_| Mutex::new(HashTable::new())).collect(),
+                shards: (0..shards)
+                    .map(|_| {
+                        Mutex::new(ShardTable {
+                            table: HashTable::new(),
+                            bytes: 0,
+                        })
+                    })
+                    .collect(),
                 shard_bits: shards.trailing_zeros(),
                 per_shard: self.max_keys / shards,
+                per_shard_bytes: self.max_bytes / shards,
+                weigher: self.weigher,
                 hasher: RandomState::new(),
                 interval: nanos.interval,
                 capacity: nanos.capacity,
                 burst: self.quota.burst(),
                 quota: self.quota,
                 max_keys: self.max_keys,
+                max_bytes: self.max_bytes,
                 clock: self.clock,
                 rejected: RejectCounter::new("keyed_gcra"),
                 #[cfg(feature = "metrics")]
@@ -165,9 +259,10 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// A builder with `quota` for every key.
     pub fn builder(quota: Quota) -> KeyedLimiterBuilder<K> {
         KeyedLimiterBuilder {
-            key: std::marker::PhantomData,
             quota,
             max_keys: 100_000,
+            max_bytes: DEFAULT_MAX_BYTES,
+            weigher: Arc::new(|_| 0),
             shards: None,
             clock: MonotonicClock::new(),
         }
@@ -231,7 +326,7 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
     /// The keys held now.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.shards.iter().map(|s| lock(s).len()).sum()
+        self.inner.shards.iter().map(|s| lock(s).table.len()).sum()
     }
 
     /// Whether no key is held.
@@ -243,13 +338,30 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
     /// The room allocated for keys now (bounded by about twice `max_keys`).
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.inner.shards.iter().map(|s| lock(s).capacity()).sum()
+        self.inner
+            .shards
+            .iter()
+            .map(|s| lock(s).table.capacity())
+            .sum()
     }
 
     /// The most keys held at once.
     #[must_use]
     pub fn max_keys(&self) -> usize {
         self.inner.max_keys
+    }
+
+    /// The bytes the keys take now (entries and what their keys own, as
+    /// weighed), at most `max_bytes`.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.inner.shards.iter().map(|s| lock(s).bytes).sum()
+    }
+
+    /// The most bytes the keys take.
+    #[must_use]
+    pub fn max_bytes(&self) -> usize {
+        self.inner.max_bytes
     }
 
     /// The quota of every key.
@@ -270,11 +382,13 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
             .shards
             .iter()
             .map(|shard| {
-                let mut table = lock(shard);
-                let before = table.len();
-                table.retain(|(_, tat)| *tat > now);
-                table.shrink_to(self.inner.per_shard, |(k, _)| self.inner.hasher.hash_one(k));
-                before - table.len()
+                let mut shard = lock(shard);
+                let before = shard.table.len();
+                shard.retain(|tat| tat > now);
+                shard.table.shrink_to(self.inner.per_shard, |(k, _, _)| {
+                    self.inner.hasher.hash_one(k)
+                });
+                before - shard.table.len()
             })
             .sum()
     }
@@ -299,13 +413,13 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
         };
         let add = u64::from(n) * inner.interval;
         let now = inner.clock.now();
-        let mut table = lock(&inner.shards[shard]);
-        let eq = |entry: &(K, u64)| entry.0.borrow() == key;
-        if let Some(entry) = table.find_mut(hash, eq) {
+        let mut shard = lock(&inner.shards[shard]);
+        let eq = |entry: &(K, u64, usize)| entry.0.borrow() == key;
+        if let Some(entry) = shard.table.find_mut(hash, eq) {
             let next = entry.1.max(now) + add;
             let ahead = next - now;
             if ahead > inner.capacity {
-                drop(table);
+                drop(shard);
                 if take {
                     inner.rejected.hit();
                 }
@@ -320,25 +434,41 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
         }
         // An absent key has a full burst; n <= burst always passes.
         if take && n > 0 {
-            if table.len() >= inner.per_shard {
-                self.make_room(&mut table, now);
+            let owned = key.to_owned();
+            let weight = entry_bytes::<K>().saturating_add((inner.weigher)(&owned));
+            if weight > inner.per_shard_bytes {
+                drop(shard);
+                inner.rejected.hit();
+                return Err(Denied::KeyTooLarge {
+                    bytes: weight,
+                    max: inner.per_shard_bytes,
+                });
             }
-            table.insert_unique(hash, (key.to_owned(), now + add), |(k, _)| {
-                inner.hasher.hash_one(k)
-            });
+            while shard.table.len() >= inner.per_shard
+                || shard.bytes + weight > inner.per_shard_bytes
+            {
+                self.make_room(&mut shard, now);
+            }
+            shard.bytes += weight;
+            shard
+                .table
+                .insert_unique(hash, (owned, now + add, weight), |(k, _, _)| {
+                    inner.hasher.hash_one(k)
+                });
         }
         Ok(())
     }
 
-    /// Frees room in a full shard: every replenished key, or else the
-    /// eighth of the keys closest to replenished (so that a flood of new
-    /// keys pays for one scan every `per_shard / 8` inserts, not each).
+    /// Frees room in a full shard (in keys or in bytes): every replenished
+    /// key, or else the eighth of the keys closest to replenished (so that
+    /// a flood of new keys pays for one scan every `per_shard / 8` inserts,
+    /// not each). Always frees at least one key of a non-empty shard.
     #[cold]
-    fn make_room(&self, table: &mut HashTable<(K, u64)>, now: u64) {
-        let before = table.len();
-        table.retain(|(_, tat)| *tat > now);
-        if table.len() >= self.inner.per_shard {
-            let mut tats: Vec<u64> = table.iter().map(|(_, tat)| *tat).collect();
+    fn make_room(&self, shard: &mut ShardTable<K>, now: u64) {
+        let before = shard.table.len();
+        shard.retain(|tat| tat > now);
+        if shard.table.len() == before && before > 0 {
+            let mut tats: Vec<u64> = shard.table.iter().map(|(_, tat, _)| *tat).collect();
             let cut = (tats.len() / 8).min(tats.len() - 1);
             let (_, threshold, _) = tats.select_nth_unstable(cut);
             let threshold = *threshold;
@@ -346,15 +476,15 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
             // make up the eighth (ties are common: keys first seen at once).
             let below = tats.iter().filter(|t| **t < threshold).count();
             let mut at_threshold = cut + 1 - below;
-            table.retain(|(_, tat)| {
-                if *tat == threshold && at_threshold > 0 {
+            shard.retain(|tat| {
+                if tat == threshold && at_threshold > 0 {
                     at_threshold -= 1;
                     return false;
                 }
-                *tat >= threshold
+                tat >= threshold
             });
         }
-        let evicted = before - table.len();
+        let evicted = before - shard.table.len();
         #[cfg(feature = "metrics")]
         self.inner.evicted.increment(evicted as u64);
         tracing::trace!(

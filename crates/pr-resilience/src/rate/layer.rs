@@ -64,7 +64,11 @@ pub enum OnLimit {
 /// use pr_resilience::{KeyedLimiter, OnLimit, Quota, RateLimitLayer};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
-/// let limiter: KeyedLimiter<String> = KeyedLimiter::builder(Quota::per_second(50)).build()?;
+/// // The key is a header any client sets: bound the limiter in bytes.
+/// let limiter: KeyedLimiter<String> = KeyedLimiter::builder(Quota::per_second(50))
+///     .max_bytes(8 << 20)
+///     .weigher(|key: &String| key.len())
+///     .build()?;
 /// let layer = RateLimitLayer::new(limiter, |request: &http::Request<()>| {
 ///     request
 ///         .headers()

@@ -183,6 +183,100 @@ fn a_million_keys_stay_within_the_maximum() {
 }
 
 #[test]
+fn long_distinct_keys_stay_within_the_byte_bound() {
+    // 10,000 distinct 4 KB keys (40 MB) against a 1 MiB bound.
+    let keyed = KeyedLimiter::<String>::builder(Quota::per_hour(1))
+        .clock(ManualClock::new())
+        .max_keys(100_000)
+        .max_bytes(1 << 20)
+        .weigher(|key: &String| key.len())
+        .build()
+        .unwrap();
+    for n in 0..10_000 {
+        let key = format!("{n:08}{}", "k".repeat(4_000));
+        keyed.check_key(&key).unwrap();
+        assert!(keyed.bytes() <= keyed.max_bytes(), "{}", keyed.bytes());
+        // The key just seen is still limited.
+        assert!(matches!(keyed.check_key(&key), Err(Denied::RetryAfter(_))));
+    }
+    // Each key owns 4,008 bytes: at most 261 of them fit in 1 MiB.
+    assert!(
+        keyed.len() <= (1 << 20) / 4_008,
+        "{} keys held",
+        keyed.len()
+    );
+    assert!(
+        keyed.bytes() > (1 << 20) / 2,
+        "evicts only what it must: {}",
+        keyed.bytes()
+    );
+}
+
+#[test]
+fn a_key_heavier_than_a_shard_may_hold_is_refused_not_tracked() {
+    let keyed = KeyedLimiter::<String>::builder(Quota::per_minute(100))
+        .clock(ManualClock::new())
+        .max_bytes(64 * 1024)
+        .shards(1)
+        .weigher(|key: &String| key.len())
+        .build()
+        .unwrap();
+    let huge = "x".repeat(100 * 1024);
+    let denied = keyed.check_key(&huge).unwrap_err();
+    assert!(
+        matches!(denied, Denied::KeyTooLarge { max: 65_536, .. }),
+        "{denied:?}"
+    );
+    assert_eq!(denied.retry_after(), None);
+    assert!(keyed.is_empty());
+    let error = pr_resilience::Error::from(denied);
+    assert_eq!(
+        CodedError::code(&error).as_str(),
+        "resilience.rate_key_too_large"
+    );
+    assert!(!error.to_string().contains("xxxx"), "{error}");
+    // A bound that cannot hold one entry per shard is a configuration error.
+    let bad = KeyedLimiter::<String>::builder(Quota::per_minute(1))
+        .max_bytes(8)
+        .build()
+        .unwrap_err();
+    assert!(bad.to_string().contains("keyed.max_bytes"), "{bad}");
+}
+
+#[test]
+fn keyed_bytes_match_the_keys_held_through_evictions_and_sweeps() {
+    let clock = ManualClock::new();
+    let entry = 100;
+    let keyed = KeyedLimiter::<u64>::builder(Quota::per_second(1))
+        .clock(clock.clone())
+        .max_keys(1_000)
+        .max_bytes(64 * 1024)
+        .shards(4)
+        .weigher(move |_| entry)
+        .build()
+        .unwrap();
+    // Every key weighs the same: its entry plus the weigher's 100.
+    keyed.check_key(&u64::MAX).unwrap();
+    let per_key = keyed.bytes();
+    assert!(per_key > entry, "{per_key}");
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for round in 0..20_000_u64 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let _ = keyed.check_key(&(seed % 5_000));
+        if round % 997 == 0 {
+            clock.advance(Duration::from_millis(700));
+        }
+        if round % 4_999 == 0 {
+            let _ = keyed.sweep();
+        }
+        assert_eq!(keyed.bytes(), keyed.len() * per_key, "round {round}");
+        assert!(keyed.bytes() <= keyed.max_bytes());
+    }
+}
+
+#[test]
 fn keyed_limits_each_key_apart() {
     let keyed = KeyedLimiter::<String>::builder(Quota::per_minute(2))
         .clock(ManualClock::new())
