@@ -106,10 +106,23 @@ async fn change(State(loggers): State<Loggers>, headers: HeaderMap, body: String
     let change: Change = match serde_json::from_str(&body) {
         Ok(change) => change,
         Err(e) => {
+            // Where and what kind of problem: serde_json's own text quotes
+            // the body (a wrong value, an unknown field), which may hold
+            // anything.
+            let what = match e.classify() {
+                serde_json::error::Category::Data => "a field of the wrong type or unknown",
+                serde_json::error::Category::Eof => "the body ends early",
+                _ => "not JSON",
+            };
             return problem(
                 StatusCode::BAD_REQUEST,
                 crate::INVALID_REQUEST.code.as_str(),
-                &format!("expected {{\"filter\": string, \"duration_secs\"?: integer}}: {e}"),
+                &format!(
+                    "expected {{\"filter\": string, \"duration_secs\"?: integer}}: {what} at \
+                     line {} column {}",
+                    e.line(),
+                    e.column()
+                ),
             );
         }
     };

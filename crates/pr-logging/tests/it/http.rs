@@ -77,6 +77,25 @@ async fn get_and_post_loggers() {
     assert_eq!(body["code"], "logging.invalid_filter");
     let (status, _) = call("POST", url.clone(), Some(TOKEN), "not json").await;
     assert_eq!(status, 400);
+    // A body that does not fit is described by where and what kind of
+    // problem, never by any of its text (it may hold a pasted secret).
+    const SECRET: &str = "Xq7ZkP9wLmT2vR";
+    for bad in [
+        r#"{"filter":"info","duration_secs":"Xq7ZkP9wLmT2vR"}"#,
+        r#"{"filter":"info","Xq7ZkP9wLmT2vR":1}"#,
+        r#"{"filter":Xq7ZkP9wLmT2vR}"#,
+        r#"{"filter":"Xq7ZkP9wLmT2vR"#,
+    ] {
+        let (status, body) = call("POST", url.clone(), Some(TOKEN), bad).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "logging.invalid_request");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains("\"duration_secs\"?: integer"), "{detail}");
+        assert!(detail.contains("line 1 column "), "{detail}");
+        for i in 0..=SECRET.len() - 4 {
+            assert!(!detail.contains(&SECRET[i..i + 4]), "{detail}");
+        }
+    }
 
     let temporary = r#"{"filter":"trace","duration_secs":60}"#;
     let (status, body) = call("POST", url.clone(), Some(TOKEN), temporary).await;
