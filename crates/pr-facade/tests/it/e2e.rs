@@ -147,6 +147,18 @@ impl Service {
     /// Starts the example as [`spawn`](Self::spawn) does, with its
     /// open-files limit (soft and hard) set to `open_files` when given.
     pub(crate) fn spawn_with_open_files(config: &str, open_files: Option<u64>) -> Self {
+        Self::spawn_with(config, open_files, false)
+    }
+
+    /// Starts the example with its stdout a pipe nobody reads (a stalled
+    /// log collector) and waits until it is ready.
+    pub(crate) fn start_with_stalled_stdout(config: &str) -> Self {
+        let mut service = Self::spawn_with(config, None, true);
+        service.wait_until_ready();
+        service
+    }
+
+    fn spawn_with(config: &str, open_files: Option<u64>, stalled_stdout: bool) -> Self {
         let dir = temp_dir("e2e");
         let (api_port, ops_port) = (free_port(), free_port());
         let file = dir.join("service.toml");
@@ -174,7 +186,12 @@ impl Service {
             .env("APP__OPS__ADDR", format!("127.0.0.1:{ops_port}"))
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
-            .stdout(File::create(dir.join("stdout.log")).unwrap())
+            .stdout(if stalled_stdout {
+                // The pipe stays in `child`, open and never read.
+                Stdio::piped()
+            } else {
+                File::create(dir.join("stdout.log")).unwrap().into()
+            })
             .stderr(File::create(dir.join("stderr.log")).unwrap())
             .spawn()
             .unwrap();

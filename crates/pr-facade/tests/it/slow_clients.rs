@@ -2,7 +2,9 @@
 //! 2,000 connections trickling request heads into a service whose
 //! open-files limit is 1,024 leave its probes answering (the API's
 //! connection cap is fitted to the limit, the ops server keeps its own
-//! descriptors); a half-sent head does not hold a SIGTERM's drain.
+//! descriptors); a half-sent head does not hold a SIGTERM's drain; a stdout
+//! nobody reads (a stalled log collector) neither stops the service nor
+//! holds its exit.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -152,4 +154,45 @@ fn a_half_sent_head_does_not_hold_the_drain() {
     // Exit 0 (drained) rather than 1 after the 30 s deadline.
     assert_eq!(service.wait_for_exit(), Some(0), "{}", service.output());
     drop(half);
+}
+
+#[test]
+fn a_stdout_nobody_reads_leaves_the_demo_serving_and_exiting_0() {
+    let mut service = Service::start_with_stalled_stdout(
+        "[dependency]\nfailure_rate = 1.0\nmin_latency_ms = 0\nmax_latency_ms = 0\n\
+         [rate_limit]\nper_second = 1000000\nburst = 1000000\n\
+         [logging.console.queue]\ncapacity = 64\n",
+    );
+    // Every quote fails (at once, once the breaker is open) and logs a
+    // warning: far more than a pipe (64 KiB) and the queue (64 lines) hold.
+    let agent = crate::e2e::agent();
+    let mut dropped = 0;
+    let mut console = Value::Null;
+    for round in 0..50 {
+        for n in 0..100 {
+            let url = format!("{}/quote/S{round}x{n}", service.api);
+            let response = agent.get(&url).call().unwrap();
+            assert!(response.status().as_u16() >= 500);
+        }
+        let (status, body) = crate::e2e::get(&format!("{}/status", service.ops));
+        assert_eq!(status, 200, "{body}");
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        console = doc["logging"]["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "console")
+            .cloned()
+            .unwrap_or_default();
+        dropped = console["dropped"].as_u64().unwrap_or(0);
+        if dropped > 0 {
+            break;
+        }
+    }
+    assert!(dropped > 0, "the console never filled its queue: {console}");
+    // Lines are dropped, not waited for: the probes answer and SIGTERM ends
+    // the process with 0 (the flush gives up at its deadline).
+    assert_eq!(live(&service.ops), Ok(200));
+    service.terminate();
+    assert_eq!(service.wait_for_exit(), Some(0), "{}", service.output());
 }
