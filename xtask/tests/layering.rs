@@ -12,6 +12,10 @@ use pr_gates::cargo_metadata::DependencyKind;
 /// Any crate of ours may be depended on.
 const ANY: &[&str] = &["*"];
 
+/// Crates any crate of ours may name as a dev-dependency (and only so): the unpublished test
+/// support.
+const DEV_ONLY: &[&str] = &["pr-test-support"];
+
 /// `(crate, may depend on, may depend on only as an optional dependency)`.
 const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ("pr-errors", &[], &[]),
@@ -27,6 +31,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ("pr-gates", &[], &[]),
     ("xtask", &["pr-gates"], &[]),
     ("pr-benches", ANY, &[]),
+    ("pr-test-support", &[], &[]),
 ];
 
 /// One edge that breaks the picture, in words.
@@ -49,6 +54,14 @@ fn violations(workspace: &Workspace) -> Vec<String> {
             }
             let target = dep.name.as_str();
             if allowed.contains(&target) {
+                continue;
+            }
+            if DEV_ONLY.contains(&target) {
+                if dep.kind != DependencyKind::Development {
+                    problems.push(format!(
+                        "`{name}` may depend on `{target}` only as a dev-dependency"
+                    ));
+                }
                 continue;
             }
             if optional_only.contains(&target) {
@@ -118,4 +131,30 @@ fn the_rule_catches_an_upward_edge() {
         problems[0].starts_with("`pr-gates` depends on `xtask`"),
         "{problems:?}"
     );
+}
+
+#[test]
+fn the_test_support_is_a_dev_dependency_only() {
+    // Plant a fault: pr-errors depending on pr-test-support as a normal dependency.
+    let mut metadata = workspace().metadata().clone();
+    let errors_index = metadata
+        .packages
+        .iter()
+        .position(|p| p.name.as_str() == "pr-errors");
+    let some_dep = errors_index.and_then(|i| metadata.packages[i].dependencies.first().cloned());
+    let (Some(mut dep), Some(index)) = (some_dep, errors_index) else {
+        panic!("pr-errors and its dependencies are in the workspace");
+    };
+    dep.name = "pr-test-support".to_owned();
+    dep.kind = DependencyKind::Normal;
+    metadata.packages[index].dependencies.push(dep.clone());
+    let problems = violations(&Workspace::from_metadata(metadata.clone()));
+    assert_eq!(
+        problems,
+        ["`pr-errors` may depend on `pr-test-support` only as a dev-dependency"]
+    );
+    // As a dev-dependency it is fine.
+    let last = metadata.packages[index].dependencies.len() - 1;
+    metadata.packages[index].dependencies[last].kind = DependencyKind::Development;
+    assert!(violations(&Workspace::from_metadata(metadata)).is_empty());
 }

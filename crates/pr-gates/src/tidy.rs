@@ -10,7 +10,9 @@
 //!   categories) in the shape crates.io accepts: at most 5 keywords, each at most 20 ASCII letters,
 //!   digits, `_`, `-` or `+` starting with a letter; at most 5 categories, each one of crates.io's
 //!   category slugs (`data/crates-io-categories.txt`);
-//! - `versioned-path-deps`: every path dependency of a publishable member also carries a `version`;
+//! - `versioned-path-deps`: every path dependency of a publishable member also carries a `version`
+//!   (dev-dependencies excepted: publishing strips a path-only dev-dependency, which is how an
+//!   unpublished test-support crate is used);
 //! - `markdown-links`: every relative link in the workspace's Markdown files (outside `target`,
 //!   hidden directories and the excluded paths) points to a file or directory that exists inside the
 //!   workspace. Links with a scheme (`https:`, `mailto:`), pure `#anchors` and links inside code are
@@ -291,7 +293,10 @@ fn check_crates_io_rules(package: &Package, location: &str, findings: &mut Vec<F
 
 fn check_path_deps(package: &Package, location: &str, findings: &mut Vec<Finding>) {
     for dep in &package.dependencies {
-        if dep.path.is_some() && dep.req.comparators.is_empty() {
+        if dep.path.is_some()
+            && dep.req.comparators.is_empty()
+            && dep.kind != cargo_metadata::DependencyKind::Development
+        {
             findings.push(Finding::new(
                 "versioned-path-deps",
                 location,

@@ -140,3 +140,18 @@ fn unpublished_crates_need_no_crates_io_metadata() {
     assert_eq!(tidy_check(&workspace, &[]).unwrap(), []);
     assert!(workspace.publishable().is_empty());
 }
+
+#[test]
+fn a_path_only_dev_dependency_is_no_finding() {
+    // Publishing strips it: how an unpublished test-support crate is used.
+    let scratch = Scratch::new("");
+    scratch.good_crate("support");
+    scratch.good_crate("user");
+    let manifest = scratch.path().join("crates/user/Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[dev-dependencies]\nsupport = { path = \"../support\" }\n");
+    std::fs::write(&manifest, text).unwrap();
+    let workspace = Workspace::load(scratch.path()).unwrap();
+    let findings = tidy_check(&workspace, &[]).unwrap();
+    assert!(findings.is_empty(), "{findings:#?}");
+}

@@ -1,0 +1,32 @@
+//! Test helpers shared by the toolkit's crates, so that each crate's tests
+//! do not grow their own copy: temporary directories ([`temp_dir`], on
+//! `tempfile`), a real `redis-server` on a free loopback port
+//! ([`RedisServer`]), Prometheus' `promtool` on real exposition text
+//! ([`check_metrics`]), a child process to kill mid-write
+//! ([`CrashChild`]), and the vendored outside test data under `testdata/`
+//! ([`testdata`]).
+//!
+//! Dev-only and not published, like `tower-test`: the crates name it as a
+//! path dev-dependency, which `cargo publish` strips. Every helper panics
+//! with a message that says what is missing (a test helper's failure is a
+//! failed test), and what installs it where that is a system tool
+//! (`.ci/run` installs `redis-server` and `promtool`).
+//!
+//! ```
+//! let dir = pr_test_support::temp_dir("example");
+//! std::fs::write(dir.path().join("a"), b"x").unwrap();
+//! assert!(dir.path().join("a").is_file());
+//! // Removed when `dir` drops.
+//! ```
+
+mod child;
+mod promtool;
+mod redis;
+mod temp;
+mod testdata;
+
+pub use child::CrashChild;
+pub use promtool::{check_metrics, promtool};
+pub use redis::RedisServer;
+pub use temp::{TempDir, temp_dir};
+pub use testdata::{testdata, testdata_path};

@@ -1,0 +1,57 @@
+//! Prometheus' `promtool` (Debian's `prometheus` package), on real
+//! exposition text.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+/// A `promtool` command.
+///
+/// # Panics
+///
+/// When `promtool` is not installed (`.ci/run` installs it).
+#[must_use]
+pub fn promtool() -> Command {
+    assert!(
+        Command::new("promtool").arg("--version").output().is_ok(),
+        "promtool is missing: install Debian's `prometheus` package (.ci/run does)"
+    );
+    Command::new("promtool")
+}
+
+/// Runs `promtool check metrics` on `text` (the Prometheus text format).
+///
+/// # Errors
+///
+/// What promtool said, when it refuses the text (a syntax error, or a
+/// lint finding such as a metric without help text).
+///
+/// # Panics
+///
+/// When `promtool` is not installed or cannot be run.
+pub fn check_metrics(text: &str) -> Result<(), String> {
+    let mut child = promtool()
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run promtool: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap_or_else(|| panic!("promtool's stdin is piped"))
+        .write_all(text.as_bytes())
+        .unwrap_or_else(|e| panic!("cannot write to promtool: {e}"));
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("promtool did not finish: {e}"));
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
