@@ -2,38 +2,14 @@
 //! removes only what succeeded, purges, bounds, torn tails, and a child
 //! process killed with SIGKILL while it pushes.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use pr_errors::CodedError;
 use pr_resilience::{Attempt, DeadLetter, Dlq, DlqConfig, Durability, Error};
+use pr_test_support::{CrashChild, temp_dir};
 use serde::{Deserialize, Serialize};
-
-/// A temporary directory removed on drop.
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "pr-resilience-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Job {
@@ -76,7 +52,7 @@ fn payloads(dlq: &Dlq<Job>) -> Vec<u64> {
 
 #[test]
 fn records_survive_reopening_with_every_field() {
-    let dir = TempDir::new("dlq-reopen");
+    let dir = temp_dir("resilience-dlq-reopen");
     for durability in [
         Durability::EachRecord,
         Durability::None,
@@ -85,12 +61,12 @@ fn records_survive_reopening_with_every_field() {
             max_delay_ms: 1_000,
         },
     ] {
-        let _ = std::fs::remove_dir_all(&dir.0);
-        let dlq: Dlq<Job> = Dlq::open(config(&dir.0).with_durability(durability)).unwrap();
+        let _ = std::fs::remove_dir_all(dir.path());
+        let dlq: Dlq<Job> = Dlq::open(config(dir.path()).with_durability(durability)).unwrap();
         let seqs: Vec<u64> = (0..100).map(|n| dlq.push(&letter(n)).unwrap()).collect();
         assert!(seqs.windows(2).all(|w| w[0] < w[1]));
         drop(dlq);
-        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
         assert!(dlq.stats().segments > 5, "{:?}", dlq.stats());
         assert_eq!(payloads(&dlq), (0..100).collect::<Vec<_>>());
         let first = dlq.peek().unwrap().unwrap();
@@ -110,8 +86,8 @@ fn records_survive_reopening_with_every_field() {
 
 #[test]
 fn replay_removes_only_what_succeeded() {
-    let dir = TempDir::new("dlq-replay");
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dir = temp_dir("resilience-dlq-replay");
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     for n in 0..50 {
         dlq.push(&letter(n)).unwrap();
     }
@@ -129,22 +105,22 @@ fn replay_removes_only_what_succeeded() {
     assert_eq!(payloads(&dlq), kept);
     drop(dlq);
     // Removals are durable too, and emptied segments are deleted.
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     assert_eq!(payloads(&dlq), kept);
     let report = dlq.replay(|_| Ok::<(), ()>(())).unwrap();
     assert_eq!(report.replayed, 10);
     assert!(dlq.is_empty());
     assert_eq!(dlq.stats().segments, 1);
     drop(dlq);
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     assert!(dlq.is_empty());
     assert_eq!(dlq.stats().bytes, 0);
 }
 
 #[tokio::test]
 async fn async_replay_and_purges() {
-    let dir = TempDir::new("dlq-purge");
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dir = temp_dir("resilience-dlq-purge");
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     for n in 0..20 {
         dlq.push(&letter(n)).unwrap();
     }
@@ -170,8 +146,8 @@ async fn async_replay_and_purges() {
 
 #[test]
 fn a_full_queue_refuses_with_a_coded_error() {
-    let dir = TempDir::new("dlq-full");
-    let mut config = config(&dir.0);
+    let dir = temp_dir("resilience-dlq-full");
+    let mut config = config(dir.path());
     config.max_records = 10;
     let dlq: Dlq<Job> = Dlq::open(config.clone()).unwrap();
     for n in 0..10 {
@@ -195,8 +171,8 @@ fn a_full_queue_refuses_with_a_coded_error() {
     dlq.push(&letter(10)).unwrap();
     drop(dlq);
 
-    let dir = TempDir::new("dlq-full-bytes");
-    let mut config = self::config(&dir.0);
+    let dir = temp_dir("resilience-dlq-full-bytes");
+    let mut config = self::config(dir.path());
     config.max_bytes = 1_000;
     config.max_record_bytes = 1_000;
     let dlq: Dlq<Job> = Dlq::open(config).unwrap();
@@ -244,17 +220,17 @@ fn last_segment(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_torn_tail_is_cut_and_never_returned() {
-    let dir = TempDir::new("dlq-torn");
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dir = temp_dir("resilience-dlq-torn");
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     for n in 0..3 {
         dlq.push(&letter(n)).unwrap();
     }
     drop(dlq);
-    let segment = last_segment(&dir.0);
+    let segment = last_segment(dir.path());
     let whole = std::fs::metadata(&segment).unwrap().len();
     // Half a record: a header that promises more than is there.
     {
-        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
         dlq.push(&letter(3)).unwrap();
     }
     // A record's length varies (its timestamps are written in as few digits as
@@ -269,12 +245,12 @@ fn a_torn_tail_is_cut_and_never_returned() {
             .unwrap();
         file.set_len(whole + cut).unwrap();
         drop(file);
-        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
         assert_eq!(payloads(&dlq), vec![0, 1, 2], "cut at {cut} of {fourth}");
         assert_eq!(std::fs::metadata(&segment).unwrap().len(), whole);
         drop(dlq);
         // Restore the fourth record for the next cut.
-        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
         dlq.push(&letter(3)).unwrap();
     }
     // Garbage whose checksum cannot match.
@@ -285,18 +261,18 @@ fn a_torn_tail_is_cut_and_never_returned() {
     file.write_all(&[0x30, 0, 0, 0, 1, 2, 3, 4]).unwrap();
     file.write_all(&[0xAB; 0x30]).unwrap();
     drop(file);
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     assert_eq!(payloads(&dlq), vec![0, 1, 2, 3]);
     dlq.push(&letter(4)).unwrap();
     drop(dlq);
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     assert_eq!(payloads(&dlq), vec![0, 1, 2, 3, 4]);
 }
 
 #[test]
 fn lowering_max_record_bytes_keeps_the_records_already_stored() {
-    let dir = TempDir::new("dlq-lower-max");
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dir = temp_dir("resilience-dlq-lower-max");
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     let mut big = letter(0);
     big.payload.body = "x".repeat(1_000);
     dlq.push(&big).unwrap();
@@ -304,7 +280,7 @@ fn lowering_max_record_bytes_keeps_the_records_already_stored() {
     drop(dlq);
     // A smaller bound applies to new records; it does not make the ones
     // acknowledged under the old bound look torn (and cut them off).
-    let mut smaller = config(&dir.0);
+    let mut smaller = config(dir.path());
     smaller.max_record_bytes = 512;
     let dlq: Dlq<Job> = Dlq::open(smaller.clone()).unwrap();
     assert_eq!(payloads(&dlq), vec![0, 1]);
@@ -313,19 +289,19 @@ fn lowering_max_record_bytes_keeps_the_records_already_stored() {
         "resilience.dlq_full"
     );
     drop(dlq);
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     assert_eq!(payloads(&dlq), vec![0, 1]);
 }
 
 #[test]
 fn damage_before_the_tail_is_a_coded_error_not_a_silent_loss() {
-    let dir = TempDir::new("dlq-corrupt");
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dir = temp_dir("resilience-dlq-corrupt");
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     for n in 0..200 {
         dlq.push(&letter(n)).unwrap();
     }
     drop(dlq);
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir.0)
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "seg"))
@@ -335,7 +311,7 @@ fn damage_before_the_tail_is_a_coded_error_not_a_silent_loss() {
     let mut bytes = std::fs::read(first).unwrap();
     bytes[40] ^= 0xFF;
     std::fs::write(first, bytes).unwrap();
-    let error = Dlq::<Job>::open(config(&dir.0)).unwrap_err();
+    let error = Dlq::<Job>::open(config(dir.path())).unwrap_err();
     assert_eq!(error.info().code.as_str(), "resilience.dlq_corrupt");
 }
 
@@ -357,10 +333,10 @@ fn crash_child_entry() {
     // A killed child never drops a temp dir, so it makes none.
     let temp = child_dir
         .is_none()
-        .then(|| TempDir::new("dlq-crash-inline"));
+        .then(|| temp_dir("resilience-dlq-crash-inline"));
     let dir = child_dir
         .as_deref()
-        .map_or_else(|| temp.as_ref().unwrap().0.as_path(), Path::new);
+        .map_or_else(|| temp.as_ref().unwrap().path(), Path::new);
     let dlq: Dlq<Job> = Dlq::open(crash_config(dir)).unwrap();
     let start = dlq
         .peek_newest()
@@ -402,47 +378,31 @@ fn jitter(round: u64) -> u64 {
 #[cfg(unix)]
 #[test]
 fn sigkill_while_pushing_loses_no_acknowledged_record() {
-    let dir = TempDir::new("dlq-crash");
+    let dir = temp_dir("resilience-dlq-crash");
     let mut acknowledged: Option<u64> = None;
     for round in 0..50_u64 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "dlq::crash_child_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR, &dir.0)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while out.read_line(&mut line).unwrap() > 0 && !line.contains("ready") {
-            line.clear();
-        }
+        let mut child = CrashChild::spawn("dlq::crash_child_entry", &[(CHILD_DIR, dir.path())]);
+        child.wait_for("ready");
         // Let it push a random number more (sometimes none), then kill it.
         let target = jitter(round) % 200;
         let mut seen = 0;
-        line.clear();
-        while seen < target && out.read_line(&mut line).unwrap() > 0 {
+        while seen < target {
+            let Some(line) = child.next_line() else {
+                break;
+            };
             if let Ok(n) = line.trim().parse::<u64>() {
                 acknowledged = Some(n);
             }
             seen += 1;
-            line.clear();
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        child.kill(); // SIGKILL
         // Lines already written were acknowledged too.
-        while out.read_line(&mut line).unwrap() > 0 {
+        while let Some(line) = child.next_line() {
             if let Ok(n) = line.trim().parse::<u64>() {
                 acknowledged = Some(n);
             }
-            line.clear();
         }
-        let dlq: Dlq<Job> = Dlq::open(crash_config(&dir.0)).unwrap();
+        let dlq: Dlq<Job> = Dlq::open(crash_config(dir.path())).unwrap();
         let mut expected = 0;
         for record in dlq.iter() {
             let record = record.unwrap();
@@ -469,8 +429,8 @@ fn sigkill_while_pushing_loses_no_acknowledged_record() {
 
 #[tokio::test(start_paused = true)]
 async fn operations_that_exhaust_their_retries_are_dead_lettered() {
-    let dir = TempDir::new("dlq-route");
-    let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dir = temp_dir("resilience-dlq-route");
+    let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     let retry = pr_resilience::Retry::builder()
         .max_retries(3)
         .build()
@@ -524,8 +484,8 @@ async fn operations_that_exhaust_their_retries_are_dead_lettered() {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_hands_the_failure_back() {
-    let dir = TempDir::new("dlq-route-full");
-    let mut config = config(&dir.0);
+    let dir = temp_dir("resilience-dlq-route-full");
+    let mut config = config(dir.path());
     config.max_records = 1;
     let dlq: Dlq<Job> = Dlq::open(config).unwrap();
     dlq.push(&letter(0)).unwrap();
@@ -550,8 +510,8 @@ async fn a_full_queue_hands_the_failure_back() {
 #[tokio::test]
 async fn a_full_queue_is_a_down_health_check() {
     use pr_health::{Check, Status};
-    let dir = TempDir::new("dlq-health");
-    let mut config = config(&dir.0);
+    let dir = temp_dir("resilience-dlq-health");
+    let mut config = config(dir.path());
     config.max_records = 5;
     let dlq: Dlq<Job> = Dlq::open(config).unwrap();
     let check = dlq.health_check();
@@ -573,11 +533,11 @@ async fn a_full_queue_is_a_down_health_check() {
 #[tokio::test]
 async fn a_queue_with_huge_bounds_is_up_when_nearly_empty() {
     use pr_health::{Check, Status};
-    let dir = TempDir::new("dlq-health-huge");
+    let dir = temp_dir("resilience-dlq-health-huge");
     // Bounds whose 4/5 do not fit a u64 once multiplied out.
     for bound in [u64::MAX, 1 << 62] {
-        let _ = std::fs::remove_dir_all(&dir.0);
-        let mut config = config(&dir.0);
+        let _ = std::fs::remove_dir_all(dir.path());
+        let mut config = config(dir.path());
         config.max_records = bound;
         config.max_bytes = bound;
         let dlq: Dlq<Job> = Dlq::open(config).unwrap();
@@ -611,8 +571,8 @@ proptest::proptest! {
     /// purges and reopenings leaves the queue holding what the model holds.
     #[test]
     fn the_queue_matches_a_model(ops in proptest::collection::vec(op(), 1..120)) {
-        let dir = TempDir::new("dlq-model");
-        let mut config = config(&dir.0).with_durability(Durability::None);
+        let dir = temp_dir("resilience-dlq-model");
+        let mut config = config(dir.path()).with_durability(Durability::None);
         config.segment_bytes = 1_024;
         let mut dlq: Dlq<Job> = Dlq::open(config.clone()).unwrap();
         let mut model: Vec<(u64, u64)> = Vec::new();
@@ -667,14 +627,14 @@ proptest::proptest! {
 /// the directory opens again with every record.
 #[test]
 fn a_second_open_of_one_directory_is_refused_while_the_first_lives() {
-    let dir = TempDir::new("dlq-lock");
-    let first: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let dir = temp_dir("resilience-dlq-lock");
+    let first: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     first.push(&letter(1)).unwrap();
     let clone = first.clone();
     drop(first);
     // Refused at once without a wait, and after the wait with one.
     for wait_ms in [0, 20] {
-        let mut config = config(&dir.0);
+        let mut config = config(dir.path());
         config.lock_wait_ms = wait_ms;
         let err = Dlq::<Job>::open(config).unwrap_err();
         assert_eq!(err.code().as_str(), "resilience.dlq_io");
@@ -685,7 +645,7 @@ fn a_second_open_of_one_directory_is_refused_while_the_first_lives() {
     }
     clone.push(&letter(2)).unwrap();
     drop(clone);
-    let again: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+    let again: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     assert_eq!(again.len(), 2);
 }
 
@@ -697,8 +657,8 @@ const HOLDER_DIR: &str = "PR_RESILIENCE_DLQ_HOLDER_DIR";
 #[test]
 fn lock_holder_entry() {
     let Some(dir) = std::env::var_os(HOLDER_DIR) else {
-        let dir = TempDir::new("dlq-holder-inline");
-        let dlq: Dlq<Job> = Dlq::open(config(&dir.0)).unwrap();
+        let dir = temp_dir("resilience-dlq-holder-inline");
+        let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
         dlq.push(&letter(0)).unwrap();
         return;
     };
@@ -717,42 +677,26 @@ fn lock_holder_entry() {
 #[cfg(unix)]
 #[test]
 fn open_waits_for_a_lock_whose_holder_is_exiting() {
-    let dir = TempDir::new("dlq-lock-wait");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "dlq::lock_holder_entry",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HOLDER_DIR, &dir.0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while out.read_line(&mut line).unwrap() > 0 && !line.contains("locked") {
-        line.clear();
-    }
-    assert!(
-        line.contains("locked"),
-        "the holder did not start: {line:?}"
-    );
-    let mut at_once = config(&dir.0);
+    let dir = temp_dir("resilience-dlq-lock-wait");
+    // Its stdin: a pipe whose write end, dropped below, is the signal to exit.
+    let (stdin, closer) = std::io::pipe().unwrap();
+    let mut command = CrashChild::command("dlq::lock_holder_entry", &[(HOLDER_DIR, dir.path())]);
+    command.stdin(stdin);
+    let mut child = CrashChild::spawn_command(command);
+    child.wait_for("locked");
+    let mut at_once = config(dir.path());
     at_once.lock_wait_ms = 0;
     assert_eq!(
         Dlq::<Job>::open(at_once).unwrap_err().code().as_str(),
         "resilience.dlq_io"
     );
-    let mut waiting = config(&dir.0);
+    let mut waiting = config(dir.path());
     waiting.lock_wait_ms = 60_000;
     let opener = std::thread::spawn(move || Dlq::<Job>::open(waiting));
     // Closing its stdin makes the holder exit, releasing the lock.
-    drop(child.stdin.take());
+    drop(closer);
     let dlq = opener.join().unwrap().unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(child.wait().success());
     assert_eq!(payloads(&dlq), vec![7]);
 }
 
@@ -871,14 +815,15 @@ fn full_disk_child_entry() {
 #[cfg(all(target_os = "linux", feature = "metrics", feature = "health"))]
 #[test]
 fn pushes_past_a_file_size_limit_fail_loudly() {
-    let dir = TempDir::new("dlq-fsize");
+    let dir = temp_dir("resilience-dlq-fsize");
+    // Not a CrashChild: a shell sets the limit and execs the child, whose stderr (its panic) is wanted.
     // `ulimit -f` counts 512-byte blocks in POSIX sh: 64 KiB. An ignored
     // signal stays ignored across `exec`.
-    let output = Command::new("sh")
+    let output = std::process::Command::new("sh")
         .arg("-c")
         .arg(r#"ulimit -f 128 && trap '' XFSZ && exec "$0" --exact dlq::full_disk_child_entry --nocapture --test-threads=1"#)
         .arg(std::env::current_exe().unwrap())
-        .env(FSIZE_DIR, &dir.0)
+        .env(FSIZE_DIR, dir.path())
         // Under a coverage tool the child writes its profile at exit, and the size limit would cut
         // it short (an unreadable profile fails the whole coverage run); its lines are not needed.
         .env("LLVM_PROFILE_FILE", "/dev/null")
@@ -899,15 +844,15 @@ fn pushes_past_a_file_size_limit_fail_loudly() {
 #[tokio::test]
 async fn low_free_space_is_a_degraded_health_check() {
     use pr_health::{Check, Status};
-    let dir = TempDir::new("dlq-free-space");
+    let dir = temp_dir("resilience-dlq-free-space");
     for (bytes, percent, expected) in [
         (0, 0, Status::Up),
         (1, 0, Status::Up),
         (u64::MAX, 0, Status::Degraded),
         (0, 100, Status::Degraded),
     ] {
-        let _ = std::fs::remove_dir_all(&dir.0);
-        let mut config = config(&dir.0);
+        let _ = std::fs::remove_dir_all(dir.path());
+        let mut config = config(dir.path());
         config.min_free_bytes = bytes;
         config.min_free_percent = percent;
         let dlq: Dlq<Job> = Dlq::open(config).unwrap();

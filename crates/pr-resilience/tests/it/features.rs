@@ -135,6 +135,6 @@ mod metrics {
             text.contains(r#"pr_resilience_breaker_state{breaker="payments",state="open"} 1"#),
             "{text}"
         );
-        crate::promtool_check(&text);
+        pr_test_support::check_metrics(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
     }
 }

@@ -43,14 +43,14 @@ impl Recorder for Capture {
 #[test]
 fn limiter_and_queue_figures_are_reported() {
     let capture = Capture::default();
-    let dir = crate::dlq::TempDir::new("dlq-metrics");
+    let dir = pr_test_support::temp_dir("resilience-dlq-metrics");
     metrics::with_local_recorder(&capture, || {
         let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new()).unwrap();
         gcra.check().unwrap();
         assert!(gcra.check().is_err());
         assert!(gcra.peek().is_err(), "a peek is not counted");
 
-        let mut config = DlqConfig::new(&dir.0);
+        let mut config = DlqConfig::new(dir.path());
         config.max_records = 2;
         let dlq: Dlq<u32> = Dlq::open(config).unwrap();
         for n in 0..3 {
@@ -87,7 +87,7 @@ fn limiter_and_queue_figures_are_reported() {
 fn exposition_passes_promtool() {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
-    let dir = crate::dlq::TempDir::new("dlq-promtool");
+    let dir = pr_test_support::temp_dir("resilience-dlq-promtool");
     metrics::with_local_recorder(&recorder, || {
         let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new()).unwrap();
         gcra.check().unwrap();
@@ -98,7 +98,7 @@ fn exposition_passes_promtool() {
             .unwrap();
         keyed.check_key(&1).unwrap();
         keyed.check_key(&2).unwrap();
-        let mut config = DlqConfig::new(&dir.0);
+        let mut config = DlqConfig::new(dir.path());
         config.max_records = 1;
         let dlq: Dlq<u32> = Dlq::open(config).unwrap();
         dlq.push(&DeadLetter::with_code(1, "x.y", "failed"))
@@ -123,5 +123,5 @@ fn exposition_passes_promtool() {
     ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
-    crate::promtool_check(&text);
+    pr_test_support::check_metrics(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
 }

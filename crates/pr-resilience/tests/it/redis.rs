@@ -2,67 +2,11 @@
 //! loopback port: two clients share one limit; with Redis stopped, fail
 //! open and fail closed do what they say; the breaker recovers.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use pr_errors::CodedError;
 use pr_resilience::{Error, FailurePolicy, ManualClock, Quota, RedisAlgorithm, RedisLimiter};
-
-/// A `redis-server` child on a free loopback port, killed on drop.
-pub(crate) struct RedisServer {
-    child: Child,
-    pub(crate) port: u16,
-}
-
-impl RedisServer {
-    pub(crate) fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
-    }
-
-    pub(crate) fn start_on(port: u16) -> Self {
-        let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("redis-server is needed by these tests (.ci/run installs it)");
-        let mut child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Ready once it accepts a connection (a few ms).
-        for _ in 0..1_000 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, port };
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-server did not start on port {port}");
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    pub(crate) fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use pr_test_support::RedisServer;
 
 /// Two limiters (two connections) hammer one key together.
 async fn shared_total(algorithm: RedisAlgorithm, url: &str, prefix: &str) -> u64 {
@@ -164,8 +108,7 @@ async fn with_redis_stopped_fail_open_admits_and_fail_closed_refuses() {
         "Redis enforces the limit"
     );
     closed.check_key("b").await.unwrap();
-    let port = server.port;
-    server.stop();
+    server.kill();
 
     for _ in 0..5 {
         assert!(open.check_key("a").await.is_ok(), "fails open");
@@ -181,7 +124,7 @@ async fn with_redis_stopped_fail_open_admits_and_fail_closed_refuses() {
 
     // Redis back on the same port; after the cooldown a probe closes the
     // breaker and the limit (kept nowhere: a fresh server) applies again.
-    let _server = RedisServer::start_on(port);
+    server.restart();
     assert!(closed.check_key("b").await.is_err(), "breaker still open");
     clock.advance(Duration::from_secs(10));
     closed.check_key("b").await.unwrap();
@@ -210,7 +153,7 @@ async fn the_tower_layer_limits_through_redis_and_answers_503_when_it_fails_clos
     assert_eq!(status, 429);
     let seconds: u64 = retry_after.unwrap().parse().unwrap();
     assert!((3_590..=3_600).contains(&seconds), "{seconds}");
-    redis.stop();
+    redis.kill();
     let (status, retry_after, _) = get(base, "bob").await;
     assert_eq!(status, 503);
     assert_eq!(retry_after.as_deref(), Some("1"));
@@ -257,8 +200,7 @@ async fn the_limiter_reconnects_after_redis_restarts() {
         pr_health::Status::Up
     );
     limiter.check_key("a").await.unwrap();
-    let port = server.port;
-    server.stop();
+    server.kill();
 
     let refused = limiter.check_key("b").await.unwrap_err();
     assert_eq!(
@@ -275,7 +217,7 @@ async fn the_limiter_reconnects_after_redis_restarts() {
         );
     }
 
-    let _server = RedisServer::start_on(port);
+    server.restart();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut refusals = 0;
     loop {
