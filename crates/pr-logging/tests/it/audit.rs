@@ -2,15 +2,16 @@
 //! chain continuing across rotation and restarts.
 
 use pr_logging::{AuditConfig, Logging, ManualClock, Secret, audit_files, verify, verify_all};
+use pr_test_support::{TempDir, temp_dir};
 
-use crate::support::{T0, TempDir, quiet};
+use crate::support::{T0, quiet};
 
 const KEY: &str = "an audit key that is 32+ bytes long";
 
 fn config(dir: &TempDir, max_bytes: Option<u64>) -> pr_logging::LoggingConfig {
     let mut config = quiet();
     let mut audit = AuditConfig::default();
-    audit.path = dir.join("audit.log");
+    audit.path = dir.path().join("audit.log");
     audit.key = Secret::new(KEY);
     audit.key_id = "audit-2026".to_owned();
     audit.rotation.max_bytes = max_bytes;
@@ -35,7 +36,7 @@ fn write(config: &pr_logging::LoggingConfig, from: u64, count: u64) {
 }
 
 fn lines(dir: &TempDir) -> Vec<String> {
-    std::fs::read_to_string(dir.join("audit.log"))
+    std::fs::read_to_string(dir.path().join("audit.log"))
         .unwrap()
         .lines()
         .map(str::to_owned)
@@ -43,14 +44,14 @@ fn lines(dir: &TempDir) -> Vec<String> {
 }
 
 fn tampered(dir: &TempDir, lines: &[String]) -> pr_logging::AuditReport {
-    let path = dir.join("tampered.log");
+    let path = dir.path().join("tampered.log");
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     verify(&path, KEY.as_bytes()).unwrap()
 }
 
 #[test]
 fn an_untouched_file_verifies_and_tampering_is_found_at_its_line() {
-    let dir = TempDir::new("audit");
+    let dir = temp_dir("logging-audit");
     let config = config(&dir, None);
     write(&config, 1, 10);
     let original = lines(&dir);
@@ -61,7 +62,7 @@ fn an_untouched_file_verifies_and_tampering_is_found_at_its_line() {
     assert_eq!(first["event"]["actor"], "ada");
     assert_eq!(first["event"]["target"], "audit");
 
-    let report = verify(dir.join("audit.log"), KEY.as_bytes()).unwrap();
+    let report = verify(dir.path().join("audit.log"), KEY.as_bytes()).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.verified, 10);
     assert_eq!(report.last_seq, Some(10));
@@ -93,19 +94,23 @@ fn an_untouched_file_verifies_and_tampering_is_found_at_its_line() {
     garbage.insert(2, "{\"not\":\"audit\"}".to_owned());
     assert_eq!(broken_at(tampered(&dir, &garbage)), Some(3));
 
-    let wrong_key = verify(dir.join("audit.log"), b"another key of at least 32 bytes").unwrap();
+    let wrong_key = verify(
+        dir.path().join("audit.log"),
+        b"another key of at least 32 bytes",
+    )
+    .unwrap();
     assert_eq!(wrong_key.broken.map(|b| b.line), Some(1));
 }
 
 #[test]
 fn the_chain_continues_across_rotation_and_restarts() {
-    let dir = TempDir::new("audit-rotation");
+    let dir = temp_dir("logging-audit-rotation");
     let config = config(&dir, Some(2048));
     write(&config, 1, 30);
     write(&config, 31, 30);
-    let files = audit_files(&dir.join("audit.log"));
+    let files = audit_files(&dir.path().join("audit.log"));
     assert!(files.len() > 3, "{files:?}");
-    let report = verify_all(dir.join("audit.log"), KEY.as_bytes()).unwrap();
+    let report = verify_all(dir.path().join("audit.log"), KEY.as_bytes()).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.verified, 60);
     assert_eq!(report.last_seq, Some(60));
@@ -122,19 +127,19 @@ fn the_chain_continues_across_rotation_and_restarts() {
         encoder.finish().unwrap();
     }
     std::fs::remove_file(oldest).unwrap();
-    let report = verify_all(dir.join("audit.log"), KEY.as_bytes()).unwrap();
+    let report = verify_all(dir.path().join("audit.log"), KEY.as_bytes()).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.verified, 60);
-    let files = audit_files(&dir.join("audit.log"));
+    let files = audit_files(&dir.path().join("audit.log"));
     assert!(files[0].to_string_lossy().ends_with(".log.gz"), "{files:?}");
 
     // A restart with no current file (as right after a rotation) resumes
     // from the newest rotated file.
     let newest = files[files.len() - 2].clone();
     let newest_seq = verify(&newest, KEY.as_bytes()).unwrap().last_seq.unwrap();
-    std::fs::remove_file(dir.join("audit.log")).unwrap();
+    std::fs::remove_file(dir.path().join("audit.log")).unwrap();
     write(&config, 61, 1);
-    let report = verify_all(dir.join("audit.log"), KEY.as_bytes()).unwrap();
+    let report = verify_all(dir.path().join("audit.log"), KEY.as_bytes()).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.last_seq, Some(newest_seq + 1));
 

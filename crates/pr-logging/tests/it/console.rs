@@ -3,12 +3,13 @@
 //! flush and shutdown give up at the deadline instead of waiting for the
 //! pipe.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::process::{Command, Stdio};
+use std::io::{BufRead as _, BufReader};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use pr_logging::{Logging, LoggingConfig, QueueConfig, Stream, WhenFull};
+use pr_test_support::CrashChild;
 
 const STALL_CHILD: &str = "PR_LOGGING_STALL_CHILD";
 /// Far beyond any pipe buffer (64 KiB by default on Linux).
@@ -55,25 +56,16 @@ fn field(marker: &str, name: &str) -> u64 {
 #[cfg(unix)]
 #[test]
 fn a_stdout_nobody_reads_never_blocks_logging_or_shutdown() {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "console::stalled_stdout_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(STALL_CHILD, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Its stderr is a pipe of ours, read as it comes; its stdout is held
+    // open by the CrashChild and not read until the child has reported.
+    let (stderr, stderr_writer) = std::io::pipe().unwrap();
+    let mut command = CrashChild::command("console::stalled_stdout_child", &[(STALL_CHILD, "1")]);
+    command.stderr(stderr_writer);
+    let mut child = CrashChild::spawn_command(command);
     let pid = child.id();
     let kill = move || {
         let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     };
-    // Held open and not read until the child has reported.
-    let mut stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines() {
@@ -99,22 +91,21 @@ fn a_stdout_nobody_reads_never_blocks_logging_or_shutdown() {
     assert!(field(&marker, "lost") > 0, "{marker}");
 
     // Now drain: the child finishes and exits 0.
-    let drain = std::thread::spawn(move || {
-        let mut out = String::new();
-        stdout.read_to_string(&mut out).map(|_| out)
-    });
     let (done_tx, done_rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = done_tx.send(child.wait());
+        let mut out = Vec::new();
+        while let Some(line) = child.next_line() {
+            out.push(line);
+        }
+        let _ = done_tx.send((child.wait(), out));
     });
-    let status = done_rx.recv_timeout(PATIENCE).unwrap_or_else(|e| {
+    let (status, out) = done_rx.recv_timeout(PATIENCE).unwrap_or_else(|e| {
         kill();
         panic!("the child did not exit once its stdout drained: {e}")
     });
-    assert!(status.unwrap().success());
-    let out = drain.join().unwrap().unwrap();
+    assert!(status.success());
     // What reached the pipe is whole lines.
-    let logged: Vec<_> = out.lines().filter(|l| l.starts_with('{')).collect();
+    let logged: Vec<_> = out.iter().filter(|l| l.starts_with('{')).collect();
     assert!(!logged.is_empty());
     for line in logged {
         let v: serde_json::Value =

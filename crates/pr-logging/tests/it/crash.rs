@@ -4,11 +4,11 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use pr_logging::{AuditConfig, Logging, Secret, verify_all};
+use pr_test_support::{CrashChild, temp_dir};
 
-use crate::support::{TempDir, all_lines, plain_file, quiet};
+use crate::support::{all_lines, plain_file, quiet};
 
 const CHILD_DIR: &str = "PR_LOGGING_CRASH_CHILD_DIR";
 const KEY: &str = "the crash test's audit key, 32+ bytes";
@@ -32,10 +32,12 @@ fn config(dir: &Path) -> pr_logging::LoggingConfig {
 fn child_entry() {
     let child_dir = std::env::var_os(CHILD_DIR);
     // A killed child never drops a temp dir, so it makes none.
-    let temp = child_dir.is_none().then(|| TempDir::new("crash-inline"));
+    let temp = child_dir
+        .is_none()
+        .then(|| temp_dir("logging-crash-inline"));
     let dir = child_dir
         .as_deref()
-        .map_or_else(|| temp.as_ref().unwrap().0.as_path(), Path::new);
+        .map_or_else(|| temp.as_ref().unwrap().path(), Path::new);
     let (dispatch, guard) = Logging::builder(&config(dir)).build().unwrap();
     let limit = if child_dir.is_some() { u64::MAX } else { 500 };
     // The parent kills the child within seconds; the deadline stops an
@@ -81,18 +83,10 @@ fn jitter(round: u32) -> u64 {
 #[cfg(unix)]
 #[test]
 fn sigkill_mid_write_leaves_whole_lines_and_a_verifiable_chain() {
-    let dir = TempDir::new("crash");
+    let dir = temp_dir("logging-crash");
     for round in 0..3_u32 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "crash::child_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR, &dir.0)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+        // A plain Child from CrashChild's command: the wait below polls try_wait, which CrashChild lacks.
+        let mut child = CrashChild::command("crash::child_entry", &[(CHILD_DIR, dir.path())])
             .spawn()
             .unwrap();
         // Wait until it is writing, then let it write a random amount more.
@@ -104,10 +98,10 @@ fn sigkill_mid_write_leaves_whole_lines_and_a_verifiable_chain() {
         let target = 20_000 + jitter(round) % 200_000;
         // Bytes in the app files; rotated files only grow in number.
         let written = || -> u64 {
-            crate::support::names(&dir.0)
+            crate::support::names(dir.path())
                 .iter()
                 .filter(|n| n.starts_with("app"))
-                .map(|n| std::fs::metadata(dir.join(n)).map_or(0, |m| m.len()))
+                .map(|n| std::fs::metadata(dir.path().join(n)).map_or(0, |m| m.len()))
                 .sum()
         };
         let start = written();
@@ -119,8 +113,8 @@ fn sigkill_mid_write_leaves_whole_lines_and_a_verifiable_chain() {
 
         // Every complete line is valid JSON; only the current file's last
         // line may be cut short.
-        for name in crate::support::names(&dir.0) {
-            let text = crate::support::read(&dir.join(&name));
+        for name in crate::support::names(dir.path()) {
+            let text = crate::support::read(&dir.path().join(&name));
             let complete = text.rsplit_once('\n').map_or("", |(whole, _)| whole);
             for l in complete.lines() {
                 serde_json::from_str::<serde_json::Value>(l)
@@ -130,22 +124,22 @@ fn sigkill_mid_write_leaves_whole_lines_and_a_verifiable_chain() {
                 assert!(text.ends_with('\n'), "a rotated file ends whole: {name}");
             }
         }
-        let report = verify_all(dir.join("audit.log"), KEY.as_bytes()).unwrap();
+        let report = verify_all(dir.path().join("audit.log"), KEY.as_bytes()).unwrap();
         if let Some(broken) = &report.broken {
             assert_eq!(broken.reason, "incomplete last line", "{report:?}");
         }
     }
     // A restart cuts the partial lines and continues the chain.
-    let (dispatch, guard) = Logging::builder(&config(&dir.0)).build().unwrap();
+    let (dispatch, guard) = Logging::builder(&config(dir.path())).build().unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
         tracing::info!(n = 0_u64, "after the crashes");
         pr_logging::audit!(n = 0_u64, "after the crashes");
     });
     drop(guard);
-    for l in all_lines(&dir.0, "app") {
+    for l in all_lines(dir.path(), "app") {
         serde_json::from_str::<serde_json::Value>(&l).unwrap();
     }
-    let report = verify_all(dir.join("audit.log"), KEY.as_bytes()).unwrap();
+    let report = verify_all(dir.path().join("audit.log"), KEY.as_bytes()).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert!(report.verified > 100);
 }

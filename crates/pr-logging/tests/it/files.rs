@@ -5,8 +5,9 @@
 use std::time::{Duration, SystemTime};
 
 use pr_logging::{Every, Logging, LoggingConfig, ManualClock};
+use pr_test_support::{TempDir, temp_dir};
 
-use crate::support::{T0, TempDir, all_lines, names, plain_file, quiet, read};
+use crate::support::{T0, all_lines, names, plain_file, quiet, read};
 
 fn run(config: &LoggingConfig, clock: &ManualClock, f: impl FnOnce()) -> pr_logging::Stats {
     let (dispatch, guard) = Logging::builder(config)
@@ -34,9 +35,9 @@ fn numbers(lines: &[String]) -> Vec<u64> {
 
 #[test]
 fn rotation_by_size_keeps_lines_whole() {
-    let dir = TempDir::new("size");
+    let dir = temp_dir("logging-size");
     let mut config = quiet();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.rotation.max_bytes = Some(2048);
     config.files.push(file);
     let clock = ManualClock::at_unix(T0);
@@ -45,7 +46,7 @@ fn rotation_by_size_keeps_lines_whole() {
             tracing::info!(n, "a line of some length to fill the file up");
         }
     });
-    let files = names(&dir.0);
+    let files = names(dir.path());
     assert!(files.len() > 3, "{files:?}");
     assert!(files.contains(&"app.log".to_owned()));
     assert!(
@@ -57,11 +58,11 @@ fn rotation_by_size_keeps_lines_whole() {
         "{files:?}"
     );
     for name in &files {
-        let len = std::fs::metadata(dir.join(name)).unwrap().len();
+        let len = std::fs::metadata(dir.path().join(name)).unwrap().len();
         assert!(len <= 2048, "{name} has {len} bytes");
     }
     assert_eq!(
-        numbers(&all_lines(&dir.0, "app")),
+        numbers(&all_lines(dir.path(), "app")),
         (0..100).collect::<Vec<_>>()
     );
     assert_eq!(
@@ -72,9 +73,9 @@ fn rotation_by_size_keeps_lines_whole() {
 
 #[test]
 fn rotation_by_time_on_the_injected_clock() {
-    let dir = TempDir::new("time");
+    let dir = temp_dir("logging-time");
     let mut config = quiet();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.rotation.every = Every::Hourly;
     config.files.push(file);
     let clock = ManualClock::at_unix(T0 + 1800);
@@ -89,7 +90,7 @@ fn rotation_by_time_on_the_injected_clock() {
         tracing::info!(n = 4_u64, "fourth hour");
     });
     assert_eq!(
-        names(&dir.0),
+        names(dir.path()),
         [
             "app.20261123T100000Z.log",
             "app.20261123T110000Z.log",
@@ -97,11 +98,14 @@ fn rotation_by_time_on_the_injected_clock() {
         ]
     );
     assert_eq!(
-        numbers(&lines(&dir.join("app.20261123T100000Z.log"))),
+        numbers(&lines(&dir.path().join("app.20261123T100000Z.log"))),
         [0, 1, 2]
     );
-    assert_eq!(numbers(&lines(&dir.join("app.20261123T110000Z.log"))), [3]);
-    assert_eq!(numbers(&lines(&dir.join("app.log"))), [4]);
+    assert_eq!(
+        numbers(&lines(&dir.path().join("app.20261123T110000Z.log"))),
+        [3]
+    );
+    assert_eq!(numbers(&lines(&dir.path().join("app.log"))), [4]);
 }
 
 fn lines(path: &std::path::Path) -> Vec<String> {
@@ -110,10 +114,10 @@ fn lines(path: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn daily_names_across_the_dst_fall_back() {
-    let dir = TempDir::new("dst");
+    let dir = temp_dir("logging-dst");
     let mut config = quiet();
     config.timezone = "EST5EDT,M3.2.0,M11.1.0".to_owned();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.rotation.every = Every::Hourly;
     config.files.push(file);
     // 2026-11-01 05:30Z = 01:30 EDT; an hour later it is 01:30 EST again.
@@ -126,26 +130,26 @@ fn daily_names_across_the_dst_fall_back() {
         tracing::info!(n = 2_u64, "02:30 EST");
     });
     assert_eq!(
-        names(&dir.0),
+        names(dir.path()),
         [
             "app.20261101T010000-0400.log",
             "app.20261101T010000-0500.log",
             "app.log"
         ]
     );
-    let first = read(&dir.join("app.20261101T010000-0400.log"));
+    let first = read(&dir.path().join("app.20261101T010000-0400.log"));
     assert!(
         first.contains("\"timestamp\":\"2026-11-01T01:30:00.000000-04:00\""),
         "{first}"
     );
-    assert_eq!(numbers(&all_lines(&dir.0, "app")), [0, 1, 2]);
+    assert_eq!(numbers(&all_lines(dir.path(), "app")), [0, 1, 2]);
 }
 
 #[test]
 fn retention_by_count_and_age_across_a_restart() {
-    let dir = TempDir::new("retention");
+    let dir = temp_dir("logging-retention");
     let mut config = quiet();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.rotation.max_bytes = Some(1024);
     file.retention.max_files = Some(3);
     config.files.push(file);
@@ -155,16 +159,21 @@ fn retention_by_count_and_age_across_a_restart() {
             tracing::info!(n, "filling");
         }
     });
-    let rotated = |dir: &TempDir| names(&dir.0).into_iter().filter(|n| n != "app.log").count();
+    let rotated = |dir: &TempDir| {
+        names(dir.path())
+            .into_iter()
+            .filter(|n| n != "app.log")
+            .count()
+    };
     assert_eq!(
         rotated(&dir),
         3,
         "exactly max_files rotated files: {:?}",
-        names(&dir.0)
+        names(dir.path())
     );
     assert_eq!(stats.outputs[0].deleted, stats.outputs[0].rotations - 3);
     // The newest lines survive: the last line written is in app.log.
-    assert!(read(&dir.join("app.log")).contains("\"n\":199"));
+    assert!(read(&dir.path().join("app.log")).contains("\"n\":199"));
 
     // Restart with a lower count: enforced at start, before any line.
     config.files[0].retention.max_files = Some(1);
@@ -177,14 +186,14 @@ fn retention_by_count_and_age_across_a_restart() {
     clock.advance(Duration::from_secs(2 * 24 * 3600));
     run(&config, &clock, || {});
     assert_eq!(rotated(&dir), 0);
-    assert!(dir.join("app.log").exists());
+    assert!(dir.path().join("app.log").exists());
 }
 
 #[test]
 fn compression_in_the_background() {
-    let dir = TempDir::new("gzip");
+    let dir = temp_dir("logging-gzip");
     let mut config = quiet();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.rotation.max_bytes = Some(4096);
     file.compress = true;
     config.files.push(file);
@@ -194,7 +203,7 @@ fn compression_in_the_background() {
             tracing::info!(n, "compressible compressible compressible");
         }
     });
-    let files = names(&dir.0);
+    let files = names(dir.path());
     let rotated: Vec<_> = files.iter().filter(|n| *n != "app.log").collect();
     assert!(!rotated.is_empty());
     assert!(rotated.iter().all(|n| n.ends_with(".log.gz")), "{files:?}");
@@ -203,34 +212,41 @@ fn compression_in_the_background() {
         u64::try_from(rotated.len()).unwrap()
     );
     assert_eq!(
-        numbers(&all_lines(&dir.0, "app")),
+        numbers(&all_lines(dir.path(), "app")),
         (0..300).collect::<Vec<_>>()
     );
 }
 
 #[test]
 fn a_restart_compresses_what_was_left_uncompressed() {
-    let dir = TempDir::new("gzip-restart");
-    std::fs::write(dir.join("app.20261123T090000Z.log"), "{\"n\":1}\n").unwrap();
-    std::fs::write(dir.join("app.20261123T090000Z.log.gz.tmp"), "partial").unwrap();
+    let dir = temp_dir("logging-gzip-restart");
+    std::fs::write(dir.path().join("app.20261123T090000Z.log"), "{\"n\":1}\n").unwrap();
+    std::fs::write(
+        dir.path().join("app.20261123T090000Z.log.gz.tmp"),
+        "partial",
+    )
+    .unwrap();
     let mut config = quiet();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.compress = true;
     config.files.push(file);
     run(&config, &ManualClock::at_unix(T0), || {});
-    assert_eq!(names(&dir.0), ["app.20261123T090000Z.log.gz", "app.log"]);
     assert_eq!(
-        read(&dir.join("app.20261123T090000Z.log.gz")),
+        names(dir.path()),
+        ["app.20261123T090000Z.log.gz", "app.log"]
+    );
+    assert_eq!(
+        read(&dir.path().join("app.20261123T090000Z.log.gz")),
         "{\"n\":1}\n"
     );
 }
 
 #[test]
 fn error_file_gets_only_its_levels_and_mode_0640() {
-    let dir = TempDir::new("errors");
+    let dir = temp_dir("logging-errors");
     let mut config = quiet();
-    config.files.push(plain_file(dir.join("app.log")));
-    let mut errors = plain_file(dir.join("error.log"));
+    config.files.push(plain_file(dir.path().join("app.log")));
+    let mut errors = plain_file(dir.path().join("error.log"));
     errors.level = "warn".to_owned();
     config.files.push(errors);
     run(&config, &ManualClock::at_unix(T0), || {
@@ -240,7 +256,7 @@ fn error_file_gets_only_its_levels_and_mode_0640() {
         tracing::error!("e");
     });
     let levels = |name: &str| -> Vec<String> {
-        lines(&dir.join(name))
+        lines(&dir.path().join(name))
             .iter()
             .map(|l| {
                 serde_json::from_str::<serde_json::Value>(l).unwrap()["level"]
@@ -255,7 +271,7 @@ fn error_file_gets_only_its_levels_and_mode_0640() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.join("app.log"))
+        let mode = std::fs::metadata(dir.path().join("app.log"))
             .unwrap()
             .permissions()
             .mode();
@@ -266,8 +282,8 @@ fn error_file_gets_only_its_levels_and_mode_0640() {
 #[cfg(unix)]
 #[test]
 fn reopens_after_an_external_move_and_recovers_a_removed_directory() {
-    let dir = TempDir::new("reopen");
-    let logs = dir.join("logs");
+    let dir = temp_dir("logging-reopen");
+    let logs = dir.path().join("logs");
     let mut config = quiet();
     config.files.push(plain_file(logs.join("app.log")));
     let clock = ManualClock::at_unix(T0);
@@ -288,24 +304,24 @@ fn reopens_after_an_external_move_and_recovers_a_removed_directory() {
 
 #[test]
 fn a_partial_last_line_from_a_crash_is_cut_on_restart() {
-    let dir = TempDir::new("partial");
-    std::fs::write(dir.join("app.log"), "{\"n\":0}\n{\"n\":1,\"tru").unwrap();
+    let dir = temp_dir("logging-partial");
+    std::fs::write(dir.path().join("app.log"), "{\"n\":0}\n{\"n\":1,\"tru").unwrap();
     let mut config = quiet();
-    config.files.push(plain_file(dir.join("app.log")));
+    config.files.push(plain_file(dir.path().join("app.log")));
     run(&config, &ManualClock::at_unix(T0), || {
         tracing::info!(n = 2_u64, "after");
     });
-    assert_eq!(numbers(&lines(&dir.join("app.log"))), [0, 2]);
+    assert_eq!(numbers(&lines(&dir.path().join("app.log"))), [0, 2]);
 }
 
 #[test]
 fn bad_directory_is_a_typed_error() {
-    let dir = TempDir::new("baddir");
-    std::fs::write(dir.join("file"), "").unwrap();
+    let dir = temp_dir("logging-baddir");
+    std::fs::write(dir.path().join("file"), "").unwrap();
     let mut config = quiet();
     config
         .files
-        .push(plain_file(dir.join("file").join("app.log")));
+        .push(plain_file(dir.path().join("file").join("app.log")));
     let err = Logging::builder(&config).build().unwrap_err();
     assert_eq!(pr_errors::CodedError::code(&err).as_str(), "logging.io");
 }

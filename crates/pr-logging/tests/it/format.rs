@@ -1,6 +1,7 @@
 //! The JSON and text formats.
 
 use pr_logging::{Format, Logging, ManualClock};
+use pr_test_support::temp_dir;
 use proptest::prelude::*;
 use tracing::Level;
 
@@ -111,10 +112,10 @@ proptest! {
 
 #[test]
 fn text_colour_when_asked() {
-    let dir = crate::support::TempDir::new("colour");
+    let dir = temp_dir("logging-colour");
     let mut config = quiet();
     config.console.enabled = false;
-    let mut file = crate::support::plain_file(dir.join("app.log"));
+    let mut file = crate::support::plain_file(dir.path().join("app.log"));
     file.format = Format::Text;
     config.files.push(file);
     // Colour belongs to the console only; files never get escape codes.
@@ -122,7 +123,7 @@ fn text_colour_when_asked() {
     let (dispatch, guard) = Logging::builder(&config).build().unwrap();
     tracing::dispatcher::with_default(&dispatch, || tracing::error!("plain"));
     drop(guard);
-    let text = std::fs::read_to_string(dir.join("app.log")).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("app.log")).unwrap();
     assert!(text.contains("ERROR it::format: plain"), "{text}");
     assert!(!text.contains('\x1b'));
 }

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use pr_logging::{Format, Logging, QueueConfig, WhenFull};
+use pr_test_support::temp_dir;
 use tracing::Level;
 
-use crate::support::{Buf, TempDir, plain_file, quiet};
+use crate::support::{Buf, plain_file, quiet};
 
 /// A recorder that keeps counters by `name{labels}`.
 #[derive(Default)]
@@ -64,10 +65,10 @@ impl Recorder for Counters {
 
 #[test]
 fn counters_follow_the_stats() {
-    let dir = TempDir::new("metrics");
+    let dir = temp_dir("logging-metrics");
     let recorder = Counters::default();
     let mut config = quiet();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.rotation.max_bytes = Some(1024);
     let mut queue = QueueConfig::default();
     queue.when_full = WhenFull::Drop;
@@ -88,7 +89,7 @@ fn counters_follow_the_stats() {
     guard.flush();
     let stats = guard.stats();
     drop(guard);
-    let path = dir.join("app.log").display().to_string();
+    let path = dir.path().join("app.log").display().to_string();
     let file = stats.output(&path).unwrap();
     assert_eq!(
         recorder.value(&format!("pr_logging_lines_total{{output={path}}}")),

@@ -4,14 +4,15 @@
 use std::collections::HashSet;
 
 use pr_logging::{Logging, ManualClock, QueueConfig, WhenFull};
+use pr_test_support::{TempDir, temp_dir};
 
-use crate::support::{T0, TempDir, all_lines, plain_file, quiet};
+use crate::support::{T0, all_lines, plain_file, quiet};
 
 const PER_THREAD: u64 = 100_000;
 
 fn two_writers(when_full: WhenFull, capacity: usize, dir: &TempDir) -> pr_logging::Stats {
     let mut config = quiet();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.rotation.max_bytes = Some(1024 * 1024);
     let mut queue = QueueConfig::default();
     queue.capacity = capacity;
@@ -41,7 +42,7 @@ fn two_writers(when_full: WhenFull, capacity: usize, dir: &TempDir) -> pr_loggin
 }
 
 fn keys(dir: &TempDir) -> Vec<(u64, u64)> {
-    all_lines(&dir.0, "app")
+    all_lines(dir.path(), "app")
         .iter()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -52,7 +53,7 @@ fn keys(dir: &TempDir) -> Vec<(u64, u64)> {
 
 #[test]
 fn lossless_every_line_exactly_once_through_rotation() {
-    let dir = TempDir::new("lossless");
+    let dir = temp_dir("logging-lossless");
     let stats = two_writers(WhenFull::Block, 1024, &dir);
     let keys = keys(&dir);
     assert_eq!(keys.len(), 2 * 100_000);
@@ -69,7 +70,7 @@ fn lossless_every_line_exactly_once_through_rotation() {
 
 #[test]
 fn lossy_drop_count_is_exact() {
-    let dir = TempDir::new("lossy");
+    let dir = temp_dir("logging-lossy");
     let stats = two_writers(WhenFull::Drop, 8, &dir);
     let written = u64::try_from(keys(&dir).len()).unwrap();
     let dropped = stats.outputs[0].dropped;
@@ -79,9 +80,9 @@ fn lossy_drop_count_is_exact() {
 
 #[test]
 fn the_guard_flushes_the_queue_when_a_panic_unwinds() {
-    let dir = TempDir::new("panic-flush");
+    let dir = temp_dir("logging-panic-flush");
     let mut config = quiet();
-    let mut file = plain_file(dir.join("app.log"));
+    let mut file = plain_file(dir.path().join("app.log"));
     file.queue = Some(QueueConfig::default());
     config.files.push(file);
     let result = std::thread::spawn(move || {
@@ -95,5 +96,5 @@ fn the_guard_flushes_the_queue_when_a_panic_unwinds() {
     })
     .join();
     assert!(result.is_err());
-    assert_eq!(all_lines(&dir.0, "app").len(), 1000);
+    assert_eq!(all_lines(dir.path(), "app").len(), 1000);
 }

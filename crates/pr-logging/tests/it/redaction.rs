@@ -2,16 +2,17 @@
 //! message, as a card number; HMAC mode correlates without revealing.
 
 use pr_logging::{Format, Logging, RedactionMode, Secret};
+use pr_test_support::temp_dir;
 use tracing::Level;
 
-use crate::support::{Buf, TempDir, all_lines, plain_file, quiet};
+use crate::support::{Buf, all_lines, plain_file, quiet};
 
 #[test]
 fn secrets_never_reach_the_files() {
-    let dir = TempDir::new("redact");
+    let dir = temp_dir("logging-redact");
     let mut config = quiet();
-    config.files.push(plain_file(dir.join("app.log")));
-    let mut text = plain_file(dir.join("text.log"));
+    config.files.push(plain_file(dir.path().join("app.log")));
+    let mut text = plain_file(dir.path().join("text.log"));
     text.format = Format::Text;
     config.files.push(text);
     let (dispatch, guard) = Logging::builder(&config).build().unwrap();
@@ -28,7 +29,7 @@ fn secrets_never_reach_the_files() {
     let stats = guard.stats();
     drop(guard);
     for name in ["app.log", "text.log"] {
-        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let bytes = std::fs::read(dir.path().join(name)).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for secret in [
             "S3cr3t",
@@ -43,7 +44,7 @@ fn secrets_never_reach_the_files() {
         assert!(text.contains("[redacted]"));
         assert!(text.contains("ada"), "non-secrets stay");
     }
-    assert_eq!(all_lines(&dir.0, "app").len(), 6);
+    assert_eq!(all_lines(dir.path(), "app").len(), 6);
     // password, API_KEY, authorization (twice: JSON and text share a
     // formatting pass), bearer, card, card in debug, JWT.
     assert!(stats.redactions >= 7, "{stats:?}");

@@ -1,39 +1,12 @@
-//! Helpers: temporary directories, a shared in-memory writer, reading every
-//! line of an output's files (compressed or not).
+//! Helpers: a shared in-memory writer, reading every line of an output's
+//! files (compressed or not); temporary directories come from
+//! `pr_test_support::temp_dir`.
 
 use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pr_logging::{Every, FileConfig, LoggingConfig, RetentionConfig, RotationConfig};
-
-/// A directory removed on drop.
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "pr-logging-it-{}-{name}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    pub(crate) fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A cloneable in-memory writer.
 #[derive(Clone, Default)]
