@@ -4,12 +4,11 @@
 //! get returns a completely written value or a miss, never a torn one, and
 //! the key index still reaches every entry.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
-
 use pr_cache::{Durability, FileCache};
 
-use crate::support::{TempDir, is_whole_value, jitter, value_for};
+use pr_test_support::{CrashChild, temp_dir};
+
+use crate::support::{is_whole_value, jitter, value_for};
 
 const CHILD_DIR: &str = "PR_CACHE_CRASH_CHILD_DIR";
 const KEYS: u64 = 64;
@@ -33,7 +32,7 @@ fn open(dir: &std::path::Path, round: u64) -> FileCache {
 fn child_entry() {
     let child_dir = std::env::var_os(CHILD_DIR);
     // A killed child never drops a temp dir, so it makes none.
-    let temp = child_dir.is_none().then(|| TempDir::new("crash-inline"));
+    let temp = child_dir.is_none().then(|| temp_dir("crash-inline"));
     let dir = child_dir
         .as_deref()
         .map_or_else(|| temp.as_ref().unwrap().path(), std::path::Path::new)
@@ -70,27 +69,18 @@ fn child_entry() {
 #[cfg(unix)]
 #[test]
 fn sigkill_mid_write_leaves_whole_values_or_misses() {
-    let dir = TempDir::new("crash");
+    let dir = temp_dir("crash");
     let mut seen = 0_u64;
     for round in 0..50_u64 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "crash::child_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR, dir.path())
-            .env("PR_CACHE_CRASH_ROUND", round.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while out.read_line(&mut line).unwrap() > 0 && !line.contains("ready") {
-            line.clear();
-        }
+        let round_text = round.to_string();
+        let mut child = CrashChild::spawn(
+            "crash::child_entry",
+            &[
+                (CHILD_DIR, dir.path().as_os_str()),
+                ("PR_CACHE_CRASH_ROUND", round_text.as_ref()),
+            ],
+        );
+        child.wait_for("ready");
         // Read, write and invalidate beside the writer (two processes on one
         // directory) for a random while, then kill it.
         let reader = open(dir.path(), round);
@@ -112,8 +102,7 @@ fn sigkill_mid_write_leaves_whole_values_or_misses() {
                 reader.invalidate_prefix("k2").unwrap();
             }
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        child.kill(); // SIGKILL, and reaped
 
         let after = open(dir.path(), round);
         for k in 0..KEYS {

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use pr_cache::{Durability, Error, FileCache, ManualClock};
 
-use crate::support::{TempDir, is_whole_value, value_for};
+use pr_test_support::temp_dir;
+
+use crate::support::{is_whole_value, value_for};
 
 #[test]
 fn round_trip_overwrite_remove_and_persistence_across_reopen() {
-    let dir = TempDir::new("basic");
+    let dir = temp_dir("basic");
     for durability in [Durability::None, Durability::Flush, Durability::Fsync] {
         let cache = FileCache::builder(dir.path())
             .durability(durability)
@@ -45,7 +47,7 @@ fn round_trip_overwrite_remove_and_persistence_across_reopen() {
 
 #[test]
 fn ttl_on_the_injected_wall_clock_survives_reopen() {
-    let dir = TempDir::new("ttl");
+    let dir = temp_dir("ttl");
     let clock = ManualClock::new();
     let cache = FileCache::builder(dir.path())
         .time_to_live(Duration::from_secs(60))
@@ -72,7 +74,7 @@ fn ttl_on_the_injected_wall_clock_survives_reopen() {
 
 #[test]
 fn flipped_bytes_and_torn_files_are_misses_and_removed() {
-    let dir = TempDir::new("damage");
+    let dir = temp_dir("damage");
     let cache = FileCache::builder(dir.path()).build().unwrap();
     let value = value_for("k", 1);
     cache.insert("k", &value).unwrap();
@@ -96,7 +98,7 @@ fn flipped_bytes_and_torn_files_are_misses_and_removed() {
 
 #[test]
 fn size_bound_evicts_the_least_recently_used() {
-    let dir = TempDir::new("lru");
+    let dir = temp_dir("lru");
     let clock = ManualClock::new();
     // Each entry is 40 + 2 + 1000 bytes; room for 9.
     let cache = FileCache::builder(dir.path())
@@ -132,7 +134,7 @@ fn size_bound_evicts_the_least_recently_used() {
 
 #[test]
 fn prefix_and_glob_invalidation_through_the_index_and_its_rebuild() {
-    let dir = TempDir::new("index");
+    let dir = temp_dir("index");
     let cache = FileCache::builder(dir.path()).build().unwrap();
     for key in [
         "user:1",
@@ -169,7 +171,7 @@ fn prefix_and_glob_invalidation_through_the_index_and_its_rebuild() {
 
 #[test]
 fn threads_share_one_directory_without_torn_values() {
-    let dir = TempDir::new("threads");
+    let dir = temp_dir("threads");
     let cache = Arc::new(
         FileCache::builder(dir.path())
             .max_bytes(200_000)
@@ -208,7 +210,7 @@ fn threads_share_one_directory_without_torn_values() {
 fn a_failing_write_returns_an_error_and_reads_keep_working() {
     // A real write error that root cannot bypass: the temp directory is
     // replaced by a plain file, so creating the temp entry fails (ENOTDIR).
-    let dir = TempDir::new("write-error");
+    let dir = temp_dir("write-error");
     let cache = FileCache::builder(dir.path()).build().unwrap();
     cache.insert("kept", b"old").unwrap();
     std::fs::remove_dir_all(dir.path().join("tmp")).unwrap();
@@ -232,7 +234,7 @@ const FSIZE_CHECKED: &str = "pr-cache: write past the file size limit failed as 
 #[test]
 fn size_limited_child() {
     let child_dir = std::env::var_os(FSIZE_CHILD_DIR);
-    let temp = TempDir::new("fsize-inline");
+    let temp = temp_dir("fsize-inline");
     let dir = child_dir
         .as_ref()
         .map_or(temp.path(), std::path::Path::new)
@@ -263,7 +265,7 @@ fn size_limited_child() {
 /// on Linux, as in this workspace's CI container), a real `ENOSPC` too.
 #[test]
 fn a_full_disk_returns_an_error_and_reads_keep_working() {
-    let limited = TempDir::new("fsize");
+    let limited = temp_dir("fsize");
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(r#"trap "" XFSZ; ulimit -f 64 && exec "$0" "$@""#)
@@ -288,7 +290,7 @@ fn a_full_disk_returns_an_error_and_reads_keep_working() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let dir = TempDir::new("full-disk");
+    let dir = temp_dir("full-disk");
     let mounted = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
         .arg(dir.path())
@@ -332,7 +334,7 @@ fn a_full_disk_returns_an_error_and_reads_keep_working() {
 
 #[test]
 fn configuration_opens_a_file_cache_and_reports_every_problem() {
-    let dir = TempDir::new("config");
+    let dir = temp_dir("config");
     let config: pr_cache::FileCacheConfig = serde_json::from_value(serde_json::json!({
         "dir": dir.path(),
         "durability": "fsync",
@@ -356,7 +358,7 @@ fn configuration_opens_a_file_cache_and_reports_every_problem() {
 
 #[test]
 fn overwriting_one_key_keeps_the_index_small() {
-    let dir = TempDir::new("index-growth");
+    let dir = temp_dir("index-growth");
     let cache = FileCache::builder(dir.path()).build().unwrap();
     for i in 0..3_000_u64 {
         cache.insert("same", &i.to_le_bytes()).unwrap();

@@ -4,11 +4,11 @@
 use pr_cache::{FileCache, FileCacheCheck};
 use pr_health::{Check, Status};
 
-use crate::support::TempDir;
+use pr_test_support::temp_dir;
 
 #[tokio::test(flavor = "current_thread")]
 async fn file_cache_check_follows_the_directory() {
-    let dir = TempDir::new("health");
+    let dir = temp_dir("health");
     let cache = FileCache::builder(dir.path()).build().unwrap();
     let check = FileCacheCheck::new(cache.clone());
     assert!(check.name().starts_with("cache:"));

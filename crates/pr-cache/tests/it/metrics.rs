@@ -156,24 +156,9 @@ fn published_metrics_match_the_stats() {
 
     // promtool accepts the names, types and units.
     let text = capture.exposition();
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool is installed (Debian's `prometheus` package; .ci/run installs it)");
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && said.trim().is_empty(),
-        "{said}\n{text}"
-    );
+    if let Err(said) = pr_test_support::check_metrics(&text) {
+        panic!("{said}\n{text}");
+    }
     assert!(
         text.contains("pr_cache_hits_total{cache=\"users\"} 1\n"),
         "{text}"

@@ -2,87 +2,25 @@
 //! `redis-server` started on a free loopback port.
 
 use std::future::Future;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use pr_cache::{
     FileCache, MemoryCache, RedisInvalidation, RedisReconnect, RedisTier, Tier as _, TieredCache,
 };
 
-use crate::support::TempDir;
-
-/// A `redis-server` on a free loopback port, killed on drop.
-struct Server {
-    child: Option<Child>,
-    port: u16,
-    url: String,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = Self {
-            child: None,
-            port,
-            url: format!("redis://127.0.0.1:{port}/"),
-        };
-        server.spawn().await;
-        server
-    }
-
-    /// Starts `redis-server` on this server's port and waits until it
-    /// accepts connections (a few ms).
-    async fn spawn(&mut self) {
-        let port = self.port;
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (.ci/run installs it)");
-        for _ in 0..2_000 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                self.child = Some(child);
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-server did not start on port {port}");
-    }
-
-    /// Kills the server (SIGKILL: no goodbye to its clients).
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+use pr_test_support::{RedisServer, TempDir, temp_dir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_tier_stores_with_ttl_and_removes() {
-    let server = Server::start().await;
-    let tier = RedisTier::connect(&server.url, "t:").await.unwrap();
+    let server = RedisServer::start();
+    let tier = RedisTier::connect(&server.url(), "t:").await.unwrap();
     assert_eq!(tier.get("a").await.unwrap(), None);
     tier.set("a", b"1", Some(Duration::from_secs(30)))
         .await
         .unwrap();
     tier.set("b", b"2", None).await.unwrap();
     assert_eq!(tier.get("a").await.unwrap().as_deref(), Some(&b"1"[..]));
-    let client = redis::Client::open(server.url.as_str()).unwrap();
+    let client = redis::Client::open(server.url().as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let pttl: i64 = redis::cmd("PTTL")
         .arg("t:a")
@@ -104,7 +42,7 @@ async fn redis_tier_stores_with_ttl_and_removes() {
     for i in 0..1_200 {
         tier.set(&format!("k{i}"), b"v", None).await.unwrap();
     }
-    let starry = RedisTier::connect(&server.url, "t*").await.unwrap();
+    let starry = RedisTier::connect(&server.url(), "t*").await.unwrap();
     starry.set("[x]", b"v", None).await.unwrap();
     redis::cmd("SET")
         .arg("u:kept")
@@ -159,11 +97,11 @@ async fn until_gone(cache: &TieredCache<String>, key: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_see_each_others_invalidations() {
-    let server = Server::start().await;
+    let server = RedisServer::start();
     // Each node has its own file tier (its own disk) and connections.
-    let (dir_a, dir_b) = (TempDir::new("node-a"), TempDir::new("node-b"));
-    let a = node(&server.url, &dir_a).await;
-    let b = node(&server.url, &dir_b).await;
+    let (dir_a, dir_b) = (temp_dir("node-a"), temp_dir("node-b"));
+    let a = node(&server.url(), &dir_a).await;
+    let b = node(&server.url(), &dir_b).await;
 
     a.insert("user:1", "ada".to_owned()).await.unwrap();
     // B reads through Redis; promoted into its file tier and memory.
@@ -205,16 +143,16 @@ async fn two_nodes_see_each_others_invalidations() {
 /// invalidations from another node reach its memory tier.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_resubscribes_after_its_connection_is_killed() {
-    let server = Server::start().await;
-    let (dir_a, dir_b) = (TempDir::new("resub-a"), TempDir::new("resub-b"));
-    let a = node(&server.url, &dir_a).await;
-    let b = node(&server.url, &dir_b).await;
+    let server = RedisServer::start();
+    let (dir_a, dir_b) = (temp_dir("resub-a"), temp_dir("resub-b"));
+    let a = node(&server.url(), &dir_a).await;
+    let b = node(&server.url(), &dir_b).await;
     // B holds copies in memory and on its disk whose invalidation it will
     // have missed.
     b.memory().insert("missed".to_owned(), "old".to_owned());
     let b_file = FileCache::builder(dir_b.path()).build().unwrap();
     b_file.insert("missed", b"\"old\"").unwrap();
-    let client = redis::Client::open(server.url.as_str()).unwrap();
+    let client = redis::Client::open(server.url().as_str()).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
@@ -275,11 +213,11 @@ where
 /// publishes again, and its check follows the same way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tier_and_the_bus_come_back_after_redis_restarts() {
-    let mut server = Server::start().await;
+    let mut server = RedisServer::start();
     let mut reconnect = RedisReconnect::default();
     reconnect.min_delay_ms = 10;
     reconnect.max_delay_ms = 400;
-    let tier = RedisTier::connect_with(&server.url, "r:", &reconnect)
+    let tier = RedisTier::connect_with(&server.url(), "r:", &reconnect)
         .await
         .unwrap();
     let memory: MemoryCache<String, String> =
@@ -291,10 +229,10 @@ async fn the_tier_and_the_bus_come_back_after_redis_restarts() {
             MemoryCache::builder().max_entries(100).build().unwrap();
         TieredCache::builder(memory).invalidation(bus).build()
     };
-    let bus_a = RedisInvalidation::connect_with(&server.url, "restart", &reconnect)
+    let bus_a = RedisInvalidation::connect_with(&server.url(), "restart", &reconnect)
         .await
         .unwrap();
-    let bus_b = RedisInvalidation::connect_with(&server.url, "restart", &reconnect)
+    let bus_b = RedisInvalidation::connect_with(&server.url(), "restart", &reconnect)
         .await
         .unwrap();
     #[cfg(feature = "health")]
@@ -344,7 +282,9 @@ async fn the_tier_and_the_bus_come_back_after_redis_restarts() {
         .await;
     }
 
-    server.spawn().await;
+    // Blocks while it waits for the port (a few ms): off the runtime, so
+    // that the reconnecting tasks keep running meanwhile.
+    tokio::task::block_in_place(|| server.restart());
     #[cfg(feature = "health")]
     for check in &checks {
         eventually("the check going Up", || async {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pr_cache::{FileCache, MemoryCache, TieredCache, memoize};
 
-use crate::support::TempDir;
+use pr_test_support::{TempDir, temp_dir};
 
 fn tiered(dir: &TempDir) -> TieredCache<Vec<u32>> {
     TieredCache::builder(
@@ -24,7 +24,7 @@ fn tiered(dir: &TempDir) -> TieredCache<Vec<u32>> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn write_through_read_through_and_promotion_after_a_restart() {
-    let dir = TempDir::new("tier");
+    let dir = temp_dir("tier");
     let cache = tiered(&dir);
     cache.insert("a", vec![1, 2]).await.unwrap();
     assert_eq!(cache.get("a").await, Some(vec![1, 2]));
@@ -47,7 +47,7 @@ async fn write_through_read_through_and_promotion_after_a_restart() {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn one_loader_run_per_key_across_tiers() {
-    let dir = TempDir::new("tier-load");
+    let dir = temp_dir("tier-load");
     let cache = tiered(&dir);
     let runs = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -186,7 +186,7 @@ impl pr_cache::Tier for Gated {
 /// finished does not leave it in the memory tier afterwards.
 #[tokio::test(flavor = "current_thread")]
 async fn a_value_read_below_during_an_invalidation_is_not_kept() {
-    let dir = TempDir::new("tier-gated");
+    let dir = temp_dir("tier-gated");
     let read = Arc::new(tokio::sync::Notify::new());
     let gate = Arc::new(tokio::sync::Notify::new());
     let cache: TieredCache<String> = TieredCache::builder(MemoryCache::builder().build().unwrap())

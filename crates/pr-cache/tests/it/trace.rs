@@ -8,22 +8,13 @@
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use pr_cache::{MemoryCache, Policy};
 
-/// The trace file. This file is compiled into two packages, `pr-cache`
-/// (`crates/pr-cache`) and the benches (`benches/`), so the way up to the
-/// workspace root depends on which one includes it.
+/// The trace file, under the workspace's `testdata/`.
 fn corpus() -> PathBuf {
-    let to_root = match env!("CARGO_PKG_NAME") {
-        "pr-cache" => "../..",
-        "pr-benches" => "..",
-        other => panic!("trace.rs is included by an unexpected package, {other}"),
-    };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(to_root)
-        .join("testdata/cache-trace/OLTP.lis.zst");
+    let path = pr_test_support::testdata_path("cache-trace/OLTP.lis.zst");
     assert!(
         path.is_file(),
         "test data file testdata/cache-trace/OLTP.lis.zst is missing: looked for {}",
