@@ -9,7 +9,9 @@ use pr_facade::logging::QueueConfig;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
 
-use crate::e2e::{Service, get, promtool, repo_path};
+use pr_test_support::promtool;
+
+use crate::e2e::{Service, get, repo_path};
 
 fn yaml(relative: &str) -> Yaml {
     let text = std::fs::read_to_string(repo_path(relative)).unwrap();

@@ -8,13 +8,12 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use pr_test_support::{TempDir, check_metrics, temp_dir};
 use serde_json::Value;
 
 /// Long enough for a loaded 2-core machine; polling ends as soon as it can.
@@ -84,19 +83,6 @@ fn example_binary() -> PathBuf {
         .clone()
 }
 
-/// A fresh directory for one run.
-pub(crate) fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "pr-facade-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -111,14 +97,15 @@ pub(crate) struct Service {
     pub(crate) api: String,
     pub(crate) ops: String,
     pub(crate) dir: PathBuf,
+    // Removed on drop, also when the test failed, so no run leaves its
+    // data behind.
+    _temp: TempDir,
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // Also when the test failed, so no run leaves its data behind.
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -159,7 +146,8 @@ impl Service {
     }
 
     fn spawn_with(config: &str, open_files: Option<u64>, stalled_stdout: bool) -> Self {
-        let dir = temp_dir("e2e");
+        let temp = temp_dir("e2e");
+        let dir = temp.path().to_owned();
         let (api_port, ops_port) = (free_port(), free_port());
         let file = dir.join("service.toml");
         let log = dir.join("logs").join("service.log");
@@ -200,6 +188,7 @@ impl Service {
             api: format!("http://127.0.0.1:{api_port}"),
             ops: format!("http://127.0.0.1:{ops_port}"),
             dir,
+            _temp: temp,
         }
     }
 
@@ -313,37 +302,6 @@ fn get_json(url: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
 }
 
-pub(crate) fn promtool() -> Command {
-    assert!(
-        Command::new("promtool").arg("--version").output().is_ok(),
-        "promtool is missing: install Debian's `prometheus` package (.ci/run does)"
-    );
-    Command::new("promtool")
-}
-
-/// `promtool check metrics` on `text`: its complaints, if any.
-fn promtool_check_metrics(text: &str) -> (bool, String) {
-    let mut child = promtool()
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), said)
-}
 
 /// The metric names of an exposition text (families and their series).
 pub(crate) fn metric_names(text: &str) -> BTreeSet<String> {
@@ -484,8 +442,9 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
     // /metrics passes promtool, and holds every metric the dashboard shows.
     let (status, metrics) = get(&format!("{}/metrics", service.ops));
     assert_eq!(status, 200);
-    let (ok, said) = promtool_check_metrics(&metrics);
-    assert!(ok, "promtool check metrics: {said}\n{metrics}");
+    if let Err(said) = check_metrics(&metrics) {
+        panic!("promtool check metrics: {said}\n{metrics}");
+    }
     let exposed = metric_names(&metrics);
     for family in [
         "http_server_requests_total",
@@ -571,9 +530,10 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
 
 #[test]
 fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
-    let dir = temp_dir("bad-config");
+    let temp = temp_dir("bad-config");
+    let dir = temp.path();
     let out = Command::new(example_binary())
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("APP__API__ADDR", "127.0.0.1:0")
         .env("APP__OPS__ADDR", "127.0.0.1:0")
         .env("APP__DEPENDENCY__FAILURE_RATE", "2")
@@ -592,15 +552,15 @@ fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
     assert!(stderr.contains("api.limits.max_header_bytes"), "{stderr}");
     // Nothing was created: no log file, no queue directory.
     assert!(!dir.join("data").exists(), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_busy_api_port_stops_the_demo_before_it_starts_with_the_reason_on_stderr() {
-    let dir = temp_dir("busy-port");
+    let temp = temp_dir("busy-port");
+    let dir = temp.path();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let out = Command::new(example_binary())
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("APP__API__ADDR", taken.local_addr().unwrap().to_string())
         .env("APP__OPS__ADDR", "127.0.0.1:0")
         .output()
@@ -614,7 +574,6 @@ fn a_busy_api_port_stops_the_demo_before_it_starts_with_the_reason_on_stderr() {
     assert!(!dir.join("data").exists(), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("app.started"), "{stdout}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

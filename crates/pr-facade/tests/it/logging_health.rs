@@ -90,8 +90,8 @@ async fn a_log_file_on_a_full_device_makes_the_logging_check_degraded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_file_that_takes_its_writes_keeps_the_logging_check_up() {
-    let dir = crate::e2e::temp_dir("logging-health");
-    let file = dir.join("app.log");
+    let dir = pr_test_support::temp_dir("logging-health");
+    let file = dir.path().join("app.log");
     let (app, _signals) = app(file.to_str().unwrap()).await;
     let _ = app.logging().flush();
     let ops = format!("http://{}", app.ops_addr().unwrap());
@@ -104,5 +104,5 @@ async fn a_log_file_that_takes_its_writes_keeps_the_logging_check_up() {
         })
         .await;
     assert_eq!(exit, Exit::Finished);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 }
