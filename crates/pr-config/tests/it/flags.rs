@@ -2,24 +2,13 @@
 //! workspace root): gradual and flexible rollouts (03, 04, 10), variants (08)
 //! and custom stickiness (12).
 
-use std::path::PathBuf;
-
 use pr_config::{Context, Flag, Flags};
 use serde_json::Value;
 
 /// A specification file of `testdata/feature-flags/`; fails naming the path
 /// when it is missing.
 fn corpus(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/feature-flags")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "test data file testdata/feature-flags/{name} is missing ({e}): looked for {}",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).unwrap()
+    serde_json::from_slice(&pr_test_support::testdata(&format!("feature-flags/{name}"))).unwrap()
 }
 
 fn flags_of(spec: &Value) -> Flags {
@@ -104,8 +93,9 @@ fn flags_load_with_the_configuration_and_env_overrides_apply() {
         flags: Flags,
     }
     impl pr_config::Validate for App {}
-    let dir = crate::TempDir::new("flags");
-    let file = dir.write(
+    let dir = pr_test_support::temp_dir("config-flags");
+    let file = crate::write(
+        dir.path(),
         "app.toml",
         "[flags.new_checkout]\nrollout = 50\nstickiness = \"userId\"\n\n[flags.beta]\nenabled = false\n",
     );

@@ -8,7 +8,9 @@ use pr_config::{
 use pr_errors::CodedError;
 use serde::{Deserialize, Serialize};
 
-use crate::TempDir;
+use pr_test_support::temp_dir;
+
+use crate::write;
 
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
@@ -88,16 +90,19 @@ fn defaults_only() {
 
 #[test]
 fn precedence_default_file_profile_dotenv_env_override() {
-    let dir = TempDir::new("prec");
-    let file = dir.write(
+    let dir = temp_dir("config-prec");
+    let file = write(
+        dir.path(),
         "app.toml",
         "name = \"from-file\"\nport = 1000\ntimeout = \"5s\"\ncache = \"1GiB\"\n\n[database]\nmax_connections = 20\n",
     );
-    dir.write(
+    write(
+        dir.path(),
         "app.production.toml",
         "port = 2000\n[database]\nmin_connections = 2\n",
     );
-    let dotenv = dir.write(
+    let dotenv = write(
+        dir.path(),
         ".env",
         "APP__PORT=3000\nAPP__DATABASE__URL=postgres://dotenv/db\nAPP__NAME=dotenv\n",
     );
@@ -159,8 +164,8 @@ fn precedence_default_file_profile_dotenv_env_override() {
 
 #[test]
 fn profile_from_builder_and_missing_profile_file_is_fine() {
-    let dir = TempDir::new("profile");
-    let file = dir.write("app.toml", "port = 1\n");
+    let dir = temp_dir("config-profile");
+    let file = write(dir.path(), "app.toml", "port = 1\n");
     let loaded = builder()
         .file(&file)
         .profile("staging")
@@ -173,8 +178,9 @@ fn profile_from_builder_and_missing_profile_file_is_fine() {
 
 #[test]
 fn json_files_and_optional_files() {
-    let dir = TempDir::new("json");
-    let json = dir.write(
+    let dir = temp_dir("config-json");
+    let json = write(
+        dir.path(),
         "app.json",
         r#"{"port": 7000, "database": {"url": "x://y"}, "tags": ["a", "b"]}"#,
     );
@@ -191,8 +197,8 @@ fn json_files_and_optional_files() {
 
 #[test]
 fn missing_required_file_and_syntax_errors_are_problems() {
-    let dir = TempDir::new("missing");
-    let bad = dir.write("bad.toml", "port = 1\npassword = \"hunter2\n");
+    let dir = temp_dir("config-missing");
+    let bad = write(dir.path(), "bad.toml", "port = 1\npassword = \"hunter2\n");
     let err = builder()
         .file(dir.path().join("absent.toml"))
         .file(&bad)
@@ -214,8 +220,9 @@ fn missing_required_file_and_syntax_errors_are_problems() {
 
 #[test]
 fn every_problem_at_once_with_its_source_and_no_value() {
-    let dir = TempDir::new("many");
-    let file = dir.write(
+    let dir = temp_dir("config-many");
+    let file = write(
+        dir.path(),
         "app.toml",
         "name = \"ok\"\nport = \"eighty\"\n\n[database]\nmax_connections = 1\nmin_connections = 5\nmax_conections = 3\npassword = 12345\n",
     );
@@ -280,8 +287,8 @@ fn every_problem_at_once_with_its_source_and_no_value() {
 
 #[test]
 fn unknown_keys_warn_with_suggestion_or_fail_in_strict_mode() {
-    let dir = TempDir::new("unknown");
-    let file = dir.write("app.toml", "[database]\nmax_conections = 3\n");
+    let dir = temp_dir("config-unknown");
+    let file = write(dir.path(), "app.toml", "[database]\nmax_conections = 3\n");
     let loaded = builder()
         .file(&file)
         .env_vars([("APP__PROT", "1")])
@@ -324,8 +331,8 @@ fn unknown_keys_warn_with_suggestion_or_fail_in_strict_mode() {
 
 #[test]
 fn secrets_inline_env_and_file_never_print() {
-    let dir = TempDir::new("secret");
-    let secret = dir.write("db-password", "s3cr3t-from-file\n");
+    let dir = temp_dir("config-secret");
+    let secret = write(dir.path(), "db-password", "s3cr3t-from-file\n");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let loaded = builder()
         .env_vars([("APP__DATABASE__PASSWORD_FILE", secret.to_str().unwrap())])
@@ -352,8 +359,8 @@ fn secrets_inline_env_and_file_never_print() {
 
 #[test]
 fn readable_secret_file_is_rejected_or_warned() {
-    let dir = TempDir::new("loose");
-    let secret = dir.write("pw", "loose-secret");
+    let dir = temp_dir("config-loose");
+    let secret = write(dir.path(), "pw", "loose-secret");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
     let vars = [(
         "APP__DATABASE__PASSWORD_FILE",
@@ -386,8 +393,8 @@ fn wrong_typed_secret_never_shows_its_value() {
         retries: u8,
     }
     impl Validate for S {}
-    let dir = TempDir::new("wrongsecret");
-    let file = dir.write("s.toml", "token = 987654321\nretries = 99999\n");
+    let dir = temp_dir("config-wrongsecret");
+    let file = write(dir.path(), "s.toml", "token = 987654321\nretries = 99999\n");
     let err = ConfigLoader::<S>::builder()
         .file(&file)
         .build()
@@ -437,8 +444,9 @@ mod props {
 #[cfg(feature = "yaml")]
 #[test]
 fn yaml_files_with_lines_in_problems() {
-    let dir = TempDir::new("yaml");
-    let file = dir.write(
+    let dir = temp_dir("config-yaml");
+    let file = write(
+        dir.path(),
         "app.yaml",
         "port: 7100\ndatabase:\n  url: x://y\n  max_connections: lots\ntags:\n  - a\n",
     );
@@ -512,8 +520,8 @@ fn garde_rules_report_with_their_sources() {
             v.garde("", self);
         }
     }
-    let dir = TempDir::new("garde");
-    let file = dir.write("s.toml", "port = 80\n[db]\nname = \"x\"\n");
+    let dir = temp_dir("config-garde");
+    let file = write(dir.path(), "s.toml", "port = 80\n[db]\nname = \"x\"\n");
     let err = ConfigLoader::<S>::builder()
         .file(&file)
         .build()
@@ -624,9 +632,9 @@ fn sources_and_explanations_display() {
 
 #[test]
 fn unsupported_extension_and_bad_dotenv_are_problems() {
-    let dir = TempDir::new("ext");
-    let ini = dir.write("app.ini", "port=1\n");
-    let dotenv = dir.write(".env", "NOT AN ASSIGNMENT\n");
+    let dir = temp_dir("config-ext");
+    let ini = write(dir.path(), "app.ini", "port=1\n");
+    let dotenv = write(dir.path(), ".env", "NOT AN ASSIGNMENT\n");
     let err = builder()
         .file(&ini)
         .dotenv(&dotenv)
@@ -661,8 +669,8 @@ fn an_unknown_nested_key_of_a_strict_type_names_its_path_once_and_its_file() {
 
     impl Validate for Strict {}
 
-    let dir = TempDir::new("deny-unknown");
-    let file = dir.write("app.toml", "[api]\nadr = \"x\"\n");
+    let dir = temp_dir("config-deny-unknown");
+    let file = write(dir.path(), "app.toml", "[api]\nadr = \"x\"\n");
     let err = ConfigLoader::<Strict>::builder()
         .file(&file)
         .build()
@@ -683,7 +691,7 @@ fn an_unknown_nested_key_of_a_strict_type_names_its_path_once_and_its_file() {
     assert!(err.to_string().contains("`api.adr` from file"), "{err}");
 
     // A table under an unknown key.
-    let file = dir.write("table.toml", "[api.adr]\nport = 1\n");
+    let file = write(dir.path(), "table.toml", "[api.adr]\nport = 1\n");
     let err = ConfigLoader::<Strict>::builder()
         .file(&file)
         .build()
@@ -700,7 +708,7 @@ fn an_unknown_nested_key_of_a_strict_type_names_its_path_once_and_its_file() {
 
 #[test]
 fn a_missing_secret_file_names_its_path_and_the_os_reason() {
-    let dir = TempDir::new("missing-secret");
+    let dir = temp_dir("config-missing-secret");
     let missing = dir.path().join("no-such-password");
     let err = builder()
         .env_vars([("APP__DATABASE__PASSWORD_FILE", missing.to_str().unwrap())])
@@ -738,7 +746,7 @@ fn a_missing_secret_file_names_its_path_and_the_os_reason() {
 
 #[test]
 fn a_config_file_that_cannot_be_read_names_its_path_and_the_os_reason() {
-    let dir = TempDir::new("unreadable");
+    let dir = temp_dir("config-unreadable");
     // A required file that is not there: ENOENT is 2 on every Unix.
     let missing = dir.path().join("absent.toml");
     let err = builder().file(&missing).build().load().unwrap_err();

@@ -8,7 +8,9 @@ use std::time::Duration;
 use pr_config::{ConfigHandle, ConfigLoader, Validate, Validator, WatchMode};
 use serde::{Deserialize, Serialize};
 
-use crate::TempDir;
+use pr_test_support::temp_dir;
+
+use crate::write;
 
 #[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
@@ -35,8 +37,8 @@ fn atomic_write(path: &Path, text: &str) {
 
 #[test]
 fn edit_in_place_then_invalid_then_fixed() {
-    let dir = TempDir::new("reload-edit");
-    let file = dir.write("app.toml", "workers = 2\n");
+    let dir = temp_dir("config-reload-edit");
+    let file = write(dir.path(), "app.toml", "workers = 2\n");
     let h = handle(&file);
     let mut rx = h.subscribe();
     let mut reader = h.reader();
@@ -72,8 +74,8 @@ fn edit_in_place_then_invalid_then_fixed() {
 
 #[test]
 fn atomic_rename_is_seen() {
-    let dir = TempDir::new("reload-rename");
-    let file = dir.write("app.toml", "workers = 2\n");
+    let dir = temp_dir("config-reload-rename");
+    let file = write(dir.path(), "app.toml", "workers = 2\n");
     let h = handle(&file);
     atomic_write(&file, "workers = 9\n");
     h.reload().unwrap();
@@ -99,7 +101,7 @@ fn configmap(dir: &Path, version: &str, text: &str) {
 
 #[test]
 fn configmap_symlink_swap_is_seen() {
-    let dir = TempDir::new("reload-configmap");
+    let dir = temp_dir("config-reload-configmap");
     configmap(dir.path(), "v1", "workers = 1\n");
     let h = handle(&dir.path().join("app.toml"));
     assert_eq!(h.current().workers, 1);
@@ -120,9 +122,9 @@ async fn next_change(rx: &mut tokio::sync::watch::Receiver<Arc<Config>>) -> u32 
 
 #[tokio::test]
 async fn native_watcher_reloads_after_rename_and_configmap_swap() {
-    let dir = TempDir::new("reload-watch");
+    let dir = temp_dir("config-reload-watch");
     configmap(dir.path(), "v1", "workers = 1\n");
-    let file = dir.write("extra.toml", "name = \"a\"\n");
+    let file = write(dir.path(), "extra.toml", "name = \"a\"\n");
     let h = ConfigHandle::new(
         ConfigLoader::<Config>::builder()
             .file(dir.path().join("app.toml"))
@@ -146,8 +148,8 @@ async fn native_watcher_reloads_after_rename_and_configmap_swap() {
 
 #[tokio::test]
 async fn polling_watcher_reloads() {
-    let dir = TempDir::new("reload-poll");
-    let file = dir.write("app.toml", "workers = 1\n");
+    let dir = temp_dir("config-reload-poll");
+    let file = write(dir.path(), "app.toml", "workers = 1\n");
     let h = handle(&file);
     let mut rx = h.subscribe();
     let _watcher = h
@@ -162,8 +164,8 @@ async fn polling_watcher_reloads() {
 
 #[tokio::test]
 async fn sighup_reloads() {
-    let dir = TempDir::new("reload-sighup");
-    let file = dir.write("app.toml", "workers = 1\n");
+    let dir = temp_dir("config-reload-sighup");
+    let file = write(dir.path(), "app.toml", "workers = 1\n");
     let h = handle(&file);
     let mut rx = h.subscribe();
     let task = h.reload_on_sighup().unwrap();

@@ -111,8 +111,8 @@ fn template_entries_know_secrets_defaults_and_descriptions() {
 
 #[test]
 fn generated_toml_loads_back_to_the_defaults() {
-    let dir = crate::TempDir::new("template");
-    let file = dir.write("app.toml", &Template::of::<Example>().toml());
+    let dir = pr_test_support::temp_dir("config-template");
+    let file = crate::write(dir.path(), "app.toml", &Template::of::<Example>().toml());
     let loaded = ConfigLoader::<Example>::builder()
         .file(&file)
         .strict(true)
