@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use pr_security::{EmailMode, validate_email};
 
-use crate::support::corpus;
+use pr_test_support::testdata;
 
 struct Case {
     id: String,
@@ -60,7 +60,7 @@ fn decode(text: &str) -> String {
 }
 
 fn cases() -> Vec<Case> {
-    let xml = String::from_utf8(corpus("email/isemail-tests.xml")).unwrap();
+    let xml = String::from_utf8(testdata("email/isemail-tests.xml")).unwrap();
     let mut cases = Vec::new();
     let mut rest = xml.as_str();
     while let Some(start) = rest.find("<test id=\"") {

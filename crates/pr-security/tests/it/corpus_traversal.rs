@@ -10,7 +10,7 @@ use std::path::Path;
 
 use pr_security::{Resolver, SafeRoot, check_stored_path, decode_stored_path};
 
-use crate::support::{TempDir, corpus};
+use pr_test_support::{temp_dir, testdata};
 
 const FILES: [&str; 4] = [
     "traversal/deep_traversal.txt",
@@ -33,7 +33,7 @@ const TARGETS: [&str; 6] = [
 fn payloads() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for file in FILES {
-        let text = corpus(file);
+        let text = testdata(file);
         let before = out.len();
         for line in text.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -128,7 +128,7 @@ fn open_all(root: &SafeRoot, payloads: &[Vec<u8>], inside: &HashSet<(u64, u64)>)
 #[test]
 fn safe_root_never_reads_outside() {
     let payloads = payloads();
-    let tmp = TempDir::new("traversal");
+    let tmp = temp_dir("security-traversal");
     let (root_path, inside) = layout(tmp.path());
     for resolver in [Resolver::Auto, Resolver::Walk] {
         let root = SafeRoot::open(&root_path).unwrap().with_resolver(resolver);

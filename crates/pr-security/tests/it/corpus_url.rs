@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use pr_security::parse_url;
 use serde_json::Value;
 
-use crate::support::corpus;
+use pr_test_support::testdata;
 
 #[test]
 fn whatwg_url_suite() {
-    let data: Value = serde_json::from_slice(&corpus("url/urltestdata.json")).unwrap();
+    let data: Value = serde_json::from_slice(&testdata("url/urltestdata.json")).unwrap();
     let cases: Vec<&Value> = data
         .as_array()
         .unwrap()

@@ -21,4 +21,3 @@ mod root;
 mod sanitize;
 mod signals;
 mod ssrf;
-mod support;

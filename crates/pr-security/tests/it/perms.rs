@@ -6,7 +6,7 @@ use std::path::Path;
 use pr_errors::CodedError;
 use pr_security::{EnvironmentCheck, PermissionPolicy, Severity};
 
-use crate::support::TempDir;
+use pr_test_support::temp_dir;
 
 fn file(dir: &Path, name: &str, mode: u32) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -27,7 +27,7 @@ fn codes(policy: PermissionPolicy, path: &Path) -> Vec<&'static str> {
 
 #[test]
 fn secret_policy() {
-    let tmp = TempDir::new("perms");
+    let tmp = temp_dir("security-perms");
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let secret = PermissionPolicy::secret();
     assert!(codes(secret, &file(tmp.path(), "a", 0o600)).is_empty());
@@ -56,7 +56,7 @@ fn secret_policy() {
 
 #[test]
 fn config_policy_parent_and_links() {
-    let tmp = TempDir::new("perms");
+    let tmp = temp_dir("security-perms");
     let open_dir = tmp.path().join("open");
     std::fs::create_dir(&open_dir).unwrap();
     std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -87,7 +87,7 @@ fn config_policy_parent_and_links() {
 
 #[test]
 fn foreign_owner_is_reported() {
-    let tmp = TempDir::new("perms");
+    let tmp = temp_dir("security-perms");
     let path = file(tmp.path(), "owned", 0o600);
     if rustix::process::geteuid().is_root() {
         std::os::unix::fs::chown(&path, Some(12_345), None).unwrap();
@@ -102,7 +102,7 @@ fn foreign_owner_is_reported() {
 
 #[test]
 fn environment_report_includes_file_findings() {
-    let tmp = TempDir::new("env");
+    let tmp = temp_dir("security-env");
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let report = EnvironmentCheck::new()
         .config_file(file(tmp.path(), "app.toml", 0o666))
@@ -120,7 +120,7 @@ fn environment_report_includes_file_findings() {
 #[test]
 fn secret_files() {
     use pr_security::read_secret_file;
-    let tmp = TempDir::new("secret");
+    let tmp = temp_dir("security-secret");
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let path = tmp.path().join("token");
     std::fs::write(&path, "abc\r\n").unwrap();

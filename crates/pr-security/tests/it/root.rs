@@ -8,10 +8,10 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use pr_errors::CodedError;
 use pr_security::{EntryKind, OpenMode, Resolver, SafeRoot};
 
-use crate::support::TempDir;
+use pr_test_support::{TempDir, temp_dir};
 
 fn setup() -> (TempDir, SafeRoot) {
-    let tmp = TempDir::new("root");
+    let tmp = temp_dir("security-root");
     let root = tmp.path().join("root");
     std::fs::create_dir_all(root.join("sub")).unwrap();
     std::fs::write(tmp.path().join("secret.txt"), "OUTSIDE").unwrap();

@@ -6,7 +6,7 @@
 use pr_security::{command_injection_signal, sql_injection_signal, xss_signal};
 use serde_json::Value;
 
-use crate::support::corpus;
+use pr_test_support::testdata;
 
 fn strings(value: &Value, out: &mut Vec<String>) {
     match value {
@@ -41,10 +41,10 @@ fn flagged(inputs: &[String]) -> Vec<String> {
 
 #[test]
 fn unleash_strings_are_clean() {
-    let index: Value = serde_json::from_slice(&corpus("feature-flags/index.json")).unwrap();
+    let index: Value = serde_json::from_slice(&testdata("feature-flags/index.json")).unwrap();
     let mut texts = Vec::new();
     for name in index.as_array().unwrap() {
-        let file: Value = serde_json::from_slice(&corpus(&format!(
+        let file: Value = serde_json::from_slice(&testdata(&format!(
             "feature-flags/{}",
             name.as_str().unwrap()
         )))
