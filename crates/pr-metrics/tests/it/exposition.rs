@@ -1,10 +1,8 @@
 //! The exposition text of every metric kind, checked by the real
 //! `promtool` (Debian's `prometheus` package; `.ci/run` installs it).
 
-use std::path::Path;
-use std::process::Command;
-
 use pr_metrics::{Clock, Format, MetricKind, Registry};
+use pr_test_support::{promtool, temp_dir};
 
 /// A registry with every kind, labels needing escapes, global labels, a
 /// summary, a unit, and an overflowed family.
@@ -100,14 +98,6 @@ fn full_registry() -> Registry {
     registry
 }
 
-fn promtool() -> Command {
-    assert!(
-        Command::new("promtool").arg("--version").output().is_ok(),
-        "promtool is missing: install Debian's `prometheus` package (.ci/run does)"
-    );
-    Command::new("promtool")
-}
-
 #[test]
 fn prometheus_text_passes_promtool_check_metrics() {
     let registry = full_registry();
@@ -143,9 +133,8 @@ fn prometheus_text_passes_promtool_check_metrics() {
     assert!(text.contains("# TYPE rpc_latency_seconds summary\n"));
     assert!(!text.contains("# EOF") && !text.contains("_created"));
 
-    let dir = std::env::temp_dir().join(format!("pr-metrics-promtool-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("metrics.prom");
+    let dir = temp_dir("metrics-promtool");
+    let file = dir.path().join("metrics.prom");
     std::fs::write(&file, &text).unwrap();
     let output = promtool()
         .arg("check")
@@ -162,7 +151,6 @@ fn prometheus_text_passes_promtool_check_metrics() {
         output.status.success() && problems.trim().is_empty(),
         "{problems}\n{text}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// `promtool check metrics` reads only the Prometheus text format; its
@@ -197,14 +185,13 @@ fn openmetrics_text_parses_with_promtool() {
             }
         })
         .collect();
-    let dir = std::env::temp_dir().join(format!("pr-metrics-openmetrics-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("metrics.om");
+    let dir = temp_dir("metrics-openmetrics");
+    let file = dir.path().join("metrics.om");
     std::fs::write(&file, &stamped).unwrap();
     let output = promtool()
         .args(["tsdb", "create-blocks-from", "openmetrics", "--quiet"])
         .arg(&file)
-        .arg(dir.join("blocks"))
+        .arg(dir.path().join("blocks"))
         .output()
         .unwrap();
     assert!(
@@ -213,8 +200,7 @@ fn openmetrics_text_parses_with_promtool() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(Path::new(&dir.join("blocks")).exists());
-    std::fs::remove_dir_all(&dir).ok();
+    assert!(dir.path().join("blocks").exists());
 }
 
 #[test]
