@@ -2,41 +2,8 @@
 //! hands its router to the app ([`AppBuilder::api`](crate::app::AppBuilder::api),
 //! [`App::serve`](crate::app::App::serve)).
 //!
-//! Every listener defends itself against slow and greedy clients with
-//! [`HttpLimits`]:
-//!
-//! - **a connection cap with back-pressure**: at the cap the listener stops
-//!   accepting (new connections wait in the kernel's backlog, holding no
-//!   file descriptor) until one closes. The caps of all listeners are sized
-//!   to the process's open-files limit, less [`RESERVED_FDS`] for log files,
-//!   queues and outbound connections; the ops server's cap is taken first, so
-//!   a flooded API can never take the descriptors the probes need.
-//! - **a header-read timeout**: a client that does not finish a request head
-//!   in time is disconnected (HTTP/1; hyper starts the timer when it waits
-//!   for a head, so it also bounds the wait between keep-alive requests).
-//! - **an idle timeout**: a connection with no request in flight for that
-//!   long is closed gracefully (HTTP/1 and HTTP/2).
-//! - **head limits**: HTTP/1 request heads larger than `max_header_bytes` get
-//!   431, more than `max_headers` fields get 431; HTTP/2 header lists are
-//!   bounded the same way.
-//! - **HTTP/2 limits**: concurrent streams per connection, and the
-//!   reset-flood bounds (streams reset by the client before the server saw
-//!   them, and streams the server had to reset for protocol errors) after
-//!   which the connection is closed with `GOAWAY`.
-//! - **accept errors** (`EMFILE`, `ENFILE`, `ENOBUFS`) are survived: each is
-//!   counted (`pr_app_accept_errors_total{listener}`), logged at most once
-//!   every [`ACCEPT_ERROR_LOG_INTERVAL`] with the number left unlogged, and
-//!   followed by a back-off from 10 ms doubling to 1 s, so a listener out of
-//!   descriptors neither spins nor floods the log.
-//!
-//! When shutdown begins, the listener stops accepting and every connection
-//! is shut down gracefully at once: idle and half-read connections are
-//! closed, requests being handled finish. Only requests that reached the
-//! router count as in flight (the API's [`Drain`] guard is taken when hyper
-//! hands the request over, not when the connection opens).
-//!
-//! Open connections are the gauge `pr_app_connections{listener}`, the cap
-//! `pr_app_connections_max{listener}`.
+//! Every listener defends itself against slow and greedy clients the same
+//! way; [`HttpLimits`] says how.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,10 +50,46 @@ const MIN_HEADER_BYTES: u64 = 8 * 1024;
 /// no sane head is near it).
 const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Limits of one HTTP listener, against slow and greedy clients; see the
-/// [module docs](self). `Default` suits a service in a 256 MiB pod: at most
-/// 32 KiB of head per connection, so the API's 1,024 connections hold at
-/// most 32 MiB of unparsed heads.
+/// Limits of one HTTP listener of the app (the ops server, and the API when
+/// [`AppBuilder::api`](crate::app::AppBuilder::api) asks for one). `Default`
+/// suits a service in a 256 MiB pod: at most 32 KiB of head per connection,
+/// so the API's 1,024 connections hold at most 32 MiB of unparsed heads.
+///
+/// What each listener does with them:
+///
+/// - **a connection cap with back-pressure**: at the cap the listener stops
+///   accepting (new connections wait in the kernel's backlog, holding no
+///   file descriptor) until one closes. The caps of all listeners are sized
+///   to the process's open-files limit, less [`RESERVED_FDS`] for log files,
+///   queues and outbound connections; the ops server's cap is taken first, so
+///   a flooded API can never take the descriptors the probes need.
+/// - **a header-read timeout**: a client that does not finish a request head
+///   in time is disconnected (HTTP/1; hyper starts the timer when it waits
+///   for a head, so it also bounds the wait between keep-alive requests).
+/// - **an idle timeout**: a connection with no request in flight for that
+///   long is closed gracefully (HTTP/1 and HTTP/2).
+/// - **head limits**: HTTP/1 request heads larger than `max_header_bytes` get
+///   431, more than `max_headers` fields get 431; HTTP/2 header lists are
+///   bounded the same way.
+/// - **HTTP/2 limits**: concurrent streams per connection, and the
+///   reset-flood bounds (streams reset by the client before the server saw
+///   them, and streams the server had to reset for protocol errors) after
+///   which the connection is closed with `GOAWAY`.
+/// - **accept errors** (`EMFILE`, `ENFILE`, `ENOBUFS`) are survived: each is
+///   counted (`pr_app_accept_errors_total{listener}`), logged at most once
+///   every [`ACCEPT_ERROR_LOG_INTERVAL`] with the number left unlogged, and
+///   followed by a back-off from 10 ms doubling to 1 s, so a listener out of
+///   descriptors neither spins nor floods the log.
+///
+/// When shutdown begins, the listener stops accepting and every connection
+/// is shut down gracefully at once: idle and half-read connections are
+/// closed, requests being handled finish. Only requests that reached the
+/// router count as in flight (the API's [`Drain`] guard is taken when hyper
+/// hands the request over, not when the connection opens, and held until
+/// the response is sent).
+///
+/// Open connections are the gauge `pr_app_connections{listener}`, the cap
+/// `pr_app_connections_max{listener}`.
 ///
 /// In a configuration file (`ops.limits`, or the API section's `limits`):
 ///

@@ -302,7 +302,6 @@ fn get_json(url: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
 }
 
-
 /// The metric names of an exposition text (families and their series).
 pub(crate) fn metric_names(text: &str) -> BTreeSet<String> {
     text.lines()
