@@ -16,6 +16,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 /// A child process running one test of this test binary; killed (SIGKILL)
 /// and reaped when dropped.
 #[derive(Debug)]
+#[must_use = "the child is killed when this is dropped"]
 pub struct CrashChild {
     child: Child,
     stdout: BufReader<ChildStdout>,
@@ -30,7 +31,6 @@ impl CrashChild {
     /// # Panics
     ///
     /// When the child cannot be started.
-    #[must_use]
     pub fn spawn<K: AsRef<OsStr>, V: AsRef<OsStr>>(name: &str, env: &[(K, V)]) -> Self {
         Self::spawn_command(Self::command(name, env))
     }
@@ -56,12 +56,47 @@ impl CrashChild {
         command
     }
 
+    /// A command that runs the test `name` of the current test binary alone,
+    /// as [`command`](Self::command) does, under a file size limit
+    /// (`RLIMIT_FSIZE`) of `limit_bytes` with `SIGXFSZ` ignored, so a write
+    /// past it fails with `EFBIG` as one on a full filesystem would. A
+    /// shell sets the limit (`ulimit -f`, in POSIX `sh`'s 512-byte blocks)
+    /// and then becomes the test binary. Its stdout and stderr are left to
+    /// the caller (`output()` keeps both); its coverage profile, which the
+    /// limit would cut short, goes nowhere.
+    ///
+    /// # Panics
+    ///
+    /// When the current executable cannot be found.
+    #[must_use]
+    pub fn file_size_limited<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        name: &str,
+        limit_bytes: u64,
+        env: &[(K, V)],
+    ) -> Command {
+        let exe = std::env::current_exe()
+            .unwrap_or_else(|e| panic!("the test binary's path is unknown: {e}"));
+        let blocks = (limit_bytes / 512).max(1);
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            // An ignored signal stays ignored across `exec`.
+            .arg(format!(
+                r#"trap '' XFSZ; ulimit -f {blocks} && exec "$0" --exact {name} --nocapture --test-threads=1"#
+            ))
+            .arg(exe)
+            .env("LLVM_PROFILE_FILE", "/dev/null");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command
+    }
+
     /// Starts `command` (made by [`command`](Self::command), stdout piped).
     ///
     /// # Panics
     ///
     /// When it cannot be started or its stdout is not piped.
-    #[must_use]
     pub fn spawn_command(mut command: Command) -> Self {
         let mut child = command
             .spawn()
@@ -118,6 +153,17 @@ impl CrashChild {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The child's exit status if it has exited, without waiting.
+    ///
+    /// # Panics
+    ///
+    /// When the status cannot be read.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .try_wait()
+            .unwrap_or_else(|e| panic!("cannot look at the crash child: {e}"))
     }
 
     /// Waits for the child to exit by itself; its exit status.

@@ -23,7 +23,9 @@ pub fn promtool() -> Command {
 /// # Errors
 ///
 /// What promtool said, when it refuses the text (a syntax error, or a
-/// lint finding such as a metric without help text).
+/// lint finding such as a metric without help text), or when it accepts it
+/// but says anything at all (a finding a later promtool might only warn
+/// about).
 ///
 /// # Panics
 ///
@@ -45,13 +47,14 @@ pub fn check_metrics(text: &str) -> Result<(), String> {
     let output = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("promtool did not finish: {e}"));
-    if output.status.success() {
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() && said.trim().is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
+        Err(format!("{} {said}", output.status))
     }
 }

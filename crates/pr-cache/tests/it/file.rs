@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pr_cache::{Durability, Error, FileCache, ManualClock};
 
-use pr_test_support::temp_dir;
+use pr_test_support::{CrashChild, temp_dir};
 
 use crate::support::{is_whole_value, value_for};
 
@@ -266,23 +266,14 @@ fn size_limited_child() {
 #[test]
 fn a_full_disk_returns_an_error_and_reads_keep_working() {
     let limited = temp_dir("fsize");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"trap "" XFSZ; ulimit -f 64 && exec "$0" "$@""#)
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "file::size_limited_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(FSIZE_CHILD_DIR, limited.path())
-        // Under coverage, the child's profile written at exit would be cut by
-        // the same size limit, and a cut profile fails the coverage report:
-        // it goes beside the cache instead, where no tool reads it.
-        .env("LLVM_PROFILE_FILE", limited.path().join("child-%p.profraw"))
-        .output()
-        .unwrap();
+    // 32 KiB: far below the value the child writes.
+    let out = CrashChild::file_size_limited(
+        "file::size_limited_child",
+        32 * 1024,
+        &[(FSIZE_CHILD_DIR, limited.path())],
+    )
+    .output()
+    .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains(FSIZE_CHECKED),

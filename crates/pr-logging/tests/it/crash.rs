@@ -2,7 +2,6 @@
 //! line left is whole or the one cut short at the end, a restart cuts that
 //! one off, and the audit chain verifies and continues.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 
 use pr_logging::{AuditConfig, Logging, Secret, verify_all};
@@ -85,16 +84,9 @@ fn jitter(round: u32) -> u64 {
 fn sigkill_mid_write_leaves_whole_lines_and_a_verifiable_chain() {
     let dir = temp_dir("logging-crash");
     for round in 0..3_u32 {
-        // A plain Child from CrashChild's command: the wait below polls try_wait, which CrashChild lacks.
-        let mut child = CrashChild::command("crash::child_entry", &[(CHILD_DIR, dir.path())])
-            .spawn()
-            .unwrap();
+        let mut child = CrashChild::spawn("crash::child_entry", &[(CHILD_DIR, dir.path())]);
         // Wait until it is writing, then let it write a random amount more.
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while out.read_line(&mut line).unwrap() > 0 && !line.contains("ready") {
-            line.clear();
-        }
+        child.wait_for("ready");
         let target = 20_000 + jitter(round) % 200_000;
         // Bytes in the app files; rotated files only grow in number.
         let written = || -> u64 {
@@ -105,11 +97,10 @@ fn sigkill_mid_write_leaves_whole_lines_and_a_verifiable_chain() {
                 .sum()
         };
         let start = written();
-        while written() < start + target && child.try_wait().unwrap().is_none() {
+        while written() < start + target && child.try_wait().is_none() {
             std::thread::yield_now();
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        child.kill(); // SIGKILL
 
         // Every complete line is valid JSON; only the current file's last
         // line may be cut short.

@@ -816,19 +816,14 @@ fn full_disk_child_entry() {
 #[test]
 fn pushes_past_a_file_size_limit_fail_loudly() {
     let dir = temp_dir("resilience-dlq-fsize");
-    // Not a CrashChild: a shell sets the limit and execs the child, whose stderr (its panic) is wanted.
-    // `ulimit -f` counts 512-byte blocks in POSIX sh: 64 KiB. An ignored
-    // signal stays ignored across `exec`.
-    let output = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -f 128 && trap '' XFSZ && exec "$0" --exact dlq::full_disk_child_entry --nocapture --test-threads=1"#)
-        .arg(std::env::current_exe().unwrap())
-        .env(FSIZE_DIR, dir.path())
-        // Under a coverage tool the child writes its profile at exit, and the size limit would cut
-        // it short (an unreadable profile fails the whole coverage run); its lines are not needed.
-        .env("LLVM_PROFILE_FILE", "/dev/null")
-        .output()
-        .unwrap();
+    // 64 KiB; the child's stderr (its panic, if any) is kept.
+    let output = CrashChild::file_size_limited(
+        "dlq::full_disk_child_entry",
+        64 * 1024,
+        &[(FSIZE_DIR, dir.path())],
+    )
+    .output()
+    .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
