@@ -31,7 +31,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
@@ -204,10 +204,7 @@ impl Link {
 
     #[cfg(feature = "health")]
     pub(crate) fn last_error(&self) -> Option<String> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        pr_core::sync::lock(&self.last_error).clone()
     }
 
     /// Runs a command, failing at once while the link is down, and marking
@@ -265,10 +262,7 @@ impl Link {
     }
 
     fn mark_down(self: &Arc<Self>, e: &redis::RedisError) {
-        *self
-            .last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+        *pr_core::sync::lock(&self.last_error) = Some(e.to_string());
         if self.down.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -297,27 +291,17 @@ impl Link {
                 Ok(()) => {
                     link.reconnects.fetch_add(1, Ordering::SeqCst);
                     tracing::info!(target: "pr_cache", client = link.kind, name = %link.name, "cache.redis.reconnected");
-                    let handlers = link
-                        .handlers
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .clone();
+                    let handlers = pr_core::sync::lock(&link.handlers).clone();
                     for handler in handlers {
                         handler(Invalidated::All).await;
                     }
-                    *link
-                        .last_error
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner) = None;
+                    *pr_core::sync::lock(&link.last_error) = None;
                     link.down.store(false, Ordering::SeqCst);
                     return;
                 }
                 Err(e) => {
                     tracing::debug!(target: "pr_cache", client = link.kind, name = %link.name, error = %e, "cache.redis.reconnect_failed");
-                    *link
-                        .last_error
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+                    *pr_core::sync::lock(&link.last_error) = Some(e.to_string());
                     delay = link.reconnect.next_delay(delay);
                 }
             }
@@ -325,10 +309,7 @@ impl Link {
     }
 
     fn subscribe(&self, handler: InvalidationHandler) {
-        self.handlers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(handler);
+        pr_core::sync::lock(&self.handlers).push(handler);
     }
 }
 
@@ -685,11 +666,7 @@ struct Listener {
 
 impl Listener {
     async fn notify(&self, what: Invalidated) {
-        let current: Vec<InvalidationHandler> = self
-            .handlers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let current: Vec<InvalidationHandler> = pr_core::sync::lock(&self.handlers).clone();
         for handler in current {
             handler(what.clone()).await;
         }
@@ -749,10 +726,7 @@ impl Invalidation for RedisInvalidation {
     }
 
     fn subscribe(&self, handler: InvalidationHandler) {
-        self.handlers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(handler);
+        pr_core::sync::lock(&self.handlers).push(handler);
     }
 }
 

@@ -170,7 +170,6 @@ mod reload;
 #[cfg(feature = "schema")]
 mod template;
 mod tree;
-mod units;
 mod validate;
 
 pub use env::{env_name, key_for_env};
@@ -188,6 +187,7 @@ pub use format::Format;
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub use health::ReloadCheck;
 pub use loader::{ConfigLoader, ConfigLoaderBuilder, Loaded, SecretFilePolicy};
+pub use pr_core::units::{ByteSize, Duration, ParseUnitError};
 pub use pr_security::SecretString;
 #[cfg(feature = "reload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
@@ -195,7 +195,6 @@ pub use reload::{ConfigHandle, Current, Reader, ReloadStatus, WatchMode, Watcher
 #[cfg(feature = "schema")]
 #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use template::{Template, TemplateEntry};
-pub use units::{ByteSize, Duration, ParseUnitError};
 pub use validate::{Validate, Validator};
 
 /// The README's code blocks, compiled and run as doc tests.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -142,11 +142,7 @@ impl<T> ConfigHandle<T> {
     /// How reloading goes.
     #[must_use]
     pub fn status(&self) -> ReloadStatus {
-        self.inner
-            .status
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        pr_core::sync::lock(&self.inner.status).clone()
     }
 
     /// The provenance of the configuration in use.
@@ -196,11 +192,7 @@ where
     /// The loader's [`Error::Invalid`]; the previous configuration stays in
     /// use and [`status`](Self::status) reports the error.
     pub fn reload(&self) -> Result<u64, Error> {
-        let _one_at_a_time = self
-            .inner
-            .reloading
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _one_at_a_time = pr_core::sync::lock(&self.inner.reloading);
         match self.inner.loader.load() {
             Ok(loaded) => {
                 self.inner
@@ -209,11 +201,7 @@ where
                 let config = Arc::new(loaded.into_inner());
                 self.inner.current.store(Arc::clone(&config));
                 self.inner.tx.send_replace(config);
-                let mut status = self
-                    .inner
-                    .status
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
+                let mut status = pr_core::sync::lock(&self.inner.status);
                 status.generation += 1;
                 status.last_success = Some(SystemTime::now());
                 status.last_error = None;
@@ -226,11 +214,7 @@ where
                 Ok(status.generation)
             }
             Err(error) => {
-                let mut status = self
-                    .inner
-                    .status
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
+                let mut status = pr_core::sync::lock(&self.inner.status);
                 status.failures += 1;
                 status.last_failure = Some(SystemTime::now());
                 status.last_error = Some(error.to_string());

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -185,11 +185,7 @@ impl HealthRegistry {
             last: Mutex::new(None),
             running: tokio::sync::Mutex::new(()),
         });
-        let mut checks = self
-            .inner
-            .checks
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut checks = pr_core::sync::write(&self.inner.checks);
         if checks.contains_key(&name) {
             return Err(Error::DuplicateCheck { name });
         }
@@ -204,11 +200,12 @@ impl HealthRegistry {
     }
 
     /// Removes a check; returns whether it was there.
+    #[allow(
+        clippy::must_use_candidate,
+        reason = "called for its effect; whether it was there is informational"
+    )]
     pub fn remove(&self, name: &str) -> bool {
-        self.inner
-            .checks
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
+        pr_core::sync::write(&self.inner.checks)
             .remove(name)
             .is_some()
     }
@@ -216,21 +213,14 @@ impl HealthRegistry {
     /// The names of the registered checks, sorted.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
-        self.inner
-            .checks
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        pr_core::sync::read(&self.inner.checks)
             .keys()
             .cloned()
             .collect()
     }
 
     fn entries(&self, group: Option<&Group>) -> Vec<Arc<Entry>> {
-        let checks = self
-            .inner
-            .checks
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let checks = pr_core::sync::read(&self.inner.checks);
         checks
             .values()
             .filter(|e| group.is_none_or(|g| e.groups.contains(g)))
@@ -416,15 +406,12 @@ async fn run(entry: Arc<Entry>, fresh: Fresh) {
 
 impl Entry {
     fn last(&self) -> Option<Run> {
-        self.last
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        pr_core::sync::lock(&self.last).clone()
     }
 
     /// Whether the last result is `fresh` enough to reuse.
     fn is_fresh(&self, fresh: Fresh) -> bool {
-        let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let last = pr_core::sync::lock(&self.last);
         last.as_ref().is_some_and(|run| match fresh {
             Fresh::Any => true,
             Fresh::Younger(max_age) => run.finished.elapsed() < max_age,
@@ -436,11 +423,7 @@ impl Entry {
         #[cfg(feature = "metrics")]
         self.metrics.record(run.outcome.status(), run.duration);
         let status = run.outcome.status();
-        let previous = self
-            .last
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(run);
+        let previous = pr_core::sync::lock(&self.last).replace(run);
         let before = previous.map_or(Status::Unknown, |p| p.outcome.status());
         if before != status {
             if status.is_passing() {

@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use ring::hmac;
 
@@ -57,7 +57,7 @@ impl AuditLog {
 
     /// Appends one event (a JSON object) as a chained line, synchronously.
     pub(crate) fn write(&self, event_json: &str) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = pr_core::sync::lock(&self.state);
         let mut line = String::with_capacity(event_json.len() + 200);
         state.file.prepare(event_json.len() + 200);
         let seq = state.seq + 1;
@@ -87,11 +87,7 @@ impl AuditLog {
     }
 
     pub(crate) fn flush(&self) {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .file
-            .flush();
+        pr_core::sync::lock(&self.state).file.flush();
     }
 }
 

@@ -41,27 +41,18 @@ impl ManualClock {
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let mut now = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = pr_core::sync::lock(&self.0);
         *now += by;
     }
 
     /// Sets the clock to `to` (it may go backwards, as a wall clock can).
     pub fn set(&self, to: SystemTime) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = to;
+        *pr_core::sync::lock(&self.0) = to;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *pr_core::sync::lock(&self.0)
     }
 }

@@ -162,15 +162,11 @@ impl LevelState {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Filters> {
-        self.filters
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        pr_core::sync::read(&self.filters)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Filters> {
-        self.filters
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        pr_core::sync::write(&self.filters)
     }
 
     pub(crate) fn is_audit(&self, meta: &Metadata<'_>) -> bool {

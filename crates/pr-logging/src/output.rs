@@ -155,11 +155,7 @@ impl std::fmt::Debug for WriterSink {
 
 impl Sink for WriterSink {
     fn write_line(&self, line: &[u8]) {
-        let result = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .write_all(line);
+        let result = pr_core::sync::lock(&self.writer).write_all(line);
         match result {
             Ok(()) => {
                 self.counters.add_line(line.len());
@@ -170,11 +166,7 @@ impl Sink for WriterSink {
     }
 
     fn flush(&self, _deadline: Instant) -> u64 {
-        let _ = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .flush();
+        let _ = pr_core::sync::lock(&self.writer).flush();
         0
     }
 }
@@ -187,16 +179,13 @@ pub(crate) struct FileSink {
 
 impl Sink for FileSink {
     fn write_line(&self, line: &[u8]) {
-        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut file = pr_core::sync::lock(&self.file);
         file.write_line(line);
         file.flush();
     }
 
     fn flush(&self, _deadline: Instant) -> u64 {
-        self.file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .flush();
+        pr_core::sync::lock(&self.file).flush();
         0
     }
 }
@@ -229,7 +218,7 @@ impl Progress {
             self.finished.store(true, Ordering::SeqCst);
         }
         if self.waiters.load(Ordering::SeqCst) > 0 {
-            let _lock = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let _lock = pr_core::sync::lock(&self.lock);
             self.changed.notify_all();
         }
     }
@@ -247,7 +236,7 @@ impl Progress {
             return true;
         }
         self.waiters.fetch_add(1, Ordering::SeqCst);
-        let mut lock = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut lock = pr_core::sync::lock(&self.lock);
         let held = loop {
             if done(self) {
                 break true;
@@ -395,11 +384,7 @@ impl Sink for QueueSink {
         let _ = self.tx.try_send(Vec::new());
         let finished = progress.wait(deadline, |p| p.finished.load(Ordering::SeqCst));
         if finished {
-            let handle = self
-                .handle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
+            let handle = pr_core::sync::lock(&self.handle).take();
             if let Some(handle) = handle {
                 let _ = handle.join();
             }

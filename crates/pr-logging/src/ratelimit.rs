@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 
 use tracing::Metadata;
 
@@ -63,15 +63,10 @@ impl RateLimiter {
 
     fn window(&self, meta: &'static Metadata<'static>) -> Arc<Window> {
         let key = std::ptr::from_ref(meta) as usize;
-        if let Some(window) = self
-            .windows
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
+        if let Some(window) = pr_core::sync::read(&self.windows).get(&key) {
             return Arc::clone(window);
         }
-        let mut windows = self.windows.write().unwrap_or_else(PoisonError::into_inner);
+        let mut windows = pr_core::sync::write(&self.windows);
         Arc::clone(windows.entry(key).or_insert_with(|| {
             Arc::new(Window {
                 limit: self.limit_for(meta.target()),

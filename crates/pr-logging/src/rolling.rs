@@ -311,11 +311,7 @@ impl Compressor {
     /// Finishes queued work and stops the thread.
     pub(crate) fn stop(&self) {
         let _ = self.tx.send(Job::Stop);
-        let handle = self
-            .handle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let handle = pr_core::sync::lock(&self.handle).take();
         if let Some(handle) = handle {
             let _ = handle.join();
         }

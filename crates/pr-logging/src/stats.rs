@@ -1,7 +1,7 @@
 //! Counters of each output, the [`Stats`] snapshot and the [`HealthProbe`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 /// Handles registered once per output with the `metrics` recorder.
 #[cfg(feature = "metrics")]
@@ -249,7 +249,7 @@ impl HealthProbe {
     /// Each output's state since the previous check.
     #[must_use]
     pub fn check(&self) -> HealthReport {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = pr_core::sync::lock(&self.seen);
         let outputs = self
             .outputs
             .iter()

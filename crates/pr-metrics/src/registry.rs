@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics::{Key, Unit};
@@ -19,13 +19,7 @@ pub(crate) const OVERFLOW_LABEL: &str = "metric_overflow";
 
 const KEY_SHARDS: usize = 16;
 
-pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
-}
+use pr_core::sync::{read, write};
 
 /// A `metrics::Key` hashes itself to its precomputed hash with one
 /// `write_u64`; this hasher passes that through.
@@ -552,12 +546,7 @@ impl Registry {
 
     /// Logs a refused facade registration, once per name.
     pub(crate) fn reject(&self, name: &str, error: &Error) {
-        let first = self
-            .inner
-            .rejected
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.to_owned());
+        let first = pr_core::sync::lock(&self.inner.rejected).insert(name.to_owned());
         if first {
             use pr_errors::CodedError;
             tracing::error!(
@@ -572,11 +561,7 @@ impl Registry {
     /// Names whose facade registration was refused (each is logged once).
     #[must_use]
     pub fn rejected(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .inner
-            .rejected
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let mut names: Vec<String> = pr_core::sync::lock(&self.inner.rejected)
             .iter()
             .cloned()
             .collect();
@@ -604,10 +589,7 @@ impl Registry {
         for family in &families {
             write(&family.series).retain(|_, series| {
                 let fingerprint = series.cell.fingerprint();
-                let mut activity = series
-                    .activity
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
+                let mut activity = pr_core::sync::lock(&series.activity);
                 if activity.0 != fingerprint {
                     *activity = (fingerprint, now);
                     return true;

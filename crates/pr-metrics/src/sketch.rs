@@ -18,7 +18,7 @@
 //! window as its newest completed slice.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::Clock;
@@ -121,7 +121,7 @@ impl WindowSketch {
     /// Turns the ring by the time passed since the current slot began.
     pub(crate) fn rotate(&self) {
         let now = self.clock.now();
-        let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut started = pr_core::sync::lock(&self.started);
         let elapsed = now.saturating_sub(*started);
         let turns = elapsed.as_nanos() / self.slice.as_nanos().max(1);
         if turns == 0 {

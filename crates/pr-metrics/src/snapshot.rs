@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::MetricKind;
 use crate::cells::HistogramCell;
-use crate::registry::{CellRef, Registry, read};
+use crate::registry::{CellRef, Registry};
+use pr_core::sync::read;
 
 /// Every metric family at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -4,7 +4,8 @@
 use std::fmt;
 
 use crate::MetricKind;
-use crate::registry::{CellRef, Family, Registry, Series, read};
+use crate::registry::{CellRef, Family, Registry, Series};
+use pr_core::sync::read;
 
 /// An exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -19,7 +19,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::{Clock, nanos};
@@ -596,10 +596,7 @@ impl CircuitBreaker {
     /// another thread moved first.
     fn transition(&self, from: u64, to: State, rates: Rates) {
         let inner = &*self.0;
-        let guard = inner
-            .transition
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let guard = pr_core::sync::lock(&inner.transition);
         if inner.state.load(Ordering::Acquire) != from {
             return;
         }
@@ -678,10 +675,7 @@ impl CircuitBreaker {
 
     fn set_state(&self, to: State) {
         let inner = &*self.0;
-        let guard = inner
-            .transition
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let guard = pr_core::sync::lock(&inner.transition);
         let from = inner.state.load(Ordering::Acquire);
         self.enter(from, to, Rates::default());
         drop(guard);

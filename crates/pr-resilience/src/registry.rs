@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::{Clock, nanos};
@@ -112,7 +112,7 @@ impl<K: Hash + Eq + Clone + fmt::Display> BreakerRegistry<K> {
     pub fn get(&self, key: &K) -> CircuitBreaker {
         let inner = &*self.0;
         let now = inner.clock.now_nanos();
-        let mut entries = inner.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = pr_core::sync::lock(&inner.entries);
         if let Some(entry) = entries.get_mut(key) {
             entry.last_used = now;
             return entry.breaker.clone();
@@ -145,22 +145,14 @@ impl<K: Hash + Eq + Clone + fmt::Display> BreakerRegistry<K> {
     /// The breaker for `key` if there is one, without making it.
     #[must_use]
     pub fn find(&self, key: &K) -> Option<CircuitBreaker> {
-        let entries = self
-            .0
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let entries = pr_core::sync::lock(&self.0.entries);
         entries.get(key).map(|entry| entry.breaker.clone())
     }
 
     /// Breakers held now.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        pr_core::sync::lock(&self.0.entries).len()
     }
 
     /// Whether the registry holds no breaker.
@@ -172,11 +164,7 @@ impl<K: Hash + Eq + Clone + fmt::Display> BreakerRegistry<K> {
     /// Every breaker held now, with its key.
     #[must_use]
     pub fn breakers(&self) -> Vec<(K, CircuitBreaker)> {
-        let entries = self
-            .0
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let entries = pr_core::sync::lock(&self.0.entries);
         entries
             .iter()
             .map(|(key, entry)| (key.clone(), entry.breaker.clone()))

@@ -4,7 +4,7 @@
 //! retry-after, an `on_retry` hook and a shared [`RetryBudget`].
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pr_errors::CodedError;
@@ -824,7 +824,7 @@ impl RetryBudget {
 
     /// Takes one token, or `None` when the bucket is empty.
     fn withdraw(&self) -> Option<Waiting<'_>> {
-        let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = pr_core::sync::lock(&self.0.state);
         self.refill(&mut state);
         if state.tokens < 1.0 {
             tracing::debug!(target: "pr_resilience::retry", "retry.budget_exhausted");
@@ -838,8 +838,9 @@ impl RetryBudget {
 
     /// Takes one token for work that is not a retry wait (a hedge, a
     /// failover step); `false` when the bucket is empty.
+    #[must_use]
     pub fn try_spend(&self) -> bool {
-        let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = pr_core::sync::lock(&self.0.state);
         self.refill(&mut state);
         if state.tokens < 1.0 {
             return false;
@@ -852,7 +853,7 @@ impl RetryBudget {
     /// The budget's figures now.
     #[must_use]
     pub fn snapshot(&self) -> BudgetSnapshot {
-        let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = pr_core::sync::lock(&self.0.state);
         self.refill(&mut state);
         BudgetSnapshot {
             available: state.tokens,
@@ -868,11 +869,7 @@ struct Waiting<'a>(&'a RetryBudget);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        let mut state = (self.0)
-            .0
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = pr_core::sync::lock(&(self.0).0.state);
         state.waiting = state.waiting.saturating_sub(1);
     }
 }

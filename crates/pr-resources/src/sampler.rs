@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -238,10 +238,7 @@ impl Sampler {
 
     fn state(&self) -> MutexGuard<'_, State> {
         // A listener that panicked leaves valid state behind.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        pr_core::sync::lock(&self.inner.state)
     }
 
     /// Samples everything now, evaluates the rules, publishes and returns

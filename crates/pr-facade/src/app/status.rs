@@ -1,7 +1,7 @@
 //! [`StatusBoard`]: the sections components contribute to `/status`.
 
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
@@ -64,7 +64,7 @@ impl StatusBoard {
         section: impl Fn() -> Value + Send + Sync + 'static,
     ) -> Result<(), Error> {
         let name = name.into();
-        let mut sections = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        let mut sections = pr_core::sync::write(&self.0);
         if RESERVED_SECTIONS.contains(&name.as_str()) || sections.iter().any(|(n, _)| *n == name) {
             return Err(Error::DuplicateSection { name });
         }
@@ -73,8 +73,12 @@ impl StatusBoard {
     }
 
     /// Removes the section `name`; returns whether it was there.
+    #[allow(
+        clippy::must_use_candidate,
+        reason = "called for its effect; whether it was there is informational"
+    )]
     pub fn remove(&self, name: &str) -> bool {
-        let mut sections = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        let mut sections = pr_core::sync::write(&self.0);
         let before = sections.len();
         sections.retain(|(n, _)| n != name);
         sections.len() != before
@@ -83,9 +87,7 @@ impl StatusBoard {
     /// The sections' names, in the order they were added.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
-        self.0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        pr_core::sync::read(&self.0)
             .iter()
             .map(|(n, _)| n.clone())
             .collect()
@@ -95,10 +97,7 @@ impl StatusBoard {
     #[must_use]
     pub fn render(&self) -> Map<String, Value> {
         // Run the closures outside the lock: a section may be slow or add one.
-        let sections: Vec<(String, Section)> = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        let sections: Vec<(String, Section)> = pr_core::sync::read(&self.0)
             .iter()
             .map(|(n, s)| (n.clone(), Arc::clone(s)))
             .collect();

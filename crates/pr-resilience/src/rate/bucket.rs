@@ -1,18 +1,12 @@
 //! Token bucket (capacity and refill) and leaky bucket (smooth output).
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{Denied, LimiterClock, MonotonicClock, Quota, RateLimiter, RejectCounter};
 use crate::Error;
 
-/// Locks a mutex, taking the state over from a thread that panicked while
-/// holding it (the state is a few integers, always consistent).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+pub(crate) use pr_core::sync::lock;
 
 /// Figures shared by the two buckets.
 struct Shape {

@@ -14,12 +14,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// # Examples
 ///
 /// ```
-/// use pr_config::Duration;
+/// use pr_core::units::Duration;
 ///
 /// let d: Duration = "1m30s".parse()?;
 /// assert_eq!(d.as_std(), std::time::Duration::from_secs(90));
 /// assert_eq!(d.to_string(), "1m30s");
-/// # Ok::<(), pr_config::ParseUnitError>(())
+/// # Ok::<(), pr_core::units::ParseUnitError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Duration(pub std::time::Duration);
@@ -31,12 +31,12 @@ pub struct Duration(pub std::time::Duration);
 /// # Examples
 ///
 /// ```
-/// use pr_config::ByteSize;
+/// use pr_core::units::ByteSize;
 ///
 /// let size: ByteSize = "64MiB".parse()?;
 /// assert_eq!(size.as_u64(), 64 * 1024 * 1024);
 /// assert_eq!(size.to_string(), "64MiB");
-/// # Ok::<(), pr_config::ParseUnitError>(())
+/// # Ok::<(), pr_core::units::ParseUnitError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ByteSize(pub u64);
@@ -296,6 +296,7 @@ impl<'de> Deserialize<'de> for ByteSize {
 }
 
 #[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 impl schemars::JsonSchema for Duration {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Duration".into()
@@ -310,6 +311,7 @@ impl schemars::JsonSchema for Duration {
 }
 
 #[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 impl schemars::JsonSchema for ByteSize {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "ByteSize".into()

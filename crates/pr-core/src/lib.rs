@@ -1,0 +1,30 @@
+//! The floor of the pr toolkit: the few things every crate of it shares, so
+//! that no crate grows its own copy. Small and stable, like `tracing-core`:
+//! a type moves in only when two or more crates need the same thing.
+//!
+//! - [`units`]: [`Duration`](units::Duration) (`"30s"`) and
+//!   [`ByteSize`](units::ByteSize) (`"64MiB"`), which read and write human
+//!   text in configuration files (serde; JSON Schema with feature `schema`).
+//! - [`sync`]: locks that ignore poisoning.
+//!
+//! ```
+//! use pr_core::units::{ByteSize, Duration};
+//!
+//! let ttl: Duration = "1m30s".parse()?;
+//! assert_eq!(ttl.as_std(), std::time::Duration::from_secs(90));
+//! let size: ByteSize = "64MiB".parse()?;
+//! assert_eq!(size.as_u64(), 64 << 20);
+//!
+//! let counter = std::sync::Mutex::new(0);
+//! *pr_core::sync::lock(&counter) += 1;
+//! # Ok::<(), pr_core::units::ParseUnitError>(())
+//! ```
+//!
+//! pr-core depends on nothing of ours, and every crate of the toolkit may
+//! depend on it (pr-errors included, should it need to): it sits at the very
+//! bottom of the layering in `docs/STYLE.md`.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod sync;
+pub mod units;
