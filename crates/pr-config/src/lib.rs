@@ -25,7 +25,7 @@
 //! what was expected and the *kind* of value found, never the value.
 //! [`Loaded::explain`] shows which source won for each key and which it
 //! shadowed, with secrets masked. Secrets use [`SecretString`] (re-exported
-//! from `pr-security`): redacted in `Debug`, `Display` and `Serialize`,
+//! from `pr-core`, the toolkit's one secret type): redacted in `Debug`, `Display` and `Serialize`,
 //! zeroed on drop.
 //!
 //! [`Duration`] (`"30s"`) and [`ByteSize`] (`"64MiB"`) parse as typed values.
@@ -187,8 +187,8 @@ pub use format::Format;
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub use health::ReloadCheck;
 pub use loader::{ConfigLoader, ConfigLoaderBuilder, Loaded, SecretFilePolicy};
+pub use pr_core::secret::SecretString;
 pub use pr_core::units::{ByteSize, Duration, ParseUnitError};
-pub use pr_security::SecretString;
 #[cfg(feature = "reload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
 pub use reload::{ConfigHandle, Current, Reader, ReloadStatus, WatchMode, Watcher};

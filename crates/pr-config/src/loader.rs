@@ -20,7 +20,7 @@ use crate::explain::{Entry, Explanation};
 use crate::format::{self, Format};
 use crate::{Error, Problem, Source, Validate, Validator, Warning, env, tree};
 
-/// What [`pr_security::SecretString`] and friends serialize as.
+/// What [`pr_core::secret::SecretString`] and friends serialize as.
 pub(crate) const REDACTED: &str = "[redacted]";
 const MAX_REPAIRS: usize = 256;
 

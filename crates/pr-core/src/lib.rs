@@ -5,6 +5,9 @@
 //! - [`units`]: [`Duration`](units::Duration) (`"30s"`) and
 //!   [`ByteSize`](units::ByteSize) (`"64MiB"`), which read and write human
 //!   text in configuration files (serde; JSON Schema with feature `schema`).
+//! - [`secret`]: [`SecretString`](secret::SecretString) and
+//!   [`SecretBytes`](secret::SecretBytes), which never print, compare in
+//!   constant time (with a bearer-token check) and are wiped on drop.
 //! - [`sync`]: locks that ignore poisoning.
 //!
 //! ```
@@ -26,5 +29,6 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod secret;
 pub mod sync;
 pub mod units;

@@ -1,8 +1,8 @@
 //! [`HealthConfig`]: timeouts, caching, HTTP mapping and who sees details.
 
-use std::fmt;
 use std::time::Duration;
 
+use pr_core::secret::SecretString;
 use pr_errors::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +33,7 @@ pub struct HealthConfig {
     /// `authorized`. Never serialised or printed.
     #[serde(skip_serializing)]
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub token: Option<DetailToken>,
+    pub token: Option<SecretString>,
 }
 
 impl Default for HealthConfig {
@@ -77,11 +77,11 @@ impl HealthConfig {
             problems.push("health.token: required when show_details is `authorized`".to_owned());
         }
         if let Some(token) = &self.token
-            && token.0.len() < 16
+            && token.len() < 16
         {
             problems.push(format!(
                 "health.token: must be at least 16 characters, got {} (value not shown)",
-                token.0.len()
+                token.len()
             ));
         }
         if problems.is_empty() {
@@ -144,32 +144,6 @@ pub enum ShowDetails {
     Always,
 }
 
-/// A bearer token; its `Debug` output is redacted and it is never serialised.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct DetailToken(String);
-
-impl DetailToken {
-    /// Wraps a token.
-    #[must_use]
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
-    }
-
-    /// Compares with a presented token in constant time.
-    #[cfg(feature = "http")]
-    pub(crate) fn matches(&self, presented: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
-    }
-}
-
-impl fmt::Debug for DetailToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DetailToken([redacted])")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +161,7 @@ mod tests {
             refresh_interval_ms: 0,
             degraded_http_status: 99,
             show_details: ShowDetails::Authorized,
-            token: Some(DetailToken::new("hunter2")),
+            token: Some(SecretString::new("hunter2")),
             ..HealthConfig::default()
         };
         let err = config.validate().unwrap_err();

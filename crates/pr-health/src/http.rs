@@ -90,12 +90,11 @@ fn details_allowed(registry: &HealthRegistry, headers: &HeaderMap) -> bool {
         ShowDetails::Authorized => {
             let presented = headers
                 .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            match (&config.token, presented) {
-                (Some(token), Some(presented)) => token.matches(presented),
-                _ => false,
-            }
+                .and_then(|v| v.to_str().ok());
+            config
+                .token
+                .as_ref()
+                .is_some_and(|token| token.matches_bearer(presented))
         }
         _ => false,
     }

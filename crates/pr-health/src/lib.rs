@@ -96,7 +96,7 @@ mod status;
 
 pub use builtin::{DiskSpaceCheck, MemoryCheck, TcpCheck};
 pub use check::{Check, CheckFuture, FnCheck, Group, check_fn};
-pub use config::{DetailToken, HealthConfig, ShowDetails};
+pub use config::{HealthConfig, ShowDetails};
 pub use error::{CODES, DUPLICATE_CHECK, Error, INVALID_CONFIG};
 pub use lifecycle::{Lifecycle, Phase};
 pub use registry::{CheckReport, HealthRegistry, HealthReport, Refresher};

@@ -226,7 +226,7 @@ impl LoggingBuilder {
                 Some(Arc::new(AuditLog::new(
                     file,
                     &settings,
-                    audit.key.expose(),
+                    audit.key.expose().as_bytes(),
                     &audit.key_id,
                     counters,
                 )))

@@ -1,9 +1,9 @@
 //! [`LoggingConfig`]: filters, outputs, rotation, retention, redaction and
 //! the audit log. `Default` is safe in production.
 
-use std::fmt;
 use std::path::PathBuf;
 
+use pr_core::secret::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -349,7 +349,7 @@ pub struct RedactionConfig {
     /// or printed.
     #[serde(skip_serializing)]
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub hmac_key: Option<Secret>,
+    pub hmac_key: Option<SecretString>,
     /// The key's id, written beside each HMAC.
     pub hmac_key_id: String,
 }
@@ -392,7 +392,7 @@ pub struct AuditConfig {
     /// printed.
     #[serde(skip_serializing)]
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
-    pub key: Secret,
+    pub key: SecretString,
     /// The key's id, recorded on every line.
     pub key_id: String,
     /// When to rotate; the chain continues across files.
@@ -407,7 +407,7 @@ impl Default for AuditConfig {
     fn default() -> Self {
         Self {
             path: PathBuf::from("logs/audit.log"),
-            key: Secret::default(),
+            key: SecretString::default(),
             key_id: "k1".to_owned(),
             rotation: RotationConfig::default(),
             retention: RetentionConfig {
@@ -416,29 +416,6 @@ impl Default for AuditConfig {
             },
             mode: 0o640,
         }
-    }
-}
-
-/// A secret string: `Debug` prints `[redacted]` and it is never serialised.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    #[must_use]
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-
-    pub(crate) fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
     }
 }
 
@@ -496,9 +473,9 @@ impl LoggingConfig {
             match &self.redaction.hmac_key {
                 None => problems
                     .push("logging.redaction.hmac_key: required when mode is `hmac`".to_owned()),
-                Some(key) if key.0.len() < 32 => problems.push(format!(
+                Some(key) if key.len() < 32 => problems.push(format!(
                     "logging.redaction.hmac_key: must be at least 32 bytes, got {} (value not shown)",
-                    key.0.len()
+                    key.len()
                 )),
                 Some(_) => {}
             }
@@ -514,10 +491,10 @@ impl LoggingConfig {
                 audit.mode,
                 &mut problems,
             );
-            if audit.key.0.len() < 32 {
+            if audit.key.len() < 32 {
                 problems.push(format!(
                     "logging.audit.key: must be at least 32 bytes, got {} (value not shown)",
-                    audit.key.0.len()
+                    audit.key.len()
                 ));
             }
             if !valid_key_id(&audit.key_id) {
@@ -614,7 +591,7 @@ mod tests {
                 FileConfig::new("a.log"),
             ],
             audit: Some(AuditConfig {
-                key: Secret::new("hunter2"),
+                key: SecretString::new("hunter2"),
                 ..AuditConfig::default()
             }),
             ..LoggingConfig::default()
@@ -656,7 +633,7 @@ mod tests {
         config.files.push(FileConfig::new(".hidden"));
         config.audit = Some(AuditConfig {
             path: PathBuf::from("x.log"),
-            key: Secret::new("k".repeat(32)),
+            key: SecretString::new("k".repeat(32)),
             key_id: String::new(),
             ..AuditConfig::default()
         });
@@ -678,7 +655,7 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected} missing from:\n{text}");
         }
-        config.redaction.hmac_key = Some(Secret::new("short"));
+        config.redaction.hmac_key = Some(SecretString::new("short"));
         let text = config.validate().unwrap_err().to_string();
         assert!(text.contains("at least 32 bytes, got 5") && !text.contains("short"));
     }
@@ -711,11 +688,11 @@ mod tests {
         config.files.push(FileConfig::new(shared.clone()));
         config.redaction.keys = vec![SECRET.to_owned()];
         config.redaction.mode = RedactionMode::Hmac;
-        config.redaction.hmac_key = Some(Secret::new(SECRET));
+        config.redaction.hmac_key = Some(SecretString::new(SECRET));
         config.redaction.hmac_key_id = format!("{SECRET} !");
         config.audit = Some(AuditConfig {
             path: shared,
-            key: Secret::new(SECRET),
+            key: SecretString::new(SECRET),
             key_id: format!("{SECRET}/"),
             ..AuditConfig::default()
         });

@@ -14,14 +14,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use subtle::ConstantTimeEq as _;
 
-use crate::{LevelHandle, Secret};
+use pr_core::secret::SecretString;
+
+use crate::LevelHandle;
 
 #[derive(Clone)]
 struct Loggers {
     levels: LevelHandle,
-    token: Secret,
+    token: SecretString,
 }
 
 /// The body of `POST /loggers`.
@@ -38,18 +39,22 @@ struct Change {
 /// # Examples
 ///
 /// ```
-/// use pr_logging::{Logging, LoggingConfig, Secret};
+/// use pr_core::secret::SecretString;
+/// use pr_logging::{Logging, LoggingConfig};
 ///
 /// # fn main() -> Result<(), pr_logging::Error> {
 /// let mut config = LoggingConfig::default();
 /// config.console.enabled = false;
 /// let (_dispatch, guard) = Logging::builder(&config).build()?;
 /// let ops: axum::Router = axum::Router::new()
-///     .merge(pr_logging::http::router(guard.levels(), Secret::new("a-long-random-ops-token")));
+///     .merge(pr_logging::http::router(guard.levels(), SecretString::new("a-long-random-ops-token")));
 /// # Ok(())
 /// # }
 /// ```
-pub fn router<S: Clone + Send + Sync + 'static>(levels: LevelHandle, token: Secret) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(
+    levels: LevelHandle,
+    token: SecretString,
+) -> Router<S> {
     Router::new()
         .route("/loggers", get(show).post(change))
         .with_state(Loggers { levels, token })
@@ -72,14 +77,12 @@ async fn show(State(loggers): State<Loggers>) -> Response {
     axum::Json(state_json(&loggers.levels)).into_response()
 }
 
-fn authorized(token: &Secret, headers: &HeaderMap) -> bool {
-    let expected = token.expose();
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    !expected.is_empty() && bool::from(expected.ct_eq(presented.as_bytes()))
+fn authorized(token: &SecretString, headers: &HeaderMap) -> bool {
+    token.matches_bearer(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 fn problem(status: StatusCode, code: &str, detail: &str) -> Response {

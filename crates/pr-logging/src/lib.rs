@@ -107,8 +107,8 @@ pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AuditConfig, Color, ConsoleConfig, Every, FileConfig, Format, LoggingConfig, QueueConfig,
-    RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Secret,
-    Stream, WhenFull,
+    RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Stream,
+    WhenFull,
 };
 pub use error::{
     ALREADY_INITIALIZED, CODES, Error, INVALID_CONFIG, INVALID_FILTER, INVALID_REQUEST, IO,

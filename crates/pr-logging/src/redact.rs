@@ -25,7 +25,7 @@ impl Redactor {
     pub(crate) fn new(config: &RedactionConfig) -> Self {
         let hmac = config.hmac_key.as_ref().map(|key| {
             (
-                hmac::Key::new(hmac::HMAC_SHA256, key.expose()),
+                hmac::Key::new(hmac::HMAC_SHA256, key.expose().as_bytes()),
                 config.hmac_key_id.clone(),
             )
         });
@@ -261,7 +261,7 @@ fn card(s: &[u8], start: usize) -> (usize, bool) {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
     use super::*;
-    use crate::config::Secret;
+    use pr_core::secret::SecretString as Secret;
 
     fn scan(s: &str) -> String {
         let r = Redactor::new(&RedactionConfig::default());

@@ -118,7 +118,7 @@ impl fmt::Debug for HmacKey {
 }
 
 fn raw_mut(secret: &mut SecretBytes) -> &mut [u8] {
-    secret.as_mut_slice()
+    secret.expose_mut()
 }
 
 fn from_hex(text: &str) -> Option<Vec<u8>> {

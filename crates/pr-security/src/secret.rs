@@ -1,216 +1,14 @@
-//! Secret values that never print, random tokens, API keys with a checksum,
-//! and constant-time comparison.
-
-use std::fmt;
+//! Secret values that never print (pr-core's, re-exported here), random
+//! tokens, API keys with a checksum, and constant-time comparison.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use subtle::ConstantTimeEq;
 
 use crate::Error;
 
-const REDACTED: &str = "[redacted]";
-
-/// A secret string (a password, token, API key). Its `Debug`, `Display` and
-/// `Serialize` output is `[redacted]`; the value is read with
-/// [`SecretString::expose`], compared in constant time, and overwritten with
-/// zeros when dropped (best effort: copies made by the allocator on growth are
-/// not reached).
-///
-/// # Examples
-///
-/// ```
-/// use pr_security::SecretString;
-///
-/// let token = SecretString::new("hunter2");
-/// assert_eq!(format!("{token} {token:?}"), "[redacted] SecretString([redacted])");
-/// assert!(token.ct_eq("hunter2"));
-/// assert_eq!(token.expose(), "hunter2");
-/// ```
-#[derive(Clone, Default)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps a secret.
-    #[must_use]
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-
-    /// The secret itself. Every call site is a place where it can leak: keep
-    /// them few.
-    #[must_use]
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Its length in bytes (not secret for the purposes of this type).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether it is empty.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Compares with `other` in constant time (for equal lengths; the length
-    /// itself may leak through timing).
-    #[must_use]
-    pub fn ct_eq(&self, other: impl AsRef<[u8]>) -> bool {
-        constant_time_eq(self.0.as_bytes(), other.as_ref())
-    }
-}
-
-impl Drop for SecretString {
-    fn drop(&mut self) {
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        wipe(&mut bytes);
-    }
-}
-
-impl From<String> for SecretString {
-    fn from(secret: String) -> Self {
-        Self(secret)
-    }
-}
-
-impl From<&str> for SecretString {
-    fn from(secret: &str) -> Self {
-        Self(secret.to_owned())
-    }
-}
-
-impl PartialEq for SecretString {
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(other.0.as_bytes())
-    }
-}
-
-impl Eq for SecretString {}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretString({REDACTED})")
-    }
-}
-
-impl fmt::Display for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
-
-impl Serialize for SecretString {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(REDACTED)
-    }
-}
-
-impl<'de> Deserialize<'de> for SecretString {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self)
-    }
-}
-
-/// Secret bytes (key material, decrypted secrets). Prints and serializes as
-/// `[redacted]`; overwritten with zeros when dropped.
-#[derive(Clone, Default)]
-pub struct SecretBytes(Vec<u8>);
-
-impl SecretBytes {
-    /// Wraps secret bytes.
-    #[must_use]
-    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        Self(secret.into())
-    }
-
-    /// The bytes.
-    #[must_use]
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// Their length.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether there are none.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Compares in constant time (for equal lengths).
-    #[must_use]
-    pub fn ct_eq(&self, other: impl AsRef<[u8]>) -> bool {
-        constant_time_eq(&self.0, other.as_ref())
-    }
-
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.0
-    }
-}
-
-impl Drop for SecretBytes {
-    fn drop(&mut self) {
-        wipe(&mut self.0);
-    }
-}
-
-impl PartialEq for SecretBytes {
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(&other.0)
-    }
-}
-
-impl Eq for SecretBytes {}
-
-impl fmt::Debug for SecretBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretBytes({REDACTED})")
-    }
-}
-
-impl Serialize for SecretBytes {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(REDACTED)
-    }
-}
-
-impl From<Vec<u8>> for SecretBytes {
-    fn from(secret: Vec<u8>) -> Self {
-        Self(secret)
-    }
-}
-
-/// Overwrites `bytes` with zeros in a way the optimiser keeps.
-fn wipe(bytes: &mut [u8]) {
-    for b in bytes.iter_mut() {
-        *b = 0;
-    }
-    std::hint::black_box(bytes);
-}
-
-/// Compares two byte strings in constant time with respect to their
-/// contents (the lengths are compared first and may leak through timing).
-///
-/// # Examples
-///
-/// ```
-/// assert!(pr_security::constant_time_eq(b"token", b"token"));
-/// assert!(!pr_security::constant_time_eq(b"token", b"tokem"));
-/// ```
-#[must_use]
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.ct_eq(b).into()
-}
+pub use pr_core::secret::{SecretBytes, SecretString, constant_time_eq};
+use zeroize::Zeroize as _;
 
 /// How a random token is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,8 +66,8 @@ pub fn random_token(bytes: usize, encoding: TokenEncoding) -> Result<SecretStrin
         TokenEncoding::Hex => to_hex(raw),
         TokenEncoding::Base64Url => URL_SAFE_NO_PAD.encode(&*raw),
     };
-    wipe(raw);
-    Ok(SecretString(text))
+    raw.zeroize();
+    Ok(SecretString::new(text))
 }
 
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
@@ -340,10 +138,10 @@ impl ApiKey {
                 }
             }
         }
-        wipe(&mut raw);
+        raw.zeroize();
         let checksum = checksum(&key);
         key.push_str(&checksum);
-        Ok(SecretString(key))
+        Ok(SecretString::new(key))
     }
 
     /// Checks that `candidate` has the format of a key with `prefix` and a

@@ -72,7 +72,7 @@ pub(crate) fn router(ops: Ops, metrics: pr_metrics::Registry, token: &SecretStri
         .merge(pr_health::http::router(ops.health))
         .merge(pr_metrics::http::router(metrics))
         .merge(
-            pr_logging::http::router(levels, pr_logging::Secret::new(token.expose()))
+            pr_logging::http::router(levels, token.clone())
                 .route_layer(middleware::from_fn_with_state(guard, guard_changes)),
         )
 }
@@ -94,11 +94,8 @@ async fn guard_changes(
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let expected = token.expose();
-    if !expected.is_empty() && same_bytes(expected.as_bytes(), presented.as_bytes()) {
+        .and_then(|v| v.to_str().ok());
+    if token.matches_bearer(presented) {
         return next.run(request).await;
     }
     let mut response = (
@@ -119,13 +116,6 @@ async fn guard_changes(
         header::HeaderValue::from_static("close"),
     );
     response
-}
-
-/// Whether `a` and `b` are equal, in time that depends on their lengths
-/// only (a token's length is not secret; its bytes are).
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
 }
 
 async fn info(State(ops): State<Ops>) -> Response {

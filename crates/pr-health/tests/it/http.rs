@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use pr_core::secret::SecretString;
 use pr_health::http::router;
-use pr_health::{DetailToken, HealthConfig, HealthRegistry, Outcome, ShowDetails, check_fn};
+use pr_health::{HealthConfig, HealthRegistry, Outcome, ShowDetails, check_fn};
 
 const TOKEN: &str = "0123456789abcdef-ops";
 
@@ -48,7 +49,7 @@ async fn get(url: String, token: Option<&'static str>) -> (u16, String) {
 fn registry(show: ShowDetails) -> HealthRegistry {
     let mut config = HealthConfig::default();
     config.show_details = show;
-    config.token = Some(DetailToken::new(TOKEN));
+    config.token = Some(SecretString::new(TOKEN));
     let registry = HealthRegistry::new(config).unwrap();
     registry
         .add(check_fn("db", || async { Outcome::up() }))

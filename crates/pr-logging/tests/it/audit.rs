@@ -1,7 +1,8 @@
 //! The audit log: chained lines, tampering found at the right line, the
 //! chain continuing across rotation and restarts.
 
-use pr_logging::{AuditConfig, Logging, ManualClock, Secret, audit_files, verify, verify_all};
+use pr_core::secret::SecretString;
+use pr_logging::{AuditConfig, Logging, ManualClock, audit_files, verify, verify_all};
 use pr_test_support::{TempDir, temp_dir};
 
 use crate::support::{T0, quiet};
@@ -12,7 +13,7 @@ fn config(dir: &TempDir, max_bytes: Option<u64>) -> pr_logging::LoggingConfig {
     let mut config = quiet();
     let mut audit = AuditConfig::default();
     audit.path = dir.path().join("audit.log");
-    audit.key = Secret::new(KEY);
+    audit.key = SecretString::new(KEY);
     audit.key_id = "audit-2026".to_owned();
     audit.rotation.max_bytes = max_bytes;
     audit.rotation.every = pr_logging::Every::Never;

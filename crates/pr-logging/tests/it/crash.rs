@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use pr_logging::{AuditConfig, Logging, Secret, verify_all};
+use pr_core::secret::SecretString;
+use pr_logging::{AuditConfig, Logging, verify_all};
 use pr_test_support::{CrashChild, temp_dir};
 
 use crate::support::{all_lines, plain_file, quiet};
@@ -19,7 +20,7 @@ fn config(dir: &Path) -> pr_logging::LoggingConfig {
     config.files.push(file);
     let mut audit = AuditConfig::default();
     audit.path = dir.join("audit.log");
-    audit.key = Secret::new(KEY);
+    audit.key = SecretString::new(KEY);
     audit.rotation.max_bytes = Some(32 * 1024);
     config.audit = Some(audit);
     config

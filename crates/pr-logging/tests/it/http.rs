@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use pr_logging::{Logging, ManualClock, Secret};
+use pr_core::secret::SecretString;
+use pr_logging::{Logging, ManualClock};
 
 use crate::support::{T0, quiet};
 
@@ -50,7 +51,7 @@ async fn get_and_post_loggers() {
     let levels = guard.levels();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/loggers", listener.local_addr().unwrap());
-    let app: axum::Router = pr_logging::http::router(levels.clone(), Secret::new(TOKEN));
+    let app: axum::Router = pr_logging::http::router(levels.clone(), SecretString::new(TOKEN));
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let (status, body) = call("GET", url.clone(), None, "").await;

@@ -1,7 +1,8 @@
 //! Secrets never reach a file: by key, inside a span, as a bearer token in a
 //! message, as a card number; HMAC mode correlates without revealing.
 
-use pr_logging::{Format, Logging, RedactionMode, Secret};
+use pr_core::secret::SecretString;
+use pr_logging::{Format, Logging, RedactionMode};
 use pr_test_support::temp_dir;
 use tracing::Level;
 
@@ -55,7 +56,7 @@ fn hmac_mode_correlates() {
     let buf = Buf::default();
     let mut config = quiet();
     config.redaction.mode = RedactionMode::Hmac;
-    config.redaction.hmac_key = Some(Secret::new("an hmac key of at least 32 bytes!!"));
+    config.redaction.hmac_key = Some(SecretString::new("an hmac key of at least 32 bytes!!"));
     config.redaction.hmac_key_id = "k2".to_owned();
     let (dispatch, guard) = Logging::builder(&config)
         .writer("buf", Level::TRACE, Format::Json, buf.clone())
