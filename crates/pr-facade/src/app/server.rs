@@ -9,7 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration as StdDuration;
 
@@ -65,9 +65,15 @@ const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;
 ///   a flooded API can never take the descriptors the probes need.
 /// - **a header-read timeout**: a client that does not finish a request head
 ///   in time is disconnected (HTTP/1; hyper starts the timer when it waits
-///   for a head, so it also bounds the wait between keep-alive requests).
+///   for a head, so it also bounds the wait between keep-alive requests). A
+///   fresh connection, HTTP/1 or HTTP/2, that has not delivered its first
+///   request within it is dropped, even one that never sends a byte.
 /// - **an idle timeout**: a connection with no request in flight for that
-///   long is closed gracefully (HTTP/1 and HTTP/2).
+///   long is closed gracefully (HTTP/1 and HTTP/2); HTTP/2 connections are
+///   pinged every half of it and dropped when the peer stops answering for
+///   a header-read timeout. A closing connection with nothing in flight that
+///   has not finished its goodbye within a header-read timeout (a client
+///   that never acknowledges `GOAWAY`) is dropped.
 /// - **head limits**: HTTP/1 request heads larger than `max_header_bytes` get
 ///   431, more than `max_headers` fields get 431; HTTP/2 header lists are
 ///   bounded the same way.
@@ -81,15 +87,22 @@ const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;
 ///   followed by a back-off from 10 ms doubling to 1 s, so a listener out of
 ///   descriptors neither spins nor floods the log.
 ///
-/// When shutdown begins, the listener stops accepting and every connection
-/// is shut down gracefully at once: idle and half-read connections are
-/// closed, requests being handled finish. Only requests that reached the
+/// When shutdown begins, the listener closes its socket and every connection
+/// is shut down gracefully at once: idle connections and a fresh one part way
+/// through its first head are closed, HTTP/2 clients get `GOAWAY`, requests
+/// being handled finish. Only requests that reached the
 /// router count as in flight (the API's [`Drain`] guard is taken when hyper
 /// hands the request over, not when the connection opens, and held until
 /// the response is sent).
 ///
 /// Open connections are the gauge `pr_app_connections{listener}`, the cap
 /// `pr_app_connections_max{listener}`.
+///
+/// Not covered here: how long a handler may take to read a request body or a
+/// client to read a response (bound them around the router, e.g. with
+/// tower-http's `TimeoutLayer` and `RequestBodyTimeoutLayer`, and axum's body
+/// limit), and protocol upgrades (WebSockets): the listeners serve none, so
+/// that every socket stays inside the cap, the gauge and the drain.
 ///
 /// In a configuration file (`ops.limits`, or the API section's `limits`):
 ///
@@ -323,6 +336,7 @@ impl Listener {
 }
 
 /// What a listener serves: the router, and the drain its requests count in.
+#[derive(Clone)]
 struct Served {
     router: Router,
     drain: Option<Drain>,
@@ -336,10 +350,13 @@ async fn serve(
     served: Served,
     shutdown: impl Future<Output = ()>,
 ) {
-    let Served { router, drain } = served;
     let builder = Arc::new(builder(limits));
-    let idle_timeout = limits.idle_timeout.as_std();
-    let permits = Arc::new(Semaphore::new(max_connections));
+    let timeouts = Timeouts {
+        first_request: limits.header_read_timeout.as_std(),
+        idle: limits.idle_timeout.as_std(),
+        close_grace: limits.header_read_timeout.as_std(),
+    };
+    let permits = Arc::new(Semaphore::new(max_connections.min(Semaphore::MAX_PERMITS)));
     let (stop, stopped) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut errors = AcceptErrors::new(name);
@@ -379,21 +396,38 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let builder = Arc::clone(&builder);
-        let router = router.clone();
-        let drain = drain.clone();
+        let served = served.clone();
         let stopped = stopped.clone();
-        let open = open.clone();
-        open.increment(1.0);
+        // Counted down on every end of the task: return, panic, abort.
+        let counted = OpenConnection::new(open.clone());
         connections.spawn(async move {
-            connection(stream, peer, &builder, router, drain, stopped, idle_timeout).await;
-            open.decrement(1.0);
-            drop(permit);
+            let _counted = counted;
+            let _permit = permit;
+            connection(stream, peer, &builder, served, stopped, timeouts).await;
         });
     }
-    // Stop accepting (the listener is dropped with `incoming` on return),
-    // shut every connection down at once, wait for them.
+    // Stop accepting: close the socket now, so the kernel completes no more
+    // handshakes into a backlog nobody reads; then shut every connection
+    // down at once and wait for them.
+    drop(incoming);
     let _ = stop.send(true);
     while connections.join_next().await.is_some() {}
+}
+
+/// One open connection in the `pr_app_connections` gauge.
+struct OpenConnection(metrics::Gauge);
+
+impl OpenConnection {
+    fn new(gauge: metrics::Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 /// The listeners' metrics, with their help text.
@@ -430,15 +464,20 @@ fn builder(limits: &HttpLimits) -> auto::Builder<TokioExecutor> {
         .max_concurrent_streams(limits.http2_max_concurrent_streams)
         .max_pending_accept_reset_streams(limits.http2_max_pending_reset_streams)
         .max_local_error_reset_streams(limits.http2_max_local_error_reset_streams)
-        .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX));
+        .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX))
+        // Pings an idle connection, and drops one whose peer stops answering
+        // (also while closing: h2 waits for a ping's answer after GOAWAY).
+        .keep_alive_interval(limits.idle_timeout.as_std() / 2)
+        .keep_alive_timeout(limits.header_read_timeout.as_std());
     builder
 }
 
-/// What a connection is doing: requests in flight, when the last one
-/// started or ended (for the idle timeout), and the bytes read since then
-/// (a request head being read, which shutdown need not wait for).
+/// What a connection is doing: requests in flight, whether any request
+/// has started, when the last one started or ended (for the idle timeout),
+/// and the bytes read since then.
 struct Activity {
     in_flight: AtomicUsize,
+    started: AtomicBool,
     since: Instant,
     last_ms: AtomicU64,
     unclaimed: AtomicU64,
@@ -448,16 +487,24 @@ impl Activity {
     fn new() -> Self {
         Self {
             in_flight: AtomicUsize::new(0),
+            started: AtomicBool::new(false),
             since: Instant::now(),
             last_ms: AtomicU64::new(0),
             unclaimed: AtomicU64::new(0),
         }
     }
 
-    /// Whether the client is part way through a request head the router
-    /// has not seen: nothing in flight, bytes read since the last request.
-    fn reading_head(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) == 0 && self.unclaimed.load(Ordering::Acquire) > 0
+    /// Whether no request has reached the router on this connection yet.
+    fn fresh(&self) -> bool {
+        !self.started.load(Ordering::Acquire)
+    }
+
+    /// Whether the client is part way through the first request head of
+    /// a fresh connection: the one case hyper's graceful shutdown waits
+    /// for (it closes a keep-alive connection between requests itself). The
+    /// router never saw it, so closing loses nothing.
+    fn reading_first_head(&self) -> bool {
+        self.fresh() && self.unclaimed.load(Ordering::Acquire) > 0
     }
 
     fn touch(&self) {
@@ -466,14 +513,20 @@ impl Activity {
         self.last_ms.store(ms, Ordering::Relaxed);
     }
 
-    /// When the connection will have been idle for `timeout`, or `None`
-    /// while a request is in flight.
-    fn idle_deadline(&self, timeout: StdDuration) -> Option<Instant> {
+    /// When the connection is to be closed for idling: `first_request`
+    /// after it opened while no request has come (a client that connects
+    /// and says nothing, or too slowly, before any protocol's own timer
+    /// runs), else `idle` after the last request ended; `None` while a
+    /// request is in flight.
+    fn idle_deadline(&self, first_request: StdDuration, idle: StdDuration) -> Option<Instant> {
+        if self.fresh() {
+            return Some(self.since + first_request.min(idle));
+        }
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
         let last = StdDuration::from_millis(self.last_ms.load(Ordering::Relaxed));
-        Some(self.since + last + timeout)
+        Some(self.since + last + idle)
     }
 }
 
@@ -484,6 +537,7 @@ struct Busy(Arc<Activity>);
 impl Busy {
     fn new(activity: &Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        activity.started.store(true, Ordering::Release);
         activity.touch();
         Self(Arc::clone(activity))
     }
@@ -497,16 +551,18 @@ impl Drop for Busy {
 }
 
 /// Serves one connection until it closes: gracefully at once when the
-/// listener stops, or when it has been idle for `idle_timeout`.
+/// listener stops, or when it has been idle too long; a connection that
+/// has not finished closing `close_grace` after that, with nothing in
+/// flight (a client that never acknowledges an HTTP/2 `GOAWAY`), is dropped.
 async fn connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     builder: &auto::Builder<TokioExecutor>,
-    router: Router,
-    drain: Option<Drain>,
+    served: Served,
     mut stopped: watch::Receiver<bool>,
-    idle_timeout: StdDuration,
+    timeouts: Timeouts,
 ) {
+    let Served { router, drain } = served;
     let activity = Arc::new(Activity::new());
     let service = {
         let activity = Arc::clone(&activity);
@@ -521,40 +577,71 @@ async fn connection(
         stream,
         activity: Arc::clone(&activity),
     };
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    // No upgrades: an upgraded socket would leave the connection's task, and
+    // with it the cap, the gauge and the drain.
+    let conn = builder.serve_connection(TokioIo::new(io), service);
     let mut conn = std::pin::pin!(conn);
-    let mut closing = false;
+    let mut closing: Option<Instant> = None;
     loop {
-        let idle_at = activity.idle_deadline(idle_timeout);
+        let deadline = match closing {
+            Some(since) => Some(since + timeouts.close_grace),
+            None => activity.idle_deadline(timeouts.first_request, timeouts.idle),
+        };
         tokio::select! {
+            biased;
             served = conn.as_mut() => {
                 if let Err(e) = served {
                     tracing::debug!(event = "app.connection_error", %peer, error = %e, "connection ended with an error");
                 }
                 return;
             }
-            changed = stopped.wait_for(|stop| *stop), if !closing => {
+            changed = stopped.wait_for(|stop| *stop), if closing.is_none() => {
                 // A closed channel means the listener is gone: stop too.
                 let _ = changed;
-                conn.as_mut().graceful_shutdown();
-                closing = true;
-                // hyper waits for a head it has begun to read; the router
-                // never saw it, so nothing is lost by closing now.
-                if activity.reading_head() {
+                if activity.reading_first_head() {
                     return;
                 }
+                conn.as_mut().graceful_shutdown();
+                closing = Some(Instant::now());
             }
-            () = sleep_until_or_after(idle_at, idle_timeout), if !closing => {
-                let idle = activity
-                    .idle_deadline(idle_timeout)
-                    .is_some_and(|at| at <= Instant::now());
-                if idle {
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
+            () = sleep_until_or_after(deadline, timeouts.idle) => {
+                let now = Instant::now();
+                let nothing_in_flight = activity.in_flight.load(Ordering::Acquire) == 0;
+                match closing {
+                    Some(since) => {
+                        if nothing_in_flight && now >= since + timeouts.close_grace {
+                            return;
+                        }
+                    }
+                    None => {
+                        let due = activity
+                            .idle_deadline(timeouts.first_request, timeouts.idle)
+                            .is_some_and(|at| at <= now);
+                        if due && activity.fresh() {
+                            // No request ever came: nothing to finish.
+                            return;
+                        }
+                        if due {
+                            conn.as_mut().graceful_shutdown();
+                            closing = Some(now);
+                        }
+                    }
                 }
             }
         }
     }
+}
+
+/// A connection's timers.
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    /// How long a fresh connection may take to deliver its first request.
+    first_request: StdDuration,
+    /// How long a connection may idle between requests.
+    idle: StdDuration,
+    /// How long a closing connection with nothing in flight may take to
+    /// finish its goodbye.
+    close_grace: StdDuration,
 }
 
 /// Sleeps until `at`, or for `otherwise` when there is no deadline (a
@@ -735,6 +822,18 @@ impl AcceptErrors {
     fn failed(&mut self, error: &std::io::Error) -> Option<StdDuration> {
         use std::io::ErrorKind;
         self.counter.increment(1);
+        // A connection that went away between SYN and accept is the
+        // peer's business, not a shortage: no pause, and no log line to
+        // crowd out the one a shortage needs.
+        if matches!(
+            error.kind(),
+            ErrorKind::ConnectionAborted
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionRefused
+        ) {
+            tracing::debug!(event = "app.accept_aborted", listener = self.listener, error = %error, "a connection went away before it was accepted");
+            return None;
+        }
         let now = Instant::now();
         let due = self
             .last_logged
@@ -751,16 +850,6 @@ impl AcceptErrors {
             self.unlogged = 0;
         } else {
             self.unlogged += 1;
-        }
-        // A connection that went away between SYN and accept is the
-        // peer's business, not a shortage.
-        if matches!(
-            error.kind(),
-            ErrorKind::ConnectionAborted
-                | ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionRefused
-        ) {
-            return None;
         }
         let pause = self.pause;
         self.pause = (self.pause * 2).min(MAX_PAUSE);

@@ -98,7 +98,11 @@ fn limits() -> HttpLimits {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_head_and_an_idle_connection_are_cut_off() {
-    let (addr, _signals, _task) = serve(limits(), "30s").await;
+    // The idle timeout far away: a connection that never sends a request
+    // is closed by the header-read timeout alone.
+    let mut limits = limits();
+    limits.idle_timeout = ConfigDuration::from_secs(600);
+    let (addr, _signals, _task) = serve(limits, "30s").await;
     tokio::task::spawn_blocking(move || {
         // A head that never ends.
         let mut slow = TcpStream::connect(addr).unwrap();
@@ -223,4 +227,49 @@ async fn http2_is_served_with_its_stream_limit_and_an_idle_connection_is_closed(
     let ended = tokio::time::timeout(PATIENCE, connection).await;
     assert!(ended.is_ok(), "the idle HTTP/2 connection was kept open");
     drop(client);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_says_goaway_to_an_http2_client_instead_of_dropping_it() {
+    let mut limits = HttpLimits::default();
+    limits.idle_timeout = ConfigDuration::from_secs(600);
+    let (addr, signals, task) = serve(limits, "20s").await;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, mut connection) = h2::client::handshake(tcp).await.unwrap();
+    let mut ping_pong = connection.ping_pong().unwrap();
+    let connection = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let request = http::Request::get(format!("http://{addr}/peer"))
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).unwrap();
+    assert_eq!(response.await.unwrap().status(), 200);
+    // Frames that are not a request (a PING here; SETTINGS acks, window
+    // updates) must not make the connection look like a half-read head.
+    ping_pong.ping(h2::Ping::opaque()).await.unwrap();
+    signals.send(()).await.unwrap();
+    assert_eq!(task.await.unwrap(), Exit::Drained);
+    // The connection ended with the server's GOAWAY, which a client reads as
+    // "retry elsewhere": not a dropped socket.
+    let ended = tokio::time::timeout(PATIENCE, connection)
+        .await
+        .expect("the connection ended")
+        .unwrap();
+    let refused = match client.ready().await {
+        Err(e) => e,
+        Ok(mut ready) => {
+            let request = http::Request::get(format!("http://{addr}/peer"))
+                .body(())
+                .unwrap();
+            match ready.send_request(request, true) {
+                Err(e) => e,
+                Ok((response, _)) => response.await.unwrap_err(),
+            }
+        }
+    };
+    assert!(
+        ended.is_ok() || ended.as_ref().is_err_and(h2::Error::is_go_away),
+        "{ended:?}"
+    );
+    assert!(refused.is_go_away(), "{refused:?}");
 }
