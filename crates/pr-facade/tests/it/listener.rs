@@ -196,6 +196,18 @@ async fn a_signal_closes_half_read_connections_at_once_and_the_drain_ends_in_tim
         .unwrap();
 }
 
+/// `GET /peer` over an HTTP/2 connection: the response, its body unread.
+async fn h2_get_peer(
+    client: &mut h2::client::SendRequest<axum::body::Bytes>,
+    addr: SocketAddr,
+) -> http::Response<h2::RecvStream> {
+    let request = http::Request::get(format!("http://{addr}/peer"))
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).unwrap();
+    response.await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_is_served_with_its_stream_limit_and_an_idle_connection_is_closed() {
     let mut limits = limits();
@@ -206,11 +218,7 @@ async fn http2_is_served_with_its_stream_limit_and_an_idle_connection_is_closed(
     let (client, connection) = h2::client::handshake(tcp).await.unwrap();
     let connection = tokio::spawn(connection);
     let mut client = client.ready().await.unwrap();
-    let request = http::Request::get(format!("http://{addr}/peer"))
-        .body(())
-        .unwrap();
-    let (response, _) = client.send_request(request, true).unwrap();
-    let response = response.await.unwrap();
+    let response = h2_get_peer(&mut client, addr).await;
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
     let mut text = Vec::new();
@@ -239,11 +247,7 @@ async fn shutdown_says_goaway_to_an_http2_client_instead_of_dropping_it() {
     let mut ping_pong = connection.ping_pong().unwrap();
     let connection = tokio::spawn(connection);
     let mut client = client.ready().await.unwrap();
-    let request = http::Request::get(format!("http://{addr}/peer"))
-        .body(())
-        .unwrap();
-    let (response, _) = client.send_request(request, true).unwrap();
-    assert_eq!(response.await.unwrap().status(), 200);
+    assert_eq!(h2_get_peer(&mut client, addr).await.status(), 200);
     // Frames that are not a request (a PING here; SETTINGS acks, window
     // updates) must not make the connection look like a half-read head.
     ping_pong.ping(h2::Ping::opaque()).await.unwrap();
