@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use pr_test_support::temp_dir;
 
-use crate::write;
+use crate::{load_file, write};
 
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
@@ -395,11 +395,7 @@ fn wrong_typed_secret_never_shows_its_value() {
     impl Validate for S {}
     let dir = temp_dir("config-wrongsecret");
     let file = write(dir.path(), "s.toml", "token = 987654321\nretries = 99999\n");
-    let err = ConfigLoader::<S>::builder()
-        .file(&file)
-        .build()
-        .load()
-        .unwrap_err();
+    let err = load_file::<S>(&file).unwrap_err();
     assert_eq!(err.problems().len(), 2, "{err}");
     let text = format!("{err} {err:?}");
     assert!(!text.contains("987654321"), "{text}");
@@ -522,11 +518,7 @@ fn garde_rules_report_with_their_sources() {
     }
     let dir = temp_dir("config-garde");
     let file = write(dir.path(), "s.toml", "port = 80\n[db]\nname = \"x\"\n");
-    let err = ConfigLoader::<S>::builder()
-        .file(&file)
-        .build()
-        .load()
-        .unwrap_err();
+    let err = load_file::<S>(&file).unwrap_err();
     let got: Vec<_> = err
         .problems()
         .iter()
@@ -671,11 +663,7 @@ fn an_unknown_nested_key_of_a_strict_type_names_its_path_once_and_its_file() {
 
     let dir = temp_dir("config-deny-unknown");
     let file = write(dir.path(), "app.toml", "[api]\nadr = \"x\"\n");
-    let err = ConfigLoader::<Strict>::builder()
-        .file(&file)
-        .build()
-        .load()
-        .unwrap_err();
+    let err = load_file::<Strict>(&file).unwrap_err();
     assert_eq!(err.problems().len(), 1, "{err}");
     let p = &err.problems()[0];
     assert_eq!(p.code().as_str(), "config.unknown_key");
@@ -692,11 +680,7 @@ fn an_unknown_nested_key_of_a_strict_type_names_its_path_once_and_its_file() {
 
     // A table under an unknown key.
     let file = write(dir.path(), "table.toml", "[api.adr]\nport = 1\n");
-    let err = ConfigLoader::<Strict>::builder()
-        .file(&file)
-        .build()
-        .load()
-        .unwrap_err();
+    let err = load_file::<Strict>(&file).unwrap_err();
     assert_eq!(err.problems().len(), 1, "{err}");
     let p = &err.problems()[0];
     assert_eq!(p.key, "api.adr", "{err}");

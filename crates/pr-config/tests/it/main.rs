@@ -24,3 +24,18 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Loads `T` from `file` alone, over its defaults.
+///
+/// # Errors
+///
+/// As [`pr_config::ConfigLoader::load`].
+pub fn load_file<T>(file: &Path) -> Result<pr_config::Loaded<T>, pr_config::Error>
+where
+    T: serde::de::DeserializeOwned + serde::Serialize + Default + pr_config::Validate,
+{
+    pr_config::ConfigLoader::<T>::builder()
+        .file(file)
+        .build()
+        .load()
+}
