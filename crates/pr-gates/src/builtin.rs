@@ -126,10 +126,14 @@ fn features(ctx: &mut Context<'_>) -> Outcome {
 
 /// An advisory database cargo-deny fetched earlier into its default place, `~/.cargo/advisory-dbs`.
 fn advisory_db() -> Option<PathBuf> {
-    let cargo_home = std::env::var_os("CARGO_HOME")
+    advisory_db_under(&cargo_home()?.join("advisory-dbs"))
+}
+
+/// Cargo's home: `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-    advisory_db_under(&cargo_home.join("advisory-dbs"))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
 /// The advisory database in cargo-deny's `db_path`: one of its folders (cargo-deny keeps one per
@@ -450,14 +454,21 @@ pub(crate) fn parse_tarpaulin_coverage(output: &str) -> Option<f64> {
 }
 
 fn package(ctx: &mut Context<'_>) -> Outcome {
-    let publishable: Vec<String> = selected_members(ctx)
+    let publishable: Vec<&cargo_metadata::Package> = selected_members(ctx)
         .into_iter()
         .filter(|p| is_publishable(p))
-        .map(|p| p.name.to_string())
         .collect();
     if publishable.is_empty() {
         return Outcome::skip("no publishable crate");
     }
+    if let Some(home) = cargo_home() {
+        let packaged: Vec<String> = publishable
+            .iter()
+            .map(|p| format!("{}-{}", p.name, p.version))
+            .collect();
+        forget_overlay_extractions(&home.join("registry").join("src"), &packaged);
+    }
+    let publishable: Vec<String> = publishable.iter().map(|p| p.name.to_string()).collect();
     // All publishable crates in one call: cargo packages them together, resolving their path
     // dependencies on each other against a local overlay instead of crates.io.
     let mut step = ctx.cargo().args(["package", "--allow-dirty"]);
@@ -465,6 +476,33 @@ fn package(ctx: &mut Context<'_>) -> Outcome {
         step = step.args(["-p", name]);
     }
     ctx.run_all(vec![step])
+}
+
+/// Removes what cargo unpacked from an earlier run's local overlay for the crates about to be
+/// packaged again.
+///
+/// Cargo unpacks each `.crate` of the overlay into `registry/src/-<hash>/<name>-<version>` and
+/// reuses that folder whenever it finds it complete, whatever the new `.crate` holds, and the
+/// hash is the same for every run from the same path. So without this a later packaging of the
+/// same version is verified against the sources of the first one (a CI machine that keeps its
+/// cargo home built pr-health with a dependency its manifest had dropped). Overlays are the
+/// host-less folders (`-<hash>`; crates.io's is `index.crates.io-<hash>`), and cargo unpacks
+/// again what is missing, so removing is always safe.
+pub(crate) fn forget_overlay_extractions(registry_src: &Path, packaged: &[String]) {
+    let Ok(overlays) = std::fs::read_dir(registry_src) else {
+        return;
+    };
+    for overlay in overlays.flatten() {
+        if !overlay.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for name in packaged {
+            let unpacked = overlay.path().join(name);
+            if unpacked.is_dir() {
+                let _ = std::fs::remove_dir_all(&unpacked);
+            }
+        }
+    }
 }
 
 fn bench_smoke(ctx: &mut Context<'_>) -> Outcome {
@@ -541,6 +579,27 @@ mod tests {
         assert_eq!(advisory_db_under(&dbs), Some(dbs.join("advisory-db-1234")));
         assert_eq!(advisory_db_under(&home.join("none")), None);
         std::fs::remove_dir_all(&home).unwrap();
+    }
+
+    #[test]
+    fn packaging_forgets_only_the_overlays_unpacked_crates_it_packages_again() {
+        let src = crate::test_support::TempDir::new("registry-src");
+        let overlay = src.path().join("-22c3805da5a543b4");
+        let crates_io = src.path().join("index.crates.io-1949cf8c6b5b557f");
+        for dir in [
+            overlay.join("pr-health-0.1.0/src"),
+            overlay.join("other-0.1.0"),
+            crates_io.join("pr-health-0.1.0"),
+        ] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(overlay.join("pr-health-0.1.0/.cargo-ok"), "{\"v\":1}").unwrap();
+        forget_overlay_extractions(src.path(), &["pr-health-0.1.0".to_owned()]);
+        assert!(!overlay.join("pr-health-0.1.0").exists());
+        assert!(overlay.join("other-0.1.0").exists());
+        assert!(crates_io.join("pr-health-0.1.0").exists());
+        // No registry at all (a cargo home that never packaged) is not an error.
+        forget_overlay_extractions(&src.path().join("missing"), &["x-1.0.0".to_owned()]);
     }
 
     #[test]
