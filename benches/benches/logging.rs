@@ -105,7 +105,7 @@ fn file_lines(c: &mut Criterion) {
         let mut config = quiet();
         let mut file = FileConfig::new(dir.join("app.log"));
         file.rotation.every = Every::Never;
-        file.rotation.max_bytes = None;
+        file.rotation.max_size = None;
         file.compress = false;
         // Lossless like the peer's `lossy(false)`: the queue waits instead of dropping when full.
         let mut queue = QueueConfig::default();

@@ -4,6 +4,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pr_core::units::ByteSize;
 use tracing::Dispatch;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -128,13 +129,13 @@ impl LoggingBuilder {
     /// As [`init`], except [`Error::AlreadyInitialized`].
     pub fn build(self) -> Result<(Dispatch, LoggingGuard), Error> {
         let config = &self.config;
-        config.validate()?;
+        pr_core::validate::check(config).map_err(|problems| Error::InvalidConfig { problems })?;
         let base = match &self.rust_log {
             Some(filter) => Directives::parse(filter, "RUST_LOG")?,
             None => Directives::parse(&config.filter, "config")?,
         };
         let tz = Tz::parse(&config.timezone).map_err(|problem| Error::InvalidConfig {
-            problems: vec![format!("logging.timezone: {problem}")],
+            problems: vec![pr_core::validate::Violation::new("timezone", problem)],
         })?;
         let redactor = Arc::new(Redactor::new(&config.redaction));
         let compressor = if config.files.iter().any(|f| f.compress) {
@@ -209,10 +210,10 @@ impl LoggingBuilder {
                 let counters = Arc::new(Counters::named("audit"));
                 let settings = Arc::new(FileSettings::new(
                     &audit.path,
-                    audit.rotation.max_bytes,
+                    audit.rotation.max_size.map(ByteSize::as_u64),
                     period(audit.rotation.every),
                     audit.retention.max_files,
-                    audit.retention.max_age_secs.map(Duration::from_secs),
+                    audit.retention.max_age.map(Duration::from),
                     false,
                     audit.mode,
                     tz.clone(),
@@ -267,7 +268,7 @@ impl LoggingBuilder {
             compressor,
             redactor,
             levels: LevelHandle::new(levels),
-            flush_timeout: Duration::from_millis(config.flush_timeout_ms),
+            flush_timeout: config.flush_timeout.as_std(),
             closed: false,
         };
         Ok((dispatch, guard))
@@ -302,10 +303,10 @@ fn file_sink(
 ) -> Result<Arc<dyn Sink>, Error> {
     let settings = Arc::new(FileSettings::new(
         &file.path,
-        file.rotation.max_bytes,
+        file.rotation.max_size.map(ByteSize::as_u64),
         period(file.rotation.every),
         file.retention.max_files,
-        file.retention.max_age_secs.map(Duration::from_secs),
+        file.retention.max_age.map(Duration::from),
         file.compress,
         file.mode,
         tz.clone(),
@@ -331,7 +332,7 @@ fn file_sink(
 
 /// Keeps logging running; dropping it (also while a panic unwinds) does
 /// what [`LoggingGuard::shutdown`] does: writes out every output's queue,
-/// within `flush_timeout_ms`, stops the writer threads and finishes
+/// within `flush_timeout`, stops the writer threads and finishes
 /// compression.
 #[must_use = "dropping the guard flushes and stops the writers"]
 #[derive(Debug)]
@@ -347,7 +348,7 @@ pub struct LoggingGuard {
 }
 
 /// What [`LoggingGuard::flush`] or [`LoggingGuard::shutdown`] could not
-/// write by the deadline (`flush_timeout_ms`).
+/// write by the deadline (`flush_timeout`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FlushReport {
@@ -412,7 +413,7 @@ impl LoggingGuard {
 
     /// Installs a panic hook that logs each panic at ERROR (target `panic`,
     /// with its message, location and thread) through the global
-    /// subscriber, flushes every output (waiting `flush_timeout_ms` at
+    /// subscriber, flushes every output (waiting `flush_timeout` at
     /// most), then runs the previous hook.
     pub fn install_panic_hook(&self) {
         let sinks = self
@@ -424,7 +425,7 @@ impl LoggingGuard {
     }
 
     /// Writes out everything buffered or queued so far, waiting
-    /// `flush_timeout_ms` at most for the queues (all outputs together),
+    /// `flush_timeout` at most for the queues (all outputs together),
     /// and waits for the compression of files rotated so far. The report
     /// names the outputs whose queue was not written out by then (an output
     /// that does not drain, such as a stdout pipe nobody reads).
@@ -451,7 +452,7 @@ impl LoggingGuard {
         FlushReport { unwritten }
     }
 
-    /// Writes out every output's queue, waiting `flush_timeout_ms` at most
+    /// Writes out every output's queue, waiting `flush_timeout` at most
     /// (all outputs together), stops the writer threads and finishes
     /// compression; what dropping the guard does, with the report of the
     /// lines lost: still queued at the deadline (a writer stuck on an

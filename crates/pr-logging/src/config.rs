@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use pr_core::secret::SecretString;
+use pr_core::units::{ByteSize, Duration};
+use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
 use crate::filter::{Directives, parse_level};
 use crate::time::Tz;
 
@@ -38,17 +39,22 @@ pub struct LoggingConfig {
     pub audit: Option<AuditConfig>,
     /// Per-callsite rate limiting; off when absent.
     pub rate_limit: Option<RateLimitConfig>,
-    /// The longest wait of a flush or shutdown for the queues, in ms.
-    /// All outputs together, 1 to 600000; lines still queued then are
-    /// reported lost, so an output that does not drain (a stdout pipe
-    /// nobody reads) never holds the service longer.
-    pub flush_timeout_ms: u64,
+    /// The longest wait of a flush or shutdown for the queues (`"5s"`; a
+    /// plain number is seconds). All outputs together, 1ms to 10m; lines
+    /// still queued then are reported lost, so an output that does not
+    /// drain (a stdout pipe nobody reads) never holds the service longer.
+    pub flush_timeout: Duration,
 }
 
 /// The largest `queue.capacity`: the queue's slots are allocated up front.
 pub(crate) const MAX_QUEUE_CAPACITY: usize = 1 << 20;
-/// The largest `flush_timeout_ms` (10 minutes).
-const MAX_FLUSH_TIMEOUT_MS: u64 = 600_000;
+/// The bounds of `flush_timeout`: a zero wait would report every queued
+/// line lost, and 10 minutes is longer than any orchestrator waits.
+const FLUSH_TIMEOUT: std::ops::RangeInclusive<Duration> =
+    Duration::from_millis(1)..=Duration::from_secs(600);
+/// The smallest `rotation.max_size`: below it a file would rotate on
+/// nearly every line.
+const MIN_ROTATION_SIZE: ByteSize = ByteSize(1024);
 
 /// At most `per_second` events per second from one callsite (a `tracing`
 /// macro invocation); the rest are dropped and reported in one summary line
@@ -77,7 +83,7 @@ impl Default for LoggingConfig {
             redaction: RedactionConfig::default(),
             audit: None,
             rate_limit: None,
-            flush_timeout_ms: 5000,
+            flush_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -181,9 +187,10 @@ pub enum Every {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RotationConfig {
-    /// Rotate before a line would take the file past this many bytes (no
-    /// size rotation when absent). A line is never split.
-    pub max_bytes: Option<u64>,
+    /// Rotate before a line would take the file past this size (`"100MiB"`;
+    /// a plain number is bytes; at least 1KiB; no size rotation when
+    /// absent). A line is never split.
+    pub max_size: Option<ByteSize>,
     /// Rotate at period boundaries: `never`, `hourly` or `daily`.
     pub every: Every,
 }
@@ -191,7 +198,7 @@ pub struct RotationConfig {
 impl Default for RotationConfig {
     fn default() -> Self {
         Self {
-            max_bytes: Some(100 * 1024 * 1024),
+            max_size: Some(ByteSize::mib(100)),
             every: Every::Daily,
         }
     }
@@ -206,16 +213,16 @@ pub struct RetentionConfig {
     /// Keep at most this many rotated files (the current file is not
     /// counted); unlimited when absent.
     pub max_files: Option<usize>,
-    /// Delete rotated files last modified longer ago than this many seconds;
-    /// unlimited when absent.
-    pub max_age_secs: Option<u64>,
+    /// Delete rotated files last modified longer ago than this (`"30d"`; a
+    /// plain number is seconds); unlimited when absent.
+    pub max_age: Option<Duration>,
 }
 
 impl Default for RetentionConfig {
     fn default() -> Self {
         Self {
             max_files: Some(14),
-            max_age_secs: Some(30 * 24 * 3600),
+            max_age: Some(Duration::from_secs(30 * 24 * 3600)),
         }
     }
 }
@@ -412,7 +419,7 @@ impl Default for AuditConfig {
             rotation: RotationConfig::default(),
             retention: RetentionConfig {
                 max_files: None,
-                max_age_secs: None,
+                max_age: None,
             },
             mode: 0o640,
         }
@@ -427,88 +434,119 @@ fn valid_key_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-impl LoggingConfig {
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each invalid field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
+/// Every problem at once, each at its key relative to the logging section
+/// (`filter`, `console.queue.capacity`, `files.0.path`, `audit.key`). No
+/// message repeats a value: a setting may hold a secret pasted in the wrong
+/// place.
+impl Validate for LoggingConfig {
+    fn validate(&self, v: &mut Validator) {
         if let Err(e) = Directives::parse(&self.filter, "config") {
-            problems.push(format!("logging.filter: {e}"));
+            v.error("filter", e.to_string());
         }
         if let Err(e) = Tz::parse(&self.timezone) {
-            problems.push(format!("logging.timezone: {e}"));
+            v.error("timezone", e);
         }
-        if parse_level(&self.console.level).is_none() {
-            problems.push(format!("logging.console.level: {BAD_LEVEL}"));
-        }
-        if let Some(queue) = &self.console.queue {
-            check_queue("logging.console", queue, &mut problems);
-        }
-        if self.flush_timeout_ms == 0 || self.flush_timeout_ms > MAX_FLUSH_TIMEOUT_MS {
-            problems.push(format!(
-                "logging.flush_timeout_ms: must be between 1 and {MAX_FLUSH_TIMEOUT_MS}, got {}",
-                self.flush_timeout_ms
-            ));
-        }
+        v.nested("console", &self.console);
+        v.range("flush_timeout", &self.flush_timeout, &FLUSH_TIMEOUT);
         // (key, path) of each output so far, to name the one a path repeats.
         let mut seen: Vec<(String, &PathBuf)> = Vec::new();
         for (i, file) in self.files.iter().enumerate() {
-            let field = format!("logging.files[{i}]");
-            check_file(&field, &file.path, &file.rotation, file.mode, &mut problems);
-            if parse_level(&file.level).is_none() {
-                problems.push(format!("{field}.level: {BAD_LEVEL}"));
-            }
-            if let Some(queue) = &file.queue {
-                check_queue(&field, queue, &mut problems);
-            }
+            let key = format!("files.{i}");
+            v.nested(&key, file);
             if let Some(other) = same_path(&seen, &file.path) {
-                problems.push(format!("{field}.path: {other}"));
+                v.error(&format!("{key}.path"), other);
             }
-            seen.push((format!("{field}.path"), &file.path));
+            seen.push((format!("{key}.path"), &file.path));
         }
-        if self.redaction.enabled && self.redaction.mode == RedactionMode::Hmac {
-            match &self.redaction.hmac_key {
-                None => problems
-                    .push("logging.redaction.hmac_key: required when mode is `hmac`".to_owned()),
-                Some(key) if key.len() < 32 => problems.push(format!(
-                    "logging.redaction.hmac_key: must be at least 32 bytes, got {} (value not shown)",
-                    key.len()
-                )),
-                Some(_) => {}
-            }
-            if !valid_key_id(&self.redaction.hmac_key_id) {
-                problems.push(format!("logging.redaction.hmac_key_id: {BAD_KEY_ID}"));
-            }
-        }
+        v.nested("redaction", &self.redaction);
         if let Some(audit) = &self.audit {
-            check_file(
-                "logging.audit",
-                &audit.path,
-                &audit.rotation,
-                audit.mode,
-                &mut problems,
-            );
-            if audit.key.len() < 32 {
-                problems.push(format!(
-                    "logging.audit.key: must be at least 32 bytes, got {} (value not shown)",
-                    audit.key.len()
-                ));
-            }
-            if !valid_key_id(&audit.key_id) {
-                problems.push(format!("logging.audit.key_id: {BAD_KEY_ID}"));
-            }
+            v.nested("audit", audit);
             if let Some(other) = same_path(&seen, &audit.path) {
-                problems.push(format!("logging.audit.path: {other}"));
+                v.error("audit.path", other);
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
+    }
+}
+
+/// The level and the queue (`level`, `queue.capacity`).
+impl Validate for ConsoleConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.check(parse_level(&self.level).is_some(), "level", BAD_LEVEL);
+        if let Some(queue) = &self.queue {
+            v.nested("queue", queue);
         }
+    }
+}
+
+/// `capacity` within 1 to 1048576 (the slots are allocated up front).
+impl Validate for QueueConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.range("capacity", &self.capacity, &(1..=MAX_QUEUE_CAPACITY));
+    }
+}
+
+/// `max_size` at least 1KiB when set.
+impl Validate for RotationConfig {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(max) = self.max_size {
+            v.check(
+                max >= MIN_ROTATION_SIZE,
+                "max_size",
+                format!("must be at least {MIN_ROTATION_SIZE}"),
+            );
+        }
+    }
+}
+
+/// The path, level, rotation, mode and queue of one file output; a path
+/// another output writes is checked by [`LoggingConfig`].
+impl Validate for FileConfig {
+    fn validate(&self, v: &mut Validator) {
+        check_file(v, &self.path, &self.rotation, self.mode);
+        v.check(parse_level(&self.level).is_some(), "level", BAD_LEVEL);
+        if let Some(queue) = &self.queue {
+            v.nested("queue", queue);
+        }
+    }
+}
+
+/// With `hmac` mode on: `hmac_key` present and at least 32 bytes (its
+/// length told, never its value) and a well-formed `hmac_key_id`.
+impl Validate for RedactionConfig {
+    fn validate(&self, v: &mut Validator) {
+        if !(self.enabled && self.mode == RedactionMode::Hmac) {
+            return;
+        }
+        match &self.hmac_key {
+            None => v.error("hmac_key", "required when mode is `hmac`"),
+            Some(key) if key.len() < 32 => v.error(
+                "hmac_key",
+                format!(
+                    "must be at least 32 bytes, got {} (value not shown)",
+                    key.len()
+                ),
+            ),
+            Some(_) => {}
+        }
+        v.check(valid_key_id(&self.hmac_key_id), "hmac_key_id", BAD_KEY_ID);
+    }
+}
+
+/// The path, rotation, mode, chain key (at least 32 bytes, never shown) and
+/// key id of the audit log; a path another output writes is checked by
+/// [`LoggingConfig`].
+impl Validate for AuditConfig {
+    fn validate(&self, v: &mut Validator) {
+        check_file(v, &self.path, &self.rotation, self.mode);
+        v.check(
+            self.key.len() >= 32,
+            "key",
+            format!(
+                "must be at least 32 bytes, got {} (value not shown)",
+                self.key.len()
+            ),
+        );
+        v.check(valid_key_id(&self.key_id), "key_id", BAD_KEY_ID);
     }
 }
 
@@ -526,52 +564,41 @@ fn same_path(seen: &[(String, &PathBuf)], path: &PathBuf) -> Option<String> {
         .map(|(key, _)| format!("the same path as {key} (each output needs its own file)"))
 }
 
-fn check_queue(field: &str, queue: &QueueConfig, problems: &mut Vec<String>) {
-    if queue.capacity == 0 || queue.capacity > MAX_QUEUE_CAPACITY {
-        problems.push(format!(
-            "{field}.queue.capacity: must be between 1 and {MAX_QUEUE_CAPACITY}, got {}",
-            queue.capacity
-        ));
-    }
-}
-
-fn check_file(
-    field: &str,
-    path: &std::path::Path,
-    rotation: &RotationConfig,
-    mode: u32,
-    problems: &mut Vec<String>,
-) {
-    match path.file_name().and_then(|n| n.to_str()) {
-        Some(name) if !name.is_empty() && !name.starts_with('.') => {}
-        _ => problems.push(format!(
-            "{field}.path: expected a path ending in a UTF-8 file name that does not start \
-             with `.` (such as `logs/app.log`)"
-        )),
-    }
-    if let Some(max) = rotation.max_bytes
-        && max < 1024
-    {
-        problems.push(format!(
-            "{field}.rotation.max_bytes: must be at least 1024, got {max}"
-        ));
-    }
-    if mode > 0o777 {
-        problems.push(format!(
-            "{field}.mode: must be at most 0o777, got {mode:#o}"
-        ));
-    }
+/// The rules a file output and the audit log share (`path`,
+/// `rotation.max_size`, `mode`).
+fn check_file(v: &mut Validator, path: &std::path::Path, rotation: &RotationConfig, mode: u32) {
+    let named = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|name| !name.is_empty() && !name.starts_with('.'));
+    v.check(
+        named,
+        "path",
+        "expected a path ending in a UTF-8 file name that does not start with `.` (such as \
+         `logs/app.log`)",
+    );
+    v.nested("rotation", rotation);
+    v.check(mode <= 0o777, "mode", "must be at most 0o777");
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
     use super::*;
+    use crate::Error;
+    use pr_core::validate::check;
     use pr_errors::CodedError;
+
+    /// The error the builder returns for `config`.
+    fn invalid(config: &LoggingConfig) -> Error {
+        Error::InvalidConfig {
+            problems: check(config).unwrap_err(),
+        }
+    }
 
     #[test]
     fn default_is_valid() {
-        LoggingConfig::default().validate().unwrap();
+        check(&LoggingConfig::default()).unwrap();
     }
 
     #[test]
@@ -583,7 +610,7 @@ mod tests {
                 FileConfig {
                     level: "chatty".to_owned(),
                     rotation: RotationConfig {
-                        max_bytes: Some(10),
+                        max_size: Some(ByteSize(10)),
                         every: Every::Never,
                     },
                     ..FileConfig::new("a.log")
@@ -596,15 +623,27 @@ mod tests {
             }),
             ..LoggingConfig::default()
         };
-        let err = config.validate().unwrap_err();
+        let err = invalid(&config);
         assert_eq!(err.code().as_str(), "logging.invalid_config");
         let Error::InvalidConfig { problems } = &err else {
             panic!("{err}")
         };
-        assert_eq!(problems.len(), 6, "{problems:?}");
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "filter",
+                "timezone",
+                "files.0.rotation.max_size",
+                "files.0.level",
+                "files.1.path",
+                "audit.key",
+            ],
+            "{problems:?}"
+        );
         let text = err.to_string();
         assert!(
-            text.contains("logging.files[0].rotation.max_bytes"),
+            text.contains("files.0.rotation.max_size: must be at least 1KiB"),
             "{text}"
         );
         assert!(!text.contains("hunter2"));
@@ -622,7 +661,7 @@ mod tests {
             capacity: MAX_QUEUE_CAPACITY + 1,
             when_full: WhenFull::Drop,
         });
-        config.flush_timeout_ms = 0;
+        config.flush_timeout = Duration::from_secs(0);
         let mut file = FileConfig::new("x.log");
         file.queue = Some(QueueConfig {
             capacity: 0,
@@ -637,26 +676,33 @@ mod tests {
             key_id: String::new(),
             ..AuditConfig::default()
         });
-        let Err(Error::InvalidConfig { problems }) = config.validate() else {
-            panic!("invalid config accepted")
-        };
-        let text = problems.join("\n");
+        let problems = check(&config).unwrap_err();
+        let text = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         for expected in [
-            "logging.redaction.hmac_key: required",
-            "logging.redaction.hmac_key_id",
-            "logging.console.level",
-            "logging.console.queue.capacity: must be between 1 and 1048576, got 1048577",
-            "logging.flush_timeout_ms: must be between 1 and 600000, got 0",
-            "logging.files[0].queue.capacity",
-            "logging.files[0].mode",
-            "logging.files[1].path",
-            "logging.audit.key_id",
-            "logging.audit.path",
+            "redaction.hmac_key: required",
+            "redaction.hmac_key_id",
+            "console.level",
+            "console.queue.capacity: must be between 1 and 1048576",
+            "flush_timeout: must be between 1ms and 10m",
+            "files.0.queue.capacity",
+            "files.0.mode: must be at most 0o777",
+            "files.1.path",
+            "audit.key_id",
+            "audit.path",
         ] {
             assert!(text.contains(expected), "{expected} missing from:\n{text}");
         }
+        // Numbers are bounds, never the value set.
+        assert!(
+            !text.contains("1048577") && !text.contains("1777"),
+            "{text}"
+        );
         config.redaction.hmac_key = Some(SecretString::new("short"));
-        let text = config.validate().unwrap_err().to_string();
+        let text = invalid(&config).to_string();
         assert!(text.contains("at least 32 bytes, got 5") && !text.contains("short"));
     }
 
@@ -700,36 +746,33 @@ mod tests {
             per_second: 1,
             targets: [(SECRET.to_owned(), 1)].into(),
         });
-        let text = config.validate().unwrap_err().to_string();
+        let text = invalid(&config).to_string();
         for key in [
-            "logging.filter: ",
-            "logging.timezone: ",
-            "logging.console.level: ",
-            "logging.files[0].level: ",
-            "logging.files[1].path: ",
-            "logging.files[2].path: ",
-            "logging.files[3].path: ",
-            "logging.redaction.hmac_key: ",
-            "logging.redaction.hmac_key_id: ",
-            "logging.audit.key: ",
-            "logging.audit.key_id: ",
-            "logging.audit.path: ",
+            "filter: ",
+            "timezone: ",
+            "console.level: ",
+            "files.0.level: ",
+            "files.1.path: ",
+            "files.2.path: ",
+            "files.3.path: ",
+            "redaction.hmac_key: ",
+            "redaction.hmac_key_id: ",
+            "audit.key: ",
+            "audit.key_id: ",
+            "audit.path: ",
         ] {
             assert!(text.contains(key), "{key} missing from:\n{text}");
         }
         assert!(text.contains("`Europe/Paris`"), "the allowed forms: {text}");
-        assert!(
-            text.contains("same path as logging.files[0].path"),
-            "{text}"
-        );
+        assert!(text.contains("same path as files.0.path"), "{text}");
         assert_hidden(&text);
         // The time zone alone, as the builder reports it too.
         let config = LoggingConfig {
             timezone: format!("Secret/{SECRET}"),
             ..LoggingConfig::default()
         };
-        let text = config.validate().unwrap_err().to_string();
-        assert!(text.contains("logging.timezone: "), "{text}");
+        let text = invalid(&config).to_string();
+        assert!(text.contains("timezone: "), "{text}");
         assert_hidden(&text);
     }
 
@@ -737,6 +780,51 @@ mod tests {
     fn unknown_fields_are_rejected() {
         let err = serde_json::from_str::<LoggingConfig>(r#"{"levle":"info"}"#).unwrap_err();
         assert!(err.to_string().contains("levle"));
+    }
+
+    #[test]
+    fn units_are_read_and_the_old_unit_keys_are_unknown() {
+        // The `_ms`, `_secs` and `_bytes` keys went before 0.1: unknown now.
+        for (old, json) in [
+            ("flush_timeout_ms", r#"{"flush_timeout_ms":250}"#),
+            (
+                "max_bytes",
+                r#"{"files":[{"path":"a.log","rotation":{"max_bytes":1024}}]}"#,
+            ),
+            (
+                "max_age_secs",
+                r#"{"files":[{"path":"a.log","retention":{"max_age_secs":60}}]}"#,
+            ),
+        ] {
+            let err = serde_json::from_str::<LoggingConfig>(json).unwrap_err();
+            assert!(err.to_string().contains(old), "{err}");
+        }
+        let config: LoggingConfig = serde_json::from_str(
+            r#"{"flush_timeout":"250ms","files":[{"path":"a.log",
+                "rotation":{"max_size":"64MiB"},"retention":{"max_age":"7d"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(config.flush_timeout, Duration::from_millis(250));
+        assert_eq!(config.files[0].rotation.max_size, Some(ByteSize::mib(64)));
+        assert_eq!(
+            config.files[0].retention.max_age,
+            Some(Duration::from_secs(7 * 24 * 3600))
+        );
+        // Plain numbers: seconds and bytes.
+        let config: LoggingConfig = serde_json::from_str(
+            r#"{"flush_timeout":2,"files":[{"path":"a.log","rotation":{"max_size":2048}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(config.flush_timeout, Duration::from_secs(2));
+        assert_eq!(config.files[0].rotation.max_size, Some(ByteSize(2048)));
+        let too_long = LoggingConfig {
+            flush_timeout: Duration::from_secs(601),
+            ..LoggingConfig::default()
+        };
+        assert_eq!(
+            check(&too_long).unwrap_err()[0].to_string(),
+            "flush_timeout: must be between 1ms and 10m"
+        );
     }
 
     #[test]
@@ -760,8 +848,8 @@ mod tests {
                 filter,
                 ..LoggingConfig::default()
             };
-            let text = config.validate().unwrap_err().to_string();
-            assert!(text.contains("logging.filter: "), "{text}");
+            let text = invalid(&config).to_string();
+            assert!(text.contains("filter: "), "{text}");
             assert!(text.contains(says), "{text}");
             assert!(text.contains("`target=level`"), "the grammar: {text}");
             for i in 0..=SECRET.len() - 4 {

@@ -28,10 +28,10 @@ pr_errors::codes! {
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid; every problem is listed.
-    #[error("invalid logging configuration: {}", problems.join("; "))]
+    #[error("invalid logging configuration: {}", pr_core::validate::join(problems))]
     InvalidConfig {
-        /// One line per problem, each naming the field.
-        problems: Vec<String>,
+        /// Every problem, each at its key relative to the logging section.
+        problems: Vec<pr_core::validate::Violation>,
     },
     /// A filter directive could not be parsed. The message names the
     /// directive by position, never by its text: a filter may hold anything.

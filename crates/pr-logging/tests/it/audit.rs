@@ -9,13 +9,13 @@ use crate::support::{T0, quiet};
 
 const KEY: &str = "an audit key that is 32+ bytes long";
 
-fn config(dir: &TempDir, max_bytes: Option<u64>) -> pr_logging::LoggingConfig {
+fn config(dir: &TempDir, max_size: Option<u64>) -> pr_logging::LoggingConfig {
     let mut config = quiet();
     let mut audit = AuditConfig::default();
     audit.path = dir.path().join("audit.log");
     audit.key = SecretString::new(KEY);
     audit.key_id = "audit-2026".to_owned();
-    audit.rotation.max_bytes = max_bytes;
+    audit.rotation.max_size = max_size.map(pr_core::units::ByteSize);
     audit.rotation.every = pr_logging::Every::Never;
     config.audit = Some(audit);
     config.filter = "off".to_owned();

@@ -32,7 +32,7 @@ fn stalled_stdout_child() {
     queue.capacity = 64;
     queue.when_full = WhenFull::Drop;
     config.console.queue = Some(queue);
-    config.flush_timeout_ms = 200;
+    config.flush_timeout = pr_core::units::Duration::from_millis(200);
     let (dispatch, guard) = Logging::builder(&config).build().unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
         for n in 0..LINES {

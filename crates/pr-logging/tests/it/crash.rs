@@ -16,12 +16,12 @@ const KEY: &str = "the crash test's audit key, 32+ bytes";
 fn config(dir: &Path) -> pr_logging::LoggingConfig {
     let mut config = quiet();
     let mut file = plain_file(dir.join("app.log"));
-    file.rotation.max_bytes = Some(64 * 1024);
+    file.rotation.max_size = Some(pr_core::units::ByteSize(64 * 1024));
     config.files.push(file);
     let mut audit = AuditConfig::default();
     audit.path = dir.join("audit.log");
     audit.key = SecretString::new(KEY);
-    audit.rotation.max_bytes = Some(32 * 1024);
+    audit.rotation.max_size = Some(pr_core::units::ByteSize(32 * 1024));
     config.audit = Some(audit);
     config
 }

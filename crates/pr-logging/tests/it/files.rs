@@ -38,7 +38,7 @@ fn rotation_by_size_keeps_lines_whole() {
     let dir = temp_dir("logging-size");
     let mut config = quiet();
     let mut file = plain_file(dir.path().join("app.log"));
-    file.rotation.max_bytes = Some(2048);
+    file.rotation.max_size = Some(pr_core::units::ByteSize(2048));
     config.files.push(file);
     let clock = ManualClock::at_unix(T0);
     let stats = run(&config, &clock, || {
@@ -150,7 +150,7 @@ fn retention_by_count_and_age_across_a_restart() {
     let dir = temp_dir("logging-retention");
     let mut config = quiet();
     let mut file = plain_file(dir.path().join("app.log"));
-    file.rotation.max_bytes = Some(1024);
+    file.rotation.max_size = Some(pr_core::units::ByteSize(1024));
     file.retention.max_files = Some(3);
     config.files.push(file);
     let clock = ManualClock::new(SystemTime::now());
@@ -182,7 +182,7 @@ fn retention_by_count_and_age_across_a_restart() {
 
     // Restart two days later with a one-day age limit: the old file goes.
     config.files[0].retention.max_files = None;
-    config.files[0].retention.max_age_secs = Some(24 * 3600);
+    config.files[0].retention.max_age = Some(pr_core::units::Duration::from_secs(24 * 3600));
     clock.advance(Duration::from_secs(2 * 24 * 3600));
     run(&config, &clock, || {});
     assert_eq!(rotated(&dir), 0);
@@ -194,7 +194,7 @@ fn compression_in_the_background() {
     let dir = temp_dir("logging-gzip");
     let mut config = quiet();
     let mut file = plain_file(dir.path().join("app.log"));
-    file.rotation.max_bytes = Some(4096);
+    file.rotation.max_size = Some(pr_core::units::ByteSize(4096));
     file.compress = true;
     config.files.push(file);
     let clock = ManualClock::at_unix(T0);

@@ -69,7 +69,7 @@ fn counters_follow_the_stats() {
     let recorder = Counters::default();
     let mut config = quiet();
     let mut file = plain_file(dir.path().join("app.log"));
-    file.rotation.max_bytes = Some(1024);
+    file.rotation.max_size = Some(pr_core::units::ByteSize(1024));
     let mut queue = QueueConfig::default();
     queue.when_full = WhenFull::Drop;
     queue.capacity = 1;

@@ -13,7 +13,7 @@ const PER_THREAD: u64 = 100_000;
 fn two_writers(when_full: WhenFull, capacity: usize, dir: &TempDir) -> pr_logging::Stats {
     let mut config = quiet();
     let mut file = plain_file(dir.path().join("app.log"));
-    file.rotation.max_bytes = Some(1024 * 1024);
+    file.rotation.max_size = Some(pr_core::units::ByteSize(1024 * 1024));
     let mut queue = QueueConfig::default();
     queue.capacity = capacity;
     queue.when_full = when_full;

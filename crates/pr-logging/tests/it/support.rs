@@ -51,10 +51,10 @@ pub(crate) fn plain_file(path: PathBuf) -> FileConfig {
     file.compress = false;
     file.rotation = RotationConfig::default();
     file.rotation.every = Every::Never;
-    file.rotation.max_bytes = None;
+    file.rotation.max_size = None;
     file.retention = RetentionConfig::default();
     file.retention.max_files = None;
-    file.retention.max_age_secs = None;
+    file.retention.max_age = None;
     file
 }
 
