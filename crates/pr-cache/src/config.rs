@@ -1,9 +1,11 @@
 //! [`MemoryCacheConfig`] and [`FileCacheConfig`]: the caches' settings as
-//! configuration (serde), each with a `validate()` reporting every problem.
+//! configuration (serde), each implementing [`Validate`] to report every
+//! problem at its key.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use pr_core::units::{ByteSize, Duration};
+use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -22,18 +24,21 @@ pub struct MemoryCacheConfig {
     /// The most entries kept; the least valuable are evicted past it.
     pub max_entries: u64,
     /// The most bytes kept, keys and values together (as `Weigh` measures
-    /// them, plus 128 bytes per entry); both bounds hold. Size it from the
-    /// memory the process may use: the default, 32 MiB, fits several caches
-    /// in a 256 MiB pod. Keys or values a client chooses make this the bound
-    /// that matters.
-    pub max_bytes: u64,
-    /// Entries expire this many milliseconds after they were written (0: never).
-    pub time_to_live_ms: u64,
-    /// Entries expire after this many milliseconds without a read or write (0: never).
-    pub time_to_idle_ms: u64,
-    /// Stale-while-revalidate: entries older than this many milliseconds are
-    /// refreshed in the background by `get_or_refresh` (0: never).
-    pub refresh_after_ms: u64,
+    /// them, plus 128 bytes per entry); both bounds hold (`"32MiB"`; a plain
+    /// number is bytes). Size it from the memory the process may use: the
+    /// default, 32 MiB, fits several caches in a 256 MiB pod. Keys or values
+    /// a client chooses make this the bound that matters.
+    pub max_size: ByteSize,
+    /// Entries expire this long after they were written (`"10m"`; a plain
+    /// number is seconds; `"0s"`: never).
+    pub time_to_live: Duration,
+    /// Entries expire after this long without a read or write (`"10m"`; a
+    /// plain number is seconds; `"0s"`: never).
+    pub time_to_idle: Duration,
+    /// Stale-while-revalidate: entries older than this are refreshed in the
+    /// background by `get_or_refresh` (`"30s"`; a plain number is seconds;
+    /// `"0s"`: never).
+    pub refresh_after: Duration,
     /// Whether to count hits, misses, loads and evictions.
     pub record_stats: bool,
 }
@@ -43,55 +48,48 @@ impl Default for MemoryCacheConfig {
         Self {
             name: "default".to_owned(),
             max_entries: 10_000,
-            max_bytes: 32 << 20,
-            time_to_live_ms: 0,
-            time_to_idle_ms: 0,
-            refresh_after_ms: 0,
+            max_size: ByteSize::mib(32),
+            time_to_live: Duration::default(),
+            time_to_idle: Duration::default(),
+            refresh_after: Duration::default(),
             record_stats: false,
         }
     }
 }
 
-fn millis(ms: u64) -> Option<Duration> {
-    (ms > 0).then(|| Duration::from_millis(ms))
+/// The duration, or `None` for zero (off).
+fn unless_zero(d: Duration) -> Option<std::time::Duration> {
+    let d = d.as_std();
+    (!d.is_zero()).then_some(d)
 }
 
-impl MemoryCacheConfig {
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each invalid field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
-        if self.name.is_empty() {
-            problems.push("cache.name: must not be empty".to_owned());
+/// Every problem at once, each at its key (`name`, `max_size`,
+/// `refresh_after`); no message repeats a value.
+impl Validate for MemoryCacheConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.non_empty("name", &self.name);
+        v.check(
+            self.max_entries > 0,
+            "max_entries",
+            "must be greater than 0",
+        );
+        let bytes = self.max_size.as_u64();
+        if bytes == 0 {
+            v.error("max_size", "must be greater than 0");
+        } else if self.max_entries > 0 && bytes.div_ceil(self.max_entries) > u64::from(u32::MAX) {
+            // moka weighs an entry in a u32: the byte bound divided among
+            // the entries must fit in one.
+            v.error(
+                "max_size",
+                "must be at most 4GiB per entry of `max_entries`",
+            );
         }
-        if self.max_entries == 0 {
-            problems.push("cache.max_entries: must be greater than 0, got 0".to_owned());
-        }
-        if self.max_bytes == 0 {
-            problems.push("cache.max_bytes: must be greater than 0, got 0".to_owned());
-        } else if self.max_entries > 0
-            && self.max_bytes.div_ceil(self.max_entries) > u64::from(u32::MAX)
-        {
-            problems.push(format!(
-                "cache.max_bytes: must be at most 4 GiB per entry of max_entries ({}), got {}",
-                self.max_entries, self.max_bytes
-            ));
-        }
-        if self.time_to_live_ms > 0 && self.refresh_after_ms >= self.time_to_live_ms {
-            problems.push(format!(
-                "cache.refresh_after_ms: must be less than time_to_live_ms ({}), got {} \
-                 (an entry would expire before it is refreshed)",
-                self.time_to_live_ms, self.refresh_after_ms
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
-        }
+        let ttl = self.time_to_live.as_std();
+        v.check(
+            ttl.is_zero() || self.refresh_after.as_std() < ttl,
+            "refresh_after",
+            "must be less than `time_to_live` (an entry would expire before it is refreshed)",
+        );
     }
 }
 
@@ -101,7 +99,7 @@ where
     V: Clone + Send + Sync + 'static,
 {
     /// A cache from its configuration (the builder offers more: a listener,
-    /// a clock), keys and values measured by [`Weigh`] for `max_bytes`.
+    /// a clock), keys and values measured by [`Weigh`] for `max_size`.
     ///
     /// # Errors
     ///
@@ -125,18 +123,18 @@ where
         config: &MemoryCacheConfig,
         size: impl Fn(&K, &V) -> usize + Send + Sync + 'static,
     ) -> Result<Self, Error> {
-        config.validate()?;
+        pr_core::validate::check(config).map_err(|problems| Error::InvalidConfig { problems })?;
         let mut builder = Self::builder()
             .name(config.name.clone())
             .max_entries(config.max_entries)
-            .max_bytes_with(config.max_bytes, size);
-        if let Some(d) = millis(config.time_to_live_ms) {
+            .max_bytes_with(config.max_size.as_u64(), size);
+        if let Some(d) = unless_zero(config.time_to_live) {
             builder = builder.time_to_live(d);
         }
-        if let Some(d) = millis(config.time_to_idle_ms) {
+        if let Some(d) = unless_zero(config.time_to_idle) {
             builder = builder.time_to_idle(d);
         }
-        if let Some(d) = millis(config.refresh_after_ms) {
+        if let Some(d) = unless_zero(config.refresh_after) {
             builder = builder.refresh_after(d);
         }
         if config.record_stats {
@@ -156,10 +154,12 @@ pub struct FileCacheConfig {
     pub dir: PathBuf,
     /// How much of a write survives a machine crash: `none`, `flush` or `fsync`.
     pub durability: Durability,
-    /// The entries' total size bound in bytes; least recently used go first.
-    pub max_bytes: u64,
-    /// Entries expire this many milliseconds after they were written (0: never).
-    pub time_to_live_ms: u64,
+    /// The entries' total size bound (`"1GiB"`; a plain number is bytes);
+    /// least recently used go first.
+    pub max_size: ByteSize,
+    /// Entries expire this long after they were written (`"1h"`; a plain
+    /// number is seconds; `"0s"`: never).
+    pub time_to_live: Duration,
 }
 
 impl Default for FileCacheConfig {
@@ -167,31 +167,21 @@ impl Default for FileCacheConfig {
         Self {
             dir: PathBuf::from("cache"),
             durability: Durability::Flush,
-            max_bytes: 1 << 30,
-            time_to_live_ms: 0,
+            max_size: ByteSize(1 << 30),
+            time_to_live: Duration::default(),
         }
     }
 }
 
-impl FileCacheConfig {
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each invalid field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
-        if self.dir.as_os_str().is_empty() {
-            problems.push("file_cache.dir: must not be empty".to_owned());
-        }
-        if self.max_bytes == 0 {
-            problems.push("file_cache.max_bytes: must be greater than 0, got 0".to_owned());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
-        }
+/// Every problem at once, each at its key (`dir`, `max_size`).
+impl Validate for FileCacheConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.check(!self.dir.as_os_str().is_empty(), "dir", "must not be empty");
+        v.check(
+            self.max_size.as_u64() > 0,
+            "max_size",
+            "must be greater than 0",
+        );
     }
 }
 
@@ -203,11 +193,11 @@ impl FileCache {
     /// [`Error::InvalidConfig`] listing every problem, or what
     /// [`FileCacheBuilder::build`](crate::FileCacheBuilder::build) returns.
     pub fn from_config(config: &FileCacheConfig) -> Result<Self, Error> {
-        config.validate()?;
+        pr_core::validate::check(config).map_err(|problems| Error::InvalidConfig { problems })?;
         let mut builder = Self::builder(&config.dir)
             .durability(config.durability)
-            .max_bytes(config.max_bytes);
-        if let Some(d) = millis(config.time_to_live_ms) {
+            .max_bytes(config.max_size.as_u64());
+        if let Some(d) = unless_zero(config.time_to_live) {
             builder = builder.time_to_live(d);
         }
         builder.build()

@@ -27,10 +27,11 @@ pr_errors::codes! {
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid; every problem is listed.
-    #[error("invalid cache configuration: {}", problems.join("; "))]
+    #[error("invalid cache configuration: {}", pr_core::validate::join(problems))]
     InvalidConfig {
-        /// One line per problem, each naming the field.
-        problems: Vec<String>,
+        /// Every problem, each at its key (a configuration field, or the
+        /// builder method that set it).
+        problems: Vec<pr_core::validate::Violation>,
     },
     /// A file operation failed.
     #[error("cache file {op} failed for `{}`", path.display())]

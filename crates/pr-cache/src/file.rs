@@ -52,6 +52,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, SystemTime};
 
+use pr_core::validate::Violation;
+
 use crate::clock::{Clock, SystemClock, unix_millis};
 use crate::error::Error;
 
@@ -169,10 +171,10 @@ impl FileCacheBuilder {
     pub fn build(self) -> Result<FileCache, Error> {
         let mut problems = Vec::new();
         if self.max_bytes == Some(0) {
-            problems.push("max_bytes: must be more than zero".to_owned());
+            problems.push(Violation::new("max_bytes", "must be more than zero"));
         }
         if self.ttl == Some(Duration::ZERO) {
-            problems.push("time_to_live: must be more than zero".to_owned());
+            problems.push(Violation::new("time_to_live", "must be more than zero"));
         }
         if !problems.is_empty() {
             return Err(Error::InvalidConfig { problems });

@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use pr_core::validate::Violation;
+
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::stats::{CacheStats, RemovalCause, StatsCounter};
@@ -389,13 +391,20 @@ where
     /// bound over 4 GiB per entry of the entry bound, a zero duration, an
     /// empty name.
     pub fn build(mut self) -> Result<MemoryCache<K, V>, Error> {
+        // Keyed by the builder method that set the value.
         let mut problems = Vec::new();
         if self.max_entries.is_some() && self.max_weight.is_some() {
-            problems.push("max_entries and max_weight: set one bound, not both".to_owned());
+            problems.push(Violation::new(
+                "max_weight",
+                "set one bound, `max_entries` or `max_weight`, not both",
+            ));
         }
         if let Some((bytes, size)) = self.max_bytes.take() {
             if self.max_weight.is_some() {
-                problems.push("max_bytes and max_weight: set one of them, not both".to_owned());
+                problems.push(Violation::new(
+                    "max_weight",
+                    "set one bound, `max_bytes` or `max_weight`, not both",
+                ));
             }
             match byte_weigher(bytes, self.max_entries, size) {
                 Ok(weigher) => {
@@ -412,11 +421,11 @@ where
             ("refresh_after", self.refresh_after),
         ] {
             if d == Some(Duration::ZERO) {
-                problems.push(format!("{field}: must be more than zero"));
+                problems.push(Violation::new(field, "must be more than zero"));
             }
         }
         if self.name.is_empty() {
-            problems.push("name: must not be empty".to_owned());
+            problems.push(Violation::new("name", "must not be empty"));
         }
         if !problems.is_empty() {
             return Err(Error::InvalidConfig { problems });
@@ -535,22 +544,22 @@ fn byte_weigher<K, V>(
     max_bytes: u64,
     max_entries: Option<u64>,
     size: Sizer<K, V>,
-) -> Result<Weigher<K, V>, String>
+) -> Result<Weigher<K, V>, Violation>
 where
     K: 'static,
     V: 'static,
 {
     if max_bytes == 0 {
-        return Err("max_bytes: must be greater than 0, got 0".to_owned());
+        return Err(Violation::new("max_bytes", "must be greater than 0"));
     }
     let floor = match max_entries {
         Some(n) if n > 0 => max_bytes.div_ceil(n),
         _ => 0,
     };
     let Ok(floor) = u32::try_from(floor) else {
-        return Err(format!(
-            "max_bytes: must be at most 4 GiB per entry of max_entries ({}), got {max_bytes}",
-            max_entries.unwrap_or(0)
+        return Err(Violation::new(
+            "max_bytes",
+            "must be at most 4GiB per entry of `max_entries`",
         ));
     };
     Ok(Arc::new(move |k: &K, v: &V| {

@@ -12,8 +12,8 @@
 //!   commands fail at once with [`Error::Redis`] instead of each waiting on
 //!   a connection attempt (a cache miss must stay cheap during an outage),
 //!   and one background task probes the server with `PING`, first after
-//!   [`RedisReconnect::min_delay_ms`], then twice as long after each
-//!   failure, up to [`RedisReconnect::max_delay_ms`]: Redis is noticed back
+//!   [`RedisReconnect::min_delay`], then twice as long after each
+//!   failure, up to [`RedisReconnect::max_delay`]: Redis is noticed back
 //!   at most that long after it is. The manager itself makes one connection
 //!   attempt per request of ours (no retry loop of its own), so the probe's
 //!   schedule is the only back-off.
@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
+use pr_core::validate::{Validate, Validator};
 use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
@@ -56,74 +57,65 @@ fn redis_error(op: &'static str, e: redis::RedisError) -> Error {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RedisReconnect {
-    /// Milliseconds from losing the connection to the first attempt to get
-    /// it back; each failed attempt doubles the wait.
-    pub min_delay_ms: u64,
-    /// The longest wait between two attempts, in milliseconds: the bound on
-    /// how long after Redis is back a client notices.
-    pub max_delay_ms: u64,
-    /// How long one connection attempt may take, in milliseconds.
-    pub connect_timeout_ms: u64,
-    /// How long a command may wait for its answer, in milliseconds (a server
-    /// that stopped answering without closing the connection fails commands
-    /// after this, and the client reconnects).
-    pub response_timeout_ms: u64,
+    /// From losing the connection to the first attempt to get it back
+    /// (`"50ms"`; a plain number is seconds); each failed attempt doubles
+    /// the wait.
+    pub min_delay: pr_core::units::Duration,
+    /// The longest wait between two attempts (`"5s"`; a plain number is
+    /// seconds): the bound on how long after Redis is back a client
+    /// notices.
+    pub max_delay: pr_core::units::Duration,
+    /// How long one connection attempt may take (`"1s"`; a plain number is
+    /// seconds).
+    pub connect_timeout: pr_core::units::Duration,
+    /// How long a command may wait for its answer (`"1s"`; a plain number
+    /// is seconds): a server that stopped answering without closing the
+    /// connection fails commands after this, and the client reconnects.
+    pub response_timeout: pr_core::units::Duration,
 }
 
 impl Default for RedisReconnect {
     fn default() -> Self {
         Self {
-            min_delay_ms: 50,
-            max_delay_ms: 5_000,
-            connect_timeout_ms: 1_000,
-            response_timeout_ms: 1_000,
+            min_delay: pr_core::units::Duration::from_millis(50),
+            max_delay: pr_core::units::Duration::from_secs(5),
+            connect_timeout: pr_core::units::Duration::from_secs(1),
+            response_timeout: pr_core::units::Duration::from_secs(1),
         }
     }
 }
 
-impl RedisReconnect {
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each invalid field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
-        for (field, value) in [
-            ("min_delay_ms", self.min_delay_ms),
-            ("max_delay_ms", self.max_delay_ms),
-            ("connect_timeout_ms", self.connect_timeout_ms),
-            ("response_timeout_ms", self.response_timeout_ms),
+/// Every problem at once, each at its key (`min_delay`, `max_delay`); no
+/// message repeats a value.
+impl Validate for RedisReconnect {
+    fn validate(&self, v: &mut Validator) {
+        for (key, value) in [
+            ("min_delay", self.min_delay),
+            ("max_delay", self.max_delay),
+            ("connect_timeout", self.connect_timeout),
+            ("response_timeout", self.response_timeout),
         ] {
-            if value == 0 {
-                problems.push(format!(
-                    "redis.reconnect.{field}: must be greater than 0, got 0"
-                ));
-            }
+            v.check(!value.as_std().is_zero(), key, "must be greater than 0");
         }
-        if self.max_delay_ms < self.min_delay_ms {
-            problems.push(format!(
-                "redis.reconnect.max_delay_ms: must be at least min_delay_ms ({}), got {}",
-                self.min_delay_ms, self.max_delay_ms
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
-        }
+        v.check(
+            self.max_delay >= self.min_delay,
+            "max_delay",
+            "must be at least `min_delay`",
+        );
     }
+}
 
+impl RedisReconnect {
     fn min_delay(&self) -> Duration {
-        Duration::from_millis(self.min_delay_ms)
+        self.min_delay.as_std()
     }
 
     fn max_delay(&self) -> Duration {
-        Duration::from_millis(self.max_delay_ms)
+        self.max_delay.as_std()
     }
 
     fn connect_timeout(&self) -> Duration {
-        Duration::from_millis(self.connect_timeout_ms)
+        self.connect_timeout.as_std()
     }
 
     /// The wait after `delay` failed: doubled, at most the maximum.
@@ -175,13 +167,14 @@ impl Link {
         name: String,
         reconnect: &RedisReconnect,
     ) -> Result<(redis::Client, Arc<Self>), Error> {
-        reconnect.validate()?;
+        pr_core::validate::check(reconnect)
+            .map_err(|problems| Error::InvalidConfig { problems })?;
         let client = redis::Client::open(url).map_err(|e| redis_error("open", e))?;
         let config = ConnectionManagerConfig::new()
             // One attempt per request: the link's probe is the back-off.
             .set_number_of_retries(0)
             .set_connection_timeout(Some(reconnect.connect_timeout()))
-            .set_response_timeout(Some(Duration::from_millis(reconnect.response_timeout_ms)));
+            .set_response_timeout(Some(reconnect.response_timeout.as_std()));
         let manager = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| redis_error("connect", e))?;
@@ -320,7 +313,7 @@ async fn subscribe(
     channel: &str,
     reconnect: &RedisReconnect,
 ) -> Result<redis::aio::PubSub, Error> {
-    let limit = reconnect.connect_timeout() + Duration::from_millis(reconnect.response_timeout_ms);
+    let limit = reconnect.connect_timeout() + reconnect.response_timeout.as_std();
     let attempt = async {
         let mut pubsub = client
             .get_async_pubsub()
@@ -733,11 +726,13 @@ impl Invalidation for RedisInvalidation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pr_core::units::Duration as Units;
+    use pr_core::validate::check;
 
     #[test]
     fn the_back_off_doubles_up_to_its_bound_and_settings_are_checked() {
         let reconnect = RedisReconnect::default();
-        assert!(reconnect.validate().is_ok());
+        assert!(check(&reconnect).is_ok());
         let mut delay = reconnect.min_delay();
         let mut seen = vec![delay];
         for _ in 0..12 {
@@ -749,26 +744,42 @@ mod tests {
         assert_eq!(seen.last(), Some(&Duration::from_secs(5)));
 
         let bad = RedisReconnect {
-            min_delay_ms: 0,
-            max_delay_ms: 0,
-            connect_timeout_ms: 0,
-            response_timeout_ms: 10,
+            min_delay: Units::from_secs(0),
+            max_delay: Units::from_secs(0),
+            connect_timeout: Units::from_secs(0),
+            response_timeout: Units::from_millis(10),
         };
-        let Err(Error::InvalidConfig { problems }) = bad.validate() else {
-            panic!("invalid");
-        };
-        assert_eq!(problems.len(), 3, "{problems:?}");
-        let inverted = RedisReconnect {
-            min_delay_ms: 100,
-            max_delay_ms: 10,
-            ..RedisReconnect::default()
-        };
-        let Err(Error::InvalidConfig { problems }) = inverted.validate() else {
-            panic!("invalid");
-        };
-        assert!(
-            problems[0].starts_with("redis.reconnect.max_delay_ms"),
+        let problems = check(&bad).unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["min_delay", "max_delay", "connect_timeout"],
             "{problems:?}"
         );
+        let inverted = RedisReconnect {
+            min_delay: Units::from_millis(100),
+            max_delay: Units::from_millis(10),
+            ..RedisReconnect::default()
+        };
+        let problems = check(&inverted).unwrap_err();
+        assert_eq!(
+            problems[0].to_string(),
+            "max_delay: must be at least `min_delay`",
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn units_are_read_and_the_millisecond_keys_are_unknown() {
+        // The `_ms` keys went before 0.1: unknown now.
+        let err = serde_json::from_str::<RedisReconnect>(r#"{"min_delay_ms":50}"#).unwrap_err();
+        assert!(err.to_string().contains("min_delay_ms"), "{err}");
+        let reconnect: RedisReconnect = serde_json::from_str(
+            r#"{"min_delay":"250ms","max_delay":"1m30s","connect_timeout":2}"#,
+        )
+        .unwrap();
+        assert_eq!(reconnect.min_delay(), Duration::from_millis(250));
+        assert_eq!(reconnect.max_delay(), Duration::from_secs(90));
+        assert_eq!(reconnect.connect_timeout(), Duration::from_secs(2));
     }
 }

@@ -329,22 +329,32 @@ fn configuration_opens_a_file_cache_and_reports_every_problem() {
     let config: pr_cache::FileCacheConfig = serde_json::from_value(serde_json::json!({
         "dir": dir.path(),
         "durability": "fsync",
-        "max_bytes": 1_000_000,
-        "time_to_live_ms": 60_000,
+        "max_size": "1MB",
+        "time_to_live": "1m",
     }))
     .unwrap();
     assert_eq!(config.durability, Durability::Fsync);
+    assert_eq!(config.max_size.as_u64(), 1_000_000);
+    assert_eq!(config.time_to_live.as_std(), Duration::from_secs(60));
     let cache = FileCache::from_config(&config).unwrap();
     cache.insert("k", b"v").unwrap();
     assert_eq!(cache.get("k").unwrap().as_deref(), Some(&b"v"[..]));
-    assert!(pr_cache::FileCacheConfig::default().validate().is_ok());
+    assert!(pr_core::validate::check(&pr_cache::FileCacheConfig::default()).is_ok());
     let mut bad = pr_cache::FileCacheConfig::default();
     bad.dir = std::path::PathBuf::new();
-    bad.max_bytes = 0;
+    bad.max_size = pr_core::units::ByteSize(0);
     let Err(Error::InvalidConfig { problems }) = FileCache::from_config(&bad) else {
         panic!("invalid")
     };
-    assert_eq!(problems.len(), 2, "{problems:?}");
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["dir", "max_size"], "{problems:?}");
+    // The `_bytes` and `_ms` keys went before 0.1: unknown now.
+    for old in [r#"{"max_bytes": 1}"#, r#"{"time_to_live_ms": 1}"#] {
+        assert!(
+            serde_json::from_str::<pr_cache::FileCacheConfig>(old).is_err(),
+            "{old}"
+        );
+    }
 }
 
 #[test]

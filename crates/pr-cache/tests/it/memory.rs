@@ -375,7 +375,7 @@ fn invalid_configuration_lists_every_problem() {
 #[test]
 fn configuration_builds_a_cache_and_reports_every_problem() {
     let config: pr_cache::MemoryCacheConfig = serde_json::from_str(
-        r#"{"name": "users", "max_entries": 5, "time_to_live_ms": 60000, "record_stats": true}"#,
+        r#"{"name": "users", "max_entries": 5, "time_to_live": "1m", "record_stats": true}"#,
     )
     .unwrap();
     let cache: MemoryCache<u8, u8> = MemoryCache::from_config(&config).unwrap();
@@ -383,22 +383,33 @@ fn configuration_builds_a_cache_and_reports_every_problem() {
     assert_eq!(cache.get(&1), Some(1));
     assert_eq!(cache.name(), "users");
     assert_eq!(cache.stats().unwrap().hits, 1);
-    assert!(pr_cache::MemoryCacheConfig::default().validate().is_ok());
+    assert_eq!(config.time_to_live.as_std(), Duration::from_secs(60));
+    assert!(pr_core::validate::check(&pr_cache::MemoryCacheConfig::default()).is_ok());
 
     let mut bad = pr_cache::MemoryCacheConfig::default();
     bad.name.clear();
     bad.max_entries = 0;
-    bad.time_to_live_ms = 1_000;
-    bad.refresh_after_ms = 2_000;
+    bad.time_to_live = pr_core::units::Duration::from_secs(1);
+    bad.refresh_after = pr_core::units::Duration::from_secs(2);
     let Err(Error::InvalidConfig { problems }) = MemoryCache::<u8, u8>::from_config(&bad) else {
         panic!("invalid")
     };
-    assert_eq!(problems.len(), 3, "{problems:?}");
-    assert!(problems.iter().all(|p| p.starts_with("cache.")));
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["name", "max_entries", "refresh_after"],
+        "{problems:?}"
+    );
     assert!(
         serde_json::from_str::<pr_cache::MemoryCacheConfig>(r#"{"max_entrys": 1}"#).is_err(),
         "unknown fields are refused"
     );
+    // The `_ms` keys went before 0.1: unknown now.
+    for old in ["time_to_live_ms", "time_to_idle_ms", "refresh_after_ms"] {
+        let json = format!(r#"{{"{old}": 1000}}"#);
+        let err = serde_json::from_str::<pr_cache::MemoryCacheConfig>(&json).unwrap_err();
+        assert!(err.to_string().contains(old), "{err}");
+    }
 }
 
 /// The bytes the live entries' keys and values hold, as `Weigh` counts
@@ -524,7 +535,8 @@ fn byte_bounds_are_validated_and_configured() {
     else {
         panic!("a zero byte bound is invalid")
     };
-    assert_eq!(problems, ["max_bytes: must be greater than 0, got 0"]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].to_string(), "max_bytes: must be greater than 0");
     let Err(Error::InvalidConfig { problems }) = MemoryCache::<String, String>::builder()
         .max_bytes(1 << 20)
         .max_weight(10, |_, _| 1)
@@ -541,14 +553,21 @@ fn byte_bounds_are_validated_and_configured() {
         panic!("over 4 GiB per entry")
     };
     assert!(
-        problems[0].starts_with("max_bytes: must be at most 4 GiB"),
+        problems[0]
+            .to_string()
+            .starts_with("max_bytes: must be at most 4GiB"),
         "{problems:?}"
     );
 
     let config = pr_cache::MemoryCacheConfig::default();
-    assert_eq!(config.max_bytes, 32 << 20, "the documented default");
+    assert_eq!(config.max_size.as_u64(), 32 << 20, "the documented default");
     let mut config: pr_cache::MemoryCacheConfig =
-        serde_json::from_str(r#"{"max_entries": 1000, "max_bytes": 262144}"#).unwrap();
+        serde_json::from_str(r#"{"max_entries": 1000, "max_size": "256KiB"}"#).unwrap();
+    assert_eq!(config.max_size.as_u64(), 262_144);
+    assert!(
+        serde_json::from_str::<pr_cache::MemoryCacheConfig>(r#"{"max_bytes": 262144}"#).is_err(),
+        "the `_bytes` key went before 0.1"
+    );
     let cache: MemoryCache<String, String> = MemoryCache::from_config(&config).unwrap();
     for i in 0..500 {
         cache.insert(format!("{i:04}{}", "k".repeat(4_000)), String::new());
@@ -565,19 +584,20 @@ fn byte_bounds_are_validated_and_configured() {
     with.insert("k".to_owned(), Vec::new());
     assert_eq!(with.get("k"), Some(Vec::new()));
 
-    config.max_bytes = 0;
+    config.max_size = pr_core::units::ByteSize(0);
     config.max_entries = 0;
     let Err(Error::InvalidConfig { problems }) = MemoryCache::<u8, u8>::from_config(&config) else {
         panic!("invalid")
     };
-    assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(
-        problems.iter().any(|p| p.starts_with("cache.max_bytes:")),
-        "{problems:?}"
-    );
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["max_entries", "max_size"], "{problems:?}");
     config.max_entries = 1;
-    config.max_bytes = 1 << 40;
-    assert!(config.validate().is_err());
+    config.max_size = pr_core::units::ByteSize(1 << 40);
+    let problems = pr_core::validate::check(&config).unwrap_err();
+    assert_eq!(
+        problems[0].to_string(),
+        "max_size: must be at most 4GiB per entry of `max_entries`"
+    );
 }
 
 proptest::proptest! {

@@ -215,8 +215,8 @@ where
 async fn the_tier_and_the_bus_come_back_after_redis_restarts() {
     let mut server = RedisServer::start();
     let mut reconnect = RedisReconnect::default();
-    reconnect.min_delay_ms = 10;
-    reconnect.max_delay_ms = 400;
+    reconnect.min_delay = pr_core::units::Duration::from_millis(10);
+    reconnect.max_delay = pr_core::units::Duration::from_millis(400);
     let tier = RedisTier::connect_with(&server.url(), "r:", &reconnect)
         .await
         .unwrap();
