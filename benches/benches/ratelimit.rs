@@ -104,10 +104,10 @@ fn dlq_push(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = DlqConfig::new(&dir).with_durability(Durability::Batched {
         max_records: 1_024,
-        max_delay_ms: 100,
+        max_delay: Duration::from_millis(100).into(),
     });
     config.max_records = u64::MAX;
-    config.max_bytes = u64::MAX;
+    config.max_size.0 = u64::MAX;
     let dlq: Dlq<String> = Dlq::open(config).expect("a writable temp dir");
     let letter = DeadLetter::with_code("x".repeat(256), "bench.failed", "the operation failed")
         .with_idempotency_key("bench-key");

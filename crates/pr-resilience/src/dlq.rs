@@ -50,7 +50,7 @@ const REMOVED_FRAME: usize = 12;
 /// an exclusive lock on its `LOCK` file, held until the last clone (or
 /// health check) is dropped, so a second open of the directory, from this
 /// process or another, is refused instead of interleaving appends. `open`
-/// waits up to [`DlqConfig::lock_wait_ms`] for a holder to let go (one that
+/// waits up to [`DlqConfig::lock_wait`] for a holder to let go (one that
 /// is exiting, or a child forked while the queue was open) before it
 /// refuses.
 ///
@@ -199,11 +199,14 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     ///
     /// [`Error::InvalidConfig`] for invalid settings, [`Error::DlqIo`] when
     /// a file cannot be read or written or when another holder keeps the
-    /// directory's lock past `lock_wait_ms`, [`Error::DlqCorrupt`] when a
+    /// directory's lock past `lock_wait`, [`Error::DlqCorrupt`] when a
     /// segment other than the last is damaged.
     pub fn open(config: DlqConfig) -> Result<Self, Error> {
-        config.validate()?;
-        let dir_lock = lock_dir(&config.dir, Duration::from_millis(config.lock_wait_ms))?;
+        pr_core::validate::check(&config).map_err(|problems| Error::InvalidConfig {
+            field: "dlq",
+            message: pr_core::validate::join(&problems),
+        })?;
+        let dir_lock = lock_dir(&config.dir, config.lock_wait.as_std())?;
         let state = recover(&config)?;
         let inner = Inner {
             metrics: Metrics::new(),
@@ -229,7 +232,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     /// # Errors
     ///
     /// [`Error::DlqFull`] when the queue is at `max_records` or
-    /// `max_bytes` (or the record is larger than `max_record_bytes`);
+    /// `max_size` (or the record is larger than `max_record_size`);
     /// [`Error::DlqCodec`] when the payload cannot be encoded;
     /// [`Error::DlqIo`] when the write or sync fails (the record is then
     /// not in the queue; should cutting it from the file fail as well, it
@@ -246,7 +249,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
             Err(error) => {
                 let reason = match error {
                     Error::DlqFull {
-                        bound: "max_record_bytes",
+                        bound: "max_record_size",
                         ..
                     } => "too_large",
                     Error::DlqFull { .. } => "full",
@@ -278,22 +281,22 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
             message: e.to_string(),
         })?;
         let len = frame.len() as u64;
-        if len > u64::from(config.max_record_bytes) {
-            return Err(self.full("max_record_bytes", u64::from(config.max_record_bytes)));
+        if len > config.max_record_size.as_u64() {
+            return Err(self.full("max_record_size", config.max_record_size.as_u64()));
         }
         let mut state = lock(&self.inner.state);
         if state.live.len() as u64 >= config.max_records {
             drop(state);
             return Err(self.full("max_records", config.max_records));
         }
-        if state.live_bytes + len > config.max_bytes {
+        if state.live_bytes + len > config.max_size.as_u64() {
             drop(state);
-            return Err(self.full("max_bytes", config.max_bytes));
+            return Err(self.full("max_size", config.max_size.as_u64()));
         }
         let seq = state.next_seq;
         let pushed_at_ms = unix_ms(SystemTime::now());
         seal(&mut frame, seq, pushed_at_ms);
-        if state.active().len > 0 && state.active().len + len > config.segment_bytes {
+        if state.active().len > 0 && state.active().len + len > config.segment_size.as_u64() {
             state.roll(config, seq)?;
         }
         let (base, offset) = {
@@ -655,7 +658,7 @@ fn stats(config: &DlqConfig, state: &State) -> DlqStats {
         bytes: state.live_bytes,
         segments: state.segments.len(),
         full: state.live.len() as u64 >= config.max_records
-            || state.live_bytes + HEADER as u64 + 64 > config.max_bytes,
+            || state.live_bytes + HEADER as u64 + 64 > config.max_size.as_u64(),
     }
 }
 
@@ -694,12 +697,10 @@ impl State {
             Durability::EachRecord => self.sync_now(),
             Durability::Batched {
                 max_records,
-                max_delay_ms,
+                max_delay,
             } => {
                 self.unsynced += u32::from(record);
-                if self.unsynced >= max_records
-                    || self.last_sync.elapsed() >= Duration::from_millis(max_delay_ms)
-                {
+                if self.unsynced >= max_records || self.last_sync.elapsed() >= max_delay.as_std() {
                     self.sync_now()
                 } else {
                     Ok(())
@@ -837,7 +838,7 @@ fn lock_dir(dir: &Path, wait: Duration) -> Result<File, Error> {
                 path,
                 message: format!(
                     "another open queue holds it (one queue per directory); waited {} ms \
-                     (lock_wait_ms)",
+                     (lock_wait)",
                     waited.as_millis()
                 ),
             });
@@ -925,7 +926,7 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
                 break;
             }
             let len = u32_at(&bytes, at) as usize + 8;
-            // Bounded by the file, not by `max_record_bytes`: a record
+            // Bounded by the file, not by `max_record_size`: a record
             // acknowledged under a larger bound is not a torn one.
             if len < HEADER || at + len > bytes.len() {
                 damage = Some("length past the end");

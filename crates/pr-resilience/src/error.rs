@@ -152,7 +152,7 @@ pub enum Error {
     DlqFull {
         /// The queue's directory.
         dir: PathBuf,
-        /// Which bound (`max_records` or `max_bytes`).
+        /// Which bound (`max_records`, `max_size` or `max_record_size`).
         bound: &'static str,
         /// The bound's value.
         limit: u64,

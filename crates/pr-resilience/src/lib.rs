@@ -111,7 +111,7 @@
 //!   Degraded while it refuses calls ([`BreakerCheck`], [`RegistryCheck`]);
 //!   a dead-letter queue, Down when full, Degraded after a failed write
 //!   (until a write succeeds) or when its filesystem's free space is under
-//!   `DlqConfig::min_free_bytes` / `min_free_percent` (`DlqCheck`).
+//!   `DlqConfig::min_free` / `min_free_percent` (`DlqCheck`).
 //!
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["health"] }

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
+use pr_core::units::{ByteSize, Duration};
+use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
-
-use crate::Error;
 
 /// When [`Dlq::push`](crate::Dlq::push) returns, relative to the disk.
 ///
@@ -20,14 +20,15 @@ pub enum Durability {
     /// on power failure. The slowest.
     EachRecord,
     /// `fdatasync` once `max_records` records were written since the last
-    /// one, or when a push comes `max_delay_ms` or more after it (and on
+    /// one, or when a push comes `max_delay` or more after it (and on
     /// [`Dlq::sync`](crate::Dlq::sync) and drop): a power failure loses at
     /// most that window.
     Batched {
         /// Records between two syncs.
         max_records: u32,
-        /// Milliseconds after which the next push syncs.
-        max_delay_ms: u64,
+        /// How long after the last sync the next push syncs (`"100ms"`; a
+        /// plain number is seconds).
+        max_delay: Duration,
     },
     /// Never sync (the OS writes back when it likes): for queues that may
     /// lose their recent tail on power failure.
@@ -47,40 +48,46 @@ pub struct DlqConfig {
     pub durability: Durability,
     /// Most records held; a push past it is refused (`resilience.dlq_full`).
     pub max_records: u64,
-    /// Most bytes of records held (framing included); a push past it is
-    /// refused (`resilience.dlq_full`). It counts live records; the disk
-    /// holds every segment file that still has one, whole (up to
-    /// `segment_bytes` each), so keep `segment_bytes` small against
-    /// `max_bytes` where disk is tight.
-    pub max_bytes: u64,
+    /// Most bytes of records held, framing included (`"1GiB"`; a plain
+    /// number is bytes); a push past it is refused (`resilience.dlq_full`).
+    /// It counts live records; the disk holds every segment file that
+    /// still has one, whole (up to `segment_size` each), so keep
+    /// `segment_size` small against `max_size` where disk is tight.
+    pub max_size: ByteSize,
     /// Size past which the current segment file is closed and a new one
-    /// started; whole segments are deleted once all their records are
-    /// removed.
-    pub segment_bytes: u64,
-    /// Largest single record, framing included.
-    pub max_record_bytes: u32,
-    /// Milliseconds [`Dlq::open`](crate::Dlq::open) waits for the
-    /// directory's `LOCK` when another holder has it, polling with a short
-    /// back-off (1 ms doubling to 50 ms), before refusing with
-    /// `resilience.dlq_io`. A lock is often held for a moment only: by a
-    /// process that is exiting, or by a child forked while the queue was
-    /// open (its copy of the descriptor holds the lock until it `exec`s).
-    /// 0 tries once. At most 60,000: a longer wait would hang a start-up
-    /// behind a queue that another live process owns.
-    pub lock_wait_ms: u64,
+    /// started (`"64MiB"`; a plain number is bytes); whole segments are
+    /// deleted once all their records are removed.
+    pub segment_size: ByteSize,
+    /// Largest single record, framing included (`"16MiB"`; a plain number
+    /// is bytes); at most `max_size` and under 4GiB (a frame's length is
+    /// 32 bits).
+    pub max_record_size: ByteSize,
+    /// How long [`Dlq::open`](crate::Dlq::open) waits for the directory's
+    /// `LOCK` when another holder has it (`"2s"`; a plain number is
+    /// seconds), polling with a short back-off (1 ms doubling to 50 ms),
+    /// before refusing with `resilience.dlq_io`. A lock is often held for a
+    /// moment only: by a process that is exiting, or by a child forked
+    /// while the queue was open (its copy of the descriptor holds the lock
+    /// until it `exec`s). `"0s"` tries once. At most `"60s"`: a longer wait
+    /// would hang a start-up behind a queue that another live process owns.
+    pub lock_wait: Duration,
     /// Free space on the queue's filesystem under which its health check
-    /// (feature `health`) is Degraded, in bytes: a full disk makes pushes
-    /// fail, so the check warns before it. 0 turns this bound off. Read
-    /// with `statvfs` (space available to an unprivileged writer) on Linux.
-    pub min_free_bytes: u64,
+    /// (feature `health`) is Degraded (`"64MiB"`; a plain number is bytes):
+    /// a full disk makes pushes fail, so the check warns before it. `0`
+    /// turns this bound off. Read with `statvfs` (space available to an
+    /// unprivileged writer) on Linux.
+    pub min_free: ByteSize,
     /// Free space on the queue's filesystem, as a percentage of its size,
     /// under which the health check is Degraded. 0 turns this bound off;
     /// at most 100.
     pub min_free_percent: u8,
 }
 
-/// The most [`DlqConfig::lock_wait_ms`] accepts.
-const MAX_LOCK_WAIT_MS: u64 = 60_000;
+/// The most [`DlqConfig::lock_wait`] accepts.
+const MAX_LOCK_WAIT: Duration = Duration::from_secs(60);
+/// The most [`DlqConfig::max_record_size`] accepts: a frame's length field
+/// is a `u32`.
+const MAX_RECORD_SIZE: ByteSize = ByteSize((1 << 32) - 1);
 
 impl Default for DlqConfig {
     fn default() -> Self {
@@ -88,11 +95,11 @@ impl Default for DlqConfig {
             dir: PathBuf::from("dlq"),
             durability: Durability::EachRecord,
             max_records: 1_000_000,
-            max_bytes: 1 << 30,
-            segment_bytes: 64 << 20,
-            max_record_bytes: 16 << 20,
-            lock_wait_ms: 2_000,
-            min_free_bytes: 64 << 20,
+            max_size: ByteSize(1 << 30),
+            segment_size: ByteSize::mib(64),
+            max_record_size: ByteSize::mib(16),
+            lock_wait: Duration::from_secs(2),
+            min_free: ByteSize::mib(64),
             min_free_percent: 5,
         }
     }
@@ -114,55 +121,48 @@ impl DlqConfig {
         self.durability = durability;
         self
     }
+}
 
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each invalid field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
-        if self.dir.as_os_str().is_empty() {
-            problems.push("dlq.dir: must not be empty".to_owned());
-        }
-        for (field, value) in [
+/// Every problem at once, each at its key relative to the queue's section
+/// (`max_size`, `lock_wait`, `durability.max_records`); no message repeats
+/// a value.
+impl Validate for DlqConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.check(!self.dir.as_os_str().is_empty(), "dir", "must not be empty");
+        for (key, value) in [
             ("max_records", self.max_records),
-            ("max_bytes", self.max_bytes),
-            ("segment_bytes", self.segment_bytes),
-            ("max_record_bytes", u64::from(self.max_record_bytes)),
+            ("max_size", self.max_size.as_u64()),
+            ("segment_size", self.segment_size.as_u64()),
+            ("max_record_size", self.max_record_size.as_u64()),
         ] {
-            if value == 0 {
-                problems.push(format!("dlq.{field}: must be greater than 0, got 0"));
-            }
+            v.check(value > 0, key, "must be greater than 0");
         }
-        if u64::from(self.max_record_bytes) > self.max_bytes {
-            problems.push(format!(
-                "dlq.max_record_bytes: {} is more than max_bytes ({})",
-                self.max_record_bytes, self.max_bytes
-            ));
-        }
-        if self.lock_wait_ms > MAX_LOCK_WAIT_MS {
-            problems.push(format!(
-                "dlq.lock_wait_ms: must be at most {MAX_LOCK_WAIT_MS}, got {}",
-                self.lock_wait_ms
-            ));
-        }
-        if self.min_free_percent > 100 {
-            problems.push(format!(
-                "dlq.min_free_percent: must be at most 100, got {}",
-                self.min_free_percent
-            ));
-        }
-        if let Durability::Batched { max_records: 0, .. } = self.durability {
-            problems.push("dlq.durability.max_records: must be greater than 0, got 0".to_owned());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig {
-                field: "dlq",
-                message: problems.join("; "),
-            })
+        v.check(
+            self.max_record_size <= MAX_RECORD_SIZE,
+            "max_record_size",
+            "must be less than 4GiB (a record's length is stored in 32 bits)",
+        );
+        v.check(
+            self.max_record_size <= self.max_size,
+            "max_record_size",
+            "must be at most `max_size`",
+        );
+        v.check(
+            self.lock_wait <= MAX_LOCK_WAIT,
+            "lock_wait",
+            format!("must be at most {MAX_LOCK_WAIT}"),
+        );
+        v.check(
+            self.min_free_percent <= 100,
+            "min_free_percent",
+            "must be at most 100",
+        );
+        if let Durability::Batched { max_records, .. } = self.durability {
+            v.check(
+                max_records > 0,
+                "durability.max_records",
+                "must be greater than 0",
+            );
         }
     }
 }

@@ -15,9 +15,9 @@ use super::{Dlq, Inner, stats};
 use crate::rate::bucket::lock;
 
 /// The health of a [`Dlq`]: `Down` when it refuses records (full);
-/// `Degraded` past 80 % of `max_records` or `max_bytes`, after a write that
+/// `Degraded` past 80 % of `max_records` or `max_size`, after a write that
 /// failed (until a later write succeeds), or when free space on its
-/// filesystem is under `min_free_bytes` or `min_free_percent`; else `Up`
+/// filesystem is under `min_free` or `min_free_percent`; else `Up`
 /// with its size. Made by [`Dlq::health_check`].
 #[must_use = "a check does nothing until it is added to a registry"]
 pub struct DlqCheck {
@@ -66,7 +66,10 @@ impl DlqCheck {
         let stats = stats(config, &lock(&self.inner.state));
         let size = format!(
             "{} records, {} bytes (bounds {}, {})",
-            stats.records, stats.bytes, config.max_records, config.max_bytes
+            stats.records,
+            stats.bytes,
+            config.max_records,
+            config.max_size.as_u64()
         );
         if stats.full {
             return Outcome::down(format!("full: {size}"));
@@ -77,21 +80,24 @@ impl DlqCheck {
         {
             problems.push(format!("last write failed: {error}"));
         }
-        if (config.min_free_bytes > 0 || config.min_free_percent > 0)
+        let min_free = config.min_free.as_u64();
+        if (min_free > 0 || config.min_free_percent > 0)
             && let Some((free, total)) = free_space(&config.dir)
         {
             let under_percent =
                 u128::from(free) * 100 < u128::from(total) * u128::from(config.min_free_percent);
-            if free < config.min_free_bytes || under_percent {
+            if free < min_free || under_percent {
                 problems.push(format!(
                     "low free space: {free} of {total} bytes free (bounds {} bytes, {}%)",
-                    config.min_free_bytes, config.min_free_percent
+                    min_free, config.min_free_percent
                 ));
             }
         }
         // In u128: a bound near u64::MAX overflows once multiplied.
         let past_80 = |used: u64, bound: u64| u128::from(used) * 5 >= u128::from(bound) * 4;
-        if past_80(stats.records, config.max_records) || past_80(stats.bytes, config.max_bytes) {
+        if past_80(stats.records, config.max_records)
+            || past_80(stats.bytes, config.max_size.as_u64())
+        {
             problems.push(format!("over 80% full: {size}"));
         }
         if problems.is_empty() {

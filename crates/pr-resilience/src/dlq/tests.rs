@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
+use pr_core::units::{ByteSize, Duration};
+use pr_core::validate::check;
+
 use super::record::{HEADER, seal, u32_at, u64_at};
 use super::{DlqConfig, Durability};
 
@@ -28,25 +31,59 @@ fn a_sealed_frame_carries_its_length_checksum_and_place() {
 #[test]
 fn defaults_are_valid_and_durable() {
     let config = DlqConfig::default();
-    config.validate().unwrap();
+    check(&config).unwrap();
     assert_eq!(config.durability, Durability::EachRecord);
 }
 
 #[test]
 fn settings_read_from_serde() {
     let config: DlqConfig = serde_json::from_str(
-        r#"{"dir":"/var/lib/app/dlq","durability":{"mode":"batched","max_records":64,"max_delay_ms":5},"max_records":10}"#,
+        r#"{"dir":"/var/lib/app/dlq","durability":{"mode":"batched","max_records":64,"max_delay":"5ms"},"max_records":10,"max_size":"2GiB","segment_size":1048576,"max_record_size":"1MiB","lock_wait":"500ms","min_free":"1GB"}"#,
     )
     .unwrap();
     assert_eq!(
         config.durability,
         Durability::Batched {
             max_records: 64,
-            max_delay_ms: 5
+            max_delay: Duration::from_millis(5)
         }
     );
     assert_eq!(config.max_records, 10);
+    assert_eq!(config.max_size, ByteSize(2 << 30));
+    assert_eq!(config.segment_size, ByteSize::mib(1));
+    assert_eq!(config.max_record_size, ByteSize::mib(1));
+    assert_eq!(config.lock_wait, Duration::from_millis(500));
+    assert_eq!(config.min_free, ByteSize(1_000_000_000));
     assert!(serde_json::from_str::<DlqConfig>(r#"{"max_recrods":1}"#).is_err());
+    // The `_bytes` and `_ms` keys went before 0.1: unknown now.
+    for old in [
+        r#"{"max_bytes":1}"#,
+        r#"{"segment_bytes":1}"#,
+        r#"{"max_record_bytes":1}"#,
+        r#"{"lock_wait_ms":1}"#,
+        r#"{"min_free_bytes":1}"#,
+        r#"{"durability":{"mode":"batched","max_records":1,"max_delay_ms":5}}"#,
+    ] {
+        assert!(serde_json::from_str::<DlqConfig>(old).is_err(), "{old}");
+    }
+}
+
+#[test]
+fn a_record_bound_must_fit_a_frame_and_the_queue() {
+    let mut config = DlqConfig::new("dlq");
+    config.max_size = ByteSize(u64::MAX);
+    config.max_record_size = ByteSize(1 << 32);
+    let problems = check(&config).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "max_record_size");
+    config.max_record_size = ByteSize((1 << 32) - 1);
+    check(&config).unwrap();
+    config.max_size = ByteSize::mib(1);
+    let problems = check(&config).unwrap_err();
+    assert_eq!(
+        problems[0].to_string(),
+        "max_record_size: must be at most `max_size`"
+    );
 }
 
 #[cfg(feature = "health")]
@@ -56,7 +93,7 @@ fn the_last_holder_syncs_a_batched_queue_even_when_it_is_a_health_check() {
     let dir = std::env::temp_dir().join(format!("pr-dlq-drop-sync-{}", std::process::id()));
     let dlq: Dlq<u32> = Dlq::open(DlqConfig::new(&dir).with_durability(Durability::Batched {
         max_records: 1_000,
-        max_delay_ms: 3_600_000,
+        max_delay: Duration::from_secs(3_600),
     }))
     .unwrap();
     let check = dlq.health_check();
@@ -118,7 +155,7 @@ async fn a_failed_write_is_degraded_until_a_write_succeeds() {
     let mut config = DlqConfig::new(&dir);
     // Free space is another test's business: this one must not depend on
     // the machine's disk.
-    config.min_free_bytes = 0;
+    config.min_free = ByteSize(0);
     config.min_free_percent = 0;
     let dlq: Dlq<u32> = Dlq::open(config).unwrap();
     let check = dlq.health_check();
@@ -145,8 +182,11 @@ async fn a_failed_write_is_degraded_until_a_write_succeeds() {
 fn a_free_space_percentage_past_100_is_invalid() {
     let mut config = DlqConfig::new("dlq");
     config.min_free_percent = 101;
-    let text = config.validate().unwrap_err().to_string();
-    assert!(text.contains("dlq.min_free_percent"), "{text}");
+    let problems = check(&config).unwrap_err();
+    assert_eq!(
+        problems[0].to_string(),
+        "min_free_percent: must be at most 100"
+    );
     config.min_free_percent = 100;
-    config.validate().unwrap();
+    check(&config).unwrap();
 }

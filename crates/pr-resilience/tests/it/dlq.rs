@@ -6,6 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use pr_core::units::ByteSize;
 use pr_errors::CodedError;
 use pr_resilience::{Attempt, DeadLetter, Dlq, DlqConfig, Durability, Error};
 use pr_test_support::{CrashChild, temp_dir};
@@ -36,12 +37,12 @@ fn letter(n: u64) -> DeadLetter<Job> {
 fn config(dir: &Path) -> DlqConfig {
     let mut config = DlqConfig::new(dir).with_durability(Durability::Batched {
         max_records: 32,
-        max_delay_ms: 5,
+        max_delay: pr_core::units::Duration::from_millis(5),
     });
-    config.segment_bytes = 4 * 1024;
+    config.segment_size = ByteSize(4 * 1024);
     // The health tests must not depend on the machine's free disk space;
     // the free-space bounds have tests of their own.
-    config.min_free_bytes = 0;
+    config.min_free = ByteSize(0);
     config.min_free_percent = 0;
     config
 }
@@ -58,7 +59,7 @@ fn records_survive_reopening_with_every_field() {
         Durability::None,
         Durability::Batched {
             max_records: 3,
-            max_delay_ms: 1_000,
+            max_delay: pr_core::units::Duration::from_secs(1),
         },
     ] {
         let _ = std::fs::remove_dir_all(dir.path());
@@ -173,8 +174,8 @@ fn a_full_queue_refuses_with_a_coded_error() {
 
     let dir = temp_dir("resilience-dlq-full-bytes");
     let mut config = self::config(dir.path());
-    config.max_bytes = 1_000;
-    config.max_record_bytes = 1_000;
+    config.max_size = ByteSize(1_000);
+    config.max_record_size = ByteSize(1_000);
     let dlq: Dlq<Job> = Dlq::open(config).unwrap();
     let mut pushed = 0;
     let refused = loop {
@@ -186,7 +187,7 @@ fn a_full_queue_refuses_with_a_coded_error() {
     assert!(matches!(
         refused,
         Error::DlqFull {
-            bound: "max_bytes",
+            bound: "max_size",
             ..
         }
     ));
@@ -198,11 +199,17 @@ fn a_full_queue_refuses_with_a_coded_error() {
 fn invalid_settings_are_reported_together() {
     let mut config = DlqConfig::new("");
     config.max_records = 0;
-    config.segment_bytes = 0;
-    let error = config.validate().unwrap_err();
+    config.segment_size = ByteSize(0);
+    let problems = pr_core::validate::check(&config).unwrap_err();
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["dir", "max_records", "segment_size"], "{problems:?}");
+    // `Dlq::open` refuses them all in one error, before touching the disk.
+    let error = Dlq::<Job>::open(config).unwrap_err();
     let text = error.to_string();
     assert!(
-        text.contains("dlq.dir") && text.contains("max_records") && text.contains("segment_bytes"),
+        text.contains("dir: must not be empty")
+            && text.contains("max_records: must be greater than 0")
+            && text.contains("segment_size: must be greater than 0"),
         "{text}"
     );
     assert_eq!(error.info().code.as_str(), "resilience.invalid_config");
@@ -270,7 +277,7 @@ fn a_torn_tail_is_cut_and_never_returned() {
 }
 
 #[test]
-fn lowering_max_record_bytes_keeps_the_records_already_stored() {
+fn lowering_max_record_size_keeps_the_records_already_stored() {
     let dir = temp_dir("resilience-dlq-lower-max");
     let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     let mut big = letter(0);
@@ -281,7 +288,7 @@ fn lowering_max_record_bytes_keeps_the_records_already_stored() {
     // A smaller bound applies to new records; it does not make the ones
     // acknowledged under the old bound look torn (and cut them off).
     let mut smaller = config(dir.path());
-    smaller.max_record_bytes = 512;
+    smaller.max_record_size = ByteSize(512);
     let dlq: Dlq<Job> = Dlq::open(smaller.clone()).unwrap();
     assert_eq!(payloads(&dlq), vec![0, 1]);
     assert_eq!(
@@ -319,7 +326,7 @@ fn damage_before_the_tail_is_a_coded_error_not_a_silent_loss() {
 /// written before it returns), so the test does not pay for them.
 fn crash_config(dir: &Path) -> DlqConfig {
     let mut config = config(dir).with_durability(Durability::None);
-    config.segment_bytes = 64 * 1024;
+    config.segment_size = ByteSize(64 * 1024);
     config
 }
 
@@ -539,7 +546,7 @@ async fn a_queue_with_huge_bounds_is_up_when_nearly_empty() {
         let _ = std::fs::remove_dir_all(dir.path());
         let mut config = config(dir.path());
         config.max_records = bound;
-        config.max_bytes = bound;
+        config.max_size = ByteSize(bound);
         let dlq: Dlq<Job> = Dlq::open(config).unwrap();
         dlq.push(&letter(0)).unwrap();
         assert_eq!(dlq.health_check().check().await.status(), Status::Up);
@@ -573,7 +580,7 @@ proptest::proptest! {
     fn the_queue_matches_a_model(ops in proptest::collection::vec(op(), 1..120)) {
         let dir = temp_dir("resilience-dlq-model");
         let mut config = config(dir.path()).with_durability(Durability::None);
-        config.segment_bytes = 1_024;
+        config.segment_size = ByteSize(1_024);
         let mut dlq: Dlq<Job> = Dlq::open(config.clone()).unwrap();
         let mut model: Vec<(u64, u64)> = Vec::new();
         let mut next = 0;
@@ -635,13 +642,13 @@ fn a_second_open_of_one_directory_is_refused_while_the_first_lives() {
     // Refused at once without a wait, and after the wait with one.
     for wait_ms in [0, 20] {
         let mut config = config(dir.path());
-        config.lock_wait_ms = wait_ms;
+        config.lock_wait = pr_core::units::Duration::from_millis(wait_ms);
         let err = Dlq::<Job>::open(config).unwrap_err();
         assert_eq!(err.code().as_str(), "resilience.dlq_io");
         let message = err.to_string();
         assert!(message.contains("LOCK"), "{message}");
         assert!(message.contains("one queue per directory"), "{message}");
-        assert!(message.contains("lock_wait_ms"), "{message}");
+        assert!(message.contains("(lock_wait)"), "{message}");
     }
     clone.push(&letter(2)).unwrap();
     drop(clone);
@@ -685,13 +692,13 @@ fn open_waits_for_a_lock_whose_holder_is_exiting() {
     let mut child = CrashChild::spawn_command(command);
     child.wait_for("locked");
     let mut at_once = config(dir.path());
-    at_once.lock_wait_ms = 0;
+    at_once.lock_wait = pr_core::units::Duration::from_secs(0);
     assert_eq!(
         Dlq::<Job>::open(at_once).unwrap_err().code().as_str(),
         "resilience.dlq_io"
     );
     let mut waiting = config(dir.path());
-    waiting.lock_wait_ms = 60_000;
+    waiting.lock_wait = pr_core::units::Duration::from_secs(60);
     let opener = std::thread::spawn(move || Dlq::<Job>::open(waiting));
     // Closing its stdin makes the holder exit, releasing the lock.
     drop(closer);
@@ -703,11 +710,12 @@ fn open_waits_for_a_lock_whose_holder_is_exiting() {
 #[test]
 fn a_lock_wait_past_a_minute_is_invalid() {
     let mut config = DlqConfig::new("dlq");
-    config.lock_wait_ms = 60_001;
-    let text = config.validate().unwrap_err().to_string();
-    assert!(text.contains("dlq.lock_wait_ms"), "{text}");
-    config.lock_wait_ms = 60_000;
-    config.validate().unwrap();
+    config.lock_wait = pr_core::units::Duration::from_millis(60_001);
+    let problems = pr_core::validate::check(&config).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].to_string(), "lock_wait: must be at most 1m");
+    config.lock_wait = pr_core::units::Duration::from_secs(60);
+    pr_core::validate::check(&config).unwrap();
 }
 
 #[cfg(all(target_os = "linux", feature = "metrics", feature = "health"))]
@@ -748,8 +756,8 @@ fn full_disk_child_entry() {
     let mut config = config(Path::new(&dir)).with_durability(Durability::EachRecord);
     // One segment, larger than a file may grow: the limit, not a roll,
     // ends it.
-    config.segment_bytes = 1 << 20;
-    config.max_record_bytes = 16 * 1024;
+    config.segment_size = ByteSize::mib(1);
+    config.max_record_size = ByteSize(16 * 1024);
     let dlq: Dlq<Job> = metrics::with_local_recorder(&capture, || Dlq::open(config)).unwrap();
     let check = dlq.health_check();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -789,7 +797,7 @@ fn full_disk_child_entry() {
     assert!(matches!(
         dlq.push(&huge),
         Err(Error::DlqFull {
-            bound: "max_record_bytes",
+            bound: "max_record_size",
             ..
         })
     ));
@@ -848,7 +856,7 @@ async fn low_free_space_is_a_degraded_health_check() {
     ] {
         let _ = std::fs::remove_dir_all(dir.path());
         let mut config = config(dir.path());
-        config.min_free_bytes = bytes;
+        config.min_free = ByteSize(bytes);
         config.min_free_percent = percent;
         let dlq: Dlq<Job> = Dlq::open(config).unwrap();
         dlq.push(&letter(0)).unwrap();
