@@ -13,7 +13,9 @@ use std::hint::black_box;
 use std::path::{Component, Path};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pr_security::{EmailMode, TokenEncoding, check_stored_path, random_token, validate_email};
+use pr_security::files::check_stored_path;
+use pr_security::secrets::{TokenEncoding, random_token};
+use pr_security::validation::{EmailMode, validate_email};
 use ring::rand::{SecureRandom as _, SystemRandom};
 use validator::ValidateEmail as _;
 

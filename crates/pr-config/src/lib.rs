@@ -170,7 +170,6 @@ mod reload;
 #[cfg(feature = "schema")]
 mod template;
 mod tree;
-mod validate;
 
 pub use env::{env_name, key_for_env};
 pub use error::{
@@ -189,13 +188,13 @@ pub use health::ReloadCheck;
 pub use loader::{ConfigLoader, ConfigLoaderBuilder, Loaded, SecretFilePolicy};
 pub use pr_core::secret::SecretString;
 pub use pr_core::units::{ByteSize, Duration, ParseUnitError};
+pub use pr_core::validate::{Validate, Validator, Violation};
 #[cfg(feature = "reload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
 pub use reload::{ConfigHandle, Current, Reader, ReloadStatus, WatchMode, Watcher};
 #[cfg(feature = "schema")]
 #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use template::{Template, TemplateEntry};
-pub use validate::{Validate, Validator};
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

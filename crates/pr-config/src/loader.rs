@@ -660,7 +660,7 @@ where
         if let Some(config) = &value {
             let mut v = Validator::new();
             config.validate(&mut v);
-            for (key, message) in v.into_problems() {
+            for pr_core::validate::Violation { key, message, .. } in v.into_problems() {
                 if reported.contains(&key) {
                     continue;
                 }
@@ -767,7 +767,7 @@ where
         warnings: &mut Vec<Warning>,
     ) -> Option<String> {
         #[cfg(unix)]
-        match pr_security::PermissionPolicy::secret().check(path) {
+        match pr_security::files::PermissionPolicy::secret().check(path) {
             Ok(report) => {
                 let bad: Vec<String> = report
                     .findings

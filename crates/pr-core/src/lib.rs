@@ -9,6 +9,10 @@
 //!   [`SecretBytes`](secret::SecretBytes), which never print, compare in
 //!   constant time (with a bearer-token check) and are wiped on drop.
 //! - [`sync`]: locks that ignore poisoning.
+//! - [`validate`]: [`Validate`](validate::Validate), the rules every
+//!   configuration type checks, reported as keyed
+//!   [`Violation`](validate::Violation)s (garde-derived rules too, with
+//!   feature `garde`).
 //!
 //! ```
 //! use pr_core::units::{ByteSize, Duration};
@@ -32,3 +36,4 @@
 pub mod secret;
 pub mod sync;
 pub mod units;
+pub mod validate;

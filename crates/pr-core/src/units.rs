@@ -192,6 +192,18 @@ impl ByteSize {
         self.0
     }
 
+    /// `n` bytes.
+    #[must_use]
+    pub const fn from_bytes(n: u64) -> Self {
+        Self(n)
+    }
+
+    /// `n` kibibytes.
+    #[must_use]
+    pub const fn kib(n: u64) -> Self {
+        Self(n * 1024)
+    }
+
     /// `n` mebibytes.
     #[must_use]
     pub const fn mib(n: u64) -> Self {

@@ -6,7 +6,7 @@
 //!   flaky dependency (random latency and failures), caches the answers
 //!   (bounded in entries and bytes), and limits each client's rate (the
 //!   client being the peer address, or `X-Forwarded-For` from a trusted
-//!   proxy); a symbol over `api.max_symbol_bytes` is answered 414, one
+//!   proxy); a symbol over `api.max_symbol_len` is answered 414, one
 //!   outside `A-Z a-z 0-9 . _ -` 400; `?fail=true` and `?delay_ms=N` work
 //!   only with `dependency.test_knobs = true`;
 //! - JSON logs to stdout and to a rotated file, `data/logs/service.log`;
@@ -39,7 +39,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pr_cache::MemoryCache;
 use pr_facade::app::{App, AppConfig, HttpLimits, OpsConfig, Sections, ShutdownConfig};
-use pr_facade::config::{Validate, Validator};
+use pr_facade::config::{ByteSize, Validate, Validator};
 use pr_facade::errors::{CodedError, Problem};
 use pr_facade::health::HealthConfig;
 use pr_facade::logging::{Every, FileConfig, LoggingConfig};
@@ -87,7 +87,7 @@ impl Default for Config {
     fn default() -> Self {
         let mut logging = LoggingConfig::default();
         let mut file = FileConfig::new("data/logs/service.log");
-        file.rotation.max_bytes = Some(10 * 1024 * 1024);
+        file.rotation.max_size = Some(ByteSize::mib(10));
         file.rotation.every = Every::Daily;
         file.retention.max_files = Some(5);
         logging.files.push(file);
@@ -129,16 +129,8 @@ impl Validate for Config {
         v.nested("dependency", &self.dependency);
         v.nested("cache", &self.cache);
         v.nested("rate_limit", &self.rate_limit);
-        // The queue's own checks, before anything starts (not when it opens);
-        // pr-resilience lists them as `dlq.field: message`, joined by "; ".
-        if let Err(pr_resilience::Error::InvalidConfig { field, message }) = self.dlq.validate() {
-            for problem in message.split("; ") {
-                match problem.split_once(": ") {
-                    Some((key, what)) if key.starts_with("dlq.") => v.error(key, what),
-                    _ => v.error(field, problem),
-                }
-            }
-        }
+        // The queue's own checks, before anything starts (not when it opens).
+        v.nested("dlq", &self.dlq);
     }
 }
 
@@ -151,7 +143,7 @@ struct CacheConfig {
     /// Most bytes the quotes take (keys and values, as pr-cache weighs
     /// them): the bound that holds when clients choose the symbols. 32 MiB
     /// by default, well inside the shipped 256Mi pod limit.
-    max_bytes: u64,
+    max_size: ByteSize,
     /// How long a quote is served from the cache.
     ttl: pr_facade::config::Duration,
 }
@@ -160,7 +152,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             max_entries: 10_000,
-            max_bytes: 32 * 1024 * 1024,
+            max_size: ByteSize::mib(32),
             ttl: pr_facade::config::Duration::from_secs(5),
         }
     }
@@ -169,7 +161,11 @@ impl Default for CacheConfig {
 impl Validate for CacheConfig {
     fn validate(&self, v: &mut Validator) {
         v.check(self.max_entries > 0, "max_entries", "must be at least 1");
-        v.check(self.max_bytes > 0, "max_bytes", "must be at least 1");
+        v.check(
+            self.max_size.as_u64() > 0,
+            "max_size",
+            "must be at least 1B",
+        );
         v.check(
             !self.ttl.as_std().is_zero(),
             "ttl",
@@ -185,25 +181,26 @@ struct ApiConfig {
     /// Where the API listens.
     addr: SocketAddr,
     /// The most a request may ask to be slowed down by (`?delay_ms=`).
-    max_delay_ms: u64,
-    /// The longest symbol accepted, in bytes (1 to 8192): a longer one is
-    /// answered 414 before it reaches the cache, the limiter or the logs.
-    max_symbol_bytes: usize,
+    max_delay: pr_facade::config::Duration,
+    /// The longest symbol accepted, in bytes (1 to 8192; a symbol is ASCII,
+    /// so also in characters): a longer one is answered 414 before it
+    /// reaches the cache, the limiter or the logs.
+    max_symbol_len: usize,
     /// The listener's defences: connection cap (unset: 1,024, lowered to
     /// fit the open-files limit), header-read and idle timeouts, head and
     /// HTTP/2 limits.
     limits: HttpLimits,
 }
 
-/// The most `api.max_symbol_bytes` may be.
+/// The most `api.max_symbol_len` may be.
 const SYMBOL_BYTES_CEILING: usize = 8192;
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
-            max_delay_ms: 10_000,
-            max_symbol_bytes: 32,
+            max_delay: pr_facade::config::Duration::from_secs(10),
+            max_symbol_len: 32,
             limits: HttpLimits::default(),
         }
     }
@@ -212,8 +209,8 @@ impl Default for ApiConfig {
 impl Validate for ApiConfig {
     fn validate(&self, v: &mut Validator) {
         v.range(
-            "max_symbol_bytes",
-            &self.max_symbol_bytes,
+            "max_symbol_len",
+            &self.max_symbol_len,
             &(1..=SYMBOL_BYTES_CEILING),
         );
         v.nested("limits", &self.limits);
@@ -221,16 +218,16 @@ impl Validate for ApiConfig {
 }
 
 /// The simulated dependency: each call takes a random time between
-/// `min_latency_ms` and `max_latency_ms` and fails with `failure_rate`.
+/// `min_latency` and `max_latency` and fails with `failure_rate`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 struct DependencyConfig {
     /// Share of calls that fail, from 0 to 1.
     failure_rate: f64,
     /// Shortest call.
-    min_latency_ms: u64,
+    min_latency: pr_facade::config::Duration,
     /// Longest call.
-    max_latency_ms: u64,
+    max_latency: pr_facade::config::Duration,
     /// Whether a request may ask for a failure (`?fail=true`) or a delay
     /// (`?delay_ms=N`): knobs for demos and tests. Off by default, so that
     /// no client of a deployed service can turn them; a request that uses
@@ -242,8 +239,8 @@ impl Default for DependencyConfig {
     fn default() -> Self {
         Self {
             failure_rate: 0.2,
-            min_latency_ms: 2,
-            max_latency_ms: 40,
+            min_latency: pr_facade::config::Duration::from_millis(2),
+            max_latency: pr_facade::config::Duration::from_millis(40),
             test_knobs: false,
         }
     }
@@ -253,9 +250,9 @@ impl Validate for DependencyConfig {
     fn validate(&self, v: &mut Validator) {
         v.range("failure_rate", &self.failure_rate, &(0.0..=1.0));
         v.check(
-            self.min_latency_ms <= self.max_latency_ms,
-            "min_latency_ms",
-            "must not exceed max_latency_ms",
+            self.min_latency.as_std() <= self.max_latency.as_std(),
+            "min_latency",
+            "must not exceed max_latency",
         );
     }
 }
@@ -292,7 +289,7 @@ pr_facade::errors::codes! {
 
     /// The quotes dependency failed; worth retrying.
     DEPENDENCY_FAILED = "demo.dependency_failed", BAD_GATEWAY, transient;
-    /// The symbol is longer than `api.max_symbol_bytes`.
+    /// The symbol is longer than `api.max_symbol_len`.
     SYMBOL_TOO_LONG = "demo.symbol_too_long", URI_TOO_LONG, permanent;
     /// The symbol has a character outside `A-Z a-z 0-9 . _ -`.
     INVALID_SYMBOL = "demo.invalid_symbol", BAD_REQUEST, permanent;
@@ -363,9 +360,11 @@ impl Dependency {
 
     /// One call: the price of `symbol`, or a failure.
     async fn quote(&self, symbol: &str, fail: bool) -> Result<f64, DependencyError> {
-        let span = self.config.max_latency_ms - self.config.min_latency_ms;
-        let latency = self.config.min_latency_ms + (self.random() * span as f64) as u64;
-        tokio::time::sleep(Duration::from_millis(latency)).await;
+        let (min, max) = (
+            self.config.min_latency.as_std(),
+            self.config.max_latency.as_std(),
+        );
+        tokio::time::sleep(min + (max - min).mul_f64(self.random())).await;
         if fail || self.random() < self.config.failure_rate {
             metrics::counter!("demo_dependency_calls_total", "outcome" => "failure").increment(1);
             return Err(DependencyError::Failed);
@@ -479,7 +478,7 @@ struct Api {
     trusted_proxies: Vec<IpAddr>,
     dead_letters: Dlq<String>,
     max_delay: Duration,
-    max_symbol_bytes: usize,
+    max_symbol_len: usize,
     test_knobs: bool,
 }
 
@@ -526,7 +525,7 @@ async fn quote(
         }
         return response;
     }
-    if let Some(refused) = refuse_symbol(&symbol, api.max_symbol_bytes) {
+    if let Some(refused) = refuse_symbol(&symbol, api.max_symbol_len) {
         return refused;
     }
     if !api.test_knobs && (query.delay_ms.is_some() || query.fail.is_some()) {
@@ -602,15 +601,15 @@ async fn quote(
 }
 
 /// The answer to a symbol the API does not accept (`None` for one it
-/// does: 1 to `max_bytes` bytes of `A-Z a-z 0-9 . _ -`). The answer names
+/// does: 1 to `max_len` bytes of `A-Z a-z 0-9 . _ -`). The answer names
 /// what is wrong, never the symbol itself.
-fn refuse_symbol(symbol: &str, max_bytes: usize) -> Option<Response> {
-    if symbol.len() > max_bytes {
+fn refuse_symbol(symbol: &str, max_len: usize) -> Option<Response> {
+    if symbol.len() > max_len {
         return Some(problem(
             StatusCode::URI_TOO_LONG,
             SYMBOL_TOO_LONG.code.as_str(),
             &format!(
-                "the symbol is {} bytes long; the most accepted is {max_bytes} (api.max_symbol_bytes)",
+                "the symbol is {} bytes long; the most accepted is {max_len} (api.max_symbol_len)",
                 symbol.len()
             ),
         ));
@@ -820,7 +819,7 @@ async fn main() -> ExitCode {
     let cache = match MemoryCache::builder()
         .name("quotes")
         .max_entries(config.cache.max_entries)
-        .max_bytes(config.cache.max_bytes)
+        .max_bytes(config.cache.max_size.as_u64())
         .time_to_live(config.cache.ttl.as_std())
         .record_stats()
         .build()
@@ -846,8 +845,8 @@ async fn main() -> ExitCode {
         clients,
         trusted_proxies: config.rate_limit.trusted_proxies.clone(),
         dead_letters,
-        max_delay: Duration::from_millis(config.api.max_delay_ms),
-        max_symbol_bytes: config.api.max_symbol_bytes,
+        max_delay: config.api.max_delay.as_std(),
+        max_symbol_len: config.api.max_symbol_len,
         test_knobs: config.dependency.test_knobs,
     });
     let api_addr = app.api_addr().unwrap_or(config.api.addr);

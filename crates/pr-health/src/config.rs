@@ -1,12 +1,12 @@
 //! [`HealthConfig`]: timeouts, caching, HTTP mapping and who sees details.
 
-use std::time::Duration;
-
 use pr_core::secret::SecretString;
+use pr_core::units::Duration;
+use pr_core::validate::{Validate, Validator};
 use pr_errors::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Status};
+use crate::Status;
 
 /// How checks run and how probes answer. `Default` is safe in production.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,16 +14,17 @@ use crate::{Error, Status};
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HealthConfig {
-    /// Timeout of one check run, in milliseconds, for checks that set none.
-    pub check_timeout_ms: u64,
+    /// Timeout of one check run, for checks that set none (`"2s"`; a plain
+    /// number is seconds).
+    pub check_timeout: Duration,
     /// How long a check's result is reused before a probe runs the check
-    /// again, in milliseconds. Bounds how often a flood of probes can hit a
-    /// dependency.
-    pub cache_ttl_ms: u64,
-    /// How often the background refresher runs every check, in milliseconds.
-    pub refresh_interval_ms: u64,
-    /// Age in milliseconds past which a served result is marked `stale`.
-    pub stale_after_ms: u64,
+    /// again (`"1s"`; `"0s"` runs it on every probe). Bounds how often a
+    /// flood of probes can hit a dependency.
+    pub cache_ttl: Duration,
+    /// How often the background refresher runs every check (`"5s"`).
+    pub refresh_interval: Duration,
+    /// Age past which a served result is marked `stale` (`"30s"`).
+    pub stale_after: Duration,
     /// HTTP status for `Degraded` (200 keeps a degraded instance in
     /// rotation; 503 takes it out).
     pub degraded_http_status: u16,
@@ -39,10 +40,10 @@ pub struct HealthConfig {
 impl Default for HealthConfig {
     fn default() -> Self {
         Self {
-            check_timeout_ms: 2_000,
-            cache_ttl_ms: 1_000,
-            refresh_interval_ms: 5_000,
-            stale_after_ms: 30_000,
+            check_timeout: Duration::from_secs(2),
+            cache_ttl: Duration::from_secs(1),
+            refresh_interval: Duration::from_secs(5),
+            stale_after: Duration::from_secs(30),
             degraded_http_status: 200,
             show_details: ShowDetails::Never,
             token: None,
@@ -50,71 +51,40 @@ impl Default for HealthConfig {
     }
 }
 
-impl HealthConfig {
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each invalid field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
-        for (field, value) in [
-            ("check_timeout_ms", self.check_timeout_ms),
-            ("refresh_interval_ms", self.refresh_interval_ms),
-            ("stale_after_ms", self.stale_after_ms),
+/// Every problem at once, each at its key (`check_timeout`, `token`).
+impl Validate for HealthConfig {
+    fn validate(&self, v: &mut Validator) {
+        for (key, value) in [
+            ("check_timeout", self.check_timeout),
+            ("refresh_interval", self.refresh_interval),
+            ("stale_after", self.stale_after),
         ] {
-            if value == 0 {
-                problems.push(format!("health.{field}: must be greater than 0, got 0"));
-            }
+            v.check(!value.as_std().is_zero(), key, "must be greater than 0");
         }
-        if !(200..=599).contains(&self.degraded_http_status) {
-            problems.push(format!(
-                "health.degraded_http_status: must be an HTTP status from 200 to 599, got {}",
-                self.degraded_http_status
-            ));
-        }
-        if self.show_details == ShowDetails::Authorized && self.token.is_none() {
-            problems.push("health.token: required when show_details is `authorized`".to_owned());
-        }
-        if let Some(token) = &self.token
-            && token.len() < 16
-        {
-            problems.push(format!(
-                "health.token: must be at least 16 characters, got {} (value not shown)",
-                token.len()
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
+        v.range(
+            "degraded_http_status",
+            &self.degraded_http_status,
+            &(200..=599),
+        );
+        v.check(
+            self.show_details != ShowDetails::Authorized || self.token.is_some(),
+            "token",
+            "required when show_details is `authorized`",
+        );
+        if let Some(token) = &self.token {
+            v.check(
+                token.len() >= 16,
+                "token",
+                format!(
+                    "must be at least 16 characters, got {} (value not shown)",
+                    token.len()
+                ),
+            );
         }
     }
+}
 
-    /// Timeout for checks that set none.
-    #[must_use]
-    pub fn check_timeout(&self) -> Duration {
-        Duration::from_millis(self.check_timeout_ms)
-    }
-
-    /// How long results are reused.
-    #[must_use]
-    pub fn cache_ttl(&self) -> Duration {
-        Duration::from_millis(self.cache_ttl_ms)
-    }
-
-    /// The refresher's period.
-    #[must_use]
-    pub fn refresh_interval(&self) -> Duration {
-        Duration::from_millis(self.refresh_interval_ms)
-    }
-
-    /// Age past which a served result is stale.
-    #[must_use]
-    pub fn stale_after(&self) -> Duration {
-        Duration::from_millis(self.stale_after_ms)
-    }
-
+impl HealthConfig {
     /// The HTTP status a probe answers with for `status`: 200 for `Up`,
     /// `degraded_http_status` for `Degraded`, 503 otherwise.
     #[must_use]
@@ -147,31 +117,49 @@ pub enum ShowDetails {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
+    use pr_core::validate::check;
     use pr_errors::CodedError;
 
     #[test]
     fn default_is_valid() {
-        HealthConfig::default().validate().unwrap();
+        check(&HealthConfig::default()).unwrap();
     }
 
     #[test]
     fn every_problem_is_reported_and_no_secret_echoed() {
         let config = HealthConfig {
-            check_timeout_ms: 0,
-            refresh_interval_ms: 0,
+            check_timeout: Duration::from_secs(0),
+            refresh_interval: Duration::from_secs(0),
             degraded_http_status: 99,
             show_details: ShowDetails::Authorized,
             token: Some(SecretString::new("hunter2")),
             ..HealthConfig::default()
         };
-        let err = config.validate().unwrap_err();
+        let err = Error::InvalidConfig {
+            problems: check(&config).unwrap_err(),
+        };
         assert_eq!(err.code().as_str(), "health.invalid_config");
         let Error::InvalidConfig { problems } = &err else {
             panic!("{err}")
         };
-        assert_eq!(problems.len(), 4, "{problems:?}");
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "check_timeout",
+                "refresh_interval",
+                "degraded_http_status",
+                "token"
+            ],
+            "{problems:?}"
+        );
         let text = err.to_string();
-        assert!(text.contains("health.check_timeout_ms") && text.contains("got 99"));
+        assert!(
+            text.contains("check_timeout: must be greater than 0"),
+            "{text}"
+        );
+        assert!(text.contains("degraded_http_status: must be between 200 and 599"));
         assert!(!text.contains("hunter2"));
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(!serde_json::to_string(&config).unwrap().contains("hunter2"));
@@ -183,19 +171,20 @@ mod tests {
             show_details: ShowDetails::Authorized,
             ..HealthConfig::default()
         };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("health.token: required")
+        let problems = check(&config).unwrap_err();
+        assert_eq!(
+            problems[0].to_string(),
+            "token: required when show_details is `authorized`"
         );
     }
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let err = serde_json::from_str::<HealthConfig>(r#"{"cache_ttl":5}"#).unwrap_err();
-        assert!(err.to_string().contains("cache_ttl"));
+        // The millisecond keys went before 0.1: they are unknown now.
+        let err = serde_json::from_str::<HealthConfig>(r#"{"cache_ttl_ms":5}"#).unwrap_err();
+        assert!(err.to_string().contains("cache_ttl_ms"));
+        let units: HealthConfig = serde_json::from_str(r#"{"cache_ttl":"250ms"}"#).unwrap();
+        assert_eq!(units.cache_ttl, Duration::from_millis(250));
     }
 
     #[test]

@@ -23,10 +23,10 @@ pub enum Error {
         name: String,
     },
     /// The configuration is invalid; every problem is listed.
-    #[error("invalid health configuration: {}", problems.join("; "))]
+    #[error("invalid health configuration: {}", pr_core::validate::join(problems))]
     InvalidConfig {
-        /// One line per problem, each naming the field.
-        problems: Vec<String>,
+        /// Every problem, each at its key.
+        problems: Vec<pr_core::validate::Violation>,
     },
 }
 

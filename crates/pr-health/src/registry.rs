@@ -133,7 +133,7 @@ impl HealthRegistry {
     ///
     /// [`Error::InvalidConfig`] when `config` does not validate.
     pub fn new(config: HealthConfig) -> Result<Self, Error> {
-        config.validate()?;
+        pr_core::validate::check(&config).map_err(|problems| Error::InvalidConfig { problems })?;
         Ok(Self::from_valid(config))
     }
 
@@ -175,7 +175,7 @@ impl HealthRegistry {
         let entry = Arc::new(Entry {
             timeout: check
                 .timeout()
-                .unwrap_or_else(|| self.inner.config.check_timeout()),
+                .unwrap_or_else(|| self.inner.config.check_timeout.as_std()),
             critical: check.critical(),
             groups: check.groups(),
             #[cfg(feature = "metrics")]
@@ -234,7 +234,7 @@ impl HealthRegistry {
     /// have never run (see [`warm_up`](Self::warm_up)).
     pub async fn report(&self, group: Option<&Group>) -> HealthReport {
         let fresh = if self.inner.refreshers.load(Ordering::Acquire) == 0 {
-            Fresh::Younger(self.inner.config.cache_ttl())
+            Fresh::Younger(self.inner.config.cache_ttl.as_std())
         } else {
             Fresh::Any
         };
@@ -288,7 +288,7 @@ impl HealthRegistry {
     #[must_use]
     pub fn snapshot(&self, group: Option<&Group>) -> HealthReport {
         let now = Instant::now();
-        let stale_after = self.inner.config.stale_after();
+        let stale_after = self.inner.config.stale_after.as_std();
         let checks: Vec<CheckReport> = self
             .entries(group)
             .iter()
@@ -338,7 +338,7 @@ impl HealthRegistry {
     pub fn spawn_refresher(&self) -> Refresher {
         self.inner.refreshers.fetch_add(1, Ordering::AcqRel);
         let registry = self.clone();
-        let period = self.inner.config.refresh_interval();
+        let period = self.inner.config.refresh_interval.as_std();
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

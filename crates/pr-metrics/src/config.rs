@@ -1,11 +1,12 @@
 //! [`MetricsConfig`]: global labels, label limits, expiry, buckets, windows.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
+use pr_core::units::Duration;
+use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
-use crate::{DEFAULT_BUCKETS, Error, buckets, lint};
+use crate::{DEFAULT_BUCKETS, buckets, lint};
 
 /// How the registry behaves. `Default` is safe in production.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,10 +21,10 @@ pub struct MetricsConfig {
     /// go to one overflow series labelled `metric_overflow="true"`, and a
     /// warning is logged once for the metric.
     pub max_series_per_metric: usize,
-    /// Series whose value has not changed for this many seconds, and that no
-    /// handle outside the registry holds, are dropped at the next scrape.
-    /// 0 keeps every series forever.
-    pub idle_timeout_secs: u64,
+    /// Series whose value has not changed for this long, and that no handle
+    /// outside the registry holds, are dropped at the next scrape (`"10m"`;
+    /// a plain number is seconds). `"0s"` keeps every series forever.
+    pub idle_timeout: Duration,
     /// Bucket bounds of histograms that have none of their own (seconds).
     pub default_buckets: Vec<f64>,
     /// Bucket bounds per histogram name.
@@ -33,8 +34,9 @@ pub struct MetricsConfig {
     pub summaries: Vec<String>,
     /// Quantiles a summary exposes, each in `[0, 1]`.
     pub summary_quantiles: Vec<f64>,
-    /// Length of the rolling window of histogram quantiles, in seconds.
-    pub quantile_window_secs: u64,
+    /// Length of the rolling window of histogram quantiles (`"1m"`; a plain
+    /// number is seconds).
+    pub quantile_window: Duration,
     /// How many steps the window turns in (2 to 16); each step costs at
     /// most 4 KiB per histogram series.
     pub quantile_window_slices: u32,
@@ -45,39 +47,37 @@ impl Default for MetricsConfig {
         Self {
             global_labels: BTreeMap::new(),
             max_series_per_metric: 1_000,
-            idle_timeout_secs: 0,
+            idle_timeout: Duration::from_secs(0),
             default_buckets: DEFAULT_BUCKETS.to_vec(),
             buckets: BTreeMap::new(),
             summaries: Vec::new(),
             summary_quantiles: vec![0.5, 0.9, 0.99],
-            quantile_window_secs: 60,
+            quantile_window: Duration::from_secs(60),
             quantile_window_slices: 4,
         }
     }
 }
 
-impl MetricsConfig {
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each invalid field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
+/// Every problem at once, each at its key (`max_series_per_metric`,
+/// `buckets.<name>`).
+impl Validate for MetricsConfig {
+    fn validate(&self, v: &mut Validator) {
         for name in self.global_labels.keys() {
             if let Err(e) = lint::check_label("global_labels", name, &[]) {
-                problems.push(format!("metrics.global_labels: {e}"));
+                v.error("global_labels", e.to_string());
             }
         }
-        if self.max_series_per_metric == 0 {
-            problems.push("metrics.max_series_per_metric: must be at least 1, got 0".to_owned());
-        }
+        v.check(
+            self.max_series_per_metric > 0,
+            "max_series_per_metric",
+            "must be at least 1, got 0",
+        );
         if let Err(e) = buckets::validate("default_buckets", &self.default_buckets) {
-            problems.push(format!("metrics.default_buckets: {e}"));
+            v.error("default_buckets", e.to_string());
         }
         for (name, bounds) in &self.buckets {
             if let Err(e) = buckets::validate(name, bounds) {
-                problems.push(format!("metrics.buckets.{name}: {e}"));
+                v.error(&format!("buckets.{name}"), e.to_string());
             }
         }
         if let Some(q) = self
@@ -85,47 +85,42 @@ impl MetricsConfig {
             .iter()
             .find(|q| !(0.0..=1.0).contains(*q))
         {
-            problems.push(format!(
-                "metrics.summary_quantiles: each must be between 0 and 1, got {q}"
-            ));
+            v.error(
+                "summary_quantiles",
+                format!("each must be between 0 and 1, got {q}"),
+            );
         }
-        if self.quantile_window_secs == 0 {
-            problems.push("metrics.quantile_window_secs: must be at least 1, got 0".to_owned());
-        }
-        if !(2..=16).contains(&self.quantile_window_slices) {
-            problems.push(format!(
-                "metrics.quantile_window_slices: must be between 2 and 16, got {}",
-                self.quantile_window_slices
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
-        }
+        v.check(
+            !self.quantile_window.as_std().is_zero(),
+            "quantile_window",
+            "must be greater than 0",
+        );
+        v.range(
+            "quantile_window_slices",
+            &self.quantile_window_slices,
+            &(2..=16),
+        );
     }
+}
 
+impl MetricsConfig {
     /// The idle time after which unheld series are dropped, if any.
-    #[must_use]
-    pub fn idle_timeout(&self) -> Option<Duration> {
-        (self.idle_timeout_secs > 0).then(|| Duration::from_secs(self.idle_timeout_secs))
-    }
-
-    /// The rolling window of quantiles.
-    #[must_use]
-    pub fn quantile_window(&self) -> Duration {
-        Duration::from_secs(self.quantile_window_secs)
+    pub(crate) fn series_idle_limit(&self) -> Option<std::time::Duration> {
+        let idle = self.idle_timeout.as_std();
+        (!idle.is_zero()).then_some(idle)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
+    use pr_core::validate::check;
     use pr_errors::CodedError;
 
     #[test]
     fn default_is_valid() {
-        MetricsConfig::default().validate().unwrap();
+        check(&MetricsConfig::default()).unwrap();
     }
 
     #[test]
@@ -135,25 +130,47 @@ mod tests {
             max_series_per_metric: 0,
             default_buckets: vec![2.0, 1.0],
             summary_quantiles: vec![1.5],
-            quantile_window_secs: 0,
+            quantile_window: Duration::from_secs(0),
             quantile_window_slices: 1,
             ..MetricsConfig::default()
         };
-        let err = config.validate().unwrap_err();
+        let err = Error::InvalidConfig {
+            problems: check(&config).unwrap_err(),
+        };
         assert_eq!(err.code().as_str(), "metrics.invalid_config");
         let Error::InvalidConfig { problems } = &err else {
             panic!("{err}")
         };
-        assert_eq!(problems.len(), 6, "{problems:?}");
-        assert!(err.to_string().contains("metrics.quantile_window_slices"));
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "global_labels",
+                "max_series_per_metric",
+                "default_buckets",
+                "summary_quantiles",
+                "quantile_window",
+                "quantile_window_slices"
+            ],
+            "{problems:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("quantile_window_slices: must be between 2 and 16")
+        );
     }
 
     #[test]
     fn deserializes_with_defaults() {
         let config: MetricsConfig =
-            serde_json::from_str(r#"{"global_labels":{"service":"api"},"idle_timeout_secs":300}"#)
+            serde_json::from_str(r#"{"global_labels":{"service":"api"},"idle_timeout":"5m"}"#)
                 .unwrap();
-        assert_eq!(config.idle_timeout(), Some(Duration::from_secs(300)));
+        assert_eq!(
+            config.series_idle_limit(),
+            Some(std::time::Duration::from_secs(300))
+        );
+        // The seconds keys went before 0.1: they are unknown now.
+        assert!(serde_json::from_str::<MetricsConfig>(r#"{"idle_timeout_secs":300}"#).is_err());
         assert_eq!(config.max_series_per_metric, 1_000);
     }
 }

@@ -72,10 +72,10 @@ pub enum Error {
         reason: String,
     },
     /// The configuration is invalid; every problem is listed.
-    #[error("invalid metrics configuration: {}", problems.join("; "))]
+    #[error("invalid metrics configuration: {}", pr_core::validate::join(problems))]
     InvalidConfig {
-        /// One line per problem, each naming the field.
-        problems: Vec<String>,
+        /// Every problem, each at its key.
+        problems: Vec<pr_core::validate::Violation>,
     },
     /// `install()` found a global recorder already set.
     #[error("a global metrics recorder is already installed in this process")]

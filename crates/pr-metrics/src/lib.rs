@@ -18,7 +18,7 @@
 //!   summary instead.
 //! - **Labels** are limited per metric (`max_series_per_metric`): further
 //!   label sets go to one overflow series (`metric_overflow="true"`) and a
-//!   warning is logged once. Series idle longer than `idle_timeout_secs`
+//!   warning is logged once. Series idle longer than `idle_timeout`
 //!   can be dropped.
 //! - **Names** are checked when a metric is registered, by the rules of
 //!   `promtool check metrics` (`_total` on counters only, base units,

@@ -176,7 +176,9 @@ impl RegistryBuilder {
 
     /// Drops series idle (unchanged and unheld) longer than `timeout`.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.config.idle_timeout_secs = timeout.as_secs().max(1);
+        // Zero would mean "keep forever" in the config; here it asks for the
+        // shortest idle time.
+        self.config.idle_timeout = timeout.max(Duration::from_nanos(1)).into();
         self
     }
 
@@ -204,7 +206,8 @@ impl RegistryBuilder {
     ///
     /// [`Error::InvalidConfig`] listing every invalid field.
     pub fn build(self) -> Result<Registry, Error> {
-        self.config.validate()?;
+        pr_core::validate::check(&self.config)
+            .map_err(|problems| Error::InvalidConfig { problems })?;
         Ok(Registry::from_parts(self.config, self.clock))
     }
 }
@@ -431,7 +434,7 @@ impl Registry {
                 family.bounds.clone(),
                 WindowSketch::new(
                     self.inner.clock.clone(),
-                    self.inner.config.quantile_window(),
+                    self.inner.config.quantile_window.as_std(),
                     self.inner.config.quantile_window_slices,
                 ),
             ))),
@@ -581,7 +584,7 @@ impl Registry {
                 }
             }
         }
-        let Some(idle) = self.inner.config.idle_timeout() else {
+        let Some(idle) = self.inner.config.series_idle_limit() else {
             return;
         };
         let now = self.inner.clock.now();

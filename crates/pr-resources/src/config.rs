@@ -1,11 +1,12 @@
 //! [`ResourcesConfig`]: what the sampler reads and how often.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use pr_core::units::{ByteSize, Duration};
+use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Rule, Snapshot};
+use crate::{Rule, Snapshot};
 
 /// What the sampler reads and how often. `Default` is safe in production:
 /// one refresh a second, cgroups and GPUs on, no disk paths.
@@ -14,16 +15,18 @@ use crate::{Error, Rule, Snapshot};
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ResourcesConfig {
-    /// Time between two refreshes of the background sampler, in milliseconds.
-    pub interval_ms: u64,
+    /// Time between two refreshes of the background sampler (`"1s"`, at
+    /// least `"10ms"`; a plain number is seconds).
+    pub interval: Duration,
     /// Paths whose filesystem usage is sampled (`statvfs`): the
     /// directories a service writes to (its log files, file cache,
     /// dead-letter queue). Each gets the two free-space rules below.
     pub disk_paths: Vec<PathBuf>,
     /// A disk path whose filesystem has fewer bytes available (to an
     /// unprivileged writer) than this is a warning, so the `resources`
-    /// check is Degraded before writes start failing; 0 turns it off.
-    pub disk_min_free_bytes: u64,
+    /// check is Degraded before writes start failing (`"64MiB"`; a plain
+    /// number is bytes); 0 turns it off.
+    pub disk_min_free: ByteSize,
     /// The same for the share of the filesystem available, in percent
     /// (0 to 100; 0 turns it off).
     pub disk_min_free_percent: u8,
@@ -39,9 +42,9 @@ pub struct ResourcesConfig {
 impl Default for ResourcesConfig {
     fn default() -> Self {
         Self {
-            interval_ms: 1_000,
+            interval: Duration::from_secs(1),
             disk_paths: Vec::new(),
-            disk_min_free_bytes: 64 << 20,
+            disk_min_free: ByteSize::mib(64),
             disk_min_free_percent: 5,
             cgroups: true,
             gpu: true,
@@ -50,45 +53,39 @@ impl Default for ResourcesConfig {
     }
 }
 
-impl ResourcesConfig {
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each invalid field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
-        if self.interval_ms < 10 {
-            problems.push(format!(
-                "resources.interval_ms: must be at least 10, got {}",
-                self.interval_ms
-            ));
-        }
+/// Every problem at once, each at its key (`interval`, `disk_paths.0`).
+impl Validate for ResourcesConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.check(
+            self.interval.as_std() >= MIN_INTERVAL,
+            "interval",
+            "must be at least 10ms",
+        );
         for (i, path) in self.disk_paths.iter().enumerate() {
+            let key = format!("disk_paths.{i}");
             if path.as_os_str().is_empty() {
-                problems.push(format!("resources.disk_paths[{i}]: must not be empty"));
+                v.error(&key, "must not be empty");
             } else if !path.is_absolute() {
-                problems.push(format!(
-                    "resources.disk_paths[{i}]: must be an absolute path, got `{}`",
-                    path.display()
-                ));
+                v.error(
+                    &key,
+                    format!("must be an absolute path, got `{}`", path.display()),
+                );
             }
         }
-        if self.disk_min_free_percent > 100 {
-            problems.push(format!(
-                "resources.disk_min_free_percent: must be at most 100, got {}",
-                self.disk_min_free_percent
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
-        }
+        v.range(
+            "disk_min_free_percent",
+            &self.disk_min_free_percent,
+            &(0..=100),
+        );
     }
+}
 
+/// The shortest refresh interval: a sample reads several files of `/proc`.
+const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
+impl ResourcesConfig {
     /// The free-space rules of the disk paths: per path, `disk_free_bytes:<path>`
-    /// (bytes available, warning under `disk_min_free_bytes`) and
+    /// (bytes available, warning under `disk_min_free`) and
     /// `disk_free:<path>` (share available, warning under
     /// `disk_min_free_percent`), each off when its threshold is 0.
     pub(crate) fn disk_rules(&self) -> Vec<Rule> {
@@ -97,7 +94,7 @@ impl ResourcesConfig {
             let usage = move |snapshot: &Snapshot, path: &PathBuf| {
                 snapshot.disks.iter().find(|d| &d.path == path).cloned()
             };
-            if self.disk_min_free_bytes > 0 {
+            if self.disk_min_free.as_u64() > 0 {
                 let watched = path.clone();
                 #[expect(clippy::cast_precision_loss, reason = "bytes as f64")]
                 rules.push(
@@ -105,7 +102,7 @@ impl ResourcesConfig {
                         usage(s, &watched).map(|d| d.available as f64)
                     })
                     .falling()
-                    .warning(self.disk_min_free_bytes as f64),
+                    .warning(self.disk_min_free.as_u64() as f64),
                 );
             }
             if self.disk_min_free_percent > 0 {
@@ -125,10 +122,10 @@ impl ResourcesConfig {
         rules
     }
 
-    /// Sets `interval_ms`.
+    /// Sets `interval`.
     #[must_use]
-    pub const fn with_interval_ms(mut self, interval_ms: u64) -> Self {
-        self.interval_ms = interval_ms;
+    pub fn with_interval(mut self, interval: std::time::Duration) -> Self {
+        self.interval = interval.into();
         self
     }
 
@@ -158,11 +155,5 @@ impl ResourcesConfig {
     pub const fn with_count_fds(mut self, count_fds: bool) -> Self {
         self.count_fds = count_fds;
         self
-    }
-
-    /// The refresh interval.
-    #[must_use]
-    pub const fn interval(&self) -> Duration {
-        Duration::from_millis(self.interval_ms)
     }
 }

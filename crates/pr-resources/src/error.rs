@@ -58,10 +58,13 @@ pub enum Error {
         limit: u64,
     },
     /// The configuration is invalid; every problem is listed.
-    #[error("invalid resources configuration: {}", problems.join("; "))]
+    #[error(
+        "invalid resources configuration: {}",
+        pr_core::validate::join(problems)
+    )]
     InvalidConfig {
-        /// One line per problem, each naming the field.
-        problems: Vec<String>,
+        /// Every problem, each at its key.
+        problems: Vec<pr_core::validate::Violation>,
     },
     /// An rlimit could not be read or set.
     #[error("cannot {action} the `{resource}` limit")]

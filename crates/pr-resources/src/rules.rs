@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use pr_core::validate::Violation;
+
 use crate::{Error, Snapshot};
 
 /// How bad a rule's value is. Ordered `Ok < Warning < Critical`.
@@ -226,13 +228,14 @@ impl Rule {
         self.readiness
     }
 
+    /// Every problem of the rule, keyed `rules.<name>` (a rule is code,
+    /// not configuration, so its name is the nearest thing to a key).
     pub(crate) fn validate(&self) -> Result<(), Error> {
+        let key = format!("rules.{}", self.name);
         let mut problems = Vec::new();
-        let name = &self.name;
+        let mut problem = |message: String| problems.push(Violation::new(key.clone(), message));
         if self.warning.is_none() && self.critical.is_none() {
-            problems.push(format!(
-                "rule `{name}`: needs a warning or a critical threshold"
-            ));
+            problem("needs a warning or a critical threshold".to_owned());
         }
         for (field, value) in [
             ("warning", self.warning),
@@ -240,12 +243,12 @@ impl Rule {
             ("hysteresis", Some(self.hysteresis)),
         ] {
             if value.is_some_and(|v| !v.is_finite()) {
-                problems.push(format!("rule `{name}`: {field} must be finite"));
+                problem(format!("{field} must be finite"));
             }
         }
         if self.hysteresis < 0.0 {
-            problems.push(format!(
-                "rule `{name}`: hysteresis must not be negative, got {}",
+            problem(format!(
+                "hysteresis must not be negative, got {}",
                 self.hysteresis
             ));
         }
@@ -256,9 +259,7 @@ impl Rule {
                 warning <= critical
             };
             if !ordered {
-                problems.push(format!(
-                    "rule `{name}`: warning {warning} is past critical {critical}"
-                ));
+                problem(format!("warning {warning} is past critical {critical}"));
             }
         }
         if problems.is_empty() {

@@ -147,7 +147,7 @@ impl Sampler {
     /// read a source are not errors here: they are listed in
     /// [`Snapshot::problems`].
     pub fn new(config: ResourcesConfig) -> Result<Self, Error> {
-        config.validate()?;
+        pr_core::validate::check(&config).map_err(|problems| Error::InvalidConfig { problems })?;
         let mut problems = Vec::new();
         let process = ProcessReader::new()
             .map_err(|err| problems.push(describe(&err)))
@@ -356,7 +356,7 @@ impl Sampler {
             last_wall: started.elapsed(),
             mean_cpu,
             refreshes: state.refreshes,
-            core_share: mean_cpu.as_secs_f64() / config.interval().as_secs_f64(),
+            core_share: mean_cpu.as_secs_f64() / config.interval.as_std().as_secs_f64(),
         };
         #[cfg(feature = "metrics")]
         state.metrics.update(&snapshot);
@@ -383,7 +383,7 @@ impl Sampler {
     /// Outside a tokio runtime.
     pub fn spawn(&self) -> SamplerTask {
         let sampler = self.clone();
-        let period = self.inner.config.interval();
+        let period = self.inner.config.interval.as_std();
         let task = tokio::spawn(async move {
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

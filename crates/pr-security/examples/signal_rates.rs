@@ -10,7 +10,7 @@
 
 #![allow(clippy::print_stdout, reason = "a command-line report")]
 
-use pr_security::{command_injection_signal, sql_injection_signal, xss_signal};
+use pr_security::signals::{command_injection_signal, sql_injection_signal, xss_signal};
 
 fn main() -> std::io::Result<()> {
     println!("| file | lines | sql | xss | command | any |");

@@ -1,9 +1,12 @@
 //! [`SecurityConfig`]: the crate's settings, with a `Default` that is safe
-//! in production and a `validate()` that reports every problem at once.
+//! in production and rules ([`Validate`]) that report every problem at once.
 
+use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, OWASP_PBKDF2_SHA256_ITERATIONS, PasswordHasher, Severity, UrlPolicy};
+use crate::Severity;
+use crate::secrets::{OWASP_PBKDF2_SHA256_ITERATIONS, PasswordHasher};
+use crate::validation::UrlPolicy;
 
 /// Settings of the security helpers a service configures.
 ///
@@ -12,15 +15,15 @@ use crate::{Error, OWASP_PBKDF2_SHA256_ITERATIONS, PasswordHasher, Severity, Url
 /// ```
 /// use pr_security::SecurityConfig;
 ///
-/// # fn main() -> Result<(), pr_security::Error> {
+/// use pr_core::validate::check;
+///
 /// let config: SecurityConfig = serde_json::from_str(r#"{"api_key_prefix": "acme"}"#).unwrap();
-/// config.validate()?;
+/// assert!(check(&config).is_ok());
 /// assert_eq!(config.password_hasher().iterations(), 600_000);
 ///
 /// let weak: SecurityConfig = serde_json::from_str(r#"{"password_iterations": 1000, "api_key_prefix": "X"}"#).unwrap();
-/// assert!(weak.validate().unwrap_err().to_string().contains("security.password_iterations"));
-/// # Ok(())
-/// # }
+/// let problems = check(&weak).unwrap_err();
+/// assert_eq!(problems[0].key, "password_iterations");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -53,41 +56,34 @@ impl Default for SecurityConfig {
     }
 }
 
-impl SecurityConfig {
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each problem, each naming its field.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
-        if let Err(Error::InvalidConfig { problems: url }) = self.url_policy.validate() {
-            problems.extend(url.into_iter().map(|p| format!("security.{p}")));
-        }
-        if self.password_iterations < OWASP_PBKDF2_SHA256_ITERATIONS {
-            problems.push(format!(
-                "security.password_iterations: must be at least {OWASP_PBKDF2_SHA256_ITERATIONS} (OWASP), got {}",
+/// Every problem at once, each at its key (`url_policy.schemes`,
+/// `password_iterations`).
+impl Validate for SecurityConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.nested("url_policy", &self.url_policy);
+        v.check(
+            self.password_iterations >= OWASP_PBKDF2_SHA256_ITERATIONS,
+            "password_iterations",
+            format!(
+                "must be at least {OWASP_PBKDF2_SHA256_ITERATIONS} (OWASP), got {}",
                 self.password_iterations
-            ));
-        }
+            ),
+        );
         let prefix = &self.api_key_prefix;
-        if prefix.is_empty()
-            || prefix.len() > 16
-            || !prefix
+        let valid = !prefix.is_empty()
+            && prefix.len() <= 16
+            && prefix
                 .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        {
-            problems.push(format!(
-                "security.api_key_prefix: must be 1 to 16 characters of [a-z0-9], got {prefix:?}"
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
-        }
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        v.check(
+            valid,
+            "api_key_prefix",
+            format!("must be 1 to 16 characters of [a-z0-9], got {prefix:?}"),
+        );
     }
+}
 
+impl SecurityConfig {
     /// A password hasher with the configured iteration count.
     #[must_use]
     pub fn password_hasher(&self) -> PasswordHasher {
@@ -101,7 +97,7 @@ mod tests {
 
     #[test]
     fn default_is_valid_and_every_problem_is_reported() {
-        SecurityConfig::default().validate().unwrap();
+        pr_core::validate::check(&SecurityConfig::default()).unwrap();
         let config = SecurityConfig {
             url_policy: UrlPolicy {
                 schemes: Vec::new(),
@@ -111,11 +107,17 @@ mod tests {
             api_key_prefix: "Bad Prefix".to_owned(),
             fail_on: Severity::Warning,
         };
-        let Err(Error::InvalidConfig { problems }) = config.validate() else {
-            panic!("expected problems")
-        };
-        assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems[0].starts_with("security.url_policy.schemes"));
+        let problems = pr_core::validate::check(&config).unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "url_policy.schemes",
+                "password_iterations",
+                "api_key_prefix"
+            ],
+            "{problems:?}"
+        );
     }
 
     #[test]

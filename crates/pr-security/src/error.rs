@@ -8,7 +8,7 @@ use std::io;
 
 use pr_errors::{CodeInfo, CodedError};
 
-use crate::path::PathIssue;
+use crate::files::PathIssue;
 
 pr_errors::codes! {
     /// Every code pr-security defines.
@@ -101,7 +101,7 @@ pub enum Error {
         /// The parser's reason.
         issue: String,
     },
-    /// A URL broke the [`UrlPolicy`](crate::UrlPolicy).
+    /// A URL broke the [`UrlPolicy`](crate::validation::UrlPolicy).
     #[error("url not allowed: {issue}")]
     UrlNotAllowed {
         /// Which rule it broke.
@@ -194,7 +194,7 @@ pub enum Error {
         /// The operation.
         what: &'static str,
     },
-    /// A file's permissions break its [`PermissionPolicy`](crate::PermissionPolicy).
+    /// A file's permissions break its [`PermissionPolicy`](crate::files::PermissionPolicy).
     #[error("insecure permissions on {path:?}: {}", findings.join(", "))]
     InsecurePermissions {
         /// The file.
@@ -203,10 +203,13 @@ pub enum Error {
         findings: Vec<&'static str>,
     },
     /// The configuration is invalid; every problem is listed.
-    #[error("invalid security configuration: {}", problems.join("; "))]
+    #[error(
+        "invalid security configuration: {}",
+        pr_core::validate::join(problems)
+    )]
     InvalidConfig {
-        /// One line per problem, each naming the field.
-        problems: Vec<String>,
+        /// Every problem, each at its key.
+        problems: Vec<pr_core::validate::Violation>,
     },
 }
 

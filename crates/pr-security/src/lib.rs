@@ -5,7 +5,9 @@
 //! # Examples
 //!
 //! ```
-//! use pr_security::{EmailMode, HmacKey, UrlPolicy, check_stored_path, validate_email};
+//! use pr_security::files::check_stored_path;
+//! use pr_security::secrets::HmacKey;
+//! use pr_security::validation::{EmailMode, UrlPolicy, validate_email};
 //!
 //! # fn main() -> Result<(), pr_security::Error> {
 //! // A relative path from a client, to be stored: decoded, then checked.
@@ -28,23 +30,43 @@
 //!
 //! # What is where
 //!
-//! - Files: [`SafeRoot`] (open beneath a directory handle), [`check_stored_path`],
-//!   [`sanitize_filename`], [`PermissionPolicy`], [`read_secret_file`].
-//! - Settings: [`SecurityConfig`] with `validate()`.
-//! - The process: [`EnvironmentCheck`] (root, writable directories and
-//!   configuration, core dumps, debug settings in production, umask, secrets
-//!   on the command line), reporting [`Finding`]s with a [`Severity`].
-//! - Secrets and crypto, all on `ring`: [`SecretString`], [`random_token`],
-//!   [`ApiKey`], [`HmacKey`], [`Keyring`], [`PasswordHasher`],
-//!   [`constant_time_eq`].
-//! - Validation: [`validate_email`], [`UrlPolicy`] (with the SSRF guard),
-//!   [`is_public_ip`], [`validate_hostname`], [`validate_ip`],
-//!   [`validate_int`], [`TextRule`], [`validate_rfc3339`].
-//! - Output: [`escape_html`], [`escape_html_attr`], [`neutralize_log`],
-//!   [`neutralize_header`], and `sanitize_html` (feature `html`).
-//! - Injection signals, for logging and alerting, never as the defense:
-//!   [`sql_injection_signal`], [`xss_signal`], [`command_injection_signal`]
+//! One module per area; the root holds only [`Error`], [`SecurityConfig`]
+//! and the findings of the checks ([`Report`], [`Finding`], [`Severity`]).
+//!
+//! - Files, [`files`]: [`SafeRoot`](files::SafeRoot) (open beneath a directory
+//!   handle), [`check_stored_path`](files::check_stored_path),
+//!   [`sanitize_filename`](files::sanitize_filename),
+//!   [`PermissionPolicy`](files::PermissionPolicy),
+//!   [`read_secret_file`](files::read_secret_file).
+//! - The process, [`environment`]: [`EnvironmentCheck`](environment::EnvironmentCheck)
+//!   (root, writable directories and configuration, core dumps, debug
+//!   settings in production, umask, secrets on the command line).
+//! - Secrets and crypto, all on `ring`, [`secrets`]:
+//!   [`SecretString`](secrets::SecretString),
+//!   [`random_token`](secrets::random_token), [`ApiKey`](secrets::ApiKey),
+//!   [`HmacKey`](secrets::HmacKey), [`Keyring`](secrets::Keyring),
+//!   [`PasswordHasher`](secrets::PasswordHasher),
+//!   [`constant_time_eq`](secrets::constant_time_eq).
+//! - Validation, [`validation`]: [`validate_email`](validation::validate_email),
+//!   [`UrlPolicy`](validation::UrlPolicy) (with the SSRF guard),
+//!   [`is_public_ip`](validation::is_public_ip),
+//!   [`validate_hostname`](validation::validate_hostname),
+//!   [`validate_int`](validation::validate_int),
+//!   [`TextRule`](validation::TextRule),
+//!   [`validate_rfc3339`](validation::validate_rfc3339).
+//! - Output, [`output`]: [`escape_html`](output::escape_html),
+//!   [`escape_html_attr`](output::escape_html_attr),
+//!   [`neutralize_log`](output::neutralize_log),
+//!   [`neutralize_header`](output::neutralize_header), and `sanitize_html`
+//!   (feature `html`).
+//! - Injection signals, for logging and alerting, never as the defense,
+//!   [`signals`]:
+//!   [`sql_injection_signal`](signals::sql_injection_signal),
+//!   [`xss_signal`](signals::xss_signal),
+//!   [`command_injection_signal`](signals::command_injection_signal)
 //!   (their measured detection and false-positive rates are in the README).
+//! - Error codes, [`codes`].
+//! - Settings: [`SecurityConfig`], checked by `pr_core::validate::Validate`.
 //!
 //! # Feature flags
 //!
@@ -65,65 +87,36 @@
 //! # Errors
 //!
 //! Every fallible function returns [`Error`]; its codes (`security.<reason>`)
-//! are in [`CODES`]. No message contains a secret.
+//! are in [`codes`]. No message contains a secret.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 mod config;
-mod crypto;
-mod email;
 #[cfg(unix)]
-mod env;
+pub mod environment;
 mod error;
-mod net;
-mod path;
-#[cfg(unix)]
-mod perms;
+pub mod files;
+pub mod output;
 mod report;
-#[cfg(unix)]
-mod root;
-mod sanitize;
-mod secret;
-mod signals;
-mod validate;
+pub mod secrets;
+pub mod signals;
+pub mod validation;
 
 pub use config::SecurityConfig;
-pub use crypto::{
-    HmacKey, Keyring, OWASP_PBKDF2_SHA256_ITERATIONS, PasswordHasher, PasswordVerdict,
-    hash_password,
-};
-pub use email::{Email, EmailMode, validate_email};
-#[cfg(unix)]
-pub use env::{EnvironmentCheck, current_umask};
-pub use error::{
-    CODES, CRYPTO_FAILED, Error, INSECURE_PERMISSIONS, INVALID_CHARACTERS, INVALID_CONFIG,
-    INVALID_DATE, INVALID_EMAIL, INVALID_HOSTNAME, INVALID_IP, INVALID_KEY, INVALID_LENGTH,
-    INVALID_NUMBER, INVALID_PATH, INVALID_URL, IO, MALFORMED, OUT_OF_RANGE, PATH_ESCAPE,
-    RANDOM_UNAVAILABLE, UNKNOWN_KEY, URL_NOT_ALLOWED, VERIFICATION_FAILED,
-};
-pub use net::{
-    MAX_URL_LEN, Url, UrlPolicy, is_public_ip, parse_url, validate_hostname, validate_ip,
-};
-pub use path::{
-    MAX_COMPONENT_LEN, MAX_STORED_PATH_LEN, PathIssue, StoredPath, check_stored_path,
-    decode_stored_path, is_reserved_name, sanitize_filename,
-};
-#[cfg(unix)]
-pub use perms::{MAX_SECRET_FILE_LEN, PermissionPolicy, read_secret_file};
+pub use error::Error;
 pub use report::{Finding, Report, Severity};
-#[cfg(unix)]
-pub use root::{Entry, EntryKind, OpenMode, Resolver, SafeRoot};
-#[cfg(feature = "html")]
-pub use sanitize::sanitize_html;
-pub use sanitize::{escape_html, escape_html_attr, neutralize_header, neutralize_log};
-pub use secret::{
-    ApiKey, SecretBytes, SecretString, TokenEncoding, constant_time_eq, fill_random, random_token,
-};
-pub use signals::{Verdict, command_injection_signal, sql_injection_signal, xss_signal};
-pub use validate::{
-    CharClass, DateTime, TextRule, check_range, validate_f64, validate_int, validate_rfc3339,
-};
+
+/// The stable codes of [`Error`] (`security.<reason>`), each with its HTTP
+/// status and retry class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{
+        CODES, CRYPTO_FAILED, INSECURE_PERMISSIONS, INVALID_CHARACTERS, INVALID_CONFIG,
+        INVALID_DATE, INVALID_EMAIL, INVALID_HOSTNAME, INVALID_IP, INVALID_KEY, INVALID_LENGTH,
+        INVALID_NUMBER, INVALID_PATH, INVALID_URL, IO, MALFORMED, OUT_OF_RANGE, PATH_ESCAPE,
+        RANDOM_UNAVAILABLE, UNKNOWN_KEY, URL_NOT_ALLOWED, VERIFICATION_FAILED,
+    };
+}
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -4,7 +4,7 @@
 //! These are **defense in depth, never the defense**. They are for logging,
 //! alerting, rate limiting and raising the bar on scanners; the defenses are
 //! parameterized queries, context-aware output encoding
-//! ([`escape_html`](crate::escape_html), [`sanitize_html`](crate::sanitize_html)
+//! ([`escape_html`](crate::output::escape_html), [`sanitize_html`](crate::output::sanitize_html)
 //! with feature `html`) and never passing input to a shell. A payload written
 //! to evade them will get through, and some honest input will be flagged:
 //! the crate README publishes both rates on public corpora.
@@ -213,7 +213,7 @@ fn word_at(bytes: &[u8], i: usize) -> &[u8] {
 /// # Examples
 ///
 /// ```
-/// use pr_security::{Verdict, sql_injection_signal};
+/// use pr_security::signals::{Verdict, sql_injection_signal};
 ///
 /// assert!(sql_injection_signal("' OR '1'='1' --").is_suspicious());
 /// assert!(sql_injection_signal("1 UNION/**/SELECT password FROM users").is_suspicious());
@@ -594,7 +594,7 @@ fn tautology_at(bytes: &[u8], i: usize) -> bool {
 /// # Examples
 ///
 /// ```
-/// use pr_security::{Verdict, xss_signal};
+/// use pr_security::signals::{Verdict, xss_signal};
 ///
 /// assert!(xss_signal("<img src=x onerror=alert(1)>").is_suspicious());
 /// assert!(xss_signal("jav&#x09;ascript:alert(1)").is_suspicious());
@@ -824,7 +824,7 @@ const COMMANDS: &[&str] = &[
 /// # Examples
 ///
 /// ```
-/// use pr_security::{Verdict, command_injection_signal};
+/// use pr_security::signals::{Verdict, command_injection_signal};
 ///
 /// assert!(command_injection_signal("8.8.8.8; cat /etc/passwd").is_suspicious());
 /// assert!(command_injection_signal("$(whoami)").is_suspicious());

@@ -99,28 +99,12 @@ impl Sections<'_> {
     /// Reports every problem of every section, each at its key
     /// (`logging.filter`, `ops.token`, ...).
     pub fn validate(&self, v: &mut Validator) {
-        // Each crate lists its problems as `section.field: message`; they
-        // are taken from the error's list, never parsed back out of its text.
-        let logging = self.logging.validate().err().map(|e| match e {
-            pr_logging::Error::InvalidConfig { problems } => problems,
-            other => vec![other.to_string()],
-        });
-        let metrics = self.metrics.validate().err().map(|e| match e {
-            pr_metrics::Error::InvalidConfig { problems } => problems,
-            other => vec![other.to_string()],
-        });
-        let health = self.health.validate().err().map(|e| match e {
-            pr_health::Error::InvalidConfig { problems } => problems,
-            other => vec![other.to_string()],
-        });
-        let resources = self.resources.validate().err().map(|e| match e {
-            pr_resources::Error::InvalidConfig { problems } => problems,
-            other => vec![other.to_string()],
-        });
-        report("logging", logging, v);
-        report("metrics", metrics, v);
-        report("health", health, v);
-        report("resources", resources, v);
+        // Every crate's configuration implements the one `Validate`, so
+        // each problem keeps its key (`logging.filter`) on the way up.
+        v.nested("logging", self.logging);
+        v.nested("metrics", self.metrics);
+        v.nested("health", self.health);
+        v.nested("resources", self.resources);
         v.nested("ops", self.ops);
         v.nested("shutdown", self.shutdown);
     }
@@ -163,20 +147,6 @@ impl AppConfig for ServiceConfig {
 impl Validate for ServiceConfig {
     fn validate(&self, v: &mut Validator) {
         self.sections().validate(v);
-    }
-}
-
-/// Reports a section's problems at the keys they name (`section.field:
-/// message`); a problem naming no key of the section goes under the
-/// section's own key.
-fn report(section: &str, problems: Option<Vec<String>>, v: &mut Validator) {
-    for problem in problems.into_iter().flatten() {
-        match problem.split_once(": ") {
-            Some((key, message)) if key == section || key.starts_with(&format!("{section}.")) => {
-                v.error(key, message);
-            }
-            _ => v.error(section, problem),
-        }
     }
 }
 

@@ -43,12 +43,12 @@ pub(crate) const OPS_MAX_CONNECTIONS: usize = 64;
 /// The API's connection cap when `max_connections` is unset.
 pub(crate) const API_MAX_CONNECTIONS: usize = 1024;
 
-/// The smallest `max_header_bytes` (hyper's smallest read buffer).
+/// The smallest `max_header_size` (hyper's smallest read buffer).
 const MIN_HEADER_BYTES: u64 = 8 * 1024;
 
-/// The largest `max_header_bytes` (HTTP/2 counts header lists in `u32`;
+/// The largest `max_header_size` (HTTP/2 counts header lists in `u32`;
 /// no sane head is near it).
-const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_HEADER_SIZE: u64 = 16 * 1024 * 1024;
 
 /// Limits of one HTTP listener of the app (the ops server, and the API when
 /// [`AppBuilder::api`](crate::app::AppBuilder::api) asks for one). `Default`
@@ -74,7 +74,7 @@ const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;
 ///   a header-read timeout. A closing connection with nothing in flight that
 ///   has not finished its goodbye within a header-read timeout (a client
 ///   that never acknowledges `GOAWAY`) is dropped.
-/// - **head limits**: HTTP/1 request heads larger than `max_header_bytes` get
+/// - **head limits**: HTTP/1 request heads larger than `max_header_size` get
 ///   431, more than `max_headers` fields get 431; HTTP/2 header lists are
 ///   bounded the same way.
 /// - **HTTP/2 limits**: concurrent streams per connection, and the
@@ -111,7 +111,7 @@ const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;
 /// max_connections = 64
 /// header_read_timeout = "10s"
 /// idle_timeout = "60s"
-/// max_header_bytes = "32KiB"
+/// max_header_size = "32KiB"
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -128,7 +128,7 @@ pub struct HttpLimits {
     pub idle_timeout: Duration,
     /// The largest request head: request line and header fields (HTTP/1),
     /// or header list (HTTP/2). A larger one is answered 431. 8 KiB to 16 MiB.
-    pub max_header_bytes: ByteSize,
+    pub max_header_size: ByteSize,
     /// The most header fields in an HTTP/1 request head; more are answered 431.
     pub max_headers: usize,
     /// The most concurrent streams on one HTTP/2 connection.
@@ -148,7 +148,7 @@ impl Default for HttpLimits {
             max_connections: None,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
-            max_header_bytes: ByteSize(32 * 1024),
+            max_header_size: ByteSize(32 * 1024),
             max_headers: 64,
             http2_max_concurrent_streams: 100,
             http2_max_pending_reset_streams: 20,
@@ -175,13 +175,13 @@ impl Validate for HttpLimits {
             "must be greater than 0",
         );
         v.check(
-            (MIN_HEADER_BYTES..=MAX_HEADER_BYTES).contains(&self.max_header_bytes.0),
-            "max_header_bytes",
+            (MIN_HEADER_BYTES..=MAX_HEADER_SIZE).contains(&self.max_header_size.0),
+            "max_header_size",
             format!(
                 "must be from {} to {}, got {}",
                 ByteSize(MIN_HEADER_BYTES),
-                ByteSize(MAX_HEADER_BYTES),
-                self.max_header_bytes
+                ByteSize(MAX_HEADER_SIZE),
+                self.max_header_size
             ),
         );
         v.check(self.max_headers >= 1, "max_headers", "must be at least 1");
@@ -448,7 +448,7 @@ fn describe_metrics() {
 
 /// The hyper connection builder for `limits`.
 fn builder(limits: &HttpLimits) -> auto::Builder<TokioExecutor> {
-    let head = usize::try_from(limits.max_header_bytes.0).unwrap_or(usize::MAX);
+    let head = usize::try_from(limits.max_header_size.0).unwrap_or(usize::MAX);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -464,7 +464,7 @@ fn builder(limits: &HttpLimits) -> auto::Builder<TokioExecutor> {
         .max_concurrent_streams(limits.http2_max_concurrent_streams)
         .max_pending_accept_reset_streams(limits.http2_max_pending_reset_streams)
         .max_local_error_reset_streams(limits.http2_max_local_error_reset_streams)
-        .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX))
+        .max_header_list_size(u32::try_from(limits.max_header_size.0).unwrap_or(u32::MAX))
         // Pings an idle connection, and drops one whose peer stops answering
         // (also while closing: h2 waits for a ping's answer after GOAWAY).
         .keep_alive_interval(limits.idle_timeout.as_std() / 2)
@@ -900,7 +900,7 @@ mod tests {
             max_connections: Some(0),
             header_read_timeout: Duration::from_secs(0),
             idle_timeout: Duration::from_secs(0),
-            max_header_bytes: ByteSize(100),
+            max_header_size: ByteSize(100),
             max_headers: 0,
             http2_max_concurrent_streams: 0,
             ..HttpLimits::default()
@@ -912,7 +912,7 @@ mod tests {
             "max_connections",
             "header_read_timeout",
             "idle_timeout",
-            "max_header_bytes",
+            "max_header_size",
             "max_headers",
             "http2_max_concurrent_streams",
         ] {

@@ -133,7 +133,7 @@ async fn every_configuration_problem_is_reported_before_anything_starts() {
             ("APP__METRICS__MAX_SERIES_PER_METRIC", "0"),
             ("APP__OPS__TOKEN", "short"),
             ("APP__LOGGING__FILTER", "info,=bogus=level"),
-            ("APP__RESOURCES__INTERVAL_MS", "1"),
+            ("APP__RESOURCES__INTERVAL", "1ms"),
         ])
         .install_globals(false)
         .build()
@@ -148,7 +148,7 @@ async fn every_configuration_problem_is_reported_before_anything_starts() {
         "shutdown.drain_timeout",
         "metrics.max_series_per_metric",
         "ops.token",
-        "resources.interval_ms",
+        "resources.interval",
     ] {
         assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
     }
@@ -345,9 +345,12 @@ fn a_problem_quoting_separators_stays_whole_at_its_key() {
     pr_config::Validate::validate(&config, &mut v);
     let problems = v.problems().to_vec();
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!(problems[0].0, "logging.filter", "{problems:?}");
-    assert!(problems[0].1.contains("directive 2: "), "{problems:?}");
-    assert!(!problems[0].1.contains("nope"), "{problems:?}");
+    assert_eq!(problems[0].key, "logging.filter", "{problems:?}");
+    assert!(
+        problems[0].message.contains("directive 2: "),
+        "{problems:?}"
+    );
+    assert!(!problems[0].message.contains("nope"), "{problems:?}");
 }
 
 #[test]

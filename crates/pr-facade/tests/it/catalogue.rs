@@ -13,7 +13,7 @@ fn catalogues() -> Vec<&'static Catalogue> {
     vec![
         &pr_facade::errors::CODES,
         &pr_facade::health::CODES,
-        &pr_facade::security::CODES,
+        &pr_facade::security::codes::CODES,
         &pr_facade::metrics::CODES,
         &pr_facade::resources::CODES,
         &pr_facade::logging::CODES,

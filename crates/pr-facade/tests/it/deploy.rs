@@ -278,7 +278,7 @@ fn quantity(text: &str) -> u64 {
 }
 
 /// The largest line the demo logs, in bytes: every field a client controls
-/// is bounded (a symbol by `api.max_symbol_bytes`, 32), so its lines stay
+/// is bounded (a symbol by `api.max_symbol_len`, 32), so its lines stay
 /// well under this.
 const DEMO_LINE_BYTES: u64 = 2 * 1024;
 
@@ -304,16 +304,23 @@ fn the_pod_memory_limit_covers_every_bound_the_demo_keeps() {
         .parse()
         .unwrap();
     let shipped: toml::Table = text("docs/deploy/service.toml").parse().unwrap();
-    let setting = |section: &str, key: &str| {
+    let value = |section: &str, key: &str| {
         k8s.get(section)
             .and_then(|s| s.get(key))
             .or_else(|| shipped.get(section).and_then(|s| s.get(key)))
-            .and_then(toml::Value::as_integer)
+            .cloned()
+    };
+    let setting = |section: &str, key: &str| {
+        value(section, key)
+            .and_then(|v| v.as_integer())
             .and_then(|v| u64::try_from(v).ok())
     };
-    let cache = setting("cache", "max_bytes").expect("cache.max_bytes in service.toml");
+    let cache = value("cache", "max_size")
+        .and_then(|v| v.try_into::<pr_facade::config::ByteSize>().ok())
+        .expect("cache.max_size in service.toml")
+        .as_u64();
     let limiter = setting("rate_limit", "max_clients").unwrap_or(10_000) * 256;
-    let heads = HttpLimits::default().max_header_bytes.as_u64();
+    let heads = HttpLimits::default().max_header_size.as_u64();
     let connections = setting("api", "max_connections").unwrap_or(1024) + 64;
     let outputs = 1 + k8s["logging"]["files"].as_array().map_or(0, Vec::len) as u64;
     let queued = outputs * QueueConfig::default().capacity as u64 * DEMO_LINE_BYTES;

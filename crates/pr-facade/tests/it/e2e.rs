@@ -358,7 +358,7 @@ pub(crate) fn repo_path(relative: &str) -> PathBuf {
 #[test]
 fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
     let mut service = Service::start(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 5\ntest_knobs = true\n\
+        "[dependency]\nfailure_rate = 0.0\nmin_latency = \"1ms\"\nmax_latency = \"5ms\"\ntest_knobs = true\n\
          [shutdown]\ndrain_timeout = \"60s\"\n\
          [rate_limit]\nper_second = 2\nburst = 10\ntrusted_proxies = [\"127.0.0.1\"]\n",
     );
@@ -538,7 +538,7 @@ fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
         .env("APP__DEPENDENCY__FAILURE_RATE", "2")
         .env("APP__SHUTDOWN__DRAIN_TIMEOUT", "soon")
         .env("APP__DLQ__MAX_RECORDS", "0")
-        .env("APP__API__LIMITS__MAX_HEADER_BYTES", "1KiB")
+        .env("APP__API__LIMITS__MAX_HEADER_SIZE", "1KiB")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -548,7 +548,7 @@ fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
     assert!(stderr.contains("APP__SHUTDOWN__DRAIN_TIMEOUT"), "{stderr}");
     // The service's own sections too, in the same report.
     assert!(stderr.contains("dlq.max_records"), "{stderr}");
-    assert!(stderr.contains("api.limits.max_header_bytes"), "{stderr}");
+    assert!(stderr.contains("api.limits.max_header_size"), "{stderr}");
     // Nothing was created: no log file, no queue directory.
     assert!(!dir.join("data").exists(), "{stderr}");
 }
@@ -578,7 +578,7 @@ fn a_busy_api_port_stops_the_demo_before_it_starts_with_the_reason_on_stderr() {
 #[test]
 fn a_second_sigterm_ends_the_drain_at_once_with_130() {
     let mut service = Service::start(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 2\ntest_knobs = true\n\
+        "[dependency]\nfailure_rate = 0.0\nmin_latency = \"1ms\"\nmax_latency = \"2ms\"\ntest_knobs = true\n\
          [shutdown]\ndrain_timeout = \"300s\"\n",
     );
     // A request that would keep the drain going for a long time.

@@ -43,7 +43,7 @@ fn problem(url: &str) -> (u16, Value, String) {
 #[test]
 fn an_over_long_or_odd_symbol_is_refused_with_problem_details_that_do_not_echo_it() {
     let service = Service::start(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 0\nmax_latency_ms = 1\n",
+        "[dependency]\nfailure_rate = 0.0\nmin_latency = \"0ms\"\nmax_latency = \"1ms\"\n",
     );
 
     // Just within the default bound (32 bytes): served.
@@ -58,11 +58,11 @@ fn an_over_long_or_odd_symbol_is_refused_with_problem_details_that_do_not_echo_i
         assert_eq!(json["title"], "demo.symbol_too_long", "{body}");
         assert_eq!(json["status"], 414, "{body}");
         let detail = json["detail"].as_str().unwrap();
-        assert!(detail.contains("api.max_symbol_bytes"), "{body}");
+        assert!(detail.contains("api.max_symbol_len"), "{body}");
         assert!(!body.contains("BBBB"), "the symbol is echoed: {body}");
     }
 
-    // A head over the listener's bound (api.limits.max_header_bytes, 32 KiB)
+    // A head over the listener's bound (api.limits.max_header_size, 32 KiB)
     // never reaches the router: 431 from the server, nothing echoed.
     let symbol = "C".repeat(60_000);
     let mut response = agent()
@@ -105,7 +105,7 @@ fn an_over_long_or_odd_symbol_is_refused_with_problem_details_that_do_not_echo_i
 #[test]
 fn rotating_identity_headers_does_not_escape_the_per_client_limit() {
     let service = Service::start(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 0\nmax_latency_ms = 1\n\
+        "[dependency]\nfailure_rate = 0.0\nmin_latency = \"0ms\"\nmax_latency = \"1ms\"\n\
          [rate_limit]\nper_second = 1\nburst = 5\n",
     );
     // Every request claims to be someone else; the peer is the same, and
@@ -129,7 +129,7 @@ fn rotating_identity_headers_does_not_escape_the_per_client_limit() {
     assert_eq!(doc["limiters"]["clients"]["keys"], 1, "one client: {doc}");
 }
 
-/// Symbols of this many bytes (the test allows them: `api.max_symbol_bytes`).
+/// Symbols of this many bytes (the test allows them: `api.max_symbol_len`).
 const SYMBOL_BYTES: usize = 8000;
 /// Distinct symbols sent: 24 MB of keys, all of which an entry-bounded
 /// cache (10,000 entries) would keep.
@@ -141,9 +141,9 @@ const GROWTH_BOUND: u64 = 12 * 1024 * 1024;
 #[test]
 fn distinct_long_symbols_keep_resident_memory_within_a_bound() {
     let service = Service::start(
-        "[api]\nmax_symbol_bytes = 8192\n\
-         [dependency]\nfailure_rate = 0.0\nmin_latency_ms = 0\nmax_latency_ms = 0\n\
-         [cache]\nmax_bytes = 2097152\nttl = \"600s\"\n\
+        "[api]\nmax_symbol_len = 8192\n\
+         [dependency]\nfailure_rate = 0.0\nmin_latency = \"0ms\"\nmax_latency = \"0ms\"\n\
+         [cache]\nmax_size = 2097152\nttl = \"600s\"\n\
          [rate_limit]\nper_second = 1000000\nburst = 1000000\n",
     );
     let api = service.api.clone();
@@ -192,7 +192,7 @@ fn distinct_long_symbols_keep_resident_memory_within_a_bound() {
 fn a_failure_the_dead_letter_queue_could_not_keep_says_so_to_the_client() {
     // Every call fails; the queue holds one record.
     let service = Service::start(
-        "[dependency]\nfailure_rate = 1.0\nmin_latency_ms = 0\nmax_latency_ms = 0\n\
+        "[dependency]\nfailure_rate = 1.0\nmin_latency = \"0ms\"\nmax_latency = \"0ms\"\n\
          [dlq]\nmax_records = 1\n",
     );
     let (status, json, body) = problem(&format!("{}/quote/FIRST", service.api));

@@ -28,7 +28,7 @@ async fn app(file: &str) -> (App, mpsc::Sender<()>) {
             ("APP__OPS__ADDR", "127.0.0.1:0"),
             ("APP__LOGGING__CONSOLE__ENABLED", "false"),
             ("APP__HEALTH__SHOW_DETAILS", "always"),
-            ("APP__HEALTH__REFRESH_INTERVAL_MS", "50"),
+            ("APP__HEALTH__REFRESH_INTERVAL", "50ms"),
         ])
         .set("logging.files", json!([{ "path": file }]))
         .install_globals(false)

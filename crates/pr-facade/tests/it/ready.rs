@@ -49,7 +49,7 @@ async fn a_plain_app_answers_200_on_the_first_probe_after_it_logs_ready() {
     let (app, _signals) = app().await;
     // Registered after `build`, as a service registers its own: once the
     // refresher's first tick has passed, it would not reach them for
-    // `refresh_interval_ms` (5 s).
+    // `refresh_interval` (5 s).
     app.health()
         .add(check_fn("db", || async {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -152,7 +152,7 @@ async fn a_check_added_while_ready_is_never_unknown() {
 #[test]
 fn the_demo_answers_200_on_the_first_probe_after_it_logs_ready() {
     let mut service = Service::spawn(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 1\nmax_latency_ms = 2\n",
+        "[dependency]\nfailure_rate = 0.0\nmin_latency = \"1ms\"\nmax_latency = \"2ms\"\n",
     );
     service.wait_for_event("app.ready");
     let (code, body) = get(&format!("{}/health/ready", service.ops));

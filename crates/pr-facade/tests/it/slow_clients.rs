@@ -65,7 +65,7 @@ fn two_thousand_trickling_connections_leave_the_probes_answering() {
          no more than the child's limit"
     );
     let mut service = Service::start_with_open_files(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 0\nmax_latency_ms = 1\n",
+        "[dependency]\nfailure_rate = 0.0\nmin_latency = \"0ms\"\nmax_latency = \"1ms\"\n",
         CHILD_OPEN_FILES,
     );
     let api: SocketAddr = service.api.trim_start_matches("http://").parse().unwrap();
@@ -142,7 +142,7 @@ fn two_thousand_trickling_connections_leave_the_probes_answering() {
 #[test]
 fn a_half_sent_head_does_not_hold_the_drain() {
     let mut service = Service::start(
-        "[dependency]\nfailure_rate = 0.0\nmin_latency_ms = 0\nmax_latency_ms = 1\n\
+        "[dependency]\nfailure_rate = 0.0\nmin_latency = \"0ms\"\nmax_latency = \"1ms\"\n\
          [shutdown]\ndrain_timeout = \"30s\"\n\
          [api.limits]\nheader_read_timeout = \"600s\"\n",
     );
@@ -163,7 +163,7 @@ fn a_half_sent_head_does_not_hold_the_drain() {
 #[test]
 fn a_stdout_nobody_reads_leaves_the_demo_serving_and_exiting_0() {
     let mut service = Service::start_with_stalled_stdout(
-        "[dependency]\nfailure_rate = 1.0\nmin_latency_ms = 0\nmax_latency_ms = 0\n\
+        "[dependency]\nfailure_rate = 1.0\nmin_latency = \"0ms\"\nmax_latency = \"0ms\"\n\
          [rate_limit]\nper_second = 1000000\nburst = 1000000\n\
          [logging.console.queue]\ncapacity = 64\n",
     );

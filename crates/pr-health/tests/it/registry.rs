@@ -92,7 +92,7 @@ async fn a_panicking_check_is_down_not_a_crash() {
 #[tokio::test(start_paused = true)]
 async fn results_are_cached_and_concurrent_probes_share_one_run() {
     let mut config = HealthConfig::default();
-    config.cache_ttl_ms = 1_000;
+    config.cache_ttl = pr_core::units::Duration::from_millis(1_000);
     let registry = HealthRegistry::new(config).unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
     registry
@@ -128,8 +128,8 @@ async fn results_are_cached_and_concurrent_probes_share_one_run() {
 #[tokio::test(start_paused = true)]
 async fn with_a_refresher_probes_never_wait() {
     let mut config = HealthConfig::default();
-    config.refresh_interval_ms = 5_000;
-    config.stale_after_ms = 8_000;
+    config.refresh_interval = pr_core::units::Duration::from_millis(5_000);
+    config.stale_after = pr_core::units::Duration::from_millis(8_000);
     let registry = HealthRegistry::new(config).unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
     registry
@@ -304,7 +304,7 @@ async fn a_check_failing_its_first_run_makes_readiness_down_not_unknown() {
 #[tokio::test(start_paused = true)]
 async fn a_check_added_while_the_refresher_runs_is_run_at_once() {
     let mut config = HealthConfig::default();
-    config.refresh_interval_ms = 3_600_000;
+    config.refresh_interval = pr_core::units::Duration::from_millis(3_600_000);
     let registry = HealthRegistry::new(config).unwrap();
     let _refresher = registry.spawn_refresher();
     registry.mark_ready().await;
@@ -326,7 +326,7 @@ async fn a_check_added_while_the_refresher_runs_is_run_at_once() {
 #[tokio::test(start_paused = true)]
 async fn with_a_refresher_a_probe_waits_for_a_late_check_instead_of_unknown() {
     let mut config = HealthConfig::default();
-    config.refresh_interval_ms = 3_600_000;
+    config.refresh_interval = pr_core::units::Duration::from_millis(3_600_000);
     let registry = HealthRegistry::new(config).unwrap();
     let _refresher = registry.spawn_refresher();
     registry.mark_ready().await;
@@ -354,7 +354,7 @@ async fn with_a_refresher_a_probe_waits_for_a_late_check_instead_of_unknown() {
 #[test]
 fn invalid_config_is_rejected() {
     let mut config = HealthConfig::default();
-    config.check_timeout_ms = 0;
+    config.check_timeout = pr_core::units::Duration::from_millis(0);
     let err = HealthRegistry::new(config).unwrap_err();
     assert_eq!(err.code().as_str(), "health.invalid_config");
 }

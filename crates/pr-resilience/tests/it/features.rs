@@ -57,7 +57,7 @@ mod health {
     #[tokio::test]
     async fn an_open_breaker_degrades_readiness() {
         let mut config = HealthConfig::default();
-        config.cache_ttl_ms = 0;
+        config.cache_ttl = pr_core::units::Duration::from_secs(0);
         let health = HealthRegistry::new(config).unwrap();
         let breaker = CircuitBreaker::builder("payments").build().unwrap();
         health.add(BreakerCheck::new(breaker.clone())).unwrap();

@@ -80,7 +80,7 @@ fn a_disk_path_short_of_free_space_degrades_the_check_naming_the_path() {
     let usage = pr_resources::DiskUsage::of(&dir).unwrap();
     let mut config = ResourcesConfig::default().with_disk_path(&dir);
     // Thresholds the filesystem meets: Up.
-    config.disk_min_free_bytes = 1;
+    config.disk_min_free = pr_core::units::ByteSize(1);
     config.disk_min_free_percent = 0;
     let sampler = Sampler::new(config.clone()).unwrap();
     sampler.refresh();
@@ -90,7 +90,7 @@ fn a_disk_path_short_of_free_space_degrades_the_check_naming_the_path() {
     );
 
     // More bytes than it has: Degraded, naming the path and the rule.
-    config.disk_min_free_bytes = usage.total.saturating_add(1);
+    config.disk_min_free = pr_core::units::ByteSize(usage.total.saturating_add(1));
     let sampler = Sampler::new(config.clone()).unwrap();
     sampler.refresh();
     let outcome = ResourcesCheck::new(&sampler).evaluate();
@@ -102,7 +102,7 @@ fn a_disk_path_short_of_free_space_degrades_the_check_naming_the_path() {
     );
 
     // A share it cannot have (100 %, unless nothing at all is used).
-    config.disk_min_free_bytes = 0;
+    config.disk_min_free = pr_core::units::ByteSize(0);
     config.disk_min_free_percent = 100;
     let sampler = Sampler::new(config.clone()).unwrap();
     sampler.refresh();

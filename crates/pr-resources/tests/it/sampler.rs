@@ -10,7 +10,7 @@ use pr_resources::{Alert, ResourcesConfig, Rule, Sampler, Severity, Value};
 /// rules; `health::a_disk_path_short_of_free_space_...` tests those).
 fn config() -> ResourcesConfig {
     let mut config = ResourcesConfig::default().with_disk_path("/");
-    config.disk_min_free_bytes = 0;
+    config.disk_min_free = pr_core::units::ByteSize(0);
     config.disk_min_free_percent = 0;
     config
 }
@@ -184,7 +184,7 @@ fn built_in_values_read_from_the_snapshot() {
 #[test]
 fn config_validation_reports_every_problem() {
     let config = ResourcesConfig::default()
-        .with_interval_ms(0)
+        .with_interval(Duration::ZERO)
         .with_disk_path("relative")
         .with_disk_path("");
     let err = Sampler::new(config).unwrap_err();
@@ -192,10 +192,20 @@ fn config_validation_reports_every_problem() {
         panic!("{err}")
     };
     assert_eq!(problems.len(), 3, "{problems:?}");
-    assert!(err.to_string().contains("resources.interval_ms"));
-    let parsed: ResourcesConfig = serde_json::from_str(r#"{"interval_ms": 5000}"#).unwrap();
-    assert_eq!(parsed.interval(), Duration::from_secs(5));
-    assert!(serde_json::from_str::<ResourcesConfig>(r#"{"interval": 5}"#).is_err());
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["interval", "disk_paths.0", "disk_paths.1"]);
+    assert!(
+        err.to_string().contains("interval: must be at least 10ms"),
+        "{err}"
+    );
+    let parsed: ResourcesConfig =
+        serde_json::from_str(r#"{"interval": "250ms", "disk_min_free": "1GiB"}"#).unwrap();
+    assert_eq!(parsed.interval.as_std(), Duration::from_millis(250));
+    assert_eq!(parsed.disk_min_free.as_u64(), 1 << 30);
+    // A plain number is seconds; the millisecond key went before 0.1.
+    let plain: ResourcesConfig = serde_json::from_str(r#"{"interval": 5}"#).unwrap();
+    assert_eq!(plain.interval.as_std(), Duration::from_secs(5));
+    assert!(serde_json::from_str::<ResourcesConfig>(r#"{"interval_ms": 5000}"#).is_err());
 }
 
 #[test]

@@ -4,9 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pr_security::{
-    escape_html, escape_html_attr, neutralize_header, neutralize_log, sanitize_html,
-};
+use pr_security::output::{escape_html, escape_html_attr, neutralize_header, neutralize_log, sanitize_html};
 
 fuzz_target!(|text: &str| {
     let log = neutralize_log(text);

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pr_security::{command_injection_signal, sql_injection_signal, xss_signal};
+use pr_security::signals::{command_injection_signal, sql_injection_signal, xss_signal};
 
 fuzz_target!(|text: &str| {
     let _ = sql_injection_signal(text);

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pr_security::{check_stored_path, decode_stored_path, sanitize_filename};
+use pr_security::files::{check_stored_path, decode_stored_path, sanitize_filename};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(path) = check_stored_path(data) {

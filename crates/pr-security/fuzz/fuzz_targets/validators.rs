@@ -3,10 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pr_security::{
-    CharClass, EmailMode, TextRule, UrlPolicy, validate_email, validate_hostname, validate_int,
-    validate_ip, validate_rfc3339,
-};
+use pr_security::validation::{CharClass, EmailMode, TextRule, UrlPolicy, validate_email, validate_hostname, validate_int, validate_ip, validate_rfc3339};
 
 fuzz_target!(|text: &str| {
     for mode in [EmailMode::Rfc5321, EmailMode::Html] {

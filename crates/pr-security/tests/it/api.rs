@@ -1,10 +1,12 @@
 //! The small accessors and conversions of the public API.
 
 use pr_errors::CodedError;
-use pr_security::{
-    CODES, Email, EmailMode, Finding, Keyring, PathIssue, Report, SecretBytes, SecretString,
-    Severity, StoredPath, Verdict, check_stored_path, sql_injection_signal, validate_email,
-};
+use pr_security::codes::CODES;
+use pr_security::files::{PathIssue, StoredPath, check_stored_path};
+use pr_security::secrets::{Keyring, SecretBytes, SecretString};
+use pr_security::signals::{Verdict, sql_injection_signal};
+use pr_security::validation::{Email, EmailMode, validate_email};
+use pr_security::{Finding, Report, Severity};
 
 #[test]
 fn stored_path_accessors() {
@@ -54,7 +56,7 @@ fn email_display_and_reports() {
     assert_eq!(empty.worst(), None);
     assert_eq!(Severity::Warning.to_string(), "warning");
     assert!(Severity::Info < Severity::Critical);
-    let report = pr_security::EnvironmentCheck::new()
+    let report = pr_security::environment::EnvironmentCheck::new()
         .args(["x", "--token=t"])
         .run();
     let finding: &Finding = report

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use pr_security::{EmailMode, validate_email};
+use pr_security::validation::{EmailMode, validate_email};
 
 use pr_test_support::testdata;
 

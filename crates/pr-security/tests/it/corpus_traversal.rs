@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use pr_security::{Resolver, SafeRoot, check_stored_path, decode_stored_path};
+use pr_security::files::{Resolver, SafeRoot, check_stored_path, decode_stored_path};
 
 use pr_test_support::{temp_dir, testdata};
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use pr_security::parse_url;
+use pr_security::validation::parse_url;
 use serde_json::Value;
 
 use pr_test_support::testdata;

@@ -1,6 +1,6 @@
 //! Secrets and crypto through the public API.
 
-use pr_security::{
+use pr_security::secrets::{
     ApiKey, HmacKey, Keyring, PasswordHasher, PasswordVerdict, SecretString, TokenEncoding,
     hash_password, random_token,
 };

@@ -4,7 +4,9 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 
 use pr_errors::CodedError;
-use pr_security::{EnvironmentCheck, PermissionPolicy, Severity};
+use pr_security::Severity;
+use pr_security::environment::EnvironmentCheck;
+use pr_security::files::PermissionPolicy;
 
 use pr_test_support::temp_dir;
 
@@ -119,7 +121,7 @@ fn environment_report_includes_file_findings() {
 
 #[test]
 fn secret_files() {
-    use pr_security::read_secret_file;
+    use pr_security::files::read_secret_file;
     let tmp = temp_dir("security-secret");
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let path = tmp.path().join("token");

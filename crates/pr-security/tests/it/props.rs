@@ -1,10 +1,11 @@
 //! Property tests: sanitizers are idempotent, validators never panic, the
 //! stored-path check never accepts a path with a `..` component once decoded.
 
-use pr_security::{
-    CharClass, EmailMode, TextRule, UrlPolicy, check_stored_path, decode_stored_path,
-    neutralize_header, neutralize_log, sanitize_filename, validate_email, validate_hostname,
-    validate_int, validate_ip, validate_rfc3339,
+use pr_security::files::{check_stored_path, decode_stored_path, sanitize_filename};
+use pr_security::output::{neutralize_header, neutralize_log};
+use pr_security::validation::{
+    CharClass, EmailMode, TextRule, UrlPolicy, validate_email, validate_hostname, validate_int,
+    validate_ip, validate_rfc3339,
 };
 use proptest::prelude::*;
 
@@ -91,18 +92,18 @@ proptest! {
         let _ = validate_rfc3339(&input);
         let _ = validate_int::<i64>(&input, -5..=5);
         let _ = TextRule::new(1, 10, CharClass::Printable).check(&input);
-        let _ = pr_security::sql_injection_signal(&input);
-        let _ = pr_security::xss_signal(&input);
-        let _ = pr_security::command_injection_signal(&input);
+        let _ = pr_security::signals::sql_injection_signal(&input);
+        let _ = pr_security::signals::xss_signal(&input);
+        let _ = pr_security::signals::command_injection_signal(&input);
     }
 
     #[test]
     fn signals_never_panic_on_markup_like_input(
         input in "([&#;<>'\"`/*=()|$\\a-z0-9 ]|\u{e9}|\u{27f6}|%[0-9a-f]{2}|&#x?[0-9]{1,3};?){0,40}"
     ) {
-        let _ = pr_security::sql_injection_signal(&input);
-        let _ = pr_security::xss_signal(&input);
-        let _ = pr_security::command_injection_signal(&input);
+        let _ = pr_security::signals::sql_injection_signal(&input);
+        let _ = pr_security::signals::xss_signal(&input);
+        let _ = pr_security::signals::command_injection_signal(&input);
     }
 
     #[test]
@@ -146,8 +147,8 @@ proptest! {
     #[cfg(feature = "html")]
     #[test]
     fn html_sanitizer_is_idempotent(html in "(<(a|b|p|script|img|svg|div|i)( (href|src|onerror|style|title)=(\"[^\"<]{0,10}\"|x))?>|</(a|b|p|script|div)>|[a-z &;:/()]{0,8}){0,12}") {
-        let once = pr_security::sanitize_html(&html);
-        prop_assert_eq!(pr_security::sanitize_html(&once), once.clone());
+        let once = pr_security::output::sanitize_html(&html);
+        prop_assert_eq!(pr_security::output::sanitize_html(&once), once.clone());
         let lower = once.to_ascii_lowercase();
         prop_assert!(!lower.contains("<script") && !lower.contains("onerror") && !lower.contains("javascript:"));
     }

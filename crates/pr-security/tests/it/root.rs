@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{PermissionsExt, symlink};
 
 use pr_errors::CodedError;
-use pr_security::{EntryKind, OpenMode, Resolver, SafeRoot};
+use pr_security::files::{EntryKind, OpenMode, Resolver, SafeRoot};
 
 use pr_test_support::{TempDir, temp_dir};
 

@@ -1,6 +1,6 @@
 //! Output encoding and sanitization.
 
-use pr_security::{escape_html, escape_html_attr, neutralize_header, neutralize_log};
+use pr_security::output::{escape_html, escape_html_attr, neutralize_header, neutralize_log};
 
 #[test]
 fn html_text_and_attributes() {
@@ -26,7 +26,7 @@ fn logs_and_headers() {
 #[cfg(feature = "html")]
 #[test]
 fn html_sanitizer_strips_active_content() {
-    use pr_security::sanitize_html;
+    use pr_security::output::sanitize_html;
     for (dirty, clean) in [
         ("<img src=x onerror=alert(1)>", "<img src=\"x\">"),
         (

@@ -3,7 +3,7 @@
 //! addresses must not be flagged (the published false-positive figures for
 //! these corpora are 0).
 
-use pr_security::{command_injection_signal, sql_injection_signal, xss_signal};
+use pr_security::signals::{command_injection_signal, sql_injection_signal, xss_signal};
 use serde_json::Value;
 
 use pr_test_support::testdata;

@@ -1,7 +1,7 @@
 //! The SSRF guard against a table of tricky addresses.
 
 use pr_errors::CodedError;
-use pr_security::UrlPolicy;
+use pr_security::validation::UrlPolicy;
 
 #[test]
 fn tricky_addresses_are_rejected() {

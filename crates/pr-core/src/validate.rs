@@ -1,6 +1,14 @@
-//! [`Validate`]: rules checked after the sources are merged, all reported at once.
+//! [`Validate`]: the rules a configuration type checks, every problem
+//! reported at once, each at its key.
+//!
+//! Every crate's configuration implements [`Validate`], so a service's own
+//! configuration nests the toolkit's sections (`v.nested("logging",
+//! &self.logging)`) and each problem keeps its key (`logging.filter`) as a
+//! [`Violation`], never as text split apart again. pr-config runs the rules
+//! after loading and adds to each violation its code and the source of the
+//! value (file and line, environment variable).
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
 /// Rules a configuration type checks after loading, cross-field rules
 /// included. Report every problem to the [`Validator`]; never put a value in
@@ -12,7 +20,7 @@ use std::fmt::Display;
 /// # Examples
 ///
 /// ```
-/// use pr_config::{Validate, Validator};
+/// use pr_core::validate::{Validate, Validator};
 ///
 /// struct Pool { min: u32, max: u32 }
 ///
@@ -34,11 +42,68 @@ pub trait Validate {
     }
 }
 
-/// Collects validation problems, each with its key path.
+/// One rule a configuration value breaks: where and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Violation {
+    /// The dotted key path from the validated type (`files.0.path`).
+    pub key: String,
+    /// What is wrong, without the value (say what is expected instead).
+    pub message: String,
+}
+
+impl Violation {
+    /// A violation at `key`.
+    #[must_use]
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// The violations as one line, `; ` between them (for an error's message).
+#[must_use]
+pub fn join(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Runs `value`'s rules on their own: `Ok` when it breaks none, else every
+/// violation, keyed from `value`.
+///
+/// # Errors
+///
+/// Every [`Violation`], in the order the rules found them.
+pub fn check<V: Validate + ?Sized>(value: &V) -> Result<(), Vec<Violation>> {
+    let mut v = Validator::new();
+    value.validate(&mut v);
+    if v.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(v.problems)
+    }
+}
+
+/// Collects violations, each with its key path.
 #[derive(Debug, Default)]
 pub struct Validator {
     prefix: String,
-    problems: Vec<(String, String)>,
+    problems: Vec<Violation>,
 }
 
 impl Validator {
@@ -61,7 +126,7 @@ impl Validator {
     /// Reports a problem at `key` (relative to the current nesting).
     pub fn error(&mut self, key: &str, message: impl Into<String>) {
         let path = self.path(key);
-        self.problems.push((path, message.into()));
+        self.problems.push(Violation::new(path, message));
     }
 
     /// Reports `message` at `key` unless `ok`.
@@ -111,7 +176,7 @@ impl Validator {
     /// # Examples
     ///
     /// ```
-    /// use pr_config::{Validate, Validator};
+    /// use pr_core::validate::{Validate, Validator};
     ///
     /// #[derive(garde::Validate)]
     /// struct Server {
@@ -129,7 +194,7 @@ impl Validator {
     ///
     /// let mut v = Validator::new();
     /// Server { port: 80, name: String::new() }.validate(&mut v);
-    /// let keys: Vec<_> = v.problems().iter().map(|(k, _)| k.as_str()).collect();
+    /// let keys: Vec<_> = v.problems().iter().map(|p| p.key.as_str()).collect();
     /// assert_eq!(keys, ["name", "port"]);
     /// ```
     #[cfg(feature = "garde")]
@@ -153,13 +218,15 @@ impl Validator {
         }
     }
 
-    /// The problems so far: `(key path, message)`.
+    /// The violations so far.
     #[must_use]
-    pub fn problems(&self) -> &[(String, String)] {
+    pub fn problems(&self) -> &[Violation] {
         &self.problems
     }
 
-    pub(crate) fn into_problems(self) -> Vec<(String, String)> {
+    /// The violations, taken.
+    #[must_use]
+    pub fn into_problems(self) -> Vec<Violation> {
         self.problems
     }
 }

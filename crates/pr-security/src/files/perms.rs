@@ -14,7 +14,7 @@ const S_ISVTX: u32 = 0o1000;
 ///
 /// ```
 /// use std::os::unix::fs::PermissionsExt;
-/// use pr_security::PermissionPolicy;
+/// use pr_security::files::PermissionPolicy;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let dir = std::env::temp_dir().join(format!("pr-security-perm-doc-{}", std::process::id()));
@@ -227,10 +227,10 @@ pub const MAX_SECRET_FILE_LEN: u64 = 1024 * 1024;
 /// let path = dir.join("db-password");
 /// std::fs::write(&path, "s3cret\n")?;
 /// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-/// assert_eq!(pr_security::read_secret_file(&path)?.expose(), "s3cret");
+/// assert_eq!(pr_security::files::read_secret_file(&path)?.expose(), "s3cret");
 ///
 /// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
-/// assert!(pr_security::read_secret_file(&path).is_err());
+/// assert!(pr_security::files::read_secret_file(&path).is_err());
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok(())
 /// # }
@@ -240,7 +240,7 @@ pub const MAX_SECRET_FILE_LEN: u64 = 1024 * 1024;
 ///
 /// [`Error::InsecurePermissions`], [`Error::Io`] (missing, unreadable),
 /// [`Error::Malformed`] (not a regular file, not UTF-8, too large).
-pub fn read_secret_file(path: impl AsRef<Path>) -> Result<crate::SecretString, Error> {
+pub fn read_secret_file(path: impl AsRef<Path>) -> Result<crate::secrets::SecretString, Error> {
     use std::io::Read as _;
 
     let path = path.as_ref();
@@ -297,5 +297,5 @@ pub fn read_secret_file(path: impl AsRef<Path>) -> Result<crate::SecretString, E
             text.pop();
         }
     }
-    Ok(crate::SecretString::from(text))
+    Ok(crate::secrets::SecretString::from(text))
 }

@@ -1,7 +1,7 @@
 //! The stored-path check ([`check_stored_path`]) and the file-name sanitizer
 //! ([`sanitize_filename`]): pure functions for relative paths that are stored
 //! (in a database, an archive, a URL) rather than opened. To open a path, use
-//! [`SafeRoot`](crate::SafeRoot), which the kernel keeps beneath its root.
+//! [`SafeRoot`](crate::files::SafeRoot), which the kernel keeps beneath its root.
 
 use std::fmt;
 
@@ -156,7 +156,7 @@ impl AsRef<str> for StoredPath {
 /// # Examples
 ///
 /// ```
-/// use pr_security::{PathIssue, check_stored_path};
+/// use pr_security::files::{PathIssue, check_stored_path};
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// assert_eq!(check_stored_path("uploads/2024/report.pdf")?.as_str(), "uploads/2024/report.pdf");
@@ -404,7 +404,7 @@ pub fn is_reserved_name(name: &str) -> bool {
 /// # Examples
 ///
 /// ```
-/// use pr_security::sanitize_filename;
+/// use pr_security::files::sanitize_filename;
 ///
 /// assert_eq!(sanitize_filename("../../etc/passwd"), "_._.._etc_passwd");
 /// assert_eq!(sanitize_filename("report:2024?.pdf"), "report_2024_.pdf");

@@ -9,8 +9,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use ring::{aead, hmac, pbkdf2};
 
-use crate::secret::{SecretBytes, constant_time_eq, fill_random, to_hex};
-use crate::{Error, SecretString};
+use super::secret::{SecretBytes, constant_time_eq, fill_random, to_hex};
+use crate::Error;
+use crate::secrets::SecretString;
 
 /// An HMAC-SHA256 key. Signatures are 32 bytes; verification runs in
 /// constant time.
@@ -18,7 +19,7 @@ use crate::{Error, SecretString};
 /// # Examples
 ///
 /// ```
-/// use pr_security::HmacKey;
+/// use pr_security::secrets::HmacKey;
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// let key = HmacKey::generate()?;
@@ -154,7 +155,7 @@ const SEAL_VERSION: &str = "v1";
 /// # Examples
 ///
 /// ```
-/// use pr_security::Keyring;
+/// use pr_security::secrets::Keyring;
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// let mut ring = Keyring::new("2024-01", &[7; 32])?;
@@ -395,7 +396,7 @@ const PHC_ID: &str = "pbkdf2-sha256";
 /// # Examples
 ///
 /// ```
-/// use pr_security::{PasswordHasher, PasswordVerdict};
+/// use pr_security::secrets::{PasswordHasher, PasswordVerdict};
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// // Examples use few iterations to run fast; production uses `PasswordHasher::new()`.

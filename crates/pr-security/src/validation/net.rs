@@ -6,6 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 pub use url::Url;
 
+use pr_core::validate::{Validate, Validator};
+
 use crate::Error;
 
 /// The longest URL [`parse_url`] and [`UrlPolicy::check`] accept, in bytes.
@@ -71,6 +73,31 @@ impl Default for UrlPolicy {
     }
 }
 
+/// Every problem at once, each at its key (`schemes`, `allowed_hosts`).
+impl Validate for UrlPolicy {
+    fn validate(&self, v: &mut Validator) {
+        v.check(!self.schemes.is_empty(), "schemes", "must not be empty");
+        for scheme in &self.schemes {
+            let lowercase = !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
+            v.check(
+                lowercase,
+                "schemes",
+                format!("{scheme:?} is not a lowercase scheme"),
+            );
+        }
+        for host in &self.allowed_hosts {
+            v.check(
+                !host.is_empty() && !host.chars().any(|c| c.is_ascii_uppercase()),
+                "allowed_hosts",
+                format!("{host:?} must be a non-empty lowercase host"),
+            );
+        }
+    }
+}
+
 impl UrlPolicy {
     /// `http` and `https`, otherwise the default.
     #[must_use]
@@ -78,41 +105,6 @@ impl UrlPolicy {
         Self {
             schemes: vec!["http".to_owned(), "https".to_owned()],
             ..Self::default()
-        }
-    }
-
-    /// Checks every field, reporting all problems at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] listing each problem.
-    pub fn validate(&self) -> Result<(), Error> {
-        let mut problems = Vec::new();
-        if self.schemes.is_empty() {
-            problems.push("url_policy.schemes: must not be empty".to_owned());
-        }
-        for scheme in &self.schemes {
-            if scheme.is_empty()
-                || !scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
-            {
-                problems.push(format!(
-                    "url_policy.schemes: {scheme:?} is not a lowercase scheme"
-                ));
-            }
-        }
-        for host in &self.allowed_hosts {
-            if host.is_empty() || host.chars().any(|c| c.is_ascii_uppercase()) {
-                problems.push(format!(
-                    "url_policy.allowed_hosts: {host:?} must be a non-empty lowercase host"
-                ));
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig { problems })
         }
     }
 
@@ -131,7 +123,7 @@ impl UrlPolicy {
     /// # Examples
     ///
     /// ```
-    /// use pr_security::UrlPolicy;
+    /// use pr_security::validation::UrlPolicy;
     ///
     /// # fn main() -> Result<(), pr_security::Error> {
     /// let policy = UrlPolicy::default();
@@ -222,7 +214,7 @@ fn is_internal_name(name: &str) -> bool {
 /// # Examples
 ///
 /// ```
-/// use pr_security::is_public_ip;
+/// use pr_security::validation::is_public_ip;
 ///
 /// assert!(is_public_ip("93.184.216.34".parse().unwrap()));
 /// assert!(!is_public_ip("10.1.2.3".parse().unwrap()));
@@ -322,7 +314,7 @@ pub fn validate_ip(input: &str) -> Result<IpAddr, Error> {
 /// # Examples
 ///
 /// ```
-/// use pr_security::validate_hostname;
+/// use pr_security::validation::validate_hostname;
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// assert_eq!(validate_hostname("WWW.Example.com.")?, "www.example.com");
@@ -436,15 +428,14 @@ mod tests {
 
     #[test]
     fn policy_validation() {
-        UrlPolicy::default().validate().unwrap();
+        pr_core::validate::check(&UrlPolicy::default()).unwrap();
         let bad = UrlPolicy {
             schemes: vec!["HTTP".into()],
             allowed_hosts: vec![String::new()],
             ..UrlPolicy::default()
         };
-        let Err(Error::InvalidConfig { problems }) = bad.validate() else {
-            panic!("expected problems")
-        };
-        assert_eq!(problems.len(), 2);
+        let problems = pr_core::validate::check(&bad).unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["schemes", "allowed_hosts"]);
     }
 }

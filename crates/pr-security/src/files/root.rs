@@ -45,7 +45,7 @@ static OPENAT2: AtomicU8 = AtomicU8::new(0);
 ///
 /// ```
 /// use std::io::{Read, Write};
-/// use pr_security::SafeRoot;
+/// use pr_security::files::SafeRoot;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let dir = std::env::temp_dir().join(format!("pr-security-doc-{}", std::process::id()));

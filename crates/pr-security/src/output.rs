@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 /// # Examples
 ///
 /// ```
-/// assert_eq!(pr_security::escape_html("<b>Tom & \"Jerry\"</b>"), "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;");
+/// assert_eq!(pr_security::output::escape_html("<b>Tom & \"Jerry\"</b>"), "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;");
 /// ```
 #[must_use]
 pub fn escape_html(text: &str) -> Cow<'_, str> {
@@ -39,12 +39,12 @@ pub fn escape_html(text: &str) -> Cow<'_, str> {
 /// every ASCII character other than letters, digits, `,`, `.`, `-` and `_`
 /// becomes `&#xHH;`, and so do control characters beyond ASCII. Use it
 /// for values, never for attribute names, `on*` handlers, `style` or URLs
-/// (check URLs with [`UrlPolicy`](crate::UrlPolicy) first).
+/// (check URLs with [`UrlPolicy`](crate::validation::UrlPolicy) first).
 ///
 /// # Examples
 ///
 /// ```
-/// assert_eq!(pr_security::escape_html_attr("x\" onmouseover=\"a()"), "x&#x22;&#x20;onmouseover&#x3d;&#x22;a&#x28;&#x29;");
+/// assert_eq!(pr_security::output::escape_html_attr("x\" onmouseover=\"a()"), "x&#x22;&#x20;onmouseover&#x3d;&#x22;a&#x28;&#x29;");
 /// ```
 #[must_use]
 pub fn escape_html_attr(text: &str) -> Cow<'_, str> {
@@ -76,7 +76,7 @@ pub fn escape_html_attr(text: &str) -> Cow<'_, str> {
 /// # Examples
 ///
 /// ```
-/// use pr_security::neutralize_log;
+/// use pr_security::output::neutralize_log;
 ///
 /// let user = "bob\n2024-01-01 INFO admin logged in";
 /// assert_eq!(neutralize_log(user), "bob\\n2024-01-01 INFO admin logged in");
@@ -87,7 +87,7 @@ pub fn neutralize_log(text: &str) -> Cow<'_, str> {
     let unsafe_char = |c: char| {
         c.is_control()
             || matches!(c, '\u{2028}' | '\u{2029}')
-            || crate::validate::is_invisible_format(c)
+            || crate::validation::is_invisible_format(c)
     };
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
@@ -114,7 +114,7 @@ pub fn neutralize_log(text: &str) -> Cow<'_, str> {
 /// # Examples
 ///
 /// ```
-/// assert_eq!(pr_security::neutralize_header("a\r\nSet-Cookie: x=1"), "a  Set-Cookie: x=1");
+/// assert_eq!(pr_security::output::neutralize_header("a\r\nSet-Cookie: x=1"), "a  Set-Cookie: x=1");
 /// ```
 #[must_use]
 pub fn neutralize_header(text: &str) -> Cow<'_, str> {
@@ -136,7 +136,7 @@ pub fn neutralize_header(text: &str) -> Cow<'_, str> {
 ///
 /// ```
 /// let dirty = "<p onclick=\"steal()\">Hi <a href=\"javascript:alert(1)\">there</a><script>x()</script></p>";
-/// assert_eq!(pr_security::sanitize_html(dirty), "<p>Hi <a rel=\"noopener noreferrer\">there</a></p>");
+/// assert_eq!(pr_security::output::sanitize_html(dirty), "<p>Hi <a rel=\"noopener noreferrer\">there</a></p>");
 /// ```
 #[cfg(feature = "html")]
 #[cfg_attr(docsrs, doc(cfg(feature = "html")))]

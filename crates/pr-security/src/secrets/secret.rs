@@ -5,6 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use pr_core::validate::Violation;
+
 use crate::Error;
 
 pub use pr_core::secret::{SecretBytes, SecretString, constant_time_eq};
@@ -39,7 +41,7 @@ pub fn fill_random(out: &mut [u8]) -> Result<(), Error> {
 /// # Examples
 ///
 /// ```
-/// use pr_security::{TokenEncoding, random_token};
+/// use pr_security::secrets::{TokenEncoding, random_token};
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// let token = random_token(32, TokenEncoding::Base64Url)?;
@@ -56,7 +58,10 @@ pub fn fill_random(out: &mut [u8]) -> Result<(), Error> {
 pub fn random_token(bytes: usize, encoding: TokenEncoding) -> Result<SecretString, Error> {
     if bytes == 0 || bytes > 1024 {
         return Err(Error::InvalidConfig {
-            problems: vec![format!("token bytes: must be from 1 to 1024, got {bytes}")],
+            problems: vec![Violation::new(
+                "token_bytes",
+                format!("must be from 1 to 1024, got {bytes}"),
+            )],
         });
     }
     let mut raw = [0_u8; 1024];
@@ -94,7 +99,7 @@ const API_KEY_CHECKSUM: usize = 6;
 /// a secret scanner (or your own log filter) tell a real key from random
 /// text without a database look-up, and lets an API reject a mistyped key
 /// before touching storage. Store only a hash of the key (e.g.
-/// [`HmacKey::sign`](crate::HmacKey::sign) of it) on the server.
+/// [`HmacKey::sign`](crate::secrets::HmacKey::sign) of it) on the server.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct ApiKey;
@@ -106,7 +111,7 @@ impl ApiKey {
     /// # Examples
     ///
     /// ```
-    /// use pr_security::ApiKey;
+    /// use pr_security::secrets::ApiKey;
     ///
     /// # fn main() -> Result<(), pr_security::Error> {
     /// let key = ApiKey::generate("acme")?;
@@ -186,8 +191,9 @@ fn check_prefix(prefix: &str) -> Result<(), Error> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     {
         return Err(Error::InvalidConfig {
-            problems: vec![format!(
-                "api key prefix: must be 1 to 16 characters of [a-z0-9], got {prefix:?}"
+            problems: vec![Violation::new(
+                "api_key_prefix",
+                format!("must be 1 to 16 characters of [a-z0-9], got {prefix:?}"),
             )],
         });
     }

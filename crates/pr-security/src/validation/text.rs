@@ -13,7 +13,7 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use pr_security::validate_int;
+/// use pr_security::validation::validate_int;
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// assert_eq!(validate_int::<u16>("8080", 1..=65535)?, 8080);
@@ -147,7 +147,7 @@ pub(crate) fn is_invisible_format(c: char) -> bool {
 /// # Examples
 ///
 /// ```
-/// use pr_security::{CharClass, TextRule};
+/// use pr_security::validation::{CharClass, TextRule};
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// let username = TextRule::new(3, 32, CharClass::Identifier);
@@ -256,7 +256,7 @@ impl fmt::Display for DateTime {
 /// # Examples
 ///
 /// ```
-/// use pr_security::validate_rfc3339;
+/// use pr_security::validation::validate_rfc3339;
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// assert_eq!(validate_rfc3339("2024-02-29t23:59:60.250z")?.to_string(), "2024-02-29T23:59:60.25Z");

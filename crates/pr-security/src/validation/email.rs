@@ -72,7 +72,7 @@ const MAX_ADDRESS: usize = 254;
 /// # Examples
 ///
 /// ```
-/// use pr_security::{EmailMode, validate_email};
+/// use pr_security::validation::{EmailMode, validate_email};
 ///
 /// # fn main() -> Result<(), pr_security::Error> {
 /// assert_eq!(validate_email("Ann@Example.COM", EmailMode::Html)?.as_str(), "Ann@example.com");

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use crate::perms::PermissionPolicy;
+use crate::files::PermissionPolicy;
 use crate::report::{Finding, Report, Severity};
 
 /// Runs the environment checks and returns a [`Report`] with a severity per
@@ -29,7 +29,8 @@ use crate::report::{Finding, Report, Severity};
 /// # Examples
 ///
 /// ```
-/// use pr_security::{EnvironmentCheck, Severity};
+/// use pr_security::Severity;
+/// use pr_security::environment::EnvironmentCheck;
 ///
 /// let report = EnvironmentCheck::new()
 ///     .profile("production")
