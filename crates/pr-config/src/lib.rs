@@ -151,7 +151,7 @@
 //!
 //! # Errors
 //!
-//! [`Error`], with codes in [`CODES`]; [`Error::Invalid`] carries one
+//! [`Error`], with codes in [`codes`]; [`Error::Invalid`] carries one
 //! [`Problem`] per finding, each with its own code.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -172,11 +172,16 @@ mod template;
 mod tree;
 
 pub use env::{env_name, key_for_env};
-pub use error::{
-    CODES, Error, FILE_MISSING, INSECURE_SECRET_FILE, INVALID, INVALID_TYPE, INVALID_VALUE, IO,
-    MISSING_VALUE, PARSE_FAILED, Problem, Source, UNKNOWN_KEY, VALIDATION_FAILED, WATCH_FAILED,
-    Warning,
-};
+pub use error::{Error, Problem, Source, Warning};
+
+/// The stable codes of [`Error`], each with its HTTP status and retry
+/// class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{
+        CODES, FILE_MISSING, INSECURE_SECRET_FILE, INVALID, INVALID_TYPE, INVALID_VALUE, IO,
+        MISSING_VALUE, PARSE_FAILED, UNKNOWN_KEY, VALIDATION_FAILED, WATCH_FAILED,
+    };
+}
 pub use explain::{Entry, Explanation};
 pub use flags::{
     Context, Flag, Flags, Strategy, Variant, VariantChoice, VariantOverride, bucket, murmur3_32,

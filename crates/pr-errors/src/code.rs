@@ -1,6 +1,6 @@
 //! Stable error codes and the per-crate catalogue that lists them.
 //!
-//! A code is written once, in a [`codes!`](crate::codes) block, together with
+//! A code is written once, in a [`codes!`](macro@crate::codes) block, together with
 //! its HTTP status, retry class, whether its message may be shown to a client,
 //! and one line saying what it means. Everything else (the trait methods, the
 //! problem details, `docs/error-codes.md`) reads that one entry.
@@ -15,7 +15,7 @@ use crate::Retry;
 ///
 /// Both parts are lowercase ASCII snake case (`[a-z][a-z0-9_]*`). Codes are
 /// part of a crate's public contract: once released, a code keeps its meaning.
-/// Build one with [`Code::new`] in a `const` (the [`codes!`](crate::codes)
+/// Build one with [`Code::new`] in a `const` (the [`codes!`](macro@crate::codes)
 /// macro does), so that a malformed code fails the build instead of a run.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Code(&'static str);
@@ -108,7 +108,7 @@ pub struct CodeInfo {
 }
 
 impl CodeInfo {
-    /// Builds an entry; used by the [`codes!`](crate::codes) macro.
+    /// Builds an entry; used by the [`codes!`](macro@crate::codes) macro.
     #[must_use]
     pub const fn new(
         code: Code,
@@ -138,7 +138,7 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// Builds a catalogue; used by the [`codes!`](crate::codes) macro.
+    /// Builds a catalogue; used by the [`codes!`](macro@crate::codes) macro.
     ///
     /// # Panics
     ///

@@ -13,7 +13,7 @@ use crate::{Code, CodeInfo, Retry};
 /// whether its message may reach a client.
 ///
 /// Implement [`info`](CodedError::info) by mapping each variant to its entry
-/// in the crate's [`codes!`](crate::codes) catalogue; the other methods read
+/// in the crate's [`codes!`](macro@crate::codes) catalogue; the other methods read
 /// that entry. Override [`retry`](CodedError::retry) when an instance knows
 /// more, such as how long to wait.
 ///

@@ -91,7 +91,7 @@
 //!
 //! # Errors
 //!
-//! pr-errors' own failures are [`Error`]; its codes are in [`CODES`].
+//! pr-errors' own failures are [`Error`]; its codes are in [`codes`](mod@codes).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -108,7 +108,13 @@ pub use code::{
     Catalogue, Code, CodeInfo, DuplicateCode, check_unique, is_valid_code, render_markdown,
 };
 pub use coded::{Classified, CodedError, Context, ResultExt};
-pub use error::{CODES, Error, INVALID_EXTENSION, UNCLASSIFIED};
+pub use error::Error;
+
+/// The stable codes of [`Error`], each with its HTTP status and retry
+/// class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{CODES, INVALID_EXTENSION, UNCLASSIFIED};
+}
 pub use http;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
@@ -118,7 +124,7 @@ pub use retry::Retry;
 
 #[doc(hidden)]
 pub mod __private {
-    //! Paths the [`codes!`](crate::codes) macro expands to; not public API.
+    //! Paths the [`codes!`](macro@crate::codes) macro expands to; not public API.
     pub use http::StatusCode;
 }
 

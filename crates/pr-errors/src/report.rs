@@ -8,7 +8,8 @@ use std::fmt::{self, Write as _};
 
 use http::StatusCode;
 
-use crate::{Classified, Code, CodeInfo, CodedError, Context, Retry, UNCLASSIFIED};
+use crate::codes::UNCLASSIFIED;
+use crate::{Classified, Code, CodeInfo, CodedError, Context, Retry};
 
 /// Renders at most this many causes, so that a cyclic or absurdly deep
 /// `source()` chain cannot hang a log line.

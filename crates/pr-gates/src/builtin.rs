@@ -469,13 +469,22 @@ fn package(ctx: &mut Context<'_>) -> Outcome {
         forget_overlay_extractions(&home.join("registry").join("src"), &packaged);
     }
     let publishable: Vec<String> = publishable.iter().map(|p| p.name.to_string()).collect();
+    // A target directory of its own, whose builds of our crates are cleaned first: cargo
+    // fingerprints a registry package by name and version, not content, so a crate verified
+    // earlier at the same version would otherwise be linked as it was then.
+    let target = ctx.workspace().target_dir().join("pr-gates-package");
+    let target = target.to_string_lossy().into_owned();
+    let mut clean = ctx.cargo().args(["clean", "--target-dir", &target]);
     // All publishable crates in one call: cargo packages them together, resolving their path
     // dependencies on each other against a local overlay instead of crates.io.
-    let mut step = ctx.cargo().args(["package", "--allow-dirty"]);
+    let mut package = ctx
+        .cargo()
+        .args(["package", "--allow-dirty", "--target-dir", &target]);
     for name in &publishable {
-        step = step.args(["-p", name]);
+        clean = clean.args(["-p", name]);
+        package = package.args(["-p", name]);
     }
-    ctx.run_all(vec![step])
+    ctx.run_all(vec![clean, package])
 }
 
 /// Removes what cargo unpacked from an earlier run's local overlay for the crates about to be

@@ -75,7 +75,7 @@
 //! # Errors
 //!
 //! Setting up can fail with [`Error`] (a duplicate check name, an invalid
-//! configuration); its codes are in [`CODES`]. Running checks never fails:
+//! configuration); its codes are in [`codes`]. Running checks never fails:
 //! failures are statuses.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -97,7 +97,13 @@ mod status;
 pub use builtin::{DiskSpaceCheck, MemoryCheck, TcpCheck};
 pub use check::{Check, CheckFuture, FnCheck, Group, check_fn};
 pub use config::{HealthConfig, ShowDetails};
-pub use error::{CODES, DUPLICATE_CHECK, Error, INVALID_CONFIG};
+pub use error::Error;
+
+/// The stable codes of [`Error`], each with its HTTP status and retry
+/// class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{CODES, DUPLICATE_CHECK, INVALID_CONFIG};
+}
 pub use lifecycle::{Lifecycle, Phase};
 pub use registry::{CheckReport, HealthRegistry, HealthReport, Refresher};
 pub use status::{Outcome, Status, aggregate};

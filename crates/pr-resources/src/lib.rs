@@ -90,7 +90,7 @@
 //!
 //! # Errors
 //!
-//! [`Error`], with codes in [`CODES`] (`resources.read_failed`,
+//! [`Error`], with codes in [`codes`] (`resources.read_failed`,
 //! `resources.budget_exceeded`, ...). Sampling itself never fails: what
 //! could not be read is listed in [`Snapshot::problems`].
 
@@ -118,10 +118,16 @@ pub use budget::{MemoryBudget, OwnedReservation, Reservation, effective_memory_l
 pub use cgroup::{CgroupStats, CgroupVersion, Cgroups};
 pub use config::ResourcesConfig;
 pub use disk::DiskUsage;
-pub use error::{
-    BUDGET_EXCEEDED, CODES, Error, INVALID_CONFIG, LIMIT_FAILED, PARSE_FAILED, READ_FAILED,
-    UNSUPPORTED,
-};
+pub use error::Error;
+
+/// The stable codes of [`Error`], each with its HTTP status and retry
+/// class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{
+        BUDGET_EXCEEDED, CODES, INVALID_CONFIG, LIMIT_FAILED, PARSE_FAILED, READ_FAILED,
+        UNSUPPORTED,
+    };
+}
 pub use gpu::{GpuDevice, GpuProcess, GpuReader, GpuState};
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]

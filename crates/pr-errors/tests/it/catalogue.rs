@@ -24,7 +24,7 @@ fn macro_builds_entries_and_catalogue_in_the_callers_crate() {
 
 #[test]
 fn own_codes_are_unique_and_render() {
-    let all: [&Catalogue; 2] = [&pr_errors::CODES, &support::CODES];
+    let all: [&Catalogue; 2] = [&pr_errors::codes::CODES, &support::CODES];
     assert!(check_unique(&all).is_ok());
     let md = render_markdown(&all);
     assert!(md.contains("| `internal.unclassified` | `pr-errors` | 500 | permanent | no |"));
@@ -33,7 +33,12 @@ fn own_codes_are_unique_and_render() {
 
 #[test]
 fn a_code_defined_twice_is_reported() {
-    let err = check_unique(&[&pr_errors::CODES, &support::CODES, &pr_errors::CODES]).unwrap_err();
-    assert_eq!(err.len(), pr_errors::CODES.entries.len());
+    let err = check_unique(&[
+        &pr_errors::codes::CODES,
+        &support::CODES,
+        &pr_errors::codes::CODES,
+    ])
+    .unwrap_err();
+    assert_eq!(err.len(), pr_errors::codes::CODES.entries.len());
     assert!(err[0].to_string().contains("internal.unclassified"));
 }

@@ -93,7 +93,7 @@ fn classify_gives_a_foreign_error_a_code() {
     assert_eq!(err.code().as_str(), "test.public");
     assert_eq!(err.to_string(), err.inner().to_string());
     let report = Report::unclassified(std::io::Error::other("boom"));
-    assert_eq!(report.code(), pr_errors::UNCLASSIFIED.code);
+    assert_eq!(report.code(), pr_errors::codes::UNCLASSIFIED.code);
     assert!(!report.is_public());
     assert_eq!(report.info().status.as_u16(), 500);
 }

@@ -11,13 +11,13 @@ use pr_facade::errors::{Catalogue, check_unique, render_markdown};
 /// its facade feature); the test below then covers its codes.
 fn catalogues() -> Vec<&'static Catalogue> {
     vec![
-        &pr_facade::errors::CODES,
-        &pr_facade::health::CODES,
+        &pr_facade::errors::codes::CODES,
+        &pr_facade::health::codes::CODES,
         &pr_facade::security::codes::CODES,
         &pr_facade::metrics::CODES,
-        &pr_facade::resources::CODES,
+        &pr_facade::resources::codes::CODES,
         &pr_facade::logging::CODES,
-        &pr_facade::config::CODES,
+        &pr_facade::config::codes::CODES,
         &pr_facade::resilience::CODES,
         &pr_facade::cache::CODES,
         &pr_facade::app::CODES,
