@@ -17,7 +17,7 @@ use crate::procfs::{Pressure, parse_pressure};
 /// v1 writes "unlimited" as `PAGE_COUNTER_MAX` times the page size, which is
 /// `i64::MAX` rounded down to a page: 9223372036854771712 with 4 KiB pages,
 /// 9223372036854710272 with 64 KiB pages. No machine has 4 EiB of memory.
-pub const V1_UNLIMITED_FLOOR: u64 = 1 << 62;
+pub(crate) const V1_UNLIMITED_FLOOR: u64 = 1 << 62;
 
 /// The cgroup hierarchy version of a controller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub enum CgroupVersion {
 /// One line of `/proc/<pid>/cgroup`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CgroupEntry {
+pub(crate) struct CgroupEntry {
     /// Hierarchy id (0 for v2).
     pub id: u32,
     /// Controllers of a v1 hierarchy (`cpu`, `cpuacct`, `name=systemd`); empty for v2.
@@ -46,7 +46,7 @@ pub struct CgroupEntry {
 /// # Errors
 ///
 /// A description of the malformed line.
-pub fn parse_proc_cgroup(text: &str) -> Result<Vec<CgroupEntry>, String> {
+pub(crate) fn parse_proc_cgroup(text: &str) -> Result<Vec<CgroupEntry>, String> {
     let mut entries = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let mut parts = line.splitn(3, ':');
@@ -73,7 +73,7 @@ pub fn parse_proc_cgroup(text: &str) -> Result<Vec<CgroupEntry>, String> {
 /// A cgroup filesystem mount from `/proc/<pid>/mountinfo`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CgroupMount {
+pub(crate) struct CgroupMount {
     /// `cgroup` (v1) or `cgroup2` (v2).
     pub version: CgroupVersion,
     /// Controllers of a v1 mount (from its super options).
@@ -107,7 +107,7 @@ const V1_CONTROLLERS: &[&str] = &[
 /// # Errors
 ///
 /// A description of the malformed line.
-pub fn parse_mountinfo(text: &str) -> Result<Vec<CgroupMount>, String> {
+pub(crate) fn parse_mountinfo(text: &str) -> Result<Vec<CgroupMount>, String> {
     let mut mounts = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let (left, right) = line
@@ -237,7 +237,7 @@ impl Cgroups {
     /// A v2 controller counts only where the unified hierarchy's root lists
     /// it in `cgroup.controllers` (read from disk).
     #[must_use]
-    pub fn resolve(entries: &[CgroupEntry], mounts: &[CgroupMount]) -> Self {
+    pub(crate) fn resolve(entries: &[CgroupEntry], mounts: &[CgroupMount]) -> Self {
         let find = |controller: &str| -> Option<CgroupDir> {
             // v1: a hierarchy holding the controller.
             for entry in entries
@@ -436,7 +436,7 @@ fn read_limit(path: &Path) -> Result<Option<u64>, Error> {
 /// # Errors
 ///
 /// A description of the malformed value.
-pub fn parse_limit(text: &str) -> Result<Option<u64>, String> {
+pub(crate) fn parse_limit(text: &str) -> Result<Option<u64>, String> {
     let text = text.trim();
     if text == "max" || text == "-1" {
         return Ok(None);
@@ -453,7 +453,7 @@ pub fn parse_limit(text: &str) -> Result<Option<u64>, String> {
 /// # Errors
 ///
 /// A description of the malformed value.
-pub fn parse_cpu_max(text: &str) -> Result<Option<(u64, u64)>, String> {
+pub(crate) fn parse_cpu_max(text: &str) -> Result<Option<(u64, u64)>, String> {
     let mut words = text.split_ascii_whitespace();
     let quota = words.next().ok_or_else(|| "empty".to_owned())?;
     let period = words.next().unwrap_or("100000");
@@ -478,7 +478,7 @@ pub fn parse_cpu_max(text: &str) -> Result<Option<(u64, u64)>, String> {
 /// # Errors
 ///
 /// A description of the malformed value.
-pub fn parse_quota_v1(quota: &str, period: &str) -> Result<Option<(u64, u64)>, String> {
+pub(crate) fn parse_quota_v1(quota: &str, period: &str) -> Result<Option<(u64, u64)>, String> {
     let (quota, period) = (quota.trim(), period.trim());
     let quota: i64 = quota
         .parse()
@@ -498,7 +498,7 @@ pub fn parse_quota_v1(quota: &str, period: &str) -> Result<Option<(u64, u64)>, S
 /// # Errors
 ///
 /// A description of the malformed range.
-pub fn parse_cpu_list(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_cpu_list(text: &str) -> Result<usize, String> {
     let mut count = 0_usize;
     for range in text.trim().split(',').filter(|r| !r.is_empty()) {
         let (low, high) = range.split_once('-').unwrap_or((range, range));

@@ -98,7 +98,7 @@
 #![forbid(unsafe_code)]
 
 mod budget;
-pub mod cgroup;
+mod cgroup;
 mod config;
 mod disk;
 mod error;
@@ -109,13 +109,13 @@ mod limits;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod process;
-pub mod procfs;
+mod procfs;
 mod rules;
 mod sampler;
 mod system;
 
 pub use budget::{MemoryBudget, OwnedReservation, Reservation, effective_memory_limit};
-pub use cgroup::{CgroupStats, CgroupVersion, Cgroups};
+pub use cgroup::{CgroupDir, CgroupStats, CgroupVersion, Cgroups};
 pub use config::ResourcesConfig;
 pub use disk::DiskUsage;
 pub use error::Error;
@@ -134,7 +134,7 @@ pub use gpu::{GpuDevice, GpuProcess, GpuReader, GpuState};
 pub use health::{BudgetCheck, ResourcesCheck};
 pub use limits::{CoreDumps, Limit, LimitChange, LimitsReport, OpenFiles, ProcessLimits};
 pub use process::{CpuMemory, ProcessReader, ProcessStats};
-pub use procfs::Pressure;
+pub use procfs::{Pressure, PressureLine};
 pub use rules::{Alert, Rule, RuleStatus, Severity, Value};
 pub use sampler::{Sampler, SamplerCost, SamplerTask, Snapshot, SnapshotGuard, SnapshotReader};
 pub use system::{PressureStats, SystemReader, SystemStats};

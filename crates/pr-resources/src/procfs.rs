@@ -5,7 +5,7 @@
 /// The fields of `/proc/<pid>/stat` that the sampler uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ProcStat {
+pub(crate) struct ProcStat {
     /// User-mode CPU time, in clock ticks (field 14).
     pub utime_ticks: u64,
     /// Kernel-mode CPU time, in clock ticks (field 15).
@@ -26,7 +26,7 @@ pub struct ProcStat {
 /// # Errors
 ///
 /// A description of the missing or malformed field.
-pub fn parse_proc_stat(text: &str) -> Result<ProcStat, String> {
+pub(crate) fn parse_proc_stat(text: &str) -> Result<ProcStat, String> {
     let close = text
         .rfind(')')
         .ok_or_else(|| "no `)` closing the command name".to_owned())?;
@@ -58,7 +58,7 @@ pub fn parse_proc_stat(text: &str) -> Result<ProcStat, String> {
 /// in clock ticks, and the boot time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CpuTimes {
+pub(crate) struct CpuTimes {
     /// Ticks spent doing work (everything but idle and iowait).
     pub busy: u64,
     /// All ticks (user, nice, system, idle, iowait, irq, softirq, steal).
@@ -74,7 +74,7 @@ pub struct CpuTimes {
 /// # Errors
 ///
 /// A description of the missing line or malformed value.
-pub fn parse_cpu_times(text: &str) -> Result<CpuTimes, String> {
+pub(crate) fn parse_cpu_times(text: &str) -> Result<CpuTimes, String> {
     let mut times = CpuTimes::default();
     let mut seen_cpu = false;
     for line in text.lines() {
@@ -115,7 +115,7 @@ pub fn parse_cpu_times(text: &str) -> Result<CpuTimes, String> {
 /// Memory and swap of the machine from `/proc/meminfo`, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct MemInfo {
+pub(crate) struct MemInfo {
     /// `MemTotal`.
     pub total: u64,
     /// `MemFree`.
@@ -133,7 +133,7 @@ pub struct MemInfo {
 /// # Errors
 ///
 /// A description of the missing `MemTotal` or a malformed value.
-pub fn parse_meminfo(text: &str) -> Result<MemInfo, String> {
+pub(crate) fn parse_meminfo(text: &str) -> Result<MemInfo, String> {
     let mut info = MemInfo::default();
     let mut available = None;
     let (mut buffers, mut cached) = (0, 0);
@@ -177,7 +177,7 @@ pub fn parse_meminfo(text: &str) -> Result<MemInfo, String> {
 /// # Errors
 ///
 /// A description of the malformed value.
-pub fn parse_loadavg(text: &str) -> Result<[f64; 3], String> {
+pub(crate) fn parse_loadavg(text: &str) -> Result<[f64; 3], String> {
     let mut out = [0.0; 3];
     let mut words = text.split_ascii_whitespace();
     for (i, slot) in out.iter_mut().enumerate() {
@@ -222,7 +222,7 @@ pub struct Pressure {
 /// # Errors
 ///
 /// A description of the malformed line.
-pub fn parse_pressure(text: &str) -> Result<Pressure, String> {
+pub(crate) fn parse_pressure(text: &str) -> Result<Pressure, String> {
     let mut pressure = Pressure::default();
     let mut seen_some = false;
     for line in text.lines() {

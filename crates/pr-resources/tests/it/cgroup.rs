@@ -1,6 +1,6 @@
 //! Cgroup discovery and ancestor walks on fixture trees of v1 and v2 layouts.
 
-use pr_resources::cgroup::CgroupDir;
+use pr_resources::CgroupDir;
 use pr_resources::{CgroupVersion, Cgroups};
 
 use crate::fixture::Fixture;
