@@ -16,9 +16,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-/// The murmur3 x86 32-bit hash (as used by every Unleash SDK).
+/// The murmur3 x86 32-bit hash (as used by every Unleash SDK); [`bucket`]
+/// is the public way in.
 #[must_use]
-pub fn murmur3_32(data: &[u8], seed: u32) -> u32 {
+pub(crate) fn murmur3_32(data: &[u8], seed: u32) -> u32 {
     const C1: u32 = 0xcc9e_2d51;
     const C2: u32 = 0x1b87_3593;
     let mut h = seed;

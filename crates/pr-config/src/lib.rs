@@ -183,9 +183,7 @@ pub mod codes {
     };
 }
 pub use explain::{Entry, Explanation};
-pub use flags::{
-    Context, Flag, Flags, Strategy, Variant, VariantChoice, VariantOverride, bucket, murmur3_32,
-};
+pub use flags::{Context, Flag, Flags, Strategy, Variant, VariantChoice, VariantOverride, bucket};
 pub use format::Format;
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
