@@ -3,6 +3,9 @@
 //!
 //! The layering rules of `docs/STYLE.md` (section "Layering") are `#[test]`s in
 //! `tests/layering.rs`, which the tidy gate runs through `cargo test -p xtask`.
+//!
+//! Arguments are read with `lexopt`; what follows `gates` goes to pr-gates untouched, which parses
+//! it the same way. The fuzz packages' manifests are read with the `toml` crate.
 
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -32,23 +35,128 @@ absolute times move from run to run and machine to machine; the ratios, taken in
 to compare against the goals in the README.";
 
 fn main() -> ExitCode {
-    let mut args = std::env::args_os().skip(1);
-    match args.next().as_ref().and_then(|a| a.to_str()) {
-        Some("gates") => pr_gates::main_with(gates(), args),
-        Some("bench") => report(run_bench(args.collect())),
-        Some("fuzz") => report(run_fuzz(args.collect())),
-        Some("-h" | "--help" | "help") => {
+    let mut parser = lexopt::Parser::from_env();
+    match command(&mut parser) {
+        Ok(Command::Gates) => pr_gates::main_with(gates(), rest(&mut parser)),
+        Ok(Command::Bench) => report(bench_args(rest(&mut parser)).and_then(run_bench)),
+        Ok(Command::Fuzz) => {
+            report(fuzz_args(&mut parser).and_then(|(target, seconds)| run_fuzz(target, seconds)))
+        }
+        Ok(Command::Help) => {
             say(USAGE);
             ExitCode::SUCCESS
         }
-        other => {
-            say(&format!(
-                "error: unknown command `{}`\n{USAGE}",
-                other.unwrap_or("")
-            ));
+        Err(other) => {
+            say(&format!("error: unknown command `{other}`\n{USAGE}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// The subcommands of `cargo xtask`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Gates,
+    Bench,
+    Fuzz,
+    Help,
+}
+
+/// Reads the subcommand; the error is the argument as written (empty when there is none).
+fn command(parser: &mut lexopt::Parser) -> Result<Command, String> {
+    use lexopt::Arg::{Long, Short, Value};
+    let shown = match parser.next() {
+        Ok(Some(Value(v))) => v.to_string_lossy().into_owned(),
+        Ok(Some(Long(name))) => format!("--{name}"),
+        Ok(Some(Short(c))) => format!("-{c}"),
+        Ok(None) => return Err(String::new()),
+        Err(e) => return Err(e.to_string()),
+    };
+    match shown.as_str() {
+        "gates" => Ok(Command::Gates),
+        "bench" => Ok(Command::Bench),
+        "fuzz" => Ok(Command::Fuzz),
+        // `--help=x` or `-hx` is not a request for help.
+        "help" | "-h" | "--help" if parser.optional_value().is_none() => Ok(Command::Help),
+        _ => Err(shown),
+    }
+}
+
+/// The arguments after the subcommand, untouched: `gates` hands them to pr-gates, which parses
+/// them itself, and `bench` mostly to `cargo bench`.
+fn rest(parser: &mut lexopt::Parser) -> Vec<OsString> {
+    // After a subcommand (an operand) lexopt holds no half-read option, so this cannot fail.
+    parser.raw_args().map(Iterator::collect).unwrap_or_default()
+}
+
+/// What `cargo xtask bench` runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Bench {
+    /// No arguments: every bench, the gates' rerun and the load.
+    Full,
+    /// Arguments for `cargo bench` (a filter, criterion's options after `--`): those benches only.
+    Filtered(Vec<OsString>),
+    /// `--gates-only`.
+    GatesOnly,
+    /// `--load-only`.
+    LoadOnly,
+}
+
+/// Parses the arguments of `cargo xtask bench`: `--gates-only` or `--load-only` alone, or
+/// anything `cargo bench` takes.
+fn bench_args(args: Vec<OsString>) -> Result<Bench, String> {
+    use lexopt::Arg::Long;
+    let mut parser = lexopt::Parser::from_args(args.clone());
+    let (mode, flag) = match parser.next() {
+        Ok(None) => return Ok(Bench::Full),
+        Ok(Some(Long("gates-only"))) => (Bench::GatesOnly, "--gates-only"),
+        Ok(Some(Long("load-only"))) => (Bench::LoadOnly, "--load-only"),
+        // Not ours: `cargo bench` (and criterion after `--`) judge them.
+        _ => return Ok(Bench::Filtered(args)),
+    };
+    match parser.next() {
+        Ok(None) => Ok(mode),
+        // `--gates-only=x` or `--gates-only filter`: passed on, cargo would refuse the flag.
+        Ok(Some(_)) | Err(_) => Err(format!(
+            "`{flag}` takes no value and no other arguments; see `cargo xtask --help`"
+        )),
+    }
+}
+
+/// Parses the arguments of `cargo xtask fuzz`: `[TARGET] [--seconds N]`, in any order.
+fn fuzz_args(parser: &mut lexopt::Parser) -> Result<(Option<String>, u64), String> {
+    use lexopt::Arg::{Long, Value};
+    let mut target: Option<String> = None;
+    let mut seconds = 60_u64;
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("seconds") => {
+                let value = parser.value().ok();
+                seconds = value
+                    .as_ref()
+                    .and_then(|v| v.to_str())
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| match &value {
+                        Some(v) => format!(
+                            "--seconds needs a whole number, got `{}`",
+                            v.to_string_lossy()
+                        ),
+                        None => "--seconds needs a whole number, got nothing".to_owned(),
+                    })?;
+            }
+            Value(v) => {
+                let v = v.into_string().map_err(|a| format!("not UTF-8: {a:?}"))?;
+                if let Some(first) = &target {
+                    return Err(format!("one TARGET at most, got `{first}` and `{v}`"));
+                }
+                target = Some(v);
+            }
+            other => {
+                return Err(format!("{}; see `cargo xtask --help`", other.unexpected()));
+            }
+        }
+    }
+    Ok((target, seconds))
 }
 
 /// The gates of this workspace: pr-gates' built-in gates plus our own tidy commands.
@@ -94,16 +202,20 @@ fn facade_test(filter: &str) -> [&str; 10] {
 /// A full run (no arguments) also times a no-change rerun of the gates; a filtered run keeps the
 /// other benches' earlier results and the earlier gates figures; `--gates-only` runs no bench and
 /// times the gates again.
-fn run_bench(extra: Vec<OsString>) -> Result<(), String> {
+fn run_bench(mode: Bench) -> Result<(), String> {
     let dir =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let workspace = pr_gates::Workspace::load(&dir).map_err(|e| e.to_string())?;
-    let gates_only = extra.len() == 1 && extra[0] == "--gates-only";
-    let load_only = extra.len() == 1 && extra[0] == "--load-only";
-    let since = extra.is_empty().then(SystemTime::now);
-    let time_gates = extra.is_empty() || gates_only;
-    let load = extra.is_empty() || load_only;
-    if !gates_only && !load_only {
+    let full = mode == Bench::Full;
+    let since = full.then(SystemTime::now);
+    let time_gates = full || mode == Bench::GatesOnly;
+    let load = full || mode == Bench::LoadOnly;
+    let extra = match mode {
+        Bench::Full => Some(Vec::new()),
+        Bench::Filtered(extra) => Some(extra),
+        Bench::GatesOnly | Bench::LoadOnly => None,
+    };
+    if let Some(extra) = extra {
         let step = Step::cargo()
             .args(["bench", "-p", "pr-benches"])
             .args(extra)
@@ -206,22 +318,7 @@ const FUZZ_RUSTFLAGS: &str = "-Cpasses=sancov-module \
 /// own workspace) is built in release mode with libFuzzer's coverage flags, then each target runs
 /// on `fuzz/corpus/<target>` for the given time; a crash fails the command and leaves the input
 /// in `fuzz/artifacts/<target>/`.
-fn run_fuzz(args: Vec<OsString>) -> Result<(), String> {
-    let mut only = None;
-    let mut seconds = 60_u64;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let arg = arg.into_string().map_err(|a| format!("not UTF-8: {a:?}"))?;
-        if arg == "--seconds" {
-            let value = args.next().and_then(|v| v.into_string().ok());
-            seconds = value
-                .as_deref()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("--seconds needs a whole number, got {value:?}"))?;
-        } else {
-            only = Some(arg);
-        }
-    }
+fn run_fuzz(only: Option<String>, seconds: u64) -> Result<(), String> {
     let dir =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let workspace = pr_gates::Workspace::load(&dir).map_err(|e| e.to_string())?;
@@ -235,20 +332,25 @@ fn run_fuzz(args: Vec<OsString>) -> Result<(), String> {
             continue;
         };
         let fuzz_dir = crate_dir.as_std_path().join("fuzz");
-        let Ok(manifest) = std::fs::read_to_string(fuzz_dir.join("Cargo.toml")) else {
+        let manifest_path = fuzz_dir.join("Cargo.toml");
+        let Ok(manifest) = std::fs::read_to_string(&manifest_path) else {
             continue;
         };
-        let targets: Vec<&str> = manifest
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("name = \""))
-            .filter_map(|l| l.strip_suffix('"'))
-            .skip(1) // the package's own name
-            .filter(|t| only.as_deref().is_none_or(|o| o == *t))
+        let targets: Vec<String> = fuzz_targets(&manifest)
+            .map_err(|e| format!("{}: {e}", manifest_path.display()))?
+            .into_iter()
+            .filter(|t| only.as_deref().is_none_or(|o| o == t))
             .collect();
         for target in targets {
             let build = Step::cargo()
-                .args(["build", "--release", "--bin", target, "--manifest-path"])
-                .arg(fuzz_dir.join("Cargo.toml"))
+                .args([
+                    "build",
+                    "--release",
+                    "--bin",
+                    target.as_str(),
+                    "--manifest-path",
+                ])
+                .arg(&manifest_path)
                 .args(["--target", &host, "--target-dir"])
                 .arg(&target_dir)
                 .env("RUSTFLAGS", FUZZ_RUSTFLAGS)
@@ -259,13 +361,13 @@ fn run_fuzz(args: Vec<OsString>) -> Result<(), String> {
             if !out.success {
                 return Err(format!("`{}` failed ({})", out.command, out.status));
             }
-            let corpus = fuzz_dir.join("corpus").join(target);
-            let artifacts = fuzz_dir.join("artifacts").join(target);
+            let corpus = fuzz_dir.join("corpus").join(&target);
+            let artifacts = fuzz_dir.join("artifacts").join(&target);
             std::fs::create_dir_all(&corpus)
                 .and_then(|()| std::fs::create_dir_all(&artifacts))
                 .map_err(|e| format!("could not create the fuzz folders: {e}"))?;
             say(&format!("fuzz: {} for {seconds}s", package.name));
-            let run = Step::new(target_dir.join(&host).join("release").join(target))
+            let run = Step::new(target_dir.join(&host).join("release").join(&target))
                 .arg(format!("-max_total_time={seconds}"))
                 .arg(format!("-artifact_prefix={}/", artifacts.display()))
                 .arg(&corpus)
@@ -292,6 +394,31 @@ fn run_fuzz(args: Vec<OsString>) -> Result<(), String> {
     }
     say(&format!("fuzz: {ran} target(s) ran clean"));
     Ok(())
+}
+
+/// The fuzz targets of a cargo-fuzz manifest: the names of its `[[bin]]` targets, in order.
+///
+/// Read as TOML, so every spelling cargo accepts works (`[[bin]]` tables, an inline
+/// `bin = [{ name = ... }]`, literal strings), and the package's own name is never taken for one.
+fn fuzz_targets(manifest: &str) -> Result<Vec<String>, String> {
+    let manifest: toml::Table = manifest
+        .parse()
+        .map_err(|e: toml::de::Error| format!("not a valid manifest: {}", e.message()))?;
+    let Some(bins) = manifest.get("bin") else {
+        return Ok(Vec::new());
+    };
+    let bins = bins
+        .as_array()
+        .ok_or("`bin` is not an array of tables (`[[bin]]`)")?;
+    bins.iter()
+        .enumerate()
+        .map(|(i, bin)| {
+            bin.get("name")
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("bin[{i}] has no `name`"))
+        })
+        .collect()
 }
 
 /// The target triple of this toolchain's host, from `rustc -vV`.
@@ -359,4 +486,147 @@ fn report(result: Result<(), String>) -> ExitCode {
 fn say(text: &str) {
     // Messages for the person at the terminal; nothing useful can be done if stderr is gone.
     let _ = writeln!(std::io::stderr(), "{}", text.trim_end());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn parser(args: &[&str]) -> lexopt::Parser {
+        lexopt::Parser::from_args(os(args))
+    }
+
+    #[test]
+    fn commands_and_what_follows_them() {
+        let mut p = parser(&["gates", "--only", "fmt", "--", "x"]);
+        assert_eq!(command(&mut p), Ok(Command::Gates));
+        // Handed to pr-gates exactly as written, `--` included.
+        assert_eq!(rest(&mut p), os(&["--only", "fmt", "--", "x"]));
+        for (arg, expected) in [
+            ("bench", Command::Bench),
+            ("fuzz", Command::Fuzz),
+            ("help", Command::Help),
+            ("-h", Command::Help),
+            ("--help", Command::Help),
+        ] {
+            assert_eq!(command(&mut parser(&[arg])), Ok(expected), "{arg}");
+        }
+    }
+
+    #[test]
+    fn unknown_commands_are_named_as_written() {
+        for (args, shown) in [
+            (&["frob"][..], "frob"),
+            (&["--frob"], "--frob"),
+            (&["-x"], "-x"),
+            (&["--help=yes"], "--help"),
+            (&[], ""),
+        ] {
+            assert_eq!(
+                command(&mut parser(args)),
+                Err(shown.to_owned()),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bench_modes() {
+        assert_eq!(bench_args(Vec::new()), Ok(Bench::Full));
+        assert_eq!(bench_args(os(&["--gates-only"])), Ok(Bench::GatesOnly));
+        assert_eq!(bench_args(os(&["--load-only"])), Ok(Bench::LoadOnly));
+        let filtered = os(&["cache", "--", "--quick"]);
+        assert_eq!(bench_args(filtered.clone()), Ok(Bench::Filtered(filtered)));
+        // Our flags only count first; later they are cargo bench's business.
+        let late = os(&["cache", "--gates-only"]);
+        assert_eq!(bench_args(late.clone()), Ok(Bench::Filtered(late)));
+        for bad in [&["--gates-only", "cache"][..], &["--load-only=1"]] {
+            let err = bench_args(os(bad)).unwrap_err();
+            assert!(
+                err.contains("takes no value and no other arguments"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn fuzz_arguments() {
+        assert_eq!(fuzz_args(&mut parser(&[])), Ok((None, 60)));
+        assert_eq!(
+            fuzz_args(&mut parser(&["--seconds", "5", "signals"])),
+            Ok((Some("signals".to_owned()), 5))
+        );
+        assert_eq!(
+            fuzz_args(&mut parser(&["signals", "--seconds=7"])),
+            Ok((Some("signals".to_owned()), 7))
+        );
+        let err = |args: &[&str]| fuzz_args(&mut parser(args)).unwrap_err();
+        assert_eq!(
+            err(&["--seconds", "soon"]),
+            "--seconds needs a whole number, got `soon`"
+        );
+        assert_eq!(
+            err(&["--seconds"]),
+            "--seconds needs a whole number, got nothing"
+        );
+        assert!(
+            err(&["--frob"]).contains("'--frob'"),
+            "{}",
+            err(&["--frob"])
+        );
+        assert_eq!(err(&["a", "b"]), "one TARGET at most, got `a` and `b`");
+    }
+
+    #[test]
+    fn fuzz_targets_are_the_bins_however_they_are_written() {
+        // The package's name is not first here, a name is a literal string, and the bins come
+        // as an array of tables: a line scraper would have got this wrong.
+        let tables = "[[bin]]\nname = 'stored_path'\npath = \"fuzz_targets/stored_path.rs\"\n\n\
+                      [package]\nname = \"pr-security-fuzz\"\n\n\
+                      [[bin]]\nname   =   \"signals\"\npath = \"fuzz_targets/signals.rs\"\n";
+        assert_eq!(fuzz_targets(tables).unwrap(), ["stored_path", "signals"]);
+        let inline = "[package]\nname = \"f\"\nbin = []\n";
+        assert!(fuzz_targets(inline).unwrap().is_empty());
+        let inline = "bin = [{ name = \"a\", path = \"a.rs\" }, { path = \"b.rs\", name = \"b\" }]\n\
+                      [package]\nname = \"f\"\n";
+        assert_eq!(fuzz_targets(inline).unwrap(), ["a", "b"]);
+        assert!(
+            fuzz_targets("[package]\nname = \"f\"\n")
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            fuzz_targets("[[bin]]\npath = \"a.rs\"\n").unwrap_err(),
+            "bin[0] has no `name`"
+        );
+        assert!(
+            fuzz_targets("bin = 1\n")
+                .unwrap_err()
+                .contains("not an array")
+        );
+        assert!(
+            fuzz_targets("[[bin]\n")
+                .unwrap_err()
+                .starts_with("not a valid manifest")
+        );
+    }
+
+    #[test]
+    fn this_workspace_s_fuzz_manifests_name_their_targets() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+        for entry in std::fs::read_dir(&crates).unwrap() {
+            let manifest = entry.unwrap().path().join("fuzz/Cargo.toml");
+            // Most crates have no fuzz package.
+            let Ok(text) = std::fs::read_to_string(&manifest) else {
+                continue;
+            };
+            let targets = fuzz_targets(&text).unwrap();
+            assert!(!targets.is_empty(), "{}", manifest.display());
+            assert!(!targets.iter().any(|t| t.ends_with("-fuzz")), "{targets:?}");
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! The command line of `cargo xtask gates`, and which gates it selects.
+//! The command line of `cargo xtask gates` (read with `lexopt`, so `--opt value`, `--opt=value` and
+//! `--` behave as in other tools), and which gates it selects.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub struct Args {
 impl Args {
     /// Parses the arguments after `gates` (a leading `gates` is accepted and dropped).
     ///
+    /// Values follow their option as `--only a,b` or `--only=a,b`; a list option may be repeated.
+    /// `--` ends the options, and since the gates take no operands, nothing may follow it.
+    ///
     /// # Errors
     ///
     /// [`Error::Usage`] for an unknown option, a missing value, or `--only` with `--fast`.
@@ -59,47 +63,89 @@ impl Args {
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
     {
-        let mut parsed = Self::default();
+        use lexopt::Arg::{Long, Short, Value};
+
         let mut args = args.into_iter().map(Into::into).peekable();
         if args.peek().is_some_and(|a| a == "gates") {
             args.next();
         }
-        while let Some(arg) = args.next() {
-            let arg = arg
-                .into_string()
-                .map_err(|a| usage(&a.to_string_lossy(), "not valid UTF-8"))?;
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => {
-                    (flag.to_owned(), Some(value.to_owned()))
+        let mut parser = lexopt::Parser::from_args(args);
+        let mut parsed = Self::default();
+        while let Some(arg) = parser.next().map_err(usage_of)? {
+            match arg {
+                Long("only") => parsed
+                    .only
+                    .extend(split_list(&text_value(&mut parser, "--only")?)),
+                Long("skip") => parsed
+                    .skip
+                    .extend(split_list(&text_value(&mut parser, "--skip")?)),
+                Long("changed-since") => {
+                    parsed.changed_since = Some(text_value(&mut parser, "--changed-since")?);
                 }
-                _ => (arg.clone(), None),
-            };
-            let mut value = || -> Result<String, Error> {
-                if let Some(v) = inline.clone() {
-                    return Ok(v);
+                // Paths need not be UTF-8.
+                Long("json") => parsed.json = Some(value(&mut parser, "--json")?.into()),
+                Long("junit") => parsed.junit = Some(value(&mut parser, "--junit")?.into()),
+                Long("fast") => parsed.fast = true,
+                Long("list") => parsed.list = true,
+                Long("no-install") => parsed.no_install = true,
+                Short('h') | Long("help") => parsed.help = true,
+                Long(name) => {
+                    let flag = format!("--{name}");
+                    // Name the argument as it was written, `--name=value` included.
+                    let shown = match parser.optional_value() {
+                        Some(v) => format!("{flag}={}", v.to_string_lossy()),
+                        None => flag,
+                    };
+                    return Err(usage(&shown, UNKNOWN));
                 }
-                match args.next().map(OsString::into_string) {
-                    Some(Ok(v)) if !v.starts_with("--") => Ok(v),
-                    _ => Err(usage(&flag, "expects a value")),
-                }
-            };
-            match flag.as_str() {
-                "--only" => parsed.only.extend(split_list(&value()?)),
-                "--skip" => parsed.skip.extend(split_list(&value()?)),
-                "--changed-since" => parsed.changed_since = Some(value()?),
-                "--json" => parsed.json = Some(PathBuf::from(value()?)),
-                "--junit" => parsed.junit = Some(PathBuf::from(value()?)),
-                "--fast" if inline.is_none() => parsed.fast = true,
-                "--list" if inline.is_none() => parsed.list = true,
-                "--no-install" if inline.is_none() => parsed.no_install = true,
-                "-h" | "--help" if inline.is_none() => parsed.help = true,
-                _ => return Err(usage(&arg, "unknown option; see --help")),
+                Short(c) => return Err(usage(&format!("-{c}"), UNKNOWN)),
+                Value(v) => return Err(usage(&v.to_string_lossy(), UNKNOWN)),
             }
         }
         if parsed.fast && !parsed.only.is_empty() {
             return Err(usage("--fast", "cannot be combined with --only"));
         }
         Ok(parsed)
+    }
+}
+
+/// The reason given for an argument that is not one of ours.
+const UNKNOWN: &str = "unknown option; see --help";
+
+/// The value of the option `flag` just read: `--flag=value` or the next argument, which must not
+/// look like a long option (`--only --fast` is a forgotten value, not a gate named `--fast`).
+fn value(parser: &mut lexopt::Parser, flag: &str) -> Result<OsString, Error> {
+    if let Some(inline) = parser.optional_value() {
+        return Ok(inline);
+    }
+    match parser.value() {
+        Ok(v) if !v.as_encoded_bytes().starts_with(b"--") => Ok(v),
+        _ => Err(usage(flag, "expects a value")),
+    }
+}
+
+/// [`value`], which must be UTF-8 (gate names, git refs).
+fn text_value(parser: &mut lexopt::Parser, flag: &str) -> Result<String, Error> {
+    value(parser, flag)?.into_string().map_err(|v| {
+        usage(
+            &format!("{flag} {}", v.to_string_lossy()),
+            "not valid UTF-8",
+        )
+    })
+}
+
+/// Our wording of what lexopt rejects on its own.
+fn usage_of(error: lexopt::Error) -> Error {
+    match error {
+        // `--fast=yes`: a flag given a value is not an option we know.
+        lexopt::Error::UnexpectedValue { option, value } => {
+            usage(&format!("{option}={}", value.to_string_lossy()), UNKNOWN)
+        }
+        lexopt::Error::MissingValue {
+            option: Some(option),
+        } => usage(&option, "expects a value"),
+        lexopt::Error::NonUnicodeValue(v) => usage(&v.to_string_lossy(), "not valid UTF-8"),
+        other => usage(&other.to_string(), UNKNOWN),
     }
 }
 
@@ -110,6 +156,8 @@ fn usage(arg: &str, reason: &str) -> Error {
     }
 }
 
+/// The names of a comma-separated list, trimmed; empty items are dropped, so `--only ""` (or
+/// `--only ,`) selects nothing and leaves every gate to run, as no `--only` at all does.
 fn split_list(value: &str) -> impl Iterator<Item = String> + '_ {
     value
         .split(',')
@@ -243,6 +291,74 @@ mod tests {
         let err = parse(&["--fast", "--only", "fmt"]).unwrap_err().to_string();
         assert!(err.contains("cannot be combined"), "{err}");
         assert!(parse(&["--fast=yes"]).is_err());
+    }
+
+    #[test]
+    fn unknown_arguments_are_named_as_written() {
+        let err = |args: &[&str]| parse(args).unwrap_err().to_string();
+        assert_eq!(
+            err(&["--frobnicate=1"]),
+            "invalid command line argument `--frobnicate=1`: unknown option; see --help"
+        );
+        assert_eq!(
+            err(&["--fast=yes"]),
+            "invalid command line argument `--fast=yes`: unknown option; see --help"
+        );
+        assert!(err(&["-x"]).contains("`-x`: unknown option"));
+        assert!(err(&["-h=1"]).contains("`-h=1`: unknown option"));
+        // An operand, or a second `gates`: the gates take none.
+        assert!(err(&["fmt"]).contains("`fmt`: unknown option"));
+        assert!(err(&["gates", "gates"]).contains("`gates`: unknown option"));
+        // After `--` everything is an operand, so even a known option is refused.
+        assert!(err(&["--", "--fast"]).contains("`--fast`: unknown option"));
+        assert_eq!(parse(&["gates", "--"]).unwrap(), Args::default());
+    }
+
+    #[test]
+    fn every_value_option_names_itself_when_its_value_is_missing() {
+        for flag in ["--only", "--skip", "--changed-since", "--json", "--junit"] {
+            let err = parse(&[flag]).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("invalid command line argument `{flag}`: expects a value")
+            );
+            let err = parse(&[flag, "--list"]).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{flag}`: expects a value")), "{err}");
+        }
+        // A value that merely starts with one dash is a value.
+        let args = parse(&["--json", "-", "--changed-since", "-x"]).unwrap();
+        assert_eq!(args.json, Some(PathBuf::from("-")));
+        assert_eq!(args.changed_since.as_deref(), Some("-x"));
+        // `=` binds whatever follows, dashes included.
+        let args = parse(&["--changed-since=--weird"]).unwrap();
+        assert_eq!(args.changed_since.as_deref(), Some("--weird"));
+    }
+
+    #[test]
+    fn an_empty_only_list_selects_nothing_and_every_gate_runs() {
+        for args in [&["--only", ""][..], &["--only="], &["--only", " , "]] {
+            let parsed = parse(args).unwrap();
+            assert!(parsed.only.is_empty(), "{args:?}");
+            let sel = select(NAMES, &fast(), &[], "Cargo.toml", &parsed).unwrap();
+            assert!(sel.iter().all(|s| *s == Selection::Run), "{args:?}");
+        }
+        // So it does not clash with `--fast` either.
+        assert!(parse(&["--fast", "--only", ""]).unwrap().fast);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_may_be_any_bytes_but_names_must_be_utf8() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let bad = || OsString::from_vec(b"r\xff.json".to_vec());
+        let args = Args::parse([OsString::from("--json"), bad()]).unwrap();
+        assert_eq!(args.json, Some(PathBuf::from(bad())));
+        let err = Args::parse([OsString::from("--only"), bad()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not valid UTF-8"), "{err}");
+        let err = Args::parse([bad()]).unwrap_err().to_string();
+        assert!(err.contains("unknown option"), "{err}");
     }
 
     #[test]

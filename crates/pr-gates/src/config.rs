@@ -330,6 +330,24 @@ mod tests {
     }
 
     #[test]
+    fn manifest_table_is_read_however_it_is_spelt() {
+        // Parsed as TOML, not scraped: dotted keys and inline tables name the same table.
+        for text in [
+            "[workspace.metadata.pr-gates]\ndisabled = [\"deny\"]\n",
+            "[workspace]\nmetadata.pr-gates.disabled = [\"deny\"]\n",
+            "[workspace.metadata]\npr-gates = { disabled = [\"deny\"] }\n",
+            "workspace = { metadata = { pr-gates = { disabled = [\"deny\"] } } }\n",
+        ] {
+            let config = Config::from_manifest_str(text, &p()).unwrap();
+            assert_eq!(
+                config.map(|c| c.disabled),
+                Some(vec!["deny".to_owned()]),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn manifest_table_is_read() {
         let text = r#"
 [workspace]

@@ -17,6 +17,9 @@
 //!   hidden directories and the excluded paths) points to a file or directory that exists inside the
 //!   workspace. Links with a scheme (`https:`, `mailto:`), pure `#anchors` and links inside code are
 //!   not checked.
+//!
+//! Manifests are read through `cargo metadata` and the `toml` crate, never line by line, so every
+//! spelling Cargo accepts (inline tables, `[dependencies.name]`, dotted keys, target tables) counts.
 
 use std::collections::BTreeSet;
 use std::fmt;

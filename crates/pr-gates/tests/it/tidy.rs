@@ -155,3 +155,76 @@ fn a_path_only_dev_dependency_is_no_finding() {
     let findings = tidy_check(&workspace, &[]).unwrap();
     assert!(findings.is_empty(), "{findings:#?}");
 }
+
+#[test]
+fn manifests_are_read_in_every_toml_spelling() {
+    // The rules read manifests through `cargo metadata` and the `toml` crate, so a dependency or a
+    // lints table counts however it is written: inline, as its own table, with dotted keys, or
+    // under a `[target]` table. A line scraper misses some of these.
+    let manifest = |name: &str, top: &str, tail: &str| {
+        format!(
+            "{top}[package]\nname = \"{name}\"\ndescription = \"A good crate.\"\n\
+             version.workspace = true\nedition.workspace = true\nlicense.workspace = true\n\
+             repository.workspace = true\nreadme = \"README.md\"\nkeywords = [\"good\"]\n\
+             categories = [\"development-tools\"]\n\n{tail}"
+        )
+    };
+    let lints = "[lints]\nworkspace = true\n\n";
+    let crates = [
+        (
+            "inline",
+            "lints = { workspace = true }\n",
+            "[dependencies]\ngood = { path = \"../good\" }\n".to_owned(),
+        ),
+        (
+            "dotted-table",
+            "lints.workspace = true\n",
+            "[dependencies.good]\npath = \"../good\"\n".to_owned(),
+        ),
+        (
+            "dotted-key",
+            "",
+            format!("{lints}[dependencies]\ngood.path = \"../good\"\n"),
+        ),
+        (
+            "target",
+            "",
+            format!("{lints}[target.'cfg(unix)'.dependencies.good]\npath = \"../good\"\n"),
+        ),
+        (
+            "versioned",
+            "",
+            format!("{lints}[dependencies.good]\npath = \"../good\"\nversion = \"0.1.0\"\n"),
+        ),
+        (
+            "dev-only",
+            "",
+            format!("{lints}[dev-dependencies.good]\npath = \"../good\"\n"),
+        ),
+    ];
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    for (name, top, tail) in &crates {
+        scratch.good_crate(name);
+        scratch.write(
+            &format!("crates/{name}/Cargo.toml"),
+            &manifest(name, top, tail),
+        );
+    }
+    let workspace = Workspace::load(scratch.path()).unwrap();
+    let findings: Vec<String> = tidy_check(&workspace, &[])
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let expected: Vec<String> = ["dotted-key", "dotted-table", "inline", "target"]
+        .iter()
+        .map(|name| {
+            format!(
+                "crates/{name}/Cargo.toml: path dependency `good` has no `version`, so the crate \
+                 cannot publish [versioned-path-deps]"
+            )
+        })
+        .collect();
+    assert_eq!(findings, expected);
+}
