@@ -1,0 +1,518 @@
+//! The SQL injection detector and the SQL lexing it needs (words, white
+//! space and comments, operands, statements). Separate because it is the
+//! largest detector and the only one that reads SQL grammar.
+
+use super::Verdict;
+use super::decode::normalize;
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn word_positions<'a>(text: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let bytes = text.as_bytes();
+    text.match_indices(word).map(|(i, _)| i).filter(move |&i| {
+        let before = i == 0 || !is_word_byte(bytes[i - 1]);
+        let end = i + word.len();
+        let after = end >= bytes.len() || !is_word_byte(bytes[end]);
+        before && after
+    })
+}
+
+/// Skips white space and SQL comments from `i`.
+fn skip_sql_space(bytes: &[u8], mut i: usize) -> usize {
+    loop {
+        while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'+') {
+            i += 1;
+        }
+        if bytes[i..].starts_with(b"/*") {
+            match bytes[i + 2..].windows(2).position(|w| w == b"*/") {
+                Some(end) => i += 2 + end + 2,
+                None => return bytes.len(),
+            }
+        } else {
+            return i;
+        }
+    }
+}
+
+fn word_at(bytes: &[u8], i: usize) -> &[u8] {
+    let end = bytes[i..]
+        .iter()
+        .position(|b| !is_word_byte(*b))
+        .map_or(bytes.len(), |n| i + n);
+    &bytes[i..end]
+}
+
+/// Flags input that looks like SQL injection: a quote or parenthesis
+/// breaking out into SQL (`' OR 1=1--`, `') UNION SELECT`), boolean
+/// tautologies, stacked queries, time-delay functions, comment truncation,
+/// and references to catalogs and dangerous functions. Percent-encoding and
+/// inline comments are undone first.
+///
+/// Defense in depth only: use parameterized queries.
+///
+/// # Examples
+///
+/// ```
+/// use pr_security::signals::{Verdict, sql_injection_signal};
+///
+/// assert!(sql_injection_signal("' OR '1'='1' --").is_suspicious());
+/// assert!(sql_injection_signal("1 UNION/**/SELECT password FROM users").is_suspicious());
+/// assert_eq!(sql_injection_signal("O'Brien or Smith"), Verdict::Clean);
+/// ```
+#[must_use]
+pub fn sql_injection_signal(input: &str) -> Verdict {
+    let text = normalize(input, false);
+    let bytes = text.as_bytes();
+    // union [all|distinct] select
+    for i in word_positions(&text, "union") {
+        let mut j = skip_sql_space(bytes, i + 5);
+        let next = word_at(bytes, j);
+        if next == b"all" || next == b"distinct" {
+            j = skip_sql_space(bytes, j + next.len());
+        }
+        while bytes.get(j) == Some(&b'(') {
+            j = skip_sql_space(bytes, j + 1);
+        }
+        if word_at(bytes, j) == b"select" {
+            return Verdict::Suspicious("union select");
+        }
+    }
+    // ; followed by a statement
+    for (i, _) in text.match_indices(';') {
+        if stacked_statement(bytes, skip_sql_space(bytes, i + 1)) {
+            return Verdict::Suspicious("stacked query");
+        }
+    }
+    for needle in [
+        "sleep(",
+        "benchmark(",
+        "pg_sleep(",
+        "waitfor delay",
+        "dbms_pipe.receive_message",
+        "randomblob(",
+        "dbms_lock.sleep",
+    ] {
+        if contains_squashed(&text, needle) {
+            return Verdict::Suspicious("time-delay function");
+        }
+    }
+    for needle in [
+        "information_schema",
+        "@@version",
+        "xp_cmdshell",
+        "load_file(",
+        "into outfile",
+        "into dumpfile",
+        "sysobjects",
+        "pg_catalog",
+        "utl_http",
+        "extractvalue(",
+        "updatexml(",
+        "sqlite_master",
+        "all_tables",
+        "msysobjects",
+        "sp_executesql",
+        "exec master",
+    ] {
+        if contains_squashed(&text, needle) {
+            return Verdict::Suspicious("sql catalog or dangerous function");
+        }
+    }
+    if text.contains("/*!") {
+        return Verdict::Suspicious("mysql versioned comment");
+    }
+    // A quote or closing parenthesis followed by SQL.
+    for (i, b) in bytes.iter().enumerate() {
+        if !matches!(b, b'\'' | b'"' | b')') {
+            continue;
+        }
+        let quote = *b != b')';
+        if quote && bytes[i + 1..].starts_with(b"/*") {
+            return Verdict::Suspicious("quote followed by a comment or terminator");
+        }
+        let mut j = i + 1;
+        while bytes.get(j) == Some(&b')') {
+            j += 1;
+        }
+        j = skip_sql_space(bytes, j);
+        let rest = &bytes[j.min(bytes.len())..];
+        if quote && (rest.starts_with(b"--") || rest.starts_with(b"#")) {
+            return Verdict::Suspicious("quote followed by a comment or terminator");
+        }
+        if quote && rest.starts_with(b";") {
+            let k = skip_sql_space(bytes, j + 1);
+            let after = &bytes[k.min(bytes.len())..];
+            if after.is_empty() || after.starts_with(b"--") || after.starts_with(b"#") {
+                return Verdict::Suspicious("quote followed by a comment or terminator");
+            }
+        }
+        let word = word_at(bytes, j.min(bytes.len()));
+        let after_word = j + word.len();
+        if (word == b"order" || word == b"group")
+            && word_at(bytes, skip_sql_space(bytes, after_word)) == b"by"
+        {
+            return Verdict::Suspicious("quote breaks out into sql");
+        }
+        let after_logical = if matches!(word, b"or" | b"and" | b"xor") {
+            Some(after_word)
+        } else if rest.starts_with(b"||") || rest.starts_with(b"&&") {
+            Some(j + 2)
+        } else {
+            None
+        };
+        if let Some(at) = after_logical {
+            if tautology_at(bytes, at) || (quote && logical_breakout(bytes, at)) {
+                return Verdict::Suspicious("quote breaks out into sql");
+            }
+            continue;
+        }
+        if quote
+            && matches!(
+                word,
+                b"having"
+                    | b"union"
+                    | b"select"
+                    | b"like"
+                    | b"rlike"
+                    | b"regexp"
+                    | b"procedure"
+                    | b"into"
+                    | b"limit"
+                    | b"where"
+            )
+            && sql_operand_follows(bytes, after_word)
+        {
+            return Verdict::Suspicious("quote breaks out into sql");
+        }
+    }
+    // Probes: an operator between quotes (`'-'`, `"&"`), the whole input.
+    if let [q1, op, q2] = text.trim().as_bytes()
+        && q1 == q2
+        && matches!(q1, b'\'' | b'"')
+        && matches!(op, b'-' | b'&' | b'^' | b'*' | b'|' | b'+')
+    {
+        return Verdict::Suspicious("operator probe between quotes");
+    }
+    // `order by 3--`: column-count probes.
+    for i in word_positions(&text, "order") {
+        let j = skip_sql_space(bytes, i + 5);
+        if word_at(bytes, j) == b"by" {
+            let k = skip_sql_space(bytes, j + 2);
+            let number = word_at(bytes, k);
+            if !number.is_empty() && number.iter().all(u8::is_ascii_digit) {
+                let m = skip_sql_space(bytes, k + number.len());
+                let rest = &bytes[m.min(bytes.len())..];
+                if rest.is_empty()
+                    || rest.starts_with(b"--")
+                    || rest.starts_with(b"#")
+                    || rest.starts_with(b";")
+                {
+                    return Verdict::Suspicious("order by probe");
+                }
+            }
+        }
+    }
+    // A condition fragment: the input starts with `or` / `and` / `having` /
+    // `where` and a comparison.
+    let lead = skip_sql_space(bytes, 0);
+    let first = word_at(bytes, lead);
+    if matches!(first, b"or" | b"and" | b"having" | b"where" | b"xor")
+        && comparison_at(bytes, lead + first.len())
+    {
+        return Verdict::Suspicious("sql condition fragment");
+    }
+    // Tautologies without a quote: `or 1=1`, `and 3>2`, `or true`.
+    for op in ["or", "and", "xor"] {
+        for i in word_positions(&text, op) {
+            if tautology_at(bytes, i + op.len()) {
+                return Verdict::Suspicious("boolean tautology");
+            }
+        }
+    }
+    Verdict::Clean
+}
+
+/// Whether `needle` occurs once inline comments and spaces before `(` are gone.
+fn contains_squashed(text: &str, needle: &str) -> bool {
+    if text.contains(needle) {
+        return true;
+    }
+    if !text.contains("/*") && !text.contains(" (") {
+        return false;
+    }
+    let mut squashed = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("/*") {
+        squashed.push_str(&rest[..start]);
+        squashed.push(' ');
+        rest = rest[start + 2..]
+            .find("*/")
+            .map_or("", |end| &rest[start + 2 + end + 2..]);
+    }
+    squashed.push_str(rest);
+    // No white space before `(`: `sleep /**/ (5)` is `sleep(5)`.
+    let mut tight = String::with_capacity(squashed.len());
+    for c in squashed.chars() {
+        if c == '(' {
+            while tight.ends_with(char::is_whitespace) {
+                tight.pop();
+            }
+        }
+        tight.push(c);
+    }
+    tight.contains(needle)
+}
+
+/// After `or`/`and`: an operand, an operator, an operand; or a boolean literal;
+/// or a function call / subquery.
+fn sql_operand_follows(bytes: &[u8], i: usize) -> bool {
+    let j = skip_sql_space(bytes, i);
+    match bytes.get(j) {
+        None => false,
+        Some(b'\'' | b'"' | b'(' | b'@' | b'-' | b'#') => true,
+        Some(b) if b.is_ascii_digit() => true,
+        Some(_) => {
+            let word = word_at(bytes, j);
+            matches!(
+                word,
+                b"true"
+                    | b"false"
+                    | b"null"
+                    | b"not"
+                    | b"select"
+                    | b"exists"
+                    | b"sleep"
+                    | b"if"
+                    | b"case"
+            ) || {
+                let k = skip_sql_space(bytes, j + word.len());
+                matches!(bytes.get(k), Some(b'=' | b'<' | b'>' | b'!'))
+                    || word_at(bytes, k) == b"like"
+                    || word_at(bytes, k) == b"is"
+            }
+        }
+    }
+}
+
+/// After a quote and `or`/`and`: a literal, a function or subquery, or a
+/// quoted / parenthesized operand with an operator or comment later on
+/// (so `"A" or "B"` in prose is not flagged).
+fn logical_breakout(bytes: &[u8], i: usize) -> bool {
+    let j = skip_sql_space(bytes, i);
+    let word = word_at(bytes, j.min(bytes.len()));
+    if matches!(
+        word,
+        b"true" | b"false" | b"null" | b"not" | b"select" | b"exists" | b"sleep" | b"if" | b"case"
+    ) {
+        return true;
+    }
+    let starts_operand = matches!(bytes.get(j), Some(b'\'' | b'"' | b'(' | b'@'))
+        || bytes.get(j).is_some_and(u8::is_ascii_digit);
+    if !starts_operand {
+        let k = skip_sql_space(bytes, j + word.len());
+        return !word.is_empty() && matches!(bytes.get(k), Some(b'=' | b'<' | b'>'));
+    }
+    let rest = &bytes[j..];
+    rest.iter().any(|b| {
+        matches!(
+            b,
+            b'=' | b'<' | b'>' | b'-' | b'&' | b'^' | b'*' | b'|' | b'+' | b'#'
+        )
+    }) || rest.windows(4).any(|w| w == b"like")
+        || (rest.len() >= 2 && rest[1..].iter().all(|b| matches!(b, b'\'' | b'"' | b' ')))
+}
+
+/// A statement after `;` that looks like SQL rather than prose.
+fn stacked_statement(bytes: &[u8], j: usize) -> bool {
+    let word = word_at(bytes, j.min(bytes.len()));
+    let k = skip_sql_space(bytes, j + word.len()).min(bytes.len());
+    let next = word_at(bytes, k);
+    let rest = &bytes[k..];
+    match word {
+        b"select" => {
+            rest.windows(4).any(|w| w == b"from")
+                || matches!(rest.first(), Some(b'*' | b'@' | b'(' | b'\'' | b'0'..=b'9'))
+                || next == b"null"
+        }
+        b"insert" => next == b"into",
+        b"update" => rest.windows(5).any(|w| w == b" set "),
+        b"delete" => next == b"from",
+        b"drop" | b"alter" | b"create" | b"truncate" => matches!(
+            next,
+            b"table"
+                | b"database"
+                | b"user"
+                | b"view"
+                | b"index"
+                | b"procedure"
+                | b"function"
+                | b"schema"
+                | b"login"
+                | b"trigger"
+                | b"column"
+        ),
+        b"exec" | b"execute" => {
+            next.starts_with(b"xp_")
+                || next.starts_with(b"sp_")
+                || next == b"master"
+                || matches!(rest.first(), Some(b'(' | b'@' | b'\''))
+        }
+        b"declare" => rest.first() == Some(&b'@'),
+        b"shutdown" => rest.is_empty() || rest.starts_with(b"--") || rest.starts_with(b"#"),
+        b"waitfor" => next == b"delay" || next == b"time",
+        _ => false,
+    }
+}
+
+/// `operand op operand` at `i` (words, numbers or quoted strings).
+fn comparison_at(bytes: &[u8], i: usize) -> bool {
+    let j = skip_sql_space(bytes, i);
+    let operand_len = |at: usize| -> usize {
+        match bytes.get(at) {
+            Some(q @ (b'\'' | b'"')) => bytes[at + 1..]
+                .iter()
+                .position(|b| b == q)
+                .map_or(bytes.len() - at, |p| p + 2),
+            Some(b'(') => 1,
+            _ => word_at(bytes, at.min(bytes.len())).len(),
+        }
+    };
+    let first = operand_len(j);
+    if first == 0 {
+        return false;
+    }
+    let k = skip_sql_space(bytes, j + first);
+    let op = match bytes.get(k..) {
+        Some([b'<', b'>', ..] | [b'!', b'=', ..] | [b'>', b'=', ..] | [b'<', b'=', ..]) => 2,
+        Some([b'=' | b'<' | b'>', ..]) => 1,
+        _ if word_at(bytes, k.min(bytes.len())) == b"like" => 4,
+        _ => return false,
+    };
+    let m = skip_sql_space(bytes, k + op);
+    operand_len(m) > 0
+}
+
+fn tautology_at(bytes: &[u8], i: usize) -> bool {
+    let j = skip_sql_space(bytes, i);
+    let first = word_at(bytes, j);
+    if first == b"true"
+        || first == b"1" && {
+            let k = skip_sql_space(bytes, j + 1);
+            k >= bytes.len() || matches!(bytes.get(k), Some(b'-' | b'#' | b';' | b')'))
+        }
+    {
+        return true;
+    }
+    if first.is_empty() {
+        return false;
+    }
+    let k = skip_sql_space(bytes, j + first.len());
+    let op_len = match bytes.get(k..) {
+        Some([b'<', b'>', ..] | [b'!', b'=', ..] | [b'>', b'=', ..] | [b'<', b'=', ..]) => 2,
+        Some([b'=' | b'<' | b'>', ..]) => 1,
+        _ if word_at(bytes, k) == b"like" => 4,
+        _ => return false,
+    };
+    let m = skip_sql_space(bytes, k + op_len);
+    let second = word_at(bytes, m);
+    // Both sides numbers, or the same word: `1=1`, `2>1`, `x=x`, `a like a`.
+    (!second.is_empty()
+        && first.iter().all(u8::is_ascii_digit)
+        && second.iter().all(u8::is_ascii_digit))
+        || (!second.is_empty() && first == second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql() {
+        for attack in [
+            "' or 1=1--",
+            "admin'--",
+            "admin' #",
+            "') or ('a'='a",
+            "1 or 1=1",
+            "1' AND SLEEP(5)#",
+            "1;DROP TABLE users",
+            "1 union all select null,null",
+            "%27%20OR%20%271%27%3D%271",
+            "' || '1'='1",
+            "1 AND (SELECT * FROM (SELECT(SLEEP(5)))a)",
+            "x' AND extractvalue(1,concat(0x7e,version()))--",
+            "' OR 'x'='x",
+            "1' ORDER BY 3--+",
+            "'; exec master..xp_cmdshell 'ping 10.0.0.1'--",
+        ] {
+            assert!(sql_injection_signal(attack).is_suspicious(), "{attack}");
+        }
+        for honest in [
+            "O'Brien",
+            "rock 'n' roll",
+            "Don't stop me now",
+            "Tom and Jerry",
+            "salt or pepper",
+            "1 + 1 = 2",
+            "he said \"hello\" and left",
+            "SELECT your seat",
+            "it's 5 o'clock -- time to go",
+            "(see above)",
+            "what's new; anything?",
+        ] {
+            assert_eq!(sql_injection_signal(honest), Verdict::Clean, "{honest}");
+        }
+    }
+
+    #[test]
+    fn each_sql_rule() {
+        let cases = [
+            ("1 order by 5--", "order by probe"),
+            (" or x=y#", "sql condition fragment"),
+            (" having 1=1", "sql condition fragment"),
+            ("x' having 1=1", "quote breaks out into sql"),
+            ("x'; select * from t", "stacked query"),
+            ("1; insert into t values (1)", "stacked query"),
+            ("1; update t set a=1", "stacked query"),
+            ("1; delete from t", "stacked query"),
+            ("1; truncate table t", "stacked query"),
+            ("1; exec xp_cmdshell 'dir'", "stacked query"),
+            ("1; declare @x int", "stacked query"),
+            ("1; shutdown--", "stacked query"),
+            ("1; waitfor delay '0:0:5'", "stacked query"),
+            ("'-'", "operator probe between quotes"),
+            ("x' like 'x", "quote breaks out into sql"),
+            ("x' or not 1", "quote breaks out into sql"),
+            ("x' having a like b", "quote breaks out into sql"),
+            ("x' where a is null", "quote breaks out into sql"),
+            ("1/*!50000 select*/", "mysql versioned comment"),
+            ("x' || 1=1", "quote breaks out into sql"),
+            ("sel/**/ect sleep /**/(5)", "time-delay function"),
+            ("1 or 2>1", "boolean tautology"),
+            ("1 and a like a", "boolean tautology"),
+            ("1 or true", "boolean tautology"),
+        ];
+        for (input, reason) in cases {
+            assert_eq!(
+                sql_injection_signal(input),
+                Verdict::Suspicious(reason),
+                "{input}"
+            );
+        }
+        for honest in [
+            "1; select your seat",
+            "x; drop it",
+            "1; execute the plan",
+            "and then x",
+        ] {
+            assert_eq!(sql_injection_signal(honest), Verdict::Clean, "{honest}");
+        }
+    }
+
+    #[test]
+    fn word_positions_are_whole_words() {
+        assert_eq!(word_positions("a or b orb", "or").count(), 1);
+    }
+}
