@@ -75,10 +75,16 @@ use tokio::task::JoinHandle;
 
 pub use config::{AppConfig, OpsConfig, Sections, ServiceConfig, ShutdownConfig};
 pub use drain::{Drain, WorkGuard};
-pub use error::{
-    BIND_FAILED, CODES, DRAINING, DUPLICATE_SECTION, Error, HEALTH_FAILED, INVALID_CONFIG,
-    LOGGING_FAILED, METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED,
-};
+pub use error::Error;
+
+/// The stable codes of [`Error`] (`app.<reason>`), each with its HTTP status
+/// and retry class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use super::error::{
+        BIND_FAILED, CODES, DRAINING, DUPLICATE_SECTION, HEALTH_FAILED, INVALID_CONFIG,
+        LOGGING_FAILED, METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED,
+    };
+}
 pub use server::{ACCEPT_ERROR_LOG_INTERVAL, HttpLimits, RESERVED_FDS};
 pub use status::{RESERVED_SECTIONS, StatusBoard};
 

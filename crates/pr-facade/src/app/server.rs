@@ -772,7 +772,7 @@ impl AsyncWrite for Counted {
 /// The answer to a request that arrives once draining has begun.
 fn draining() -> Response<axum::body::Body> {
     let body = pr_errors::Problem::new(StatusCode::SERVICE_UNAVAILABLE)
-        .with_title(crate::app::DRAINING.code.as_str())
+        .with_title(crate::app::codes::DRAINING.code.as_str())
         .with_detail("the service is shutting down; retry on another instance")
         .to_json();
     let mut response = Response::new(axum::body::Body::from(body));

@@ -20,7 +20,7 @@ fn catalogues() -> Vec<&'static Catalogue> {
         &pr_facade::config::codes::CODES,
         &pr_facade::resilience::CODES,
         &pr_facade::cache::CODES,
-        &pr_facade::app::CODES,
+        &pr_facade::app::codes::CODES,
     ]
 }
 
