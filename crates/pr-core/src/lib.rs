@@ -9,6 +9,9 @@
 //!   [`SecretBytes`](secret::SecretBytes), which never print, compare in
 //!   constant time (with a bearer-token check) and are wiped on drop.
 //! - [`sync`]: locks that ignore poisoning.
+//! - [`time`]: the one [`Clock`](time::Clock) every crate reads (system,
+//!   precise, tokio's with feature `tokio`) and the one
+//!   [`ManualClock`](time::ManualClock) tests drive them all with.
 //!
 //! ```
 //! use pr_core::units::{ByteSize, Duration};
@@ -31,4 +34,5 @@
 
 pub mod secret;
 pub mod sync;
+pub mod time;
 pub mod units;
