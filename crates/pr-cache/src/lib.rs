@@ -92,7 +92,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
-mod clock;
 mod config;
 mod error;
 mod file;
@@ -110,7 +109,8 @@ mod stats;
 mod tier;
 mod weigh;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+// The cache builders take the toolkit's one clock: re-exported so that their
+// signatures read `pr_cache::Clock`, as pr-config re-exports pr-core's units.
 pub use config::{FileCacheConfig, MemoryCacheConfig};
 pub use error::{CODEC, CODES, Error, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
 pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN, glob_match};
@@ -122,6 +122,7 @@ pub use health::FileCacheCheck;
 pub use health::RedisCheck;
 pub use memo::{Memoized, memoize};
 pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
+pub use pr_core::time::Clock;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisInvalidation, RedisReconnect, RedisTier};

@@ -8,8 +8,10 @@
 //! can expire carries its deadline on the cache's [`Clock`], and a get checks
 //! it: that check decides what a caller sees. The same deadlines are handed
 //! to moka through its `Expiry` so that moka also reclaims expired entries'
-//! memory on its own schedule. With the [`SystemClock`] both agree; with a
-//! [`ManualClock`](crate::ManualClock) tests move time and the check follows.
+//! memory on its own schedule. With the default clock ([`Clock::precise`],
+//! the monotonic clock moka reads too) both agree; with a
+//! [`ManualClock`](pr_core::time::ManualClock)'s clock tests move time and
+//! the check follows.
 //! An entry without any deadline (no TTL, TTI, refresh age or per-entry
 //! expiry configured) costs no clock read on a get.
 
@@ -24,10 +26,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::stats::{CacheStats, RemovalCause, StatsCounter};
 use crate::weigh::{ENTRY_OVERHEAD_BYTES, Weigh};
+use pr_core::time::Clock;
 
 type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
 type Sizer<K, V> = Arc<dyn Fn(&K, &V) -> usize + Send + Sync>;
@@ -85,18 +87,18 @@ struct Slot<V> {
     meta: Option<Arc<Meta>>,
 }
 
-/// An entry's times, on the cache's clock.
+/// An entry's times, on the cache's clock (time since its origin).
 struct Meta {
     /// When it was stored.
-    born: Instant,
+    born: Duration,
     /// Its deadline: per-entry expiry, or born + TTL.
-    expires: Option<Instant>,
+    expires: Option<Duration>,
     /// Nanoseconds after `born` of the last read (only with a TTI).
     touched: Option<AtomicU64>,
 }
 
 impl<V> Slot<V> {
-    fn born(&self) -> Option<Instant> {
+    fn born(&self) -> Option<Duration> {
         self.meta.as_ref().map(|m| m.born)
     }
 }
@@ -208,7 +210,7 @@ struct Flight<V> {
 
 struct Inner<K, V> {
     cache: moka::sync::Cache<K, Slot<V>>,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     stats: Option<Arc<StatsCounter>>,
     ttl: Option<Duration>,
     tti: Option<Duration>,
@@ -240,7 +242,7 @@ pub struct MemoryCacheBuilder<K, V> {
     refresh_after: Option<Duration>,
     listener: Option<Listener<K, V>>,
     stats: bool,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     name: String,
     policy: Policy,
 }
@@ -362,9 +364,10 @@ where
         self
     }
 
-    /// The clock for expiry, refresh ages and load times.
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+    /// The clock for expiry, refresh ages and load times (default
+    /// [`Clock::precise`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -489,7 +492,7 @@ where
         // get), and its memory is reclaimed on that get or by the bound.
         if timed {
             builder = builder.expire_after(MokaExpiry {
-                clock: Arc::clone(&self.clock),
+                clock: self.clock.clone(),
                 tti: self.tti,
             });
         }
@@ -602,7 +605,7 @@ impl<K: Hash + Eq, V> Drop for RefreshGuard<K, V> {
 
 /// Hands each entry's deadline (on our clock) to moka as a duration.
 struct MokaExpiry {
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     tti: Option<Duration>,
 }
 
@@ -612,7 +615,7 @@ impl MokaExpiry {
             .meta
             .as_ref()
             .and_then(|m| m.expires)
-            .map(|e| e.saturating_duration_since(self.clock.instant()));
+            .map(|e| e.saturating_sub(self.clock.elapsed()));
         match (until_deadline, self.tti) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -674,7 +677,7 @@ where
             refresh_after: None,
             listener: None,
             stats: false,
-            clock: Arc::new(SystemClock),
+            clock: Clock::precise(),
             name: "default".to_owned(),
             policy: Policy::default(),
         }
@@ -691,7 +694,7 @@ where
         if !self.inner.timed && ttl.is_none() {
             return Slot { value, meta: None };
         }
-        let now = self.inner.clock.instant();
+        let now = self.inner.clock.elapsed();
         Slot {
             value,
             meta: Some(Arc::new(Meta {
@@ -727,18 +730,15 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let meta = slot.meta.as_deref()?;
-        let now = self.inner.clock.instant();
+        let now = self.inner.clock.elapsed();
         let born = meta.born;
         let mut expired = meta.expires.is_some_and(|e| now >= e);
         if let (Some(tti), Some(touched)) = (self.inner.tti, &meta.touched) {
             let last = born + Duration::from_nanos(touched.load(Ordering::Relaxed));
-            if now.saturating_duration_since(last) >= tti {
+            if now.saturating_sub(last) >= tti {
                 expired = true;
             } else {
-                touched.fetch_max(
-                    nanos(now.saturating_duration_since(born)),
-                    Ordering::Relaxed,
-                );
+                touched.fetch_max(nanos(now.saturating_sub(born)), Ordering::Relaxed);
             }
         }
         if expired {
@@ -1061,22 +1061,18 @@ where
         }
     }
 
-    fn record_load(&self, ok: bool, started: Option<Instant>) {
+    fn record_load(&self, ok: bool, started: Option<Duration>) {
         if let (Some(stats), Some(started)) = (&self.inner.stats, started) {
-            let took = self
-                .inner
-                .clock
-                .instant()
-                .saturating_duration_since(started);
+            let took = self.inner.clock.elapsed().saturating_sub(started);
             stats.load(ok, took);
         }
     }
 
-    fn load_started(&self) -> Option<Instant> {
+    fn load_started(&self) -> Option<Duration> {
         self.inner
             .stats
             .as_ref()
-            .map(|_| self.inner.clock.instant())
+            .map(|_| self.inner.clock.elapsed())
     }
 
     /// The value for `key`, or the one `init` makes, stored. Concurrent calls
@@ -1312,7 +1308,7 @@ where
         };
         self.record(true);
         if let (Some(age), Some(born)) = (self.inner.refresh_after, slot.born())
-            && self.inner.clock.instant().saturating_duration_since(born) >= age
+            && self.inner.clock.elapsed().saturating_sub(born) >= age
             && lock(&self.inner.refreshing).insert(key.clone())
         {
             let this = self.clone();
@@ -1361,7 +1357,7 @@ where
         };
         self.record(true);
         if let (Some(age), Some(born)) = (self.inner.refresh_after, slot.born())
-            && self.inner.clock.instant().saturating_duration_since(born) >= age
+            && self.inner.clock.elapsed().saturating_sub(born) >= age
             && lock(&self.inner.refreshing).insert(key.clone())
         {
             let this = self.clone();
@@ -1406,7 +1402,7 @@ where
             None => lock(self.inner.window.as_ref()?).map.get(key)?.0.clone(),
         };
         let born = slot.born()?;
-        Some(self.inner.clock.instant().saturating_duration_since(born))
+        Some(self.inner.clock.elapsed().saturating_sub(born))
     }
 }
 
