@@ -241,7 +241,7 @@ impl RedisLimiterBuilder {
         self
     }
 
-    /// The clock of the breaker's cooldown (default tokio's).
+    /// The clock of the breaker's cooldown (default [`Clock::system`]).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
