@@ -111,6 +111,8 @@ mod weigh;
 
 // The cache builders take the toolkit's one clock: re-exported so that their
 // signatures read `pr_cache::Clock`, as pr-config re-exports pr-core's units.
+pub use pr_core::time::Clock;
+
 pub use config::{FileCacheConfig, MemoryCacheConfig};
 pub use error::{CODEC, CODES, Error, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
 pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN, glob_match};
@@ -122,7 +124,6 @@ pub use health::FileCacheCheck;
 pub use health::RedisCheck;
 pub use memo::{Memoized, memoize};
 pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
-pub use pr_core::time::Clock;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisInvalidation, RedisReconnect, RedisTier};

@@ -101,10 +101,12 @@ mod rolling;
 mod stats;
 mod time;
 
-pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
-pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
 // The logging builder takes the toolkit's one clock: re-exported so that its
 // signature reads `pr_logging::Clock`, as pr-config re-exports pr-core's units.
+pub use pr_core::time::Clock;
+
+pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
+pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
 pub use config::{
     AuditConfig, Color, ConsoleConfig, Every, FileConfig, Format, LoggingConfig, QueueConfig,
     RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Stream,
@@ -116,7 +118,6 @@ pub use error::{
 };
 pub use filter::LevelHandle;
 pub use helpers::{Timed, log_metric, timed};
-pub use pr_core::time::Clock;
 pub use stats::{HealthProbe, HealthReport, OutputHealth, OutputStats, Stats};
 
 /// Logs an audit event: an INFO event with target `audit`, which goes to

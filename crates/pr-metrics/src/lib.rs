@@ -115,9 +115,11 @@ mod sketch;
 mod snapshot;
 mod text;
 
-pub use buckets::{DEFAULT_BUCKETS, exponential, linear};
 // The registry builder takes the toolkit's one clock: re-exported so that its
 // signature reads `pr_metrics::Clock`, as pr-config re-exports pr-core's units.
+pub use pr_core::time::Clock;
+
+pub use buckets::{DEFAULT_BUCKETS, exponential, linear};
 pub use config::MetricsConfig;
 pub use error::{
     ABBREVIATED_UNIT, CODES, COUNTER_WITHOUT_TOTAL, Error, INVALID_BUCKETS, INVALID_CONFIG,
@@ -126,7 +128,6 @@ pub use error::{
     TYPE_IN_NAME, UNIT_SUFFIX,
 };
 pub use handles::{Counter, Gauge, Histogram, Timer};
-pub use pr_core::time::Clock;
 pub use recorder::Recorder;
 pub use registry::{Registry, RegistryBuilder};
 pub use sketch::QUANTILE_RELATIVE_ERROR;

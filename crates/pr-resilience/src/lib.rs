@@ -170,6 +170,11 @@ mod retry;
 mod time;
 mod timeout;
 
+// Builders take the toolkit's one clock: re-exported so that their signatures read
+// `pr_resilience::Clock`, as pr-config re-exports pr-core's units. Tests reach the
+// manual clock at its one home, `pr_core::time::ManualClock`.
+pub use pr_core::time::Clock;
+
 pub use admission::{Admission, AdmitAll};
 pub use breaker::{
     BreakerBuilder, BreakerSnapshot, CircuitBreaker, Outcome, Permit, RawPermit, SlidingWindow,
@@ -180,9 +185,6 @@ pub use bulkhead::{
 };
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosBuilder};
-// Builders take the toolkit's one clock: re-exported so that their signatures read
-// `pr_resilience::Clock`, as pr-config re-exports pr-core's units. Tests reach the
-// manual clock at its one home, `pr_core::time::ManualClock`.
 #[cfg(feature = "health")]
 pub use dlq::DlqCheck;
 pub use dlq::{
@@ -206,7 +208,6 @@ pub use layer::{
     TimeoutService, refusal_response,
 };
 pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
-pub use pr_core::time::Clock;
 #[cfg(all(feature = "redis", feature = "health"))]
 pub use rate::RedisLimiterCheck;
 pub use rate::{
