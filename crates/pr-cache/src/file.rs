@@ -52,9 +52,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, SystemTime};
 
+use pr_core::time::Clock;
 use pr_core::validate::Violation;
 
-use crate::clock::{Clock, SystemClock, unix_millis};
 use crate::error::Error;
 
 const MAGIC: &[u8; 4] = b"PRCF";
@@ -130,7 +130,7 @@ pub struct FileCacheBuilder {
     durability: Durability,
     max_bytes: Option<u64>,
     ttl: Option<Duration>,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
 }
 
 impl FileCacheBuilder {
@@ -154,9 +154,10 @@ impl FileCacheBuilder {
         self
     }
 
-    /// The wall clock for creation, expiry and access times.
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+    /// The clock whose wall time stamps creation, expiry and access times
+    /// (default [`Clock::system`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -252,7 +253,7 @@ struct FileInner {
     durability: Durability,
     max_bytes: Option<u64>,
     ttl: Option<Duration>,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     /// Approximate bytes of entries (exact after each eviction scan).
     bytes: AtomicU64,
     seq: AtomicU64,
@@ -472,7 +473,7 @@ impl FileCache {
             durability: Durability::None,
             max_bytes: None,
             ttl: None,
-            clock: Arc::new(SystemClock),
+            clock: Clock::system(),
         }
     }
 
@@ -1064,6 +1065,12 @@ impl FileCache {
         }
         Ok(evicted)
     }
+}
+
+/// Milliseconds since the Unix epoch of a wall-clock time (0 before it).
+pub(crate) fn unix_millis(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

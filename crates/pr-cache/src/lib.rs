@@ -92,7 +92,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
-mod clock;
 mod config;
 mod error;
 mod file;
@@ -110,7 +109,10 @@ mod stats;
 mod tier;
 mod weigh;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+// The cache builders take the toolkit's one clock: re-exported so that their
+// signatures read `pr_cache::Clock`, as pr-config re-exports pr-core's units.
+pub use pr_core::time::Clock;
+
 pub use config::{FileCacheConfig, MemoryCacheConfig};
 pub use error::{CODEC, CODES, Error, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
 pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN, glob_match};

@@ -8,8 +8,10 @@
 //! can expire carries its deadline on the cache's [`Clock`], and a get checks
 //! it: that check decides what a caller sees. The same deadlines are handed
 //! to moka through its `Expiry` so that moka also reclaims expired entries'
-//! memory on its own schedule. With the [`SystemClock`] both agree; with a
-//! [`ManualClock`](crate::ManualClock) tests move time and the check follows.
+//! memory on its own schedule. With the default clock ([`Clock::precise`],
+//! the monotonic clock moka reads too) both agree; with a
+//! [`ManualClock`](pr_core::time::ManualClock)'s clock tests move time and
+//! the check follows.
 //! An entry without any deadline (no TTL, TTI, refresh age or per-entry
 //! expiry configured) costs no clock read on a get.
 
@@ -26,10 +28,10 @@ use std::time::{Duration, Instant};
 
 use pr_core::validate::Violation;
 
-use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::stats::{CacheStats, RemovalCause, StatsCounter};
 use crate::weigh::{ENTRY_OVERHEAD_BYTES, Weigh};
+use pr_core::time::Clock;
 
 type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
 type Sizer<K, V> = Arc<dyn Fn(&K, &V) -> usize + Send + Sync>;
@@ -87,18 +89,18 @@ struct Slot<V> {
     meta: Option<Arc<Meta>>,
 }
 
-/// An entry's times, on the cache's clock.
+/// An entry's times, on the cache's clock (time since its origin).
 struct Meta {
     /// When it was stored.
-    born: Instant,
+    born: Duration,
     /// Its deadline: per-entry expiry, or born + TTL.
-    expires: Option<Instant>,
+    expires: Option<Duration>,
     /// Nanoseconds after `born` of the last read (only with a TTI).
     touched: Option<AtomicU64>,
 }
 
 impl<V> Slot<V> {
-    fn born(&self) -> Option<Instant> {
+    fn born(&self) -> Option<Duration> {
         self.meta.as_ref().map(|m| m.born)
     }
 }
@@ -210,7 +212,7 @@ struct Flight<V> {
 
 struct Inner<K, V> {
     cache: moka::sync::Cache<K, Slot<V>>,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     stats: Option<Arc<StatsCounter>>,
     ttl: Option<Duration>,
     tti: Option<Duration>,
@@ -242,7 +244,7 @@ pub struct MemoryCacheBuilder<K, V> {
     refresh_after: Option<Duration>,
     listener: Option<Listener<K, V>>,
     stats: bool,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     name: String,
     policy: Policy,
 }
@@ -364,9 +366,10 @@ where
         self
     }
 
-    /// The clock for expiry, refresh ages and load times.
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+    /// The clock for expiry, refresh ages and load times (default
+    /// [`Clock::precise`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -498,7 +501,7 @@ where
         // get), and its memory is reclaimed on that get or by the bound.
         if timed {
             builder = builder.expire_after(MokaExpiry {
-                clock: Arc::clone(&self.clock),
+                clock: self.clock.clone(),
                 tti: self.tti,
             });
         }
@@ -611,7 +614,7 @@ impl<K: Hash + Eq, V> Drop for RefreshGuard<K, V> {
 
 /// Hands each entry's deadline (on our clock) to moka as a duration.
 struct MokaExpiry {
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     tti: Option<Duration>,
 }
 
@@ -621,7 +624,7 @@ impl MokaExpiry {
             .meta
             .as_ref()
             .and_then(|m| m.expires)
-            .map(|e| e.saturating_duration_since(self.clock.instant()));
+            .map(|e| e.saturating_sub(self.clock.elapsed()));
         match (until_deadline, self.tti) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -683,7 +686,7 @@ where
             refresh_after: None,
             listener: None,
             stats: false,
-            clock: Arc::new(SystemClock),
+            clock: Clock::precise(),
             name: "default".to_owned(),
             policy: Policy::default(),
         }
@@ -700,7 +703,7 @@ where
         if !self.inner.timed && ttl.is_none() {
             return Slot { value, meta: None };
         }
-        let now = self.inner.clock.instant();
+        let now = self.inner.clock.elapsed();
         Slot {
             value,
             meta: Some(Arc::new(Meta {
@@ -736,18 +739,15 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let meta = slot.meta.as_deref()?;
-        let now = self.inner.clock.instant();
+        let now = self.inner.clock.elapsed();
         let born = meta.born;
         let mut expired = meta.expires.is_some_and(|e| now >= e);
         if let (Some(tti), Some(touched)) = (self.inner.tti, &meta.touched) {
             let last = born + Duration::from_nanos(touched.load(Ordering::Relaxed));
-            if now.saturating_duration_since(last) >= tti {
+            if now.saturating_sub(last) >= tti {
                 expired = true;
             } else {
-                touched.fetch_max(
-                    nanos(now.saturating_duration_since(born)),
-                    Ordering::Relaxed,
-                );
+                touched.fetch_max(nanos(now.saturating_sub(born)), Ordering::Relaxed);
             }
         }
         if expired {
@@ -1070,22 +1070,18 @@ where
         }
     }
 
-    fn record_load(&self, ok: bool, started: Option<Instant>) {
+    fn record_load(&self, ok: bool, started: Option<Duration>) {
         if let (Some(stats), Some(started)) = (&self.inner.stats, started) {
-            let took = self
-                .inner
-                .clock
-                .instant()
-                .saturating_duration_since(started);
+            let took = self.inner.clock.elapsed().saturating_sub(started);
             stats.load(ok, took);
         }
     }
 
-    fn load_started(&self) -> Option<Instant> {
+    fn load_started(&self) -> Option<Duration> {
         self.inner
             .stats
             .as_ref()
-            .map(|_| self.inner.clock.instant())
+            .map(|_| self.inner.clock.elapsed())
     }
 
     /// The value for `key`, or the one `init` makes, stored. Concurrent calls
@@ -1321,7 +1317,7 @@ where
         };
         self.record(true);
         if let (Some(age), Some(born)) = (self.inner.refresh_after, slot.born())
-            && self.inner.clock.instant().saturating_duration_since(born) >= age
+            && self.inner.clock.elapsed().saturating_sub(born) >= age
             && lock(&self.inner.refreshing).insert(key.clone())
         {
             let this = self.clone();
@@ -1370,7 +1366,7 @@ where
         };
         self.record(true);
         if let (Some(age), Some(born)) = (self.inner.refresh_after, slot.born())
-            && self.inner.clock.instant().saturating_duration_since(born) >= age
+            && self.inner.clock.elapsed().saturating_sub(born) >= age
             && lock(&self.inner.refreshing).insert(key.clone())
         {
             let this = self.clone();
@@ -1415,7 +1411,7 @@ where
             None => lock(self.inner.window.as_ref()?).map.get(key)?.0.clone(),
         };
         let born = slot.born()?;
-        Some(self.inner.clock.instant().saturating_duration_since(born))
+        Some(self.inner.clock.elapsed().saturating_sub(born))
     }
 }
 

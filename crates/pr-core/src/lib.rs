@@ -13,6 +13,9 @@
 //!   configuration type checks, reported as keyed
 //!   [`Violation`](validate::Violation)s (garde-derived rules too, with
 //!   feature `garde`).
+//! - [`time`]: the one [`Clock`](time::Clock) every crate reads (system,
+//!   precise, tokio's with feature `tokio`) and the one
+//!   [`ManualClock`](time::ManualClock) tests drive them all with.
 //!
 //! ```
 //! use pr_core::units::{ByteSize, Duration};
@@ -35,5 +38,6 @@
 
 pub mod secret;
 pub mod sync;
+pub mod time;
 pub mod units;
 pub mod validate;

@@ -11,7 +11,6 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::Error;
 use crate::audit::AuditLog;
-use crate::clock::{Clock, SystemClock};
 use crate::config::{Color, Every, FileConfig, Format, LoggingConfig, Stream};
 use crate::filter::{Directives, LevelHandle, LevelState, parse_level};
 use crate::layer::{Output, PrLayer};
@@ -20,6 +19,7 @@ use crate::redact::Redactor;
 use crate::rolling::{Compressor, FileSettings, RollingFile};
 use crate::stats::{Counters, HealthProbe, Stats};
 use crate::time::{Period, Tz};
+use pr_core::time::Clock;
 
 /// Sets up logging from `config` and installs it as the global subscriber.
 ///
@@ -53,7 +53,7 @@ impl Logging {
     pub fn builder(config: &LoggingConfig) -> LoggingBuilder {
         LoggingBuilder {
             config: config.clone(),
-            clock: Arc::new(SystemClock),
+            clock: Clock::system(),
             rust_log: None,
             writers: Vec::new(),
         }
@@ -73,7 +73,7 @@ struct ExtraWriter {
 #[must_use = "a builder does nothing until built"]
 pub struct LoggingBuilder {
     config: LoggingConfig,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     rust_log: Option<String>,
     writers: Vec<ExtraWriter>,
 }
@@ -91,8 +91,8 @@ impl std::fmt::Debug for LoggingBuilder {
 
 impl LoggingBuilder {
     /// The clock for timestamps, rotation, retention and level overrides.
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -220,7 +220,7 @@ impl LoggingBuilder {
                 ));
                 let file = RollingFile::open(
                     Arc::clone(&settings),
-                    Arc::clone(&self.clock),
+                    self.clock.clone(),
                     Arc::clone(&counters),
                     None,
                 )?;
@@ -242,7 +242,7 @@ impl LoggingBuilder {
             .unwrap_or(LevelFilter::OFF);
         let levels = Arc::new(LevelState::new(
             base,
-            Arc::clone(&self.clock),
+            self.clock.clone(),
             outputs_max,
             audit.is_some(),
         ));
@@ -254,12 +254,12 @@ impl LoggingBuilder {
             audit: audit.clone(),
             redactor: Arc::clone(&redactor),
             tz,
-            clock: Arc::clone(&self.clock),
+            clock: self.clock.clone(),
             source_location: config.source_location,
             rate_limit: config
                 .rate_limit
                 .as_ref()
-                .map(|limits| crate::ratelimit::RateLimiter::new(limits, Arc::clone(&self.clock))),
+                .map(|limits| crate::ratelimit::RateLimiter::new(limits, self.clock.clone())),
         };
         let dispatch = Dispatch::new(tracing_subscriber::registry::Registry::default().with(layer));
         let guard = LoggingGuard {
@@ -297,7 +297,7 @@ fn period(every: Every) -> Option<Period> {
 fn file_sink(
     file: &FileConfig,
     tz: &Tz,
-    clock: &Arc<dyn Clock>,
+    clock: &Clock,
     counters: &Arc<Counters>,
     compressor: Option<&Arc<Compressor>>,
 ) -> Result<Arc<dyn Sink>, Error> {
@@ -313,7 +313,7 @@ fn file_sink(
     ));
     let rolling = RollingFile::open(
         settings,
-        Arc::clone(clock),
+        clock.clone(),
         Arc::clone(counters),
         compressor.filter(|_| file.compress).cloned(),
     )?;

@@ -15,7 +15,8 @@ use tracing::Metadata;
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 
-use crate::{Clock, Error};
+use crate::Error;
+use pr_core::time::Clock;
 
 /// Parses a level name (case-insensitive).
 pub(crate) fn parse_level(s: &str) -> Option<LevelFilter> {
@@ -135,7 +136,7 @@ struct Filters {
 pub(crate) struct LevelState {
     filters: RwLock<Filters>,
     temporary_active: AtomicBool,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     /// The most verbose level any output writes.
     outputs_max: LevelFilter,
     /// Events with target `audit` bypass the filter when the audit log is on.
@@ -145,7 +146,7 @@ pub(crate) struct LevelState {
 impl LevelState {
     pub(crate) fn new(
         base: Directives,
-        clock: Arc<dyn Clock>,
+        clock: Clock,
         outputs_max: LevelFilter,
         audit: bool,
     ) -> Self {
@@ -201,7 +202,7 @@ impl LevelState {
         let expired = {
             let filters = self.read();
             match &filters.temporary {
-                Some((directives, until)) if self.clock.now() < *until => {
+                Some((directives, until)) if self.clock.wall() < *until => {
                     return self.enabled_by(directives, meta);
                 }
                 _ => self.enabled_by(&filters.base, meta),
@@ -216,7 +217,7 @@ impl LevelState {
         if !self.temporary_active.load(Ordering::Acquire) {
             return false;
         }
-        let now = self.clock.now();
+        let now = self.clock.wall();
         let dropped = {
             let mut filters = self.write();
             match &filters.temporary {
@@ -283,7 +284,7 @@ impl LevelHandle {
     /// [`Error::InvalidFilter`] when `filter` does not parse.
     pub fn set_for(&self, filter: &str, duration: Duration) -> Result<(), Error> {
         let directives = Directives::parse(filter, "runtime")?;
-        let until = self.state.clock.now() + duration;
+        let until = self.state.clock.wall() + duration;
         {
             let mut filters = self.state.write();
             filters.temporary = Some((directives, until));

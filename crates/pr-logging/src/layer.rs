@@ -15,13 +15,13 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::audit::AuditLog;
-use crate::clock::Clock;
 use crate::config::Format;
 use crate::filter::LevelState;
 use crate::json::{Escaper, escape_into, quoted};
 use crate::output::Sink;
 use crate::redact::Redactor;
 use crate::time::{Tz, write_rfc3339};
+use pr_core::time::Clock;
 
 /// One output as the layer sees it.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ pub(crate) struct PrLayer {
     pub(crate) audit: Option<Arc<AuditLog>>,
     pub(crate) redactor: Arc<Redactor>,
     pub(crate) tz: Tz,
-    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) clock: Clock,
     pub(crate) source_location: bool,
     pub(crate) json: bool,
     pub(crate) text: bool,
@@ -308,7 +308,7 @@ impl PrLayer {
     {
         let meta = event.metadata();
         let level = *meta.level();
-        let now = self.clock.now();
+        let now = self.clock.wall();
         let Buffers {
             json: jbuf,
             text: tbuf,
@@ -449,7 +449,7 @@ impl PrLayer {
 impl PrLayer {
     /// Writes the line that reports events suppressed by the rate limit.
     fn write_summary(&self, meta: &Metadata<'_>, suppressed: u64) {
-        let now = self.clock.now();
+        let now = self.clock.wall();
         let location = match (meta.file(), meta.line()) {
             (Some(file), Some(line)) => format!("{file}:{line}"),
             _ => meta.name().to_owned(),

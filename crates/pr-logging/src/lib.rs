@@ -85,7 +85,6 @@
 
 mod audit;
 mod builder;
-mod clock;
 mod config;
 mod error;
 mod filter;
@@ -102,9 +101,12 @@ mod rolling;
 mod stats;
 mod time;
 
+// The logging builder takes the toolkit's one clock: re-exported so that its
+// signature reads `pr_logging::Clock`, as pr-config re-exports pr-core's units.
+pub use pr_core::time::Clock;
+
 pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
 pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AuditConfig, Color, ConsoleConfig, Every, FileConfig, Format, LoggingConfig, QueueConfig,
     RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Stream,

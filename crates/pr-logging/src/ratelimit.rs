@@ -8,9 +8,9 @@ use std::sync::{Arc, RwLock};
 
 use tracing::Metadata;
 
-use crate::clock::Clock;
 use crate::config::RateLimitConfig;
 use crate::time::unix_parts;
+use pr_core::time::Clock;
 
 #[derive(Debug)]
 struct Window {
@@ -35,11 +35,11 @@ pub(crate) struct RateLimiter {
     /// Longest target first.
     targets: Vec<(String, u32)>,
     windows: RwLock<HashMap<usize, Arc<Window>>>,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
 }
 
 impl RateLimiter {
-    pub(crate) fn new(config: &RateLimitConfig, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(config: &RateLimitConfig, clock: Clock) -> Self {
         let mut targets: Vec<(String, u32)> = config
             .targets
             .iter()
@@ -85,7 +85,7 @@ impl RateLimiter {
                 summary: None,
             };
         }
-        let now = unix_parts(self.clock.now()).0;
+        let now = unix_parts(self.clock.wall()).0;
         let mut summary = None;
         let second = window.second.load(Ordering::Acquire);
         if second != now

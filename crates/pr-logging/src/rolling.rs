@@ -11,9 +11,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
-use crate::clock::Clock;
 use crate::stats::Counters;
 use crate::time::{Period, Tz, file_stamp, parse_file_stamp, period_bounds, unix_parts};
+use pr_core::time::Clock;
 
 /// How often (on the clock) the current path is checked for an external
 /// move, and how long to wait before reopening after a write error.
@@ -231,7 +231,7 @@ fn create_file(path: &Path, mode: u32) -> io::Result<File> {
 }
 
 enum Job {
-    Compress(PathBuf, Arc<FileSettings>, Arc<Counters>, Arc<dyn Clock>),
+    Compress(PathBuf, Arc<FileSettings>, Arc<Counters>, Clock),
     Barrier(mpsc::SyncSender<()>),
     Stop,
 }
@@ -275,7 +275,7 @@ impl Compressor {
                             tracing::warn!(target: "pr_logging", path = %path.display(), error = %e, "could not compress a rotated log file");
                         }
                     }
-                    enforce_retention(&settings, clock.now(), &counters);
+                    enforce_retention(&settings, clock.wall(), &counters);
                 }
             })
             .map_err(|e| Error::io("pr-logging-gzip", "start the compression thread", e))?;
@@ -290,13 +290,13 @@ impl Compressor {
         path: PathBuf,
         settings: &Arc<FileSettings>,
         counters: &Arc<Counters>,
-        clock: &Arc<dyn Clock>,
+        clock: &Clock,
     ) {
         let _ = self.tx.send(Job::Compress(
             path,
             Arc::clone(settings),
             Arc::clone(counters),
-            Arc::clone(clock),
+            clock.clone(),
         ));
     }
 
@@ -322,7 +322,7 @@ impl Compressor {
 #[derive(Debug)]
 pub(crate) struct RollingFile {
     settings: Arc<FileSettings>,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     counters: Arc<Counters>,
     compressor: Option<Arc<Compressor>>,
     file: Option<File>,
@@ -343,13 +343,13 @@ impl RollingFile {
     /// rotated file a previous run left uncompressed.
     pub(crate) fn open(
         settings: Arc<FileSettings>,
-        clock: Arc<dyn Clock>,
+        clock: Clock,
         counters: Arc<Counters>,
         compressor: Option<Arc<Compressor>>,
     ) -> Result<Self, Error> {
         fs::create_dir_all(&settings.dir)
             .map_err(|e| Error::io(&settings.dir, "create the log directory", e))?;
-        let now = clock.now();
+        let now = clock.wall();
         let mut this = Self {
             settings,
             clock,
@@ -444,7 +444,7 @@ impl RollingFile {
         }
         self.size = size;
         self.file = Some(file);
-        Ok(meta.modified().unwrap_or_else(|_| self.clock.now()))
+        Ok(meta.modified().unwrap_or_else(|_| self.clock.wall()))
     }
 
     /// Whether the current file holds no line yet.
@@ -455,7 +455,7 @@ impl RollingFile {
     /// Rotates first if `incoming` bytes would pass the size limit or a
     /// period boundary has passed; reopens after an external move or error.
     pub(crate) fn prepare(&mut self, incoming: usize) {
-        let now = self.clock.now();
+        let now = self.clock.wall();
         if now >= self.next_check {
             self.next_check = now + CHECK_EVERY;
             self.check_moved();
@@ -520,7 +520,7 @@ impl RollingFile {
             Ok(()) => self.counters.wrote_ok(),
             Err(e) => {
                 self.counters.add_dropped(lines);
-                let now = self.clock.now();
+                let now = self.clock.wall();
                 self.failed(&e, now);
             }
         }
@@ -546,7 +546,7 @@ impl RollingFile {
                 self.flush();
                 self.file = None;
                 if let Err(e) = self.open_current() {
-                    let now = self.clock.now();
+                    let now = self.clock.wall();
                     self.failed(&e, now);
                 } else {
                     self.counters.add_reopen();

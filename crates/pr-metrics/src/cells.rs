@@ -291,14 +291,14 @@ impl metrics::HistogramFn for HistogramCell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Clock;
+    use pr_core::time::ManualClock;
     use std::sync::Arc;
     use std::time::Duration;
 
     fn histogram(bounds: &[f64]) -> HistogramCell {
         HistogramCell::new(
             Arc::from(bounds),
-            WindowSketch::new(Clock::manual(), Duration::from_secs(60), 4),
+            WindowSketch::new(ManualClock::new().clock(), Duration::from_secs(60), 4),
         )
     }
 

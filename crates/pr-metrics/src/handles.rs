@@ -136,7 +136,7 @@ impl Histogram {
     pub fn start_timer(&self) -> Timer {
         Timer {
             histogram: Some(self.clone()),
-            started: self.clock.now(),
+            started: self.clock.elapsed(),
         }
     }
 
@@ -167,7 +167,7 @@ impl Timer {
     #[must_use]
     pub fn elapsed(&self) -> Duration {
         self.histogram.as_ref().map_or(Duration::ZERO, |h| {
-            h.clock.now().saturating_sub(self.started)
+            h.clock.elapsed().saturating_sub(self.started)
         })
     }
 
@@ -192,7 +192,7 @@ impl Drop for Timer {
         if let Some(histogram) = self.histogram.take() {
             let seconds = histogram
                 .clock
-                .now()
+                .elapsed()
                 .saturating_sub(self.started)
                 .as_secs_f64();
             histogram.record(seconds);

@@ -102,7 +102,6 @@
 
 mod buckets;
 mod cells;
-mod clock;
 mod config;
 mod error;
 mod handles;
@@ -116,8 +115,11 @@ mod sketch;
 mod snapshot;
 mod text;
 
+// The registry builder takes the toolkit's one clock: re-exported so that its
+// signature reads `pr_metrics::Clock`, as pr-config re-exports pr-core's units.
+pub use pr_core::time::Clock;
+
 pub use buckets::{DEFAULT_BUCKETS, exponential, linear};
-pub use clock::Clock;
 pub use config::MetricsConfig;
 pub use error::{
     ABBREVIATED_UNIT, CODES, COUNTER_WITHOUT_TOTAL, Error, INVALID_BUCKETS, INVALID_CONFIG,

@@ -143,16 +143,35 @@ impl fmt::Debug for Registry {
 
 impl Default for Registry {
     fn default() -> Self {
-        Self::from_parts(MetricsConfig::default(), Clock::system())
+        Self::from_parts(MetricsConfig::default(), Clock::precise())
     }
 }
 
 /// Builds a [`Registry`]: `Registry::builder().global_label(..).build()?`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[must_use]
 pub struct RegistryBuilder {
     config: MetricsConfig,
     clock: Clock,
+}
+
+impl Default for RegistryBuilder {
+    fn default() -> Self {
+        Self {
+            config: MetricsConfig::default(),
+            // Precise: a timer measures to the nanosecond, not to a kernel tick.
+            clock: Clock::precise(),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch of `clock`'s wall time (for `OpenMetrics`
+/// `_created`; 0 before the epoch).
+fn unix_seconds(clock: &Clock) -> f64 {
+    clock
+        .wall()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl RegistryBuilder {
@@ -194,7 +213,9 @@ impl RegistryBuilder {
         self
     }
 
-    /// The clock of timers, quantile windows and expiry.
+    /// The clock of timers, quantile windows, expiry and `_created` (default
+    /// [`Clock::precise`]; a test hands in a
+    /// [`ManualClock`](pr_core::time::ManualClock)'s).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
@@ -456,8 +477,8 @@ impl Registry {
             labels,
             labels_text,
             cell: self.new_cell(family),
-            created: self.inner.clock.unix_seconds(),
-            activity: Mutex::new((0, self.inner.clock.now())),
+            created: unix_seconds(&self.inner.clock),
+            activity: Mutex::new((0, self.inner.clock.elapsed())),
         })
     }
 
@@ -587,7 +608,7 @@ impl Registry {
         let Some(idle) = self.inner.config.series_idle_limit() else {
             return;
         };
-        let now = self.inner.clock.now();
+        let now = self.inner.clock.elapsed();
         let mut removed: Vec<Arc<Series>> = Vec::new();
         for family in &families {
             write(&family.series).retain(|_, series| {
@@ -615,5 +636,39 @@ impl Registry {
         for keys in &self.inner.keys {
             write(keys).retain(|_, series| !removed.iter().any(|r| Arc::ptr_eq(r, series)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use pr_core::time::ManualClock;
+
+    use super::*;
+
+    #[test]
+    fn created_follows_a_manual_clock_s_wall_time() {
+        let manual = ManualClock::at_unix(1_700_000_000);
+        let clock = manual.clock();
+        manual.advance(Duration::from_millis(1500));
+        assert_eq!(clock.elapsed(), Duration::from_millis(1500));
+        assert!((unix_seconds(&clock) - 1_700_000_001.5).abs() < 1e-6);
+        assert!(clock.is_manual() && !Clock::precise().is_manual());
+    }
+
+    #[test]
+    fn the_default_clock_is_precise_with_real_wall_time() {
+        let registry = Registry::default();
+        let clock = registry.clock();
+        assert_eq!(clock.resolution(), Duration::from_nanos(1));
+        assert!(unix_seconds(clock) > 1.6e9);
+        assert!(
+            !Registry::builder()
+                .build()
+                .unwrap_or_default()
+                .clock()
+                .is_manual()
+        );
     }
 }

@@ -85,7 +85,7 @@ impl WindowSketch {
     /// A sketch over `window`, turned in `slices` steps (at least 2).
     pub(crate) fn new(clock: Clock, window: Duration, slices: u32) -> Self {
         let slices = slices.max(2);
-        let started = clock.now();
+        let started = clock.elapsed();
         Self {
             clock,
             slice: (window / slices).max(Duration::from_millis(1)),
@@ -120,7 +120,7 @@ impl WindowSketch {
 
     /// Turns the ring by the time passed since the current slot began.
     pub(crate) fn rotate(&self) {
-        let now = self.clock.now();
+        let now = self.clock.elapsed();
         let mut started = pr_core::sync::lock(&self.started);
         let elapsed = now.saturating_sub(*started);
         let turns = elapsed.as_nanos() / self.slice.as_nanos().max(1);
@@ -197,8 +197,8 @@ mod tests {
 
     #[test]
     fn window_forgets_old_samples_and_keeps_recent_ones() {
-        let clock = Clock::manual();
-        let sketch = WindowSketch::new(clock.clone(), Duration::from_secs(60), 4);
+        let clock = pr_core::time::ManualClock::new();
+        let sketch = WindowSketch::new(clock.clock(), Duration::from_secs(60), 4);
         for _ in 0..100 {
             sketch.record(1.0);
         }

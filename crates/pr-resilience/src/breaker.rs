@@ -22,8 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::clock::{Clock, nanos};
+use crate::time::nanos;
 use crate::{CallError, Error};
+use pr_core::time::Clock;
 
 /// The breaker's sliding window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1143,7 +1144,7 @@ impl BreakerBuilder {
     /// duration (the default system clock ticks every 1 to 10 ms on Linux):
     /// then the breaker reads [`Clock::precise`] instead, so a duration of
     /// 1 ms is neither rounded down to nothing nor up to a whole tick.
-    /// (A [`ManualClock`](crate::ManualClock) or [`Clock::tokio`] is always
+    /// (A [`ManualClock`](pr_core::time::ManualClock) or [`Clock::tokio`] is always
     /// kept: their resolution is 1 ns.)
     pub fn slow_call_duration(mut self, duration: Option<Duration>) -> Self {
         self.slow_duration = duration;
@@ -1263,7 +1264,7 @@ impl BreakerBuilder {
     pub(crate) fn build_valid(self) -> CircuitBreaker {
         let clock = self.clock.unwrap_or_default();
         let clock = match self.slow_duration {
-            Some(slow) => clock.for_durations(slow),
+            Some(slow) => crate::time::for_durations(&clock, slow),
             None => clock,
         };
         CircuitBreaker(Arc::new(Inner {
@@ -1321,7 +1322,7 @@ mod tests {
 #[cfg(test)]
 mod window_tests {
     use super::*;
-    use crate::ManualClock;
+    use pr_core::time::ManualClock;
 
     fn breaker(window: SlidingWindow, clock: &ManualClock) -> CircuitBreaker {
         CircuitBreaker::builder("w")

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::clock::{Clock, random_f64};
+use crate::time::random_f64;
 use crate::{CallError, Error};
+use pr_core::time::Clock;
 
 struct Inner {
     name: String,

@@ -78,14 +78,18 @@
 //!
 //! # Time
 //!
-//! Everything that waits or measures reads a [`Clock`]: by default the
-//! kernel's coarse monotonic clock (a few nanoseconds a read, but it moves
-//! in kernel ticks of 1 to 10 ms, see [`Clock::resolution`]; waits sleep on
-//! tokio), or [`Clock::tokio`] to follow tokio's paused time in tests, or a
-//! [`ManualClock`] advanced by hand (blocking code, threads). A breaker whose
-//! slow-call duration is under ten ticks times its calls on the precise
-//! clock ([`Clock::precise`]) instead. Timeouts and hedging delays use
-//! tokio's timers directly, never the coarse clock.
+//! Everything that waits or measures reads the toolkit's one [`Clock`]
+//! (`pr_core::time::Clock`, re-exported): by default the kernel's coarse
+//! monotonic clock (a few nanoseconds a read, but it moves in kernel ticks
+//! of 1 to 10 ms, see [`Clock::resolution`]; waits sleep on tokio), or
+//! [`Clock::tokio`] to follow tokio's paused time in tests, or a
+//! [`ManualClock`](pr_core::time::ManualClock) advanced by hand (blocking
+//! code, threads; the same manual clock drives pr-cache, pr-logging and
+//! pr-metrics). A breaker whose slow-call duration is under ten ticks times
+//! its calls on the precise clock ([`Clock::precise`]) instead, and the rate
+//! limiters read the precise clock by default (a permit every few
+//! microseconds needs more than a tick's resolution). Timeouts and hedging
+//! delays use tokio's timers directly, never the coarse clock.
 //!
 //! # Feature flags
 //!
@@ -148,7 +152,6 @@ mod breaker;
 mod bulkhead;
 #[cfg(feature = "chaos")]
 mod chaos;
-mod clock;
 mod dlq;
 mod error;
 mod failover;
@@ -164,7 +167,13 @@ mod pipeline;
 mod rate;
 mod registry;
 mod retry;
+mod time;
 mod timeout;
+
+// Builders take the toolkit's one clock: re-exported so that their signatures read
+// `pr_resilience::Clock`, as pr-config re-exports pr-core's units. Tests reach the
+// manual clock at its one home, `pr_core::time::ManualClock`.
+pub use pr_core::time::Clock;
 
 pub use admission::{Admission, AdmitAll};
 pub use breaker::{
@@ -176,7 +185,6 @@ pub use bulkhead::{
 };
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosBuilder};
-pub use clock::{Clock, ManualClock};
 #[cfg(feature = "health")]
 pub use dlq::DlqCheck;
 pub use dlq::{
@@ -203,8 +211,8 @@ pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
 #[cfg(all(feature = "redis", feature = "health"))]
 pub use rate::RedisLimiterCheck;
 pub use rate::{
-    Denied, Gcra, KeyedLimiter, KeyedLimiterBuilder, KeyedRateLimiter, LeakyBucket, LimiterClock,
-    MonotonicClock, Quota, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
+    Denied, Gcra, KeyedLimiter, KeyedLimiterBuilder, KeyedRateLimiter, LeakyBucket, Quota,
+    RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
 };
 #[cfg(feature = "redis")]
 pub use rate::{FailurePolicy, RedisAlgorithm, RedisLimiter, RedisLimiterBuilder};

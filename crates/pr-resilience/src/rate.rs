@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use crate::Error;
 
-/// For a limiter `$ty<C>` whose state sits in `inner: Arc<..>`: `Clone`
+/// For a limiter `$ty` whose state sits in `inner: Arc<..>`: `Clone`
 /// (another handle on the same state), `Debug` (its quota, at
 /// `self.inner.$quota`) and `new` (on the default clock; `$what` opens its
 /// doc).
 macro_rules! shared_limiter {
     ($ty:ident, $what:literal, $($quota:ident).+) => {
-        impl<C> Clone for $ty<C> {
+        impl Clone for $ty {
             fn clone(&self) -> Self {
                 Self {
                     inner: std::sync::Arc::clone(&self.inner),
@@ -28,7 +28,7 @@ macro_rules! shared_limiter {
             }
         }
 
-        impl<C> std::fmt::Debug for $ty<C> {
+        impl std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($ty))
                     .field("quota", &self.inner.$($quota).+)
@@ -37,21 +37,20 @@ macro_rules! shared_limiter {
         }
 
         impl $ty {
-            #[doc = concat!($what, " on the default clock.")]
+            #[doc = concat!($what, " on the default clock, [`Clock::precise`](pr_core::time::Clock::precise).")]
             ///
             /// # Errors
             ///
             /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for an
             /// invalid quota.
             pub fn new(quota: super::Quota) -> Result<Self, crate::Error> {
-                Self::with_clock(quota, super::MonotonicClock::new())
+                Self::with_clock(quota, pr_core::time::Clock::precise())
             }
         }
     };
 }
 
 pub(crate) mod bucket;
-mod clock;
 mod gcra;
 mod keyed;
 #[cfg(feature = "tower")]
@@ -61,7 +60,6 @@ mod redis;
 mod window;
 
 pub use bucket::{LeakyBucket, TokenBucket};
-pub use clock::{LimiterClock, MonotonicClock};
 pub use gcra::Gcra;
 pub use keyed::{KeyedLimiter, KeyedLimiterBuilder};
 #[cfg(feature = "tower")]
@@ -280,11 +278,12 @@ impl From<Denied> for Error {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{Denied, Gcra, ManualClock, Quota, RateLimiter};
+/// use pr_core::time::ManualClock;
+/// use pr_resilience::{Denied, Gcra, Quota, RateLimiter};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
-/// let limiter = Gcra::with_clock(Quota::per_second(2), clock.clone())?;
+/// let limiter = Gcra::with_clock(Quota::per_second(2), clock.clock())?;
 /// assert!(limiter.check().is_ok());
 /// assert!(limiter.check().is_ok());
 /// assert_eq!(limiter.check(), Err(Denied::RetryAfter(Duration::from_millis(500))));
@@ -376,10 +375,9 @@ pub trait KeyedRateLimiter<K: ?Sized>: Clone + Send + Sync + 'static {
     fn acquire(&self, key: &K, n: u32) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
-impl<K, C> KeyedRateLimiter<K> for KeyedLimiter<K, C>
+impl<K> KeyedRateLimiter<K> for KeyedLimiter<K>
 where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
-    C: LimiterClock,
 {
     fn acquire(&self, key: &K, n: u32) -> impl Future<Output = Result<(), Error>> + Send {
         std::future::ready(self.check_key_n(key, n).map_err(Error::from))
@@ -389,7 +387,7 @@ where
 /// Implements [`Admission`](crate::Admission) for a [`RateLimiter`].
 macro_rules! admission_for_limiter {
     ($($limiter:ident),+) => {$(
-        impl<C: $crate::rate::LimiterClock> $crate::Admission for $limiter<C> {
+        impl $crate::Admission for $limiter {
             #[inline]
             fn try_acquire(&self) -> Result<(), $crate::Error> {
                 $crate::rate::RateLimiter::check(self).map_err($crate::Error::from)

@@ -7,8 +7,9 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::clock::{Clock, nanos};
+use crate::time::nanos;
 use crate::{BreakerBuilder, CircuitBreaker, Error, State};
+use pr_core::time::Clock;
 
 struct Entry {
     breaker: CircuitBreaker,

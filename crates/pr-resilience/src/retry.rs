@@ -10,7 +10,8 @@ use std::time::Duration;
 use pr_errors::CodedError;
 
 use crate::Error;
-use crate::clock::{Clock, nanos, random_f64};
+use crate::time::{nanos, random_f64};
+use pr_core::time::Clock;
 
 /// How the wait before each retry grows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -375,7 +376,7 @@ impl<C> Retry<C> {
     }
 
     /// Runs a blocking `op`, sleeping the thread between attempts (or moving
-    /// a [`ManualClock`](crate::ManualClock) forward).
+    /// a [`ManualClock`](pr_core::time::ManualClock) forward).
     ///
     /// # Errors
     ///

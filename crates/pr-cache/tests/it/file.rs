@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pr_cache::{Durability, Error, FileCache, ManualClock};
+use pr_cache::{Durability, Error, FileCache};
+use pr_core::time::ManualClock;
 
 use pr_test_support::{CrashChild, temp_dir};
 
@@ -51,7 +52,7 @@ fn ttl_on_the_injected_wall_clock_survives_reopen() {
     let clock = ManualClock::new();
     let cache = FileCache::builder(dir.path())
         .time_to_live(Duration::from_secs(60))
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     cache.insert("default", b"1").unwrap();
@@ -62,7 +63,7 @@ fn ttl_on_the_injected_wall_clock_survives_reopen() {
     assert_eq!(cache.get("short").unwrap(), None);
     assert!(!cache.entry_path("short").exists(), "expired file removed");
     let reopened = FileCache::builder(dir.path())
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     clock.advance(Duration::from_secs(54));
@@ -103,7 +104,7 @@ fn size_bound_evicts_the_least_recently_used() {
     // Each entry is 40 + 2 + 1000 bytes; room for 9.
     let cache = FileCache::builder(dir.path())
         .max_bytes(9_500)
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     for i in 0..9 {

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pr_cache::{CacheStats, Error, ManualClock, MemoryCache, RemovalCause};
+use pr_cache::{CacheStats, Error, MemoryCache, RemovalCause};
+use pr_core::time::ManualClock;
 
 type Removed = Arc<Mutex<Vec<(String, u32, RemovalCause)>>>;
 
@@ -68,7 +69,7 @@ fn ttl_and_per_entry_expiry_follow_the_injected_clock() {
     let (builder, removed) = listened(
         MemoryCache::builder()
             .time_to_live(Duration::from_secs(60))
-            .clock(clock.clone())
+            .clock(clock.clock())
             .record_stats(),
     );
     let cache = builder.build().unwrap();
@@ -102,7 +103,7 @@ fn time_to_idle_is_reset_by_reads() {
     let clock = ManualClock::new();
     let cache: MemoryCache<String, u32> = MemoryCache::builder()
         .time_to_idle(Duration::from_secs(10))
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     cache.insert("k".to_owned(), 1);
@@ -144,7 +145,7 @@ fn stats_are_exact_against_a_counted_workload() {
     let clock = ManualClock::new();
     let cache: MemoryCache<u32, u32> = MemoryCache::builder()
         .max_entries(10_000)
-        .clock(clock.clone())
+        .clock(clock.clock())
         .record_stats()
         .build()
         .unwrap();
@@ -295,7 +296,7 @@ async fn stale_while_revalidate_returns_old_value_and_refreshes_once() {
     let clock = ManualClock::new();
     let cache: MemoryCache<String, u32> = MemoryCache::builder()
         .refresh_after(Duration::from_secs(10))
-        .clock(clock.clone())
+        .clock(clock.clock())
         .record_stats()
         .build()
         .unwrap();
@@ -689,7 +690,7 @@ fn sync_stale_while_revalidate_refreshes_once_on_a_thread() {
     let clock = ManualClock::new();
     let cache: MemoryCache<String, u32> = MemoryCache::builder()
         .refresh_after(Duration::from_secs(10))
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
@@ -790,7 +791,7 @@ fn per_entry_ttl_works_without_a_cache_ttl() {
     // No TTL, TTI or refresh age: moka runs without its expiry hook, and the
     // entry's own deadline is checked on get.
     let clock = ManualClock::new();
-    let (builder, removed) = listened(MemoryCache::builder().max_entries(100).clock(clock.clone()));
+    let (builder, removed) = listened(MemoryCache::builder().max_entries(100).clock(clock.clock()));
     let cache = builder.build().unwrap();
     cache.insert_with_ttl("short".to_owned(), 1, Duration::from_secs(5));
     cache.insert("forever".to_owned(), 2);
@@ -808,7 +809,7 @@ async fn a_refresh_that_panics_does_not_block_later_refreshes() {
     let clock = ManualClock::new();
     let cache: MemoryCache<String, u32> = MemoryCache::builder()
         .refresh_after(Duration::from_secs(10))
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     cache.insert("k".to_owned(), 1);
@@ -920,7 +921,7 @@ async fn a_refresh_never_overwrites_a_newer_write_or_an_invalidation() {
         let clock = ManualClock::new();
         let builder = MemoryCache::builder()
             .refresh_after(Duration::from_secs(10))
-            .clock(clock.clone());
+            .clock(clock.clock());
         let builder = if bounded {
             builder.max_entries(100)
         } else {
@@ -971,7 +972,7 @@ fn a_refresh_due_outside_a_runtime_returns_the_old_value() {
     let clock = ManualClock::new();
     let cache: MemoryCache<String, u32> = MemoryCache::builder()
         .refresh_after(Duration::from_secs(10))
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     cache.insert("k".to_owned(), 1);

@@ -154,15 +154,20 @@ fn extreme_bounds_and_clock_advances_are_safe() {
         cache.insert(1, 1);
         assert_eq!(cache.get(&1), Some(1), "bound {bound}");
     }
-    let clock = pr_cache::ManualClock::new();
-    let start = pr_cache::Clock::instant(&clock);
+    let clock = pr_core::time::ManualClock::new();
+    let start = clock.clock().elapsed();
     clock.advance(std::time::Duration::MAX);
-    let far = pr_cache::Clock::instant(&clock);
+    let far = clock.clock().elapsed();
     clock.advance(std::time::Duration::MAX);
     assert!(far > start);
-    assert_eq!(
-        pr_cache::Clock::instant(&clock),
-        far,
-        "saturated, not wrapped"
-    );
+    assert_eq!(clock.clock().elapsed(), far, "saturated, not wrapped");
+    // A cache on the saturated clock still stores and expires entries.
+    let cache: MemoryCache<u64, u64> = MemoryCache::builder()
+        .max_entries(10)
+        .time_to_live(std::time::Duration::from_secs(1))
+        .clock(clock.clock())
+        .build()
+        .unwrap();
+    cache.insert(1, 1);
+    assert_eq!(cache.get(&1), Some(1));
 }

@@ -2,7 +2,8 @@
 //! chain continuing across rotation and restarts.
 
 use pr_core::secret::SecretString;
-use pr_logging::{AuditConfig, Logging, ManualClock, audit_files, verify, verify_all};
+use pr_core::time::ManualClock;
+use pr_logging::{AuditConfig, Logging, audit_files, verify, verify_all};
 use pr_test_support::{TempDir, temp_dir};
 
 use crate::support::{T0, quiet};
@@ -24,7 +25,7 @@ fn config(dir: &TempDir, max_size: Option<u64>) -> pr_logging::LoggingConfig {
 
 fn write(config: &pr_logging::LoggingConfig, from: u64, count: u64) {
     let (dispatch, guard) = Logging::builder(config)
-        .clock(ManualClock::at_unix(T0))
+        .clock(ManualClock::at_unix(T0).clock())
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&dispatch, || {

@@ -4,14 +4,15 @@
 
 use std::time::{Duration, SystemTime};
 
-use pr_logging::{Every, Logging, LoggingConfig, ManualClock};
+use pr_core::time::ManualClock;
+use pr_logging::{Every, Logging, LoggingConfig};
 use pr_test_support::{TempDir, temp_dir};
 
 use crate::support::{T0, all_lines, names, plain_file, quiet, read};
 
 fn run(config: &LoggingConfig, clock: &ManualClock, f: impl FnOnce()) -> pr_logging::Stats {
     let (dispatch, guard) = Logging::builder(config)
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&dispatch, f);
@@ -153,7 +154,7 @@ fn retention_by_count_and_age_across_a_restart() {
     file.rotation.max_size = Some(pr_core::units::ByteSize(1024));
     file.retention.max_files = Some(3);
     config.files.push(file);
-    let clock = ManualClock::new(SystemTime::now());
+    let clock = ManualClock::at(SystemTime::now());
     let stats = run(&config, &clock, || {
         for n in 0..200_u64 {
             tracing::info!(n, "filling");

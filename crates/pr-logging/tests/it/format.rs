@@ -1,6 +1,7 @@
 //! The JSON and text formats.
 
-use pr_logging::{Format, Logging, ManualClock};
+use pr_core::time::ManualClock;
+use pr_logging::{Format, Logging};
 use pr_test_support::temp_dir;
 use proptest::prelude::*;
 use tracing::Level;
@@ -10,7 +11,7 @@ use crate::support::{Buf, T0, quiet};
 fn capture(format: Format, f: impl FnOnce()) -> Buf {
     let buf = Buf::default();
     let (dispatch, guard) = Logging::builder(&quiet())
-        .clock(ManualClock::at_unix(T0 + 11))
+        .clock(ManualClock::at_unix(T0 + 11).clock())
         .writer("buf", Level::TRACE, format, buf.clone())
         .build()
         .unwrap();

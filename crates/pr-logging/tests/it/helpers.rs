@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use pr_logging::{Format, Logging, ManualClock, RateLimitConfig};
+use pr_core::time::ManualClock;
+use pr_logging::{Format, Logging, RateLimitConfig};
 use tracing::Level;
 
 use crate::support::{Buf, T0, quiet};
@@ -18,7 +19,7 @@ fn rate_limit_per_callsite_with_a_summary() {
     config.rate_limit = Some(limits);
     let clock = ManualClock::at_unix(T0);
     let (dispatch, guard) = Logging::builder(&config)
-        .clock(clock.clone())
+        .clock(clock.clock())
         .writer("buf", Level::TRACE, Format::Json, buf.clone())
         .build()
         .unwrap();

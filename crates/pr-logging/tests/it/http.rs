@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use pr_core::secret::SecretString;
-use pr_logging::{Logging, ManualClock};
+use pr_core::time::ManualClock;
+use pr_logging::Logging;
 
 use crate::support::{T0, quiet};
 
@@ -45,7 +46,7 @@ async fn get_and_post_loggers() {
     config.filter = "info".to_owned();
     let clock = ManualClock::at_unix(T0);
     let (_dispatch, guard) = Logging::builder(&config)
-        .clock(clock.clone())
+        .clock(clock.clock())
         .build()
         .unwrap();
     let levels = guard.levels();

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use pr_core::time::ManualClock;
 use pr_errors::CodedError;
-use pr_logging::{Format, Logging, ManualClock};
+use pr_logging::{Format, Logging};
 use tracing::Level;
 
 use crate::support::{Buf, T0, quiet};
@@ -24,7 +25,7 @@ fn filters_and_runtime_changes() {
     config.filter = "warn,it::levels=info".to_owned();
     let clock = ManualClock::at_unix(T0);
     let (dispatch, guard) = Logging::builder(&config)
-        .clock(clock.clone())
+        .clock(clock.clock())
         .writer("buf", Level::TRACE, Format::Json, buf.clone())
         .build()
         .unwrap();

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use pr_logging::{Logging, ManualClock, QueueConfig, WhenFull};
+use pr_core::time::ManualClock;
+use pr_logging::{Logging, QueueConfig, WhenFull};
 use pr_test_support::{TempDir, temp_dir};
 
 use crate::support::{T0, all_lines, plain_file, quiet};
@@ -20,7 +21,7 @@ fn two_writers(when_full: WhenFull, capacity: usize, dir: &TempDir) -> pr_loggin
     file.queue = Some(queue);
     config.files.push(file);
     let (dispatch, guard) = Logging::builder(&config)
-        .clock(ManualClock::at_unix(T0))
+        .clock(ManualClock::at_unix(T0).clock())
         .build()
         .unwrap();
     std::thread::scope(|s| {

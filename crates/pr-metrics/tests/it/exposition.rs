@@ -1,14 +1,15 @@
 //! The exposition text of every metric kind, checked by the real
 //! `promtool` (Debian's `prometheus` package; `.ci/run` installs it).
 
-use pr_metrics::{Clock, Format, MetricKind, Registry};
+use pr_core::time::ManualClock;
+use pr_metrics::{Format, MetricKind, Registry};
 use pr_test_support::{check_metrics, promtool, temp_dir};
 
 /// A registry with every kind, labels needing escapes, global labels, a
 /// summary, a unit, and an overflowed family.
 fn full_registry() -> Registry {
     let registry = Registry::builder()
-        .clock(Clock::manual())
+        .clock(ManualClock::at_unix(1_700_000_000).clock())
         .global_label("service", "shop \"eu\"")
         .max_series_per_metric(2)
         .summary("rpc_latency_seconds")

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use pr_core::time::ManualClock;
 use pr_errors::CodedError;
 use pr_metrics::{Clock, Format, MetricKind, Registry, SeriesValue};
 
@@ -82,9 +83,9 @@ fn cardinality_limit_sends_new_label_sets_to_one_overflow_series() {
 
 #[test]
 fn idle_series_expire_only_when_unheld_and_unchanged() {
-    let clock = Clock::manual();
+    let clock = ManualClock::at_unix(1_700_000_000);
     let registry = Registry::builder()
-        .clock(clock.clone())
+        .clock(clock.clock())
         .idle_timeout(Duration::from_secs(60))
         .build()
         .unwrap();
@@ -195,8 +196,8 @@ fn concurrent_scrapes_and_writes_are_safe() {
 
 #[test]
 fn timer_records_on_drop_and_can_be_discarded() {
-    let clock = Clock::manual();
-    let registry = Registry::builder().clock(clock.clone()).build().unwrap();
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let registry = Registry::builder().clock(clock.clock()).build().unwrap();
     let histogram = registry.histogram("job_duration_seconds", &[]).unwrap();
     {
         let _timer = histogram.start_timer();
@@ -381,12 +382,12 @@ fn small_api_surface() {
     counter.inc_by(5);
     assert_eq!(counter.value(), 5);
 
-    let clock = Clock::manual();
-    let registry = Registry::builder().clock(clock.clone()).build().unwrap();
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let registry = Registry::builder().clock(clock.clock()).build().unwrap();
     assert!(registry.clock().is_manual());
     assert_eq!(registry.config().max_series_per_metric, 1_000);
     assert!(format!("{registry:?}").contains("Registry"));
-    assert!(format!("{clock:?}").starts_with("Clock::manual"));
+    assert!(format!("{:?}", clock.clock()).starts_with("Clock::manual"));
     assert_eq!(format!("{:?}", Clock::system()), "Clock::system()");
     let histogram = registry.histogram("op_duration_seconds", &[]).unwrap();
     histogram.record_duration(Duration::from_millis(1500));

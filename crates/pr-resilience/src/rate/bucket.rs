@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{Denied, LimiterClock, MonotonicClock, Quota, RateLimiter, RejectCounter};
+use pr_core::time::Clock;
+
+use super::{Denied, Quota, RateLimiter, RejectCounter};
 use crate::Error;
 
 pub(crate) use pr_core::sync::lock;
@@ -48,11 +50,12 @@ impl Shape {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{ManualClock, Quota, RateLimiter, TokenBucket};
+/// use pr_core::time::ManualClock;
+/// use pr_resilience::{Quota, RateLimiter, TokenBucket};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
-/// let bucket = TokenBucket::with_clock(Quota::per_second(10).with_burst(2), clock.clone())?;
+/// let bucket = TokenBucket::with_clock(Quota::per_second(10).with_burst(2), clock.clock())?;
 /// assert!(bucket.check_n(2).is_ok());
 /// assert!(bucket.check().is_err());
 /// clock.advance(Duration::from_millis(100));
@@ -60,14 +63,14 @@ impl Shape {
 /// # Ok(())
 /// # }
 /// ```
-pub struct TokenBucket<C = MonotonicClock> {
-    inner: Arc<BucketInner<C, TokenState>>,
+pub struct TokenBucket {
+    inner: Arc<BucketInner<TokenState>>,
 }
 
-struct BucketInner<C, S> {
+struct BucketInner<S> {
     state: Mutex<S>,
     shape: Shape,
-    clock: C,
+    clock: Clock,
     rejected: RejectCounter,
 }
 
@@ -80,15 +83,15 @@ struct TokenState {
 
 shared_limiter!(TokenBucket, "A full bucket", shape.quota);
 
-impl<C: LimiterClock> TokenBucket<C> {
+impl TokenBucket {
     /// A full bucket on the given clock.
     ///
     /// # Errors
     ///
     /// As [`TokenBucket::new`].
-    pub fn with_clock(quota: Quota, clock: C) -> Result<Self, Error> {
+    pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let shape = Shape::new(quota)?;
-        let now = clock.now();
+        let now = clock.now_nanos();
         Ok(Self {
             inner: Arc::new(BucketInner {
                 state: Mutex::new(TokenState {
@@ -106,7 +109,7 @@ impl<C: LimiterClock> TokenBucket<C> {
     #[must_use]
     pub fn available(&self) -> u32 {
         let inner = &*self.inner;
-        let now = inner.clock.now();
+        let now = inner.clock.now_nanos();
         let state = *lock(&inner.state);
         let credit = refill(state, now, inner.shape.capacity);
         u32::try_from(credit / inner.shape.interval).unwrap_or(u32::MAX)
@@ -115,7 +118,7 @@ impl<C: LimiterClock> TokenBucket<C> {
     fn decide(&self, n: u32, take: bool) -> Result<(), Denied> {
         let inner = &*self.inner;
         let need = inner.shape.too_many(n)?;
-        let now = inner.clock.now();
+        let now = inner.clock.now_nanos();
         let mut state = lock(&inner.state);
         let credit = refill(*state, now, inner.shape.capacity);
         if credit < need {
@@ -142,7 +145,7 @@ fn refill(state: TokenState, now: u64, capacity: u64) -> u64 {
     state.credit.saturating_add(elapsed).min(capacity)
 }
 
-impl<C: LimiterClock> RateLimiter for TokenBucket<C> {
+impl RateLimiter for TokenBucket {
     fn check_n(&self, n: u32) -> Result<(), Denied> {
         self.decide(n, true)
     }
@@ -169,11 +172,12 @@ impl<C: LimiterClock> RateLimiter for TokenBucket<C> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{LeakyBucket, ManualClock, Quota, RateLimiter};
+/// use pr_core::time::ManualClock;
+/// use pr_resilience::{LeakyBucket, Quota, RateLimiter};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
-/// let bucket = LeakyBucket::with_clock(Quota::per_second(10).with_burst(3), clock)?;
+/// let bucket = LeakyBucket::with_clock(Quota::per_second(10).with_burst(3), clock.clock())?;
 /// assert_eq!(bucket.reserve_n(1), Ok(Duration::ZERO));
 /// assert_eq!(bucket.reserve_n(1), Ok(Duration::from_millis(100)));
 /// assert_eq!(bucket.reserve_n(1), Ok(Duration::from_millis(200)));
@@ -182,19 +186,19 @@ impl<C: LimiterClock> RateLimiter for TokenBucket<C> {
 /// # Ok(())
 /// # }
 /// ```
-pub struct LeakyBucket<C = MonotonicClock> {
-    inner: Arc<BucketInner<C, u64>>,
+pub struct LeakyBucket {
+    inner: Arc<BucketInner<u64>>,
 }
 
 shared_limiter!(LeakyBucket, "An empty bucket", shape.quota);
 
-impl<C: LimiterClock> LeakyBucket<C> {
+impl LeakyBucket {
     /// An empty bucket on the given clock.
     ///
     /// # Errors
     ///
     /// As [`LeakyBucket::new`].
-    pub fn with_clock(quota: Quota, clock: C) -> Result<Self, Error> {
+    pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let shape = Shape::new(quota)?;
         Ok(Self {
             inner: Arc::new(BucketInner {
@@ -218,7 +222,7 @@ impl<C: LimiterClock> LeakyBucket<C> {
     pub fn reserve_n(&self, n: u32) -> Result<Duration, Denied> {
         let inner = &*self.inner;
         let add = inner.shape.too_many(n)?;
-        let now = inner.clock.now();
+        let now = inner.clock.now_nanos();
         let mut empty_at = lock(&inner.state);
         let start = (*empty_at).max(now);
         let level = start - now + add;
@@ -236,7 +240,7 @@ impl<C: LimiterClock> LeakyBucket<C> {
     fn decide(&self, n: u32, take: bool) -> Result<(), Denied> {
         let inner = &*self.inner;
         let add = inner.shape.too_many(n)?;
-        let now = inner.clock.now();
+        let now = inner.clock.now_nanos();
         let mut empty_at = lock(&inner.state);
         if *empty_at > now {
             let wait = *empty_at - now;
@@ -253,7 +257,7 @@ impl<C: LimiterClock> LeakyBucket<C> {
     }
 }
 
-impl<C: LimiterClock> RateLimiter for LeakyBucket<C> {
+impl RateLimiter for LeakyBucket {
     fn check_n(&self, n: u32) -> Result<(), Denied> {
         self.decide(n, true)
     }

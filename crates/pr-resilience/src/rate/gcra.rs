@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::{Denied, LimiterClock, MonotonicClock, Quota, RateLimiter, RejectCounter};
+use pr_core::time::Clock;
+
+use super::{Denied, Quota, RateLimiter, RejectCounter};
 use crate::Error;
 
 /// A GCRA rate limiter: one atomic word, lock-free, with a burst.
@@ -27,24 +29,24 @@ use crate::Error;
 /// # Ok(())
 /// # }
 /// ```
-pub struct Gcra<C = MonotonicClock> {
-    inner: Inner<C>,
+pub struct Gcra {
+    inner: Inner,
 }
 
 /// The figures live in each handle (copied on clone); only the state, one
 /// atomic word, is shared: a check reads it through one pointer.
 #[derive(Clone)]
-struct Inner<C> {
+struct Inner {
     tat: Arc<AtomicU64>,
     interval: u64,
     capacity: u64,
     burst: u32,
     quota: Quota,
-    clock: C,
+    clock: Clock,
     rejected: RejectCounter,
 }
 
-impl<C: Clone> Clone for Gcra<C> {
+impl Clone for Gcra {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -52,7 +54,7 @@ impl<C: Clone> Clone for Gcra<C> {
     }
 }
 
-impl<C> std::fmt::Debug for Gcra<C> {
+impl std::fmt::Debug for Gcra {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gcra")
             .field("quota", &self.inner.quota)
@@ -61,24 +63,25 @@ impl<C> std::fmt::Debug for Gcra<C> {
 }
 
 impl Gcra {
-    /// A limiter on the default clock.
+    /// A limiter on the default clock, [`Clock::precise`] (the coarse
+    /// clock's ticks would admit a fast quota in bursts).
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] for a quota with no permits, no burst, or
     /// less than a nanosecond per permit.
     pub fn new(quota: Quota) -> Result<Self, Error> {
-        Self::with_clock(quota, MonotonicClock::new())
+        Self::with_clock(quota, Clock::precise())
     }
 }
 
-impl<C: LimiterClock> Gcra<C> {
+impl Gcra {
     /// A limiter on the given clock.
     ///
     /// # Errors
     ///
     /// As [`Gcra::new`].
-    pub fn with_clock(quota: Quota, clock: C) -> Result<Self, Error> {
+    pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let nanos = quota.nanos()?;
         Ok(Self {
             inner: Inner {
@@ -102,7 +105,7 @@ impl<C: LimiterClock> Gcra<C> {
                 burst: inner.burst,
             });
         }
-        let now = inner.clock.now();
+        let now = inner.clock.now_nanos();
         let add = u64::from(n) * inner.interval;
         let mut tat = inner.tat.load(Ordering::Relaxed);
         loop {
@@ -130,13 +133,13 @@ impl<C: LimiterClock> Gcra<C> {
     }
 }
 
-impl<C: LimiterClock> Gcra<C> {
+impl Gcra {
     /// One permit: the hot path, with no burst check (one permit always
     /// fits a burst of at least one) and no multiplication.
     #[inline]
     fn check_one(&self) -> Result<(), Denied> {
         let inner = &self.inner;
-        let now = inner.clock.now();
+        let now = inner.clock.now_nanos();
         let mut tat = inner.tat.load(Ordering::Relaxed);
         loop {
             let next = tat.max(now) + inner.interval;
@@ -157,7 +160,7 @@ impl<C: LimiterClock> Gcra<C> {
     }
 }
 
-impl<C: LimiterClock> RateLimiter for Gcra<C> {
+impl RateLimiter for Gcra {
     #[inline]
     fn check_n(&self, n: u32) -> Result<(), Denied> {
         self.decide(n, true)

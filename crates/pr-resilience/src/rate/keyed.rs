@@ -8,7 +8,9 @@ use std::time::Duration;
 use hashbrown::HashTable;
 
 use super::bucket::lock;
-use super::{Denied, LimiterClock, MonotonicClock, Quota, RejectCounter};
+use pr_core::time::Clock;
+
+use super::{Denied, Quota, RejectCounter};
 use crate::Error;
 
 /// One GCRA state per key, in a fixed number of shards, with at most
@@ -47,8 +49,8 @@ use crate::Error;
 /// # Ok(())
 /// # }
 /// ```
-pub struct KeyedLimiter<K, C = MonotonicClock> {
-    inner: Arc<Inner<K, C>>,
+pub struct KeyedLimiter<K> {
+    inner: Arc<Inner<K>>,
 }
 
 /// One shard: each key with its theoretical arrival time and its weight,
@@ -79,7 +81,7 @@ impl<K> ShardTable<K> {
 /// What a key's weigher returns: the bytes it owns besides its entry.
 type Weigher<K> = Arc<dyn Fn(&K) -> usize + Send + Sync>;
 
-struct Inner<K, C> {
+struct Inner<K> {
     shards: Box<[Shard<K>]>,
     shard_bits: u32,
     per_shard: usize,
@@ -92,13 +94,13 @@ struct Inner<K, C> {
     quota: Quota,
     max_keys: usize,
     max_bytes: usize,
-    clock: C,
+    clock: Clock,
     rejected: RejectCounter,
     #[cfg(feature = "metrics")]
     evicted: metrics::Counter,
 }
 
-impl<K, C> Clone for KeyedLimiter<K, C> {
+impl<K> Clone for KeyedLimiter<K> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -106,7 +108,7 @@ impl<K, C> Clone for KeyedLimiter<K, C> {
     }
 }
 
-impl<K, C> std::fmt::Debug for KeyedLimiter<K, C> {
+impl<K> std::fmt::Debug for KeyedLimiter<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyedLimiter")
             .field("quota", &self.inner.quota)
@@ -118,16 +120,16 @@ impl<K, C> std::fmt::Debug for KeyedLimiter<K, C> {
 
 /// Builds a [`KeyedLimiter`]; made by [`KeyedLimiter::builder`].
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct KeyedLimiterBuilder<K, C = MonotonicClock> {
+pub struct KeyedLimiterBuilder<K> {
     quota: Quota,
     max_keys: usize,
     max_bytes: usize,
     weigher: Weigher<K>,
     shards: Option<usize>,
-    clock: C,
+    clock: Clock,
 }
 
-impl<K, C: std::fmt::Debug> std::fmt::Debug for KeyedLimiterBuilder<K, C> {
+impl<K> std::fmt::Debug for KeyedLimiterBuilder<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyedLimiterBuilder")
             .field("quota", &self.quota)
@@ -148,20 +150,15 @@ const fn entry_bytes<K>() -> usize {
 }
 
 impl<K> KeyedLimiterBuilder<K> {
-    /// Reads time from `clock` instead of the default clock.
-    pub fn clock<C2: LimiterClock>(self, clock: C2) -> KeyedLimiterBuilder<K, C2> {
-        KeyedLimiterBuilder {
-            quota: self.quota,
-            max_keys: self.max_keys,
-            max_bytes: self.max_bytes,
-            weigher: self.weigher,
-            shards: self.shards,
-            clock,
-        }
+    /// Reads time from `clock` instead of the default clock
+    /// ([`Clock::precise`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
-impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiterBuilder<K, C> {
+impl<K: Hash + Eq + Clone> KeyedLimiterBuilder<K> {
     /// The most keys held at once (default 100,000).
     pub fn max_keys(mut self, max_keys: usize) -> Self {
         self.max_keys = max_keys;
@@ -195,7 +192,7 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiterBuilder<K, C> {
     ///
     /// [`Error::InvalidConfig`] for an invalid quota, no keys, or a shard
     /// count that is not a power of two or exceeds the maximum of keys.
-    pub fn build(self) -> Result<KeyedLimiter<K, C>, Error> {
+    pub fn build(self) -> Result<KeyedLimiter<K>, Error> {
         let nanos = self.quota.nanos()?;
         if self.max_keys == 0 {
             return Err(Error::InvalidConfig {
@@ -264,12 +261,12 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
             max_bytes: DEFAULT_MAX_BYTES,
             weigher: Arc::new(|_| 0),
             shards: None,
-            clock: MonotonicClock::new(),
+            clock: Clock::precise(),
         }
     }
 }
 
-impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
+impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// Takes one permit for `key`.
     ///
     /// # Errors
@@ -377,7 +374,7 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
         reason = "called for its effect; the count is informational"
     )]
     pub fn sweep(&self) -> usize {
-        let now = self.inner.clock.now();
+        let now = self.inner.clock.now_nanos();
         self.inner
             .shards
             .iter()
@@ -412,7 +409,7 @@ impl<K: Hash + Eq + Clone, C: LimiterClock> KeyedLimiter<K, C> {
             usize::try_from(hash >> (64 - inner.shard_bits)).unwrap_or(0)
         };
         let add = u64::from(n) * inner.interval;
-        let now = inner.clock.now();
+        let now = inner.clock.now_nanos();
         let mut shard = lock(&inner.shards[shard]);
         let eq = |entry: &(K, u64, usize)| entry.0.borrow() == key;
         if let Some(entry) = shard.table.find_mut(hash, eq) {

@@ -30,7 +30,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::bucket::lock;
 use super::{KeyedRateLimiter, Quota};
-use crate::{Clock, Error};
+use crate::Error;
+use pr_core::time::Clock;
 
 /// The GCRA script: `KEYS[1]` the key; `ARGV` interval and capacity in
 /// microseconds, permits, take (1) or peek (0). Answers `{1, 0}` or
@@ -240,7 +241,7 @@ impl RedisLimiterBuilder {
         self
     }
 
-    /// The clock of the breaker's cooldown (default tokio's).
+    /// The clock of the breaker's cooldown (default [`Clock::system`]).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::bucket::lock;
-use super::{Denied, LimiterClock, MonotonicClock, Quota, RateLimiter, RejectCounter};
+use pr_core::time::Clock;
+
+use super::{Denied, Quota, RateLimiter, RejectCounter};
 use crate::Error;
 
 /// Checks the quota of a window limiter: `(limit, window in ns)`.
@@ -36,11 +38,12 @@ fn exceeds(n: u32, limit: u32) -> Result<(), Denied> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{Denied, ManualClock, Quota, RateLimiter, SlidingWindowLog};
+/// use pr_core::time::ManualClock;
+/// use pr_resilience::{Denied, Quota, RateLimiter, SlidingWindowLog};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
-/// let log = SlidingWindowLog::with_clock(Quota::per_minute(2), clock.clone())?;
+/// let log = SlidingWindowLog::with_clock(Quota::per_minute(2), clock.clock())?;
 /// log.check()?;
 /// clock.advance(Duration::from_secs(10));
 /// log.check()?;
@@ -48,16 +51,16 @@ fn exceeds(n: u32, limit: u32) -> Result<(), Denied> {
 /// # Ok(())
 /// # }
 /// ```
-pub struct SlidingWindowLog<C = MonotonicClock> {
-    inner: Arc<WindowInner<C, LogState>>,
+pub struct SlidingWindowLog {
+    inner: Arc<WindowInner<LogState>>,
 }
 
-struct WindowInner<C, S> {
+struct WindowInner<S> {
     state: Mutex<S>,
     limit: u32,
     window: u64,
     quota: Quota,
-    clock: C,
+    clock: Clock,
     rejected: RejectCounter,
 }
 
@@ -71,13 +74,13 @@ struct LogState {
 
 shared_limiter!(SlidingWindowLog, "A log", quota);
 
-impl<C: LimiterClock> SlidingWindowLog<C> {
+impl SlidingWindowLog {
     /// A log on the given clock.
     ///
     /// # Errors
     ///
     /// As [`SlidingWindowLog::new`].
-    pub fn with_clock(quota: Quota, clock: C) -> Result<Self, Error> {
+    pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let (limit, window) = window_of(quota)?;
         Ok(Self {
             inner: Arc::new(WindowInner {
@@ -94,7 +97,7 @@ impl<C: LimiterClock> SlidingWindowLog<C> {
     fn decide(&self, n: u32, take: bool) -> Result<(), Denied> {
         let inner = &*self.inner;
         exceeds(n, inner.limit)?;
-        let now = inner.clock.now();
+        let now = inner.clock.now_nanos();
         let mut state = lock(&inner.state);
         // Forget admissions that left the window (at `t + window <= now`).
         while let Some(&(at, permits)) = state.entries.front() {
@@ -134,7 +137,7 @@ impl<C: LimiterClock> SlidingWindowLog<C> {
     }
 }
 
-impl<C: LimiterClock> RateLimiter for SlidingWindowLog<C> {
+impl RateLimiter for SlidingWindowLog {
     fn check_n(&self, n: u32) -> Result<(), Denied> {
         self.decide(n, true)
     }
@@ -163,11 +166,12 @@ impl<C: LimiterClock> RateLimiter for SlidingWindowLog<C> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{ManualClock, Quota, RateLimiter, SlidingWindowCounter};
+/// use pr_core::time::ManualClock;
+/// use pr_resilience::{Quota, RateLimiter, SlidingWindowCounter};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
-/// let window = SlidingWindowCounter::with_clock(Quota::per_second(10), clock.clone())?;
+/// let window = SlidingWindowCounter::with_clock(Quota::per_second(10), clock.clock())?;
 /// window.check_n(10)?;
 /// assert!(window.check().is_err());
 /// // Half-way through the next window, half of the last one still counts.
@@ -177,8 +181,8 @@ impl<C: LimiterClock> RateLimiter for SlidingWindowLog<C> {
 /// # Ok(())
 /// # }
 /// ```
-pub struct SlidingWindowCounter<C = MonotonicClock> {
-    inner: Arc<WindowInner<C, CounterState>>,
+pub struct SlidingWindowCounter {
+    inner: Arc<WindowInner<CounterState>>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -211,13 +215,13 @@ impl CounterState {
 
 shared_limiter!(SlidingWindowCounter, "A window", quota);
 
-impl<C: LimiterClock> SlidingWindowCounter<C> {
+impl SlidingWindowCounter {
     /// A window on the given clock.
     ///
     /// # Errors
     ///
     /// As [`SlidingWindowCounter::new`].
-    pub fn with_clock(quota: Quota, clock: C) -> Result<Self, Error> {
+    pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let (limit, window) = window_of(quota)?;
         Ok(Self {
             inner: Arc::new(WindowInner {
@@ -232,9 +236,14 @@ impl<C: LimiterClock> SlidingWindowCounter<C> {
     }
 
     fn decide(&self, n: u32, take: bool) -> Result<(), Denied> {
+        self.decide_at(n, take, self.inner.clock.now_nanos())
+    }
+
+    /// [`decide`](Self::decide) with the clock read as `now`: the tests
+    /// replay readings taken in one order and locked in another.
+    pub(super) fn decide_at(&self, n: u32, take: bool, now: u64) -> Result<(), Denied> {
         let inner = &*self.inner;
         exceeds(n, inner.limit)?;
-        let now = inner.clock.now();
         let w = u128::from(inner.window);
         let limit = u64::from(inner.limit);
         let n64 = u64::from(n);
@@ -281,7 +290,7 @@ impl<C: LimiterClock> SlidingWindowCounter<C> {
     }
 }
 
-impl<C: LimiterClock> RateLimiter for SlidingWindowCounter<C> {
+impl RateLimiter for SlidingWindowCounter {
     fn check_n(&self, n: u32) -> Result<(), Denied> {
         self.decide(n, true)
     }

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
+use pr_core::time::ManualClock;
 use pr_resilience::{
-    BreakerBuilder, CallError, CircuitBreaker, Error, ManualClock, Outcome, SlidingWindow, State,
+    BreakerBuilder, CallError, CircuitBreaker, Error, Outcome, SlidingWindow, State,
 };
 
 fn count_breaker(clock: &ManualClock) -> BreakerBuilder {

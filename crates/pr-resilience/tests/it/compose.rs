@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use pr_core::time::ManualClock;
 use pr_resilience::{
     BreakerRegistry, CallError, CircuitBreaker, Error, Failover, Fallback, Hedge, HedgeMode,
-    ManualClock, RetryBudget, SlidingWindow, State,
+    RetryBudget, SlidingWindow, State,
 };
 
 fn transient(name: &str) -> Error {

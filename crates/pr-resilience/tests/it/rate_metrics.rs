@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use pr_resilience::{DeadLetter, Dlq, DlqConfig, Gcra, ManualClock, Quota, RateLimiter};
+use pr_core::time::ManualClock;
+use pr_resilience::{DeadLetter, Dlq, DlqConfig, Gcra, Quota, RateLimiter};
 
 /// Keeps every counter and gauge by name (labels folded in).
 #[derive(Default)]
@@ -45,7 +46,7 @@ fn limiter_and_queue_figures_are_reported() {
     let capture = Capture::default();
     let dir = pr_test_support::temp_dir("resilience-dlq-metrics");
     metrics::with_local_recorder(&capture, || {
-        let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new()).unwrap();
+        let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new().clock()).unwrap();
         gcra.check().unwrap();
         assert!(gcra.check().is_err());
         assert!(gcra.peek().is_err(), "a peek is not counted");
@@ -89,7 +90,7 @@ fn exposition_passes_promtool() {
     let handle = recorder.handle();
     let dir = pr_test_support::temp_dir("resilience-dlq-promtool");
     metrics::with_local_recorder(&recorder, || {
-        let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new()).unwrap();
+        let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new().clock()).unwrap();
         gcra.check().unwrap();
         assert!(gcra.check().is_err());
         let keyed = pr_resilience::KeyedLimiter::<u64>::builder(Quota::per_hour(1))

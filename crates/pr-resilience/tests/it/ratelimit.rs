@@ -5,10 +5,11 @@
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
+use pr_core::time::ManualClock;
 use pr_errors::CodedError;
 use pr_resilience::{
-    Admission, Clock, Denied, Gcra, KeyedLimiter, LeakyBucket, LimiterClock, ManualClock, Quota,
-    RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
+    Admission, Clock, Denied, Gcra, KeyedLimiter, LeakyBucket, Quota, RateLimiter,
+    SlidingWindowCounter, SlidingWindowLog, TokenBucket,
 };
 use proptest::prelude::*;
 
@@ -29,13 +30,13 @@ const KINDS: [Kind; 5] = [
     Kind::Window,
 ];
 
-fn limiter(kind: Kind, quota: Quota, clock: ManualClock) -> Box<dyn RateLimiter> {
+fn limiter(kind: Kind, quota: Quota, clock: &ManualClock) -> Box<dyn RateLimiter> {
     match kind {
-        Kind::Gcra => Box::new(Gcra::with_clock(quota, clock).unwrap()),
-        Kind::Token => Box::new(TokenBucket::with_clock(quota, clock).unwrap()),
-        Kind::Leaky => Box::new(LeakyBucket::with_clock(quota, clock).unwrap()),
-        Kind::Log => Box::new(SlidingWindowLog::with_clock(quota, clock).unwrap()),
-        Kind::Window => Box::new(SlidingWindowCounter::with_clock(quota, clock).unwrap()),
+        Kind::Gcra => Box::new(Gcra::with_clock(quota, clock.clock()).unwrap()),
+        Kind::Token => Box::new(TokenBucket::with_clock(quota, clock.clock()).unwrap()),
+        Kind::Leaky => Box::new(LeakyBucket::with_clock(quota, clock.clock()).unwrap()),
+        Kind::Log => Box::new(SlidingWindowLog::with_clock(quota, clock.clock()).unwrap()),
+        Kind::Window => Box::new(SlidingWindowCounter::with_clock(quota, clock.clock()).unwrap()),
     }
 }
 
@@ -81,12 +82,12 @@ proptest! {
         let quota = Quota::new(permits, Duration::from_millis(period_ms)).with_burst(burst);
         for kind in KINDS {
             let clock = ManualClock::new();
-            let limiter = limiter(kind, quota, clock.clone());
+            let limiter = limiter(kind, quota, &clock);
             let mut admitted = Vec::new();
             for &(advance_ms, n, probe) in &ops {
                 clock.advance(Duration::from_micros(advance_ms * 37));
                 match limiter.check_n(n) {
-                    Ok(()) => admitted.push((clock.now(), n)),
+                    Ok(()) => admitted.push((clock.clock().now_nanos(), n)),
                     Err(Denied::RetryAfter(wait)) => {
                         let wait = u64::try_from(wait.as_nanos()).unwrap();
                         prop_assert!(wait > 0, "{kind:?}: a refusal with no wait");
@@ -97,7 +98,7 @@ proptest! {
                             clock.advance(Duration::from_nanos(1));
                             prop_assert_eq!(limiter.peek_n(n), Ok(()), "{:?}: refused at its retry-after", kind);
                             prop_assert_eq!(limiter.check_n(n), Ok(()));
-                            admitted.push((clock.now(), n));
+                            admitted.push((clock.clock().now_nanos(), n));
                         }
                     }
                     Err(Denied::ExceedsBurst { requested, burst: b }) => {
@@ -119,7 +120,7 @@ fn two_threads_on_one_limiter_admit_what_one_would() {
     for kind in KINDS {
         let alone = {
             let clock = ManualClock::new();
-            let limiter = limiter(kind, quota, clock.clone());
+            let limiter = limiter(kind, quota, &clock);
             let mut total = 0;
             for _ in 0..20 {
                 total += (0..2_000).filter(|_| limiter.check().is_ok()).count();
@@ -128,7 +129,7 @@ fn two_threads_on_one_limiter_admit_what_one_would() {
             total
         };
         let clock = ManualClock::new();
-        let shared: Arc<dyn RateLimiter> = Arc::from(limiter(kind, quota, clock.clone()));
+        let shared: Arc<dyn RateLimiter> = Arc::from(limiter(kind, quota, &clock));
         let barrier = Arc::new(Barrier::new(2));
         let threads: Vec<_> = (0..2)
             .map(|id| {
@@ -156,7 +157,7 @@ fn two_threads_on_one_limiter_admit_what_one_would() {
 fn a_million_keys_stay_within_the_maximum() {
     let clock = ManualClock::new();
     let keyed = KeyedLimiter::<u64>::builder(Quota::per_hour(10))
-        .clock(clock.clone())
+        .clock(clock.clock())
         .max_keys(10_000)
         .build()
         .unwrap();
@@ -186,7 +187,7 @@ fn a_million_keys_stay_within_the_maximum() {
 fn long_distinct_keys_stay_within_the_byte_bound() {
     // 10,000 distinct 4 KB keys (40 MB) against a 1 MiB bound.
     let keyed = KeyedLimiter::<String>::builder(Quota::per_hour(1))
-        .clock(ManualClock::new())
+        .clock(ManualClock::new().clock())
         .max_keys(100_000)
         .max_bytes(1 << 20)
         .weigher(|key: &String| key.len())
@@ -215,7 +216,7 @@ fn long_distinct_keys_stay_within_the_byte_bound() {
 #[test]
 fn a_key_heavier_than_a_shard_may_hold_is_refused_not_tracked() {
     let keyed = KeyedLimiter::<String>::builder(Quota::per_minute(100))
-        .clock(ManualClock::new())
+        .clock(ManualClock::new().clock())
         .max_bytes(64 * 1024)
         .shards(1)
         .weigher(|key: &String| key.len())
@@ -248,7 +249,7 @@ fn keyed_bytes_match_the_keys_held_through_evictions_and_sweeps() {
     let clock = ManualClock::new();
     let entry = 100;
     let keyed = KeyedLimiter::<u64>::builder(Quota::per_second(1))
-        .clock(clock.clone())
+        .clock(clock.clock())
         .max_keys(1_000)
         .max_bytes(64 * 1024)
         .shards(4)
@@ -279,7 +280,7 @@ fn keyed_bytes_match_the_keys_held_through_evictions_and_sweeps() {
 #[test]
 fn keyed_limits_each_key_apart() {
     let keyed = KeyedLimiter::<String>::builder(Quota::per_minute(2))
-        .clock(ManualClock::new())
+        .clock(ManualClock::new().clock())
         .build()
         .unwrap();
     keyed.check_key("a").unwrap();
@@ -330,7 +331,7 @@ async fn leaky_bucket_releases_waiters_evenly_spaced() {
 
 #[test]
 fn limiters_are_admission_stages_with_a_retry_after() {
-    let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new()).unwrap();
+    let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new().clock()).unwrap();
     gcra.try_acquire().unwrap();
     let refused = gcra.try_acquire().unwrap_err();
     assert_eq!(refused.info().code.as_str(), "resilience.rate_limited");
@@ -341,7 +342,7 @@ fn limiters_are_admission_stages_with_a_retry_after() {
 #[tokio::test(start_paused = true)]
 async fn a_pipeline_with_a_limiter_refuses_past_the_quota() {
     let clock = ManualClock::new();
-    let limiter = Gcra::with_clock(Quota::per_second(2), clock.clone()).unwrap();
+    let limiter = Gcra::with_clock(Quota::per_second(2), clock.clock()).unwrap();
     let pipeline = pr_resilience::Pipeline::standard("api")
         .admission(limiter.clone())
         .build()

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use pr_core::time::ManualClock;
 use pr_errors::CodedError;
-use pr_resilience::{Error, FailurePolicy, ManualClock, Quota, RedisAlgorithm, RedisLimiter};
+use pr_resilience::{Error, FailurePolicy, Quota, RedisAlgorithm, RedisLimiter};
 use pr_test_support::RedisServer;
 
 /// Two limiters (two connections) hammer one key together.

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pr_resilience::{Backoff, Clock, Error, Jitter, ManualClock, Retry, RetryBudget, RetryEvent};
+use pr_core::time::ManualClock;
+use pr_resilience::{Backoff, Clock, Error, Jitter, Retry, RetryBudget, RetryEvent};
 
 fn transient() -> Error {
     Error::Rejected {
