@@ -442,7 +442,7 @@ fn parse_index_line(line: &str) -> Option<(u64, Option<String>)> {
 
 /// Whether `text` matches the glob `pattern`: `*` any run, `?` one character.
 #[must_use]
-pub fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);

@@ -87,7 +87,7 @@
 //! # Errors
 //!
 //! Building and the file cache fail with [`Error`]; its codes are in
-//! [`CODES`]. Loaders keep their own error types, shared in an `Arc`.
+//! [`codes`]. Loaders keep their own error types, shared in an `Arc`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -114,8 +114,14 @@ mod weigh;
 pub use pr_core::time::Clock;
 
 pub use config::{FileCacheConfig, MemoryCacheConfig};
-pub use error::{CODEC, CODES, Error, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
-pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN, glob_match};
+pub use error::Error;
+
+/// The stable codes of [`Error`], each with its HTTP status and retry
+/// class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{CODEC, CODES, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
+}
+pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN};
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub use health::FileCacheCheck;

@@ -35,6 +35,7 @@
 //! bottom of the layering in `docs/STYLE.md`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
 
 pub mod secret;
 pub mod sync;

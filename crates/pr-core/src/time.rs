@@ -9,11 +9,10 @@
 //!   standard monotonic clock elsewhere. Plenty for expiry, idle eviction
 //!   and open waits.
 //! - [`Clock::precise`] reads the precise monotonic clock: for rate limiters,
-//!   timers and short durations. On x86-64 Linux whose kernel keeps time on
-//!   the CPU's time-stamp counter it reads that counter, scaled to
-//!   `CLOCK_MONOTONIC` nanoseconds (calibrated once, 10 ms, at first use: a
-//!   third of `clock_gettime`'s cost on the rate limiters' hot path); else
-//!   `CLOCK_MONOTONIC`, or the standard monotonic clock off Linux.
+//!   timers and short durations. It is `quanta`'s: the CPU's time-stamp
+//!   counter scaled to nanoseconds where the counter is invariant (a third
+//!   of `clock_gettime`'s cost on the rate limiters' hot path, measured),
+//!   the OS monotonic clock elsewhere.
 //! - `Clock::tokio` (feature `tokio`) reads `tokio::time::Instant`, so tests
 //!   on paused time (`#[tokio::test(start_paused = true)]`) drive it with
 //!   `tokio::time::advance`.
@@ -53,8 +52,8 @@ pub struct Clock(Source);
 enum Source {
     /// The coarse monotonic clock; the reading at the origin.
     System(u64),
-    /// The precise monotonic clock; the reading at the origin.
-    Precise(u64),
+    /// The precise monotonic clock and its raw reading at the origin.
+    Precise(quanta::Clock, u64),
     #[cfg(feature = "tokio")]
     Tokio(tokio::time::Instant),
     Manual(Arc<Manual>),
@@ -81,7 +80,7 @@ impl fmt::Debug for Clock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Source::System(_) => f.write_str("Clock::system()"),
-            Source::Precise(_) => f.write_str("Clock::precise()"),
+            Source::Precise(..) => f.write_str("Clock::precise()"),
             #[cfg(feature = "tokio")]
             Source::Tokio(_) => f.write_str("Clock::tokio()"),
             Source::Manual(m) => write!(
@@ -109,110 +108,6 @@ fn system_nanos() -> u64 {
     read(rustix::time::ClockId::MonotonicCoarse)
 }
 
-#[cfg(all(target_os = "linux", not(target_arch = "x86_64")))]
-#[inline]
-fn precise_nanos() -> u64 {
-    read(rustix::time::ClockId::Monotonic)
-}
-
-/// The precise clock on x86-64 Linux: the CPU's time-stamp counter scaled to
-/// nanoseconds when the kernel itself keeps time on it (its clocksource is
-/// `tsc`, so the counter is invariant and synchronised across cores), else
-/// `CLOCK_MONOTONIC`. A counter read costs a third of the vDSO's
-/// `clock_gettime` (measured: a GCRA check went from about 13 to about
-/// 40 ns on `CLOCK_MONOTONIC`); the rate limiters read this clock on every
-/// check.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-#[inline]
-fn precise_nanos() -> u64 {
-    match tsc::scale() {
-        Some(scale) => scale.nanos(tsc::read()),
-        None => read(rustix::time::ClockId::Monotonic),
-    }
-}
-
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-mod tsc {
-    use std::sync::OnceLock;
-    use std::time::Duration;
-
-    /// Counter ticks to `CLOCK_MONOTONIC` nanoseconds: a reference pair and
-    /// nanoseconds per tick in 32.32 fixed point.
-    #[derive(Debug)]
-    pub(super) struct Scale {
-        tsc: u64,
-        mono: u64,
-        per_tick: u64,
-    }
-
-    impl Scale {
-        #[cfg(test)]
-        pub(super) fn new(tsc: u64, mono: u64, per_tick: u64) -> Self {
-            Self {
-                tsc,
-                mono,
-                per_tick,
-            }
-        }
-
-        #[inline]
-        pub(super) fn nanos(&self, tsc: u64) -> u64 {
-            // Another core's counter may trail the reference by a few ticks:
-            // saturate rather than wrap.
-            let ticks = u128::from(tsc.saturating_sub(self.tsc));
-            let since =
-                u64::try_from((ticks * u128::from(self.per_tick)) >> 32).unwrap_or(u64::MAX);
-            self.mono.saturating_add(since)
-        }
-    }
-
-    #[inline]
-    pub(super) fn read() -> u64 {
-        // SAFETY: `rdtsc` exists on every x86-64 CPU and only reads the counter.
-        #[expect(unsafe_code, reason = "the time-stamp counter has no safe reader")]
-        unsafe {
-            core::arch::x86_64::_rdtsc()
-        }
-    }
-
-    fn mono() -> u64 {
-        super::read(rustix::time::ClockId::Monotonic)
-    }
-
-    /// The scale, calibrated once per process (10 ms against
-    /// `CLOCK_MONOTONIC`, a few parts per million), or `None` when the
-    /// kernel does not trust the counter.
-    #[inline]
-    pub(super) fn scale() -> Option<&'static Scale> {
-        static SCALE: OnceLock<Option<Scale>> = OnceLock::new();
-        SCALE.get_or_init(calibrate).as_ref()
-    }
-
-    fn calibrate() -> Option<Scale> {
-        let source = std::fs::read_to_string(
-            "/sys/devices/system/clocksource/clocksource0/current_clocksource",
-        )
-        .ok()?;
-        if source.trim() != "tsc" {
-            return None;
-        }
-        let (tsc0, mono0) = (read(), mono());
-        let until = mono0 + u64::try_from(Duration::from_millis(10).as_nanos()).ok()?;
-        let (mut tsc1, mut mono1) = (tsc0, mono0);
-        while mono1 < until {
-            std::hint::spin_loop();
-            (tsc1, mono1) = (read(), mono());
-        }
-        let ticks = tsc1.checked_sub(tsc0).filter(|&t| t > 0)?;
-        let per_tick = u64::try_from((u128::from(mono1 - mono0) << 32) / u128::from(ticks)).ok()?;
-        Some(Scale {
-            tsc: tsc0,
-            mono: mono0,
-            per_tick,
-        })
-    }
-}
-
 #[cfg(target_os = "linux")]
 fn system_resolution() -> Duration {
     let res = rustix::time::clock_getres(rustix::time::ClockId::MonotonicCoarse);
@@ -228,12 +123,6 @@ fn system_nanos() -> u64 {
     // std's Instant has no absolute reading: nanoseconds since a process-wide origin.
     static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     nanos(ORIGIN.get_or_init(std::time::Instant::now).elapsed())
-}
-
-#[cfg(not(target_os = "linux"))]
-#[inline]
-fn precise_nanos() -> u64 {
-    system_nanos()
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -257,13 +146,14 @@ impl Clock {
         Self(Source::System(system_nanos()))
     }
 
-    /// The system's precise monotonic clock (the time-stamp counter scaled
-    /// to `CLOCK_MONOTONIC` on x86-64 Linux when the kernel keeps time on
-    /// it, else `CLOCK_MONOTONIC` through the vDSO; see the
-    /// [module](self) docs). Its origin is now.
+    /// The system's precise monotonic clock (`quanta`: the time-stamp
+    /// counter where it is invariant, the OS monotonic clock elsewhere; see
+    /// the [module](self) docs). Its origin is now.
     #[must_use]
     pub fn precise() -> Self {
-        Self(Source::Precise(precise_nanos()))
+        let clock = quanta::Clock::new();
+        let origin = clock.raw();
+        Self(Source::Precise(clock, origin))
     }
 
     /// tokio's clock: the system's monotonic clock, unless tokio's time is
@@ -284,7 +174,7 @@ impl Clock {
         // The real clocks first: the arm a production read takes.
         match &self.0 {
             Source::System(origin) => system_nanos().saturating_sub(*origin),
-            Source::Precise(origin) => precise_nanos().saturating_sub(*origin),
+            Source::Precise(clock, origin) => clock.delta_as_nanos(*origin, clock.raw()),
             #[cfg(feature = "tokio")]
             Source::Tokio(origin) => {
                 nanos(tokio::time::Instant::now().saturating_duration_since(*origin))
@@ -538,22 +428,24 @@ mod tests {
         assert!(clock.now_nanos() >= before);
     }
 
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     #[test]
-    fn the_counter_scale_converts_and_saturates() {
-        // 0.5 ns a tick (a 2 GHz counter) in 32.32 fixed point.
-        let scale = tsc::Scale::new(1_000, 5_000, 1 << 31);
-        assert_eq!(scale.nanos(1_000), 5_000);
-        assert_eq!(scale.nanos(3_000), 6_000);
-        assert_eq!(
-            scale.nanos(10),
-            5_000,
-            "a trailing core's reading saturates"
-        );
-        assert_eq!(scale.nanos(u64::MAX), 5_000 + (u64::MAX - 1_000) / 2);
-        if let Some(scale) = tsc::scale() {
-            let (a, b) = (scale.nanos(tsc::read()), scale.nanos(tsc::read()));
-            assert!(b >= a);
+    fn a_precise_clock_shared_by_threads_never_goes_back_on_any_of_them() {
+        let clock = Clock::precise();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let clock = clock.clone();
+                std::thread::spawn(move || {
+                    let mut last = 0;
+                    for _ in 0..10_000 {
+                        let now = clock.now_nanos();
+                        assert!(now >= last, "{now} < {last}");
+                        last = now;
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
         }
     }
 

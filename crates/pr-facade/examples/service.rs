@@ -517,7 +517,7 @@ async fn quote(
     if let Err(retry_after) = admit(&api.clients, client) {
         let mut response = problem(
             StatusCode::TOO_MANY_REQUESTS,
-            pr_resilience::RATE_LIMITED.code.as_str(),
+            pr_resilience::codes::RATE_LIMITED.code.as_str(),
             "too many requests from this client",
         );
         if let Ok(value) = retry_after.as_secs().max(1).to_string().parse() {

@@ -97,7 +97,7 @@ async fn change(State(loggers): State<Loggers>, headers: HeaderMap, body: String
     if !authorized(&loggers.token, &headers) {
         let mut response = problem(
             StatusCode::UNAUTHORIZED,
-            crate::UNAUTHORIZED.code.as_str(),
+            crate::codes::UNAUTHORIZED.code.as_str(),
             "a bearer token is required to change log levels",
         );
         response.headers_mut().insert(
@@ -119,7 +119,7 @@ async fn change(State(loggers): State<Loggers>, headers: HeaderMap, body: String
             };
             return problem(
                 StatusCode::BAD_REQUEST,
-                crate::INVALID_REQUEST.code.as_str(),
+                crate::codes::INVALID_REQUEST.code.as_str(),
                 &format!(
                     "expected {{\"filter\": string, \"duration_secs\"?: integer}}: {what} at \
                      line {} column {}",
@@ -139,7 +139,7 @@ async fn change(State(loggers): State<Loggers>, headers: HeaderMap, body: String
         Ok(()) => axum::Json(state_json(&loggers.levels)).into_response(),
         Err(e) => problem(
             StatusCode::BAD_REQUEST,
-            crate::INVALID_FILTER.code.as_str(),
+            crate::codes::INVALID_FILTER.code.as_str(),
             &e.to_string(),
         ),
     }

@@ -76,7 +76,7 @@
 //! # Errors
 //!
 //! Setting up, changing levels and verifying audit files fail with
-//! [`Error`]; its codes (`logging.<reason>`) are in [`CODES`]. Writing logs
+//! [`Error`]; its codes (`logging.<reason>`) are in [`codes`]. Writing logs
 //! never fails the application: write errors are counted in [`Stats`] and
 //! logging recovers when the cause goes away.
 
@@ -112,10 +112,16 @@ pub use config::{
     RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Stream,
     WhenFull,
 };
-pub use error::{
-    ALREADY_INITIALIZED, CODES, Error, INVALID_CONFIG, INVALID_FILTER, INVALID_REQUEST, IO,
-    UNAUTHORIZED,
-};
+pub use error::Error;
+
+/// The stable codes of [`Error`], each with its HTTP status and retry
+/// class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{
+        ALREADY_INITIALIZED, CODES, INVALID_CONFIG, INVALID_FILTER, INVALID_REQUEST, IO,
+        UNAUTHORIZED,
+    };
+}
 pub use filter::LevelHandle;
 pub use helpers::{Timed, log_metric, timed};
 pub use stats::{HealthProbe, HealthReport, OutputHealth, OutputStats, Stats};

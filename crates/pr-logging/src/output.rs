@@ -104,11 +104,40 @@ fn write_console(stream: Stream, data: &[u8]) -> io::Result<()> {
     match stream {
         Stream::Stdout => {
             let mut out = io::stdout().lock();
-            out.write_all(data)?;
+            write_whole_lines(&mut out, data)?;
             out.flush()
         }
-        Stream::Stderr => io::stderr().lock().write_all(data),
+        Stream::Stderr => write_whole_lines(&mut io::stderr().lock(), data),
     }
+}
+
+/// The most bytes a pipe takes in one write, all or nothing (`PIPE_BUF`:
+/// 4096 on Linux, POSIX's minimum elsewhere).
+const PIPE_ATOMIC: usize = if cfg!(target_os = "linux") { 4096 } else { 512 };
+
+/// Writes `data` (whole lines) in writes of whole lines of at most
+/// [`PIPE_ATOMIC`] bytes each. A pipe takes such a write whole or not at
+/// all, so when the process exits, or is killed, while its reader lags and a
+/// write is blocked, no torn line is left in the pipe. A single longer line
+/// is written as it is.
+fn write_whole_lines(out: &mut impl io::Write, data: &[u8]) -> io::Result<()> {
+    let mut rest = data;
+    while !rest.is_empty() {
+        let cut = if rest.len() <= PIPE_ATOMIC {
+            rest.len()
+        } else {
+            match rest[..PIPE_ATOMIC].iter().rposition(|&b| b == b'\n') {
+                Some(end) => end + 1,
+                None => rest
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(rest.len(), |end| end + 1),
+            }
+        };
+        out.write_all(&rest[..cut])?;
+        rest = &rest[cut..];
+    }
+    Ok(())
 }
 
 /// Standard output or standard error, written by the logging thread.
@@ -402,6 +431,39 @@ impl Sink for QueueSink {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
+
+    /// Records each write it is given, as a pipe would see them.
+    struct Writes(Vec<Vec<u8>>);
+
+    impl io::Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn console_writes_are_whole_lines_a_pipe_takes_at_once() {
+        let line = |n: usize| format!("{}\n", "x".repeat(n)).into_bytes();
+        let mut data = Vec::new();
+        for n in [100, 3000, 2000, 10_000, 10] {
+            data.extend(line(n));
+        }
+        let mut out = Writes(Vec::new());
+        write_whole_lines(&mut out, &data).unwrap();
+        assert_eq!(out.0.concat(), data, "every byte, in order");
+        let sizes: Vec<usize> = out.0.iter().map(Vec::len).collect();
+        // 101 + 3001 fit one write; 2001 starts the next; the long line goes alone.
+        assert_eq!(sizes, [3102, 2001, 10_001, 11]);
+        assert!(out.0.iter().all(|w| w.ends_with(b"\n")));
+        let mut none = Writes(Vec::new());
+        write_whole_lines(&mut none, b"").unwrap();
+        assert!(none.0.is_empty());
+    }
     use super::*;
     use std::sync::mpsc::Sender;
     use std::time::Duration;

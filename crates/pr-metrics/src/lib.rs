@@ -95,7 +95,7 @@
 //! # Errors
 //!
 //! Registration and configuration fail with [`Error`]; its codes are in
-//! [`CODES`]. Recording never fails.
+//! [`codes`]. Recording never fails.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -121,12 +121,18 @@ pub use pr_core::time::Clock;
 
 pub use buckets::{DEFAULT_BUCKETS, exponential, linear};
 pub use config::MetricsConfig;
-pub use error::{
-    ABBREVIATED_UNIT, CODES, COUNTER_WITHOUT_TOTAL, Error, INVALID_BUCKETS, INVALID_CONFIG,
-    INVALID_LABEL, INVALID_NAME, KIND_CONFLICT, LintRule, MetricKind, NON_BASE_UNIT,
-    NOT_SNAKE_CASE, RECORDER_INSTALLED, RESERVED_LABEL, RESERVED_SUFFIX, TOTAL_ON_NON_COUNTER,
-    TYPE_IN_NAME, UNIT_SUFFIX,
-};
+pub use error::{Error, LintRule, MetricKind};
+
+/// The stable codes of [`Error`], each with its HTTP status and retry
+/// class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{
+        ABBREVIATED_UNIT, CODES, COUNTER_WITHOUT_TOTAL, INVALID_BUCKETS, INVALID_CONFIG,
+        INVALID_LABEL, INVALID_NAME, KIND_CONFLICT, NON_BASE_UNIT, NOT_SNAKE_CASE,
+        RECORDER_INSTALLED, RESERVED_LABEL, RESERVED_SUFFIX, TOTAL_ON_NON_COUNTER, TYPE_IN_NAME,
+        UNIT_SUFFIX,
+    };
+}
 pub use handles::{Counter, Gauge, Histogram, Timer};
 pub use recorder::Recorder;
 pub use registry::{Registry, RegistryBuilder};

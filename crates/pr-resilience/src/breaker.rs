@@ -1207,7 +1207,7 @@ impl BreakerBuilder {
     /// outside (0, 100], an empty window, more than 1,024 buckets, zero
     /// permitted calls, a zero lease, an open backoff factor below 1.
     pub fn build(self) -> Result<CircuitBreaker, Error> {
-        let invalid = |field, message: String| Err(Error::InvalidConfig { field, message });
+        let invalid = |field: &str, message: String| Err(Error::invalid(field, message));
         if !(self.failure_rate > 0.0 && self.failure_rate <= 100.0) {
             return invalid(
                 "breaker.failure_rate_threshold",

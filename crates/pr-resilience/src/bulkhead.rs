@@ -308,14 +308,14 @@ impl BulkheadBuilder {
     /// semaphore maximum.
     pub fn build(self) -> Result<Bulkhead, Error> {
         if self.limit == 0 || self.limit > Semaphore::MAX_PERMITS {
-            return Err(Error::InvalidConfig {
-                field: "bulkhead.limit",
-                message: format!(
+            return Err(Error::invalid(
+                "bulkhead.limit",
+                format!(
                     "must be 1 to {}, got {}",
                     Semaphore::MAX_PERMITS,
                     self.limit
                 ),
-            });
+            ));
         }
         Ok(Bulkhead(Arc::new(Inner {
             #[cfg(feature = "metrics")]

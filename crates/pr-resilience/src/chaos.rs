@@ -197,10 +197,10 @@ impl ChaosBuilder {
             ("chaos.outcome_rate", self.outcome_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
-                return Err(Error::InvalidConfig {
+                return Err(Error::invalid(
                     field,
-                    message: format!("must be between 0 and 1, got {rate}"),
-                });
+                    format!("must be between 0 and 1, got {rate}"),
+                ));
             }
         }
         Ok(Chaos(Arc::new(Inner {

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use crate::rate::bucket::lock;
+use pr_core::sync::lock;
 
 mod config;
 #[cfg(feature = "health")]
@@ -202,10 +202,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     /// directory's lock past `lock_wait`, [`Error::DlqCorrupt`] when a
     /// segment other than the last is damaged.
     pub fn open(config: DlqConfig) -> Result<Self, Error> {
-        pr_core::validate::check(&config).map_err(|problems| Error::InvalidConfig {
-            field: "dlq",
-            message: pr_core::validate::join(&problems),
-        })?;
+        pr_core::validate::check(&config).map_err(|problems| Error::InvalidConfig { problems })?;
         let dir_lock = lock_dir(&config.dir, config.lock_wait.as_std())?;
         let state = recover(&config)?;
         let inner = Inner {

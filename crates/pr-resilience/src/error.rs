@@ -107,13 +107,15 @@ pub enum Error {
         /// The chaos policy's name.
         name: String,
     },
-    /// A policy's settings are invalid.
-    #[error("invalid resilience setting `{field}`: {message}")]
+    /// A policy's settings are invalid; every problem is listed, each at its
+    /// key (`breaker.failure_rate_threshold`).
+    #[error(
+        "invalid resilience configuration: {}",
+        pr_core::validate::join(problems)
+    )]
     InvalidConfig {
-        /// The setting (`breaker.failure_rate_threshold`).
-        field: &'static str,
-        /// What is wrong with it.
-        message: String,
+        /// Every problem, each at its key.
+        problems: Vec<pr_core::validate::Violation>,
     },
     /// A rate limiter refused the call until `retry_after`.
     #[error("rate limit exceeded; retry in {retry_after:?}")]
@@ -194,6 +196,15 @@ impl Error {
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry().retry_after()
+    }
+}
+
+impl Error {
+    /// One invalid setting, at `key`.
+    pub(crate) fn invalid(key: &str, message: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            problems: vec![pr_core::validate::Violation::new(key, message)],
+        }
     }
 }
 

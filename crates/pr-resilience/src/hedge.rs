@@ -74,10 +74,10 @@ impl Hedge {
     /// bounded.
     pub fn new(mode: HedgeMode, max_hedges: u32) -> Result<Self, Error> {
         if !(1..=MAX_HEDGES).contains(&max_hedges) {
-            return Err(Error::InvalidConfig {
-                field: "hedge.max_hedges",
-                message: format!("must be 1 to {MAX_HEDGES}, got {max_hedges}"),
-            });
+            return Err(Error::invalid(
+                "hedge.max_hedges",
+                format!("must be 1 to {MAX_HEDGES}, got {max_hedges}"),
+            ));
         }
         Ok(Self {
             mode,

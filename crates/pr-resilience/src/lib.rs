@@ -139,7 +139,7 @@
 //!
 //! Policies answer [`Error`] (`resilience.circuit_open`,
 //! `resilience.bulkhead_full`, `resilience.timeout`, ...); its codes are in
-//! [`CODES`]. Around an operation's own error `E` they answer
+//! [`codes`]. Around an operation's own error `E` they answer
 //! [`CallError<E>`]: the policy's refusal or the operation's error,
 //! untouched. When a retry gives up it answers the last attempt's outcome as
 //! it is.
@@ -191,11 +191,17 @@ pub use dlq::{
     Attempt, DeadLetter, DeadLettered, Dlq, DlqConfig, DlqRecord, DlqStats, Durability,
     Iter as DlqIter, ReplayReport,
 };
-pub use error::{
-    BULKHEAD_FULL, CIRCUIT_OPEN, CODES, CallError, DLQ_CODEC, DLQ_CORRUPT, DLQ_FULL, DLQ_IO, Error,
-    INJECTED_FAULT, INVALID_CONFIG, LIMITER_UNAVAILABLE, NO_PROVIDER, RATE_EXCEEDS_BURST,
-    RATE_LIMITED, REJECTED, RETRIES_EXHAUSTED, TIMEOUT,
-};
+pub use error::{CallError, Error};
+
+/// The stable codes of [`Error`], each with its HTTP status and retry
+/// class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::error::{
+        BULKHEAD_FULL, CIRCUIT_OPEN, CODES, DLQ_CODEC, DLQ_CORRUPT, DLQ_FULL, DLQ_IO,
+        INJECTED_FAULT, INVALID_CONFIG, LIMITER_UNAVAILABLE, NO_PROVIDER, RATE_EXCEEDS_BURST,
+        RATE_LIMITED, REJECTED, RETRIES_EXHAUSTED, TIMEOUT,
+    };
+}
 pub use failover::Failover;
 pub use fallback::{Fallback, FromFn, Handle, Value};
 #[cfg(feature = "health")]

@@ -191,7 +191,7 @@ impl Pipeline {
             bulkhead: None,
             total_timeout: Some(Duration::from_secs(30)),
             retry: Some(retry.build_infallible()),
-            breaker: Some(BreakerStage::Builder(breaker)),
+            breaker: Some(BreakerStage::Builder(Box::new(breaker))),
             record: Failures,
             attempt_timeout: Some(Duration::from_secs(10)),
         }
@@ -341,7 +341,7 @@ fn past_deadline(after: Option<Duration>, deadline: Option<tokio::time::Instant>
 }
 
 enum BreakerStage {
-    Builder(BreakerBuilder),
+    Builder(Box<BreakerBuilder>),
     Built(CircuitBreaker),
 }
 
@@ -429,7 +429,7 @@ impl<R, B> PipelineBuilder<R, B> {
     /// The circuit breaker, built from `breaker` (a built breaker can be
     /// shared instead with [`shared_breaker`](Self::shared_breaker)).
     pub fn breaker(mut self, breaker: BreakerBuilder) -> Self {
-        self.breaker = Some(BreakerStage::Builder(breaker));
+        self.breaker = Some(BreakerStage::Builder(Box::new(breaker)));
         self
     }
 

@@ -159,7 +159,7 @@ impl Quota {
 
     /// Checks the quota and returns its figures in nanoseconds.
     pub(crate) fn nanos(&self) -> Result<QuotaNanos, Error> {
-        let invalid = |field, message: String| Error::InvalidConfig { field, message };
+        let invalid = |field: &str, message: String| Error::invalid(field, message);
         if self.permits == 0 {
             return Err(invalid(
                 "quota.permits",

@@ -93,10 +93,10 @@ impl<K: Hash + Eq + Clone + fmt::Display> BreakerRegistry<K> {
         clock: Clock,
     ) -> Result<Self, Error> {
         if max_entries == 0 {
-            return Err(Error::InvalidConfig {
-                field: "breaker_registry.max_entries",
-                message: "must be at least 1".into(),
-            });
+            return Err(Error::invalid(
+                "breaker_registry.max_entries",
+                "must be at least 1",
+            ));
         }
         // Check the template once, so that `get` cannot fail.
         template.clone().build()?;

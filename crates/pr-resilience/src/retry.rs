@@ -711,10 +711,10 @@ impl RetryBuilder {
         if let Backoff::Exponential { factor, .. } = self.backoff
             && !(factor.is_finite() && factor >= 1.0)
         {
-            return Err(Error::InvalidConfig {
-                field: "retry.backoff.factor",
-                message: format!("must be a finite number >= 1, got {factor}"),
-            });
+            return Err(Error::invalid(
+                "retry.backoff.factor",
+                format!("must be a finite number >= 1, got {factor}"),
+            ));
         }
         Ok(Retry {
             settings: Arc::new(self.settings()),
@@ -786,16 +786,16 @@ impl RetryBudget {
     /// As [`new`](Self::new).
     pub fn with_clock(capacity: u32, per_second: f64, clock: Clock) -> Result<Self, Error> {
         if capacity == 0 {
-            return Err(Error::InvalidConfig {
-                field: "retry_budget.capacity",
-                message: "must be at least 1".into(),
-            });
+            return Err(Error::invalid(
+                "retry_budget.capacity",
+                "must be at least 1",
+            ));
         }
         if !(per_second.is_finite() && per_second >= 0.0) {
-            return Err(Error::InvalidConfig {
-                field: "retry_budget.per_second",
-                message: format!("must be a finite number >= 0, got {per_second}"),
-            });
+            return Err(Error::invalid(
+                "retry_budget.per_second",
+                format!("must be a finite number >= 0, got {per_second}"),
+            ));
         }
         let now = clock.now_nanos();
         Ok(Self(Arc::new(BudgetInner {

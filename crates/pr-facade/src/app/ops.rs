@@ -101,7 +101,7 @@ async fn guard_changes(
     let mut response = (
         StatusCode::UNAUTHORIZED,
         Json(json!({
-            "code": pr_logging::UNAUTHORIZED.code.as_str(),
+            "code": pr_logging::codes::UNAUTHORIZED.code.as_str(),
             "detail": "a bearer token is required to change log levels",
         })),
     )

@@ -14,12 +14,12 @@ fn catalogues() -> Vec<&'static Catalogue> {
         &pr_facade::errors::codes::CODES,
         &pr_facade::health::codes::CODES,
         &pr_facade::security::codes::CODES,
-        &pr_facade::metrics::CODES,
+        &pr_facade::metrics::codes::CODES,
         &pr_facade::resources::codes::CODES,
-        &pr_facade::logging::CODES,
+        &pr_facade::logging::codes::CODES,
         &pr_facade::config::codes::CODES,
-        &pr_facade::resilience::CODES,
-        &pr_facade::cache::CODES,
+        &pr_facade::resilience::codes::CODES,
+        &pr_facade::cache::codes::CODES,
         &pr_facade::app::codes::CODES,
     ]
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use pr_health::{Check, CheckFuture, Outcome};
 
 use super::{Dlq, Inner, stats};
-use crate::rate::bucket::lock;
+use pr_core::sync::lock;
 
 /// The health of a [`Dlq`]: `Down` when it refuses records (full);
 /// `Degraded` past 80 % of `max_records` or `max_size`, after a write that

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Attempt, DeadLetter, Dlq};
-use crate::rate::bucket::lock;
 use crate::{Classify, Error, Retry};
+use pr_core::sync::lock;
 
 /// An operation the retry policy gave up on, and where its payload went.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use pr_core::time::Clock;
 use super::{Denied, Quota, RateLimiter, RejectCounter};
 use crate::Error;
 
-pub(crate) use pr_core::sync::lock;
+use pr_core::sync::lock;
 
 /// Figures shared by the two buckets.
 struct Shape {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hashbrown::HashTable;
 
-use super::bucket::lock;
+use pr_core::sync::lock;
 use pr_core::time::Clock;
 
 use super::{Denied, Quota, RejectCounter};
@@ -195,32 +195,32 @@ impl<K: Hash + Eq + Clone> KeyedLimiterBuilder<K> {
     pub fn build(self) -> Result<KeyedLimiter<K>, Error> {
         let nanos = self.quota.nanos()?;
         if self.max_keys == 0 {
-            return Err(Error::InvalidConfig {
-                field: "keyed.max_keys",
-                message: "must be at least 1 (usize 0 given)".into(),
-            });
+            return Err(Error::invalid(
+                "keyed.max_keys",
+                "must be at least 1 (usize 0 given)",
+            ));
         }
         let shards = self
             .shards
             .unwrap_or_else(|| (self.max_keys / 64).clamp(1, 64).next_power_of_two());
         if self.max_bytes / shards < entry_bytes::<K>() {
-            return Err(Error::InvalidConfig {
-                field: "keyed.max_bytes",
-                message: format!(
+            return Err(Error::invalid(
+                "keyed.max_bytes",
+                format!(
                     "must hold at least one entry ({} bytes) per shard ({shards} shards); usize {} given",
                     entry_bytes::<K>(),
                     self.max_bytes
                 ),
-            });
+            ));
         }
         if !shards.is_power_of_two() || shards > self.max_keys || shards > 1 << 16 {
-            return Err(Error::InvalidConfig {
-                field: "keyed.shards",
-                message: format!(
+            return Err(Error::invalid(
+                "keyed.shards",
+                format!(
                     "must be a power of two, at most 65536 and at most max_keys ({}); usize {shards} given",
                     self.max_keys
                 ),
-            });
+            ));
         }
         Ok(KeyedLimiter {
             inner: Arc::new(Inner {

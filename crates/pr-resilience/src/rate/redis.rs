@@ -28,9 +28,9 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::bucket::lock;
 use super::{KeyedRateLimiter, Quota};
 use crate::Error;
+use pr_core::sync::lock;
 use pr_core::time::Clock;
 
 /// The GCRA script: `KEYS[1]` the key; `ARGV` interval and capacity in
@@ -254,24 +254,23 @@ impl RedisLimiterBuilder {
     /// [`Error::InvalidConfig`] for an invalid quota, URL or setting.
     pub fn build(self) -> Result<RedisLimiter, Error> {
         let nanos = self.quota.nanos()?;
-        let client = redis::Client::open(self.url.as_str()).map_err(|e| Error::InvalidConfig {
-            field: "redis.url",
-            message: format!("not a Redis URL ({:?})", e.kind()),
+        let client = redis::Client::open(self.url.as_str()).map_err(|e| {
+            Error::invalid("redis.url", format!("not a Redis URL ({:?})", e.kind()))
         })?;
         if self.breaker_failures == 0 || self.timeout.is_zero() {
-            return Err(Error::InvalidConfig {
-                field: "redis.breaker",
-                message: "breaker failures and timeout must be greater than 0".into(),
-            });
+            return Err(Error::invalid(
+                "redis.breaker",
+                "breaker failures and timeout must be greater than 0",
+            ));
         }
         if self.reconnect_max_delay < Duration::from_millis(100) {
-            return Err(Error::InvalidConfig {
-                field: "redis.reconnect_max_delay",
-                message: format!(
+            return Err(Error::invalid(
+                "redis.reconnect_max_delay",
+                format!(
                     "must be at least 100ms (the first back-off), got {:?}",
                     self.reconnect_max_delay
                 ),
-            });
+            ));
         }
         #[allow(
             clippy::cast_precision_loss,

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::bucket::lock;
+use pr_core::sync::lock;
 use pr_core::time::Clock;
 
 use super::{Denied, Quota, RateLimiter, RejectCounter};

@@ -91,8 +91,7 @@ fn first_success_paths_do_not_allocate() {
     assert!(
         allocations_in(|| drop(ready(pipeline.run(|| async {
             Err::<(), _>(Error::InvalidConfig {
-                field: "x",
-                message: "y".into(),
+                problems: vec![pr_core::validate::Violation::new("x", "y")],
             })
         }))))
             > 0

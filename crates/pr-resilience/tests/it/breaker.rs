@@ -327,10 +327,7 @@ fn invalid_settings_name_the_field() {
         .unwrap_err();
     assert!(matches!(
         error,
-        Error::InvalidConfig {
-            field: "breaker.failure_rate_threshold",
-            ..
-        }
+        Error::InvalidConfig { ref problems } if problems[0].key == "breaker.failure_rate_threshold"
     ));
     let error = CircuitBreaker::builder("x")
         .sliding_window(SlidingWindow::Count(0))

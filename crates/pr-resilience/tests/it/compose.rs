@@ -66,10 +66,7 @@ fn hedge_counts_are_bounded() {
         assert!(
             matches!(
                 error,
-                Error::InvalidConfig {
-                    field: "hedge.max_hedges",
-                    ..
-                }
+                Error::InvalidConfig { ref problems } if problems[0].key == "hedge.max_hedges"
             ),
             "{error}"
         );

@@ -479,8 +479,7 @@ async fn operations_that_exhaust_their_retries_are_dead_lettered() {
     let failed = dlq
         .retry_or_dead_letter(&retry, letter(3).payload, None, |_job: &Job| async {
             Err::<(), _>(Error::InvalidConfig {
-                field: "x",
-                message: "bad".into(),
+                problems: vec![pr_core::validate::Violation::new("x", "bad")],
             })
         })
         .await

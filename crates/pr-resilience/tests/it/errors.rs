@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use pr_errors::CodedError;
-use pr_resilience::{CODES, Error};
+use pr_resilience::Error;
+use pr_resilience::codes::CODES;
 
 #[test]
 fn errors_have_codes_from_the_catalogue() {

@@ -273,8 +273,7 @@ async fn an_open_breaker_fails_fast_instead_of_waiting_for_the_total_timeout() {
         let _ = failing
             .run(|| async {
                 Err::<(), _>(Error::InvalidConfig {
-                    field: "x",
-                    message: String::new(),
+                    problems: vec![pr_core::validate::Violation::new("x", String::new())],
                 })
             })
             .await;
@@ -312,8 +311,7 @@ async fn an_open_breaker_whose_probe_fits_is_waited_for() {
         let _ = pipeline
             .run(|| async {
                 Err::<(), _>(Error::InvalidConfig {
-                    field: "x",
-                    message: String::new(),
+                    problems: vec![pr_core::validate::Violation::new("x", String::new())],
                 })
             })
             .await;

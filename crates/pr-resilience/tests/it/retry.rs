@@ -161,8 +161,7 @@ async fn server_retry_after_wins_and_permanent_errors_stop() {
         .run_mut(async || {
             calls += 1;
             Err(Error::InvalidConfig {
-                field: "x",
-                message: "bad".into(),
+                problems: vec![pr_core::validate::Violation::new("x", "bad")],
             })
         })
         .await;
@@ -314,10 +313,7 @@ fn invalid_settings_are_coded_errors() {
         .unwrap_err();
     assert!(matches!(
         error,
-        Error::InvalidConfig {
-            field: "retry.backoff.factor",
-            ..
-        }
+        Error::InvalidConfig { ref problems } if problems[0].key == "retry.backoff.factor"
     ));
     assert!(RetryBudget::with_clock(0, 1.0, Clock::default()).is_err());
     assert!(RetryBudget::new(1, f64::NAN).is_err());
