@@ -88,10 +88,11 @@ pub enum Durability {
     Fsync,
 }
 
-/// What a [`FileCache`] has done since it was opened (this process only).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a [`FileCache`] has done since it was opened (this process only),
+/// from [`FileCache::snapshot`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct FileCacheStats {
+pub struct FileCacheSnapshot {
     /// Gets that returned a value.
     pub hits: u64,
     /// Gets that found nothing, an expired entry or a damaged one.
@@ -518,9 +519,9 @@ impl FileCache {
 
     /// A snapshot of this handle's counters.
     #[must_use]
-    pub fn stats(&self) -> FileCacheStats {
+    pub fn snapshot(&self) -> FileCacheSnapshot {
         let c = &self.inner.counters;
-        FileCacheStats {
+        FileCacheSnapshot {
             hits: c.hits.load(Relaxed),
             misses: c.misses.load(Relaxed),
             corrupt: c.corrupt.load(Relaxed),
@@ -1076,6 +1077,35 @@ pub(crate) fn unix_millis(t: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The snapshot is what a status page serializes: its keys are the API.
+    #[test]
+    fn file_cache_snapshot_serializes_with_its_field_names_and_round_trips() {
+        let snapshot = FileCacheSnapshot {
+            hits: 4,
+            corrupt: 1,
+            ..FileCacheSnapshot::default()
+        };
+        let json = serde_json::to_value(snapshot).unwrap();
+        for key in [
+            "hits",
+            "misses",
+            "corrupt",
+            "expired",
+            "writes",
+            "write_errors",
+            "evictions",
+            "evicted_bytes",
+        ] {
+            assert!(json.get(key).is_some(), "{key} in {json}");
+        }
+        assert_eq!(
+            (json["hits"].as_u64(), json["corrupt"].as_u64()),
+            (Some(4), Some(1))
+        );
+        let back: FileCacheSnapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, snapshot);
+    }
 
     #[test]
     fn encode_decode_round_trip_and_damage() {

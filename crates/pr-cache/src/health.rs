@@ -29,7 +29,7 @@ impl FileCacheCheck {
     pub fn new(cache: FileCache) -> Self {
         Self {
             name: format!("cache:{}", cache.dir().display()),
-            seen_write_errors: AtomicU64::new(cache.stats().write_errors),
+            seen_write_errors: AtomicU64::new(cache.snapshot().write_errors),
             cache,
             critical: false,
         }
@@ -50,7 +50,7 @@ impl Check for FileCacheCheck {
 
     fn check(&self) -> CheckFuture<'_> {
         Box::pin(async move {
-            let errors = self.cache.stats().write_errors;
+            let errors = self.cache.snapshot().write_errors;
             let before = self.seen_write_errors.swap(errors, Ordering::Relaxed);
             if let Err(e) = self.cache.probe_write() {
                 return Outcome::down(e.to_string());

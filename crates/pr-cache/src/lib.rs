@@ -5,7 +5,7 @@
 //! [`MemoryCache`] is [moka](https://docs.rs/moka) underneath (`TinyLFU`
 //! admission, bounds in entries, in bytes ([`Weigh`], both at once) or in
 //! weight) with what moka's users ask for
-//! on top: hit / miss / load / eviction statistics ([`CacheStats`], off by
+//! on top: hit / miss / load / eviction statistics ([`CacheSnapshot`], off by
 //! default at the cost of one branch), loading calls where concurrent callers
 //! for a missing key run one loader (sync and async), stale-while-revalidate
 //! ([`MemoryCache::get_or_refresh`]), invalidation by predicate and key
@@ -48,7 +48,7 @@
 //! cache.invalidate_prefix("user:");
 //! assert_eq!(cache.get("user:1"), None);
 //!
-//! let stats = cache.stats().expect("built with record_stats");
+//! let stats = cache.snapshot().expect("built with record_stats");
 //! assert_eq!((stats.hits, stats.misses, stats.load_successes), (1, 3, 1));
 //! assert_eq!(stats.removals.get(RemovalCause::Explicit), 2);
 //! # Ok(())
@@ -121,7 +121,7 @@ pub use error::Error;
 pub mod codes {
     pub use crate::error::{CODEC, CODES, INVALID_CONFIG, INVALID_KEY, IO, LOAD_FAILED, REDIS};
 }
-pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheStats, MAX_KEY_LEN};
+pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheSnapshot, MAX_KEY_LEN};
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub use health::FileCacheCheck;
@@ -133,7 +133,7 @@ pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisInvalidation, RedisReconnect, RedisTier};
-pub use stats::{ByCause, CacheStats, RemovalCause};
+pub use stats::{ByCause, CacheSnapshot, RemovalCause};
 pub use tier::{
     Invalidated, Invalidation, InvalidationHandler, Tier, TierFuture, TieredCache,
     TieredCacheBuilder,

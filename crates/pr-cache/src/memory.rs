@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use pr_core::validate::Violation;
 
 use crate::error::Error;
-use crate::stats::{CacheStats, RemovalCause, StatsCounter};
+use crate::stats::{CacheSnapshot, RemovalCause, StatsCounter};
 use crate::weigh::{ENTRY_OVERHEAD_BYTES, Weigh};
 use pr_core::time::Clock;
 
@@ -359,7 +359,7 @@ where
         self
     }
 
-    /// Records statistics ([`MemoryCache::stats`]). Off by default: then the
+    /// Records statistics ([`MemoryCache::snapshot`]). Off by default: then the
     /// cache keeps no counters and a get pays one branch.
     pub fn record_stats(mut self) -> Self {
         self.stats = true;
@@ -1055,7 +1055,7 @@ where
     /// A snapshot of the statistics, or `None` when the cache was built
     /// without [`MemoryCacheBuilder::record_stats`].
     #[must_use]
-    pub fn stats(&self) -> Option<CacheStats> {
+    pub fn snapshot(&self) -> Option<CacheSnapshot> {
         self.inner.stats.as_ref().map(|s| s.snapshot())
     }
 
@@ -1065,7 +1065,7 @@ where
     #[cfg(feature = "metrics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub fn publish_metrics(&self) {
-        if let (Some(m), Some(stats)) = (&self.inner.metrics, self.stats()) {
+        if let (Some(m), Some(stats)) = (&self.inner.metrics, self.snapshot()) {
             m.publish(&stats, self.entry_count(), self.weighted_size());
         }
     }

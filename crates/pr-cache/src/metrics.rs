@@ -3,7 +3,7 @@
 
 use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
-use crate::stats::{CacheStats, RemovalCause};
+use crate::stats::{CacheSnapshot, RemovalCause};
 
 /// Handles of one cache's metrics, labelled `cache="<name>"`.
 pub(crate) struct CacheMetrics {
@@ -69,7 +69,7 @@ impl CacheMetrics {
         clippy::cast_precision_loss,
         reason = "gauges are f64; sizes beyond 2^52 lose precision acceptably"
     )]
-    pub(crate) fn publish(&self, stats: &CacheStats, entries: u64, weight: u64) {
+    pub(crate) fn publish(&self, stats: &CacheSnapshot, entries: u64, weight: u64) {
         self.hits.absolute(stats.hits);
         self.misses.absolute(stats.misses);
         self.load_success.absolute(stats.load_successes);

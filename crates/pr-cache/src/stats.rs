@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// Why an entry left the cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -51,9 +53,43 @@ impl RemovalCause {
 }
 
 /// Counts and weights of removals, per cause.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Serializes as an object keyed by cause (`expired`, `explicit`,
+/// `replaced`, `size`) rather than as the bare array, so the JSON reads
+/// without knowing the index order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ByCauseFields", into = "ByCauseFields")]
 pub struct ByCause {
     counts: [u64; 4],
+}
+
+/// The serde shape of [`ByCause`]: one named field per cause.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ByCauseFields {
+    expired: u64,
+    explicit: u64,
+    replaced: u64,
+    size: u64,
+}
+
+impl From<ByCause> for ByCauseFields {
+    fn from(b: ByCause) -> Self {
+        Self {
+            expired: b.get(RemovalCause::Expired),
+            explicit: b.get(RemovalCause::Explicit),
+            replaced: b.get(RemovalCause::Replaced),
+            size: b.get(RemovalCause::Size),
+        }
+    }
+}
+
+impl From<ByCauseFields> for ByCause {
+    fn from(f: ByCauseFields) -> Self {
+        Self {
+            counts: [f.expired, f.explicit, f.replaced, f.size],
+        }
+    }
 }
 
 impl ByCause {
@@ -70,10 +106,13 @@ impl ByCause {
     }
 }
 
-/// A snapshot of a cache's statistics.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A snapshot of a cache's statistics, from [`crate::MemoryCache::snapshot`].
+///
+/// Serializable for a status page; `total_load_time` is serde's `Duration`
+/// shape (`{"secs", "nanos"}`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct CacheStats {
+pub struct CacheSnapshot {
     /// Lookups that found a value (including loading calls that did not run
     /// their loader).
     pub hits: u64,
@@ -92,7 +131,7 @@ pub struct CacheStats {
     pub removed_weight: ByCause,
 }
 
-impl CacheStats {
+impl CacheSnapshot {
     /// Hits plus misses.
     #[must_use]
     pub const fn requests(&self) -> u64 {
@@ -139,7 +178,7 @@ impl CacheStats {
     }
 }
 
-/// The live counters behind [`CacheStats`].
+/// The live counters behind [`CacheSnapshot`].
 #[derive(Debug, Default)]
 pub(crate) struct StatsCounter {
     hits: AtomicU64,
@@ -177,7 +216,7 @@ impl StatsCounter {
         self.removed_weight[cause.index()].fetch_add(weight, Relaxed);
     }
 
-    pub(crate) fn snapshot(&self) -> CacheStats {
+    pub(crate) fn snapshot(&self) -> CacheSnapshot {
         let by = |a: &[AtomicU64; 4]| ByCause {
             counts: [
                 a[0].load(Relaxed),
@@ -186,7 +225,7 @@ impl StatsCounter {
                 a[3].load(Relaxed),
             ],
         };
-        CacheStats {
+        CacheSnapshot {
             hits: self.hits.load(Relaxed),
             misses: self.misses.load(Relaxed),
             load_successes: self.load_successes.load(Relaxed),
@@ -195,5 +234,28 @@ impl StatsCounter {
             removals: by(&self.removals),
             removed_weight: by(&self.removed_weight),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The snapshot is what a status page serializes: its keys are the API.
+    #[test]
+    fn cache_snapshot_serializes_with_its_field_names_and_round_trips() {
+        let counter = StatsCounter::default();
+        counter.hits.fetch_add(3, Relaxed);
+        counter.removals[RemovalCause::Size.index()].fetch_add(2, Relaxed);
+        let snapshot = counter.snapshot();
+        let json = serde_json::to_value(snapshot).unwrap();
+        assert_eq!(json["hits"], 3);
+        assert_eq!(json["misses"], 0);
+        assert_eq!(json["load_successes"], 0);
+        assert_eq!(json["removals"]["size"], 2);
+        assert_eq!(json["removed_weight"]["expired"], 0);
+        assert!(json.get("total_load_time").is_some());
+        let back: CacheSnapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, snapshot);
     }
 }

@@ -708,7 +708,7 @@ fn contribute<C: AppConfig>(
     }
     let stats = cache.clone();
     app.status_board().add("caches", move || {
-        let s = stats.stats().unwrap_or_default();
+        let s = stats.snapshot().unwrap_or_default();
         serde_json::json!({ stats.name(): {
             "entries": stats.entry_count(), "bytes": stats.weighted_size(), "hits": s.hits, "misses": s.misses,
             "hit_ratio": if s.requests() == 0 { 0.0 } else { s.hits as f64 / s.requests() as f64 },

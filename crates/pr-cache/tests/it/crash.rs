@@ -112,7 +112,7 @@ fn sigkill_mid_write_leaves_whole_values_or_misses() {
                 seen += 1;
             }
         }
-        assert_eq!(after.stats().corrupt, 0, "round {round}");
+        assert_eq!(after.snapshot().corrupt, 0, "round {round}");
     }
     assert!(seen > 50, "the rounds wrote entries: {seen}");
     // The index reaches every entry left behind.

@@ -31,7 +31,7 @@ fn round_trip_overwrite_remove_and_persistence_across_reopen() {
         assert!(reopened.remove("a").unwrap());
         assert!(!reopened.remove("a").unwrap());
         assert_eq!(reopened.get("a").unwrap(), None);
-        let stats = reopened.stats();
+        let stats = reopened.snapshot();
         assert_eq!((stats.hits, stats.misses), (1, 1));
     }
     let err = FileCache::builder(dir.path())
@@ -70,7 +70,7 @@ fn ttl_on_the_injected_wall_clock_survives_reopen() {
     assert!(reopened.get("default").unwrap().is_some());
     clock.advance(Duration::from_secs(1));
     assert_eq!(reopened.get("default").unwrap(), None);
-    assert_eq!(reopened.stats().expired, 1);
+    assert_eq!(reopened.snapshot().expired, 1);
 }
 
 #[test]
@@ -94,7 +94,7 @@ fn flipped_bytes_and_torn_files_are_misses_and_removed() {
     }
     std::fs::write(&path, &whole).unwrap();
     assert!(is_whole_value("k", &cache.get("k").unwrap().unwrap()));
-    assert_eq!(cache.stats().corrupt, 12);
+    assert_eq!(cache.snapshot().corrupt, 12);
 }
 
 #[test]
@@ -117,7 +117,7 @@ fn size_bound_evicts_the_least_recently_used() {
     clock.advance(Duration::from_secs(2));
     cache.insert("k9", &[b'x'; 1000]).unwrap();
     // Over the bound: down to 90 % (8,550 bytes: 8 entries): k2 and k3 go.
-    let stats = cache.stats();
+    let stats = cache.snapshot();
     assert_eq!(stats.evictions, 2);
     assert_eq!(stats.evicted_bytes, 2 * 1042);
     for (key, present) in [
@@ -197,7 +197,7 @@ fn threads_share_one_directory_without_torn_values() {
             });
         }
     });
-    assert_eq!(cache.stats().corrupt, 0);
+    assert_eq!(cache.snapshot().corrupt, 0);
     cache.invalidate_prefix("k").unwrap();
     assert_eq!(
         std::fs::read_dir(dir.path().join("entries"))
@@ -220,7 +220,7 @@ fn a_failing_write_returns_an_error_and_reads_keep_working() {
     assert!(matches!(err, Error::Io { op: "create", .. }), "{err}");
     assert_eq!(pr_errors::CodedError::code(&err).as_str(), "cache.io");
     assert_eq!(cache.get("kept").unwrap().as_deref(), Some(&b"old"[..]));
-    assert_eq!(cache.stats().write_errors, 1);
+    assert_eq!(cache.snapshot().write_errors, 1);
 }
 
 const FSIZE_CHILD_DIR: &str = "PR_CACHE_FSIZE_CHILD_DIR";
@@ -257,7 +257,7 @@ fn size_limited_child() {
     assert_eq!(cache.get("small").unwrap().as_deref(), Some(&b"fits"[..]));
     assert_eq!(cache.get("big").unwrap(), None);
     assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
-    assert_eq!(cache.stats().write_errors, 1);
+    assert_eq!(cache.snapshot().write_errors, 1);
     println!("{FSIZE_CHECKED}");
 }
 

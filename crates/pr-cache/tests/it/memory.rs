@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pr_cache::{CacheStats, Error, MemoryCache, RemovalCause};
+use pr_cache::{CacheSnapshot, Error, MemoryCache, RemovalCause};
 use pr_core::time::ManualClock;
 
 type Removed = Arc<Mutex<Vec<(String, u32, RemovalCause)>>>;
@@ -59,7 +59,7 @@ fn insert_get_invalidate_by_key_predicate_and_prefix() {
         5
     );
     assert!(removed.contains(&("misc".to_owned(), 4, RemovalCause::Replaced)));
-    let stats = cache.stats().unwrap();
+    let stats = cache.snapshot().unwrap();
     assert_eq!((stats.hits, stats.misses), (3, 2));
 }
 
@@ -93,7 +93,7 @@ fn ttl_and_per_entry_expiry_follow_the_injected_clock() {
             ("a".to_owned(), 1, RemovalCause::Expired)
         ]
     );
-    let stats = cache.stats().unwrap();
+    let stats = cache.snapshot().unwrap();
     assert_eq!(stats.removals.get(RemovalCause::Expired), 2);
     assert_eq!(stats.eviction_count(), 2);
 }
@@ -133,7 +133,7 @@ fn weight_bound_evicts_with_cause_size_and_counts_weight() {
     let removed = removed.lock().unwrap().clone();
     assert!(removed.len() >= 40);
     assert!(removed.iter().all(|r| r.2 == RemovalCause::Size));
-    let stats = cache.stats().unwrap();
+    let stats = cache.snapshot().unwrap();
     let n = u64::try_from(removed.len()).unwrap();
     assert_eq!(stats.removals.get(RemovalCause::Size), n);
     assert_eq!(stats.removed_weight.get(RemovalCause::Size), n * 100);
@@ -172,7 +172,7 @@ fn stats_are_exact_against_a_counted_workload() {
     cache.invalidate(&1);
     cache.insert(2, 20);
     cache.run_pending_tasks();
-    let stats = cache.stats().unwrap();
+    let stats = cache.snapshot().unwrap();
     assert_eq!(stats.hits, 100 + 20);
     assert_eq!(stats.misses, 100 + 30);
     assert_eq!(stats.load_successes, 20);
@@ -186,8 +186,8 @@ fn stats_are_exact_against_a_counted_workload() {
 
     let off: MemoryCache<u32, u32> = MemoryCache::builder().build().unwrap();
     let _ = off.get(&1);
-    assert_eq!(off.stats(), None);
-    assert_eq!(CacheStats::default().hit_ratio(), 1.0);
+    assert_eq!(off.snapshot(), None);
+    assert_eq!(CacheSnapshot::default().hit_ratio(), 1.0);
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn a_thousand_threads_run_one_loader() {
         }
     });
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    let stats = cache.stats().unwrap();
+    let stats = cache.snapshot().unwrap();
     assert_eq!(
         (stats.misses, stats.hits, stats.load_successes),
         (1, 999, 1)
@@ -262,7 +262,7 @@ async fn a_thousand_tasks_run_one_async_loader_and_share_its_error() {
         .try_get_or_insert_with_async("bad".to_owned(), || async { Ok::<_, &str>(1) })
         .await;
     assert_eq!(again.unwrap(), 1);
-    let stats = cache.stats().unwrap();
+    let stats = cache.snapshot().unwrap();
     assert_eq!(stats.load_successes, 2);
     assert_eq!(stats.load_failures, 1);
     assert_eq!(stats.hits, 999);
@@ -350,7 +350,7 @@ async fn stale_while_revalidate_returns_old_value_and_refreshes_once() {
     }
     assert_eq!(cache.get("k"), Some(2));
     assert_eq!(cache.age("k"), Some(Duration::ZERO));
-    let stats = cache.stats().unwrap();
+    let stats = cache.snapshot().unwrap();
     assert_eq!(stats.load_successes, 2);
 }
 
@@ -383,7 +383,7 @@ fn configuration_builds_a_cache_and_reports_every_problem() {
     cache.insert(1, 1);
     assert_eq!(cache.get(&1), Some(1));
     assert_eq!(cache.name(), "users");
-    assert_eq!(cache.stats().unwrap().hits, 1);
+    assert_eq!(cache.snapshot().unwrap().hits, 1);
     assert_eq!(config.time_to_live.as_std(), Duration::from_secs(60));
     assert!(pr_core::validate::check(&pr_cache::MemoryCacheConfig::default()).is_ok());
 
@@ -469,7 +469,7 @@ fn a_byte_bound_holds_against_many_long_keys() {
             "{policy:?}: {entries} entries"
         );
         assert_eq!(cache.entry_count(), entries as u64, "{policy:?}");
-        let stats = cache.stats().unwrap();
+        let stats = cache.snapshot().unwrap();
         assert!(
             stats.removals.get(RemovalCause::Size) >= 2_000 - 64,
             "{policy:?}: {stats:?}"
@@ -643,7 +643,7 @@ proptest::proptest! {
                 }
             }
         }
-        let stats = cache.stats().unwrap();
+        let stats = cache.snapshot().unwrap();
         proptest::prop_assert_eq!(stats.hits, hits);
         proptest::prop_assert_eq!(stats.misses, misses);
         proptest::prop_assert_eq!(stats.load_successes, loads);
@@ -758,7 +758,7 @@ fn a_thousand_threads_run_one_loader_through_the_window() {
         }
     });
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    let stats = cache.stats().unwrap();
+    let stats = cache.snapshot().unwrap();
     assert_eq!(
         (stats.misses, stats.hits, stats.load_successes),
         (1, 999, 1)
