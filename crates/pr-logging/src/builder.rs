@@ -17,7 +17,7 @@ use crate::layer::{Output, PrLayer};
 use crate::output::{ConsoleSink, ConsoleTarget, FileSink, QueueSink, Sink, WriterSink};
 use crate::redact::Redactor;
 use crate::rolling::{Compressor, FileSettings, RollingFile};
-use crate::stats::{Counters, HealthProbe, Stats};
+use crate::stats::{Counters, HealthProbe, LoggingSnapshot};
 use crate::time::{Period, Tz};
 use pr_core::time::Clock;
 
@@ -381,7 +381,7 @@ impl LoggingGuard {
 
     /// Counters of every output and of redaction.
     #[must_use]
-    pub fn stats(&self) -> Stats {
+    pub fn snapshot(&self) -> LoggingSnapshot {
         let mut outputs: Vec<_> = self
             .outputs
             .iter()
@@ -390,7 +390,7 @@ impl LoggingGuard {
         if let Some(audit) = &self.audit {
             outputs.push(audit.counters.snapshot("audit"));
         }
-        Stats {
+        LoggingSnapshot {
             outputs,
             redactions: self.redactor.count(),
         }

@@ -77,7 +77,7 @@
 //!
 //! Setting up, changing levels and verifying audit files fail with
 //! [`Error`]; its codes (`logging.<reason>`) are in [`codes`]. Writing logs
-//! never fails the application: write errors are counted in [`Stats`] and
+//! never fails the application: write errors are counted in [`LoggingSnapshot`] and
 //! logging recovers when the cause goes away.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -124,7 +124,7 @@ pub mod codes {
 }
 pub use filter::LevelHandle;
 pub use helpers::{Timed, log_metric, timed};
-pub use stats::{HealthProbe, HealthReport, OutputHealth, OutputStats, Stats};
+pub use stats::{HealthProbe, HealthReport, LoggingSnapshot, OutputHealth, OutputSnapshot};
 
 /// Logs an audit event: an INFO event with target `audit`, which goes to
 /// the audit log only (when one is configured), whatever the level filter.

@@ -1,4 +1,4 @@
-//! Counters of each output, the [`Stats`] snapshot and the [`HealthProbe`].
+//! Counters of each output, the [`LoggingSnapshot`] of them and the [`HealthProbe`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -154,8 +154,8 @@ impl Counters {
         bump!(self, reopens, 1);
     }
 
-    pub(crate) fn snapshot(&self, name: &str) -> OutputStats {
-        OutputStats {
+    pub(crate) fn snapshot(&self, name: &str) -> OutputSnapshot {
+        OutputSnapshot {
             name: name.to_owned(),
             lines: self.lines.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
@@ -170,9 +170,9 @@ impl Counters {
 }
 
 /// A snapshot of one output's counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct OutputStats {
+pub struct OutputSnapshot {
     /// `console`, the file's path, `audit:<path>` or a custom writer's name.
     pub name: String,
     /// Lines accepted for writing.
@@ -194,20 +194,21 @@ pub struct OutputStats {
     pub reopens: u64,
 }
 
-/// A snapshot of every output's counters and of the redaction count.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A snapshot of every output's counters and of the redaction count, from
+/// [`crate::LoggingGuard::snapshot`]; serializable for a status page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct Stats {
+pub struct LoggingSnapshot {
     /// One entry per output, in configuration order.
-    pub outputs: Vec<OutputStats>,
+    pub outputs: Vec<OutputSnapshot>,
     /// Values redacted so far.
     pub redactions: u64,
 }
 
-impl Stats {
+impl LoggingSnapshot {
     /// The output with this name.
     #[must_use]
-    pub fn output(&self, name: &str) -> Option<&OutputStats> {
+    pub fn output(&self, name: &str) -> Option<&OutputSnapshot> {
         self.outputs.iter().find(|o| o.name == name)
     }
 }
@@ -275,7 +276,7 @@ impl HealthProbe {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OutputHealth {
-    /// The output's name, as in [`OutputStats::name`].
+    /// The output's name, as in [`OutputSnapshot::name`].
     pub name: String,
     /// Write errors since the previous check.
     pub new_write_errors: u64,
@@ -320,6 +321,35 @@ impl HealthReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The snapshot is what a status page serializes: its keys are the API.
+    #[test]
+    fn logging_snapshot_serializes_with_its_field_names_and_round_trips() {
+        let counters = Counters::default();
+        counters.add_dropped(2);
+        let snapshot = LoggingSnapshot {
+            outputs: vec![counters.snapshot("console")],
+            redactions: 5,
+        };
+        let json = serde_json::to_value(&snapshot).unwrap();
+        assert_eq!(json["redactions"], 5);
+        let out = &json["outputs"][0];
+        assert_eq!(out["name"], "console");
+        assert_eq!(out["dropped"], 2);
+        for key in [
+            "lines",
+            "bytes",
+            "write_errors",
+            "rotations",
+            "compressed",
+            "deleted",
+            "reopens",
+        ] {
+            assert_eq!(out[key], 0, "{key} in {out}");
+        }
+        let back: LoggingSnapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, snapshot);
+    }
 
     #[test]
     fn degraded_on_new_trouble_and_healthy_after_a_clean_interval() {

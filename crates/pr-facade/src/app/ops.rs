@@ -147,7 +147,7 @@ pub(crate) fn document(ops: &Ops) -> serde_json::Map<String, Value> {
     );
     doc.insert("resources".to_owned(), resources(&ops.sampler));
     doc.insert("config".to_owned(), (ops.config)());
-    let stats = ops.logging.stats();
+    let stats = ops.logging.snapshot();
     let outputs: Vec<Value> = stats
         .outputs
         .iter()

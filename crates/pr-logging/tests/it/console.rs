@@ -39,7 +39,7 @@ fn stalled_stdout_child() {
             tracing::info!(n, padding = "some padding to make lines longer", "line");
         }
     });
-    let dropped = guard.stats().output("console").unwrap().dropped;
+    let dropped = guard.snapshot().output("console").unwrap().dropped;
     let unflushed = guard.flush().lines();
     let lost = guard.shutdown().lines();
     eprintln!("stalled dropped={dropped} unflushed={unflushed} lost={lost}");

@@ -10,14 +10,18 @@ use pr_test_support::{TempDir, temp_dir};
 
 use crate::support::{T0, all_lines, names, plain_file, quiet, read};
 
-fn run(config: &LoggingConfig, clock: &ManualClock, f: impl FnOnce()) -> pr_logging::Stats {
+fn run(
+    config: &LoggingConfig,
+    clock: &ManualClock,
+    f: impl FnOnce(),
+) -> pr_logging::LoggingSnapshot {
     let (dispatch, guard) = Logging::builder(config)
         .clock(clock.clock())
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&dispatch, f);
     guard.flush();
-    let stats = guard.stats();
+    let stats = guard.snapshot();
     drop(guard);
     stats
 }

@@ -156,7 +156,7 @@ fn console_text_on_stderr() {
         tracing::warn!("one line on stderr from the console test");
     });
     guard.flush();
-    let stats = guard.stats();
+    let stats = guard.snapshot();
     drop(guard);
     let console = stats.output("console").unwrap();
     assert_eq!(console.lines, 1);

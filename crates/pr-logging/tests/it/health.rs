@@ -58,7 +58,10 @@ fn write_errors_degrade_the_output_by_name_until_writes_succeed() {
     log();
     let report = probe.check();
     assert!(!report.is_degraded(), "{report:?}");
-    assert_eq!(guard.stats().output("collector").unwrap().write_errors, 2);
+    assert_eq!(
+        guard.snapshot().output("collector").unwrap().write_errors,
+        2
+    );
 }
 
 #[cfg(target_os = "linux")]

@@ -109,7 +109,7 @@ fn output_levels() {
         tracing::warn!("w");
         tracing::error!("e");
     });
-    let stats = guard.stats();
+    let stats = guard.snapshot();
     drop(guard);
     assert_eq!(messages(&all), ["t", "i", "w", "e"]);
     assert_eq!(messages(&errors), ["w", "e"]);

@@ -87,7 +87,7 @@ fn counters_follow_the_stats() {
         }
     });
     guard.flush();
-    let stats = guard.stats();
+    let stats = guard.snapshot();
     drop(guard);
     let path = dir.path().join("app.log").display().to_string();
     let file = stats.output(&path).unwrap();

@@ -11,7 +11,7 @@ use crate::support::{T0, all_lines, plain_file, quiet};
 
 const PER_THREAD: u64 = 100_000;
 
-fn two_writers(when_full: WhenFull, capacity: usize, dir: &TempDir) -> pr_logging::Stats {
+fn two_writers(when_full: WhenFull, capacity: usize, dir: &TempDir) -> pr_logging::LoggingSnapshot {
     let mut config = quiet();
     let mut file = plain_file(dir.path().join("app.log"));
     file.rotation.max_size = Some(pr_core::units::ByteSize(1024 * 1024));
@@ -37,7 +37,7 @@ fn two_writers(when_full: WhenFull, capacity: usize, dir: &TempDir) -> pr_loggin
         }
     });
     guard.flush();
-    let stats = guard.stats();
+    let stats = guard.snapshot();
     drop(guard);
     stats
 }

@@ -27,7 +27,7 @@ fn secrets_never_reach_the_files() {
         tracing::info!(note = ?"my card is 4111-1111-1111-1111", "debug value");
         tracing::info!("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXMzY3IzdA");
     });
-    let stats = guard.stats();
+    let stats = guard.snapshot();
     drop(guard);
     for name in ["app.log", "text.log"] {
         let bytes = std::fs::read(dir.path().join(name)).unwrap();
