@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cells::{CounterCell, GaugeCell, HistogramCell};
-use crate::{Clock, HistogramStats};
+use crate::{Clock, HistogramSnapshot};
 
 /// A monotonic counter. Cheap to clone; clones share the series.
 ///
@@ -140,9 +140,10 @@ impl Histogram {
         }
     }
 
-    /// Count, sum, mean, min, max, standard deviation and quantiles.
+    /// The running figures now: count, sum, mean, min, max, standard
+    /// deviation and quantiles (serializable, as in a registry [`Snapshot`](crate::Snapshot)).
     #[must_use]
-    pub fn stats(&self) -> HistogramStats {
+    pub fn snapshot(&self) -> HistogramSnapshot {
         crate::snapshot::stats(&self.cell)
     }
 }

@@ -66,7 +66,7 @@
 //! assert!(text.contains(r#"http_requests_total{service="checkout",method="GET"} 1"#));
 //! assert!(text.contains(r#"jobs_done_total{service="checkout",queue="mail"} 3"#));
 //!
-//! let stats = latency.stats();
+//! let stats = latency.snapshot();
 //! assert_eq!(stats.count, 2);
 //! assert!(stats.max >= Some(0.042));
 //! # Ok(())
@@ -137,7 +137,9 @@ pub use handles::{Counter, Gauge, Histogram, Timer};
 pub use recorder::Recorder;
 pub use registry::{Registry, RegistryBuilder};
 pub use sketch::QUANTILE_RELATIVE_ERROR;
-pub use snapshot::{Bucket, FamilySnapshot, HistogramStats, SeriesSnapshot, SeriesValue, Snapshot};
+pub use snapshot::{
+    Bucket, FamilySnapshot, HistogramSnapshot, SeriesSnapshot, SeriesValue, Snapshot,
+};
 pub use text::Format;
 
 /// The README's code blocks, compiled and run as doc tests.

@@ -82,7 +82,7 @@ pub enum SeriesValue {
         value: f64,
     },
     /// A histogram's (or summary's) statistics.
-    Histogram(HistogramStats),
+    Histogram(HistogramSnapshot),
 }
 
 /// A histogram's statistics. Count, sum, mean, min, max and standard
@@ -91,7 +91,7 @@ pub enum SeriesValue {
 /// ([`QUANTILE_RELATIVE_ERROR`](crate::QUANTILE_RELATIVE_ERROR)).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct HistogramStats {
+pub struct HistogramSnapshot {
     /// Number of samples.
     pub count: u64,
     /// Sum of samples.
@@ -124,7 +124,7 @@ pub struct Bucket {
     pub count: u64,
 }
 
-pub(crate) fn stats(cell: &HistogramCell) -> HistogramStats {
+pub(crate) fn stats(cell: &HistogramCell) -> HistogramSnapshot {
     let read = cell.read();
     let quantiles = cell.sketch.quantiles(&[0.5, 0.9, 0.99], read.min, read.max);
     let (mean, stddev) = if read.count == 0 {
@@ -136,7 +136,7 @@ pub(crate) fn stats(cell: &HistogramCell) -> HistogramStats {
         (Some(mean), Some(variance.sqrt()))
     };
     let has = read.count > 0;
-    HistogramStats {
+    HistogramSnapshot {
         count: read.count,
         sum: read.sum,
         mean,
@@ -191,5 +191,33 @@ impl Registry {
             })
             .collect();
         Snapshot { families }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The snapshot is what a status page serializes: its keys are the API.
+    #[test]
+    fn histogram_snapshot_serializes_with_its_field_names_and_round_trips() {
+        let snapshot = HistogramSnapshot {
+            count: 2,
+            sum: 3.0,
+            max: Some(2.0),
+            buckets: vec![Bucket { le: 1.0, count: 1 }],
+            ..HistogramSnapshot::default()
+        };
+        let json = serde_json::to_value(&snapshot).unwrap();
+        assert_eq!(json["count"], 2);
+        assert_eq!(json["sum"], 3.0);
+        assert_eq!(json["max"], 2.0);
+        assert!(json["min"].is_null());
+        for key in ["mean", "stddev", "p50", "p90", "p99"] {
+            assert!(json.get(key).is_some(), "{key} in {json}");
+        }
+        assert_eq!(json["buckets"][0]["le"], 1.0);
+        let back: HistogramSnapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, snapshot);
     }
 }

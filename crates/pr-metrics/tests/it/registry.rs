@@ -136,7 +136,7 @@ fn two_threads_on_one_counter_and_one_histogram_exact_totals() {
         }
     });
     assert_eq!(counter.value(), 2 * N);
-    let stats = histogram.stats();
+    let stats = histogram.snapshot();
     assert_eq!(stats.count, 2 * N);
     // Thread 0 records 0, .25, .5, .75; thread 1 .25, .5, .75, 1 (N/4 each).
     let expected_sum = (N / 4) as f64 * (1.5 + 2.5);
@@ -209,7 +209,7 @@ fn timer_records_on_drop_and_can_be_discarded() {
     let timer = histogram.start_timer();
     clock.advance(Duration::from_secs(2));
     assert!((timer.stop_and_record() - 2.0).abs() < 1e-9);
-    let stats = histogram.stats();
+    let stats = histogram.snapshot();
     assert_eq!(stats.count, 2);
     assert!((stats.sum - 2.25).abs() < 1e-9);
     assert_eq!(stats.min, Some(0.25));
@@ -395,7 +395,7 @@ fn small_api_surface() {
     clock.advance(Duration::from_secs(1));
     assert_eq!(timer.elapsed(), Duration::from_secs(1));
     drop(timer);
-    let stats = histogram.stats();
+    let stats = histogram.snapshot();
     assert_eq!(stats.count, 2);
     assert_eq!(stats.mean, Some(1.25));
     assert_eq!(stats.stddev, Some(0.25));
