@@ -20,7 +20,8 @@ use crate::procfs::{Pressure, parse_pressure};
 pub(crate) const V1_UNLIMITED_FLOOR: u64 = 1 << 62;
 
 /// The cgroup hierarchy version of a controller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum CgroupVersion {
     /// Legacy hierarchies, one per controller (or group of controllers).
@@ -517,7 +518,7 @@ pub(crate) fn parse_cpu_list(text: &str) -> Result<usize, String> {
 }
 
 /// Limits and usage of the process's cgroups, effective over all ancestors.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct CgroupStats {
     /// Version of the memory (or else cpu) controller; `None` without cgroups.

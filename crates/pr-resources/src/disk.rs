@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 
 /// Space on the filesystem holding a path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct DiskUsage {
     /// The path asked about.

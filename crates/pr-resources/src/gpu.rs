@@ -3,7 +3,8 @@
 //! the capability reads [`GpuState::Absent`]: a state, not an error.
 
 /// Whether GPUs can be observed, and what they report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum GpuState {
     /// No GPU can be observed; the reason says why (no NVML library, no
@@ -42,7 +43,7 @@ impl Default for GpuState {
 }
 
 /// One GPU. Values the driver does not report are `None`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct GpuDevice {
     /// NVML index.
@@ -62,7 +63,7 @@ pub struct GpuDevice {
 }
 
 /// A process using a GPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct GpuProcess {
     /// Process id.

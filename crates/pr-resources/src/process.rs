@@ -8,7 +8,7 @@ use crate::Error;
 use crate::procfs::{ProcStat, parse_proc_stat};
 
 /// What the sampler knows about the current process.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ProcessStats {
     /// CPU time spent in user and kernel mode since start, in seconds.

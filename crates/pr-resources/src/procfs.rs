@@ -192,7 +192,7 @@ pub(crate) fn parse_loadavg(text: &str) -> Result<[f64; 3], String> {
 }
 
 /// One line of a pressure stall information file (`some` or `full`).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct PressureLine {
     /// Share of time stalled over the last 10 s, in percent.
@@ -207,7 +207,7 @@ pub struct PressureLine {
 
 /// Pressure stall information of one resource (`/proc/pressure/<resource>`
 /// or a cgroup v2 `<resource>.pressure`).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Pressure {
     /// Some task was stalled.

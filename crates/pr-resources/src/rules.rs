@@ -9,7 +9,8 @@ use pr_core::validate::Violation;
 use crate::{Error, Snapshot};
 
 /// How bad a rule's value is. Ordered `Ok < Warning < Critical`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Severity {
     /// Within bounds.
@@ -314,10 +315,11 @@ impl Rule {
 }
 
 /// A rule's state in a snapshot.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct RuleStatus {
     /// The rule's name.
+    #[serde(serialize_with = "serialize_arc_str")]
     pub name: Arc<str>,
     /// Its severity now.
     pub severity: Severity,
@@ -325,6 +327,15 @@ pub struct RuleStatus {
     pub value: Option<f64>,
     /// Whether a critical severity takes the instance out of readiness.
     pub readiness: bool,
+}
+
+/// Writes an `Arc<str>` as a string (serde's own impl needs its `rc`
+/// feature, which the workspace leaves off).
+fn serialize_arc_str<S: serde::Serializer>(
+    value: &Arc<str>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value)
 }
 
 /// A change of a rule's severity, given to listeners and to `tracing`.

@@ -16,7 +16,7 @@ use crate::{
 
 /// Everything one refresh measured. Cheap to read: the sampler publishes a
 /// new one each refresh and readers never lock.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Snapshot {
     /// Number of the refresh that made it (1 for the first).
@@ -77,7 +77,7 @@ impl Snapshot {
 }
 
 /// The sampler's own cost.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SamplerCost {
     /// CPU time of the last refresh (thread CPU clock).
@@ -493,5 +493,38 @@ impl SamplerTask {
 impl Drop for SamplerTask {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The snapshot is what a status page serializes: its keys are the API.
+    #[test]
+    fn snapshot_serializes_with_its_field_names() {
+        let snapshot = Snapshot {
+            sequence: 3,
+            rules: vec![RuleStatus {
+                name: Arc::from("memory"),
+                severity: Severity::Warning,
+                value: Some(0.9),
+                readiness: true,
+            }],
+            ..Snapshot::default()
+        };
+        let json = serde_json::to_value(&snapshot).unwrap();
+        assert_eq!(json["sequence"], 3);
+        for key in [
+            "taken_at", "process", "system", "cgroup", "disks", "gpu", "cost", "problems",
+        ] {
+            assert!(json.get(key).is_some(), "{key} in {json}");
+        }
+        assert!(json["process"].get("cpu_seconds").is_some());
+        assert!(json["system"].get("memory_total").is_some());
+        assert_eq!(json["gpu"]["absent"]["reason"], "not sampled");
+        assert_eq!(json["rules"][0]["name"], "memory");
+        assert_eq!(json["rules"][0]["severity"], "warning");
+        assert!(json["cost"].get("refreshes").is_some());
     }
 }

@@ -8,7 +8,7 @@ use crate::procfs::{
 };
 
 /// What the sampler knows about the machine.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SystemStats {
     /// CPUs online.
@@ -35,7 +35,7 @@ pub struct SystemStats {
 }
 
 /// Pressure stall information of the machine (`/proc/pressure`).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct PressureStats {
     /// CPU pressure.
