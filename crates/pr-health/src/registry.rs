@@ -492,3 +492,20 @@ impl Drop for Refresher {
             .fetch_sub(1, Ordering::AcqRel);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The snapshot is what a status page serializes: its keys are the API.
+    #[test]
+    fn snapshot_serializes_with_its_field_names() {
+        let report = HealthRegistry::default().snapshot(None);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["status"], serde_json::to_value(report.status).unwrap());
+        assert_eq!(json["phase"], serde_json::to_value(report.phase).unwrap());
+        assert_eq!(json["checks"], serde_json::json!([]));
+        // Left out rather than null when the lifecycle gave no reason.
+        assert!(json.get("reason").is_none(), "{json}");
+    }
+}
