@@ -11,9 +11,8 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pr_resilience::{
-    DeadLetter, Dlq, DlqConfig, Durability, Gcra, KeyedLimiter, Quota, RateLimiter,
-};
+use pr_resilience::dlq::{DeadLetter, Dlq, DlqConfig, Durability};
+use pr_resilience::rate::{Gcra, KeyedLimiter, Quota, RateLimiter};
 
 /// A quota that always admits at benchmark speed: one permit a nanosecond,
 /// a burst of a million.
@@ -180,7 +179,7 @@ fn redis_check(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a runtime");
-    let ours = pr_resilience::RedisLimiter::builder(url.as_str(), quota())
+    let ours = pr_resilience::rate::RedisLimiter::builder(url.as_str(), quota())
         .timeout(Duration::from_secs(5))
         .build()
         .expect("a valid limiter");

@@ -8,7 +8,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pr_resilience::{Bulkhead, CircuitBreaker, Error, Pipeline, Retry, SlidingWindow};
+use pr_resilience::Error;
+use pr_resilience::breaker::{CircuitBreaker, SlidingWindow};
+use pr_resilience::bulkhead::Bulkhead;
+use pr_resilience::pipeline::Pipeline;
+use pr_resilience::retry::Retry;
 
 /// A closed breaker with a count window and slow-call timing; the call
 /// succeeds.

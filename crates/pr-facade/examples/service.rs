@@ -45,10 +45,12 @@ use pr_facade::health::HealthConfig;
 use pr_facade::logging::{Every, FileConfig, LoggingConfig};
 use pr_facade::metrics::MetricsConfig;
 use pr_facade::resources::ResourcesConfig;
-use pr_resilience::{
-    Backoff, BreakerCheck, CallError, CircuitBreaker, DeadLetter, Dlq, DlqConfig, Jitter,
-    KeyedLimiter, Pipeline, Quota, Retry, SlidingWindow, Transient,
-};
+use pr_resilience::CallError;
+use pr_resilience::breaker::{BreakerCheck, CircuitBreaker, SlidingWindow};
+use pr_resilience::dlq::{DeadLetter, Dlq, DlqConfig};
+use pr_resilience::pipeline::Pipeline;
+use pr_resilience::rate::{KeyedLimiter, Quota};
+use pr_resilience::retry::{Backoff, Jitter, Retry, Transient};
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------
@@ -679,7 +681,7 @@ fn contribute<C: AppConfig>(
     }
     let dlq = dead_letters.clone();
     app.status_board().add("dlq", move || {
-        let s = dlq.stats();
+        let s = dlq.snapshot();
         serde_json::json!({ "quotes": {
             "records": s.records, "bytes": s.bytes, "segments": s.segments, "full": s.full,
         }})

@@ -1,4 +1,4 @@
-//! [`Admission`], the extension point for the first stage of a pipeline: a
+//! [`Admission`](crate::pipeline::Admission), the extension point for the first stage of a pipeline: a
 //! rate limiter or a load shedder that admits or refuses a call before any
 //! other policy runs.
 
@@ -8,7 +8,7 @@ use crate::Error;
 
 /// A stage that admits a call or refuses it at once, without waiting.
 ///
-/// A [`Pipeline`](crate::Pipeline) asks its admission stage first (the
+/// A [`Pipeline`](crate::pipeline::Pipeline) asks its admission stage first (the
 /// "rate limit" of .NET's standard pipeline); a refusal becomes
 /// [`CallError::Rejected`](crate::CallError::Rejected) and no other stage
 /// runs. The refusal is an [`Error`] so that it carries a code and, where
@@ -24,7 +24,8 @@ use crate::Error;
 /// ```
 /// use std::sync::atomic::{AtomicBool, Ordering};
 /// use std::time::Duration;
-/// use pr_resilience::{Admission, Error};
+/// use pr_resilience::Error;
+/// use pr_resilience::pipeline::Admission;
 ///
 /// /// Refuses everything while a flag is set (maintenance mode).
 /// struct Maintenance(AtomicBool);

@@ -43,8 +43,9 @@ pub enum SlidingWindow {
     },
 }
 
-/// A breaker's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A breaker's state (serialized as its [`as_str`](State::as_str) name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum State {
     /// Calls pass and are recorded.
@@ -140,7 +141,7 @@ pub struct Transition<'a> {
 type Listener = Arc<dyn Fn(&Transition<'_>) + Send + Sync>;
 
 /// A breaker's figures.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct BreakerSnapshot {
     /// The state.
@@ -199,7 +200,8 @@ struct Inner {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{CircuitBreaker, Clock, SlidingWindow, State};
+/// use pr_resilience::Clock;
+/// use pr_resilience::breaker::{CircuitBreaker, SlidingWindow, State};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), pr_resilience::Error> {
@@ -236,7 +238,7 @@ impl fmt::Debug for CircuitBreaker {
 
 /// A permission to make one call, as plain data, for callers that cannot
 /// hold a borrowed [`Permit`] (a `'static` future). Give it back with
-/// [`CircuitBreaker::record`] or [`CircuitBreaker::release`].
+/// [`CircuitBreaker::record`](crate::breaker::CircuitBreaker::record) or [`CircuitBreaker::release`](crate::breaker::CircuitBreaker::release).
 #[derive(Debug)]
 #[must_use = "a permit must be recorded or released"]
 pub struct RawPermit {
@@ -253,7 +255,7 @@ enum Kind {
 }
 
 /// A permission to make one call; record its outcome with
-/// [`record`](Permit::record). Dropped without a record, the call does not
+/// [`record`](crate::breaker::Permit::record). Dropped without a record, the call does not
 /// count (a half-open probe slot is freed at once).
 #[must_use = "a permit must be recorded, or the call does not count"]
 pub struct Permit<'a> {
@@ -1060,7 +1062,7 @@ impl TimeWindow {
     }
 }
 
-/// Builds a [`CircuitBreaker`]; see [`CircuitBreaker::builder`].
+/// Builds a [`CircuitBreaker`]; see [`CircuitBreaker::builder`](crate::breaker::CircuitBreaker::builder).
 #[must_use]
 #[derive(Clone)]
 pub struct BreakerBuilder {
@@ -1299,6 +1301,14 @@ impl BreakerBuilder {
         }))
     }
 }
+
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+pub use crate::health::{BreakerCheck, RegistryCheck};
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use crate::layer::{BreakerLayer, BreakerService};
+pub use crate::registry::BreakerRegistry;
 
 #[cfg(test)]
 mod tests {

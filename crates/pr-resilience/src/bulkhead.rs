@@ -30,7 +30,7 @@ struct Inner {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::Bulkhead;
+/// use pr_resilience::bulkhead::Bulkhead;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), pr_resilience::Error> {
@@ -100,7 +100,7 @@ impl Drop for OwnedBulkheadPermit {
 }
 
 /// A bulkhead's figures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct BulkheadSnapshot {
     /// The limit.
@@ -329,3 +329,7 @@ impl BulkheadBuilder {
         })))
     }
 }
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use crate::layer::{BulkheadLayer, BulkheadService};

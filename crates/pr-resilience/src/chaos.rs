@@ -28,7 +28,8 @@ struct Inner {
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::{CallError, Chaos, Error};
+/// use pr_resilience::{CallError, Error};
+/// use pr_resilience::chaos::Chaos;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Error> {
@@ -167,7 +168,7 @@ impl ChaosBuilder {
     }
 
     /// The share of calls answered with a substitute outcome
-    /// ([`Chaos::call_or_substitute`]).
+    /// ([`Chaos::call_or_substitute`](crate::chaos::Chaos::call_or_substitute)).
     pub fn outcome_rate(mut self, rate: f64) -> Self {
         self.outcome_rate = rate;
         self

@@ -50,14 +50,14 @@ const REMOVED_FRAME: usize = 12;
 /// an exclusive lock on its `LOCK` file, held until the last clone (or
 /// health check) is dropped, so a second open of the directory, from this
 /// process or another, is refused instead of interleaving appends. `open`
-/// waits up to [`DlqConfig::lock_wait`] for a holder to let go (one that
+/// waits up to [`DlqConfig::lock_wait`](crate::dlq::DlqConfig::lock_wait) for a holder to let go (one that
 /// is exiting, or a child forked while the queue was open) before it
 /// refuses.
 ///
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::{DeadLetter, Dlq, DlqConfig};
+/// use pr_resilience::dlq::{DeadLetter, Dlq, DlqConfig};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// # let dir = std::env::temp_dir().join(format!("pr-dlq-doc-{}", std::process::id()));
@@ -139,10 +139,10 @@ struct State {
     last_sync: Instant,
 }
 
-/// What a figure-reader sees of a queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a figure-reader sees of a queue: [`Dlq::snapshot`](crate::dlq::Dlq::snapshot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct DlqStats {
+pub struct DlqSnapshot {
     /// Records held.
     pub records: u64,
     /// Bytes of records held, framing included.
@@ -153,7 +153,7 @@ pub struct DlqStats {
     pub full: bool,
 }
 
-/// What a [`Dlq::replay`] did.
+/// What a [`Dlq::replay`](crate::dlq::Dlq::replay) did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReplayReport {
@@ -373,11 +373,11 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         self.len() == 0
     }
 
-    /// The queue's figures.
+    /// The queue's figures now.
     #[must_use]
-    pub fn stats(&self) -> DlqStats {
+    pub fn snapshot(&self) -> DlqSnapshot {
         let state = lock(&self.inner.state);
-        stats(&self.inner.config, &state)
+        snapshot(&self.inner.config, &state)
     }
 
     /// The settings it was opened with.
@@ -617,7 +617,7 @@ impl Inner {
     }
 }
 
-/// Syncs when the last holder goes, a [`Dlq`] handle or a health check
+/// Syncs when the last holder goes, a [`Dlq`](crate::dlq::Dlq) handle or a health check
 /// (which shares the queue, so counting handles missed it).
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -627,7 +627,7 @@ impl Drop for Inner {
     }
 }
 
-/// The records of a queue, read one at a time; made by [`Dlq::iter`].
+/// The records of a queue, read one at a time; made by [`Dlq::iter`](crate::dlq::Dlq::iter).
 #[derive(Debug)]
 pub struct Iter<'a, T> {
     dlq: &'a Dlq<T>,
@@ -649,8 +649,8 @@ impl<T: Serialize + DeserializeOwned> Iterator for Iter<'_, T> {
     }
 }
 
-fn stats(config: &DlqConfig, state: &State) -> DlqStats {
-    DlqStats {
+fn snapshot(config: &DlqConfig, state: &State) -> DlqSnapshot {
+    DlqSnapshot {
         records: state.live.len() as u64,
         bytes: state.live_bytes,
         segments: state.segments.len(),

@@ -77,7 +77,7 @@ pub enum Error {
     },
     /// A pipeline's retry gave up on a successful result that its result
     /// predicate still rejected (with
-    /// [`fail_after_max_attempts`](crate::RetryBuilder::fail_after_max_attempts)).
+    /// [`fail_after_max_attempts`](crate::retry::RetryBuilder::fail_after_max_attempts)).
     #[error("retry `{name}` gave up after {attempts} attempts")]
     RetriesExhausted {
         /// The retry policy's name.

@@ -3,8 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::breaker::CircuitBreaker;
 use crate::breaker::Outcome;
-use crate::{CallError, CircuitBreaker, Error, RetryBudget};
+use crate::retry::RetryBudget;
+use crate::{CallError, Error};
 
 /// Providers tried in order (a primary region, then a secondary, then a
 /// static mirror): a provider whose breaker refuses is skipped without a
@@ -15,7 +17,8 @@ use crate::{CallError, CircuitBreaker, Error, RetryBudget};
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::{CircuitBreaker, Failover};
+/// use pr_resilience::breaker::CircuitBreaker;
+/// use pr_resilience::failover::Failover;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), pr_resilience::Error> {

@@ -3,13 +3,13 @@
 use std::fmt;
 
 /// Answers a substitute when an operation fails: a fixed value
-/// ([`Fallback::value`]) or one computed from the error
-/// ([`Fallback::from_fn`]), which may decline (`None`) to keep the error.
+/// ([`Fallback::value`](crate::fallback::Fallback::value)) or one computed from the error
+/// ([`Fallback::from_fn`](crate::fallback::Fallback::from_fn)), which may decline (`None`) to keep the error.
 ///
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::Fallback;
+/// use pr_resilience::fallback::Fallback;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -32,7 +32,7 @@ impl<H> fmt::Debug for Fallback<H> {
     }
 }
 
-/// The handler of [`Fallback::value`].
+/// The handler of [`Fallback::value`](crate::fallback::Fallback::value).
 #[derive(Clone, Debug)]
 pub struct Value<T>(T);
 
@@ -48,7 +48,7 @@ impl<T: Clone, E> Handle<T, E> for Value<T> {
     }
 }
 
-/// The handler of [`Fallback::from_fn`].
+/// The handler of [`Fallback::from_fn`](crate::fallback::Fallback::from_fn).
 #[derive(Clone, Debug)]
 pub struct FromFn<F>(F);
 

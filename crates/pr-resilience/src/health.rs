@@ -2,7 +2,7 @@
 
 use pr_health::{Check, CheckFuture, Outcome};
 
-use crate::{BreakerRegistry, CircuitBreaker, State};
+use crate::breaker::{BreakerRegistry, CircuitBreaker, State};
 
 /// A breaker as a health check: `Up` while it lets calls through (closed,
 /// forced closed, disabled, metrics only), `Degraded` while it refuses them
@@ -13,7 +13,7 @@ use crate::{BreakerRegistry, CircuitBreaker, State};
 ///
 /// ```
 /// use pr_health::{Check, Status};
-/// use pr_resilience::{BreakerCheck, CircuitBreaker};
+/// use pr_resilience::breaker::{BreakerCheck, CircuitBreaker};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), pr_resilience::Error> {
@@ -70,7 +70,7 @@ impl Check for BreakerCheck {
     }
 }
 
-/// Every breaker of a [`BreakerRegistry`] as one health check: `Degraded`
+/// Every breaker of a [`BreakerRegistry`](crate::breaker::BreakerRegistry) as one health check: `Degraded`
 /// when any refuses calls, naming them.
 #[derive(Debug)]
 pub struct RegistryCheck<K> {

@@ -38,7 +38,8 @@ pub enum HedgeMode {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{Error, Hedge, HedgeMode};
+/// use pr_resilience::Error;
+/// use pr_resilience::hedge::{Hedge, HedgeMode};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), Error> {

@@ -10,21 +10,26 @@ use std::task::{Context, Poll};
 
 use tower::{Layer, Service};
 
+use crate::CallError;
+use crate::breaker::CircuitBreaker;
 use crate::breaker::{Outcome, RawPermit};
+use crate::bulkhead::Bulkhead;
+use crate::pipeline::Pipeline;
 use crate::pipeline::RecordOutcome;
 use crate::retry::Classify;
+use crate::retry::Retry;
+use crate::timeout::Timeout;
 use crate::timeout::bounded;
-use crate::{Bulkhead, CallError, CircuitBreaker, Pipeline, Retry, Timeout};
 
 /// The boxed future of this module's services.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Counts every error of the inner service as a breaker failure; the
-/// default of [`BreakerLayer`].
+/// default of [`BreakerLayer`](crate::breaker::BreakerLayer).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ErrorsFail;
 
-/// How a [`BreakerLayer`] counts a response (an HTTP 5xx as a failure, say).
+/// How a [`BreakerLayer`](crate::breaker::BreakerLayer) counts a response (an HTTP 5xx as a failure, say).
 pub trait RecordResponse<T, E> {
     /// How this outcome counts.
     fn outcome(&self, outcome: &Result<T, E>) -> Outcome;
@@ -46,12 +51,12 @@ impl<T, E, F: Fn(&Result<T, E>) -> Outcome> RecordResponse<T, E> for F {
     }
 }
 
-/// Wraps services in a [`CircuitBreaker`].
+/// Wraps services in a [`CircuitBreaker`](crate::breaker::CircuitBreaker).
 ///
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::{BreakerLayer, CircuitBreaker};
+/// use pr_resilience::breaker::{BreakerLayer, CircuitBreaker};
 /// use tower::{ServiceBuilder, ServiceExt, service_fn};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -104,7 +109,7 @@ impl<S, F: Clone> Layer<S> for BreakerLayer<F> {
     }
 }
 
-/// The service of [`BreakerLayer`].
+/// The service of [`BreakerLayer`](crate::breaker::BreakerLayer).
 #[derive(Clone, Debug)]
 pub struct BreakerService<S, F = ErrorsFail> {
     inner: S,
@@ -169,7 +174,7 @@ where
     }
 }
 
-/// Wraps services in a [`Bulkhead`].
+/// Wraps services in a [`Bulkhead`](crate::bulkhead::Bulkhead).
 #[derive(Clone, Debug)]
 pub struct BulkheadLayer {
     bulkhead: Bulkhead,
@@ -194,7 +199,7 @@ impl<S> Layer<S> for BulkheadLayer {
     }
 }
 
-/// The service of [`BulkheadLayer`].
+/// The service of [`BulkheadLayer`](crate::bulkhead::BulkheadLayer).
 #[derive(Clone, Debug)]
 pub struct BulkheadService<S> {
     inner: S,
@@ -227,7 +232,7 @@ where
     }
 }
 
-/// Wraps services in a [`Timeout`].
+/// Wraps services in a [`Timeout`](crate::timeout::Timeout).
 #[derive(Clone, Debug)]
 pub struct TimeoutLayer {
     timeout: Timeout,
@@ -252,7 +257,7 @@ impl<S> Layer<S> for TimeoutLayer {
     }
 }
 
-/// The service of [`TimeoutLayer`].
+/// The service of [`TimeoutLayer`](crate::timeout::TimeoutLayer).
 #[derive(Clone, Debug)]
 pub struct TimeoutService<S> {
     inner: S,
@@ -312,7 +317,7 @@ impl<S, C: Clone> Layer<S> for RetryLayer<C> {
     }
 }
 
-/// The service of [`RetryLayer`].
+/// The service of [`RetryLayer`](crate::retry::RetryLayer).
 #[derive(Clone, Debug)]
 pub struct RetryService<S, C> {
     inner: S,
@@ -369,7 +374,8 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{Error, refusal_response};
+/// use pr_resilience::Error;
+/// use pr_resilience::pipeline::refusal_response;
 ///
 /// let open = Error::CircuitOpen { name: "db".into(), retry_after: Duration::from_millis(1_500) };
 /// let response: http::Response<()> = refusal_response(&open);
@@ -391,12 +397,12 @@ pub fn refusal_response<B: Default>(error: &crate::Error) -> http::Response<B> {
     response
 }
 
-/// Wraps services in a whole [`Pipeline`] (requests must be `Clone` when
+/// Wraps services in a whole [`Pipeline`](crate::pipeline::Pipeline) (requests must be `Clone` when
 /// the pipeline retries; each attempt calls a clone of the inner service).
 ///
 /// A call an open breaker refuses comes back at once as
 /// [`CallError::Rejected`] with [`Error::CircuitOpen`](crate::Error::CircuitOpen)
-/// unless its retry-after fits in the total timeout (see [`Pipeline`]);
+/// unless its retry-after fits in the total timeout (see [`Pipeline`](crate::pipeline::Pipeline));
 /// [`refusal_response`] answers it as 503 with `Retry-After`.
 pub struct PipelineLayer<R, B> {
     pipeline: Arc<Pipeline<R, B>>,
@@ -439,7 +445,7 @@ impl<S, R, B> Layer<S> for PipelineLayer<R, B> {
     }
 }
 
-/// The service of [`PipelineLayer`].
+/// The service of [`PipelineLayer`](crate::pipeline::PipelineLayer).
 pub struct PipelineService<S, R, B> {
     inner: S,
     pipeline: Arc<Pipeline<R, B>>,

@@ -10,19 +10,19 @@
 //!
 //! | strategy | type | notes |
 //! |---|---|---|
-//! | retry | [`Retry`] | constant / linear / exponential / decorrelated-jitter [`Backoff`], full or equal [`Jitter`], max attempts / delay / elapsed, predicates on errors and results ([`Classify`]), server retry-after wins, `on_retry` hook, shared [`RetryBudget`]; async, `async` closures borrowing state ([`Retry::run_mut`]), blocking |
-//! | circuit breaker | [`CircuitBreaker`] | Resilience4j semantics: count and time [`SlidingWindow`]s, failure-rate and slow-call-rate thresholds, minimum calls, half-open probes as expiring leases, growing open wait, manual [`State`]s, [`CircuitBreaker::peek`], transitions as `tracing` events and listeners; lock-free closed path |
-//! | keyed breakers | [`BreakerRegistry`] | a breaker per key, bounded, idle ones evicted |
-//! | timeout | [`Timeout`] | tokio time; no timer for futures ready at once |
-//! | bulkhead | [`Bulkhead`] | concurrency limit, bounded wait queue, max wait |
-//! | fallback | [`Fallback`] | a value or a function of the error |
-//! | hedging | [`Hedge`] | Polly's latency / parallel / sequential [`HedgeMode`]s; first acceptable wins, losers cancelled, all failed → primary's error |
-//! | failover | [`Failover`] | ordered providers, open breakers skipped, one budget |
-//! | pipeline | [`Pipeline`] | admission → bulkhead → total timeout → retry → breaker → attempt timeout; [`Pipeline::standard`] is .NET's standard pipeline |
-//! | rate limit | [`RateLimiter`]: [`Gcra`], [`TokenBucket`], [`LeakyBucket`], [`SlidingWindowLog`], [`SlidingWindowCounter`] | one trait: `check()`, `check_n(n)`, `peek()`, `until_ready().await`; a refusal ([`Denied`]) carries the wait (Retry-After); [`Quota::per_second(100)`](Quota::per_second) is 100 a second; GCRA is one atomic word; each is an [`Admission`] stage |
-//! | keyed rate limit | [`KeyedLimiter`] | GCRA per key in shards, at most `max_keys` keys (replenished keys dropped first); [`KeyedRateLimiter`] is what the tower layer takes |
+//! | retry | [`Retry`](crate::retry::Retry) | constant / linear / exponential / decorrelated-jitter [`Backoff`](crate::retry::Backoff), full or equal [`Jitter`](crate::retry::Jitter), max attempts / delay / elapsed, predicates on errors and results ([`Classify`](crate::retry::Classify)), server retry-after wins, `on_retry` hook, shared [`RetryBudget`](crate::retry::RetryBudget); async, `async` closures borrowing state ([`Retry::run_mut`](crate::retry::Retry::run_mut)), blocking |
+//! | circuit breaker | [`CircuitBreaker`](crate::breaker::CircuitBreaker) | Resilience4j semantics: count and time [`SlidingWindow`](crate::breaker::SlidingWindow)s, failure-rate and slow-call-rate thresholds, minimum calls, half-open probes as expiring leases, growing open wait, manual [`State`](crate::breaker::State)s, [`CircuitBreaker::peek`](crate::breaker::CircuitBreaker::peek), transitions as `tracing` events and listeners; lock-free closed path |
+//! | keyed breakers | [`BreakerRegistry`](crate::breaker::BreakerRegistry) | a breaker per key, bounded, idle ones evicted |
+//! | timeout | [`Timeout`](crate::timeout::Timeout) | tokio time; no timer for futures ready at once |
+//! | bulkhead | [`Bulkhead`](crate::bulkhead::Bulkhead) | concurrency limit, bounded wait queue, max wait |
+//! | fallback | [`Fallback`](crate::fallback::Fallback) | a value or a function of the error |
+//! | hedging | [`Hedge`](crate::hedge::Hedge) | Polly's latency / parallel / sequential [`HedgeMode`](crate::hedge::HedgeMode)s; first acceptable wins, losers cancelled, all failed → primary's error |
+//! | failover | [`Failover`](crate::failover::Failover) | ordered providers, open breakers skipped, one budget |
+//! | pipeline | [`Pipeline`](crate::pipeline::Pipeline) | admission → bulkhead → total timeout → retry → breaker → attempt timeout; [`Pipeline::standard`](crate::pipeline::Pipeline::standard) is .NET's standard pipeline |
+//! | rate limit | [`RateLimiter`](crate::rate::RateLimiter): [`Gcra`](crate::rate::Gcra), [`TokenBucket`](crate::rate::TokenBucket), [`LeakyBucket`](crate::rate::LeakyBucket), [`SlidingWindowLog`](crate::rate::SlidingWindowLog), [`SlidingWindowCounter`](crate::rate::SlidingWindowCounter) | one trait: `check()`, `check_n(n)`, `peek()`, `until_ready().await`; a refusal ([`Denied`](crate::rate::Denied)) carries the wait (Retry-After); [`Quota::per_second(100)`](crate::rate::Quota::per_second) is 100 a second; GCRA is one atomic word; each is an [`Admission`](crate::pipeline::Admission) stage |
+//! | keyed rate limit | [`KeyedLimiter`](crate::rate::KeyedLimiter) | GCRA per key in shards, at most `max_keys` keys (replenished keys dropped first); [`KeyedRateLimiter`](crate::rate::KeyedRateLimiter) is what the tower layer takes |
 //! | distributed rate limit | `RedisLimiter` (feature `redis`) | GCRA or sliding window as one Lua script on the server's clock; a reconnecting connection (redis' `ConnectionManager`, bounded back-off); a local breaker; fail open or closed; a health check per limiter (with `health`) |
-//! | dead-letter queue | [`Dlq`] | durable segment files (length + CRC32C per record), explicit [`Durability`], bounds that refuse with `resilience.dlq_full`, replay that removes only what succeeded, purges, torn-tail recovery; [`Dlq::retry_or_dead_letter`] routes what a [`Retry`] gives up on |
+//! | dead-letter queue | [`Dlq`](crate::dlq::Dlq) | durable segment files (length + CRC32C per record), explicit [`Durability`](crate::dlq::Durability), bounds that refuse with `resilience.dlq_full`, replay that removes only what succeeded, purges, torn-tail recovery; [`Dlq::retry_or_dead_letter`](crate::dlq::Dlq::retry_or_dead_letter) routes what a [`Retry`](crate::retry::Retry) gives up on |
 //!
 //! Every policy value is a cheap handle: clones share its state (a breaker's
 //! window, a bulkhead's places, a budget's tokens), so one value serves many
@@ -32,7 +32,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use pr_resilience::{Bulkhead, CallError, CircuitBreaker, Error, Pipeline, SlidingWindow};
+//! use pr_resilience::{CallError, Error};
+//! use pr_resilience::breaker::{CircuitBreaker, SlidingWindow};
+//! use pr_resilience::bulkhead::Bulkhead;
+//! use pr_resilience::pipeline::Pipeline;
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), Error> {
@@ -60,9 +63,9 @@
 //! # }
 //! ```
 //!
-//! # Rate limiting in a pipeline: [`Admission`]
+//! # Rate limiting in a pipeline: [`Admission`](crate::pipeline::Admission)
 //!
-//! The first stage of a pipeline is an [`Admission`]: anything that admits
+//! The first stage of a pipeline is an [`Admission`](crate::pipeline::Admission): anything that admits
 //! or refuses a call at once, without waiting:
 //!
 //! ```text
@@ -74,7 +77,7 @@
 //! A refusal is the crate's [`Error`], carrying its retry-after
 //! ([`Error::retry_after`]); the pipeline answers it as
 //! [`CallError::Rejected`] and runs nothing else. The crate's rate limiters
-//! implement it; so can any load shedder ([`PipelineBuilder::admission`]).
+//! implement it; so can any load shedder ([`PipelineBuilder::admission`](crate::pipeline::PipelineBuilder::admission)).
 //!
 //! # Time
 //!
@@ -94,8 +97,8 @@
 //! # Feature flags
 //!
 //! - `tower`: a layer per strategy and for a whole pipeline
-//!   ([`BreakerLayer`], [`BulkheadLayer`], [`TimeoutLayer`], [`RetryLayer`],
-//!   [`PipelineLayer`]), and `RateLimitLayer` (per-key rate limit answering
+//!   ([`BreakerLayer`](crate::breaker::BreakerLayer), [`BulkheadLayer`](crate::bulkhead::BulkheadLayer), [`TimeoutLayer`](crate::timeout::TimeoutLayer), [`RetryLayer`](crate::retry::RetryLayer),
+//!   [`PipelineLayer`](crate::pipeline::PipelineLayer)), and `RateLimitLayer` (per-key rate limit answering
 //!   429 with `Retry-After`, or waiting).
 //!
 //!   ```toml
@@ -112,7 +115,7 @@
 //!   pr-resilience = { version = "0.1", features = ["metrics"] }
 //!   ```
 //! - `health`: a breaker (or a registry of them) as a pr-health check,
-//!   Degraded while it refuses calls ([`BreakerCheck`], [`RegistryCheck`]);
+//!   Degraded while it refuses calls ([`BreakerCheck`](crate::breaker::BreakerCheck), [`RegistryCheck`](crate::breaker::RegistryCheck));
 //!   a dead-letter queue, Down when full, Degraded after a failed write
 //!   (until a write succeeds) or when its filesystem's free space is under
 //!   `DlqConfig::min_free` / `min_free_percent` (`DlqCheck`).
@@ -121,7 +124,7 @@
 //!   pr-resilience = { version = "0.1", features = ["health"] }
 //!   ```
 //! - `chaos`: fault, latency and outcome injection at a rate, behind an
-//!   on/off switch ([`Chaos`]).
+//!   on/off switch ([`Chaos`](crate::chaos::Chaos)).
 //!
 //!   ```toml
 //!   pr-resilience = { version = "0.1", features = ["chaos"] }
@@ -148,50 +151,34 @@
 #![forbid(unsafe_code)]
 
 mod admission;
-mod breaker;
-mod bulkhead;
+pub mod breaker;
+pub mod bulkhead;
 #[cfg(feature = "chaos")]
-mod chaos;
-mod dlq;
+#[cfg_attr(docsrs, doc(cfg(feature = "chaos")))]
+pub mod chaos;
+pub mod dlq;
 mod error;
-mod failover;
-mod fallback;
+pub mod failover;
+pub mod fallback;
 #[cfg(feature = "health")]
 mod health;
-mod hedge;
+pub mod hedge;
 #[cfg(feature = "tower")]
 mod layer;
 #[cfg(feature = "metrics")]
 mod metrics;
-mod pipeline;
-mod rate;
+pub mod pipeline;
+pub mod rate;
 mod registry;
-mod retry;
+pub mod retry;
 mod time;
-mod timeout;
+pub mod timeout;
 
+pub use error::{CallError, Error};
 // Builders take the toolkit's one clock: re-exported so that their signatures read
 // `pr_resilience::Clock`, as pr-config re-exports pr-core's units. Tests reach the
 // manual clock at its one home, `pr_core::time::ManualClock`.
 pub use pr_core::time::Clock;
-
-pub use admission::{Admission, AdmitAll};
-pub use breaker::{
-    BreakerBuilder, BreakerSnapshot, CircuitBreaker, Outcome, Permit, RawPermit, SlidingWindow,
-    State, Transition,
-};
-pub use bulkhead::{
-    Bulkhead, BulkheadBuilder, BulkheadPermit, BulkheadSnapshot, OwnedBulkheadPermit,
-};
-#[cfg(feature = "chaos")]
-pub use chaos::{Chaos, ChaosBuilder};
-#[cfg(feature = "health")]
-pub use dlq::DlqCheck;
-pub use dlq::{
-    Attempt, DeadLetter, DeadLettered, Dlq, DlqConfig, DlqRecord, DlqStats, Durability,
-    Iter as DlqIter, ReplayReport,
-};
-pub use error::{CallError, Error};
 
 /// The stable codes of [`Error`], each with its HTTP status and retry
 /// class; [`CODES`](codes::CODES) lists them all.
@@ -202,34 +189,6 @@ pub mod codes {
         RATE_LIMITED, REJECTED, RETRIES_EXHAUSTED, TIMEOUT,
     };
 }
-pub use failover::Failover;
-pub use fallback::{Fallback, FromFn, Handle, Value};
-#[cfg(feature = "health")]
-pub use health::{BreakerCheck, RegistryCheck};
-pub use hedge::{Hedge, HedgeMode};
-#[cfg(feature = "tower")]
-pub use layer::{
-    BoxFuture, BreakerLayer, BreakerService, BulkheadLayer, BulkheadService, ErrorsFail,
-    PipelineLayer, PipelineService, RecordResponse, RetryLayer, RetryService, TimeoutLayer,
-    TimeoutService, refusal_response,
-};
-pub use pipeline::{Failures, NoRetry, Pipeline, PipelineBuilder, RecordOutcome};
-#[cfg(all(feature = "redis", feature = "health"))]
-pub use rate::RedisLimiterCheck;
-pub use rate::{
-    Denied, Gcra, KeyedLimiter, KeyedLimiterBuilder, KeyedRateLimiter, LeakyBucket, Quota,
-    RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
-};
-#[cfg(feature = "redis")]
-pub use rate::{FailurePolicy, RedisAlgorithm, RedisLimiter, RedisLimiterBuilder};
-#[cfg(feature = "tower")]
-pub use rate::{KeyExtractor, OnLimit, RateLimit, RateLimitLayer};
-pub use registry::BreakerRegistry;
-pub use retry::{
-    Backoff, BudgetSnapshot, Classify, Decision, ErrorIf, Jitter, ResultIf, Retry, RetryBudget,
-    RetryBuilder, RetryEvent, Transient,
-};
-pub use timeout::Timeout;
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::breaker::Outcome;
+use crate::breaker::{BreakerBuilder, CircuitBreaker, SlidingWindow};
+use crate::bulkhead::Bulkhead;
+use crate::retry::{Backoff, Jitter, Retry};
 use crate::retry::{Classify, Decision, Transient};
 use crate::timeout::{bounded, elapsed};
-use crate::{
-    Admission, Backoff, BreakerBuilder, Bulkhead, CallError, CircuitBreaker, Error, Jitter, Retry,
-    SlidingWindow,
-};
+use crate::{CallError, Error};
 
 /// The retry classifier of a pipeline without retry: accepts every outcome.
 #[derive(Clone, Copy, Debug, Default)]
@@ -69,7 +69,7 @@ impl<T, E> RecordOutcome<T, E> for Failures {
 /// with the default [`Transient`] predicate it also retries the inner
 /// stages' transient refusals (an open breaker, waiting out its retry-after;
 /// an attempt timeout), always within the total timeout. Give the retry a
-/// predicate ([`Retry::retry_if`]) to leave some of them out.
+/// predicate ([`Retry::retry_if`](crate::retry::Retry::retry_if)) to leave some of them out.
 ///
 /// **Fast failure**: an outcome that asks for a retry-after (an open
 /// breaker's time to its next probe, a server's `Retry-After`) ending past
@@ -89,7 +89,8 @@ impl<T, E> RecordOutcome<T, E> for Failures {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{CallError, Error, Pipeline};
+/// use pr_resilience::{CallError, Error};
+/// use pr_resilience::pipeline::Pipeline;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), Error> {
@@ -166,10 +167,10 @@ impl Pipeline {
     /// transient errors, exponential from 2 s with equal jitter; a breaker
     /// over a 30 s time window opening at a 10 % failure rate after 100
     /// calls, 5 s in open; attempt timeout 10 s. Add a rate limiter with
-    /// [`admission`](PipelineBuilder::admission), and change any stage.
+    /// [`admission`](crate::pipeline::PipelineBuilder::admission), and change any stage.
     pub fn standard(name: impl Into<String>) -> PipelineBuilder<Transient> {
         let name = name.into();
-        let retry = crate::RetryBuilder::default()
+        let retry = crate::retry::RetryBuilder::default()
             .name(name.clone())
             .backoff(Backoff::Exponential {
                 base: Duration::from_secs(2),
@@ -486,3 +487,10 @@ impl<R, B> PipelineBuilder<R, B> {
         })
     }
 }
+
+pub use crate::admission::{Admission, AdmitAll};
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use crate::layer::{
+    BoxFuture, ErrorsFail, PipelineLayer, PipelineService, RecordResponse, refusal_response,
+};

@@ -5,9 +5,9 @@
 //! Every limiter answers [`RateLimiter::check`] at once, without waiting: a
 //! permit, or a [`Denied`] that says how long until one (the `Retry-After`).
 //! [`RateLimiter::until_ready`] waits for a permit on tokio's timer.
-//! Quotas read as they are written: [`Quota::per_second(100)`](Quota::per_second)
+//! Quotas read as they are written: [`Quota::per_second(100)`](crate::rate::Quota::per_second)
 //! is 100 permits a second, with a burst of 100 unless
-//! [`Quota::with_burst`] says otherwise.
+//! [`Quota::with_burst`](crate::rate::Quota::with_burst) says otherwise.
 
 use std::future::Future;
 use std::time::Duration;
@@ -77,7 +77,7 @@ pub use window::{SlidingWindowCounter, SlidingWindowLog};
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::Quota;
+/// use pr_resilience::rate::Quota;
 ///
 /// let quota = Quota::per_second(100).with_burst(10);
 /// assert_eq!(quota.permits(), 100);
@@ -272,14 +272,14 @@ impl From<Denied> for Error {
 /// Every limiter of this module implements it ([`Gcra`], [`TokenBucket`],
 /// [`LeakyBucket`], [`SlidingWindowLog`], [`SlidingWindowCounter`]); handles are cheap to
 /// clone and share one state. Each also implements the pipeline's
-/// [`Admission`](crate::Admission) stage.
+/// [`Admission`](crate::pipeline::Admission) stage.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
 /// use pr_core::time::ManualClock;
-/// use pr_resilience::{Denied, Gcra, Quota, RateLimiter};
+/// use pr_resilience::rate::{Denied, Gcra, Quota, RateLimiter};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
@@ -384,10 +384,10 @@ where
     }
 }
 
-/// Implements [`Admission`](crate::Admission) for a [`RateLimiter`].
+/// Implements [`Admission`](crate::pipeline::Admission) for a [`RateLimiter`](crate::rate::RateLimiter).
 macro_rules! admission_for_limiter {
     ($($limiter:ident),+) => {$(
-        impl $crate::Admission for $limiter {
+        impl $crate::pipeline::Admission for $limiter {
             #[inline]
             fn try_acquire(&self) -> Result<(), $crate::Error> {
                 $crate::rate::RateLimiter::check(self).map_err($crate::Error::from)

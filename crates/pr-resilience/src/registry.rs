@@ -7,8 +7,9 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::Error;
+use crate::breaker::{BreakerBuilder, CircuitBreaker, State};
 use crate::time::nanos;
-use crate::{BreakerBuilder, CircuitBreaker, Error, State};
 use pr_core::time::Clock;
 
 struct Entry {
@@ -31,14 +32,14 @@ struct Inner<K> {
 /// Clones share the registry.
 ///
 /// A lookup takes a short lock; on a hot path, keep the returned
-/// [`CircuitBreaker`] (a cheap clone sharing the state) rather than looking
+/// [`CircuitBreaker`](crate::breaker::CircuitBreaker) (a cheap clone sharing the state) rather than looking
 /// it up per call.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{BreakerRegistry, CircuitBreaker};
+/// use pr_resilience::breaker::{BreakerRegistry, CircuitBreaker};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let registry = BreakerRegistry::new(CircuitBreaker::builder("upstream"), 1_000, Duration::from_secs(600))?;

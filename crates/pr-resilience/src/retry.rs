@@ -102,7 +102,7 @@ impl<T, E: CodedError> Classify<T, E> for Transient {
     }
 }
 
-/// Retries the errors a predicate picks. Made by [`Retry::retry_if`].
+/// Retries the errors a predicate picks. Made by [`Retry::retry_if`](crate::retry::Retry::retry_if).
 #[derive(Clone, Copy, Debug)]
 pub struct ErrorIf<F>(F);
 
@@ -117,7 +117,7 @@ impl<T, E, F: Fn(&E) -> bool> Classify<T, E> for ErrorIf<F> {
 }
 
 /// Retries the successful results a predicate picks, and otherwise asks
-/// the inner classifier. Made by [`Retry::retry_result_if`].
+/// the inner classifier. Made by [`Retry::retry_result_if`](crate::retry::Retry::retry_result_if).
 #[derive(Clone, Copy, Debug)]
 pub struct ResultIf<C, F> {
     inner: C,
@@ -165,24 +165,24 @@ struct Settings {
 
 /// A retry policy; clones share settings and budget.
 ///
-/// [`run`](Retry::run) retries an async operation (a closure returning a
-/// future), [`run_mut`](Retry::run_mut) an `async` closure that borrows
-/// mutable state, [`run_blocking`](Retry::run_blocking) a blocking one. The first attempt runs with no allocation and no clock
+/// [`run`](crate::retry::Retry::run) retries an async operation (a closure returning a
+/// future), [`run_mut`](crate::retry::Retry::run_mut) an `async` closure that borrows
+/// mutable state, [`run_blocking`](crate::retry::Retry::run_blocking) a blocking one. The first attempt runs with no allocation and no clock
 /// read; when it succeeds, that is all the policy costs. When the policy
 /// gives up (attempts, elapsed time or budget spent, or an outcome not
 /// worth retrying) it returns the last outcome as it is, as Polly and
 /// Resilience4j do, and emits a `retry.gave_up` event (`tracing`, target
 /// `pr_resilience::retry`) naming the limit that stopped it:
 /// `max_retries`, `max_elapsed` or `budget`. A
-/// [`Pipeline`](crate::Pipeline) can answer
+/// [`Pipeline`](crate::pipeline::Pipeline) can answer
 /// [`Error::RetriesExhausted`] instead for a result its predicate still
-/// rejects ([`RetryBuilder::fail_after_max_attempts`]).
+/// rejects ([`RetryBuilder::fail_after_max_attempts`](crate::retry::RetryBuilder::fail_after_max_attempts)).
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{Backoff, Jitter, Retry};
+/// use pr_resilience::retry::{Backoff, Jitter, Retry};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), pr_resilience::Error> {
@@ -562,7 +562,7 @@ fn apply_jitter(secs: f64, jitter: Jitter) -> f64 {
     }
 }
 
-/// Builds a [`Retry`]; see [`Retry::builder`] for the defaults.
+/// Builds a [`Retry`]; see [`Retry::builder`](crate::retry::Retry::builder) for the defaults.
 #[must_use]
 pub struct RetryBuilder {
     name: String,
@@ -665,11 +665,11 @@ impl RetryBuilder {
         self
     }
 
-    /// In a [`Pipeline`](crate::Pipeline), when the policy gives up on a
+    /// In a [`Pipeline`](crate::pipeline::Pipeline), when the policy gives up on a
     /// successful result its result predicate still rejects, answer
     /// [`Error::RetriesExhausted`] (`resilience.retries_exhausted`) instead
     /// of that result (Resilience4j's `failAfterMaxAttempts`). Off by
-    /// default; [`Retry::run`] always answers the last outcome, having no
+    /// default; [`Retry::run`](crate::retry::Retry::run) always answers the last outcome, having no
     /// error of its own to answer with.
     pub fn fail_after_max_attempts(mut self, fail: bool) -> Self {
         self.fail_after_max_attempts = fail;
@@ -748,7 +748,7 @@ struct BudgetState {
 }
 
 /// A budget's figures.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct BudgetSnapshot {
     /// Tokens left now.
@@ -864,7 +864,7 @@ impl RetryBudget {
     }
 }
 
-/// A retry waiting in backoff; counted in [`BudgetSnapshot::waiting`] until
+/// A retry waiting in backoff; counted in [`BudgetSnapshot::waiting`](crate::retry::BudgetSnapshot::waiting) until
 /// dropped.
 struct Waiting<'a>(&'a RetryBudget);
 
@@ -874,3 +874,7 @@ impl Drop for Waiting<'_> {
         state.waiting = state.waiting.saturating_sub(1);
     }
 }
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use crate::layer::{RetryLayer, RetryService};

@@ -11,7 +11,8 @@ use crate::{CallError, Error};
 ///
 /// ```
 /// use std::time::Duration;
-/// use pr_resilience::{CallError, Timeout};
+/// use pr_resilience::CallError;
+/// use pr_resilience::timeout::Timeout;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -89,3 +90,7 @@ pub(crate) fn elapsed(name: &str, after: Duration) -> Error {
         after,
     }
 }
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use crate::layer::{TimeoutLayer, TimeoutService};

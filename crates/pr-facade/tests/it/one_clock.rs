@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use pr_cache::MemoryCache;
 use pr_core::time::ManualClock;
-use pr_resilience::{
-    CircuitBreaker, Denied, Gcra, Outcome, Quota, RateLimiter, SlidingWindow, State,
-};
+use pr_resilience::breaker::{CircuitBreaker, Outcome, SlidingWindow, State};
+use pr_resilience::rate::{Denied, Gcra, Quota, RateLimiter};
 
 #[test]
 fn one_manual_clock_moves_a_cache_a_breaker_and_a_limiter() {

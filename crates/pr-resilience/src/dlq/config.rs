@@ -1,4 +1,4 @@
-//! [`DlqConfig`] and [`Durability`]: where the queue lives, its bounds and
+//! [`DlqConfig`](crate::dlq::DlqConfig) and [`Durability`](crate::dlq::Durability): where the queue lives, its bounds and
 //! when a push is durable.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use pr_core::units::{ByteSize, Duration};
 use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
-/// When [`Dlq::push`](crate::Dlq::push) returns, relative to the disk.
+/// When [`Dlq::push`](crate::dlq::Dlq::push) returns, relative to the disk.
 ///
 /// Every policy writes the record to the file (one `write` call) before
 /// `push` returns, so a record whose push returned survives a crash of the
@@ -21,7 +21,7 @@ pub enum Durability {
     EachRecord,
     /// `fdatasync` once `max_records` records were written since the last
     /// one, or when a push comes `max_delay` or more after it (and on
-    /// [`Dlq::sync`](crate::Dlq::sync) and drop): a power failure loses at
+    /// [`Dlq::sync`](crate::dlq::Dlq::sync) and drop): a power failure loses at
     /// most that window.
     Batched {
         /// Records between two syncs.
@@ -35,7 +35,7 @@ pub enum Durability {
     None,
 }
 
-/// Settings of a [`Dlq`](crate::Dlq). `Default` is safe in production
+/// Settings of a [`Dlq`](crate::dlq::Dlq). `Default` is safe in production
 /// (fsync on every record, bounded size).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,7 +62,7 @@ pub struct DlqConfig {
     /// is bytes); at most `max_size` and under 4GiB (a frame's length is
     /// 32 bits).
     pub max_record_size: ByteSize,
-    /// How long [`Dlq::open`](crate::Dlq::open) waits for the directory's
+    /// How long [`Dlq::open`](crate::dlq::Dlq::open) waits for the directory's
     /// `LOCK` when another holder has it (`"2s"`; a plain number is
     /// seconds), polling with a short back-off (1 ms doubling to 50 ms),
     /// before refusing with `resilience.dlq_io`. A lock is often held for a
@@ -83,9 +83,9 @@ pub struct DlqConfig {
     pub min_free_percent: u8,
 }
 
-/// The most [`DlqConfig::lock_wait`] accepts.
+/// The most [`DlqConfig::lock_wait`](crate::dlq::DlqConfig::lock_wait) accepts.
 const MAX_LOCK_WAIT: Duration = Duration::from_secs(60);
-/// The most [`DlqConfig::max_record_size`] accepts: a frame's length field
+/// The most [`DlqConfig::max_record_size`](crate::dlq::DlqConfig::max_record_size) accepts: a frame's length field
 /// is a `u32`.
 const MAX_RECORD_SIZE: ByteSize = ByteSize((1 << 32) - 1);
 

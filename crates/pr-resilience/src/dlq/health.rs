@@ -11,14 +11,14 @@ use std::sync::atomic::Ordering;
 
 use pr_health::{Check, CheckFuture, Outcome};
 
-use super::{Dlq, Inner, stats};
+use super::{Dlq, Inner, snapshot};
 use pr_core::sync::lock;
 
-/// The health of a [`Dlq`]: `Down` when it refuses records (full);
+/// The health of a [`Dlq`](crate::dlq::Dlq): `Down` when it refuses records (full);
 /// `Degraded` past 80 % of `max_records` or `max_size`, after a write that
 /// failed (until a later write succeeds), or when free space on its
 /// filesystem is under `min_free` or `min_free_percent`; else `Up`
-/// with its size. Made by [`Dlq::health_check`].
+/// with its size. Made by [`Dlq::health_check`](crate::dlq::Dlq::health_check).
 #[must_use = "a check does nothing until it is added to a registry"]
 pub struct DlqCheck {
     name: String,
@@ -63,7 +63,7 @@ fn free_space(_: &std::path::Path) -> Option<(u64, u64)> {
 impl DlqCheck {
     fn outcome(&self) -> Outcome {
         let config = &self.inner.config;
-        let stats = stats(config, &lock(&self.inner.state));
+        let stats = snapshot(config, &lock(&self.inner.state));
         let size = format!(
             "{} records, {} bytes (bounds {}, {})",
             stats.records,

@@ -34,7 +34,8 @@ impl Attempt {
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::{DeadLetter, Error};
+/// use pr_resilience::Error;
+/// use pr_resilience::dlq::DeadLetter;
 /// use std::time::Duration;
 ///
 /// let error = Error::RateLimited { retry_after: Duration::from_secs(1) };

@@ -1,4 +1,4 @@
-//! Routing operations a [`Retry`] policy gives up on into a [`Dlq`].
+//! Routing operations a [`Retry`](crate::retry::Retry) policy gives up on into a [`Dlq`](crate::dlq::Dlq).
 
 use std::fmt;
 use std::sync::Mutex;
@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Attempt, DeadLetter, Dlq};
-use crate::{Classify, Error, Retry};
+use crate::Error;
+use crate::retry::{Classify, Retry};
 use pr_core::sync::lock;
 
 /// An operation the retry policy gave up on, and where its payload went.
@@ -46,7 +47,9 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
     /// # Examples
     ///
     /// ```
-    /// use pr_resilience::{Dlq, DlqConfig, Error, Retry};
+    /// use pr_resilience::Error;
+    /// use pr_resilience::dlq::{Dlq, DlqConfig};
+    /// use pr_resilience::retry::Retry;
     /// use std::time::Duration;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]

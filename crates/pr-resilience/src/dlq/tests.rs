@@ -190,3 +190,20 @@ fn a_free_space_percentage_past_100_is_invalid() {
     config.min_free_percent = 100;
     check(&config).unwrap();
 }
+
+#[test]
+fn a_snapshot_serializes_with_its_figures_named() {
+    let snapshot = super::DlqSnapshot {
+        records: 3,
+        bytes: 120,
+        segments: 1,
+        full: false,
+    };
+    let json = serde_json::to_value(snapshot).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"records": 3, "bytes": 120, "segments": 1, "full": false})
+    );
+    let back: super::DlqSnapshot = serde_json::from_value(json).unwrap();
+    assert_eq!(back, snapshot);
+}

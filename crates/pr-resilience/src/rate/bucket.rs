@@ -51,7 +51,7 @@ impl Shape {
 /// ```
 /// use std::time::Duration;
 /// use pr_core::time::ManualClock;
-/// use pr_resilience::{Quota, RateLimiter, TokenBucket};
+/// use pr_resilience::rate::{Quota, RateLimiter, TokenBucket};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
@@ -88,7 +88,7 @@ impl TokenBucket {
     ///
     /// # Errors
     ///
-    /// As [`TokenBucket::new`].
+    /// As [`TokenBucket::new`](crate::rate::TokenBucket::new).
     pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let shape = Shape::new(quota)?;
         let now = clock.now_nanos();
@@ -162,10 +162,10 @@ impl RateLimiter for TokenBucket {
 /// A leaky bucket as a queue: permits leave one every `interval`, evenly
 /// spaced, and up to `burst` permits may wait in the bucket.
 ///
-/// [`check`](RateLimiter::check) admits a call only when the bucket is empty
+/// [`check`](crate::rate::RateLimiter::check) admits a call only when the bucket is empty
 /// (its output is smooth: never two permits less than an interval apart);
 /// [`reserve_n`](Self::reserve_n) queues permits and says how long the
-/// caller waits for its turn, and [`until_n_ready`](RateLimiter::until_n_ready)
+/// caller waits for its turn, and [`until_n_ready`](crate::rate::RateLimiter::until_n_ready)
 /// waits for it: callers leave the bucket spaced by the interval.
 ///
 /// # Examples
@@ -173,7 +173,7 @@ impl RateLimiter for TokenBucket {
 /// ```
 /// use std::time::Duration;
 /// use pr_core::time::ManualClock;
-/// use pr_resilience::{LeakyBucket, Quota, RateLimiter};
+/// use pr_resilience::rate::{LeakyBucket, Quota, RateLimiter};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
@@ -197,7 +197,7 @@ impl LeakyBucket {
     ///
     /// # Errors
     ///
-    /// As [`LeakyBucket::new`].
+    /// As [`LeakyBucket::new`](crate::rate::LeakyBucket::new).
     pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let shape = Shape::new(quota)?;
         Ok(Self {
@@ -216,8 +216,8 @@ impl LeakyBucket {
     ///
     /// # Errors
     ///
-    /// [`Denied::RetryAfter`] when the bucket has no room for `n` more, with
-    /// the wait until it has; [`Denied::ExceedsBurst`] when `n` is more
+    /// [`Denied::RetryAfter`](crate::rate::Denied::RetryAfter) when the bucket has no room for `n` more, with
+    /// the wait until it has; [`Denied::ExceedsBurst`](crate::rate::Denied::ExceedsBurst) when `n` is more
     /// than the burst.
     pub fn reserve_n(&self, n: u32) -> Result<Duration, Denied> {
         let inner = &*self.inner;

@@ -20,7 +20,7 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::{Gcra, Quota, RateLimiter};
+/// use pr_resilience::rate::{Gcra, Quota, RateLimiter};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let limiter = Gcra::new(Quota::per_second(100).with_burst(5))?;
@@ -80,7 +80,7 @@ impl Gcra {
     ///
     /// # Errors
     ///
-    /// As [`Gcra::new`].
+    /// As [`Gcra::new`](crate::rate::Gcra::new).
     pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let nanos = quota.nanos()?;
         Ok(Self {

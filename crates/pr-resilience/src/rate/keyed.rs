@@ -18,11 +18,11 @@ use crate::Error;
 ///
 /// Keys are often chosen by clients (an API key header, a user name), so
 /// the limiter is bounded in bytes as well as in keys: each entry counts its
-/// fixed size plus what [`weigher`](KeyedLimiterBuilder::weigher) says its
+/// fixed size plus what [`weigher`](crate::rate::KeyedLimiterBuilder::weigher) says its
 /// key owns on the heap (give `|key: &String| key.len()` for string keys;
 /// the default counts nothing, right for addresses and numbers). A key
 /// heavier than a shard's share of `max_bytes` is refused with
-/// [`Denied::KeyTooLarge`] rather than tracked or let through.
+/// [`Denied::KeyTooLarge`](crate::rate::Denied::KeyTooLarge) rather than tracked or let through.
 ///
 /// A key whose state is fully replenished (its theoretical arrival time is
 /// past) is the same as an absent key, so it is dropped first when a shard
@@ -34,7 +34,7 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::{KeyedLimiter, Quota};
+/// use pr_resilience::rate::{KeyedLimiter, Quota};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let limiter = KeyedLimiter::<String>::builder(Quota::per_second(1))
@@ -118,7 +118,7 @@ impl<K> std::fmt::Debug for KeyedLimiter<K> {
     }
 }
 
-/// Builds a [`KeyedLimiter`]; made by [`KeyedLimiter::builder`].
+/// Builds a [`KeyedLimiter`](crate::rate::KeyedLimiter); made by [`KeyedLimiter::builder`](crate::rate::KeyedLimiter::builder).
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct KeyedLimiterBuilder<K> {
     quota: Quota,
@@ -271,7 +271,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`Denied::RetryAfter`] with the wait until the key has a permit.
+    /// [`Denied::RetryAfter`](crate::rate::Denied::RetryAfter) with the wait until the key has a permit.
     #[inline]
     pub fn check_key<Q>(&self, key: &Q) -> Result<(), Denied>
     where
@@ -285,7 +285,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`Denied::RetryAfter`], or [`Denied::ExceedsBurst`] when `n` is more
+    /// [`Denied::RetryAfter`](crate::rate::Denied::RetryAfter), or [`Denied::ExceedsBurst`](crate::rate::Denied::ExceedsBurst) when `n` is more
     /// than the burst.
     pub fn check_key_n<Q>(&self, key: &Q, n: u32) -> Result<(), Denied>
     where

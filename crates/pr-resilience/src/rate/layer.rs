@@ -51,8 +51,8 @@ pub enum OnLimit {
     },
 }
 
-/// Rate-limits requests per key with a [`KeyedRateLimiter`]: an in-memory
-/// [`KeyedLimiter`](crate::KeyedLimiter) or a distributed `RedisLimiter`.
+/// Rate-limits requests per key with a [`KeyedRateLimiter`](crate::rate::KeyedRateLimiter): an in-memory
+/// [`KeyedLimiter`](crate::rate::KeyedLimiter) or a distributed `RedisLimiter`.
 ///
 /// A refused request gets the refusal's HTTP status (429 for a rate limit,
 /// 503 for a distributed limiter failing closed) with `Retry-After` in
@@ -61,7 +61,7 @@ pub enum OnLimit {
 /// # Examples
 ///
 /// ```
-/// use pr_resilience::{KeyedLimiter, OnLimit, Quota, RateLimitLayer};
+/// use pr_resilience::rate::{KeyedLimiter, OnLimit, Quota, RateLimitLayer};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// // The key is a header any client sets: bound the limiter in bytes.
@@ -121,7 +121,7 @@ impl<S, L: Clone, E: Clone> tower::Layer<S> for RateLimitLayer<L, E> {
     }
 }
 
-/// The service of a [`RateLimitLayer`].
+/// The service of a [`RateLimitLayer`](crate::rate::RateLimitLayer).
 #[derive(Clone, Debug)]
 pub struct RateLimit<S, L, E> {
     inner: S,

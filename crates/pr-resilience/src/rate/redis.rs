@@ -5,10 +5,10 @@
 //! A small local circuit breaker guards the store: after
 //! `breaker_failures` consecutive errors it stops calling Redis for
 //! `breaker_cooldown`, then lets one probe through. While Redis is
-//! unreachable (an error, or the breaker open) the [`FailurePolicy`]
+//! unreachable (an error, or the breaker open) the [`FailurePolicy`](crate::rate::FailurePolicy)
 //! decides: admit everything (fail open) or refuse everything (fail closed,
 //! [`Error::LimiterUnavailable`]). The crate's full
-//! [`CircuitBreaker`](crate::CircuitBreaker) is not used here on purpose:
+//! [`CircuitBreaker`](crate::breaker::CircuitBreaker) is not used here on purpose:
 //! this one needs no configuration and costs one atomic load per call.
 //!
 //! The connection is redis' `ConnectionManager`, made on the first call
@@ -88,7 +88,7 @@ end
 return {0, math.ceil(at - now)}
 ";
 
-/// Which algorithm a [`RedisLimiter`] runs.
+/// Which algorithm a [`RedisLimiter`](crate::rate::RedisLimiter) runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RedisAlgorithm {
@@ -99,7 +99,7 @@ pub enum RedisAlgorithm {
     SlidingWindow,
 }
 
-/// What a [`RedisLimiter`] answers while Redis is unreachable.
+/// What a [`RedisLimiter`](crate::rate::RedisLimiter) answers while Redis is unreachable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FailurePolicy {
@@ -120,7 +120,7 @@ pub enum FailurePolicy {
 /// # Examples
 ///
 /// ```no_run
-/// use pr_resilience::{FailurePolicy, Quota, RedisAlgorithm, RedisLimiter};
+/// use pr_resilience::rate::{FailurePolicy, Quota, RedisAlgorithm, RedisLimiter};
 ///
 /// # async fn run() -> Result<(), pr_resilience::Error> {
 /// let limiter = RedisLimiter::builder("redis://127.0.0.1:6379/", Quota::per_second(100))
@@ -164,7 +164,7 @@ struct Inner {
     breaker: Breaker,
 }
 
-/// Builds a [`RedisLimiter`]; made by [`RedisLimiter::builder`].
+/// Builds a [`RedisLimiter`](crate::rate::RedisLimiter); made by [`RedisLimiter::builder`](crate::rate::RedisLimiter::builder).
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct RedisLimiterBuilder {
     url: String,
@@ -563,8 +563,8 @@ impl RedisLimiter {
     }
 }
 
-/// The health of a [`RedisLimiter`]'s store; made by
-/// [`RedisLimiter::health_check`].
+/// The health of a [`RedisLimiter`](crate::rate::RedisLimiter)'s store; made by
+/// [`RedisLimiter::health_check`](crate::rate::RedisLimiter::health_check).
 #[cfg(feature = "health")]
 #[derive(Clone, Debug)]
 pub struct RedisLimiterCheck {

@@ -32,14 +32,14 @@ fn exceeds(n: u32, limit: u32) -> Result<(), Denied> {
 ///
 /// Exact (over any window of one period, never more than `permits`), at
 /// the cost of memory proportional to the limit: use it for small limits,
-/// [`SlidingWindowCounter`] for large ones. The quota's burst is not used.
+/// [`SlidingWindowCounter`](crate::rate::SlidingWindowCounter) for large ones. The quota's burst is not used.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
 /// use pr_core::time::ManualClock;
-/// use pr_resilience::{Denied, Quota, RateLimiter, SlidingWindowLog};
+/// use pr_resilience::rate::{Denied, Quota, RateLimiter, SlidingWindowLog};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
@@ -79,7 +79,7 @@ impl SlidingWindowLog {
     ///
     /// # Errors
     ///
-    /// As [`SlidingWindowLog::new`].
+    /// As [`SlidingWindowLog::new`](crate::rate::SlidingWindowLog::new).
     pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let (limit, window) = window_of(quota)?;
         Ok(Self {
@@ -159,7 +159,7 @@ impl RateLimiter for SlidingWindowLog {
 /// permits were spread evenly: under steady traffic it admits close to
 /// `permits` per period, but a burst at the end of one window followed by
 /// steady traffic can make it admit up to `2 × permits` within one period
-/// (the price of the approximation; [`SlidingWindowLog`] is exact). The quota's
+/// (the price of the approximation; [`SlidingWindowLog`](crate::rate::SlidingWindowLog) is exact). The quota's
 /// burst is not used.
 ///
 /// # Examples
@@ -167,7 +167,7 @@ impl RateLimiter for SlidingWindowLog {
 /// ```
 /// use std::time::Duration;
 /// use pr_core::time::ManualClock;
-/// use pr_resilience::{Quota, RateLimiter, SlidingWindowCounter};
+/// use pr_resilience::rate::{Quota, RateLimiter, SlidingWindowCounter};
 ///
 /// # fn main() -> Result<(), pr_resilience::Error> {
 /// let clock = ManualClock::new();
@@ -220,7 +220,7 @@ impl SlidingWindowCounter {
     ///
     /// # Errors
     ///
-    /// As [`SlidingWindowCounter::new`].
+    /// As [`SlidingWindowCounter::new`](crate::rate::SlidingWindowCounter::new).
     pub fn with_clock(quota: Quota, clock: Clock) -> Result<Self, Error> {
         let (limit, window) = window_of(quota)?;
         Ok(Self {

@@ -12,7 +12,11 @@ use std::cell::Cell;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use pr_resilience::{Bulkhead, CircuitBreaker, Error, Pipeline, Retry, SlidingWindow};
+use pr_resilience::Error;
+use pr_resilience::breaker::{CircuitBreaker, SlidingWindow};
+use pr_resilience::bulkhead::Bulkhead;
+use pr_resilience::pipeline::Pipeline;
+use pr_resilience::retry::Retry;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };

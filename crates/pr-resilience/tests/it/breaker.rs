@@ -7,9 +7,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use pr_core::time::ManualClock;
-use pr_resilience::{
-    BreakerBuilder, CallError, CircuitBreaker, Error, Outcome, SlidingWindow, State,
-};
+use pr_resilience::breaker::{BreakerBuilder, CircuitBreaker, Outcome, SlidingWindow, State};
+use pr_resilience::{CallError, Error};
 
 fn count_breaker(clock: &ManualClock) -> BreakerBuilder {
     CircuitBreaker::builder("db")
@@ -692,4 +691,28 @@ fn metrics_only_reports_each_crossing_once() {
     });
     assert_eq!(subscriber.0.load(Ordering::SeqCst), 2);
     assert_eq!(breaker.state(), State::MetricsOnly);
+}
+
+#[test]
+fn snapshots_serialize_with_the_state_by_its_name() {
+    let breaker = CircuitBreaker::builder("serde").build().unwrap();
+    let json = serde_json::to_value(breaker.snapshot()).unwrap();
+    assert_eq!(json["state"], "closed");
+    assert_eq!(json["calls"], 0);
+    let back: pr_resilience::breaker::BreakerSnapshot = serde_json::from_value(json).unwrap();
+    assert_eq!(back, breaker.snapshot());
+    breaker.force_open();
+    assert_eq!(
+        serde_json::to_value(breaker.snapshot()).unwrap()["state"],
+        "forced_open"
+    );
+    let bulkhead = pr_resilience::bulkhead::Bulkhead::builder("serde")
+        .limit(3)
+        .build()
+        .unwrap();
+    let json = serde_json::to_value(bulkhead.snapshot()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"limit": 3, "in_use": 0, "waiting": 0})
+    );
 }

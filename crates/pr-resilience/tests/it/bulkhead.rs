@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pr_errors::CodedError;
-use pr_resilience::{Bulkhead, CallError, Error, Timeout};
+use pr_resilience::bulkhead::Bulkhead;
+use pr_resilience::timeout::Timeout;
+use pr_resilience::{CallError, Error};
 
 #[tokio::test(start_paused = true)]
 async fn never_exceeds_its_limit_and_refuses_past_the_queue() {

@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use pr_core::time::ManualClock;
-use pr_resilience::{
-    BreakerRegistry, CallError, CircuitBreaker, Error, Failover, Fallback, Hedge, HedgeMode,
-    RetryBudget, SlidingWindow, State,
-};
+use pr_resilience::breaker::{BreakerRegistry, CircuitBreaker, SlidingWindow, State};
+use pr_resilience::failover::Failover;
+use pr_resilience::fallback::Fallback;
+use pr_resilience::hedge::{Hedge, HedgeMode};
+use pr_resilience::retry::RetryBudget;
+use pr_resilience::{CallError, Error};
 
 fn transient(name: &str) -> Error {
     Error::Rejected {

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use pr_core::units::ByteSize;
 use pr_errors::CodedError;
-use pr_resilience::{Attempt, DeadLetter, Dlq, DlqConfig, Durability, Error};
+use pr_resilience::Error;
+use pr_resilience::dlq::{Attempt, DeadLetter, Dlq, DlqConfig, Durability};
 use pr_test_support::{CrashChild, temp_dir};
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +69,7 @@ fn records_survive_reopening_with_every_field() {
         assert!(seqs.windows(2).all(|w| w[0] < w[1]));
         drop(dlq);
         let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
-        assert!(dlq.stats().segments > 5, "{:?}", dlq.stats());
+        assert!(dlq.snapshot().segments > 5, "{:?}", dlq.snapshot());
         assert_eq!(payloads(&dlq), (0..100).collect::<Vec<_>>());
         let first = dlq.peek().unwrap().unwrap();
         assert_eq!(first.seq, seqs[0]);
@@ -111,11 +112,11 @@ fn replay_removes_only_what_succeeded() {
     let report = dlq.replay(|_| Ok::<(), ()>(())).unwrap();
     assert_eq!(report.replayed, 10);
     assert!(dlq.is_empty());
-    assert_eq!(dlq.stats().segments, 1);
+    assert_eq!(dlq.snapshot().segments, 1);
     drop(dlq);
     let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     assert!(dlq.is_empty());
-    assert_eq!(dlq.stats().bytes, 0);
+    assert_eq!(dlq.snapshot().bytes, 0);
 }
 
 #[tokio::test]
@@ -154,7 +155,7 @@ fn a_full_queue_refuses_with_a_coded_error() {
     for n in 0..10 {
         dlq.push(&letter(n)).unwrap();
     }
-    assert!(dlq.stats().full);
+    assert!(dlq.snapshot().full);
     let refused = dlq.push(&letter(10)).unwrap_err();
     assert_eq!(refused.info().code.as_str(), "resilience.dlq_full");
     assert_eq!(refused.info().status.as_u16(), 503);
@@ -191,7 +192,7 @@ fn a_full_queue_refuses_with_a_coded_error() {
             ..
         }
     ));
-    assert!(dlq.stats().bytes <= 1_000);
+    assert!(dlq.snapshot().bytes <= 1_000);
     assert_eq!(dlq.len(), pushed);
 }
 
@@ -438,7 +439,7 @@ fn sigkill_while_pushing_loses_no_acknowledged_record() {
 async fn operations_that_exhaust_their_retries_are_dead_lettered() {
     let dir = temp_dir("resilience-dlq-route");
     let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
-    let retry = pr_resilience::Retry::builder()
+    let retry = pr_resilience::retry::Retry::builder()
         .max_retries(3)
         .build()
         .unwrap();
@@ -495,7 +496,7 @@ async fn a_full_queue_hands_the_failure_back() {
     config.max_records = 1;
     let dlq: Dlq<Job> = Dlq::open(config).unwrap();
     dlq.push(&letter(0)).unwrap();
-    let retry = pr_resilience::Retry::builder()
+    let retry = pr_resilience::retry::Retry::builder()
         .max_retries(0)
         .build()
         .unwrap();
@@ -624,7 +625,7 @@ proptest::proptest! {
             .unwrap();
         proptest::prop_assert_eq!(held, model);
         // Segments whose records are all gone were deleted.
-        proptest::prop_assert!(dlq.stats().segments as u64 <= dlq.len() + 1, "{:?}", dlq.stats());
+        proptest::prop_assert!(dlq.snapshot().segments as u64 <= dlq.len() + 1, "{:?}", dlq.snapshot());
     }
 }
 
@@ -769,7 +770,7 @@ fn full_disk_child_entry() {
     big.payload.body = "x".repeat(8_000);
     let mut n = 0;
     // Fill until less than half a big record is left in the file.
-    while limit.saturating_sub(dlq.stats().bytes) >= 4_000 {
+    while limit.saturating_sub(dlq.snapshot().bytes) >= 4_000 {
         dlq.push(&letter(n)).unwrap();
         n += 1;
     }

@@ -55,7 +55,8 @@ fn errors_have_codes_from_the_catalogue() {
 /// nothing panics.
 #[test]
 fn bad_numbers_in_every_setting_name_their_field() {
-    use pr_resilience::{Backoff, CircuitBreaker, Retry, RetryBudget};
+    use pr_resilience::breaker::CircuitBreaker;
+    use pr_resilience::retry::{Backoff, Retry, RetryBudget};
 
     let check = |result: Result<(), Error>, field: &str| {
         let error = result.expect_err(field);
@@ -109,7 +110,7 @@ fn bad_numbers_in_every_setting_name_their_field() {
     }
     #[cfg(feature = "chaos")]
     for bad in [f64::NAN, f64::INFINITY, -0.1, 1.5] {
-        use pr_resilience::Chaos;
+        use pr_resilience::chaos::Chaos;
         check(
             Chaos::builder("x").fault_rate(bad).build().map(drop),
             "chaos.fault_rate",

@@ -5,7 +5,8 @@
 mod chaos {
     use std::time::Duration;
 
-    use pr_resilience::{CallError, Chaos, Clock, Error};
+    use pr_resilience::chaos::Chaos;
+    use pr_resilience::{CallError, Clock, Error};
 
     #[tokio::test(start_paused = true)]
     async fn faults_latency_and_outcomes_at_their_rates_behind_a_switch() {
@@ -52,7 +53,7 @@ mod health {
     use std::time::Duration;
 
     use pr_health::{HealthConfig, HealthRegistry, Status};
-    use pr_resilience::{BreakerCheck, BreakerRegistry, CircuitBreaker, RegistryCheck};
+    use pr_resilience::breaker::{BreakerCheck, BreakerRegistry, CircuitBreaker, RegistryCheck};
 
     #[tokio::test]
     async fn an_open_breaker_degrades_readiness() {
@@ -83,7 +84,10 @@ mod metrics {
     use std::time::Duration;
 
     use metrics_exporter_prometheus::PrometheusBuilder;
-    use pr_resilience::{Backoff, Bulkhead, CircuitBreaker, Error, Outcome, Retry, SlidingWindow};
+    use pr_resilience::Error;
+    use pr_resilience::breaker::{CircuitBreaker, Outcome, SlidingWindow};
+    use pr_resilience::bulkhead::Bulkhead;
+    use pr_resilience::retry::{Backoff, Retry};
 
     #[tokio::test(start_paused = true)]
     async fn exposition_passes_promtool() {

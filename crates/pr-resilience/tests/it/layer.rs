@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use pr_resilience::{KeyedLimiter, KeyedRateLimiter, OnLimit, Quota, RateLimitLayer};
+use pr_resilience::rate::{KeyedLimiter, KeyedRateLimiter, OnLimit, Quota, RateLimitLayer};
 
 async fn serve(on_limit: OnLimit, quota: Quota) -> (String, tokio::task::JoinHandle<()>) {
     let limiter = KeyedLimiter::<String>::builder(quota)

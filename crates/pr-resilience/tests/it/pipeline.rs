@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use pr_resilience::{
-    Backoff, Bulkhead, CallError, CircuitBreaker, Error, Jitter, Pipeline, Retry, SlidingWindow,
-    State,
-};
+use pr_resilience::breaker::{CircuitBreaker, SlidingWindow, State};
+use pr_resilience::bulkhead::Bulkhead;
+use pr_resilience::pipeline::Pipeline;
+use pr_resilience::retry::{Backoff, Jitter, Retry};
+use pr_resilience::{CallError, Error};
 
 use crate::admission::FirstN;
 
@@ -143,9 +144,11 @@ async fn a_shared_breaker_and_a_custom_record_predicate() {
     let pipeline = Pipeline::builder()
         .shared_breaker(breaker.clone())
         .record_with(|attempt: &Result<u16, CallError<u16>>| match attempt {
-            Err(CallError::Inner(status)) if *status < 500 => pr_resilience::Outcome::Ignored,
-            Err(_) => pr_resilience::Outcome::Failure,
-            Ok(_) => pr_resilience::Outcome::Success,
+            Err(CallError::Inner(status)) if *status < 500 => {
+                pr_resilience::breaker::Outcome::Ignored
+            }
+            Err(_) => pr_resilience::breaker::Outcome::Failure,
+            Ok(_) => pr_resilience::breaker::Outcome::Success,
         })
         .build()
         .unwrap();

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use pr_core::time::ManualClock;
-use pr_resilience::{DeadLetter, Dlq, DlqConfig, Gcra, Quota, RateLimiter};
+use pr_resilience::dlq::{DeadLetter, Dlq, DlqConfig};
+use pr_resilience::rate::{Gcra, Quota, RateLimiter};
 
 /// Keeps every counter and gauge by name (labels folded in).
 #[derive(Default)]
@@ -93,7 +94,7 @@ fn exposition_passes_promtool() {
         let gcra = Gcra::with_clock(Quota::per_second(1), ManualClock::new().clock()).unwrap();
         gcra.check().unwrap();
         assert!(gcra.check().is_err());
-        let keyed = pr_resilience::KeyedLimiter::<u64>::builder(Quota::per_hour(1))
+        let keyed = pr_resilience::rate::KeyedLimiter::<u64>::builder(Quota::per_hour(1))
             .max_keys(1)
             .build()
             .unwrap();

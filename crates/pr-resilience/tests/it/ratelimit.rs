@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use pr_core::time::ManualClock;
 use pr_errors::CodedError;
-use pr_resilience::{
-    Admission, Clock, Denied, Gcra, KeyedLimiter, LeakyBucket, Quota, RateLimiter,
-    SlidingWindowCounter, SlidingWindowLog, TokenBucket,
+use pr_resilience::Clock;
+use pr_resilience::pipeline::Admission;
+use pr_resilience::rate::{
+    Denied, Gcra, KeyedLimiter, LeakyBucket, Quota, RateLimiter, SlidingWindowCounter,
+    SlidingWindowLog, TokenBucket,
 };
 use proptest::prelude::*;
 
@@ -343,7 +345,7 @@ fn limiters_are_admission_stages_with_a_retry_after() {
 async fn a_pipeline_with_a_limiter_refuses_past_the_quota() {
     let clock = ManualClock::new();
     let limiter = Gcra::with_clock(Quota::per_second(2), clock.clock()).unwrap();
-    let pipeline = pr_resilience::Pipeline::standard("api")
+    let pipeline = pr_resilience::pipeline::Pipeline::standard("api")
         .admission(limiter.clone())
         .build()
         .unwrap();

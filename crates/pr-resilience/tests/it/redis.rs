@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use pr_core::time::ManualClock;
 use pr_errors::CodedError;
-use pr_resilience::{Error, FailurePolicy, Quota, RedisAlgorithm, RedisLimiter};
+use pr_resilience::Error;
+use pr_resilience::rate::{FailurePolicy, Quota, RedisAlgorithm, RedisLimiter};
 use pr_test_support::RedisServer;
 
 /// Two limiters (two connections) hammer one key together.
@@ -140,7 +141,7 @@ async fn with_redis_stopped_fail_open_admits_and_fail_closed_refuses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tower_layer_limits_through_redis_and_answers_503_when_it_fails_closed() {
     use crate::layer::{get, serve_with};
-    use pr_resilience::OnLimit;
+    use pr_resilience::rate::OnLimit;
 
     let mut redis = RedisServer::start();
     let limiter = RedisLimiter::builder(redis.url(), Quota::per_hour(1))

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pr_core::time::ManualClock;
-use pr_resilience::{Backoff, Clock, Error, Jitter, Retry, RetryBudget, RetryEvent};
+use pr_resilience::retry::{Backoff, Jitter, Retry, RetryBudget, RetryEvent};
+use pr_resilience::{Clock, Error};
 
 fn transient() -> Error {
     Error::Rejected {
@@ -15,7 +16,7 @@ fn transient() -> Error {
     }
 }
 
-fn recorded(retry: pr_resilience::RetryBuilder) -> (Retry, Arc<Mutex<Vec<Duration>>>) {
+fn recorded(retry: pr_resilience::retry::RetryBuilder) -> (Retry, Arc<Mutex<Vec<Duration>>>) {
     let delays = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&delays);
     let retry = retry

@@ -11,11 +11,12 @@ use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use pr_resilience::{
-    Backoff, BreakerLayer, Bulkhead, BulkheadLayer, CallError, CircuitBreaker, Error, Jitter,
-    Outcome, Pipeline, PipelineLayer, Retry, RetryLayer, SlidingWindow, State, Timeout,
-    TimeoutLayer,
-};
+use pr_resilience::breaker::{BreakerLayer, CircuitBreaker, Outcome, SlidingWindow, State};
+use pr_resilience::bulkhead::{Bulkhead, BulkheadLayer};
+use pr_resilience::pipeline::{Pipeline, PipelineLayer};
+use pr_resilience::retry::{Backoff, Jitter, Retry, RetryLayer};
+use pr_resilience::timeout::{Timeout, TimeoutLayer};
+use pr_resilience::{CallError, Error};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
 /// GET on a fresh connection; answers the status and the Retry-After header.
@@ -250,7 +251,7 @@ async fn an_open_breaker_in_the_pipeline_layer_is_an_immediate_503_with_retry_af
     };
     assert_eq!(start.elapsed(), Duration::ZERO);
     assert_eq!(calls.load(Ordering::Relaxed), 0);
-    let response: http::Response<()> = pr_resilience::refusal_response(&error);
+    let response: http::Response<()> = pr_resilience::pipeline::refusal_response(&error);
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()["retry-after"], "8");
 }
