@@ -125,11 +125,11 @@ pub use file::{Durability, FileCache, FileCacheBuilder, FileCacheSnapshot, MAX_K
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub use health::FileCacheCheck;
-#[cfg(all(feature = "health", feature = "redis"))]
-#[cfg_attr(docsrs, doc(cfg(all(feature = "health", feature = "redis"))))]
-pub use health::RedisCheck;
 pub use memo::{Memoized, memoize};
 pub use memory::{MemoryCache, MemoryCacheBuilder, Policy};
+#[cfg(all(feature = "health", feature = "redis"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "health", feature = "redis"))))]
+pub use redis::RedisCheck;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisInvalidation, RedisReconnect, RedisTier};

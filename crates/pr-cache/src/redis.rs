@@ -40,6 +40,13 @@ use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "health")]
+mod health;
+
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "health", feature = "redis"))))]
+pub use health::RedisCheck;
+
 use crate::error::Error;
 use crate::tier::{Invalidated, Invalidation, InvalidationHandler, Tier, TierFuture};
 
@@ -411,8 +418,8 @@ impl RedisTier {
     #[cfg(feature = "health")]
     #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
     #[must_use]
-    pub fn health_check(&self) -> crate::health::RedisCheck {
-        crate::health::RedisCheck::tier(format!("cache:redis:{}", self.prefix), &self.link)
+    pub fn health_check(&self) -> RedisCheck {
+        RedisCheck::tier(format!("cache:redis:{}", self.prefix), &self.link)
     }
 
     fn key(&self, key: &str) -> String {
@@ -638,8 +645,8 @@ impl RedisInvalidation {
     #[cfg(feature = "health")]
     #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
     #[must_use]
-    pub fn health_check(&self) -> crate::health::RedisCheck {
-        crate::health::RedisCheck::bus(
+    pub fn health_check(&self) -> RedisCheck {
+        RedisCheck::bus(
             format!("cache:redis-bus:{}", self.channel),
             &self.link,
             &self.subscribed,

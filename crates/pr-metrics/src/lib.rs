@@ -109,6 +109,7 @@ mod handles;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod lint;
+mod literal;
 mod recorder;
 mod registry;
 mod sketch;

@@ -6,6 +6,10 @@ use metrics::Unit;
 
 use crate::{Error, LintRule, MetricKind};
 
+/// The label of the series that takes a metric's samples past its label-set
+/// limit (`metric_overflow="true"`): reserved, so no series may use it.
+pub(crate) const OVERFLOW_LABEL: &str = "metric_overflow";
+
 /// Base units by name, and what a non-base unit should be instead (promlint's table).
 const UNITS: &[(&str, &str)] = &[
     ("amperes", "amperes"),
@@ -204,7 +208,7 @@ pub(crate) fn check_label(
     let reserved = label.starts_with("__")
         || label == "le"
         || label == "quantile"
-        || label == crate::registry::OVERFLOW_LABEL
+        || label == OVERFLOW_LABEL
         || global.iter().any(|(g, _)| g == label);
     if reserved {
         return Err(lint(

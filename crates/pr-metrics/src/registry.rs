@@ -12,10 +12,9 @@ use metrics::{Key, Unit};
 
 use crate::cells::{CounterCell, GaugeCell, HistogramCell};
 use crate::sketch::WindowSketch;
-use crate::{Clock, Counter, Error, Gauge, Histogram, MetricKind, MetricsConfig, lint, text};
+use crate::{Clock, Counter, Error, Gauge, Histogram, MetricKind, MetricsConfig, lint, literal};
 
-/// The label of a metric's overflow series.
-pub(crate) const OVERFLOW_LABEL: &str = "metric_overflow";
+use crate::lint::OVERFLOW_LABEL;
 
 const KEY_SHARDS: usize = 16;
 
@@ -257,7 +256,7 @@ impl Registry {
         let quantile_texts = config
             .summary_quantiles
             .iter()
-            .map(|q| text::format_f64(*q))
+            .map(|q| literal::format_f64(*q))
             .collect();
         Self {
             inner: Arc::new(Inner {
@@ -407,7 +406,7 @@ impl Registry {
                     name: name.to_owned(),
                     kind,
                     meta: RwLock::new(Meta::default()),
-                    le_texts: bounds.iter().map(|b| text::format_f64(*b)).collect(),
+                    le_texts: bounds.iter().map(|b| literal::format_f64(*b)).collect(),
                     bounds,
                     max_series: self.inner.config.max_series_per_metric,
                     series: RwLock::new(BTreeMap::new()),
@@ -470,7 +469,7 @@ impl Registry {
             }
             labels_text.push_str(k);
             labels_text.push_str("=\"");
-            text::escape_label_value(&mut labels_text, v);
+            literal::escape_label_value(&mut labels_text, v);
             labels_text.push('"');
         }
         Arc::new(Series {

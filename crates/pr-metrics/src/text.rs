@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::MetricKind;
+use crate::literal::{push_f64, push_u64};
 use crate::registry::{CellRef, Family, Registry, Series};
 use pr_core::sync::read;
 
@@ -65,42 +66,6 @@ impl fmt::Display for Format {
             Self::Prometheus => "prometheus",
             Self::OpenMetrics => "openmetrics",
         })
-    }
-}
-
-/// Writes a float as both formats read it: `NaN`, `+Inf`, `-Inf`,
-/// integers without a fraction, others in shortest round-trip form.
-pub(crate) fn push_f64(out: &mut String, value: f64) {
-    if value.is_nan() {
-        out.push_str("NaN");
-    } else if value.is_infinite() {
-        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
-    } else if value.fract() == 0.0 && value.abs() < 1e15 {
-        out.push_str(itoa::Buffer::new().format(value as i64));
-    } else {
-        out.push_str(ryu::Buffer::new().format_finite(value));
-    }
-}
-
-pub(crate) fn format_f64(value: f64) -> String {
-    let mut out = String::new();
-    push_f64(&mut out, value);
-    out
-}
-
-fn push_u64(out: &mut String, value: u64) {
-    out.push_str(itoa::Buffer::new().format(value));
-}
-
-/// Escapes a label value: backslash, double quote and newline.
-pub(crate) fn escape_label_value(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
     }
 }
 
@@ -275,6 +240,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::literal::{escape_label_value, format_f64};
 
     #[test]
     fn accept_negotiation() {

@@ -65,6 +65,18 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, `Closed` (where a breaker starts) first.
+    #[cfg(feature = "metrics")]
+    pub(crate) const ALL: [Self; 7] = [
+        Self::Closed,
+        Self::Open,
+        Self::HalfOpen,
+        Self::ForcedOpen,
+        Self::ForcedClosed,
+        Self::Disabled,
+        Self::MetricsOnly,
+    ];
+
     /// The state's name in events and metrics.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -661,7 +673,9 @@ impl CircuitBreaker {
             "breaker.transition"
         );
         #[cfg(feature = "metrics")]
-        inner.metrics.state(to);
+        inner
+            .metrics
+            .state(State::ALL.iter().position(|s| *s == to).unwrap_or(0));
         for listener in &inner.listeners {
             listener(&event);
         }
@@ -1271,7 +1285,10 @@ impl BreakerBuilder {
         };
         CircuitBreaker(Arc::new(Inner {
             #[cfg(feature = "metrics")]
-            metrics: crate::metrics::BreakerMetrics::new(&self.name),
+            metrics: crate::metrics::BreakerMetrics::new(
+                &self.name,
+                &State::ALL.map(State::as_str),
+            ),
             window: Window::new(self.window),
             failure_rate: self.failure_rate,
             slow_rate: self.slow_rate,
@@ -1303,12 +1320,18 @@ impl BreakerBuilder {
 }
 
 #[cfg(feature = "health")]
+mod health;
+#[cfg(feature = "tower")]
+mod layer;
+mod registry;
+
+#[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
-pub use crate::health::{BreakerCheck, RegistryCheck};
+pub use health::{BreakerCheck, RegistryCheck};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use crate::layer::{BreakerLayer, BreakerService};
-pub use crate::registry::BreakerRegistry;
+pub use layer::{BreakerLayer, BreakerService, ErrorsFail, RecordResponse};
+pub use registry::BreakerRegistry;
 
 #[cfg(test)]
 mod tests {

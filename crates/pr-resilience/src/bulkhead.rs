@@ -331,5 +331,8 @@ impl BulkheadBuilder {
 }
 
 #[cfg(feature = "tower")]
+mod layer;
+
+#[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use crate::layer::{BulkheadLayer, BulkheadService};
+pub use layer::{BulkheadLayer, BulkheadService};

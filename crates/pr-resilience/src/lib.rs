@@ -160,8 +160,6 @@ pub mod dlq;
 mod error;
 pub mod failover;
 pub mod fallback;
-#[cfg(feature = "health")]
-mod health;
 pub mod hedge;
 #[cfg(feature = "tower")]
 mod layer;
@@ -169,7 +167,7 @@ mod layer;
 mod metrics;
 pub mod pipeline;
 pub mod rate;
-mod registry;
+
 pub mod retry;
 mod time;
 pub mod timeout;

@@ -13,18 +13,6 @@
 
 use metrics::{Counter, Gauge, counter, describe_counter, describe_gauge, gauge};
 
-use crate::breaker::State;
-
-const STATES: [State; 7] = [
-    State::Closed,
-    State::Open,
-    State::HalfOpen,
-    State::ForcedOpen,
-    State::ForcedClosed,
-    State::Disabled,
-    State::MetricsOnly,
-];
-
 /// Describes every metric to the recorder (help text and unit); called
 /// when a policy is built.
 pub(crate) fn describe() {
@@ -55,19 +43,25 @@ pub(crate) fn describe() {
     );
 }
 
+/// A breaker's handles. It takes the states by name (the breaker's
+/// `State::ALL`, in order) so that this module does not depend on the
+/// breaker's, which holds it.
 pub(crate) struct BreakerMetrics {
     outcomes: [Counter; 4],
     pub(crate) rejected: Counter,
-    states: [Gauge; 7],
+    states: Vec<Gauge>,
 }
 
 impl BreakerMetrics {
-    pub(crate) fn new(name: &str) -> Self {
+    /// Handles for the breaker `name`, whose states are `states`, the first
+    /// the one it starts in.
+    pub(crate) fn new(name: &str, states: &[&'static str]) -> Self {
         describe();
         let outcome = |outcome: &'static str| counter!("pr_resilience_breaker_calls_total", "breaker" => name.to_owned(), "outcome" => outcome);
-        let states = STATES.map(|state| {
-            gauge!("pr_resilience_breaker_state", "breaker" => name.to_owned(), "state" => state.as_str())
-        });
+        let states = states
+            .iter()
+            .map(|state| gauge!("pr_resilience_breaker_state", "breaker" => name.to_owned(), "state" => *state))
+            .collect();
         let metrics = Self {
             outcomes: [
                 outcome("success"),
@@ -78,7 +72,7 @@ impl BreakerMetrics {
             rejected: counter!("pr_resilience_breaker_rejected_total", "breaker" => name.to_owned()),
             states,
         };
-        metrics.state(State::Closed);
+        metrics.state(0);
         metrics
     }
 
@@ -91,9 +85,11 @@ impl BreakerMetrics {
         }
     }
 
-    pub(crate) fn state(&self, to: State) {
-        for (state, gauge) in STATES.iter().zip(&self.states) {
-            gauge.set(if *state == to { 1.0 } else { 0.0 });
+    /// Sets the gauge of the state at `to` (an index into the states
+    /// given to [`new`](Self::new)) to 1, the others to 0.
+    pub(crate) fn state(&self, to: usize) {
+        for (i, gauge) in self.states.iter().enumerate() {
+            gauge.set(if i == to { 1.0 } else { 0.0 });
         }
     }
 }

@@ -490,7 +490,11 @@ impl<R, B> PipelineBuilder<R, B> {
 
 pub use crate::admission::{Admission, AdmitAll};
 #[cfg(feature = "tower")]
+mod layer;
+
+#[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use crate::layer::{
-    BoxFuture, ErrorsFail, PipelineLayer, PipelineService, RecordResponse, refusal_response,
-};
+pub use crate::layer::BoxFuture;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{PipelineLayer, PipelineService, refusal_response};

@@ -876,5 +876,8 @@ impl Drop for Waiting<'_> {
 }
 
 #[cfg(feature = "tower")]
+mod layer;
+
+#[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use crate::layer::{RetryLayer, RetryService};
+pub use layer::{RetryLayer, RetryService};

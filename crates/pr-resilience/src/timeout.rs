@@ -92,5 +92,8 @@ pub(crate) fn elapsed(name: &str, after: Duration) -> Error {
 }
 
 #[cfg(feature = "tower")]
+mod layer;
+
+#[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use crate::layer::{TimeoutLayer, TimeoutService};
+pub use layer::{TimeoutLayer, TimeoutService};

@@ -180,7 +180,7 @@ where
                             retry_after = ?error.retry_after(),
                             "request refused by its key's rate limiter"
                         );
-                        return Ok(crate::layer::refusal_response(&error));
+                        return Ok(crate::pipeline::refusal_response(&error));
                     }
                 }
             }
