@@ -26,6 +26,20 @@ use crate::time::nanos;
 use crate::{CallError, Error};
 use pr_core::time::Clock;
 
+#[cfg(feature = "health")]
+mod health;
+#[cfg(feature = "tower")]
+mod layer;
+mod registry;
+
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+pub use health::{BreakerCheck, RegistryCheck};
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{BreakerLayer, BreakerService, ErrorsFail, RecordResponse};
+pub use registry::BreakerRegistry;
+
 /// The breaker's sliding window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -1318,20 +1332,6 @@ impl BreakerBuilder {
         }))
     }
 }
-
-#[cfg(feature = "health")]
-mod health;
-#[cfg(feature = "tower")]
-mod layer;
-mod registry;
-
-#[cfg(feature = "health")]
-#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
-pub use health::{BreakerCheck, RegistryCheck};
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{BreakerLayer, BreakerService, ErrorsFail, RecordResponse};
-pub use registry::BreakerRegistry;
 
 #[cfg(test)]
 mod tests {

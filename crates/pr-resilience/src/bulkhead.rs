@@ -10,6 +10,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 use crate::{CallError, Error};
 
+#[cfg(feature = "tower")]
+mod layer;
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{BulkheadLayer, BulkheadService};
+
 struct Inner {
     name: String,
     limit: usize,
@@ -329,10 +336,3 @@ impl BulkheadBuilder {
         })))
     }
 }
-
-#[cfg(feature = "tower")]
-mod layer;
-
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{BulkheadLayer, BulkheadService};

@@ -12,6 +12,17 @@ use crate::retry::{Classify, Decision, Transient};
 use crate::timeout::{bounded, elapsed};
 use crate::{CallError, Error};
 
+pub use crate::admission::{Admission, AdmitAll};
+#[cfg(feature = "tower")]
+mod layer;
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use crate::layer::BoxFuture;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{PipelineLayer, PipelineService, refusal_response};
+
 /// The retry classifier of a pipeline without retry: accepts every outcome.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoRetry;
@@ -487,14 +498,3 @@ impl<R, B> PipelineBuilder<R, B> {
         })
     }
 }
-
-pub use crate::admission::{Admission, AdmitAll};
-#[cfg(feature = "tower")]
-mod layer;
-
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use crate::layer::BoxFuture;
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{PipelineLayer, PipelineService, refusal_response};

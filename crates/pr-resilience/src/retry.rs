@@ -13,6 +13,13 @@ use crate::Error;
 use crate::time::{nanos, random_f64};
 use pr_core::time::Clock;
 
+#[cfg(feature = "tower")]
+mod layer;
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{RetryLayer, RetryService};
+
 /// How the wait before each retry grows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
@@ -874,10 +881,3 @@ impl Drop for Waiting<'_> {
         state.waiting = state.waiting.saturating_sub(1);
     }
 }
-
-#[cfg(feature = "tower")]
-mod layer;
-
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{RetryLayer, RetryService};

@@ -4,6 +4,13 @@ use std::time::Duration;
 
 use crate::{CallError, Error};
 
+#[cfg(feature = "tower")]
+mod layer;
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{TimeoutLayer, TimeoutService};
+
 /// Cuts a call short after a fixed time with [`Error::Timeout`]
 /// (`resilience.timeout`); the call's future is dropped (cancelled).
 ///
@@ -90,10 +97,3 @@ pub(crate) fn elapsed(name: &str, after: Duration) -> Error {
         after,
     }
 }
-
-#[cfg(feature = "tower")]
-mod layer;
-
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{TimeoutLayer, TimeoutService};
