@@ -1,6 +1,10 @@
-//! [`Admission`](crate::pipeline::Admission), the extension point for the first stage of a pipeline: a
-//! rate limiter or a load shedder that admits or refuses a call before any
-//! other policy runs.
+//! Admitting or refusing a call at once: [`Admission`], the extension point
+//! for the first stage of a pipeline (a rate limiter or a load shedder that
+//! admits or refuses a call before any other policy runs), and, with feature
+//! `tower`, [`refusal_response`], the HTTP answer to any policy's refusal.
+//!
+//! It lives apart from the pipeline so that the rate limiters implement it
+//! without the `pipeline` feature.
 
 use std::sync::Arc;
 
@@ -25,7 +29,7 @@ use crate::Error;
 /// use std::sync::atomic::{AtomicBool, Ordering};
 /// use std::time::Duration;
 /// use pr_resilience::Error;
-/// use pr_resilience::pipeline::Admission;
+/// use pr_resilience::admission::Admission;
 ///
 /// /// Refuses everything while a flag is set (maintenance mode).
 /// struct Maintenance(AtomicBool);
@@ -84,4 +88,42 @@ impl Admission for AdmitAll {
     fn try_acquire(&self) -> Result<(), Error> {
         Ok(())
     }
+}
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+/// The HTTP answer to a policy's refusal: the code's status (503 for an
+/// open breaker or a full bulkhead, 429 for a rate limit, 504 for a
+/// timeout) with `Retry-After` in whole seconds, rounded up and at least 1,
+/// when the error knows the wait (an open breaker: the time to its next
+/// probe). The body is empty; a service that answers problem details
+/// builds them from the same [`Error`]. The layers answer a refusal as
+/// [`CallError::Rejected`](crate::CallError::Rejected); an error handler (axum's `HandleErrorLayer`)
+/// turns it into this response.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use pr_resilience::Error;
+/// use pr_resilience::admission::refusal_response;
+///
+/// let open = Error::CircuitOpen { name: "db".into(), retry_after: Duration::from_millis(1_500) };
+/// let response: http::Response<()> = refusal_response(&open);
+/// assert_eq!(response.status(), 503);
+/// assert_eq!(response.headers()["retry-after"], "2");
+/// ```
+#[must_use]
+pub fn refusal_response<B: Default>(error: &Error) -> http::Response<B> {
+    use pr_errors::CodedError as _;
+    let mut response = http::Response::new(B::default());
+    *response.status_mut() = error.info().status;
+    if let Some(wait) = error.retry_after() {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from(seconds.max(1)),
+        );
+    }
+    response
 }

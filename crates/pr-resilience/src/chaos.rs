@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::time::random_f64;
 use crate::{CallError, Error};
 use pr_core::time::Clock;
 
@@ -84,7 +83,7 @@ impl Chaos {
     }
 
     fn roll(&self, rate: f64) -> bool {
-        rate > 0.0 && (rate >= 1.0 || random_f64() < rate)
+        rate > 0.0 && (rate >= 1.0 || fastrand::f64() < rate)
     }
 
     /// Runs `fut`, maybe after an injected delay, maybe replaced by an

@@ -26,6 +26,7 @@ mod config;
 #[cfg(feature = "health")]
 mod health;
 mod record;
+#[cfg(feature = "retry")]
 mod route;
 
 pub use config::{DlqConfig, Durability};
@@ -33,6 +34,8 @@ pub use config::{DlqConfig, Durability};
 pub use health::DlqCheck;
 pub use record::{Attempt, DeadLetter, DlqRecord};
 use record::{HEADER, seal, u32_at, u64_at};
+#[cfg(feature = "retry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "retry")))]
 pub use route::DeadLettered;
 
 const REMOVED: &str = "removed.log";

@@ -201,6 +201,14 @@ impl Error {
 
 impl Error {
     /// One invalid setting, at `key`.
+    #[cfg(any(
+        feature = "breaker",
+        feature = "bulkhead",
+        feature = "chaos",
+        feature = "hedge",
+        feature = "rate",
+        feature = "retry"
+    ))]
     pub(crate) fn invalid(key: &str, message: impl Into<String>) -> Self {
         Self::InvalidConfig {
             problems: vec![pr_core::validate::Violation::new(key, message)],

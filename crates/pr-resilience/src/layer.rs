@@ -5,13 +5,12 @@
 
 use std::pin::Pin;
 
-use tower::Service;
-
 /// The boxed future of this module's services.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Waits until `service` is ready, then calls it with `request`.
-pub(crate) async fn ready_call<S: Service<Req>, Req>(
+#[cfg(feature = "retry")]
+pub(crate) async fn ready_call<S: tower::Service<Req>, Req>(
     mut service: S,
     request: Req,
 ) -> Result<S::Response, S::Error> {

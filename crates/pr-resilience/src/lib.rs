@@ -19,7 +19,7 @@
 //! | hedging | [`Hedge`](crate::hedge::Hedge) | Polly's latency / parallel / sequential [`HedgeMode`](crate::hedge::HedgeMode)s; first acceptable wins, losers cancelled, all failed → primary's error |
 //! | failover | [`Failover`](crate::failover::Failover) | ordered providers, open breakers skipped, one budget |
 //! | pipeline | [`Pipeline`](crate::pipeline::Pipeline) | admission → bulkhead → total timeout → retry → breaker → attempt timeout; [`Pipeline::standard`](crate::pipeline::Pipeline::standard) is .NET's standard pipeline |
-//! | rate limit | [`RateLimiter`](crate::rate::RateLimiter): [`Gcra`](crate::rate::Gcra), [`TokenBucket`](crate::rate::TokenBucket), [`LeakyBucket`](crate::rate::LeakyBucket), [`SlidingWindowLog`](crate::rate::SlidingWindowLog), [`SlidingWindowCounter`](crate::rate::SlidingWindowCounter) | one trait: `check()`, `check_n(n)`, `peek()`, `until_ready().await`; a refusal ([`Denied`](crate::rate::Denied)) carries the wait (Retry-After); [`Quota::per_second(100)`](crate::rate::Quota::per_second) is 100 a second; GCRA is one atomic word; each is an [`Admission`](crate::pipeline::Admission) stage |
+//! | rate limit | [`RateLimiter`](crate::rate::RateLimiter): [`Gcra`](crate::rate::Gcra), [`TokenBucket`](crate::rate::TokenBucket), [`LeakyBucket`](crate::rate::LeakyBucket), [`SlidingWindowLog`](crate::rate::SlidingWindowLog), [`SlidingWindowCounter`](crate::rate::SlidingWindowCounter) | one trait: `check()`, `check_n(n)`, `peek()`, `until_ready().await`; a refusal ([`Denied`](crate::rate::Denied)) carries the wait (Retry-After); [`Quota::per_second(100)`](crate::rate::Quota::per_second) is 100 a second; GCRA is one atomic word; each is an [`Admission`](crate::admission::Admission) stage |
 //! | keyed rate limit | [`KeyedLimiter`](crate::rate::KeyedLimiter) | GCRA per key in shards, at most `max_keys` keys (replenished keys dropped first); [`KeyedRateLimiter`](crate::rate::KeyedRateLimiter) is what the tower layer takes |
 //! | distributed rate limit | `RedisLimiter` (feature `redis`) | GCRA or sliding window as one Lua script on the server's clock; a reconnecting connection (redis' `ConnectionManager`, bounded back-off); a local breaker; fail open or closed; a health check per limiter (with `health`) |
 //! | dead-letter queue | [`Dlq`](crate::dlq::Dlq) | durable segment files (length + CRC32C per record), explicit [`Durability`](crate::dlq::Durability), bounds that refuse with `resilience.dlq_full`, replay that removes only what succeeded, purges, torn-tail recovery; [`Dlq::retry_or_dead_letter`](crate::dlq::Dlq::retry_or_dead_letter) routes what a [`Retry`](crate::retry::Retry) gives up on |
@@ -63,9 +63,9 @@
 //! # }
 //! ```
 //!
-//! # Rate limiting in a pipeline: [`Admission`](crate::pipeline::Admission)
+//! # Rate limiting in a pipeline: [`Admission`](crate::admission::Admission)
 //!
-//! The first stage of a pipeline is an [`Admission`](crate::pipeline::Admission): anything that admits
+//! The first stage of a pipeline is an [`Admission`](crate::admission::Admission): anything that admits
 //! or refuses a call at once, without waiting:
 //!
 //! ```text
@@ -95,6 +95,20 @@
 //! delays use tokio's timers directly, never the coarse clock.
 //!
 //! # Feature flags
+//!
+//! Each area is a feature, all on by default: `retry`, `breaker`,
+//! `bulkhead`, `timeout`, `hedge` (with `retry`), `failover` (with `breaker`
+//! and `retry`), `fallback`, `pipeline` (with `retry`, `breaker`, `bulkhead`
+//! and `timeout`), `rate` and `dlq` (the queue's `retry_or_dead_letter` also
+//! needs `retry`). A service that only limits rates compiles no breaker and
+//! no queue:
+//!
+//! ```toml
+//! pr-resilience = { version = "0.1", default-features = false, features = ["rate", "tower"] }
+//! ```
+//!
+//! [`admission`], [`Error`] and [`CallError`] are always there. The
+//! integrations below apply to the areas that are on:
 //!
 //! - `tower`: a layer per strategy and for a whole pipeline
 //!   ([`BreakerLayer`](crate::breaker::BreakerLayer), [`BulkheadLayer`](crate::bulkhead::BulkheadLayer), [`TimeoutLayer`](crate::timeout::TimeoutLayer), [`RetryLayer`](crate::retry::RetryLayer),
@@ -150,29 +164,60 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
-mod admission;
+pub mod admission;
+#[cfg(feature = "breaker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "breaker")))]
 pub mod breaker;
+#[cfg(feature = "bulkhead")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bulkhead")))]
 pub mod bulkhead;
 #[cfg(feature = "chaos")]
 #[cfg_attr(docsrs, doc(cfg(feature = "chaos")))]
 pub mod chaos;
+#[cfg(feature = "dlq")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dlq")))]
 pub mod dlq;
 mod error;
+#[cfg(feature = "failover")]
+#[cfg_attr(docsrs, doc(cfg(feature = "failover")))]
 pub mod failover;
+#[cfg(feature = "fallback")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fallback")))]
 pub mod fallback;
+#[cfg(feature = "hedge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hedge")))]
 pub mod hedge;
 #[cfg(feature = "tower")]
 mod layer;
-#[cfg(feature = "metrics")]
+#[cfg(all(
+    feature = "metrics",
+    any(
+        feature = "breaker",
+        feature = "bulkhead",
+        feature = "retry",
+        feature = "timeout"
+    )
+))]
 mod metrics;
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub mod pipeline;
+#[cfg(feature = "rate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rate")))]
 pub mod rate;
-
+#[cfg(feature = "retry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "retry")))]
 pub mod retry;
+#[cfg(any(feature = "breaker", feature = "retry"))]
 mod time;
+#[cfg(feature = "timeout")]
+#[cfg_attr(docsrs, doc(cfg(feature = "timeout")))]
 pub mod timeout;
 
 pub use error::{CallError, Error};
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::BoxFuture;
 // Builders take the toolkit's one clock: re-exported so that their signatures read
 // `pr_resilience::Clock`, as pr-config re-exports pr-core's units. Tests reach the
 // manual clock at its one home, `pr_core::time::ManualClock`.

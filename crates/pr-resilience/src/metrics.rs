@@ -11,10 +11,17 @@
 //! | `pr_resilience_bulkhead_rejected_total` | counter | `bulkhead` |
 //! | `pr_resilience_timeouts_total` | counter | `timeout` |
 
-use metrics::{Counter, Gauge, counter, describe_counter, describe_gauge, gauge};
+// Each policy's handles are compiled with its area's feature; the imports
+// follow them.
+use metrics::counter;
+#[cfg(any(feature = "breaker", feature = "bulkhead"))]
+use metrics::{Counter, Gauge, gauge};
+#[cfg(any(feature = "breaker", feature = "bulkhead", feature = "retry"))]
+use metrics::{describe_counter, describe_gauge};
 
 /// Describes every metric to the recorder (help text and unit); called
 /// when a policy is built.
+#[cfg(any(feature = "breaker", feature = "bulkhead", feature = "retry"))]
 pub(crate) fn describe() {
     describe_counter!(
         "pr_resilience_breaker_calls_total",
@@ -43,6 +50,7 @@ pub(crate) fn describe() {
     );
 }
 
+#[cfg(feature = "breaker")]
 /// A breaker's handles. It takes the states by name (the breaker's
 /// `State::ALL`, in order) so that this module does not depend on the
 /// breaker's, which holds it.
@@ -52,6 +60,7 @@ pub(crate) struct BreakerMetrics {
     states: Vec<Gauge>,
 }
 
+#[cfg(feature = "breaker")]
 impl BreakerMetrics {
     /// Handles for the breaker `name`, whose states are `states`, the first
     /// the one it starts in.
@@ -94,19 +103,23 @@ impl BreakerMetrics {
     }
 }
 
+#[cfg(feature = "retry")]
 pub(crate) fn retry(policy: &str) {
     counter!("pr_resilience_retries_total", "policy" => policy.to_owned()).increment(1);
 }
 
+#[cfg(feature = "timeout")]
 pub(crate) fn timeout(name: &str) {
     counter!("pr_resilience_timeouts_total", "timeout" => name.to_owned()).increment(1);
 }
 
+#[cfg(feature = "bulkhead")]
 pub(crate) struct BulkheadMetrics {
     pub(crate) in_use: Gauge,
     pub(crate) rejected: Counter,
 }
 
+#[cfg(feature = "bulkhead")]
 impl BulkheadMetrics {
     pub(crate) fn new(name: &str) -> Self {
         describe();

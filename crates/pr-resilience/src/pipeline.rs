@@ -12,16 +12,13 @@ use crate::retry::{Classify, Decision, Transient};
 use crate::timeout::{bounded, elapsed};
 use crate::{CallError, Error};
 
-pub use crate::admission::{Admission, AdmitAll};
+use crate::admission::Admission;
 #[cfg(feature = "tower")]
 mod layer;
 
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use crate::layer::BoxFuture;
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{PipelineLayer, PipelineService, refusal_response};
+pub use layer::{PipelineLayer, PipelineService};
 
 /// The retry classifier of a pipeline without retry: accepts every outcome.
 #[derive(Clone, Copy, Debug, Default)]

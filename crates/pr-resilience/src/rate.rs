@@ -272,7 +272,7 @@ impl From<Denied> for Error {
 /// Every limiter of this module implements it ([`Gcra`], [`TokenBucket`],
 /// [`LeakyBucket`], [`SlidingWindowLog`], [`SlidingWindowCounter`]); handles are cheap to
 /// clone and share one state. Each also implements the pipeline's
-/// [`Admission`](crate::pipeline::Admission) stage.
+/// [`Admission`](crate::admission::Admission) stage.
 ///
 /// # Examples
 ///
@@ -384,10 +384,10 @@ where
     }
 }
 
-/// Implements [`Admission`](crate::pipeline::Admission) for a [`RateLimiter`](crate::rate::RateLimiter).
+/// Implements [`Admission`](crate::admission::Admission) for a [`RateLimiter`](crate::rate::RateLimiter).
 macro_rules! admission_for_limiter {
     ($($limiter:ident),+) => {$(
-        impl $crate::pipeline::Admission for $limiter {
+        impl $crate::admission::Admission for $limiter {
             #[inline]
             fn try_acquire(&self) -> Result<(), $crate::Error> {
                 $crate::rate::RateLimiter::check(self).map_err($crate::Error::from)

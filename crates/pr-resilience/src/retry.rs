@@ -10,7 +10,7 @@ use std::time::Duration;
 use pr_errors::CodedError;
 
 use crate::Error;
-use crate::time::{nanos, random_f64};
+use crate::time::nanos;
 use pr_core::time::Clock;
 
 #[cfg(feature = "tower")]
@@ -167,6 +167,10 @@ struct Settings {
     budget: Option<RetryBudget>,
     on_retry: Option<Hook>,
     clock: Clock,
+    #[cfg_attr(
+        not(feature = "pipeline"),
+        expect(dead_code, reason = "read by pipelines only")
+    )]
     fail_after_max_attempts: bool,
 }
 
@@ -370,14 +374,17 @@ impl<C> Retry<C> {
 
     /// The first step of a retry loop written elsewhere (a pipeline, a
     /// tower service): the backoff state for an outcome to retry.
+    #[cfg(feature = "pipeline")]
     pub(crate) fn backoffs(&self) -> Backoffs<'_> {
         Backoffs::new(&self.settings)
     }
 
+    #[cfg(feature = "pipeline")]
     pub(crate) fn clock(&self) -> &Clock {
         &self.settings.clock
     }
 
+    #[cfg(feature = "pipeline")]
     pub(crate) fn fails_after_max_attempts(&self) -> bool {
         self.settings.fail_after_max_attempts
     }
@@ -541,7 +548,7 @@ fn compute(settings: &Settings, n: u32, prev: &mut f64) -> Duration {
             // Polly's DecorrelatedJitterBackoffV2 (Polly.Contrib.WaitAndRetry).
             const P_FACTOR: f64 = 4.0;
             const RP_SCALING_FACTOR: f64 = 1.0 / 1.4;
-            let t = f64::from(n - 1) + random_f64();
+            let t = f64::from(n - 1) + fastrand::f64();
             let next = t.exp2() * (P_FACTOR * t).sqrt().tanh();
             let value = next - *prev;
             *prev = next;
@@ -564,8 +571,8 @@ fn apply_jitter(secs: f64, jitter: Jitter) -> f64 {
     }
     match jitter {
         Jitter::None => secs,
-        Jitter::Full => secs * random_f64(),
-        Jitter::Equal => secs / 2.0 + secs / 2.0 * random_f64(),
+        Jitter::Full => secs * fastrand::f64(),
+        Jitter::Equal => secs / 2.0 + secs / 2.0 * fastrand::f64(),
     }
 }
 
@@ -701,6 +708,7 @@ impl RetryBuilder {
     }
 
     /// The policy, for settings known to be valid.
+    #[cfg(feature = "pipeline")]
     pub(crate) fn build_infallible(self) -> Retry {
         Retry {
             settings: Arc::new(self.settings()),

@@ -1,5 +1,4 @@
-//! A whole pipeline as a tower layer (feature `tower`), and the HTTP answer
-//! to a policy's refusal.
+//! A whole pipeline as a tower layer (feature `tower`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,49 +11,13 @@ use crate::layer::{BoxFuture, ready_call};
 use crate::pipeline::{Pipeline, RecordOutcome};
 use crate::retry::Classify;
 
-/// The HTTP answer to a policy's refusal: the code's status (503 for an
-/// open breaker or a full bulkhead, 429 for a rate limit, 504 for a
-/// timeout) with `Retry-After` in whole seconds, rounded up and at least 1,
-/// when the error knows the wait (an open breaker: the time to its next
-/// probe). The body is empty; a service that answers problem details
-/// builds them from the same [`Error`](crate::Error). The layers answer a refusal as
-/// [`CallError::Rejected`]; an error handler (axum's `HandleErrorLayer`)
-/// turns it into this response.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use pr_resilience::Error;
-/// use pr_resilience::pipeline::refusal_response;
-///
-/// let open = Error::CircuitOpen { name: "db".into(), retry_after: Duration::from_millis(1_500) };
-/// let response: http::Response<()> = refusal_response(&open);
-/// assert_eq!(response.status(), 503);
-/// assert_eq!(response.headers()["retry-after"], "2");
-/// ```
-#[must_use]
-pub fn refusal_response<B: Default>(error: &crate::Error) -> http::Response<B> {
-    use pr_errors::CodedError as _;
-    let mut response = http::Response::new(B::default());
-    *response.status_mut() = error.info().status;
-    if let Some(wait) = error.retry_after() {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        response.headers_mut().insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from(seconds.max(1)),
-        );
-    }
-    response
-}
-
 /// Wraps services in a whole [`Pipeline`](crate::pipeline::Pipeline) (requests must be `Clone` when
 /// the pipeline retries; each attempt calls a clone of the inner service).
 ///
 /// A call an open breaker refuses comes back at once as
 /// [`CallError::Rejected`] with [`Error::CircuitOpen`](crate::Error::CircuitOpen)
 /// unless its retry-after fits in the total timeout (see [`Pipeline`](crate::pipeline::Pipeline));
-/// [`refusal_response`] answers it as 503 with `Retry-After`.
+/// [`refusal_response`](crate::admission::refusal_response) answers it as 503 with `Retry-After`.
 pub struct PipelineLayer<R, B> {
     pipeline: Arc<Pipeline<R, B>>,
 }

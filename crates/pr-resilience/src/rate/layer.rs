@@ -1,9 +1,7 @@
 //! A tower layer that rate-limits HTTP requests per key, answering `429 Too
 //! Many Requests` with `Retry-After`, or waiting for a permit.
 
-use std::future::Future;
 use std::hash::Hash;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -13,6 +11,7 @@ use pr_errors::CodedError as _;
 
 use super::KeyedRateLimiter;
 use crate::Error;
+use crate::layer::BoxFuture;
 
 /// Picks the key a request is limited under (client address, API key,
 /// route). Any `Fn(&Request<B>) -> K` is one.
@@ -130,8 +129,6 @@ pub struct RateLimit<S, L, E> {
     on_limit: OnLimit,
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
 impl<S, ReqB, ResB, L, E> tower::Service<Request<ReqB>> for RateLimit<S, L, E>
 where
     S: tower::Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
@@ -180,7 +177,7 @@ where
                             retry_after = ?error.retry_after(),
                             "request refused by its key's rate limiter"
                         );
-                        return Ok(crate::pipeline::refusal_response(&error));
+                        return Ok(crate::admission::refusal_response(&error));
                     }
                 }
             }

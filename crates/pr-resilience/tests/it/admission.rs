@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use pr_errors::CodedError;
-use pr_resilience::pipeline::{Admission, AdmitAll};
+use pr_resilience::admission::{Admission, AdmitAll};
 use pr_resilience::{CallError, Error};
 
 /// Admits `n` calls, then refuses with a retry-after.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use pr_core::time::ManualClock;
 use pr_errors::CodedError;
 use pr_resilience::Clock;
-use pr_resilience::pipeline::Admission;
+use pr_resilience::admission::Admission;
 use pr_resilience::rate::{
     Denied, Gcra, KeyedLimiter, LeakyBucket, Quota, RateLimiter, SlidingWindowCounter,
     SlidingWindowLog, TokenBucket,

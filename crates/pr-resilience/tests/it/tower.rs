@@ -251,7 +251,7 @@ async fn an_open_breaker_in_the_pipeline_layer_is_an_immediate_503_with_retry_af
     };
     assert_eq!(start.elapsed(), Duration::ZERO);
     assert_eq!(calls.load(Ordering::Relaxed), 0);
-    let response: http::Response<()> = pr_resilience::pipeline::refusal_response(&error);
+    let response: http::Response<()> = pr_resilience::admission::refusal_response(&error);
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()["retry-after"], "8");
 }
