@@ -536,31 +536,13 @@ fn local_link_path(target: &str) -> Option<String> {
     if path.is_empty() {
         return None;
     }
-    Some(percent_decode(path))
-}
-
-/// `%XX` escapes decoded (a link to `a%20b.md` names `a b.md`); malformed escapes stay as written.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // `%XX` escapes decoded (a link to `a%20b.md` names `a b.md`); malformed escapes stay as
+    // written.
+    Some(
+        percent_encoding::percent_decode_str(path)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 /// `path` with `.` and `..` resolved lexically (symbolic links are not followed, as a browser

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use tracing::Metadata;
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
+use tracing_subscriber::filter::Targets;
 
 use crate::Error;
 use pr_core::time::Clock;
@@ -32,19 +33,28 @@ pub(crate) fn parse_level(s: &str) -> Option<LevelFilter> {
 }
 
 /// A default level and per-target levels; the longest matching target wins.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Directives {
-    default: LevelFilter,
-    /// Sorted by target length, longest first.
-    targets: Vec<(String, LevelFilter)>,
+///
+/// Held as tracing-subscriber's [`Targets`], which does the matching; this
+/// type parses the `RUST_LOG` subset itself so that a bad directive is
+/// reported with its position and its source, and also reads `warning` and
+/// `none`.
+#[derive(Clone, Debug)]
+pub(crate) struct Directives(Targets);
+
+/// By what they enable: `Targets`' own equality also compares a level hint
+/// that a replaced directive leaves behind.
+impl PartialEq for Directives {
+    fn eq(&self, other: &Self) -> bool {
+        self.default() == other.default() && self.0.iter().eq(other.0.iter())
+    }
 }
 
 impl Directives {
     /// Parses `info,my_crate=debug,my_crate::db=trace`. A bare target
-    /// enables every level for it, as in `RUST_LOG`.
+    /// enables every level for it, as in `RUST_LOG`; a later directive for
+    /// the same target replaces an earlier one.
     pub(crate) fn parse(s: &str, source_name: &'static str) -> Result<Self, Error> {
-        let mut default = LevelFilter::ERROR;
-        let mut targets: Vec<(String, LevelFilter)> = Vec::new();
+        let mut targets = Targets::new().with_default(LevelFilter::ERROR);
         for (i, directive) in s.split(',').map(str::trim).enumerate() {
             if directive.is_empty() {
                 continue;
@@ -57,58 +67,55 @@ impl Directives {
             if directive.contains(['[', ']', '{', '}']) {
                 return Err(bad("span and field filters are not supported"));
             }
-            match directive.split_once('=') {
+            targets = match directive.split_once('=') {
                 Some((target, level)) => {
                     let target = target.trim();
                     if target.is_empty() || target.contains(char::is_whitespace) {
                         return Err(bad("the target is empty or has spaces"));
                     }
                     let level = parse_level(level).ok_or_else(|| bad("unknown level"))?;
-                    targets.retain(|(t, _)| t != target);
-                    targets.push((target.to_owned(), level));
+                    targets.with_target(target, level)
                 }
-                None => {
-                    if let Some(level) = parse_level(directive) {
-                        default = level;
-                    } else if directive.contains(char::is_whitespace) {
+                None => match parse_level(directive) {
+                    Some(level) => targets.with_default(level),
+                    None if directive.contains(char::is_whitespace) => {
                         return Err(bad("a target cannot contain spaces"));
-                    } else {
-                        targets.retain(|(t, _)| t != directive);
-                        targets.push((directive.to_owned(), LevelFilter::TRACE));
                     }
-                }
-            }
+                    None => targets.with_target(directive, LevelFilter::TRACE),
+                },
+            };
         }
-        // Longest prefix first (the first match wins); ties by name, so that equal
-        // filters compare equal whatever order they were written in.
-        targets.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        Ok(Self { default, targets })
+        Ok(Self(targets))
     }
 
-    pub(crate) fn level_for(&self, target: &str) -> LevelFilter {
-        for (prefix, level) in &self.targets {
-            if target.starts_with(prefix.as_str()) {
-                return *level;
-            }
-        }
-        self.default
+    /// Whether an event at `level` from `target` passes.
+    fn enables(&self, target: &str, level: &tracing::Level) -> bool {
+        self.0.would_enable(target, level)
     }
 
+    /// The level for targets no directive names.
+    fn default(&self) -> LevelFilter {
+        self.0.default_level().unwrap_or(LevelFilter::ERROR)
+    }
+
+    /// The most verbose level of any directive.
     fn max(&self) -> LevelFilter {
-        self.targets
+        self.0
             .iter()
-            .map(|(_, l)| *l)
-            .fold(self.default, std::cmp::max)
+            .map(|(_, level)| level)
+            .fold(self.default(), std::cmp::max)
     }
 }
 
 impl fmt::Display for Directives {
+    /// The default level first, then the targets by name: equal filters print
+    /// the same whatever order they were written in.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", level_name(self.default))?;
-        let mut targets: Vec<_> = self.targets.iter().collect();
-        targets.sort();
+        write!(f, "{}", level_name(self.default()))?;
+        let mut targets: Vec<_> = self.0.iter().collect();
+        targets.sort_unstable();
         for (target, level) in targets {
-            write!(f, ",{target}={}", level_name(*level))?;
+            write!(f, ",{target}={}", level_name(level))?;
         }
         Ok(())
     }
@@ -189,7 +196,7 @@ impl LevelState {
     }
 
     fn enabled_by(&self, directives: &Directives, meta: &Metadata<'_>) -> bool {
-        meta.level() <= &self.outputs_max && meta.level() <= &directives.level_for(meta.target())
+        meta.level() <= &self.outputs_max && directives.enables(meta.target(), meta.level())
     }
 
     pub(crate) fn enabled(&self, meta: &Metadata<'_>) -> bool {
@@ -343,24 +350,38 @@ impl LevelHandle {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
     use super::*;
+    use tracing::Level;
 
     #[test]
     fn parse_and_match() {
         let d =
             Directives::parse("warn, my_crate=debug ,my_crate::db=trace,noisy", "config").unwrap();
-        assert_eq!(d.level_for("other"), LevelFilter::WARN);
-        assert_eq!(d.level_for("my_crate::http"), LevelFilter::DEBUG);
-        assert_eq!(d.level_for("my_crate::db::pool"), LevelFilter::TRACE);
-        assert_eq!(d.level_for("noisy"), LevelFilter::TRACE);
+        let level = |target: &str| {
+            [
+                Level::TRACE,
+                Level::DEBUG,
+                Level::INFO,
+                Level::WARN,
+                Level::ERROR,
+            ]
+            .into_iter()
+            .find(|level| d.enables(target, level))
+        };
+        assert_eq!(level("other"), Some(Level::WARN));
+        assert_eq!(level("my_crate::http"), Some(Level::DEBUG));
+        assert_eq!(level("my_crate::db::pool"), Some(Level::TRACE));
+        assert_eq!(level("noisy"), Some(Level::TRACE));
         assert_eq!(d.max(), LevelFilter::TRACE);
         assert_eq!(
             d.to_string(),
             "warn,my_crate=debug,my_crate::db=trace,noisy=trace"
         );
-        assert_eq!(
-            Directives::parse("", "config").unwrap().level_for("x"),
-            LevelFilter::ERROR
-        );
+        let none = Directives::parse("", "config").unwrap();
+        assert_eq!(none.default(), LevelFilter::ERROR);
+        assert!(none.enables("x", &Level::ERROR) && !none.enables("x", &Level::WARN));
+        let replaced = Directives::parse("a=trace,a=info,trace,warn", "config").unwrap();
+        assert_eq!(replaced.to_string(), "warn,a=info");
+        assert_eq!(replaced.max(), LevelFilter::INFO);
     }
 
     #[test]

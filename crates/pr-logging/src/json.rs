@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+/// The digits of a `\u00XX` escape.
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 #[inline]
@@ -73,29 +74,15 @@ impl fmt::Write for Escaper<'_> {
     }
 }
 
-/// Appends `bytes` as lowercase hex.
+/// Appends `bytes` as lowercase hex (constant-time: audit chains and
+/// redaction tags are keyed digests).
 pub(crate) fn hex_into(out: &mut String, bytes: &[u8]) {
-    for b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xF)]));
-    }
+    out.push_str(&base16ct::lower::encode_string(bytes));
 }
 
 /// Decodes lowercase or uppercase hex.
 pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
+    base16ct::mixed::decode_vec(s).ok()
 }
 
 #[cfg(test)]

@@ -75,14 +75,9 @@ pub fn random_token(bytes: usize, encoding: TokenEncoding) -> Result<SecretStrin
     Ok(SecretString::new(text))
 }
 
+/// Lowercase hex, in constant time (the bytes are secret).
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
+    base16ct::lower::encode_string(bytes)
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
