@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn criterion_directory_is_walked() {
-        let dir = crate::test_support::TempDir::new("criterion");
+        let dir = pr_test_support::temp_dir("gates-criterion");
         let write = |rel: &str, bench: &str| {
             let new = dir.path().join(rel).join("new");
             std::fs::create_dir_all(&new).unwrap();

@@ -592,7 +592,7 @@ mod tests {
 
     #[test]
     fn packaging_forgets_only_the_overlays_unpacked_crates_it_packages_again() {
-        let src = crate::test_support::TempDir::new("registry-src");
+        let src = pr_test_support::temp_dir("gates-registry-src");
         let overlay = src.path().join("-22c3805da5a543b4");
         let crates_io = src.path().join("index.crates.io-1949cf8c6b5b557f");
         for dir in [

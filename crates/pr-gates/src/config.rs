@@ -486,7 +486,7 @@ check-jsonschema = { pip = "check-jsonschema" }
 
     #[test]
     fn load_reads_either_place_but_not_both() {
-        let dir = crate::test_support::TempDir::new("config-load");
+        let dir = pr_test_support::temp_dir("gates-config-load");
         std::fs::write(dir.path().join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
         assert_eq!(Config::load_files(dir.path()).unwrap(), Config::default());
 

@@ -106,5 +106,3 @@ pub fn main() -> std::process::ExitCode {
     main_with(GatesBuilder::new(), std::env::args_os().skip(1))
 }
 
-#[cfg(test)]
-mod test_support;

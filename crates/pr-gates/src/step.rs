@@ -285,7 +285,7 @@ mod tests {
 
     #[test]
     fn env_and_dir_are_applied() {
-        let dir = crate::test_support::TempDir::new("step-dir");
+        let dir = pr_test_support::temp_dir("gates-step-dir");
         let step = Step::new("sh")
             .args(["-c", "echo $PR_GATES_TEST_VAR; pwd"])
             .env("PR_GATES_TEST_VAR", "set")

@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn programs_are_found_only_when_executable() {
         use std::os::unix::fs::PermissionsExt as _;
-        let dir = crate::test_support::TempDir::new("find-program");
+        let dir = pr_test_support::temp_dir("gates-find-program");
         let exe = dir.path().join("tool");
         std::fs::write(&exe, "#!/bin/sh\n").unwrap();
         let search = std::env::join_paths([Path::new("/nonexistent"), dir.path()]).unwrap();

@@ -703,7 +703,7 @@ mod tests {
 
     #[test]
     fn broken_and_escaping_links_are_findings() {
-        let dir = crate::test_support::TempDir::new("md-links");
+        let dir = pr_test_support::temp_dir("gates-md-links");
         let root = dir.path();
         std::fs::create_dir_all(root.join("docs")).unwrap();
         std::fs::write(root.join("docs/there.md"), "").unwrap();
