@@ -32,6 +32,11 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ("pr-cache", &["pr-core", "pr-errors"], &["pr-health"]),
     ("pr-resilience", &["pr-core", "pr-errors"], &["pr-health"]),
     ("pr-resources", &["pr-core", "pr-errors"], &["pr-health"]),
+    (
+        "pr-http",
+        &["pr-core", "pr-errors"],
+        &["pr-health", "pr-resilience"],
+    ),
     ("pr-facade", ANY, &[]),
     ("pr-gates", &[], &[]),
     ("xtask", &["pr-gates"], &[]),

@@ -1,0 +1,45 @@
+//! The HTTP edge of a Rust service, on tower: what a service's own API needs
+//! around its handlers, as layers that work with axum, tonic or any tower
+//! stack.
+//!
+//! This is the crate's first part (issue 21 of the toolkit builds the rest:
+//! request metrics, access log, problem responses, limits, rate limiting,
+//! authentication, TLS and the outbound client):
+//!
+//! - [`request_id`]: an id for every request, from a trusted gateway's
+//!   `x-request-id` (bounded, safe characters) or made here, echoed in the
+//!   response and recorded on the request's span.
+//! - [`trace_context`]: W3C `traceparent` and `tracestate` parsed by every
+//!   rule of the spec, so a request continues its caller's trace.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use pr_http::request_id::{RequestId, RequestIdLayer};
+//! use tower::ServiceExt as _;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = Router::new()
+//!     .route("/", get(|id: axum::Extension<RequestId>| async move { id.to_string() }))
+//!     .layer(RequestIdLayer::new());
+//! let response = app
+//!     .oneshot(http::Request::new(axum::body::Body::empty()))
+//!     .await
+//!     .unwrap();
+//! assert_eq!(response.headers()["x-request-id"].len(), 32);
+//! # }
+//! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+
+pub mod request_id;
+pub mod trace_context;
+
+/// The boxed future of this crate's services.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,5 @@
+//! pr-http's layers on a real server on loopback, called by a real client.
+
+#![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
+
+mod request_id;
