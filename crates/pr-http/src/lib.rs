@@ -10,7 +10,10 @@
 //!   `x-request-id` (bounded, safe characters) or made here, echoed in the
 //!   response and recorded on the request's span.
 //! - [`trace_context`]: W3C `traceparent` and `tracestate` parsed by every
-//!   rule of the spec, so a request continues its caller's trace.
+//!   rule of the spec, so a request continues its caller's trace;
+//!   [`TraceContextLayer`](trace_context::TraceContextLayer) runs each request
+//!   in a span with `trace_id`, `span_id` and `parent_id`, which pr-logging
+//!   puts on every JSON line of the request.
 //!
 //! ```
 //! use axum::{Router, routing::get};

@@ -35,6 +35,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+mod layer;
+
+pub use layer::{TraceContextLayer, TraceContextService};
+
 /// The length of a version `00` `traceparent`.
 const TRACEPARENT_LEN: usize = 55;
 /// The most `tracestate` members a list may have.
@@ -442,6 +446,41 @@ impl TraceContext {
             .and_then(|values| TraceState::parse(values).ok())
             .unwrap_or_default();
         Some(Self { parent, state })
+    }
+}
+
+/// What a request's handler and logs know of its trace: this request's own
+/// span in the trace (a child of the caller's, or the root of a new trace),
+/// the caller's span id, and the vendors' state to send on. Put in the
+/// request's extensions by [`TraceContextLayer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestTrace {
+    /// This request's trace and span (send it on as the parent of outbound
+    /// calls' spans: [`TraceParent::child`]).
+    pub current: TraceParent,
+    /// The caller's span, when the request continued a trace.
+    pub parent_id: Option<SpanId>,
+    /// The caller's `tracestate`, empty when absent or dropped.
+    pub state: TraceState,
+}
+
+impl RequestTrace {
+    /// The trace of a request with `headers`: the caller's continued, or a
+    /// new one (`sampled` as given) when `traceparent` is missing or invalid.
+    #[must_use]
+    pub fn from_headers(headers: &http::HeaderMap, sampled: bool) -> Self {
+        match TraceContext::from_headers(headers) {
+            Some(TraceContext { parent, state }) => Self {
+                current: parent.child(),
+                parent_id: Some(parent.parent_id()),
+                state,
+            },
+            None => Self {
+                current: TraceParent::root(sampled),
+                parent_id: None,
+                state: TraceState::default(),
+            },
+        }
     }
 }
 

@@ -235,3 +235,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_request_trace_continues_or_starts() {
+    let continued = RequestTrace::from_headers(
+        &headers(&[("traceparent", VALID), ("tracestate", "a=1")]),
+        false,
+    );
+    assert_eq!(
+        continued.current.trace_id().to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    assert_eq!(continued.parent_id.unwrap().to_string(), "b7ad6b7169203331");
+    assert_ne!(
+        continued.current.parent_id().to_string(),
+        "b7ad6b7169203331"
+    );
+    assert!(
+        continued.current.flags().sampled(),
+        "the caller's flag wins"
+    );
+    assert_eq!(continued.state.get("a"), Some("1"));
+
+    let started = RequestTrace::from_headers(&headers(&[("traceparent", "00-bad")]), false);
+    assert!(started.parent_id.is_none());
+    assert!(!started.current.flags().sampled());
+    assert!(
+        RequestTrace::from_headers(&http::HeaderMap::new(), true)
+            .current
+            .flags()
+            .sampled()
+    );
+}

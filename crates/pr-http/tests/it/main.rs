@@ -3,3 +3,4 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
 mod request_id;
+mod trace_context;
