@@ -14,6 +14,9 @@
 //!   [`TraceContextLayer`](trace_context::TraceContextLayer) runs each request
 //!   in a span with `trace_id`, `span_id` and `parent_id`, which pr-logging
 //!   puts on every JSON line of the request.
+//! - [`request_metrics`] (feature `metrics`): `http_server_request_duration_seconds`
+//!   and `http_server_active_requests` by OpenTelemetry's HTTP conventions,
+//!   labelled by the route's template, never the raw path.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -37,6 +40,9 @@
 #![forbid(unsafe_code)]
 
 pub mod request_id;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod request_metrics;
 pub mod trace_context;
 
 /// The boxed future of this crate's services.

@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
 mod request_id;
+mod request_metrics;
 mod trace_context;
