@@ -14,6 +14,9 @@
 //!   [`TraceContextLayer`](trace_context::TraceContextLayer) runs each request
 //!   in a span with `trace_id`, `span_id` and `parent_id`, which pr-logging
 //!   puts on every JSON line of the request.
+//! - [`problem`]: any `CodedError` as an RFC 9457 problem+json response
+//!   ([`ApiError`](problem::ApiError) for handlers), `Retry-After` rounded
+//!   up, counted by code; a handler's panic as a 500 problem.
 //! - [`request_metrics`] (feature `metrics`): `http_server_request_duration_seconds`
 //!   and `http_server_active_requests` by OpenTelemetry's HTTP conventions,
 //!   labelled by the route's template, never the raw path.
@@ -39,11 +42,18 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+pub mod problem;
 pub mod request_id;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod request_metrics;
 pub mod trace_context;
+
+/// The stable codes of pr-http's own answers, each with its HTTP status and
+/// retry class; [`CODES`](codes::CODES) lists them all.
+pub mod codes {
+    pub use crate::problem::{CODES, PANIC};
+}
 
 /// The boxed future of this crate's services.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;

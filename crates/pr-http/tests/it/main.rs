@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
+mod problem;
 mod request_id;
 mod request_metrics;
 mod trace_context;

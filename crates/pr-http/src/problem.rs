@@ -1,0 +1,193 @@
+//! Errors as RFC 9457 problem details: any [`CodedError`] becomes an
+//! `application/problem+json` response with its code's status, its code,
+//! and a detail only when the code is public, never the error's internal
+//! message or causes. A transient error that knows its wait answers
+//! `Retry-After` in whole seconds, rounded up (a client that waits what it
+//! is told is never early). Each answer is counted in
+//! `pr_errors_total{code}` (feature `metrics`; codes come from catalogues,
+//! so the label is bounded) and logged with the whole error: at error level
+//! for a 5xx, at debug level for a client's mistake.
+//!
+//! A handler returns `Result<T, ApiError>` and uses `?` on any coded
+//! error (feature `axum`):
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use pr_http::problem::ApiError;
+//!
+//! # #[derive(Debug, thiserror::Error)] #[error("no quote for {0}")] struct NoQuote(String);
+//! # pr_errors::codes! {
+//! #     static CODES;
+//! #     /// No quote for the symbol.
+//! #     NO_QUOTE = "quotes.not_found", NOT_FOUND, permanent, public;
+//! # }
+//! # impl pr_errors::CodedError for NoQuote { fn info(&self) -> &'static pr_errors::CodeInfo { &NO_QUOTE } }
+//! async fn quote() -> Result<String, ApiError> {
+//!     Err(NoQuote("ACME".into()))?
+//! }
+//!
+//! let app: Router = Router::new().route("/quote", get(quote));
+//! ```
+//!
+//! [`CatchPanicLayer`] turns a panic in a handler into a 500 problem and an
+//! error-level event; the connection and the server go on.
+
+use std::any::Any;
+use std::fmt;
+use std::time::Duration;
+
+use http::{HeaderValue, Response, header};
+use pr_errors::{CodedError, Problem};
+
+pr_errors::codes! {
+    /// Every code pr-http defines.
+    pub static CODES;
+
+    /// A handler panicked; the request was answered with a 500 and the server goes on.
+    pub PANIC = "http.panic", INTERNAL_SERVER_ERROR, permanent;
+}
+
+/// `application/problem+json`.
+pub const CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/problem+json");
+
+/// `Retry-After` for `wait`: whole seconds, rounded up, at least 1.
+#[must_use]
+pub fn retry_after(wait: Duration) -> HeaderValue {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(seconds.max(1))
+}
+
+/// The problem+json response for `error`, counted and logged; see the
+/// [module](self). `B` is any body made from a `String` (axum's `Body`,
+/// `String`, `Full<Bytes>`).
+pub fn response<B: From<String>>(error: &(dyn CodedError + '_)) -> Response<B> {
+    let status = error.status();
+    let code = error.code();
+    if status.is_server_error() {
+        tracing::error!(code = code.as_str(), status = status.as_u16(), error = %Chain(error), "request failed");
+    } else {
+        tracing::debug!(code = code.as_str(), status = status.as_u16(), error = %Chain(error), "request refused");
+    }
+    #[cfg(feature = "metrics")]
+    {
+        // Described with each answer (errors are not the hot path), so that whichever recorder
+        // is installed when it is counted has the help text.
+        metrics::describe_counter!("pr_errors_total", "Errors answered, by code.");
+        metrics::counter!("pr_errors_total", "code" => code.as_str()).increment(1);
+    }
+    let mut response = Response::new(B::from(Problem::from_error(error).to_json()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, CONTENT_TYPE);
+    if let Some(wait) = error.retry().retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after(wait));
+    }
+    response
+}
+
+/// An error's message and its causes', for the log line.
+struct Chain<'a>(&'a (dyn CodedError + 'a));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// What a handler answers on failure: any [`CodedError`], turned into a
+/// problem response (feature `axum` for `IntoResponse`). `?` converts.
+pub struct ApiError(Box<dyn CodedError + Send + Sync>);
+
+impl<E: CodedError + Send + Sync + 'static> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        Self(Box::new(error))
+    }
+}
+
+impl ApiError {
+    /// The error.
+    #[must_use]
+    pub fn get(&self) -> &(dyn CodedError + Send + Sync) {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiError({}: {})", self.0.code().as_str(), self.0)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        response(&*self.0)
+    }
+}
+
+/// A handler's panic, as the error [`CatchPanicLayer`] answers.
+#[derive(Debug, thiserror::Error)]
+#[error("a handler panicked: {0}")]
+struct Panicked(String);
+
+impl CodedError for Panicked {
+    fn info(&self) -> &'static pr_errors::CodeInfo {
+        &PANIC
+    }
+}
+
+/// Answers a panic with the 500 problem `http.panic` (its message goes to
+/// the error-level event, not to the client).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PanicResponse;
+
+impl tower_http::catch_panic::ResponseForPanic for PanicResponse {
+    type ResponseBody = String;
+
+    fn response_for_panic(&mut self, panic: Box<dyn Any + Send + 'static>) -> Response<String> {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        response(&Panicked(message))
+    }
+}
+
+/// tower-http's `CatchPanicLayer` answering [`PanicResponse`]'s problem.
+pub type CatchPanicLayer = tower_http::catch_panic::CatchPanicLayer<PanicResponse>;
+
+/// The layer that turns a handler's panic into a 500 problem.
+#[must_use]
+pub fn catch_panic() -> CatchPanicLayer {
+    tower_http::catch_panic::CatchPanicLayer::custom(PanicResponse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after(Duration::from_millis(1)), "1");
+        assert_eq!(retry_after(Duration::ZERO), "1");
+        assert_eq!(retry_after(Duration::from_millis(1_500)), "2");
+        assert_eq!(retry_after(Duration::from_secs(3)), "3");
+        assert_eq!(retry_after(Duration::from_nanos(3_000_000_001)), "4");
+    }
+}
