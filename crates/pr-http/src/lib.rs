@@ -14,6 +14,9 @@
 //!   [`TraceContextLayer`](trace_context::TraceContextLayer) runs each request
 //!   in a span with `trace_id`, `span_id` and `parent_id`, which pr-logging
 //!   puts on every JSON line of the request.
+//! - [`access_log`]: one structured event per request (method, route
+//!   template, status, duration, bytes, request id, client), sampled or at a
+//!   chosen level; no header and no raw path is logged.
 //! - [`problem`]: any `CodedError` as an RFC 9457 problem+json response
 //!   ([`ApiError`](problem::ApiError) for handlers), `Retry-After` rounded
 //!   up, counted by code; a handler's panic as a 500 problem.
@@ -42,17 +45,28 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod problem;
 pub mod request_id;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod request_metrics;
+pub mod route;
 pub mod trace_context;
 
 /// The stable codes of pr-http's own answers, each with its HTTP status and
 /// retry class; [`CODES`](codes::CODES) lists them all.
 pub mod codes {
     pub use crate::problem::{CODES, PANIC};
+}
+
+/// Nanoseconds as seconds (exact below 2^53 ns, 104 days).
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "a duration's seconds, as metrics and logs take them"
+)]
+pub(crate) fn nanos_to_secs(nanos: u64) -> f64 {
+    nanos as f64 / 1e9
 }
 
 /// The boxed future of this crate's services.

@@ -12,9 +12,10 @@
 //!   `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, `PATCH`) or `_OTHER`;
 //! - the route is the matched route's template (`/quote/{symbol}`), never
 //!   the raw path: axum's `MatchedPath` (feature `axum`; add the layer with
-//!   `Router::layer`, which runs it after routing) or a [`Route`] a router
-//!   put in the request's extensions; a request no route matched (a 404
-//!   from the fallback) has an empty `http_route`;
+//!   `Router::layer`, which runs it after routing) or a
+//!   [`Route`](crate::route::Route) a router put in the request's
+//!   extensions; a request no route matched (a 404 from the fallback) has an
+//!   empty `http_route`;
 //! - the status is the response's, a three-digit number.
 //!
 //! The duration runs from the call until the response's head is ready (a
@@ -41,11 +42,6 @@ pub const DURATION: &str = "http_server_request_duration_seconds";
 /// The gauge of requests in flight.
 pub const ACTIVE: &str = "http_server_active_requests";
 
-/// A route template a router (not axum) puts in a request's extensions,
-/// for the `http_route` label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Route(pub &'static str);
-
 /// The method's label: one of HTTP's nine methods, or `_OTHER`.
 fn method_label(method: &Method) -> &'static str {
     match *method {
@@ -60,27 +56,6 @@ fn method_label(method: &Method) -> &'static str {
         Method::PATCH => "PATCH",
         _ => "_OTHER",
     }
-}
-
-/// The request's route template, or `""` when none is known.
-fn route_label<B>(request: &Request<B>) -> String {
-    #[cfg(feature = "axum")]
-    if let Some(path) = request.extensions().get::<axum::extract::MatchedPath>() {
-        return path.as_str().to_owned();
-    }
-    request
-        .extensions()
-        .get::<Route>()
-        .map_or_else(String::new, |route| route.0.to_owned())
-}
-
-/// Nanoseconds as seconds (exact below 2^53 ns, 104 days).
-#[expect(
-    clippy::cast_precision_loss,
-    reason = "a duration's seconds, as a histogram takes them"
-)]
-fn nanos_to_secs(nanos: u64) -> f64 {
-    nanos as f64 / 1e9
 }
 
 fn describe() {
@@ -163,7 +138,7 @@ where
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         let method = method_label(request.method());
-        let route = route_label(&request);
+        let route = crate::route::template(&request);
         let active = metrics::gauge!(ACTIVE, "http_request_method" => method);
         active.increment(1.0);
         let active = Active(active);
@@ -182,7 +157,9 @@ where
                 "http_route" => route,
                 "http_response_status_code" => status,
             )
-            .record(nanos_to_secs(clock.now_nanos().saturating_sub(start)));
+            .record(crate::nanos_to_secs(
+                clock.now_nanos().saturating_sub(start),
+            ));
             drop(active);
             result
         })
@@ -201,13 +178,5 @@ mod tests {
             "_OTHER"
         );
         assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "_OTHER");
-    }
-
-    #[test]
-    fn the_route_comes_from_the_router_never_from_the_path() {
-        let mut request = Request::get("/quote/ACME").body(()).unwrap();
-        assert_eq!(route_label(&request), "");
-        request.extensions_mut().insert(Route("/quote/{symbol}"));
-        assert_eq!(route_label(&request), "/quote/{symbol}");
     }
 }

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
+mod access_log;
+mod capture;
 mod problem;
 mod request_id;
 mod request_metrics;
