@@ -163,7 +163,10 @@ where
                 Level::INFO
             } else {
                 // One in `sample`: the first of each run of `sample` successes.
-                if !seen.fetch_add(1, Ordering::Relaxed).is_multiple_of(settings.sample) {
+                if !seen
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(settings.sample)
+                {
                     return result;
                 }
                 settings.success_level

@@ -20,6 +20,8 @@
 //! - [`problem`]: any `CodedError` as an RFC 9457 problem+json response
 //!   ([`ApiError`](problem::ApiError) for handlers), `Retry-After` rounded
 //!   up, counted by code; a handler's panic as a 500 problem.
+//! - [`limits`]: a request timeout, a body size limit and load shedding,
+//!   each answered with a problem.
 //! - [`request_metrics`] (feature `metrics`): `http_server_request_duration_seconds`
 //!   and `http_server_active_requests` by OpenTelemetry's HTTP conventions,
 //!   labelled by the route's template, never the raw path.
@@ -46,6 +48,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+pub mod limits;
 pub mod problem;
 pub mod request_id;
 #[cfg(feature = "metrics")]
@@ -57,7 +60,7 @@ pub mod trace_context;
 /// The stable codes of pr-http's own answers, each with its HTTP status and
 /// retry class; [`CODES`](codes::CODES) lists them all.
 pub mod codes {
-    pub use crate::problem::{CODES, PANIC};
+    pub use crate::problem::{BODY_TOO_LARGE, CODES, OVERLOADED, PANIC, TIMEOUT};
 }
 
 /// Nanoseconds as seconds (exact below 2^53 ns, 104 days).

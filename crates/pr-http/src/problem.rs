@@ -45,6 +45,12 @@ pr_errors::codes! {
 
     /// A handler panicked; the request was answered with a 500 and the server goes on.
     pub PANIC = "http.panic", INTERNAL_SERVER_ERROR, permanent;
+    /// The response took longer than the server's request timeout.
+    pub TIMEOUT = "http.timeout", SERVICE_UNAVAILABLE, transient;
+    /// The request body is larger than the server takes.
+    pub BODY_TOO_LARGE = "http.body_too_large", PAYLOAD_TOO_LARGE, permanent, public;
+    /// The server has as many requests in flight as it takes; try again shortly.
+    pub OVERLOADED = "http.overloaded", SERVICE_UNAVAILABLE, transient, public;
 }
 
 /// `application/problem+json`.

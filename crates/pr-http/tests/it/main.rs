@@ -4,6 +4,7 @@
 
 mod access_log;
 mod capture;
+mod limits;
 mod problem;
 mod request_id;
 mod request_metrics;
