@@ -3,7 +3,8 @@
 //! `route` (the template, as in the metrics), `status`, `duration_seconds`,
 //! `bytes` (the body's length when known), `request_id` (with
 //! [`RequestIdLayer`](crate::request_id::RequestIdLayer) outside this
-//! layer) and `client` (the peer address, with axum's `ConnectInfo`).
+//! layer) and `client` (the peer address, from axum's `ConnectInfo` or a
+//! `SocketAddr` in the request's extensions).
 //!
 //! No header is logged, so `Authorization` and `Cookie` never reach a log;
 //! the path is not logged either (it may carry ids and tokens), only the
@@ -145,7 +146,7 @@ where
                 .extensions()
                 .get::<crate::request_id::RequestId>()
                 .map(ToString::to_string),
-            client: client(&request),
+            client: crate::client::peer(&request).map(|peer| peer.ip().to_string()),
         };
         let settings = self.settings.clone();
         let seen = Arc::clone(&self.seen);
@@ -187,17 +188,4 @@ where
             result
         })
     }
-}
-
-/// The peer's address, when the server gave it (axum's `ConnectInfo`).
-fn client<B>(request: &Request<B>) -> Option<String> {
-    #[cfg(feature = "axum")]
-    if let Some(info) = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-    {
-        return Some(info.0.ip().to_string());
-    }
-    let _ = request;
-    None
 }

@@ -17,6 +17,10 @@
 //! - [`access_log`]: one structured event per request (method, route
 //!   template, status, duration, bytes, request id, client), sampled or at a
 //!   chosen level; no header and no raw path is logged.
+//! - [`client`]: the client's address, from forwarding headers only behind
+//!   trusted proxies; [`rate_limit`] (feature `rate-limit`) limits each
+//!   client with pr-resilience's keyed limiters, answering 429 problems with
+//!   `Retry-After` and the IETF `RateLimit` fields.
 //! - [`problem`]: any `CodedError` as an RFC 9457 problem+json response
 //!   ([`ApiError`](problem::ApiError) for handlers), `Retry-After` rounded
 //!   up, counted by code; a handler's panic as a 500 problem.
@@ -48,8 +52,12 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+pub mod client;
 pub mod limits;
 pub mod problem;
+#[cfg(feature = "rate-limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
+pub mod rate_limit;
 pub mod request_id;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]

@@ -6,6 +6,7 @@ mod access_log;
 mod capture;
 mod limits;
 mod problem;
+mod rate_limit;
 mod request_id;
 mod request_metrics;
 mod trace_context;
