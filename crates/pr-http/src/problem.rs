@@ -29,7 +29,7 @@
 //! let app: Router = Router::new().route("/quote", get(quote));
 //! ```
 //!
-//! [`CatchPanicLayer`] turns a panic in a handler into a 500 problem and an
+//! [`catch_panic`] turns a panic in a handler into a 500 problem and an
 //! error-level event; the connection and the server go on.
 
 use std::any::Any;
@@ -157,31 +157,77 @@ impl CodedError for Panicked {
     }
 }
 
-/// Answers a panic with the 500 problem `http.panic` (its message goes to
-/// the error-level event, not to the client).
+/// Turns a panic in the inner service (while it is called, or while its
+/// future runs) into the 500 problem `http.panic` and an error-level event
+/// with the panic's message; the message never reaches the client. Unlike
+/// tower-http's `CatchPanicLayer`, the response keeps the inner service's
+/// body type, so the layers around it (timeouts, limits) can still answer
+/// problems of their own.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct PanicResponse;
-
-impl tower_http::catch_panic::ResponseForPanic for PanicResponse {
-    type ResponseBody = String;
-
-    fn response_for_panic(&mut self, panic: Box<dyn Any + Send + 'static>) -> Response<String> {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
-        response(&Panicked(message))
-    }
-}
-
-/// tower-http's `CatchPanicLayer` answering [`PanicResponse`]'s problem.
-pub type CatchPanicLayer = tower_http::catch_panic::CatchPanicLayer<PanicResponse>;
+pub struct CatchPanicLayer;
 
 /// The layer that turns a handler's panic into a 500 problem.
 #[must_use]
-pub fn catch_panic() -> CatchPanicLayer {
-    tower_http::catch_panic::CatchPanicLayer::custom(PanicResponse)
+pub const fn catch_panic() -> CatchPanicLayer {
+    CatchPanicLayer
+}
+
+impl<S> tower::Layer<S> for CatchPanicLayer {
+    type Service = CatchPanic<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CatchPanic { inner }
+    }
+}
+
+/// The service of [`CatchPanicLayer`].
+#[derive(Clone, Debug)]
+pub struct CatchPanic<S> {
+    inner: S,
+}
+
+/// A panic's message, when it has one.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+impl<S, ReqB, ResB> tower::Service<http::Request<ReqB>> for CatchPanic<S>
+where
+    S: tower::Service<http::Request<ReqB>, Response = Response<ResB>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResB: From<String> + Send + 'static,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = crate::BoxFuture<Result<Response<ResB>, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqB>) -> Self::Future {
+        use futures_util::FutureExt as _;
+        use std::panic::AssertUnwindSafe;
+        // Unwind safety: the request's state dies with it, and what outlives it (shared state
+        // behind locks) is the handler's to keep consistent, as on any panicking thread.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+            Ok(future) => Box::pin(AssertUnwindSafe(future).catch_unwind().map(|outcome| {
+                outcome.unwrap_or_else(|panic| Ok(response(&Panicked(panic_message(&*panic)))))
+            })),
+            Err(panic) => {
+                let answer = response(&Panicked(panic_message(&*panic)));
+                Box::pin(std::future::ready(Ok(answer)))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -128,3 +128,20 @@ async fn coded_errors_and_panics_answer_problem_json() {
     .await
     .unwrap();
 }
+
+/// A service that panics while it is called, before any future exists: caught too.
+#[tokio::test]
+async fn a_panic_while_called_is_caught_too() {
+    use tower::{Layer as _, ServiceExt as _};
+    let service =
+        catch_panic().layer(
+            tower::service_fn(
+                |_: http::Request<()>| -> std::future::Ready<
+                    Result<http::Response<String>, std::convert::Infallible>,
+                > { panic!("broken before the future") },
+            ),
+        );
+    let response = service.oneshot(http::Request::new(())).await.unwrap();
+    assert_eq!(response.status(), 500);
+    assert_problem(response.body(), 500, "http.panic");
+}
