@@ -2,9 +2,9 @@
 //! around its handlers, as layers that work with axum, tonic or any tower
 //! stack.
 //!
-//! This is the crate's first part (issue 21 of the toolkit builds the rest:
-//! request metrics, access log, problem responses, limits, rate limiting,
-//! authentication, TLS and the outbound client):
+//! [`layers`] builds the whole inbound stack from one [`HttpConfig`] (the
+//! `http` section) for an axum router; each layer is also public on its own.
+//! Authentication, TLS and the outbound client are still to come.
 //!
 //! - [`request_id`]: an id for every request, from a trusted gateway's
 //!   `x-request-id` (bounded, safe characters) or made here, echoed in the
@@ -53,6 +53,7 @@
 
 pub mod access_log;
 pub mod client;
+pub mod config;
 pub mod limits;
 pub mod problem;
 #[cfg(feature = "rate-limit")]
@@ -63,12 +64,23 @@ pub mod request_id;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod request_metrics;
 pub mod route;
+pub mod security_headers;
+#[cfg(feature = "axum")]
+mod stack;
 pub mod trace_context;
+
+pub use config::HttpConfig;
+pub use error::Error;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use stack::{HttpLayers, layers};
+
+mod error;
 
 /// The stable codes of pr-http's own answers, each with its HTTP status and
 /// retry class; [`CODES`](codes::CODES) lists them all.
 pub mod codes {
-    pub use crate::problem::{BODY_TOO_LARGE, CODES, OVERLOADED, PANIC, TIMEOUT};
+    pub use crate::error::{BODY_TOO_LARGE, CODES, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT};
 }
 
 /// Nanoseconds as seconds (exact below 2^53 ns, 104 days).

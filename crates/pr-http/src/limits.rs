@@ -38,7 +38,7 @@ use http_body_util::Limited;
 use pr_errors::CodedError;
 use tokio::sync::Semaphore;
 
-use crate::problem::{BODY_TOO_LARGE, OVERLOADED, TIMEOUT};
+use crate::error::{BODY_TOO_LARGE, OVERLOADED, TIMEOUT};
 
 /// Why a limit refused a request.
 #[derive(Debug, thiserror::Error)]

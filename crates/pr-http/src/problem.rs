@@ -39,19 +39,7 @@ use std::time::Duration;
 use http::{HeaderValue, Response, header};
 use pr_errors::{CodedError, Problem};
 
-pr_errors::codes! {
-    /// Every code pr-http defines.
-    pub static CODES;
-
-    /// A handler panicked; the request was answered with a 500 and the server goes on.
-    pub PANIC = "http.panic", INTERNAL_SERVER_ERROR, permanent;
-    /// The response took longer than the server's request timeout.
-    pub TIMEOUT = "http.timeout", SERVICE_UNAVAILABLE, transient;
-    /// The request body is larger than the server takes.
-    pub BODY_TOO_LARGE = "http.body_too_large", PAYLOAD_TOO_LARGE, permanent, public;
-    /// The server has as many requests in flight as it takes; try again shortly.
-    pub OVERLOADED = "http.overloaded", SERVICE_UNAVAILABLE, transient, public;
-}
+use crate::error::PANIC;
 
 /// `application/problem+json`.
 pub const CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/problem+json");
@@ -83,9 +71,17 @@ pub fn response<B: From<String>>(error: &(dyn CodedError + '_)) -> Response<B> {
     }
     let mut response = Response::new(B::from(Problem::from_error(error).to_json()));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, CONTENT_TYPE);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, CONTENT_TYPE);
+    // An error body is data, never a page: no script, no frame, no guessed type.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if let Some(wait) = error.retry().retry_after() {
         response
             .headers_mut()

@@ -9,4 +9,5 @@ mod problem;
 mod rate_limit;
 mod request_id;
 mod request_metrics;
+mod stack;
 mod trace_context;
