@@ -3,9 +3,12 @@
 //! removed sequence numbers; recovery that cuts a torn tail.
 //!
 //! Files in the queue's directory: `<first seq, 20 digits>.seg` segments,
-//! each a run of frames (length, CRC32C, sequence number, push time, the
-//! letter as JSON), and `removed.log`, frames of removed sequence numbers.
-//! A segment is deleted once every record in it is removed.
+//! each a run of pr-core's frames (length, CRC-32C) whose payload is a
+//! sequence number, a push time and the letter as JSON; `removed.log`, the
+//! same frames of removed sequence numbers; and `LOCK`. A segment is
+//! deleted once every record in it is removed. Framing, locking, atomic
+//! rewrites and the sync policy are pr-core's durable-file kit
+//! ([`pr_core::fs`]), shared with pr-cache's file cache.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -14,13 +17,15 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
+use pr_core::fs::{FileLock, SyncSchedule, frame, sync_dir};
 use pr_core::sync::lock;
+use pr_core::time::Clock;
 
 mod config;
 #[cfg(feature = "health")]
@@ -28,15 +33,17 @@ mod health;
 mod record;
 mod route;
 
-pub use config::{DlqConfig, Durability};
+pub use config::DlqConfig;
+pub use pr_core::fs::Durability;
 #[cfg(feature = "health")]
 pub use health::DlqCheck;
 pub use record::{Attempt, DeadLetter, DlqRecord};
-use record::{HEADER, seal, u32_at, u64_at};
+use record::{HEADER, place, seal};
 pub use route::DeadLettered;
 
 const REMOVED: &str = "removed.log";
-const REMOVED_FRAME: usize = 12;
+/// A removal's frame: a sequence number in pr-core's framing.
+const REMOVED_FRAME: usize = frame::HEADER + 8;
 
 /// A durable, bounded, append-only dead-letter queue of [`DeadLetter<T>`].
 ///
@@ -106,7 +113,7 @@ struct Inner {
     /// second lock in the usual case.
     failing: AtomicBool,
     /// The directory's `LOCK` file, locked while this queue is open.
-    _lock: File,
+    _lock: FileLock,
 }
 
 /// Where a live record is.
@@ -135,8 +142,8 @@ struct State {
     /// Removed sequence numbers still inside a segment on disk.
     removed_set: HashSet<u64>,
     next_seq: u64,
-    unsynced: u32,
-    last_sync: Instant,
+    /// Writes since the last sync, against the durability policy.
+    schedule: SyncSchedule,
 }
 
 /// What a figure-reader sees of a queue: [`Dlq::snapshot`](crate::dlq::Dlq::snapshot).
@@ -180,15 +187,10 @@ fn segment_name(seq: u64) -> String {
     format!("{seq:020}.seg")
 }
 
-/// Syncs a directory so that files created or removed in it persist.
-fn sync_dir(dir: &Path) -> Result<(), Error> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error("sync", dir))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+/// Syncs the queue's directory so that files created or removed in it
+/// persist.
+fn sync_queue_dir(dir: &Path) -> Result<(), Error> {
+    sync_dir(dir).map_err(io_error("sync", dir))
 }
 
 impl<T: Serialize + DeserializeOwned> Dlq<T> {
@@ -292,7 +294,11 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         }
         let seq = state.next_seq;
         let pushed_at_ms = unix_ms(SystemTime::now());
-        seal(&mut frame, seq, pushed_at_ms);
+        seal(&mut frame, seq, pushed_at_ms).map_err(|e| Error::DlqCodec {
+            seq,
+            op: "encode",
+            message: e.to_string(),
+        })?;
         if state.active().len > 0 && state.active().len + len > config.segment_size.as_u64() {
             state.roll(config, seq)?;
         }
@@ -318,7 +324,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         );
         state.live_bytes += len;
         state.next_seq = seq + 1;
-        if let Err(e) = state.after_write(config.durability, true) {
+        if let Err(e) = state.after_write(1) {
             // Whether the disk has the record is unknown: take it back, so
             // the error means "not queued" and a retry does not store it
             // twice. Its number is not reused (if the cut fails too, the
@@ -443,7 +449,8 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         })?;
         Ok(Some(DlqRecord {
             seq,
-            pushed_at: UNIX_EPOCH + Duration::from_millis(u64_at(&frame, 16)),
+            pushed_at: UNIX_EPOCH
+                + Duration::from_millis(place(&frame[frame::HEADER..]).map_or(0, |(_, at)| at)),
             letter,
         }))
     }
@@ -475,8 +482,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         let mut removed = Vec::with_capacity(seqs.len());
         for &seq in seqs {
             if state.live.contains_key(&seq) {
-                frames.extend_from_slice(&seq.to_le_bytes());
-                frames.extend_from_slice(&crc32c::crc32c(&seq.to_le_bytes()).to_le_bytes());
+                removal_frame(&mut frames, seq);
                 removed.push(seq);
             }
         }
@@ -496,7 +502,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
                 state.removed_set.insert(*seq);
             }
         }
-        state.after_write(config.durability, false)?;
+        state.after_write(0)?;
         state.drop_dead_segments(config)?;
         self.inner.metrics.report(&state);
         Ok(removed.len() as u64)
@@ -621,8 +627,9 @@ impl Inner {
 /// (which shares the queue, so counting handles missed it).
 impl Drop for Inner {
     fn drop(&mut self) {
-        if self.config.durability != Durability::None {
-            let _ = lock(&self.state).sync_now();
+        let mut state = lock(&self.state);
+        if state.schedule.owes_sync() {
+            let _ = state.sync_now();
         }
     }
 }
@@ -681,29 +688,19 @@ impl State {
         }
         let segment = create_segment(&config.dir, seq)?;
         if config.durability != Durability::None {
-            sync_dir(&config.dir)?;
+            sync_queue_dir(&config.dir)?;
         }
         self.segments.insert(seq, segment);
         Ok(())
     }
 
-    /// Syncs as the policy says after a write (`record`: a push, else a
-    /// removal).
-    fn after_write(&mut self, durability: Durability, record: bool) -> Result<(), Error> {
-        match durability {
-            Durability::EachRecord => self.sync_now(),
-            Durability::Batched {
-                max_records,
-                max_delay,
-            } => {
-                self.unsynced += u32::from(record);
-                if self.unsynced >= max_records || self.last_sync.elapsed() >= max_delay.as_std() {
-                    self.sync_now()
-                } else {
-                    Ok(())
-                }
-            }
-            Durability::None => Ok(()),
+    /// Syncs as the policy says after a write of `records` records (0 for
+    /// a removal, which does not count towards a batch).
+    fn after_write(&mut self, records: u32) -> Result<(), Error> {
+        if self.schedule.wrote(records) {
+            self.sync_now()
+        } else {
+            Ok(())
         }
     }
 
@@ -724,8 +721,7 @@ impl State {
             path: PathBuf::from(REMOVED),
             message: e.to_string(),
         })?;
-        self.unsynced = 0;
-        self.last_sync = Instant::now();
+        self.schedule.synced();
         #[cfg(test)]
         tests::SYNCS.with(|n| n.set(n.get() + 1));
         Ok(())
@@ -753,7 +749,7 @@ impl State {
         }
         if deleted {
             if config.durability != Durability::None {
-                sync_dir(&config.dir)?;
+                sync_queue_dir(&config.dir)?;
             }
             // Keep the removal log small: rewrite it when most of it is
             // about deleted segments.
@@ -766,22 +762,18 @@ impl State {
         Ok(())
     }
 
+    /// Rewrites the removal log with only the removals still inside a
+    /// segment on disk, replacing it atomically.
     fn compact_removed(&mut self, config: &DlqConfig) -> Result<(), Error> {
         let path = config.dir.join(REMOVED);
-        let tmp = config.dir.join("removed.log.tmp");
         let mut seqs: Vec<u64> = self.removed_set.iter().copied().collect();
         seqs.sort_unstable();
         let mut bytes = Vec::with_capacity(seqs.len() * REMOVED_FRAME);
         for seq in seqs {
-            bytes.extend_from_slice(&seq.to_le_bytes());
-            bytes.extend_from_slice(&crc32c::crc32c(&seq.to_le_bytes()).to_le_bytes());
+            removal_frame(&mut bytes, seq);
         }
-        let mut file = File::create(&tmp).map_err(io_error("create", &tmp))?;
-        file.write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(io_error("write", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_error("rename", &tmp))?;
-        sync_dir(&config.dir)?;
+        pr_core::fs::write_atomic(&path, &bytes, config.durability)
+            .map_err(io_error("rewrite", &path))?;
         self.removed = OpenOptions::new()
             .append(true)
             .open(&path)
@@ -789,6 +781,12 @@ impl State {
         self.removed_len = bytes.len() as u64;
         Ok(())
     }
+}
+
+/// Appends the frame of a removal of `seq` to `out`.
+fn removal_frame(out: &mut Vec<u8>, seq: u64) {
+    // Eight bytes: far under a frame's bound.
+    let _ = frame::append(out, &seq.to_le_bytes());
 }
 
 fn create_segment(dir: &Path, seq: u64) -> Result<Segment, Error> {
@@ -804,44 +802,23 @@ fn create_segment(dir: &Path, seq: u64) -> Result<Segment, Error> {
 }
 
 /// Creates `dir` and locks its `LOCK` file for this queue alone, waiting up
-/// to `wait` for another holder to let go.
-///
-/// `flock` has no timed form, so this polls `try_lock` with a back-off from
-/// 1 ms doubling to 50 ms: a holder that is exiting (or a forked child that
-/// has not yet reached `exec`) lets go within a few ms, and the caller is a
-/// start-up, not a hot path. A thread sleep, not tokio: `open` is
-/// synchronous.
-fn lock_dir(dir: &Path, wait: Duration) -> Result<File, Error> {
+/// to `wait` for another holder to let go (pr-core's
+/// [`FileLock::try_exclusive`], which polls with a short back-off).
+fn lock_dir(dir: &Path, wait: Duration) -> Result<FileLock, Error> {
     std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     let path = dir.join("LOCK");
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io_error("open", &path))?;
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {}
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock", &path)(e)),
-        }
-        let waited = started.elapsed();
-        if waited >= wait {
-            return Err(Error::DlqIo {
-                op: "lock",
-                path,
-                message: format!(
-                    "another open queue holds it (one queue per directory); waited {} ms \
-                     (lock_wait)",
-                    waited.as_millis()
-                ),
-            });
-        }
-        std::thread::sleep(pause.min(wait - waited));
-        pause = (pause * 2).min(Duration::from_millis(50));
+    match FileLock::try_exclusive(&path, wait) {
+        Ok(Some(held)) => Ok(held),
+        Ok(None) => Err(Error::DlqIo {
+            op: "lock",
+            path,
+            message: format!(
+                "another open queue holds it (one queue per directory); waited {} ms \
+                 (lock_wait)",
+                wait.as_millis()
+            ),
+        }),
+        Err(e) => Err(io_error("lock", &path)(e)),
     }
 }
 
@@ -849,7 +826,8 @@ fn lock_dir(dir: &Path, wait: Duration) -> Result<File, Error> {
 fn recover(config: &DlqConfig) -> Result<State, Error> {
     let dir = &config.dir;
     std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    let _ = std::fs::remove_file(dir.join("removed.log.tmp"));
+    // A rewrite of the removal log that a crash interrupted.
+    let _ = std::fs::remove_file(pr_core::fs::temp_path(&dir.join(REMOVED)));
     let mut bases = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))? {
         let entry = entry.map_err(io_error("list", dir))?;
@@ -878,16 +856,17 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
         .read_to_end(&mut bytes)
         .map_err(io_error("read", &removed_path))?;
     let mut removed_set = HashSet::new();
-    let mut good = 0;
     let mut max_removed = 0;
-    while good + REMOVED_FRAME <= bytes.len() {
-        let seq = u64_at(&bytes, good);
-        if crc32c::crc32c(&bytes[good..good + 8]) != u32_at(&bytes, good + 8) {
+    let mut frames = frame::Frames::new(&bytes);
+    let mut good = 0;
+    for removal in frames.by_ref() {
+        let Some(seq) = frame::u64_at(removal.payload, 0).filter(|_| removal.payload.len() == 8)
+        else {
             break;
-        }
+        };
         removed_set.insert(seq);
         max_removed = max_removed.max(seq);
-        good += REMOVED_FRAME;
+        good = removal.end();
     }
     if good < bytes.len() {
         tracing::warn!(
@@ -896,10 +875,7 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
             at = good,
             "cut a torn removal record"
         );
-        removed
-            .set_len(good as u64)
-            .and_then(|()| removed.sync_all())
-            .map_err(io_error("truncate", &removed_path))?;
+        frame::truncate(&removed, good as u64).map_err(io_error("truncate", &removed_path))?;
     }
 
     let mut segments = BTreeMap::new();
@@ -915,30 +891,22 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
         (&segment.file)
             .read_to_end(&mut bytes)
             .map_err(io_error("read", &segment.path))?;
+        let mut frames = frame::Frames::new(&bytes);
         let mut at = 0;
         let mut damage = None;
-        while at < bytes.len() {
-            if bytes.len() - at < HEADER {
-                damage = Some("header past the end");
+        for record in frames.by_ref() {
+            let Some((seq, pushed_at_ms)) = place(record.payload) else {
+                damage = Some("record too short");
                 break;
-            }
-            let len = u32_at(&bytes, at) as usize + 8;
-            // Bounded by the file, not by `max_record_size`: a record
-            // acknowledged under a larger bound is not a torn one.
-            if len < HEADER || at + len > bytes.len() {
-                damage = Some("length past the end");
-                break;
-            }
-            if crc32c::crc32c(&bytes[at + 8..at + len]) != u32_at(&bytes, at + 4) {
-                damage = Some("checksum mismatch");
-                break;
-            }
-            let seq = u64_at(&bytes, at + 8);
+            };
+            // A frame is bounded by the file, not by `max_record_size`: a
+            // record acknowledged under a larger bound is not a torn one.
             if seq < base || last_seq.is_some_and(|l| seq <= l) {
                 damage = Some("sequence out of order");
                 break;
             }
             last_seq = Some(seq);
+            let len = record.end() - record.offset;
             if removed_set.contains(&seq) {
                 still_removed.insert(seq);
             } else {
@@ -948,13 +916,14 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
                         segment: base,
                         offset: at as u64,
                         len: u32::try_from(len).unwrap_or(u32::MAX),
-                        pushed_at_ms: u64_at(&bytes, at + 16),
+                        pushed_at_ms,
                     },
                 );
                 live_bytes += len as u64;
             }
-            at += len;
+            at = record.end();
         }
+        let damage = damage.or_else(|| frames.damage().map(frame::Damage::as_str));
         if let Some(reason) = damage {
             if !last {
                 return Err(Error::DlqCorrupt {
@@ -970,10 +939,7 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
                 reason,
                 "cut a torn record at the end of the last segment"
             );
-            segment
-                .file
-                .set_len(at as u64)
-                .and_then(|()| segment.file.sync_all())
+            frame::truncate(&segment.file, at as u64)
                 .map_err(io_error("truncate", &segment.path))?;
             segment.len = at as u64;
         }
@@ -986,7 +952,7 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
     let removed_set = still_removed;
     if segments.is_empty() {
         segments.insert(next_seq, create_segment(dir, next_seq)?);
-        sync_dir(dir)?;
+        sync_queue_dir(dir)?;
     }
     let removed_len = good as u64;
     let mut state = State {
@@ -997,8 +963,7 @@ fn recover(config: &DlqConfig) -> Result<State, Error> {
         removed_len,
         removed_set,
         next_seq,
-        unsynced: 0,
-        last_sync: Instant::now(),
+        schedule: SyncSchedule::new(config.durability, Clock::system()),
     };
     state.drop_dead_segments(config)?;
     Ok(state)
