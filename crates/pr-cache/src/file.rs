@@ -6,29 +6,39 @@
 //! ```text
 //! <dir>/entries/<hash>   one file per key: header, key, value
 //! <dir>/tmp/             new entries are written here, then renamed
-//! <dir>/index.log        the key index: one checksummed line per insert / removal
-//! <dir>/index.lock       flock: shared by writers, exclusive for invalidation,
-//!                        eviction and index rebuilds
+//! <dir>/index.log        the key index: one checksummed frame per insert / removal
+//! <dir>/index.lock       file lock: shared by writers, exclusive for
+//!                        invalidation, eviction and index rebuilds
 //! ```
+//!
+//! Checksums, index frames, the lock, the index's atomic rewrite and the
+//! durability policy are pr-core's durable-file kit ([`pr_core::fs`]),
+//! shared with pr-resilience's dead-letter queue.
 //!
 //! The entry file name is a 64-bit FNV-1a hash of the key (hex); the header
 //! holds the key, so a hash collision is a miss, never another key's value.
 //!
-//! # Entry format (version 1, little endian)
+//! # Entry format (version 2, little endian)
 //!
 //! | bytes | field |
 //! |---|---|
 //! | 0..4 | magic `PRCF` |
-//! | 4..6 | format version (1) |
+//! | 4..6 | format version (2; 1 had a CRC-32 where 2 has a CRC-32C) |
 //! | 6..8 | reserved (0) |
 //! | 8..12 | key length |
 //! | 12..20 | value length |
 //! | 20..28 | created, ms since the Unix epoch |
 //! | 28..36 | expires, ms since the Unix epoch (0: never) |
-//! | 36..40 | CRC-32 of bytes 0..36, the key and the value |
+//! | 36..40 | CRC-32C of bytes 0..36, the key and the value |
 //!
 //! A file that is short, long, of another version, or whose checksum does
 //! not match is a miss, and is removed.
+//!
+//! # Index format
+//!
+//! `index.log` is a run of pr-core's frames (length, CRC-32C, payload):
+//! `+`, the key's hash (`u64`) and the key for an insert; `-` and the hash
+//! for a removal.
 //!
 //! # Crash safety
 //!
@@ -41,24 +51,27 @@
 //! place, and the line of a removal *after* the file is gone, so the index
 //! names at least every entry on disk whatever the moment of a crash: a
 //! prefix or glob invalidation never leaves a matching entry behind. A
-//! missing or damaged index (a line that fails its checksum) is rebuilt from
-//! the entries' headers.
+//! missing or damaged index (a frame that is torn or fails its checksum) is
+//! rebuilt from the entries' headers: unlike a log whose tail may go, the
+//! index must name every entry, so no prefix of it will do.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, SystemTime};
 
+use pr_core::fs::{FileLock, SyncSchedule, frame, sync_dir};
+use pr_core::sync::lock;
 use pr_core::time::Clock;
 use pr_core::validate::Violation;
 
 use crate::error::Error;
 
 const MAGIC: &[u8; 4] = b"PRCF";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 const HEADER: usize = 40;
 /// The longest key accepted, in bytes.
 pub const MAX_KEY_LEN: usize = 4096;
@@ -70,23 +83,21 @@ const COMPACT_EVERY: u64 = 1024;
 /// A get moves an entry's access time (its LRU position) at most this often.
 const TOUCH_GRANULARITY: Duration = Duration::from_secs(1);
 
-/// How much of a write survives a crash of the machine (a crash of the
-/// process never loses a completed write, whatever the setting).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Durability {
-    /// No sync: the fastest. After a power loss an entry may be missing (or,
-    /// on some file systems, empty: then it fails its checksum and is a miss).
-    #[default]
-    None,
-    /// `fdatasync` of the entry before it is renamed into place: after a
-    /// power loss the entry is the old or the new value, or a miss.
-    Flush,
-    /// `fsync` of the entry, rename, then `fsync` of the directory (and of
-    /// the index on each append): a completed insert survives a power loss.
-    Fsync,
-}
+/// How much of an insert survives a crash of the machine (a crash of the
+/// process never loses a completed insert, whatever the setting):
+/// pr-core's policy, shared with the dead-letter queue.
+///
+/// In the file cache: [`None`](Durability::None) syncs nothing (after a
+/// power loss an entry may be missing or, on some file systems, empty: then
+/// it fails its checksum and is a miss); [`Flush`](Durability::Flush) syncs
+/// an entry's data before it is renamed into place (after a power loss the
+/// entry is the old or the new value, or a miss);
+/// [`Batched`](Durability::Batched) does as `Flush`, and syncs the entries'
+/// directory and the index every `max_records` inserts or `max_delay` (and
+/// when the last handle goes); [`EachWrite`](Durability::EachWrite) syncs
+/// the entry, the index on each append and then the directory: a completed
+/// insert survives a power loss.
+pub use pr_core::fs::Durability;
 
 /// What a [`FileCache`] has done since it was opened (this process only),
 /// from [`FileCache::snapshot`].
@@ -197,11 +208,12 @@ impl FileCacheBuilder {
                 durability: self.durability,
                 max_bytes: self.max_bytes,
                 ttl: self.ttl,
-                clock: self.clock,
+                clock: self.clock.clone(),
                 bytes: AtomicU64::new(0),
                 seq: AtomicU64::new(0),
                 appended: AtomicU64::new(0),
                 counters: Counters::default(),
+                schedule: Mutex::new(SyncSchedule::new(self.durability, self.clock.clone())),
             }),
         };
         {
@@ -262,6 +274,37 @@ struct FileInner {
     /// is compacted if it has grown past twice its live keys.
     appended: AtomicU64,
     counters: Counters,
+    /// Inserts since the last sync, for [`Durability::Batched`].
+    schedule: Mutex<SyncSchedule>,
+}
+
+impl FileInner {
+    /// Syncs what a batch of inserts wrote: the index, and the entries'
+    /// directory, which holds their renames (each entry's data was synced
+    /// before its rename).
+    fn sync_batch(&self) -> Result<(), Error> {
+        match File::open(&self.index).and_then(|f| f.sync_data()) {
+            Ok(()) => {}
+            // No index yet: nothing was appended to sync.
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("sync index", &self.index, e)),
+        }
+        sync_dir(&self.entries).map_err(|e| Error::io("sync directory", &self.entries, e))?;
+        lock(&self.schedule).synced();
+        Ok(())
+    }
+}
+
+/// A batched cache syncs its last inserts when its last handle (or health
+/// check) goes.
+impl Drop for FileInner {
+    fn drop(&mut self) {
+        let owed = matches!(self.durability, Durability::Batched { .. })
+            && lock(&self.schedule).owes_sync();
+        if owed && let Err(e) = self.sync_batch() {
+            tracing::warn!(target: "pr_cache", error = %e, "cache.file.sync_failed");
+        }
+    }
 }
 
 /// An entry file seen by a scan.
@@ -271,9 +314,6 @@ struct Scanned {
     size: u64,
     accessed: SystemTime,
 }
-
-/// An flock on `index.lock`, released on drop (with the file).
-struct IndexLock(#[expect(dead_code, reason = "held for its lock")] File);
 
 /// The 64-bit FNV-1a hash of a key, with a final mix.
 fn hash_key(key: &str) -> u64 {
@@ -285,25 +325,6 @@ fn hash_key(key: &str) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^ (h >> 33)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn remove_stale_temps(tmp: &Path) {
@@ -331,11 +352,8 @@ fn encode(key: &str, value: &[u8], created: u64, expires: u64) -> Vec<u8> {
     buf.extend_from_slice(&(value.len() as u64).to_le_bytes());
     buf.extend_from_slice(&created.to_le_bytes());
     buf.extend_from_slice(&expires.to_le_bytes());
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&buf[..36]);
-    crc.update(key.as_bytes());
-    crc.update(value);
-    buf.extend_from_slice(&crc.finalize().to_le_bytes());
+    let crc = frame::crc_append(frame::crc(&buf[..36]), key.as_bytes());
+    buf.extend_from_slice(&frame::crc_append(crc, value).to_le_bytes());
     buf.extend_from_slice(key.as_bytes());
     buf.extend_from_slice(value);
     buf
@@ -348,31 +366,20 @@ struct Decoded<'a> {
     expires: u64,
 }
 
-fn le_u32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn le_u64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
-
 /// Decodes a whole entry file; `None` when it is damaged in any way.
 fn decode(buf: &[u8]) -> Option<Decoded<'_>> {
     if buf.get(..4)? != MAGIC || buf.get(4..6)? != VERSION.to_le_bytes() {
         return None;
     }
-    let key_len = usize::try_from(le_u32(buf, 8)?).ok()?;
-    let value_len = usize::try_from(le_u64(buf, 12)?).ok()?;
-    let expires = le_u64(buf, 28)?;
-    let stored_crc = le_u32(buf, 36)?;
+    let key_len = usize::try_from(frame::u32_at(buf, 8)?).ok()?;
+    let value_len = usize::try_from(frame::u64_at(buf, 12)?).ok()?;
+    let expires = frame::u64_at(buf, 28)?;
+    let stored_crc = frame::u32_at(buf, 36)?;
     let key_end = HEADER.checked_add(key_len)?;
     if buf.len() != key_end.checked_add(value_len)? {
         return None;
     }
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&buf[..36]);
-    crc.update(&buf[HEADER..]);
-    if crc.finalize() != stored_crc {
+    if frame::crc_append(frame::crc(&buf[..36]), &buf[HEADER..]) != stored_crc {
         return None;
     }
     Some(Decoded {
@@ -396,7 +403,9 @@ fn check_header(header: &[u8; HEADER], file_len: u64, key_len: usize) -> HeaderC
     if header[..4] != *MAGIC || header[4..6] != VERSION.to_le_bytes() {
         return HeaderCheck::Damaged;
     }
-    let (Some(stored_key), Some(value_len)) = (le_u32(header, 8), le_u64(header, 12)) else {
+    let (Some(stored_key), Some(value_len)) =
+        (frame::u32_at(header, 8), frame::u64_at(header, 12))
+    else {
         return HeaderCheck::Damaged;
     };
     let total = u64::from(stored_key)
@@ -411,32 +420,25 @@ fn check_header(header: &[u8; HEADER], file_len: u64, key_len: usize) -> HeaderC
     usize::try_from(file_len).map_or(HeaderCheck::Damaged, HeaderCheck::Fits)
 }
 
-/// A checksummed index line.
-fn index_line(hash: u64, key: Option<&str>) -> String {
-    let body = match key {
-        Some(key) => format!("+{hash:016x} {}", hex(key.as_bytes())),
-        None => format!("-{hash:016x}"),
-    };
-    let crc = crc32fast::hash(body.as_bytes());
-    format!("{body} {crc:08x}\n")
+/// Appends the index frame of an insert of `key` (`Some`) or a removal
+/// (`None`) under `hash` to `out`.
+fn index_record(out: &mut Vec<u8>, hash: u64, key: Option<&str>) {
+    let mut payload = Vec::with_capacity(9 + key.map_or(0, str::len));
+    payload.push(if key.is_some() { b'+' } else { b'-' });
+    payload.extend_from_slice(&hash.to_le_bytes());
+    payload.extend_from_slice(key.unwrap_or_default().as_bytes());
+    // A key is at most MAX_KEY_LEN bytes: far under a frame's bound.
+    let _ = frame::append(out, &payload);
 }
 
-/// Parses one index line: `(hash, Some(key))` for an insert, `(hash, None)`
-/// for a removal; `None` when damaged.
-fn parse_index_line(line: &str) -> Option<(u64, Option<String>)> {
-    let (body, crc) = line.rsplit_once(' ')?;
-    if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body.as_bytes()) {
-        return None;
-    }
-    let op = body.get(..1)?;
-    let rest = body.get(1..)?;
-    match op {
-        "+" => {
-            let (hash, key) = rest.split_once(' ')?;
-            let hash = u64::from_str_radix(hash, 16).ok()?;
-            Some((hash, Some(String::from_utf8(unhex(key)?).ok()?)))
-        }
-        "-" => Some((u64::from_str_radix(rest, 16).ok()?, None)),
+/// Parses one index frame's payload: `(hash, Some(key))` for an insert,
+/// `(hash, None)` for a removal; `None` when it is neither.
+fn parse_index_record(payload: &[u8]) -> Option<(u64, Option<String>)> {
+    let hash = frame::u64_at(payload, 1)?;
+    let rest = payload.get(9..)?;
+    match payload.first()? {
+        b'+' => Some((hash, Some(String::from_utf8(rest.to_vec()).ok()?))),
+        b'-' if rest.is_empty() => Some((hash, None)),
         _ => None,
     }
 }
@@ -471,6 +473,9 @@ impl FileCache {
     pub fn builder(dir: impl Into<PathBuf>) -> FileCacheBuilder {
         FileCacheBuilder {
             dir: dir.into(),
+            // The fastest: a cache entry lost to a power loss costs a miss,
+            // not data (FileCacheConfig's default, `flush`, also keeps a
+            // power loss from turning an old value into a miss).
             durability: Durability::None,
             max_bytes: None,
             ttl: None,
@@ -500,21 +505,14 @@ impl FileCache {
         Ok(())
     }
 
-    fn lock(&self, exclusive: bool) -> Result<IndexLock, Error> {
+    fn lock(&self, exclusive: bool) -> Result<FileLock, Error> {
         let path = &self.inner.lock;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io("open lock", path, e))?;
-        let op = if exclusive {
-            rustix::fs::FlockOperation::LockExclusive
+        let held = if exclusive {
+            FileLock::exclusive(path)
         } else {
-            rustix::fs::FlockOperation::LockShared
+            FileLock::shared(path)
         };
-        rustix::fs::flock(&file, op).map_err(|e| Error::io("lock", path, e.into()))?;
-        Ok(IndexLock(file))
+        held.map_err(|e| Error::io("lock", path, e))
     }
 
     /// A snapshot of this handle's counters.
@@ -714,8 +712,8 @@ impl FileCache {
                 .map_err(|e| Error::io("write", &tmp, e))?;
             match self.inner.durability {
                 Durability::None => {}
-                Durability::Flush => file.sync_data().map_err(|e| Error::io("sync", &tmp, e))?,
-                Durability::Fsync => file.sync_all().map_err(|e| Error::io("sync", &tmp, e))?,
+                Durability::EachWrite => file.sync_all().map_err(|e| Error::io("sync", &tmp, e))?,
+                _ => file.sync_data().map_err(|e| Error::io("sync", &tmp, e))?,
             }
             if self.inner.max_bytes.is_some() {
                 let _ = file.set_modified(now);
@@ -728,9 +726,10 @@ impl FileCache {
         }
         // Shared lock: invalidations wait until this entry is both in the
         // index and in place.
-        let lock = self.lock(false);
-        let placed = lock.and_then(|_lock| {
-            self.append_index(&index_line(hash, Some(key)))?;
+        let mut line = Vec::new();
+        index_record(&mut line, hash, Some(key));
+        let placed = self.lock(false).and_then(|_lock| {
+            self.append_index(&line)?;
             let old = fs::metadata(&dest).map_or(0, |m| m.len());
             fs::rename(&tmp, &dest).map_err(|e| Error::io("rename", &dest, e))?;
             let b = &self.inner.bytes;
@@ -742,80 +741,67 @@ impl FileCache {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        if self.inner.durability == Durability::Fsync {
-            File::open(&self.inner.entries)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io("sync directory", &self.inner.entries, e))?;
+        match self.inner.durability {
+            Durability::EachWrite => sync_dir(&self.inner.entries)
+                .map_err(|e| Error::io("sync directory", &self.inner.entries, e))?,
+            Durability::Batched { .. } => {
+                let due = lock(&self.inner.schedule).wrote(1);
+                if due {
+                    self.inner.sync_batch()?;
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
 
-    fn append_index(&self, line: &str) -> Result<(), Error> {
+    fn append_index(&self, line: &[u8]) -> Result<(), Error> {
         let path = &self.inner.index;
         let mut file = OpenOptions::new()
             .append(true)
             .create(true)
             .open(path)
             .map_err(|e| Error::io("open index", path, e))?;
-        file.write_all(line.as_bytes())
+        file.write_all(line)
             .map_err(|e| Error::io("append index", path, e))?;
-        if self.inner.durability == Durability::Fsync {
+        if self.inner.durability == Durability::EachWrite {
             file.sync_data()
                 .map_err(|e| Error::io("sync index", path, e))?;
         }
         Ok(())
     }
 
-    /// Reads the index: hash → key of live keys, and the number of lines;
-    /// `None` when missing or damaged.
+    /// Reads the index: hash → key of live keys, and the number of
+    /// records; `None` when missing or damaged anywhere.
     fn read_index(&self) -> Option<(HashMap<u64, String>, usize)> {
-        let text = fs::read_to_string(&self.inner.index).ok()?;
+        let bytes = fs::read(&self.inner.index).ok()?;
         let mut map = HashMap::new();
-        let mut lines = 0;
-        for line in text.split_inclusive('\n') {
-            let line = line.strip_suffix('\n')?;
-            lines += 1;
-            match parse_index_line(line)? {
+        let mut records = 0;
+        let mut frames = frame::Frames::new(&bytes);
+        for record in frames.by_ref() {
+            records += 1;
+            match parse_index_record(record.payload)? {
                 (hash, Some(key)) => map.insert(hash, key),
                 (hash, None) => map.remove(&hash),
             };
         }
-        Some((map, lines))
+        frames.damage().is_none().then_some((map, records))
     }
 
-    /// Writes `map` as a fresh index (temp file + rename). Under the
-    /// exclusive lock.
+    /// Writes `map` as a fresh index, replacing the old one atomically
+    /// (pr-core's `write_atomic`: its data is synced before the rename
+    /// whatever the durability, since an index that a power loss left
+    /// empty would read as valid and hide entries from invalidation; the
+    /// directory is synced unless the durability is `none`). Rewrites are
+    /// rare (compaction, invalidation, rebuild). Under the exclusive lock.
     fn write_index(&self, map: &HashMap<u64, String>) -> Result<(), Error> {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         for (hash, key) in map {
-            text.push_str(&index_line(*hash, Some(key)));
+            index_record(&mut bytes, *hash, Some(key));
         }
-        let tmp = self.inner.tmp.join(format!(
-            "index.{}.{}",
-            std::process::id(),
-            self.inner.seq.fetch_add(1, Relaxed)
-        ));
-        // Synced before the rename whatever the durability: an index that a
-        // power loss left empty would read as valid and hide entries from
-        // invalidation (a torn one fails its checksums and is rebuilt).
-        // Rewrites are rare (compaction, invalidation, rebuild).
-        let written = (|| {
-            let mut file = File::create(&tmp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::io("write index", &tmp, e));
-        }
-        fs::rename(&tmp, &self.inner.index)
-            .map_err(|e| Error::io("rename index", &self.inner.index, e))?;
-        if self.inner.durability == Durability::Fsync {
-            File::open(&self.inner.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io("sync directory", &self.inner.dir, e))?;
-        }
-        Ok(())
+        let path = &self.inner.index;
+        pr_core::fs::write_atomic(path, &bytes, self.inner.durability)
+            .map_err(|e| Error::io("write index", path, e))
     }
 
     /// Rewrites the index without removal lines and without keys whose file
@@ -847,7 +833,7 @@ impl FileCache {
                 let _ = fs::remove_file(&e.path);
                 continue;
             }
-            let key_len = le_u32(&header, 8)
+            let key_len = frame::u32_at(&header, 8)
                 .and_then(|l| usize::try_from(l).ok())
                 .filter(|l| *l <= MAX_KEY_LEN);
             let mut key = vec![0; key_len.unwrap_or(0)];
@@ -1056,7 +1042,9 @@ impl FileCache {
                     let c = &self.inner.counters;
                     c.evictions.fetch_add(1, Relaxed);
                     c.evicted_bytes.fetch_add(e.size, Relaxed);
-                    let _ = self.append_index(&index_line(e.hash, None));
+                    let mut line = Vec::new();
+                    index_record(&mut line, e.hash, None);
+                    let _ = self.append_index(&line);
                 }
             }
         }
@@ -1123,17 +1111,26 @@ mod tests {
     }
 
     #[test]
-    fn index_lines_round_trip_and_reject_damage() {
-        let line = index_line(42, Some("a key\nwith newline"));
-        let parsed = parse_index_line(line.trim_end_matches('\n')).expect("valid");
-        assert_eq!(parsed, (42, Some("a key\nwith newline".to_owned())));
+    fn index_records_round_trip_and_reject_damage() {
+        let mut bytes = Vec::new();
+        index_record(&mut bytes, 42, Some("a key\nwith newline"));
+        index_record(&mut bytes, 7, None);
+        let parsed: Vec<_> = frame::Frames::new(&bytes)
+            .map(|f| parse_index_record(f.payload))
+            .collect();
         assert_eq!(
-            parse_index_line(index_line(7, None).trim_end()),
-            Some((7, None))
+            parsed,
+            [Some((42, Some("a key\nwith newline".to_owned()))), Some((7, None))]
         );
-        let mut bad = line.into_bytes();
-        bad[3] ^= 1;
-        assert!(parse_index_line(String::from_utf8_lossy(&bad).trim_end()).is_none());
+        // A frame whose payload is neither an insert nor a removal.
+        for bad in [&b"*12345678"[..], b"+1234567", b"-12345678x", b"", b"+12345678\xff"] {
+            assert_eq!(parse_index_record(bad), None, "{bad:?}");
+        }
+        let mut damaged = bytes;
+        damaged[12] ^= 1;
+        let mut frames = frame::Frames::new(&damaged);
+        assert_eq!(frames.by_ref().count(), 0);
+        assert!(frames.damage().is_some());
     }
 
     #[test]
