@@ -126,6 +126,9 @@ mod tests {
     fn a_bare_file_name_lives_in_the_current_directory() {
         assert_eq!(parent(Path::new("index.log")), Path::new("."));
         assert_eq!(parent(Path::new("a/index.log")), Path::new("a"));
-        assert_eq!(temp_path(Path::new("a/index.log")), Path::new("a/index.log.tmp"));
+        assert_eq!(
+            temp_path(Path::new("a/index.log")),
+            Path::new("a/index.log.tmp")
+        );
     }
 }

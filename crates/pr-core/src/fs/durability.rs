@@ -64,7 +64,10 @@ const NAMES: [&str; 4] = ["none", "flush", "batched", "each_write"];
 enum Tagged {
     None {},
     Flush {},
-    Batched { max_records: u32, max_delay: Duration },
+    Batched {
+        max_records: u32,
+        max_delay: Duration,
+    },
     EachWrite {},
 }
 
@@ -183,8 +186,7 @@ impl SyncSchedule {
                 max_delay,
             } => {
                 let since = self.clock.now_nanos().saturating_sub(self.last_sync);
-                self.unsynced >= max_records
-                    || u128::from(since) >= max_delay.as_std().as_nanos()
+                self.unsynced >= max_records || u128::from(since) >= max_delay.as_std().as_nanos()
             }
             Durability::None | Durability::Flush => false,
         }

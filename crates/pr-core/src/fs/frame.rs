@@ -209,7 +209,9 @@ impl<'a> Iterator for Frames<'a> {
             self.damage = Some(Damage::TornHeader);
             return None;
         };
-        let end = usize::try_from(len).ok().and_then(|n| n.checked_add(HEADER));
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|n| n.checked_add(HEADER));
         let Some(payload) = end.and_then(|end| rest.get(HEADER..end)) else {
             self.damage = Some(Damage::TornPayload);
             return None;

@@ -105,7 +105,11 @@ mod tests {
     fn an_exclusive_lock_excludes_every_other_holder_until_dropped() {
         let path = lock_path("exclusive");
         let held = FileLock::exclusive(&path).unwrap();
-        assert!(FileLock::try_exclusive(&path, Duration::ZERO).unwrap().is_none());
+        assert!(
+            FileLock::try_exclusive(&path, Duration::ZERO)
+                .unwrap()
+                .is_none()
+        );
         assert!(
             FileLock::try_exclusive(&path, Duration::from_millis(5))
                 .unwrap()
@@ -122,9 +126,17 @@ mod tests {
         let path = lock_path("shared");
         let one = FileLock::shared(&path).unwrap();
         let two = FileLock::shared(&path).unwrap();
-        assert!(FileLock::try_exclusive(&path, Duration::ZERO).unwrap().is_none());
+        assert!(
+            FileLock::try_exclusive(&path, Duration::ZERO)
+                .unwrap()
+                .is_none()
+        );
         drop(one);
-        assert!(FileLock::try_exclusive(&path, Duration::ZERO).unwrap().is_none());
+        assert!(
+            FileLock::try_exclusive(&path, Duration::ZERO)
+                .unwrap()
+                .is_none()
+        );
         drop(two);
         drop(FileLock::exclusive(&path).unwrap());
         std::fs::remove_dir_all(path.parent().unwrap()).ok();
