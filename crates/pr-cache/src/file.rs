@@ -55,24 +55,26 @@
 //! rebuilt from the entries' headers: unlike a log whose tail may go, the
 //! index must name every entry, so no prefix of it will do.
 
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use pr_core::fs::{FileLock, SyncSchedule, frame, sync_dir};
+use pr_core::fs::{FileLock, SyncSchedule, sync_dir};
 use pr_core::sync::lock;
 use pr_core::time::Clock;
 use pr_core::validate::Violation;
 
 use crate::error::Error;
 
-const MAGIC: &[u8; 4] = b"PRCF";
-const VERSION: u16 = 2;
-const HEADER: usize = 40;
+mod entry;
+mod index;
+
+use entry::{HEADER, HeaderCheck, check_header, decode, encode, hash_key, unix_millis};
+use index::index_record;
+
 /// The longest key accepted, in bytes.
 pub const MAX_KEY_LEN: usize = 4096;
 /// Temp files older than this at open belong to a dead writer.
@@ -315,18 +317,6 @@ struct Scanned {
     accessed: SystemTime,
 }
 
-/// The 64-bit FNV-1a hash of a key, with a final mix.
-fn hash_key(key: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
-}
-
 fn remove_stale_temps(tmp: &Path) {
     let Ok(dir) = fs::read_dir(tmp) else { return };
     let now = SystemTime::now();
@@ -339,133 +329,6 @@ fn remove_stale_temps(tmp: &Path) {
             let _ = fs::remove_file(entry.path());
         }
     }
-}
-
-/// Encodes an entry file.
-fn encode(key: &str, value: &[u8], created: u64, expires: u64) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(HEADER + key.len() + value.len());
-    buf.extend_from_slice(MAGIC);
-    buf.extend_from_slice(&VERSION.to_le_bytes());
-    buf.extend_from_slice(&0_u16.to_le_bytes());
-    let key_len = u32::try_from(key.len()).unwrap_or(u32::MAX);
-    buf.extend_from_slice(&key_len.to_le_bytes());
-    buf.extend_from_slice(&(value.len() as u64).to_le_bytes());
-    buf.extend_from_slice(&created.to_le_bytes());
-    buf.extend_from_slice(&expires.to_le_bytes());
-    let crc = frame::crc_append(frame::crc(&buf[..36]), key.as_bytes());
-    buf.extend_from_slice(&frame::crc_append(crc, value).to_le_bytes());
-    buf.extend_from_slice(key.as_bytes());
-    buf.extend_from_slice(value);
-    buf
-}
-
-/// A decoded entry file.
-struct Decoded<'a> {
-    key: &'a [u8],
-    value: &'a [u8],
-    expires: u64,
-}
-
-/// Decodes a whole entry file; `None` when it is damaged in any way.
-fn decode(buf: &[u8]) -> Option<Decoded<'_>> {
-    if buf.get(..4)? != MAGIC || buf.get(4..6)? != VERSION.to_le_bytes() {
-        return None;
-    }
-    let key_len = usize::try_from(frame::u32_at(buf, 8)?).ok()?;
-    let value_len = usize::try_from(frame::u64_at(buf, 12)?).ok()?;
-    let expires = frame::u64_at(buf, 28)?;
-    let stored_crc = frame::u32_at(buf, 36)?;
-    let key_end = HEADER.checked_add(key_len)?;
-    if buf.len() != key_end.checked_add(value_len)? {
-        return None;
-    }
-    if frame::crc_append(frame::crc(&buf[..36]), &buf[HEADER..]) != stored_crc {
-        return None;
-    }
-    Some(Decoded {
-        key: &buf[HEADER..key_end],
-        value: &buf[key_end..],
-        expires,
-    })
-}
-
-/// What an entry's header says before the rest is read.
-enum HeaderCheck {
-    /// Another magic or version, or lengths that do not add up to the size.
-    Damaged,
-    /// A whole entry of a key of another length (a hash collision).
-    OtherKey,
-    /// Plausibly the key's entry, of this many bytes in all.
-    Fits(usize),
-}
-
-fn check_header(header: &[u8; HEADER], file_len: u64, key_len: usize) -> HeaderCheck {
-    if header[..4] != *MAGIC || header[4..6] != VERSION.to_le_bytes() {
-        return HeaderCheck::Damaged;
-    }
-    let (Some(stored_key), Some(value_len)) =
-        (frame::u32_at(header, 8), frame::u64_at(header, 12))
-    else {
-        return HeaderCheck::Damaged;
-    };
-    let total = u64::from(stored_key)
-        .checked_add(value_len)
-        .and_then(|n| n.checked_add(HEADER as u64));
-    if total != Some(file_len) {
-        return HeaderCheck::Damaged;
-    }
-    if usize::try_from(stored_key).ok() != Some(key_len) {
-        return HeaderCheck::OtherKey;
-    }
-    usize::try_from(file_len).map_or(HeaderCheck::Damaged, HeaderCheck::Fits)
-}
-
-/// Appends the index frame of an insert of `key` (`Some`) or a removal
-/// (`None`) under `hash` to `out`.
-fn index_record(out: &mut Vec<u8>, hash: u64, key: Option<&str>) {
-    let mut payload = Vec::with_capacity(9 + key.map_or(0, str::len));
-    payload.push(if key.is_some() { b'+' } else { b'-' });
-    payload.extend_from_slice(&hash.to_le_bytes());
-    payload.extend_from_slice(key.unwrap_or_default().as_bytes());
-    // A key is at most MAX_KEY_LEN bytes: far under a frame's bound.
-    let _ = frame::append(out, &payload);
-}
-
-/// Parses one index frame's payload: `(hash, Some(key))` for an insert,
-/// `(hash, None)` for a removal; `None` when it is neither.
-fn parse_index_record(payload: &[u8]) -> Option<(u64, Option<String>)> {
-    let hash = frame::u64_at(payload, 1)?;
-    let rest = payload.get(9..)?;
-    match payload.first()? {
-        b'+' => Some((hash, Some(String::from_utf8(rest.to_vec()).ok()?))),
-        b'-' if rest.is_empty() => Some((hash, None)),
-        _ => None,
-    }
-}
-
-/// Whether `text` matches the glob `pattern`: `*` any run, `?` one character.
-#[must_use]
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 impl FileCache {
@@ -755,130 +618,6 @@ impl FileCache {
         Ok(())
     }
 
-    fn append_index(&self, line: &[u8]) -> Result<(), Error> {
-        let path = &self.inner.index;
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(|e| Error::io("open index", path, e))?;
-        file.write_all(line)
-            .map_err(|e| Error::io("append index", path, e))?;
-        if self.inner.durability == Durability::EachWrite {
-            file.sync_data()
-                .map_err(|e| Error::io("sync index", path, e))?;
-        }
-        Ok(())
-    }
-
-    /// Reads the index: hash → key of live keys, and the number of
-    /// records; `None` when missing or damaged anywhere.
-    fn read_index(&self) -> Option<(HashMap<u64, String>, usize)> {
-        let bytes = fs::read(&self.inner.index).ok()?;
-        let mut map = HashMap::new();
-        let mut records = 0;
-        let mut frames = frame::Frames::new(&bytes);
-        for record in frames.by_ref() {
-            records += 1;
-            match parse_index_record(record.payload)? {
-                (hash, Some(key)) => map.insert(hash, key),
-                (hash, None) => map.remove(&hash),
-            };
-        }
-        frames.damage().is_none().then_some((map, records))
-    }
-
-    /// Writes `map` as a fresh index, replacing the old one atomically
-    /// (pr-core's `write_atomic`: its data is synced before the rename
-    /// whatever the durability, since an index that a power loss left
-    /// empty would read as valid and hide entries from invalidation; the
-    /// directory is synced unless the durability is `none`). Rewrites are
-    /// rare (compaction, invalidation, rebuild). Under the exclusive lock.
-    fn write_index(&self, map: &HashMap<u64, String>) -> Result<(), Error> {
-        let mut bytes = Vec::new();
-        for (hash, key) in map {
-            index_record(&mut bytes, *hash, Some(key));
-        }
-        let path = &self.inner.index;
-        pr_core::fs::write_atomic(path, &bytes, self.inner.durability)
-            .map_err(|e| Error::io("write index", path, e))
-    }
-
-    /// Rewrites the index without removal lines and without keys whose file
-    /// is gone, when it has grown past twice the live keys. Under the
-    /// exclusive lock.
-    fn compact_locked(
-        &self,
-        map: &mut HashMap<u64, String>,
-        lines: usize,
-        force: bool,
-    ) -> Result<(), Error> {
-        if force || lines > 2 * map.len() + 64 {
-            let entries = &self.inner.entries;
-            map.retain(|hash, _| entries.join(format!("{hash:016x}")).exists());
-            self.write_index(map)?;
-        }
-        Ok(())
-    }
-
-    fn rebuild_index_locked(&self) -> Result<usize, Error> {
-        let mut map = HashMap::new();
-        for e in self.scan()? {
-            let Ok(mut f) = File::open(&e.path) else {
-                continue;
-            };
-            let mut header = [0_u8; HEADER];
-            if f.read_exact(&mut header).is_err() {
-                // A torn header: a miss for ever; removed like any damage.
-                let _ = fs::remove_file(&e.path);
-                continue;
-            }
-            let key_len = frame::u32_at(&header, 8)
-                .and_then(|l| usize::try_from(l).ok())
-                .filter(|l| *l <= MAX_KEY_LEN);
-            let mut key = vec![0; key_len.unwrap_or(0)];
-            if key_len.is_none() || header[..4] != *MAGIC || f.read_exact(&mut key).is_err() {
-                // Damaged: it will be a miss; keep no index line for it but
-                // remove it now so that no invalidation can miss it.
-                let _ = fs::remove_file(&e.path);
-                continue;
-            }
-            if let Ok(key) = String::from_utf8(key) {
-                map.insert(e.hash, key);
-            } else {
-                let _ = fs::remove_file(&e.path);
-            }
-        }
-        self.write_index(&map)?;
-        tracing::info!(target: "pr_cache", dir = %self.inner.dir.display(), keys = map.len(), "cache.file.index_rebuilt");
-        Ok(map.len())
-    }
-
-    /// Compacts the index if it has grown past twice its live keys (rebuilds
-    /// it when damaged).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the index cannot be rewritten.
-    pub fn compact_index(&self) -> Result<(), Error> {
-        let _lock = self.lock(true)?;
-        match self.read_index() {
-            Some((mut map, lines)) => self.compact_locked(&mut map, lines, false),
-            None => self.rebuild_index_locked().map(|_| ()),
-        }
-    }
-
-    /// Rebuilds the key index from the entries' headers; returns the number
-    /// of keys. Done by itself when the index is missing or damaged.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the directory cannot be read or the index written.
-    pub fn rebuild_index(&self) -> Result<usize, Error> {
-        let _lock = self.lock(true)?;
-        self.rebuild_index_locked()
-    }
-
     fn scan(&self) -> Result<Vec<Scanned>, Error> {
         let dir = &self.inner.entries;
         let mut out = Vec::new();
@@ -941,79 +680,6 @@ impl FileCache {
         }
     }
 
-    /// Removes every entry whose key `matches`, through the index; returns
-    /// how many files were removed.
-    fn invalidate_matching(&self, matches: impl Fn(&str) -> bool) -> Result<usize, Error> {
-        let _lock = self.lock(true)?;
-        let (mut map, lines) = match self.read_index() {
-            Some(index) => index,
-            None => {
-                self.rebuild_index_locked()?;
-                self.read_index().unwrap_or_default()
-            }
-        };
-        let doomed: Vec<u64> = map
-            .iter()
-            .filter(|(_, k)| matches(k))
-            .map(|(h, _)| *h)
-            .collect();
-        let mut removed = 0;
-        for hash in &doomed {
-            let path = self.inner.entries.join(format!("{hash:016x}"));
-            let size = fs::metadata(&path).map_or(0, |m| m.len());
-            match fs::remove_file(&path) {
-                Ok(()) => {
-                    removed += 1;
-                    let b = &self.inner.bytes;
-                    b.fetch_sub(size.min(b.load(Relaxed)), Relaxed);
-                }
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("remove", &path, e)),
-            }
-            map.remove(hash);
-        }
-        // The removals as one compacted index.
-        self.compact_locked(&mut map, lines, !doomed.is_empty())?;
-        Ok(removed)
-    }
-
-    /// Removes every entry whose key starts with `prefix`; returns how many.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the index or an entry cannot be read or removed.
-    pub fn invalidate_prefix(&self, prefix: &str) -> Result<usize, Error> {
-        self.invalidate_matching(|k| k.starts_with(prefix))
-    }
-
-    /// Removes every entry whose key matches the glob `pattern` (`*` any
-    /// run of characters, `?` one); returns how many.
-    ///
-    /// # Errors
-    ///
-    /// As [`Self::invalidate_prefix`].
-    pub fn invalidate_glob(&self, pattern: &str) -> Result<usize, Error> {
-        self.invalidate_matching(|k| glob_match(pattern, k))
-    }
-
-    /// Removes every entry.
-    ///
-    /// # Errors
-    ///
-    /// As [`Self::invalidate_prefix`].
-    pub fn clear(&self) -> Result<usize, Error> {
-        let _lock = self.lock(true)?;
-        let mut removed = 0;
-        for e in self.scan()? {
-            if fs::remove_file(&e.path).is_ok() {
-                removed += 1;
-            }
-        }
-        self.write_index(&HashMap::new())?;
-        self.inner.bytes.store(0, Relaxed);
-        Ok(removed)
-    }
-
     /// Removes the least recently used entries until the total is at most
     /// 90 % of the bound (a no-op without a bound). Runs by itself after an
     /// insert that takes the total past the bound.
@@ -1056,169 +722,5 @@ impl FileCache {
     }
 }
 
-/// Milliseconds since the Unix epoch of a wall-clock time (0 before it).
-pub(crate) fn unix_millis(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    // The snapshot is what a status page serializes: its keys are the API.
-    #[test]
-    fn file_cache_snapshot_serializes_with_its_field_names_and_round_trips() {
-        let snapshot = FileCacheSnapshot {
-            hits: 4,
-            corrupt: 1,
-            ..FileCacheSnapshot::default()
-        };
-        let json = serde_json::to_value(snapshot).unwrap();
-        for key in [
-            "hits",
-            "misses",
-            "corrupt",
-            "expired",
-            "writes",
-            "write_errors",
-            "evictions",
-            "evicted_bytes",
-        ] {
-            assert!(json.get(key).is_some(), "{key} in {json}");
-        }
-        assert_eq!(
-            (json["hits"].as_u64(), json["corrupt"].as_u64()),
-            (Some(4), Some(1))
-        );
-        let back: FileCacheSnapshot = serde_json::from_value(json).unwrap();
-        assert_eq!(back, snapshot);
-    }
-
-    #[test]
-    fn encode_decode_round_trip_and_damage() {
-        let buf = encode("k", b"value", 1, 2);
-        let d = decode(&buf).expect("whole");
-        assert_eq!((d.key, d.value, d.expires), (&b"k"[..], &b"value"[..], 2));
-        for i in 0..buf.len() {
-            let mut bad = buf.clone();
-            bad[i] ^= 0x40;
-            assert!(decode(&bad).is_none(), "flip at {i}");
-        }
-        for n in 0..buf.len() {
-            assert!(decode(&buf[..n]).is_none(), "cut at {n}");
-        }
-    }
-
-    #[test]
-    fn index_records_round_trip_and_reject_damage() {
-        let mut bytes = Vec::new();
-        index_record(&mut bytes, 42, Some("a key\nwith newline"));
-        index_record(&mut bytes, 7, None);
-        let parsed: Vec<_> = frame::Frames::new(&bytes)
-            .map(|f| parse_index_record(f.payload))
-            .collect();
-        assert_eq!(
-            parsed,
-            [Some((42, Some("a key\nwith newline".to_owned()))), Some((7, None))]
-        );
-        // A frame whose payload is neither an insert nor a removal.
-        for bad in [&b"*12345678"[..], b"+1234567", b"-12345678x", b"", b"+12345678\xff"] {
-            assert_eq!(parse_index_record(bad), None, "{bad:?}");
-        }
-        let mut damaged = bytes;
-        damaged[12] ^= 1;
-        let mut frames = frame::Frames::new(&damaged);
-        assert_eq!(frames.by_ref().count(), 0);
-        assert!(frames.damage().is_some());
-    }
-
-    #[test]
-    fn a_damaged_entry_replaced_meanwhile_is_not_removed() {
-        let dir = std::env::temp_dir().join(format!("pr-cache-unit-race-{}", std::process::id()));
-        let cache = FileCache::builder(&dir).build().expect("open");
-        let path = cache.entry_path("k");
-        fs::write(&path, b"damaged").expect("write");
-        let seen = fs::metadata(&path).expect("stat");
-        // A writer renames a whole new entry into place before the reader
-        // that found the damage removes it.
-        cache.insert("k", b"new").expect("insert");
-        cache.remove_if_unchanged(&path, &seen);
-        assert_eq!(cache.get("k").expect("get").as_deref(), Some(&b"new"[..]));
-        // The damaged file itself is removed.
-        fs::write(&path, b"damaged").expect("write");
-        assert_eq!(cache.get("k").expect("get"), None);
-        assert!(!path.exists());
-        fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn a_rebuild_removes_torn_headers_and_overlong_keys() {
-        let dir = std::env::temp_dir().join(format!("pr-cache-unit-torn-{}", std::process::id()));
-        let cache = FileCache::builder(&dir).build().expect("open");
-        cache.insert("kept", b"v").expect("insert");
-        let torn = cache.entry_path("torn");
-        fs::write(&torn, &encode("torn", b"v", 1, 0)[..HEADER - 3]).expect("write");
-        let long = cache.entry_path("long");
-        let mut bytes = encode("long", b"v", 1, 0);
-        bytes[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        fs::write(&long, bytes).expect("write");
-        assert_eq!(cache.rebuild_index().expect("rebuild"), 1);
-        assert!(!torn.exists() && !long.exists());
-        assert_eq!(cache.get("kept").expect("get").as_deref(), Some(&b"v"[..]));
-        fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn a_header_is_checked_against_the_file_size_before_the_rest_is_read() {
-        let buf = encode("key", b"value", 1, 0);
-        let header: [u8; HEADER] = buf[..HEADER].try_into().expect("a header");
-        let len = buf.len() as u64;
-        assert!(matches!(check_header(&header, len, 3), HeaderCheck::Fits(n) if n == buf.len()));
-        assert!(matches!(
-            check_header(&header, len, 4),
-            HeaderCheck::OtherKey
-        ));
-        // A size that does not match the lengths: damaged, however large.
-        assert!(matches!(
-            check_header(&header, len + 1, 3),
-            HeaderCheck::Damaged
-        ));
-        assert!(matches!(
-            check_header(&header, u64::MAX, 3),
-            HeaderCheck::Damaged
-        ));
-        let mut huge = header;
-        huge[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(check_header(&huge, len, 3), HeaderCheck::Damaged));
-        let mut other = header;
-        other[4] = 9;
-        assert!(matches!(check_header(&other, len, 3), HeaderCheck::Damaged));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("user:*", "user:1"));
-        assert!(glob_match("*:1", "order:1"));
-        assert!(glob_match("a?c*", "abcdef"));
-        assert!(!glob_match("a?c", "ac"));
-        assert!(glob_match("*", ""));
-        assert!(!glob_match("user:*", "users"));
-        assert!(glob_match("*a*b*", "xxaxxbxx"));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn glob_star_suffix_is_a_prefix_match(prefix in "[a-z:]{0,8}", text in "[a-z:]{0,12}") {
-            proptest::prop_assert_eq!(
-                glob_match(&format!("{prefix}*"), &text),
-                text.starts_with(&prefix)
-            );
-        }
-
-        #[test]
-        fn decode_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..128)) {
-            let _ = decode(&bytes);
-        }
-    }
-}
+mod tests;
