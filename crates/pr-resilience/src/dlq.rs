@@ -10,11 +10,9 @@
 //! rewrites and the sync policy are pr-core's durable-file kit
 //! ([`pr_core::fs`]), shared with pr-cache's file cache.
 
-use std::collections::{BTreeMap, HashSet};
-use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,27 +21,28 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use pr_core::fs::{FileLock, SyncSchedule, frame, sync_dir};
+use pr_core::fs::{FileLock, frame};
 use pr_core::sync::lock;
-use pr_core::time::Clock;
 
 mod config;
 #[cfg(feature = "health")]
 mod health;
+mod metrics;
 mod record;
+mod recovery;
 mod route;
+mod store;
 
 pub use config::DlqConfig;
-pub use pr_core::fs::Durability;
 #[cfg(feature = "health")]
 pub use health::DlqCheck;
+use metrics::Metrics;
+pub use pr_core::fs::Durability;
 pub use record::{Attempt, DeadLetter, DlqRecord};
 use record::{HEADER, place, seal};
+use recovery::{lock_dir, recover};
 pub use route::DeadLettered;
-
-const REMOVED: &str = "removed.log";
-/// A removal's frame: a sequence number in pr-core's framing.
-const REMOVED_FRAME: usize = frame::HEADER + 8;
+use store::{REMOVED, REMOVED_FRAME, Slot, State, removal_frame};
 
 /// A durable, bounded, append-only dead-letter queue of [`DeadLetter<T>`].
 ///
@@ -116,36 +115,6 @@ struct Inner {
     _lock: FileLock,
 }
 
-/// Where a live record is.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    segment: u64,
-    offset: u64,
-    len: u32,
-    pushed_at_ms: u64,
-}
-
-struct Segment {
-    file: File,
-    path: PathBuf,
-    len: u64,
-}
-
-struct State {
-    /// Segments by first sequence number; the last is the one appended to.
-    segments: BTreeMap<u64, Segment>,
-    /// Live records by sequence number.
-    live: BTreeMap<u64, Slot>,
-    live_bytes: u64,
-    removed: File,
-    removed_len: u64,
-    /// Removed sequence numbers still inside a segment on disk.
-    removed_set: HashSet<u64>,
-    next_seq: u64,
-    /// Writes since the last sync, against the durability policy.
-    schedule: SyncSchedule,
-}
-
 /// What a figure-reader sees of a queue: [`Dlq::snapshot`](crate::dlq::Dlq::snapshot).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -181,16 +150,6 @@ fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error)
 fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn segment_name(seq: u64) -> String {
-    format!("{seq:020}.seg")
-}
-
-/// Syncs the queue's directory so that files created or removed in it
-/// persist.
-fn sync_queue_dir(dir: &Path) -> Result<(), Error> {
-    sync_dir(dir).map_err(io_error("sync", dir))
 }
 
 impl<T: Serialize + DeserializeOwned> Dlq<T> {
@@ -663,440 +622,6 @@ fn snapshot(config: &DlqConfig, state: &State) -> DlqSnapshot {
         segments: state.segments.len(),
         full: state.live.len() as u64 >= config.max_records
             || state.live_bytes + HEADER as u64 + 64 > config.max_size.as_u64(),
-    }
-}
-
-impl State {
-    fn active(&self) -> &Segment {
-        self.segments
-            .last_key_value()
-            .map(|(_, s)| s)
-            .unwrap_or_else(|| unreachable!("a queue always has an active segment"))
-    }
-
-    fn active_entry(&mut self) -> (&u64, &mut Segment) {
-        self.segments
-            .iter_mut()
-            .next_back()
-            .unwrap_or_else(|| unreachable!("a queue always has an active segment"))
-    }
-
-    /// Closes the active segment (synced) and starts one at `seq`.
-    fn roll(&mut self, config: &DlqConfig, seq: u64) -> Result<(), Error> {
-        if config.durability != Durability::None {
-            self.sync_now()?;
-        }
-        let segment = create_segment(&config.dir, seq)?;
-        if config.durability != Durability::None {
-            sync_queue_dir(&config.dir)?;
-        }
-        self.segments.insert(seq, segment);
-        Ok(())
-    }
-
-    /// Syncs as the policy says after a write of `records` records (0 for
-    /// a removal, which does not count towards a batch).
-    fn after_write(&mut self, records: u32) -> Result<(), Error> {
-        if self.schedule.wrote(records) {
-            self.sync_now()
-        } else {
-            Ok(())
-        }
-    }
-
-    fn sync_now(&mut self) -> Result<(), Error> {
-        let active = self.active();
-        #[cfg(test)]
-        if tests::FAIL_SYNCS.with(std::cell::Cell::get) {
-            return Err(io_error("sync", &active.path)(std::io::Error::other(
-                "injected by a test",
-            )));
-        }
-        active
-            .file
-            .sync_data()
-            .map_err(io_error("sync", &active.path))?;
-        self.removed.sync_data().map_err(|e| Error::DlqIo {
-            op: "sync",
-            path: PathBuf::from(REMOVED),
-            message: e.to_string(),
-        })?;
-        self.schedule.synced();
-        #[cfg(test)]
-        tests::SYNCS.with(|n| n.set(n.get() + 1));
-        Ok(())
-    }
-
-    /// Deletes segments (not the active one) that hold no live record.
-    fn drop_dead_segments(&mut self, config: &DlqConfig) -> Result<(), Error> {
-        let bases: Vec<u64> = self.segments.keys().copied().collect();
-        let mut dead = Vec::new();
-        // Segment `i` holds the seqs [bases[i], bases[i + 1]).
-        for pair in bases.windows(2) {
-            if self.live.range(pair[0]..pair[1]).next().is_none() {
-                dead.push((pair[0], pair[1]));
-            }
-        }
-        let deleted = !dead.is_empty();
-        for &(base, _) in &dead {
-            if let Some(segment) = self.segments.remove(&base) {
-                std::fs::remove_file(&segment.path).map_err(io_error("remove", &segment.path))?;
-            }
-        }
-        if deleted {
-            self.removed_set
-                .retain(|seq| !dead.iter().any(|(from, to)| (*from..*to).contains(seq)));
-        }
-        if deleted {
-            if config.durability != Durability::None {
-                sync_queue_dir(&config.dir)?;
-            }
-            // Keep the removal log small: rewrite it when most of it is
-            // about deleted segments.
-            if self.removed_len > 4096
-                && (self.removed_set.len() * REMOVED_FRAME * 4) < self.removed_len as usize
-            {
-                self.compact_removed(config)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Rewrites the removal log with only the removals still inside a
-    /// segment on disk, replacing it atomically.
-    fn compact_removed(&mut self, config: &DlqConfig) -> Result<(), Error> {
-        let path = config.dir.join(REMOVED);
-        let mut seqs: Vec<u64> = self.removed_set.iter().copied().collect();
-        seqs.sort_unstable();
-        let mut bytes = Vec::with_capacity(seqs.len() * REMOVED_FRAME);
-        for seq in seqs {
-            removal_frame(&mut bytes, seq);
-        }
-        pr_core::fs::write_atomic(&path, &bytes, config.durability)
-            .map_err(io_error("rewrite", &path))?;
-        self.removed = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(io_error("open", &path))?;
-        self.removed_len = bytes.len() as u64;
-        Ok(())
-    }
-}
-
-/// Appends the frame of a removal of `seq` to `out`.
-fn removal_frame(out: &mut Vec<u8>, seq: u64) {
-    // Eight bytes: far under a frame's bound.
-    let _ = frame::append(out, &seq.to_le_bytes());
-}
-
-fn create_segment(dir: &Path, seq: u64) -> Result<Segment, Error> {
-    let path = dir.join(segment_name(seq));
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(&path)
-        .map_err(io_error("create", &path))?;
-    let len = file.metadata().map_err(io_error("stat", &path))?.len();
-    Ok(Segment { file, path, len })
-}
-
-/// Creates `dir` and locks its `LOCK` file for this queue alone, waiting up
-/// to `wait` for another holder to let go (pr-core's
-/// [`FileLock::try_exclusive`], which polls with a short back-off).
-fn lock_dir(dir: &Path, wait: Duration) -> Result<FileLock, Error> {
-    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    let path = dir.join("LOCK");
-    match FileLock::try_exclusive(&path, wait) {
-        Ok(Some(held)) => Ok(held),
-        Ok(None) => Err(Error::DlqIo {
-            op: "lock",
-            path,
-            message: format!(
-                "another open queue holds it (one queue per directory); waited {} ms \
-                 (lock_wait)",
-                wait.as_millis()
-            ),
-        }),
-        Err(e) => Err(io_error("lock", &path)(e)),
-    }
-}
-
-/// Opens the queue's files, cutting a torn tail.
-fn recover(config: &DlqConfig) -> Result<State, Error> {
-    let dir = &config.dir;
-    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    // A rewrite of the removal log that a crash interrupted.
-    let _ = std::fs::remove_file(pr_core::fs::temp_path(&dir.join(REMOVED)));
-    let mut bases = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))? {
-        let entry = entry.map_err(io_error("list", dir))?;
-        let name = entry.file_name();
-        let Some(base) = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".seg"))
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        bases.push(base);
-    }
-    bases.sort_unstable();
-
-    // The removal log: whole frames only.
-    let removed_path = dir.join(REMOVED);
-    let mut removed = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(&removed_path)
-        .map_err(io_error("open", &removed_path))?;
-    let mut bytes = Vec::new();
-    removed
-        .read_to_end(&mut bytes)
-        .map_err(io_error("read", &removed_path))?;
-    let mut removed_set = HashSet::new();
-    let mut max_removed = 0;
-    let mut frames = frame::Frames::new(&bytes);
-    let mut good = 0;
-    for removal in frames.by_ref() {
-        let Some(seq) = frame::u64_at(removal.payload, 0).filter(|_| removal.payload.len() == 8)
-        else {
-            break;
-        };
-        removed_set.insert(seq);
-        max_removed = max_removed.max(seq);
-        good = removal.end();
-    }
-    if good < bytes.len() {
-        tracing::warn!(
-            name: "pr_resilience.dlq.torn_tail_truncated",
-            path = %removed_path.display(),
-            at = good,
-            "cut a torn removal record"
-        );
-        frame::truncate(&removed, good as u64).map_err(io_error("truncate", &removed_path))?;
-    }
-
-    let mut segments = BTreeMap::new();
-    let mut live = BTreeMap::new();
-    let mut live_bytes = 0;
-    let mut last_seq = None;
-    // Removed seqs still in a segment on disk (the others are forgotten).
-    let mut still_removed = HashSet::new();
-    for (i, &base) in bases.iter().enumerate() {
-        let last = i + 1 == bases.len();
-        let mut segment = create_segment(dir, base)?;
-        let mut bytes = Vec::new();
-        (&segment.file)
-            .read_to_end(&mut bytes)
-            .map_err(io_error("read", &segment.path))?;
-        let mut frames = frame::Frames::new(&bytes);
-        let mut at = 0;
-        let mut damage = None;
-        for record in frames.by_ref() {
-            let Some((seq, pushed_at_ms)) = place(record.payload) else {
-                damage = Some("record too short");
-                break;
-            };
-            // A frame is bounded by the file, not by `max_record_size`: a
-            // record acknowledged under a larger bound is not a torn one.
-            if seq < base || last_seq.is_some_and(|l| seq <= l) {
-                damage = Some("sequence out of order");
-                break;
-            }
-            last_seq = Some(seq);
-            let len = record.end() - record.offset;
-            if removed_set.contains(&seq) {
-                still_removed.insert(seq);
-            } else {
-                live.insert(
-                    seq,
-                    Slot {
-                        segment: base,
-                        offset: at as u64,
-                        len: u32::try_from(len).unwrap_or(u32::MAX),
-                        pushed_at_ms,
-                    },
-                );
-                live_bytes += len as u64;
-            }
-            at = record.end();
-        }
-        let damage = damage.or_else(|| frames.damage().map(frame::Damage::as_str));
-        if let Some(reason) = damage {
-            if !last {
-                return Err(Error::DlqCorrupt {
-                    path: segment.path,
-                    offset: at as u64,
-                    reason: reason.into(),
-                });
-            }
-            tracing::warn!(
-                name: "pr_resilience.dlq.torn_tail_truncated",
-                path = %segment.path.display(),
-                at,
-                reason,
-                "cut a torn record at the end of the last segment"
-            );
-            frame::truncate(&segment.file, at as u64)
-                .map_err(io_error("truncate", &segment.path))?;
-            segment.len = at as u64;
-        }
-        segments.insert(base, segment);
-    }
-    let next_seq = last_seq
-        .map_or(1, |l| l + 1)
-        .max(max_removed + 1)
-        .max(bases.last().copied().unwrap_or(1));
-    let removed_set = still_removed;
-    if segments.is_empty() {
-        segments.insert(next_seq, create_segment(dir, next_seq)?);
-        sync_queue_dir(dir)?;
-    }
-    let removed_len = good as u64;
-    let mut state = State {
-        segments,
-        live,
-        live_bytes,
-        removed,
-        removed_len,
-        removed_set,
-        next_seq,
-        schedule: SyncSchedule::new(config.durability, Clock::system()),
-    };
-    state.drop_dead_segments(config)?;
-    Ok(state)
-}
-
-/// The queue's figures through the `metrics` facade (no-ops without the
-/// `metrics` feature): `pr_resilience_dlq_records`,
-/// `pr_resilience_dlq_bytes`, `pr_resilience_dlq_pushed_total`,
-/// `pr_resilience_dlq_rejected_total`, `pr_resilience_dlq_replayed_total`,
-/// `pr_resilience_dlq_push_failures_total{reason}`.
-struct Metrics {
-    #[cfg(feature = "metrics")]
-    handles: [metrics::Gauge; 2],
-    #[cfg(feature = "metrics")]
-    counters: [metrics::Counter; 3],
-    /// Push failures by reason, in the order of [`PUSH_FAILURES`].
-    #[cfg(feature = "metrics")]
-    failures: [metrics::Counter; 4],
-}
-
-/// The `reason` label values of `pr_resilience_dlq_push_failures_total`: a
-/// fixed set, so a label never carries a record's data.
-#[cfg(feature = "metrics")]
-const PUSH_FAILURES: [&str; 4] = ["io", "full", "too_large", "codec"];
-
-impl Metrics {
-    fn new() -> Self {
-        #[cfg(feature = "metrics")]
-        {
-            metrics::describe_gauge!(
-                "pr_resilience_dlq_records",
-                "Records held in the dead-letter queue."
-            );
-            metrics::describe_gauge!(
-                "pr_resilience_dlq_bytes",
-                metrics::Unit::Bytes,
-                "Bytes of records held in the dead-letter queue, framing included."
-            );
-            metrics::describe_counter!(
-                "pr_resilience_dlq_pushed_total",
-                "Records pushed into the dead-letter queue."
-            );
-            metrics::describe_counter!(
-                "pr_resilience_dlq_rejected_total",
-                "Records the dead-letter queue refused because it was full."
-            );
-            metrics::describe_counter!(
-                "pr_resilience_dlq_replayed_total",
-                "Records replayed successfully and removed from the dead-letter queue."
-            );
-            metrics::describe_counter!(
-                "pr_resilience_dlq_push_failures_total",
-                "Pushes into the dead-letter queue that did not store their record, by reason \
-                 (io, full, too_large, codec)."
-            );
-        }
-        Self {
-            #[cfg(feature = "metrics")]
-            handles: [
-                metrics::gauge!("pr_resilience_dlq_records"),
-                metrics::gauge!("pr_resilience_dlq_bytes"),
-            ],
-            #[cfg(feature = "metrics")]
-            counters: [
-                metrics::counter!("pr_resilience_dlq_pushed_total"),
-                metrics::counter!("pr_resilience_dlq_rejected_total"),
-                metrics::counter!("pr_resilience_dlq_replayed_total"),
-            ],
-            #[cfg(feature = "metrics")]
-            failures: PUSH_FAILURES
-                .map(|reason| metrics::counter!("pr_resilience_dlq_push_failures_total", "reason" => reason)),
-        }
-    }
-
-    #[cfg_attr(
-        not(feature = "metrics"),
-        allow(
-            clippy::unused_self,
-            unused_variables,
-            reason = "no-op without metrics"
-        )
-    )]
-    fn push_failed(&self, reason: &'static str) {
-        #[cfg(feature = "metrics")]
-        if let Some(i) = PUSH_FAILURES.iter().position(|r| *r == reason) {
-            self.failures[i].increment(1);
-        }
-    }
-
-    #[cfg_attr(
-        not(feature = "metrics"),
-        allow(
-            clippy::unused_self,
-            unused_variables,
-            reason = "no-op without metrics"
-        )
-    )]
-    fn report(&self, state: &State) {
-        #[cfg(feature = "metrics")]
-        {
-            #[allow(clippy::cast_precision_loss, reason = "a gauge is an f64")]
-            self.handles[0].set(state.live.len() as f64);
-            #[allow(clippy::cast_precision_loss, reason = "a gauge is an f64")]
-            self.handles[1].set(state.live_bytes as f64);
-        }
-    }
-
-    fn pushed(&self, state: &State) {
-        #[cfg(feature = "metrics")]
-        self.counters[0].increment(1);
-        self.report(state);
-    }
-
-    #[cfg_attr(
-        not(feature = "metrics"),
-        allow(clippy::unused_self, reason = "no-op without metrics")
-    )]
-    fn rejected(&self) {
-        #[cfg(feature = "metrics")]
-        self.counters[1].increment(1);
-    }
-
-    #[cfg_attr(
-        not(feature = "metrics"),
-        allow(
-            clippy::unused_self,
-            unused_variables,
-            reason = "no-op without metrics"
-        )
-    )]
-    fn replayed(&self, n: u64) {
-        #[cfg(feature = "metrics")]
-        self.counters[2].increment(n);
     }
 }
 

@@ -137,7 +137,11 @@ fn a_flush_queue_syncs_when_it_closes_a_segment_and_when_it_closes() {
             .unwrap();
         n += 1;
     }
-    assert_eq!(SYNCS.with(std::cell::Cell::get), 2, "one per closed segment");
+    assert_eq!(
+        SYNCS.with(std::cell::Cell::get),
+        2,
+        "one per closed segment"
+    );
     drop(dlq);
     let synced = SYNCS.with(std::cell::Cell::get);
     std::fs::remove_dir_all(&dir).ok();
