@@ -144,15 +144,22 @@ where
     }
 }
 
-/// A file cache's settings. `Default`: `./cache`, durability `flush`, 1 GiB,
-/// no expiry.
+/// A file cache's settings. `Default`: `./cache`, durability `"flush"`,
+/// 1 GiB, no expiry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct FileCacheConfig {
     /// The directory (created when missing); several processes may share it.
     pub dir: PathBuf,
-    /// How much of a write survives a machine crash: `none`, `flush` or `fsync`.
+    /// How much of a write survives a machine crash: `"none"`, `"flush"`,
+    /// `"each_write"`, or `{ mode = "batched", max_records = 64, max_delay
+    /// = "1s" }` (pr-core's policy, shared with the dead-letter queue).
+    /// Default `"flush"`: an entry's data is synced before its rename, so a
+    /// power loss leaves the old value, the new or a miss, but no insert
+    /// waits for the directory; a lost entry costs a miss, not data (the
+    /// dead-letter queue, which holds failed work, defaults to
+    /// `"each_write"`).
     pub durability: Durability,
     /// The entries' total size bound (`"1GiB"`; a plain number is bytes);
     /// least recently used go first.

@@ -6,29 +6,39 @@
 //! ```text
 //! <dir>/entries/<hash>   one file per key: header, key, value
 //! <dir>/tmp/             new entries are written here, then renamed
-//! <dir>/index.log        the key index: one checksummed line per insert / removal
-//! <dir>/index.lock       flock: shared by writers, exclusive for invalidation,
-//!                        eviction and index rebuilds
+//! <dir>/index.log        the key index: one checksummed frame per insert / removal
+//! <dir>/index.lock       file lock: shared by writers, exclusive for
+//!                        invalidation, eviction and index rebuilds
 //! ```
+//!
+//! Checksums, index frames, the lock, the index's atomic rewrite and the
+//! durability policy are pr-core's durable-file kit ([`pr_core::fs`]),
+//! shared with pr-resilience's dead-letter queue.
 //!
 //! The entry file name is a 64-bit FNV-1a hash of the key (hex); the header
 //! holds the key, so a hash collision is a miss, never another key's value.
 //!
-//! # Entry format (version 1, little endian)
+//! # Entry format (version 2, little endian)
 //!
 //! | bytes | field |
 //! |---|---|
 //! | 0..4 | magic `PRCF` |
-//! | 4..6 | format version (1) |
+//! | 4..6 | format version (2; 1 had a CRC-32 where 2 has a CRC-32C) |
 //! | 6..8 | reserved (0) |
 //! | 8..12 | key length |
 //! | 12..20 | value length |
 //! | 20..28 | created, ms since the Unix epoch |
 //! | 28..36 | expires, ms since the Unix epoch (0: never) |
-//! | 36..40 | CRC-32 of bytes 0..36, the key and the value |
+//! | 36..40 | CRC-32C of bytes 0..36, the key and the value |
 //!
 //! A file that is short, long, of another version, or whose checksum does
 //! not match is a miss, and is removed.
+//!
+//! # Index format
+//!
+//! `index.log` is a run of pr-core's frames (length, CRC-32C, payload):
+//! `+`, the key's hash (`u64`) and the key for an insert; `-` and the hash
+//! for a removal.
 //!
 //! # Crash safety
 //!
@@ -41,25 +51,30 @@
 //! place, and the line of a removal *after* the file is gone, so the index
 //! names at least every entry on disk whatever the moment of a crash: a
 //! prefix or glob invalidation never leaves a matching entry behind. A
-//! missing or damaged index (a line that fails its checksum) is rebuilt from
-//! the entries' headers.
+//! missing or damaged index (a frame that is torn or fails its checksum) is
+//! rebuilt from the entries' headers: unlike a log whose tail may go, the
+//! index must name every entry, so no prefix of it will do.
 
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use pr_core::fs::{FileLock, SyncSchedule, sync_dir};
+use pr_core::sync::lock;
 use pr_core::time::Clock;
 use pr_core::validate::Violation;
 
 use crate::error::Error;
 
-const MAGIC: &[u8; 4] = b"PRCF";
-const VERSION: u16 = 1;
-const HEADER: usize = 40;
+mod entry;
+mod index;
+
+use entry::{HEADER, HeaderCheck, check_header, decode, encode, hash_key, unix_millis};
+use index::index_record;
+
 /// The longest key accepted, in bytes.
 pub const MAX_KEY_LEN: usize = 4096;
 /// Temp files older than this at open belong to a dead writer.
@@ -70,23 +85,21 @@ const COMPACT_EVERY: u64 = 1024;
 /// A get moves an entry's access time (its LRU position) at most this often.
 const TOUCH_GRANULARITY: Duration = Duration::from_secs(1);
 
-/// How much of a write survives a crash of the machine (a crash of the
-/// process never loses a completed write, whatever the setting).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Durability {
-    /// No sync: the fastest. After a power loss an entry may be missing (or,
-    /// on some file systems, empty: then it fails its checksum and is a miss).
-    #[default]
-    None,
-    /// `fdatasync` of the entry before it is renamed into place: after a
-    /// power loss the entry is the old or the new value, or a miss.
-    Flush,
-    /// `fsync` of the entry, rename, then `fsync` of the directory (and of
-    /// the index on each append): a completed insert survives a power loss.
-    Fsync,
-}
+/// How much of an insert survives a crash of the machine (a crash of the
+/// process never loses a completed insert, whatever the setting):
+/// pr-core's policy, shared with the dead-letter queue.
+///
+/// In the file cache: [`None`](Durability::None) syncs nothing (after a
+/// power loss an entry may be missing or, on some file systems, empty: then
+/// it fails its checksum and is a miss); [`Flush`](Durability::Flush) syncs
+/// an entry's data before it is renamed into place (after a power loss the
+/// entry is the old or the new value, or a miss);
+/// [`Batched`](Durability::Batched) does as `Flush`, and syncs the entries'
+/// directory and the index every `max_records` inserts or `max_delay` (and
+/// when the last handle goes); [`EachWrite`](Durability::EachWrite) syncs
+/// the entry, the index on each append and then the directory: a completed
+/// insert survives a power loss.
+pub use pr_core::fs::Durability;
 
 /// What a [`FileCache`] has done since it was opened (this process only),
 /// from [`FileCache::snapshot`].
@@ -197,11 +210,12 @@ impl FileCacheBuilder {
                 durability: self.durability,
                 max_bytes: self.max_bytes,
                 ttl: self.ttl,
-                clock: self.clock,
+                clock: self.clock.clone(),
                 bytes: AtomicU64::new(0),
                 seq: AtomicU64::new(0),
                 appended: AtomicU64::new(0),
                 counters: Counters::default(),
+                schedule: Mutex::new(SyncSchedule::new(self.durability, self.clock.clone())),
             }),
         };
         {
@@ -262,6 +276,37 @@ struct FileInner {
     /// is compacted if it has grown past twice its live keys.
     appended: AtomicU64,
     counters: Counters,
+    /// Inserts since the last sync, for [`Durability::Batched`].
+    schedule: Mutex<SyncSchedule>,
+}
+
+impl FileInner {
+    /// Syncs what a batch of inserts wrote: the index, and the entries'
+    /// directory, which holds their renames (each entry's data was synced
+    /// before its rename).
+    fn sync_batch(&self) -> Result<(), Error> {
+        match File::open(&self.index).and_then(|f| f.sync_data()) {
+            Ok(()) => {}
+            // No index yet: nothing was appended to sync.
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("sync index", &self.index, e)),
+        }
+        sync_dir(&self.entries).map_err(|e| Error::io("sync directory", &self.entries, e))?;
+        lock(&self.schedule).synced();
+        Ok(())
+    }
+}
+
+/// A batched cache syncs its last inserts when its last handle (or health
+/// check) goes.
+impl Drop for FileInner {
+    fn drop(&mut self) {
+        let owed = matches!(self.durability, Durability::Batched { .. })
+            && lock(&self.schedule).owes_sync();
+        if owed && let Err(e) = self.sync_batch() {
+            tracing::warn!(target: "pr_cache", error = %e, "cache.file.sync_failed");
+        }
+    }
 }
 
 /// An entry file seen by a scan.
@@ -270,40 +315,6 @@ struct Scanned {
     path: PathBuf,
     size: u64,
     accessed: SystemTime,
-}
-
-/// An flock on `index.lock`, released on drop (with the file).
-struct IndexLock(#[expect(dead_code, reason = "held for its lock")] File);
-
-/// The 64-bit FNV-1a hash of a key, with a final mix.
-fn hash_key(key: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn remove_stale_temps(tmp: &Path) {
@@ -320,157 +331,14 @@ fn remove_stale_temps(tmp: &Path) {
     }
 }
 
-/// Encodes an entry file.
-fn encode(key: &str, value: &[u8], created: u64, expires: u64) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(HEADER + key.len() + value.len());
-    buf.extend_from_slice(MAGIC);
-    buf.extend_from_slice(&VERSION.to_le_bytes());
-    buf.extend_from_slice(&0_u16.to_le_bytes());
-    let key_len = u32::try_from(key.len()).unwrap_or(u32::MAX);
-    buf.extend_from_slice(&key_len.to_le_bytes());
-    buf.extend_from_slice(&(value.len() as u64).to_le_bytes());
-    buf.extend_from_slice(&created.to_le_bytes());
-    buf.extend_from_slice(&expires.to_le_bytes());
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&buf[..36]);
-    crc.update(key.as_bytes());
-    crc.update(value);
-    buf.extend_from_slice(&crc.finalize().to_le_bytes());
-    buf.extend_from_slice(key.as_bytes());
-    buf.extend_from_slice(value);
-    buf
-}
-
-/// A decoded entry file.
-struct Decoded<'a> {
-    key: &'a [u8],
-    value: &'a [u8],
-    expires: u64,
-}
-
-fn le_u32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn le_u64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
-
-/// Decodes a whole entry file; `None` when it is damaged in any way.
-fn decode(buf: &[u8]) -> Option<Decoded<'_>> {
-    if buf.get(..4)? != MAGIC || buf.get(4..6)? != VERSION.to_le_bytes() {
-        return None;
-    }
-    let key_len = usize::try_from(le_u32(buf, 8)?).ok()?;
-    let value_len = usize::try_from(le_u64(buf, 12)?).ok()?;
-    let expires = le_u64(buf, 28)?;
-    let stored_crc = le_u32(buf, 36)?;
-    let key_end = HEADER.checked_add(key_len)?;
-    if buf.len() != key_end.checked_add(value_len)? {
-        return None;
-    }
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&buf[..36]);
-    crc.update(&buf[HEADER..]);
-    if crc.finalize() != stored_crc {
-        return None;
-    }
-    Some(Decoded {
-        key: &buf[HEADER..key_end],
-        value: &buf[key_end..],
-        expires,
-    })
-}
-
-/// What an entry's header says before the rest is read.
-enum HeaderCheck {
-    /// Another magic or version, or lengths that do not add up to the size.
-    Damaged,
-    /// A whole entry of a key of another length (a hash collision).
-    OtherKey,
-    /// Plausibly the key's entry, of this many bytes in all.
-    Fits(usize),
-}
-
-fn check_header(header: &[u8; HEADER], file_len: u64, key_len: usize) -> HeaderCheck {
-    if header[..4] != *MAGIC || header[4..6] != VERSION.to_le_bytes() {
-        return HeaderCheck::Damaged;
-    }
-    let (Some(stored_key), Some(value_len)) = (le_u32(header, 8), le_u64(header, 12)) else {
-        return HeaderCheck::Damaged;
-    };
-    let total = u64::from(stored_key)
-        .checked_add(value_len)
-        .and_then(|n| n.checked_add(HEADER as u64));
-    if total != Some(file_len) {
-        return HeaderCheck::Damaged;
-    }
-    if usize::try_from(stored_key).ok() != Some(key_len) {
-        return HeaderCheck::OtherKey;
-    }
-    usize::try_from(file_len).map_or(HeaderCheck::Damaged, HeaderCheck::Fits)
-}
-
-/// A checksummed index line.
-fn index_line(hash: u64, key: Option<&str>) -> String {
-    let body = match key {
-        Some(key) => format!("+{hash:016x} {}", hex(key.as_bytes())),
-        None => format!("-{hash:016x}"),
-    };
-    let crc = crc32fast::hash(body.as_bytes());
-    format!("{body} {crc:08x}\n")
-}
-
-/// Parses one index line: `(hash, Some(key))` for an insert, `(hash, None)`
-/// for a removal; `None` when damaged.
-fn parse_index_line(line: &str) -> Option<(u64, Option<String>)> {
-    let (body, crc) = line.rsplit_once(' ')?;
-    if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body.as_bytes()) {
-        return None;
-    }
-    let op = body.get(..1)?;
-    let rest = body.get(1..)?;
-    match op {
-        "+" => {
-            let (hash, key) = rest.split_once(' ')?;
-            let hash = u64::from_str_radix(hash, 16).ok()?;
-            Some((hash, Some(String::from_utf8(unhex(key)?).ok()?)))
-        }
-        "-" => Some((u64::from_str_radix(rest, 16).ok()?, None)),
-        _ => None,
-    }
-}
-
-/// Whether `text` matches the glob `pattern`: `*` any run, `?` one character.
-#[must_use]
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 impl FileCache {
     /// A builder for a cache in `dir` (created when missing).
     pub fn builder(dir: impl Into<PathBuf>) -> FileCacheBuilder {
         FileCacheBuilder {
             dir: dir.into(),
+            // The fastest: a cache entry lost to a power loss costs a miss,
+            // not data (FileCacheConfig's default, `flush`, also keeps a
+            // power loss from turning an old value into a miss).
             durability: Durability::None,
             max_bytes: None,
             ttl: None,
@@ -500,21 +368,14 @@ impl FileCache {
         Ok(())
     }
 
-    fn lock(&self, exclusive: bool) -> Result<IndexLock, Error> {
+    fn lock(&self, exclusive: bool) -> Result<FileLock, Error> {
         let path = &self.inner.lock;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io("open lock", path, e))?;
-        let op = if exclusive {
-            rustix::fs::FlockOperation::LockExclusive
+        let held = if exclusive {
+            FileLock::exclusive(path)
         } else {
-            rustix::fs::FlockOperation::LockShared
+            FileLock::shared(path)
         };
-        rustix::fs::flock(&file, op).map_err(|e| Error::io("lock", path, e.into()))?;
-        Ok(IndexLock(file))
+        held.map_err(|e| Error::io("lock", path, e))
     }
 
     /// A snapshot of this handle's counters.
@@ -714,8 +575,8 @@ impl FileCache {
                 .map_err(|e| Error::io("write", &tmp, e))?;
             match self.inner.durability {
                 Durability::None => {}
-                Durability::Flush => file.sync_data().map_err(|e| Error::io("sync", &tmp, e))?,
-                Durability::Fsync => file.sync_all().map_err(|e| Error::io("sync", &tmp, e))?,
+                Durability::EachWrite => file.sync_all().map_err(|e| Error::io("sync", &tmp, e))?,
+                _ => file.sync_data().map_err(|e| Error::io("sync", &tmp, e))?,
             }
             if self.inner.max_bytes.is_some() {
                 let _ = file.set_modified(now);
@@ -728,9 +589,10 @@ impl FileCache {
         }
         // Shared lock: invalidations wait until this entry is both in the
         // index and in place.
-        let lock = self.lock(false);
-        let placed = lock.and_then(|_lock| {
-            self.append_index(&index_line(hash, Some(key)))?;
+        let mut line = Vec::new();
+        index_record(&mut line, hash, Some(key));
+        let placed = self.lock(false).and_then(|_lock| {
+            self.append_index(&line)?;
             let old = fs::metadata(&dest).map_or(0, |m| m.len());
             fs::rename(&tmp, &dest).map_err(|e| Error::io("rename", &dest, e))?;
             let b = &self.inner.bytes;
@@ -742,155 +604,18 @@ impl FileCache {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        if self.inner.durability == Durability::Fsync {
-            File::open(&self.inner.entries)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io("sync directory", &self.inner.entries, e))?;
-        }
-        Ok(())
-    }
-
-    fn append_index(&self, line: &str) -> Result<(), Error> {
-        let path = &self.inner.index;
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(|e| Error::io("open index", path, e))?;
-        file.write_all(line.as_bytes())
-            .map_err(|e| Error::io("append index", path, e))?;
-        if self.inner.durability == Durability::Fsync {
-            file.sync_data()
-                .map_err(|e| Error::io("sync index", path, e))?;
-        }
-        Ok(())
-    }
-
-    /// Reads the index: hash → key of live keys, and the number of lines;
-    /// `None` when missing or damaged.
-    fn read_index(&self) -> Option<(HashMap<u64, String>, usize)> {
-        let text = fs::read_to_string(&self.inner.index).ok()?;
-        let mut map = HashMap::new();
-        let mut lines = 0;
-        for line in text.split_inclusive('\n') {
-            let line = line.strip_suffix('\n')?;
-            lines += 1;
-            match parse_index_line(line)? {
-                (hash, Some(key)) => map.insert(hash, key),
-                (hash, None) => map.remove(&hash),
-            };
-        }
-        Some((map, lines))
-    }
-
-    /// Writes `map` as a fresh index (temp file + rename). Under the
-    /// exclusive lock.
-    fn write_index(&self, map: &HashMap<u64, String>) -> Result<(), Error> {
-        let mut text = String::new();
-        for (hash, key) in map {
-            text.push_str(&index_line(*hash, Some(key)));
-        }
-        let tmp = self.inner.tmp.join(format!(
-            "index.{}.{}",
-            std::process::id(),
-            self.inner.seq.fetch_add(1, Relaxed)
-        ));
-        // Synced before the rename whatever the durability: an index that a
-        // power loss left empty would read as valid and hide entries from
-        // invalidation (a torn one fails its checksums and is rebuilt).
-        // Rewrites are rare (compaction, invalidation, rebuild).
-        let written = (|| {
-            let mut file = File::create(&tmp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::io("write index", &tmp, e));
-        }
-        fs::rename(&tmp, &self.inner.index)
-            .map_err(|e| Error::io("rename index", &self.inner.index, e))?;
-        if self.inner.durability == Durability::Fsync {
-            File::open(&self.inner.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io("sync directory", &self.inner.dir, e))?;
-        }
-        Ok(())
-    }
-
-    /// Rewrites the index without removal lines and without keys whose file
-    /// is gone, when it has grown past twice the live keys. Under the
-    /// exclusive lock.
-    fn compact_locked(
-        &self,
-        map: &mut HashMap<u64, String>,
-        lines: usize,
-        force: bool,
-    ) -> Result<(), Error> {
-        if force || lines > 2 * map.len() + 64 {
-            let entries = &self.inner.entries;
-            map.retain(|hash, _| entries.join(format!("{hash:016x}")).exists());
-            self.write_index(map)?;
-        }
-        Ok(())
-    }
-
-    fn rebuild_index_locked(&self) -> Result<usize, Error> {
-        let mut map = HashMap::new();
-        for e in self.scan()? {
-            let Ok(mut f) = File::open(&e.path) else {
-                continue;
-            };
-            let mut header = [0_u8; HEADER];
-            if f.read_exact(&mut header).is_err() {
-                // A torn header: a miss for ever; removed like any damage.
-                let _ = fs::remove_file(&e.path);
-                continue;
+        match self.inner.durability {
+            Durability::EachWrite => sync_dir(&self.inner.entries)
+                .map_err(|e| Error::io("sync directory", &self.inner.entries, e))?,
+            Durability::Batched { .. } => {
+                let due = lock(&self.inner.schedule).wrote(1);
+                if due {
+                    self.inner.sync_batch()?;
+                }
             }
-            let key_len = le_u32(&header, 8)
-                .and_then(|l| usize::try_from(l).ok())
-                .filter(|l| *l <= MAX_KEY_LEN);
-            let mut key = vec![0; key_len.unwrap_or(0)];
-            if key_len.is_none() || header[..4] != *MAGIC || f.read_exact(&mut key).is_err() {
-                // Damaged: it will be a miss; keep no index line for it but
-                // remove it now so that no invalidation can miss it.
-                let _ = fs::remove_file(&e.path);
-                continue;
-            }
-            if let Ok(key) = String::from_utf8(key) {
-                map.insert(e.hash, key);
-            } else {
-                let _ = fs::remove_file(&e.path);
-            }
+            _ => {}
         }
-        self.write_index(&map)?;
-        tracing::info!(target: "pr_cache", dir = %self.inner.dir.display(), keys = map.len(), "cache.file.index_rebuilt");
-        Ok(map.len())
-    }
-
-    /// Compacts the index if it has grown past twice its live keys (rebuilds
-    /// it when damaged).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the index cannot be rewritten.
-    pub fn compact_index(&self) -> Result<(), Error> {
-        let _lock = self.lock(true)?;
-        match self.read_index() {
-            Some((mut map, lines)) => self.compact_locked(&mut map, lines, false),
-            None => self.rebuild_index_locked().map(|_| ()),
-        }
-    }
-
-    /// Rebuilds the key index from the entries' headers; returns the number
-    /// of keys. Done by itself when the index is missing or damaged.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the directory cannot be read or the index written.
-    pub fn rebuild_index(&self) -> Result<usize, Error> {
-        let _lock = self.lock(true)?;
-        self.rebuild_index_locked()
+        Ok(())
     }
 
     fn scan(&self) -> Result<Vec<Scanned>, Error> {
@@ -955,79 +680,6 @@ impl FileCache {
         }
     }
 
-    /// Removes every entry whose key `matches`, through the index; returns
-    /// how many files were removed.
-    fn invalidate_matching(&self, matches: impl Fn(&str) -> bool) -> Result<usize, Error> {
-        let _lock = self.lock(true)?;
-        let (mut map, lines) = match self.read_index() {
-            Some(index) => index,
-            None => {
-                self.rebuild_index_locked()?;
-                self.read_index().unwrap_or_default()
-            }
-        };
-        let doomed: Vec<u64> = map
-            .iter()
-            .filter(|(_, k)| matches(k))
-            .map(|(h, _)| *h)
-            .collect();
-        let mut removed = 0;
-        for hash in &doomed {
-            let path = self.inner.entries.join(format!("{hash:016x}"));
-            let size = fs::metadata(&path).map_or(0, |m| m.len());
-            match fs::remove_file(&path) {
-                Ok(()) => {
-                    removed += 1;
-                    let b = &self.inner.bytes;
-                    b.fetch_sub(size.min(b.load(Relaxed)), Relaxed);
-                }
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("remove", &path, e)),
-            }
-            map.remove(hash);
-        }
-        // The removals as one compacted index.
-        self.compact_locked(&mut map, lines, !doomed.is_empty())?;
-        Ok(removed)
-    }
-
-    /// Removes every entry whose key starts with `prefix`; returns how many.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the index or an entry cannot be read or removed.
-    pub fn invalidate_prefix(&self, prefix: &str) -> Result<usize, Error> {
-        self.invalidate_matching(|k| k.starts_with(prefix))
-    }
-
-    /// Removes every entry whose key matches the glob `pattern` (`*` any
-    /// run of characters, `?` one); returns how many.
-    ///
-    /// # Errors
-    ///
-    /// As [`Self::invalidate_prefix`].
-    pub fn invalidate_glob(&self, pattern: &str) -> Result<usize, Error> {
-        self.invalidate_matching(|k| glob_match(pattern, k))
-    }
-
-    /// Removes every entry.
-    ///
-    /// # Errors
-    ///
-    /// As [`Self::invalidate_prefix`].
-    pub fn clear(&self) -> Result<usize, Error> {
-        let _lock = self.lock(true)?;
-        let mut removed = 0;
-        for e in self.scan()? {
-            if fs::remove_file(&e.path).is_ok() {
-                removed += 1;
-            }
-        }
-        self.write_index(&HashMap::new())?;
-        self.inner.bytes.store(0, Relaxed);
-        Ok(removed)
-    }
-
     /// Removes the least recently used entries until the total is at most
     /// 90 % of the bound (a no-op without a bound). Runs by itself after an
     /// insert that takes the total past the bound.
@@ -1056,7 +708,9 @@ impl FileCache {
                     let c = &self.inner.counters;
                     c.evictions.fetch_add(1, Relaxed);
                     c.evicted_bytes.fetch_add(e.size, Relaxed);
-                    let _ = self.append_index(&index_line(e.hash, None));
+                    let mut line = Vec::new();
+                    index_record(&mut line, e.hash, None);
+                    let _ = self.append_index(&line);
                 }
             }
         }
@@ -1068,160 +722,5 @@ impl FileCache {
     }
 }
 
-/// Milliseconds since the Unix epoch of a wall-clock time (0 before it).
-pub(crate) fn unix_millis(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    // The snapshot is what a status page serializes: its keys are the API.
-    #[test]
-    fn file_cache_snapshot_serializes_with_its_field_names_and_round_trips() {
-        let snapshot = FileCacheSnapshot {
-            hits: 4,
-            corrupt: 1,
-            ..FileCacheSnapshot::default()
-        };
-        let json = serde_json::to_value(snapshot).unwrap();
-        for key in [
-            "hits",
-            "misses",
-            "corrupt",
-            "expired",
-            "writes",
-            "write_errors",
-            "evictions",
-            "evicted_bytes",
-        ] {
-            assert!(json.get(key).is_some(), "{key} in {json}");
-        }
-        assert_eq!(
-            (json["hits"].as_u64(), json["corrupt"].as_u64()),
-            (Some(4), Some(1))
-        );
-        let back: FileCacheSnapshot = serde_json::from_value(json).unwrap();
-        assert_eq!(back, snapshot);
-    }
-
-    #[test]
-    fn encode_decode_round_trip_and_damage() {
-        let buf = encode("k", b"value", 1, 2);
-        let d = decode(&buf).expect("whole");
-        assert_eq!((d.key, d.value, d.expires), (&b"k"[..], &b"value"[..], 2));
-        for i in 0..buf.len() {
-            let mut bad = buf.clone();
-            bad[i] ^= 0x40;
-            assert!(decode(&bad).is_none(), "flip at {i}");
-        }
-        for n in 0..buf.len() {
-            assert!(decode(&buf[..n]).is_none(), "cut at {n}");
-        }
-    }
-
-    #[test]
-    fn index_lines_round_trip_and_reject_damage() {
-        let line = index_line(42, Some("a key\nwith newline"));
-        let parsed = parse_index_line(line.trim_end_matches('\n')).expect("valid");
-        assert_eq!(parsed, (42, Some("a key\nwith newline".to_owned())));
-        assert_eq!(
-            parse_index_line(index_line(7, None).trim_end()),
-            Some((7, None))
-        );
-        let mut bad = line.into_bytes();
-        bad[3] ^= 1;
-        assert!(parse_index_line(String::from_utf8_lossy(&bad).trim_end()).is_none());
-    }
-
-    #[test]
-    fn a_damaged_entry_replaced_meanwhile_is_not_removed() {
-        let dir = std::env::temp_dir().join(format!("pr-cache-unit-race-{}", std::process::id()));
-        let cache = FileCache::builder(&dir).build().expect("open");
-        let path = cache.entry_path("k");
-        fs::write(&path, b"damaged").expect("write");
-        let seen = fs::metadata(&path).expect("stat");
-        // A writer renames a whole new entry into place before the reader
-        // that found the damage removes it.
-        cache.insert("k", b"new").expect("insert");
-        cache.remove_if_unchanged(&path, &seen);
-        assert_eq!(cache.get("k").expect("get").as_deref(), Some(&b"new"[..]));
-        // The damaged file itself is removed.
-        fs::write(&path, b"damaged").expect("write");
-        assert_eq!(cache.get("k").expect("get"), None);
-        assert!(!path.exists());
-        fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn a_rebuild_removes_torn_headers_and_overlong_keys() {
-        let dir = std::env::temp_dir().join(format!("pr-cache-unit-torn-{}", std::process::id()));
-        let cache = FileCache::builder(&dir).build().expect("open");
-        cache.insert("kept", b"v").expect("insert");
-        let torn = cache.entry_path("torn");
-        fs::write(&torn, &encode("torn", b"v", 1, 0)[..HEADER - 3]).expect("write");
-        let long = cache.entry_path("long");
-        let mut bytes = encode("long", b"v", 1, 0);
-        bytes[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        fs::write(&long, bytes).expect("write");
-        assert_eq!(cache.rebuild_index().expect("rebuild"), 1);
-        assert!(!torn.exists() && !long.exists());
-        assert_eq!(cache.get("kept").expect("get").as_deref(), Some(&b"v"[..]));
-        fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn a_header_is_checked_against_the_file_size_before_the_rest_is_read() {
-        let buf = encode("key", b"value", 1, 0);
-        let header: [u8; HEADER] = buf[..HEADER].try_into().expect("a header");
-        let len = buf.len() as u64;
-        assert!(matches!(check_header(&header, len, 3), HeaderCheck::Fits(n) if n == buf.len()));
-        assert!(matches!(
-            check_header(&header, len, 4),
-            HeaderCheck::OtherKey
-        ));
-        // A size that does not match the lengths: damaged, however large.
-        assert!(matches!(
-            check_header(&header, len + 1, 3),
-            HeaderCheck::Damaged
-        ));
-        assert!(matches!(
-            check_header(&header, u64::MAX, 3),
-            HeaderCheck::Damaged
-        ));
-        let mut huge = header;
-        huge[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(check_header(&huge, len, 3), HeaderCheck::Damaged));
-        let mut other = header;
-        other[4] = 9;
-        assert!(matches!(check_header(&other, len, 3), HeaderCheck::Damaged));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("user:*", "user:1"));
-        assert!(glob_match("*:1", "order:1"));
-        assert!(glob_match("a?c*", "abcdef"));
-        assert!(!glob_match("a?c", "ac"));
-        assert!(glob_match("*", ""));
-        assert!(!glob_match("user:*", "users"));
-        assert!(glob_match("*a*b*", "xxaxxbxx"));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn glob_star_suffix_is_a_prefix_match(prefix in "[a-z:]{0,8}", text in "[a-z:]{0,12}") {
-            proptest::prop_assert_eq!(
-                glob_match(&format!("{prefix}*"), &text),
-                text.starts_with(&prefix)
-            );
-        }
-
-        #[test]
-        fn decode_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..128)) {
-            let _ = decode(&bytes);
-        }
-    }
-}
+mod tests;

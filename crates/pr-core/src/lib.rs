@@ -16,6 +16,10 @@
 //! - [`time`]: the one [`Clock`](time::Clock) every crate reads (system,
 //!   precise, tokio's with feature `tokio`) and the one
 //!   [`ManualClock`](time::ManualClock) tests drive them all with.
+//! - `fs` (feature `fs`): the durable-file kit the crash-safe stores build
+//!   on: atomic whole-file writes with a directory sync, file locks,
+//!   CRC-32C framed records with torn-tail recovery, and the one
+//!   `Durability` policy.
 //!
 //! ```
 //! use pr_core::units::{ByteSize, Duration};
@@ -37,6 +41,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "fs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
+pub mod fs;
 pub mod secret;
 pub mod sync;
 pub mod time;

@@ -3,43 +3,49 @@
 //! removed sequence numbers; recovery that cuts a torn tail.
 //!
 //! Files in the queue's directory: `<first seq, 20 digits>.seg` segments,
-//! each a run of frames (length, CRC32C, sequence number, push time, the
-//! letter as JSON), and `removed.log`, frames of removed sequence numbers.
-//! A segment is deleted once every record in it is removed.
+//! each a run of pr-core's frames (length, CRC-32C) whose payload is a
+//! sequence number, a push time and the letter as JSON; `removed.log`, the
+//! same frames of removed sequence numbers; and `LOCK`. A segment is
+//! deleted once every record in it is removed. Framing, locking, atomic
+//! rewrites and the sync policy are pr-core's durable-file kit
+//! ([`pr_core::fs`]), shared with pr-cache's file cache.
 
-use std::collections::{BTreeMap, HashSet};
-use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
+use pr_core::fs::{FileLock, frame};
 use pr_core::sync::lock;
 
 mod config;
 #[cfg(feature = "health")]
 mod health;
+mod metrics;
 mod record;
+mod recovery;
 #[cfg(feature = "retry")]
 mod route;
+mod store;
 
-pub use config::{DlqConfig, Durability};
+pub use config::DlqConfig;
 #[cfg(feature = "health")]
 pub use health::DlqCheck;
+use metrics::Metrics;
+pub use pr_core::fs::Durability;
 pub use record::{Attempt, DeadLetter, DlqRecord};
-use record::{HEADER, seal, u32_at, u64_at};
+use record::{HEADER, place, seal};
+use recovery::{lock_dir, recover};
 #[cfg(feature = "retry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "retry")))]
 pub use route::DeadLettered;
-
-const REMOVED: &str = "removed.log";
-const REMOVED_FRAME: usize = 12;
+use store::{REMOVED, REMOVED_FRAME, Slot, State, removal_frame};
 
 /// A durable, bounded, append-only dead-letter queue of [`DeadLetter<T>`].
 ///
@@ -109,37 +115,7 @@ struct Inner {
     /// second lock in the usual case.
     failing: AtomicBool,
     /// The directory's `LOCK` file, locked while this queue is open.
-    _lock: File,
-}
-
-/// Where a live record is.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    segment: u64,
-    offset: u64,
-    len: u32,
-    pushed_at_ms: u64,
-}
-
-struct Segment {
-    file: File,
-    path: PathBuf,
-    len: u64,
-}
-
-struct State {
-    /// Segments by first sequence number; the last is the one appended to.
-    segments: BTreeMap<u64, Segment>,
-    /// Live records by sequence number.
-    live: BTreeMap<u64, Slot>,
-    live_bytes: u64,
-    removed: File,
-    removed_len: u64,
-    /// Removed sequence numbers still inside a segment on disk.
-    removed_set: HashSet<u64>,
-    next_seq: u64,
-    unsynced: u32,
-    last_sync: Instant,
+    _lock: FileLock,
 }
 
 /// What a figure-reader sees of a queue: [`Dlq::snapshot`](crate::dlq::Dlq::snapshot).
@@ -177,21 +153,6 @@ fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error)
 fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn segment_name(seq: u64) -> String {
-    format!("{seq:020}.seg")
-}
-
-/// Syncs a directory so that files created or removed in it persist.
-fn sync_dir(dir: &Path) -> Result<(), Error> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error("sync", dir))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 impl<T: Serialize + DeserializeOwned> Dlq<T> {
@@ -295,7 +256,11 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         }
         let seq = state.next_seq;
         let pushed_at_ms = unix_ms(SystemTime::now());
-        seal(&mut frame, seq, pushed_at_ms);
+        seal(&mut frame, seq, pushed_at_ms).map_err(|e| Error::DlqCodec {
+            seq,
+            op: "encode",
+            message: e.to_string(),
+        })?;
         if state.active().len > 0 && state.active().len + len > config.segment_size.as_u64() {
             state.roll(config, seq)?;
         }
@@ -321,7 +286,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         );
         state.live_bytes += len;
         state.next_seq = seq + 1;
-        if let Err(e) = state.after_write(config.durability, true) {
+        if let Err(e) = state.after_write(1) {
             // Whether the disk has the record is unknown: take it back, so
             // the error means "not queued" and a retry does not store it
             // twice. Its number is not reused (if the cut fails too, the
@@ -446,7 +411,8 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         })?;
         Ok(Some(DlqRecord {
             seq,
-            pushed_at: UNIX_EPOCH + Duration::from_millis(u64_at(&frame, 16)),
+            pushed_at: UNIX_EPOCH
+                + Duration::from_millis(place(&frame[frame::HEADER..]).map_or(0, |(_, at)| at)),
             letter,
         }))
     }
@@ -478,8 +444,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         let mut removed = Vec::with_capacity(seqs.len());
         for &seq in seqs {
             if state.live.contains_key(&seq) {
-                frames.extend_from_slice(&seq.to_le_bytes());
-                frames.extend_from_slice(&crc32c::crc32c(&seq.to_le_bytes()).to_le_bytes());
+                removal_frame(&mut frames, seq);
                 removed.push(seq);
             }
         }
@@ -499,7 +464,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
                 state.removed_set.insert(*seq);
             }
         }
-        state.after_write(config.durability, false)?;
+        state.after_write(0)?;
         state.drop_dead_segments(config)?;
         self.inner.metrics.report(&state);
         Ok(removed.len() as u64)
@@ -624,8 +589,9 @@ impl Inner {
 /// (which shares the queue, so counting handles missed it).
 impl Drop for Inner {
     fn drop(&mut self) {
-        if self.config.durability != Durability::None {
-            let _ = lock(&self.state).sync_now();
+        let mut state = lock(&self.state);
+        if state.schedule.owes_sync() {
+            let _ = state.sync_now();
         }
     }
 }
@@ -659,482 +625,6 @@ fn snapshot(config: &DlqConfig, state: &State) -> DlqSnapshot {
         segments: state.segments.len(),
         full: state.live.len() as u64 >= config.max_records
             || state.live_bytes + HEADER as u64 + 64 > config.max_size.as_u64(),
-    }
-}
-
-impl State {
-    fn active(&self) -> &Segment {
-        self.segments
-            .last_key_value()
-            .map(|(_, s)| s)
-            .unwrap_or_else(|| unreachable!("a queue always has an active segment"))
-    }
-
-    fn active_entry(&mut self) -> (&u64, &mut Segment) {
-        self.segments
-            .iter_mut()
-            .next_back()
-            .unwrap_or_else(|| unreachable!("a queue always has an active segment"))
-    }
-
-    /// Closes the active segment (synced) and starts one at `seq`.
-    fn roll(&mut self, config: &DlqConfig, seq: u64) -> Result<(), Error> {
-        if config.durability != Durability::None {
-            self.sync_now()?;
-        }
-        let segment = create_segment(&config.dir, seq)?;
-        if config.durability != Durability::None {
-            sync_dir(&config.dir)?;
-        }
-        self.segments.insert(seq, segment);
-        Ok(())
-    }
-
-    /// Syncs as the policy says after a write (`record`: a push, else a
-    /// removal).
-    fn after_write(&mut self, durability: Durability, record: bool) -> Result<(), Error> {
-        match durability {
-            Durability::EachRecord => self.sync_now(),
-            Durability::Batched {
-                max_records,
-                max_delay,
-            } => {
-                self.unsynced += u32::from(record);
-                if self.unsynced >= max_records || self.last_sync.elapsed() >= max_delay.as_std() {
-                    self.sync_now()
-                } else {
-                    Ok(())
-                }
-            }
-            Durability::None => Ok(()),
-        }
-    }
-
-    fn sync_now(&mut self) -> Result<(), Error> {
-        let active = self.active();
-        #[cfg(test)]
-        if tests::FAIL_SYNCS.with(std::cell::Cell::get) {
-            return Err(io_error("sync", &active.path)(std::io::Error::other(
-                "injected by a test",
-            )));
-        }
-        active
-            .file
-            .sync_data()
-            .map_err(io_error("sync", &active.path))?;
-        self.removed.sync_data().map_err(|e| Error::DlqIo {
-            op: "sync",
-            path: PathBuf::from(REMOVED),
-            message: e.to_string(),
-        })?;
-        self.unsynced = 0;
-        self.last_sync = Instant::now();
-        #[cfg(test)]
-        tests::SYNCS.with(|n| n.set(n.get() + 1));
-        Ok(())
-    }
-
-    /// Deletes segments (not the active one) that hold no live record.
-    fn drop_dead_segments(&mut self, config: &DlqConfig) -> Result<(), Error> {
-        let bases: Vec<u64> = self.segments.keys().copied().collect();
-        let mut dead = Vec::new();
-        // Segment `i` holds the seqs [bases[i], bases[i + 1]).
-        for pair in bases.windows(2) {
-            if self.live.range(pair[0]..pair[1]).next().is_none() {
-                dead.push((pair[0], pair[1]));
-            }
-        }
-        let deleted = !dead.is_empty();
-        for &(base, _) in &dead {
-            if let Some(segment) = self.segments.remove(&base) {
-                std::fs::remove_file(&segment.path).map_err(io_error("remove", &segment.path))?;
-            }
-        }
-        if deleted {
-            self.removed_set
-                .retain(|seq| !dead.iter().any(|(from, to)| (*from..*to).contains(seq)));
-        }
-        if deleted {
-            if config.durability != Durability::None {
-                sync_dir(&config.dir)?;
-            }
-            // Keep the removal log small: rewrite it when most of it is
-            // about deleted segments.
-            if self.removed_len > 4096
-                && (self.removed_set.len() * REMOVED_FRAME * 4) < self.removed_len as usize
-            {
-                self.compact_removed(config)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn compact_removed(&mut self, config: &DlqConfig) -> Result<(), Error> {
-        let path = config.dir.join(REMOVED);
-        let tmp = config.dir.join("removed.log.tmp");
-        let mut seqs: Vec<u64> = self.removed_set.iter().copied().collect();
-        seqs.sort_unstable();
-        let mut bytes = Vec::with_capacity(seqs.len() * REMOVED_FRAME);
-        for seq in seqs {
-            bytes.extend_from_slice(&seq.to_le_bytes());
-            bytes.extend_from_slice(&crc32c::crc32c(&seq.to_le_bytes()).to_le_bytes());
-        }
-        let mut file = File::create(&tmp).map_err(io_error("create", &tmp))?;
-        file.write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(io_error("write", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_error("rename", &tmp))?;
-        sync_dir(&config.dir)?;
-        self.removed = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(io_error("open", &path))?;
-        self.removed_len = bytes.len() as u64;
-        Ok(())
-    }
-}
-
-fn create_segment(dir: &Path, seq: u64) -> Result<Segment, Error> {
-    let path = dir.join(segment_name(seq));
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(&path)
-        .map_err(io_error("create", &path))?;
-    let len = file.metadata().map_err(io_error("stat", &path))?.len();
-    Ok(Segment { file, path, len })
-}
-
-/// Creates `dir` and locks its `LOCK` file for this queue alone, waiting up
-/// to `wait` for another holder to let go.
-///
-/// `flock` has no timed form, so this polls `try_lock` with a back-off from
-/// 1 ms doubling to 50 ms: a holder that is exiting (or a forked child that
-/// has not yet reached `exec`) lets go within a few ms, and the caller is a
-/// start-up, not a hot path. A thread sleep, not tokio: `open` is
-/// synchronous.
-fn lock_dir(dir: &Path, wait: Duration) -> Result<File, Error> {
-    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    let path = dir.join("LOCK");
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io_error("open", &path))?;
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {}
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock", &path)(e)),
-        }
-        let waited = started.elapsed();
-        if waited >= wait {
-            return Err(Error::DlqIo {
-                op: "lock",
-                path,
-                message: format!(
-                    "another open queue holds it (one queue per directory); waited {} ms \
-                     (lock_wait)",
-                    waited.as_millis()
-                ),
-            });
-        }
-        std::thread::sleep(pause.min(wait - waited));
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
-}
-
-/// Opens the queue's files, cutting a torn tail.
-fn recover(config: &DlqConfig) -> Result<State, Error> {
-    let dir = &config.dir;
-    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    let _ = std::fs::remove_file(dir.join("removed.log.tmp"));
-    let mut bases = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))? {
-        let entry = entry.map_err(io_error("list", dir))?;
-        let name = entry.file_name();
-        let Some(base) = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".seg"))
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        bases.push(base);
-    }
-    bases.sort_unstable();
-
-    // The removal log: whole frames only.
-    let removed_path = dir.join(REMOVED);
-    let mut removed = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(&removed_path)
-        .map_err(io_error("open", &removed_path))?;
-    let mut bytes = Vec::new();
-    removed
-        .read_to_end(&mut bytes)
-        .map_err(io_error("read", &removed_path))?;
-    let mut removed_set = HashSet::new();
-    let mut good = 0;
-    let mut max_removed = 0;
-    while good + REMOVED_FRAME <= bytes.len() {
-        let seq = u64_at(&bytes, good);
-        if crc32c::crc32c(&bytes[good..good + 8]) != u32_at(&bytes, good + 8) {
-            break;
-        }
-        removed_set.insert(seq);
-        max_removed = max_removed.max(seq);
-        good += REMOVED_FRAME;
-    }
-    if good < bytes.len() {
-        tracing::warn!(
-            name: "pr_resilience.dlq.torn_tail_truncated",
-            path = %removed_path.display(),
-            at = good,
-            "cut a torn removal record"
-        );
-        removed
-            .set_len(good as u64)
-            .and_then(|()| removed.sync_all())
-            .map_err(io_error("truncate", &removed_path))?;
-    }
-
-    let mut segments = BTreeMap::new();
-    let mut live = BTreeMap::new();
-    let mut live_bytes = 0;
-    let mut last_seq = None;
-    // Removed seqs still in a segment on disk (the others are forgotten).
-    let mut still_removed = HashSet::new();
-    for (i, &base) in bases.iter().enumerate() {
-        let last = i + 1 == bases.len();
-        let mut segment = create_segment(dir, base)?;
-        let mut bytes = Vec::new();
-        (&segment.file)
-            .read_to_end(&mut bytes)
-            .map_err(io_error("read", &segment.path))?;
-        let mut at = 0;
-        let mut damage = None;
-        while at < bytes.len() {
-            if bytes.len() - at < HEADER {
-                damage = Some("header past the end");
-                break;
-            }
-            let len = u32_at(&bytes, at) as usize + 8;
-            // Bounded by the file, not by `max_record_size`: a record
-            // acknowledged under a larger bound is not a torn one.
-            if len < HEADER || at + len > bytes.len() {
-                damage = Some("length past the end");
-                break;
-            }
-            if crc32c::crc32c(&bytes[at + 8..at + len]) != u32_at(&bytes, at + 4) {
-                damage = Some("checksum mismatch");
-                break;
-            }
-            let seq = u64_at(&bytes, at + 8);
-            if seq < base || last_seq.is_some_and(|l| seq <= l) {
-                damage = Some("sequence out of order");
-                break;
-            }
-            last_seq = Some(seq);
-            if removed_set.contains(&seq) {
-                still_removed.insert(seq);
-            } else {
-                live.insert(
-                    seq,
-                    Slot {
-                        segment: base,
-                        offset: at as u64,
-                        len: u32::try_from(len).unwrap_or(u32::MAX),
-                        pushed_at_ms: u64_at(&bytes, at + 16),
-                    },
-                );
-                live_bytes += len as u64;
-            }
-            at += len;
-        }
-        if let Some(reason) = damage {
-            if !last {
-                return Err(Error::DlqCorrupt {
-                    path: segment.path,
-                    offset: at as u64,
-                    reason: reason.into(),
-                });
-            }
-            tracing::warn!(
-                name: "pr_resilience.dlq.torn_tail_truncated",
-                path = %segment.path.display(),
-                at,
-                reason,
-                "cut a torn record at the end of the last segment"
-            );
-            segment
-                .file
-                .set_len(at as u64)
-                .and_then(|()| segment.file.sync_all())
-                .map_err(io_error("truncate", &segment.path))?;
-            segment.len = at as u64;
-        }
-        segments.insert(base, segment);
-    }
-    let next_seq = last_seq
-        .map_or(1, |l| l + 1)
-        .max(max_removed + 1)
-        .max(bases.last().copied().unwrap_or(1));
-    let removed_set = still_removed;
-    if segments.is_empty() {
-        segments.insert(next_seq, create_segment(dir, next_seq)?);
-        sync_dir(dir)?;
-    }
-    let removed_len = good as u64;
-    let mut state = State {
-        segments,
-        live,
-        live_bytes,
-        removed,
-        removed_len,
-        removed_set,
-        next_seq,
-        unsynced: 0,
-        last_sync: Instant::now(),
-    };
-    state.drop_dead_segments(config)?;
-    Ok(state)
-}
-
-/// The queue's figures through the `metrics` facade (no-ops without the
-/// `metrics` feature): `pr_resilience_dlq_records`,
-/// `pr_resilience_dlq_bytes`, `pr_resilience_dlq_pushed_total`,
-/// `pr_resilience_dlq_rejected_total`, `pr_resilience_dlq_replayed_total`,
-/// `pr_resilience_dlq_push_failures_total{reason}`.
-struct Metrics {
-    #[cfg(feature = "metrics")]
-    handles: [metrics::Gauge; 2],
-    #[cfg(feature = "metrics")]
-    counters: [metrics::Counter; 3],
-    /// Push failures by reason, in the order of [`PUSH_FAILURES`].
-    #[cfg(feature = "metrics")]
-    failures: [metrics::Counter; 4],
-}
-
-/// The `reason` label values of `pr_resilience_dlq_push_failures_total`: a
-/// fixed set, so a label never carries a record's data.
-#[cfg(feature = "metrics")]
-const PUSH_FAILURES: [&str; 4] = ["io", "full", "too_large", "codec"];
-
-impl Metrics {
-    fn new() -> Self {
-        #[cfg(feature = "metrics")]
-        {
-            metrics::describe_gauge!(
-                "pr_resilience_dlq_records",
-                "Records held in the dead-letter queue."
-            );
-            metrics::describe_gauge!(
-                "pr_resilience_dlq_bytes",
-                metrics::Unit::Bytes,
-                "Bytes of records held in the dead-letter queue, framing included."
-            );
-            metrics::describe_counter!(
-                "pr_resilience_dlq_pushed_total",
-                "Records pushed into the dead-letter queue."
-            );
-            metrics::describe_counter!(
-                "pr_resilience_dlq_rejected_total",
-                "Records the dead-letter queue refused because it was full."
-            );
-            metrics::describe_counter!(
-                "pr_resilience_dlq_replayed_total",
-                "Records replayed successfully and removed from the dead-letter queue."
-            );
-            metrics::describe_counter!(
-                "pr_resilience_dlq_push_failures_total",
-                "Pushes into the dead-letter queue that did not store their record, by reason \
-                 (io, full, too_large, codec)."
-            );
-        }
-        Self {
-            #[cfg(feature = "metrics")]
-            handles: [
-                metrics::gauge!("pr_resilience_dlq_records"),
-                metrics::gauge!("pr_resilience_dlq_bytes"),
-            ],
-            #[cfg(feature = "metrics")]
-            counters: [
-                metrics::counter!("pr_resilience_dlq_pushed_total"),
-                metrics::counter!("pr_resilience_dlq_rejected_total"),
-                metrics::counter!("pr_resilience_dlq_replayed_total"),
-            ],
-            #[cfg(feature = "metrics")]
-            failures: PUSH_FAILURES
-                .map(|reason| metrics::counter!("pr_resilience_dlq_push_failures_total", "reason" => reason)),
-        }
-    }
-
-    #[cfg_attr(
-        not(feature = "metrics"),
-        allow(
-            clippy::unused_self,
-            unused_variables,
-            reason = "no-op without metrics"
-        )
-    )]
-    fn push_failed(&self, reason: &'static str) {
-        #[cfg(feature = "metrics")]
-        if let Some(i) = PUSH_FAILURES.iter().position(|r| *r == reason) {
-            self.failures[i].increment(1);
-        }
-    }
-
-    #[cfg_attr(
-        not(feature = "metrics"),
-        allow(
-            clippy::unused_self,
-            unused_variables,
-            reason = "no-op without metrics"
-        )
-    )]
-    fn report(&self, state: &State) {
-        #[cfg(feature = "metrics")]
-        {
-            #[allow(clippy::cast_precision_loss, reason = "a gauge is an f64")]
-            self.handles[0].set(state.live.len() as f64);
-            #[allow(clippy::cast_precision_loss, reason = "a gauge is an f64")]
-            self.handles[1].set(state.live_bytes as f64);
-        }
-    }
-
-    fn pushed(&self, state: &State) {
-        #[cfg(feature = "metrics")]
-        self.counters[0].increment(1);
-        self.report(state);
-    }
-
-    #[cfg_attr(
-        not(feature = "metrics"),
-        allow(clippy::unused_self, reason = "no-op without metrics")
-    )]
-    fn rejected(&self) {
-        #[cfg(feature = "metrics")]
-        self.counters[1].increment(1);
-    }
-
-    #[cfg_attr(
-        not(feature = "metrics"),
-        allow(
-            clippy::unused_self,
-            unused_variables,
-            reason = "no-op without metrics"
-        )
-    )]
-    fn replayed(&self, n: u64) {
-        #[cfg(feature = "metrics")]
-        self.counters[2].increment(n);
     }
 }
 

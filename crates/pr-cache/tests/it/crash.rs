@@ -14,10 +14,14 @@ const CHILD_DIR: &str = "PR_CACHE_CRASH_CHILD_DIR";
 const KEYS: u64 = 64;
 
 fn open(dir: &std::path::Path, round: u64) -> FileCache {
-    let durability = match round % 3 {
+    let durability = match round % 4 {
         0 => Durability::None,
         1 => Durability::Flush,
-        _ => Durability::Fsync,
+        2 => Durability::Batched {
+            max_records: 8,
+            max_delay: pr_core::units::Duration::from_millis(5),
+        },
+        _ => Durability::EachWrite,
     };
     FileCache::builder(dir)
         .durability(durability)

@@ -14,7 +14,16 @@ use crate::support::{is_whole_value, value_for};
 #[test]
 fn round_trip_overwrite_remove_and_persistence_across_reopen() {
     let dir = temp_dir("basic");
-    for durability in [Durability::None, Durability::Flush, Durability::Fsync] {
+    let batched = Durability::Batched {
+        max_records: 2,
+        max_delay: pr_core::units::Duration::from_secs(60),
+    };
+    for durability in [
+        Durability::None,
+        Durability::Flush,
+        batched,
+        Durability::EachWrite,
+    ] {
         let cache = FileCache::builder(dir.path())
             .durability(durability)
             .build()
@@ -329,12 +338,12 @@ fn configuration_opens_a_file_cache_and_reports_every_problem() {
     let dir = temp_dir("config");
     let config: pr_cache::FileCacheConfig = serde_json::from_value(serde_json::json!({
         "dir": dir.path(),
-        "durability": "fsync",
+        "durability": "each_write",
         "max_size": "1MB",
         "time_to_live": "1m",
     }))
     .unwrap();
-    assert_eq!(config.durability, Durability::Fsync);
+    assert_eq!(config.durability, Durability::EachWrite);
     assert_eq!(config.max_size.as_u64(), 1_000_000);
     assert_eq!(config.time_to_live.as_std(), Duration::from_secs(60));
     let cache = FileCache::from_config(&config).unwrap();
@@ -349,8 +358,25 @@ fn configuration_opens_a_file_cache_and_reports_every_problem() {
     };
     let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["dir", "max_size"], "{problems:?}");
-    // The `_bytes` and `_ms` keys went before 0.1: unknown now.
-    for old in [r#"{"max_bytes": 1}"#, r#"{"time_to_live_ms": 1}"#] {
+    // A batched policy is a table, as in the dead-letter queue's config.
+    let config: pr_cache::FileCacheConfig = serde_json::from_str(
+        r#"{"durability": {"mode": "batched", "max_records": 64, "max_delay": "1s"}}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        config.durability,
+        Durability::Batched {
+            max_records: 64,
+            ..
+        }
+    ));
+    // The `_bytes` and `_ms` keys went before 0.1, and `fsync` became
+    // pr-core's `each_write`: unknown now.
+    for old in [
+        r#"{"max_bytes": 1}"#,
+        r#"{"time_to_live_ms": 1}"#,
+        r#"{"durability": "fsync"}"#,
+    ] {
         assert!(
             serde_json::from_str::<pr_cache::FileCacheConfig>(old).is_err(),
             "{old}"
@@ -365,10 +391,8 @@ fn overwriting_one_key_keeps_the_index_small() {
     for i in 0..3_000_u64 {
         cache.insert("same", &i.to_le_bytes()).unwrap();
     }
-    let lines = std::fs::read_to_string(dir.path().join("index.log"))
-        .unwrap()
-        .lines()
-        .count();
-    assert!(lines <= 1_024 + 66, "{lines} index lines for one key");
+    let index = std::fs::read(dir.path().join("index.log")).unwrap();
+    let records = pr_core::fs::frame::Frames::new(&index).count();
+    assert!(records <= 1_024 + 66, "{records} index records for one key");
     assert_eq!(cache.invalidate_prefix("same").unwrap(), 1);
 }

@@ -1,42 +1,16 @@
-//! [`DlqConfig`](crate::dlq::DlqConfig) and [`Durability`](crate::dlq::Durability): where the queue lives, its bounds and
-//! when a push is durable.
+//! [`DlqConfig`](crate::dlq::DlqConfig): where the queue lives, its bounds
+//! and when a push is durable (pr-core's [`Durability`], which the file
+//! cache shares).
 
 use std::path::PathBuf;
 
+use pr_core::fs::Durability;
 use pr_core::units::{ByteSize, Duration};
 use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
-/// When [`Dlq::push`](crate::dlq::Dlq::push) returns, relative to the disk.
-///
-/// Every policy writes the record to the file (one `write` call) before
-/// `push` returns, so a record whose push returned survives a crash of the
-/// process; the policy decides what survives a crash of the machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
-#[non_exhaustive]
-pub enum Durability {
-    /// `fdatasync` before each push returns: nothing acknowledged is lost
-    /// on power failure. The slowest.
-    EachRecord,
-    /// `fdatasync` once `max_records` records were written since the last
-    /// one, or when a push comes `max_delay` or more after it (and on
-    /// [`Dlq::sync`](crate::dlq::Dlq::sync) and drop): a power failure loses at
-    /// most that window.
-    Batched {
-        /// Records between two syncs.
-        max_records: u32,
-        /// How long after the last sync the next push syncs (`"100ms"`; a
-        /// plain number is seconds).
-        max_delay: Duration,
-    },
-    /// Never sync (the OS writes back when it likes): for queues that may
-    /// lose their recent tail on power failure.
-    None,
-}
-
 /// Settings of a [`Dlq`](crate::dlq::Dlq). `Default` is safe in production
-/// (fsync on every record, bounded size).
+/// (every write synced before it returns, bounded size).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -44,7 +18,14 @@ pub struct DlqConfig {
     /// Directory holding the queue's files; created when missing. One queue
     /// per directory.
     pub dir: PathBuf,
-    /// When a push is durable.
+    /// When a push is durable: `"none"`, `"flush"`, `"each_write"`, or
+    /// `{ mode = "batched", max_records = 64, max_delay = "5ms" }`. Default
+    /// `"each_write"`: every push and removal is synced before it returns,
+    /// because a dead letter lost to a power failure is failed work lost
+    /// for good (the file cache defaults lower: a lost entry costs a miss).
+    /// Every policy survives a crash of the process; `push` then waits for
+    /// the disk as the policy says. With `"flush"` the queue syncs a
+    /// segment when it closes it and when the last handle goes.
     pub durability: Durability,
     /// Most records held; a push past it is refused (`resilience.dlq_full`).
     pub max_records: u64,
@@ -93,7 +74,7 @@ impl Default for DlqConfig {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("dlq"),
-            durability: Durability::EachRecord,
+            durability: Durability::EachWrite,
             max_records: 1_000_000,
             max_size: ByteSize(1 << 30),
             segment_size: ByteSize::mib(64),

@@ -2,6 +2,7 @@
 
 use std::time::SystemTime;
 
+use pr_core::fs::frame;
 use pr_errors::CodedError;
 use serde::{Deserialize, Serialize};
 
@@ -116,31 +117,24 @@ pub struct DlqRecord<T> {
     pub letter: DeadLetter<T>,
 }
 
-/// Frame layout: `len: u32` (of everything after the first 8 bytes),
-/// `crc32c: u32` (of the same), then `seq: u64`, `pushed_at_ms: u64`, and
-/// the letter as JSON. Little-endian.
-pub(crate) const HEADER: usize = 24;
+/// A record's frame: pr-core's frame (`len: u32`, `crc32c: u32`, both of
+/// the payload) around a payload of `seq: u64`, `pushed_at_ms: u64`, then
+/// the letter as JSON. Little-endian. The bytes before the letter.
+pub(crate) const HEADER: usize = frame::HEADER + 16;
 
 /// Builds a frame around an encoded letter placed at `buf[HEADER..]`.
-pub(crate) fn seal(buf: &mut [u8], seq: u64, pushed_at_ms: u64) {
-    let len = u32::try_from(buf.len() - 8).unwrap_or(u32::MAX);
-    buf[8..16].copy_from_slice(&seq.to_le_bytes());
-    buf[16..24].copy_from_slice(&pushed_at_ms.to_le_bytes());
-    let crc = crc32c::crc32c(&buf[8..]);
-    buf[0..4].copy_from_slice(&len.to_le_bytes());
-    buf[4..8].copy_from_slice(&crc.to_le_bytes());
+///
+/// # Errors
+///
+/// When the record is 4GiB or more (`max_record_size` keeps it under).
+pub(crate) fn seal(buf: &mut [u8], seq: u64, pushed_at_ms: u64) -> std::io::Result<()> {
+    buf[frame::HEADER..frame::HEADER + 8].copy_from_slice(&seq.to_le_bytes());
+    buf[frame::HEADER + 8..HEADER].copy_from_slice(&pushed_at_ms.to_le_bytes());
+    frame::seal(buf)
 }
 
-/// Reads a little-endian `u32` at `at`.
-pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut word = [0; 4];
-    word.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(word)
-}
-
-/// Reads a little-endian `u64` at `at`.
-pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
+/// A record's sequence number and push time, from its frame's payload;
+/// `None` when the payload is too short to hold them.
+pub(crate) fn place(payload: &[u8]) -> Option<(u64, u64)> {
+    Some((frame::u64_at(payload, 0)?, frame::u64_at(payload, 8)?))
 }

@@ -5,7 +5,9 @@
 use pr_core::units::{ByteSize, Duration};
 use pr_core::validate::check;
 
-use super::record::{HEADER, seal, u32_at, u64_at};
+use pr_core::fs::frame::{self, u32_at, u64_at};
+
+use super::record::{HEADER, place, seal};
 use super::{DlqConfig, Durability};
 
 thread_local! {
@@ -19,20 +21,23 @@ thread_local! {
 fn a_sealed_frame_carries_its_length_checksum_and_place() {
     let mut frame = vec![0_u8; HEADER];
     frame.extend_from_slice(br#"{"payload":1}"#);
-    seal(&mut frame, 42, 1_700_000_000_000);
-    assert_eq!(u32_at(&frame, 0) as usize, frame.len() - 8);
-    assert_eq!(u32_at(&frame, 4), crc32c::crc32c(&frame[8..]));
-    assert_eq!(u64_at(&frame, 8), 42);
-    assert_eq!(u64_at(&frame, 16), 1_700_000_000_000);
+    seal(&mut frame, 42, 1_700_000_000_000).unwrap();
+    assert_eq!(u32_at(&frame, 0).unwrap() as usize, frame.len() - 8);
+    assert_eq!(u32_at(&frame, 4).unwrap(), frame::crc(&frame[8..]));
+    assert_eq!(u64_at(&frame, 8), Some(42));
+    assert_eq!(u64_at(&frame, 16), Some(1_700_000_000_000));
+    let read = frame::Frames::new(&frame).next().unwrap();
+    assert_eq!(place(read.payload), Some((42, 1_700_000_000_000)));
+    assert_eq!(place(&read.payload[..15]), None);
     frame[HEADER] ^= 1;
-    assert_ne!(u32_at(&frame, 4), crc32c::crc32c(&frame[8..]));
+    assert_ne!(u32_at(&frame, 4).unwrap(), frame::crc(&frame[8..]));
 }
 
 #[test]
 fn defaults_are_valid_and_durable() {
     let config = DlqConfig::default();
     check(&config).unwrap();
-    assert_eq!(config.durability, Durability::EachRecord);
+    assert_eq!(config.durability, Durability::EachWrite);
 }
 
 #[test]
@@ -55,6 +60,9 @@ fn settings_read_from_serde() {
     assert_eq!(config.lock_wait, Duration::from_millis(500));
     assert_eq!(config.min_free, ByteSize(1_000_000_000));
     assert!(serde_json::from_str::<DlqConfig>(r#"{"max_recrods":1}"#).is_err());
+    // A policy without settings may be written as its name.
+    let config: DlqConfig = serde_json::from_str(r#"{"durability":"flush"}"#).unwrap();
+    assert_eq!(config.durability, Durability::Flush);
     // The `_bytes` and `_ms` keys went before 0.1: unknown now.
     for old in [
         r#"{"max_bytes":1}"#,
@@ -63,6 +71,8 @@ fn settings_read_from_serde() {
         r#"{"lock_wait_ms":1}"#,
         r#"{"min_free_bytes":1}"#,
         r#"{"durability":{"mode":"batched","max_records":1,"max_delay_ms":5}}"#,
+        // Before the policy was pr-core's, shared with the file cache.
+        r#"{"durability":{"mode":"each_record"}}"#,
     ] {
         assert!(serde_json::from_str::<DlqConfig>(old).is_err(), "{old}");
     }
@@ -105,6 +115,37 @@ fn the_last_holder_syncs_a_batched_queue_even_when_it_is_a_health_check() {
     let synced = SYNCS.with(std::cell::Cell::get);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(synced, 1, "the batched tail was never synced");
+}
+
+/// `flush` makes no push wait for the disk, but syncs a segment as it
+/// closes it and the queue as its last handle goes.
+#[test]
+fn a_flush_queue_syncs_when_it_closes_a_segment_and_when_it_closes() {
+    use super::{DeadLetter, Dlq};
+    let dir = std::env::temp_dir().join(format!("pr-dlq-flush-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let mut config = DlqConfig::new(&dir).with_durability(Durability::Flush);
+    config.segment_size = ByteSize(1_024);
+    let dlq: Dlq<u32> = Dlq::open(config).unwrap();
+    SYNCS.with(|n| n.set(0));
+    dlq.push(&DeadLetter::with_code(0, "test.code", "first"))
+        .unwrap();
+    assert_eq!(SYNCS.with(std::cell::Cell::get), 0, "a push waited");
+    let mut n = 1;
+    while dlq.snapshot().segments < 3 {
+        dlq.push(&DeadLetter::with_code(n, "test.code", "more"))
+            .unwrap();
+        n += 1;
+    }
+    assert_eq!(
+        SYNCS.with(std::cell::Cell::get),
+        2,
+        "one per closed segment"
+    );
+    drop(dlq);
+    let synced = SYNCS.with(std::cell::Cell::get);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(synced, 3, "the last handle syncs");
 }
 
 /// A push whose sync fails returns the error and leaves no record behind,

@@ -56,7 +56,7 @@ fn payloads(dlq: &Dlq<Job>) -> Vec<u64> {
 fn records_survive_reopening_with_every_field() {
     let dir = temp_dir("resilience-dlq-reopen");
     for durability in [
-        Durability::EachRecord,
+        Durability::EachWrite,
         Durability::None,
         Durability::Batched {
             max_records: 3,
@@ -753,7 +753,7 @@ fn full_disk_child_entry() {
     };
     let limit = file_size_limit().expect("the parent set RLIMIT_FSIZE");
     let capture = crate::rate_metrics::Capture::default();
-    let mut config = config(Path::new(&dir)).with_durability(Durability::EachRecord);
+    let mut config = config(Path::new(&dir)).with_durability(Durability::EachWrite);
     // One segment, larger than a file may grow: the limit, not a roll,
     // ends it.
     config.segment_size = ByteSize::mib(1);
