@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use criterion::{Criterion, criterion_group, criterion_main};
 use figment::Figment;
 use figment::providers::Serialized;
-use pr_config::{ConfigHandle, ConfigLoader, Context, Flag, Flags, Validate, Validator};
+use pr_config::{ConfigHandle, ConfigLoader, Flag, FlagContext, Flags, Validate, Validator};
 use serde::{Deserialize, Serialize};
 
 /// 20 sections of 10 keys: 200 keys.
@@ -160,7 +160,7 @@ fn flag(c: &mut Criterion) {
     )
     .expect("flags");
     let _: &Flag = &flags.0["new_checkout"];
-    let ctx = Context::user("user-12345");
+    let ctx = FlagContext::user("user-12345");
     let mut group = c.benchmark_group("config/flag_rollout");
     group.bench_function("ours", |b| {
         b.iter(|| black_box(flags.is_enabled(black_box("new_checkout"), black_box(&ctx))));

@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pr_errors::{CodeInfo, CodedError, Context, Problem, Report};
+use pr_errors::{CodeInfo, CodedError, Problem, Report, WithContext};
 
 pr_errors::codes! {
     /// Bench codes.
@@ -36,7 +36,7 @@ fn report_render(c: &mut Criterion) {
     group.bench_function("ours", |b| {
         b.iter(|| {
             use std::fmt::Write as _;
-            let report = Report::new(Context::new("charging order", timeout(black_box(500))));
+            let report = Report::new(WithContext::new("charging order", timeout(black_box(500))));
             buf.clear();
             write!(buf, "{report}").expect("writing to a String cannot fail");
             black_box(buf.len())

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pr_logging::{Every, FileConfig, Format, Logging, LoggingConfig, QueueConfig, WhenFull};
+use pr_logging::{Every, FileConfig, LogFormat, Logging, LoggingConfig, QueueConfig, WhenFull};
 use tracing::{Dispatch, Level};
 
 fn quiet() -> LoggingConfig {
@@ -54,7 +54,7 @@ fn json_event(c: &mut Criterion) {
         config.redaction.enabled = keys;
         config.redaction.patterns = patterns;
         let (ours, guard) = Logging::builder(&config)
-            .writer("sink", Level::TRACE, Format::Json, std::io::sink())
+            .writer("sink", Level::TRACE, LogFormat::Json, std::io::sink())
             .build()
             .expect("a valid config");
         let mut group = c.benchmark_group(name);
@@ -72,7 +72,7 @@ fn json_event(c: &mut Criterion) {
 /// A DEBUG event under an INFO filter.
 fn disabled_event(c: &mut Criterion) {
     let (ours, guard) = Logging::builder(&quiet())
-        .writer("sink", Level::TRACE, Format::Json, std::io::sink())
+        .writer("sink", Level::TRACE, LogFormat::Json, std::io::sink())
         .build()
         .expect("a valid config");
     let mut group = c.benchmark_group("logging/disabled_event");

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pr_metrics::{Format, Registry};
+use pr_metrics::{ExpositionFormat, Registry};
 
 /// Increment a counter through a handle.
 fn counter_inc(c: &mut Criterion) {
@@ -99,7 +99,7 @@ fn render(c: &mut Criterion) {
     group.bench_function("ours", |b| {
         b.iter(|| {
             buf.clear();
-            registry.render_into(&mut buf, Format::Prometheus);
+            registry.render_into(&mut buf, ExpositionFormat::Prometheus);
             black_box(buf.len())
         });
     });

@@ -460,7 +460,7 @@ fn gates_rerun(root: &std::path::Path) -> Result<String, String> {
         out.push_str(&format!(
             "| {} | {} | {:.2} | {:.2} |\n",
             g.name,
-            g.outcome.status,
+            g.verdict.status,
             g.duration.as_secs_f64(),
             g.tools.as_secs_f64()
         ));

@@ -7,7 +7,8 @@
 //! weight) with what moka's users ask for
 //! on top: hit / miss / load / eviction statistics ([`CacheSnapshot`], off by
 //! default at the cost of one branch), loading calls where concurrent callers
-//! for a missing key run one loader (sync and async), stale-while-revalidate
+//! for a missing key run one loader (async, and `_blocking` twins for sync
+//! loaders), stale-while-revalidate
 //! ([`MemoryCache::get_or_refresh`]), invalidation by predicate and key
 //! prefix, an eviction listener with the [`RemovalCause`], and expiry on an
 //! injected [`Clock`] so tests drive time.
@@ -42,7 +43,7 @@
 //! assert_eq!(cache.get("user:2"), None);
 //!
 //! // One loader run, however many callers ask at once.
-//! let loaded = cache.get_or_insert_with("user:2".to_owned(), || 42);
+//! let loaded = cache.get_or_insert_with_blocking("user:2".to_owned(), || 42);
 //! assert_eq!(loaded, 42);
 //!
 //! cache.invalidate_prefix("user:");

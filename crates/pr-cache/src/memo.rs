@@ -12,11 +12,11 @@ use crate::memory::MemoryCache;
 /// A function whose results are cached by argument. Made by [`memoize`].
 ///
 /// Which `call` method is available depends on the function's shape:
-/// [`call`](Self::call) for `Fn(&A) -> V`, [`try_call`](Self::try_call) for
-/// `Fn(&A) -> Result<V, E>`, [`call_async`](Self::call_async) for
-/// `Fn(A) -> impl Future<Output = V>` and
-/// [`try_call_async`](Self::try_call_async) for a future of a `Result`.
-/// Errors are not cached.
+/// [`call`](Self::call) for `Fn(A) -> impl Future<Output = V>`,
+/// [`try_call`](Self::try_call) for a future of a `Result`,
+/// [`call_blocking`](Self::call_blocking) for `Fn(&A) -> V` and
+/// [`try_call_blocking`](Self::try_call_blocking) for
+/// `Fn(&A) -> Result<V, E>`. Errors are not cached.
 ///
 /// # Examples
 ///
@@ -30,8 +30,8 @@ use crate::memory::MemoryCache;
 ///     runs.fetch_add(1, Ordering::Relaxed);
 ///     n * n
 /// });
-/// assert_eq!(square.call(12), 144);
-/// assert_eq!(square.call(12), 144);
+/// assert_eq!(square.call_blocking(12), 144);
+/// assert_eq!(square.call_blocking(12), 144);
 /// assert_eq!(runs.load(Ordering::Relaxed), 1);
 /// # Ok(())
 /// # }
@@ -65,13 +65,14 @@ where
         &self.cache
     }
 
-    /// `f(&arg)`, computed once per argument.
-    pub fn call(&self, arg: A) -> V
+    /// `f(&arg)`, computed once per argument; concurrent callers with the
+    /// same argument block until the one run returns.
+    pub fn call_blocking(&self, arg: A) -> V
     where
         F: Fn(&A) -> V,
     {
         self.cache
-            .get_or_insert_with(arg.clone(), move || (self.f)(&arg))
+            .get_or_insert_with_blocking(arg.clone(), move || (self.f)(&arg))
     }
 
     /// `f(&arg)` for a fallible `f`; an error is returned (shared with
@@ -80,23 +81,23 @@ where
     /// # Errors
     ///
     /// The function's error.
-    pub fn try_call<E>(&self, arg: A) -> Result<V, Arc<E>>
+    pub fn try_call_blocking<E>(&self, arg: A) -> Result<V, Arc<E>>
     where
         F: Fn(&A) -> Result<V, E>,
         E: Send + Sync + 'static,
     {
         self.cache
-            .try_get_or_insert_with(arg.clone(), move || (self.f)(&arg))
+            .try_get_or_insert_with_blocking(arg.clone(), move || (self.f)(&arg))
     }
 
     /// `f(arg).await`, computed once per argument.
-    pub async fn call_async<Fut>(&self, arg: A) -> V
+    pub async fn call<Fut>(&self, arg: A) -> V
     where
         F: Fn(A) -> Fut,
         Fut: Future<Output = V>,
     {
         self.cache
-            .get_or_insert_with_async(arg.clone(), || (self.f)(arg))
+            .get_or_insert_with(arg.clone(), || (self.f)(arg))
             .await
     }
 
@@ -106,14 +107,14 @@ where
     /// # Errors
     ///
     /// The function's error.
-    pub async fn try_call_async<Fut, E>(&self, arg: A) -> Result<V, Arc<E>>
+    pub async fn try_call<Fut, E>(&self, arg: A) -> Result<V, Arc<E>>
     where
         F: Fn(A) -> Fut,
         Fut: Future<Output = Result<V, E>>,
         E: Send + Sync + 'static,
     {
         self.cache
-            .try_get_or_insert_with_async(arg.clone(), || (self.f)(arg))
+            .try_get_or_insert_with(arg.clone(), || (self.f)(arg))
             .await
     }
 }

@@ -1084,25 +1084,30 @@ where
             .map(|_| self.inner.clock.elapsed())
     }
 
-    /// The value for `key`, or the one `init` makes, stored. Concurrent calls
-    /// for a missing key run one `init` and all get its value; the others wait.
-    pub fn get_or_insert_with(&self, key: K, init: impl FnOnce() -> V) -> V {
-        match self.try_get_or_insert_with(key, || Ok::<V, std::convert::Infallible>(init())) {
+    /// The blocking [`Self::get_or_insert_with`], with a sync loader: the value
+    /// for `key`, or the one `init` makes, stored. Concurrent calls for a
+    /// missing key run one `init` and all get its value; the other threads
+    /// block until it returns.
+    pub fn get_or_insert_with_blocking(&self, key: K, init: impl FnOnce() -> V) -> V {
+        match self
+            .try_get_or_insert_with_blocking(key, || Ok::<V, std::convert::Infallible>(init()))
+        {
             Ok(v) => v,
             Err(e) => match *e {},
         }
     }
 
-    /// Like [`Self::get_or_insert_with`] with a loader that can fail.
-    /// Concurrent callers share one loader run and its error; an error is
-    /// not cached: the next call runs the loader again. (To cache a failure,
-    /// make `V` a `Result` and use [`Self::get_or_insert_with`], with
+    /// The blocking [`Self::try_get_or_insert_with`], with a sync loader that
+    /// can fail. Concurrent callers share one loader run and its error (the
+    /// other threads block until it returns); an error is not cached: the
+    /// next call runs the loader again. (To cache a failure, make `V` a
+    /// `Result` and use [`Self::get_or_insert_with_blocking`], with
     /// [`Self::insert_with_ttl`] for a short negative TTL.)
     ///
     /// # Errors
     ///
     /// The loader's error, shared.
-    pub fn try_get_or_insert_with<E>(
+    pub fn try_get_or_insert_with_blocking<E>(
         &self,
         key: K,
         init: impl FnOnce() -> Result<V, E>,
@@ -1196,22 +1201,26 @@ where
         }
     }
 
-    /// The async [`Self::get_or_insert_with`]: one loader run per missing
-    /// key among concurrent callers, the others await it.
-    pub async fn get_or_insert_with_async<F, Fut>(&self, key: K, init: F) -> V
+    /// The value for `key`, or the one `init` makes, stored. Concurrent calls
+    /// for a missing key run one loader and all get its value; the others
+    /// await it. [`Self::get_or_insert_with_blocking`] takes a sync loader.
+    pub async fn get_or_insert_with<F, Fut>(&self, key: K, init: F) -> V
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = V>,
     {
         let load = || async { Ok::<V, std::convert::Infallible>(init().await) };
-        match self.try_get_or_insert_with_async(key, load).await {
+        match self.try_get_or_insert_with(key, load).await {
             Ok(v) => v,
             Err(e) => match *e {},
         }
     }
 
-    /// The async [`Self::try_get_or_insert_with`]: concurrent callers share
-    /// one loader run and its value or error; an error is not cached.
+    /// Like [`Self::get_or_insert_with`] with a loader that can fail.
+    /// Concurrent callers share one loader run and its value or error; an
+    /// error is not cached: the next call runs the loader again. (To cache a
+    /// failure, make `V` a `Result` and use [`Self::get_or_insert_with`], with
+    /// [`Self::insert_with_ttl`] for a short negative TTL.)
     ///
     /// If the loading caller is cancelled, a waiting caller runs its own
     /// loader instead.
@@ -1219,11 +1228,7 @@ where
     /// # Errors
     ///
     /// The loader's error, shared.
-    pub async fn try_get_or_insert_with_async<E, F, Fut>(
-        &self,
-        key: K,
-        init: F,
-    ) -> Result<V, Arc<E>>
+    pub async fn try_get_or_insert_with<E, F, Fut>(&self, key: K, init: F) -> Result<V, Arc<E>>
     where
         E: Send + Sync + 'static,
         F: FnOnce() -> Fut,
@@ -1295,7 +1300,7 @@ where
     }
 
     /// Stale-while-revalidate. A missing key loads as
-    /// [`Self::try_get_or_insert_with_async`]. A present entry older than the
+    /// [`Self::try_get_or_insert_with`]. A present entry older than the
     /// builder's [`refresh_after`](MemoryCacheBuilder::refresh_after) age is
     /// returned at once while `init` reloads it on a spawned tokio task; one
     /// refresh per key at a time, and a failed refresh keeps the old value.
@@ -1313,7 +1318,7 @@ where
         Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
         let Some(slot) = self.lookup(&key) else {
-            return self.try_get_or_insert_with_async(key, init).await;
+            return self.try_get_or_insert_with(key, init).await;
         };
         self.record(true);
         if let (Some(age), Some(born)) = (self.inner.refresh_after, slot.born())
@@ -1348,21 +1353,22 @@ where
         Ok(slot.value)
     }
 
-    /// The sync [`Self::get_or_refresh`]: a missing key loads as
-    /// [`Self::try_get_or_insert_with`]; an entry older than the refresh age
-    /// is returned at once while `init` reloads it on a new thread, one
-    /// refresh per key at a time; a failed refresh keeps the old value.
+    /// The blocking [`Self::get_or_refresh`], with a sync loader: a missing
+    /// key loads as [`Self::try_get_or_insert_with_blocking`], blocking the
+    /// caller; an entry older than the refresh age is returned at once while
+    /// `init` reloads it on a new thread, one refresh per key at a time; a
+    /// failed refresh keeps the old value.
     ///
     /// # Errors
     ///
     /// The loader's error, when the key was missing.
-    pub fn get_or_refresh_sync<E, F>(&self, key: K, init: F) -> Result<V, Arc<E>>
+    pub fn get_or_refresh_blocking<E, F>(&self, key: K, init: F) -> Result<V, Arc<E>>
     where
         E: Send + Sync + 'static,
         F: FnOnce() -> Result<V, E> + Send + 'static,
     {
         let Some(slot) = self.lookup(&key) else {
-            return self.try_get_or_insert_with(key, init);
+            return self.try_get_or_insert_with_blocking(key, init);
         };
         self.record(true);
         if let (Some(age), Some(born)) = (self.inner.refresh_after, slot.born())
@@ -1433,11 +1439,11 @@ mod tests {
             .build()
             .expect("a cache");
         // Returned, sync through the window.
-        assert_eq!(cache.get_or_insert_with(1, || 1), 1);
+        assert_eq!(cache.get_or_insert_with_blocking(1, || 1), 1);
         assert_eq!(flights(&cache), (0, 0));
         // Panicked.
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            cache.get_or_insert_with(2, || panic!("loader bug"))
+            cache.get_or_insert_with_blocking(2, || panic!("loader bug"))
         }));
         assert!(panicked.is_err());
         assert_eq!(flights(&cache), (0, 0));
@@ -1445,16 +1451,14 @@ mod tests {
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
         {
-            let mut load =
-                std::pin::pin!(cache.get_or_insert_with_async(3, std::future::pending::<u32>));
+            let mut load = std::pin::pin!(cache.get_or_insert_with(3, std::future::pending::<u32>));
             assert!(load.as_mut().poll(&mut cx).is_pending());
             assert_eq!(flights(&cache), (1, 0), "in progress");
         }
         assert_eq!(flights(&cache), (0, 0), "cancelled");
         // An async error: not kept.
-        let mut failed = std::pin::pin!(
-            cache.try_get_or_insert_with_async(4, || async { Err::<u32, &str>("down") })
-        );
+        let mut failed =
+            std::pin::pin!(cache.try_get_or_insert_with(4, || async { Err::<u32, &str>("down") }));
         assert!(matches!(
             failed.as_mut().poll(&mut cx),
             std::task::Poll::Ready(Err(_))

@@ -418,7 +418,7 @@ where
         let below = std::sync::atomic::AtomicBool::new(false);
         let loaded = self
             .memory
-            .try_get_or_insert_with_async(key.to_owned(), || async {
+            .try_get_or_insert_with(key.to_owned(), || async {
                 below.store(true, SeqCst);
                 if let Some(v) = self.lower_get(key).await {
                     return Ok(v);

@@ -69,7 +69,7 @@ pub fn bucket(group: &str, value: &str, normalizer: u32, seed: u32) -> u32 {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
-pub struct Context {
+pub struct FlagContext {
     /// The user id.
     pub user_id: Option<String>,
     /// The session id.
@@ -80,7 +80,7 @@ pub struct Context {
     pub properties: HashMap<String, String>,
 }
 
-impl Context {
+impl FlagContext {
     /// A context for a user.
     #[must_use]
     pub fn user(id: impl Into<String>) -> Self {
@@ -228,7 +228,7 @@ fn random_percent() -> u32 {
 }
 
 impl Flag {
-    fn strategy_on(&self, flag_name: &str, strategy: &Strategy, ctx: &Context) -> bool {
+    fn strategy_on(&self, flag_name: &str, strategy: &Strategy, ctx: &FlagContext) -> bool {
         if !strategy.constraints.is_empty() {
             return false;
         }
@@ -260,7 +260,7 @@ impl Flag {
 
     /// Whether the flag (named `name`) is on for `ctx`.
     #[must_use]
-    pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
+    pub fn is_enabled(&self, name: &str, ctx: &FlagContext) -> bool {
         if !self.enabled {
             return false;
         }
@@ -282,7 +282,7 @@ impl Flag {
 
     /// The variant for `ctx` (`disabled` when the flag is off or has none).
     #[must_use]
-    pub fn variant<'a>(&'a self, name: &str, ctx: &Context) -> VariantChoice<'a> {
+    pub fn variant<'a>(&'a self, name: &str, ctx: &FlagContext) -> VariantChoice<'a> {
         let feature_enabled = self.is_enabled(name, ctx);
         let disabled = VariantChoice {
             name: "disabled",
@@ -332,7 +332,7 @@ impl Flag {
     }
 }
 
-fn rollout_on(pct: u32, stickiness: &str, group: &str, ctx: &Context) -> bool {
+fn rollout_on(pct: u32, stickiness: &str, group: &str, ctx: &FlagContext) -> bool {
     if pct == 0 {
         return false;
     }
@@ -349,15 +349,15 @@ fn rollout_on(pct: u32, stickiness: &str, group: &str, ctx: &Context) -> bool {
 /// # Examples
 ///
 /// ```
-/// use pr_config::{Context, Flags};
+/// use pr_config::{FlagContext, Flags};
 ///
 /// let flags: Flags = serde_json::from_str(r#"{
 ///     "new_checkout": { "rollout": 25, "stickiness": "userId" },
 ///     "dark_mode": { "enabled": false }
 /// }"#)?;
-/// assert!(!flags.is_enabled("dark_mode", &Context::default()));
-/// assert!(!flags.is_enabled("missing", &Context::default()));
-/// let on = (0..1000).filter(|i| flags.is_enabled("new_checkout", &Context::user(i.to_string()))).count();
+/// assert!(!flags.is_enabled("dark_mode", &FlagContext::default()));
+/// assert!(!flags.is_enabled("missing", &FlagContext::default()));
+/// let on = (0..1000).filter(|i| flags.is_enabled("new_checkout", &FlagContext::user(i.to_string()))).count();
 /// assert!((200..300).contains(&on));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -369,13 +369,13 @@ pub struct Flags(pub BTreeMap<String, Flag>);
 impl Flags {
     /// Whether flag `name` is on for `ctx` (an unknown flag is off).
     #[must_use]
-    pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
+    pub fn is_enabled(&self, name: &str, ctx: &FlagContext) -> bool {
         self.0.get(name).is_some_and(|f| f.is_enabled(name, ctx))
     }
 
     /// The variant of flag `name` for `ctx`.
     #[must_use]
-    pub fn variant<'a>(&'a self, name: &str, ctx: &Context) -> VariantChoice<'a> {
+    pub fn variant<'a>(&'a self, name: &str, ctx: &FlagContext) -> VariantChoice<'a> {
         match self.0.get(name) {
             Some(flag) => flag.variant(name, ctx),
             None => VariantChoice {
@@ -469,7 +469,7 @@ mod tests {
                 ..Flag::default()
             },
         );
-        assert!(!flags.is_enabled("new-checkout", &Context::user("1")));
+        assert!(!flags.is_enabled("new-checkout", &FlagContext::user("1")));
         assert_eq!(
             flags.apply_env_overrides(
                 "APP",
@@ -480,6 +480,6 @@ mod tests {
             ),
             1
         );
-        assert!(flags.is_enabled("new-checkout", &Context::user("1")));
+        assert!(flags.is_enabled("new-checkout", &FlagContext::user("1")));
     }
 }

@@ -9,7 +9,7 @@ use toml::de::{DeTable, DeValue};
 /// A configuration file format, chosen by extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Format {
+pub enum FileFormat {
     /// TOML (`.toml`).
     Toml,
     /// JSON (`.json`).
@@ -19,7 +19,7 @@ pub enum Format {
     Yaml,
 }
 
-impl Format {
+impl FileFormat {
     /// The format of a file name by its extension, if supported.
     #[must_use]
     pub fn from_path(path: &std::path::Path) -> Option<Self> {
@@ -52,12 +52,12 @@ fn line_of(text: &str, offset: usize) -> u32 {
     u32::try_from(upto.bytes().filter(|b| *b == b'\n').count() + 1).unwrap_or(u32::MAX)
 }
 
-pub(crate) fn parse(format: Format, text: &str) -> Result<Parsed, SyntaxError> {
+pub(crate) fn parse(format: FileFormat, text: &str) -> Result<Parsed, SyntaxError> {
     match format {
-        Format::Toml => parse_toml(text),
-        Format::Json => parse_json(text),
+        FileFormat::Toml => parse_toml(text),
+        FileFormat::Json => parse_json(text),
         #[cfg(feature = "yaml")]
-        Format::Yaml => parse_yaml(text),
+        FileFormat::Yaml => parse_yaml(text),
     }
 }
 
@@ -244,7 +244,7 @@ mod tests {
     #[test]
     fn toml_lines_are_found() {
         let text = "a = 1\n\n[server]\nport = 80\nhost = \"x\"\n";
-        let parsed = parse(Format::Toml, text).unwrap();
+        let parsed = parse(FileFormat::Toml, text).unwrap();
         assert_eq!(parsed.lines["a"], 1);
         assert_eq!(parsed.lines["server.port"], 4);
         assert_eq!(parsed.lines["server.host"], 5);
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn toml_syntax_error_has_a_line_and_no_text() {
-        let err = parse(Format::Toml, "a = 1\nb = \"hunter2\n").unwrap_err();
+        let err = parse(FileFormat::Toml, "a = 1\nb = \"hunter2\n").unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(!err.message.contains("hunter2"), "{}", err.message);
     }
@@ -261,12 +261,12 @@ mod tests {
     #[test]
     fn yaml_values_and_lines() {
         let text = "# c\nport: 80\nserver:\n  host: x\n  tls:\n    enabled: true\nlist:\n  - a\n";
-        let parsed = parse(Format::Yaml, text).unwrap();
+        let parsed = parse(FileFormat::Yaml, text).unwrap();
         assert_eq!(parsed.lines["port"], 2);
         assert_eq!(parsed.lines["server.host"], 4);
         assert_eq!(parsed.lines["server.tls.enabled"], 6);
         assert!(crate::tree::get(&parsed.dict, "server.tls.enabled").is_some());
-        let err = parse(Format::Yaml, "a: 1\nb: [\"hunter2\"\n").unwrap_err();
+        let err = parse(FileFormat::Yaml, "a: 1\nb: [\"hunter2\"\n").unwrap_err();
         assert!(err.line.is_some());
         assert!(!err.message.contains("hunter2"));
     }

@@ -183,8 +183,10 @@ pub mod codes {
     };
 }
 pub use explain::{Entry, Explanation};
-pub use flags::{Context, Flag, Flags, Strategy, Variant, VariantChoice, VariantOverride, bucket};
-pub use format::Format;
+pub use flags::{
+    Flag, FlagContext, Flags, Strategy, Variant, VariantChoice, VariantOverride, bucket,
+};
+pub use format::FileFormat;
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub use health::ReloadCheck;

@@ -9,7 +9,7 @@ use std::fmt;
 
 use http::StatusCode;
 
-use crate::Retry;
+use crate::RetryClass;
 
 /// A stable error code of the form `area.reason`, e.g. `resilience.circuit_open`.
 ///
@@ -99,7 +99,7 @@ pub struct CodeInfo {
     pub status: StatusCode,
     /// The retry class of every error with this code; an error may add a
     /// `retry_after` at run time (see [`CodedError::retry`](crate::CodedError::retry)).
-    pub retry: Retry,
+    pub retry: RetryClass,
     /// Whether the error's message is safe to show to a client. Messages of
     /// non-public codes stay in logs; clients see only the code and status.
     pub public: bool,
@@ -113,7 +113,7 @@ impl CodeInfo {
     pub const fn new(
         code: Code,
         status: StatusCode,
-        retry: Retry,
+        retry: RetryClass,
         public: bool,
         meaning: &'static str,
     ) -> Self {
@@ -366,10 +366,10 @@ macro_rules! codes {
 #[macro_export]
 macro_rules! __codes_retry {
     (transient) => {
-        $crate::Retry::TRANSIENT
+        $crate::RetryClass::TRANSIENT
     };
     (permanent) => {
-        $crate::Retry::Permanent
+        $crate::RetryClass::Permanent
     };
 }
 
@@ -415,14 +415,14 @@ mod tests {
         const A: CodeInfo = CodeInfo::new(
             Code::new("a.one"),
             StatusCode::BAD_REQUEST,
-            Retry::Permanent,
+            RetryClass::Permanent,
             true,
             "one",
         );
         const B: CodeInfo = CodeInfo::new(
             Code::new("a.two"),
             StatusCode::BAD_REQUEST,
-            Retry::Permanent,
+            RetryClass::Permanent,
             true,
             "two",
         );
@@ -443,14 +443,14 @@ mod tests {
         const Z: CodeInfo = CodeInfo::new(
             Code::new("z.last"),
             StatusCode::SERVICE_UNAVAILABLE,
-            Retry::TRANSIENT,
+            RetryClass::TRANSIENT,
             false,
             "pipes | escaped",
         );
         const A: CodeInfo = CodeInfo::new(
             Code::new("a.first"),
             StatusCode::NOT_FOUND,
-            Retry::Permanent,
+            RetryClass::Permanent,
             true,
             "first",
         );

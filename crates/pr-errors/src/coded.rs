@@ -7,7 +7,7 @@ use std::fmt;
 
 use http::StatusCode;
 
-use crate::{Code, CodeInfo, Retry};
+use crate::{Code, CodeInfo, RetryClass};
 
 /// An error with a stable code, an HTTP status, a retry class, and a rule on
 /// whether its message may reach a client.
@@ -20,7 +20,7 @@ use crate::{Code, CodeInfo, Retry};
 /// # Examples
 ///
 /// ```
-/// use pr_errors::{CodedError, CodeInfo, Retry};
+/// use pr_errors::{CodedError, CodeInfo, RetryClass};
 /// use std::time::Duration;
 ///
 /// pr_errors::codes! {
@@ -40,8 +40,8 @@ use crate::{Code, CodeInfo, Retry};
 ///     fn info(&self) -> &'static CodeInfo {
 ///         &RATE_LIMITED
 ///     }
-///     fn retry(&self) -> Retry {
-///         Retry::after(self.wait)
+///     fn retry(&self) -> RetryClass {
+///         RetryClass::after(self.wait)
 ///     }
 /// }
 ///
@@ -65,7 +65,7 @@ pub trait CodedError: StdError {
     }
 
     /// Whether trying again may help, and after how long.
-    fn retry(&self) -> Retry {
+    fn retry(&self) -> RetryClass {
         self.info().retry
     }
 
@@ -104,7 +104,7 @@ macro_rules! delegate_coded_error {
         fn status(&$self) -> http::StatusCode {
             $inner.status()
         }
-        fn retry(&$self) -> $crate::Retry {
+        fn retry(&$self) -> $crate::RetryClass {
             $inner.retry()
         }
         fn is_public(&$self) -> bool {
@@ -123,12 +123,12 @@ pub(crate) use delegate_coded_error;
 /// wrapped error; code, status and retry class are the wrapped error's.
 /// Made by [`ResultExt::context`].
 #[derive(Debug)]
-pub struct Context<E> {
+pub struct WithContext<E> {
     what: Cow<'static, str>,
     source: E,
 }
 
-impl<E> Context<E> {
+impl<E> WithContext<E> {
     /// Wraps `source` with `what` was being done.
     pub fn new(what: impl Into<Cow<'static, str>>, source: E) -> Self {
         Self {
@@ -156,19 +156,19 @@ impl<E> Context<E> {
     }
 }
 
-impl<E> fmt::Display for Context<E> {
+impl<E> fmt::Display for WithContext<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.what)
     }
 }
 
-impl<E: StdError + 'static> StdError for Context<E> {
+impl<E: StdError + 'static> StdError for WithContext<E> {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         Some(&self.source)
     }
 }
 
-impl<E: CodedError + 'static> CodedError for Context<E> {
+impl<E: CodedError + 'static> CodedError for WithContext<E> {
     delegate_coded_error!(self => self.source);
 }
 
@@ -227,7 +227,7 @@ pub trait ResultExt<T, E> {
     ///
     /// # Errors
     ///
-    /// The original error, wrapped in a [`Context`].
+    /// The original error, wrapped in a [`WithContext`].
     ///
     /// # Examples
     ///
@@ -246,14 +246,14 @@ pub trait ResultExt<T, E> {
     /// assert_eq!(report.to_string(), "loading the profile: no such user");
     /// assert_eq!(report.code().as_str(), "demo.not_found");
     /// ```
-    fn context(self, what: impl Into<Cow<'static, str>>) -> Result<T, Context<E>>;
+    fn context(self, what: impl Into<Cow<'static, str>>) -> Result<T, WithContext<E>>;
 
     /// Like [`context`](ResultExt::context), building the text only on error.
     ///
     /// # Errors
     ///
-    /// The original error, wrapped in a [`Context`].
-    fn with_context<S, F>(self, what: F) -> Result<T, Context<E>>
+    /// The original error, wrapped in a [`WithContext`].
+    fn with_context<S, F>(self, what: F) -> Result<T, WithContext<E>>
     where
         S: Into<Cow<'static, str>>,
         F: FnOnce() -> S;
@@ -267,16 +267,16 @@ pub trait ResultExt<T, E> {
 }
 
 impl<T, E> ResultExt<T, E> for Result<T, E> {
-    fn context(self, what: impl Into<Cow<'static, str>>) -> Result<T, Context<E>> {
-        self.map_err(|source| Context::new(what, source))
+    fn context(self, what: impl Into<Cow<'static, str>>) -> Result<T, WithContext<E>> {
+        self.map_err(|source| WithContext::new(what, source))
     }
 
-    fn with_context<S, F>(self, what: F) -> Result<T, Context<E>>
+    fn with_context<S, F>(self, what: F) -> Result<T, WithContext<E>>
     where
         S: Into<Cow<'static, str>>,
         F: FnOnce() -> S,
     {
-        self.map_err(|source| Context::new(what(), source))
+        self.map_err(|source| WithContext::new(what(), source))
     }
 
     fn classify(self, info: &'static CodeInfo) -> Result<T, Classified<E>> {

@@ -8,7 +8,7 @@
 //!
 //! - **which error is it?** a stable [`Code`] such as `resilience.circuit_open`;
 //! - **what HTTP status?** an [`http::StatusCode`];
-//! - **will trying again help?** a [`Retry`] class, with a wait when known;
+//! - **will trying again help?** a [`RetryClass`], with a wait when known;
 //! - **may a client see the message?** or only the code and status.
 //!
 //! Each crate writes its codes once, in a [`codes!`] block that also builds
@@ -22,7 +22,7 @@
 //! # Examples
 //!
 //! ```
-//! use pr_errors::{CodeInfo, CodedError, Report, ResultExt, Retry};
+//! use pr_errors::{CodeInfo, CodedError, Report, ResultExt, RetryClass};
 //!
 //! pr_errors::codes! {
 //!     /// Every code of the orders service.
@@ -65,7 +65,7 @@
 //! let report = place_order().unwrap_err();
 //! assert_eq!(report.code().as_str(), "orders.payment_timeout");
 //! assert_eq!(report.status().as_u16(), 504);
-//! assert_eq!(report.retry(), Retry::TRANSIENT);
+//! assert_eq!(report.retry(), RetryClass::TRANSIENT);
 //! assert_eq!(
 //!     report.to_string(),
 //!     "charging order 17: payment provider timed out: no answer after 5s"
@@ -107,7 +107,7 @@ mod retry;
 pub use code::{
     Catalogue, Code, CodeInfo, DuplicateCode, check_unique, is_valid_code, render_markdown,
 };
-pub use coded::{Classified, CodedError, Context, ResultExt};
+pub use coded::{Classified, CodedError, ResultExt, WithContext};
 pub use error::Error;
 
 /// The stable codes of [`Error`], each with its HTTP status and retry
@@ -120,7 +120,7 @@ pub use http;
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use problem::Problem;
 pub use report::{Chain, Report, chain};
-pub use retry::Retry;
+pub use retry::RetryClass;
 
 #[doc(hidden)]
 pub mod __private {

@@ -292,7 +292,7 @@ impl fmt::Display for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Retry;
+    use crate::RetryClass;
 
     crate::codes! {
         /// Test codes.
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn private_message_and_causes_stay_out_unless_asked() {
         let err = Hidden(std::io::Error::other("connection refused"));
-        assert_eq!(err.retry(), Retry::TRANSIENT);
+        assert_eq!(err.retry(), RetryClass::TRANSIENT);
         let p = Problem::from_error(&err);
         let json = p.to_json();
         assert!(!json.contains("10.0.0.7"), "{json}");

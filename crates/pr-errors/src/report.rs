@@ -9,7 +9,7 @@ use std::fmt::{self, Write as _};
 use http::StatusCode;
 
 use crate::codes::UNCLASSIFIED;
-use crate::{Classified, Code, CodeInfo, CodedError, Context, Retry};
+use crate::{Classified, Code, CodeInfo, CodedError, RetryClass, WithContext};
 
 /// Renders at most this many causes, so that a cyclic or absurdly deep
 /// `source()` chain cannot hang a log line.
@@ -62,7 +62,7 @@ impl Report {
     #[must_use]
     pub fn context(self, what: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            error: Box::new(Context::new(what, Dyn(self.error))),
+            error: Box::new(WithContext::new(what, Dyn(self.error))),
             backtrace: self.backtrace,
         }
     }
@@ -93,7 +93,7 @@ impl Report {
 
     /// The retry classification.
     #[must_use]
-    pub fn retry(&self) -> Retry {
+    pub fn retry(&self) -> RetryClass {
         self.error.retry()
     }
 
@@ -253,7 +253,7 @@ impl fmt::Write for Escaped<'_, '_> {
 }
 
 /// A boxed coded error that is itself an error, so a [`Report`] can wrap
-/// its contents in a [`Context`]. Transparent: its message and source are
+/// its contents in a [`WithContext`]. Transparent: its message and source are
 /// the boxed error's.
 struct Dyn(Box<dyn CodedError + Send + Sync + 'static>);
 

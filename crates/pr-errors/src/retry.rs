@@ -9,7 +9,7 @@ use std::time::Duration;
 /// error types. New classes may be added, so match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Retry {
+pub enum RetryClass {
     /// Trying again later may succeed (a timeout, an open breaker, a full
     /// queue, a rate limit).
     Transient {
@@ -22,7 +22,7 @@ pub enum Retry {
     Permanent,
 }
 
-impl Retry {
+impl RetryClass {
     /// Transient, with no known wait.
     pub const TRANSIENT: Self = Self::Transient { retry_after: None };
 
@@ -66,12 +66,12 @@ mod tests {
     #[test]
     fn accessors() {
         let wait = Duration::from_millis(1500);
-        assert!(Retry::after(wait).is_transient());
-        assert_eq!(Retry::after(wait).retry_after(), Some(wait));
-        assert_eq!(Retry::TRANSIENT.retry_after(), None);
-        assert!(!Retry::Permanent.is_transient());
-        assert_eq!(Retry::Permanent.retry_after(), None);
-        assert_eq!(Retry::Permanent.class(), "permanent");
-        assert_eq!(Retry::TRANSIENT.class(), "transient");
+        assert!(RetryClass::after(wait).is_transient());
+        assert_eq!(RetryClass::after(wait).retry_after(), Some(wait));
+        assert_eq!(RetryClass::TRANSIENT.retry_after(), None);
+        assert!(!RetryClass::Permanent.is_transient());
+        assert_eq!(RetryClass::Permanent.retry_after(), None);
+        assert_eq!(RetryClass::Permanent.class(), "permanent");
+        assert_eq!(RetryClass::TRANSIENT.class(), "transient");
     }
 }

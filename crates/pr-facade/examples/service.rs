@@ -550,7 +550,7 @@ async fn quote(
         api.pipeline.run(call).await
     } else {
         api.cache
-            .try_get_or_insert_with_async(symbol.clone(), || api.pipeline.run(call))
+            .try_get_or_insert_with(symbol.clone(), || api.pipeline.run(call))
             .await
             .map_err(|shared| match &*shared {
                 CallError::Inner(DependencyError::Failed) => {

@@ -13,10 +13,10 @@
 //! # Examples
 //!
 //! ```
-//! use pr_facade::errors::{Report, Retry};
+//! use pr_facade::errors::{Report, RetryClass};
 //!
 //! let report = Report::unclassified(std::io::Error::other("disk full"));
-//! assert_eq!(report.retry(), Retry::Permanent);
+//! assert_eq!(report.retry(), RetryClass::Permanent);
 //! assert_eq!(report.status().as_u16(), 500);
 //! ```
 //!

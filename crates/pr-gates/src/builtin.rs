@@ -7,7 +7,7 @@ use crate::config::ADVISORY_DB_ENV;
 use crate::step::{Step, TAIL_LINES};
 use crate::tidy::{self, Finding};
 use crate::workspace::is_publishable;
-use crate::{Context, Gate, Outcome, Workspace};
+use crate::{Gate, GateContext, GateVerdict, Workspace};
 
 /// The names of the built-in gates, in the order they run.
 pub const BUILTIN_GATES: &[&str] = &[
@@ -40,7 +40,7 @@ pub(crate) fn gates(extras: TidyExtras) -> Vec<Gate> {
     ]
 }
 
-fn fmt(ctx: &mut Context<'_>) -> Outcome {
+fn fmt(ctx: &mut GateContext<'_>) -> GateVerdict {
     // Each member by name rather than `--all`, which also formats path dependencies outside the
     // workspace (a shared crate checked out beside it): their style is not this workspace's to judge.
     let mut step = ctx.cargo().args(["fmt", "--check"]);
@@ -50,7 +50,7 @@ fn fmt(ctx: &mut Context<'_>) -> Outcome {
     ctx.run_all(vec![step])
 }
 
-fn clippy(ctx: &mut Context<'_>) -> Outcome {
+fn clippy(ctx: &mut GateContext<'_>) -> GateVerdict {
     let mut steps = vec![ctx.cargo().arg("clippy").args(ctx.package_args()).args([
         "--all-targets",
         "--all-features",
@@ -76,7 +76,7 @@ fn clippy(ctx: &mut Context<'_>) -> Outcome {
     ctx.run_all(steps)
 }
 
-fn test(ctx: &mut Context<'_>) -> Outcome {
+fn test(ctx: &mut GateContext<'_>) -> GateVerdict {
     if let Err(e) = ctx.ensure_tool("cargo-nextest") {
         return e.into();
     }
@@ -102,7 +102,7 @@ fn test(ctx: &mut Context<'_>) -> Outcome {
     ctx.run_all(steps)
 }
 
-fn docs(ctx: &mut Context<'_>) -> Outcome {
+fn docs(ctx: &mut GateContext<'_>) -> GateVerdict {
     let step = ctx
         .cargo()
         .arg("doc")
@@ -112,7 +112,7 @@ fn docs(ctx: &mut Context<'_>) -> Outcome {
     ctx.run_all(vec![step])
 }
 
-fn features(ctx: &mut Context<'_>) -> Outcome {
+fn features(ctx: &mut GateContext<'_>) -> GateVerdict {
     if let Err(e) = ctx.ensure_tool("cargo-hack") {
         return e.into();
     }
@@ -148,11 +148,11 @@ fn advisory_db_under(db_path: &Path) -> Option<PathBuf> {
         .find(|db| db.join("crates").is_dir())
 }
 
-fn deny(ctx: &mut Context<'_>) -> Outcome {
+fn deny(ctx: &mut GateContext<'_>) -> GateVerdict {
     let root = ctx.workspace().root().to_path_buf();
     let deny_toml = root.join("deny.toml");
     if !deny_toml.is_file() {
-        return Outcome::skip("no deny.toml at the workspace root");
+        return GateVerdict::skip("no deny.toml at the workspace root");
     }
     // A local database that is named but holds none is a mistake to report before any work.
     let deny = &ctx.config().deny;
@@ -168,7 +168,7 @@ fn deny(ctx: &mut Context<'_>) -> Outcome {
         Some((db_path, source)) => match advisory_db_under(&db_path) {
             Some(db) => Some((db_path, db, source)),
             None => {
-                return Outcome::fail(format!(
+                return GateVerdict::fail(format!(
                     "the advisory database path {} (from {source}) holds no advisory database: \
                      it must be cargo-deny's db-path, the folder holding a git clone of the RustSec \
                      database (`advisory-db-<hash>/crates/...`)",
@@ -200,12 +200,12 @@ fn deny(ctx: &mut Context<'_>) -> Outcome {
 
 /// Checks advisories against the local database under `db_path` (cargo-deny's `db-path`).
 fn advisories_offline(
-    ctx: &mut Context<'_>,
+    ctx: &mut GateContext<'_>,
     deny_toml: &Path,
     db_path: &Path,
     db: &Path,
     source: &str,
-) -> Outcome {
+) -> GateVerdict {
     let config = match deny_config_with_db_path(ctx, deny_toml, db_path) {
         Ok(config) => config,
         Err(e) => return e.into(),
@@ -215,19 +215,19 @@ fn advisories_offline(
         .args(["deny", "--all-features", "--offline", "--config"])
         .arg(&config)
         .args(["check", "advisories"]);
-    let outcome = ctx.run_all(vec![step]);
-    match outcome.status {
-        crate::Status::Pass => Outcome::pass_with(format!(
+    let verdict = ctx.run_all(vec![step]);
+    match verdict.status {
+        crate::Status::Pass => GateVerdict::pass_with(format!(
             "advisories checked offline against {} (from {source})",
             db.display()
         )),
-        _ => outcome,
+        _ => verdict,
     }
 }
 
 /// Checks advisories against the live database (cargo-deny fetches it); when it cannot be
 /// fetched, against one fetched earlier, and otherwise reports the check as skipped.
-fn advisories_live(ctx: &mut Context<'_>) -> Outcome {
+fn advisories_live(ctx: &mut GateContext<'_>) -> GateVerdict {
     let step = ctx
         .cargo()
         .args(["deny", "--all-features", "check", "advisories"]);
@@ -236,7 +236,7 @@ fn advisories_live(ctx: &mut Context<'_>) -> Outcome {
         Err(e) => return e.into(),
     };
     if out.success {
-        return Outcome::pass_with("advisories checked against the live database");
+        return GateVerdict::pass_with("advisories checked against the live database");
     }
     if !is_fetch_failure(&out.output) {
         return ctx.failed(&step, &out);
@@ -252,16 +252,16 @@ fn advisories_live(ctx: &mut Context<'_>) -> Outcome {
             let offline =
                 ctx.cargo()
                     .args(["deny", "--all-features", "--offline", "check", "advisories"]);
-            let outcome = ctx.run_all(vec![offline]);
-            match outcome.status {
-                crate::Status::Pass => Outcome::pass_with(format!(
+            let verdict = ctx.run_all(vec![offline]);
+            match verdict.status {
+                crate::Status::Pass => GateVerdict::pass_with(format!(
                     "advisories checked against the database fetched earlier at {} (the live one could not be fetched)",
                     db.display()
                 )),
-                _ => outcome,
+                _ => verdict,
             }
         }
-        None => Outcome::skip(format!(
+        None => GateVerdict::skip(format!(
             "licenses, bans and sources pass; advisories not checked: no advisory database and no \
              network (fetching it failed: {reason}); name a local one with ${ADVISORY_DB_ENV} or \
              [deny] advisory-db"
@@ -290,7 +290,7 @@ pub(crate) fn is_fetch_failure(output: &str) -> bool {
 /// A copy of `deny.toml` under the target directory with `[advisories] db-path` set to `db_path`:
 /// cargo-deny takes the database's place from its configuration only.
 fn deny_config_with_db_path(
-    ctx: &Context<'_>,
+    ctx: &GateContext<'_>,
     deny_toml: &Path,
     db_path: &Path,
 ) -> Result<PathBuf, crate::Error> {
@@ -324,7 +324,7 @@ fn deny_config_with_db_path(
     Ok(path)
 }
 
-fn tidy_gate(ctx: &mut Context<'_>, extras: &TidyExtras) -> Outcome {
+fn tidy_gate(ctx: &mut GateContext<'_>, extras: &TidyExtras) -> GateVerdict {
     let workspace = ctx.workspace();
     let mut findings = match tidy::check(workspace, &ctx.config().tidy.exclude) {
         Ok(findings) => findings,
@@ -378,13 +378,13 @@ fn tidy_gate(ctx: &mut Context<'_>, extras: &TidyExtras) -> Outcome {
         }
     }
     if failures.is_empty() {
-        Outcome::pass()
+        GateVerdict::pass()
     } else {
-        Outcome::fail(failures.join("; ")).with_tail(tail)
+        GateVerdict::fail(failures.join("; ")).with_tail(tail)
     }
 }
 
-fn coverage(ctx: &mut Context<'_>) -> Outcome {
+fn coverage(ctx: &mut GateContext<'_>) -> GateVerdict {
     let workspace = ctx.workspace();
     let config = &ctx.config().coverage;
     let included: Vec<String> = selected_members(ctx)
@@ -394,7 +394,7 @@ fn coverage(ctx: &mut Context<'_>) -> Outcome {
         .filter(|name| !config.exclude.contains(name))
         .collect();
     if included.is_empty() {
-        return Outcome::skip("no library crate to measure");
+        return GateVerdict::skip("no library crate to measure");
     }
     if let Err(e) = ctx.ensure_tool("cargo-tarpaulin") {
         return e.into();
@@ -426,13 +426,13 @@ fn coverage(ctx: &mut Context<'_>) -> Outcome {
             let measured = parse_tarpaulin_coverage(&out.output);
             let percent = measured.map_or_else(String::new, |p| format!("{p:.2}% "));
             if out.success {
-                Outcome::pass_with(format!(
+                GateVerdict::pass_with(format!(
                     "{percent}of lines covered (threshold {threshold}%)"
                 ))
             } else {
                 let failed = ctx.failed(&step, &out);
                 match measured {
-                    Some(p) if p < threshold => Outcome::fail(format!(
+                    Some(p) if p < threshold => GateVerdict::fail(format!(
                         "line coverage {p:.2}% is below the threshold {threshold}%"
                     ))
                     .with_tail(failed.log_tail),
@@ -453,13 +453,13 @@ pub(crate) fn parse_tarpaulin_coverage(output: &str) -> Option<f64> {
     })
 }
 
-fn package(ctx: &mut Context<'_>) -> Outcome {
+fn package(ctx: &mut GateContext<'_>) -> GateVerdict {
     let publishable: Vec<&cargo_metadata::Package> = selected_members(ctx)
         .into_iter()
         .filter(|p| is_publishable(p))
         .collect();
     if publishable.is_empty() {
-        return Outcome::skip("no publishable crate");
+        return GateVerdict::skip("no publishable crate");
     }
     if let Some(home) = cargo_home() {
         let packaged: Vec<String> = publishable
@@ -514,7 +514,7 @@ pub(crate) fn forget_overlay_extractions(registry_src: &Path, packaged: &[String
     }
 }
 
-fn bench_smoke(ctx: &mut Context<'_>) -> Outcome {
+fn bench_smoke(ctx: &mut GateContext<'_>) -> GateVerdict {
     let selected: Vec<String> = selected_members(ctx)
         .iter()
         .map(|p| p.name.to_string())
@@ -532,7 +532,7 @@ fn bench_smoke(ctx: &mut Context<'_>) -> Outcome {
         })
         .collect();
     if benches.is_empty() {
-        return Outcome::skip("the workspace has no bench targets");
+        return GateVerdict::skip("the workspace has no bench targets");
     }
     // `cargo test --bench` runs each criterion bench once in test mode, on the test profile's
     // build (much cheaper than the bench profile's), and fails when a bench panics.
@@ -547,7 +547,7 @@ fn bench_smoke(ctx: &mut Context<'_>) -> Outcome {
 }
 
 /// The members the per-crate gates cover (all, or those `--changed-since` selected).
-fn selected_members<'a>(ctx: &Context<'a>) -> Vec<&'a cargo_metadata::Package> {
+fn selected_members<'a>(ctx: &GateContext<'a>) -> Vec<&'a cargo_metadata::Package> {
     let members = ctx.workspace().members();
     match ctx.packages() {
         None => members,

@@ -1,5 +1,5 @@
 //! The one error type of pr-gates: what went wrong before or around the gates (never a gate failing,
-//! which is an [`Outcome`](crate::Outcome), not an error).
+//! which is a [`GateVerdict`](crate::GateVerdict), not an error).
 
 use std::path::PathBuf;
 

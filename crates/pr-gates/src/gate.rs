@@ -1,4 +1,4 @@
-//! Gates: a name, a check, and the [`Outcome`] it reports; the [`Context`] a check runs in.
+//! Gates: a name, a check, and the [`GateVerdict`] it reports; the [`GateContext`] a check runs in.
 
 use std::fmt;
 use std::io::Write;
@@ -34,7 +34,7 @@ impl fmt::Display for Status {
 /// a pass), and the last lines of the output that made it fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Outcome {
+pub struct GateVerdict {
     /// Pass, fail or skip.
     pub status: Status,
     /// One line: why it failed or was skipped; an optional note on a pass.
@@ -43,7 +43,7 @@ pub struct Outcome {
     pub log_tail: Vec<String>,
 }
 
-impl Outcome {
+impl GateVerdict {
     /// A pass.
     #[must_use]
     pub fn pass() -> Self {
@@ -83,7 +83,7 @@ impl Outcome {
         }
     }
 
-    /// Attaches the last lines of the output that explain the outcome.
+    /// Attaches the last lines of the output that explain the verdict.
     #[must_use]
     pub fn with_tail(mut self, tail: Vec<String>) -> Self {
         self.log_tail = tail;
@@ -91,27 +91,27 @@ impl Outcome {
     }
 }
 
-impl From<Error> for Outcome {
+impl From<Error> for GateVerdict {
     fn from(error: Error) -> Self {
         Self::fail(error.to_string())
     }
 }
 
 /// The check a gate runs.
-pub type CheckFn = dyn Fn(&mut Context<'_>) -> Outcome + Send + Sync;
+pub type CheckFn = dyn Fn(&mut GateContext<'_>) -> GateVerdict + Send + Sync;
 
 /// One quality gate: a name (what `--only` and `--skip` take), a one-line description, whether
 /// `--fast` runs it, and the check.
 ///
 /// ```
-/// use pr_gates::{Gate, Outcome};
+/// use pr_gates::{Gate, GateVerdict};
 ///
 /// let gate = Gate::new("spelling", "typos in the docs", |ctx| {
 ///     let step = ctx.cargo().args(["run", "--quiet", "-p", "spellcheck"]);
 ///     ctx.run_all(vec![step])
 /// });
 /// assert_eq!(gate.name(), "spelling");
-/// # let _ = Outcome::pass();
+/// # let _ = GateVerdict::pass();
 /// ```
 #[must_use]
 pub struct Gate {
@@ -138,7 +138,7 @@ impl Gate {
     pub fn new(
         name: impl Into<String>,
         description: impl Into<String>,
-        check: impl Fn(&mut Context<'_>) -> Outcome + Send + Sync + 'static,
+        check: impl Fn(&mut GateContext<'_>) -> GateVerdict + Send + Sync + 'static,
     ) -> Self {
         Self {
             name: name.into(),
@@ -155,8 +155,9 @@ impl Gate {
         self
     }
 
-    /// Whether the gate works crate by crate (its check uses [`Context::package_args`]), so that
-    /// `--changed-since` narrows it and skips it when no crate changed.
+    /// Whether the gate works crate by crate (its check uses
+    /// [`GateContext::package_args`]), so that `--changed-since` narrows it and skips it when no
+    /// crate changed.
     pub fn per_crate(mut self, per_crate: bool) -> Self {
         self.per_crate = per_crate;
         self
@@ -187,14 +188,14 @@ impl Gate {
     }
 
     /// Runs the check.
-    pub fn check(&self, ctx: &mut Context<'_>) -> Outcome {
+    pub fn check(&self, ctx: &mut GateContext<'_>) -> GateVerdict {
         (self.check)(ctx)
     }
 }
 
 /// What a gate's check can see and do: the workspace, the configuration, the log, the packages
 /// selected by `--changed-since`, running commands and installing tools.
-pub struct Context<'a> {
+pub struct GateContext<'a> {
     workspace: &'a Workspace,
     config: &'a Config,
     log: &'a mut dyn Write,
@@ -203,16 +204,16 @@ pub struct Context<'a> {
     search_path: Option<std::ffi::OsString>,
 }
 
-impl fmt::Debug for Context<'_> {
+impl fmt::Debug for GateContext<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context")
+        f.debug_struct("GateContext")
             .field("root", &self.workspace.root())
             .field("packages", &self.packages)
             .finish_non_exhaustive()
     }
 }
 
-impl<'a> Context<'a> {
+impl<'a> GateContext<'a> {
     /// A context over `workspace`; `packages` restricts the per-crate gates (`None`: all members).
     pub fn new(
         workspace: &'a Workspace,
@@ -307,7 +308,7 @@ impl<'a> Context<'a> {
     /// Runs steps in order and stops at the first that fails: a pass when all succeed, otherwise a
     /// failure naming the command, with the tail of its output (also written to the log when the
     /// step was not echoed).
-    pub fn run_all(&mut self, steps: Vec<Step>) -> Outcome {
+    pub fn run_all(&mut self, steps: Vec<Step>) -> GateVerdict {
         for step in steps {
             match self.run(&step) {
                 Ok(out) if out.success => {}
@@ -315,18 +316,18 @@ impl<'a> Context<'a> {
                 Err(e) => return e.into(),
             }
         }
-        Outcome::pass()
+        GateVerdict::pass()
     }
 
-    /// The failure outcome for a step that ran and failed; prints its tail unless it was echoed.
-    pub fn failed(&mut self, step: &Step, out: &StepOutput) -> Outcome {
+    /// The failure verdict for a step that ran and failed; prints its tail unless it was echoed.
+    pub fn failed(&mut self, step: &Step, out: &StepOutput) -> GateVerdict {
         let tail = out.tail(TAIL_LINES);
         if !step.echoes() {
             for line in &tail {
                 self.say(format_args!("  | {line}"));
             }
         }
-        Outcome::fail(format!("`{}` failed ({})", out.command, out.status)).with_tail(tail)
+        GateVerdict::fail(format!("`{}` failed ({})", out.command, out.status)).with_tail(tail)
     }
 
     /// Makes sure the cargo tool `tool` (e.g. `cargo-hack`) is installed, installing its pinned

@@ -59,7 +59,7 @@
 //!
 //! [`Error`] covers what stops the gates from running at all (a bad configuration, `cargo metadata`
 //! failing, a tool that cannot be installed, a bad command line). A gate that fails is not an
-//! error: it is an [`Outcome`] in the [`Summary`].
+//! error: it is a [`GateVerdict`] in the [`Summary`].
 
 #![forbid(unsafe_code)]
 
@@ -85,7 +85,7 @@ pub use config::{
     SystemToolConfig, TidyCommandConfig, TidyConfig,
 };
 pub use error::Error;
-pub use gate::{CheckFn, Context, Gate, Outcome, Status};
+pub use gate::{CheckFn, Gate, GateContext, GateVerdict, Status};
 pub use report::{GateReport, Summary};
 pub use runner::{Gates, GatesBuilder, main_with};
 pub use step::{Step, StepOutput, TAIL_LINES};

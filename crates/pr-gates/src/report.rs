@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::{Outcome, Status};
+use crate::{GateVerdict, Status};
 
 /// One gate's result in a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,7 +12,7 @@ pub struct GateReport {
     /// The gate's name.
     pub name: String,
     /// What it reported.
-    pub outcome: Outcome,
+    pub verdict: GateVerdict,
     /// How long it took (zero for a gate that did not run).
     pub duration: Duration,
     /// How much of `duration` went to the commands it ran (cargo, the tools); the rest is the
@@ -23,10 +23,10 @@ pub struct GateReport {
 impl GateReport {
     /// A report of `name`.
     #[must_use]
-    pub fn new(name: impl Into<String>, outcome: Outcome, duration: Duration) -> Self {
+    pub fn new(name: impl Into<String>, verdict: GateVerdict, duration: Duration) -> Self {
         Self {
             name: name.into(),
-            outcome,
+            verdict,
             duration,
             tools: Duration::ZERO,
         }
@@ -70,7 +70,7 @@ impl Summary {
     /// Whether no gate failed.
     #[must_use]
     pub fn success(&self) -> bool {
-        self.gates.iter().all(|g| g.outcome.status != Status::Fail)
+        self.gates.iter().all(|g| g.verdict.status != Status::Fail)
     }
 
     /// The total time of the gates that ran.
@@ -90,7 +90,7 @@ impl Summary {
     pub fn failed(&self) -> Vec<&GateReport> {
         self.gates
             .iter()
-            .filter(|g| g.outcome.status == Status::Fail)
+            .filter(|g| g.verdict.status == Status::Fail)
             .collect()
     }
 
@@ -108,11 +108,11 @@ impl Summary {
         let _ = writeln!(out, "{:<width$}  result  {:>8}  reason", "gate", "seconds");
         let _ = writeln!(out, "{:-<width$}  ------  {:->8}  ------", "", "");
         for g in &self.gates {
-            let reason = g.outcome.reason.as_deref().unwrap_or("");
+            let reason = g.verdict.reason.as_deref().unwrap_or("");
             let line = format!(
                 "{:<width$}  {:<6}  {:>8.1}  {reason}",
                 g.name,
-                g.outcome.status.to_string(),
+                g.verdict.status.to_string(),
                 g.duration.as_secs_f64()
             );
             let _ = writeln!(out, "{}", line.trim_end());
@@ -151,11 +151,11 @@ impl Summary {
                 .iter()
                 .map(|g| JsonGate {
                     name: &g.name,
-                    status: g.outcome.status,
+                    status: g.verdict.status,
                     seconds: g.duration.as_secs_f64(),
                     tool_seconds: g.tools.as_secs_f64(),
-                    reason: g.outcome.reason.as_deref(),
-                    log_tail: &g.outcome.log_tail,
+                    reason: g.verdict.reason.as_deref(),
+                    log_tail: &g.verdict.log_tail,
                 })
                 .collect(),
         };
@@ -171,7 +171,7 @@ impl Summary {
         let skipped = self
             .gates
             .iter()
-            .filter(|g| g.outcome.status == Status::Skip)
+            .filter(|g| g.verdict.status == Status::Skip)
             .count();
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
@@ -189,8 +189,8 @@ impl Summary {
         for g in &self.gates {
             let name = xml_escape(&g.name);
             let time = g.duration.as_secs_f64();
-            let reason = xml_escape(g.outcome.reason.as_deref().unwrap_or(""));
-            match g.outcome.status {
+            let reason = xml_escape(g.verdict.reason.as_deref().unwrap_or(""));
+            match g.verdict.status {
                 Status::Pass => {
                     let _ = writeln!(
                         out,
@@ -202,7 +202,7 @@ impl Summary {
                         out,
                         "    <testcase name=\"{name}\" classname=\"gates\" time=\"{time:.3}\">"
                     );
-                    let body = xml_escape(&g.outcome.log_tail.join("\n"));
+                    let body = xml_escape(&g.verdict.log_tail.join("\n"));
                     let _ = writeln!(out, "      <failure message=\"{reason}\">{body}</failure>");
                     let _ = writeln!(out, "    </testcase>");
                 }
@@ -246,18 +246,18 @@ mod tests {
     fn sample() -> Summary {
         Summary {
             gates: vec![
-                GateReport::new("fmt", Outcome::pass(), Duration::from_millis(1200))
+                GateReport::new("fmt", GateVerdict::pass(), Duration::from_millis(1200))
                     .with_tools(Duration::from_millis(1150)),
                 GateReport::new(
                     "clippy",
-                    Outcome::fail("`cargo clippy` failed (exit status 101)")
+                    GateVerdict::fail("`cargo clippy` failed (exit status 101)")
                         .with_tail(vec!["error: unused <variable> & more".to_owned()]),
                     Duration::from_secs(30),
                 )
                 .with_tools(Duration::from_millis(29_900)),
                 GateReport::new(
                     "deny",
-                    Outcome::skip("no deny.toml at the workspace root"),
+                    GateVerdict::skip("no deny.toml at the workspace root"),
                     Duration::ZERO,
                 ),
             ],

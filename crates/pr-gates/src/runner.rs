@@ -11,7 +11,7 @@ use crate::args::{self, Args, Selection};
 use crate::builtin::{self, TidyExtras};
 use crate::config::describe_source;
 use crate::tidy::Finding;
-use crate::{Config, Context, Error, Gate, GateReport, Outcome, Summary, Workspace};
+use crate::{Config, Error, Gate, GateContext, GateReport, GateVerdict, Summary, Workspace};
 
 /// Assembles the gates of a workspace: the built-in ones, plus the project's own gates, tidy
 /// commands and tidy rules.
@@ -247,7 +247,7 @@ impl Gates {
             if let Some(reason) = skip {
                 summary.gates.push(GateReport::new(
                     gate.name(),
-                    Outcome::skip(reason),
+                    GateVerdict::skip(reason),
                     Duration::ZERO,
                 ));
                 continue;
@@ -255,20 +255,21 @@ impl Gates {
             let _ = writeln!(log, "==> {}: {}", gate.name(), gate.description());
             let _ = log.flush();
             let start = Instant::now();
-            let (outcome, tools) = {
-                let mut ctx = Context::new(&self.workspace, &self.config, log, packages.as_deref())
-                    .with_search_path(search_path.clone());
-                let outcome = gate.check(&mut ctx);
-                (outcome, ctx.tool_time())
+            let (verdict, tools) = {
+                let mut ctx =
+                    GateContext::new(&self.workspace, &self.config, log, packages.as_deref())
+                        .with_search_path(search_path.clone());
+                let verdict = gate.check(&mut ctx);
+                (verdict, ctx.tool_time())
             };
             let duration = start.elapsed();
             let _ = writeln!(
                 log,
                 "<== {}: {} in {:.1}s{}",
                 gate.name(),
-                outcome.status,
+                verdict.status,
                 duration.as_secs_f64(),
-                outcome
+                verdict
                     .reason
                     .as_deref()
                     .map(|r| format!(" ({r})"))
@@ -276,7 +277,7 @@ impl Gates {
             );
             summary
                 .gates
-                .push(GateReport::new(gate.name(), outcome, duration).with_tools(tools));
+                .push(GateReport::new(gate.name(), verdict, duration).with_tools(tools));
         }
         Ok(summary)
     }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::step::{Step, TAIL_LINES};
-use crate::{Context, Error};
+use crate::{Error, GateContext};
 
 /// The cargo tools the built-in gates may install, with the versions they install:
 /// `(crate, version)`. `[workspace.metadata.pr-gates.tools]` overrides a version.
@@ -26,7 +26,7 @@ pub(crate) fn is_installed(root: &Path, tool: &str) -> bool {
         .is_ok_and(|out| out.success)
 }
 
-pub(crate) fn pinned_version(ctx: &Context<'_>, tool: &str) -> Option<String> {
+pub(crate) fn pinned_version(ctx: &GateContext<'_>, tool: &str) -> Option<String> {
     ctx.config().tools.get(tool).cloned().or_else(|| {
         PINNED_TOOLS
             .iter()
@@ -35,7 +35,7 @@ pub(crate) fn pinned_version(ctx: &Context<'_>, tool: &str) -> Option<String> {
     })
 }
 
-pub(crate) fn ensure(ctx: &mut Context<'_>, tool: &str) -> Result<(), Error> {
+pub(crate) fn ensure(ctx: &mut GateContext<'_>, tool: &str) -> Result<(), Error> {
     if is_installed(ctx.workspace().root(), tool) {
         return Ok(());
     }

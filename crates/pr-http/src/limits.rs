@@ -60,11 +60,11 @@ impl CodedError for Refused {
         }
     }
 
-    fn retry(&self) -> pr_errors::Retry {
+    fn retry(&self) -> pr_errors::RetryClass {
         match self {
-            Self::Timeout(_) => pr_errors::Retry::TRANSIENT,
-            Self::BodyTooLarge(_) => pr_errors::Retry::Permanent,
-            Self::Overloaded(_) => pr_errors::Retry::after(Duration::from_secs(1)),
+            Self::Timeout(_) => pr_errors::RetryClass::TRANSIENT,
+            Self::BodyTooLarge(_) => pr_errors::RetryClass::Permanent,
+            Self::Overloaded(_) => pr_errors::RetryClass::after(Duration::from_secs(1)),
         }
     }
 }

@@ -11,7 +11,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::Error;
 use crate::audit::AuditLog;
-use crate::config::{Color, Every, FileConfig, Format, LoggingConfig, Stream};
+use crate::config::{Color, Every, FileConfig, LogFormat, LoggingConfig, Stream};
 use crate::filter::{Directives, LevelHandle, LevelState, parse_level};
 use crate::layer::{Output, PrLayer};
 use crate::output::{ConsoleSink, ConsoleTarget, FileSink, QueueSink, Sink, WriterSink};
@@ -63,7 +63,7 @@ impl Logging {
 struct ExtraWriter {
     name: String,
     level: LevelFilter,
-    format: Format,
+    format: LogFormat,
     writer: Box<dyn io::Write + Send>,
 }
 
@@ -109,7 +109,7 @@ impl LoggingBuilder {
         mut self,
         name: impl Into<String>,
         level: tracing::Level,
-        format: Format,
+        format: LogFormat,
         writer: impl io::Write + Send + 'static,
     ) -> Self {
         self.writers.push(ExtraWriter {
@@ -160,7 +160,7 @@ impl LoggingBuilder {
                     counters: Arc::clone(&counters),
                 }),
             };
-            let color = config.console.format == Format::Text
+            let color = config.console.format == LogFormat::Text
                 && match config.console.color {
                     Color::Always => true,
                     Color::Never => false,
@@ -248,8 +248,8 @@ impl LoggingBuilder {
         ));
         let layer = PrLayer {
             levels: Arc::clone(&levels),
-            json: outputs.iter().any(|o| o.format == Format::Json),
-            text: outputs.iter().any(|o| o.format == Format::Text),
+            json: outputs.iter().any(|o| o.format == LogFormat::Json),
+            text: outputs.iter().any(|o| o.format == LogFormat::Text),
             outputs,
             audit: audit.clone(),
             redactor: Arc::clone(&redactor),

@@ -106,7 +106,7 @@ pub enum Stream {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Format {
+pub enum LogFormat {
     /// One JSON object per line.
     #[default]
     Json,
@@ -140,7 +140,7 @@ pub struct ConsoleConfig {
     /// `stdout` or `stderr`.
     pub stream: Stream,
     /// `json` or `text`.
-    pub format: Format,
+    pub format: LogFormat,
     /// The most verbose level this output writes (`trace` writes whatever
     /// the filter lets through).
     pub level: String,
@@ -158,7 +158,7 @@ impl Default for ConsoleConfig {
         Self {
             enabled: true,
             stream: Stream::Stdout,
-            format: Format::Json,
+            format: LogFormat::Json,
             level: "trace".to_owned(),
             color: Color::Auto,
             queue: Some(QueueConfig::default()),
@@ -278,7 +278,7 @@ pub struct FileConfig {
     /// The most verbose level this file writes (`warn` for an error file).
     pub level: String,
     /// `json` or `text`.
-    pub format: Format,
+    pub format: LogFormat,
     /// When to rotate.
     pub rotation: RotationConfig,
     /// Which rotated files to keep.
@@ -299,7 +299,7 @@ impl Default for FileConfig {
         Self {
             path: PathBuf::from("logs/app.log"),
             level: "trace".to_owned(),
-            format: Format::Json,
+            format: LogFormat::Json,
             rotation: RotationConfig::default(),
             retention: RetentionConfig::default(),
             compress: true,

@@ -15,7 +15,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::audit::AuditLog;
-use crate::config::Format;
+use crate::config::LogFormat;
 use crate::filter::LevelState;
 use crate::json::{Escaper, escape_into, quoted};
 use crate::output::Sink;
@@ -27,7 +27,7 @@ use pr_core::time::Clock;
 #[derive(Debug)]
 pub(crate) struct Output {
     pub(crate) level: LevelFilter,
-    pub(crate) format: Format,
+    pub(crate) format: LogFormat,
     pub(crate) color: bool,
     pub(crate) sink: Arc<dyn Sink>,
 }
@@ -331,7 +331,7 @@ impl PrLayer {
             let color = self
                 .outputs
                 .iter()
-                .any(|o| o.color && o.format == Format::Text);
+                .any(|o| o.color && o.format == LogFormat::Text);
             if color {
                 tbuf.push_str(level_color(level));
             }
@@ -484,7 +484,7 @@ impl PrLayer {
         for output in &self.outputs {
             if meta.level() <= &output.level {
                 let line = match output.format {
-                    Format::Text => &text,
+                    LogFormat::Text => &text,
                     _ => &json,
                 };
                 output.sink.write_line(line.as_bytes());
@@ -552,7 +552,7 @@ where
             for output in &self.outputs {
                 if meta.level() <= &output.level {
                     let line = match output.format {
-                        Format::Text => &bufs.text,
+                        LogFormat::Text => &bufs.text,
                         _ => &bufs.json,
                     };
                     output.sink.write_line(line.as_bytes());

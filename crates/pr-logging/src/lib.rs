@@ -12,7 +12,7 @@
 //! # Examples
 //!
 //! ```
-//! use pr_logging::{FileConfig, Format, Logging, LoggingConfig};
+//! use pr_logging::{FileConfig, LogFormat, Logging, LoggingConfig};
 //!
 //! # fn main() -> Result<(), pr_logging::Error> {
 //! let dir = std::env::temp_dir().join(format!("pr-logging-doc-{}", std::process::id()));
@@ -108,7 +108,7 @@ pub use pr_core::time::Clock;
 pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
 pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
 pub use config::{
-    AuditConfig, Color, ConsoleConfig, Every, FileConfig, Format, LoggingConfig, QueueConfig,
+    AuditConfig, Color, ConsoleConfig, Every, FileConfig, LogFormat, LoggingConfig, QueueConfig,
     RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Stream,
     WhenFull,
 };

@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::{Format, Registry};
+use crate::{ExpositionFormat, Registry};
 
 /// Bodies smaller than this are sent uncompressed: gzip would not pay.
 const GZIP_MIN_BYTES: usize = 512;
@@ -34,7 +34,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(registry: Registry) -> Router<S>
 /// The `/metrics` handler, for mounting at another path.
 pub async fn metrics(State(registry): State<Registry>, headers: HeaderMap) -> Response {
     let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::from_accept(accept);
+    let format = ExpositionFormat::from_accept(accept);
     let body = registry.render(format);
     let gzip = headers
         .get(ACCEPT_ENCODING)

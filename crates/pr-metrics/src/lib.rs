@@ -26,14 +26,14 @@
 //!   [`Error::Lint`] with a code such as `metrics.counter_without_total`,
 //!   never a silent rewrite.
 //! - **Exposition** in Prometheus text 0.0.4 or `OpenMetrics` 1.0, chosen by
-//!   [`Format::from_accept`]; HELP from `describe_*`, units, global labels
+//!   [`ExpositionFormat::from_accept`]; HELP from `describe_*`, units, global labels
 //!   (service, instance) on every series, `+Inf` always equal to `_count`.
 //! - **Snapshots** of every metric with its statistics, as serde data.
 //!
 //! # Examples
 //!
 //! ```
-//! use pr_metrics::{Format, MetricKind, Registry};
+//! use pr_metrics::{ExpositionFormat, MetricKind, Registry};
 //!
 //! # fn main() -> Result<(), pr_metrics::Error> {
 //! let registry = Registry::builder().global_label("service", "checkout").build()?;
@@ -62,7 +62,7 @@
 //! let err = registry.counter("http_requests", &[]).unwrap_err();
 //! assert_eq!(pr_errors::CodedError::code(&err).as_str(), "metrics.counter_without_total");
 //!
-//! let text = registry.render(Format::Prometheus);
+//! let text = registry.render(ExpositionFormat::Prometheus);
 //! assert!(text.contains(r#"http_requests_total{service="checkout",method="GET"} 1"#));
 //! assert!(text.contains(r#"jobs_done_total{service="checkout",queue="mail"} 3"#));
 //!
@@ -141,7 +141,7 @@ pub use sketch::QUANTILE_RELATIVE_ERROR;
 pub use snapshot::{
     Bucket, FamilySnapshot, HistogramSnapshot, SeriesSnapshot, SeriesValue, Snapshot,
 };
-pub use text::Format;
+pub use text::ExpositionFormat;
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

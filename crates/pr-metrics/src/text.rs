@@ -11,7 +11,7 @@ use pr_core::sync::read;
 /// An exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Format {
+pub enum ExpositionFormat {
     /// Prometheus text format 0.0.4.
     #[default]
     Prometheus,
@@ -19,7 +19,7 @@ pub enum Format {
     OpenMetrics,
 }
 
-impl Format {
+impl ExpositionFormat {
     /// The `Content-Type` of a response in this format.
     #[must_use]
     pub const fn content_type(self) -> &'static str {
@@ -60,7 +60,7 @@ impl Format {
     }
 }
 
-impl fmt::Display for Format {
+impl fmt::Display for ExpositionFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Prometheus => "prometheus",
@@ -70,12 +70,12 @@ impl fmt::Display for Format {
 }
 
 /// Escapes HELP text: backslash and newline (and, in `OpenMetrics`, the quote).
-fn escape_help(out: &mut String, help: &str, format: Format) {
+fn escape_help(out: &mut String, help: &str, format: ExpositionFormat) {
     for c in help.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
-            '"' if format == Format::OpenMetrics => out.push_str("\\\""),
+            '"' if format == ExpositionFormat::OpenMetrics => out.push_str("\\\""),
             c => out.push(c),
         }
     }
@@ -118,25 +118,25 @@ impl Registry {
     /// Renders every metric in `format`. Runs [`upkeep`](Self::upkeep)
     /// first. Safe to call from many threads at once.
     #[must_use]
-    pub fn render(&self, format: Format) -> String {
+    pub fn render(&self, format: ExpositionFormat) -> String {
         let mut out = String::new();
         self.render_into(&mut out, format);
         out
     }
 
     /// Renders every metric into `out` (appending).
-    pub fn render_into(&self, out: &mut String, format: Format) {
+    pub fn render_into(&self, out: &mut String, format: ExpositionFormat) {
         self.upkeep();
         let families = read(&self.inner.families);
         for family in families.values() {
             self.render_family(out, family, format);
         }
-        if format == Format::OpenMetrics {
+        if format == ExpositionFormat::OpenMetrics {
             out.push_str("# EOF\n");
         }
     }
 
-    fn render_family(&self, out: &mut String, family: &Family, format: Format) {
+    fn render_family(&self, out: &mut String, family: &Family, format: ExpositionFormat) {
         let series = read(&family.series);
         let overflow = family.overflow.get();
         if series.is_empty() && overflow.is_none() {
@@ -146,7 +146,7 @@ impl Registry {
         let name = family.name.as_str();
         // `OpenMetrics` names a counter family without `_total`.
         let family_name = match (format, family.kind) {
-            (Format::OpenMetrics, MetricKind::Counter) => {
+            (ExpositionFormat::OpenMetrics, MetricKind::Counter) => {
                 name.strip_suffix("_total").unwrap_or(name)
             }
             _ => name,
@@ -163,7 +163,7 @@ impl Registry {
         out.push(' ');
         out.push_str(family.kind.as_str());
         out.push('\n');
-        if format == Format::OpenMetrics
+        if format == ExpositionFormat::OpenMetrics
             && let Some(unit) = meta.unit
         {
             out.push_str("# UNIT ");
@@ -183,10 +183,10 @@ impl Registry {
         family: &Family,
         name: &str,
         series: &Series,
-        format: Format,
+        format: ExpositionFormat,
     ) {
         let labels = series.labels_text.as_str();
-        let om = format == Format::OpenMetrics;
+        let om = format == ExpositionFormat::OpenMetrics;
         match &series.cell {
             CellRef::Counter(cell) => {
                 push_series_start(out, name, if om { "_total" } else { "" }, labels, None);
@@ -247,23 +247,34 @@ mod tests {
         let prometheus_scraper = "application/openmetrics-text;version=1.0.0;q=0.5,\
             application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
         assert_eq!(
-            Format::from_accept(Some(prometheus_scraper)),
-            Format::OpenMetrics
-        );
-        assert_eq!(Format::from_accept(Some("text/plain")), Format::Prometheus);
-        assert_eq!(Format::from_accept(Some("*/*")), Format::Prometheus);
-        assert_eq!(Format::from_accept(None), Format::Prometheus);
-        assert_eq!(
-            Format::from_accept(Some("application/openmetrics-text")),
-            Format::OpenMetrics
+            ExpositionFormat::from_accept(Some(prometheus_scraper)),
+            ExpositionFormat::OpenMetrics
         );
         assert_eq!(
-            Format::from_accept(Some("application/openmetrics-text;q=0,text/plain")),
-            Format::Prometheus
+            ExpositionFormat::from_accept(Some("text/plain")),
+            ExpositionFormat::Prometheus
         );
         assert_eq!(
-            Format::from_accept(Some("text/plain;q=0.9, application/openmetrics-text;q=0.5")),
-            Format::Prometheus
+            ExpositionFormat::from_accept(Some("*/*")),
+            ExpositionFormat::Prometheus
+        );
+        assert_eq!(
+            ExpositionFormat::from_accept(None),
+            ExpositionFormat::Prometheus
+        );
+        assert_eq!(
+            ExpositionFormat::from_accept(Some("application/openmetrics-text")),
+            ExpositionFormat::OpenMetrics
+        );
+        assert_eq!(
+            ExpositionFormat::from_accept(Some("application/openmetrics-text;q=0,text/plain")),
+            ExpositionFormat::Prometheus
+        );
+        assert_eq!(
+            ExpositionFormat::from_accept(Some(
+                "text/plain;q=0.9, application/openmetrics-text;q=0.5"
+            )),
+            ExpositionFormat::Prometheus
         );
     }
 
@@ -301,7 +312,7 @@ mod tests {
 
         #[test]
         fn accept_never_panics(header in ".*") {
-            let _ = Format::from_accept(Some(&header));
+            let _ = ExpositionFormat::from_accept(Some(&header));
         }
     }
 
@@ -317,7 +328,7 @@ mod tests {
         escape_label_value(&mut out, "a\"b\\c\nd");
         assert_eq!(out, r#"a\"b\\c\nd"#);
         let mut out = String::new();
-        escape_help(&mut out, "x \"y\" \\ \n", Format::Prometheus);
+        escape_help(&mut out, "x \"y\" \\ \n", ExpositionFormat::Prometheus);
         assert_eq!(out, r#"x "y" \\ \n"#);
     }
 }

@@ -139,7 +139,7 @@ impl fmt::Display for State {
 /// How one call counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum CallOutcome {
     /// A success (still slow if it took longer than the slow-call duration).
     Success,
     /// A failure.
@@ -298,7 +298,7 @@ impl fmt::Debug for Permit<'_> {
 impl Permit<'_> {
     /// Records the call's outcome.
     #[inline]
-    pub fn record(mut self, outcome: Outcome) {
+    pub fn record(mut self, outcome: CallOutcome) {
         if let Some(raw) = self.raw.take() {
             self.breaker.record(raw, outcome);
         }
@@ -512,7 +512,7 @@ impl CircuitBreaker {
         clippy::needless_pass_by_value,
         reason = "taking the permit by value ends its use: it cannot be recorded twice"
     )]
-    pub fn record(&self, permit: RawPermit, outcome: Outcome) {
+    pub fn record(&self, permit: RawPermit, outcome: CallOutcome) {
         let inner = &*self.0;
         match permit.kind {
             Kind::Unrecorded => {}
@@ -520,9 +520,9 @@ impl CircuitBreaker {
                 let slow = inner.slow_nanos != u64::MAX
                     && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
                 let code = match outcome {
-                    Outcome::Ignored => return,
-                    Outcome::Success => RECORDED,
-                    Outcome::Failure => RECORDED | FAILURE,
+                    CallOutcome::Ignored => return,
+                    CallOutcome::Success => RECORDED,
+                    CallOutcome::Failure => RECORDED | FAILURE,
                 } | if slow { SLOW } else { 0 };
                 #[cfg(feature = "metrics")]
                 inner.metrics.outcome(code);
@@ -555,12 +555,12 @@ impl CircuitBreaker {
         }
     }
 
-    fn record_probe(&self, permit: &RawPermit, slot: usize, token: u64, outcome: Outcome) {
+    fn record_probe(&self, permit: &RawPermit, slot: usize, token: u64, outcome: CallOutcome) {
         let inner = &*self.0;
         let Some(lease) = inner.leases.get(slot) else {
             return;
         };
-        if outcome == Outcome::Ignored {
+        if outcome == CallOutcome::Ignored {
             self.release(RawPermit { ..*permit });
             return;
         }
@@ -578,7 +578,7 @@ impl CircuitBreaker {
         }
         let slow = inner.slow_nanos != u64::MAX
             && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
-        if outcome == Outcome::Failure {
+        if outcome == CallOutcome::Failure {
             inner.probe_failures.fetch_add(1, Ordering::AcqRel);
         }
         if slow {
@@ -765,8 +765,8 @@ impl CircuitBreaker {
         fut: impl Future<Output = Result<T, E>>,
     ) -> Result<T, CallError<E>> {
         self.call_with(fut, |outcome| match outcome {
-            Ok(_) => Outcome::Success,
-            Err(_) => Outcome::Failure,
+            Ok(_) => CallOutcome::Success,
+            Err(_) => CallOutcome::Failure,
         })
         .await
     }
@@ -780,7 +780,7 @@ impl CircuitBreaker {
     pub async fn call_with<T, E>(
         &self,
         fut: impl Future<Output = Result<T, E>>,
-        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+        classify: impl FnOnce(&Result<T, E>) -> CallOutcome,
     ) -> Result<T, CallError<E>> {
         let permit = self.try_acquire()?;
         let outcome = fut.await;
@@ -800,9 +800,9 @@ impl CircuitBreaker {
         let permit = self.try_acquire()?;
         let outcome = op();
         permit.record(if outcome.is_ok() {
-            Outcome::Success
+            CallOutcome::Success
         } else {
-            Outcome::Failure
+            CallOutcome::Failure
         });
         outcome.map_err(CallError::Inner)
     }

@@ -73,7 +73,7 @@ use store::{REMOVED, REMOVED_FRAME, Slot, State, removal_frame};
 /// let dlq: Dlq<String> = Dlq::open(DlqConfig::new(&dir))?;
 /// dlq.push(&DeadLetter::with_code("order 42".to_owned(), "payments.declined", "card declined"))?;
 /// assert_eq!(dlq.len(), 1);
-/// let report = dlq.replay(|record| {
+/// let report = dlq.replay_blocking(|record| {
 ///     assert_eq!(record.letter.payload, "order 42");
 ///     Ok::<(), std::io::Error>(())
 /// })?;
@@ -470,16 +470,13 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         Ok(removed.len() as u64)
     }
 
-    /// Hands each record held now to `handler`, oldest first, and removes
-    /// it once the handler returns `Ok` (at least once: a crash between the
-    /// two replays it again; use the idempotency key). A record whose
-    /// handler fails stays, and the replay goes on with the next.
+    /// As [`replay`](Self::replay), with a blocking handler, on the calling
+    /// thread.
     ///
     /// # Errors
     ///
-    /// [`Error::DlqIo`] or [`Error::DlqCodec`] when a record cannot be read
-    /// or removed.
-    pub fn replay<E>(
+    /// As [`replay`](Self::replay).
+    pub fn replay_blocking<E>(
         &self,
         mut handler: impl FnMut(&DlqRecord<T>) -> Result<(), E>,
     ) -> Result<ReplayReport, Error> {
@@ -496,12 +493,17 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         Ok(report)
     }
 
-    /// As [`replay`](Self::replay), with an async handler.
+    /// Hands each record held now to `handler`, oldest first, and removes
+    /// it once the handler returns `Ok` (at least once: a crash between the
+    /// two replays it again; use the idempotency key). A record whose
+    /// handler fails stays, and the replay goes on with the next.
+    /// [`replay_blocking`](Self::replay_blocking) takes a blocking handler.
     ///
     /// # Errors
     ///
-    /// As [`replay`](Self::replay).
-    pub async fn replay_async<E, F, Fut>(&self, mut handler: F) -> Result<ReplayReport, Error>
+    /// [`Error::DlqIo`] or [`Error::DlqCodec`] when a record cannot be read
+    /// or removed.
+    pub async fn replay<E, F, Fut>(&self, mut handler: F) -> Result<ReplayReport, Error>
     where
         F: FnMut(DlqRecord<T>) -> Fut,
         Fut: Future<Output = Result<(), E>>,

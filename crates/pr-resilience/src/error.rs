@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pr_errors::{CodeInfo, CodedError, Retry};
+use pr_errors::{CodeInfo, CodedError, RetryClass};
 
 pr_errors::codes! {
     /// Every code pr-resilience defines.
@@ -238,16 +238,16 @@ impl CodedError for Error {
         }
     }
 
-    fn retry(&self) -> Retry {
+    fn retry(&self) -> RetryClass {
         match self {
             Self::CircuitOpen { retry_after, .. }
             | Self::NoProvider { retry_after, .. }
             | Self::RateLimited { retry_after }
-            | Self::LimiterUnavailable { retry_after, .. } => Retry::after(*retry_after),
+            | Self::LimiterUnavailable { retry_after, .. } => RetryClass::after(*retry_after),
             Self::Rejected {
                 retry_after: Some(wait),
                 ..
-            } => Retry::after(*wait),
+            } => RetryClass::after(*wait),
             _ => self.info().retry,
         }
     }
@@ -353,7 +353,7 @@ impl<E: CodedError + 'static> CodedError for CallError<E> {
         }
     }
 
-    fn retry(&self) -> Retry {
+    fn retry(&self) -> RetryClass {
         match self {
             Self::Rejected(error) => error.retry(),
             Self::Inner(error) => error.retry(),

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::breaker::CallOutcome;
 use crate::breaker::CircuitBreaker;
-use crate::breaker::Outcome;
 use crate::retry::RetryBudget;
 use crate::{CallError, Error};
 
@@ -111,11 +111,11 @@ impl Failover {
             }
             match op(name).await {
                 Ok(value) => {
-                    permit.record(Outcome::Success);
+                    permit.record(CallOutcome::Success);
                     return Ok(value);
                 }
                 Err(error) => {
-                    permit.record(Outcome::Failure);
+                    permit.record(CallOutcome::Failure);
                     tracing::debug!(target: "pr_resilience::failover", chain = %self.name, provider = %name, "failover.failed");
                     last_error = Some(error);
                 }

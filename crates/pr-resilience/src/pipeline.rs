@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::breaker::Outcome;
+use crate::breaker::CallOutcome;
 use crate::breaker::{BreakerBuilder, CircuitBreaker, SlidingWindow};
 use crate::bulkhead::Bulkhead;
 use crate::retry::{Backoff, Jitter, Retry};
@@ -32,15 +32,15 @@ impl<T, E> Classify<T, E> for NoRetry {
 }
 
 /// How a pipeline's breaker counts one attempt. Implemented by
-/// [`Failures`] (the default) and every `Fn(&Result<T, CallError<E>>) -> Outcome`.
+/// [`Failures`] (the default) and every `Fn(&Result<T, CallError<E>>) -> CallOutcome`.
 pub trait RecordOutcome<T, E> {
     /// How this attempt counts.
-    fn outcome(&self, attempt: &Result<T, CallError<E>>) -> Outcome;
+    fn outcome(&self, attempt: &Result<T, CallError<E>>) -> CallOutcome;
 }
 
-impl<T, E, F: Fn(&Result<T, CallError<E>>) -> Outcome> RecordOutcome<T, E> for F {
+impl<T, E, F: Fn(&Result<T, CallError<E>>) -> CallOutcome> RecordOutcome<T, E> for F {
     #[inline]
-    fn outcome(&self, attempt: &Result<T, CallError<E>>) -> Outcome {
+    fn outcome(&self, attempt: &Result<T, CallError<E>>) -> CallOutcome {
         self(attempt)
     }
 }
@@ -52,13 +52,13 @@ pub struct Failures;
 
 impl<T, E> RecordOutcome<T, E> for Failures {
     #[inline]
-    fn outcome(&self, attempt: &Result<T, CallError<E>>) -> Outcome {
+    fn outcome(&self, attempt: &Result<T, CallError<E>>) -> CallOutcome {
         match attempt {
-            Ok(_) => Outcome::Success,
+            Ok(_) => CallOutcome::Success,
             Err(CallError::Inner(_) | CallError::Rejected(Error::Timeout { .. })) => {
-                Outcome::Failure
+                CallOutcome::Failure
             }
-            Err(CallError::Rejected(_)) => Outcome::Ignored,
+            Err(CallError::Rejected(_)) => CallOutcome::Ignored,
         }
     }
 }

@@ -158,7 +158,7 @@ fn stats_are_exact_against_a_counted_workload() {
     }
     // 30 loads of 7 ms each (20 succeed, 10 fail), then 20 hits on them.
     for k in 1_000..1_030 {
-        let r = cache.try_get_or_insert_with(k, || {
+        let r = cache.try_get_or_insert_with_blocking(k, || {
             clock.advance(Duration::from_millis(7));
             if k % 3 == 0 { Err("no") } else { Ok(k) }
         });
@@ -166,7 +166,7 @@ fn stats_are_exact_against_a_counted_workload() {
     }
     for k in 1_000..1_030 {
         if k % 3 != 0 {
-            assert_eq!(cache.get_or_insert_with(k, || unreachable!()), k);
+            assert_eq!(cache.get_or_insert_with_blocking(k, || unreachable!()), k);
         }
     }
     cache.invalidate(&1);
@@ -199,7 +199,7 @@ fn a_thousand_threads_run_one_loader() {
         for _ in 0..1_000 {
             s.spawn(|| {
                 barrier.wait();
-                let v = cache.get_or_insert_with("hot".to_owned(), || {
+                let v = cache.get_or_insert_with_blocking("hot".to_owned(), || {
                     runs.fetch_add(1, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(5));
                     99
@@ -226,7 +226,7 @@ async fn a_thousand_tasks_run_one_async_loader_and_share_its_error() {
         let runs = Arc::clone(&runs);
         tasks.push(tokio::spawn(async move {
             cache
-                .get_or_insert_with_async("hot".to_owned(), || async {
+                .get_or_insert_with("hot".to_owned(), || async {
                     runs.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     7
@@ -246,7 +246,7 @@ async fn a_thousand_tasks_run_one_async_loader_and_share_its_error() {
         let runs = Arc::clone(&runs);
         tasks.push(tokio::spawn(async move {
             cache
-                .try_get_or_insert_with_async("bad".to_owned(), || async {
+                .try_get_or_insert_with("bad".to_owned(), || async {
                     runs.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     Err::<u64, _>("backend down")
@@ -259,7 +259,7 @@ async fn a_thousand_tasks_run_one_async_loader_and_share_its_error() {
     }
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     let again = cache
-        .try_get_or_insert_with_async("bad".to_owned(), || async { Ok::<_, &str>(1) })
+        .try_get_or_insert_with("bad".to_owned(), || async { Ok::<_, &str>(1) })
         .await;
     assert_eq!(again.unwrap(), 1);
     let stats = cache.snapshot().unwrap();
@@ -273,12 +273,14 @@ async fn a_thousand_tasks_run_one_async_loader_and_share_its_error() {
 fn sync_errors_are_not_cached() {
     let cache: MemoryCache<u8, u8> = MemoryCache::builder().build().unwrap();
     assert_eq!(
-        *cache.try_get_or_insert_with(1, || Err("no")).unwrap_err(),
+        *cache
+            .try_get_or_insert_with_blocking(1, || Err("no"))
+            .unwrap_err(),
         "no"
     );
     assert_eq!(
         cache
-            .try_get_or_insert_with(1, || Ok::<_, &str>(5))
+            .try_get_or_insert_with_blocking(1, || Ok::<_, &str>(5))
             .unwrap(),
         5
     );
@@ -286,7 +288,7 @@ fn sync_errors_are_not_cached() {
     let negative: MemoryCache<u8, Result<u8, String>> = MemoryCache::builder().build().unwrap();
     negative.insert_with_ttl(1, Err("not found".to_owned()), Duration::from_secs(5));
     assert_eq!(
-        negative.get_or_insert_with(1, || Ok(1)),
+        negative.get_or_insert_with_blocking(1, || Ok(1)),
         Err("not found".to_owned())
     );
 }
@@ -631,7 +633,7 @@ proptest::proptest! {
                     }
                 }
                 _ => {
-                    let got = cache.get_or_insert_with(k, || v);
+                    let got = cache.get_or_insert_with_blocking(k, || v);
                     if let std::collections::hash_map::Entry::Vacant(e) = model.entry(k) {
                         misses += 1;
                         loads += 1;
@@ -709,7 +711,7 @@ fn sync_stale_while_revalidate_refreshes_once_on_a_thread() {
     };
     assert_eq!(
         cache
-            .get_or_refresh_sync("k".to_owned(), loader(1))
+            .get_or_refresh_blocking("k".to_owned(), loader(1))
             .unwrap(),
         1
     );
@@ -718,7 +720,7 @@ fn sync_stale_while_revalidate_refreshes_once_on_a_thread() {
         // The old value at once, while the one refresh waits at the gate.
         assert_eq!(
             cache
-                .get_or_refresh_sync("k".to_owned(), loader(2))
+                .get_or_refresh_blocking("k".to_owned(), loader(2))
                 .unwrap(),
             1
         );
@@ -748,7 +750,7 @@ fn a_thousand_threads_run_one_loader_through_the_window() {
         for _ in 0..1_000 {
             s.spawn(|| {
                 barrier.wait();
-                let v = cache.get_or_insert_with("hot".to_owned(), || {
+                let v = cache.get_or_insert_with_blocking("hot".to_owned(), || {
                     runs.fetch_add(1, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(5));
                     99
@@ -766,13 +768,13 @@ fn a_thousand_threads_run_one_loader_through_the_window() {
     // Errors are shared by waiters, and not cached.
     assert_eq!(
         *cache
-            .try_get_or_insert_with("bad".to_owned(), || Err::<u64, _>("no"))
+            .try_get_or_insert_with_blocking("bad".to_owned(), || Err::<u64, _>("no"))
             .unwrap_err(),
         "no"
     );
     assert_eq!(
         cache
-            .try_get_or_insert_with("bad".to_owned(), || Ok::<_, &str>(1))
+            .try_get_or_insert_with_blocking("bad".to_owned(), || Ok::<_, &str>(1))
             .unwrap(),
         1
     );
@@ -780,7 +782,7 @@ fn a_thousand_threads_run_one_loader_through_the_window() {
     for i in 0..1_000 {
         cache.insert(format!("other{i}"), i);
     }
-    let loaded = cache.get_or_insert_with("fresh".to_owned(), || 5);
+    let loaded = cache.get_or_insert_with_blocking("fresh".to_owned(), || 5);
     assert_eq!(loaded, 5);
     cache.run_pending_tasks();
     assert_eq!(cache.get("fresh"), Some(5));
@@ -862,7 +864,7 @@ fn a_panicking_sync_loader_does_not_hang_its_waiters() {
                     s.spawn(|| {
                         barrier.wait();
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            cache.get_or_insert_with("k".to_owned(), || {
+                            cache.get_or_insert_with_blocking("k".to_owned(), || {
                                 if first.swap(false, Ordering::SeqCst) {
                                     std::thread::sleep(Duration::from_millis(5));
                                     panic!("loader bug");
@@ -892,7 +894,7 @@ async fn a_panicking_async_loader_does_not_hang_its_waiters() {
             let first = Arc::clone(&first);
             tokio::spawn(async move {
                 cache
-                    .get_or_insert_with_async("k".to_owned(), || async move {
+                    .get_or_insert_with("k".to_owned(), || async move {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         assert!(!first.swap(false, Ordering::SeqCst), "loader bug");
                         7

@@ -135,7 +135,7 @@ fn published_metrics_match_the_stats() {
     cache.insert(1, 1);
     let _ = cache.get(&1);
     let _ = cache.get(&2);
-    let _ = cache.get_or_insert_with(3, || 3);
+    let _ = cache.get_or_insert_with_blocking(3, || 3);
     cache.invalidate(&1);
     cache.publish_metrics();
     assert_eq!(capture.value("pr_cache_hits_total{cache=users}"), 1);

@@ -99,16 +99,16 @@ fn memoized_sync_function_runs_once_per_argument() {
         },
     );
     for _ in 0..3 {
-        assert_eq!(slow_square.call(4), 16);
-        assert_eq!(slow_square.call(5), 25);
+        assert_eq!(slow_square.call_blocking(4), 16);
+        assert_eq!(slow_square.call_blocking(5), 25);
     }
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     assert_eq!(slow_square.cache().snapshot().unwrap().hits, 4);
     let parse = memoize(MemoryCache::builder().build().unwrap(), |s: &String| {
         s.parse::<u32>()
     });
-    assert_eq!(parse.try_call("12".to_owned()).unwrap(), 12);
-    assert!(parse.try_call("x".to_owned()).is_err());
+    assert_eq!(parse.try_call_blocking("12".to_owned()).unwrap(), 12);
+    assert!(parse.try_call_blocking("x".to_owned()).is_err());
     parse.cache().run_pending_tasks();
     assert_eq!(parse.cache().entry_count(), 1);
 }
@@ -131,7 +131,7 @@ async fn memoized_async_function_runs_once_per_argument() {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let fetch = Arc::clone(&fetch);
-        tasks.push(tokio::spawn(async move { fetch.call_async(i % 5).await }));
+        tasks.push(tokio::spawn(async move { fetch.call(i % 5).await }));
     }
     for (i, t) in tasks.into_iter().enumerate() {
         assert_eq!(t.await.unwrap(), format!("user {}", i % 5));
@@ -141,8 +141,8 @@ async fn memoized_async_function_runs_once_per_argument() {
         MemoryCache::builder().build().unwrap(),
         |n: u32| async move { if n == 0 { Err("zero") } else { Ok(n) } },
     );
-    assert_eq!(*failing.try_call_async(0).await.unwrap_err(), "zero");
-    assert_eq!(failing.try_call_async(3).await.unwrap(), 3);
+    assert_eq!(*failing.try_call(0).await.unwrap_err(), "zero");
+    assert_eq!(failing.try_call(3).await.unwrap(), 3);
 }
 
 /// A file tier whose reads wait at a gate after reading, to order a read

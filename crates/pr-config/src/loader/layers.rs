@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{ConfigLoader, FileSpec, REDACTED};
 use crate::error::{FILE_MISSING, IO, PARSE_FAILED};
 use crate::explain::{Entry, Explanation};
-use crate::format::{self, Format};
+use crate::format::{self, FileFormat};
 use crate::{Problem, Source, tree};
 
 #[derive(Debug)]
@@ -187,7 +187,7 @@ fn file_layer(spec: &FileSpec, problems: &mut Vec<Problem>) -> Option<Layer> {
             return None;
         }
     };
-    let Some(format) = Format::from_path(path) else {
+    let Some(format) = FileFormat::from_path(path) else {
         problems.push(Problem::new(
             "",
             whole,

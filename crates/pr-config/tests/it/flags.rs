@@ -2,7 +2,7 @@
 //! workspace root): gradual and flexible rollouts (03, 04, 10), variants (08)
 //! and custom stickiness (12).
 
-use pr_config::{Context, Flag, Flags};
+use pr_config::{Flag, FlagContext, Flags};
 use serde_json::Value;
 
 /// A specification file of `testdata/feature-flags/`; fails naming the path
@@ -29,7 +29,7 @@ fn run(name: &str) -> (usize, usize, Vec<String>) {
     let (mut passed, mut total, mut failures) = (0, 0, Vec::new());
     for test in spec["tests"].as_array().into_iter().flatten() {
         total += 1;
-        let ctx: Context = serde_json::from_value(test["context"].clone()).unwrap();
+        let ctx: FlagContext = serde_json::from_value(test["context"].clone()).unwrap();
         let got = flags.is_enabled(test["toggleName"].as_str().unwrap(), &ctx);
         if Value::Bool(got) == test["expectedResult"] {
             passed += 1;
@@ -39,7 +39,7 @@ fn run(name: &str) -> (usize, usize, Vec<String>) {
     }
     for test in spec["variantTests"].as_array().into_iter().flatten() {
         total += 1;
-        let ctx: Context = serde_json::from_value(test["context"].clone()).unwrap();
+        let ctx: FlagContext = serde_json::from_value(test["context"].clone()).unwrap();
         let got = flags.variant(test["toggleName"].as_str().unwrap(), &ctx);
         let want = &test["expectedResult"];
         let ok = want["name"] == got.name
@@ -105,15 +105,15 @@ fn flags_load_with_the_configuration_and_env_overrides_apply() {
         .load()
         .unwrap()
         .into_inner();
-    assert!(!app.flags.is_enabled("beta", &Context::user("1")));
+    assert!(!app.flags.is_enabled("beta", &FlagContext::user("1")));
     let on = (0..1000)
         .filter(|i| {
             app.flags
-                .is_enabled("new_checkout", &Context::user(i.to_string()))
+                .is_enabled("new_checkout", &FlagContext::user(i.to_string()))
         })
         .count();
     assert!((400..600).contains(&on), "{on}");
     app.flags
         .apply_env_overrides("APP", [("APP_FEATURE_BETA", "true")]);
-    assert!(app.flags.is_enabled("beta", &Context::user("1")));
+    assert!(app.flags.is_enabled("beta", &FlagContext::user("1")));
 }

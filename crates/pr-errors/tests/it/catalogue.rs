@@ -1,6 +1,6 @@
 //! The `codes!` macro used from another crate, and catalogue checks.
 
-use pr_errors::{Catalogue, Retry, check_unique, render_markdown};
+use pr_errors::{Catalogue, RetryClass, check_unique, render_markdown};
 
 use crate::support;
 
@@ -10,9 +10,9 @@ fn macro_builds_entries_and_catalogue_in_the_callers_crate() {
     assert_eq!(support::CODES.entries.len(), 2);
     assert_eq!(support::PUBLIC.code.as_str(), "test.public");
     assert_eq!(support::PUBLIC.status.as_u16(), 422);
-    assert_eq!(support::PUBLIC.retry, Retry::Permanent);
+    assert_eq!(support::PUBLIC.retry, RetryClass::Permanent);
     assert!(support::CODES.find("test.public").unwrap().public);
-    assert_eq!(support::PRIVATE.retry, Retry::TRANSIENT);
+    assert_eq!(support::PRIVATE.retry, RetryClass::TRANSIENT);
     assert!(!support::CODES.find("test.private").unwrap().public);
     assert_eq!(
         support::PRIVATE.meaning,

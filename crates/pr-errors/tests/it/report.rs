@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use pr_errors::{CodedError, Report, ResultExt, Retry, chain};
+use pr_errors::{CodedError, Report, ResultExt, RetryClass, chain};
 use proptest::prelude::*;
 
 use crate::support::{Node, expected_one_line};
@@ -27,7 +27,7 @@ fn one_line_has_every_cause() {
     assert_eq!(report.to_string(), "a: b: c");
     assert_eq!(report.chain().count(), 3);
     assert_eq!(report.code().as_str(), "test.private");
-    assert_eq!(report.retry(), Retry::TRANSIENT);
+    assert_eq!(report.retry(), RetryClass::TRANSIENT);
 }
 
 #[test]
@@ -65,8 +65,8 @@ fn context_keeps_code_retry_and_downcasts() {
         fn info(&self) -> &'static pr_errors::CodeInfo {
             &crate::support::PRIVATE
         }
-        fn retry(&self) -> Retry {
-            Retry::after(Duration::from_secs(3))
+        fn retry(&self) -> RetryClass {
+            RetryClass::after(Duration::from_secs(3))
         }
     }
 

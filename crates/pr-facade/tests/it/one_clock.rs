@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pr_cache::MemoryCache;
 use pr_core::time::ManualClock;
-use pr_resilience::breaker::{CircuitBreaker, Outcome, SlidingWindow, State};
+use pr_resilience::breaker::{CallOutcome, CircuitBreaker, SlidingWindow, State};
 use pr_resilience::rate::{Denied, Gcra, Quota, RateLimiter};
 
 #[test]
@@ -30,7 +30,7 @@ fn one_manual_clock_moves_a_cache_a_breaker_and_a_limiter() {
 
     cache.insert("answer", 42);
     for _ in 0..2 {
-        breaker.try_acquire().unwrap().record(Outcome::Failure);
+        breaker.try_acquire().unwrap().record(CallOutcome::Failure);
     }
     limiter.check().unwrap();
     assert_eq!(breaker.state(), State::Open);

@@ -1,7 +1,7 @@
 //! The runner end to end on a throwaway workspace, with the gates that need no compilation
 //! (fmt, tidy) and the ones that skip themselves (deny without deny.toml, bench without benches).
 
-use pr_gates::{Args, Config, Finding, Gate, Gates, Outcome, Status};
+use pr_gates::{Args, Config, Finding, Gate, GateVerdict, Gates, Status};
 
 use crate::support::Scratch;
 
@@ -21,8 +21,8 @@ fn with_config(config: &str) -> (Scratch, pr_gates::GatesBuilder) {
 fn status(summary: &pr_gates::Summary, gate: &str) -> (Status, String) {
     let report = summary.gates.iter().find(|g| g.name == gate).unwrap();
     (
-        report.outcome.status,
-        report.outcome.reason.clone().unwrap_or_default(),
+        report.verdict.status,
+        report.verdict.reason.clone().unwrap_or_default(),
     )
 }
 
@@ -44,7 +44,7 @@ fn fmt_fails_on_a_misformatted_file_and_passes_once_fixed() {
         reason.starts_with("`cargo fmt --check -p good` failed"),
         "{reason}"
     );
-    assert!(!summary.gates[0].outcome.log_tail.is_empty());
+    assert!(!summary.gates[0].verdict.log_tail.is_empty());
     assert_eq!(
         status(&summary, "clippy"),
         (Status::Skip, "not in --only".to_owned())
@@ -104,7 +104,7 @@ fn tidy_runs_the_project_rules_and_commands() {
         .iter()
         .find(|g| g.name == "tidy")
         .unwrap()
-        .outcome
+        .verdict
         .log_tail;
     assert!(tail.iter().any(|l| l == "broken layering"), "{tail:?}");
 }
@@ -195,7 +195,7 @@ fn custom_gates_run_after_the_builtin_ones_and_names_are_unique() {
         .config(Config::default())
         .gate(Gate::new("custom", "a project gate", |ctx| {
             ctx.say("custom ran");
-            Outcome::pass_with("all good")
+            GateVerdict::pass_with("all good")
         }))
         .build()
         .unwrap();
@@ -210,7 +210,7 @@ fn custom_gates_run_after_the_builtin_ones_and_names_are_unique() {
 
     let err = Gates::builder()
         .root(scratch.path())
-        .gate(Gate::new("fmt", "again", |_| Outcome::pass()))
+        .gate(Gate::new("fmt", "again", |_| GateVerdict::pass()))
         .build()
         .unwrap_err()
         .to_string();
@@ -228,7 +228,7 @@ fn time_budget_skips_what_is_left() {
     let gates = Gates::builder()
         .root(scratch.path())
         .config(config)
-        .gate(Gate::new("late", "never starts", |_| Outcome::pass()))
+        .gate(Gate::new("late", "never starts", |_| GateVerdict::pass()))
         .build()
         .unwrap();
     let summary = gates
@@ -269,7 +269,7 @@ fn compiling_gates_catch_a_clippy_warning_and_pass_once_fixed() {
         .iter()
         .find(|g| g.name == "clippy")
         .unwrap()
-        .outcome
+        .verdict
         .log_tail;
     assert!(
         tail.iter()
@@ -319,7 +319,7 @@ fn changed_since_narrows_the_per_crate_gates() {
         .root(scratch.path())
         .gate(
             Gate::new("crates", "records the selected crates", |ctx| {
-                Outcome::pass_with(ctx.package_args().join(" "))
+                GateVerdict::pass_with(ctx.package_args().join(" "))
             })
             .per_crate(true),
         )
@@ -372,8 +372,8 @@ fn tools_that_are_present_are_not_installed() {
             assert!(!ctx.has_tool("cargo-pr-gates-absent"));
             ctx.ensure_tool("cargo-fmt").unwrap();
             match ctx.ensure_tool("cargo-pr-gates-absent") {
-                Err(e) => Outcome::pass_with(e.to_string()),
-                Ok(()) => Outcome::fail("an unpinned tool was installed"),
+                Err(e) => GateVerdict::pass_with(e.to_string()),
+                Ok(()) => GateVerdict::fail("an unpinned tool was installed"),
             }
         }))
         .build()

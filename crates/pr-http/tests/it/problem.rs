@@ -24,8 +24,8 @@ impl CodedError for Upstream {
     fn info(&self) -> &'static pr_errors::CodeInfo {
         &UPSTREAM
     }
-    fn retry(&self) -> pr_errors::Retry {
-        pr_errors::Retry::after(Duration::from_millis(2_100))
+    fn retry(&self) -> pr_errors::RetryClass {
+        pr_errors::RetryClass::after(Duration::from_millis(2_100))
     }
 }
 

@@ -1,14 +1,14 @@
 //! The JSON and text formats.
 
 use pr_core::time::ManualClock;
-use pr_logging::{Format, Logging};
+use pr_logging::{LogFormat, Logging};
 use pr_test_support::temp_dir;
 use proptest::prelude::*;
 use tracing::Level;
 
 use crate::support::{Buf, T0, quiet};
 
-fn capture(format: Format, f: impl FnOnce()) -> Buf {
+fn capture(format: LogFormat, f: impl FnOnce()) -> Buf {
     let buf = Buf::default();
     let (dispatch, guard) = Logging::builder(&quiet())
         .clock(ManualClock::at_unix(T0 + 11).clock())
@@ -22,7 +22,7 @@ fn capture(format: Format, f: impl FnOnce()) -> Buf {
 
 #[test]
 fn json_event_shape() {
-    let buf = capture(Format::Json, || {
+    let buf = capture(LogFormat::Json, || {
         let outer = tracing::info_span!("request", method = "GET", trace_id = "4bf92f3577b34da6");
         let _o = outer.enter();
         let inner = tracing::info_span!("db", table = "orders");
@@ -53,7 +53,7 @@ fn json_event_shape() {
 
 #[test]
 fn span_fields_recorded_later_appear() {
-    let buf = capture(Format::Json, || {
+    let buf = capture(LogFormat::Json, || {
         let span = tracing::info_span!("job", id = 7, state = tracing::field::Empty);
         let _e = span.enter();
         span.record("state", "running");
@@ -66,7 +66,7 @@ fn span_fields_recorded_later_appear() {
 
 #[test]
 fn text_format() {
-    let buf = capture(Format::Text, || {
+    let buf = capture(LogFormat::Text, || {
         let span = tracing::info_span!("request", id = 7);
         let _e = span.enter();
         tracing::warn!(user = "ada", "line one\nline two");
@@ -81,7 +81,7 @@ fn text_format() {
 
 #[test]
 fn injection_is_escaped() {
-    let buf = capture(Format::Json, || {
+    let buf = capture(LogFormat::Json, || {
         tracing::info!(
             evil = "x\"}\n{\"level\":\"ERROR\"\r\u{0}\u{2028}",
             "msg\nwith newline"
@@ -98,7 +98,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn any_string_is_one_line_of_valid_json(value in any::<String>(), message in "\\PC*|[\\x00-\\x1f\\\\\"]*") {
-        let buf = capture(Format::Json, || {
+        let buf = capture(LogFormat::Json, || {
             tracing::info!(value = %value, debug = ?value, "{message}");
         });
         let text = buf.text();
@@ -117,7 +117,7 @@ fn text_colour_when_asked() {
     let mut config = quiet();
     config.console.enabled = false;
     let mut file = crate::support::plain_file(dir.path().join("app.log"));
-    file.format = Format::Text;
+    file.format = LogFormat::Text;
     config.files.push(file);
     // Colour belongs to the console only; files never get escape codes.
     config.console.color = pr_logging::Color::Always;
@@ -147,7 +147,7 @@ fn console_text_on_stderr() {
     let mut config = quiet();
     config.console.enabled = true;
     config.console.stream = pr_logging::Stream::Stderr;
-    config.console.format = Format::Text;
+    config.console.format = LogFormat::Text;
     config.console.color = pr_logging::Color::Always;
     config.console.level = "warn".to_owned();
     let (dispatch, guard) = Logging::builder(&config).build().unwrap();

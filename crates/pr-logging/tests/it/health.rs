@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pr_logging::{Format, Logging};
+use pr_logging::{LogFormat, Logging};
 use tracing::Level;
 
 use crate::support::quiet;
@@ -32,8 +32,8 @@ impl Write for Flaky {
 fn write_errors_degrade_the_output_by_name_until_writes_succeed() {
     let flaky = Flaky::default();
     let (dispatch, guard) = Logging::builder(&quiet())
-        .writer("collector", Level::TRACE, Format::Json, flaky.clone())
-        .writer("steady", Level::TRACE, Format::Json, io::sink())
+        .writer("collector", Level::TRACE, LogFormat::Json, flaky.clone())
+        .writer("steady", Level::TRACE, LogFormat::Json, io::sink())
         .build()
         .unwrap();
     let probe = guard.health_probe();

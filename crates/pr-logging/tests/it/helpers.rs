@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use pr_core::time::ManualClock;
-use pr_logging::{Format, Logging, RateLimitConfig};
+use pr_logging::{LogFormat, Logging, RateLimitConfig};
 use tracing::Level;
 
 use crate::support::{Buf, T0, quiet};
@@ -20,7 +20,7 @@ fn rate_limit_per_callsite_with_a_summary() {
     let clock = ManualClock::at_unix(T0);
     let (dispatch, guard) = Logging::builder(&config)
         .clock(clock.clock())
-        .writer("buf", Level::TRACE, Format::Json, buf.clone())
+        .writer("buf", Level::TRACE, LogFormat::Json, buf.clone())
         .build()
         .unwrap();
     // One callsite, called from both loops.
@@ -63,7 +63,7 @@ fn rate_limit_per_callsite_with_a_summary() {
 fn timed_and_metric_events() {
     let buf = Buf::default();
     let (dispatch, guard) = Logging::builder(&quiet())
-        .writer("buf", Level::TRACE, Format::Json, buf.clone())
+        .writer("buf", Level::TRACE, LogFormat::Json, buf.clone())
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
@@ -87,7 +87,7 @@ fn timed_and_metric_events() {
 fn panic_hook_logs_the_panic_with_its_location() {
     let buf = Buf::default();
     let (dispatch, guard) = Logging::builder(&quiet())
-        .writer("buf", Level::TRACE, Format::Json, buf.clone())
+        .writer("buf", Level::TRACE, LogFormat::Json, buf.clone())
         .build()
         .unwrap();
     guard.install_panic_hook();

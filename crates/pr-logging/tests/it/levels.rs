@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pr_core::time::ManualClock;
 use pr_errors::CodedError;
-use pr_logging::{Format, Logging};
+use pr_logging::{LogFormat, Logging};
 use tracing::Level;
 
 use crate::support::{Buf, T0, quiet};
@@ -26,7 +26,7 @@ fn filters_and_runtime_changes() {
     let clock = ManualClock::at_unix(T0);
     let (dispatch, guard) = Logging::builder(&config)
         .clock(clock.clock())
-        .writer("buf", Level::TRACE, Format::Json, buf.clone())
+        .writer("buf", Level::TRACE, LogFormat::Json, buf.clone())
         .build()
         .unwrap();
     let levels = guard.levels();
@@ -79,7 +79,7 @@ fn rust_log_replaces_the_config_filter() {
     config.filter = "error".to_owned();
     let (dispatch, guard) = Logging::builder(&config)
         .rust_log(Some("info".to_owned()))
-        .writer("buf", Level::TRACE, Format::Json, buf.clone())
+        .writer("buf", Level::TRACE, LogFormat::Json, buf.clone())
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&dispatch, || tracing::info!("shown"));
@@ -99,8 +99,8 @@ fn output_levels() {
     let all = Buf::default();
     let errors = Buf::default();
     let (dispatch, guard) = Logging::builder(&quiet())
-        .writer("all", Level::TRACE, Format::Json, all.clone())
-        .writer("errors", Level::WARN, Format::Json, errors.clone())
+        .writer("all", Level::TRACE, LogFormat::Json, all.clone())
+        .writer("errors", Level::WARN, LogFormat::Json, errors.clone())
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&dispatch, || {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use pr_logging::{Format, Logging, QueueConfig, WhenFull};
+use pr_logging::{LogFormat, Logging, QueueConfig, WhenFull};
 use pr_test_support::temp_dir;
 use tracing::Level;
 
@@ -77,7 +77,7 @@ fn counters_follow_the_stats() {
     config.files.push(file);
     let (dispatch, guard) = metrics::with_local_recorder(&recorder, || {
         Logging::builder(&config)
-            .writer("buf", Level::TRACE, Format::Json, Buf::default())
+            .writer("buf", Level::TRACE, LogFormat::Json, Buf::default())
             .build()
             .unwrap()
     });

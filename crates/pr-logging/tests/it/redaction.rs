@@ -2,7 +2,7 @@
 //! message, as a card number; HMAC mode correlates without revealing.
 
 use pr_core::secret::SecretString;
-use pr_logging::{Format, Logging, RedactionMode};
+use pr_logging::{LogFormat, Logging, RedactionMode};
 use pr_test_support::temp_dir;
 use tracing::Level;
 
@@ -14,7 +14,7 @@ fn secrets_never_reach_the_files() {
     let mut config = quiet();
     config.files.push(plain_file(dir.path().join("app.log")));
     let mut text = plain_file(dir.path().join("text.log"));
-    text.format = Format::Text;
+    text.format = LogFormat::Text;
     config.files.push(text);
     let (dispatch, guard) = Logging::builder(&config).build().unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
@@ -59,7 +59,7 @@ fn hmac_mode_correlates() {
     config.redaction.hmac_key = Some(SecretString::new("an hmac key of at least 32 bytes!!"));
     config.redaction.hmac_key_id = "k2".to_owned();
     let (dispatch, guard) = Logging::builder(&config)
-        .writer("buf", Level::TRACE, Format::Json, buf.clone())
+        .writer("buf", Level::TRACE, LogFormat::Json, buf.clone())
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
@@ -82,7 +82,7 @@ fn redaction_can_be_turned_off() {
     let mut config = quiet();
     config.redaction.enabled = false;
     let (dispatch, guard) = Logging::builder(&config)
-        .writer("buf", Level::TRACE, Format::Json, buf.clone())
+        .writer("buf", Level::TRACE, LogFormat::Json, buf.clone())
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&dispatch, || tracing::info!(password = "visible", "x"));

@@ -2,7 +2,7 @@
 //! `promtool` (Debian's `prometheus` package; `.ci/run` installs it).
 
 use pr_core::time::ManualClock;
-use pr_metrics::{Format, MetricKind, Registry};
+use pr_metrics::{ExpositionFormat, MetricKind, Registry};
 use pr_test_support::{check_metrics, promtool, temp_dir};
 
 /// A registry with every kind, labels needing escapes, global labels, a
@@ -102,7 +102,7 @@ fn full_registry() -> Registry {
 #[test]
 fn prometheus_text_passes_promtool_check_metrics() {
     let registry = full_registry();
-    let text = registry.render(Format::Prometheus);
+    let text = registry.render(ExpositionFormat::Prometheus);
     // Spot checks of the format itself.
     assert!(
         text.contains(
@@ -146,7 +146,7 @@ fn prometheus_text_passes_promtool_check_metrics() {
 #[test]
 fn openmetrics_text_parses_with_promtool() {
     let registry = full_registry();
-    let text = registry.render(Format::OpenMetrics);
+    let text = registry.render(ExpositionFormat::OpenMetrics);
     assert!(text.ends_with("# EOF\n"));
     assert!(text.contains("# TYPE http_requests counter\n"), "{text}");
     assert!(
@@ -193,6 +193,6 @@ fn openmetrics_text_parses_with_promtool() {
 #[test]
 fn empty_registry_renders_valid_empty_pages() {
     let registry = Registry::default();
-    assert_eq!(registry.render(Format::Prometheus), "");
-    assert_eq!(registry.render(Format::OpenMetrics), "# EOF\n");
+    assert_eq!(registry.render(ExpositionFormat::Prometheus), "");
+    assert_eq!(registry.render(ExpositionFormat::OpenMetrics), "# EOF\n");
 }

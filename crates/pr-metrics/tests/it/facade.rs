@@ -1,7 +1,7 @@
 //! The `metrics` facade through the recorder.
 
 use pr_errors::CodedError;
-use pr_metrics::{Format, Registry, SeriesValue};
+use pr_metrics::{ExpositionFormat, Registry, SeriesValue};
 
 #[test]
 fn macros_land_in_the_registry() {
@@ -34,7 +34,7 @@ fn macros_land_in_the_registry() {
         snapshot.value("orders_open", &[]),
         Some(&SeriesValue::Gauge { value: 3.0 })
     );
-    let text = registry.render(Format::Prometheus);
+    let text = registry.render(ExpositionFormat::Prometheus);
     assert!(
         text.contains("# HELP orders_total Orders placed.\n"),
         "{text}"
@@ -57,7 +57,7 @@ fn bad_names_are_refused_not_rewritten() {
         registry.rejected(),
         vec!["good_total", "latency_ms", "mixed_total", "requestCount"]
     );
-    let text = registry.render(Format::Prometheus);
+    let text = registry.render(ExpositionFormat::Prometheus);
     assert!(
         !text.contains("request") && !text.contains("latency"),
         "{text}"
@@ -89,7 +89,7 @@ fn install_globally_once() {
     metrics::counter!("global_installs_total").increment(1);
     assert!(
         registry
-            .render(Format::Prometheus)
+            .render(ExpositionFormat::Prometheus)
             .contains("global_installs_total 1")
     );
     let err = Registry::default().install().unwrap_err();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pr_core::time::ManualClock;
 use pr_errors::CodedError;
-use pr_metrics::{Clock, Format, MetricKind, Registry, SeriesValue};
+use pr_metrics::{Clock, ExpositionFormat, MetricKind, Registry, SeriesValue};
 
 #[test]
 fn handles_share_series_and_kinds_conflict() {
@@ -96,12 +96,12 @@ fn idle_series_expire_only_when_unheld_and_unchanged() {
         .unwrap()
         .inc();
     registry.counter("busy_total", &[]).unwrap().inc();
-    let _ = registry.render(Format::Prometheus);
+    let _ = registry.render(ExpositionFormat::Prometheus);
     clock.advance(Duration::from_secs(30));
     registry.counter("busy_total", &[]).unwrap().inc();
-    let _ = registry.render(Format::Prometheus);
+    let _ = registry.render(ExpositionFormat::Prometheus);
     clock.advance(Duration::from_secs(45));
-    let text = registry.render(Format::Prometheus);
+    let text = registry.render(ExpositionFormat::Prometheus);
     assert!(text.contains("held_total 1"), "{text}");
     assert!(text.contains("busy_total 2"), "{text}");
     assert!(!text.contains("transient_total{"), "{text}");
@@ -112,7 +112,7 @@ fn idle_series_expire_only_when_unheld_and_unchanged() {
         .inc();
     assert!(
         registry
-            .render(Format::Prometheus)
+            .render(ExpositionFormat::Prometheus)
             .contains("transient_total{id=\"1\"} 1")
     );
 }
@@ -143,7 +143,7 @@ fn two_threads_on_one_counter_and_one_histogram_exact_totals() {
     assert!((stats.sum - expected_sum).abs() < 1e-6, "{}", stats.sum);
     assert_eq!(stats.min, Some(0.0));
     assert_eq!(stats.max, Some(1.0));
-    let text = registry.render(Format::Prometheus);
+    let text = registry.render(ExpositionFormat::Prometheus);
     assert!(text.contains(&format!(
         "work_duration_seconds_bucket{{le=\"+Inf\"}} {}",
         2 * N
@@ -174,7 +174,7 @@ fn concurrent_scrapes_and_writes_are_safe() {
             let registry = registry.clone();
             scope.spawn(move || {
                 for _ in 0..50 {
-                    let text = registry.render(Format::OpenMetrics);
+                    let text = registry.render(ExpositionFormat::OpenMetrics);
                     assert!(text.ends_with("# EOF\n"));
                 }
             });
@@ -399,8 +399,8 @@ fn small_api_surface() {
     assert_eq!(stats.count, 2);
     assert_eq!(stats.mean, Some(1.25));
     assert_eq!(stats.stddev, Some(0.25));
-    assert_eq!(Format::OpenMetrics.to_string(), "openmetrics");
-    assert_eq!(Format::Prometheus.to_string(), "prometheus");
+    assert_eq!(ExpositionFormat::OpenMetrics.to_string(), "openmetrics");
+    assert_eq!(ExpositionFormat::Prometheus.to_string(), "prometheus");
     assert_eq!(MetricKind::Summary.to_string(), "summary");
 
     let registry = Registry::new(pr_metrics::MetricsConfig::default()).unwrap();

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use tower::{Layer, Service};
 
 use crate::CallError;
-use crate::breaker::{CircuitBreaker, Outcome, RawPermit};
+use crate::breaker::{CallOutcome, CircuitBreaker, RawPermit};
 use crate::layer::BoxFuture;
 
 /// Counts every error of the inner service as a breaker failure; the
@@ -17,21 +17,21 @@ pub struct ErrorsFail;
 /// How a [`BreakerLayer`](crate::breaker::BreakerLayer) counts a response (an HTTP 5xx as a failure, say).
 pub trait RecordResponse<T, E> {
     /// How this outcome counts.
-    fn outcome(&self, outcome: &Result<T, E>) -> Outcome;
+    fn outcome(&self, outcome: &Result<T, E>) -> CallOutcome;
 }
 
 impl<T, E> RecordResponse<T, E> for ErrorsFail {
-    fn outcome(&self, outcome: &Result<T, E>) -> Outcome {
+    fn outcome(&self, outcome: &Result<T, E>) -> CallOutcome {
         if outcome.is_ok() {
-            Outcome::Success
+            CallOutcome::Success
         } else {
-            Outcome::Failure
+            CallOutcome::Failure
         }
     }
 }
 
-impl<T, E, F: Fn(&Result<T, E>) -> Outcome> RecordResponse<T, E> for F {
-    fn outcome(&self, outcome: &Result<T, E>) -> Outcome {
+impl<T, E, F: Fn(&Result<T, E>) -> CallOutcome> RecordResponse<T, E> for F {
+    fn outcome(&self, outcome: &Result<T, E>) -> CallOutcome {
         self(outcome)
     }
 }
@@ -109,7 +109,7 @@ struct Held {
 }
 
 impl Held {
-    fn record(mut self, outcome: Outcome) {
+    fn record(mut self, outcome: CallOutcome) {
         if let Some(permit) = self.permit.take() {
             self.breaker.record(permit, outcome);
         }

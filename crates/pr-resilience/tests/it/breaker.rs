@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use pr_core::time::ManualClock;
-use pr_resilience::breaker::{BreakerBuilder, CircuitBreaker, Outcome, SlidingWindow, State};
+use pr_resilience::breaker::{BreakerBuilder, CallOutcome, CircuitBreaker, SlidingWindow, State};
 use pr_resilience::{CallError, Error};
 
 fn count_breaker(clock: &ManualClock) -> BreakerBuilder {
@@ -20,7 +20,7 @@ fn count_breaker(clock: &ManualClock) -> BreakerBuilder {
         .clock(clock.clock())
 }
 
-fn record(breaker: &CircuitBreaker, outcome: Outcome) {
+fn record(breaker: &CircuitBreaker, outcome: CallOutcome) {
     breaker.try_acquire().unwrap().record(outcome);
 }
 
@@ -34,13 +34,13 @@ fn opens_at_exactly_the_failure_threshold_then_half_opens_and_closes() {
         .build()
         .unwrap();
     for _ in 0..5 {
-        record(&breaker, Outcome::Success);
+        record(&breaker, CallOutcome::Success);
     }
     for _ in 0..4 {
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
     }
     assert_eq!(breaker.state(), State::Closed, "9 calls: below the minimum");
-    record(&breaker, Outcome::Failure);
+    record(&breaker, CallOutcome::Failure);
     assert_eq!(breaker.state(), State::Open, "5 of 10 = 50 %");
     let error = breaker.try_acquire().unwrap_err();
     assert_eq!(error.retry_after(), Some(Duration::from_secs(10)));
@@ -55,9 +55,9 @@ fn opens_at_exactly_the_failure_threshold_then_half_opens_and_closes() {
     assert_eq!(breaker.state(), State::HalfOpen);
     let second = breaker.try_acquire().unwrap();
     assert!(breaker.try_acquire().is_err(), "two probes only");
-    first.record(Outcome::Success);
+    first.record(CallOutcome::Success);
     assert_eq!(breaker.state(), State::HalfOpen);
-    second.record(Outcome::Success);
+    second.record(CallOutcome::Success);
     assert_eq!(breaker.state(), State::Closed);
     assert_eq!(breaker.snapshot().calls, 0, "a fresh window");
     assert_eq!(
@@ -88,7 +88,7 @@ fn slow_calls_open_it_too() {
         } else {
             Duration::from_millis(999)
         });
-        permit.record(Outcome::Success);
+        permit.record(CallOutcome::Success);
     }
     assert_eq!(breaker.state(), State::Open);
     assert_eq!(breaker.snapshot().slow_calls, 3);
@@ -103,11 +103,11 @@ fn a_failed_probe_reopens_with_a_longer_wait() {
         .build()
         .unwrap();
     for _ in 0..10 {
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
     }
     for (reopens, expected) in [(1, 20), (2, 25), (3, 25)] {
         clock.advance(Duration::from_secs(30));
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
         assert_eq!(breaker.state(), State::Open);
         assert_eq!(breaker.snapshot().reopens, reopens);
         assert_eq!(
@@ -116,7 +116,7 @@ fn a_failed_probe_reopens_with_a_longer_wait() {
         );
     }
     clock.advance(Duration::from_secs(30));
-    record(&breaker, Outcome::Success);
+    record(&breaker, CallOutcome::Success);
     assert_eq!(breaker.state(), State::Closed);
     assert_eq!(breaker.snapshot().reopens, 0);
 }
@@ -130,7 +130,7 @@ fn half_open_leases_expire_and_cancelled_probes_free_their_slot() {
         .build()
         .unwrap();
     for _ in 0..10 {
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
     }
     clock.advance(Duration::from_secs(10));
     let stuck = breaker.acquire_raw().unwrap();
@@ -143,13 +143,13 @@ fn half_open_leases_expire_and_cancelled_probes_free_their_slot() {
     clock.advance(Duration::from_secs(5));
     let probe = breaker.try_acquire().expect("the lease expired");
     // The stuck call finally completes: too late, it does not count.
-    breaker.record(stuck, Outcome::Failure);
+    breaker.record(stuck, CallOutcome::Failure);
     assert_eq!(breaker.state(), State::HalfOpen);
     drop(probe);
     let probe = breaker
         .try_acquire()
         .expect("a dropped probe frees its slot");
-    probe.record(Outcome::Success);
+    probe.record(CallOutcome::Success);
     assert_eq!(breaker.state(), State::Closed);
 }
 
@@ -158,7 +158,7 @@ fn ignored_outcomes_do_not_count() {
     let clock = ManualClock::new();
     let breaker = count_breaker(&clock).build().unwrap();
     for _ in 0..20 {
-        record(&breaker, Outcome::Ignored);
+        record(&breaker, CallOutcome::Ignored);
     }
     assert_eq!(breaker.snapshot().calls, 0);
 }
@@ -176,20 +176,20 @@ fn time_window_slides() {
         .clock(clock.clock())
         .build()
         .unwrap();
-    record(&breaker, Outcome::Failure);
-    record(&breaker, Outcome::Failure);
-    record(&breaker, Outcome::Failure);
+    record(&breaker, CallOutcome::Failure);
+    record(&breaker, CallOutcome::Failure);
+    record(&breaker, CallOutcome::Failure);
     clock.advance(Duration::from_secs(10));
     // The three failures left the window.
-    record(&breaker, Outcome::Failure);
+    record(&breaker, CallOutcome::Failure);
     assert_eq!(breaker.snapshot().calls, 1);
     for _ in 0..3 {
-        record(&breaker, Outcome::Success);
+        record(&breaker, CallOutcome::Success);
     }
     assert_eq!(breaker.state(), State::Closed, "1 of 4 failed");
     clock.advance(Duration::from_secs(5));
-    record(&breaker, Outcome::Failure);
-    record(&breaker, Outcome::Failure);
+    record(&breaker, CallOutcome::Failure);
+    record(&breaker, CallOutcome::Failure);
     assert_eq!(breaker.state(), State::Open, "3 of 6 failed");
 }
 
@@ -204,19 +204,19 @@ fn manual_states() {
     ));
     breaker.disable();
     for _ in 0..20 {
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
     }
     assert_eq!(breaker.state(), State::Disabled);
     assert_eq!(breaker.snapshot().calls, 0, "disabled records nothing");
     breaker.metrics_only();
     for _ in 0..20 {
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
     }
     assert_eq!(breaker.state(), State::MetricsOnly);
     assert_eq!(breaker.snapshot().failures, 10);
     breaker.force_closed();
     for _ in 0..20 {
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
     }
     assert_eq!(breaker.state(), State::ForcedClosed);
     breaker.reset();
@@ -256,7 +256,7 @@ fn threads_hammering_half_open_never_exceed_the_permitted_probes() {
         .build()
         .unwrap();
     for _ in 0..10 {
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
     }
     clock.advance(Duration::from_secs(10));
     let granted = Arc::new(AtomicUsize::new(0));
@@ -285,7 +285,7 @@ fn threads_hammering_half_open_never_exceed_the_permitted_probes() {
         .collect();
     assert_eq!(granted.load(Ordering::SeqCst), 3);
     for permit in held {
-        breaker.record(permit, Outcome::Success);
+        breaker.record(permit, CallOutcome::Success);
     }
     assert_eq!(breaker.state(), State::Closed);
 }
@@ -304,9 +304,9 @@ fn concurrent_closed_calls_count_exactly() {
             scope.spawn(move || {
                 for i in 0..250 {
                     let outcome = if (t + i) % 5 == 0 {
-                        Outcome::Failure
+                        CallOutcome::Failure
                     } else {
-                        Outcome::Success
+                        CallOutcome::Success
                     };
                     breaker.try_acquire().unwrap().record(outcome);
                 }
@@ -465,7 +465,7 @@ mod model {
                 breaker
                     .try_acquire()
                     .unwrap()
-                    .record(if failed { Outcome::Failure } else { Outcome::Success });
+                    .record(if failed { CallOutcome::Failure } else { CallOutcome::Success });
                 let second = now_ms / 1_000;
                 calls.push((second, failed));
                 let in_window: Vec<_> = calls.iter().filter(|(s, _)| s + 10 > second).collect();
@@ -500,7 +500,7 @@ mod model {
                 let admitted = match breaker.try_acquire() {
                     Ok(permit) => {
                         clock.advance(Duration::from_secs(duration));
-                        permit.record(if failed { Outcome::Failure } else { Outcome::Success });
+                        permit.record(if failed { CallOutcome::Failure } else { CallOutcome::Success });
                         true
                     }
                     Err(error) => {
@@ -582,8 +582,8 @@ fn a_probe_from_an_earlier_half_open_period_does_not_count() {
         .build()
         .unwrap();
     let trip = || {
-        record(&breaker, Outcome::Failure);
-        record(&breaker, Outcome::Failure);
+        record(&breaker, CallOutcome::Failure);
+        record(&breaker, CallOutcome::Failure);
         assert_eq!(breaker.state(), State::Open);
     };
     trip();
@@ -594,9 +594,9 @@ fn a_probe_from_an_earlier_half_open_period_does_not_count() {
     trip();
     let current = breaker.acquire_raw().unwrap(); // half-open again
     assert_eq!(breaker.state(), State::HalfOpen);
-    breaker.record(stale, Outcome::Failure);
+    breaker.record(stale, CallOutcome::Failure);
     assert_eq!(breaker.state(), State::HalfOpen, "a stale probe decided");
-    breaker.record(current, Outcome::Success);
+    breaker.record(current, CallOutcome::Success);
     assert_eq!(breaker.state(), State::Closed);
 }
 
@@ -627,7 +627,7 @@ fn threads_tripping_at_once_make_one_transition() {
                     let permits: Vec<_> = (0..4).map(|_| breaker.acquire_raw().unwrap()).collect();
                     start.wait();
                     for permit in permits {
-                        breaker.record(permit, Outcome::Failure);
+                        breaker.record(permit, CallOutcome::Failure);
                     }
                 });
             }
@@ -679,14 +679,14 @@ fn metrics_only_reports_each_crossing_once() {
     breaker.metrics_only();
     tracing::subscriber::with_default(Arc::clone(&subscriber), || {
         for _ in 0..100 {
-            record(&breaker, Outcome::Failure);
+            record(&breaker, CallOutcome::Failure);
         }
         assert_eq!(subscriber.0.load(Ordering::SeqCst), 1);
         for _ in 0..10 {
-            record(&breaker, Outcome::Success); // back under 50 %
+            record(&breaker, CallOutcome::Success); // back under 50 %
         }
         for _ in 0..10 {
-            record(&breaker, Outcome::Failure); // past it again
+            record(&breaker, CallOutcome::Failure); // past it again
         }
     });
     assert_eq!(subscriber.0.load(Ordering::SeqCst), 2);

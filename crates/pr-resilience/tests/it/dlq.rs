@@ -94,7 +94,7 @@ fn replay_removes_only_what_succeeded() {
         dlq.push(&letter(n)).unwrap();
     }
     let report = dlq
-        .replay(|record| {
+        .replay_blocking(|record| {
             if record.letter.payload.n % 5 == 0 {
                 Err("still failing")
             } else {
@@ -109,7 +109,7 @@ fn replay_removes_only_what_succeeded() {
     // Removals are durable too, and emptied segments are deleted.
     let dlq: Dlq<Job> = Dlq::open(config(dir.path())).unwrap();
     assert_eq!(payloads(&dlq), kept);
-    let report = dlq.replay(|_| Ok::<(), ()>(())).unwrap();
+    let report = dlq.replay_blocking(|_| Ok::<(), ()>(())).unwrap();
     assert_eq!(report.replayed, 10);
     assert!(dlq.is_empty());
     assert_eq!(dlq.snapshot().segments, 1);
@@ -129,7 +129,7 @@ async fn async_replay_and_purges() {
     assert_eq!(dlq.purge_keep_newest(15).unwrap(), 5);
     assert_eq!(payloads(&dlq)[0], 5);
     let report = dlq
-        .replay_async(|record| async move {
+        .replay(|record| async move {
             if record.letter.payload.n < 10 {
                 Ok(())
             } else {

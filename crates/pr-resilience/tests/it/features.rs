@@ -85,7 +85,7 @@ mod metrics {
 
     use metrics_exporter_prometheus::PrometheusBuilder;
     use pr_resilience::Error;
-    use pr_resilience::breaker::{CircuitBreaker, Outcome, SlidingWindow};
+    use pr_resilience::breaker::{CallOutcome, CircuitBreaker, SlidingWindow};
     use pr_resilience::bulkhead::Bulkhead;
     use pr_resilience::retry::{Backoff, Retry};
 
@@ -108,8 +108,8 @@ mod metrics {
                 .unwrap();
             (breaker, bulkhead, retry)
         });
-        breaker.try_acquire().unwrap().record(Outcome::Success);
-        breaker.try_acquire().unwrap().record(Outcome::Failure);
+        breaker.try_acquire().unwrap().record(CallOutcome::Success);
+        breaker.try_acquire().unwrap().record(CallOutcome::Failure);
         let held = bulkhead.try_acquire().unwrap();
         let refused = bulkhead.try_acquire().is_err();
         assert!(refused);

@@ -145,10 +145,10 @@ async fn a_shared_breaker_and_a_custom_record_predicate() {
         .shared_breaker(breaker.clone())
         .record_with(|attempt: &Result<u16, CallError<u16>>| match attempt {
             Err(CallError::Inner(status)) if *status < 500 => {
-                pr_resilience::breaker::Outcome::Ignored
+                pr_resilience::breaker::CallOutcome::Ignored
             }
-            Err(_) => pr_resilience::breaker::Outcome::Failure,
-            Ok(_) => pr_resilience::breaker::Outcome::Success,
+            Err(_) => pr_resilience::breaker::CallOutcome::Failure,
+            Ok(_) => pr_resilience::breaker::CallOutcome::Success,
         })
         .build()
         .unwrap();

@@ -58,7 +58,7 @@ fn limiter_and_queue_figures_are_reported() {
         for n in 0..3 {
             let _ = dlq.push(&DeadLetter::with_code(n, "x.y", "failed"));
         }
-        dlq.replay(|_| Ok::<(), ()>(())).unwrap();
+        dlq.replay_blocking(|_| Ok::<(), ()>(())).unwrap();
     });
     assert_eq!(
         capture.value("pr_resilience_ratelimit_rejected_total{algorithm=gcra}"),
@@ -109,7 +109,7 @@ fn exposition_passes_promtool() {
             dlq.push(&DeadLetter::with_code(2, "x.y", "failed"))
                 .is_err()
         );
-        dlq.replay(|_| Ok::<(), ()>(())).unwrap();
+        dlq.replay_blocking(|_| Ok::<(), ()>(())).unwrap();
     });
     let text = handle.render();
     for name in [

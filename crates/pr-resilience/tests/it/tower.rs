@@ -11,7 +11,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use pr_resilience::breaker::{BreakerLayer, CircuitBreaker, Outcome, SlidingWindow, State};
+use pr_resilience::breaker::{BreakerLayer, CallOutcome, CircuitBreaker, SlidingWindow, State};
 use pr_resilience::bulkhead::{Bulkhead, BulkheadLayer};
 use pr_resilience::pipeline::{Pipeline, PipelineLayer};
 use pr_resilience::retry::{Backoff, Jitter, Retry, RetryLayer};
@@ -76,9 +76,11 @@ async fn axum_connections_share_one_breaker() {
                 .layer(BreakerLayer::new(breaker.clone()).record_with(
                     |outcome: &Result<axum::response::Response, CallError<Infallible>>| {
                         match outcome {
-                            Ok(response) if response.status().is_server_error() => Outcome::Failure,
-                            Ok(_) => Outcome::Success,
-                            Err(_) => Outcome::Failure,
+                            Ok(response) if response.status().is_server_error() => {
+                                CallOutcome::Failure
+                            }
+                            Ok(_) => CallOutcome::Success,
+                            Err(_) => CallOutcome::Failure,
                         }
                     },
                 ))
