@@ -105,4 +105,3 @@ pub use cargo_metadata;
 pub fn main() -> std::process::ExitCode {
     main_with(GatesBuilder::new(), std::env::args_os().skip(1))
 }
-

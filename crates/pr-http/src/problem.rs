@@ -118,7 +118,7 @@ impl<E: CodedError + Send + Sync + 'static> From<E> for ApiError {
 impl ApiError {
     /// The error.
     #[must_use]
-    pub fn get(&self) -> &(dyn CodedError + Send + Sync) {
+    pub fn get(&self) -> &(dyn CodedError + Send + Sync + 'static) {
         &*self.0
     }
 }
