@@ -141,7 +141,8 @@ where
         request.headers_mut().insert(HEADER, id.0.clone());
         request.extensions_mut().insert(id.clone());
         let span = tracing::info_span!("request", request_id = %id);
-        let future = self.inner.call(request);
+        // Called inside the span, so that the spans the inner layers open are its children.
+        let future = span.in_scope(|| self.inner.call(request));
         Box::pin(
             async move {
                 let mut response = future.await?;

@@ -83,6 +83,8 @@ where
             span.record("parent_id", tracing::field::display(parent));
         }
         request.extensions_mut().insert(trace);
-        Box::pin(self.inner.call(request).instrument(span))
+        // Called inside the span, so that the spans the inner layers open are its children.
+        let future = span.in_scope(|| self.inner.call(request));
+        Box::pin(future.instrument(span))
     }
 }

@@ -8,8 +8,9 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::registry::LookupSpan;
 
-/// For each event, its fields, its level (`level`) and target (`target`), and the fields of the
-/// spans around it: what a log line would carry.
+/// For each event, its fields, its level (`level`) and target (`target`), the fields of the
+/// spans around it (what a log line would carry) and their names from the root (`spans`,
+/// `a>b`).
 #[derive(Clone, Default)]
 pub(crate) struct Captured(Arc<Mutex<Vec<BTreeMap<String, String>>>>);
 
@@ -74,13 +75,16 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
         let mut all = BTreeMap::new();
+        let mut names = Vec::new();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
+                names.push(span.name());
                 if let Some(fields) = span.extensions().get::<Fields>() {
                     all.extend(fields.0.clone());
                 }
             }
         }
+        all.insert("spans".into(), names.join(">"));
         let mut own = Fields(BTreeMap::new());
         event.record(&mut own);
         all.extend(own.0);

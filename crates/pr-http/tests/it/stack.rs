@@ -46,6 +46,7 @@ fn config() -> HttpConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stack_answers_with_every_layer() {
+    let captured = crate::capture::Captured::install();
     let base = serve(config()).await;
     tokio::task::spawn_blocking(move || {
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -135,6 +136,19 @@ async fn the_stack_answers_with_every_layer() {
     })
     .await
     .unwrap();
+
+    // The access log's line of the first request runs in the request's span and, inside it,
+    // its trace's: a JSON line carries both ids.
+    let events = captured.events();
+    let line = events
+        .iter()
+        .find(|e| {
+            e["target"] == "pr_http::access"
+                && e.get("request_id").map(String::as_str) == Some("gw-1")
+        })
+        .unwrap_or_else(|| panic!("no access line for gw-1 in {events:#?}"));
+    assert_eq!(line["spans"], "request>trace", "{line:#?}");
+    assert_eq!(line["route"], "/quote/{symbol}");
 }
 
 #[test]

@@ -54,6 +54,10 @@ async fn a_request_continues_its_callers_trace_and_its_logs_carry_the_ids() {
         .iter()
         .find(|fields| fields.get("request_id") == Some(&request_id))
         .unwrap_or_else(|| panic!("no event of the request in {events:#?}"));
+    assert_eq!(
+        handled["spans"], "request>trace",
+        "the trace span is the request span's child"
+    );
     assert_eq!(handled["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(handled["span_id"], span_id);
     assert_eq!(handled["parent_id"], "00f067aa0ba902b7");
