@@ -132,6 +132,11 @@ pub use pr_errors as errors;
 #[doc(inline)]
 pub use pr_health as health;
 
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+#[doc(inline)]
+pub use pr_http as http;
+
 #[cfg(feature = "logging")]
 #[cfg_attr(docsrs, doc(cfg(feature = "logging")))]
 #[doc(inline)]

@@ -13,6 +13,7 @@ fn catalogues() -> Vec<&'static Catalogue> {
     vec![
         &pr_facade::errors::codes::CODES,
         &pr_facade::health::codes::CODES,
+        &pr_facade::http::codes::CODES,
         &pr_facade::security::codes::CODES,
         &pr_facade::metrics::codes::CODES,
         &pr_facade::resources::codes::CODES,

@@ -319,7 +319,11 @@ fn the_pod_memory_limit_covers_every_bound_the_demo_keeps() {
         .and_then(|v| v.try_into::<pr_facade::config::ByteSize>().ok())
         .expect("cache.max_size in service.toml")
         .as_u64();
-    let limiter = setting("rate_limit", "max_clients").unwrap_or(10_000) * 256;
+    let limiter = value("http", "rate_limit")
+        .and_then(|t| t.get("max_clients").and_then(toml::Value::as_integer))
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(10_000)
+        * 256;
     let heads = HttpLimits::default().max_header_size.as_u64();
     let connections = setting("api", "max_connections").unwrap_or(1024) + 64;
     let outputs = 1 + k8s["logging"]["files"].as_array().map_or(0, Vec::len) as u64;

@@ -164,7 +164,7 @@ fn a_half_sent_head_does_not_hold_the_drain() {
 fn a_stdout_nobody_reads_leaves_the_demo_serving_and_exiting_0() {
     let mut service = Service::start_with_stalled_stdout(
         "[dependency]\nfailure_rate = 1.0\nmin_latency = \"0ms\"\nmax_latency = \"0ms\"\n\
-         [rate_limit]\nper_second = 1000000\nburst = 1000000\n\
+         [http.rate_limit]\nenabled = false\n\
          [logging.console.queue]\ncapacity = 64\n",
     );
     // Every quote fails (at once, once the breaker is open) and logs a

@@ -15,6 +15,7 @@ use pr_facade::config::Template;
 fn templates() -> Vec<(&'static str, Template)> {
     vec![
         ("health", Template::of::<pr_facade::health::HealthConfig>()),
+        ("http", Template::of::<pr_facade::http::HttpConfig>()),
         (
             "logging",
             Template::of::<pr_facade::logging::LoggingConfig>(),
