@@ -157,12 +157,12 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
             .env("APP__API__ADDR", &api)
             .env("APP__OPS__ADDR", &ops)
             .env("APP__DEPENDENCY__FAILURE_RATE", "0.05")
-            .env("APP__DEPENDENCY__MIN_LATENCY_MS", "0")
-            .env("APP__DEPENDENCY__MAX_LATENCY_MS", "2")
+            .env("APP__DEPENDENCY__MIN_LATENCY", "0ms")
+            .env("APP__DEPENDENCY__MAX_LATENCY", "2ms")
             .env("APP__CACHE__TTL", "1s")
             // Every request passes the per-client limiter, which never refuses here.
-            .env("APP__RATE_LIMIT__PER_SECOND", "1000000000")
-            .env("APP__RATE_LIMIT__BURST", "1000000000")
+            .env("APP__HTTP__RATE_LIMIT__PERMITS", "1000000000")
+            .env("APP__HTTP__RATE_LIMIT__BURST", "1000000000")
             .env("APP__LOGGING__CONSOLE__ENABLED", "false")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -254,10 +254,11 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
     let mut md = String::from("## The demo service under load\n\n");
     let _ = write!(
         md,
-        "`cargo xtask bench` also builds the demo service (`examples/service.rs`) in release mode and \
+        "`cargo xtask bench` also builds the demo service (`examples/service/`) in release mode and \
          drives it with `examples/load.rs` from loopback: {connections} keep-alive connections ask \
          `GET /quote/S<n>` for random symbols among {symbols} as fast as they can for {seconds} s \
-         (after {warmup} s of warm-up), through the per-request drain guard and metrics, the \
+         (after {warmup} s of warm-up), through the per-request drain guard and pr-http's stack (request id, trace context, access \
+         log, metrics, limits), the \
          per-client rate limiter (a quota high enough never to refuse), a cache with a 1 s TTL, and, on a miss, the standard resilience pipeline (total timeout, retry, \
          circuit breaker, attempt timeout) around a simulated dependency that takes 0-2 ms and \
          fails 5 % of the time (so some answers are 502 after retries, counted as non-2xx). \

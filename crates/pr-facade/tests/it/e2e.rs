@@ -1,4 +1,4 @@
-//! End to end: the demo service (`examples/service.rs`) as a child process
+//! End to end: the demo service (`examples/service/`) as a child process
 //! on free ports, driven over real HTTP, scraped, checked with promtool,
 //! stopped with SIGTERM while a request is in flight.
 //!
