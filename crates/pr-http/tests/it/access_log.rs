@@ -1,8 +1,6 @@
 //! `AccessLogLayer` behind axum on a loopback port, called with ureq: one event per request with
 //! the route template, never a header or the raw path.
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::routing::get;
 use pr_http::access_log::AccessLogLayer;
@@ -21,16 +19,7 @@ async fn one_event_per_request_errors_always_successes_sampled() {
         )
         .layer(AccessLogLayer::new().sample(3))
         .layer(RequestIdLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let address = crate::server::serve(app).await;
 
     let ids = tokio::task::spawn_blocking(move || {
         let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -9,5 +9,6 @@ mod problem;
 mod rate_limit;
 mod request_id;
 mod request_metrics;
+mod server;
 mod stack;
 mod trace_context;

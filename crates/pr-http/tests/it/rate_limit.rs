@@ -1,6 +1,6 @@
 //! Per-client rate limiting on a real server, called by a real client that lies about who it is.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::Router;
 use axum::routing::get;
@@ -17,16 +17,7 @@ async fn serve(proxies: TrustedProxies) -> String {
     let app = Router::new()
         .route("/", get(|| async { "ok" }))
         .layer(ClientRateLimitLayer::new(limiter, proxies).policy(quota));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let address = crate::server::serve(app).await;
     format!("http://{address}/")
 }
 

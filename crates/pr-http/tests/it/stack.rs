@@ -1,7 +1,5 @@
 //! The whole inbound stack from one `HttpConfig`, on a real server, called by a real client.
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::routing::{get, post};
 use pr_http::HttpConfig;
@@ -15,16 +13,7 @@ async fn serve(config: HttpConfig) -> String {
         )
         .route("/panic", get(panics))
         .layer(pr_http::layers(&config).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let address = crate::server::serve(app).await;
     format!("http://{address}")
 }
 
