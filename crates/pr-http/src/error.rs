@@ -16,6 +16,8 @@ pr_errors::codes! {
     pub BODY_TOO_LARGE = "http.body_too_large", PAYLOAD_TOO_LARGE, permanent, public;
     /// The server has as many requests in flight as it takes; try again shortly.
     pub OVERLOADED = "http.overloaded", SERVICE_UNAVAILABLE, transient, public;
+    /// The request carries no credentials, or ones the service does not accept.
+    pub UNAUTHENTICATED = "http.unauthenticated", UNAUTHORIZED, permanent, public;
     /// The `http` section's settings are invalid.
     pub INVALID_CONFIG = "http.invalid_config", INTERNAL_SERVER_ERROR, permanent;
 }

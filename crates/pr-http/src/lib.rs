@@ -21,6 +21,9 @@
 //!   trusted proxies; [`rate_limit`] (feature `rate-limit`) limits each
 //!   client with pr-resilience's keyed limiters, answering 429 problems with
 //!   `Retry-After` and the IETF `RateLimit` fields.
+//! - [`auth`] (feature `auth`): bearer JWTs (pinned algorithms, issuer,
+//!   audience, expiry on an injectable clock, JWKS) or API keys, 401 as a
+//!   problem, failures counted by reason, the token never logged.
 //! - [`problem`]: any `CodedError` as an RFC 9457 problem+json response
 //!   ([`ApiError`](problem::ApiError) for handlers), `Retry-After` rounded
 //!   up, counted by code; a handler's panic as a 500 problem.
@@ -52,6 +55,9 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod limits;
@@ -80,7 +86,9 @@ mod error;
 /// The stable codes of pr-http's own answers, each with its HTTP status and
 /// retry class; [`CODES`](codes::CODES) lists them all.
 pub mod codes {
-    pub use crate::error::{BODY_TOO_LARGE, CODES, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT};
+    pub use crate::error::{
+        BODY_TOO_LARGE, CODES, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT, UNAUTHENTICATED,
+    };
 }
 
 /// Nanoseconds as seconds (exact below 2^53 ns, 104 days).

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
 mod access_log;
+mod auth;
 mod capture;
 mod limits;
 mod problem;
