@@ -121,7 +121,8 @@ struct Inner<K, V> {
     name: String,
     flights: Mutex<HashMap<K, Arc<Flight<V>>>>,
     /// Sync single-flight slots, used with a window (moka's own loading
-    /// would put loaded values past the window, straight to admission).
+    /// would put loaded values past the window, straight to admission: see
+    /// `flight.rs`).
     sync_flights: Mutex<HashMap<K, Arc<SyncFlight<V>>>>,
     refreshing: Mutex<HashSet<K>>,
     window: Option<Mutex<Window<K, V>>>,

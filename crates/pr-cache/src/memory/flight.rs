@@ -1,5 +1,35 @@
 //! Loading with one loader run per key: concurrent callers of a missing
-//! key share one run of one loader and its value or error.
+//! key share one run of one loader and its value or error; an error is not
+//! kept, so the next call loads again.
+//!
+//! # Why not moka's own loading
+//!
+//! moka's single-flight (`get_with`, `try_get_with`,
+//! `entry().or_try_insert_with`) serves the blocking loaders of a cache
+//! without a window ([`Policy::TinyLfu`](super::Policy::TinyLfu),
+//! [`Policy::Lru`](super::Policy::Lru), or no bound). Elsewhere this module
+//! keeps slots of its own, because moka's loading gets two things wrong here:
+//!
+//! - **Async loaders.** `moka::sync::Cache` loads with sync closures only;
+//!   moka's async `get_with` is on `moka::future::Cache`, whose `get`,
+//!   `insert` and `invalidate` are async as well, so the cache's sync API
+//!   could not stay on it, and a task calling the sync loader would block its
+//!   runtime thread while another caller loads. Hence [`Flight`], a
+//!   `tokio::sync::OnceCell` per key.
+//! - **Blocking loaders with a window** (the default policy). moka's loader
+//!   inserts the value into moka itself, outside the window's lock, and looks
+//!   for a value already there in moka only. With [`SyncFlight`] replaced by
+//!   `entry().or_try_insert_with` every other test still passes (one loader
+//!   run under a thousand threads, shared errors, the statistics), but the
+//!   two window tests in `tests.rs` fail
+//!   (`a_loaded_key_waits_in_the_window_instead_of_facing_admission`,
+//!   `a_load_racing_an_insert_leaves_one_entry`): ten keys loaded into a full cache
+//!   of keys read often are all rejected by moka's admission at the next
+//!   maintenance (0 kept, where the window keeps all ten, as it keeps an
+//!   inserted key); and an insert of a key during its load leaves the key
+//!   twice (the insert in the window, the loaded value in moka: an
+//!   `entry_count` of 2), so that when the window spills, the insert's value
+//!   overwrites the loaded one a get had already returned.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -12,7 +42,8 @@ use pr_core::sync::lock;
 use super::MemoryCache;
 
 type AnyError = Arc<dyn Any + Send + Sync>;
-/// A sync single-flight slot: concurrent callers share one loader's result.
+/// A sync single-flight slot: concurrent callers share one loader's result
+/// (used with a window: see the module docs).
 pub(super) type SyncFlight<V> = OnceLock<Result<V, AnyError>>;
 
 /// A single-flight slot for async loads: concurrent callers share the result.
