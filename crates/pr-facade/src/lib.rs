@@ -54,6 +54,15 @@
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["health"] }
 //!   ```
+//! - `http`: [`http`], the `pr-http` crate with its defaults and
+//!   authentication: the service's own HTTP edge (`http::layers` around an
+//!   axum router: request ids, trace context, access log, request metrics,
+//!   problem responses, limits, per-client rate limit, CORS, security
+//!   headers).
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["http"] }
+//!   ```
 //! - `logging`: [`logging`], the `pr-logging` crate: the `tracing`
 //!   subscriber with JSON / text outputs, rotated and compressed files,
 //!   redaction, runtime levels and the HMAC-chained audit log.
