@@ -3,7 +3,8 @@
 //! leeway, on pr-core's injectable clock), or static API keys compared in
 //! constant time. A request that passes carries its [`Principal`] in its
 //! extensions; one that does not is answered 401 `http.unauthenticated`
-//! as problem+json with `WWW-Authenticate: Bearer`, and counted in
+//! as problem+json with `WWW-Authenticate: Bearer` (403 `http.forbidden`
+//! when it lacks a scope the layer requires), and counted in
 //! `pr_http_auth_failures_total{reason}` (feature `metrics`). The token is
 //! never logged, not even in part.
 //!
@@ -47,7 +48,7 @@ use pr_core::time::Clock;
 use pr_errors::{CodeInfo, CodedError};
 use serde::Deserialize;
 
-use crate::error::UNAUTHENTICATED;
+use crate::error::{FORBIDDEN, UNAUTHENTICATED};
 
 /// Who made the request, as the layer established it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +99,9 @@ pub enum AuthFailure {
     /// The API key is not one of the configured keys.
     #[error("unknown API key")]
     ApiKey,
+    /// Authenticated, but without a scope the layer requires (403).
+    #[error("a required scope is missing")]
+    Scope,
 }
 
 impl AuthFailure {
@@ -115,13 +119,17 @@ impl AuthFailure {
             Self::Issuer => "issuer",
             Self::Audience => "audience",
             Self::ApiKey => "api_key",
+            Self::Scope => "scope",
         }
     }
 }
 
 impl CodedError for AuthFailure {
     fn info(&self) -> &'static CodeInfo {
-        &UNAUTHENTICATED
+        match self {
+            Self::Scope => &FORBIDDEN,
+            _ => &UNAUTHENTICATED,
+        }
     }
 }
 
@@ -395,26 +403,51 @@ enum Scheme {
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     scheme: Scheme,
+    required_scopes: Arc<Vec<String>>,
 }
 
 impl AuthLayer {
     /// Bearer JWTs (`Authorization: Bearer <jwt>`).
     #[must_use]
-    pub const fn jwt(verifier: JwtVerifier) -> Self {
+    pub fn jwt(verifier: JwtVerifier) -> Self {
         Self {
             scheme: Scheme::Jwt(verifier),
+            required_scopes: Arc::default(),
         }
     }
 
     /// API keys in `x-api-key`.
     #[must_use]
-    pub const fn api_keys(keys: ApiKeys) -> Self {
+    pub fn api_keys(keys: ApiKeys) -> Self {
         Self {
             scheme: Scheme::ApiKeys(keys),
+            required_scopes: Arc::default(),
         }
     }
 
+    /// Requires `scope` of every principal (a token's `scope` claim); one
+    /// without it is answered 403 `http.forbidden`. API keys carry no
+    /// scopes, so a layer of them that requires one refuses every request.
+    #[must_use]
+    pub fn require_scope(mut self, scope: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.required_scopes).push(scope.into());
+        self
+    }
+
     fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, AuthFailure> {
+        let principal = self.identify(headers)?;
+        if self
+            .required_scopes
+            .iter()
+            .all(|scope| principal.scopes.contains(scope))
+        {
+            Ok(principal)
+        } else {
+            Err(AuthFailure::Scope)
+        }
+    }
+
+    fn identify(&self, headers: &http::HeaderMap) -> Result<Principal, AuthFailure> {
         match &self.scheme {
             Scheme::Jwt(verifier) => {
                 let token = headers
@@ -492,6 +525,9 @@ where
                 let mut response: Response<ResB> = crate::problem::response(&failure);
                 let challenge = match &self.layer.scheme {
                     Scheme::Jwt(_) if failure == AuthFailure::Missing => "Bearer",
+                    Scheme::Jwt(_) if failure == AuthFailure::Scope => {
+                        "Bearer error=\"insufficient_scope\""
+                    }
                     Scheme::Jwt(_) => "Bearer error=\"invalid_token\"",
                     Scheme::ApiKeys(_) => "ApiKey",
                 };

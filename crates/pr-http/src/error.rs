@@ -18,6 +18,8 @@ pr_errors::codes! {
     pub OVERLOADED = "http.overloaded", SERVICE_UNAVAILABLE, transient, public;
     /// The request carries no credentials, or ones the service does not accept.
     pub UNAUTHENTICATED = "http.unauthenticated", UNAUTHORIZED, permanent, public;
+    /// The request is authenticated but lacks a scope the route needs.
+    pub FORBIDDEN = "http.forbidden", FORBIDDEN, permanent, public;
     /// The `http` section's settings are invalid.
     pub INVALID_CONFIG = "http.invalid_config", INTERNAL_SERVER_ERROR, permanent;
 }

@@ -87,7 +87,8 @@ mod error;
 /// retry class; [`CODES`](codes::CODES) lists them all.
 pub mod codes {
     pub use crate::error::{
-        BODY_TOO_LARGE, CODES, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT, UNAUTHENTICATED,
+        BODY_TOO_LARGE, CODES, FORBIDDEN, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT,
+        UNAUTHENTICATED,
     };
 }
 

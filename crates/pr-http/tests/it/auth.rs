@@ -207,14 +207,18 @@ async fn the_layer_answers_401_problems_and_never_logs_the_token() {
     let who = |Extension(p): Extension<Principal>| async move { p.subject };
     let app = Router::new()
         .route("/me", get(who))
-        .layer(AuthLayer::jwt(verifier));
+        .layer(AuthLayer::jwt(verifier.clone()));
+    let admin = Router::new()
+        .route("/me", get(who))
+        .layer(AuthLayer::jwt(verifier).require_scope("quotes:admin"));
     let keys = ApiKeys::new([("k-0123456789abcdef".into(), "batch-job".to_owned())]);
     let by_key = Router::new()
         .route("/me", get(who))
         .layer(AuthLayer::api_keys(keys));
-    let (jwt_url, key_url) = (
+    let (jwt_url, key_url, admin_url) = (
         format!("http://{}/me", crate::server::serve(app).await),
         format!("http://{}/me", crate::server::serve(by_key).await),
+        format!("http://{}/me", crate::server::serve(admin).await),
     );
     let now = std::time::SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -254,6 +258,15 @@ async fn the_layer_answers_401_problems_and_never_logs_the_token() {
         assert_eq!(problem["detail"], "expired");
         let (status, challenge, _) = call(&jwt_url, "x-other", "x");
         assert_eq!((status, challenge.as_deref()), (401, Some("Bearer")));
+        // A good token without the scope the route requires: 403.
+        let (status, challenge, body) =
+            call(&admin_url, "authorization", &format!("Bearer {good_c}"));
+        assert_eq!(status, 403);
+        assert_eq!(
+            challenge.as_deref(),
+            Some("Bearer error=\"insufficient_scope\"")
+        );
+        assert!(body.contains("http.forbidden"), "{body}");
         assert_eq!(
             call(&key_url, "x-api-key", "k-0123456789abcdef").2,
             "batch-job"
