@@ -106,9 +106,9 @@ pub struct AccessLogService<S> {
 /// What the event says of the request, taken before the call.
 struct Line {
     method: http::Method,
-    route: String,
-    request_id: Option<String>,
-    client: Option<String>,
+    route: crate::route::Template,
+    request_id: Option<crate::request_id::RequestId>,
+    client: Option<std::net::SocketAddr>,
 }
 
 /// Emits the event at a level known only at run time.
@@ -145,8 +145,8 @@ where
             request_id: request
                 .extensions()
                 .get::<crate::request_id::RequestId>()
-                .map(ToString::to_string),
-            client: crate::client::peer(&request).map(|peer| peer.ip().to_string()),
+                .cloned(),
+            client: crate::client::peer(&request),
         };
         let settings = self.settings.clone();
         let seen = Arc::clone(&self.seen);
@@ -177,12 +177,12 @@ where
             event_at!(
                 level,
                 method = %line.method,
-                route = %line.route,
+                route = line.route.as_str(),
                 status = status.as_u16(),
                 duration_seconds = duration,
                 bytes,
-                request_id = line.request_id,
-                client = line.client,
+                request_id = line.request_id.as_ref().map(crate::request_id::RequestId::as_str),
+                client = line.client.map(|peer| tracing::field::display(peer.ip())),
                 "request"
             );
             result

@@ -40,8 +40,11 @@ impl RequestId {
     /// A new id: 128 random bits in lowercase hex.
     #[must_use]
     pub fn generate() -> Self {
-        let text = format!("{:032x}", fastrand::u128(..));
-        Self(HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("0")))
+        let mut text = [0; 32];
+        let hex = base16ct::lower::encode(&fastrand::u128(..).to_be_bytes(), &mut text)
+            .unwrap_or_default();
+        // Hex is always a valid header value.
+        Self(HeaderValue::from_bytes(hex).unwrap_or_else(|_| HeaderValue::from_static("0")))
     }
 
     /// `text` as an id, when it is 1 to [`MAX_LEN`] characters of

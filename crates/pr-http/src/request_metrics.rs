@@ -32,6 +32,8 @@
 //!     .layer(RequestMetricsLayer::new());
 //! ```
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Method, Request, Response};
@@ -42,19 +44,78 @@ pub const DURATION: &str = "http_server_request_duration_seconds";
 /// The gauge of requests in flight.
 pub const ACTIVE: &str = "http_server_active_requests";
 
-/// The method's label: one of HTTP's nine methods, or `_OTHER`.
-fn method_label(method: &Method) -> &'static str {
+/// The method labels, by [`method_index`].
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
+];
+
+/// The method's index in [`METHODS`]: one of HTTP's nine methods, or `_OTHER`.
+fn method_index(method: &Method) -> usize {
     match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::CONNECT => "CONNECT",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::PATCH => "PATCH",
-        _ => "_OTHER",
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::CONNECT => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::PATCH => 8,
+        _ => 9,
+    }
+}
+
+/// A route's duration histograms, by (method index, status).
+type ByStatus = HashMap<(usize, u16), metrics::Histogram>;
+
+/// The recorder's handles, registered once per label set and shared by the
+/// layer's services: a request finds its handles in a read-locked map
+/// instead of building a key for the recorder (label strings, a hash of
+/// them all, the recorder's own map) twice. The sets are bounded: ten
+/// methods, the router's templates, the statuses a service answers.
+#[derive(Default)]
+struct Handles {
+    active: [std::sync::OnceLock<metrics::Gauge>; 10],
+    /// By route template, then by (method index, status; 0 for a failed
+    /// service).
+    durations: std::sync::RwLock<HashMap<String, ByStatus>>,
+}
+
+impl Handles {
+    fn active(&self, method: usize) -> &metrics::Gauge {
+        self.active[method]
+            .get_or_init(|| metrics::gauge!(ACTIVE, "http_request_method" => METHODS[method]))
+    }
+
+    fn duration(&self, method: usize, route: &str, status: u16) -> metrics::Histogram {
+        let known = pr_core::sync::read(&self.durations)
+            .get(route)
+            .and_then(|by_status| by_status.get(&(method, status)).cloned());
+        if let Some(histogram) = known {
+            return histogram;
+        }
+        let status_label = if status == 0 {
+            "_OTHER".to_owned()
+        } else {
+            status.to_string()
+        };
+        let histogram = metrics::histogram!(
+            DURATION,
+            "http_request_method" => METHODS[method],
+            "http_route" => route.to_owned(),
+            "http_response_status_code" => status_label,
+        );
+        pr_core::sync::write(&self.durations)
+            .entry(route.to_owned())
+            .or_default()
+            .insert((method, status), histogram.clone());
+        histogram
+    }
+}
+
+impl std::fmt::Debug for Handles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handles").finish_non_exhaustive()
     }
 }
 
@@ -72,6 +133,7 @@ fn describe() {
 #[derive(Clone, Debug)]
 pub struct RequestMetricsLayer {
     clock: Clock,
+    handles: Arc<Handles>,
 }
 
 impl RequestMetricsLayer {
@@ -85,7 +147,10 @@ impl RequestMetricsLayer {
     #[must_use]
     pub fn with_clock(clock: Clock) -> Self {
         describe();
-        Self { clock }
+        Self {
+            clock,
+            handles: Arc::default(),
+        }
     }
 }
 
@@ -102,6 +167,7 @@ impl<S> tower::Layer<S> for RequestMetricsLayer {
         RequestMetricsService {
             inner,
             clock: self.clock.clone(),
+            handles: Arc::clone(&self.handles),
         }
     }
 }
@@ -111,6 +177,7 @@ impl<S> tower::Layer<S> for RequestMetricsLayer {
 pub struct RequestMetricsService<S> {
     inner: S,
     clock: Clock,
+    handles: Arc<Handles>,
 }
 
 /// Takes one off the active gauge when the request ends, however it ends
@@ -137,29 +204,24 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let method = method_label(request.method());
+        let method = method_index(request.method());
         let route = crate::route::template(&request);
-        let active = metrics::gauge!(ACTIVE, "http_request_method" => method);
+        let active = self.handles.active(method).clone();
         active.increment(1.0);
         let active = Active(active);
-        let clock = self.clock.clone();
+        let (clock, handles) = (self.clock.clone(), Arc::clone(&self.handles));
         let start = clock.now_nanos();
         let future = self.inner.call(request);
         Box::pin(async move {
             let result = future.await;
-            let status = match &result {
-                Ok(response) => response.status().as_str().to_owned(),
-                Err(_) => "_OTHER".to_owned(),
-            };
-            metrics::histogram!(
-                DURATION,
-                "http_request_method" => method,
-                "http_route" => route,
-                "http_response_status_code" => status,
-            )
-            .record(crate::nanos_to_secs(
-                clock.now_nanos().saturating_sub(start),
-            ));
+            let status = result
+                .as_ref()
+                .map_or(0, |response| response.status().as_u16());
+            handles
+                .duration(method, route.as_str(), status)
+                .record(crate::nanos_to_secs(
+                    clock.now_nanos().saturating_sub(start),
+                ));
             drop(active);
             result
         })
@@ -172,6 +234,7 @@ mod tests {
 
     #[test]
     fn unknown_methods_fold_to_other() {
+        let method_label = |method: &Method| METHODS[method_index(method)];
         assert_eq!(method_label(&Method::PATCH), "PATCH");
         assert_eq!(
             method_label(&Method::from_bytes(b"PROPFIND").unwrap()),

@@ -9,17 +9,39 @@ use http::Request;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Route(pub &'static str);
 
-/// The request's route template, or `""` when no route matched (a 404
-/// from a fallback) or the router names none.
-pub(crate) fn template<B>(request: &Request<B>) -> String {
+/// A request's route template, held without copying it (axum's matched
+/// path is shared, a [`Route`] is static).
+#[derive(Clone, Debug)]
+pub(crate) enum Template {
+    #[cfg(feature = "axum")]
+    Matched(axum::extract::MatchedPath),
+    Static(&'static str),
+}
+
+impl Template {
+    /// The template, or `""` when no route matched (a 404 from a fallback)
+    /// or the router names none.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            #[cfg(feature = "axum")]
+            Self::Matched(path) => path.as_str(),
+            Self::Static(route) => route,
+        }
+    }
+}
+
+/// The request's route template; see [`Template::as_str`].
+pub(crate) fn template<B>(request: &Request<B>) -> Template {
     #[cfg(feature = "axum")]
     if let Some(path) = request.extensions().get::<axum::extract::MatchedPath>() {
-        return path.as_str().to_owned();
+        return Template::Matched(path.clone());
     }
-    request
-        .extensions()
-        .get::<Route>()
-        .map_or_else(String::new, |route| route.0.to_owned())
+    Template::Static(
+        request
+            .extensions()
+            .get::<Route>()
+            .map_or("", |route| route.0),
+    )
 }
 
 #[cfg(test)]
@@ -29,8 +51,8 @@ mod tests {
     #[test]
     fn the_route_comes_from_the_router_never_from_the_path() {
         let mut request = Request::get("/quote/ACME").body(()).unwrap();
-        assert_eq!(template(&request), "");
+        assert_eq!(template(&request).as_str(), "");
         request.extensions_mut().insert(Route("/quote/{symbol}"));
-        assert_eq!(template(&request), "/quote/{symbol}");
+        assert_eq!(template(&request).as_str(), "/quote/{symbol}");
     }
 }
