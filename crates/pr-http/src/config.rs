@@ -50,7 +50,7 @@ pub struct HttpConfig {
     /// Bounds on one request, and on how many run at once.
     pub limits: LimitsConfig,
     /// Per-client rate limiting (feature `rate-limit`).
-    pub rate_limit: RateLimitConfig,
+    pub rate_limit: ClientRateLimitConfig,
     /// Cross-origin requests.
     pub cors: CorsConfig,
     /// Security headers on every response.
@@ -131,7 +131,7 @@ impl Default for LimitsConfig {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
-pub struct RateLimitConfig {
+pub struct ClientRateLimitConfig {
     /// Whether clients are limited.
     pub enabled: bool,
     /// Requests each client may make per `period`, sustained.
@@ -148,7 +148,7 @@ pub struct RateLimitConfig {
     pub trusted_proxies: Vec<String>,
 }
 
-impl Default for RateLimitConfig {
+impl Default for ClientRateLimitConfig {
     fn default() -> Self {
         Self {
             enabled: false,
@@ -169,7 +169,7 @@ pub(crate) fn parse_proxy(entry: &str) -> Option<IpNet> {
         .or_else(|| entry.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
-impl RateLimitConfig {
+impl ClientRateLimitConfig {
     /// The trusted proxies, the unparsable left out (`validate` names them).
     #[cfg(all(feature = "axum", feature = "rate-limit"))]
     pub(crate) fn proxies(&self) -> crate::client::TrustedProxies {

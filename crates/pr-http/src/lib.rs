@@ -102,7 +102,7 @@ pub(crate) fn nanos_to_secs(nanos: u64) -> f64 {
 }
 
 /// The boxed future of this crate's services.
-pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub(crate) type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

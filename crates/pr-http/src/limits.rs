@@ -3,7 +3,7 @@
 //!
 //! | layer | bound | answer |
 //! |---|---|---|
-//! | [`TimeoutLayer`] | time until the response head | 503 `http.timeout`, transient |
+//! | [`RequestTimeoutLayer`] | time until the response head | 503 `http.timeout`, transient |
 //! | [`BodyLimitLayer`] | request body bytes | 413 `http.body_too_large` |
 //! | [`LoadShedLayer`] | requests in flight | 503 `http.overloaded` with `Retry-After`, at once |
 //!
@@ -19,12 +19,12 @@
 //! ```
 //! use std::time::Duration;
 //! use axum::{Router, routing::post};
-//! use pr_http::limits::{BodyLimitLayer, LoadShedLayer, TimeoutLayer};
+//! use pr_http::limits::{BodyLimitLayer, LoadShedLayer, RequestTimeoutLayer};
 //!
 //! let app: Router = Router::new()
 //!     .route("/orders", post(|body: String| async move { body }))
 //!     .layer(BodyLimitLayer::new(64 * 1024))
-//!     .layer(TimeoutLayer::new(Duration::from_secs(10)))
+//!     .layer(RequestTimeoutLayer::new(Duration::from_secs(10)))
 //!     .layer(LoadShedLayer::new(1_024));
 //! ```
 
@@ -72,11 +72,11 @@ impl CodedError for Refused {
 /// Answers 503 `http.timeout` when the inner service has not produced a
 /// response head within the limit (the handler's future is dropped).
 #[derive(Clone, Copy, Debug)]
-pub struct TimeoutLayer {
+pub struct RequestTimeoutLayer {
     limit: Duration,
 }
 
-impl TimeoutLayer {
+impl RequestTimeoutLayer {
     /// A layer with `limit`.
     #[must_use]
     pub const fn new(limit: Duration) -> Self {
@@ -84,25 +84,25 @@ impl TimeoutLayer {
     }
 }
 
-impl<S> tower::Layer<S> for TimeoutLayer {
-    type Service = Timeout<S>;
+impl<S> tower::Layer<S> for RequestTimeoutLayer {
+    type Service = RequestTimeout<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Timeout {
+        RequestTimeout {
             inner,
             limit: self.limit,
         }
     }
 }
 
-/// The service of [`TimeoutLayer`].
+/// The service of [`RequestTimeoutLayer`].
 #[derive(Clone, Debug)]
-pub struct Timeout<S> {
+pub struct RequestTimeout<S> {
     inner: S,
     limit: Duration,
 }
 
-impl<S, ReqB, ResB> tower::Service<Request<ReqB>> for Timeout<S>
+impl<S, ReqB, ResB> tower::Service<Request<ReqB>> for RequestTimeout<S>
 where
     S: tower::Service<Request<ReqB>, Response = Response<ResB>>,
     S::Future: Send + 'static,

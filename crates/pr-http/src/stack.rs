@@ -11,7 +11,7 @@ use tower::{Layer, Service, ServiceBuilder};
 
 use crate::access_log::AccessLogLayer;
 use crate::config::{CorsConfig, HttpConfig};
-use crate::limits::{BodyLimitLayer, LoadShedLayer, TimeoutLayer};
+use crate::limits::{BodyLimitLayer, LoadShedLayer, RequestTimeoutLayer};
 use crate::request_id::RequestIdLayer;
 use crate::security_headers::SecurityHeadersLayer;
 use crate::trace_context::TraceContextLayer;
@@ -35,7 +35,7 @@ pub struct HttpLayers {
             pr_resilience::rate::KeyedLimiter<std::net::IpAddr>,
         >,
     >,
-    timeout: TimeoutLayer,
+    timeout: RequestTimeoutLayer,
     body_limit: BodyLimitLayer,
 }
 
@@ -111,7 +111,7 @@ pub fn layers(config: &HttpConfig) -> Result<HttpLayers, crate::Error> {
         load_shed: LoadShedLayer::new(limits.max_in_flight),
         #[cfg(feature = "rate-limit")]
         rate_limit: rate_limit(&config.rate_limit)?,
-        timeout: TimeoutLayer::new(limits.request_timeout.as_std()),
+        timeout: RequestTimeoutLayer::new(limits.request_timeout.as_std()),
         body_limit: BodyLimitLayer::new(
             usize::try_from(limits.max_body_size.as_u64()).unwrap_or(usize::MAX),
         ),
@@ -158,7 +158,7 @@ type ClientLimit =
 /// most `max_clients` addresses.
 #[cfg(feature = "rate-limit")]
 fn rate_limit(
-    config: &crate::config::RateLimitConfig,
+    config: &crate::config::ClientRateLimitConfig,
 ) -> Result<Option<ClientLimit>, crate::Error> {
     use pr_resilience::rate::{KeyedLimiter, Quota};
     if !config.enabled {

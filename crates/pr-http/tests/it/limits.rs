@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use pr_http::limits::{BodyLimitLayer, LoadShedLayer, TimeoutLayer};
+use pr_http::limits::{BodyLimitLayer, LoadShedLayer, RequestTimeoutLayer};
 
 async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -49,7 +49,7 @@ async fn a_slow_handler_is_answered_with_a_timeout_problem() {
             }),
         )
         .route("/fast", get(|| async { "ok" }))
-        .layer(TimeoutLayer::new(Duration::from_secs(10)));
+        .layer(RequestTimeoutLayer::new(Duration::from_secs(10)));
     let get = |path: &str| {
         http::Request::get(path)
             .body(axum::body::Body::empty())

@@ -8,11 +8,12 @@ use pr_http::request_metrics::RequestMetricsLayer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_counted_by_route_template_method_and_status() {
-    // The server's tasks run on any thread: only a global recorder reaches them all (nextest runs
-    // each test in a process of its own).
+    // The server's tasks run on any thread: only a global recorder reaches them all. nextest runs
+    // each test in a process of its own; under `cargo test` the other tests of this binary record
+    // into it too, so this test counts only its own route (`/price/...`, used by no other test).
     let handle = PrometheusBuilder::new().install_recorder().unwrap();
     let app = Router::new()
-        .route("/quote/{symbol}", get(|| async { "42" }))
+        .route("/price/{symbol}", get(|| async { "42" }))
         .layer(RequestMetricsLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -26,7 +27,7 @@ async fn requests_are_counted_by_route_template_method_and_status() {
             .into();
         for i in 0..1_000 {
             let response = agent
-                .get(format!("http://{address}/quote/SYM{i}"))
+                .get(format!("http://{address}/price/SYM{i}"))
                 .call()
                 .unwrap();
             assert_eq!(response.status(), 200);
@@ -42,7 +43,7 @@ async fn requests_are_counted_by_route_template_method_and_status() {
         // A method HTTP does not define is folded.
         let propfind = http::Request::builder()
             .method("PROPFIND")
-            .uri(format!("http://{address}/quote/X"))
+            .uri(format!("http://{address}/price/X"))
             .body(())
             .unwrap();
         let response = agent.run(propfind).unwrap();
@@ -58,7 +59,7 @@ async fn requests_are_counted_by_route_template_method_and_status() {
             .filter(|line| line.contains(needle))
             .collect::<Vec<_>>()
     };
-    let quotes = series(r#"http_route="/quote/{symbol}""#);
+    let quotes = series(r#"http_route="/price/{symbol}""#);
     let get = quotes
         .iter()
         .find(|l| l.contains(r#"http_request_method="GET""#))
@@ -76,14 +77,14 @@ async fn requests_are_counted_by_route_template_method_and_status() {
         !text.contains("/nothing"),
         "a raw path leaked into a label:\n{text}"
     );
-    let other = series(r#"http_request_method="_OTHER""#);
+    let other = series(r#"http_request_method="_OTHER",http_route="/price/{symbol}""#);
     assert_eq!(other.len(), 1, "{text}");
     assert!(
         other[0].contains(r#"http_response_status_code="405""#),
         "{}",
         other[0]
     );
-    let unmatched = series(r#"http_response_status_code="404""#);
+    let unmatched = series(r#"http_route="",http_response_status_code="404""#);
     assert!(unmatched[0].ends_with(" 10"), "{unmatched:#?}");
     assert!(
         text.contains(r#"http_server_active_requests{http_request_method="GET"} 0"#),
