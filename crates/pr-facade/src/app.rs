@@ -82,10 +82,10 @@ pub use error::Error;
 pub mod codes {
     pub use super::error::{
         BIND_FAILED, CODES, DRAINING, DUPLICATE_SECTION, HEALTH_FAILED, INVALID_CONFIG,
-        LOGGING_FAILED, METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED,
+        LOGGING_FAILED, METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED, TLS_FAILED,
     };
 }
-pub use server::{ACCEPT_ERROR_LOG_INTERVAL, HttpLimits, RESERVED_FDS};
+pub use server::{ACCEPT_ERROR_LOG_INTERVAL, ApiListener, HttpLimits, RESERVED_FDS};
 pub use status::{RESERVED_SECTIONS, StatusBoard};
 
 /// A service wired for production; see the [module docs](self).
@@ -287,8 +287,8 @@ impl App<ServiceConfig> {
     }
 }
 
-/// Picks the API's address and limits out of the loaded configuration.
-type ApiSelector<C> = Box<dyn FnOnce(&C) -> (SocketAddr, HttpLimits) + Send>;
+/// Picks the API's address, limits and TLS out of the loaded configuration.
+type ApiSelector<C> = Box<dyn FnOnce(&C) -> ApiListener + Send>;
 
 /// Builds an [`App`]; see [`App::builder`].
 #[must_use = "a builder does nothing until built"]
@@ -360,11 +360,16 @@ impl<C: AppConfig> AppBuilder<C> {
     /// std::process::exit(app.serve(router).await.code().into());
     /// # }
     /// ```
-    pub fn api(
+    ///
+    /// `select` returns an [`ApiListener`], or an `(address, limits)` pair
+    /// for plain HTTP; with the `tls` feature,
+    /// [`ApiListener::with_tls`] serves HTTPS only, its certificate files
+    /// reloaded when they change.
+    pub fn api<L: Into<ApiListener>>(
         mut self,
-        select: impl FnOnce(&C) -> (SocketAddr, HttpLimits) + Send + 'static,
+        select: impl FnOnce(&C) -> L + Send + 'static,
     ) -> Self {
-        self.api = Some(Box::new(select));
+        self.api = Some(Box::new(move |config: &C| select(config).into()));
         self
     }
 
@@ -496,11 +501,22 @@ impl<C: AppConfig> AppBuilder<C> {
         };
         let api_socket = match self.api {
             Some(select) => {
-                let (addr, limits) = select(&config);
-                Some((server::Bound::bind("api", addr).await?, limits))
+                let api = select(&config);
+                Some((server::Bound::bind("api", api.addr).await?, api))
             }
             None => None,
         };
+        // Then the certificates, so that an unreadable one stops the start too.
+        #[cfg(feature = "tls")]
+        let (ops_tls, api_tls) = (
+            server::load_tls("ops", service.ops.tls.as_ref())?,
+            match &api_socket {
+                Some((_, api)) => server::load_tls("api", api.tls.as_ref())?,
+                None => None,
+            },
+        );
+        #[cfg(not(feature = "tls"))]
+        let (ops_tls, api_tls) = (None, None);
 
         // The recorder first, so that logging's and every later component's
         // handles register with it.
@@ -543,10 +559,15 @@ impl<C: AppConfig> AppBuilder<C> {
             let _scope = dispatch.as_ref().map(tracing::dispatcher::set_default);
             (
                 ops_socket.map(|socket| {
-                    socket.limit(&service.ops.limits, server::OPS_MAX_CONNECTIONS, &budget)
+                    socket.limit(
+                        &service.ops.limits,
+                        server::OPS_MAX_CONNECTIONS,
+                        &budget,
+                        ops_tls,
+                    )
                 }),
-                api_socket.map(|(socket, limits)| {
-                    socket.limit(&limits, server::API_MAX_CONNECTIONS, &budget)
+                api_socket.map(|(socket, api)| {
+                    socket.limit(&api.limits, server::API_MAX_CONNECTIONS, &budget, api_tls)
                 }),
             )
         };

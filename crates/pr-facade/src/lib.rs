@@ -63,6 +63,13 @@
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["http"] }
 //!   ```
+//! - `tls`: HTTPS for the app's ops server (`ops.tls`) and API
+//!   ([`app::ApiListener::with_tls`]) on rustls, the certificate files
+//!   reloaded when they change, client certificates when a CA is given.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["tls"] }
+//!   ```
 //! - `logging`: [`logging`], the `pr-logging` crate: the `tracing`
 //!   subscriber with JSON / text outputs, rotated and compressed files,
 //!   redaction, runtime levels and the HMAC-chained audit log.

@@ -20,6 +20,8 @@ pr_errors::codes! {
     pub UNAUTHENTICATED = "http.unauthenticated", UNAUTHORIZED, permanent, public;
     /// The request is authenticated but lacks a scope the route needs.
     pub FORBIDDEN = "http.forbidden", FORBIDDEN, permanent, public;
+    /// A TLS certificate, key or CA file cannot be read or used.
+    pub TLS_FILES = "http.tls_files", INTERNAL_SERVER_ERROR, permanent;
     /// The `http` section's settings are invalid.
     pub INVALID_CONFIG = "http.invalid_config", INTERNAL_SERVER_ERROR, permanent;
 }
@@ -34,12 +36,22 @@ pub enum Error {
         /// The problems.
         problems: Vec<Violation>,
     },
+    /// A TLS file cannot be read, holds no usable PEM item, or the key does
+    /// not fit the certificate. The message never holds key material.
+    #[error("TLS file {}: {problem}", path.display())]
+    Tls {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl CodedError for Error {
     fn info(&self) -> &'static CodeInfo {
         match self {
             Self::InvalidConfig { .. } => &INVALID_CONFIG,
+            Self::Tls { .. } => &TLS_FILES,
         }
     }
 }

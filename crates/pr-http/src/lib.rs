@@ -4,7 +4,7 @@
 //!
 //! [`layers`] builds the whole inbound stack from one [`HttpConfig`] (the
 //! `http` section) for an axum router; each layer is also public on its own.
-//! Authentication, TLS and the outbound client are still to come.
+//! The outbound client is still to come.
 //!
 //! - [`request_id`]: an id for every request, from a trusted gateway's
 //!   `x-request-id` (bounded, safe characters) or made here, echoed in the
@@ -27,6 +27,9 @@
 //! - [`problem`]: any `CodedError` as an RFC 9457 problem+json response
 //!   ([`ApiError`](problem::ApiError) for handlers), `Retry-After` rounded
 //!   up, counted by code; a handler's panic as a 500 problem.
+//! - [`tls`] (feature `tls`): TLS 1.2+ on rustls for a listener, the
+//!   certificate and key files reloaded when they change, client
+//!   certificates required when a CA is given.
 //! - [`limits`]: a request timeout, a body size limit and load shedding,
 //!   each answered with a problem.
 //! - [`request_metrics`] (feature `metrics`): `http_server_request_duration_seconds`
@@ -73,6 +76,9 @@ pub mod route;
 pub mod security_headers;
 #[cfg(feature = "axum")]
 mod stack;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 pub mod trace_context;
 
 pub use config::HttpConfig;
@@ -87,7 +93,7 @@ mod error;
 /// retry class; [`CODES`](codes::CODES) lists them all.
 pub mod codes {
     pub use crate::error::{
-        BODY_TOO_LARGE, CODES, FORBIDDEN, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT,
+        BODY_TOO_LARGE, CODES, FORBIDDEN, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT, TLS_FILES,
         UNAUTHENTICATED,
     };
 }

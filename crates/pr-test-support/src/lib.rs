@@ -3,8 +3,9 @@
 //! `tempfile`), a real `redis-server` on a free loopback port
 //! ([`RedisServer`]), Prometheus' `promtool` on real exposition text
 //! ([`check_metrics`]), a child process to kill mid-write
-//! ([`CrashChild`]), and the vendored outside test data under `testdata/`
-//! ([`testdata`]).
+//! ([`CrashChild`]), the vendored outside test data under `testdata/`
+//! ([`testdata`]), and (feature `tls`) a test's own certificate authority
+//! (`tls::TestCa`).
 //!
 //! Dev-only and not published, like `tower-test`: the crates name it as a
 //! path dev-dependency, which `cargo publish` strips. Every helper panics
@@ -24,6 +25,8 @@ mod promtool;
 mod redis;
 mod temp;
 mod testdata;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use child::CrashChild;
 pub use promtool::{check_metrics, promtool};

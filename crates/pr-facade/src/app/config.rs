@@ -168,6 +168,11 @@ pub struct OpsConfig {
     /// 64). Its own cap, taken from the open-files budget before the API's,
     /// keeps the probes answering while the API is flooded.
     pub limits: HttpLimits,
+    /// HTTPS only, with this certificate (feature `tls`); with its
+    /// `client_ca_file`, only clients holding a certificate from that CA get
+    /// through (the probes' and the scraper's, say). Unset: plain HTTP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<pr_http::tls::TlsConfig>,
 }
 
 impl Default for OpsConfig {
@@ -177,6 +182,8 @@ impl Default for OpsConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 9464)),
             token: SecretString::default(),
             limits: HttpLimits::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -193,6 +200,10 @@ impl Validate for OpsConfig {
             ),
         );
         v.nested("limits", &self.limits);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            v.nested("tls", tls);
+        }
     }
 }
 

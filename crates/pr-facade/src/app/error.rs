@@ -20,6 +20,8 @@ pr_errors::codes! {
     pub RESOURCES_FAILED = "app.resources_failed", INTERNAL_SERVER_ERROR, permanent;
     /// The ops server or the API could not listen on its address.
     pub BIND_FAILED = "app.bind_failed", SERVICE_UNAVAILABLE, transient;
+    /// A listener's TLS certificate, key or CA file cannot be read or used.
+    pub TLS_FAILED = "app.tls_failed", INTERNAL_SERVER_ERROR, permanent;
     /// A request reached the API after shutdown began; another instance
     /// should take it.
     pub DRAINING = "app.draining", SERVICE_UNAVAILABLE, transient;
@@ -65,6 +67,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A listener's TLS files cannot be read or used (feature `tls`).
+    #[cfg(feature = "tls")]
+    #[error("the {listener} server's TLS cannot be set up")]
+    Tls {
+        /// Which: `ops` or `api`.
+        listener: &'static str,
+        /// Which file and what is wrong with it.
+        #[source]
+        source: pr_http::Error,
+    },
     /// The SIGTERM / SIGINT / SIGHUP handlers could not be installed.
     #[error("the signal handlers could not be installed")]
     Signal(#[source] std::io::Error),
@@ -85,6 +97,8 @@ impl CodedError for Error {
             Self::Health(_) => &HEALTH_FAILED,
             Self::Resources(_) => &RESOURCES_FAILED,
             Self::Bind { .. } => &BIND_FAILED,
+            #[cfg(feature = "tls")]
+            Self::Tls { .. } => &TLS_FAILED,
             Self::Signal(_) => &SIGNAL_FAILED,
             Self::DuplicateSection { .. } => &DUPLICATE_SECTION,
         }

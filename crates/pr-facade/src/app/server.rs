@@ -29,6 +29,77 @@ use tokio::time::Instant;
 
 use crate::app::{Drain, Error, WorkGuard};
 
+mod tls;
+
+/// A listener's TLS (feature `tls`).
+#[cfg(feature = "tls")]
+pub(crate) type Tls = pr_http::tls::ServerTls;
+
+/// Without the `tls` feature a listener has no TLS: a type with no values.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone, Debug)]
+pub(crate) enum Tls {}
+
+/// Where and how the service's API listens: what the selector given to
+/// [`AppBuilder::api`](crate::app::AppBuilder::api) picks out of the
+/// configuration. A `(SocketAddr, HttpLimits)` pair converts into one
+/// (plain HTTP); [`with_tls`](Self::with_tls) (feature `tls`) serves HTTPS.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ApiListener {
+    /// The address to listen on.
+    pub addr: SocketAddr,
+    /// The listener's limits.
+    pub limits: HttpLimits,
+    /// The certificate to serve, for HTTPS only (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<pr_http::tls::TlsConfig>,
+}
+
+impl ApiListener {
+    /// Plain HTTP on `addr` with `limits`.
+    #[must_use]
+    pub fn new(addr: SocketAddr, limits: HttpLimits) -> Self {
+        Self {
+            addr,
+            limits,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// HTTPS only, with the certificate and settings of `tls` (`None`: plain
+    /// HTTP).
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn with_tls(mut self, tls: Option<pr_http::tls::TlsConfig>) -> Self {
+        self.tls = tls;
+        self
+    }
+}
+
+/// The TLS of listener `name` from its settings, the files read now.
+#[cfg(feature = "tls")]
+pub(crate) fn load_tls(
+    name: &'static str,
+    config: Option<&pr_http::tls::TlsConfig>,
+) -> Result<Option<Tls>, Error> {
+    config
+        .map(|config| {
+            pr_http::tls::ServerTls::new(config).map_err(|source| Error::Tls {
+                listener: name,
+                source,
+            })
+        })
+        .transpose()
+}
+
+impl From<(SocketAddr, HttpLimits)> for ApiListener {
+    fn from((addr, limits): (SocketAddr, HttpLimits)) -> Self {
+        Self::new(addr, limits)
+    }
+}
+
 /// File descriptors kept out of every listener's connection cap, for what
 /// else the process opens: stdio, the runtime's own, log files, queue
 /// segments, outbound connections to Redis and dependencies.
@@ -269,6 +340,7 @@ impl Bound {
         limits: &HttpLimits,
         default_max: usize,
         budget: &FdBudget,
+        tls: Option<Tls>,
     ) -> Listener {
         let max_connections =
             budget.grant(self.name, limits.max_connections.unwrap_or(default_max));
@@ -277,6 +349,7 @@ impl Bound {
             listener = self.name,
             addr = %self.addr,
             max_connections,
+            tls = tls.is_some(),
             "listening"
         );
         Listener {
@@ -285,6 +358,7 @@ impl Bound {
             addr: self.addr,
             max_connections,
             limits: limits.clone(),
+            tls,
         }
     }
 }
@@ -297,6 +371,7 @@ pub(crate) struct Listener {
     addr: SocketAddr,
     max_connections: usize,
     limits: HttpLimits,
+    tls: Option<Tls>,
 }
 
 impl Listener {
@@ -321,6 +396,7 @@ impl Listener {
             listener: incoming,
             max_connections,
             limits,
+            tls,
             ..
         } = self;
         serve(
@@ -328,18 +404,20 @@ impl Listener {
             name,
             max_connections,
             &limits,
-            Served { router, drain },
+            Served { router, drain, tls },
             shutdown,
         )
         .await;
     }
 }
 
-/// What a listener serves: the router, and the drain its requests count in.
+/// What a listener serves: the router, the drain its requests count in, and
+/// the TLS its connections are wrapped in.
 #[derive(Clone)]
 struct Served {
     router: Router,
     drain: Option<Drain>,
+    tls: Option<Tls>,
 }
 
 async fn serve(
@@ -363,6 +441,8 @@ async fn serve(
     describe_metrics();
     metrics::gauge!("pr_app_connections_max", "listener" => name).set(max_connections as f64);
     let open = metrics::gauge!("pr_app_connections", "listener" => name);
+    // The certificate files are looked at while the listener serves.
+    let _watcher = served.tls.as_ref().map(tls::watch);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // Reap finished connections so the set holds open ones only.
@@ -403,7 +483,7 @@ async fn serve(
         connections.spawn(async move {
             let _counted = counted;
             let _permit = permit;
-            connection(stream, peer, &builder, served, stopped, timeouts).await;
+            connection(name, stream, peer, &builder, served, stopped, timeouts).await;
         });
     }
     // Stop accepting: close the socket now, so the kernel completes no more
@@ -550,20 +630,51 @@ impl Drop for Busy {
     }
 }
 
-/// Serves one connection until it closes: gracefully at once when the
-/// listener stops, or when it has been idle too long; a connection that
-/// has not finished closing `close_grace` after that, with nothing in
-/// flight (a client that never acknowledges an HTTP/2 `GOAWAY`), is dropped.
+/// Serves one connection until it closes, after its TLS handshake when the
+/// listener has TLS (bounded by the first-request timeout, and given up at
+/// shutdown).
 async fn connection(
+    name: &'static str,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     builder: &auto::Builder<TokioExecutor>,
     served: Served,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
     timeouts: Timeouts,
 ) {
-    let Served { router, drain } = served;
     let activity = Arc::new(Activity::new());
+    let io = Counted {
+        stream,
+        activity: Arc::clone(&activity),
+    };
+    match served.tls.clone() {
+        None => serve_connection(io, peer, builder, served, activity, stopped, timeouts).await,
+        Some(tls) => {
+            let Some(io) = tls::handshake(name, &tls, io, peer, stopped.clone(), timeouts).await
+            else {
+                return;
+            };
+            serve_connection(io, peer, builder, served, activity, stopped, timeouts).await;
+        }
+    }
+}
+
+/// Serves one connection until it closes: gracefully at once when the
+/// listener stops, or when it has been idle too long; a connection that
+/// has not finished closing `close_grace` after that, with nothing in
+/// flight (a client that never acknowledges an HTTP/2 `GOAWAY`), is dropped.
+async fn serve_connection<IO>(
+    io: IO,
+    peer: SocketAddr,
+    builder: &auto::Builder<TokioExecutor>,
+    served: Served,
+    activity: Arc<Activity>,
+    mut stopped: watch::Receiver<bool>,
+    timeouts: Timeouts,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Served { router, drain, .. } = served;
     let service = {
         let activity = Arc::clone(&activity);
         hyper::service::service_fn(move |request: Request<Incoming>| {
@@ -572,10 +683,6 @@ async fn connection(
             let busy = Busy::new(&activity);
             handle(request, peer, router, drain, busy)
         })
-    };
-    let io = Counted {
-        stream,
-        activity: Arc::clone(&activity),
     };
     // No upgrades: an upgraded socket would leave the connection's task, and
     // with it the cap, the gauge and the drain.

@@ -16,3 +16,5 @@ mod one_clock;
 mod ready;
 mod slow_clients;
 mod templates;
+#[cfg(feature = "tls")]
+mod tls;

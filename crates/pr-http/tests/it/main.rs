@@ -12,4 +12,6 @@ mod request_id;
 mod request_metrics;
 mod server;
 mod stack;
+#[cfg(feature = "tls")]
+mod tls;
 mod trace_context;
