@@ -120,7 +120,7 @@ pub use http;
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use problem::Problem;
 pub use report::{Chain, Report, chain};
-pub use retry::RetryClass;
+pub use retry::{RetryClass, retry_after_seconds};
 
 #[doc(hidden)]
 pub mod __private {

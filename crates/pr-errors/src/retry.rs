@@ -2,6 +2,25 @@
 
 use std::time::Duration;
 
+/// A wait as the delay-seconds of a `Retry-After` header (RFC 9110 §10.2.3):
+/// whole seconds, rounded up (a client that waits what it is told is never
+/// early), and at least 1 (`0` reads as "at once"). Every `Retry-After` the
+/// toolkit writes goes through this one rule.
+///
+/// ```
+/// use std::time::Duration;
+/// use pr_errors::retry_after_seconds;
+///
+/// assert_eq!(retry_after_seconds(Duration::from_millis(1_500)), 2);
+/// assert_eq!(retry_after_seconds(Duration::from_secs(3)), 3);
+/// assert_eq!(retry_after_seconds(Duration::ZERO), 1);
+/// ```
+#[must_use]
+pub const fn retry_after_seconds(wait: Duration) -> u64 {
+    let seconds = wait.as_secs() + (wait.subsec_nanos() > 0) as u64;
+    if seconds == 0 { 1 } else { seconds }
+}
+
 /// The retry classification of an error.
 ///
 /// Retry policies (`pr-resilience`), HTTP handlers (a `Retry-After` header)

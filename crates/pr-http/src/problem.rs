@@ -47,8 +47,7 @@ pub const CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/prob
 /// `Retry-After` for `wait`: whole seconds, rounded up, at least 1.
 #[must_use]
 pub fn retry_after(wait: Duration) -> HeaderValue {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    HeaderValue::from(seconds.max(1))
+    HeaderValue::from(pr_errors::retry_after_seconds(wait))
 }
 
 /// The problem+json response for `error`, counted and logged; see the

@@ -61,8 +61,9 @@ impl<L> ClientRateLimitLayer<L> {
     #[must_use]
     pub fn policy(mut self, quota: Quota) -> Self {
         let window = quota.period();
-        let seconds = window.as_secs() + u64::from(window.subsec_nanos() > 0);
-        let text = format!("\"client\";q={};w={}", quota.permits(), seconds.max(1));
+        // The window in whole seconds, by the rule of `Retry-After`.
+        let seconds = pr_errors::retry_after_seconds(window);
+        let text = format!("\"client\";q={};w={seconds}", quota.permits());
         self.policy = HeaderValue::from_str(&text).ok();
         self
     }

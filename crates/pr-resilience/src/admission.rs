@@ -119,10 +119,9 @@ pub fn refusal_response<B: Default>(error: &Error) -> http::Response<B> {
     let mut response = http::Response::new(B::default());
     *response.status_mut() = error.info().status;
     if let Some(wait) = error.retry_after() {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         response.headers_mut().insert(
             http::header::RETRY_AFTER,
-            http::HeaderValue::from(seconds.max(1)),
+            http::HeaderValue::from(pr_errors::retry_after_seconds(wait)),
         );
     }
     response
