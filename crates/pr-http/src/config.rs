@@ -28,6 +28,10 @@
 //!
 //! [http.security_headers]
 //! hsts = false                # on behind TLS
+//!
+//! [http.compression]
+//! enabled = false             # gzip / br as the client asks (feature `compression`)
+//! min_size = "1KiB"
 //! ```
 
 use std::net::IpAddr;
@@ -55,6 +59,8 @@ pub struct HttpConfig {
     pub cors: CorsConfig,
     /// Security headers on every response.
     pub security_headers: SecurityHeadersConfig,
+    /// Response compression (feature `compression`).
+    pub compression: CompressionConfig,
 }
 
 /// The `http.request_id` table.
@@ -240,6 +246,37 @@ impl Default for SecurityHeadersConfig {
     }
 }
 
+/// The `http.compression` table: responses compressed with gzip or brotli,
+/// as the client's `Accept-Encoding` prefers (feature `compression`, on
+/// tower-http). Images, gRPC and server-sent events are never compressed,
+/// nor bodies of known length under `min_size`.
+///
+/// Off by default, as in ASP.NET Core: a compressed response over TLS that
+/// reflects a client's input next to a secret (a CSRF token in a page)
+/// leaks the secret by its length (BREACH). Turn it on for APIs whose
+/// responses hold no secret beside reflected input, or compress at the
+/// proxy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CompressionConfig {
+    /// Compress responses.
+    pub enabled: bool,
+    /// Bodies of known length below this are sent as they are (compressing
+    /// them costs more than it saves). At most 64 KiB less one byte.
+    pub min_size: ByteSize,
+}
+
+impl Default for CompressionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            min_size: ByteSize::kib(1),
+        }
+    }
+}
+
 /// The referrer policies of the W3C Referrer Policy spec.
 const REFERRER_POLICIES: [&str; 8] = [
     "no-referrer",
@@ -285,6 +322,22 @@ impl Validate for HttpConfig {
             "must be at least 1",
         );
         let rate = &self.rate_limit;
+        // Asked for but not built in: say so rather than serve without it.
+        v.check(
+            cfg!(feature = "rate-limit") || !rate.enabled,
+            "rate_limit.enabled",
+            "needs pr-http's `rate-limit` feature, which this build lacks",
+        );
+        v.check(
+            cfg!(feature = "compression") || !self.compression.enabled,
+            "compression.enabled",
+            "needs pr-http's `compression` feature, which this build lacks",
+        );
+        v.check(
+            self.compression.min_size.as_u64() <= u64::from(u16::MAX),
+            "compression.min_size",
+            "must be at most 65535 bytes (64KiB less one byte)",
+        );
         v.check(
             rate.permits >= 1,
             "rate_limit.permits",

@@ -28,6 +28,8 @@ pub struct HttpLayers {
     metrics: crate::request_metrics::RequestMetricsLayer,
     security_headers: SecurityHeadersLayer,
     cors: Option<tower_http::cors::CorsLayer>,
+    #[cfg(feature = "compression")]
+    compression: Option<Compression>,
     load_shed: LoadShedLayer,
     #[cfg(feature = "rate-limit")]
     rate_limit: Option<
@@ -44,6 +46,7 @@ impl std::fmt::Debug for HttpLayers {
         f.debug_struct("HttpLayers")
             .field("access_log", &self.access_log.is_some())
             .field("cors", &self.cors.is_some())
+            .field("compression", &cfg!(feature = "compression"))
             .field("timeout", &self.timeout)
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
@@ -56,9 +59,10 @@ impl std::fmt::Debug for HttpLayers {
 /// 1. request id, 2. trace context (so everything below logs with both),
 /// 3. access log, 4. request metrics (feature `metrics`; both see every
 ///    answer below, refusals included), 5. security headers, 6. CORS (when
-///    origins are configured; preflights are answered here), 7. load
-///    shedding, 8. per-client rate limit (feature `rate-limit`, when
-///    enabled), 9. request timeout, 10. body limit, 11. panics as 500
+///    origins are configured; preflights are answered here), 7. response
+///    compression (feature `compression`, when enabled), 8. load
+///    shedding, 9. per-client rate limit (feature `rate-limit`, when
+///    enabled), 10. request timeout, 11. body limit, 12. panics as 500
 ///    problems, then the router's own handlers.
 ///
 /// Each layer is also public on its own, for other orders and other
@@ -108,6 +112,8 @@ pub fn layers(config: &HttpConfig) -> Result<HttpLayers, crate::Error> {
         metrics: crate::request_metrics::RequestMetricsLayer::new(),
         security_headers,
         cors: cors(&config.cors),
+        #[cfg(feature = "compression")]
+        compression: compression(&config.compression),
         load_shed: LoadShedLayer::new(limits.max_in_flight),
         #[cfg(feature = "rate-limit")]
         rate_limit: rate_limit(&config.rate_limit)?,
@@ -148,6 +154,41 @@ fn cors(config: &CorsConfig) -> Option<tower_http::cors::CorsLayer> {
             .allow_credentials(config.allow_credentials)
             .max_age(config.max_age.as_std()),
     )
+}
+
+/// tower-http's compression layer with the default predicate's exclusions
+/// (gRPC, images, server-sent events) and the configured size floor.
+#[cfg(feature = "compression")]
+type Compression = tower_http::compression::CompressionLayer<
+    tower_http::compression::predicate::And<
+        tower_http::compression::predicate::And<
+            tower_http::compression::predicate::And<
+                tower_http::compression::predicate::SizeAbove,
+                tower_http::compression::predicate::NotForContentType,
+            >,
+            tower_http::compression::predicate::NotForContentType,
+        >,
+        tower_http::compression::predicate::NotForContentType,
+    >,
+>;
+
+/// The compression layer for `config`, when enabled: gzip and brotli.
+#[cfg(feature = "compression")]
+fn compression(config: &crate::config::CompressionConfig) -> Option<Compression> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate as _, SizeAbove};
+    config.enabled.then(|| {
+        // `validate` has refused a size over u16::MAX.
+        let min = u16::try_from(config.min_size.as_u64()).unwrap_or(u16::MAX);
+        tower_http::compression::CompressionLayer::new()
+            .gzip(true)
+            .br(true)
+            .compress_when(
+                SizeAbove::new(min)
+                    .and(NotForContentType::GRPC)
+                    .and(NotForContentType::IMAGES)
+                    .and(NotForContentType::SSE),
+            )
+    })
 }
 
 #[cfg(feature = "rate-limit")]
@@ -205,8 +246,15 @@ where
         let builder = builder.layer(self.metrics.clone());
         let builder = builder
             .layer(self.security_headers.clone())
-            .layer(Maybe(self.cors.clone()))
-            .layer(self.load_shed.clone());
+            .layer(Maybe(self.cors.clone()));
+        #[cfg(feature = "compression")]
+        let builder = builder.layer(Maybe(self.compression.clone().map(|layer| {
+            // The compressed body, as axum's again.
+            ServiceBuilder::new()
+                .map_response(|response: http::Response<_>| response.map(Body::new))
+                .layer(layer)
+        })));
+        let builder = builder.layer(self.load_shed.clone());
         #[cfg(feature = "rate-limit")]
         let builder = builder.layer(Maybe(self.rate_limit.clone()));
         let service = builder

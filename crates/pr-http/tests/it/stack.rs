@@ -155,3 +155,72 @@ fn an_invalid_config_is_refused_with_every_problem() {
         "http.invalid_config"
     );
 }
+
+#[cfg(feature = "compression")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_are_compressed_as_the_client_asks_above_the_size_floor() {
+    use std::io::Read as _;
+    let big = "All work and no play makes Jack a dull boy. ".repeat(200);
+    let expected = big.clone();
+    let config: HttpConfig = serde_json::from_value(serde_json::json!({
+        "compression": { "enabled": true, "min_size": "1KiB" },
+    }))
+    .unwrap();
+    let app = Router::new()
+        .route("/big", get(move || async move { big }))
+        .route("/small", get(|| async { "tiny" }))
+        .layer(pr_http::layers(&config).unwrap());
+    let base = format!("http://{}", crate::server::serve(app).await);
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let fetch = |path: &str, accept: Option<&str>| {
+            let mut request = agent.get(format!("{base}{path}"));
+            if let Some(accept) = accept {
+                request = request.header("accept-encoding", accept);
+            }
+            let mut response = request.call().unwrap();
+            let encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body = response.body_mut().read_to_vec().unwrap();
+            (encoding, body)
+        };
+
+        let (encoding, body) = fetch("/big", Some("gzip"));
+        assert_eq!(encoding.as_deref(), Some("gzip"));
+        assert!(body.len() < expected.len() / 10, "{} bytes", body.len());
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, expected);
+
+        let (encoding, body) = fetch("/big", Some("br;q=1.0, gzip;q=0.5"));
+        assert_eq!(encoding.as_deref(), Some("br"));
+        assert!(body.len() < expected.len() / 10, "{} bytes", body.len());
+
+        let (encoding, body) = fetch("/big", None);
+        assert_eq!(encoding, None, "no Accept-Encoding, no compression");
+        assert_eq!(body, expected.as_bytes());
+
+        let (encoding, body) = fetch("/small", Some("gzip"));
+        assert_eq!(encoding, None, "under min_size");
+        assert_eq!(body, b"tiny");
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn compression_over_its_limit_and_features_missing_are_reported() {
+    let config: HttpConfig = serde_json::from_value(serde_json::json!({
+        "compression": { "enabled": true, "min_size": "1MiB" },
+    }))
+    .unwrap();
+    let text = pr_http::layers(&config).unwrap_err().to_string();
+    assert!(text.contains("compression.min_size"), "{text}");
+}
