@@ -61,6 +61,9 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod limits;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod outbound;
 pub mod problem;
 #[cfg(feature = "rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
@@ -89,6 +92,10 @@ pub mod codes {
     pub use crate::error::{
         BODY_TOO_LARGE, CODES, FORBIDDEN, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT,
         UNAUTHENTICATED,
+    };
+    pub use crate::error::{
+        CLIENT_BODY_TOO_LARGE, CLIENT_CONNECT, CLIENT_INVALID_URL, CLIENT_STATUS, CLIENT_TIMEOUT,
+        CLIENT_TRANSPORT, CLIENT_UNAVAILABLE,
     };
 }
 

@@ -6,6 +6,8 @@ mod access_log;
 mod auth;
 mod capture;
 mod limits;
+#[cfg(feature = "client")]
+mod outbound;
 mod problem;
 mod rate_limit;
 mod request_id;
