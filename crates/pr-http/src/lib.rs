@@ -4,7 +4,7 @@
 //!
 //! [`layers`] builds the whole inbound stack from one [`HttpConfig`] (the
 //! `http` section) for an axum router; each layer is also public on its own.
-//! Authentication, TLS and the outbound client are still to come.
+//! TLS is still to come.
 //!
 //! - [`request_id`]: an id for every request, from a trusted gateway's
 //!   `x-request-id` (bounded, safe characters) or made here, echoed in the
@@ -32,6 +32,11 @@
 //! - [`request_metrics`] (feature `metrics`): `http_server_request_duration_seconds`
 //!   and `http_server_active_requests` by OpenTelemetry's HTTP conventions,
 //!   labelled by the route's template, never the raw path.
+//! - [`outbound`] (feature `client`): an HTTP client of one upstream service
+//!   on hyper-util and rustls, each call through a pr-resilience pipeline,
+//!   carrying the current request's id and trace, 5xx and 429 transient
+//!   with their `Retry-After`, bodies bounded, timed as
+//!   `http_client_request_duration_seconds`.
 //!
 //! ```
 //! use axum::{Router, routing::get};

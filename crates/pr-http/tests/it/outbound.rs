@@ -476,3 +476,16 @@ async fn attempts_are_timed_by_server_method_and_status_and_checked_by_promtool(
     assert!(!text.contains("/scripted"), "a path leaked:\n{text}");
     pr_test_support::check_metrics(&text).unwrap();
 }
+
+#[tokio::test]
+async fn https_speaks_tls_and_a_failed_handshake_is_a_connect_error() {
+    // A plain HTTP server: the client's ClientHello gets an HTTP answer, which rustls refuses.
+    let address = serve(Router::new().route("/", get(|| async { "plain" }))).await;
+    let client = HttpClient::builder("quotes-tls")
+        .base_url(format!("https://{address}"))
+        .build()
+        .unwrap();
+    let error = client.get("/").send().await.unwrap_err();
+    assert_eq!(code(&error), "http.client_connect");
+    assert!(error.retry().is_transient());
+}
