@@ -3,7 +3,7 @@
 //! pipeline's retry reads.
 //!
 //! Its own type rather than variants of [`crate::Error`], as
-//! [`AuthFailure`](crate::auth) is: that one is a configuration error,
+//! `auth::AuthFailure` is: that one is a configuration error,
 //! `Clone` and `Eq`, and a transport failure carries hyper's error, which is
 //! neither. The codes are pr-http's, in its one catalogue.
 
