@@ -24,6 +24,20 @@ pr_errors::codes! {
     pub TLS_FILES = "http.tls_files", INTERNAL_SERVER_ERROR, permanent;
     /// The `http` section's settings are invalid.
     pub INVALID_CONFIG = "http.invalid_config", INTERNAL_SERVER_ERROR, permanent;
+    /// An outbound call could not connect to its server (refused, unreachable, name not resolved, TLS handshake failed).
+    pub CLIENT_CONNECT = "http.client_connect", BAD_GATEWAY, transient;
+    /// An outbound call's attempt took longer than the client's timeout.
+    pub CLIENT_TIMEOUT = "http.client_timeout", GATEWAY_TIMEOUT, transient;
+    /// An outbound call's connection failed once made (reset, closed early, a protocol error).
+    pub CLIENT_TRANSPORT = "http.client_transport", BAD_GATEWAY, transient;
+    /// The server of an outbound call answered 5xx, 408 or 429; it may answer later (after its Retry-After).
+    pub CLIENT_UNAVAILABLE = "http.client_unavailable", SERVICE_UNAVAILABLE, transient;
+    /// The server of an outbound call refused the request (a 4xx other than 408 and 429).
+    pub CLIENT_STATUS = "http.client_status", BAD_GATEWAY, permanent;
+    /// An outbound call's response body is larger than the client takes.
+    pub CLIENT_BODY_TOO_LARGE = "http.client_body_too_large", BAD_GATEWAY, permanent;
+    /// An outbound call's path is not a path and query the client can send.
+    pub CLIENT_INVALID_URL = "http.client_invalid_url", INTERNAL_SERVER_ERROR, permanent;
 }
 
 /// What building pr-http's layers can fail with.

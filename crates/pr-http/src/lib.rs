@@ -4,7 +4,6 @@
 //!
 //! [`layers`] builds the whole inbound stack from one [`HttpConfig`] (the
 //! `http` section) for an axum router; each layer is also public on its own.
-//! The outbound client is still to come.
 //!
 //! - [`request_id`]: an id for every request, from a trusted gateway's
 //!   `x-request-id` (bounded, safe characters) or made here, echoed in the
@@ -35,6 +34,11 @@
 //! - [`request_metrics`] (feature `metrics`): `http_server_request_duration_seconds`
 //!   and `http_server_active_requests` by OpenTelemetry's HTTP conventions,
 //!   labelled by the route's template, never the raw path.
+//! - [`outbound`] (feature `client`): an HTTP client of one upstream service
+//!   on hyper-util and rustls, each call through a pr-resilience pipeline,
+//!   carrying the current request's id and trace, 5xx and 429 transient
+//!   with their `Retry-After`, bodies bounded, timed as
+//!   `http_client_request_duration_seconds`.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -64,6 +68,9 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod limits;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod outbound;
 pub mod problem;
 #[cfg(feature = "rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
@@ -95,6 +102,10 @@ pub mod codes {
     pub use crate::error::{
         BODY_TOO_LARGE, CODES, FORBIDDEN, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT, TLS_FILES,
         UNAUTHENTICATED,
+    };
+    pub use crate::error::{
+        CLIENT_BODY_TOO_LARGE, CLIENT_CONNECT, CLIENT_INVALID_URL, CLIENT_STATUS, CLIENT_TIMEOUT,
+        CLIENT_TRANSPORT, CLIENT_UNAVAILABLE,
     };
 }
 

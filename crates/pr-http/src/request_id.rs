@@ -36,7 +36,29 @@ pub const MAX_LEN: usize = 128;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RequestId(HeaderValue);
 
+tokio::task_local! {
+    /// The id of the request whose task this is, set by [`RequestIdLayer`].
+    static CURRENT: RequestId;
+}
+
 impl RequestId {
+    /// The id of the request whose task this is: set by [`RequestIdLayer`]
+    /// around the inner service's future, so code deep in a handler (the
+    /// outbound client) sends it on without being handed it. `None` outside
+    /// such a request, and in a task the handler spawned (a task-local does
+    /// not follow `tokio::spawn`; pass the id on by hand there).
+    #[must_use]
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// Runs `future` with `self` as [`RequestId::current`], for work outside
+    /// [`RequestIdLayer`] (a job, a queue consumer) whose calls should carry
+    /// an id.
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+
     /// A new id: 128 random bits in lowercase hex.
     #[must_use]
     pub fn generate() -> Self {
@@ -56,6 +78,13 @@ impl RequestId {
             return None;
         }
         HeaderValue::from_str(text).ok().map(Self)
+    }
+
+    /// The id as a header value, as sent on (an outbound call's
+    /// `x-request-id`).
+    #[must_use]
+    pub const fn as_header_value(&self) -> &HeaderValue {
+        &self.0
     }
 
     /// The id.
@@ -146,6 +175,9 @@ where
         let span = tracing::info_span!("request", request_id = %id);
         // Called inside the span, so that the spans the inner layers open are its children.
         let future = span.in_scope(|| self.inner.call(request));
+        // The id is also the task's current one, for the outbound client: the
+        // clone shares the header value's bytes (an atomic increment).
+        let future = CURRENT.scope(id.clone(), future);
         Box::pin(
             async move {
                 let mut response = future.await?;

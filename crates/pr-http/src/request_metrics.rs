@@ -45,12 +45,12 @@ pub const DURATION: &str = "http_server_request_duration_seconds";
 pub const ACTIVE: &str = "http_server_active_requests";
 
 /// The method labels, by [`method_index`].
-const METHODS: [&str; 10] = [
+pub(crate) const METHODS: [&str; 10] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
 ];
 
 /// The method's index in [`METHODS`]: one of HTTP's nine methods, or `_OTHER`.
-fn method_index(method: &Method) -> usize {
+pub(crate) fn method_index(method: &Method) -> usize {
     match *method {
         Method::GET => 0,
         Method::HEAD => 1,

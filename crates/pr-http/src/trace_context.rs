@@ -34,6 +34,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 mod layer;
 
@@ -306,9 +307,15 @@ impl fmt::Display for TraceParent {
 
 /// A parsed `tracestate`: vendors' `key=value` members, in order, at most
 /// [`MAX_TRACESTATE_MEMBERS`].
+///
+/// Shared, not copied, by its clones: a request's state is cloned into the
+/// task-local [`RequestTrace::current`] and sent on with each outbound call,
+/// and a clone of a `Vec` of strings would be one allocation per member and
+/// two per string; the `Arc` costs one allocation at parse time, then an
+/// atomic increment per clone. An empty list holds no `Arc` at all.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TraceState {
-    members: Vec<(String, String)>,
+    members: Option<Arc<[(String, String)]>>,
 }
 
 fn key_char(c: u8) -> bool {
@@ -380,13 +387,19 @@ impl TraceState {
                 members.push((key.to_owned(), value.to_owned()));
             }
         }
-        Ok(Self { members })
+        Ok(Self {
+            members: (!members.is_empty()).then(|| Arc::from(members)),
+        })
+    }
+
+    fn members(&self) -> &[(String, String)] {
+        self.members.as_deref().unwrap_or_default()
     }
 
     /// The value of `key`, if a member has it.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.members
+        self.members()
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
@@ -394,20 +407,20 @@ impl TraceState {
 
     /// The members, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.members.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.members().iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Whether the list has no member.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.members.is_none()
     }
 }
 
 /// The header value: members joined by `,`.
 impl fmt::Display for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (key, value)) in self.members.iter().enumerate() {
+        for (i, (key, value)) in self.members().iter().enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
@@ -464,7 +477,30 @@ pub struct RequestTrace {
     pub state: TraceState,
 }
 
+tokio::task_local! {
+    /// The trace of the request whose task this is, set by [`TraceContextLayer`].
+    static CURRENT: RequestTrace;
+}
+
 impl RequestTrace {
+    /// The trace of the request whose task this is: set by
+    /// [`TraceContextLayer`] around the inner service's future, so code deep
+    /// in a handler (the outbound client) continues the trace without being
+    /// handed it. `None` outside such a request, and in a task the handler
+    /// spawned (a task-local does not follow `tokio::spawn`; pass the trace
+    /// on by hand there).
+    #[must_use]
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// Runs `future` with `self` as [`RequestTrace::current`], for code that
+    /// serves requests without [`TraceContextLayer`] (a queue consumer
+    /// continuing a message's trace).
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+
     /// The trace of a request with `headers`: the caller's continued, or a
     /// new one (`sampled` as given) when `traceparent` is missing or invalid.
     #[must_use]

@@ -82,9 +82,11 @@ where
         if let Some(parent) = trace.parent_id {
             span.record("parent_id", tracing::field::display(parent));
         }
-        request.extensions_mut().insert(trace);
+        request.extensions_mut().insert(trace.clone());
         // Called inside the span, so that the spans the inner layers open are its children.
         let future = span.in_scope(|| self.inner.call(request));
-        Box::pin(future.instrument(span))
+        // The trace is also the task's current one, for the outbound client:
+        // a clone is a copy of the ids and an `Arc` increment for the state.
+        Box::pin(super::CURRENT.scope(trace, future).instrument(span))
     }
 }

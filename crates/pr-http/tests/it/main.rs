@@ -3,9 +3,12 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
 mod access_log;
+#[cfg(feature = "auth")]
 mod auth;
 mod capture;
 mod limits;
+#[cfg(feature = "client")]
+mod outbound;
 mod problem;
 mod rate_limit;
 mod request_id;
