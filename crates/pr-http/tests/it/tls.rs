@@ -342,3 +342,62 @@ fn the_config_reads_its_units_and_versions() {
     let unknown = serde_json::from_value::<TlsConfig>(serde_json::json!({ "min_version": "1.1" }));
     assert!(unknown.is_err());
 }
+
+/// The outbound client against a TLS server whose certificate comes from a private CA: refused
+/// until the CA is added to the client's roots, then answered over TLS.
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn the_outbound_client_trusts_a_private_ca_it_is_given() {
+    use pr_http::outbound::HttpClient;
+
+    let dir = pr_test_support::temp_dir("tls");
+    let ca = Ca::new("private CA");
+    let config = config_in(dir.path());
+    install(&config, &ca.issue("localhost", Usage::ServerAuth));
+    let acceptor = ServerTls::new(&config).unwrap().acceptor();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|_request| async {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(
+                        http_body_util::Full::new(hyper::body::Bytes::from_static(b"secure")),
+                    ))
+                });
+                // The server offers h2 and http/1.1 by ALPN: serve whichever was agreed.
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+            });
+        }
+    });
+    let base_url = format!("https://localhost:{port}");
+
+    let stranger = HttpClient::builder("private-api")
+        .base_url(base_url.clone())
+        .build()
+        .unwrap();
+    let error = stranger.get("/").send().await.unwrap_err();
+    assert_eq!(
+        pr_errors::CodedError::code(&error).as_str(),
+        "http.client_connect",
+        "Mozilla's roots do not hold the private CA"
+    );
+
+    let client = HttpClient::builder("private-api")
+        .base_url(base_url)
+        .add_root_certificates_pem(ca.pem().as_bytes())
+        .build()
+        .unwrap();
+    let response = client.get("/").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(&response.body()[..], b"secure");
+}
