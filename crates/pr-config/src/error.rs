@@ -123,7 +123,7 @@ impl fmt::Display for Source {
 /// never the value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Problem {
+pub struct ConfigProblem {
     /// The dotted key path (`database.url`); empty for a whole file.
     pub key: String,
     /// The source that supplied the offending value (or the file at fault).
@@ -134,7 +134,7 @@ pub struct Problem {
     pub message: String,
 }
 
-impl Problem {
+impl ConfigProblem {
     pub(crate) fn new(
         key: impl Into<String>,
         source: Source,
@@ -169,7 +169,7 @@ impl Problem {
     }
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.key.is_empty() {
             write!(f, "[{}] {}: {}", self.info.code, self.source, self.message)
@@ -210,7 +210,7 @@ pub enum Error {
     #[error("invalid configuration ({} problem{}): {}", problems.len(), if problems.len() == 1 { "" } else { "s" }, join(problems))]
     Invalid {
         /// Every problem, in key order of discovery.
-        problems: Vec<Problem>,
+        problems: Vec<ConfigProblem>,
     },
     /// Watching for changes could not start.
     #[error("cannot watch {path} for configuration changes: {reason}")]
@@ -222,7 +222,7 @@ pub enum Error {
     },
 }
 
-fn join(problems: &[Problem]) -> String {
+fn join(problems: &[ConfigProblem]) -> String {
     problems
         .iter()
         .map(ToString::to_string)
@@ -233,7 +233,7 @@ fn join(problems: &[Problem]) -> String {
 impl Error {
     /// The problems of an [`Error::Invalid`]; empty for other errors.
     #[must_use]
-    pub fn problems(&self) -> &[Problem] {
+    pub fn problems(&self) -> &[ConfigProblem] {
         match self {
             Self::Invalid { problems } => problems,
             Self::WatchFailed { .. } => &[],

@@ -7,7 +7,7 @@ use crate::Source;
 /// One key of the effective configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Entry {
+pub struct ExplanationEntry {
     /// The dotted key path.
     pub key: String,
     /// The effective value, printable (`[redacted]` for secrets).
@@ -24,19 +24,19 @@ pub struct Entry {
 /// Its `Display` is one line per key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Explanation {
-    pub(crate) entries: Vec<Entry>,
+    pub(crate) entries: Vec<ExplanationEntry>,
 }
 
 impl Explanation {
     /// Every key, in key order.
     #[must_use]
-    pub fn entries(&self) -> &[Entry] {
+    pub fn entries(&self) -> &[ExplanationEntry] {
         &self.entries
     }
 
     /// The entry of `key`.
     #[must_use]
-    pub fn entry(&self, key: &str) -> Option<&Entry> {
+    pub fn entry(&self, key: &str) -> Option<&ExplanationEntry> {
         self.entries.iter().find(|e| e.key == key)
     }
 }

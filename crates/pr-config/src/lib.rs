@@ -20,7 +20,7 @@
 //! Loading reports **every** problem at once ([`Error::Invalid`]): values of
 //! the wrong type, bad durations, missing keys, failed [`Validate`] rules,
 //! unknown keys in strict mode, malformed files, unsafe secret files. Each
-//! [`Problem`] names the key, the [`Source`] that supplied the value (file
+//! [`ConfigProblem`] names the key, the [`Source`] that supplied the value (file
 //! and line, env var, default, override) and a stable code, and describes
 //! what was expected and the *kind* of value found, never the value.
 //! [`Loaded::explain`] shows which source won for each key and which it
@@ -152,7 +152,7 @@
 //! # Errors
 //!
 //! [`Error`], with codes in [`codes`]; [`Error::Invalid`] carries one
-//! [`Problem`] per finding, each with its own code.
+//! [`ConfigProblem`] per finding, each with its own code.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -172,7 +172,7 @@ mod template;
 mod tree;
 
 pub use env::{env_name, key_for_env};
-pub use error::{Error, Problem, Source, Warning};
+pub use error::{ConfigProblem, Error, Source, Warning};
 
 /// The stable codes of [`Error`], each with its HTTP status and retry
 /// class; [`CODES`](codes::CODES) lists them all.
@@ -182,7 +182,7 @@ pub mod codes {
         MISSING_VALUE, PARSE_FAILED, UNKNOWN_KEY, VALIDATION_FAILED, WATCH_FAILED,
     };
 }
-pub use explain::{Entry, Explanation};
+pub use explain::{Explanation, ExplanationEntry};
 pub use flags::{
     Flag, FlagContext, Flags, Strategy, Variant, VariantChoice, VariantOverride, bucket,
 };

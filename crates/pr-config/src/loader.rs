@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::INVALID_VALUE;
 use crate::explain::Explanation;
-use crate::{Error, Problem, Source, Validate, Warning, tree};
+use crate::{ConfigProblem, Error, Source, Validate, Warning, tree};
 
 mod environment;
 mod extract;
@@ -356,9 +356,9 @@ where
 
 /// The error for a load that failed: its problems, or one saying so when
 /// none was found (figment built nothing, yet named no reason).
-fn invalid(mut problems: Vec<Problem>) -> Error {
+fn invalid(mut problems: Vec<ConfigProblem>) -> Error {
     if problems.is_empty() {
-        problems.push(Problem::new(
+        problems.push(ConfigProblem::new(
             "",
             Source::Default,
             &INVALID_VALUE,

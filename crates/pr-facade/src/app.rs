@@ -690,7 +690,7 @@ fn logging_check(probe: pr_logging::HealthProbe) -> impl pr_health::Check {
 }
 
 /// The outcome of a logging health report.
-fn logging_outcome(report: &pr_logging::HealthReport) -> pr_health::Outcome {
+fn logging_outcome(report: &pr_logging::LoggingHealth) -> pr_health::Outcome {
     let degraded: Vec<String> = report
         .degraded()
         .map(|o| {

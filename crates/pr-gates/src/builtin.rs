@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::ADVISORY_DB_ENV;
 use crate::step::{Step, TAIL_LINES};
-use crate::tidy::{self, Finding};
+use crate::tidy::{self, TidyFinding};
 use crate::workspace::is_publishable;
 use crate::{Gate, GateContext, GateVerdict, Workspace};
 
@@ -15,7 +15,7 @@ pub const BUILTIN_GATES: &[&str] = &[
 ];
 
 /// An extra tidy rule: reads the workspace, returns what it found wrong.
-pub type TidyRuleFn = dyn Fn(&Workspace) -> Vec<Finding> + Send + Sync;
+pub type TidyRuleFn = dyn Fn(&Workspace) -> Vec<TidyFinding> + Send + Sync;
 
 /// What the tidy gate runs besides the built-in rules.
 #[derive(Default, Clone)]
@@ -189,7 +189,7 @@ fn deny(ctx: &mut GateContext<'_>) -> GateVerdict {
         "bans",
         "sources",
     ])]);
-    if base.status != crate::Status::Pass {
+    if base.status != crate::GateStatus::Pass {
         return base;
     }
     match local {
@@ -217,7 +217,7 @@ fn advisories_offline(
         .args(["check", "advisories"]);
     let verdict = ctx.run_all(vec![step]);
     match verdict.status {
-        crate::Status::Pass => GateVerdict::pass_with(format!(
+        crate::GateStatus::Pass => GateVerdict::pass_with(format!(
             "advisories checked offline against {} (from {source})",
             db.display()
         )),
@@ -254,7 +254,7 @@ fn advisories_live(ctx: &mut GateContext<'_>) -> GateVerdict {
                     .args(["deny", "--all-features", "--offline", "check", "advisories"]);
             let verdict = ctx.run_all(vec![offline]);
             match verdict.status {
-                crate::Status::Pass => GateVerdict::pass_with(format!(
+                crate::GateStatus::Pass => GateVerdict::pass_with(format!(
                     "advisories checked against the database fetched earlier at {} (the live one could not be fetched)",
                     db.display()
                 )),

@@ -11,7 +11,7 @@ use crate::{Config, Error, Workspace};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
-pub enum Status {
+pub enum GateStatus {
     /// Everything the gate checks holds.
     Pass,
     /// Something the gate checks does not hold.
@@ -20,7 +20,7 @@ pub enum Status {
     Skip,
 }
 
-impl fmt::Display for Status {
+impl fmt::Display for GateStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Pass => "PASS",
@@ -30,13 +30,13 @@ impl fmt::Display for Status {
     }
 }
 
-/// What a gate reports: its [`Status`], a short reason (why it failed or was skipped, or a note on
+/// What a gate reports: its [`GateStatus`], a short reason (why it failed or was skipped, or a note on
 /// a pass), and the last lines of the output that made it fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GateVerdict {
     /// Pass, fail or skip.
-    pub status: Status,
+    pub status: GateStatus,
     /// One line: why it failed or was skipped; an optional note on a pass.
     pub reason: Option<String>,
     /// The last lines of the failing command's output (empty when there is none).
@@ -48,7 +48,7 @@ impl GateVerdict {
     #[must_use]
     pub fn pass() -> Self {
         Self {
-            status: Status::Pass,
+            status: GateStatus::Pass,
             reason: None,
             log_tail: Vec::new(),
         }
@@ -67,7 +67,7 @@ impl GateVerdict {
     #[must_use]
     pub fn fail(reason: impl Into<String>) -> Self {
         Self {
-            status: Status::Fail,
+            status: GateStatus::Fail,
             reason: Some(reason.into()),
             log_tail: Vec::new(),
         }
@@ -77,7 +77,7 @@ impl GateVerdict {
     #[must_use]
     pub fn skip(reason: impl Into<String>) -> Self {
         Self {
-            status: Status::Skip,
+            status: GateStatus::Skip,
             reason: Some(reason.into()),
             log_tail: Vec::new(),
         }

@@ -85,11 +85,11 @@ pub use config::{
     SystemToolConfig, TidyCommandConfig, TidyConfig,
 };
 pub use error::Error;
-pub use gate::{CheckFn, Gate, GateContext, GateVerdict, Status};
+pub use gate::{CheckFn, Gate, GateContext, GateStatus, GateVerdict};
 pub use report::{GateReport, Summary};
 pub use runner::{Gates, GatesBuilder, main_with};
 pub use step::{Step, StepOutput, TAIL_LINES};
-pub use tidy::{Finding, check as tidy_check};
+pub use tidy::{TidyFinding, check as tidy_check};
 pub use tools::PINNED_TOOLS;
 pub use workspace::Workspace;
 

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::{GateVerdict, Status};
+use crate::{GateStatus, GateVerdict};
 
 /// One gate's result in a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +51,7 @@ pub struct Summary {
 #[derive(serde::Serialize)]
 struct JsonGate<'a> {
     name: &'a str,
-    status: Status,
+    status: GateStatus,
     seconds: f64,
     tool_seconds: f64,
     reason: Option<&'a str>,
@@ -70,7 +70,9 @@ impl Summary {
     /// Whether no gate failed.
     #[must_use]
     pub fn success(&self) -> bool {
-        self.gates.iter().all(|g| g.verdict.status != Status::Fail)
+        self.gates
+            .iter()
+            .all(|g| g.verdict.status != GateStatus::Fail)
     }
 
     /// The total time of the gates that ran.
@@ -90,7 +92,7 @@ impl Summary {
     pub fn failed(&self) -> Vec<&GateReport> {
         self.gates
             .iter()
-            .filter(|g| g.verdict.status == Status::Fail)
+            .filter(|g| g.verdict.status == GateStatus::Fail)
             .collect()
     }
 
@@ -171,7 +173,7 @@ impl Summary {
         let skipped = self
             .gates
             .iter()
-            .filter(|g| g.verdict.status == Status::Skip)
+            .filter(|g| g.verdict.status == GateStatus::Skip)
             .count();
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
@@ -191,13 +193,13 @@ impl Summary {
             let time = g.duration.as_secs_f64();
             let reason = xml_escape(g.verdict.reason.as_deref().unwrap_or(""));
             match g.verdict.status {
-                Status::Pass => {
+                GateStatus::Pass => {
                     let _ = writeln!(
                         out,
                         "    <testcase name=\"{name}\" classname=\"gates\" time=\"{time:.3}\"/>"
                     );
                 }
-                Status::Fail => {
+                GateStatus::Fail => {
                     let _ = writeln!(
                         out,
                         "    <testcase name=\"{name}\" classname=\"gates\" time=\"{time:.3}\">"
@@ -206,7 +208,7 @@ impl Summary {
                     let _ = writeln!(out, "      <failure message=\"{reason}\">{body}</failure>");
                     let _ = writeln!(out, "    </testcase>");
                 }
-                Status::Skip => {
+                GateStatus::Skip => {
                     let _ = writeln!(
                         out,
                         "    <testcase name=\"{name}\" classname=\"gates\" time=\"{time:.3}\">"

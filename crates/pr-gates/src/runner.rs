@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 use crate::args::{self, Args, Selection};
 use crate::builtin::{self, TidyExtras};
 use crate::config::describe_source;
-use crate::tidy::Finding;
+use crate::tidy::TidyFinding;
 use crate::{Config, Error, Gate, GateContext, GateReport, GateVerdict, Summary, Workspace};
 
 /// Assembles the gates of a workspace: the built-in ones, plus the project's own gates, tidy
 /// commands and tidy rules.
 ///
 /// ```no_run
-/// use pr_gates::{Finding, Gates};
+/// use pr_gates::{TidyFinding, Gates};
 ///
 /// # fn main() -> Result<(), pr_gates::Error> {
 /// let gates = Gates::builder()
@@ -26,7 +26,7 @@ use crate::{Config, Error, Gate, GateContext, GateReport, GateVerdict, Summary, 
 ///         ws.members()
 ///             .iter()
 ///             .filter(|p| p.targets.iter().any(|t| t.is_custom_build()))
-///             .map(|p| Finding::new("no-build-scripts", p.name.as_str(), "has a build script"))
+///             .map(|p| TidyFinding::new("no-build-scripts", p.name.as_str(), "has a build script"))
 ///             .collect()
 ///     })
 ///     .build()?;
@@ -95,7 +95,7 @@ impl GatesBuilder {
     pub fn tidy_rule(
         mut self,
         name: impl Into<String>,
-        rule: impl Fn(&Workspace) -> Vec<Finding> + Send + Sync + 'static,
+        rule: impl Fn(&Workspace) -> Vec<TidyFinding> + Send + Sync + 'static,
     ) -> Self {
         self.extras.rules.push((name.into(), Arc::new(rule)));
         self

@@ -33,7 +33,7 @@ use crate::{Error, Workspace};
 /// One thing a tidy rule found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
-pub struct Finding {
+pub struct TidyFinding {
     /// The rule, e.g. `doc-comment`.
     pub rule: String,
     /// Where: a path relative to the workspace root, with `:line` when there is one, or a package.
@@ -42,7 +42,7 @@ pub struct Finding {
     pub message: String,
 }
 
-impl Finding {
+impl TidyFinding {
     /// A finding of `rule` at `location`.
     #[must_use]
     pub fn new(
@@ -58,7 +58,7 @@ impl Finding {
     }
 }
 
-impl fmt::Display for Finding {
+impl fmt::Display for TidyFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {} [{}]", self.location, self.message, self.rule)
     }
@@ -82,7 +82,7 @@ fn forbidden_needles() -> [(&'static str, &'static str); 3] {
 /// # Errors
 ///
 /// [`Error::Io`] when a member's files or manifest cannot be read.
-pub fn check(workspace: &Workspace, exclude: &[String]) -> Result<Vec<Finding>, Error> {
+pub fn check(workspace: &Workspace, exclude: &[String]) -> Result<Vec<TidyFinding>, Error> {
     let root = workspace.root();
     let mut findings = Vec::new();
     for file in rust_files(workspace, exclude)? {
@@ -105,7 +105,7 @@ pub fn check(workspace: &Workspace, exclude: &[String]) -> Result<Vec<Finding>, 
                 .and_then(toml::Value::as_bool)
                 == Some(true);
             if !inherits {
-                findings.push(Finding::new(
+                findings.push(TidyFinding::new(
                     "workspace-lints",
                     &location,
                     "missing `[lints] workspace = true`",
@@ -127,13 +127,13 @@ pub fn check(workspace: &Workspace, exclude: &[String]) -> Result<Vec<Finding>, 
 }
 
 /// Checks one `.rs` file's text; `location` is its path for messages.
-pub(crate) fn check_text(location: &str, text: &str, findings: &mut Vec<Finding>) {
+pub(crate) fn check_text(location: &str, text: &str, findings: &mut Vec<TidyFinding>) {
     let first = text
         .trim_start_matches('\u{feff}')
         .lines()
         .find(|l| !l.trim().is_empty());
     if !first.is_some_and(|l| l.trim_start().starts_with("//!")) {
-        findings.push(Finding::new(
+        findings.push(TidyFinding::new(
             "doc-comment",
             location,
             "does not start with a `//!` doc comment",
@@ -142,7 +142,7 @@ pub(crate) fn check_text(location: &str, text: &str, findings: &mut Vec<Finding>
     for (number, line) in text.lines().enumerate() {
         for (needle, what) in forbidden_needles() {
             if line.contains(needle) {
-                findings.push(Finding::new(
+                findings.push(TidyFinding::new(
                     "forbidden-text",
                     format!("{location}:{}", number + 1),
                     format!("`{needle}`: {what}"),
@@ -156,7 +156,7 @@ fn check_publish_metadata(
     root: &Path,
     package: &Package,
     location: &str,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<TidyFinding>,
 ) -> Result<(), Error> {
     let dir = Workspace::package_dir(package);
     let mut missing = Vec::new();
@@ -184,7 +184,7 @@ fn check_publish_metadata(
         Some(readme) => {
             let path = dir.join(readme.as_std_path());
             if !path.is_file() {
-                findings.push(Finding::new(
+                findings.push(TidyFinding::new(
                     "publish-metadata",
                     location,
                     format!(
@@ -196,7 +196,7 @@ fn check_publish_metadata(
         }
     }
     if !missing.is_empty() {
-        findings.push(Finding::new(
+        findings.push(TidyFinding::new(
             "publish-metadata",
             location,
             format!("missing crates.io metadata: {}", missing.join(", ")),
@@ -209,14 +209,14 @@ fn check_publish_metadata(
                 .lines()
                 .any(|l| l.trim_start().starts_with('#') && l.contains("Unreleased"));
             if !has_unreleased {
-                findings.push(Finding::new(
+                findings.push(TidyFinding::new(
                     "publish-metadata",
                     relative(root, &changelog),
                     "has no `Unreleased` section (a `## [Unreleased]` heading)",
                 ));
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => findings.push(Finding::new(
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => findings.push(TidyFinding::new(
             "publish-metadata",
             location,
             "has no CHANGELOG.md beside it",
@@ -265,7 +265,7 @@ pub(crate) fn keyword_problem(keyword: &str) -> Option<String> {
 }
 
 /// What crates.io checks on publishing that `cargo package` does not: keywords and categories.
-fn check_crates_io_rules(package: &Package, location: &str, findings: &mut Vec<Finding>) {
+fn check_crates_io_rules(package: &Package, location: &str, findings: &mut Vec<TidyFinding>) {
     let mut problems: Vec<String> = Vec::new();
     if package.keywords.len() > MAX_KEYWORDS {
         problems.push(format!(
@@ -290,17 +290,17 @@ fn check_crates_io_rules(package: &Package, location: &str, findings: &mut Vec<F
     findings.extend(
         problems
             .into_iter()
-            .map(|p| Finding::new("publish-metadata", location, p)),
+            .map(|p| TidyFinding::new("publish-metadata", location, p)),
     );
 }
 
-fn check_path_deps(package: &Package, location: &str, findings: &mut Vec<Finding>) {
+fn check_path_deps(package: &Package, location: &str, findings: &mut Vec<TidyFinding>) {
     for dep in &package.dependencies {
         if dep.path.is_some()
             && dep.req.comparators.is_empty()
             && dep.kind != cargo_metadata::DependencyKind::Development
         {
-            findings.push(Finding::new(
+            findings.push(TidyFinding::new(
                 "versioned-path-deps",
                 location,
                 format!(
@@ -372,7 +372,7 @@ pub(crate) fn check_markdown_links(
     root: &Path,
     file: &Path,
     text: &str,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<TidyFinding>,
 ) {
     let dir = file.parent().unwrap_or(root);
     let location = relative(root, file);
@@ -386,7 +386,7 @@ pub(crate) fn check_markdown_links(
             dir.join(&path)
         };
         let Some(normal) = normalize(&resolved) else {
-            findings.push(Finding::new(
+            findings.push(TidyFinding::new(
                 "markdown-links",
                 format!("{location}:{number}"),
                 format!("link `{target}` climbs above the filesystem root"),
@@ -403,7 +403,7 @@ pub(crate) fn check_markdown_links(
         } else {
             continue;
         };
-        findings.push(Finding::new(
+        findings.push(TidyFinding::new(
             "markdown-links",
             format!("{location}:{number}"),
             message,
@@ -584,7 +584,7 @@ pub(crate) fn relative(root: &Path, path: &Path) -> String {
 mod tests {
     use super::*;
 
-    fn text_findings(text: &str) -> Vec<Finding> {
+    fn text_findings(text: &str) -> Vec<TidyFinding> {
         let mut findings = Vec::new();
         check_text("src/lib.rs", text, &mut findings);
         findings

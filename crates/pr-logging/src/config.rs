@@ -38,7 +38,7 @@ pub struct LoggingConfig {
     /// absent.
     pub audit: Option<AuditConfig>,
     /// Per-callsite rate limiting; off when absent.
-    pub rate_limit: Option<RateLimitConfig>,
+    pub rate_limit: Option<LogRateLimitConfig>,
     /// The longest wait of a flush or shutdown for the queues (`"5s"`; a
     /// plain number is seconds). All outputs together, 1ms to 10m; lines
     /// still queued then are reported lost, so an output that does not
@@ -63,7 +63,7 @@ const MIN_ROTATION_SIZE: ByteSize = ByteSize(1024);
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
-pub struct RateLimitConfig {
+pub struct LogRateLimitConfig {
     /// Events per second per callsite; 0 is unlimited.
     pub per_second: u32,
     /// Limits for targets (prefix match, longest wins), overriding
@@ -742,7 +742,7 @@ mod tests {
             key_id: format!("{SECRET}/"),
             ..AuditConfig::default()
         });
-        config.rate_limit = Some(RateLimitConfig {
+        config.rate_limit = Some(LogRateLimitConfig {
             per_second: 1,
             targets: [(SECRET.to_owned(), 1)].into(),
         });

@@ -108,9 +108,9 @@ pub use pr_core::time::Clock;
 pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
 pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
 pub use config::{
-    AuditConfig, Color, ConsoleConfig, Every, FileConfig, LogFormat, LoggingConfig, QueueConfig,
-    RateLimitConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig, Stream,
-    WhenFull,
+    AuditConfig, Color, ConsoleConfig, Every, FileConfig, LogFormat, LogRateLimitConfig,
+    LoggingConfig, QueueConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig,
+    Stream, WhenFull,
 };
 pub use error::Error;
 
@@ -124,7 +124,7 @@ pub mod codes {
 }
 pub use filter::LevelHandle;
 pub use helpers::{Timed, log_metric, timed};
-pub use stats::{HealthProbe, HealthReport, LoggingSnapshot, OutputHealth, OutputSnapshot};
+pub use stats::{HealthProbe, LoggingHealth, LoggingSnapshot, OutputHealth, OutputSnapshot};
 
 /// Logs an audit event: an INFO event with target `audit`, which goes to
 /// the audit log only (when one is configured), whatever the level filter.

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use tracing::Metadata;
 
-use crate::config::RateLimitConfig;
+use crate::config::LogRateLimitConfig;
 use crate::time::unix_parts;
 use pr_core::time::Clock;
 
@@ -39,7 +39,7 @@ pub(crate) struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub(crate) fn new(config: &RateLimitConfig, clock: Clock) -> Self {
+    pub(crate) fn new(config: &LogRateLimitConfig, clock: Clock) -> Self {
         let mut targets: Vec<(String, u32)> = config
             .targets
             .iter()

@@ -249,7 +249,7 @@ impl HealthProbe {
 
     /// Each output's state since the previous check.
     #[must_use]
-    pub fn check(&self) -> HealthReport {
+    pub fn check(&self) -> LoggingHealth {
         let mut seen = pr_core::sync::lock(&self.seen);
         let outputs = self
             .outputs
@@ -268,11 +268,11 @@ impl HealthProbe {
                 health
             })
             .collect();
-        HealthReport { outputs }
+        LoggingHealth { outputs }
     }
 }
 
-/// One output's state in a [`HealthReport`].
+/// One output's state in a [`LoggingHealth`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OutputHealth {
@@ -300,12 +300,12 @@ impl OutputHealth {
 /// configuration order (the audit log last).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct HealthReport {
+pub struct LoggingHealth {
     /// Every output.
     pub outputs: Vec<OutputHealth>,
 }
 
-impl HealthReport {
+impl LoggingHealth {
     /// Whether any output is degraded.
     #[must_use]
     pub fn is_degraded(&self) -> bool {

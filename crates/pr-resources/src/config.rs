@@ -6,7 +6,7 @@ use pr_core::units::{ByteSize, Duration};
 use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
-use crate::{Rule, Snapshot};
+use crate::{ResourcesSnapshot, Rule};
 
 /// What the sampler reads and how often. `Default` is safe in production:
 /// one refresh a second, cgroups and GPUs on, no disk paths.
@@ -91,7 +91,7 @@ impl ResourcesConfig {
     pub(crate) fn disk_rules(&self) -> Vec<Rule> {
         let mut rules = Vec::new();
         for path in &self.disk_paths {
-            let usage = move |snapshot: &Snapshot, path: &PathBuf| {
+            let usage = move |snapshot: &ResourcesSnapshot, path: &PathBuf| {
                 snapshot.disks.iter().find(|d| &d.path == path).cloned()
             };
             if self.disk_min_free.as_u64() > 0 {

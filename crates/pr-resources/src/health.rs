@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use pr_health::{Check, CheckFuture, Group, Outcome};
 
-use crate::{MemoryBudget, Sampler, Severity};
+use crate::{MemoryBudget, RuleSeverity, Sampler};
 
 /// A health check over a sampler's threshold rules, read from the latest
 /// snapshot (never samples itself).
@@ -51,7 +51,11 @@ impl ResourcesCheck {
         let mut message = String::new();
         let mut down = false;
         let mut degraded = false;
-        for rule in snapshot.rules.iter().filter(|r| r.severity != Severity::Ok) {
+        for rule in snapshot
+            .rules
+            .iter()
+            .filter(|r| r.severity != RuleSeverity::Ok)
+        {
             if !message.is_empty() {
                 message.push_str("; ");
             }
@@ -59,7 +63,7 @@ impl ResourcesCheck {
             if let Some(value) = rule.value {
                 let _ = write!(message, " ({value:.3})");
             }
-            if rule.severity == Severity::Critical && rule.readiness {
+            if rule.severity == RuleSeverity::Critical && rule.readiness {
                 down = true;
             } else {
                 degraded = true;

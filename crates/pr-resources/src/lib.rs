@@ -5,7 +5,7 @@
 //! correctly inside containers:
 //!
 //! - a [`Sampler`] that refreshes in the background and publishes a
-//!   [`Snapshot`] that any thread reads without locking: the process (CPU
+//!   [`ResourcesSnapshot`] that any thread reads without locking: the process (CPU
 //!   seconds and percent, resident and virtual memory, open and maximum file
 //!   descriptors, threads, start time), the machine (CPU, load averages,
 //!   memory, swap, pressure stall information), disk usage of configured
@@ -15,7 +15,7 @@
 //! - a [`MemoryBudget`]: reservations that grow and shrink against a limit
 //!   taken from the cgroup less headroom, released on drop, refused with a
 //!   coded error instead of an OOM kill;
-//! - threshold [`Rule`]s with hysteresis and [`Severity`] levels; changes go
+//! - threshold [`Rule`]s with hysteresis and [`RuleSeverity`] levels; changes go
 //!   to listeners and to `tracing` as [`Alert`]s;
 //! - [`ProcessLimits`] applied at start-up, with a [`LimitsReport`].
 //!
@@ -30,12 +30,12 @@
 //! # Examples
 //!
 //! ```
-//! use pr_resources::{MemoryBudget, ResourcesConfig, Rule, Sampler, Value};
+//! use pr_resources::{MemoryBudget, ResourcesConfig, Rule, Sampler, Reading};
 //!
 //! # fn main() -> Result<(), pr_resources::Error> {
 //! let sampler = Sampler::new(ResourcesConfig::default().with_disk_path("/"))?;
 //! sampler.add_rule(
-//!     Rule::above("memory", Value::MemoryLimitRatio)
+//!     Rule::above("memory", Reading::MemoryLimitRatio)
 //!         .warning(0.8)
 //!         .critical(0.95)
 //!         .hysteresis(0.05)
@@ -92,7 +92,7 @@
 //!
 //! [`Error`], with codes in [`codes`] (`resources.read_failed`,
 //! `resources.budget_exceeded`, ...). Sampling itself never fails: what
-//! could not be read is listed in [`Snapshot::problems`].
+//! could not be read is listed in [`ResourcesSnapshot::problems`].
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -135,8 +135,10 @@ pub use health::{BudgetCheck, ResourcesCheck};
 pub use limits::{CoreDumps, Limit, LimitChange, LimitsReport, OpenFiles, ProcessLimits};
 pub use process::{CpuMemory, ProcessReader, ProcessStats};
 pub use procfs::{Pressure, PressureLine};
-pub use rules::{Alert, Rule, RuleStatus, Severity, Value};
-pub use sampler::{Sampler, SamplerCost, SamplerTask, Snapshot, SnapshotGuard, SnapshotReader};
+pub use rules::{Alert, Reading, Rule, RuleSeverity, RuleStatus};
+pub use sampler::{
+    ResourcesSnapshot, Sampler, SamplerCost, SamplerTask, SnapshotGuard, SnapshotReader,
+};
 pub use system::{PressureStats, SystemReader, SystemStats};
 
 /// The README's code blocks, compiled and run as doc tests.

@@ -22,7 +22,7 @@ use std::time::UNIX_EPOCH;
 
 use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
-use crate::{ResourcesConfig, Snapshot};
+use crate::{ResourcesConfig, ResourcesSnapshot};
 
 pub(crate) struct Handles {
     process_cpu_seconds_total: Counter,
@@ -179,7 +179,7 @@ impl Handles {
         }
     }
 
-    pub(crate) fn update(&mut self, snapshot: &Snapshot) {
+    pub(crate) fn update(&mut self, snapshot: &ResourcesSnapshot) {
         let process = &snapshot.process;
         #[expect(
             clippy::cast_possible_truncation,

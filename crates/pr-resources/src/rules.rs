@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use pr_core::validate::Violation;
 
-use crate::{Error, Snapshot};
+use crate::{Error, ResourcesSnapshot};
 
 /// How bad a rule's value is. Ordered `Ok < Warning < Critical`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
-pub enum Severity {
+pub enum RuleSeverity {
     /// Within bounds.
     #[default]
     Ok,
@@ -22,7 +22,7 @@ pub enum Severity {
     Critical,
 }
 
-impl Severity {
+impl RuleSeverity {
     /// `ok`, `warning`, `critical`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -34,16 +34,16 @@ impl Severity {
     }
 }
 
-impl fmt::Display for Severity {
+impl fmt::Display for RuleSeverity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// A sampled value a rule can watch.
+/// What a rule reads from each snapshot: a sampled quantity (CPU, memory, pressure, disk, GPU).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Value {
+pub enum Reading {
     /// Process CPU, percent of one core.
     ProcessCpuPercent,
     /// Process resident memory, bytes.
@@ -70,10 +70,10 @@ pub enum Value {
     GpuMemoryRatio,
 }
 
-impl Value {
+impl Reading {
     /// Reads the value from a snapshot; `None` when not sampled.
     #[must_use]
-    pub fn read(&self, snapshot: &Snapshot) -> Option<f64> {
+    pub fn read(&self, snapshot: &ResourcesSnapshot) -> Option<f64> {
         #[expect(clippy::cast_precision_loss, reason = "ratios and byte counts as f64")]
         let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
         match self {
@@ -109,7 +109,7 @@ impl Value {
     }
 }
 
-type ReadFn = Arc<dyn Fn(&Snapshot) -> Option<f64> + Send + Sync>;
+type ReadFn = Arc<dyn Fn(&ResourcesSnapshot) -> Option<f64> + Send + Sync>;
 
 /// A threshold rule: a value, a warning and a critical threshold, and a
 /// hysteresis band that a value must clear before the severity drops.
@@ -117,9 +117,9 @@ type ReadFn = Arc<dyn Fn(&Snapshot) -> Option<f64> + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// use pr_resources::{Rule, Value};
+/// use pr_resources::{Rule, Reading};
 ///
-/// let rule = Rule::above("memory", Value::MemoryLimitRatio)
+/// let rule = Rule::above("memory", Reading::MemoryLimitRatio)
 ///     .warning(0.80)
 ///     .critical(0.95)
 ///     .hysteresis(0.05);
@@ -151,13 +151,13 @@ impl fmt::Debug for Rule {
 
 impl Rule {
     /// A rule that fires when `value` rises to a threshold.
-    pub fn above(name: impl Into<Arc<str>>, value: Value) -> Self {
+    pub fn above(name: impl Into<Arc<str>>, value: Reading) -> Self {
         Self::custom(name, move |snapshot| value.read(snapshot))
     }
 
     /// A rule that fires when `value` falls to a threshold (free space,
     /// available memory).
-    pub fn below(name: impl Into<Arc<str>>, value: Value) -> Self {
+    pub fn below(name: impl Into<Arc<str>>, value: Reading) -> Self {
         let mut rule = Self::above(name, value);
         rule.below = true;
         rule
@@ -168,7 +168,7 @@ impl Rule {
     /// threshold unless [`falling`](Self::falling) is set.
     pub fn custom(
         name: impl Into<Arc<str>>,
-        read: impl Fn(&Snapshot) -> Option<f64> + Send + Sync + 'static,
+        read: impl Fn(&ResourcesSnapshot) -> Option<f64> + Send + Sync + 'static,
     ) -> Self {
         Self {
             name: name.into(),
@@ -271,16 +271,16 @@ impl Rule {
     }
 
     /// The severity of `value` ignoring hysteresis.
-    fn level(&self, value: f64) -> Severity {
+    fn level(&self, value: f64) -> RuleSeverity {
         let past = |threshold: Option<f64>| {
             threshold.is_some_and(|t| if self.below { value <= t } else { value >= t })
         };
         if past(self.critical) {
-            Severity::Critical
+            RuleSeverity::Critical
         } else if past(self.warning) {
-            Severity::Warning
+            RuleSeverity::Warning
         } else {
-            Severity::Ok
+            RuleSeverity::Ok
         }
     }
 
@@ -288,7 +288,7 @@ impl Rule {
     /// drops only once the value is a hysteresis band back from the
     /// threshold.
     #[must_use]
-    pub fn next(&self, current: Severity, value: f64) -> Severity {
+    pub fn next(&self, current: RuleSeverity, value: f64) -> RuleSeverity {
         let raw = self.level(value);
         if raw >= current {
             return raw;
@@ -301,15 +301,15 @@ impl Rule {
         raw.max(self.level(shifted).min(current))
     }
 
-    pub(crate) fn read(&self, snapshot: &Snapshot) -> Option<f64> {
+    pub(crate) fn read(&self, snapshot: &ResourcesSnapshot) -> Option<f64> {
         (self.read)(snapshot)
     }
 
-    pub(crate) fn threshold(&self, severity: Severity) -> Option<f64> {
+    pub(crate) fn threshold(&self, severity: RuleSeverity) -> Option<f64> {
         match severity {
-            Severity::Ok => None,
-            Severity::Warning => self.warning,
-            Severity::Critical => self.critical,
+            RuleSeverity::Ok => None,
+            RuleSeverity::Warning => self.warning,
+            RuleSeverity::Critical => self.critical,
         }
     }
 }
@@ -322,7 +322,7 @@ pub struct RuleStatus {
     #[serde(serialize_with = "serialize_arc_str")]
     pub name: Arc<str>,
     /// Its severity now.
-    pub severity: Severity,
+    pub severity: RuleSeverity,
     /// The value last read; `None` when not sampled.
     pub value: Option<f64>,
     /// Whether a critical severity takes the instance out of readiness.
@@ -345,9 +345,9 @@ pub struct Alert {
     /// The rule's name.
     pub rule: Arc<str>,
     /// The new severity.
-    pub severity: Severity,
+    pub severity: RuleSeverity,
     /// The severity before.
-    pub previous: Severity,
+    pub previous: RuleSeverity,
     /// The value that caused the change.
     pub value: f64,
     /// The threshold of the new severity (`None` when back to `Ok`).
@@ -369,7 +369,7 @@ mod tests {
     #[test]
     fn rises_at_once_drops_past_the_band() {
         let rule = rule();
-        use Severity::*;
+        use RuleSeverity::*;
         let mut s = Ok;
         let mut seen = Vec::new();
         for v in [50.0, 71.0, 68.0, 64.0, 95.0, 86.0, 84.0, 60.0] {
@@ -389,10 +389,13 @@ mod tests {
             .warning(0.2)
             .critical(0.1)
             .hysteresis(0.05);
-        assert_eq!(rule.next(Severity::Ok, 0.15), Severity::Warning);
-        assert_eq!(rule.next(Severity::Warning, 0.22), Severity::Warning);
-        assert_eq!(rule.next(Severity::Warning, 0.26), Severity::Ok);
-        assert_eq!(rule.next(Severity::Ok, 0.05), Severity::Critical);
+        assert_eq!(rule.next(RuleSeverity::Ok, 0.15), RuleSeverity::Warning);
+        assert_eq!(
+            rule.next(RuleSeverity::Warning, 0.22),
+            RuleSeverity::Warning
+        );
+        assert_eq!(rule.next(RuleSeverity::Warning, 0.26), RuleSeverity::Ok);
+        assert_eq!(rule.next(RuleSeverity::Ok, 0.05), RuleSeverity::Critical);
         rule.validate().unwrap();
     }
 
@@ -421,7 +424,7 @@ mod tests {
         #[test]
         fn hysteresis_model(values in prop::collection::vec(0.0_f64..120.0, 1..40)) {
             let rule = rule();
-            let mut s = Severity::Ok;
+            let mut s = RuleSeverity::Ok;
             for v in values {
                 let next = rule.next(s, v);
                 prop_assert!(next >= rule.level(v));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 use pr_errors::CodedError;
 
-use crate::rules::{Alert, Rule, RuleStatus, Severity};
+use crate::rules::{Alert, Rule, RuleSeverity, RuleStatus};
 use crate::{
     CgroupStats, Cgroups, DiskUsage, Error, GpuReader, GpuState, ProcessReader, ProcessStats,
     ResourcesConfig, SystemReader, SystemStats,
@@ -18,7 +18,7 @@ use crate::{
 /// new one each refresh and readers never lock.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
-pub struct Snapshot {
+pub struct ResourcesSnapshot {
     /// Number of the refresh that made it (1 for the first).
     pub sequence: u64,
     /// When it was taken.
@@ -42,7 +42,7 @@ pub struct Snapshot {
     pub problems: Vec<String>,
 }
 
-impl Snapshot {
+impl ResourcesSnapshot {
     /// The effective memory limit: the cgroup limit, or the machine's
     /// memory when smaller or without a limit. 0 before the first refresh.
     #[must_use]
@@ -67,12 +67,12 @@ impl Snapshot {
 
     /// The worst severity of the rules.
     #[must_use]
-    pub fn worst_severity(&self) -> Severity {
+    pub fn worst_severity(&self) -> RuleSeverity {
         self.rules
             .iter()
             .map(|r| r.severity)
             .max()
-            .unwrap_or(Severity::Ok)
+            .unwrap_or(RuleSeverity::Ok)
     }
 }
 
@@ -101,7 +101,7 @@ struct State {
     cgroups: Option<Cgroups>,
     gpu: Option<GpuReader>,
     previous_cpu: Option<(f64, Instant)>,
-    rules: Vec<(Rule, Severity)>,
+    rules: Vec<(Rule, RuleSeverity)>,
     listeners: Vec<Listener>,
     total_cpu: Duration,
     refreshes: u64,
@@ -113,12 +113,12 @@ struct State {
 struct Inner {
     config: ResourcesConfig,
     // In its own `Arc` so that a `SnapshotReader`'s cache can hold it.
-    snapshot: Arc<ArcSwap<Snapshot>>,
+    snapshot: Arc<ArcSwap<ResourcesSnapshot>>,
     state: Mutex<State>,
 }
 
 /// Samples the process, the machine, cgroups, disks and GPUs, and publishes
-/// a [`Snapshot`] any thread reads without locking.
+/// a [`ResourcesSnapshot`] any thread reads without locking.
 ///
 /// [`refresh`](Self::refresh) samples now; [`spawn`](Self::spawn) refreshes
 /// on the configured interval on tokio's time (tests pause and advance it).
@@ -145,7 +145,7 @@ impl Sampler {
     ///
     /// [`Error::InvalidConfig`] for an invalid configuration. Failures to
     /// read a source are not errors here: they are listed in
-    /// [`Snapshot::problems`].
+    /// [`ResourcesSnapshot::problems`].
     pub fn new(config: ResourcesConfig) -> Result<Self, Error> {
         pr_core::validate::check(&config).map_err(|problems| Error::InvalidConfig { problems })?;
         let mut problems = Vec::new();
@@ -169,7 +169,7 @@ impl Sampler {
             rules: config
                 .disk_rules()
                 .into_iter()
-                .map(|rule| (rule, Severity::Ok))
+                .map(|rule| (rule, RuleSeverity::Ok))
                 .collect(),
             listeners: Vec::new(),
             total_cpu: Duration::ZERO,
@@ -181,7 +181,7 @@ impl Sampler {
         let sampler = Self {
             inner: Arc::new(Inner {
                 config,
-                snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
+                snapshot: Arc::new(ArcSwap::from_pointee(ResourcesSnapshot::default())),
                 state: Mutex::new(state),
             }),
         };
@@ -214,7 +214,7 @@ impl Sampler {
 
     /// The latest snapshot, as an `Arc` to keep.
     #[must_use]
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub fn snapshot(&self) -> Arc<ResourcesSnapshot> {
         self.inner.snapshot.load_full()
     }
 
@@ -226,7 +226,7 @@ impl Sampler {
     /// thresholds out of order, or a negative hysteresis.
     pub fn add_rule(&self, rule: Rule) -> Result<(), Error> {
         rule.validate()?;
-        self.state().rules.push((rule, Severity::Ok));
+        self.state().rules.push((rule, RuleSeverity::Ok));
         Ok(())
     }
 
@@ -243,7 +243,7 @@ impl Sampler {
 
     /// Samples everything now, evaluates the rules, publishes and returns
     /// the new snapshot.
-    pub fn refresh(&self) -> Arc<Snapshot> {
+    pub fn refresh(&self) -> Arc<ResourcesSnapshot> {
         let started_cpu = thread_cpu_time();
         let started = Instant::now();
         let config = &self.inner.config;
@@ -302,7 +302,7 @@ impl Sampler {
 
         state.refreshes += 1;
         let previous = self.inner.snapshot.load();
-        let mut snapshot = Snapshot {
+        let mut snapshot = ResourcesSnapshot {
             sequence: previous.sequence + 1,
             taken_at: Some(SystemTime::now()),
             process,
@@ -405,7 +405,7 @@ fn emit(alert: &Alert) {
     );
     let threshold = alert.threshold;
     match alert.severity {
-        Severity::Critical => {
+        RuleSeverity::Critical => {
             tracing::error!(
                 target: "pr_resources",
                 event = "resources.alert",
@@ -413,7 +413,7 @@ fn emit(alert: &Alert) {
                 "resource threshold crossed"
             );
         }
-        Severity::Warning => {
+        RuleSeverity::Warning => {
             tracing::warn!(
                 target: "pr_resources",
                 event = "resources.alert",
@@ -421,7 +421,7 @@ fn emit(alert: &Alert) {
                 "resource threshold crossed"
             );
         }
-        Severity::Ok => {
+        RuleSeverity::Ok => {
             tracing::info!(
                 target: "pr_resources",
                 event = "resources.alert_cleared",
@@ -446,30 +446,30 @@ fn thread_cpu_time() -> Duration {
 }
 
 /// A borrowed snapshot; see [`Sampler::latest`].
-pub struct SnapshotGuard(arc_swap::Guard<Arc<Snapshot>>);
+pub struct SnapshotGuard(arc_swap::Guard<Arc<ResourcesSnapshot>>);
 
 impl Deref for SnapshotGuard {
-    type Target = Snapshot;
+    type Target = ResourcesSnapshot;
     #[inline]
-    fn deref(&self) -> &Snapshot {
+    fn deref(&self) -> &ResourcesSnapshot {
         &self.0
     }
 }
 
 impl fmt::Debug for SnapshotGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Snapshot::fmt(self, f)
+        ResourcesSnapshot::fmt(self, f)
     }
 }
 
 /// A caching reader of the latest snapshot; see [`Sampler::reader`].
-pub struct SnapshotReader(arc_swap::Cache<Arc<ArcSwap<Snapshot>>, Arc<Snapshot>>);
+pub struct SnapshotReader(arc_swap::Cache<Arc<ArcSwap<ResourcesSnapshot>>, Arc<ResourcesSnapshot>>);
 
 impl SnapshotReader {
     /// The latest snapshot: one atomic load and a comparison unless a new
     /// one was published since the last call.
     #[inline]
-    pub fn latest(&mut self) -> &Snapshot {
+    pub fn latest(&mut self) -> &ResourcesSnapshot {
         self.0.load()
     }
 }
@@ -503,15 +503,15 @@ mod tests {
     // The snapshot is what a status page serializes: its keys are the API.
     #[test]
     fn snapshot_serializes_with_its_field_names() {
-        let snapshot = Snapshot {
+        let snapshot = ResourcesSnapshot {
             sequence: 3,
             rules: vec![RuleStatus {
                 name: Arc::from("memory"),
-                severity: Severity::Warning,
+                severity: RuleSeverity::Warning,
                 value: Some(0.9),
                 readiness: true,
             }],
-            ..Snapshot::default()
+            ..ResourcesSnapshot::default()
         };
         let json = serde_json::to_value(&snapshot).unwrap();
         assert_eq!(json["sequence"], 3);

@@ -7,9 +7,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use crate::files::PermissionPolicy;
-use crate::report::{Finding, Report, Severity};
+use crate::report::{Finding, SecurityReport, Severity};
 
-/// Runs the environment checks and returns a [`Report`] with a severity per
+/// Runs the environment checks and returns a [`SecurityReport`] with a severity per
 /// finding. Nothing here fails: a check that cannot run is an `Info`
 /// finding.
 ///
@@ -105,8 +105,8 @@ impl EnvironmentCheck {
 
     /// Runs every check.
     #[must_use]
-    pub fn run(&self) -> Report {
-        let mut report = Report::default();
+    pub fn run(&self) -> SecurityReport {
+        let mut report = SecurityReport::default();
         if rustix::process::geteuid().is_root() {
             report.push(Finding::new(
                 "env.running_as_root",
@@ -124,7 +124,7 @@ impl EnvironmentCheck {
     }
 
     #[expect(clippy::unused_self, reason = "kept beside the other checks")]
-    fn check_cwd(&self, report: &mut Report) {
+    fn check_cwd(&self, report: &mut SecurityReport) {
         let Ok(cwd) = std::env::current_dir() else {
             report.push(Finding::new(
                 "env.cwd_unknown",
@@ -161,7 +161,7 @@ impl EnvironmentCheck {
         }
     }
 
-    fn check_files(&self, report: &mut Report) {
+    fn check_files(&self, report: &mut SecurityReport) {
         let files = self
             .config_files
             .iter()
@@ -202,7 +202,7 @@ impl EnvironmentCheck {
             .is_some_and(|p| PRODUCTION.iter().any(|prod| p.eq_ignore_ascii_case(prod)))
     }
 
-    fn check_debug(&self, report: &mut Report) {
+    fn check_debug(&self, report: &mut SecurityReport) {
         if !self.is_production() {
             return;
         }
@@ -238,7 +238,7 @@ impl EnvironmentCheck {
         }
     }
 
-    fn check_args(&self, report: &mut Report) {
+    fn check_args(&self, report: &mut SecurityReport) {
         let args: Vec<OsString> = match &self.args {
             Some(args) => args.clone(),
             None => std::env::args_os().collect(),
@@ -333,7 +333,7 @@ fn looks_like_known_key(text: &str) -> bool {
         || value.starts_with("-----BEGIN")
 }
 
-fn check_core_dumps(report: &mut Report) {
+fn check_core_dumps(report: &mut SecurityReport) {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Core);
     if limit.current != Some(0) {
         report.push(Finding::new(
@@ -363,7 +363,7 @@ pub fn current_umask() -> u32 {
     old.as_raw_mode()
 }
 
-fn check_umask(report: &mut Report) {
+fn check_umask(report: &mut SecurityReport) {
     let mask = current_umask();
     let (code, severity, what) = if mask & 0o002 == 0 {
         (

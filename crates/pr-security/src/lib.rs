@@ -31,7 +31,7 @@
 //! # What is where
 //!
 //! One module per area; the root holds only [`Error`], [`SecurityConfig`]
-//! and the findings of the checks ([`Report`], [`Finding`], [`Severity`]).
+//! and the findings of the checks ([`SecurityReport`], [`Finding`], [`Severity`]).
 //!
 //! - Files, [`files`]: [`SafeRoot`](files::SafeRoot) (open beneath a directory
 //!   handle), [`check_stored_path`](files::check_stored_path),
@@ -105,7 +105,7 @@ pub mod validation;
 
 pub use config::SecurityConfig;
 pub use error::Error;
-pub use report::{Finding, Report, Severity};
+pub use report::{Finding, SecurityReport, Severity};
 
 /// The stable codes of [`Error`] (`security.<reason>`), each with its HTTP
 /// status and retry class; [`CODES`](codes::CODES) lists them all.

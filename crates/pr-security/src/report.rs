@@ -68,12 +68,12 @@ impl fmt::Display for Finding {
 /// The findings of a check, in the order they were made.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct Report {
+pub struct SecurityReport {
     /// Every finding.
     pub findings: Vec<Finding>,
 }
 
-impl Report {
+impl SecurityReport {
     /// The most serious severity, `None` when there are no findings.
     #[must_use]
     pub fn worst(&self) -> Option<Severity> {
@@ -97,7 +97,7 @@ impl Report {
     }
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for SecurityReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.findings.is_empty() {
             return f.write_str("no findings");

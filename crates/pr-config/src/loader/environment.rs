@@ -12,7 +12,7 @@ use super::layers::{Layer, LayerKind, io_problem};
 use super::secrets::SecretFileRef;
 use crate::error::INVALID_VALUE;
 use crate::format::{self, DotEnvVar};
-use crate::{Problem, Source, env, tree};
+use crate::{ConfigProblem, Source, env, tree};
 
 /// The variables as read, before any is turned into a key.
 pub(super) struct Environment {
@@ -27,7 +27,7 @@ pub(super) struct Environment {
 impl<T> ConfigLoader<T> {
     /// Reads the environment and the `.env` file; a variable of ours that is
     /// not UTF-8 and a `.env` file that cannot be read or parsed are problems.
-    pub(super) fn read_environment(&self, problems: &mut Vec<Problem>) -> Environment {
+    pub(super) fn read_environment(&self, problems: &mut Vec<ConfigProblem>) -> Environment {
         let profile_var = self
             .profile_var
             .clone()
@@ -49,7 +49,7 @@ impl<T> ConfigLoader<T> {
                 Ok(text) => match format::parse_dotenv(&text) {
                     Ok(vars) => vars,
                     Err(e) => {
-                        problems.push(Problem::syntax(path, e));
+                        problems.push(ConfigProblem::syntax(path, e));
                         Vec::new()
                     }
                 },
@@ -143,7 +143,7 @@ impl<T> ConfigLoader<T> {
 fn utf8_vars(
     vars: impl IntoIterator<Item = (OsString, OsString)>,
     ours: impl Fn(&str) -> Option<String>,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<ConfigProblem>,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (name, value) in vars {
@@ -159,7 +159,7 @@ fn utf8_vars(
             ),
         };
         if let Some(key) = ours(&name) {
-            problems.push(Problem::new(
+            problems.push(ConfigProblem::new(
                 key,
                 Source::Env { name },
                 &INVALID_VALUE,

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::layers::{Layer, winner};
 use super::validate::quotes_a_string_of;
 use crate::error::{INVALID_TYPE, INVALID_VALUE, MISSING_VALUE, UNKNOWN_KEY};
-use crate::{Problem, Source, tree};
+use crate::{ConfigProblem, Source, tree};
 
 /// The most extraction rounds: each removes at least one bad value.
 const MAX_REPAIRS: usize = 256;
@@ -35,7 +35,7 @@ impl Provider for DictProvider {
 /// already reported.
 pub(super) fn extract<T: DeserializeOwned>(
     layers: &mut [Layer],
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<ConfigProblem>,
 ) -> (Option<T>, HashSet<String>) {
     let mut reported: HashSet<String> = HashSet::new();
     let mut value: Option<T> = None;
@@ -69,7 +69,7 @@ pub(super) fn extract<T: DeserializeOwned>(
                     let source =
                         winner(layers, &key).map_or(Source::Default, |i| layers[i].source(&key));
                     if reported.insert(key.clone()) {
-                        problems.push(Problem::new(key.clone(), source, info, message));
+                        problems.push(ConfigProblem::new(key.clone(), source, info, message));
                     }
                     repaired |= remove_bad_value(layers, &key);
                 }

@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use super::{ConfigLoader, FileSpec, REDACTED};
 use crate::error::{FILE_MISSING, IO, PARSE_FAILED};
-use crate::explain::{Entry, Explanation};
+use crate::explain::{Explanation, ExplanationEntry};
 use crate::format::{self, FileFormat};
-use crate::{Problem, Source, tree};
+use crate::{ConfigProblem, Source, tree};
 
 #[derive(Debug)]
 pub(super) enum LayerKind {
@@ -104,7 +104,7 @@ impl<T> ConfigLoader<T> {
     pub(super) fn file_layers(
         &self,
         profile: Option<&str>,
-        problems: &mut Vec<Problem>,
+        problems: &mut Vec<ConfigProblem>,
     ) -> Vec<Layer> {
         let mut specs = self.files.clone();
         if let Some(profile) = profile {
@@ -124,7 +124,7 @@ impl<T> ConfigLoader<T> {
     pub(super) fn provider_layers(
         &self,
         profile: Option<&str>,
-        problems: &mut Vec<Problem>,
+        problems: &mut Vec<ConfigProblem>,
     ) -> Vec<Layer> {
         let mut layers = Vec::new();
         for provider in &self.providers {
@@ -141,7 +141,7 @@ impl<T> ConfigLoader<T> {
                         }
                     }
                 }
-                Err(_) => problems.push(Problem::new(
+                Err(_) => problems.push(ConfigProblem::new(
                     "",
                     Source::Provider(name),
                     &PARSE_FAILED,
@@ -162,7 +162,7 @@ impl<T> ConfigLoader<T> {
     }
 }
 
-fn file_layer(spec: &FileSpec, problems: &mut Vec<Problem>) -> Option<Layer> {
+fn file_layer(spec: &FileSpec, problems: &mut Vec<ConfigProblem>) -> Option<Layer> {
     let path = &spec.path;
     let whole = Source::File {
         path: path.clone(),
@@ -173,7 +173,7 @@ fn file_layer(spec: &FileSpec, problems: &mut Vec<Problem>) -> Option<Layer> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if spec.required {
                 // The operating system's reason; the path is in the source.
-                problems.push(Problem::new(
+                problems.push(ConfigProblem::new(
                     "",
                     whole,
                     &FILE_MISSING,
@@ -188,7 +188,7 @@ fn file_layer(spec: &FileSpec, problems: &mut Vec<Problem>) -> Option<Layer> {
         }
     };
     let Some(format) = FileFormat::from_path(path) else {
-        problems.push(Problem::new(
+        problems.push(ConfigProblem::new(
             "",
             whole,
             &PARSE_FAILED,
@@ -204,7 +204,7 @@ fn file_layer(spec: &FileSpec, problems: &mut Vec<Problem>) -> Option<Layer> {
             Some(layer)
         }
         Err(e) => {
-            problems.push(Problem::syntax(path, e));
+            problems.push(ConfigProblem::syntax(path, e));
             None
         }
     }
@@ -221,8 +221,8 @@ pub(super) fn profile_path(path: &Path, profile: &str) -> PathBuf {
 
 /// A file that could not be read: the operating system's reason (`Is a
 /// directory (os error 21)`), beside the path in the source.
-pub(super) fn io_problem(path: &Path, e: &std::io::Error) -> Problem {
-    Problem::new(
+pub(super) fn io_problem(path: &Path, e: &std::io::Error) -> ConfigProblem {
+    ConfigProblem::new(
         "",
         Source::File {
             path: path.to_path_buf(),
@@ -271,7 +271,7 @@ pub(super) fn explain<T: Serialize>(
             .map(|l| l.source(&key))
             .collect();
         let source = sources.pop().unwrap_or(Source::Default);
-        entries.push(Entry {
+        entries.push(ExplanationEntry {
             key,
             value: if secret {
                 REDACTED.to_owned()

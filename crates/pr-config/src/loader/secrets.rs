@@ -10,7 +10,7 @@ use figment::value::{Dict, Value};
 use super::layers::{Layer, LayerKind};
 use super::{ConfigLoader, SecretFilePolicy};
 use crate::error::{INSECURE_SECRET_FILE, IO};
-use crate::{Problem, Source, Warning, tree};
+use crate::{ConfigProblem, Source, Warning, tree};
 
 /// A variable naming a secret file: the key it sets, the variable, the path.
 pub(super) struct SecretFileRef {
@@ -44,7 +44,7 @@ impl<T> ConfigLoader<T> {
         &self,
         file_refs: Vec<SecretFileRef>,
         secret_keys: &mut BTreeSet<String>,
-        problems: &mut Vec<Problem>,
+        problems: &mut Vec<ConfigProblem>,
         warnings: &mut Vec<Warning>,
     ) -> Layer {
         let mut secrets = Layer::new(LayerKind::Other, Source::Override);
@@ -68,7 +68,7 @@ impl<T> ConfigLoader<T> {
         key: &str,
         source: &Source,
         path: &Path,
-        problems: &mut Vec<Problem>,
+        problems: &mut Vec<ConfigProblem>,
         warnings: &mut Vec<Warning>,
     ) -> Option<String> {
         #[cfg(unix)]
@@ -87,7 +87,7 @@ impl<T> ConfigLoader<T> {
                     );
                     match self.secret_policy {
                         SecretFilePolicy::Reject => {
-                            problems.push(Problem::new(
+                            problems.push(ConfigProblem::new(
                                 key,
                                 source.clone(),
                                 &INSECURE_SECRET_FILE,
@@ -114,7 +114,7 @@ impl<T> ConfigLoader<T> {
                     }
                     _ => "cannot examine the secret file".to_owned(),
                 };
-                problems.push(Problem::new(key, source.clone(), &IO, message));
+                problems.push(ConfigProblem::new(key, source.clone(), &IO, message));
                 return None;
             }
         }
@@ -126,7 +126,7 @@ impl<T> ConfigLoader<T> {
                 Some(text)
             }
             Err(e) => {
-                problems.push(Problem::new(
+                problems.push(ConfigProblem::new(
                     key,
                     source.clone(),
                     &IO,

@@ -7,7 +7,7 @@ use figment::value::Dict;
 use super::ConfigLoader;
 use super::layers::Layer;
 use crate::error::UNKNOWN_KEY;
-use crate::{Problem, Warning, tree};
+use crate::{ConfigProblem, Warning, tree};
 
 impl<T> ConfigLoader<T> {
     /// Reports each key of a layer above the defaults that `known` does not
@@ -16,7 +16,7 @@ impl<T> ConfigLoader<T> {
         &self,
         layers: &mut [Layer],
         known: &Dict,
-        problems: &mut Vec<Problem>,
+        problems: &mut Vec<ConfigProblem>,
         warnings: &mut Vec<Warning>,
     ) {
         for layer in layers.iter_mut().skip(1) {
@@ -32,7 +32,12 @@ impl<T> ConfigLoader<T> {
                 }
                 let source = layer.source(&key);
                 if self.strict {
-                    problems.push(Problem::new(key.clone(), source, &UNKNOWN_KEY, message));
+                    problems.push(ConfigProblem::new(
+                        key.clone(),
+                        source,
+                        &UNKNOWN_KEY,
+                        message,
+                    ));
                     tree::remove(&mut layer.dict, &key);
                 } else {
                     tracing::warn!(event = "config.unknown_key", key = %key, source = %source, "{message}");

@@ -1,5 +1,5 @@
 //! Validation: [`Validate`] run on the extracted configuration, each
-//! violation a [`Problem`] with its key's source and the validation code.
+//! violation a [`ConfigProblem`] with its key's source and the validation code.
 //! Separate because a rule's message may quote the value, and is withheld
 //! when it does (extraction's messages use the same test).
 
@@ -9,7 +9,7 @@ use figment::value::Value;
 
 use super::layers::{Layer, winner};
 use crate::error::VALIDATION_FAILED;
-use crate::{Problem, Source, Validate, Validator, tree};
+use crate::{ConfigProblem, Source, Validate, Validator, tree};
 
 /// Runs `config`'s rules; a key already reported by extraction is not
 /// reported again.
@@ -17,7 +17,7 @@ pub(super) fn validate<T: Validate>(
     config: &T,
     layers: &[Layer],
     reported: &HashSet<String>,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<ConfigProblem>,
 ) {
     let mut v = Validator::new();
     config.validate(&mut v);
@@ -36,7 +36,7 @@ pub(super) fn validate<T: Validate>(
         } else {
             message
         };
-        problems.push(Problem::new(key, source, &VALIDATION_FAILED, message));
+        problems.push(ConfigProblem::new(key, source, &VALIDATION_FAILED, message));
     }
 }
 

@@ -1,7 +1,7 @@
 //! The runner end to end on a throwaway workspace, with the gates that need no compilation
 //! (fmt, tidy) and the ones that skip themselves (deny without deny.toml, bench without benches).
 
-use pr_gates::{Args, Config, Finding, Gate, GateVerdict, Gates, Status};
+use pr_gates::{Args, Config, Gate, GateStatus, GateVerdict, Gates, TidyFinding};
 
 use crate::support::Scratch;
 
@@ -18,7 +18,7 @@ fn with_config(config: &str) -> (Scratch, pr_gates::GatesBuilder) {
     (scratch, builder)
 }
 
-fn status(summary: &pr_gates::Summary, gate: &str) -> (Status, String) {
+fn status(summary: &pr_gates::Summary, gate: &str) -> (GateStatus, String) {
     let report = summary.gates.iter().find(|g| g.name == gate).unwrap();
     (
         report.verdict.status,
@@ -39,7 +39,7 @@ fn fmt_fails_on_a_misformatted_file_and_passes_once_fixed() {
     let summary = gates.run(&args(&["--only", "fmt"]), &mut log).unwrap();
     assert!(!summary.success());
     let (st, reason) = status(&summary, "fmt");
-    assert_eq!(st, Status::Fail);
+    assert_eq!(st, GateStatus::Fail);
     assert!(
         reason.starts_with("`cargo fmt --check -p good` failed"),
         "{reason}"
@@ -47,7 +47,7 @@ fn fmt_fails_on_a_misformatted_file_and_passes_once_fixed() {
     assert!(!summary.gates[0].verdict.log_tail.is_empty());
     assert_eq!(
         status(&summary, "clippy"),
-        (Status::Skip, "not in --only".to_owned())
+        (GateStatus::Skip, "not in --only".to_owned())
     );
     let junit = summary.to_junit();
     assert!(junit.contains("<testcase name=\"fmt\""), "{junit}");
@@ -80,7 +80,7 @@ fn tidy_runs_the_project_rules_and_commands() {
             ws.members()
                 .iter()
                 .filter(|p| p.name.as_str() == "good")
-                .map(|p| Finding::new("no-good", p.name.as_str(), "is called good"))
+                .map(|p| TidyFinding::new("no-good", p.name.as_str(), "is called good"))
                 .collect()
         })
         .tidy_command("fails", ["sh", "-c", "echo broken layering; exit 3"])
@@ -90,7 +90,7 @@ fn tidy_runs_the_project_rules_and_commands() {
         .run(&args(&["--only", "tidy"]), &mut Vec::new())
         .unwrap();
     let (st, reason) = status(&summary, "tidy");
-    assert_eq!(st, Status::Fail);
+    assert_eq!(st, GateStatus::Fail);
     assert!(
         reason.contains("1 tidy finding(s), first: good: is called good [no-good]"),
         "{reason}"
@@ -121,18 +121,18 @@ fn gates_that_do_not_apply_skip_with_a_reason() {
     assert_eq!(
         status(&summary, "deny"),
         (
-            Status::Skip,
+            GateStatus::Skip,
             "no deny.toml at the workspace root".to_owned()
         )
     );
     assert_eq!(
         status(&summary, "bench"),
         (
-            Status::Skip,
+            GateStatus::Skip,
             "the workspace has no bench targets".to_owned()
         )
     );
-    assert_eq!(status(&summary, "tidy").0, Status::Pass);
+    assert_eq!(status(&summary, "tidy").0, GateStatus::Pass);
 }
 
 #[test]
@@ -148,13 +148,13 @@ fn configuration_disables_gates_and_adds_tidy_commands() {
         .run(&args(&["--only", "fmt,tidy"]), &mut Vec::new())
         .unwrap();
     let (st, reason) = status(&summary, "fmt");
-    assert_eq!(st, Status::Skip);
+    assert_eq!(st, GateStatus::Skip);
     assert!(
         reason.starts_with("disabled in ") && reason.ends_with("Cargo.toml"),
         "{reason}"
     );
     let (st, reason) = status(&summary, "tidy");
-    assert_eq!(st, Status::Fail);
+    assert_eq!(st, GateStatus::Fail);
     assert_eq!(reason, "tidy command `no` failed (exit status 1)");
 }
 
@@ -204,7 +204,7 @@ fn custom_gates_run_after_the_builtin_ones_and_names_are_unique() {
     let summary = gates.run(&args(&["--only", "custom"]), &mut log).unwrap();
     assert_eq!(
         status(&summary, "custom"),
-        (Status::Pass, "all good".to_owned())
+        (GateStatus::Pass, "all good".to_owned())
     );
     assert!(String::from_utf8(log).unwrap().contains("custom ran"));
 
@@ -236,7 +236,7 @@ fn time_budget_skips_what_is_left() {
         .unwrap();
     assert_eq!(
         status(&summary, "late"),
-        (Status::Skip, "time budget of 0s used up".to_owned())
+        (GateStatus::Skip, "time budget of 0s used up".to_owned())
     );
 }
 
@@ -257,7 +257,7 @@ fn compiling_gates_catch_a_clippy_warning_and_pass_once_fixed() {
     let summary = gates.run(&only, &mut log).unwrap();
     let log = String::from_utf8(log).unwrap();
     let (st, reason) = status(&summary, "clippy");
-    assert_eq!(st, Status::Fail, "{log}");
+    assert_eq!(st, GateStatus::Fail, "{log}");
     assert!(
         reason.starts_with(
             "`cargo clippy --workspace --all-targets --all-features -- -D warnings` failed"
@@ -276,13 +276,13 @@ fn compiling_gates_catch_a_clippy_warning_and_pass_once_fixed() {
             .any(|l| l.contains("needless_return") || l.contains("unneeded `return`")),
         "{tail:?}"
     );
-    assert_eq!(status(&summary, "test").0, Status::Pass, "{log}");
+    assert_eq!(status(&summary, "test").0, GateStatus::Pass, "{log}");
     assert!(
         log.contains("1 test run: 1 passed") || log.contains("test result: ok. 1 passed"),
         "{log}"
     );
-    assert_eq!(status(&summary, "docs").0, Status::Pass, "{log}");
-    assert_eq!(status(&summary, "package").0, Status::Pass, "{log}");
+    assert_eq!(status(&summary, "docs").0, GateStatus::Pass, "{log}");
+    assert_eq!(status(&summary, "package").0, GateStatus::Pass, "{log}");
 
     scratch.write(
         "crates/other/src/lib.rs",
@@ -334,14 +334,14 @@ fn changed_since_narrows_the_per_crate_gates() {
     let ((st, reason), log) = run(&["--only", "crates", "--changed-since", "HEAD"]);
     assert_eq!(
         (st, reason.as_str()),
-        (Status::Skip, "no crate changed since HEAD"),
+        (GateStatus::Skip, "no crate changed since HEAD"),
         "{log}"
     );
     assert!(log.contains("no crate"), "{log}");
 
     scratch.write("crates/other/src/extra.rs", "//! New file.\n");
     let ((st, reason), _) = run(&["--only", "crates", "--changed-since", "HEAD"]);
-    assert_eq!((st, reason.as_str()), (Status::Pass, "-p other"));
+    assert_eq!((st, reason.as_str()), (GateStatus::Pass, "-p other"));
 
     scratch.write("Cargo.lock", "# changed\n");
     git(&["add", "Cargo.lock"]);
@@ -382,7 +382,7 @@ fn tools_that_are_present_are_not_installed() {
         .run(&args(&["--only", "tools"]), &mut Vec::new())
         .unwrap();
     let (st, reason) = status(&summary, "tools");
-    assert_eq!(st, Status::Pass, "{reason}");
+    assert_eq!(st, GateStatus::Pass, "{reason}");
     assert!(reason.contains("has no pinned version"), "{reason}");
 }
 
@@ -443,7 +443,7 @@ fn pip_tools_in_the_gates_venv_are_found_and_first_on_every_command_path() {
         .unwrap();
     assert_eq!(
         status(&summary, "uses-tool").0,
-        Status::Pass,
+        GateStatus::Pass,
         "{}",
         String::from_utf8_lossy(&log)
     );
@@ -464,7 +464,7 @@ fn a_configured_advisory_database_that_holds_none_fails_the_deny_gate() {
         .run(&args(&["--only", "deny"]), &mut Vec::new())
         .unwrap();
     let (st, reason) = status(&summary, "deny");
-    assert_eq!(st, Status::Fail, "{reason}");
+    assert_eq!(st, GateStatus::Fail, "{reason}");
     assert!(
         reason.contains("empty-db (from [deny] advisory-db) holds no advisory database"),
         "{reason}"

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use pr_core::time::ManualClock;
-use pr_logging::{LogFormat, Logging, RateLimitConfig};
+use pr_logging::{LogFormat, LogRateLimitConfig, Logging};
 use tracing::Level;
 
 use crate::support::{Buf, T0, quiet};
@@ -12,7 +12,7 @@ use crate::support::{Buf, T0, quiet};
 fn rate_limit_per_callsite_with_a_summary() {
     let buf = Buf::default();
     let mut config = quiet();
-    let mut limits = RateLimitConfig::default();
+    let mut limits = LogRateLimitConfig::default();
     limits.per_second = 3;
     limits.targets.insert("it::helpers::noisy".to_owned(), 1);
     limits.targets.insert("it::helpers::free".to_owned(), 0);

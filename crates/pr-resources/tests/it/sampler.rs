@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pr_resources::{Alert, ResourcesConfig, Rule, Sampler, Severity, Value};
+use pr_resources::{Alert, Reading, ResourcesConfig, Rule, RuleSeverity, Sampler};
 
 /// A disk path, without the free-space rules (these tests count their own
 /// rules; `health::a_disk_path_short_of_free_space_...` tests those).
@@ -97,7 +97,7 @@ fn rules_alert_with_hysteresis_to_listeners() {
         )
         .unwrap();
     sampler
-        .add_rule(Rule::above("cpu", Value::SystemCpuPercent).critical(101.0))
+        .add_rule(Rule::above("cpu", Reading::SystemCpuPercent).critical(101.0))
         .unwrap();
     let alerts = Arc::new(Mutex::new(Vec::<Alert>::new()));
     let sink = Arc::clone(&alerts);
@@ -107,15 +107,15 @@ fn rules_alert_with_hysteresis_to_listeners() {
         level.store(value, Ordering::Relaxed);
         let snapshot = sampler.refresh();
         assert_eq!(snapshot.rules.len(), 2);
-        assert_eq!(snapshot.rules[1].severity, Severity::default());
+        assert_eq!(snapshot.rules[1].severity, RuleSeverity::default());
     }
-    let seen: Vec<(Severity, Severity, f64)> = alerts
+    let seen: Vec<(RuleSeverity, RuleSeverity, f64)> = alerts
         .lock()
         .unwrap()
         .iter()
         .map(|a| (a.previous, a.severity, a.value))
         .collect();
-    use Severity::{Critical, Ok, Warning};
+    use RuleSeverity::{Critical, Ok, Warning};
     assert_eq!(
         seen,
         [
@@ -126,7 +126,7 @@ fn rules_alert_with_hysteresis_to_listeners() {
     );
     assert_eq!(sampler.latest().worst_severity(), Ok);
 
-    let bad = Rule::above("x", Value::ProcessCpuPercent)
+    let bad = Rule::above("x", Reading::ProcessCpuPercent)
         .warning(2.0)
         .critical(1.0);
     assert_eq!(
@@ -146,14 +146,14 @@ fn budget_rule_alerts_on_use() {
                 .critical(0.95),
         )
         .unwrap();
-    assert_eq!(sampler.refresh().worst_severity(), Severity::default());
+    assert_eq!(sampler.refresh().worst_severity(), RuleSeverity::default());
     let held = budget.reserve(900).unwrap();
     let snapshot = sampler.refresh();
     let cache = snapshot.rules.iter().find(|r| &*r.name == "cache").unwrap();
-    assert_eq!(cache.severity, Severity::Warning);
+    assert_eq!(cache.severity, RuleSeverity::Warning);
     assert_eq!(cache.value, Some(0.9));
     drop(held);
-    assert_eq!(sampler.refresh().worst_severity(), Severity::default());
+    assert_eq!(sampler.refresh().worst_severity(), RuleSeverity::default());
 }
 
 #[test]
@@ -161,22 +161,25 @@ fn built_in_values_read_from_the_snapshot() {
     let sampler = Sampler::new(config()).unwrap();
     let snapshot = sampler.refresh();
     for value in [
-        Value::ProcessCpuPercent,
-        Value::ProcessResidentBytes,
-        Value::ProcessFdsRatio,
-        Value::SystemCpuPercent,
-        Value::SystemMemoryRatio,
-        Value::MemoryLimitRatio,
-        Value::DiskRatio("/".into()),
+        Reading::ProcessCpuPercent,
+        Reading::ProcessResidentBytes,
+        Reading::ProcessFdsRatio,
+        Reading::SystemCpuPercent,
+        Reading::SystemMemoryRatio,
+        Reading::MemoryLimitRatio,
+        Reading::DiskRatio("/".into()),
     ] {
         let v = value
             .read(&snapshot)
             .unwrap_or_else(|| panic!("{value:?} not sampled"));
         assert!(v.is_finite() && v >= 0.0, "{value:?} = {v}");
     }
-    assert_eq!(Value::DiskRatio("/elsewhere".into()).read(&snapshot), None);
     assert_eq!(
-        Value::GpuMemoryRatio.read(&snapshot).is_some(),
+        Reading::DiskRatio("/elsewhere".into()).read(&snapshot),
+        None
+    );
+    assert_eq!(
+        Reading::GpuMemoryRatio.read(&snapshot).is_some(),
         !snapshot.gpu.is_absent()
     );
 }

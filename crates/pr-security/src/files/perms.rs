@@ -4,7 +4,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::Error;
-use crate::report::{Finding, Report, Severity};
+use crate::report::{Finding, SecurityReport, Severity};
 
 const S_ISVTX: u32 = 0o1000;
 
@@ -85,7 +85,7 @@ impl PermissionPolicy {
     /// # Errors
     ///
     /// [`Error::Io`] when the path cannot be examined.
-    pub fn check(&self, path: impl AsRef<Path>) -> Result<Report, Error> {
+    pub fn check(&self, path: impl AsRef<Path>) -> Result<SecurityReport, Error> {
         let path = path.as_ref();
         let shown = path.display().to_string();
         let io = |op, source| Error::Io {
@@ -93,7 +93,7 @@ impl PermissionPolicy {
             path: shown.clone(),
             source,
         };
-        let mut report = Report::default();
+        let mut report = SecurityReport::default();
         let link = std::fs::symlink_metadata(path).map_err(|e| io("stat", e))?;
         if link.file_type().is_symlink() {
             report.push(Finding::new(
@@ -108,7 +108,7 @@ impl PermissionPolicy {
     }
 
     /// The findings for `meta` (the file's own metadata) and `path`'s parent.
-    fn judge(&self, path: &Path, meta: &std::fs::Metadata, report: &mut Report) {
+    fn judge(&self, path: &Path, meta: &std::fs::Metadata, report: &mut SecurityReport) {
         let shown = path.display().to_string();
         let mode = meta.mode() & 0o7777;
         // A sticky directory (like /tmp) only lets owners remove their files.
@@ -267,7 +267,7 @@ pub fn read_secret_file(path: impl AsRef<Path>) -> Result<crate::secrets::Secret
     if meta.len() > MAX_SECRET_FILE_LEN {
         return Err(Error::malformed("secret file", "larger than 1 MiB"));
     }
-    let mut report = Report::default();
+    let mut report = SecurityReport::default();
     PermissionPolicy::secret().judge(path, &meta, &mut report);
     if !report.passes(Severity::Warning) {
         return Err(Error::InsecurePermissions {

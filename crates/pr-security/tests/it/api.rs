@@ -6,7 +6,7 @@ use pr_security::files::{PathIssue, StoredPath, check_stored_path};
 use pr_security::secrets::{Keyring, SecretBytes, SecretString};
 use pr_security::signals::{Verdict, sql_injection_signal};
 use pr_security::validation::{Email, EmailMode, validate_email};
-use pr_security::{Finding, Report, Severity};
+use pr_security::{Finding, SecurityReport, Severity};
 
 #[test]
 fn stored_path_accessors() {
@@ -50,7 +50,7 @@ fn secrets_and_keys() {
 fn email_display_and_reports() {
     let email: Email = validate_email("a@B.c", EmailMode::Rfc5321).unwrap();
     assert_eq!(email.to_string(), "a@b.c");
-    let empty = Report::default();
+    let empty = SecurityReport::default();
     assert_eq!(empty.to_string(), "no findings");
     assert!(empty.passes(Severity::Info));
     assert_eq!(empty.worst(), None);
