@@ -14,19 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Names more than one crate may define, each with why.
-const ALLOWED: &[(&str, &str)] = &[
-    (
-        "Error",
-        "each crate's one error enum, as `io::Error` and `fmt::Error`: the crate's path says which",
-    ),
-    // pr-http renames these on main
-    (
-        "BoxFuture",
-        "pr-http's is made private, pr-resilience's stays",
-    ),
-    ("Timeout", "pr-http's becomes `RequestTimeout`"),
-    ("TimeoutLayer", "pr-http's becomes `RequestTimeoutLayer`"),
-];
+const ALLOWED: &[(&str, &str)] = &[(
+    "Error",
+    "each crate's one error enum, as `io::Error` and `fmt::Error`: the crate's path says which",
+)];
 
 /// Crates whose types no user imports.
 const SKIPPED: &[&str] = &["pr-test-support"];
