@@ -81,8 +81,9 @@ pub use error::Error;
 /// and retry class; [`CODES`](codes::CODES) lists them all.
 pub mod codes {
     pub use super::error::{
-        BIND_FAILED, CODES, DRAINING, DUPLICATE_SECTION, HEALTH_FAILED, INVALID_CONFIG,
-        LOGGING_FAILED, METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED, TLS_FAILED,
+        BIND_FAILED, CODES, DRAINING, DUPLICATE_SECTION, HEALTH_FAILED, HTTP_FAILED,
+        INVALID_CONFIG, LOGGING_FAILED, METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED,
+        TLS_FAILED,
     };
 }
 pub use server::{ACCEPT_ERROR_LOG_INTERVAL, ApiListener, HttpLimits, RESERVED_FDS};
@@ -131,6 +132,8 @@ pub struct App<C = ServiceConfig> {
     signals: Signals,
     ops: Option<OpsServer>,
     api: Option<server::Listener>,
+    #[cfg(feature = "http")]
+    http: Option<pr_http::HttpLayers>,
     _sampler_task: SamplerTask,
     _refresher: pr_health::Refresher,
     _reloader: Option<AbortOnDrop>,
@@ -529,6 +532,14 @@ impl<C: AppConfig> AppBuilder<C> {
         if self.install_globals {
             metrics.install().map_err(Error::Metrics)?;
         }
+        // The API's stack after the recorder, whose help texts its metrics
+        // describe when built.
+        #[cfg(feature = "http")]
+        let http = config
+            .http()
+            .map(pr_http::layers)
+            .transpose()
+            .map_err(Error::Http)?;
 
         let (logging, dispatch) = if self.install_globals {
             (
@@ -657,6 +668,8 @@ impl<C: AppConfig> AppBuilder<C> {
             signals,
             ops,
             api,
+            #[cfg(feature = "http")]
+            http,
             _sampler_task: sampler_task,
             _refresher: refresher,
             _reloader: reloader,
@@ -797,6 +810,14 @@ impl<C: AppConfig> App<C> {
     /// answered 503 `app.draining`). The router can read the peer's address
     /// with axum's `ConnectInfo<SocketAddr>`.
     ///
+    /// With the `http` feature, when the configuration has an `http` section
+    /// ([`AppConfig::http`]; [`ServiceConfig`] does), the router is served
+    /// inside pr-http's stack built from it (`pr_http::layers`): request ids,
+    /// trace context, access log, request metrics, problem responses,
+    /// limits, rate limit, CORS, security headers, compression. The stack is
+    /// built at [`build`](AppBuilder::build), after the metrics recorder, so a
+    /// section that cannot be applied stops the start (`app.http_failed`).
+    ///
     /// # Panics
     ///
     /// When the builder was given no [`api`](AppBuilder::api): a
@@ -804,6 +825,11 @@ impl<C: AppConfig> App<C> {
     pub async fn serve(mut self, router: axum::Router) -> Exit {
         let Some(listener) = self.api.take() else {
             panic!("App::serve needs AppBuilder::api to have bound the API listener");
+        };
+        #[cfg(feature = "http")]
+        let router = match &self.http {
+            Some(layers) => router.layer(layers.clone()),
+            None => router,
         };
         let drain = self.drain.clone();
         let shutdown = drain.clone();

@@ -81,6 +81,10 @@ impl AppConfig for Config {
             shutdown,
         }
     }
+
+    fn http(&self) -> Option<&HttpConfig> {
+        Some(&self.http)
+    }
 }
 
 impl Validate for Config {

@@ -4,9 +4,10 @@
 //!
 //! - an HTTP API on 127.0.0.1:8080: `GET /quote/{symbol}` calls a simulated flaky dependency
 //!   through a resilience pipeline, caches the answers (bounded in entries and bytes) and keeps
-//!   failed quotes in a dead-letter queue; pr-http's stack gives it request ids, access logs,
-//!   request metrics, limits, problem responses and a per-client rate limit (the client being
-//!   the peer, or `X-Forwarded-For` from `http.rate_limit.trusted_proxies`);
+//!   failed quotes in a dead-letter queue; pr-http's stack, which `App::serve` applies from the
+//!   `http` section, gives it request ids, access logs, request metrics, limits, problem
+//!   responses and a per-client rate limit (the client being the peer, or `X-Forwarded-For`
+//!   from `http.rate_limit.trusted_proxies`);
 //! - JSON logs to stdout and to a rotated file, `data/logs/service.log`;
 //! - the ops server on 127.0.0.1:9464 (`/health/ready`, `/metrics`, `/loggers`, `/info`,
 //!   `/status`);
@@ -48,8 +49,6 @@ fn start(app: &App<Config>, config: &Config) -> Result<axum::Router, (&'static s
         .map_err(|e| ("the cache is invalid", e.into()))?;
     let dead_letters = Dlq::open(config.dlq.clone())
         .map_err(|e| ("the dead-letter queue cannot be opened", e.into()))?;
-    let layers = pr_facade::http::layers(&config.http)
-        .map_err(|e| ("the http section is invalid", e.into()))?;
     let added = |e: pr_facade::app::Error| ("a status section could not be added", e.into());
     let status = app.status_board();
     let (dlq, quotes) = (dead_letters.clone(), cache.clone());
@@ -98,7 +97,8 @@ fn start(app: &App<Config>, config: &Config) -> Result<axum::Router, (&'static s
         max_symbol_len: config.api.max_symbol_len,
         test_knobs: config.dependency.test_knobs,
     });
-    Ok(api::router(api).layer(layers))
+    // `App::serve` puts pr-http's stack from the `http` section around it.
+    Ok(api::router(api))
 }
 
 #[expect(clippy::print_stderr, reason = "logging is not up when setup fails")]

@@ -76,6 +76,16 @@ pub trait AppConfig:
 {
     /// The toolkit's sections.
     fn sections(&self) -> Sections<'_>;
+
+    /// The `http` section (feature `http`): pr-http's inbound stack, which
+    /// [`App::serve`](crate::app::App::serve) puts around the API's router
+    /// (request ids, trace context, access log, request metrics, problem
+    /// responses, limits, rate limit, CORS, security headers, compression).
+    /// `None`, the default: the router is served as it is.
+    #[cfg(feature = "http")]
+    fn http(&self) -> Option<&pr_http::HttpConfig> {
+        None
+    }
 }
 
 /// The toolkit's sections of an [`AppConfig`], borrowed.
@@ -129,6 +139,10 @@ pub struct ServiceConfig {
     pub ops: OpsConfig,
     /// Graceful shutdown.
     pub shutdown: ShutdownConfig,
+    /// The API's HTTP stack (feature `http`), applied by
+    /// [`App::serve`](crate::app::App::serve).
+    #[cfg(feature = "http")]
+    pub http: pr_http::HttpConfig,
 }
 
 impl AppConfig for ServiceConfig {
@@ -142,11 +156,18 @@ impl AppConfig for ServiceConfig {
             shutdown: &self.shutdown,
         }
     }
+
+    #[cfg(feature = "http")]
+    fn http(&self) -> Option<&pr_http::HttpConfig> {
+        Some(&self.http)
+    }
 }
 
 impl Validate for ServiceConfig {
     fn validate(&self, v: &mut Validator) {
         self.sections().validate(v);
+        #[cfg(feature = "http")]
+        v.nested("http", &self.http);
     }
 }
 

@@ -22,6 +22,8 @@ pr_errors::codes! {
     pub BIND_FAILED = "app.bind_failed", SERVICE_UNAVAILABLE, transient;
     /// A listener's TLS certificate, key or CA file cannot be read or used.
     pub TLS_FAILED = "app.tls_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// The `http` section could not be made into the API's stack.
+    pub HTTP_FAILED = "app.http_failed", INTERNAL_SERVER_ERROR, permanent;
     /// A request reached the API after shutdown began; another instance
     /// should take it.
     pub DRAINING = "app.draining", SERVICE_UNAVAILABLE, transient;
@@ -77,6 +79,11 @@ pub enum Error {
         #[source]
         source: pr_http::Error,
     },
+    /// The `http` section could not be made into the API's stack (feature
+    /// `http`).
+    #[cfg(feature = "http")]
+    #[error("the http section cannot be applied")]
+    Http(#[source] pr_http::Error),
     /// The SIGTERM / SIGINT / SIGHUP handlers could not be installed.
     #[error("the signal handlers could not be installed")]
     Signal(#[source] std::io::Error),
@@ -97,6 +104,8 @@ impl CodedError for Error {
             Self::Health(_) => &HEALTH_FAILED,
             Self::Resources(_) => &RESOURCES_FAILED,
             Self::Bind { .. } => &BIND_FAILED,
+            #[cfg(feature = "http")]
+            Self::Http(_) => &HTTP_FAILED,
             #[cfg(feature = "tls")]
             Self::Tls { .. } => &TLS_FAILED,
             Self::Signal(_) => &SIGNAL_FAILED,

@@ -277,3 +277,52 @@ async fn shutdown_says_goaway_to_an_http2_client_instead_of_dropping_it() {
     );
     assert!(refused.is_go_away(), "{refused:?}");
 }
+
+/// With the `http` feature, `App::serve` puts pr-http's stack from the `http` section around the
+/// router: a trusted request id is echoed, a route's panic is a 500 problem.
+#[cfg(feature = "http")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_section_is_applied_around_the_router() {
+    let app = App::builder("listener-test")
+        .env_vars([
+            ("APP__OPS__ENABLED", "false"),
+            ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+            ("APP__HTTP__REQUEST_ID__TRUST_INCOMING", "true"),
+        ])
+        .install_globals(false)
+        .api(|_config| (SocketAddr::from(([127, 0, 0, 1], 0)), HttpLimits::default()))
+        .build()
+        .await
+        .unwrap();
+    let addr = app.api_addr().unwrap();
+    let router = Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .route("/broken", get(broken));
+    let task = tokio::spawn(app.serve(router));
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let response = agent
+            .get(format!("http://{addr}/hello"))
+            .header("x-request-id", "gateway-42")
+            .call()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-request-id"], "gateway-42");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let mut broken = agent.get(format!("http://{addr}/broken")).call().unwrap();
+        assert_eq!(broken.status(), 500);
+        assert_eq!(broken.headers()["content-type"], "application/problem+json");
+        let body = broken.body_mut().read_to_string().unwrap();
+        assert!(body.contains("http.panic"), "{body}");
+    })
+    .await
+    .unwrap();
+    task.abort();
+}
+
+async fn broken() -> &'static str {
+    panic!("broken")
+}
