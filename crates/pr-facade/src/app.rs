@@ -47,6 +47,7 @@
 //! start (addresses, log outputs) keeps its values until a restart. Every wait is on
 //! tokio's clock, so tests drive it with paused time.
 
+mod components;
 mod config;
 mod drain;
 mod error;
@@ -134,6 +135,8 @@ pub struct App<C = ServiceConfig> {
     api: Option<server::Listener>,
     #[cfg(feature = "http")]
     http: Option<pr_http::HttpLayers>,
+    /// Tasks of registered components, aborted with the app.
+    tasks: std::sync::Mutex<Vec<AbortOnDrop>>,
     _sampler_task: SamplerTask,
     _refresher: pr_health::Refresher,
     _reloader: Option<AbortOnDrop>,
@@ -670,6 +673,7 @@ impl<C: AppConfig> AppBuilder<C> {
             api,
             #[cfg(feature = "http")]
             http,
+            tasks: std::sync::Mutex::new(Vec::new()),
             _sampler_task: sampler_task,
             _refresher: refresher,
             _reloader: reloader,
@@ -843,6 +847,15 @@ impl<C: AppConfig> App<C> {
             }
             None => self.run(served).await,
         }
+    }
+
+    /// Keeps `task` running until the app ends.
+    #[cfg_attr(
+        not(feature = "cache"),
+        allow(dead_code, reason = "only caches have tasks")
+    )]
+    fn keep_task(&self, task: JoinHandle<()>) {
+        pr_core::sync::lock(&self.tasks).push(AbortOnDrop(task));
     }
 
     fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {

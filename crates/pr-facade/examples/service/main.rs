@@ -29,7 +29,6 @@ use pr_facade::app::App;
 use pr_facade::cache::MemoryCache;
 use pr_facade::errors::CodedError;
 use pr_facade::http::problem::ApiError;
-use pr_facade::resilience::breaker::BreakerCheck;
 use pr_facade::resilience::dlq::Dlq;
 
 use crate::api::Api;
@@ -49,45 +48,19 @@ fn start(app: &App<Config>, config: &Config) -> Result<axum::Router, (&'static s
         .map_err(|e| ("the cache is invalid", e.into()))?;
     let dead_letters = Dlq::open(config.dlq.clone())
         .map_err(|e| ("the dead-letter queue cannot be opened", e.into()))?;
-    let added = |e: pr_facade::app::Error| ("a status section could not be added", e.into());
-    let status = app.status_board();
-    let (dlq, quotes) = (dead_letters.clone(), cache.clone());
-    status
-        .add(
-            "dlq",
-            move || serde_json::json!({ "quotes": dlq.snapshot() }),
-        )
-        .map_err(added)?;
-    // The cache's statistics, and what it holds now.
-    let cache_doc = move || {
-        let mut doc = serde_json::to_value(quotes.snapshot()).unwrap_or_default();
-        doc["entries"] = quotes.entry_count().into();
-        doc["bytes"] = quotes.weighted_size().into();
-        serde_json::json!({ "quotes": doc })
-    };
-    status.add("caches", cache_doc).map_err(added)?;
-    let _ = app.health().add(dead_letters.health_check());
-    if let Some(breaker) = pipeline.breaker().cloned() {
-        let _ = app.health().add(BreakerCheck::new(breaker.clone()));
-        status
-            .add(
-                "breakers",
-                move || serde_json::json!({ "quotes": breaker.snapshot() }),
-            )
-            .map_err(added)?;
+    // Each shows itself in `/status`; the queue and the breaker have health checks, the cache
+    // publishes its metrics.
+    let registered = |e: pr_facade::app::Error| ("a component could not be registered", e.into());
+    app.register_dlq("quotes", &dead_letters)
+        .map_err(registered)?;
+    app.register_cache(&cache).map_err(registered)?;
+    if let Some(breaker) = pipeline.breaker() {
+        app.register_breaker(breaker).map_err(registered)?;
     }
     metrics::describe_counter!(
         "demo_dependency_calls_total",
         "Calls to the simulated dependency, by outcome."
     );
-    let publish = cache.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            every.tick().await;
-            publish.publish_metrics();
-        }
-    });
     let api = Arc::new(Api {
         dependency: dependency::Dependency(config.dependency.clone()),
         pipeline,

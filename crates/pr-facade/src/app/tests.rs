@@ -512,3 +512,34 @@ async fn a_signal_cuts_the_ops_grace_short() {
         Exit::Drained
     );
 }
+
+#[cfg(all(feature = "cache", feature = "resilience"))]
+#[tokio::test(start_paused = true)]
+async fn registered_components_show_in_status_and_health_once_each() {
+    let (app, _tx) = app(&[]).await;
+    let cache = pr_cache::MemoryCache::<String, String>::builder()
+        .name("quotes")
+        .max_entries(10)
+        .record_stats()
+        .build()
+        .unwrap();
+    cache.insert("a".to_owned(), "1".to_owned());
+    cache.run_pending_tasks();
+    let breaker = pr_resilience::breaker::CircuitBreaker::builder("db")
+        .build()
+        .unwrap();
+    app.register_cache(&cache).unwrap();
+    app.register_breaker(&breaker).unwrap();
+    let status = app.status();
+    assert_eq!(status["caches"]["quotes"]["entries"], 1, "{status}");
+    assert_eq!(status["breakers"]["db"]["state"], "closed", "{status}");
+    assert!(app.health().names().iter().any(|name| name.contains("db")));
+    assert!(matches!(
+        app.register_cache(&cache),
+        Err(Error::DuplicateSection { name }) if name == "caches.quotes"
+    ));
+    assert!(matches!(
+        app.register_breaker(&breaker),
+        Err(Error::Health(_))
+    ));
+}
