@@ -598,11 +598,8 @@ fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The metric names the crates define: the first argument of every
-/// `counter!`, `gauge!`, `histogram!` and `describe_*!` call in their
-/// sources and examples (a string literal, or a `const` of the same file),
-/// with `_bucket`, `_sum` and `_count` for histograms.
-fn toolkit_metric_names() -> BTreeSet<String> {
+/// The text of every crate's sources and examples, tests left out.
+fn toolkit_sources() -> Vec<String> {
     let mut files = Vec::new();
     for krate in std::fs::read_dir(repo_path("crates")).unwrap() {
         let krate = krate.unwrap().path();
@@ -610,14 +607,53 @@ fn toolkit_metric_names() -> BTreeSet<String> {
         sources(&krate.join("examples"), &mut files);
     }
     assert!(files.len() > 50, "{} source files", files.len());
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+/// The label values an expression matches on (`label="v"`, `label=~"a|b"`,
+/// `label!="v"`), each alternative of a regex on its own.
+fn promql_label_values(expr: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (at, _) in expr.match_indices('"') {
+        // An opening quote follows `=`, `=~` or `!=` after a label name.
+        let before = expr[..at].trim_end_matches(['=', '~', '!']);
+        if before.len() == expr[..at].len() {
+            continue;
+        }
+        let label: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let value = expr[at + 1..].split('"').next().unwrap_or_default();
+        if label.is_empty() || value.is_empty() {
+            continue;
+        }
+        for alternative in value.split('|') {
+            found.push((label.clone(), alternative.to_owned()));
+        }
+    }
+    found
+}
+
+/// The metric names the crates define: the first argument of every
+/// `counter!`, `gauge!`, `histogram!` and `describe_*!` call in their
+/// sources and examples (a string literal, or a `const` of the same file),
+/// with `_bucket`, `_sum` and `_count` for histograms.
+fn toolkit_metric_names(sources: &[String]) -> BTreeSet<String> {
     let is_name = |s: &str| {
         s.starts_with(|c: char| c.is_ascii_lowercase())
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     };
     let mut names = BTreeSet::new();
-    for file in files {
-        let source = std::fs::read_to_string(&file).unwrap();
+    for source in sources {
         for (kind, call) in [
             ("counter", "counter!("),
             ("gauge", "gauge!("),
@@ -664,7 +700,8 @@ fn the_alerting_rules_use_only_metrics_the_toolkit_defines() {
         ["bar_total", "baz:ratio_rate5m", "foo_bucket", "qux"]
     );
 
-    let toolkit = toolkit_metric_names();
+    let sources = toolkit_sources();
+    let toolkit = toolkit_metric_names(&sources);
     for known in [
         "http_server_request_duration_seconds_count",
         "http_server_request_duration_seconds_bucket",
@@ -704,6 +741,36 @@ fn the_alerting_rules_use_only_metrics_the_toolkit_defines() {
         unknown.is_empty(),
         "the rules use metrics the toolkit does not define: {unknown:?}"
     );
+    // The label values the rules match on (error codes, breaker states,
+    // outcomes) are the toolkit's too: each is a string literal in the
+    // sources. Status codes and bucket bounds are numbers, not names.
+    let mut values = BTreeSet::new();
+    for rule in &rules {
+        for (label, value) in promql_label_values(rule["expr"].as_str().unwrap()) {
+            if ["http_response_status_code", "le"].contains(&label.as_str()) {
+                continue;
+            }
+            let literal = format!("\"{value}\"");
+            assert!(
+                sources.iter().any(|s| s.contains(&literal)),
+                "{label}={literal} is no value the toolkit sets"
+            );
+            values.insert(format!("{label}={value}"));
+        }
+    }
+    for expected in [
+        "code=http.panic",
+        "code=http.overloaded",
+        "code=resilience.rate_limited",
+        "state=open",
+        "outcome=failed",
+    ] {
+        assert!(
+            values.contains(expected),
+            "{expected} not found in {values:?}"
+        );
+    }
+
     // Every recording rule is used, and the rules span the toolkit.
     for name in &recorded {
         assert!(used.contains(name), "the recording rule {name} is unused");
