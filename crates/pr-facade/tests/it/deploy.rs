@@ -623,20 +623,16 @@ fn promql_label_values(expr: &str) -> Vec<(String, String)> {
         if before.len() == expr[..at].len() {
             continue;
         }
-        let label: String = before
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let label = &before[start..];
         let value = expr[at + 1..].split('"').next().unwrap_or_default();
         if label.is_empty() || value.is_empty() {
             continue;
         }
         for alternative in value.split('|') {
-            found.push((label.clone(), alternative.to_owned()));
+            found.push((label.to_owned(), alternative.to_owned()));
         }
     }
     found
