@@ -29,7 +29,7 @@ mod testdata;
 pub mod tls;
 
 pub use child::CrashChild;
-pub use promtool::{check_metrics, promtool};
+pub use promtool::{check_metrics, promtool, promtool_run};
 pub use redis::RedisServer;
 pub use temp::{TempDir, temp_dir};
 pub use testdata::{testdata, testdata_path};

@@ -2,6 +2,7 @@
 //! exposition text.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// A `promtool` command.
@@ -56,5 +57,37 @@ pub fn check_metrics(text: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{} {said}", output.status))
+    }
+}
+
+/// Runs `promtool` with `args` in the directory `dir` (so that relative
+/// paths, and the `rule_files` a rule test names, resolve there).
+///
+/// # Errors
+///
+/// The exit status and what promtool printed, when it exits unsuccessfully.
+///
+/// # Panics
+///
+/// When `promtool` is not installed or cannot be run.
+pub fn promtool_run(args: &[&str], dir: &Path) -> Result<String, String> {
+    let output = promtool()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run promtool: {e}"));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(said)
+    } else {
+        Err(format!(
+            "promtool {}: {} {said}",
+            args.join(" "),
+            output.status
+        ))
     }
 }
