@@ -237,6 +237,22 @@ async fn a_slow_server_is_a_timeout() {
 /// What the upstream server saw of a call's propagation headers.
 type Seen = Arc<Mutex<Vec<(Option<String>, Option<String>, Option<String>)>>>;
 
+/// An upstream answering `/echo`, keeping the propagation headers of each call in `seen`.
+fn echo(seen: &Seen) -> Router {
+    let seen = Arc::clone(seen);
+    Router::new().route(
+        "/echo",
+        get(move |headers: HeaderMap| {
+            seen.lock().unwrap().push((
+                header(&headers, "x-request-id"),
+                header(&headers, "traceparent"),
+                header(&headers, "tracestate"),
+            ));
+            async { "echo" }
+        }),
+    )
+}
+
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -246,20 +262,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbound_requests_id_and_trace_reach_the_upstream() {
     let seen: Seen = Arc::default();
-    let upstream = {
-        let seen = Arc::clone(&seen);
-        Router::new().route(
-            "/echo",
-            get(move |headers: HeaderMap| {
-                seen.lock().unwrap().push((
-                    header(&headers, "x-request-id"),
-                    header(&headers, "traceparent"),
-                    header(&headers, "tracestate"),
-                ));
-                async { "echo" }
-            }),
-        )
-    };
+    let upstream = echo(&seen);
     let upstream = serve(upstream).await;
     let client = HttpClient::builder("quotes-propagation")
         .base_url(format!("http://{upstream}"))
@@ -343,20 +346,7 @@ async fn the_inbound_requests_id_and_trace_reach_the_upstream() {
 #[tokio::test]
 async fn outside_a_request_nothing_is_propagated_unless_given() {
     let seen: Seen = Arc::default();
-    let upstream = {
-        let seen = Arc::clone(&seen);
-        Router::new().route(
-            "/echo",
-            get(move |headers: HeaderMap| {
-                seen.lock().unwrap().push((
-                    header(&headers, "x-request-id"),
-                    header(&headers, "traceparent"),
-                    header(&headers, "tracestate"),
-                ));
-                async { "echo" }
-            }),
-        )
-    };
+    let upstream = echo(&seen);
     let address = serve(upstream).await;
     let client = HttpClient::builder("quotes-outside")
         .base_url(format!("http://{address}"))
