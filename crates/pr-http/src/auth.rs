@@ -18,9 +18,9 @@
 //!
 //! Keys come from code: an HMAC secret, RSA / EC public keys in PEM, or a
 //! JWKS document (`{"keys": [...]}`, as an identity provider publishes at
-//! its `jwks_uri`); or, with feature `jwks`, from a [`JwksSource`]: a JWKS
+//! its `jwks_uri`); or, with feature `jwks`, from a `JwksSource`: a JWKS
 //! URL (or file) fetched at start and refreshed in the background, its keys
-//! swapped in atomically (see [`jwks`]).
+//! swapped in atomically (see the `jwks` module).
 //!
 //! ```
 //! use pr_http::auth::{AuthLayer, JwtVerifier};

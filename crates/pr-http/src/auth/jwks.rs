@@ -370,6 +370,9 @@ impl JwksSource {
     /// [`Error::Jwks`](crate::Error::Jwks) (`http.jwks_unavailable`) when
     /// the fetch fails or the document is refused; the keys in use stay.
     pub async fn refresh(&self) -> Result<Refreshed, crate::Error> {
+        // It asks the identity provider all the same: the next unknown
+        // `kid` waits `min_refresh_interval` from now.
+        self.shared.mark_fetch();
         self.shared.refresh().await.map(|(refreshed, _)| refreshed)
     }
 }
@@ -552,9 +555,7 @@ impl Shared {
                 None,
             ),
         };
-        let delay = max_age.map_or(self.refresh_interval, |age| {
-            age.clamp(self.min_refresh_interval, self.refresh_interval)
-        });
+        let delay = next_fetch_in(max_age, self.min_refresh_interval, self.refresh_interval);
         let unchanged = pr_core::sync::lock(&self.state).document.as_ref() == Some(&document);
         if unchanged {
             return Ok((Refreshed::Unchanged, delay));
@@ -564,6 +565,16 @@ impl Shared {
         pr_core::sync::lock(&self.state).document = Some(document);
         Ok((Refreshed::Replaced, delay))
     }
+}
+
+/// The wait before the next scheduled fetch: `refresh` (the operator's
+/// bound on staleness), or a shorter `max-age` but never under `min`.
+fn next_fetch_in(
+    max_age: Option<std::time::Duration>,
+    min: std::time::Duration,
+    refresh: std::time::Duration,
+) -> std::time::Duration {
+    max_age.map_or(refresh, |age| age.clamp(min, refresh))
 }
 
 /// The keys of a JWKS document, or why it is refused (never a key).
@@ -672,6 +683,16 @@ mod tests {
         assert_eq!(max_age(b"no-store"), None);
         assert_eq!(max_age(b"max-age=soon"), None);
         assert_eq!(max_age(b"s-maxage=10"), None);
+    }
+
+    #[test]
+    fn max_age_brings_the_next_fetch_forward_within_bounds() {
+        let secs = std::time::Duration::from_secs;
+        let (min, refresh) = (secs(30), secs(300));
+        assert_eq!(next_fetch_in(None, min, refresh), refresh);
+        assert_eq!(next_fetch_in(Some(secs(120)), min, refresh), secs(120));
+        assert_eq!(next_fetch_in(Some(secs(0)), min, refresh), min);
+        assert_eq!(next_fetch_in(Some(secs(86_400)), min, refresh), refresh);
     }
 
     #[test]
