@@ -18,8 +18,9 @@
 //!
 //! Keys come from code: an HMAC secret, RSA / EC public keys in PEM, or a
 //! JWKS document (`{"keys": [...]}`, as an identity provider publishes at
-//! its `jwks_uri`; fetching and refreshing it over HTTP belongs to the
-//! outbound client, still to come).
+//! its `jwks_uri`); or, with feature `jwks`, from a `JwksSource`: a JWKS
+//! URL (or file) fetched at start and refreshed in the background, its keys
+//! swapped in atomically (see the `jwks` module).
 //!
 //! ```
 //! use pr_http::auth::{AuthLayer, JwtVerifier};
@@ -49,6 +50,16 @@ use pr_errors::{CodeInfo, CodedError};
 use serde::Deserialize;
 
 use crate::error::{FORBIDDEN, UNAUTHENTICATED};
+
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub mod jwks;
+#[cfg(feature = "jwks")]
+pub use jwks::{JwksConfig, JwksSource, JwksSourceBuilder};
+
+/// Verification keys by `kid` (`None`: a key without an id, used when the
+/// token names none), each with the one algorithm it verifies.
+pub(crate) type KeyMap = HashMap<Option<String>, (DecodingKey, Algorithm)>;
 
 /// Who made the request, as the layer established it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +159,10 @@ struct Claims {
 #[derive(Clone)]
 pub struct JwtVerifier {
     /// Keys by `kid` (`None`: a key without an id, used when the token names none).
-    keys: Arc<HashMap<Option<String>, (DecodingKey, Algorithm)>>,
+    keys: Arc<KeyMap>,
+    /// Keys fetched and refreshed in the background, looked up after `keys`.
+    #[cfg(feature = "jwks")]
+    source: Option<JwksSource>,
     issuer: Option<String>,
     audience: Vec<String>,
     leeway: Duration,
@@ -157,9 +171,11 @@ pub struct JwtVerifier {
 
 impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtVerifier")
-            .field("keys", &self.keys.len())
-            .field("issuer", &self.issuer)
+        let mut f = f.debug_struct("JwtVerifier");
+        f.field("keys", &self.keys.len());
+        #[cfg(feature = "jwks")]
+        f.field("source", &self.source);
+        f.field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
             .finish_non_exhaustive()
@@ -169,7 +185,9 @@ impl std::fmt::Debug for JwtVerifier {
 /// Builds a [`JwtVerifier`].
 #[derive(Default)]
 pub struct JwtVerifierBuilder {
-    keys: HashMap<Option<String>, (DecodingKey, Algorithm)>,
+    keys: KeyMap,
+    #[cfg(feature = "jwks")]
+    source: Option<JwksSource>,
     issuer: Option<String>,
     audience: Vec<String>,
     leeway: Option<Duration>,
@@ -200,11 +218,35 @@ impl JwtVerifier {
     /// The [`AuthFailure`] that refuses it.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthFailure> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthFailure::Malformed)?;
-        let (key, algorithm) = self.keys.get(&header.kid).ok_or(AuthFailure::UnknownKey)?;
-        if header.alg != *algorithm {
+        if let Some((key, algorithm)) = self.keys.get(&header.kid) {
+            return self.check(token, &header, key, *algorithm);
+        }
+        #[cfg(feature = "jwks")]
+        if let Some(source) = &self.source {
+            let keys = source.keys();
+            if let Some((key, algorithm)) = keys.get(&header.kid) {
+                return self.check(token, &header, key, *algorithm);
+            }
+            // A key the identity provider may have published since the
+            // last fetch: fetch again, at most once per `min_refresh_interval`
+            // whatever the tokens say. This token is refused all the same.
+            source.request_refresh();
+        }
+        Err(AuthFailure::UnknownKey)
+    }
+
+    /// `token`'s signature and claims, checked with the key its header names.
+    fn check(
+        &self,
+        token: &str,
+        header: &jsonwebtoken::Header,
+        key: &DecodingKey,
+        algorithm: Algorithm,
+    ) -> Result<Principal, AuthFailure> {
+        if header.alg != algorithm {
             return Err(AuthFailure::Algorithm);
         }
-        let mut validation = Validation::new(*algorithm);
+        let mut validation = Validation::new(algorithm);
         // Time is checked below, on the verifier's clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
@@ -338,21 +380,20 @@ impl JwtVerifierBuilder {
     pub fn jwks(mut self, document: &str) -> Result<Self, KeyError> {
         let set: jsonwebtoken::jwk::JwkSet =
             serde_json::from_str(document).map_err(|e| KeyError(e.to_string()))?;
-        for jwk in &set.keys {
-            let kid = jwk
-                .common
-                .key_id
-                .clone()
-                .ok_or_else(|| KeyError("a JWKS key without `kid`".to_owned()))?;
-            let algorithm = jwk
-                .common
-                .key_algorithm
-                .and_then(|a| a.to_string().parse::<Algorithm>().ok())
-                .ok_or_else(|| KeyError(format!("key `{kid}` has no usable `alg`")))?;
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| KeyError(e.to_string()))?;
-            self.keys.insert(Some(kid), (key, algorithm));
-        }
+        jwk_set_keys(&set, &mut self.keys)?;
         Ok(self)
+    }
+
+    /// Keys from a [`JwksSource`] (a JWKS URL or file, refreshed in the
+    /// background), looked up after the keys given to this builder. A
+    /// token naming a `kid` the source does not hold asks it to fetch again
+    /// (at most once per its `min_refresh_interval`) and is refused.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    #[must_use]
+    pub fn jwks_source(mut self, source: JwksSource) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// The verifier.
@@ -360,12 +401,40 @@ impl JwtVerifierBuilder {
     pub fn build(self) -> JwtVerifier {
         JwtVerifier {
             keys: Arc::new(self.keys),
+            #[cfg(feature = "jwks")]
+            source: self.source,
             issuer: self.issuer,
             audience: self.audience,
             leeway: self.leeway.unwrap_or(Duration::from_secs(60)),
             clock: self.clock.unwrap_or_else(Clock::system),
         }
     }
+}
+
+/// Every key of `set` into `keys`, each under its `kid` and with its `alg`.
+///
+/// # Errors
+///
+/// A key without `kid` or a usable `alg`, or one jsonwebtoken cannot read.
+pub(crate) fn jwk_set_keys(
+    set: &jsonwebtoken::jwk::JwkSet,
+    keys: &mut KeyMap,
+) -> Result<(), KeyError> {
+    for jwk in &set.keys {
+        let kid = jwk
+            .common
+            .key_id
+            .clone()
+            .ok_or_else(|| KeyError("a JWKS key without `kid`".to_owned()))?;
+        let algorithm = jwk
+            .common
+            .key_algorithm
+            .and_then(|a| a.to_string().parse::<Algorithm>().ok())
+            .ok_or_else(|| KeyError(format!("key `{kid}` has no usable `alg`")))?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| KeyError(e.to_string()))?;
+        keys.insert(Some(kid), (key, algorithm));
+    }
+    Ok(())
 }
 
 /// Static API keys, each with the name its principal gets, compared in

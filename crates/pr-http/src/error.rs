@@ -38,6 +38,8 @@ pr_errors::codes! {
     pub CLIENT_BODY_TOO_LARGE = "http.client_body_too_large", BAD_GATEWAY, permanent;
     /// An outbound call's path is not a path and query the client can send.
     pub CLIENT_INVALID_URL = "http.client_invalid_url", INTERNAL_SERVER_ERROR, permanent;
+    /// A JWKS (an identity provider's signing keys) could not be fetched or read, or holds no usable key.
+    pub JWKS_UNAVAILABLE = "http.jwks_unavailable", SERVICE_UNAVAILABLE, transient;
 }
 
 /// What building pr-http's layers can fail with.
@@ -59,6 +61,16 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// A JWKS could not be fetched or read, or holds no usable key. The
+    /// location is a URL without its query (which may hold a secret) or a
+    /// file's path; the problem never holds key material.
+    #[error("JWKS {location}: {problem}")]
+    Jwks {
+        /// The URL (scheme, host, port and path) or the file.
+        location: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 impl CodedError for Error {
@@ -66,6 +78,7 @@ impl CodedError for Error {
         match self {
             Self::InvalidConfig { .. } => &INVALID_CONFIG,
             Self::Tls { .. } => &TLS_FILES,
+            Self::Jwks { .. } => &JWKS_UNAVAILABLE,
         }
     }
 }

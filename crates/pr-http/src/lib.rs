@@ -22,7 +22,8 @@
 //!   `Retry-After` and the IETF `RateLimit` fields.
 //! - [`auth`] (feature `auth`): bearer JWTs (pinned algorithms, issuer,
 //!   audience, expiry on an injectable clock, JWKS) or API keys, 401 as a
-//!   problem, failures counted by reason, the token never logged.
+//!   problem, failures counted by reason, the token never logged; with
+//!   feature `jwks`, keys from a JWKS URL or file refreshed in the background.
 //! - [`problem`]: any `CodedError` as an RFC 9457 problem+json response
 //!   ([`ApiError`](problem::ApiError) for handlers), `Retry-After` rounded
 //!   up, counted by code; a handler's panic as a 500 problem.
@@ -99,6 +100,7 @@ mod error;
 /// The stable codes of pr-http's own answers, each with its HTTP status and
 /// retry class; [`CODES`](codes::CODES) lists them all.
 pub mod codes {
+    pub use crate::error::JWKS_UNAVAILABLE;
     pub use crate::error::{
         BODY_TOO_LARGE, CODES, FORBIDDEN, INVALID_CONFIG, OVERLOADED, PANIC, TIMEOUT, TLS_FILES,
         UNAUTHENTICATED,

@@ -6,6 +6,8 @@ mod access_log;
 #[cfg(feature = "auth")]
 mod auth;
 mod capture;
+#[cfg(feature = "jwks")]
+mod jwks;
 mod limits;
 #[cfg(feature = "client")]
 mod outbound;
