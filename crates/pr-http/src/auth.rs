@@ -370,13 +370,18 @@ impl JwtVerifierBuilder {
         Ok(self)
     }
 
-    /// Every key of a JWKS document, each under its `kid` and with its
-    /// `alg` (a key without `alg` is refused: the algorithm is pinned by
-    /// the key, never read from a token).
+    /// Every signing key of a JWKS document, each under its `kid` and
+    /// pinned to one algorithm, never read from a token: its `alg`, or for
+    /// an asymmetric key without one (RFC 7517 makes `alg` optional, and
+    /// some identity providers leave it out) the usual one of its type: RSA
+    /// RS256, EC P-256 ES256 and P-384 ES384, Ed25519 `EdDSA`. Keys that
+    /// cannot verify a signature by this rule are skipped: `use: "enc"`,
+    /// no `kid`, a symmetric (`oct`) key without `alg`.
     ///
     /// # Errors
     ///
-    /// A document that does not parse, or a key without `kid` or `alg`.
+    /// A document that does not parse, a key jsonwebtoken cannot read, or
+    /// no usable signing key at all.
     pub fn jwks(mut self, document: &str) -> Result<Self, KeyError> {
         let set: jsonwebtoken::jwk::JwkSet =
             serde_json::from_str(document).map_err(|e| KeyError(e.to_string()))?;
@@ -411,30 +416,62 @@ impl JwtVerifierBuilder {
     }
 }
 
-/// Every key of `set` into `keys`, each under its `kid` and with its `alg`.
+/// Every signing key of `set` into `keys`, each under its `kid` and pinned
+/// to one algorithm (see [`JwtVerifierBuilder::jwks`]); keys that cannot
+/// verify a signature are skipped.
 ///
 /// # Errors
 ///
-/// A key without `kid` or a usable `alg`, or one jsonwebtoken cannot read.
+/// A key jsonwebtoken cannot read, or no usable signing key at all.
 pub(crate) fn jwk_set_keys(
     set: &jsonwebtoken::jwk::JwkSet,
     keys: &mut KeyMap,
 ) -> Result<(), KeyError> {
+    use jsonwebtoken::jwk::PublicKeyUse;
+    let mut usable = 0_usize;
     for jwk in &set.keys {
-        let kid = jwk
-            .common
-            .key_id
-            .clone()
-            .ok_or_else(|| KeyError("a JWKS key without `kid`".to_owned()))?;
-        let algorithm = jwk
-            .common
-            .key_algorithm
-            .and_then(|a| a.to_string().parse::<Algorithm>().ok())
-            .ok_or_else(|| KeyError(format!("key `{kid}` has no usable `alg`")))?;
+        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+            continue;
+        }
+        let Some(kid) = jwk.common.key_id.clone() else {
+            continue;
+        };
+        let algorithm = match jwk.common.key_algorithm {
+            Some(alg) => alg.to_string().parse::<Algorithm>().ok(),
+            None => usual_algorithm(&jwk.algorithm),
+        };
+        let Some(algorithm) = algorithm else {
+            continue;
+        };
         let key = DecodingKey::from_jwk(jwk).map_err(|e| KeyError(e.to_string()))?;
         keys.insert(Some(kid), (key, algorithm));
+        usable += 1;
+    }
+    if usable == 0 {
+        return Err(KeyError(
+            "no usable signing key (each needs a `kid`, no `use: \"enc\"`, and an `alg` when symmetric)"
+                .to_owned(),
+        ));
     }
     Ok(())
+}
+
+/// The algorithm an asymmetric key without `alg` is pinned to; none for a
+/// symmetric key, whose algorithm must be stated.
+fn usual_algorithm(parameters: &jsonwebtoken::jwk::AlgorithmParameters) -> Option<Algorithm> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    match parameters {
+        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => Some(Algorithm::ES256),
+            EllipticCurve::P384 => Some(Algorithm::ES384),
+            _ => None,
+        },
+        AlgorithmParameters::OctetKeyPair(okp) => {
+            matches!(okp.curve, EllipticCurve::Ed25519).then_some(Algorithm::EdDSA)
+        }
+        AlgorithmParameters::OctetKey(_) => None,
+    }
 }
 
 /// Static API keys, each with the name its principal gets, compared in

@@ -52,8 +52,9 @@
 //!   is synchronous and never waits on the network; its client's retry
 //!   finds the new key.
 //! - **Failures keep the old keys.** A fetch that fails (connection, status,
-//!   timeout), a document that does not parse, holds a key without `kid` or
-//!   `alg`, holds no key, more than `max_keys` keys, or is larger than
+//!   timeout), a document that does not parse, holds no usable signing key
+//!   (keys without `kid`, encryption keys and symmetric keys without `alg`
+//!   are skipped), more than `max_keys` keys, or is larger than
 //!   `max_document` (256 KiB) changes nothing: the keys last fetched stay in
 //!   use, with no expiry, because refusing every token while the identity
 //!   provider is down is the worse outage. Each fetch is counted in

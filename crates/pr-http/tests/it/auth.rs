@@ -184,6 +184,45 @@ fn jwks_keys_are_chosen_by_kid_and_need_an_alg() {
     assert!(JwtVerifier::builder().jwks(&no_alg).is_err());
 }
 
+/// A provider's JWKS as some publish it: an RSA key with no `alg` (pinned to RS256 by its type),
+/// an encryption key and a key without `kid` (both skipped, not refused).
+#[test]
+fn jwks_keys_without_alg_are_pinned_by_type_and_unusable_ones_skipped() {
+    let mut rsa: serde_json::Value =
+        serde_json::from_str(include_str!("../data/rsa-public.jwk.json")).unwrap();
+    rsa["kid"] = "r1".into();
+    let k = base64_url(SECRET);
+    let jwks = json!({ "keys": [
+        rsa,
+        { "kty": "oct", "kid": "e1", "use": "enc", "alg": "HS256", "k": k },
+        { "kty": "oct", "alg": "HS256", "k": k },
+    ] })
+    .to_string();
+    let verifier = JwtVerifier::builder()
+        .clock(clock().clock())
+        .jwks(&jwks)
+        .unwrap()
+        .build();
+    assert_eq!(
+        verifier.verify(&rs(Some("r1"), &claims())).unwrap().subject,
+        "ada"
+    );
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("e1".into());
+    let enc = encode(&header, &claims(), &EncodingKey::from_secret(SECRET)).unwrap();
+    assert_eq!(verifier.verify(&enc), Err(AuthFailure::UnknownKey));
+    // RS256 is pinned: the same key under RS384 is refused.
+    let mut header = Header::new(Algorithm::RS384);
+    header.kid = Some("r1".into());
+    let rs384 = encode(
+        &header,
+        &claims(),
+        &EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap(),
+    )
+    .unwrap();
+    assert!(verifier.verify(&rs384).is_err());
+}
+
 #[test]
 fn short_hmac_secrets_are_refused() {
     assert!(JwtVerifier::builder().hmac_key(b"short").is_err());
