@@ -188,6 +188,9 @@ impl fmt::Display for ConfigProblem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Warning {
+    /// What kind of warning, as the name of the event the loader logs it
+    /// under: `config.unknown_key` or `config.insecure_secret_file`.
+    pub event: &'static str,
     /// The dotted key path.
     pub key: String,
     /// Where it came from.

@@ -68,6 +68,7 @@ pub struct ConfigLoader<T> {
     profile_var: Option<String>,
     providers: Vec<Box<dyn Provider + Send + Sync>>,
     overrides: Dict,
+    defaults: Dict,
     strict: bool,
     secret_policy: SecretFilePolicy,
     secret_keys: Vec<String>,
@@ -112,6 +113,7 @@ impl<T> ConfigLoader<T> {
                 profile_var: None,
                 providers: Vec::new(),
                 overrides: Dict::new(),
+                defaults: Dict::new(),
                 strict: false,
                 secret_policy: SecretFilePolicy::Reject,
                 secret_keys: Vec::new(),
@@ -227,6 +229,18 @@ impl<T> ConfigLoaderBuilder<T> {
         self
     }
 
+    /// Changes the default of `key` (dotted path) to `value`: the lowest
+    /// source, as if `T::default()` had it, so every file and variable
+    /// still overrides it. For a service that wants other defaults in a
+    /// section it does not own (a log file, a drain deadline). A value that
+    /// does not serialize is ignored.
+    pub fn set_default(mut self, key: &str, value: impl Serialize) -> Self {
+        if let Ok(value) = Value::serialize(value) {
+            tree::insert(&mut self.inner.defaults, key, value);
+        }
+        self
+    }
+
     /// Strict mode: unknown keys are errors, not warnings.
     pub fn strict(mut self, strict: bool) -> Self {
         self.inner.strict = strict;
@@ -317,7 +331,7 @@ where
         let env = self.read_environment(&mut problems);
         let profile = self.profile_in_effect(&env);
         let mut secret_keys: BTreeSet<String> = self.secret_keys.iter().cloned().collect();
-        let (known, defaults) = layers::defaults::<T>(&mut secret_keys);
+        let (known, defaults) = layers::defaults::<T>(&self.defaults, &mut secret_keys);
 
         // The layers, lowest first.
         let mut layers = vec![defaults];

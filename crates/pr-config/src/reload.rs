@@ -12,7 +12,7 @@ use notify::Watcher as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{ConfigLoader, Error, Explanation, Validate};
+use crate::{ConfigLoader, Error, Explanation, Validate, Warning};
 
 /// How a reload went, for health checks and status pages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,6 +44,7 @@ struct Inner<T> {
     profile: Option<String>,
     current: Arc<ArcSwap<T>>,
     explanation: ArcSwap<Explanation>,
+    warnings: Mutex<Vec<Warning>>,
     status: Mutex<ReloadStatus>,
     reloading: Mutex<()>,
     tx: tokio::sync::watch::Sender<Arc<T>>,
@@ -145,6 +146,14 @@ impl<T> ConfigHandle<T> {
         pr_core::sync::lock(&self.inner.status).clone()
     }
 
+    /// The warnings of the load that gave the configuration in use (unknown
+    /// keys, loose secret files): for a caller that installs logging only
+    /// after loading, as `App` does, to log them then.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<Warning> {
+        pr_core::sync::lock(&self.inner.warnings).clone()
+    }
+
     /// The provenance of the configuration in use.
     #[must_use]
     pub fn explain(&self) -> Arc<Explanation> {
@@ -165,6 +174,7 @@ where
         let loaded = loader.load()?;
         let profile = loaded.profile.clone();
         let explanation = loaded.explain().clone();
+        let warnings = Mutex::new(loaded.warnings.clone());
         let config = Arc::new(loaded.into_inner());
         let (tx, _) = tokio::sync::watch::channel(Arc::clone(&config));
         Ok(Self {
@@ -173,6 +183,7 @@ where
                 profile,
                 current: Arc::new(ArcSwap::new(config)),
                 explanation: ArcSwap::from_pointee(explanation),
+                warnings,
                 status: Mutex::new(ReloadStatus {
                     generation: 1,
                     last_success: Some(SystemTime::now()),
@@ -198,6 +209,7 @@ where
                 self.inner
                     .explanation
                     .store(Arc::new(loaded.explain().clone()));
+                *pr_core::sync::lock(&self.inner.warnings) = loaded.warnings.clone();
                 let config = Arc::new(loaded.into_inner());
                 self.inner.current.store(Arc::clone(&config));
                 self.inner.tx.send_replace(config);

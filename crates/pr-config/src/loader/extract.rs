@@ -119,8 +119,9 @@ fn describe(
         K::InvalidType(actual, expected) => (
             &INVALID_TYPE,
             format!(
-                "expected {expected}, found {} (value not shown)",
-                actual_kind(actual)
+                "expected {expected}, found {} (value not shown){}",
+                actual_kind(actual),
+                unit_type_hint(actual, &expected.to_string())
             ),
         ),
         K::InvalidValue(actual, expected) => (
@@ -177,6 +178,18 @@ fn describe(
             &INVALID_VALUE,
             "unsupported value (value not shown)".to_owned(),
         ),
+    }
+}
+
+/// A hint for the commonest slip: a field of std's `Duration` (a struct of
+/// seconds and nanoseconds to serde) given `"5s"`, for which the toolkit's
+/// unit type exists.
+fn unit_type_hint(actual: &figment::error::Actual, expected: &str) -> &'static str {
+    let string = matches!(actual, figment::error::Actual::Str(_));
+    if string && expected == "struct Duration" {
+        "; a field of std::time::Duration takes no \"5s\": declare it as pr_config::Duration (pr_core::Duration), which does"
+    } else {
+        ""
     }
 }
 

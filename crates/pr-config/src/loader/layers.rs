@@ -82,12 +82,14 @@ impl Layer {
 /// leaves out redacted secrets (they would otherwise become their values)
 /// and adds their keys to `secret_keys`.
 pub(super) fn defaults<T: Serialize + Default>(
+    changed: &Dict,
     secret_keys: &mut BTreeSet<String>,
 ) -> (Dict, Layer) {
-    let known = match Value::serialize(T::default()) {
+    let mut known = match Value::serialize(T::default()) {
         Ok(Value::Dict(_, d)) => d,
         _ => Dict::new(),
     };
+    tree::merge(&mut known, changed);
     let mut layer = Layer::new(LayerKind::Default, Source::Default);
     layer.dict = known.clone();
     for (key, value) in tree::leaves(&known) {

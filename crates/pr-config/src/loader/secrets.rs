@@ -98,6 +98,7 @@ impl<T> ConfigLoader<T> {
                         SecretFilePolicy::Warn => {
                             tracing::warn!(event = "config.insecure_secret_file", key = %key, source = %source, "{message}");
                             warnings.push(Warning {
+                                event: "config.insecure_secret_file",
                                 key: key.to_owned(),
                                 source: source.clone(),
                                 message,

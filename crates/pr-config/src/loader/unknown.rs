@@ -42,6 +42,7 @@ impl<T> ConfigLoader<T> {
                 } else {
                     tracing::warn!(event = "config.unknown_key", key = %key, source = %source, "{message}");
                     warnings.push(Warning {
+                        event: "config.unknown_key",
                         key,
                         source,
                         message,

@@ -837,3 +837,62 @@ fn a_message_that_quotes_part_of_the_value_is_withheld() {
         .unwrap_err();
     assert!(err.to_string().contains("must start with `tok-`"), "{err}");
 }
+
+#[test]
+fn a_changed_default_is_the_lowest_source() {
+    let dir = temp_dir("config-set-default");
+    let file = write(dir.path(), "app.toml", "port = 9000\n");
+    let loaded = builder()
+        .file(&file)
+        .set_default("port", 7000)
+        .set_default("database.max_connections", 50)
+        .set_default("timeout", "5s")
+        .build()
+        .load()
+        .unwrap();
+    // The file still wins over a changed default; the others take it.
+    assert_eq!(loaded.config.port, 9000);
+    assert_eq!(loaded.config.database.max_connections, 50);
+    assert_eq!(loaded.config.timeout, Duration::from_secs(5));
+    let entry = |key: &str| {
+        let found = loaded.explain().entries().iter().find(|e| e.key == key);
+        found.unwrap().source.clone()
+    };
+    assert_eq!(entry("database.max_connections"), Source::Default);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn a_std_duration_given_a_unit_string_hints_at_the_toolkit_type() {
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    #[serde(default)]
+    struct StdConfig {
+        timeout: std::time::Duration,
+    }
+    impl Validate for StdConfig {}
+    let err = ConfigLoader::<StdConfig>::builder()
+        .env_vars([("APP__TIMEOUT", "5s")])
+        .env_prefix("APP")
+        .build()
+        .load()
+        .unwrap_err();
+    let problem = &err.problems()[0];
+    assert_eq!(problem.key, "timeout");
+    assert!(
+        problem
+            .message
+            .contains("declare it as pr_config::Duration"),
+        "{}",
+        problem.message
+    );
+}
+
+#[test]
+fn every_warning_is_named_by_its_event() {
+    let loaded = builder()
+        .env_vars([("APP__PROT", "1")])
+        .build()
+        .load()
+        .unwrap();
+    assert_eq!(loaded.warnings[0].event, "config.unknown_key");
+}

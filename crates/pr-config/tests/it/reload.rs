@@ -175,3 +175,22 @@ async fn sighup_reloads() {
     assert_eq!(next_change(&mut rx).await, 6);
     task.abort();
 }
+
+#[test]
+fn the_handle_keeps_the_warnings_of_the_load_in_use() {
+    let dir = temp_dir("config-reload-warnings");
+    let file = write(dir.path(), "app.toml", "workers = 2\nwrokers = 3\n");
+    let h = handle(&file);
+    let warnings = h.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].key, "wrokers");
+    assert_eq!(warnings[0].event, "config.unknown_key");
+
+    std::fs::write(&file, "workers = 3\n").unwrap();
+    h.reload().unwrap();
+    assert!(h.warnings().is_empty());
+    // A failed reload keeps the warnings of the configuration still in use.
+    std::fs::write(&file, "workers = 500\nwrokers = 1\n").unwrap();
+    h.reload().unwrap_err();
+    assert!(h.warnings().is_empty());
+}
