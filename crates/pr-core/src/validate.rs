@@ -42,6 +42,10 @@ pub trait Validate {
     }
 }
 
+/// No settings, nothing to check (a service configuration with no
+/// settings of its own).
+impl Validate for () {}
+
 /// One rule a configuration value breaks: where and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -159,7 +159,7 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
             .env("APP__DEPENDENCY__FAILURE_RATE", "0.05")
             .env("APP__DEPENDENCY__MIN_LATENCY", "0ms")
             .env("APP__DEPENDENCY__MAX_LATENCY", "2ms")
-            .env("APP__CACHE__TTL", "1s")
+            .env("APP__CACHE__TIME_TO_LIVE", "1s")
             // Every request passes the per-client limiter, which never refuses here.
             .env("APP__HTTP__RATE_LIMIT__PERMITS", "1000000000")
             .env("APP__HTTP__RATE_LIMIT__BURST", "1000000000")

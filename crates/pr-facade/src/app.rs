@@ -36,8 +36,10 @@
 //! answers from real results, never `UNKNOWN`, from the moment the log says
 //! ready (a check that failed its first run makes it 503 `DOWN`). A check
 //! added later, while the service runs, is run at once. On SIGTERM or
-//! SIGINT, readiness goes false at once and [`Drain`] refuses new work;
-//! in-flight work gets `shutdown.drain_timeout` to finish; then the ops
+//! SIGINT, readiness goes false at once, and the service keeps serving for
+//! `shutdown.readiness_delay` (5 s), the time a load balancer takes to stop
+//! routing to it; then [`Drain`] refuses new work (the API listener stops
+//! accepting) and in-flight work gets `shutdown.drain_timeout` to finish; then the ops
 //! server stops and logs are flushed. The [`Exit`] says whether the drain
 //! finished in time; a second signal ends the run at once. SIGHUP reloads
 //! the configuration (pr-config's reload, logged as `app.reloaded` or
@@ -282,6 +284,8 @@ impl App<ServiceConfig> {
             build: BTreeMap::new(),
             files: Vec::new(),
             env_prefix: String::from("APP"),
+            defaults: Vec::new(),
+            strict: false,
             env_vars: None,
             overrides: Vec::new(),
             install_globals: true,
@@ -293,6 +297,16 @@ impl App<ServiceConfig> {
     }
 }
 
+/// A configuration file the builder reads.
+#[derive(Debug)]
+enum ConfigFile {
+    /// This file; whether it must exist.
+    Path(PathBuf, bool),
+    /// The file an environment variable names (which must exist), else
+    /// this one when it exists.
+    FromEnv(String, PathBuf),
+}
+
 /// Picks the API's address, limits and TLS out of the loaded configuration.
 type ApiSelector<C> = Box<dyn FnOnce(&C) -> ApiListener + Send>;
 
@@ -302,10 +316,12 @@ pub struct AppBuilder<C> {
     name: String,
     version: String,
     build: BTreeMap<String, String>,
-    files: Vec<(PathBuf, bool)>,
+    files: Vec<ConfigFile>,
     env_prefix: String,
     env_vars: Option<Vec<(String, String)>>,
+    defaults: Vec<(String, serde_json::Value)>,
     overrides: Vec<(String, serde_json::Value)>,
+    strict: bool,
     install_globals: bool,
     signals: Option<mpsc::Receiver<()>>,
     secret_file_policy: SecretFilePolicy,
@@ -335,13 +351,24 @@ impl<C: AppConfig> AppBuilder<C> {
             files: self.files,
             env_prefix: self.env_prefix,
             env_vars: self.env_vars,
+            defaults: self.defaults,
             overrides: self.overrides,
+            strict: self.strict,
             install_globals: self.install_globals,
             signals: self.signals,
             secret_file_policy: self.secret_file_policy,
             api: None,
             _config: PhantomData,
         }
+    }
+
+    /// Loads a [`ServiceConfig<T>`]: the toolkit's sections and the
+    /// service's own settings `T`, side by side at the top level.
+    pub fn with_settings<T>(self) -> AppBuilder<ServiceConfig<T>>
+    where
+        ServiceConfig<T>: AppConfig,
+    {
+        self.with_config()
     }
 
     /// Has the app run the service's API too: `select` picks its address
@@ -394,13 +421,47 @@ impl<C: AppConfig> AppBuilder<C> {
 
     /// A configuration file that must exist (TOML, JSON or YAML by extension).
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.files.push((path.into(), true));
+        self.files.push(ConfigFile::Path(path.into(), true));
         self
     }
 
     /// A configuration file read when it exists.
     pub fn optional_config_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.files.push((path.into(), false));
+        self.files.push(ConfigFile::Path(path.into(), false));
+        self
+    }
+
+    /// The configuration file the environment variable `var` names (then it
+    /// must exist), else `default` when it exists: the usual
+    /// `APP_CONFIG_FILE=/etc/svc/service.toml`, with `service.toml` in the
+    /// working directory for development. Read from
+    /// [`env_vars`](Self::env_vars) when given, at [`build`](Self::build).
+    pub fn config_file_from_env(
+        mut self,
+        var: impl Into<String>,
+        default: impl Into<PathBuf>,
+    ) -> Self {
+        self.files
+            .push(ConfigFile::FromEnv(var.into(), default.into()));
+        self
+    }
+
+    /// Strict mode: an unknown key (a typo, `[upstrem]`) stops the start,
+    /// as any other configuration problem, instead of a warning logged
+    /// once logging is up.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Changes the default of `key` (a dotted path) for this service: the
+    /// lowest source, which every file and variable still overrides (a log
+    /// file, a shorter drain deadline, a rate limit on by default). A value
+    /// that does not serialize is ignored.
+    pub fn set_default(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
+        if let Ok(value) = serde_json::to_value(value) {
+            self.defaults.push((key.into(), value));
+        }
         self
     }
 
@@ -477,21 +538,41 @@ impl<C: AppConfig> AppBuilder<C> {
     pub async fn build(self) -> Result<App<C>, Error> {
         let mut loader = ConfigLoader::<C>::builder()
             .env_prefix(self.env_prefix.as_str())
-            .secret_file_policy(self.secret_file_policy);
-        for (path, required) in &self.files {
-            loader = if *required {
-                loader.file(path)
-            } else {
-                loader.optional_file(path)
+            .secret_file_policy(self.secret_file_policy)
+            .strict(self.strict);
+        for file in &self.files {
+            loader = match file {
+                ConfigFile::Path(path, true) => loader.file(path),
+                ConfigFile::Path(path, false) => loader.optional_file(path),
+                ConfigFile::FromEnv(var, default) => {
+                    let named = match &self.env_vars {
+                        Some(vars) => vars.iter().find(|(k, _)| k == var).map(|(_, v)| v.into()),
+                        None => std::env::var_os(var),
+                    };
+                    match named {
+                        Some(path) => loader.file(path),
+                        None => loader.optional_file(default),
+                    }
+                }
             };
         }
         if let Some(vars) = self.env_vars {
             loader = loader.env_vars(vars);
         }
+        for (key, value) in &self.defaults {
+            loader = loader.set_default(key, value);
+        }
         for (key, value) in &self.overrides {
             loader = loader.set(key, value);
         }
-        let handle = ConfigHandle::new(loader.build()).map_err(|source| Error::InvalidConfig {
+        // Loaded before logging is up: the loader's own warnings would go
+        // nowhere (or to a subscriber the service did not choose), so they
+        // are kept and logged once logging is installed.
+        let loaded =
+            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::new(), || {
+                ConfigHandle::new(loader.build())
+            });
+        let handle = loaded.map_err(|source| Error::InvalidConfig {
             service: self.name.clone(),
             source,
         })?;
@@ -679,6 +760,9 @@ impl<C: AppConfig> AppBuilder<C> {
             _reloader: reloader,
         };
         app.in_scope(|| {
+            for warning in app.config.warnings() {
+                tracing::warn!(event = warning.event, key = %warning.key, source = %warning.source, "{}", warning.message);
+            }
             tracing::info!(
                 event = "app.started",
                 service = %app.name,
@@ -891,41 +975,62 @@ impl<C: AppConfig> App<C> {
         };
         self.in_scope(|| tracing::info!(event = "app.ready", service = %self.name, "ready"));
         let mut work = std::pin::pin!(work);
+        let mut finished = false;
         let signalled = tokio::select! {
-            () = &mut work => false,
+            () = &mut work => {
+                finished = true;
+                false
+            }
             () = self.signals.recv() => true,
         };
-        let deadline = self
-            .config
-            .current()
-            .sections()
-            .shutdown
-            .drain_timeout
-            .as_std();
+        let shutdown = self.config.current().sections().shutdown.clone();
+        let (delay, deadline) = (
+            shutdown.readiness_delay.as_std(),
+            shutdown.drain_timeout.as_std(),
+        );
         lifecycle.start_draining();
-        self.drain.start();
         let exit = if signalled {
+            let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
             self.in_scope(|| {
                 tracing::info!(
                     event = "app.draining",
                     service = %self.name,
                     in_flight = self.drain.in_flight(),
-                    deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
-                    "signal received: readiness off, new work refused, draining"
+                    readiness_delay_ms = millis(delay),
+                    deadline_ms = millis(deadline),
+                    "signal received: readiness off; serving on for the readiness delay, then refusing new work and draining"
                 );
             });
+            // Readiness is off but the listeners still accept: the requests
+            // routed here before the load balancer saw it are served.
+            let mut interrupted = false;
+            if !delay.is_zero() && !finished {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = &mut work => finished = true,
+                    () = self.signals.recv() => interrupted = true,
+                }
+            }
+            self.drain.start();
             let drain = self.drain.clone();
             let drained = async {
-                work.await;
+                if !finished {
+                    work.await;
+                }
                 drain.idle().await;
             };
-            tokio::select! {
-                finished = tokio::time::timeout(deadline, drained) => {
-                    if finished.is_ok() { Exit::Drained } else { Exit::DeadlineExceeded }
+            if interrupted {
+                Exit::Interrupted
+            } else {
+                tokio::select! {
+                    finished = tokio::time::timeout(deadline, drained) => {
+                        if finished.is_ok() { Exit::Drained } else { Exit::DeadlineExceeded }
+                    }
+                    () = self.signals.recv() => Exit::Interrupted,
                 }
-                () = self.signals.recv() => Exit::Interrupted,
             }
         } else {
+            self.drain.start();
             Exit::Finished
         };
         lifecycle.mark_stopped();
@@ -934,7 +1039,7 @@ impl<C: AppConfig> App<C> {
             if exit == Exit::Interrupted {
                 ops.task.abort();
             } else {
-                let grace = self.config.current().sections().shutdown.ops_grace.as_std();
+                let grace = shutdown.ops_grace.as_std();
                 let mut task = ops.task;
                 // A (further) signal cuts the grace short, as it does the drain.
                 let finished = tokio::select! {

@@ -115,6 +115,29 @@ impl<E: CodedError + Send + Sync + 'static> From<E> for ApiError {
 }
 
 impl ApiError {
+    /// An error with the code `info` and this message, for a refusal that
+    /// needs no type of its own (`a symbol has 40 bytes; the most is 32`).
+    /// The client reads the message only when the code is public; it must
+    /// not hold what the client should not see.
+    ///
+    /// ```
+    /// # pr_errors::codes! {
+    /// #     static CODES;
+    /// #     /// The symbol is too long.
+    /// #     SYMBOL_TOO_LONG = "quotes.symbol_too_long", URI_TOO_LONG, permanent, public;
+    /// # }
+    /// use pr_http::problem::ApiError;
+    /// let error = ApiError::new(&SYMBOL_TOO_LONG, "the symbol is 40 bytes long; the most is 32");
+    /// assert_eq!(error.get().code().as_str(), "quotes.symbol_too_long");
+    /// assert_eq!(error.to_string(), "the symbol is 40 bytes long; the most is 32");
+    /// ```
+    pub fn new(info: &'static pr_errors::CodeInfo, message: impl Into<String>) -> Self {
+        Self::from(Refusal {
+            info,
+            message: message.into(),
+        })
+    }
+
     /// The error.
     #[must_use]
     pub fn get(&self) -> &(dyn CodedError + Send + Sync + 'static) {
@@ -138,6 +161,20 @@ impl fmt::Display for ApiError {
 impl axum::response::IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {
         response(&*self.0)
+    }
+}
+
+/// [`ApiError::new`]'s error: a code and a message.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Refusal {
+    info: &'static pr_errors::CodeInfo,
+    message: String,
+}
+
+impl CodedError for Refusal {
+    fn info(&self) -> &'static pr_errors::CodeInfo {
+        self.info
     }
 }
 

@@ -1,90 +1,59 @@
-//! The demo service: `cargo run --example service` from the repository root.
-//!
-//! On embedded defaults, with no external server:
-//!
-//! - an HTTP API on 127.0.0.1:8080: `GET /quote/{symbol}` calls a simulated flaky dependency
-//!   through a resilience pipeline, caches the answers (bounded in entries and bytes) and keeps
-//!   failed quotes in a dead-letter queue; pr-http's stack, which `App::serve` applies from the
-//!   `http` section, gives it request ids, access logs, request metrics, limits, problem
-//!   responses and a per-client rate limit (the client being the peer, or `X-Forwarded-For`
-//!   from `http.rate_limit.trusted_proxies`);
-//! - JSON logs to stdout and to a rotated file, `data/logs/service.log`;
-//! - the ops server on 127.0.0.1:9464 (`/health/ready`, `/metrics`, `/loggers`, `/info`,
-//!   `/status`);
-//! - graceful shutdown on SIGTERM / Ctrl-C (exit 0 when drained in `shutdown.drain_timeout`, 1
-//!   when not or when the API server failed, 2 for a bad setting); SIGHUP reloads the config.
-//!
-//! Settings come from, lowest first: the defaults in `config.rs`, `service.toml` in the working
-//! directory (or the file `APP_CONFIG_FILE` names), and `APP__<SECTION>__<KEY>` environment
-//! variables. `docs/deploy/README.md` lists them.
+//! The demo service: `cargo run --example service` from the repository root. On embedded
+//! defaults, with no external server: an API on 127.0.0.1:8080 (`GET /quote/{symbol}`: a
+//! flaky dependency behind a resilience pipeline, a cache, a dead-letter queue, and pr-http's
+//! stack from the `http` section); JSON logs to stdout and `data/logs/service.log`; the ops
+//! server on 127.0.0.1:9464 (`/health/ready`, `/metrics`, `/loggers`, `/info`, `/status`);
+//! graceful shutdown on SIGTERM / Ctrl-C (exit 0 when drained in time, 1 when not, 2 for a
+//! bad setting); SIGHUP reloads the config. Settings, lowest first: the defaults
+//! (`config.rs`, and the toolkit's changed below), `service.toml` (or the file
+//! `APP_CONFIG_FILE` names), `APP__<SECTION>__<KEY>` variables (`docs/deploy/README.md`).
 
 mod api;
 mod config;
 mod dependency;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use pr_facade::app::App;
 use pr_facade::cache::MemoryCache;
-use pr_facade::errors::CodedError;
-use pr_facade::http::problem::ApiError;
+use pr_facade::errors::{Report, ResultExt as _};
 use pr_facade::resilience::dlq::Dlq;
+use serde_json::json;
 
-use crate::api::Api;
-use crate::config::Config;
+use crate::config::{Config, Settings};
 
-/// Everything the API needs, registered with the app (health checks, `/status` sections).
-fn start(app: &App<Config>, config: &Config) -> Result<axum::Router, (&'static str, ApiError)> {
-    let pipeline =
-        dependency::pipeline().map_err(|e| ("the resilience pipeline is invalid", e.into()))?;
-    let cache = MemoryCache::builder()
-        .name("quotes")
-        .max_entries(config.cache.max_entries)
-        .max_bytes(config.cache.max_size.as_u64())
-        .time_to_live(config.cache.ttl.as_std())
-        .record_stats()
-        .build()
-        .map_err(|e| ("the cache is invalid", e.into()))?;
-    let dead_letters = Dlq::open(config.dlq.clone())
-        .map_err(|e| ("the dead-letter queue cannot be opened", e.into()))?;
-    // Each shows itself in `/status`; the queue and the breaker have health checks, the cache
-    // publishes its metrics.
-    let registered = |e: pr_facade::app::Error| ("a component could not be registered", e.into());
+/// The API and what it needs, each registered with the app: its metrics, health check and
+/// `/status` section.
+fn start(app: &App<Config>) -> Result<axum::Router, Report> {
+    let settings = app.config().app.clone();
+    let pipeline = dependency::pipeline().context("the resilience pipeline is invalid")?;
+    let cache = MemoryCache::from_config(&settings.cache).context("the cache is invalid")?;
+    let dead_letters =
+        Dlq::open(settings.dlq.clone()).context("the dead-letter queue cannot be opened")?;
     app.register_dlq("quotes", &dead_letters)
-        .map_err(registered)?;
-    app.register_cache(&cache).map_err(registered)?;
+        .context("registering the queue")?;
+    app.register_cache(&cache)
+        .context("registering the cache")?;
     if let Some(breaker) = pipeline.breaker() {
-        app.register_breaker(breaker).map_err(registered)?;
+        app.register_breaker(breaker)
+            .context("registering the breaker")?;
     }
     metrics::describe_counter!(
         "demo_dependency_calls_total",
         "Calls to the simulated dependency, by outcome."
     );
-    let api = Arc::new(Api {
-        dependency: dependency::Dependency(config.dependency.clone()),
+    Ok(api::router(api::Api {
+        settings,
         pipeline,
         cache,
         dead_letters,
-        max_delay: config.api.max_delay.as_std(),
-        max_symbol_len: config.api.max_symbol_len,
-        test_knobs: config.dependency.test_knobs,
-    });
-    // `App::serve` puts pr-http's stack from the `http` section around it.
-    Ok(api::router(api))
+    }))
 }
 
-#[expect(clippy::print_stderr, reason = "logging is not up when setup fails")]
-fn fail(what: &str, error: &(dyn CodedError + 'static)) -> ExitCode {
-    eprintln!(
-        "error [{}]: {what}: {}",
-        error.code(),
-        pr_facade::errors::chain(error)
-    );
-    ExitCode::from(2)
-}
-
-#[expect(clippy::print_stderr, reason = "the demo tells its user where to look")]
+#[expect(
+    clippy::print_stderr,
+    reason = "logging is not up when setup fails; the demo tells its user where to look"
+)]
 #[tokio::main]
 async fn main() -> ExitCode {
     let profile = if cfg!(debug_assertions) {
@@ -92,28 +61,32 @@ async fn main() -> ExitCode {
     } else {
         "release"
     };
-    let mut builder = App::builder("pr-demo")
-        .with_config::<Config>()
+    let built = App::builder("pr-demo")
+        .with_settings::<Settings>()
         .version(env!("CARGO_PKG_VERSION"))
         .build_info("profile", profile)
         .build_info("target", std::env::consts::ARCH)
-        // The API listener is bound with the ops one, before the service goes ready; a busy port
-        // stops the start (exit 2, on stderr).
-        .api(|config: &Config| (config.api.addr, config.api.limits.clone()));
-    builder = match std::env::var_os("APP_CONFIG_FILE") {
-        Some(file) => builder.config_file(file),
-        None => builder.optional_config_file("service.toml"),
+        .config_file_from_env("APP_CONFIG_FILE", "service.toml")
+        // The toolkit's defaults this service changes: a log file, a shorter drain, a rate limit.
+        .set_default("logging.files", json!([{ "path": "data/logs/service.log",
+            "rotation": { "max_size": "10MiB", "every": "daily" }, "retention": { "max_files": 5 } }]))
+        .set_default("shutdown.drain_timeout", "10s")
+        .set_default("http.rate_limit", json!({ "enabled": true, "permits": 20, "burst": 40, "max_clients": 10_000 }))
+        // Bound with the ops listener, before the service goes ready: a busy port stops the start.
+        .api(|config: &Config| (config.app.api.addr, config.app.api.limits.clone()))
+        .build()
+        .await;
+    let started = built
+        .context("the service could not start")
+        .map_err(Report::from);
+    let (app, router) = match started.and_then(|app| start(&app).map(|router| (app, router))) {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("error [{}]: {e}", e.code());
+            return ExitCode::from(2);
+        }
     };
-    let app = match builder.build().await {
-        Ok(app) => app,
-        Err(e) => return fail("the service could not start", &e),
-    };
-    let config = app.config();
-    let router = match start(&app, &config) {
-        Ok(router) => router,
-        Err((what, e)) => return fail(what, e.get()),
-    };
-    let api = app.api_addr().unwrap_or(config.api.addr);
+    let api = app.api_addr().unwrap_or(app.config().app.api.addr);
     eprintln!("pr demo service is running (Ctrl-C to stop)\n  curl -s http://{api}/quote/ACME");
     if let Some(ops) = app.ops_addr() {
         for path in ["health/ready", "metrics", "status", "info", "loggers"] {

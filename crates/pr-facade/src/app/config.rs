@@ -1,6 +1,8 @@
 //! [`ServiceConfig`]: the toolkit's sections of a service's configuration,
 //! and the [`AppConfig`] trait that finds them in the application's own type.
 
+mod split;
+
 use std::net::{Ipv4Addr, SocketAddr};
 
 use pr_config::{Duration, SecretString, Validate, Validator};
@@ -19,11 +21,11 @@ use serde::{Deserialize, Serialize};
 /// fields of its own, so that they sit at the top level (`[logging]`,
 /// `[ops]`, `APP__OPS__ADDR`) and every problem in them is reported with
 /// its key and source. Its [`Validate`] runs theirs through
-/// [`Sections::validate`]. [`ServiceConfig`] is the type with the sections
-/// only.
+/// [`Sections::validate`].
 ///
-/// (The sections are fields rather than a `#[serde(flatten)]`ed
-/// [`ServiceConfig`]: serde's flatten loses the key of a bad value.)
+/// [`ServiceConfig<T>`] is that type for any settings `T`, and what a
+/// service usually loads ([`AppBuilder::with_settings`](crate::app::AppBuilder::with_settings));
+/// implement the trait by hand, as below, only for another layout.
 ///
 /// ```
 /// use pr_facade::app::{AppConfig, OpsConfig, Sections, ShutdownConfig};
@@ -120,13 +122,57 @@ impl Sections<'_> {
     }
 }
 
-/// The toolkit's sections of a service's configuration. `Default` is safe
-/// in production: JSON logs to stdout, the ops server on 127.0.0.1:9464, a
-/// 30 s drain deadline.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// A service's whole configuration: the toolkit's sections and the
+/// service's own settings `T`, all at the top level of the file
+/// (`[logging]`, `[ops]`, `APP__OPS__ADDR` beside the service's `[cache]`,
+/// `APP__CACHE__TTL`). `T` is any serde struct with `Default` and
+/// [`Validate`]; its problems are reported at their keys and sources like
+/// the toolkit's (its keys are read past the sections', not through
+/// `#[serde(flatten)]`, which loses them). A key of `T` named like a
+/// section (`logging`, `ops`, ...) is the section's. With `T = ()` (the
+/// default), the sections only, and any other key is unknown.
+///
+/// `Default` is safe in production: JSON logs to stdout, the ops server on
+/// 127.0.0.1:9464, a 30 s drain deadline, readiness off 5 s before the
+/// listeners close. [`AppBuilder::set_default`](crate::app::AppBuilder::set_default)
+/// changes a section's default for one service.
+///
+/// ```
+/// use pr_facade::app::{App, ServiceConfig};
+/// use pr_facade::config::{Duration, Validate, Validator};
+/// use serde::{Deserialize, Serialize};
+///
+/// /// The service's own settings.
+/// #[derive(Debug, Default, Deserialize, Serialize)]
+/// #[serde(default)]
+/// struct Settings {
+///     greeting: String,
+///     timeout: Duration,
+/// }
+///
+/// impl Validate for Settings {
+///     fn validate(&self, v: &mut Validator) {
+///         v.non_empty("greeting", &self.greeting);
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), pr_facade::app::Error> {
+/// let app = App::builder("greeter")
+///     .with_settings::<Settings>()
+///     .env_vars([("APP__GREETING", "hello"), ("APP__OPS__ENABLED", "false")])
+///     .install_globals(false)
+///     .build()
+///     .await?;
+/// let config: std::sync::Arc<ServiceConfig<Settings>> = app.config();
+/// assert_eq!(config.app.greeting, "hello");
+/// assert!(!config.ops.enabled);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct ServiceConfig {
+pub struct ServiceConfig<T = ()> {
     /// Logging (pr-logging).
     pub logging: LoggingConfig,
     /// The metrics registry (pr-metrics).
@@ -143,10 +189,29 @@ pub struct ServiceConfig {
     /// [`App::serve`](crate::app::App::serve).
     #[cfg(feature = "http")]
     pub http: pr_http::HttpConfig,
+    /// The service's own settings, at the top level beside the sections.
+    #[serde(flatten)]
+    pub app: T,
 }
 
-impl AppConfig for ServiceConfig {
+impl<T> AppConfig for ServiceConfig<T>
+where
+    T: DeserializeOwned + Serialize + Default + Validate + Send + Sync + 'static,
+{
     fn sections(&self) -> Sections<'_> {
+        self.borrow_sections()
+    }
+
+    #[cfg(feature = "http")]
+    fn http(&self) -> Option<&pr_http::HttpConfig> {
+        Some(&self.http)
+    }
+}
+
+impl<T> ServiceConfig<T> {
+    /// The sections, for any `T` (validation needs them without the
+    /// bounds [`AppConfig`] puts on `T`).
+    fn borrow_sections(&self) -> Sections<'_> {
         Sections {
             logging: &self.logging,
             metrics: &self.metrics,
@@ -156,18 +221,36 @@ impl AppConfig for ServiceConfig {
             shutdown: &self.shutdown,
         }
     }
+}
 
-    #[cfg(feature = "http")]
-    fn http(&self) -> Option<&pr_http::HttpConfig> {
-        Some(&self.http)
+impl<T: Validate> Validate for ServiceConfig<T> {
+    fn validate(&self, v: &mut Validator) {
+        self.borrow_sections().validate(v);
+        #[cfg(feature = "http")]
+        v.nested("http", &self.http);
+        // At the top level: the settings' keys sit beside the sections.
+        self.app.validate(v);
     }
 }
 
-impl Validate for ServiceConfig {
-    fn validate(&self, v: &mut Validator) {
-        self.sections().validate(v);
-        #[cfg(feature = "http")]
-        v.nested("http", &self.http);
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ServiceConfig<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut found = split::Found::default();
+        let app = T::deserialize(split::Split {
+            inner: deserializer,
+            found: &mut found,
+        })?;
+        Ok(Self {
+            logging: found.logging.unwrap_or_default(),
+            metrics: found.metrics.unwrap_or_default(),
+            health: found.health.unwrap_or_default(),
+            resources: found.resources.unwrap_or_default(),
+            ops: found.ops.unwrap_or_default(),
+            shutdown: found.shutdown.unwrap_or_default(),
+            #[cfg(feature = "http")]
+            http: found.http.unwrap_or_default(),
+            app,
+        })
     }
 }
 
@@ -233,6 +316,12 @@ impl Validate for OpsConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ShutdownConfig {
+    /// How long the service keeps serving after the signal with readiness
+    /// already off (503), before it stops accepting and drains: the time a
+    /// load balancer or Kubernetes' endpoint removal takes to stop routing
+    /// to it, so the requests still routed meanwhile are served, not
+    /// refused. `"0s"` drains at once (a service behind nothing).
+    pub readiness_delay: Duration,
     /// How long in-flight work may take to finish once draining starts; the
     /// exit code says whether it did.
     pub drain_timeout: Duration,
@@ -244,6 +333,7 @@ pub struct ShutdownConfig {
 impl Default for ShutdownConfig {
     fn default() -> Self {
         Self {
+            readiness_delay: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(30),
             ops_grace: Duration::from_secs(1),
         }

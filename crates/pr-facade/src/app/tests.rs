@@ -14,12 +14,16 @@ const QUIET: [(&str, &str); 2] = [
     ("APP__LOGGING__CONSOLE__ENABLED", "false"),
 ];
 
+/// An app on `vars`, draining at once on a signal unless `vars` set a
+/// readiness delay.
 async fn app(vars: &[(&str, &str)]) -> (App, mpsc::Sender<()>) {
     let (tx, rx) = mpsc::channel(4);
+    let delay = ("APP__SHUTDOWN__READINESS_DELAY", "0s");
+    let delay = (!vars.iter().any(|(k, _)| *k == delay.0)).then_some(delay);
     let app = App::builder("test-service")
         .version("9.9.9")
         .build_info("git_commit", "abc123")
-        .env_vars(QUIET.iter().chain(vars).copied())
+        .env_vars(QUIET.iter().chain(vars).chain(&delay).copied())
         .install_globals(false)
         .signals(rx)
         .build()
@@ -74,6 +78,47 @@ async fn a_signal_turns_readiness_off_refuses_work_and_drains_in_time() {
     assert_eq!(ExitCode::from(exit), ExitCode::from(0));
     assert_eq!(drain.in_flight(), 0);
     assert_eq!(health.lifecycle().phase(), Phase::Stopped);
+}
+
+#[tokio::test(start_paused = true)]
+async fn readiness_goes_off_first_and_work_is_taken_until_the_delay_ends() {
+    let vars = [
+        ("APP__SHUTDOWN__READINESS_DELAY", "5s"),
+        ("APP__SHUTDOWN__DRAIN_TIMEOUT", "10s"),
+    ];
+    let (app, tx) = app(&vars).await;
+    let health = app.health().clone();
+    let drain = app.drain();
+    let worker = drain.clone();
+    let run = tokio::spawn(app.run(async move { worker.draining().await }));
+    until_phase(health.lifecycle(), Phase::Ready).await;
+    let signalled = tokio::time::Instant::now();
+    tx.send(()).await.unwrap();
+    until_phase(health.lifecycle(), Phase::Draining).await;
+    assert_eq!(health.readiness().await.status, Status::Down);
+    // Still serving: a request routed before the load balancer saw the
+    // readiness change is taken.
+    assert!(!drain.is_draining());
+    let late = drain.try_start().expect("work is taken during the delay");
+    drain.draining().await;
+    assert!(signalled.elapsed() >= Duration::from_secs(5));
+    assert!(drain.try_start().is_none(), "new work is refused after it");
+    drop(late);
+    assert_eq!(run.await.unwrap(), Exit::Drained);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_signal_during_the_readiness_delay_ends_the_run() {
+    let (app, tx) = app(&[("APP__SHUTDOWN__READINESS_DELAY", "1h")]).await;
+    let health = app.health().clone();
+    let run = tokio::spawn(app.run(std::future::pending()));
+    until_phase(health.lifecycle(), Phase::Ready).await;
+    tx.send(()).await.unwrap();
+    until_phase(health.lifecycle(), Phase::Draining).await;
+    let started = tokio::time::Instant::now();
+    tx.send(()).await.unwrap();
+    assert_eq!(run.await.unwrap(), Exit::Interrupted);
+    assert!(started.elapsed() < Duration::from_secs(60));
 }
 
 #[tokio::test(start_paused = true)]
@@ -338,7 +383,7 @@ async fn idle_resolves_when_the_last_guard_drops() {
 /// value (which holds `; ` and `: ` too).
 #[test]
 fn a_problem_quoting_separators_stays_whole_at_its_key() {
-    let mut config = ServiceConfig::default();
+    let mut config = <ServiceConfig>::default();
     config.ops.token = pr_config::SecretString::new("a-long-enough-ops-token");
     config.logging.filter = "info,x=nope; y: z".to_owned();
     let mut v = pr_config::Validator::new();
@@ -355,7 +400,7 @@ fn a_problem_quoting_separators_stays_whole_at_its_key() {
 
 #[test]
 fn the_service_config_defaults_are_valid_and_serialize_without_secrets() {
-    let mut config = ServiceConfig::default();
+    let mut config = <ServiceConfig>::default();
     config.ops.token = pr_config::SecretString::new("a-long-enough-ops-token");
     let mut v = pr_config::Validator::new();
     pr_config::Validate::validate(&config, &mut v);
@@ -542,4 +587,232 @@ async fn registered_components_show_in_status_and_health_once_each() {
         app.register_breaker(&breaker),
         Err(Error::Health(_))
     ));
+}
+
+/// The settings of a [`ServiceConfig<T>`] test: one of each kind of key.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct Settings {
+    greeting: String,
+    upstream: Upstream,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct Upstream {
+    timeout: pr_config::Duration,
+    retries: u32,
+}
+
+impl pr_config::Validate for Settings {
+    fn validate(&self, v: &mut pr_config::Validator) {
+        v.non_empty("greeting", &self.greeting);
+        v.range("upstream.retries", &self.upstream.retries, &(0..=5));
+    }
+}
+
+fn settings_app() -> AppBuilder<ServiceConfig<Settings>> {
+    App::builder("settings-test")
+        .with_settings::<Settings>()
+        .install_globals(false)
+}
+
+#[tokio::test]
+async fn settings_sit_beside_the_sections_and_their_problems_keep_key_and_source() {
+    let vars = [
+        ("APP__GREETING", "hello"),
+        ("APP__UPSTREAM__TIMEOUT", "250ms"),
+        ("APP__OPS__ADDR", "127.0.0.1:0"),
+        ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+    ];
+    let app = settings_app().env_vars(vars).build().await.unwrap();
+    let config = app.config();
+    assert_eq!(config.app.greeting, "hello");
+    assert_eq!(
+        config.app.upstream.timeout.as_std(),
+        Duration::from_millis(250)
+    );
+    assert!(!config.logging.console.enabled);
+    // Serialized, the settings sit at the top level too.
+    let doc = serde_json::to_value(&*config).unwrap();
+    assert_eq!(doc["greeting"], "hello");
+    assert!(doc["ops"]["addr"].is_string());
+
+    // Every problem at its key, in the settings and in the sections alike.
+    let bad = [
+        ("APP__UPSTREAM__TIMEOUT", "soon"),
+        ("APP__UPSTREAM__RETRIES", "9"),
+        ("APP__OPS__ADDR", "nowhere"),
+        ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+    ];
+    let err = settings_app().env_vars(bad).build().await.unwrap_err();
+    let Error::InvalidConfig { source, .. } = &err else {
+        panic!("{err}")
+    };
+    let mut keys: Vec<&str> = source.problems().iter().map(|p| p.key.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "greeting",
+            "ops.addr",
+            "upstream.retries",
+            "upstream.timeout"
+        ],
+        "{err}"
+    );
+    let timeout = source
+        .problems()
+        .iter()
+        .find(|p| p.key == "upstream.timeout");
+    assert_eq!(
+        timeout.unwrap().source,
+        pr_config::Source::Env {
+            name: "APP__UPSTREAM__TIMEOUT".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn with_no_settings_a_key_outside_the_sections_is_a_problem() {
+    let vars = [
+        ("APP__OPS__ENABLED", "false"),
+        ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+        ("APP__UPSTREM__TIMEOUT", "1s"),
+    ];
+    let err = App::builder("no-settings")
+        .env_vars(vars)
+        .install_globals(false)
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        pr_errors::chain(&err).to_string().contains("upstrem"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_default_yields_to_files_and_variables() {
+    let dir = pr_test_support::temp_dir("app-set-default");
+    let file = dir.path().join("service.toml");
+    std::fs::write(&file, "[shutdown]\ndrain_timeout = \"3s\"\n").unwrap();
+    let vars = [
+        ("APP__OPS__ENABLED", "false"),
+        ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+        ("SVC_CONFIG", file.to_str().unwrap()),
+    ];
+    let app = settings_app()
+        .env_vars(vars)
+        .config_file_from_env("SVC_CONFIG", "absent.toml")
+        .set_default("shutdown.drain_timeout", "10s")
+        .set_default("shutdown.ops_grace", "2s")
+        .set_default("greeting", "hi")
+        .build()
+        .await
+        .unwrap();
+    let config = app.config();
+    assert_eq!(
+        config.shutdown.drain_timeout.as_std(),
+        Duration::from_secs(3)
+    );
+    assert_eq!(config.shutdown.ops_grace.as_std(), Duration::from_secs(2));
+    assert_eq!(config.app.greeting, "hi");
+
+    // The variable unset: the default file, which may be missing.
+    let vars = [
+        ("APP__OPS__ENABLED", "false"),
+        ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+        ("APP__GREETING", "hey"),
+    ];
+    let app = settings_app()
+        .env_vars(vars)
+        .config_file_from_env("SVC_CONFIG", dir.path().join("absent.toml"))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.config().shutdown.drain_timeout.as_std(),
+        Duration::from_secs(30)
+    );
+    // Named by the variable, the file must exist.
+    let vars = [
+        ("SVC_CONFIG", "/no/such/service.toml"),
+        ("APP__GREETING", "hey"),
+    ];
+    let err = settings_app()
+        .env_vars(vars)
+        .config_file_from_env("SVC_CONFIG", "service.toml")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        pr_errors::chain(&err)
+            .to_string()
+            .contains("/no/such/service.toml"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_keys_are_logged_once_logging_is_up_or_refused_when_strict() {
+    let dir = pr_test_support::temp_dir("app-unknown-keys");
+    let log = dir.path().join("app.log");
+    let file = dir.path().join("service.toml");
+    let text = format!(
+        "greeting = \"hi\"\n[upstrem]\nretries = 1\n[[logging.files]]\npath = {:?}\n",
+        log.display().to_string()
+    );
+    std::fs::write(&file, text).unwrap();
+    let vars = [
+        ("APP__OPS__ENABLED", "false"),
+        ("APP__LOGGING__CONSOLE__ENABLED", "false"),
+    ];
+    // `Settings` denies unknown fields; a lenient type only warns.
+    #[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+    #[serde(default)]
+    struct Lenient {
+        greeting: String,
+    }
+    impl pr_config::Validate for Lenient {}
+    let app = App::builder("unknown-keys")
+        .with_settings::<Lenient>()
+        .install_globals(false)
+        .env_vars(vars)
+        .config_file(&file)
+        .build()
+        .await
+        .unwrap();
+    app.logging().flush();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warned: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &serde_json::Value| l["event"] == "config.unknown_key")
+        .collect();
+    assert_eq!(warned.len(), 1, "{text}");
+    assert_eq!(warned[0]["key"], "upstrem.retries", "{text}");
+    assert!(
+        warned[0]["source"]
+            .as_str()
+            .unwrap()
+            .contains("service.toml")
+    );
+    drop(app);
+
+    let err = App::builder("unknown-keys")
+        .with_settings::<Lenient>()
+        .install_globals(false)
+        .env_vars(vars)
+        .config_file(&file)
+        .strict(true)
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        pr_errors::chain(&err)
+            .to_string()
+            .contains("upstrem.retries"),
+        "{err}"
+    );
 }

@@ -232,7 +232,8 @@ fn the_grace_periods_outlast_the_drain_deadline() {
     let configmap = yaml("docs/deploy/k8s/configmap.yaml");
     let file = configmap["data"]["service.toml"].as_str().unwrap();
     assert!(file.contains("drain_timeout = \"20s\""), "{file}");
-    assert!(grace > 20 + 1, "terminationGracePeriodSeconds {grace}");
+    assert!(file.contains("readiness_delay = \"5s\""), "{file}");
+    assert!(grace > 5 + 20 + 1, "terminationGracePeriodSeconds {grace}");
 
     let unit = text("docs/deploy/pr-demo.service");
     assert!(unit.contains("KillSignal=SIGTERM"));

@@ -167,6 +167,10 @@ impl Service {
             }
             None => Command::new(example_binary()),
         };
+        // Drained at SIGTERM at once, unless the test is about the delay.
+        if !config.contains("readiness_delay") {
+            command.env("APP__SHUTDOWN__READINESS_DELAY", "0s");
+        }
         let child = command
             .current_dir(&dir)
             .env("APP_CONFIG_FILE", &file)
@@ -631,4 +635,25 @@ fn sighup_reloads_the_configuration_and_the_demo_keeps_serving() {
     // SIGTERM still drains and exits 0.
     service.terminate();
     assert_eq!(service.wait_for_exit(), Some(0), "{}", service.output());
+}
+
+/// SIGTERM turns readiness off at once while the API still serves for the readiness delay (the
+/// requests a load balancer routed before it saw the change); a second signal ends it.
+#[test]
+fn readiness_turns_503_while_the_api_still_serves() {
+    let mut service =
+        Service::start("[dependency]\nfailure_rate = 0.0\n[shutdown]\nreadiness_delay = \"1h\"\n");
+    service.terminate();
+    let started = Instant::now();
+    while get(&format!("{}/health/ready", service.ops)).0 != 503 {
+        assert!(started.elapsed() < PATIENCE, "readiness never turned 503");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (status, body) = get(&format!("{}/quote/ACME", service.api));
+    assert_eq!(
+        status, 200,
+        "the API refused a request during the delay: {body}"
+    );
+    service.terminate();
+    assert_eq!(service.wait_for_exit(), Some(130), "{}", service.output());
 }

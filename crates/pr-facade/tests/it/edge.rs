@@ -141,7 +141,7 @@ fn distinct_long_symbols_keep_resident_memory_within_a_bound() {
     let service = Service::start(
         "[api]\nmax_symbol_len = 8192\n\
          [dependency]\nfailure_rate = 0.0\nmin_latency = \"0ms\"\nmax_latency = \"0ms\"\n\
-         [cache]\nmax_size = 2097152\nttl = \"600s\"\n\
+         [cache]\nmax_size = 2097152\ntime_to_live = \"600s\"\n\
          [http.rate_limit]\nenabled = false\n",
     );
     let api = service.api.clone();

@@ -145,3 +145,27 @@ async fn a_panic_while_called_is_caught_too() {
     assert_eq!(response.status(), 500);
     assert_problem(response.body(), 500, "http.panic");
 }
+
+/// `ApiError::new`: the code's status and code, the message only when the code is public.
+#[test]
+fn a_code_and_a_message_answer_a_problem() {
+    use axum::response::IntoResponse as _;
+    let public = ApiError::new(&UNKNOWN, "no quote for this symbol").into_response();
+    assert_eq!(public.status(), 404);
+    let private = ApiError::new(&UPSTREAM, "db-7.internal refused").into_response();
+    assert_eq!(private.status(), 503);
+    let body = |response: axum::response::Response| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime
+            .block_on(axum::body::to_bytes(response.into_body(), 64 * 1024))
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    let json = assert_problem(&body(public), 404, "demo.unknown_symbol");
+    assert_eq!(json["detail"], "no quote for this symbol");
+    let text = body(private);
+    assert_problem(&text, 503, "demo.upstream_down");
+    assert!(!text.contains("db-7"), "{text}");
+}
