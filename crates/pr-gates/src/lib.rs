@@ -70,6 +70,8 @@ mod changed;
 mod config;
 mod error;
 mod gate;
+pub mod init;
+mod nextest;
 mod report;
 mod runner;
 mod step;
@@ -85,11 +87,11 @@ pub use config::{
     SystemToolConfig, TidyCommandConfig, TidyConfig,
 };
 pub use error::Error;
-pub use gate::{CheckFn, Gate, GateContext, GateStatus, GateVerdict};
-pub use report::{GateReport, Summary};
+pub use gate::{CheckFn, Gate, GateContext, GateStatus, GateVerdict, TestCase};
+pub use report::{GateReport, InstallReport, Summary};
 pub use runner::{Gates, GatesBuilder, main_with};
 pub use step::{Step, StepOutput, TAIL_LINES};
-pub use tidy::{TidyFinding, check as tidy_check};
+pub use tidy::{RULES as TIDY_RULES, TidyFinding, check as tidy_check};
 pub use tools::PINNED_TOOLS;
 pub use workspace::Workspace;
 
