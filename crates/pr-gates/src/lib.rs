@@ -10,6 +10,12 @@
 //! `package`, `bench` ([`BUILTIN_GATES`]). A gate that does not apply (no `deny.toml`, no bench
 //! targets) is skipped with the reason. `docs/GATES.md` in the repository says what each checks.
 //!
+//! `cargo xtask gates init` ([`init`]) writes what a workspace needs to run the gates (a starter
+//! `deny.toml`, the xtask crate and its alias, a CI workflow) without overwriting a file, so that a
+//! workspace fresh from `cargo new` passes on its first run; `--install-tools` installs the cargo
+//! tools as a step of its own, and a run charges what it installs to an `install` row of its table.
+//! The `JUnit` report has one test case per test, read from nextest's own report.
+//!
 //! It depends on no other `pr-*` crate: it is a build tool, not a runtime library.
 //!
 //! # Examples
