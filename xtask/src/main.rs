@@ -19,6 +19,10 @@ usage: cargo xtask <command> [args]
 
 commands:
   gates [OPTIONS]    run the quality gates (see `cargo xtask gates --help`)
+  gates --install-tools
+                     install the cargo tools the gates use, at their pinned versions
+  gates init [--pr-gates-path PATH]
+                     run in another workspace's root: write what it needs to run the gates
   bench [ARGS]       run `cargo bench -p pr-benches [ARGS]`, time a no-change rerun of the gates
                      (full runs only), and write docs/PERFORMANCE.md
   bench --gates-only time a no-change rerun of the gates again and rewrite docs/PERFORMANCE.md
@@ -491,6 +495,46 @@ fn say(text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Rust blocks with an `fn main` of a Markdown file: the `xtask/src/main.rs` it shows.
+    fn xtask_mains(markdown: &str) -> Vec<String> {
+        let mut blocks = Vec::new();
+        let mut current: Option<String> = None;
+        for line in markdown.lines() {
+            match &mut current {
+                None if line.starts_with("```rust") => current = Some(String::new()),
+                Some(block) if line.starts_with("```") => {
+                    if block.contains("fn main") {
+                        blocks.push(std::mem::take(block));
+                    }
+                    current = None;
+                }
+                Some(block) => {
+                    block.push_str(line);
+                    block.push('\n');
+                }
+                None => {}
+            }
+        }
+        blocks
+    }
+
+    #[test]
+    fn the_xtask_mains_the_docs_show_pass_the_tidy_gate() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for doc in ["docs/GATES.md", "crates/pr-gates/README.md"] {
+            let text = std::fs::read_to_string(root.join(doc)).unwrap();
+            let mains = xtask_mains(&text);
+            assert!(!mains.is_empty(), "{doc} shows an xtask");
+            for main in mains {
+                // The tidy rule `doc-comment`: the first line that is not blank is a `//!` line.
+                let first = main.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                assert!(first.starts_with("//!"), "{doc}:\n{main}");
+            }
+        }
+        // The one `gates init` writes, too.
+        assert!(pr_gates::init::XTASK_MAIN.starts_with("//! "));
+    }
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()

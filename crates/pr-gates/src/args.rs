@@ -9,8 +9,15 @@ use crate::Error;
 /// The usage text of `cargo xtask gates`.
 pub const USAGE: &str = "\
 usage: cargo xtask gates [OPTIONS]
+       cargo xtask gates --install-tools [--only a,b | --skip a,b | --fast]
+       cargo xtask gates init [--pr-gates-path PATH]
 
 Runs the quality gates, prints a table, and exits non-zero if any gate fails.
+
+`--install-tools` installs the tools the gates need (cargo tools at their pinned versions, the
+configured system tools) and runs no gate. `init` writes what a workspace needs to run the gates
+(deny.toml, the xtask crate and its cargo alias, a CI workflow), never over an existing file;
+`--pr-gates-path` makes the xtask take pr-gates from a local checkout instead of crates.io.
 
 options:
   --only a,b              run only these gates
@@ -21,6 +28,7 @@ options:
   --json PATH             also write a JSON report to PATH
   --junit PATH            also write a JUnit XML report to PATH
   --no-install            do not install missing system tools; report them and stop
+  --install-tools         install the tools the selected gates need, then exit
   --list                  list the gates and exit
   -h, --help              show this text
 ";
@@ -43,6 +51,12 @@ pub struct Args {
     pub junit: Option<PathBuf>,
     /// `--no-install`: report missing system tools instead of installing them.
     pub no_install: bool,
+    /// `--install-tools`: install the tools the selected gates need, run no gate.
+    pub install_tools: bool,
+    /// `init`: write the starter files of an adopting workspace instead of running the gates.
+    pub init: bool,
+    /// `--pr-gates-path` (with `init`): the xtask depends on pr-gates at this path.
+    pub pr_gates_path: Option<PathBuf>,
     /// `--list`: list the gates and exit.
     pub list: bool,
     /// `--help`.
@@ -53,11 +67,13 @@ impl Args {
     /// Parses the arguments after `gates` (a leading `gates` is accepted and dropped).
     ///
     /// Values follow their option as `--only a,b` or `--only=a,b`; a list option may be repeated.
-    /// `--` ends the options, and since the gates take no operands, nothing may follow it.
+    /// The one operand is `init`, first; `--` ends the options, and nothing but `init` may follow.
     ///
     /// # Errors
     ///
-    /// [`Error::Usage`] for an unknown option, a missing value, or `--only` with `--fast`.
+    /// [`Error::Usage`] for an unknown option, a missing value, `--only` with `--fast`, or options
+    /// that do not go together (`init` takes only `--pr-gates-path`; `--install-tools` only the
+    /// selection of gates).
     pub fn parse<I, S>(args: I) -> Result<Self, Error>
     where
         I: IntoIterator<Item = S>,
@@ -71,8 +87,20 @@ impl Args {
         }
         let mut parser = lexopt::Parser::from_args(args);
         let mut parsed = Self::default();
+        let mut first = true;
+        // The options given, as written, to say which do not go with `init` or `--install-tools`.
+        let mut given: Vec<&'static str> = Vec::new();
         while let Some(arg) = parser.next().map_err(usage_of)? {
+            let at_start = std::mem::replace(&mut first, false);
+            if let Long(name) = &arg {
+                given.extend(KNOWN.iter().find(|k| &k[2..] == *name));
+            }
             match arg {
+                Value(v) if at_start && v == "init" => parsed.init = true,
+                Long("pr-gates-path") => {
+                    parsed.pr_gates_path = Some(value(&mut parser, "--pr-gates-path")?.into());
+                }
+                Long("install-tools") => parsed.install_tools = true,
                 Long("only") => parsed
                     .only
                     .extend(split_list(&text_value(&mut parser, "--only")?)),
@@ -105,9 +133,40 @@ impl Args {
         if parsed.fast && !parsed.only.is_empty() {
             return Err(usage("--fast", "cannot be combined with --only"));
         }
+        if parsed.init {
+            if let Some(other) = given
+                .iter()
+                .find(|g| !["--pr-gates-path", "--help"].contains(g))
+            {
+                return Err(usage(other, "does not apply to `init`"));
+            }
+        } else if parsed.pr_gates_path.is_some() {
+            return Err(usage("--pr-gates-path", "applies to `init` only"));
+        }
+        if parsed.install_tools {
+            let allowed = ["--install-tools", "--only", "--skip", "--fast", "--help"];
+            if let Some(other) = given.iter().find(|g| !allowed.contains(g)) {
+                return Err(usage(other, "does not apply to --install-tools"));
+            }
+        }
         Ok(parsed)
     }
 }
+
+/// The long options, for saying which one does not go with another.
+const KNOWN: &[&str] = &[
+    "--only",
+    "--skip",
+    "--fast",
+    "--changed-since",
+    "--json",
+    "--junit",
+    "--no-install",
+    "--install-tools",
+    "--pr-gates-path",
+    "--list",
+    "--help",
+];
 
 /// The reason given for an argument that is not one of ours.
 const UNKNOWN: &str = "unknown option; see --help";
@@ -359,6 +418,51 @@ mod tests {
         assert!(err.contains("not valid UTF-8"), "{err}");
         let err = Args::parse([bad()]).unwrap_err().to_string();
         assert!(err.contains("unknown option"), "{err}");
+    }
+
+    #[test]
+    fn init_is_the_one_operand_and_takes_only_its_path() {
+        let args = parse(&["gates", "init"]).unwrap();
+        assert!(args.init && args.pr_gates_path.is_none());
+        let args = parse(&["init", "--pr-gates-path", "../pr/crates/pr-gates"]).unwrap();
+        assert_eq!(
+            args.pr_gates_path,
+            Some(PathBuf::from("../pr/crates/pr-gates"))
+        );
+        assert!(parse(&["init", "-h"]).unwrap().help);
+        let err = |args: &[&str]| parse(args).unwrap_err().to_string();
+        assert_eq!(
+            err(&["init", "--fast"]),
+            "invalid command line argument `--fast`: does not apply to `init`"
+        );
+        assert!(err(&["init", "--only=fmt"]).contains("`--only`: does not apply to `init`"));
+        assert!(err(&["--fast", "init"]).contains("`init`: unknown option"));
+        assert!(err(&["init", "init"]).contains("`init`: unknown option"));
+        assert_eq!(
+            err(&["--pr-gates-path", "x"]),
+            "invalid command line argument `--pr-gates-path`: applies to `init` only"
+        );
+    }
+
+    #[test]
+    fn install_tools_takes_the_selection_of_gates_only() {
+        let args = parse(&["--install-tools", "--skip", "coverage"]).unwrap();
+        assert!(args.install_tools && !args.init);
+        assert_eq!(args.skip, ["coverage"]);
+        assert!(parse(&["--install-tools", "--fast"]).unwrap().fast);
+        for other in [&["--json", "r.json"][..], &["--no-install"], &["--list"]] {
+            let mut list = vec!["--install-tools"];
+            list.extend_from_slice(other);
+            let err = parse(&list).unwrap_err().to_string();
+            assert!(
+                err.ends_with(&format!(
+                    "`{}`: does not apply to --install-tools",
+                    other[0]
+                )),
+                "{err}"
+            );
+        }
+        assert!(parse(&["init", "--install-tools"]).is_err());
     }
 
     #[test]

@@ -1,13 +1,20 @@
 //! The built-in gates, in the order they run.
+//!
+//! The test gate runs nextest with a profile of the gates' own (see `nextest.rs`) so that its
+//! verdict carries every test from nextest's `JUnit` report. The coverage gate runs the tests again
+//! under instrumentation, so when the test gate failed it is skipped ("test failed"): one failing
+//! test fails one gate. [`cargo_tools`] says which cargo tools each gate will need in a workspace,
+//! for `--install-tools`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::ADVISORY_DB_ENV;
+use crate::nextest::NextestFiles;
 use crate::step::{Step, TAIL_LINES};
 use crate::tidy::{self, TidyFinding};
 use crate::workspace::is_publishable;
-use crate::{Gate, GateContext, GateVerdict, Workspace};
+use crate::{Config, Gate, GateContext, GateStatus, GateVerdict, TestCase, Workspace};
 
 /// The names of the built-in gates, in the order they run.
 pub const BUILTIN_GATES: &[&str] = &[
@@ -80,26 +87,89 @@ fn test(ctx: &mut GateContext<'_>) -> GateVerdict {
     if let Err(e) = ctx.ensure_tool("cargo-nextest") {
         return e.into();
     }
+    let files = match NextestFiles::prepare(ctx.workspace().target_dir()) {
+        Ok(files) => files,
+        Err(e) => return e.into(),
+    };
+    // `--no-tests=warn`: a workspace without tests yet (a fresh `cargo new`) is not a failure.
     let run = ctx
         .cargo()
         .args(["nextest", "run"])
         .args(ctx.package_args())
-        .args(["--all-features", "--no-fail-fast"])
+        .args(["--all-features", "--no-fail-fast", "--no-tests=warn"])
+        .args(files.args())
         .echo(true);
-    let mut steps = vec![run];
+    let out = match ctx.run(&run) {
+        Ok(out) => out,
+        Err(e) => return e.into(),
+    };
+    let tests = files.take();
+    if !out.success {
+        let failed = ctx.failed(&run, &out);
+        return match &tests {
+            Some(tests) if tests.iter().any(|t| t.status == GateStatus::Fail) => {
+                GateVerdict::fail(format!(
+                    "`cargo nextest run` failed ({}): {}",
+                    out.status,
+                    failing_tests(tests)
+                ))
+                .with_tail(failed.log_tail)
+            }
+            _ => failed,
+        }
+        .with_tests(tests.unwrap_or_default());
+    }
+    let tests = tests.unwrap_or_default();
     if selected_members(ctx)
         .iter()
         .any(|p| p.targets.iter().any(cargo_metadata::Target::is_lib))
     {
-        steps.push(
-            ctx.cargo()
-                .arg("test")
-                .args(ctx.package_args())
-                .args(["--all-features", "--doc"])
-                .echo(true),
-        );
+        let doc = ctx
+            .cargo()
+            .arg("test")
+            .args(ctx.package_args())
+            .args(["--all-features", "--doc"])
+            .echo(true);
+        let verdict = ctx.run_all(vec![doc]);
+        if verdict.status != GateStatus::Pass {
+            return verdict.with_tests(tests);
+        }
     }
-    ctx.run_all(steps)
+    let passed = tests
+        .iter()
+        .filter(|t| t.status == GateStatus::Pass)
+        .count();
+    let skipped = tests
+        .iter()
+        .filter(|t| t.status == GateStatus::Skip)
+        .count();
+    let note = match (passed, skipped) {
+        (0, 0) => "no tests to run".to_owned(),
+        (passed, 0) => format!("{passed} test(s) passed"),
+        (passed, skipped) => format!("{passed} test(s) passed, {skipped} skipped"),
+    };
+    GateVerdict::pass_with(note).with_tests(tests)
+}
+
+/// `2 of 40 tests failed: calc tests::halves, ...`, naming the first few.
+pub(crate) fn failing_tests(tests: &[TestCase]) -> String {
+    const NAMED: usize = 3;
+    let failing: Vec<String> = tests
+        .iter()
+        .filter(|t| t.status == GateStatus::Fail)
+        .map(|t| format!("{} {}", t.classname, t.name))
+        .collect();
+    let more = failing.len().saturating_sub(NAMED);
+    let mut named = failing
+        .iter()
+        .take(NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more > 0 {
+        named.push_str(&format!(" and {more} more"));
+    }
+    format!("{} of {} tests failed: {named}", failing.len(), tests.len())
 }
 
 fn docs(ctx: &mut GateContext<'_>) -> GateVerdict {
@@ -189,7 +259,7 @@ fn deny(ctx: &mut GateContext<'_>) -> GateVerdict {
         "bans",
         "sources",
     ])]);
-    if base.status != crate::GateStatus::Pass {
+    if base.status != GateStatus::Pass {
         return base;
     }
     match local {
@@ -217,7 +287,7 @@ fn advisories_offline(
         .args(["check", "advisories"]);
     let verdict = ctx.run_all(vec![step]);
     match verdict.status {
-        crate::GateStatus::Pass => GateVerdict::pass_with(format!(
+        GateStatus::Pass => GateVerdict::pass_with(format!(
             "advisories checked offline against {} (from {source})",
             db.display()
         )),
@@ -254,7 +324,7 @@ fn advisories_live(ctx: &mut GateContext<'_>) -> GateVerdict {
                     .args(["deny", "--all-features", "--offline", "check", "advisories"]);
             let verdict = ctx.run_all(vec![offline]);
             match verdict.status {
-                crate::GateStatus::Pass => GateVerdict::pass_with(format!(
+                GateStatus::Pass => GateVerdict::pass_with(format!(
                     "advisories checked against the database fetched earlier at {} (the live one could not be fetched)",
                     db.display()
                 )),
@@ -330,6 +400,8 @@ fn tidy_gate(ctx: &mut GateContext<'_>, extras: &TidyExtras) -> GateVerdict {
         Ok(findings) => findings,
         Err(e) => return e.into(),
     };
+    let disabled = &ctx.config().tidy.disabled_rules;
+    findings.retain(|f| !disabled.contains(&f.rule));
     for (_, rule) in &extras.rules {
         findings.extend(rule(workspace));
     }
@@ -384,15 +456,28 @@ fn tidy_gate(ctx: &mut GateContext<'_>, extras: &TidyExtras) -> GateVerdict {
     }
 }
 
-fn coverage(ctx: &mut GateContext<'_>) -> GateVerdict {
-    let workspace = ctx.workspace();
-    let config = &ctx.config().coverage;
-    let included: Vec<String> = selected_members(ctx)
+/// The crates the coverage gate measures: the publishable library crates among `members`, less the
+/// configuration's exclusions.
+fn coverage_crates(members: Vec<&cargo_metadata::Package>, config: &Config) -> Vec<String> {
+    members
         .into_iter()
         .filter(|p| is_publishable(p) && p.targets.iter().any(cargo_metadata::Target::is_lib))
         .map(|p| p.name.to_string())
-        .filter(|name| !config.exclude.contains(name))
-        .collect();
+        .filter(|name| !config.coverage.exclude.contains(name))
+        .collect()
+}
+
+fn coverage(ctx: &mut GateContext<'_>) -> GateVerdict {
+    // Coverage runs the same tests again: a test that failed there would fail here too.
+    if ctx
+        .earlier("test")
+        .is_some_and(|g| g.verdict.status == GateStatus::Fail)
+    {
+        return GateVerdict::skip("test failed");
+    }
+    let workspace = ctx.workspace();
+    let config = &ctx.config().coverage;
+    let included = coverage_crates(selected_members(ctx), ctx.config());
     if included.is_empty() {
         return GateVerdict::skip("no library crate to measure");
     }
@@ -459,7 +544,7 @@ fn package(ctx: &mut GateContext<'_>) -> GateVerdict {
         .filter(|p| is_publishable(p))
         .collect();
     if publishable.is_empty() {
-        return GateVerdict::skip("no publishable crate");
+        return GateVerdict::skip("no publishable crate (every member has `publish = false`)");
     }
     if let Some(home) = cargo_home() {
         let packaged: Vec<String> = publishable
@@ -546,6 +631,20 @@ fn bench_smoke(ctx: &mut GateContext<'_>) -> GateVerdict {
     ctx.run_all(vec![step.echo(true)])
 }
 
+/// The cargo tools the built-in gate `gate` will need in `workspace`: none for a gate that does not
+/// apply there (no `deny.toml`, no library crate to measure) or uses no tool.
+pub(crate) fn cargo_tools(gate: &str, workspace: &Workspace, config: &Config) -> Vec<&'static str> {
+    match gate {
+        "test" => vec!["cargo-nextest"],
+        "features" => vec!["cargo-hack"],
+        "deny" if workspace.root().join("deny.toml").is_file() => vec!["cargo-deny"],
+        "coverage" if !coverage_crates(workspace.members(), config).is_empty() => {
+            vec!["cargo-tarpaulin"]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The members the per-crate gates cover (all, or those `--changed-since` selected).
 fn selected_members<'a>(ctx: &GateContext<'a>) -> Vec<&'a cargo_metadata::Package> {
     let members = ctx.workspace().members();
@@ -622,6 +721,79 @@ mod tests {
         let finding = "error[vulnerability]: Denial of service in some-crate\n\
                        ID: RUSTSEC-2099-0001\nadvisories FAILED\n";
         assert!(!is_fetch_failure(finding));
+    }
+
+    #[test]
+    fn failing_tests_are_counted_and_the_first_few_named() {
+        let case = |name: &str, status: GateStatus| {
+            let mut case = TestCase::new("calc", name, std::time::Duration::ZERO);
+            case.status = status;
+            case
+        };
+        let mut tests = vec![case("a", GateStatus::Pass), case("b", GateStatus::Fail)];
+        assert_eq!(failing_tests(&tests), "1 of 2 tests failed: calc b");
+        tests.extend(["c", "d", "e", "f"].map(|n| case(n, GateStatus::Fail)));
+        assert_eq!(
+            failing_tests(&tests),
+            "5 of 6 tests failed: calc b, calc c, calc d and 2 more"
+        );
+    }
+
+    /// A workspace of one publishable library crate `lib`, with a `deny.toml` when `deny`.
+    fn one_lib(deny: bool) -> (pr_test_support::TempDir, Workspace) {
+        let dir = pr_test_support::temp_dir("gates-builtin");
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"lib\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("src/lib.rs"), "//! A library.\n").unwrap();
+        if deny {
+            std::fs::write(dir.path().join("deny.toml"), "").unwrap();
+        }
+        let workspace = Workspace::load(dir.path()).unwrap();
+        (dir, workspace)
+    }
+
+    #[test]
+    fn each_gate_needs_its_tools_only_where_it_applies() {
+        let (_dir, workspace) = one_lib(false);
+        let config = Config::default();
+        let tools = |gate: &str| cargo_tools(gate, &workspace, &config);
+        assert_eq!(tools("test"), ["cargo-nextest"]);
+        assert_eq!(tools("features"), ["cargo-hack"]);
+        assert_eq!(tools("coverage"), ["cargo-tarpaulin"]);
+        assert!(tools("deny").is_empty(), "no deny.toml");
+        for gate in [
+            "fmt", "clippy", "docs", "tidy", "package", "bench", "custom",
+        ] {
+            assert!(tools(gate).is_empty(), "{gate}");
+        }
+        let config =
+            Config::from_toml_str("[coverage]\nexclude = [\"lib\"]\n", Path::new("gates.toml"))
+                .unwrap();
+        assert!(cargo_tools("coverage", &workspace, &config).is_empty());
+        let (_dir, workspace) = one_lib(true);
+        assert_eq!(
+            cargo_tools("deny", &workspace, &Config::default()),
+            ["cargo-deny"]
+        );
+    }
+
+    #[test]
+    fn coverage_is_skipped_when_the_test_gate_failed() {
+        let (_dir, workspace) = one_lib(false);
+        let config = Config::default();
+        let earlier = [crate::GateReport::new(
+            "test",
+            GateVerdict::fail("`cargo nextest run` failed (exit status 100): 1 of 1 tests failed"),
+            std::time::Duration::from_secs(1),
+        )];
+        let mut log = Vec::new();
+        let mut ctx = GateContext::new(&workspace, &config, &mut log, None).with_earlier(&earlier);
+        assert_eq!(coverage(&mut ctx), GateVerdict::skip("test failed"));
+        assert!(log.is_empty(), "nothing ran");
     }
 
     #[test]

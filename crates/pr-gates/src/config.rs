@@ -31,6 +31,7 @@ pub const CONFIG_FILE: &str = "gates.toml";
 ///
 /// [workspace.metadata.pr-gates.tidy]
 /// exclude = ["tests/fixtures"]     # paths (from the root) the text rules do not scan
+/// disabled-rules = ["doc-comment"] # built-in rules that do not run here
 /// commands = [{ name = "layering", command = ["cargo", "test", "-p", "xtask"] }]
 ///
 /// [workspace.metadata.pr-gates.tools]
@@ -127,6 +128,10 @@ impl Default for CoverageConfig {
 pub struct TidyConfig {
     /// Paths, relative to the workspace root, that the text rules do not scan.
     pub exclude: Vec<String>,
+    /// Built-in rules that do not run here ([`TIDY_RULES`](crate::TIDY_RULES) names them): how a
+    /// workspace adopts the gates before it meets every rule (`gates init` writes it for the rules
+    /// the workspace breaks).
+    pub disabled_rules: Vec<String>,
     /// Extra commands the tidy gate runs after its built-in rules; each must exit with status 0.
     pub commands: Vec<TidyCommandConfig>,
 }
@@ -269,6 +274,14 @@ impl Config {
                 problems.push(format!(
                     "tidy.commands[{i}] (`{}`) has an empty command",
                     command.name
+                ));
+            }
+        }
+        for rule in &self.tidy.disabled_rules {
+            if !crate::tidy::RULES.contains(&rule.as_str()) {
+                problems.push(format!(
+                    "tidy.disabled-rules names `{rule}`, which is no built-in tidy rule; known: {}",
+                    crate::tidy::RULES.join(", ")
                 ));
             }
         }
@@ -466,6 +479,27 @@ check-jsonschema = { pip = "check-jsonschema" }
         assert!(err.contains("coverage.threshold"), "{err}");
         assert!(err.contains("tools.cargo-hack"), "{err}");
         assert!(err.contains("time-budget-secs"), "{err}");
+    }
+
+    #[test]
+    fn tidy_rules_are_disabled_by_their_built_in_names() {
+        let text = "[tidy]\ndisabled-rules = [\"doc-comment\", \"markdown-links\"]\n";
+        let config = Config::from_toml_str(text, Path::new("gates.toml")).unwrap();
+        assert_eq!(
+            config.tidy.disabled_rules,
+            ["doc-comment", "markdown-links"]
+        );
+        let err = Config::from_toml_str(
+            "[tidy]\ndisabled-rules = [\"doc-comments\"]\n",
+            Path::new("gates.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`doc-comments`, which is no built-in tidy rule"),
+            "{err}"
+        );
+        assert!(err.contains("known: doc-comment, forbidden-text"), "{err}");
     }
 
     #[test]

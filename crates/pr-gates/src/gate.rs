@@ -1,9 +1,16 @@
 //! Gates: a name, a check, and the [`GateVerdict`] it reports; the [`GateContext`] a check runs in.
+//!
+//! A verdict may carry the [`TestCase`]s the gate ran (the test gate reads them from nextest's own
+//! `JUnit` report), so that the `JUnit` report shows one test case per test. The context keeps the
+//! time cargo tools took to install apart from the time the gate's commands took, so that an
+//! install is charged to the run's `install` row and not to the gate that happened to need the
+//! tool first.
 
 use std::fmt;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::report::{GateReport, InstallReport};
 use crate::step::{Step, StepOutput, TAIL_LINES};
 use crate::{Config, Error, Workspace};
 
@@ -30,8 +37,48 @@ impl fmt::Display for GateStatus {
     }
 }
 
+/// One test a gate ran, as its test runner reported it (the test gate reads nextest's `JUnit`
+/// report): the `JUnit` report of the gates carries one `<testcase>` per test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TestCase {
+    /// Where the test lives: nextest's binary id (`my-crate`, `my-crate::it`).
+    pub classname: String,
+    /// The test's name (`tests::adds_one`).
+    pub name: String,
+    /// How long it ran.
+    pub time: Duration,
+    /// Pass, fail, or skip (an ignored test).
+    pub status: GateStatus,
+    /// The one-line message of a failure or skip (a panic's first line).
+    pub message: Option<String>,
+    /// The failure's text (the panic message and backtrace), empty when it passed.
+    pub details: String,
+    /// What the test wrote to stdout, when the runner kept it (for failures).
+    pub stdout: String,
+    /// What the test wrote to stderr, when the runner kept it (for failures).
+    pub stderr: String,
+}
+
+impl TestCase {
+    /// A passing test `name` of `classname` that ran for `time`.
+    #[must_use]
+    pub fn new(classname: impl Into<String>, name: impl Into<String>, time: Duration) -> Self {
+        Self {
+            classname: classname.into(),
+            name: name.into(),
+            time,
+            status: GateStatus::Pass,
+            message: None,
+            details: String::new(),
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+}
+
 /// What a gate reports: its [`GateStatus`], a short reason (why it failed or was skipped, or a note on
-/// a pass), and the last lines of the output that made it fail.
+/// a pass), the last lines of the output that made it fail, and the tests it ran when it knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GateVerdict {
@@ -41,6 +88,9 @@ pub struct GateVerdict {
     pub reason: Option<String>,
     /// The last lines of the failing command's output (empty when there is none).
     pub log_tail: Vec<String>,
+    /// The tests the gate ran, one per test (empty when the gate runs none, or its runner wrote no
+    /// report): the `JUnit` report shows these instead of one test case for the gate.
+    pub tests: Vec<TestCase>,
 }
 
 impl GateVerdict {
@@ -51,6 +101,7 @@ impl GateVerdict {
             status: GateStatus::Pass,
             reason: None,
             log_tail: Vec::new(),
+            tests: Vec::new(),
         }
     }
 
@@ -70,6 +121,7 @@ impl GateVerdict {
             status: GateStatus::Fail,
             reason: Some(reason.into()),
             log_tail: Vec::new(),
+            tests: Vec::new(),
         }
     }
 
@@ -80,6 +132,7 @@ impl GateVerdict {
             status: GateStatus::Skip,
             reason: Some(reason.into()),
             log_tail: Vec::new(),
+            tests: Vec::new(),
         }
     }
 
@@ -87,6 +140,13 @@ impl GateVerdict {
     #[must_use]
     pub fn with_tail(mut self, tail: Vec<String>) -> Self {
         self.log_tail = tail;
+        self
+    }
+
+    /// Attaches the tests the gate ran.
+    #[must_use]
+    pub fn with_tests(mut self, tests: Vec<TestCase>) -> Self {
+        self.tests = tests;
         self
     }
 }
@@ -194,7 +254,8 @@ impl Gate {
 }
 
 /// What a gate's check can see and do: the workspace, the configuration, the log, the packages
-/// selected by `--changed-since`, running commands and installing tools.
+/// selected by `--changed-since`, the verdicts of the gates that ran before it, running commands
+/// and installing tools.
 pub struct GateContext<'a> {
     workspace: &'a Workspace,
     config: &'a Config,
@@ -202,6 +263,9 @@ pub struct GateContext<'a> {
     packages: Option<&'a [String]>,
     tools: Duration,
     search_path: Option<std::ffi::OsString>,
+    gate: Option<String>,
+    earlier: &'a [GateReport],
+    installs: Vec<InstallReport>,
 }
 
 impl fmt::Debug for GateContext<'_> {
@@ -228,6 +292,9 @@ impl<'a> GateContext<'a> {
             packages,
             tools: Duration::ZERO,
             search_path: None,
+            gate: None,
+            earlier: &[],
+            installs: Vec::new(),
         }
     }
 
@@ -237,10 +304,42 @@ impl<'a> GateContext<'a> {
         self
     }
 
-    /// How long the steps run through this context took, together.
+    /// Names the gate the context runs (for the install row: which gate needed a tool).
+    pub(crate) fn with_gate(mut self, name: &str) -> Self {
+        self.gate = Some(name.to_owned());
+        self
+    }
+
+    /// The reports of the gates that ran (or were skipped) before this one in the same run.
+    #[must_use]
+    pub fn with_earlier(mut self, earlier: &'a [GateReport]) -> Self {
+        self.earlier = earlier;
+        self
+    }
+
+    /// The report of the gate `name` when it came earlier in this run (ran or was skipped).
+    #[must_use]
+    pub fn earlier(&self, name: &str) -> Option<&'a GateReport> {
+        self.earlier.iter().find(|g| g.name == name)
+    }
+
+    /// How long the steps run through this context took, together; tool installs
+    /// ([`GateContext::installs`]) are not part of it.
     #[must_use]
     pub fn tool_time(&self) -> Duration {
         self.tools
+    }
+
+    /// The cargo tools installed through this context, with how long each took.
+    #[must_use]
+    pub fn installs(&self) -> &[InstallReport] {
+        &self.installs
+    }
+
+    /// The time the installs took, together.
+    #[must_use]
+    pub fn install_time(&self) -> Duration {
+        self.installs.iter().map(|i| i.duration).sum()
     }
 
     /// The workspace.
@@ -331,13 +430,25 @@ impl<'a> GateContext<'a> {
     }
 
     /// Makes sure the cargo tool `tool` (e.g. `cargo-hack`) is installed, installing its pinned
-    /// version with `cargo install --locked` when it is missing.
+    /// version with `cargo install --locked` when it is missing. The install's time is kept apart
+    /// ([`GateContext::installs`]): the run charges it to its `install` row, not to the gate.
     ///
     /// # Errors
     ///
     /// [`Error::ToolInstall`] when the tool has no pinned version or the install fails.
     pub fn ensure_tool(&mut self, tool: &str) -> Result<(), Error> {
-        crate::tools::ensure(self, tool)
+        let (installed, result) = crate::tools::ensure(
+            self.workspace.root(),
+            self.config,
+            tool,
+            self.search_path.as_ref(),
+            self.log,
+        );
+        if let Some(mut install) = installed {
+            install.gate.clone_from(&self.gate);
+            self.installs.push(install);
+        }
+        result
     }
 
     /// Whether the cargo tool `tool` is installed (`cargo <sub> --version` succeeds).

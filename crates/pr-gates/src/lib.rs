@@ -10,6 +10,12 @@
 //! `package`, `bench` ([`BUILTIN_GATES`]). A gate that does not apply (no `deny.toml`, no bench
 //! targets) is skipped with the reason. `docs/GATES.md` in the repository says what each checks.
 //!
+//! `cargo xtask gates init` ([`init`]) writes what a workspace needs to run the gates (a starter
+//! `deny.toml`, the xtask crate and its alias, a CI workflow) without overwriting a file, so that a
+//! workspace fresh from `cargo new` passes on its first run; `--install-tools` installs the cargo
+//! tools as a step of its own, and a run charges what it installs to an `install` row of its table.
+//! The `JUnit` report has one test case per test, read from nextest's own report.
+//!
 //! It depends on no other `pr-*` crate: it is a build tool, not a runtime library.
 //!
 //! # Examples
@@ -70,6 +76,8 @@ mod changed;
 mod config;
 mod error;
 mod gate;
+pub mod init;
+mod nextest;
 mod report;
 mod runner;
 mod step;
@@ -85,11 +93,11 @@ pub use config::{
     SystemToolConfig, TidyCommandConfig, TidyConfig,
 };
 pub use error::Error;
-pub use gate::{CheckFn, Gate, GateContext, GateStatus, GateVerdict};
-pub use report::{GateReport, Summary};
+pub use gate::{CheckFn, Gate, GateContext, GateStatus, GateVerdict, TestCase};
+pub use report::{GateReport, InstallReport, Summary};
 pub use runner::{Gates, GatesBuilder, main_with};
 pub use step::{Step, StepOutput, TAIL_LINES};
-pub use tidy::{TidyFinding, check as tidy_check};
+pub use tidy::{RULES as TIDY_RULES, TidyFinding, check as tidy_check};
 pub use tools::PINNED_TOOLS;
 pub use workspace::Workspace;
 

@@ -1,9 +1,14 @@
 //! The results of a run: the table for people, JSON and `JUnit` XML for machines.
+//!
+//! Tool installs are a row of their own (`install`), so a gate's seconds are the gate's work and a
+//! first run on a fresh machine does not make `test` look slow. In the `JUnit` report a gate that
+//! knows its tests (the test gate, from nextest's own report) shows one test case per test; the
+//! others, and the test gate when nextest wrote no report, one test case per gate.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::{GateStatus, GateVerdict};
+use crate::{GateStatus, GateVerdict, TestCase};
 
 /// One gate's result in a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,12 +45,49 @@ impl GateReport {
     }
 }
 
-/// Every gate's result in one run, in the order they ran.
+/// One install of tools during a run: a cargo tool a gate needed (`cargo-nextest 0.9.143`), or the
+/// system tools installed before the first gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstallReport {
+    /// What was installed: a cargo tool and its version, or the system tools' names.
+    pub what: String,
+    /// The gate that needed it (`None`: installed before any gate, or by `--install-tools`).
+    pub gate: Option<String>,
+    /// How long the install took.
+    pub duration: Duration,
+    /// Whether it succeeded.
+    pub success: bool,
+}
+
+impl InstallReport {
+    /// An install of `what` that took `duration`.
+    #[must_use]
+    pub fn new(what: impl Into<String>, duration: Duration, success: bool) -> Self {
+        Self {
+            what: what.into(),
+            gate: None,
+            duration,
+            success,
+        }
+    }
+
+    /// The same report, naming the gate that needed the tool.
+    #[must_use]
+    pub fn for_gate(mut self, gate: impl Into<String>) -> Self {
+        self.gate = Some(gate.into());
+        self
+    }
+}
+
+/// Every gate's result in one run, in the order they ran, and the tool installs the run made.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Summary {
     /// One report per gate.
     pub gates: Vec<GateReport>,
+    /// The tools the run installed, in order; their time is in no gate's.
+    pub installs: Vec<InstallReport>,
 }
 
 #[derive(serde::Serialize)]
@@ -59,15 +101,25 @@ struct JsonGate<'a> {
 }
 
 #[derive(serde::Serialize)]
+struct JsonInstall<'a> {
+    what: &'a str,
+    gate: Option<&'a str>,
+    seconds: f64,
+    success: bool,
+}
+
+#[derive(serde::Serialize)]
 struct JsonSummary<'a> {
     success: bool,
     seconds: f64,
     runner_seconds: f64,
+    install_seconds: f64,
     gates: Vec<JsonGate<'a>>,
+    installs: Vec<JsonInstall<'a>>,
 }
 
 impl Summary {
-    /// Whether no gate failed.
+    /// Whether no gate failed. (A failed install fails the gate that needed the tool.)
     #[must_use]
     pub fn success(&self) -> bool {
         self.gates
@@ -75,10 +127,16 @@ impl Summary {
             .all(|g| g.verdict.status != GateStatus::Fail)
     }
 
-    /// The total time of the gates that ran.
+    /// The total time of the run: the gates that ran and the tool installs.
     #[must_use]
     pub fn total(&self) -> Duration {
-        self.gates.iter().map(|g| g.duration).sum()
+        self.gates.iter().map(|g| g.duration).sum::<Duration>() + self.install_time()
+    }
+
+    /// The time the tool installs took, together.
+    #[must_use]
+    pub fn install_time(&self) -> Duration {
+        self.installs.iter().map(|i| i.duration).sum()
     }
 
     /// The runner's own time: the gates' time less what the commands they ran took.
@@ -96,7 +154,8 @@ impl Summary {
             .collect()
     }
 
-    /// The table for people: gate, result, seconds, and the reason for a skip or failure (or a note).
+    /// The table for people: gate, result, seconds, and the reason for a skip or failure (or a
+    /// note); then an `install` row when the run installed tools (what, and for which gate).
     #[must_use]
     pub fn table(&self) -> String {
         let width = self
@@ -104,6 +163,7 @@ impl Summary {
             .iter()
             .map(|g| g.name.len())
             .chain([4])
+            .chain((!self.installs.is_empty()).then_some("install".len()))
             .max()
             .unwrap_or(4);
         let mut out = String::new();
@@ -118,6 +178,33 @@ impl Summary {
                 g.duration.as_secs_f64()
             );
             let _ = writeln!(out, "{}", line.trim_end());
+        }
+        if !self.installs.is_empty() {
+            let status = if self.installs.iter().all(|i| i.success) {
+                GateStatus::Pass
+            } else {
+                GateStatus::Fail
+            };
+            let what: Vec<String> = self
+                .installs
+                .iter()
+                .map(|i| {
+                    let failed = if i.success { "" } else { ", failed" };
+                    match &i.gate {
+                        Some(gate) => format!("{} (for {gate}{failed})", i.what),
+                        None if i.success => i.what.clone(),
+                        None => format!("{} (failed)", i.what),
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:<6}  {:>8.1}  {}",
+                "install",
+                status.to_string(),
+                self.install_time().as_secs_f64(),
+                what.join(", ")
+            );
         }
         let failed = self.failed().len();
         let verdict = if failed == 0 {
@@ -136,8 +223,9 @@ impl Summary {
         out
     }
 
-    /// The JSON report: `{ success, seconds, runner_seconds, gates: [{ name, status, seconds,
-    /// tool_seconds, reason, log_tail }] }`.
+    /// The JSON report: `{ success, seconds, runner_seconds, install_seconds, gates: [{ name,
+    /// status, seconds, tool_seconds, reason, log_tail }], installs: [{ what, gate, seconds,
+    /// success }] }`.
     ///
     /// # Panics
     ///
@@ -148,6 +236,17 @@ impl Summary {
             success: self.success(),
             seconds: self.total().as_secs_f64(),
             runner_seconds: self.runner_overhead().as_secs_f64(),
+            install_seconds: self.install_time().as_secs_f64(),
+            installs: self
+                .installs
+                .iter()
+                .map(|i| JsonInstall {
+                    what: &i.what,
+                    gate: i.gate.as_deref(),
+                    seconds: i.duration.as_secs_f64(),
+                    success: i.success,
+                })
+                .collect(),
             gates: self
                 .gates
                 .iter()
@@ -165,61 +264,176 @@ impl Summary {
             .expect("the report holds only strings, numbers and booleans")
     }
 
-    /// The `JUnit` XML report: one `<testsuite name="gates">` with a `<testcase>` per gate, a
-    /// `<failure>` holding the reason and the failing output's last lines, `<skipped>` with the reason.
+    /// The `JUnit` XML report.
+    ///
+    /// One `<testsuite name="gates">` with a `<testcase>` per gate: a `<failure>` holding the reason
+    /// and the failing output's last lines, `<skipped>` with the reason. A gate whose verdict
+    /// carries its tests (the test gate, from nextest's report) has instead a `<testsuite>` of its
+    /// own, named after it, with one `<testcase>` per test (classname: the test binary); its own
+    /// test case stays in `gates` only when it failed and no test did (a doc test or the build),
+    /// so that every failure is counted once.
     #[must_use]
     pub fn to_junit(&self) -> String {
-        let failures = self.failed().len();
-        let skipped = self
-            .gates
-            .iter()
-            .filter(|g| g.verdict.status == GateStatus::Skip)
-            .count();
+        let mut suites: Vec<Suite> = Vec::new();
+        let mut gates = Suite::new("gates");
+        for g in &self.gates {
+            let tests = &g.verdict.tests;
+            if !tests.is_empty() {
+                let mut suite = Suite::new(&g.name);
+                for test in tests {
+                    suite.case(
+                        &test.classname,
+                        &test.name,
+                        test.time,
+                        test.status,
+                        test.message.as_deref().unwrap_or(""),
+                        &failure_body(test),
+                        (&test.stdout, &test.stderr),
+                    );
+                }
+                let a_test_failed = tests.iter().any(|t| t.status == GateStatus::Fail);
+                if g.verdict.status == GateStatus::Fail && !a_test_failed {
+                    gates.gate(g);
+                }
+                suites.push(suite);
+            } else {
+                gates.gate(g);
+            }
+        }
+        suites.insert(0, gates);
+        let tests: usize = suites.iter().map(|s| s.tests).sum();
+        let failures: usize = suites.iter().map(|s| s.failures).sum();
+        let skipped: usize = suites.iter().map(|s| s.skipped).sum();
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             out,
-            "<testsuites name=\"pr-gates\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
-            self.gates.len(),
+            "<testsuites name=\"pr-gates\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
             self.total().as_secs_f64()
         );
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"gates\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{:.3}\">",
-            self.gates.len(),
-            self.total().as_secs_f64()
+        for suite in &suites {
+            let _ = writeln!(
+                out,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3}\">",
+                xml_escape(&suite.name),
+                suite.tests,
+                suite.failures,
+                suite.skipped,
+                suite.time.as_secs_f64()
+            );
+            out.push_str(&suite.body);
+            out.push_str("  </testsuite>\n");
+        }
+        out.push_str("</testsuites>\n");
+        out
+    }
+}
+
+/// The text of a failing test's `<failure>`: the failure's own text, else what it wrote to stderr.
+fn failure_body(test: &TestCase) -> String {
+    if test.details.is_empty() {
+        test.stderr.clone()
+    } else {
+        test.details.clone()
+    }
+}
+
+/// One `<testsuite>` of the `JUnit` report, as it is built.
+struct Suite {
+    name: String,
+    tests: usize,
+    failures: usize,
+    skipped: usize,
+    time: Duration,
+    body: String,
+}
+
+impl Suite {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            tests: 0,
+            failures: 0,
+            skipped: 0,
+            time: Duration::ZERO,
+            body: String::new(),
+        }
+    }
+
+    /// The test case of a gate.
+    fn gate(&mut self, g: &GateReport) {
+        let tail = g.verdict.log_tail.join("\n");
+        self.case(
+            "gates",
+            &g.name,
+            g.duration,
+            g.verdict.status,
+            g.verdict.reason.as_deref().unwrap_or(""),
+            &tail,
+            ("", ""),
         );
-        for g in &self.gates {
-            let name = xml_escape(&g.name);
-            let time = g.duration.as_secs_f64();
-            let reason = xml_escape(g.verdict.reason.as_deref().unwrap_or(""));
-            match g.verdict.status {
-                GateStatus::Pass => {
+    }
+
+    /// Adds a `<testcase>`: `message` is the failure's or skip's reason, `body` the failure's text,
+    /// `output` what a failing test wrote (stdout, stderr).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one test case's fields, each written as is"
+    )]
+    fn case(
+        &mut self,
+        classname: &str,
+        name: &str,
+        time: Duration,
+        status: GateStatus,
+        message: &str,
+        body: &str,
+        output: (&str, &str),
+    ) {
+        self.tests += 1;
+        self.time += time;
+        let head = format!(
+            "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
+            xml_escape(name),
+            xml_escape(classname),
+            time.as_secs_f64()
+        );
+        let message = xml_escape(message);
+        match status {
+            GateStatus::Pass => {
+                let _ = writeln!(self.body, "{head}/>");
+            }
+            GateStatus::Fail => {
+                self.failures += 1;
+                let _ = writeln!(self.body, "{head}>");
+                let _ = writeln!(
+                    self.body,
+                    "      <failure message=\"{message}\">{}</failure>",
+                    xml_escape(body)
+                );
+                let (stdout, stderr) = output;
+                if !stdout.is_empty() {
                     let _ = writeln!(
-                        out,
-                        "    <testcase name=\"{name}\" classname=\"gates\" time=\"{time:.3}\"/>"
+                        self.body,
+                        "      <system-out>{}</system-out>",
+                        xml_escape(stdout)
                     );
                 }
-                GateStatus::Fail => {
+                if !stderr.is_empty() {
                     let _ = writeln!(
-                        out,
-                        "    <testcase name=\"{name}\" classname=\"gates\" time=\"{time:.3}\">"
+                        self.body,
+                        "      <system-err>{}</system-err>",
+                        xml_escape(stderr)
                     );
-                    let body = xml_escape(&g.verdict.log_tail.join("\n"));
-                    let _ = writeln!(out, "      <failure message=\"{reason}\">{body}</failure>");
-                    let _ = writeln!(out, "    </testcase>");
                 }
-                GateStatus::Skip => {
-                    let _ = writeln!(
-                        out,
-                        "    <testcase name=\"{name}\" classname=\"gates\" time=\"{time:.3}\">"
-                    );
-                    let _ = writeln!(out, "      <skipped message=\"{reason}\"/>");
-                    let _ = writeln!(out, "    </testcase>");
-                }
+                let _ = writeln!(self.body, "    </testcase>");
+            }
+            GateStatus::Skip => {
+                self.skipped += 1;
+                let _ = writeln!(self.body, "{head}>");
+                let _ = writeln!(self.body, "      <skipped message=\"{message}\"/>");
+                let _ = writeln!(self.body, "    </testcase>");
             }
         }
-        out.push_str("  </testsuite>\n</testsuites>\n");
-        out
     }
 }
 
@@ -263,7 +477,133 @@ mod tests {
                     Duration::ZERO,
                 ),
             ],
+            installs: Vec::new(),
         }
+    }
+
+    fn test_case(name: &str, status: GateStatus, millis: u64) -> TestCase {
+        let mut case = TestCase::new("calc", name, Duration::from_millis(millis));
+        case.status = status;
+        if status == GateStatus::Fail {
+            case.message = Some("thread 'halves' panicked at src/lib.rs:9:5".to_owned());
+            case.details = "assertion failed: 2 < 1".to_owned();
+            case.stdout = "running 1 test".to_owned();
+        }
+        case
+    }
+
+    /// A run whose test gate knows its tests: `tests`, and the gate's own `status`.
+    fn with_tests(status: GateStatus, tests: Vec<TestCase>) -> Summary {
+        let verdict = match status {
+            GateStatus::Fail => GateVerdict::fail("`cargo nextest run` failed (exit status 100)"),
+            _ => GateVerdict::pass(),
+        };
+        Summary {
+            gates: vec![
+                GateReport::new("fmt", GateVerdict::pass(), Duration::from_secs(1)),
+                GateReport::new("test", verdict.with_tests(tests), Duration::from_secs(20)),
+                GateReport::new("coverage", GateVerdict::skip("test failed"), Duration::ZERO),
+            ],
+            installs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn installs_are_a_row_of_their_own_and_in_the_total() {
+        let mut summary = sample();
+        summary.installs = vec![
+            InstallReport::new("cargo-nextest 0.9.143", Duration::from_secs(90), true)
+                .for_gate("test"),
+            InstallReport::new("redis-server", Duration::from_millis(5500), true),
+        ];
+        let table = summary.table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[5],
+            "install  PASS        95.5  cargo-nextest 0.9.143 (for test), redis-server"
+        );
+        assert_eq!(
+            lines[6],
+            "total               126.7  1 gate(s) failed (the runner's own time: 0.150s)"
+        );
+        summary.installs[0].success = false;
+        assert!(
+            summary
+                .table()
+                .contains("install  FAIL        95.5  cargo-nextest 0.9.143 (for test, failed)")
+        );
+        let json: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
+        assert!((json["install_seconds"].as_f64().unwrap() - 95.5).abs() < 1e-9);
+        assert!((json["seconds"].as_f64().unwrap() - 126.7).abs() < 1e-9);
+        assert_eq!(json["installs"][0]["what"], "cargo-nextest 0.9.143");
+        assert_eq!(json["installs"][0]["gate"], "test");
+        assert_eq!(json["installs"][0]["success"], false);
+        assert_eq!(json["installs"][1]["gate"], serde_json::Value::Null);
+        // A run that installed nothing has no row.
+        assert!(!sample().table().contains("install"));
+    }
+
+    #[test]
+    fn junit_has_one_test_case_per_test_when_the_gate_knows_them() {
+        let tests = vec![
+            test_case("doubles", GateStatus::Pass, 10),
+            test_case("halves", GateStatus::Fail, 20),
+            test_case("later", GateStatus::Skip, 0),
+        ];
+        let xml = with_tests(GateStatus::Fail, tests).to_junit();
+        // The gates' suite has fmt and coverage; the failure is the test's, counted once.
+        assert!(
+            xml.contains("<testsuites name=\"pr-gates\" tests=\"5\" failures=\"1\" skipped=\"2\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<testsuite name=\"gates\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"1\""
+            ),
+            "{xml}"
+        );
+        assert!(!xml.contains("<testcase name=\"test\""), "{xml}");
+        assert!(
+            xml.contains("<testsuite name=\"test\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"0.030\">"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<testcase name=\"doubles\" classname=\"calc\" time=\"0.010\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<testcase name=\"halves\" classname=\"calc\" time=\"0.020\">\n      \
+                 <failure message=\"thread &apos;halves&apos; panicked at src/lib.rs:9:5\">assertion failed: 2 &lt; 1</failure>\n      \
+                 <system-out>running 1 test</system-out>\n    </testcase>"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<skipped message=\"test failed\"/>"), "{xml}");
+    }
+
+    #[test]
+    fn a_gate_failure_no_test_explains_keeps_its_own_test_case() {
+        // Every test passed, the doc tests failed: the gate's failure must still show.
+        let tests = vec![test_case("doubles", GateStatus::Pass, 10)];
+        let xml = with_tests(GateStatus::Fail, tests.clone()).to_junit();
+        assert!(
+            xml.contains("<testcase name=\"test\" classname=\"gates\" time=\"20.000\">"),
+            "{xml}"
+        );
+        assert!(xml.contains("failures=\"1\""), "{xml}");
+        assert!(xml.contains("<testcase name=\"doubles\""), "{xml}");
+        // A passing gate with its tests: the tests only.
+        let xml = with_tests(GateStatus::Pass, tests).to_junit();
+        assert!(!xml.contains("<testcase name=\"test\""), "{xml}");
+        assert!(xml.contains("tests=\"3\" failures=\"0\""), "{xml}");
+        // No tests known (nextest absent): one test case for the gate, as for any other.
+        let xml = with_tests(GateStatus::Fail, Vec::new()).to_junit();
+        assert!(
+            xml.contains("<testcase name=\"test\" classname=\"gates\" time=\"20.000\">\n      <failure message=\"`cargo nextest run` failed (exit status 100)\">"),
+            "{xml}"
+        );
+        assert!(!xml.contains("<testsuite name=\"test\""), "{xml}");
     }
 
     #[test]

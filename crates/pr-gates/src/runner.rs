@@ -1,4 +1,8 @@
-//! The runner: [`GatesBuilder`] assembles the gates of a workspace, [`Gates`] runs them.
+//! The runner: [`GatesBuilder`] assembles the gates of a workspace, [`Gates`] runs them, installs
+//! their tools up front (`--install-tools`), or starts a workspace's adoption (`gates init`).
+//!
+//! Tool installs are timed apart from the gates: a gate's row is its own work, and what the run
+//! spent installing shows in an `install` row.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -10,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::args::{self, Args, Selection};
 use crate::builtin::{self, TidyExtras};
 use crate::config::describe_source;
+use crate::report::InstallReport;
 use crate::tidy::TidyFinding;
 use crate::{Config, Error, Gate, GateContext, GateReport, GateVerdict, Summary, Workspace};
 
@@ -178,16 +183,7 @@ impl Gates {
     /// [`Error::SystemTools`] when a gate that runs needs system tools that are missing and could
     /// not be installed.
     pub fn run(&self, args: &Args, log: &mut dyn Write) -> Result<Summary, Error> {
-        let names: Vec<&str> = self.gates.iter().map(Gate::name).collect();
-        let fast: Vec<String> = self.config.fast.clone().unwrap_or_else(|| {
-            self.gates
-                .iter()
-                .filter(|g| g.is_fast())
-                .map(|g| g.name().to_owned())
-                .collect()
-        });
-        let source = describe_source(self.workspace.root()).display().to_string();
-        let selection = args::select(&names, &fast, &self.config.disabled, &source, args)?;
+        let selection = self.selection(args)?;
         let packages = match &args.changed_since {
             Some(git_ref) => {
                 let packages = crate::changed::packages_changed_since(
@@ -219,14 +215,24 @@ impl Gates {
             .iter()
             .zip(&selection)
             .any(|(g, s)| *s == Selection::Run && crate::system::gate_needs_tools(g.name()));
+        let mut summary = Summary::default();
         let search_path = if needs_tools {
-            crate::system::prepare(&self.workspace, &self.config, !args.no_install, log)?
+            let started = Instant::now();
+            let prepared =
+                crate::system::prepare(&self.workspace, &self.config, !args.no_install, log)?;
+            if !prepared.installed.is_empty() {
+                summary.installs.push(InstallReport::new(
+                    prepared.installed.join(", "),
+                    started.elapsed(),
+                    true,
+                ));
+            }
+            prepared.path
         } else {
             None
         };
         let budget = self.config.time_budget_secs.map(Duration::from_secs);
         let started = Instant::now();
-        let mut summary = Summary::default();
         for (gate, selected) in self.gates.iter().zip(selection) {
             let skip = match selected {
                 Selection::Skip(reason) => Some(reason),
@@ -255,14 +261,19 @@ impl Gates {
             let _ = writeln!(log, "==> {}: {}", gate.name(), gate.description());
             let _ = log.flush();
             let start = Instant::now();
-            let (verdict, tools) = {
+            let (verdict, tools, installs) = {
                 let mut ctx =
                     GateContext::new(&self.workspace, &self.config, log, packages.as_deref())
-                        .with_search_path(search_path.clone());
+                        .with_search_path(search_path.clone())
+                        .with_gate(gate.name())
+                        .with_earlier(&summary.gates);
                 let verdict = gate.check(&mut ctx);
-                (verdict, ctx.tool_time())
+                (verdict, ctx.tool_time(), ctx.installs().to_vec())
             };
-            let duration = start.elapsed();
+            // What the gate spent installing tools is the install row's, not the gate's.
+            let installing: Duration = installs.iter().map(|i| i.duration).sum();
+            let duration = start.elapsed().saturating_sub(installing);
+            summary.installs.extend(installs);
             let _ = writeln!(
                 log,
                 "<== {}: {} in {:.1}s{}",
@@ -280,6 +291,107 @@ impl Gates {
                 .push(GateReport::new(gate.name(), verdict, duration).with_tools(tools));
         }
         Ok(summary)
+    }
+
+    /// Whether each gate runs, as `args` and the configuration select them.
+    fn selection(&self, args: &Args) -> Result<Vec<Selection>, Error> {
+        let names: Vec<&str> = self.gates.iter().map(Gate::name).collect();
+        let fast: Vec<String> = self.config.fast.clone().unwrap_or_else(|| {
+            self.gates
+                .iter()
+                .filter(|g| g.is_fast())
+                .map(|g| g.name().to_owned())
+                .collect()
+        });
+        let source = describe_source(self.workspace.root()).display().to_string();
+        args::select(&names, &fast, &self.config.disabled, &source, args)
+    }
+
+    /// The cargo tools the gates `args` selects will need here, each once, in the order of the
+    /// gates (a gate that does not apply needs none: no `deny.toml`, no library crate to measure).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownGate`] as [`Gates::run`].
+    pub fn tools_needed(&self, args: &Args) -> Result<Vec<&'static str>, Error> {
+        let selection = self.selection(args)?;
+        let mut tools: Vec<&'static str> = Vec::new();
+        for (gate, selected) in self.gates.iter().zip(selection) {
+            if selected != Selection::Run {
+                continue;
+            }
+            for tool in builtin::cargo_tools(gate.name(), &self.workspace, &self.config) {
+                if !tools.contains(&tool) {
+                    tools.push(tool);
+                }
+            }
+        }
+        Ok(tools)
+    }
+
+    /// `--install-tools`: installs what the gates `args` selects will need (the missing cargo tools
+    /// at their pinned versions, [`tools_needed`](Gates::tools_needed), and the configured system
+    /// tools), writing progress to `log`, and runs no gate. Returns what it installed; a tool that
+    /// was there is not in the list.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownGate`] as [`Gates::run`]; [`Error::ToolInstall`] for the first cargo tool
+    /// that could not be installed (after trying each); [`Error::SystemTools`] as [`Gates::run`].
+    pub fn install_tools(
+        &self,
+        args: &Args,
+        log: &mut dyn Write,
+    ) -> Result<Vec<InstallReport>, Error> {
+        let selection = self.selection(args)?;
+        let mut installs = Vec::new();
+        let needs_system_tools = self
+            .gates
+            .iter()
+            .zip(&selection)
+            .any(|(g, s)| *s == Selection::Run && crate::system::gate_needs_tools(g.name()));
+        let mut search_path = None;
+        if needs_system_tools {
+            let started = Instant::now();
+            let prepared = crate::system::prepare(&self.workspace, &self.config, true, log)?;
+            if !prepared.installed.is_empty() {
+                installs.push(InstallReport::new(
+                    prepared.installed.join(", "),
+                    started.elapsed(),
+                    true,
+                ));
+            }
+            search_path = prepared.path;
+        }
+        let mut first_error = None;
+        for tool in self.tools_needed(args)? {
+            let _ = writeln!(log, "==> {tool}");
+            let (install, result) = crate::tools::ensure(
+                self.workspace.root(),
+                &self.config,
+                tool,
+                search_path.as_ref(),
+                log,
+            );
+            let _ = match (&install, &result) {
+                (_, Err(e)) => writeln!(log, "<== {tool}: FAIL ({e})"),
+                (Some(i), Ok(())) => writeln!(
+                    log,
+                    "<== {tool}: installed {} in {:.1}s",
+                    i.what,
+                    i.duration.as_secs_f64()
+                ),
+                (None, Ok(())) => writeln!(log, "<== {tool}: already installed"),
+            };
+            installs.extend(install);
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(installs),
+        }
     }
 
     /// Runs the gates with progress on stderr, prints the table on stdout, and writes the JSON and
@@ -303,6 +415,10 @@ impl Gates {
     /// Parses `args` (what follows the program name; a leading `gates` is dropped), runs, reports,
     /// and returns the process exit code: 0 when every gate passed, 1 when one failed, 2 when the
     /// gates could not run.
+    ///
+    /// `gates init` writes the starter files into the workspace instead ([`crate::init`]), and
+    /// `--install-tools` installs the tools the gates need and runs none; both exit with 0 when
+    /// they did it and 2 when they could not.
     pub fn main_with<I, S>(&self, args: I) -> ExitCode
     where
         I: IntoIterator<Item = S>,
@@ -332,6 +448,34 @@ impl Gates {
                 .collect();
             print_table(&list);
             return ExitCode::SUCCESS;
+        }
+        if args.init {
+            let options = crate::init::InitOptions {
+                pr_gates_path: args.pr_gates_path.clone(),
+            };
+            return match crate::init::run(&self.workspace, &options) {
+                Ok(report) => {
+                    print_table(&report.to_string());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fatal(&e),
+            };
+        }
+        if args.install_tools {
+            return match self.install_tools(&args, &mut std::io::stderr()) {
+                Ok(installs) => {
+                    let installed = if installs.is_empty() {
+                        "every tool the gates need is installed".to_owned()
+                    } else {
+                        let what: Vec<&str> = installs.iter().map(|i| i.what.as_str()).collect();
+                        let seconds: f64 = installs.iter().map(|i| i.duration.as_secs_f64()).sum();
+                        format!("installed {} in {seconds:.1}s", what.join(", "))
+                    };
+                    print_table(&format!("{installed}\n"));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fatal(&e),
+            };
         }
         match self.run_and_report(&args) {
             Ok(summary) if summary.success() => ExitCode::SUCCESS,

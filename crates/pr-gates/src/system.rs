@@ -29,9 +29,17 @@ pub(crate) fn venv_dir(workspace: &Workspace) -> PathBuf {
     workspace.target_dir().join("pr-gates").join("venv")
 }
 
+/// What [`prepare`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Prepared {
+    /// The `PATH` the gates' commands should get (`None`: the process's own).
+    pub(crate) path: Option<OsString>,
+    /// The tools it installed (empty when every one was there).
+    pub(crate) installed: Vec<String>,
+}
+
 /// Makes sure every configured system tool is on the returned `PATH`, installing missing ones
-/// unless `install` is false. Returns the `PATH` the gates' commands should get (`None`: the
-/// process's own).
+/// unless `install` is false.
 ///
 /// # Errors
 ///
@@ -41,10 +49,10 @@ pub(crate) fn prepare(
     config: &Config,
     install: bool,
     log: &mut dyn Write,
-) -> Result<Option<OsString>, Error> {
+) -> Result<Prepared, Error> {
     let tools = &config.system_tools;
     if tools.is_empty() {
-        return Ok(None);
+        return Ok(Prepared::default());
     }
     let venv = venv_dir(workspace);
     let uses_pip = tools.values().any(|t| t.pip.is_some());
@@ -66,7 +74,10 @@ pub(crate) fn prepare(
     };
     let first = missing(&search);
     if first.is_empty() {
-        return Ok(path);
+        return Ok(Prepared {
+            path,
+            installed: Vec::new(),
+        });
     }
     let names: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
     let _ = writeln!(log, "==> system tools missing: {}", names.join(", "));
@@ -91,7 +102,10 @@ pub(crate) fn prepare(
     let still = missing(&search);
     if still.is_empty() {
         let _ = writeln!(log, "<== system tools installed: {}", names.join(", "));
-        return Ok(path);
+        return Ok(Prepared {
+            path,
+            installed: names.iter().map(|n| (*n).to_owned()).collect(),
+        });
     }
     let why = if failures.is_empty() {
         String::new()

@@ -30,6 +30,17 @@ use cargo_metadata::Package;
 use crate::workspace::is_publishable;
 use crate::{Error, Workspace};
 
+/// The names of the built-in tidy rules, in the order the module's doc describes them;
+/// `[tidy] disabled-rules` of the configuration takes these.
+pub const RULES: &[&str] = &[
+    "doc-comment",
+    "forbidden-text",
+    "workspace-lints",
+    "publish-metadata",
+    "versioned-path-deps",
+    "markdown-links",
+];
+
 /// One thing a tidy rule found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]

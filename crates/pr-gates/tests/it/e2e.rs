@@ -1,14 +1,20 @@
-//! pr-gates as a user adopts it: a throwaway workspace whose own `xtask` depends on this crate by
+//! pr-gates as a user adopts it: throwaway workspaces whose own `xtask` depends on this crate by
 //! path, and `cargo xtask gates` run there as a subprocess, exactly as in that project's CI.
 //!
-//! The workspace has two crates with planted faults (a clippy warning in one, a misformatted file
-//! and a function no test calls in the other); the gates must fail with the right reasons in the
-//! table, the JSON report and the `JUnit` report, then pass once the faults are fixed.
+//! First a workspace with two crates with planted faults (a clippy warning in one, a misformatted
+//! file and a function no test calls in the other): the gates must fail with the right reasons in
+//! the table, the JSON report and the `JUnit` report (one test case per test), then pass once the
+//! faults are fixed. Then an application fresh from `cargo new`, given what it needs by
+//! `gates init`: `cargo xtask gates --install-tools` and every gate must pass on the first run, and
+//! a second `cargo xtask gates init` must change nothing.
 //!
-//! Builds go to a target dir kept under cargo's `CARGO_TARGET_TMPDIR`, so a rerun compiles only
-//! what changed; the scratch gets a copy of this workspace's `Cargo.lock`, so it resolves to the
-//! versions already downloaded.
+//! Both are one test, so that they take turns on one target dir (nextest runs tests as parallel
+//! processes): the second reuses what the first built (pr-gates and its dependencies, the cargo
+//! tools), which keeps it to seconds. That target dir is kept under cargo's `CARGO_TARGET_TMPDIR`,
+//! so a rerun compiles only what changed; each scratch gets a copy of this workspace's
+//! `Cargo.lock`, so it resolves to the versions already downloaded.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -91,17 +97,15 @@ fn adopting_workspace() -> Scratch {
     scratch
 }
 
-/// `cargo xtask gates --only GATES --json … --junit …` in `root`: (exit code, output, JSON, `JUnit`).
-fn run_gates(root: &Path, target: &Path) -> (i32, String, serde_json::Value, String) {
-    let json = root.join("gates.json");
-    let junit = root.join("gates.xml");
+/// `cargo ARGS` in `root`, building into `target`, with nothing of our own run's environment:
+/// (exit code, stdout and stderr). `PR_GATES_E2E_ECHO` shows each command's output.
+#[expect(
+    clippy::print_stderr,
+    reason = "the echo is asked for, to see what the scratch projects' commands said"
+)]
+fn cargo(root: &Path, target: &Path, args: &[&str]) -> (i32, String) {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command
-        .current_dir(root)
-        .args(["xtask", "gates", "--only", GATES, "--json"])
-        .arg(&json)
-        .arg("--junit")
-        .arg(&junit);
+    command.current_dir(root).args(args);
     for name in LEAKY_ENV {
         command.env_remove(name);
     }
@@ -114,16 +118,30 @@ fn run_gates(root: &Path, target: &Path) -> (i32, String, serde_json::Value, Str
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    if std::env::var_os("PR_GATES_E2E_ECHO").is_some() {
+        eprintln!("$ cargo {}\n{text}", args.join(" "));
+    }
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// `cargo xtask gates ARGS --json … --junit …` in `root`: (exit code, output, JSON, `JUnit`).
+fn run_gates(
+    root: &Path,
+    target: &Path,
+    args: &[&str],
+) -> (i32, String, serde_json::Value, String) {
+    let json = root.join("gates.json");
+    let junit = root.join("gates.xml");
+    let mut all = vec!["xtask", "gates"];
+    all.extend_from_slice(args);
+    let (json_arg, junit_arg) = (json.to_str().unwrap(), junit.to_str().unwrap());
+    all.extend(["--json", json_arg, "--junit", junit_arg]);
+    let (code, text) = cargo(root, target, &all);
     let report = std::fs::read_to_string(&json)
         .unwrap_or_else(|e| panic!("no JSON report at {}: {e}\n{text}", json.display()));
     let junit = std::fs::read_to_string(&junit)
         .unwrap_or_else(|e| panic!("no JUnit report at {}: {e}\n{text}", junit.display()));
-    (
-        out.status.code().unwrap_or(-1),
-        text,
-        serde_json::from_str(&report).unwrap(),
-        junit,
-    )
+    (code, text, serde_json::from_str(&report).unwrap(), junit)
 }
 
 /// The JSON report's entry for `gate`.
@@ -150,15 +168,18 @@ fn tail_text(entry: &serde_json::Value) -> String {
 }
 
 #[test]
-fn cargo_xtask_gates_in_an_adopting_workspace_fails_on_planted_faults_then_passes() {
+fn cargo_xtask_gates_in_adopting_workspaces() {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pr-gates-e2e");
+    let faulty = planted_faults_fail_the_gates_then_pass(&target);
+    a_cargo_new_app_passes_after_gates_init(&target, faulty.path());
+}
+
+/// The workspace with planted faults; returned for its xtask, which the next part runs.
+fn planted_faults_fail_the_gates_then_pass(target: &Path) -> Scratch {
     let scratch = adopting_workspace();
     let root = scratch.path();
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pr-gates-e2e");
 
-    let (code, text, report, junit) = run_gates(root, &target);
-    if std::env::var_os("PR_GATES_E2E_ECHO").is_some() {
-        eprintln!("{text}");
-    }
+    let (code, text, report, junit) = run_gates(root, target, &["--only", GATES]);
     assert_eq!(code, 1, "planted faults must fail the gates:\n{text}");
     assert_eq!(report["success"], false);
 
@@ -187,8 +208,15 @@ fn cargo_xtask_gates_in_an_adopting_workspace_fails_on_planted_faults_then_passe
         "coverage says why: {reason}"
     );
 
-    // The JUnit report says the same: three failures, each with its reason.
+    // The JUnit report says the same: three failures, each with its reason; and the test gate's
+    // tests, one test case each, from nextest's own report.
     assert!(junit.contains("failures=\"3\""), "{junit}");
+    for (binary, test) in [("lint", "tests::adds"), ("calc", "tests::doubles")] {
+        assert!(
+            junit.contains(&format!("<testcase name=\"{test}\" classname=\"{binary}\"")),
+            "{junit}"
+        );
+    }
     assert!(
         junit.contains("<testcase name=\"clippy\"")
             && junit.contains("<failure message=\"`cargo clippy"),
@@ -212,11 +240,112 @@ fn cargo_xtask_gates_in_an_adopting_workspace_fails_on_planted_faults_then_passe
          assert_eq!(super::double(2), 4);\n    }\n\n    #[test]\n    fn halves() {\n        \
          assert_eq!(super::halve(5), 2);\n    }\n}\n",
     );
-    let (code, text, report, junit) = run_gates(root, &target);
+    let (code, text, report, junit) = run_gates(root, target, &["--only", GATES]);
     assert_eq!(code, 0, "fixed workspace must pass:\n{text}");
     assert_eq!(report["success"], true, "{report:#}");
     for name in ["fmt", "clippy", "test", "coverage"] {
         assert_eq!(gate(&report, name)["status"], "pass", "{name}: {report:#}");
     }
     assert!(junit.contains("failures=\"0\""), "{junit}");
+    assert!(
+        junit.contains("<testcase name=\"tests::halves\" classname=\"calc\""),
+        "{junit}"
+    );
+    scratch
+}
+
+/// Every file under `dir` but `target/`, by path, with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.ends_with("target") {
+                    walk(&path, out);
+                }
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, &mut out);
+    out
+}
+
+/// An application made by `cargo new`, and `gates init` run there by an xtask from elsewhere (the
+/// one in `bootstrap`), as a project without one would: `--install-tools`, then every gate passes
+/// on the first run, and a second `gates init`, now the project's own, changes nothing.
+fn a_cargo_new_app_passes_after_gates_init(target: &Path, bootstrap: &Path) {
+    let dir = pr_test_support::temp_dir("gates-e2e-app");
+    let (code, text) = cargo(dir.path(), target, &["new", "--vcs", "none", "app"]);
+    assert_eq!(code, 0, "{text}");
+    let root = dir.path().join("app");
+    if let Ok(lock) = std::fs::read(pr_gates_dir().join("../../Cargo.lock")) {
+        std::fs::write(root.join("Cargo.lock"), lock).unwrap();
+    }
+
+    let manifest = bootstrap.join("xtask/Cargo.toml");
+    let pr_gates = pr_gates_dir();
+    let (code, text) = cargo(
+        &root,
+        target,
+        &[
+            "run",
+            "--quiet",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--",
+            "gates",
+            "init",
+            "--pr-gates-path",
+            pr_gates.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "gates init:\n{text}");
+    for file in [
+        "deny.toml",
+        "xtask/Cargo.toml",
+        "xtask/src/main.rs",
+        ".cargo/config.toml",
+        ".github/workflows/gates.yml",
+    ] {
+        assert!(
+            text.contains(&format!("  wrote    {file}\n")),
+            "{file}:\n{text}"
+        );
+    }
+
+    let (code, text) = cargo(&root, target, &["xtask", "gates", "--install-tools"]);
+    assert_eq!(code, 0, "--install-tools:\n{text}");
+    assert!(!text.contains("==> fmt"), "no gate ran:\n{text}");
+
+    let (code, text, report, junit) = run_gates(&root, target, &[]);
+    assert_eq!(code, 0, "a fresh app must pass every gate:\n{text}");
+    for name in ["fmt", "clippy", "test", "docs", "features", "tidy"] {
+        assert_eq!(gate(&report, name)["status"], "pass", "{name}: {report:#}");
+    }
+    // deny passes, or skips only its advisories when no database can be had here.
+    let deny = gate(&report, "deny");
+    assert!(
+        deny["status"] == "pass"
+            || deny["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("licenses, bans and sources pass;")),
+        "{deny:#}"
+    );
+    // Nothing in the app is published or measured, and the tools were installed by the step
+    // before: no install row.
+    assert_eq!(gate(&report, "package")["status"], "skip", "{report:#}");
+    assert_eq!(gate(&report, "coverage")["status"], "skip", "{report:#}");
+    assert_eq!(report["installs"], serde_json::json!([]), "{report:#}");
+    assert!(junit.contains("failures=\"0\""), "{junit}");
+
+    let before = snapshot(&root);
+    let (code, text) = cargo(&root, target, &["xtask", "gates", "init"]);
+    assert_eq!(code, 0, "gates init again:\n{text}");
+    assert!(!text.contains("  wrote "), "{text}");
+    assert!(!text.contains("  edited "), "{text}");
+    assert_eq!(text.matches("  skipped  ").count(), 5, "{text}");
+    assert_eq!(snapshot(&root), before, "a second init changes no file");
 }

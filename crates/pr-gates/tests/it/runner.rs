@@ -276,10 +276,30 @@ fn compiling_gates_catch_a_clippy_warning_and_pass_once_fixed() {
             .any(|l| l.contains("needless_return") || l.contains("unneeded `return`")),
         "{tail:?}"
     );
-    assert_eq!(status(&summary, "test").0, GateStatus::Pass, "{log}");
+    assert_eq!(
+        status(&summary, "test"),
+        (GateStatus::Pass, "1 test(s) passed".to_owned()),
+        "{log}"
+    );
     assert!(
         log.contains("1 test run: 1 passed") || log.contains("test result: ok. 1 passed"),
         "{log}"
+    );
+    // The test gate read nextest's own report: one test case per test.
+    let test = summary.gates.iter().find(|g| g.name == "test").unwrap();
+    let tests: Vec<(&str, &str, GateStatus)> = test
+        .verdict
+        .tests
+        .iter()
+        .map(|t| (t.classname.as_str(), t.name.as_str(), t.status))
+        .collect();
+    assert_eq!(tests, [("other", "tests::two", GateStatus::Pass)]);
+    assert!(
+        summary
+            .to_junit()
+            .contains("<testcase name=\"tests::two\" classname=\"other\""),
+        "{}",
+        summary.to_junit()
     );
     assert_eq!(status(&summary, "docs").0, GateStatus::Pass, "{log}");
     assert_eq!(status(&summary, "package").0, GateStatus::Pass, "{log}");
@@ -469,4 +489,86 @@ fn a_configured_advisory_database_that_holds_none_fails_the_deny_gate() {
         reason.contains("empty-db (from [deny] advisory-db) holds no advisory database"),
         "{reason}"
     );
+}
+
+#[test]
+fn a_gate_sees_the_verdicts_of_the_gates_before_it() {
+    let scratch = Scratch::new("");
+    scratch.good_crate("good");
+    let gates = Gates::builder()
+        .root(scratch.path())
+        .gate(Gate::new("probe", "reads the earlier verdicts", |ctx| {
+            let fmt = ctx.earlier("fmt").map(|g| g.verdict.status);
+            let clippy = ctx.earlier("clippy").map(|g| g.verdict.status);
+            match (fmt, clippy, ctx.earlier("probe")) {
+                (Some(GateStatus::Pass), Some(GateStatus::Skip), None) => GateVerdict::pass(),
+                other => GateVerdict::fail(format!("saw {other:?}")),
+            }
+        }))
+        .build()
+        .unwrap();
+    let summary = gates
+        .run(&args(&["--only", "fmt,probe"]), &mut Vec::new())
+        .unwrap();
+    assert!(summary.success(), "{}", summary.table());
+    assert!(summary.installs.is_empty(), "nothing installed");
+}
+
+#[test]
+fn disabled_tidy_rules_do_not_fail_the_gate_and_the_others_still_do() {
+    let (scratch, builder) = with_config("[tidy]\ndisabled-rules = [\"doc-comment\"]\n");
+    scratch.write("crates/good/src/extra.rs", "// no doc comment\n");
+    scratch.write(
+        "crates/good/src/lib.rs",
+        "//! A good crate.\n\nmod extra;\n\n/// Adds one.\npub fn add_one(x: u32) -> u32 {\n    x + 1\n}\n",
+    );
+    let gates = builder.build().unwrap();
+    let summary = gates
+        .run(&args(&["--only", "tidy"]), &mut Vec::new())
+        .unwrap();
+    assert!(summary.success(), "{}", summary.table());
+    // The debug macro, assembled so that this file does not trip the rule itself.
+    let text = format!("// no doc comment\n// {}1)\n", concat!("db", "g!("));
+    scratch.write("crates/good/src/extra.rs", &text);
+    let summary = gates
+        .run(&args(&["--only", "tidy"]), &mut Vec::new())
+        .unwrap();
+    let (st, reason) = status(&summary, "tidy");
+    assert_eq!(st, GateStatus::Fail);
+    assert!(reason.contains("[forbidden-text]"), "{reason}");
+    assert!(!reason.contains("[doc-comment]"), "{reason}");
+}
+
+#[test]
+fn install_tools_names_what_the_selected_gates_need_and_runs_no_gate() {
+    let (scratch, builder) = with_config("[system-tools]\nsh = { apt = \"dash\" }\n");
+    let gates = builder.build().unwrap();
+    // A publishable library without deny.toml: coverage needs tarpaulin, deny nothing.
+    assert_eq!(
+        gates.tools_needed(&args(&[])).unwrap(),
+        ["cargo-nextest", "cargo-hack", "cargo-tarpaulin"]
+    );
+    scratch.write("deny.toml", "");
+    let gates = Gates::builder().root(scratch.path()).build().unwrap();
+    assert_eq!(
+        gates.tools_needed(&args(&["--skip", "coverage"])).unwrap(),
+        ["cargo-nextest", "cargo-hack", "cargo-deny"]
+    );
+    assert!(
+        gates
+            .tools_needed(&args(&["--only", "fmt,clippy,tidy"]))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(gates.tools_needed(&args(&["--only", "lint"])).is_err());
+    // Nothing to install: the system tool is on PATH and the gates selected need no cargo tool.
+    let (_scratch, builder) = with_config("[system-tools]\nsh = { apt = \"dash\" }\n");
+    let gates = builder.build().unwrap();
+    let mut log = Vec::new();
+    let installs = gates
+        .install_tools(&args(&["--install-tools", "--only", "tidy"]), &mut log)
+        .unwrap();
+    assert!(installs.is_empty(), "{installs:?}");
+    let log = String::from_utf8(log).unwrap();
+    assert!(!log.contains("==> tidy"), "no gate ran: {log}");
 }
