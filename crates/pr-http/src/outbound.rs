@@ -51,7 +51,8 @@
 //!   HTTP-date, cut to [`max_retry_after`](HttpClientConfig::max_retry_after),
 //!   ignored when it does not parse) as the retry class's wait, which a
 //!   pipeline's retry waits instead of its backoff. Other 4xx are
-//!   `http.client_status`, permanent. Connection failures are
+//!   `http.client_status`, permanent: neither retried nor counted as a
+//!   failure by the pipeline's breaker. Connection failures are
 //!   `http.client_connect` and `http.client_transport`, and an attempt past
 //!   the client's timeout `http.client_timeout`, all transient. A retried
 //!   `POST` is the caller's choice: give the pipeline a retry predicate that

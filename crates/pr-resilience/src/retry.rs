@@ -87,6 +87,7 @@ impl<T, E, F: Fn(&Result<T, E>) -> Decision> Classify<T, E> for F {
 
 /// The default predicate: retry the errors pr-errors classifies as
 /// transient ([`CodedError::retry`]), waiting at least their retry-after.
+/// The circuit breaker counts the same errors as failures, by the same rule.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Transient;
 
@@ -95,16 +96,12 @@ impl<T, E: CodedError> Classify<T, E> for Transient {
     fn classify(&self, outcome: &Result<T, E>) -> Decision {
         match outcome {
             Ok(_) => Decision::Accept,
-            Err(error) => {
-                let retry = error.retry();
-                if retry.is_transient() {
-                    Decision::Retry {
-                        after: retry.retry_after(),
-                    }
-                } else {
-                    Decision::Accept
-                }
-            }
+            Err(error) => match crate::error::transient(error) {
+                Some(class) => Decision::Retry {
+                    after: class.retry_after(),
+                },
+                None => Decision::Accept,
+            },
         }
     }
 }
