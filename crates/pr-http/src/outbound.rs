@@ -479,12 +479,13 @@ impl Shared {
         if let Err(error) = &outcome {
             tracing::debug!(
                 target: "pr_http::outbound",
+                event = "http.client_attempt_failed",
                 client = %self.name,
                 server_address = %self.base.host,
                 server_port = self.base.port,
                 code = %error.code(),
                 status = error.upstream_status().map(|s| s.as_u16()),
-                "http.client_attempt_failed"
+                "outbound attempt failed"
             );
         }
         outcome

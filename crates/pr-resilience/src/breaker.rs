@@ -704,10 +704,11 @@ impl CircuitBreaker {
             State::MetricsOnly if !self.0.would_open.swap(true, Ordering::Relaxed) => {
                 tracing::info!(
                     target: "pr_resilience::breaker",
+                    event = "breaker.would_open",
                     breaker = %self.0.name,
                     failure_rate = rates.failure_rate,
                     slow_call_rate = rates.slow_rate,
-                    "breaker.would_open"
+                    "breaker past a threshold; it would open, but only reports (metrics only)"
                 );
             }
             _ => {}
@@ -776,12 +777,13 @@ impl CircuitBreaker {
         };
         tracing::info!(
             target: "pr_resilience::breaker",
+            event = "breaker.transition",
             breaker = %inner.name,
             from = from_state.as_str(),
             to = to.as_str(),
             failure_rate = rates.failure_rate,
             slow_call_rate = rates.slow_rate,
-            "breaker.transition"
+            "circuit breaker changed state"
         );
         #[cfg(feature = "metrics")]
         inner

@@ -293,10 +293,11 @@ impl<R, B> Pipeline<R, B> {
             if past_deadline(after, deadline) {
                 tracing::debug!(
                     target: "pr_resilience::retry",
+                    event = "retry.gave_up",
                     policy = %retry.name(),
                     attempts = state.attempts(),
                     reason = "retry_after_past_total_timeout",
-                    "retry.gave_up"
+                    "retry gave up: the retry-after ends past the total timeout"
                 );
                 return outcome;
             }

@@ -481,10 +481,11 @@ impl<'a> Backoffs<'a> {
         };
         tracing::debug!(
             target: "pr_resilience::retry",
+            event = "retry.scheduled",
             policy = %settings.name,
             retry = n,
             delay_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-            "retry.scheduled"
+            "retrying after a backoff"
         );
         #[cfg(feature = "metrics")]
         crate::metrics::retry(&settings.name);
@@ -500,10 +501,11 @@ impl<'a> Backoffs<'a> {
     fn give_up(&self, reason: &'static str) -> Option<Duration> {
         tracing::debug!(
             target: "pr_resilience::retry",
+            event = "retry.gave_up",
             policy = %self.settings.name,
             attempts = self.attempts(),
             reason,
-            "retry.gave_up"
+            "retry gave up"
         );
         None
     }
@@ -840,7 +842,7 @@ impl RetryBudget {
         let mut state = pr_core::sync::lock(&self.0.state);
         self.refill(&mut state);
         if state.tokens < 1.0 {
-            tracing::debug!(target: "pr_resilience::retry", "retry.budget_exhausted");
+            tracing::debug!(target: "pr_resilience::retry", event = "retry.budget_exhausted", "retry budget exhausted");
             return None;
         }
         state.tokens -= 1.0;

@@ -824,17 +824,18 @@ impl tracing::Subscriber for WouldOpen {
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
-        struct Message(bool);
-        impl tracing::field::Visit for Message {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "message" && format!("{value:?}") == "breaker.would_open" {
+        struct Named(bool);
+        impl tracing::field::Visit for Named {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "event" && value == "breaker.would_open" {
                     self.0 = true;
                 }
             }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
         }
-        let mut message = Message(false);
-        event.record(&mut message);
-        if message.0 {
+        let mut named = Named(false);
+        event.record(&mut named);
+        if named.0 {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
