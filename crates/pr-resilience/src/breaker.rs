@@ -708,7 +708,7 @@ impl CircuitBreaker {
                     breaker = %self.0.name,
                     failure_rate = rates.failure_rate,
                     slow_call_rate = rates.slow_rate,
-                    "breaker past a threshold; it would open, but only reports (metrics only)"
+                    "metrics-only breaker past a threshold: it would have opened"
                 );
             }
             _ => {}
