@@ -24,7 +24,7 @@ fn breaker_closed(c: &mut Criterion) {
         .build()
         .expect("valid breaker");
     group.bench_function("ours", |b| {
-        b.iter(|| black_box(ours.call_blocking(|| Ok::<_, ()>(black_box(1u64)))));
+        b.iter(|| black_box(ours.call_blocking(|| Ok::<_, Error>(black_box(1u64)))));
     });
     let peer = failsafe::Config::new().build();
     group.bench_function("failsafe", |b| {

@@ -10,19 +10,11 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The `.rs` files under `dir`, recursively.
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+mod common;
+
+use common::rust_files;
 
 /// The code of a file, without comments and without what follows its first `#[cfg(test)]`
 /// (test modules come last in this workspace's files).

@@ -11,7 +11,11 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
+
+use common::rust_files;
 
 /// Names more than one crate may define, each with why.
 const ALLOWED: &[(&str, &str)] = &[(
@@ -21,18 +25,6 @@ const ALLOWED: &[(&str, &str)] = &[(
 
 /// Crates whose types no user imports.
 const SKIPPED: &[&str] = &["pr-test-support"];
-
-/// The `.rs` files under `dir`, recursively.
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The lines of a file up to its inline test module (`#[cfg(test)]` over `mod tests {`, which
 /// comes last in this workspace's files); a `#[cfg(test)] mod tests;` declaration does not end

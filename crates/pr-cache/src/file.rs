@@ -304,7 +304,7 @@ impl Drop for FileInner {
         let owed = matches!(self.durability, Durability::Batched { .. })
             && lock(&self.schedule).owes_sync();
         if owed && let Err(e) = self.sync_batch() {
-            tracing::warn!(target: "pr_cache", error = %e, "cache.file.sync_failed");
+            tracing::warn!(target: "pr_cache", event = "cache.file.sync_failed", error = %e, "file cache could not sync its last writes");
         }
     }
 }
@@ -457,7 +457,7 @@ impl FileCache {
         }
         let Some(entry) = decode(&buf) else {
             self.inner.counters.corrupt.fetch_add(1, Relaxed);
-            tracing::warn!(target: "pr_cache", path = %path.display(), "cache.file.corrupt_entry_removed");
+            tracing::warn!(target: "pr_cache", event = "cache.file.corrupt_entry_removed", path = %path.display(), "corrupt file cache entry removed");
             self.remove_if_unchanged(path, &meta);
             return Ok(None);
         };
@@ -528,7 +528,7 @@ impl FileCache {
         match &result {
             Ok(()) => c.writes.fetch_add(1, Relaxed),
             Err(e) => {
-                tracing::warn!(target: "pr_cache", error = %e, "cache.file.write_failed");
+                tracing::warn!(target: "pr_cache", event = "cache.file.write_failed", error = %e, "file cache write failed");
                 c.write_errors.fetch_add(1, Relaxed)
             }
         };
@@ -538,13 +538,13 @@ impl FileCache {
         if self.inner.appended.fetch_add(1, Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1
             && let Err(e) = self.compact_index()
         {
-            tracing::warn!(target: "pr_cache", error = %e, "cache.file.compaction_failed");
+            tracing::warn!(target: "pr_cache", event = "cache.file.compaction_failed", error = %e, "file cache index compaction failed");
         }
         if let Some(max) = self.inner.max_bytes
             && self.inner.bytes.load(Relaxed) > max
             && let Err(e) = self.evict()
         {
-            tracing::warn!(target: "pr_cache", error = %e, "cache.file.eviction_failed");
+            tracing::warn!(target: "pr_cache", event = "cache.file.eviction_failed", error = %e, "file cache eviction failed");
         }
         Ok(())
     }

@@ -266,7 +266,7 @@ impl Link {
         if self.down.swap(true, Ordering::SeqCst) {
             return;
         }
-        tracing::warn!(target: "pr_cache", client = self.kind, name = %self.name, error = %e, "cache.redis.disconnected");
+        tracing::warn!(target: "pr_cache", event = "cache.redis.disconnected", client = self.kind, name = %self.name, error = %e, "redis connection lost; reconnecting");
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             // Only reachable from a command run outside tokio, which the
             // manager does not support either; stay down rather than panic.
@@ -290,7 +290,7 @@ impl Link {
             match link.ping().await {
                 Ok(()) => {
                     link.reconnects.fetch_add(1, Ordering::SeqCst);
-                    tracing::info!(target: "pr_cache", client = link.kind, name = %link.name, "cache.redis.reconnected");
+                    tracing::info!(target: "pr_cache", event = "cache.redis.reconnected", client = link.kind, name = %link.name, "redis connection restored");
                     let handlers = pr_core::sync::lock(&link.handlers).clone();
                     for handler in handlers {
                         handler(Invalidated::All).await;
@@ -300,7 +300,7 @@ impl Link {
                     return;
                 }
                 Err(e) => {
-                    tracing::debug!(target: "pr_cache", client = link.kind, name = %link.name, error = %e, "cache.redis.reconnect_failed");
+                    tracing::debug!(target: "pr_cache", event = "cache.redis.reconnect_failed", client = link.kind, name = %link.name, error = %e, "redis reconnect attempt failed");
                     *pr_core::sync::lock(&link.last_error) = Some(e.to_string());
                     delay = link.reconnect.next_delay(delay);
                 }
@@ -693,19 +693,19 @@ async fn listen(this: Listener, pubsub: redis::aio::PubSub) {
         // The connection ended: subscribe again on the back-off, until the
         // bus is dropped (which aborts this task).
         this.subscribed.store(false, Ordering::SeqCst);
-        tracing::warn!(target: "pr_cache", channel = %this.channel, "cache.redis.invalidation_disconnected");
+        tracing::warn!(target: "pr_cache", event = "cache.redis.invalidation_disconnected", channel = %this.channel, "redis invalidation subscription lost; resubscribing");
         let mut delay = this.reconnect.min_delay();
         messages = loop {
             tokio::time::sleep(delay).await;
             match subscribe(&this.client, &this.channel, &this.reconnect).await {
                 Ok(pubsub) => break pubsub.into_on_message(),
                 Err(e) => {
-                    tracing::warn!(target: "pr_cache", channel = %this.channel, error = %e, "cache.redis.resubscribe_failed");
+                    tracing::warn!(target: "pr_cache", event = "cache.redis.resubscribe_failed", channel = %this.channel, error = %e, "redis invalidation resubscribe failed");
                     delay = this.reconnect.next_delay(delay);
                 }
             }
         };
-        tracing::info!(target: "pr_cache", channel = %this.channel, "cache.redis.invalidation_resubscribed");
+        tracing::info!(target: "pr_cache", event = "cache.redis.invalidation_resubscribed", channel = %this.channel, "redis invalidation subscription restored");
         // What was sent meanwhile is lost: every local copy is suspect.
         this.notify(Invalidated::All).await;
         this.subscribed.store(true, Ordering::SeqCst);

@@ -255,7 +255,7 @@ where
                         Invalidated::All => tier.clear().await,
                     };
                     if let Err(e) = done {
-                        tracing::warn!(target: "pr_cache", tier = tier.name(), error = %e, "cache.tier.remote_invalidation_failed");
+                        tracing::warn!(target: "pr_cache", event = "cache.tier.remote_invalidation_failed", tier = tier.name(), error = %e, "a tier could not drop an invalidated key");
                     }
                 }
                 // Again, past a promotion from a local tier meanwhile.
@@ -314,17 +314,17 @@ where
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => continue,
                 Err(e) => {
-                    tracing::warn!(target: "pr_cache", tier = tier.name(), error = %e, "cache.tier.read_failed");
+                    tracing::warn!(target: "pr_cache", event = "cache.tier.read_failed", tier = tier.name(), error = %e, "cache tier read failed");
                     continue;
                 }
             };
             let Ok(value) = serde_json::from_slice::<V>(&bytes) else {
-                tracing::warn!(target: "pr_cache", tier = tier.name(), "cache.tier.undecodable_value");
+                tracing::warn!(target: "pr_cache", event = "cache.tier.undecodable_value", tier = tier.name(), "cache tier holds a value that does not decode");
                 continue;
             };
             for upper in &self.lower[..i] {
                 if let Err(e) = upper.set(key, &bytes, self.ttl).await {
-                    tracing::warn!(target: "pr_cache", tier = upper.name(), error = %e, "cache.tier.promote_failed");
+                    tracing::warn!(target: "pr_cache", event = "cache.tier.promote_failed", tier = upper.name(), error = %e, "could not copy a value into an upper tier");
                 }
             }
             return Some(value);
@@ -428,11 +428,11 @@ where
                     Ok(bytes) => {
                         for tier in &self.lower {
                             if let Err(e) = tier.set(key, &bytes, self.ttl).await {
-                                tracing::warn!(target: "pr_cache", tier = tier.name(), error = %e, "cache.tier.write_failed");
+                                tracing::warn!(target: "pr_cache", event = "cache.tier.write_failed", tier = tier.name(), error = %e, "cache tier write failed");
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(target: "pr_cache", error = %e, "cache.tier.write_failed"),
+                    Err(e) => tracing::warn!(target: "pr_cache", event = "cache.tier.write_failed", error = %e, "cache tier write failed"),
                 }
                 Ok(value)
             })

@@ -121,7 +121,7 @@ fn json(registry: &HealthRegistry, report: &HealthReport, headers: &HeaderMap) -
         )
             .into_response(),
         Err(err) => {
-            tracing::error!(target: "pr_health", error = %err, "cannot serialise a health report");
+            tracing::error!(target: "pr_health", event = "health.report_serialization_failed", error = %err, "cannot serialise a health report");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

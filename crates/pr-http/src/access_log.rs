@@ -1,5 +1,6 @@
-//! The access log: one structured event per request, when its response
-//! head is ready, with target `pr_http::access` and the fields `method`,
+//! The access log: one structured event per request, `http.request_completed`
+//! (its `event` field), when its response head is ready, with target
+//! `pr_http::access` and the fields `method`,
 //! `route` (the template, as in the metrics), `status`, `duration_seconds`,
 //! `bytes` (the body's length when known), `request_id` (with
 //! [`RequestIdLayer`](crate::request_id::RequestIdLayer) outside this
@@ -111,15 +112,15 @@ struct Line {
     client: Option<std::net::SocketAddr>,
 }
 
-/// Emits the event at a level known only at run time.
-macro_rules! event_at {
+/// Emits the access event, `http.request_completed`, at a level known only at run time.
+macro_rules! access_event_at {
     ($level:expr, $($fields:tt)*) => {
         match $level {
-            Level::ERROR => tracing::error!(target: "pr_http::access", $($fields)*),
-            Level::WARN => tracing::warn!(target: "pr_http::access", $($fields)*),
-            Level::INFO => tracing::info!(target: "pr_http::access", $($fields)*),
-            Level::DEBUG => tracing::debug!(target: "pr_http::access", $($fields)*),
-            _ => tracing::trace!(target: "pr_http::access", $($fields)*),
+            Level::ERROR => tracing::error!(target: "pr_http::access", event = "http.request_completed", $($fields)*),
+            Level::WARN => tracing::warn!(target: "pr_http::access", event = "http.request_completed", $($fields)*),
+            Level::INFO => tracing::info!(target: "pr_http::access", event = "http.request_completed", $($fields)*),
+            Level::DEBUG => tracing::debug!(target: "pr_http::access", event = "http.request_completed", $($fields)*),
+            _ => tracing::trace!(target: "pr_http::access", event = "http.request_completed", $($fields)*),
         }
     };
 }
@@ -174,7 +175,7 @@ where
             };
             let duration = crate::nanos_to_secs(settings.clock.now_nanos().saturating_sub(start));
             let bytes = response.body().size_hint().exact();
-            event_at!(
+            access_event_at!(
                 level,
                 method = %line.method,
                 route = line.route.as_str(),

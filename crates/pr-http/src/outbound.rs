@@ -51,7 +51,8 @@
 //!   HTTP-date, cut to [`max_retry_after`](HttpClientConfig::max_retry_after),
 //!   ignored when it does not parse) as the retry class's wait, which a
 //!   pipeline's retry waits instead of its backoff. Other 4xx are
-//!   `http.client_status`, permanent. Connection failures are
+//!   `http.client_status`, permanent: neither retried nor counted as a
+//!   failure by the pipeline's breaker. Connection failures are
 //!   `http.client_connect` and `http.client_transport`, and an attempt past
 //!   the client's timeout `http.client_timeout`, all transient. A retried
 //!   `POST` is the caller's choice: give the pipeline a retry predicate that
@@ -478,12 +479,13 @@ impl Shared {
         if let Err(error) = &outcome {
             tracing::debug!(
                 target: "pr_http::outbound",
+                event = "http.client_attempt_failed",
                 client = %self.name,
                 server_address = %self.base.host,
                 server_port = self.base.port,
                 code = %error.code(),
                 status = error.upstream_status().map(|s| s.as_u16()),
-                "http.client_attempt_failed"
+                "outbound attempt failed"
             );
         }
         outcome

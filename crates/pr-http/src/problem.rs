@@ -57,9 +57,9 @@ pub fn response<B: From<String>>(error: &(dyn CodedError + '_)) -> Response<B> {
     let status = error.status();
     let code = error.code();
     if status.is_server_error() {
-        tracing::error!(code = code.as_str(), status = status.as_u16(), error = %Chain(error), "request failed");
+        tracing::error!(event = "http.request_failed", code = code.as_str(), status = status.as_u16(), error = %Chain(error), "request failed");
     } else {
-        tracing::debug!(code = code.as_str(), status = status.as_u16(), error = %Chain(error), "request refused");
+        tracing::debug!(event = "http.request_refused", code = code.as_str(), status = status.as_u16(), error = %Chain(error), "request refused");
     }
     #[cfg(feature = "metrics")]
     {

@@ -279,7 +279,7 @@ impl LevelHandle {
         let directives = Directives::parse(filter, "runtime")?;
         self.state.write().base = directives;
         tracing::callsite::rebuild_interest_cache();
-        tracing::info!(target: "pr_logging", filter = %filter, "log filter changed");
+        tracing::info!(target: "pr_logging", event = "logging.filter_changed", filter = %filter, "log filter changed");
         Ok(())
     }
 
@@ -300,6 +300,7 @@ impl LevelHandle {
         tracing::callsite::rebuild_interest_cache();
         tracing::info!(
             target: "pr_logging",
+            event = "logging.temporary_filter_set",
             filter = %filter,
             seconds = duration.as_secs_f64(),
             "temporary log filter set"

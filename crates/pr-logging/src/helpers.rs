@@ -6,14 +6,16 @@ use std::time::{Duration, Instant};
 
 use crate::output::Sink;
 
-/// Logs `value` of the metric `name` (in `unit`) as an INFO event with
-/// target `pr_logging::metric` and fields `metric`, `value` and `unit`.
+/// Logs `value` of the metric `name` (in `unit`) as an INFO event
+/// `logging.metric_recorded` with target `pr_logging::metric` and fields
+/// `metric`, `value` and `unit`.
 pub fn log_metric(name: &str, value: f64, unit: &str) {
-    tracing::info!(target: "pr_logging::metric", metric = name, value, unit, "metric");
+    tracing::info!(target: "pr_logging::metric", event = "logging.metric_recorded", metric = name, value, unit, "metric");
 }
 
-/// Logs the time from its creation to its drop as an INFO event with target
-/// `pr_logging::timing` and fields `operation` and `elapsed_seconds`.
+/// Logs the time from its creation to its drop as an INFO event
+/// `logging.operation_timed` with target `pr_logging::timing` and fields
+/// `operation` and `elapsed_seconds`.
 ///
 /// ```
 /// let _timed = pr_logging::timed("load_catalogue");
@@ -47,6 +49,7 @@ impl Drop for Timed {
     fn drop(&mut self) {
         tracing::info!(
             target: "pr_logging::timing",
+            event = "logging.operation_timed",
             operation = self.operation,
             elapsed_seconds = self.start.elapsed().as_secs_f64(),
             "timed"
@@ -54,8 +57,8 @@ impl Drop for Timed {
     }
 }
 
-/// Installs a panic hook that logs the panic at ERROR (target `panic`, with
-/// its message, location and thread), flushes `sinks` (waiting `timeout` at
+/// Installs a panic hook that logs the panic at ERROR (`logging.panicked`,
+/// target `panic`, with its message, location and thread), flushes `sinks` (waiting `timeout` at
 /// most), then runs the hook that was installed before.
 pub(crate) fn install_panic_hook(sinks: Vec<Arc<dyn Sink>>, timeout: Duration) {
     let previous = std::panic::take_hook();
@@ -73,6 +76,7 @@ pub(crate) fn install_panic_hook(sinks: Vec<Arc<dyn Sink>>, timeout: Duration) {
         let thread = std::thread::current();
         tracing::error!(
             target: "panic",
+            event = "logging.panicked",
             panic_message = %message,
             panic_location = %location,
             thread = thread.name().unwrap_or("<unnamed>"),

@@ -174,7 +174,7 @@ fn remove(path: &Path) -> bool {
         Ok(()) => true,
         Err(e) => {
             if e.kind() != io::ErrorKind::NotFound {
-                tracing::warn!(target: "pr_logging", path = %path.display(), error = %e, "could not delete an old log file");
+                tracing::warn!(target: "pr_logging", event = "logging.old_file_delete_failed", path = %path.display(), error = %e, "could not delete an old log file");
             }
             false
         }
@@ -272,7 +272,7 @@ impl Compressor {
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                         Err(e) => {
                             counters.add_write_error();
-                            tracing::warn!(target: "pr_logging", path = %path.display(), error = %e, "could not compress a rotated log file");
+                            tracing::warn!(target: "pr_logging", event = "logging.rotated_file_compress_failed", path = %path.display(), error = %e, "could not compress a rotated log file");
                         }
                     }
                     enforce_retention(&settings, clock.wall(), &counters);
@@ -529,7 +529,7 @@ impl RollingFile {
     fn failed(&mut self, error: &io::Error, now: SystemTime) {
         self.counters.add_write_error();
         if self.file.take().is_some() || self.retry_at.is_none() {
-            tracing::warn!(target: "pr_logging", path = %self.settings.path.display(), error = %error, "log file write failed; retrying");
+            tracing::warn!(target: "pr_logging", event = "logging.file_write_failed", path = %self.settings.path.display(), error = %error, "log file write failed; retrying");
         }
         self.retry_at = Some(now + CHECK_EVERY);
     }
@@ -575,7 +575,7 @@ impl RollingFile {
         match fs::rename(&self.settings.path, &target) {
             Ok(()) => {
                 self.counters.add_rotation();
-                tracing::debug!(target: "pr_logging", path = %target.display(), "log file rotated");
+                tracing::debug!(target: "pr_logging", event = "logging.file_rotated", path = %target.display(), "log file rotated");
             }
             Err(e) => self.failed(&e, now),
         }

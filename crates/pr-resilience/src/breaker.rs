@@ -16,6 +16,33 @@
 //! do. Half-open permits are slots holding a lease's expiry time; a permit
 //! whose call never completes is handed to another probe once its lease
 //! expires.
+//!
+//! ## What counts as a failure
+//!
+//! An error counts by its pr-errors retry class ([`CodedError::retry`]),
+//! the one rule by which the retry policy's `Transient` predicate retries:
+//! a transient error (a timeout, a refused connection, a 503) is a failure;
+//! a permanent one (bad input, a 404 "city not found", a missing
+//! permission) is [`CallOutcome::PermanentError`], which the breaker counts
+//! as neither a success nor a failure, as Resilience4j counts its
+//! `ignoreExceptions`.
+//! Not a failure: it says the caller was wrong, not that the dependency is
+//! unwell, so no number of them opens the breaker. Not a success either: it
+//! may never have reached the dependency (a request our own validation
+//! refused) and so says nothing of its health, and counting it as a success
+//! would let a flood of 404s dilute the failure rate of the calls that time
+//! out. It is not timed as a slow call, and in half-open a probe that ends
+//! in one frees its slot for another probe, as an ignored call does.
+//! [`BreakerBuilder::record_all_errors`] counts every error as a failure
+//! instead (Resilience4j's default).
+//!
+//! [`call`](CircuitBreaker::call) and
+//! [`call_blocking`](CircuitBreaker::call_blocking) classify so through
+//! [`CallOutcome::of`], as do the breaker's tower layer (its default
+//! `ByRetryClass`) and a pipeline's breaker stage (its default `Failures`).
+//! An error type without a class goes through
+//! [`call_with`](CircuitBreaker::call_with) (or a layer's or pipeline's
+//! `record_with`) with a classifier of its own.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
@@ -25,6 +52,7 @@ use std::time::Duration;
 use crate::time::nanos;
 use crate::{CallError, Error};
 use pr_core::time::Clock;
+use pr_errors::CodedError;
 
 #[cfg(feature = "health")]
 mod health;
@@ -37,7 +65,7 @@ mod registry;
 pub use health::{BreakerCheck, RegistryCheck};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{BreakerLayer, BreakerService, ErrorsFail, RecordResponse};
+pub use layer::{BreakerLayer, BreakerService, ByRetryClass, ErrorsFail, RecordResponse};
 pub use registry::BreakerRegistry;
 
 /// The breaker's sliding window.
@@ -144,8 +172,48 @@ pub enum CallOutcome {
     Success,
     /// A failure.
     Failure,
+    /// An error that trying again cannot fix (pr-errors' permanent class:
+    /// bad input, a 404): not counted at all, as [`Ignored`](Self::Ignored),
+    /// unless the breaker was built with
+    /// [`record_all_errors`](BreakerBuilder::record_all_errors), which
+    /// counts it as a failure. See the [module](self) for why.
+    PermanentError,
     /// Not counted at all (a client error, a cancelled call).
     Ignored,
+}
+
+impl CallOutcome {
+    /// How an outcome counts by default: a success, or
+    /// [`of_error`](Self::of_error) for an error.
+    ///
+    /// ```
+    /// use pr_resilience::breaker::CallOutcome;
+    /// use pr_resilience::Error;
+    ///
+    /// let after = std::time::Duration::from_secs(1);
+    /// let timed_out = Err::<(), _>(Error::Timeout { name: "db".into(), after });
+    /// assert_eq!(CallOutcome::of(&timed_out), CallOutcome::Failure);
+    /// assert_eq!(CallOutcome::of(&Ok::<_, Error>(())), CallOutcome::Success);
+    /// ```
+    #[inline]
+    pub fn of<T, E: CodedError>(outcome: &Result<T, E>) -> Self {
+        match outcome {
+            Ok(_) => Self::Success,
+            Err(error) => Self::of_error(error),
+        }
+    }
+
+    /// How an error counts by default, by its pr-errors retry class: a
+    /// transient error is a [`Failure`](Self::Failure), a permanent one a
+    /// [`PermanentError`](Self::PermanentError).
+    #[inline]
+    pub fn of_error<E: CodedError + ?Sized>(error: &E) -> Self {
+        if crate::error::transient(error).is_some() {
+            Self::Failure
+        } else {
+            Self::PermanentError
+        }
+    }
 }
 
 /// A state change, as listeners see it.
@@ -211,6 +279,9 @@ struct Inner {
     probe_failures: AtomicU32,
     probe_slow: AtomicU32,
     probes_done: AtomicU32,
+    /// Whether a [`CallOutcome::PermanentError`] counts as a failure (else
+    /// it is ignored).
+    record_all_errors: bool,
     /// In metrics-only mode, whether the window is past a threshold and
     /// `breaker.would_open` was reported for this crossing.
     would_open: AtomicBool,
@@ -225,9 +296,20 @@ struct Inner {
 /// # Examples
 ///
 /// ```
+/// use std::io::{Error as IoError, ErrorKind};
 /// use std::time::Duration;
+/// use pr_errors::ResultExt as _;
 /// use pr_resilience::Clock;
 /// use pr_resilience::breaker::{CircuitBreaker, SlidingWindow, State};
+///
+/// pr_errors::codes! {
+///     /// This example's codes.
+///     static CODES;
+///     /// The payment provider did not answer.
+///     UNREACHABLE = "payments.unreachable", BAD_GATEWAY, transient;
+///     /// No such card.
+///     NO_CARD = "payments.no_card", NOT_FOUND, permanent;
+/// }
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), pr_resilience::Error> {
@@ -239,8 +321,16 @@ struct Inner {
 ///     .wait_in_open(Duration::from_secs(30))
 ///     .build()?;
 ///
+/// // A permanent error says the caller was wrong: it does not count.
+/// for _ in 0..10 {
+///     let missing = Err::<(), _>(IoError::from(ErrorKind::NotFound)).classify(&NO_CARD);
+///     let _ = breaker.call(async { missing }).await;
+/// }
+/// assert_eq!(breaker.state(), State::Closed);
+/// // A transient one is a failure.
 /// for _ in 0..4 {
-///     let _ = breaker.call(async { Err::<(), _>("connection refused") }).await;
+///     let refused = Err::<(), _>(IoError::from(ErrorKind::ConnectionRefused));
+///     let _ = breaker.call(async { refused.classify(&UNREACHABLE) }).await;
 /// }
 /// assert_eq!(breaker.state(), State::Open);
 /// let refused = breaker.peek().unwrap_err();
@@ -316,7 +406,9 @@ impl Drop for Permit<'_> {
 impl CircuitBreaker {
     /// A builder with Resilience4j's defaults: a count window of 100 calls,
     /// 50 % failure rate, 100 % slow-call rate over 60 s, 100 minimum
-    /// calls, 10 permitted half-open calls, 60 s in open.
+    /// calls, 10 permitted half-open calls, 60 s in open; except that
+    /// permanent errors do not count (see the [module](self) and
+    /// [`BreakerBuilder::record_all_errors`]).
     pub fn builder(name: impl Into<String>) -> BreakerBuilder {
         BreakerBuilder::new(name)
     }
@@ -514,13 +606,18 @@ impl CircuitBreaker {
     )]
     pub fn record(&self, permit: RawPermit, outcome: CallOutcome) {
         let inner = &*self.0;
+        let outcome = match outcome {
+            CallOutcome::PermanentError if inner.record_all_errors => CallOutcome::Failure,
+            CallOutcome::PermanentError => CallOutcome::Ignored,
+            counted => counted,
+        };
         match permit.kind {
             Kind::Unrecorded => {}
             Kind::Counted => {
                 let slow = inner.slow_nanos != u64::MAX
                     && inner.clock.now_nanos().saturating_sub(permit.start) >= inner.slow_nanos;
                 let code = match outcome {
-                    CallOutcome::Ignored => return,
+                    CallOutcome::Ignored | CallOutcome::PermanentError => return,
                     CallOutcome::Success => RECORDED,
                     CallOutcome::Failure => RECORDED | FAILURE,
                 } | if slow { SLOW } else { 0 };
@@ -560,7 +657,7 @@ impl CircuitBreaker {
         let Some(lease) = inner.leases.get(slot) else {
             return;
         };
-        if outcome == CallOutcome::Ignored {
+        if matches!(outcome, CallOutcome::Ignored | CallOutcome::PermanentError) {
             self.release(RawPermit { ..*permit });
             return;
         }
@@ -607,10 +704,11 @@ impl CircuitBreaker {
             State::MetricsOnly if !self.0.would_open.swap(true, Ordering::Relaxed) => {
                 tracing::info!(
                     target: "pr_resilience::breaker",
+                    event = "breaker.would_open",
                     breaker = %self.0.name,
                     failure_rate = rates.failure_rate,
                     slow_call_rate = rates.slow_rate,
-                    "breaker.would_open"
+                    "metrics-only breaker past a threshold: it would have opened"
                 );
             }
             _ => {}
@@ -679,12 +777,13 @@ impl CircuitBreaker {
         };
         tracing::info!(
             target: "pr_resilience::breaker",
+            event = "breaker.transition",
             breaker = %inner.name,
             from = from_state.as_str(),
             to = to.as_str(),
             failure_rate = rates.failure_rate,
             slow_call_rate = rates.slow_rate,
-            "breaker.transition"
+            "circuit breaker changed state"
         );
         #[cfg(feature = "metrics")]
         inner
@@ -754,25 +853,45 @@ impl CircuitBreaker {
         }
     }
 
-    /// Runs `fut` under a permit; every error counts as a failure.
+    /// Runs `fut` under a permit; its outcome counts by
+    /// [`CallOutcome::of`]: a transient error is a failure, a permanent one
+    /// does not count unless the breaker [records all
+    /// errors](BreakerBuilder::record_all_errors). For an error type without
+    /// a pr-errors class, use [`call_with`](Self::call_with).
     ///
     /// # Errors
     ///
     /// [`CallError::Rejected`] when the breaker refuses the call, or the
     /// operation's error as [`CallError::Inner`].
-    pub async fn call<T, E>(
+    pub async fn call<T, E: CodedError>(
         &self,
         fut: impl Future<Output = Result<T, E>>,
     ) -> Result<T, CallError<E>> {
-        self.call_with(fut, |outcome| match outcome {
-            Ok(_) => CallOutcome::Success,
-            Err(_) => CallOutcome::Failure,
-        })
-        .await
+        self.call_with(fut, CallOutcome::of).await
     }
 
     /// Runs `fut` under a permit; `classify` says how its outcome counts
     /// (the record and ignore predicates).
+    ///
+    /// ```
+    /// use pr_resilience::breaker::{CallOutcome, CircuitBreaker};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), pr_resilience::Error> {
+    /// let breaker = CircuitBreaker::builder("legacy").build()?;
+    /// // An error without a pr-errors class: every error a failure.
+    /// let every_error_fails = |outcome: &Result<(), std::io::Error>| match outcome {
+    ///     Ok(()) => CallOutcome::Success,
+    ///     Err(_) => CallOutcome::Failure,
+    /// };
+    /// let failed = breaker
+    ///     .call_with(async { Err(std::io::ErrorKind::TimedOut.into()) }, every_error_fails)
+    ///     .await;
+    /// assert!(failed.is_err());
+    /// assert_eq!(breaker.snapshot().failures, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -788,22 +907,19 @@ impl CircuitBreaker {
         outcome.map_err(CallError::Inner)
     }
 
-    /// Runs a blocking `op` under a permit; every error counts as a failure.
+    /// Runs a blocking `op` under a permit; its outcome counts as
+    /// [`call`](Self::call)'s does.
     ///
     /// # Errors
     ///
     /// As [`call`](Self::call).
-    pub fn call_blocking<T, E>(
+    pub fn call_blocking<T, E: CodedError>(
         &self,
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
         let permit = self.try_acquire()?;
         let outcome = op();
-        permit.record(if outcome.is_ok() {
-            CallOutcome::Success
-        } else {
-            CallOutcome::Failure
-        });
+        permit.record(CallOutcome::of(&outcome));
         outcome.map_err(CallError::Inner)
     }
 }
@@ -1105,6 +1221,7 @@ pub struct BreakerBuilder {
     open_factor: f64,
     max_wait_open: Duration,
     lease: Duration,
+    record_all_errors: bool,
     clock: Option<Clock>,
     listeners: Vec<Listener>,
 }
@@ -1133,6 +1250,7 @@ impl BreakerBuilder {
             open_factor: 1.0,
             max_wait_open: Duration::from_secs(600),
             lease: Duration::from_secs(60),
+            record_all_errors: false,
             clock: None,
             listeners: Vec::new(),
         }
@@ -1211,6 +1329,15 @@ impl BreakerBuilder {
     /// another probe.
     pub fn probe_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// Counts every error as a failure, a permanent one
+    /// ([`CallOutcome::PermanentError`]) too, as Resilience4j does by
+    /// default. Without it a permanent error does not count: see the
+    /// [module](self) for why.
+    pub fn record_all_errors(mut self) -> Self {
+        self.record_all_errors = true;
         self
     }
 
@@ -1325,6 +1452,7 @@ impl BreakerBuilder {
             probe_failures: AtomicU32::new(0),
             probe_slow: AtomicU32::new(0),
             probes_done: AtomicU32::new(0),
+            record_all_errors: self.record_all_errors,
             would_open: AtomicBool::new(false),
             transition: Mutex::new(()),
             listeners: self.listeners,

@@ -154,7 +154,7 @@ impl Bulkhead {
     fn full(&self) -> Error {
         #[cfg(feature = "metrics")]
         self.0.metrics.rejected.increment(1);
-        tracing::debug!(target: "pr_resilience::bulkhead", bulkhead = %self.0.name, "bulkhead.rejected");
+        tracing::debug!(target: "pr_resilience::bulkhead", event = "bulkhead.rejected", bulkhead = %self.0.name, "bulkhead full; call refused");
         Error::BulkheadFull {
             name: self.0.name.clone(),
             limit: self.0.limit,

@@ -102,7 +102,7 @@ impl Chaos {
         }
         self.maybe_delay().await;
         if self.roll(self.0.fault_rate) {
-            tracing::debug!(target: "pr_resilience::chaos", chaos = %self.0.name, "chaos.fault");
+            tracing::debug!(target: "pr_resilience::chaos", event = "chaos.fault", chaos = %self.0.name, "chaos injected a fault");
             return Err(CallError::Rejected(Error::InjectedFault {
                 name: self.0.name.clone(),
             }));
@@ -124,7 +124,7 @@ impl Chaos {
         if self.is_enabled() {
             self.maybe_delay().await;
             if self.roll(self.0.outcome_rate) {
-                tracing::debug!(target: "pr_resilience::chaos", chaos = %self.0.name, "chaos.outcome");
+                tracing::debug!(target: "pr_resilience::chaos", event = "chaos.outcome", chaos = %self.0.name, "chaos replaced the outcome");
                 return substitute();
             }
         }
@@ -133,7 +133,7 @@ impl Chaos {
 
     async fn maybe_delay(&self) {
         if self.roll(self.0.latency_rate) {
-            tracing::debug!(target: "pr_resilience::chaos", chaos = %self.0.name, "chaos.latency");
+            tracing::debug!(target: "pr_resilience::chaos", event = "chaos.latency", chaos = %self.0.name, "chaos injected latency");
             self.0.clock.sleep(self.0.latency).await;
         }
     }

@@ -222,6 +222,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
                     self.inner.write_failed(error);
                     tracing::error!(
                         name: "pr_resilience.dlq.push_failed",
+                        event = "pr_resilience.dlq.push_failed",
                         dir = %self.inner.config.dir.display(),
                         reason,
                         error = %error,
@@ -307,6 +308,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         self.inner.metrics.rejected();
         tracing::warn!(
             name: "pr_resilience.dlq.full",
+            event = "pr_resilience.dlq.full",
             dir = %self.inner.config.dir.display(),
             bound,
             limit,

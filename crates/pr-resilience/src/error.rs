@@ -253,6 +253,17 @@ impl CodedError for Error {
     }
 }
 
+/// pr-errors' retry class of `error` when trying again may help (a transient
+/// error), `None` for a permanent one. The one rule by which this crate reads
+/// an error's class: the retry policy's `Transient` predicate retries these
+/// errors, and the breaker's default classification (`CallOutcome::of_error`)
+/// counts them as failures, so the two never disagree on an error.
+#[cfg(any(feature = "retry", feature = "breaker"))]
+pub(crate) fn transient<E: CodedError + ?Sized>(error: &E) -> Option<RetryClass> {
+    let class = error.retry();
+    class.is_transient().then_some(class)
+}
+
 /// The outcome of a call through a policy: either a policy refused or cut
 /// short the call ([`Rejected`](CallError::Rejected), with a coded
 /// [`Error`]), or the operation itself failed ([`Inner`](CallError::Inner),

@@ -98,7 +98,7 @@ impl Failover {
             let permit = match breaker.try_acquire() {
                 Ok(permit) => permit,
                 Err(refused) => {
-                    tracing::debug!(target: "pr_resilience::failover", chain = %self.name, provider = %name, "failover.skipped");
+                    tracing::debug!(target: "pr_resilience::failover", event = "failover.skipped", chain = %self.name, provider = %name, "provider skipped: its breaker is open");
                     if let Some(wait) = refused.retry_after() {
                         soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
                     }
@@ -116,7 +116,7 @@ impl Failover {
                 }
                 Err(error) => {
                     permit.record(CallOutcome::Failure);
-                    tracing::debug!(target: "pr_resilience::failover", chain = %self.name, provider = %name, "failover.failed");
+                    tracing::debug!(target: "pr_resilience::failover", event = "failover.failed", chain = %self.name, provider = %name, "provider failed; trying the next one");
                     last_error = Some(error);
                 }
             }

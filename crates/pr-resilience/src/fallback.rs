@@ -90,7 +90,7 @@ impl<H> Fallback<H> {
             Ok(value) => Ok(value),
             Err(error) => match self.handler.handle(&error) {
                 Some(value) => {
-                    tracing::debug!(target: "pr_resilience::fallback", "fallback.used");
+                    tracing::debug!(target: "pr_resilience::fallback", event = "fallback.used", "fallback used");
                     Ok(value)
                 }
                 None => Err(error),

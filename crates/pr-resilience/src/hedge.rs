@@ -139,7 +139,7 @@ impl<C> Hedge<C> {
                             running.swap_remove(index);
                             if self.classify.classify(&outcome) == Decision::Accept {
                                 if attempt > 0 {
-                                    tracing::debug!(target: "pr_resilience::hedge", attempt, "hedge.won");
+                                    tracing::debug!(target: "pr_resilience::hedge", event = "hedge.won", attempt, "hedged attempt won");
                                 }
                                 // Returning drops the other attempts: cancelled.
                                 return Poll::Ready(outcome);
@@ -161,7 +161,7 @@ impl<C> Hedge<C> {
                         || fired
                         || self.mode == HedgeMode::Parallel);
                 if start_next && self.budget.as_ref().is_none_or(RetryBudget::try_spend) {
-                    tracing::debug!(target: "pr_resilience::hedge", attempt = launched, "hedge.started");
+                    tracing::debug!(target: "pr_resilience::hedge", event = "hedge.started", attempt = launched, "hedged attempt started");
                     running.push((launched, Box::pin(op(launched))));
                     launched += 1;
                     timer = self.timer();

@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pr_errors::CodedError;
+
 use crate::breaker::CallOutcome;
 use crate::breaker::{BreakerBuilder, CircuitBreaker, SlidingWindow};
 use crate::bulkhead::Bulkhead;
@@ -45,19 +47,23 @@ impl<T, E, F: Fn(&Result<T, CallError<E>>) -> CallOutcome> RecordOutcome<T, E> f
     }
 }
 
-/// The default breaker classifier: the operation's errors and attempt
-/// timeouts are failures; other rejections are ignored.
+/// The default breaker classifier: the operation's errors count by their
+/// pr-errors retry class ([`CallOutcome::of_error`]: a transient error is a
+/// failure, a permanent one does not count unless the breaker
+/// [records all errors](crate::breaker::BreakerBuilder::record_all_errors)),
+/// attempt timeouts are failures, other refusals are ignored. For an
+/// operation whose error has no class, give the pipeline a classifier of
+/// its own ([`PipelineBuilder::record_with`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Failures;
 
-impl<T, E> RecordOutcome<T, E> for Failures {
+impl<T, E: CodedError> RecordOutcome<T, E> for Failures {
     #[inline]
     fn outcome(&self, attempt: &Result<T, CallError<E>>) -> CallOutcome {
         match attempt {
             Ok(_) => CallOutcome::Success,
-            Err(CallError::Inner(_) | CallError::Rejected(Error::Timeout { .. })) => {
-                CallOutcome::Failure
-            }
+            Err(CallError::Inner(error)) => CallOutcome::of_error(error),
+            Err(CallError::Rejected(Error::Timeout { .. })) => CallOutcome::Failure,
             Err(CallError::Rejected(_)) => CallOutcome::Ignored,
         }
     }
@@ -287,10 +293,11 @@ impl<R, B> Pipeline<R, B> {
             if past_deadline(after, deadline) {
                 tracing::debug!(
                     target: "pr_resilience::retry",
+                    event = "retry.gave_up",
                     policy = %retry.name(),
                     attempts = state.attempts(),
                     reason = "retry_after_past_total_timeout",
-                    "retry.gave_up"
+                    "retry gave up: the retry-after ends past the total timeout"
                 );
                 return outcome;
             }

@@ -87,6 +87,7 @@ impl<T, E, F: Fn(&Result<T, E>) -> Decision> Classify<T, E> for F {
 
 /// The default predicate: retry the errors pr-errors classifies as
 /// transient ([`CodedError::retry`]), waiting at least their retry-after.
+/// The circuit breaker counts the same errors as failures, by the same rule.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Transient;
 
@@ -95,16 +96,12 @@ impl<T, E: CodedError> Classify<T, E> for Transient {
     fn classify(&self, outcome: &Result<T, E>) -> Decision {
         match outcome {
             Ok(_) => Decision::Accept,
-            Err(error) => {
-                let retry = error.retry();
-                if retry.is_transient() {
-                    Decision::Retry {
-                        after: retry.retry_after(),
-                    }
-                } else {
-                    Decision::Accept
-                }
-            }
+            Err(error) => match crate::error::transient(error) {
+                Some(class) => Decision::Retry {
+                    after: class.retry_after(),
+                },
+                None => Decision::Accept,
+            },
         }
     }
 }
@@ -484,10 +481,11 @@ impl<'a> Backoffs<'a> {
         };
         tracing::debug!(
             target: "pr_resilience::retry",
+            event = "retry.scheduled",
             policy = %settings.name,
             retry = n,
             delay_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-            "retry.scheduled"
+            "retrying after a backoff"
         );
         #[cfg(feature = "metrics")]
         crate::metrics::retry(&settings.name);
@@ -503,10 +501,11 @@ impl<'a> Backoffs<'a> {
     fn give_up(&self, reason: &'static str) -> Option<Duration> {
         tracing::debug!(
             target: "pr_resilience::retry",
+            event = "retry.gave_up",
             policy = %self.settings.name,
             attempts = self.attempts(),
             reason,
-            "retry.gave_up"
+            "retry gave up"
         );
         None
     }
@@ -843,7 +842,7 @@ impl RetryBudget {
         let mut state = pr_core::sync::lock(&self.0.state);
         self.refill(&mut state);
         if state.tokens < 1.0 {
-            tracing::debug!(target: "pr_resilience::retry", "retry.budget_exhausted");
+            tracing::debug!(target: "pr_resilience::retry", event = "retry.budget_exhausted", "retry budget exhausted");
             return None;
         }
         state.tokens -= 1.0;

@@ -91,7 +91,7 @@ pub(crate) async fn bounded<F: Future>(after: Duration, fut: F) -> Option<F::Out
 pub(crate) fn elapsed(name: &str, after: Duration) -> Error {
     #[cfg(feature = "metrics")]
     crate::metrics::timeout(name);
-    tracing::debug!(target: "pr_resilience::timeout", timeout = %name, "timeout.elapsed");
+    tracing::debug!(target: "pr_resilience::timeout", event = "timeout.elapsed", timeout = %name, "timed out");
     Error::Timeout {
         name: name.to_owned(),
         after,

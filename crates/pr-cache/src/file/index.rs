@@ -158,7 +158,7 @@ impl FileCache {
             }
         }
         self.write_index(&map)?;
-        tracing::info!(target: "pr_cache", dir = %self.inner.dir.display(), keys = map.len(), "cache.file.index_rebuilt");
+        tracing::info!(target: "pr_cache", event = "cache.file.index_rebuilt", dir = %self.inner.dir.display(), keys = map.len(), "file cache index rebuilt from its entries");
         Ok(map.len())
     }
 

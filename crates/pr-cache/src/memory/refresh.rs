@@ -100,7 +100,7 @@ where
                 key: key.clone(),
             };
             let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                tracing::warn!(target: "pr_cache", cache = %self.inner.name, "cache.refresh_not_started");
+                tracing::warn!(target: "pr_cache", event = "cache.refresh_not_started", cache = %self.inner.name, "entry not refreshed: no tokio runtime to refresh it on");
                 return Ok(slot.value);
             };
             runtime.spawn(async move {
@@ -112,8 +112,9 @@ where
                     Ok(v) => this.store_refreshed(key.clone(), &seen, v),
                     Err(_) => tracing::debug!(
                         target: "pr_cache",
+                        event = "cache.refresh_failed",
                         cache = %this.inner.name,
-                        "cache.refresh_failed"
+                        "background refresh failed; the old value stays"
                     ),
                 }
             });
@@ -160,13 +161,14 @@ where
                         Ok(v) => this.store_refreshed(key.clone(), &seen, v),
                         Err(_) => tracing::debug!(
                             target: "pr_cache",
+                            event = "cache.refresh_failed",
                             cache = %this.inner.name,
-                            "cache.refresh_failed"
+                            "background refresh failed; the old value stays"
                         ),
                     }
                 });
             if let Err(e) = spawned {
-                tracing::warn!(target: "pr_cache", error = %e, "cache.refresh_not_started");
+                tracing::warn!(target: "pr_cache", event = "cache.refresh_not_started", error = %e, "entry not refreshed: its thread could not be started");
             }
         }
         Ok(slot.value)

@@ -392,7 +392,7 @@ async fn no_secret_reaches_a_log_line_or_an_error() {
         .collect();
     assert_eq!(events.len(), 4, "one event per failed attempt: {events:#?}");
     let event = &events[0];
-    assert_eq!(event["message"], "http.client_attempt_failed");
+    assert_eq!(event["event"], "http.client_attempt_failed");
     assert_eq!(event["code"], "http.client_unavailable");
     assert_eq!(event["server_address"], "127.0.0.1");
     let text = format!("{:?}\n{error}\n{error:?}\n{client:?}", captured.events());

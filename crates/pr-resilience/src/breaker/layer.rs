@@ -1,16 +1,33 @@
 //! The breaker as a tower layer (feature `tower`), and how it counts a
-//! response ([`RecordResponse`], [`ErrorsFail`]).
+//! response ([`RecordResponse`], [`ByRetryClass`], [`ErrorsFail`]).
 
 use std::task::{Context, Poll};
 
+use pr_errors::CodedError;
 use tower::{Layer, Service};
 
 use crate::CallError;
 use crate::breaker::{CallOutcome, CircuitBreaker, RawPermit};
 use crate::layer::BoxFuture;
 
-/// Counts every error of the inner service as a breaker failure; the
-/// default of [`BreakerLayer`](crate::breaker::BreakerLayer).
+/// Counts the inner service's errors by their pr-errors retry class
+/// ([`CallOutcome::of`]): a transient error is a failure, a permanent one
+/// does not count unless the breaker
+/// [records all errors](crate::breaker::BreakerBuilder::record_all_errors).
+/// The default of [`BreakerLayer`](crate::breaker::BreakerLayer); its
+/// service's error must be a [`CodedError`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ByRetryClass;
+
+impl<T, E: CodedError> RecordResponse<T, E> for ByRetryClass {
+    fn outcome(&self, outcome: &Result<T, E>) -> CallOutcome {
+        CallOutcome::of(outcome)
+    }
+}
+
+/// Counts every error of the inner service as a breaker failure, whatever
+/// its class: for a service whose errors have no pr-errors class
+/// (`BreakerLayer::new(breaker).record_with(ErrorsFail)`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ErrorsFail;
 
@@ -49,31 +66,32 @@ impl<T, E, F: Fn(&Result<T, E>) -> CallOutcome> RecordResponse<T, E> for F {
 /// let breaker = CircuitBreaker::builder("users").build()?;
 /// let service = ServiceBuilder::new()
 ///     .layer(BreakerLayer::new(breaker.clone()))
-///     .service(service_fn(|id: u32| async move { Ok::<_, std::io::Error>(id * 2) }));
+///     .service(service_fn(|id: u32| async move { Ok::<_, pr_resilience::Error>(id * 2) }));
 /// assert_eq!(service.oneshot(21).await?, 42);
 /// assert_eq!(breaker.snapshot().calls, 1);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct BreakerLayer<F = ErrorsFail> {
+pub struct BreakerLayer<F = ByRetryClass> {
     breaker: CircuitBreaker,
     record: F,
 }
 
 impl BreakerLayer {
-    /// Every error of the inner service counts as a failure.
+    /// The inner service's errors count by their class ([`ByRetryClass`]).
     #[must_use]
     pub fn new(breaker: CircuitBreaker) -> Self {
         Self {
             breaker,
-            record: ErrorsFail,
+            record: ByRetryClass,
         }
     }
 }
 
 impl<F> BreakerLayer<F> {
-    /// Counts outcomes with `record` (a response with status 500 as a failure).
+    /// Counts outcomes with `record` (a response with status 500 as a
+    /// failure; [`ErrorsFail`] for errors without a class).
     pub fn record_with<G>(self, record: G) -> BreakerLayer<G> {
         BreakerLayer {
             breaker: self.breaker,
@@ -96,7 +114,7 @@ impl<S, F: Clone> Layer<S> for BreakerLayer<F> {
 
 /// The service of [`BreakerLayer`](crate::breaker::BreakerLayer).
 #[derive(Clone, Debug)]
-pub struct BreakerService<S, F = ErrorsFail> {
+pub struct BreakerService<S, F = ByRetryClass> {
     inner: S,
     breaker: CircuitBreaker,
     record: F,

@@ -87,6 +87,7 @@ pub(super) fn recover(config: &DlqConfig) -> Result<State, Error> {
     if good < bytes.len() {
         tracing::warn!(
             name: "pr_resilience.dlq.torn_tail_truncated",
+            event = "pr_resilience.dlq.torn_tail_truncated",
             path = %removed_path.display(),
             at = good,
             "cut a torn removal record"
@@ -150,6 +151,7 @@ pub(super) fn recover(config: &DlqConfig) -> Result<State, Error> {
             }
             tracing::warn!(
                 name: "pr_resilience.dlq.torn_tail_truncated",
+                event = "pr_resilience.dlq.torn_tail_truncated",
                 path = %segment.path.display(),
                 at,
                 reason,

@@ -118,6 +118,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
         match &stored {
             Ok(seq) => tracing::warn!(
                 name: "pr_resilience.dlq.dead_lettered",
+                event = "pr_resilience.dlq.dead_lettered",
                 retry = retry.name(),
                 seq,
                 code = letter.code,
@@ -125,6 +126,7 @@ impl<T: Serialize + DeserializeOwned> Dlq<T> {
             ),
             Err(e) => tracing::error!(
                 name: "pr_resilience.dlq.not_stored",
+                event = "pr_resilience.dlq.not_stored",
                 retry = retry.name(),
                 error = %e,
                 "retries exhausted and the dead-letter queue refused the operation"

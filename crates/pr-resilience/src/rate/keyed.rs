@@ -486,6 +486,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         self.inner.evicted.increment(evicted as u64);
         tracing::trace!(
             name: "pr_resilience.ratelimit.keys_evicted",
+            event = "pr_resilience.ratelimit.keys_evicted",
             evicted,
             "keyed limiter evicted keys to stay within its maximum"
         );

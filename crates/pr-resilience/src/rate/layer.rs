@@ -173,6 +173,7 @@ where
                     Err(error) => {
                         tracing::debug!(
                             name: "pr_resilience.ratelimit.rejected",
+                            event = "pr_resilience.ratelimit.rejected",
                             code = error.info().code.as_str(),
                             retry_after = ?error.retry_after(),
                             "request refused by its key's rate limiter"

@@ -352,7 +352,7 @@ impl Breaker {
     fn success(&self) {
         self.failures.store(0, Ordering::Release);
         if self.open_until.swap(0, Ordering::AcqRel) != 0 {
-            tracing::info!(name: "pr_resilience.ratelimit.redis_recovered", "redis limiter store reachable again");
+            tracing::info!(name: "pr_resilience.ratelimit.redis_recovered", event = "pr_resilience.ratelimit.redis_recovered", "redis limiter store reachable again");
         }
     }
 
@@ -364,6 +364,7 @@ impl Breaker {
             if self.open_until.swap(until, Ordering::AcqRel) == 0 {
                 tracing::warn!(
                     name: "pr_resilience.ratelimit.redis_breaker_open",
+                    event = "pr_resilience.ratelimit.redis_breaker_open",
                     failures,
                     "redis limiter store unreachable; breaker open"
                 );
@@ -461,7 +462,7 @@ impl RedisLimiter {
                     self.forget_connection();
                 }
                 let reason = format!("{:?}", e.kind());
-                tracing::debug!(name: "pr_resilience.ratelimit.redis_error", limiter = %inner.name, %reason, "redis limiter call failed");
+                tracing::debug!(name: "pr_resilience.ratelimit.redis_error", event = "pr_resilience.ratelimit.redis_error", limiter = %inner.name, %reason, "redis limiter call failed");
                 self.unreachable(&reason, Duration::from_nanos(inner.breaker.cooldown))
             }
         }

@@ -2,13 +2,35 @@
 //! half-open leases, manual states, concurrency, and a property test
 //! against a reference model.
 
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use pr_core::time::ManualClock;
+use pr_errors::Classified;
 use pr_resilience::breaker::{BreakerBuilder, CallOutcome, CircuitBreaker, SlidingWindow, State};
 use pr_resilience::{CallError, Error};
+
+pr_errors::codes! {
+    /// The codes of a weather service these tests call.
+    #[allow(dead_code, reason = "the tests use the codes, not the catalogue")]
+    static CODES;
+    /// The weather service did not answer.
+    UNAVAILABLE = "weather.unavailable", SERVICE_UNAVAILABLE, transient;
+    /// No such city: the caller asked for one that does not exist.
+    CITY_NOT_FOUND = "weather.city_not_found", NOT_FOUND, permanent;
+}
+
+/// A transient error: the service did not answer.
+fn unavailable() -> Classified<io::Error> {
+    Classified::new(&UNAVAILABLE, io::Error::other("no answer"))
+}
+
+/// A permanent error: a 404 "city not found".
+fn city_not_found() -> Classified<io::Error> {
+    Classified::new(&CITY_NOT_FOUND, io::Error::other("city not found"))
+}
 
 fn count_breaker(clock: &ManualClock) -> BreakerBuilder {
     CircuitBreaker::builder("db")
@@ -224,6 +246,101 @@ fn manual_states() {
     assert_eq!(breaker.snapshot().calls, 0);
 }
 
+/// A permanent error (a 404 "city not found") says the caller was wrong, not
+/// that the dependency is unwell: repeated far past the threshold it leaves
+/// the breaker closed, counted neither as a success nor as a failure, and is
+/// handed back as it is; a transient error opens it.
+#[test]
+fn permanent_errors_leave_it_closed_and_transient_ones_open_it() {
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock).build().unwrap();
+    for _ in 0..50 {
+        let outcome = breaker.call_blocking(|| Err::<(), _>(city_not_found()));
+        let Err(CallError::Inner(error)) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(error.to_string(), "city not found");
+    }
+    assert_eq!(breaker.state(), State::Closed);
+    let snapshot = breaker.snapshot();
+    assert_eq!((snapshot.calls, snapshot.failures), (0, 0), "not counted");
+    for _ in 0..9 {
+        let _ = breaker.call_blocking(|| Err::<(), _>(unavailable()));
+    }
+    assert_eq!(breaker.state(), State::Closed, "9 calls: below the minimum");
+    let _ = breaker.call_blocking(|| Err::<(), _>(unavailable()));
+    assert_eq!(breaker.state(), State::Open);
+}
+
+/// The async `call` counts as `call_blocking` does.
+#[tokio::test(start_paused = true)]
+async fn the_async_call_counts_permanent_errors_nowhere_too() {
+    let breaker = CircuitBreaker::builder("weather")
+        .clock(pr_resilience::Clock::tokio())
+        .sliding_window(SlidingWindow::Count(4))
+        .minimum_calls(4)
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let _ = breaker.call(async { Err::<(), _>(city_not_found()) }).await;
+    }
+    assert_eq!(breaker.state(), State::Closed);
+    for _ in 0..4 {
+        let _ = breaker.call(async { Err::<(), _>(unavailable()) }).await;
+    }
+    assert_eq!(breaker.state(), State::Open);
+}
+
+/// `record_all_errors` counts a permanent error as a failure, as
+/// Resilience4j does by default.
+#[test]
+fn record_all_errors_counts_permanent_errors_as_failures() {
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock).record_all_errors().build().unwrap();
+    for _ in 0..10 {
+        let _ = breaker.call_blocking(|| Err::<(), _>(city_not_found()));
+    }
+    assert_eq!(breaker.state(), State::Open);
+}
+
+/// The default classification, by pr-errors' retry class.
+#[test]
+fn call_outcomes_follow_the_retry_class() {
+    assert_eq!(CallOutcome::of(&Ok::<_, Error>(())), CallOutcome::Success);
+    assert_eq!(
+        CallOutcome::of(&Err::<(), _>(unavailable())),
+        CallOutcome::Failure
+    );
+    assert_eq!(
+        CallOutcome::of(&Err::<(), _>(city_not_found())),
+        CallOutcome::PermanentError
+    );
+    // Wrapped, an error keeps its class.
+    let wrapped: CallError<_> = CallError::Inner(city_not_found());
+    assert_eq!(CallOutcome::of_error(&wrapped), CallOutcome::PermanentError);
+}
+
+/// In half-open, a probe that ends in a permanent error decides nothing:
+/// its slot goes to another probe.
+#[test]
+fn a_probe_ending_in_a_permanent_error_frees_its_slot() {
+    let clock = ManualClock::new();
+    let breaker = count_breaker(&clock).build().unwrap();
+    for _ in 0..10 {
+        record(&breaker, CallOutcome::Failure);
+    }
+    clock.advance(Duration::from_secs(10));
+    let first = breaker.try_acquire().unwrap();
+    let second = breaker.try_acquire().unwrap();
+    assert!(breaker.try_acquire().is_err(), "two probes only");
+    first.record(CallOutcome::PermanentError);
+    assert_eq!(breaker.state(), State::HalfOpen);
+    let third = breaker.try_acquire().unwrap();
+    second.record(CallOutcome::Success);
+    third.record(CallOutcome::Success);
+    assert_eq!(breaker.state(), State::Closed);
+}
+
 #[tokio::test(start_paused = true)]
 async fn async_call_and_rejection_as_call_error() {
     let breaker = CircuitBreaker::builder("api")
@@ -233,10 +350,16 @@ async fn async_call_and_rejection_as_call_error() {
         .build()
         .unwrap();
     for _ in 0..2 {
-        let outcome = breaker.call(async { Err::<(), _>("boom") }).await;
-        assert_eq!(outcome, Err(CallError::Inner("boom")));
+        let outcome = breaker.call(async { Err::<(), _>(unavailable()) }).await;
+        let Err(CallError::Inner(error)) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(
+            pr_errors::CodedError::code(&error).as_str(),
+            "weather.unavailable"
+        );
     }
-    let outcome = breaker.call(async { Ok::<_, &str>(()) }).await;
+    let outcome = breaker.call(async { Ok::<_, Error>(()) }).await;
     assert!(matches!(
         outcome,
         Err(CallError::Rejected(Error::CircuitOpen { .. }))
@@ -366,10 +489,39 @@ mod model {
         },
     }
 
+    /// How a call of the model ends.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Ends {
+        Success,
+        Failure,
+        /// A permanent error: a failure when the breaker records all
+        /// errors, else not counted.
+        Permanent,
+    }
+
+    impl Ends {
+        fn outcome(self) -> CallOutcome {
+            match self {
+                Self::Success => CallOutcome::Success,
+                Self::Failure => CallOutcome::Failure,
+                Self::Permanent => CallOutcome::PermanentError,
+            }
+        }
+    }
+
+    fn ends() -> impl Strategy<Value = Ends> {
+        prop_oneof![
+            Just(Ends::Success),
+            Just(Ends::Failure),
+            Just(Ends::Permanent)
+        ]
+    }
+
     struct Model {
         state: ModelState,
         window: VecDeque<(bool, bool)>,
         now: u64,
+        record_all_errors: bool,
     }
 
     impl Model {
@@ -383,7 +535,7 @@ mod model {
 
         /// One call started now and lasting `duration` seconds; answers
         /// whether it was admitted.
-        fn call(&mut self, failed: bool, duration: u64) -> bool {
+        fn call(&mut self, ends: Ends, duration: u64) -> bool {
             if let ModelState::Open { until, reopens } = self.state
                 && self.now >= until
             {
@@ -394,6 +546,19 @@ mod model {
                     reopens,
                 };
             }
+            let failed = match ends {
+                Ends::Success => false,
+                Ends::Failure => true,
+                Ends::Permanent if self.record_all_errors => true,
+                Ends::Permanent => {
+                    // Not counted: a probe's slot is free again.
+                    if matches!(self.state, ModelState::Open { .. }) {
+                        return false;
+                    }
+                    self.now += duration;
+                    return true;
+                }
+            };
             match self.state {
                 ModelState::Open { .. } => false,
                 ModelState::Closed => {
@@ -481,9 +646,12 @@ mod model {
 
     proptest! {
         #[test]
-        fn breaker_matches_the_model(steps in proptest::collection::vec((any::<bool>(), 0u64..5, 0u64..8), 1..200)) {
+        fn breaker_matches_the_model(
+            steps in proptest::collection::vec((ends(), 0u64..5, 0u64..8), 1..200),
+            record_all_errors in any::<bool>(),
+        ) {
             let clock = ManualClock::new();
-            let breaker = CircuitBreaker::builder("model")
+            let builder = CircuitBreaker::builder("model")
                 .sliding_window(SlidingWindow::Count(WINDOW as u32))
                 .minimum_calls(MIN_CALLS as u32)
                 .failure_rate_threshold(60.0)
@@ -492,15 +660,20 @@ mod model {
                 .permitted_calls_in_half_open(PERMITTED)
                 .wait_in_open(Duration::from_secs(WAIT))
                 .open_backoff(2.0, Duration::from_secs(40))
-                .clock(clock.clock())
-                .build()
-                .unwrap();
-            let mut model = Model { state: ModelState::Closed, window: VecDeque::new(), now: 0 };
-            for (failed, duration, gap) in steps {
+                .clock(clock.clock());
+            let builder = if record_all_errors { builder.record_all_errors() } else { builder };
+            let breaker = builder.build().unwrap();
+            let mut model = Model {
+                state: ModelState::Closed,
+                window: VecDeque::new(),
+                now: 0,
+                record_all_errors,
+            };
+            for (ends, duration, gap) in steps {
                 let admitted = match breaker.try_acquire() {
                     Ok(permit) => {
                         clock.advance(Duration::from_secs(duration));
-                        permit.record(if failed { CallOutcome::Failure } else { CallOutcome::Success });
+                        permit.record(ends.outcome());
                         true
                     }
                     Err(error) => {
@@ -511,7 +684,7 @@ mod model {
                         false
                     }
                 };
-                prop_assert_eq!(admitted, model.call(failed, duration));
+                prop_assert_eq!(admitted, model.call(ends, duration));
                 let expected = match model.state {
                     ModelState::Closed => State::Closed,
                     ModelState::Open { .. } => State::Open,
@@ -651,17 +824,18 @@ impl tracing::Subscriber for WouldOpen {
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
-        struct Message(bool);
-        impl tracing::field::Visit for Message {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "message" && format!("{value:?}") == "breaker.would_open" {
+        struct Named(bool);
+        impl tracing::field::Visit for Named {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "event" && value == "breaker.would_open" {
                     self.0 = true;
                 }
             }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
         }
-        let mut message = Message(false);
-        event.record(&mut message);
-        if message.0 {
+        let mut named = Named(false);
+        event.record(&mut named);
+        if named.0 {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
     }

@@ -116,7 +116,7 @@ async fn clones_share_the_breaker_and_the_bulkhead_across_tasks() {
     for _ in 0..20 {
         let pipeline = pipeline.clone();
         tasks.push(tokio::spawn(async move {
-            pipeline.run(|| async { Err::<(), _>("refused") }).await
+            pipeline.run(|| async { Err::<(), _>(transient()) }).await
         }));
     }
     for task in tasks {
@@ -127,11 +127,43 @@ async fn clones_share_the_breaker_and_the_bulkhead_across_tasks() {
         State::Open,
         "20 failures from 20 clones"
     );
-    let outcome = pipeline.clone().run(|| async { Ok::<_, &str>(()) }).await;
+    let outcome = pipeline.clone().run(|| async { Ok::<_, Error>(()) }).await;
     assert!(matches!(
         outcome,
         Err(CallError::Rejected(Error::CircuitOpen { .. }))
     ));
+}
+
+/// The default classifier counts the operation's errors by their class: a
+/// permanent one (bad input) leaves the breaker closed, a transient one
+/// opens it.
+#[tokio::test(start_paused = true)]
+async fn the_breaker_stage_counts_permanent_errors_nowhere() {
+    let pipeline = Pipeline::builder()
+        .breaker(
+            CircuitBreaker::builder("geo")
+                .sliding_window(SlidingWindow::Count(4))
+                .minimum_calls(4),
+        )
+        .build()
+        .unwrap();
+    let permanent = || Error::InvalidConfig {
+        problems: vec![pr_core::validate::Violation::new("city", String::new())],
+    };
+    for _ in 0..20 {
+        let outcome = pipeline.run(|| async { Err::<(), _>(permanent()) }).await;
+        assert!(matches!(
+            outcome,
+            Err(CallError::Inner(Error::InvalidConfig { .. }))
+        ));
+    }
+    let breaker = pipeline.breaker().unwrap();
+    assert_eq!(breaker.state(), State::Closed);
+    assert_eq!(breaker.snapshot().calls, 0);
+    for _ in 0..4 {
+        let _ = pipeline.run(|| async { Err::<(), _>(transient()) }).await;
+    }
+    assert_eq!(breaker.state(), State::Open);
 }
 
 #[tokio::test(start_paused = true)]
@@ -259,7 +291,8 @@ async fn an_open_breaker_fails_fast_instead_of_waiting_for_the_total_timeout() {
     assert_eq!(calls.load(Ordering::Relaxed), 0);
 
     // Opened by failures (not forced): the retry-after counts down to the
-    // probe, and is still answered at once.
+    // probe, and is still answered at once. The failures are permanent
+    // errors (not retried) that this breaker records.
     let failing = Pipeline::builder()
         .total_timeout(Some(Duration::from_secs(2)))
         .retry(Retry::builder().max_retries(3).build().unwrap())
@@ -268,7 +301,8 @@ async fn an_open_breaker_fails_fast_instead_of_waiting_for_the_total_timeout() {
                 .clock(pr_resilience::Clock::tokio())
                 .sliding_window(SlidingWindow::Count(2))
                 .minimum_calls(2)
-                .wait_in_open(Duration::from_secs(10)),
+                .wait_in_open(Duration::from_secs(10))
+                .record_all_errors(),
         )
         .build()
         .unwrap();
@@ -302,11 +336,13 @@ async fn an_open_breaker_whose_probe_fits_is_waited_for() {
         .total_timeout(Some(Duration::from_secs(3)))
         .retry(Retry::builder().max_retries(3).build().unwrap())
         .breaker(
+            // Opened below by permanent errors (not retried) it records.
             CircuitBreaker::builder("ledger")
                 .clock(pr_resilience::Clock::tokio())
                 .sliding_window(SlidingWindow::Count(2))
                 .minimum_calls(2)
-                .wait_in_open(Duration::from_secs(1)),
+                .wait_in_open(Duration::from_secs(1))
+                .record_all_errors(),
         )
         .build()
         .unwrap();

@@ -437,20 +437,18 @@ impl tracing::Subscriber for GaveUp {
         struct Fields(Option<String>, Option<String>);
         impl tracing::field::Visit for Fields {
             fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-                if field.name() == "reason" {
-                    self.1 = Some(value.to_owned());
+                match field.name() {
+                    "event" => self.0 = Some(value.to_owned()),
+                    "reason" => self.1 = Some(value.to_owned()),
+                    _ => {}
                 }
             }
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "message" {
-                    self.0 = Some(format!("{value:?}"));
-                }
-            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
         }
         let mut fields = Fields(None, None);
         event.record(&mut fields);
-        if let Fields(Some(message), Some(reason)) = fields
-            && message == "retry.gave_up"
+        if let Fields(Some(name), Some(reason)) = fields
+            && name == "retry.gave_up"
         {
             self.0.lock().unwrap().push(reason);
         }

@@ -11,7 +11,9 @@ use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use pr_resilience::breaker::{BreakerLayer, CallOutcome, CircuitBreaker, SlidingWindow, State};
+use pr_resilience::breaker::{
+    BreakerLayer, CallOutcome, CircuitBreaker, ErrorsFail, SlidingWindow, State,
+};
 use pr_resilience::bulkhead::{Bulkhead, BulkheadLayer};
 use pr_resilience::pipeline::{Pipeline, PipelineLayer};
 use pr_resilience::retry::{Backoff, Jitter, Retry, RetryLayer};
@@ -110,6 +112,54 @@ async fn axum_connections_share_one_breaker() {
         "the open breaker kept the handler out"
     );
     server.abort();
+}
+
+/// The layer's default counts the service's errors by their class: a
+/// permanent one leaves the breaker closed, a transient one opens it; with
+/// `ErrorsFail` every error is a failure.
+#[tokio::test(start_paused = true)]
+async fn the_breaker_layer_counts_errors_by_their_class() {
+    let breaker = || {
+        CircuitBreaker::builder("geo")
+            .sliding_window(SlidingWindow::Count(4))
+            .minimum_calls(4)
+            .build()
+            .unwrap()
+    };
+    let answer = |transient: bool| async move {
+        Err::<(), _>(if transient {
+            Error::Rejected {
+                name: "geo".into(),
+                retry_after: None,
+            }
+        } else {
+            Error::InvalidConfig {
+                problems: vec![pr_core::validate::Violation::new("city", String::new())],
+            }
+        })
+    };
+    let by_class = breaker();
+    let service = ServiceBuilder::new()
+        .layer(BreakerLayer::new(by_class.clone()))
+        .service(service_fn(answer));
+    for _ in 0..10 {
+        let outcome = service.clone().oneshot(false).await;
+        assert!(matches!(outcome, Err(CallError::Inner(_))), "{outcome:?}");
+    }
+    assert_eq!(by_class.state(), State::Closed);
+    for _ in 0..4 {
+        let _ = service.clone().oneshot(true).await;
+    }
+    assert_eq!(by_class.state(), State::Open);
+
+    let every_error = breaker();
+    let service = ServiceBuilder::new()
+        .layer(BreakerLayer::new(every_error.clone()).record_with(ErrorsFail))
+        .service(service_fn(answer));
+    for _ in 0..4 {
+        let _ = service.clone().oneshot(false).await;
+    }
+    assert_eq!(every_error.state(), State::Open);
 }
 
 #[tokio::test(start_paused = true)]
