@@ -760,8 +760,14 @@ impl<C: AppConfig> AppBuilder<C> {
             _reloader: reloader,
         };
         app.in_scope(|| {
-            for warning in app.config.warnings() {
-                tracing::warn!(event = warning.event, key = %warning.key, source = %warning.source, "{}", warning.message);
+            // Under the loader's own event names.
+            for w in app.config.warnings() {
+                let (key, source, message) = (&w.key, &w.source, &w.message);
+                if w.event == "config.insecure_secret_file" {
+                    tracing::warn!(event = "config.insecure_secret_file", key = %key, source = %source, "{message}");
+                } else {
+                    tracing::warn!(event = "config.unknown_key", key = %key, source = %source, "{message}");
+                }
             }
             tracing::info!(
                 event = "app.started",
