@@ -194,6 +194,7 @@ pub use loader::{ConfigLoader, ConfigLoaderBuilder, Loaded, SecretFilePolicy};
 pub use pr_core::secret::SecretString;
 pub use pr_core::units::{ByteSize, Duration, ParseUnitError};
 pub use pr_core::validate::{Validate, Validator, Violation};
+pub use pr_core::validate_fields;
 #[cfg(feature = "reload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
 pub use reload::{ConfigHandle, Current, Reader, ReloadStatus, WatchMode, Watcher};

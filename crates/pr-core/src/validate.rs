@@ -234,3 +234,38 @@ impl Validator {
         self.problems
     }
 }
+
+/// Implements [`Validate`] for a settings type made of sections: each field
+/// is validated at its own key (`api.limits`, `cache.max_size`), as
+/// [`Validator::nested`] does; write the impl by hand for rules across
+/// fields.
+///
+/// ```
+/// use pr_core::validate::{Validate, Validator};
+///
+/// #[derive(Default)]
+/// struct Pool { size: u32 }
+/// impl Validate for Pool {
+///     fn validate(&self, v: &mut Validator) {
+///         v.range("size", &self.size, &(1..=64));
+///     }
+/// }
+///
+/// #[derive(Default)]
+/// struct Settings { primary: Pool, replica: Pool }
+/// pr_core::validate_fields!(Settings { primary, replica });
+///
+/// let problems = pr_core::validate::check(&Settings::default()).unwrap_err();
+/// let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+/// assert_eq!(keys, ["primary.size", "replica.size"]);
+/// ```
+#[macro_export]
+macro_rules! validate_fields {
+    ($settings:ty { $($field:ident),+ $(,)? }) => {
+        impl $crate::validate::Validate for $settings {
+            fn validate(&self, v: &mut $crate::validate::Validator) {
+                $( v.nested(stringify!($field), &self.$field); )+
+            }
+        }
+    };
+}

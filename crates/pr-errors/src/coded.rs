@@ -91,6 +91,12 @@ impl<T: CodedError> CodedError for Box<T> {
     delegate_coded_error!(self => (**self));
 }
 
+/// A shared error (a cache's single-flight load hands one to every waiter)
+/// keeps its code.
+impl<T: CodedError> CodedError for std::sync::Arc<T> {
+    delegate_coded_error!(self => (**self));
+}
+
 /// Implements every [`CodedError`] method by asking `$inner`, so that
 /// wrappers keep the wrapped error's run-time answers (a `retry_after`, say).
 macro_rules! delegate_coded_error {

@@ -76,6 +76,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+pub use components::Component;
 pub use config::{AppConfig, OpsConfig, Sections, ServiceConfig, ShutdownConfig};
 pub use drain::{Drain, WorkGuard};
 pub use error::Error;

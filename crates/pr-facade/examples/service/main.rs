@@ -30,14 +30,9 @@ fn start(app: &App<Config>) -> Result<axum::Router, Report> {
     let cache = MemoryCache::from_config(&settings.cache).context("the cache is invalid")?;
     let dead_letters =
         Dlq::open(settings.dlq.clone()).context("the dead-letter queue cannot be opened")?;
-    app.register_dlq("quotes", &dead_letters)
-        .context("registering the queue")?;
-    app.register_cache(&cache)
-        .context("registering the cache")?;
-    if let Some(breaker) = pipeline.breaker() {
-        app.register_breaker(breaker)
-            .context("registering the breaker")?;
-    }
+    app.register_dlq("quotes", &dead_letters)?;
+    app.register(&cache)?;
+    app.register(&pipeline)?;
     metrics::describe_counter!(
         "demo_dependency_calls_total",
         "Calls to the simulated dependency, by outcome."

@@ -1,70 +1,37 @@
 //! Components that register themselves with the app, as Actuator shows a
-//! cache or a breaker once the bean exists: each gets its `/status` entry
-//! and its health check, and a cache its metrics published.
+//! cache or a breaker once the bean exists: [`App::register`] gives each its
+//! `/status` entry and its health check, and a cache its metrics published.
 
 #[cfg(feature = "cache")]
 use std::hash::Hash;
 
-#[cfg(any(feature = "cache", feature = "resilience"))]
-use crate::app::Error;
-use crate::app::{App, AppConfig};
+use crate::app::{App, AppConfig, Error};
+
+/// Something [`App::register`] can show: a cache, a circuit breaker, a
+/// resilience pipeline (its breaker), an outbound HTTP client (its
+/// pipeline's breaker). A service's own components can implement it too,
+/// adding a health check ([`App::health`]) or a `/status` section
+/// ([`App::status_board`]).
+pub trait Component {
+    /// Adds what the component shows to `app`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Health`] when one of its health checks' names is taken;
+    /// [`Error::DuplicateSection`] when its `/status` entry's is.
+    fn register_with<C: AppConfig>(&self, app: &App<C>) -> Result<(), Error>;
+}
 
 impl<C: AppConfig> App<C> {
-    /// Registers `cache`: its statistics, entries and bytes under
-    /// `/status` → `caches` → its name, and its `pr_cache_*` metrics
-    /// published every second (a cache's hot path never touches the
-    /// recorder) until the app ends. Feature `cache`; call it within the
-    /// tokio runtime.
+    /// Registers `component`: its `/status` entry, its health check and
+    /// its metrics, as the component defines them (see [`Component`]'s
+    /// implementations).
     ///
     /// # Errors
     ///
-    /// [`Error::DuplicateSection`] when a cache of that name is registered.
-    #[cfg(feature = "cache")]
-    pub fn register_cache<K, V>(&self, cache: &pr_cache::MemoryCache<K, V>) -> Result<(), Error>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
-        let shown = cache.clone();
-        self.status_board()
-            .add_entry("caches", cache.name(), move || {
-                let mut doc = serde_json::to_value(shown.snapshot()).unwrap_or_default();
-                doc["entries"] = shown.entry_count().into();
-                doc["bytes"] = shown.weighted_size().into();
-                doc
-            })?;
-        let published = cache.clone();
-        self.keep_task(tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-            loop {
-                every.tick().await;
-                published.publish_metrics();
-            }
-        }));
-        Ok(())
-    }
-
-    /// Registers `breaker`: its health check (Degraded while it refuses
-    /// calls) and its state under `/status` → `breakers` → its name.
-    /// Feature `resilience`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Health`] when a check of that name exists;
-    /// [`Error::DuplicateSection`] when a breaker of that name is registered.
-    #[cfg(feature = "resilience")]
-    pub fn register_breaker(
-        &self,
-        breaker: &pr_resilience::breaker::CircuitBreaker,
-    ) -> Result<(), Error> {
-        self.health()
-            .add(pr_resilience::breaker::BreakerCheck::new(breaker.clone()))
-            .map_err(Error::Health)?;
-        let shown = breaker.clone();
-        self.status_board()
-            .add_entry("breakers", breaker.name(), move || {
-                serde_json::to_value(shown.snapshot()).unwrap_or_default()
-            })
+    /// The component's [`Component::register_with`].
+    pub fn register(&self, component: &impl Component) -> Result<(), Error> {
+        component.register_with(self)
     }
 
     /// Registers the dead-letter queue `dlq` as `name`: its health check
@@ -87,5 +54,71 @@ impl<C: AppConfig> App<C> {
         self.status_board().add_entry("dlq", name, move || {
             serde_json::to_value(shown.snapshot()).unwrap_or_default()
         })
+    }
+}
+
+/// Its statistics, entries and bytes under `/status` → `caches` → its
+/// name, and its `pr_cache_*` metrics published every second (a cache's hot
+/// path never touches the recorder) until the app ends. Feature `cache`;
+/// register it within the tokio runtime.
+#[cfg(feature = "cache")]
+impl<K, V> Component for pr_cache::MemoryCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn register_with<C: AppConfig>(&self, app: &App<C>) -> Result<(), Error> {
+        let shown = self.clone();
+        app.status_board()
+            .add_entry("caches", self.name(), move || {
+                let mut doc = serde_json::to_value(shown.snapshot()).unwrap_or_default();
+                doc["entries"] = shown.entry_count().into();
+                doc["bytes"] = shown.weighted_size().into();
+                doc
+            })?;
+        let published = self.clone();
+        app.keep_task(tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                published.publish_metrics();
+            }
+        }));
+        Ok(())
+    }
+}
+
+/// Its health check (Degraded while it refuses calls) and its state under
+/// `/status` → `breakers` → its name. Feature `resilience`.
+#[cfg(feature = "resilience")]
+impl Component for pr_resilience::breaker::CircuitBreaker {
+    fn register_with<C: AppConfig>(&self, app: &App<C>) -> Result<(), Error> {
+        app.health()
+            .add(pr_resilience::breaker::BreakerCheck::new(self.clone()))
+            .map_err(Error::Health)?;
+        let shown = self.clone();
+        app.status_board()
+            .add_entry("breakers", self.name(), move || {
+                serde_json::to_value(shown.snapshot()).unwrap_or_default()
+            })
+    }
+}
+
+/// Its breaker, when it has one. Feature `resilience`.
+#[cfg(feature = "resilience")]
+impl<R, B> Component for pr_resilience::pipeline::Pipeline<R, B> {
+    fn register_with<C: AppConfig>(&self, app: &App<C>) -> Result<(), Error> {
+        self.breaker()
+            .map_or(Ok(()), |breaker| app.register(breaker))
+    }
+}
+
+/// Its pipeline's breaker, when it has one. Features `http` and
+/// `resilience`.
+#[cfg(all(feature = "http", feature = "resilience"))]
+impl<R, B> Component for pr_http::outbound::HttpClient<R, B> {
+    fn register_with<C: AppConfig>(&self, app: &App<C>) -> Result<(), Error> {
+        self.pipeline()
+            .map_or(Ok(()), |pipeline| app.register(pipeline))
     }
 }

@@ -42,9 +42,12 @@ pub(crate) enum Tls {}
 
 /// Where and how the service's API listens: what the selector given to
 /// [`AppBuilder::api`](crate::app::AppBuilder::api) picks out of the
-/// configuration. A `(SocketAddr, HttpLimits)` pair converts into one
-/// (plain HTTP); [`with_tls`](Self::with_tls) (feature `tls`) serves HTTPS.
-#[derive(Clone, Debug)]
+/// configuration. As settings, a table (`[api]`: `addr`, `limits`, `tls`;
+/// `Default`: 127.0.0.1:8080, the default limits, plain HTTP). A
+/// `(SocketAddr, HttpLimits)` pair converts into one (plain HTTP);
+/// [`with_tls`](Self::with_tls) (feature `tls`) serves HTTPS.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ApiListener {
     /// The address to listen on.
@@ -54,6 +57,26 @@ pub struct ApiListener {
     /// The certificate to serve, for HTTPS only (feature `tls`).
     #[cfg(feature = "tls")]
     pub tls: Option<pr_http::tls::TlsConfig>,
+}
+
+impl Default for ApiListener {
+    fn default() -> Self {
+        Self::new(
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            HttpLimits::default(),
+        )
+    }
+}
+
+/// Every problem of its limits and TLS settings, each at its key.
+impl Validate for ApiListener {
+    fn validate(&self, v: &mut Validator) {
+        v.nested("limits", &self.limits);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            v.nested("tls", tls);
+        }
+    }
 }
 
 impl ApiListener {

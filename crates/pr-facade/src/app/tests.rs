@@ -573,20 +573,17 @@ async fn registered_components_show_in_status_and_health_once_each() {
     let breaker = pr_resilience::breaker::CircuitBreaker::builder("db")
         .build()
         .unwrap();
-    app.register_cache(&cache).unwrap();
-    app.register_breaker(&breaker).unwrap();
+    app.register(&cache).unwrap();
+    app.register(&breaker).unwrap();
     let status = app.status();
     assert_eq!(status["caches"]["quotes"]["entries"], 1, "{status}");
     assert_eq!(status["breakers"]["db"]["state"], "closed", "{status}");
     assert!(app.health().names().iter().any(|name| name.contains("db")));
     assert!(matches!(
-        app.register_cache(&cache),
+        app.register(&cache),
         Err(Error::DuplicateSection { name }) if name == "caches.quotes"
     ));
-    assert!(matches!(
-        app.register_breaker(&breaker),
-        Err(Error::Health(_))
-    ));
+    assert!(matches!(app.register(&breaker), Err(Error::Health(_))));
 }
 
 /// The settings of a [`ServiceConfig<T>`] test: one of each kind of key.

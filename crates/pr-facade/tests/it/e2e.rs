@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use pr_test_support::{TempDir, check_metrics, temp_dir};
@@ -23,64 +23,73 @@ const PATIENCE: Duration = Duration::from_secs(120);
 /// just built it) with this test's features, in this test's target
 /// directory: `cargo test` builds examples but does not copy them to
 /// `target/<profile>/examples/service`, so the path is read from cargo.
-fn example_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().unwrap().parent().unwrap();
-            let mut profile = profile_dir
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            let mut target_dir = profile_dir.parent().unwrap().to_path_buf();
-            // Under a coverage tool (tarpaulin builds no examples, with its own
-            // flags, in its own target directory) build a plain one in the
-            // workspace's target directory instead of clobbering its artifacts.
-            let coverage = std::env::var_os("LLVM_PROFILE_FILE").is_some();
-            if coverage {
-                profile = "debug".to_owned();
-                target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-                    || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-                    PathBuf::from,
-                );
-            }
-            let mut cargo = Command::new(env!("CARGO"));
-            if coverage {
-                for var in ["LLVM_PROFILE_FILE", "CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS"] {
-                    cargo.env_remove(var);
-                }
-            }
-            let out = cargo
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .args([
-                    "build",
-                    "-p",
-                    "pr-facade",
-                    "--example",
-                    "service",
-                    "--all-features",
-                ])
-                .args(["--message-format", "json-render-diagnostics"])
-                .args([
-                    "--profile",
-                    if profile == "debug" { "dev" } else { &profile },
-                ])
-                .arg("--target-dir")
-                .arg(&target_dir)
-                .stderr(Stdio::inherit())
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "building the example failed");
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "service")
-                .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-                .expect("cargo named no executable for the example")
-        })
-        .clone()
+fn example_binary(name: &'static str) -> PathBuf {
+    static BINARIES: Mutex<Vec<(&str, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BINARIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, path)) = built.iter().find(|(n, _)| *n == name) {
+        return path.clone();
+    }
+    let path = build_example(name);
+    built.push((name, path.clone()));
+    path
+}
+
+/// Builds the example `name` with cargo; its path.
+fn build_example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let mut profile = profile_dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut target_dir = profile_dir.parent().unwrap().to_path_buf();
+    // Under a coverage tool (tarpaulin builds no examples, with its own
+    // flags, in its own target directory) build a plain one in the
+    // workspace's target directory instead of clobbering its artifacts.
+    let coverage = std::env::var_os("LLVM_PROFILE_FILE").is_some();
+    if coverage {
+        profile = "debug".to_owned();
+        target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+            PathBuf::from,
+        );
+    }
+    let mut cargo = Command::new(env!("CARGO"));
+    if coverage {
+        for var in ["LLVM_PROFILE_FILE", "CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS"] {
+            cargo.env_remove(var);
+        }
+    }
+    let out = cargo
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "build",
+            "-p",
+            "pr-facade",
+            "--example",
+            name,
+            "--all-features",
+        ])
+        .args(["--message-format", "json-render-diagnostics"])
+        .args([
+            "--profile",
+            if profile == "debug" { "dev" } else { &profile },
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "building the example failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo named no executable for the example")
 }
 
 fn free_port() -> u16 {
@@ -145,7 +154,24 @@ impl Service {
         service
     }
 
+    /// Starts the example `name` (a service on `App`, as the demo is) with
+    /// `config` and waits until it is ready.
+    pub(crate) fn start_example(name: &'static str, config: &str) -> Self {
+        let mut service = Self::spawn_example(name, config, None, false);
+        service.wait_until_ready();
+        service
+    }
+
     fn spawn_with(config: &str, open_files: Option<u64>, stalled_stdout: bool) -> Self {
+        Self::spawn_example("service", config, open_files, stalled_stdout)
+    }
+
+    fn spawn_example(
+        name: &'static str,
+        config: &str,
+        open_files: Option<u64>,
+        stalled_stdout: bool,
+    ) -> Self {
         let temp = temp_dir("e2e");
         let dir = temp.path().to_owned();
         let (api_port, ops_port) = (free_port(), free_port());
@@ -162,10 +188,10 @@ impl Service {
                 let mut sh = Command::new("sh");
                 sh.arg("-c")
                     .arg(format!("ulimit -n {limit} && exec \"$0\""))
-                    .arg(example_binary());
+                    .arg(example_binary(name));
                 sh
             }
-            None => Command::new(example_binary()),
+            None => Command::new(example_binary(name)),
         };
         // Drained at SIGTERM at once, unless the test is about the delay.
         if !config.contains("readiness_delay") {
@@ -535,7 +561,7 @@ fn the_demo_service_serves_drains_on_sigterm_and_exits_0() {
 fn a_bad_setting_stops_the_demo_before_it_starts_with_every_problem() {
     let temp = temp_dir("bad-config");
     let dir = temp.path();
-    let out = Command::new(example_binary())
+    let out = Command::new(example_binary("service"))
         .current_dir(dir)
         .env("APP__API__ADDR", "127.0.0.1:0")
         .env("APP__OPS__ADDR", "127.0.0.1:0")
@@ -562,7 +588,7 @@ fn a_busy_api_port_stops_the_demo_before_it_starts_with_the_reason_on_stderr() {
     let temp = temp_dir("busy-port");
     let dir = temp.path();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let out = Command::new(example_binary())
+    let out = Command::new(example_binary("service"))
         .current_dir(dir)
         .env("APP__API__ADDR", taken.local_addr().unwrap().to_string())
         .env("APP__OPS__ADDR", "127.0.0.1:0")

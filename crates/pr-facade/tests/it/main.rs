@@ -12,6 +12,7 @@ mod edge;
 mod listener;
 mod loggers;
 mod logging_health;
+mod minimal;
 mod one_clock;
 mod ready;
 mod slow_clients;
