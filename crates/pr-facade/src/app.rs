@@ -48,12 +48,18 @@
 //! and [`ConfigHandle::subscribe`] announces, while what was set up at
 //! start (addresses, log outputs) keeps its values until a restart. Every wait is on
 //! tokio's clock, so tests drive it with paused time.
+//!
+//! With the globals ([`AppBuilder::install_globals`], the default), the app
+//! also installs a panic hook: a panic in any thread is an error-level
+//! `app.panic` event (thread, location, message) and counts in
+//! `pr_app_panics_total`, before Rust's own report on stderr.
 
 mod components;
 mod config;
 mod drain;
 mod error;
 mod ops;
+mod panic;
 mod server;
 mod status;
 
@@ -638,6 +644,10 @@ impl<C: AppConfig> AppBuilder<C> {
             (guard, Some(dispatch))
         };
         let logging = Arc::new(logging);
+        // With the subscriber and the recorder it reports to.
+        if self.install_globals {
+            panic::install();
+        }
 
         // Connections are capped to fit the open-files limit, which a
         // process that owns the globals first raises to its hard limit.

@@ -14,6 +14,7 @@ mod loggers;
 mod logging_health;
 mod minimal;
 mod one_clock;
+mod panic;
 mod ready;
 mod slow_clients;
 mod templates;
