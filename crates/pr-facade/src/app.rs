@@ -45,8 +45,11 @@
 //! the configuration (pr-config's reload, logged as `app.reloaded` or
 //! `app.reload_failed`; a bad file keeps the previous configuration) and
 //! the service keeps serving: the new one is what [`App::config`] returns
-//! and [`ConfigHandle::subscribe`] announces, while what was set up at
-//! start (addresses, log outputs) keeps its values until a restart. Every wait is on
+//! and [`ConfigHandle::subscribe`] announces; `logging.filter` is applied at
+//! once, while what was set up at start (addresses, limits, log outputs, the
+//! HTTP stack) keeps its values until a restart: each such changed key is
+//! named in `app.reloaded` and under `/status` → `config` →
+//! `restart_required`. Every wait is on
 //! tokio's clock, so tests drive it with paused time.
 //!
 //! With the globals ([`AppBuilder::install_globals`], the default), the app
@@ -60,6 +63,7 @@ mod drain;
 mod error;
 mod ops;
 mod panic;
+mod reload;
 mod server;
 mod status;
 
@@ -158,39 +162,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// Reloads the configuration on each SIGHUP (pr-config's reload: the files
-/// and environment are read again and validated; a bad one leaves the
-/// previous configuration in use), logging `app.reloaded` or
-/// `app.reload_failed`. SIGHUP no longer ends the process.
-fn spawn_reloader<C: AppConfig>(
-    handle: ConfigHandle<C>,
-    dispatch: Option<tracing::Dispatch>,
-) -> Result<AbortOnDrop, Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-    use tracing::instrument::WithSubscriber as _;
-    let mut hangup = signal(SignalKind::hangup()).map_err(Error::Signal)?;
-    let reloads = async move {
-        while hangup.recv().await.is_some() {
-            match handle.reload() {
-                Ok(generation) => tracing::info!(
-                    event = "app.reloaded",
-                    generation,
-                    "SIGHUP: configuration reloaded"
-                ),
-                Err(e) => tracing::warn!(
-                    event = "app.reload_failed",
-                    error = %pr_errors::chain(&e),
-                    "SIGHUP: configuration not reloaded; the previous one stays in use"
-                ),
-            }
-        }
-    };
-    Ok(AbortOnDrop(match dispatch {
-        Some(dispatch) => tokio::spawn(reloads.with_subscriber(dispatch)),
-        None => tokio::spawn(reloads),
-    }))
 }
 
 impl<C> std::fmt::Debug for App<C> {
@@ -693,6 +664,7 @@ impl<C: AppConfig> AppBuilder<C> {
             .map_err(Error::Health)?;
         let refresher = health.spawn_refresher();
 
+        let restart_required = reload::RestartRequired::default();
         let (signals, reloader) = match self.signals {
             Some(rx) => (Signals::Channel(rx), None),
             None => {
@@ -703,7 +675,12 @@ impl<C: AppConfig> AppBuilder<C> {
                 };
                 (
                     signals,
-                    Some(spawn_reloader(handle.clone(), dispatch.clone())?),
+                    Some(reload::spawn(
+                        handle.clone(),
+                        logging.levels(),
+                        Arc::clone(&restart_required),
+                        dispatch.clone(),
+                    )?),
                 )
             }
         };
@@ -725,10 +702,12 @@ impl<C: AppConfig> AppBuilder<C> {
             logging: Arc::clone(&logging),
             config: Arc::new(move || {
                 let s = status_handle.status();
+                let restart = pr_core::sync::lock(&restart_required).clone();
                 json!({
                     "generation": s.generation,
                     "failures": s.failures,
                     "last_error": s.last_error,
+                    "restart_required": restart,
                 })
             }),
         };

@@ -813,3 +813,54 @@ async fn unknown_keys_are_logged_once_logging_is_up_or_refused_when_strict() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_reload_applies_the_log_filter_and_names_what_needs_a_restart() {
+    let dir = pr_test_support::temp_dir("app-reload-apply");
+    let file = dir.path().join("service.toml");
+    let text = "[logging]\nfilter = \"info\"\n[logging.console]\nenabled = false\n[ops]\nenabled = false\n";
+    std::fs::write(&file, text).unwrap();
+    let app = App::builder("reload-apply")
+        .env_vars(Vec::<(String, String)>::new())
+        .config_file(&file)
+        .install_globals(false)
+        .build()
+        .await
+        .unwrap();
+    let restart = reload::RestartRequired::default();
+    let levels = app.logging().levels();
+    let changed = text
+        .replace("filter = \"info\"", "filter = \"debug,hyper=warn\"")
+        .replace(
+            "enabled = false\n[ops]",
+            "enabled = false\n[metrics]\nmax_series_per_metric = 77\n[ops]",
+        )
+        .replace(
+            "[ops]\nenabled = false",
+            "[ops]\nenabled = false\naddr = \"127.0.0.1:9999\"",
+        )
+        + "[shutdown]\ndrain_timeout = \"3s\"\n";
+    std::fs::write(&file, changed).unwrap();
+    let (generation, done) = reload::reload(app.config_handle(), &levels, &restart).unwrap();
+    assert_eq!(generation, 2);
+    assert_eq!(done.applied, ["logging.filter"]);
+    assert_eq!(levels.current(), "debug,hyper=warn");
+    // Read at shutdown, so applied without a restart and not listed.
+    assert_eq!(
+        done.restart_required,
+        ["metrics.max_series_per_metric", "ops.addr"]
+    );
+    assert_eq!(
+        *restart.lock().unwrap(),
+        ["metrics.max_series_per_metric", "ops.addr"]
+    );
+    assert_eq!(
+        app.config().shutdown.drain_timeout.as_std(),
+        Duration::from_secs(3)
+    );
+
+    // Unchanged again: nothing new, the pending list kept until a restart.
+    let (_, done) = reload::reload(app.config_handle(), &levels, &restart).unwrap();
+    assert_eq!(done, reload::Applied::default());
+    assert_eq!(restart.lock().unwrap().len(), 2);
+}

@@ -642,6 +642,11 @@ fn sighup_reloads_the_configuration_and_the_demo_keeps_serving() {
     assert_eq!(status, 200, "{body}");
     let doc = get_json(&format!("{}/status", service.ops));
     assert_eq!(doc["config"]["generation"], 2, "{doc}");
+    assert_eq!(
+        doc["config"]["restart_required"],
+        serde_json::json!([]),
+        "{doc}"
+    );
     assert_eq!(doc["service"]["phase"], "ready", "{doc}");
     // A bad file: refused, the previous configuration stays, still serving.
     let file = service.dir.join("service.toml");

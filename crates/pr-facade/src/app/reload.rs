@@ -1,0 +1,153 @@
+//! Reloading the configuration on SIGHUP, and what a reload changes: the
+//! new configuration is what [`App::config`](super::App::config) returns
+//! from then on; of the toolkit's sections, `logging.filter` is applied at
+//! once, and every other changed key of a section set up at start
+//! (addresses, limits, log outputs, the metrics registry, health and
+//! resources settings, the HTTP stack) is reported as needing a restart, in
+//! the `app.reloaded` event and under `/status` → `config` →
+//! `restart_required`, never silently ignored.
+
+use std::sync::{Arc, Mutex};
+
+use pr_config::ConfigHandle;
+use pr_logging::LevelHandle;
+use serde_json::Value;
+
+use super::{AbortOnDrop, AppConfig, Error};
+
+/// The keys a reload changed that only a restart applies, shared with
+/// `/status`.
+pub(super) type RestartRequired = Arc<Mutex<Vec<String>>>;
+
+/// What one reload did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Applied {
+    /// Keys applied at once.
+    pub(super) applied: Vec<String>,
+    /// Changed keys that need a restart.
+    pub(super) restart_required: Vec<String>,
+}
+
+/// Reloads `handle` and applies what can change at run time.
+///
+/// # Errors
+///
+/// The reload's: the previous configuration stays in use.
+pub(super) fn reload<C: AppConfig>(
+    handle: &ConfigHandle<C>,
+    levels: &LevelHandle,
+    restart: &RestartRequired,
+) -> Result<(u64, Applied), pr_config::Error> {
+    let before = toolkit_sections(&*handle.current());
+    let generation = handle.reload()?;
+    let after = toolkit_sections(&*handle.current());
+    let mut changed = Vec::new();
+    diff("", &before, &after, &mut changed);
+    let mut done = Applied::default();
+    for key in changed {
+        if key == "logging.filter" {
+            let filter = after["logging"]["filter"].as_str().unwrap_or_default();
+            // Validated with the rest of the configuration, so it parses.
+            if levels.set(filter).is_ok() {
+                done.applied.push(key);
+                continue;
+            }
+        }
+        done.restart_required.push(key);
+    }
+    let mut pending = pr_core::sync::lock(restart);
+    for key in &done.restart_required {
+        if !pending.contains(key) {
+            pending.push(key.clone());
+        }
+    }
+    Ok((generation, done))
+}
+
+/// The toolkit's sections as JSON (secrets stay redacted, which hides a
+/// changed token: it is read at start, like the rest of `ops`).
+fn toolkit_sections<C: AppConfig>(config: &C) -> Value {
+    let s = config.sections();
+    let mut doc = serde_json::json!({
+        "logging": s.logging, "metrics": s.metrics, "health": s.health,
+        "resources": s.resources, "ops": s.ops, "shutdown": s.shutdown,
+    });
+    #[cfg(feature = "http")]
+    if let Some(http) = config.http() {
+        doc["http"] = serde_json::to_value(http).unwrap_or_default();
+    }
+    // Read at each shutdown, so a change applies without a restart.
+    if let Some(sections) = doc.as_object_mut() {
+        sections.remove("shutdown");
+    }
+    doc
+}
+
+/// The dotted keys whose values differ (a whole array is one key).
+fn diff(prefix: &str, before: &Value, after: &Value, out: &mut Vec<String>) {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            for key in keys {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                let null = Value::Null;
+                diff(
+                    &path,
+                    b.get(key).unwrap_or(&null),
+                    a.get(key).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        _ if before != after => out.push(prefix.to_owned()),
+        _ => {}
+    }
+}
+
+/// Reloads the configuration on each SIGHUP (pr-config's reload: the files
+/// and environment are read again and validated; a bad one leaves the
+/// previous configuration in use), logging `app.reloaded` (with what was
+/// applied and what needs a restart) or `app.reload_failed`. SIGHUP no
+/// longer ends the process.
+pub(super) fn spawn<C: AppConfig>(
+    handle: ConfigHandle<C>,
+    levels: LevelHandle,
+    restart: RestartRequired,
+    dispatch: Option<tracing::Dispatch>,
+) -> Result<AbortOnDrop, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    use tracing::instrument::WithSubscriber as _;
+    let mut hangup = signal(SignalKind::hangup()).map_err(Error::Signal)?;
+    let reloads = async move {
+        while hangup.recv().await.is_some() {
+            match reload(&handle, &levels, &restart) {
+                Ok((generation, done)) if done.restart_required.is_empty() => tracing::info!(
+                    event = "app.reloaded",
+                    generation,
+                    applied = %done.applied.join(","),
+                    "SIGHUP: configuration reloaded"
+                ),
+                Ok((generation, done)) => tracing::warn!(
+                    event = "app.reloaded",
+                    generation,
+                    applied = %done.applied.join(","),
+                    restart_required = %done.restart_required.join(","),
+                    "SIGHUP: configuration reloaded; some changes need a restart"
+                ),
+                Err(e) => tracing::warn!(
+                    event = "app.reload_failed",
+                    error = %pr_errors::chain(&e),
+                    "SIGHUP: configuration not reloaded; the previous one stays in use"
+                ),
+            }
+        }
+    };
+    Ok(AbortOnDrop(match dispatch {
+        Some(dispatch) => tokio::spawn(reloads.with_subscriber(dispatch)),
+        None => tokio::spawn(reloads),
+    }))
+}
