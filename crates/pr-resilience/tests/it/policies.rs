@@ -99,7 +99,7 @@ fn a_toml_section_reads_into_the_config_types() {
     assert_eq!(patient.backoff, Some(BackoffKind::Exponential));
     assert_eq!(patient.factor, Some(3.0));
     assert_eq!(
-        patient.max_elapsed.map(|d| d.as_std()),
+        patient.max_elapsed.map(pr_core::units::Duration::as_std),
         Some(Duration::from_secs(60))
     );
     let quotes = &config.breakers["quotes"];
@@ -110,7 +110,9 @@ fn a_toml_section_reads_into_the_config_types() {
     let pipeline = &config.pipelines["quotes"];
     assert_eq!(pipeline.breaker.as_deref(), Some("quotes"));
     assert_eq!(
-        pipeline.attempt_timeout.map(|d| d.as_std()),
+        pipeline
+            .attempt_timeout
+            .map(pr_core::units::Duration::as_std),
         Some(Duration::from_millis(500))
     );
     assert!(problems(&config).is_empty(), "{:?}", problems(&config));
@@ -254,7 +256,7 @@ fn an_instance_takes_the_defaults_for_what_it_leaves_unset() {
     assert_eq!(quotes.failure_rate_threshold, Some(25.0));
     let pipeline = config.pipelines["quotes"].or(&config.defaults.pipeline);
     assert_eq!(
-        pipeline.total_timeout.map(|d| d.as_std()),
+        pipeline.total_timeout.map(pr_core::units::Duration::as_std),
         Some(Duration::from_secs(5))
     );
 
@@ -472,4 +474,117 @@ async fn the_configured_timeouts_and_bulkhead_apply() {
         panic!("not a timeout: {cut:?}")
     };
     assert_eq!(after, Duration::from_secs(10));
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn percent() -> impl Strategy<Value = Option<f64>> {
+        prop::option::of(prop_oneof![
+            Just(0.0),
+            Just(100.0),
+            Just(f64::NAN),
+            -10.0..120.0f64
+        ])
+    }
+
+    fn factor() -> impl Strategy<Value = Option<f64>> {
+        prop::option::of(prop_oneof![
+            Just(1.0),
+            Just(f64::INFINITY),
+            Just(f64::NAN),
+            -1.0..5.0f64
+        ])
+    }
+
+    fn duration() -> impl Strategy<Value = Option<pr_core::units::Duration>> {
+        prop::option::of((0u64..3).prop_map(pr_core::units::Duration::from_secs))
+    }
+
+    fn breaker() -> impl Strategy<Value = BreakerConfig> {
+        (
+            (
+                prop::option::of(prop_oneof![
+                    Just(SlidingWindowKind::Count),
+                    Just(SlidingWindowKind::Time)
+                ]),
+                prop::option::of(0u32..3),
+                duration(),
+                prop::option::of(prop_oneof![0u32..3, 1023u32..1026]),
+            ),
+            (percent(), percent(), duration(), prop::option::of(0u32..3)),
+            (
+                factor(),
+                duration(),
+                prop::option::of(prop_oneof![0u32..3, 1023u32..1026]),
+                duration(),
+                prop::option::of(any::<bool>()),
+            ),
+        )
+            .prop_map(|(window, rates, open)| {
+                let mut c = BreakerConfig::default();
+                (
+                    c.sliding_window,
+                    c.window_size,
+                    c.window_duration,
+                    c.window_buckets,
+                ) = window;
+                (
+                    c.failure_rate_threshold,
+                    c.slow_call_rate_threshold,
+                    c.slow_call_duration,
+                    c.minimum_calls,
+                ) = rates;
+                (
+                    c.open_backoff_factor,
+                    c.max_wait_in_open,
+                    c.permitted_calls_in_half_open,
+                    c.probe_lease,
+                    c.record_all_errors,
+                ) = open;
+                c
+            })
+    }
+
+    proptest! {
+        /// What validation accepts, the builder builds: `Policies` never
+        /// fails past its validation, and what the builder refuses is
+        /// reported at a key first.
+        #[test]
+        fn a_valid_breaker_config_always_builds(config in breaker()) {
+            let valid = pr_core::validate::check(&config).is_ok();
+            let built = config.to_builder("b").build().is_ok();
+            prop_assert!(!valid || built, "valid but refused: {config:?}");
+        }
+
+        #[test]
+        fn a_retry_config_is_valid_exactly_when_it_builds(
+            factor in factor(),
+            backoff in prop::option::of(prop_oneof![
+                Just(BackoffKind::Constant),
+                Just(BackoffKind::Exponential),
+                Just(BackoffKind::DecorrelatedJitter),
+            ]),
+        ) {
+            let mut config = RetryConfig::default();
+            config.factor = factor;
+            config.backoff = backoff;
+            let valid = pr_core::validate::check(&config).is_ok();
+            let built = config.to_builder("r").build().is_ok();
+            prop_assert!(!valid || built, "valid but refused: {config:?}");
+            // The factor is checked whatever the backoff: a factor below 1
+            // is a mistake even where it is not used yet.
+            prop_assert_eq!(valid, factor.is_none_or(|f| f.is_finite() && f >= 1.0));
+        }
+
+        #[test]
+        fn a_bulkhead_config_is_valid_exactly_when_it_builds(limit in prop::option::of(0usize..4)) {
+            let mut config = BulkheadConfig::default();
+            config.limit = limit;
+            let valid = pr_core::validate::check(&config).is_ok();
+            prop_assert_eq!(valid, config.to_builder("h").build().is_ok());
+        }
+    }
 }
