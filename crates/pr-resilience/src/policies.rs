@@ -168,6 +168,23 @@ impl PipelineConfig {
     }
 }
 
+/// A pipeline's timeouts take any duration; the names it refers to are
+/// checked against their sections by [`ResilienceConfig`]'s rules, at
+/// `pipelines.<name>.retry` and the like.
+impl Validate for PipelineConfig {}
+
+/// Every problem of each kind's defaults, at `retry.factor`,
+/// `breaker.window_buckets` and the like; the names `pipeline` refers to
+/// are checked by [`ResilienceConfig`]'s rules.
+impl Validate for PolicyDefaults {
+    fn validate(&self, v: &mut Validator) {
+        v.nested("retry", &self.retry);
+        v.nested("breaker", &self.breaker);
+        v.nested("bulkhead", &self.bulkhead);
+        v.nested("pipeline", &self.pipeline);
+    }
+}
+
 /// Each kind's defaults: the `defaults` table of a [`ResilienceConfig`].
 /// A named instance's unset keys take these values.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -229,9 +246,7 @@ pub struct ResilienceConfig {
 /// of a missing instance.
 impl Validate for ResilienceConfig {
     fn validate(&self, v: &mut Validator) {
-        v.nested("defaults.retry", &self.defaults.retry);
-        v.nested("defaults.breaker", &self.defaults.breaker);
-        v.nested("defaults.bulkhead", &self.defaults.bulkhead);
+        v.nested("defaults", &self.defaults);
         v.nested(
             "defaults.pipeline",
             &References(&self.defaults.pipeline, self),
