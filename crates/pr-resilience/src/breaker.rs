@@ -54,12 +54,14 @@ use crate::{CallError, Error};
 use pr_core::time::Clock;
 use pr_errors::CodedError;
 
+mod config;
 #[cfg(feature = "health")]
 mod health;
 #[cfg(feature = "tower")]
 mod layer;
 mod registry;
 
+pub use config::{BreakerConfig, SlidingWindowKind};
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub use health::{BreakerCheck, RegistryCheck};

@@ -10,9 +10,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 use crate::{CallError, Error};
 
+mod config;
 #[cfg(feature = "tower")]
 mod layer;
 
+pub use config::BulkheadConfig;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use layer::{BulkheadLayer, BulkheadService};

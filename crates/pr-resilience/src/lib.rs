@@ -19,6 +19,7 @@
 //! | hedging | [`Hedge`](crate::hedge::Hedge) | Polly's latency / parallel / sequential [`HedgeMode`](crate::hedge::HedgeMode)s; first acceptable wins, losers cancelled, all failed → primary's error |
 //! | failover | [`Failover`](crate::failover::Failover) | ordered providers, open breakers skipped, one budget |
 //! | pipeline | [`Pipeline`](crate::pipeline::Pipeline) | admission → bulkhead → total timeout → retry → breaker → attempt timeout; [`Pipeline::standard`](crate::pipeline::Pipeline::standard) is .NET's standard pipeline |
+//! | named policies | [`Policies`](crate::policies::Policies) from a [`ResilienceConfig`](crate::policies::ResilienceConfig) | a service's `[resilience]` section: `retries`, `breakers`, `bulkheads` and `pipelines` by name, `defaults` per kind; each instance built once, a breaker named by two pipelines shared; every problem at its key |
 //! | rate limit | [`RateLimiter`](crate::rate::RateLimiter): [`Gcra`](crate::rate::Gcra), [`TokenBucket`](crate::rate::TokenBucket), [`LeakyBucket`](crate::rate::LeakyBucket), [`SlidingWindowLog`](crate::rate::SlidingWindowLog), [`SlidingWindowCounter`](crate::rate::SlidingWindowCounter) | one trait: `check()`, `check_n(n)`, `peek()`, `until_ready().await`; a refusal ([`Denied`](crate::rate::Denied)) carries the wait (Retry-After); [`Quota::per_second(100)`](crate::rate::Quota::per_second) is 100 a second; GCRA is one atomic word; each is an [`Admission`](crate::admission::Admission) stage |
 //! | keyed rate limit | [`KeyedLimiter`](crate::rate::KeyedLimiter) | GCRA per key in shards, at most `max_keys` keys (replenished keys dropped first); [`KeyedRateLimiter`](crate::rate::KeyedRateLimiter) is what the tower layer takes |
 //! | distributed rate limit | `RedisLimiter` (feature `redis`) | GCRA or sliding window as one Lua script on the server's clock; a reconnecting connection (redis' `ConnectionManager`, bounded back-off); a local breaker; fail open or closed; a health check per limiter (with `health`) |
@@ -202,6 +203,9 @@ mod metrics;
 #[cfg(feature = "pipeline")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub mod pipeline;
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub mod policies;
 #[cfg(feature = "rate")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate")))]
 pub mod rate;

@@ -428,6 +428,22 @@ impl<R, B> PipelineBuilder<R, B> {
         }
     }
 
+    /// The retry stage or none, with the predicate type `R2` either way: a
+    /// pipeline made from configuration has one type whether or not it
+    /// names a retry policy.
+    pub(crate) fn retry_stage<R2>(self, retry: Option<Retry<R2>>) -> PipelineBuilder<R2, B> {
+        PipelineBuilder {
+            name: self.name,
+            admission: self.admission,
+            bulkhead: self.bulkhead,
+            total_timeout: self.total_timeout,
+            retry,
+            breaker: self.breaker,
+            record: self.record,
+            attempt_timeout: self.attempt_timeout,
+        }
+    }
+
     /// No retry stage.
     pub fn without_retry(self) -> PipelineBuilder<NoRetry, B> {
         PipelineBuilder {

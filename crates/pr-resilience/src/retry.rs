@@ -13,9 +13,11 @@ use crate::Error;
 use crate::time::nanos;
 use pr_core::time::Clock;
 
+mod config;
 #[cfg(feature = "tower")]
 mod layer;
 
+pub use config::{BackoffKind, RetryConfig};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use layer::{RetryLayer, RetryService};
@@ -42,8 +44,9 @@ pub enum Backoff {
 }
 
 /// Randomness added to the computed wait, so that many clients do not retry
-/// in lockstep.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// in lockstep (in configuration `"none"`, `"full"` or `"equal"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Jitter {
     /// The computed wait exactly.

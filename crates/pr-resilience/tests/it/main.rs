@@ -16,6 +16,7 @@ mod features;
 #[cfg(feature = "tower")]
 mod layer;
 mod pipeline;
+mod policies;
 #[cfg(feature = "metrics")]
 mod rate_metrics;
 mod ratelimit;
