@@ -96,8 +96,8 @@ pub use error::Error;
 pub mod codes {
     pub use super::error::{
         BIND_FAILED, CODES, DRAINING, DUPLICATE_SECTION, HEALTH_FAILED, HTTP_FAILED,
-        INVALID_CONFIG, LOGGING_FAILED, METRICS_FAILED, RESOURCES_FAILED, SIGNAL_FAILED,
-        TLS_FAILED,
+        INVALID_CONFIG, LOGGING_FAILED, METRICS_FAILED, RESILIENCE_FAILED, RESOURCES_FAILED,
+        SIGNAL_FAILED, TLS_FAILED,
     };
 }
 pub use server::{ACCEPT_ERROR_LOG_INTERVAL, ApiListener, HttpLimits, RESERVED_FDS};
@@ -148,6 +148,8 @@ pub struct App<C = ServiceConfig> {
     api: Option<server::Listener>,
     #[cfg(feature = "http")]
     http: Option<pr_http::HttpLayers>,
+    #[cfg(feature = "resilience")]
+    policies: Option<pr_resilience::policies::Policies>,
     /// Tasks of registered components, aborted with the app.
     tasks: std::sync::Mutex<Vec<AbortOnDrop>>,
     _sampler_task: SamplerTask,
@@ -602,6 +604,13 @@ impl<C: AppConfig> AppBuilder<C> {
             .map(pr_http::layers)
             .transpose()
             .map_err(Error::Http)?;
+        // The named policies too, whose metrics the recorder describes.
+        #[cfg(feature = "resilience")]
+        let policies = config
+            .resilience()
+            .map(pr_resilience::policies::Policies::from_config)
+            .transpose()
+            .map_err(Error::Resilience)?;
 
         let (logging, dispatch) = if self.install_globals {
             (
@@ -744,11 +753,20 @@ impl<C: AppConfig> AppBuilder<C> {
             api,
             #[cfg(feature = "http")]
             http,
+            #[cfg(feature = "resilience")]
+            policies,
             tasks: std::sync::Mutex::new(Vec::new()),
             _sampler_task: sampler_task,
             _refresher: refresher,
             _reloader: reloader,
         };
+        // Each named breaker shows itself: health check and `/status`.
+        #[cfg(feature = "resilience")]
+        if let Some(policies) = &app.policies {
+            for (_, breaker) in policies.breakers() {
+                app.register(breaker)?;
+            }
+        }
         app.in_scope(|| {
             // Under the loader's own event names.
             for w in app.config.warnings() {
@@ -812,6 +830,19 @@ fn logging_outcome(report: &pr_logging::LoggingHealth) -> pr_health::Outcome {
 }
 
 impl<C: AppConfig> App<C> {
+    /// The pipeline named `name` in the `resilience` section (feature
+    /// `resilience`; [`AppConfig::resilience`]): built once at start, so
+    /// every caller shares its breaker and bulkhead, which are registered
+    /// (health check, `/status`). `None` when no pipeline has that name.
+    #[cfg(feature = "resilience")]
+    #[must_use]
+    pub fn pipeline(
+        &self,
+        name: &str,
+    ) -> Option<pr_resilience::pipeline::Pipeline<pr_resilience::retry::Transient>> {
+        self.policies.as_ref()?.pipeline(name)
+    }
+
     /// The service's name.
     #[must_use]
     pub fn name(&self) -> &str {

@@ -88,6 +88,15 @@ pub trait AppConfig:
     fn http(&self) -> Option<&pr_http::HttpConfig> {
         None
     }
+
+    /// The `resilience` section (feature `resilience`): named retries,
+    /// breakers, bulkheads and pipelines, built at start and handed out by
+    /// [`App::pipeline`](crate::app::App::pipeline). `None`, the default:
+    /// none.
+    #[cfg(feature = "resilience")]
+    fn resilience(&self) -> Option<&pr_resilience::policies::ResilienceConfig> {
+        None
+    }
 }
 
 /// The toolkit's sections of an [`AppConfig`], borrowed.
@@ -189,6 +198,10 @@ pub struct ServiceConfig<T = ()> {
     /// [`App::serve`](crate::app::App::serve).
     #[cfg(feature = "http")]
     pub http: pr_http::HttpConfig,
+    /// Named resilience policies (feature `resilience`), handed out by
+    /// [`App::pipeline`](crate::app::App::pipeline).
+    #[cfg(feature = "resilience")]
+    pub resilience: pr_resilience::policies::ResilienceConfig,
     /// The service's own settings, at the top level beside the sections.
     #[serde(flatten)]
     pub app: T,
@@ -205,6 +218,11 @@ where
     #[cfg(feature = "http")]
     fn http(&self) -> Option<&pr_http::HttpConfig> {
         Some(&self.http)
+    }
+
+    #[cfg(feature = "resilience")]
+    fn resilience(&self) -> Option<&pr_resilience::policies::ResilienceConfig> {
+        Some(&self.resilience)
     }
 }
 
@@ -228,6 +246,8 @@ impl<T: Validate> Validate for ServiceConfig<T> {
         self.borrow_sections().validate(v);
         #[cfg(feature = "http")]
         v.nested("http", &self.http);
+        #[cfg(feature = "resilience")]
+        v.nested("resilience", &self.resilience);
         // At the top level: the settings' keys sit beside the sections.
         self.app.validate(v);
     }
@@ -249,6 +269,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ServiceConfig<T> {
             shutdown: found.shutdown.unwrap_or_default(),
             #[cfg(feature = "http")]
             http: found.http.unwrap_or_default(),
+            #[cfg(feature = "resilience")]
+            resilience: found.resilience.unwrap_or_default(),
             app,
         })
     }

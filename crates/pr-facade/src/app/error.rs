@@ -24,6 +24,8 @@ pr_errors::codes! {
     pub TLS_FAILED = "app.tls_failed", INTERNAL_SERVER_ERROR, permanent;
     /// The `http` section could not be made into the API's stack.
     pub HTTP_FAILED = "app.http_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// The `resilience` section's named policies could not be built.
+    pub RESILIENCE_FAILED = "app.resilience_failed", INTERNAL_SERVER_ERROR, permanent;
     /// A request reached the API after shutdown began; another instance
     /// should take it.
     pub DRAINING = "app.draining", SERVICE_UNAVAILABLE, transient;
@@ -84,6 +86,11 @@ pub enum Error {
     #[cfg(feature = "http")]
     #[error("the http section cannot be applied")]
     Http(#[source] pr_http::Error),
+    /// The `resilience` section's named policies could not be built
+    /// (feature `resilience`).
+    #[cfg(feature = "resilience")]
+    #[error("the resilience section cannot be applied")]
+    Resilience(#[source] pr_resilience::Error),
     /// The SIGTERM / SIGINT / SIGHUP handlers could not be installed.
     #[error("the signal handlers could not be installed")]
     Signal(#[source] std::io::Error),
@@ -106,6 +113,8 @@ impl CodedError for Error {
             Self::Bind { .. } => &BIND_FAILED,
             #[cfg(feature = "http")]
             Self::Http(_) => &HTTP_FAILED,
+            #[cfg(feature = "resilience")]
+            Self::Resilience(_) => &RESILIENCE_FAILED,
             #[cfg(feature = "tls")]
             Self::Tls { .. } => &TLS_FAILED,
             Self::Signal(_) => &SIGNAL_FAILED,

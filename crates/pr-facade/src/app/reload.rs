@@ -3,7 +3,8 @@
 //! from then on; of the toolkit's sections, `logging.filter` is applied at
 //! once, and every other changed key of a section set up at start
 //! (addresses, limits, log outputs, the metrics registry, health and
-//! resources settings, the HTTP stack) is reported as needing a restart, in
+//! resources settings, the HTTP stack, the named resilience policies) is
+//! reported as needing a restart, in
 //! the `app.reloaded` event and under `/status` → `config` →
 //! `restart_required`, never silently ignored.
 
@@ -75,6 +76,11 @@ fn toolkit_sections<C: AppConfig>(config: &C) -> Value {
     #[cfg(feature = "http")]
     if let Some(http) = config.http() {
         doc["http"] = serde_json::to_value(http).unwrap_or_default();
+    }
+    // The named policies are built at start.
+    #[cfg(feature = "resilience")]
+    if let Some(resilience) = config.resilience() {
+        doc["resilience"] = serde_json::to_value(resilience).unwrap_or_default();
     }
     // Read at each shutdown, so a change applies without a restart.
     if let Some(sections) = doc.as_object_mut() {

@@ -864,3 +864,50 @@ async fn a_reload_applies_the_log_filter_and_names_what_needs_a_restart() {
     assert_eq!(done, reload::Applied::default());
     assert_eq!(restart.lock().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn named_pipelines_come_from_the_resilience_section_with_their_breakers_registered() {
+    let dir = pr_test_support::temp_dir("app-resilience");
+    let file = dir.path().join("service.toml");
+    let text = "[ops]\nenabled = false\n[logging.console]\nenabled = false\n\
+                [resilience.retries.twice]\nmax_retries = 2\n\
+                [resilience.breakers.quotes]\nminimum_calls = 5\n\
+                [resilience.pipelines.quotes]\nretry = \"twice\"\nbreaker = \"quotes\"\n\
+                [resilience.pipelines.prices]\nbreaker = \"quotes\"\n";
+    std::fs::write(&file, text).unwrap();
+    let app = App::builder("resilience")
+        .env_vars(Vec::<(String, String)>::new())
+        .config_file(&file)
+        .install_globals(false)
+        .build()
+        .await
+        .unwrap();
+    let quotes = app.pipeline("quotes").expect("a pipeline named quotes");
+    let prices = app.pipeline("prices").expect("a pipeline named prices");
+    assert!(app.pipeline("nothing").is_none());
+    // One breaker named by two pipelines, registered once.
+    assert_eq!(quotes.breaker().unwrap().name(), "quotes");
+    assert_eq!(prices.breaker().unwrap().name(), "quotes");
+    let status = app.status();
+    assert_eq!(status["breakers"]["quotes"]["state"], "closed", "{status}");
+    assert!(app.health().names().iter().any(|n| n.contains("quotes")));
+
+    // A pipeline naming a breaker that does not exist: a problem at its key.
+    let bad = text.replace(
+        "[resilience.pipelines.prices]\nbreaker = \"quotes\"",
+        "[resilience.pipelines.prices]\nbreaker = \"qoutes\"",
+    );
+    std::fs::write(&file, bad).unwrap();
+    let err = App::builder("resilience")
+        .env_vars(Vec::<(String, String)>::new())
+        .config_file(&file)
+        .install_globals(false)
+        .build()
+        .await
+        .unwrap_err();
+    let Error::InvalidConfig { source, .. } = &err else {
+        panic!("{err}")
+    };
+    let keys: Vec<&str> = source.problems().iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["resilience.pipelines.prices.breaker"], "{err}");
+}

@@ -26,6 +26,8 @@ const SECTIONS: &[&str] = &[
     "shutdown",
     #[cfg(feature = "http")]
     "http",
+    #[cfg(feature = "resilience")]
+    "resilience",
 ];
 
 /// The sections met so far.
@@ -39,6 +41,8 @@ pub(super) struct Found {
     pub(super) shutdown: Option<ShutdownConfig>,
     #[cfg(feature = "http")]
     pub(super) http: Option<pr_http::HttpConfig>,
+    #[cfg(feature = "resilience")]
+    pub(super) resilience: Option<pr_resilience::policies::ResilienceConfig>,
 }
 
 impl Found {
@@ -54,6 +58,8 @@ impl Found {
             "shutdown" => self.shutdown = Some(map.next_value()?),
             #[cfg(feature = "http")]
             "http" => self.http = Some(map.next_value()?),
+            #[cfg(feature = "resilience")]
+            "resilience" => self.resilience = Some(map.next_value()?),
             _ => return Ok(false),
         }
         Ok(true)
