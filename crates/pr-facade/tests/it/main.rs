@@ -7,6 +7,7 @@
 
 mod catalogue;
 mod deploy;
+mod deploy_tools;
 mod e2e;
 mod edge;
 mod listener;
