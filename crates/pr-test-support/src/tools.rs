@@ -4,15 +4,16 @@
 //! `check-jsonschema` (with the schemas it carries, such as the Compose
 //! specification's).
 //!
-//! Both are looked up on `PATH`, like `promtool`: `cargo xtask gates` and
-//! `.ci/run` install them into `target/pr-gates/venv` and put its `bin/`
+//! Both are looked up on `PATH`, like `promtool`: `cargo xtask gates`
+//! installs them into `target/pr-gates/venv` and puts its `bin/`
 //! first on the tests' `PATH`. A missing tool fails the test with a message
 //! naming it and how to install it; it never skips.
 
 use std::path::Path;
 use std::process::Command;
 
-/// The `kubernetes-validate` version `.ci/run` installs.
+/// The `kubernetes-validate` version the gates install (the root
+/// `Cargo.toml`'s `[workspace.metadata.pr-gates.system-tools]`).
 pub const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
 
 /// The `check-jsonschema` version the gates install (the root
@@ -29,7 +30,7 @@ pub const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.39.0";
 pub fn python_tool(program: &str, requirement: &str) -> Command {
     assert!(
         Command::new(program).arg("--version").output().is_ok(),
-        "{program} is missing: `cargo xtask gates` and `.ci/run` install the PyPI tools into \
+        "{program} is missing: `cargo xtask gates` installs the PyPI tools into \
          target/pr-gates/venv, whose bin/ the gates put first on PATH; by hand: `python3 -m venv \
          target/pr-gates/venv && target/pr-gates/venv/bin/pip install '{requirement}'`, then \
          PATH=\"$PWD/target/pr-gates/venv/bin:$PATH\""

@@ -20,7 +20,7 @@ use pr_test_support::{check_jsonschema, kubernetes_validate, promtool_run, temp_
 use crate::e2e::repo_path;
 
 /// The Kubernetes version whose schemas the manifests are checked against:
-/// one `kubernetes-validate` (pinned in `.ci/run`) carries, and a release the
+/// one `kubernetes-validate` (pinned in the root `Cargo.toml`) carries, and a release the
 /// manifests' API versions (`autoscaling/v2`, `policy/v1`) are served by.
 const KUBERNETES: &str = "1.34.0";
 
