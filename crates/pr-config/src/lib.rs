@@ -101,6 +101,10 @@
 //!
 //! # Feature flags
 //!
+//! None is on by default: the default build reads, merges and validates
+//! files (TOML and JSON), `.env`, the environment and secret files, and
+//! compiles no notify, YAML parser, schemars or garde.
+//!
 //! - `reload`: [`ConfigHandle`] — `current()` is a lock-free read
 //!   (`arc-swap`) of the last good configuration (`peek()` a cheaper
 //!   short-lived borrow, `reader()` a per-thread cache for the hottest
@@ -108,13 +112,19 @@
 //!   applied one, `reload()` builds and validates a new configuration
 //!   completely before swapping and keeps the old one on failure, and
 //!   `status()` ([`ReloadStatus`]: generation, last success, last error) is
-//!   what a health check reads. [`ConfigHandle::watch`] watches the files'
-//!   directories with notify (atomic renames and the Kubernetes `ConfigMap`
-//!   `..data` symlink swap are seen; debounced; polling fallback), and
-//!   [`ConfigHandle::reload_on_sighup`] reloads on SIGHUP.
+//!   what a health check reads. [`ConfigHandle::reload_on_sighup`] reloads
+//!   on SIGHUP.
 //!
 //!   ```toml
 //!   pr-config = { version = "0.1", features = ["reload"] }
+//!   ```
+//! - `watch` (with `reload`): [`ConfigHandle::watch`] watches the files'
+//!   directories with notify (atomic renames and the Kubernetes `ConfigMap`
+//!   `..data` symlink swap are seen; debounced; polling fallback) and
+//!   reloads when they change.
+//!
+//!   ```toml
+//!   pr-config = { version = "0.1", features = ["watch"] }
 //!   ```
 //! - `health` (with `reload`): [`ReloadCheck`], the reload status as a
 //!   pr-health check: Up while the last reload succeeded, Degraded (not
@@ -197,7 +207,10 @@ pub use pr_core::validate::{Validate, Validator, Violation};
 pub use pr_core::validate_fields;
 #[cfg(feature = "reload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
-pub use reload::{ConfigHandle, Current, Reader, ReloadStatus, WatchMode, Watcher};
+pub use reload::{ConfigHandle, Current, Reader, ReloadStatus};
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub use reload::{WatchMode, Watcher};
 #[cfg(feature = "schema")]
 #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use template::{Template, TemplateEntry};

@@ -124,8 +124,8 @@ impl<T> ConfigLoader<T> {
 
     /// The configuration files (base files, in order), for watching.
     #[cfg_attr(
-        not(feature = "reload"),
-        allow(dead_code, reason = "used by the reload feature")
+        not(feature = "watch"),
+        allow(dead_code, reason = "used by the watch feature")
     )]
     pub(crate) fn watched_files(&self, profile: Option<&str>) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = self.files.iter().map(|f| f.path.clone()).collect();

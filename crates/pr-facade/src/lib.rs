@@ -38,11 +38,16 @@
 //!   ```
 //! - `config`: [`config`], the `pr-config` crate: layered configuration
 //!   (defaults, files, profiles, `.env`, environment, overrides) with every
-//!   problem reported at once with its source, `explain()`, and secrets.
+//!   problem reported at once with its source, `explain()`, secrets and
+//!   reloading a handle (TOML and JSON files; what follows is opt-in).
 //!
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["config"] }
 //!   ```
+//! - `yaml`, `garde`, `schema`, `watch`: pr-config's YAML files, garde
+//!   rules, templates and JSON Schema (`JsonSchema` on the configuration
+//!   types of every crate that is on), and file watching
+//!   (`ConfigHandle::watch`); each turns on `config`, all are in `full`.
 //! - `errors` (default): [`errors`], the `pr-errors` crate with problem details.
 //!
 //!   ```toml

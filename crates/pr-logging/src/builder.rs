@@ -10,6 +10,7 @@ use tracing::level_filters::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::Error;
+#[cfg(feature = "audit")]
 use crate::audit::AuditLog;
 use crate::config::{Color, Every, FileConfig, LogFormat, LoggingConfig, Stream};
 use crate::filter::{Directives, LevelHandle, LevelState, parse_level};
@@ -205,6 +206,7 @@ impl LoggingBuilder {
             });
             shared.push((extra.name, sink, counters));
         }
+        #[cfg(feature = "audit")]
         let audit = match &config.audit {
             Some(audit) => {
                 let counters = Arc::new(Counters::named("audit"));
@@ -244,13 +246,15 @@ impl LoggingBuilder {
             base,
             self.clock.clone(),
             outputs_max,
-            audit.is_some(),
+            // Without feature `audit`, validation refused an audit log.
+            config.audit.is_some(),
         ));
         let layer = PrLayer {
             levels: Arc::clone(&levels),
             json: outputs.iter().any(|o| o.format == LogFormat::Json),
             text: outputs.iter().any(|o| o.format == LogFormat::Text),
             outputs,
+            #[cfg(feature = "audit")]
             audit: audit.clone(),
             redactor: Arc::clone(&redactor),
             tz,
@@ -264,6 +268,7 @@ impl LoggingBuilder {
         let dispatch = Dispatch::new(tracing_subscriber::registry::Registry::default().with(layer));
         let guard = LoggingGuard {
             outputs: shared,
+            #[cfg(feature = "audit")]
             audit,
             compressor,
             redactor,
@@ -338,6 +343,7 @@ fn file_sink(
 #[derive(Debug)]
 pub struct LoggingGuard {
     outputs: Vec<(String, Arc<dyn Sink>, Arc<Counters>)>,
+    #[cfg(feature = "audit")]
     audit: Option<Arc<AuditLog>>,
     compressor: Option<Arc<Compressor>>,
     redactor: Arc<Redactor>,
@@ -373,6 +379,14 @@ impl FlushReport {
 }
 
 impl LoggingGuard {
+    /// The audit log's counters, when there is one.
+    fn audit_counters(&self) -> Option<&Arc<Counters>> {
+        #[cfg(feature = "audit")]
+        return self.audit.as_ref().map(|audit| &audit.counters);
+        #[cfg(not(feature = "audit"))]
+        None
+    }
+
     /// The handle that changes levels at run time.
     #[must_use]
     pub fn levels(&self) -> LevelHandle {
@@ -382,14 +396,12 @@ impl LoggingGuard {
     /// Counters of every output and of redaction.
     #[must_use]
     pub fn snapshot(&self) -> LoggingSnapshot {
-        let mut outputs: Vec<_> = self
+        let outputs = self
             .outputs
             .iter()
             .map(|(name, _, counters)| counters.snapshot(name))
+            .chain(self.audit_counters().map(|c| c.snapshot("audit")))
             .collect();
-        if let Some(audit) = &self.audit {
-            outputs.push(audit.counters.snapshot("audit"));
-        }
         LoggingSnapshot {
             outputs,
             redactions: self.redactor.count(),
@@ -400,14 +412,15 @@ impl LoggingGuard {
     /// a health check (see [`HealthProbe`]).
     #[must_use]
     pub fn health_probe(&self) -> HealthProbe {
-        let mut outputs: Vec<_> = self
+        let outputs = self
             .outputs
             .iter()
             .map(|(name, _, counters)| (name.clone(), Arc::clone(counters)))
+            .chain(
+                self.audit_counters()
+                    .map(|c| ("audit".to_owned(), Arc::clone(c))),
+            )
             .collect();
-        if let Some(audit) = &self.audit {
-            outputs.push(("audit".to_owned(), Arc::clone(&audit.counters)));
-        }
         HealthProbe::new(outputs)
     }
 
@@ -443,6 +456,7 @@ impl LoggingGuard {
                 (n > 0).then(|| (name.clone(), n))
             })
             .collect();
+        #[cfg(feature = "audit")]
         if let Some(audit) = &self.audit {
             audit.flush();
         }
@@ -479,6 +493,7 @@ impl LoggingGuard {
                 (n > 0).then(|| (name.clone(), n))
             })
             .collect();
+        #[cfg(feature = "audit")]
         if let Some(audit) = &self.audit {
             audit.flush();
         }

@@ -283,7 +283,9 @@ pub struct FileConfig {
     pub rotation: RotationConfig,
     /// Which rotated files to keep.
     pub retention: RetentionConfig,
-    /// Gzip rotated files in the background.
+    /// Gzip rotated files in the background. Needs pr-logging's `gzip`
+    /// feature: on by default with it, off without it (and `true` without it
+    /// is a configuration problem, never ignored).
     pub compress: bool,
     /// Unix permission bits of new files.
     pub mode: u32,
@@ -302,7 +304,7 @@ impl Default for FileConfig {
             format: LogFormat::Json,
             rotation: RotationConfig::default(),
             retention: RetentionConfig::default(),
-            compress: true,
+            compress: cfg!(feature = "gzip"),
             mode: 0o640,
             queue: Some(QueueConfig::default()),
         }
@@ -460,6 +462,8 @@ impl Validate for LoggingConfig {
         }
         v.nested("redaction", &self.redaction);
         if let Some(audit) = &self.audit {
+            #[cfg(not(feature = "audit"))]
+            v.error("audit", NO_AUDIT);
             v.nested("audit", audit);
             if let Some(other) = same_path(&seen, &audit.path) {
                 v.error("audit.path", other);
@@ -504,6 +508,12 @@ impl Validate for FileConfig {
     fn validate(&self, v: &mut Validator) {
         check_file(v, &self.path, &self.rotation, self.mode);
         v.check(parse_level(&self.level).is_some(), "level", BAD_LEVEL);
+        #[cfg(not(feature = "gzip"))]
+        v.check(
+            !self.compress,
+            "compress",
+            "needs pr-logging's `gzip` feature, which this build lacks: turn it on, or set false",
+        );
         if let Some(queue) = &self.queue {
             v.nested("queue", queue);
         }
@@ -517,6 +527,11 @@ impl Validate for RedactionConfig {
         if !(self.enabled && self.mode == RedactionMode::Hmac) {
             return;
         }
+        #[cfg(not(feature = "audit"))]
+        v.error(
+            "mode",
+            "`hmac` needs pr-logging's `audit` feature, which this build lacks: turn it on, or use `erase` or `partial`",
+        );
         match &self.hmac_key {
             None => v.error("hmac_key", "required when mode is `hmac`"),
             Some(key) if key.len() < 32 => v.error(
@@ -553,6 +568,9 @@ impl Validate for AuditConfig {
 /// A level setting's problem; the value is never repeated (a setting may
 /// hold anything, a secret pasted in the wrong place included).
 const BAD_LEVEL: &str = "expected trace, debug, info, warn, error or off";
+/// An audit log configured in a build without it.
+#[cfg(not(feature = "audit"))]
+const NO_AUDIT: &str = "the audit log needs pr-logging's `audit` feature, which this build lacks: turn it on, or remove the section";
 /// A key id's problem, without the id.
 const BAD_KEY_ID: &str = "expected 1 to 64 letters, digits, `.`, `_` or `-`";
 
@@ -629,18 +647,24 @@ mod tests {
             panic!("{err}")
         };
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
+        // Without feature `audit`, the section itself is a problem too.
+        let audit: &[&str] = if cfg!(feature = "audit") {
+            &["audit.key"]
+        } else {
+            &["audit", "audit.key"]
+        };
+        let expected = [
+            &[
                 "filter",
                 "timezone",
                 "files.0.rotation.max_size",
                 "files.0.level",
                 "files.1.path",
-                "audit.key",
             ],
-            "{problems:?}"
-        );
+            audit,
+        ]
+        .concat();
+        assert_eq!(keys, expected, "{problems:?}");
         let text = err.to_string();
         assert!(
             text.contains("files.0.rotation.max_size: must be at least 1KiB"),
@@ -856,5 +880,44 @@ mod tests {
                 assert!(!text.contains(&SECRET[i..i + 4]), "{text}");
             }
         }
+    }
+
+    #[test]
+    #[cfg(not(feature = "gzip"))]
+    fn compress_without_gzip_is_a_problem_naming_the_feature() {
+        let mut config = LoggingConfig::default();
+        config.files.push(FileConfig::new("logs/a.log"));
+        // The default does not ask for what the build lacks.
+        check(&config).unwrap();
+        config.files[0].compress = true;
+        let problems = check(&config).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "files.0.compress");
+        assert!(
+            problems[0].to_string().contains("`gzip` feature"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    #[cfg(not(feature = "audit"))]
+    fn hmac_and_an_audit_log_without_audit_are_problems_naming_the_feature() {
+        let mut config = LoggingConfig::default();
+        config.redaction.mode = RedactionMode::Hmac;
+        config.redaction.hmac_key = Some(SecretString::new("k".repeat(32)));
+        config.audit = Some(AuditConfig {
+            key: SecretString::new("k".repeat(32)),
+            ..AuditConfig::default()
+        });
+        let problems = check(&config).unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["redaction.mode", "audit"], "{problems:?}");
+        for problem in &problems {
+            assert!(problem.to_string().contains("`audit` feature"), "{problem}");
+        }
+        assert!(matches!(
+            crate::Logging::builder(&config).build(),
+            Err(Error::InvalidConfig { .. })
+        ));
     }
 }

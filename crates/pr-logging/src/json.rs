@@ -76,11 +76,13 @@ impl fmt::Write for Escaper<'_> {
 
 /// Appends `bytes` as lowercase hex (constant-time: audit chains and
 /// redaction tags are keyed digests).
+#[cfg(feature = "audit")]
 pub(crate) fn hex_into(out: &mut String, bytes: &[u8]) {
     out.push_str(&base16ct::lower::encode_string(bytes));
 }
 
 /// Decodes lowercase or uppercase hex.
+#[cfg(feature = "audit")]
 pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
     base16ct::mixed::decode_vec(s).ok()
 }
@@ -97,6 +99,11 @@ mod tests {
             s,
             "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fh\\u2028i\\u2029jé€\""
         );
+    }
+
+    #[test]
+    #[cfg(feature = "audit")]
+    fn hex() {
         assert_eq!(hex_decode("00ff10"), Some(vec![0, 255, 16]));
         let mut h = String::new();
         hex_into(&mut h, &[0, 255, 16]);

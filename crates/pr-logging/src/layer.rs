@@ -14,6 +14,7 @@ use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+#[cfg(feature = "audit")]
 use crate::audit::AuditLog;
 use crate::config::LogFormat;
 use crate::filter::LevelState;
@@ -37,6 +38,7 @@ pub(crate) struct Output {
 pub(crate) struct PrLayer {
     pub(crate) levels: Arc<LevelState>,
     pub(crate) outputs: Vec<Output>,
+    #[cfg(feature = "audit")]
     pub(crate) audit: Option<Arc<AuditLog>>,
     pub(crate) redactor: Arc<Redactor>,
     pub(crate) tz: Tz,
@@ -519,19 +521,21 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let audit = if self.levels.is_audit(meta) {
-            self.audit.as_ref()
-        } else {
-            None
-        };
-        let (json, text) = if audit.is_some() {
-            (true, false)
-        } else {
-            (self.json, self.text)
-        };
-        if audit.is_none()
-            && let Some(limiter) = &self.rate_limit
+        #[cfg(feature = "audit")]
+        if self.levels.is_audit(meta)
+            && let Some(audit) = &self.audit
         {
+            let run = |bufs: &mut Buffers| {
+                self.format(event, &ctx, bufs, true, false);
+                audit.write(&bufs.json);
+            };
+            BUFFERS.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut bufs) => run(&mut bufs),
+                Err(_) => run(&mut Buffers::default()),
+            });
+            return;
+        }
+        if let Some(limiter) = &self.rate_limit {
             let verdict = limiter.check(meta);
             if let Some(suppressed) = verdict.summary {
                 self.write_summary(meta, suppressed);
@@ -541,12 +545,8 @@ where
             }
         }
         let run = |bufs: &mut Buffers| {
-            self.format(event, &ctx, bufs, json, text);
-            if let Some(audit) = audit {
-                audit.write(&bufs.json);
-                return;
-            }
-            if json {
+            self.format(event, &ctx, bufs, self.json, self.text);
+            if self.json {
                 bufs.json.push('\n');
             }
             for output in &self.outputs {

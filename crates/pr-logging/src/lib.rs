@@ -49,6 +49,26 @@
 //!
 //! # Feature flags
 //!
+//! On by default:
+//!
+//! - `audit`: the tamper-evident audit log ([`AuditConfig`], [`verify`],
+//!   [`verify_all`]) and `hmac` redaction ([`RedactionMode::Hmac`]), on
+//!   ring.
+//! - `gzip`: gzip of rotated files in the background
+//!   ([`FileConfig::compress`]), on flate2.
+//!
+//! Without them the crate compiles neither ring nor flate2; a configuration
+//! that asks for what the build lacks (`compress = true`, `mode = "hmac"`,
+//! an `audit` section) is refused when it is validated, with a problem at
+//! its key that names the feature, never ignored. `compress` defaults to
+//! on with `gzip` and off without it.
+//!
+//! ```toml
+//! pr-logging = { version = "0.1", default-features = false, features = ["gzip"] }
+//! ```
+//!
+//! Off by default:
+//!
 //! - `metrics`: counters through the `metrics` facade, registered once per
 //!   output: `pr_logging_lines_total`, `pr_logging_written_bytes_total`,
 //!   `pr_logging_dropped_lines_total`, `pr_logging_write_errors_total`,
@@ -83,6 +103,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "audit")]
 mod audit;
 mod builder;
 mod config;
@@ -105,6 +126,8 @@ mod time;
 // signature reads `pr_logging::Clock`, as pr-config re-exports pr-core's units.
 pub use pr_core::time::Clock;
 
+#[cfg(feature = "audit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
 pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
 pub use config::{

@@ -3,9 +3,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(feature = "audit")]
 use ring::hmac;
 
 use crate::config::{RedactionConfig, RedactionMode};
+#[cfg(feature = "audit")]
 use crate::json::hex_into;
 
 /// What redacts, with its counter.
@@ -15,6 +17,7 @@ pub(crate) struct Redactor {
     keys: Vec<String>,
     patterns: bool,
     mode: RedactionMode,
+    #[cfg(feature = "audit")]
     hmac: Option<(hmac::Key, String)>,
     count: AtomicU64,
     #[cfg(feature = "metrics")]
@@ -23,6 +26,7 @@ pub(crate) struct Redactor {
 
 impl Redactor {
     pub(crate) fn new(config: &RedactionConfig) -> Self {
+        #[cfg(feature = "audit")]
         let hmac = config.hmac_key.as_ref().map(|key| {
             (
                 hmac::Key::new(hmac::HMAC_SHA256, key.expose().as_bytes()),
@@ -34,6 +38,7 @@ impl Redactor {
             keys: config.keys.iter().map(|k| k.to_ascii_lowercase()).collect(),
             patterns: config.enabled && config.patterns,
             mode: config.mode,
+            #[cfg(feature = "audit")]
             hmac,
             count: AtomicU64::new(0),
             #[cfg(feature = "metrics")]
@@ -83,6 +88,8 @@ impl Redactor {
                 let tail = value.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
                 out.push_str(&value[tail..]);
             }
+            // Without feature `audit` validation refused `hmac` mode.
+            #[cfg(feature = "audit")]
             RedactionMode::Hmac => match &self.hmac {
                 Some((key, id)) => {
                     let tag = hmac::sign(key, value.as_bytes());
@@ -93,6 +100,8 @@ impl Redactor {
                 }
                 None => out.push_str("[redacted]"),
             },
+            #[cfg(not(feature = "audit"))]
+            RedactionMode::Hmac => out.push_str("[redacted]"),
             RedactionMode::Erase | RedactionMode::Partial => out.push_str("[redacted]"),
         }
     }
@@ -261,7 +270,6 @@ fn card(s: &[u8], start: usize) -> (usize, bool) {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests: a panic is a failed test")]
     use super::*;
-    use pr_core::secret::SecretString as Secret;
 
     fn scan(s: &str) -> String {
         let r = Redactor::new(&RedactionConfig::default());
@@ -325,9 +333,16 @@ mod tests {
         let mut out = String::new();
         partial.replacement("4111111111111111", &mut out);
         assert_eq!(out, "****1111");
+    }
+
+    #[test]
+    #[cfg(feature = "audit")]
+    fn hmac_mode() {
         let hmac = Redactor::new(&RedactionConfig {
             mode: RedactionMode::Hmac,
-            hmac_key: Some(Secret::new("0123456789abcdef0123456789abcdef")),
+            hmac_key: Some(pr_core::secret::SecretString::new(
+                "0123456789abcdef0123456789abcdef",
+            )),
             hmac_key_id: "k7".to_owned(),
             ..RedactionConfig::default()
         });

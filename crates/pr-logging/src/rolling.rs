@@ -183,6 +183,7 @@ fn remove(path: &Path) -> bool {
 
 /// Gzips `path` into `path.gz` (through a temporary file, keeping the
 /// modification time) and removes `path`.
+#[cfg(feature = "gzip")]
 pub(crate) fn compress_file(path: &Path) -> io::Result<PathBuf> {
     let mut gz_name = path.as_os_str().to_owned();
     gz_name.push(".gz");
@@ -206,17 +207,30 @@ pub(crate) fn compress_file(path: &Path) -> io::Result<PathBuf> {
     Ok(gz)
 }
 
-#[cfg(unix)]
+/// Without feature `gzip` nothing compresses: a file output asking for it
+/// is refused when the configuration is validated (`files.N.compress`), so
+/// no compression thread starts; were one asked to, it fails each file as a
+/// write error naming the feature rather than skip it.
+#[cfg(not(feature = "gzip"))]
+pub(crate) fn compress_file(_path: &Path) -> io::Result<PathBuf> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "gzip compression needs pr-logging's `gzip` feature",
+    ))
+}
+
+#[cfg(all(unix, feature = "gzip"))]
 fn file_mode(meta: &fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
     meta.permissions().mode() & 0o777
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "gzip"))]
 fn file_mode(_meta: &fs::Metadata) -> u32 {
     0o640
 }
 
+#[cfg(feature = "gzip")]
 fn create_file(path: &Path, mode: u32) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -448,6 +462,7 @@ impl RollingFile {
     }
 
     /// Whether the current file holds no line yet.
+    #[cfg(feature = "audit")]
     pub(crate) fn is_empty(&self) -> bool {
         self.size == 0
     }

@@ -8,6 +8,7 @@ use std::io;
 
 use pr_errors::{CodeInfo, CodedError};
 
+#[cfg(feature = "files")]
 use crate::files::PathIssue;
 
 pr_errors::codes! {
@@ -64,6 +65,7 @@ pr_errors::codes! {
 #[non_exhaustive]
 pub enum Error {
     /// A stored path was rejected.
+    #[cfg(feature = "files")]
     #[error("invalid path: {issue}")]
     InvalidPath {
         /// Why.
@@ -216,6 +218,7 @@ pub enum Error {
 impl CodedError for Error {
     fn info(&self) -> &'static CodeInfo {
         match self {
+            #[cfg(feature = "files")]
             Self::InvalidPath { .. } => &INVALID_PATH,
             Self::PathEscape { .. } => &PATH_ESCAPE,
             Self::Io { .. } => &IO,
@@ -242,6 +245,7 @@ impl CodedError for Error {
 }
 
 impl Error {
+    #[cfg(any(all(unix, feature = "files"), feature = "secrets"))]
     pub(crate) fn malformed(what: &'static str, issue: &'static str) -> Self {
         Self::Malformed { what, issue }
     }

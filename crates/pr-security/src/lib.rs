@@ -70,8 +70,19 @@
 //!
 //! # Feature flags
 //!
+//! Each area is a feature, all on by default: `files`, `environment` (with
+//! `files`), `secrets` (ring), `validation` (url, with its IDNA tables),
+//! `output` and `signals`. [`SecurityConfig`] is there with `secrets` and
+//! `validation`. [`Error`], the [`codes`] and the findings of the checks are
+//! always there. A crate that only checks the permissions of its secret
+//! files (as pr-config does) compiles no ring and no url:
+//!
+//! ```toml
+//! pr-security = { version = "0.1", default-features = false, features = ["files"] }
+//! ```
+//!
 //! - `html`: `sanitize_html`, HTML sanitization with ammonia's safe
-//!   allow-list (pulls in html5ever).
+//!   allow-list (pulls in html5ever; turns on `output`).
 //!
 //!   ```toml
 //!   pr-security = { version = "0.1", features = ["html"] }
@@ -92,17 +103,33 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+#[cfg(any(feature = "validation", feature = "output"))]
+mod chars;
+#[cfg(all(feature = "secrets", feature = "validation"))]
 mod config;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "environment"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "environment")))]
 pub mod environment;
 mod error;
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub mod files;
+#[cfg(feature = "output")]
+#[cfg_attr(docsrs, doc(cfg(feature = "output")))]
 pub mod output;
 mod report;
+#[cfg(feature = "secrets")]
+#[cfg_attr(docsrs, doc(cfg(feature = "secrets")))]
 pub mod secrets;
+#[cfg(feature = "signals")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signals")))]
 pub mod signals;
+#[cfg(feature = "validation")]
+#[cfg_attr(docsrs, doc(cfg(feature = "validation")))]
 pub mod validation;
 
+#[cfg(all(feature = "secrets", feature = "validation"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "secrets", feature = "validation"))))]
 pub use config::SecurityConfig;
 pub use error::Error;
 pub use report::{Finding, SecurityReport, Severity};

@@ -87,7 +87,7 @@ pub fn neutralize_log(text: &str) -> Cow<'_, str> {
     let unsafe_char = |c: char| {
         c.is_control()
             || matches!(c, '\u{2028}' | '\u{2029}')
-            || crate::validation::is_invisible_format(c)
+            || crate::chars::is_invisible_format(c)
     };
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);

@@ -50,6 +50,7 @@ pub struct Finding {
 }
 
 impl Finding {
+    #[cfg(all(unix, feature = "files"))]
     pub(crate) fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -92,6 +93,7 @@ impl SecurityReport {
         self.findings.iter().any(|f| f.code == code)
     }
 
+    #[cfg(all(unix, feature = "files"))]
     pub(crate) fn push(&mut self, finding: Finding) {
         self.findings.push(finding);
     }

@@ -14,5 +14,3 @@ pub use net::{
 pub use text::{
     CharClass, DateTime, TextRule, check_range, validate_f64, validate_int, validate_rfc3339,
 };
-
-pub(crate) use text::is_invisible_format;

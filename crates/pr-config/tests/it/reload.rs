@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pr_config::{ConfigHandle, ConfigLoader, Validate, Validator, WatchMode};
+#[cfg(feature = "watch")]
+use pr_config::WatchMode;
+use pr_config::{ConfigHandle, ConfigLoader, Validate, Validator};
 use serde::{Deserialize, Serialize};
 
 use pr_test_support::temp_dir;
@@ -120,6 +122,7 @@ async fn next_change(rx: &mut tokio::sync::watch::Receiver<Arc<Config>>) -> u32 
     rx.borrow_and_update().workers
 }
 
+#[cfg(feature = "watch")]
 #[tokio::test]
 async fn native_watcher_reloads_after_rename_and_configmap_swap() {
     let dir = temp_dir("config-reload-watch");
@@ -146,6 +149,7 @@ async fn native_watcher_reloads_after_rename_and_configmap_swap() {
     assert!(workers == 2 || workers == 5, "{workers}");
 }
 
+#[cfg(feature = "watch")]
 #[tokio::test]
 async fn polling_watcher_reloads() {
     let dir = temp_dir("config-reload-poll");

@@ -6,6 +6,7 @@
     reason = "helpers of tests: a panic is a failed test"
 )]
 
+#[cfg(feature = "audit")]
 mod audit;
 mod console;
 mod crash;

@@ -240,7 +240,7 @@ pub const MAX_SECRET_FILE_LEN: u64 = 1024 * 1024;
 ///
 /// [`Error::InsecurePermissions`], [`Error::Io`] (missing, unreadable),
 /// [`Error::Malformed`] (not a regular file, not UTF-8, too large).
-pub fn read_secret_file(path: impl AsRef<Path>) -> Result<crate::secrets::SecretString, Error> {
+pub fn read_secret_file(path: impl AsRef<Path>) -> Result<pr_core::secret::SecretString, Error> {
     use std::io::Read as _;
 
     let path = path.as_ref();
@@ -297,5 +297,5 @@ pub fn read_secret_file(path: impl AsRef<Path>) -> Result<crate::secrets::Secret
             text.pop();
         }
     }
-    Ok(crate::secrets::SecretString::from(text))
+    Ok(pr_core::secret::SecretString::from(text))
 }

@@ -108,7 +108,7 @@ pub enum CharClass {
 impl CharClass {
     fn allows(self, c: char) -> bool {
         match self {
-            Self::Printable => !c.is_control() && !is_invisible_format(c),
+            Self::Printable => !c.is_control() && !crate::chars::is_invisible_format(c),
             Self::AsciiPrintable => matches!(c, ' '..='~'),
             Self::AsciiAlphanumeric => c.is_ascii_alphanumeric(),
             Self::Identifier => c.is_ascii_alphanumeric() || c == '_' || c == '-',
@@ -125,21 +125,6 @@ impl CharClass {
             Self::Digits => "digits",
         }
     }
-}
-
-/// Bidirectional controls and invisible formatting characters, which make
-/// text display differently from what it is.
-pub(crate) fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{ad}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}'
-    )
 }
 
 /// Length (in characters) and character class of a string.
