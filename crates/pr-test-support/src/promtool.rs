@@ -71,23 +71,7 @@ pub fn check_metrics(text: &str) -> Result<(), String> {
 ///
 /// When `promtool` is not installed or cannot be run.
 pub fn promtool_run(args: &[&str], dir: &Path) -> Result<String, String> {
-    let output = promtool()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run promtool: {e}"));
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if output.status.success() {
-        Ok(said)
-    } else {
-        Err(format!(
-            "promtool {}: {} {said}",
-            args.join(" "),
-            output.status
-        ))
-    }
+    let mut command = promtool();
+    command.args(args);
+    crate::tools::run(command, &format!("promtool {}", args.join(" ")), dir)
 }

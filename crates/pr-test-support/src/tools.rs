@@ -40,7 +40,7 @@ pub fn python_tool(program: &str, requirement: &str) -> Command {
 
 /// Runs `command` in `dir`: what it printed, or (when it exits
 /// unsuccessfully) its exit status and what it printed.
-fn run(mut command: Command, what: &str, dir: &Path) -> Result<String, String> {
+pub(crate) fn run(mut command: Command, what: &str, dir: &Path) -> Result<String, String> {
     let output = command
         .current_dir(dir)
         .output()
