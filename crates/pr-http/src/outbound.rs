@@ -78,11 +78,11 @@
 //!   is logged or put in a message: any of them may hold a token.
 //!   [`OutboundRequest::bearer`] marks its header sensitive, so HTTP/2 never
 //!   indexes it.
-//! - **The pipeline is given to the builder.** A pipeline named in a
-//!   config file comes with pr-resilience's configuration of named
-//!   pipelines; until then a service builds one (`Pipeline::standard`) and
-//!   passes it to [`HttpClientBuilder::pipeline`]. Without one, each call is
-//!   one attempt.
+//! - **The pipeline is given to the builder.** A service builds one in
+//!   code (`Pipeline::standard`) or takes one named in its configuration
+//!   (pr-resilience's `policies::Policies`, which pr-facade's
+//!   `App::pipeline` hands out), and passes it to
+//!   [`HttpClientBuilder::pipeline`]. Without one, each call is one attempt.
 //!
 //! Metrics (feature `metrics`): [`DURATION`], one observation per attempt;
 //! see its labels there.
