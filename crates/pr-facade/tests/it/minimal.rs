@@ -75,7 +75,7 @@ fn the_quick_start_serves_caches_shows_and_shuts_down() {
     ))
     .unwrap();
     assert!(
-        readme.contains(&format!("```rust\n{example}```")),
+        readme.contains(&format!("```text\n{example}```")),
         "the README's quick start is not examples/minimal.rs"
     );
 
