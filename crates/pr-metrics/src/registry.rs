@@ -120,7 +120,12 @@ pub(crate) struct Inner {
     rejected: Mutex<HashSet<String>>,
     /// Quantile labels of summaries, formatted once.
     pub(crate) quantile_texts: Box<[String]>,
+    /// Run before every render and snapshot ([`Registry::add_collector`]).
+    collectors: RwLock<Vec<Collector>>,
 }
+
+/// A figure source read at scrape time.
+type Collector = Arc<dyn Fn() + Send + Sync>;
 
 /// The set of all metrics of a process: typed registration, the
 /// `metrics` facade's [`Recorder`](crate::Recorder), rendering and snapshots.
@@ -269,6 +274,7 @@ impl Registry {
                     .collect(),
                 rejected: Mutex::new(HashSet::new()),
                 quantile_texts,
+                collectors: RwLock::new(Vec::new()),
             }),
         }
     }
@@ -592,10 +598,29 @@ impl Registry {
         names
     }
 
-    /// Housekeeping, run by every scrape and snapshot: turns the quantile
-    /// windows and, when an idle timeout is set, drops series that changed
-    /// no value for that long and that no handle outside the registry holds.
+    /// Adds `collect`, run before every render and snapshot: it sets the
+    /// metrics of figures kept outside the registry (a cache's statistics,
+    /// a pool's size) so that each scrape sees them current, with no
+    /// publishing loop and nothing on the component's hot path, as
+    /// `client_golang`'s collectors do. It runs on the scraping thread with
+    /// no registry lock held, so it may register and set metrics; it should
+    /// be quick (a scrape waits for it) and set absolute values (scrapes can
+    /// run concurrently).
+    pub fn add_collector(&self, collect: impl Fn() + Send + Sync + 'static) {
+        write(&self.inner.collectors).push(Arc::new(collect));
+    }
+
+    /// Housekeeping, run by every scrape and snapshot: runs the collectors
+    /// ([`Registry::add_collector`]), turns the quantile windows and, when
+    /// an idle timeout is set, drops series that changed no value for that
+    /// long and that no handle outside the registry holds.
     pub fn upkeep(&self) {
+        // Cloned out so that a collector registering metrics, or adding a
+        // collector, never meets a lock this thread holds.
+        let collectors: Vec<Collector> = read(&self.inner.collectors).clone();
+        for collect in &collectors {
+            collect();
+        }
         let families: Vec<Arc<Family>> = read(&self.inner.families).values().cloned().collect();
         for family in &families {
             for series in read(&family.series).values().chain(family.overflow.get()) {

@@ -435,3 +435,34 @@ fn small_api_surface() {
         .unwrap_err();
     assert!(err.to_string().contains("rate()"), "{err}");
 }
+
+#[test]
+fn collectors_set_figures_kept_elsewhere_at_every_scrape() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let registry = Registry::default();
+    let outside = Arc::new(AtomicU64::new(7));
+    let (seen, reg) = (outside.clone(), registry.clone());
+    registry.add_collector(move || {
+        // A collector may register series and add another collector: no
+        // registry lock is held while it runs.
+        let gauge = reg.gauge("pool_size", &[]).unwrap();
+        #[expect(clippy::cast_precision_loss, reason = "a small test figure")]
+        gauge.set(seen.load(Ordering::Relaxed) as f64);
+    });
+    let text = registry.render(ExpositionFormat::Prometheus);
+    assert!(text.contains("pool_size 7\n"), "{text}");
+    outside.store(9, Ordering::Relaxed);
+    let text = registry.render(ExpositionFormat::Prometheus);
+    assert!(text.contains("pool_size 9\n"), "{text}");
+    outside.store(11, Ordering::Relaxed);
+    let snapshot = registry.snapshot();
+    let pool = snapshot
+        .families
+        .iter()
+        .find(|family| family.name == "pool_size")
+        .unwrap();
+    assert!(
+        matches!(pool.series[0].value, SeriesValue::Gauge { value } if (value - 11.0).abs() < 1e-9)
+    );
+}
