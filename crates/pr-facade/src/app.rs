@@ -150,8 +150,6 @@ pub struct App<C = ServiceConfig> {
     http: Option<pr_http::HttpLayers>,
     #[cfg(feature = "resilience")]
     policies: Option<pr_resilience::policies::Policies>,
-    /// Tasks of registered components, aborted with the app.
-    tasks: std::sync::Mutex<Vec<AbortOnDrop>>,
     _sampler_task: SamplerTask,
     _refresher: pr_health::Refresher,
     _reloader: Option<AbortOnDrop>,
@@ -755,7 +753,6 @@ impl<C: AppConfig> AppBuilder<C> {
             http,
             #[cfg(feature = "resilience")]
             policies,
-            tasks: std::sync::Mutex::new(Vec::new()),
             _sampler_task: sampler_task,
             _refresher: refresher,
             _reloader: reloader,
@@ -766,6 +763,15 @@ impl<C: AppConfig> AppBuilder<C> {
             for (_, breaker) in policies.breakers() {
                 app.register(breaker)?;
             }
+        }
+        // So does the API's per-client limiter.
+        #[cfg(all(feature = "http", feature = "resilience"))]
+        if let Some(limiter) = app
+            .http
+            .as_ref()
+            .and_then(pr_http::HttpLayers::rate_limiter)
+        {
+            app.register(limiter)?;
         }
         app.in_scope(|| {
             // Under the loader's own event names.
@@ -958,15 +964,6 @@ impl<C: AppConfig> App<C> {
             }
             None => self.run(served).await,
         }
-    }
-
-    /// Keeps `task` running until the app ends.
-    #[cfg_attr(
-        not(feature = "cache"),
-        allow(dead_code, reason = "only caches have tasks")
-    )]
-    fn keep_task(&self, task: JoinHandle<()>) {
-        pr_core::sync::lock(&self.tasks).push(AbortOnDrop(task));
     }
 
     fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {

@@ -57,6 +57,11 @@ impl<L> ClientRateLimitLayer<L> {
         }
     }
 
+    /// The limiter each client's permit comes from.
+    pub fn limiter(&self) -> &L {
+        &self.limiter
+    }
+
     /// The limiter's quota, announced in `RateLimit-Policy` on refusals.
     #[must_use]
     pub fn policy(mut self, quota: Quota) -> Self {

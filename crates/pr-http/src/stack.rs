@@ -53,6 +53,16 @@ impl std::fmt::Debug for HttpLayers {
     }
 }
 
+impl HttpLayers {
+    /// The per-client limiter (`http.clients`), when the rate limit is
+    /// enabled: for its figures (`snapshot`) on a status page.
+    #[cfg(feature = "rate-limit")]
+    #[must_use]
+    pub fn rate_limiter(&self) -> Option<&pr_resilience::rate::KeyedLimiter<std::net::IpAddr>> {
+        self.rate_limit.as_ref().map(crate::rate_limit::ClientRateLimitLayer::limiter)
+    }
+}
+
 /// The whole inbound stack from one [`HttpConfig`], for an axum router
 /// (feature `axum`), in this order from the outside in:
 ///
@@ -207,6 +217,7 @@ fn rate_limit(
     }
     let quota = Quota::new(config.permits, config.period.as_std()).with_burst(config.burst);
     let limiter = KeyedLimiter::builder(quota)
+        .name("http.clients")
         .max_keys(config.max_clients)
         .build()
         .map_err(|e| crate::Error::InvalidConfig {

@@ -61,7 +61,7 @@ mod window;
 
 pub use bucket::{LeakyBucket, TokenBucket};
 pub use gcra::Gcra;
-pub use keyed::{KeyedLimiter, KeyedLimiterBuilder};
+pub use keyed::{KeyedLimiter, KeyedLimiterBuilder, KeyedLimiterSnapshot};
 #[cfg(feature = "tower")]
 pub use layer::{KeyExtractor, OnLimit, RateLimit, RateLimitLayer};
 #[cfg(all(feature = "redis", feature = "health"))]

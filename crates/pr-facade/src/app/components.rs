@@ -1,8 +1,9 @@
 //! Components that register themselves with the app, as Actuator shows a
-//! cache or a breaker once the bean exists: [`App::register`] gives each its
-//! `/status` entry and its health check, and a cache its metrics published.
+//! cache or a breaker once the bean exists (a cache, a breaker, a pipeline,
+//! an outbound client, a keyed rate limiter): [`App::register`] gives each its
+//! `/status` entry and its health check, and a cache its metrics at scrape.
 
-#[cfg(feature = "cache")]
+#[cfg(any(feature = "cache", feature = "resilience"))]
 use std::hash::Hash;
 
 use crate::app::{App, AppConfig, Error};
@@ -58,9 +59,9 @@ impl<C: AppConfig> App<C> {
 }
 
 /// Its statistics, entries and bytes under `/status` → `caches` → its
-/// name, and its `pr_cache_*` metrics published every second (a cache's hot
-/// path never touches the recorder) until the app ends. Feature `cache`;
-/// register it within the tokio runtime.
+/// name, and its `pr_cache_*` metrics set from its statistics at every
+/// scrape ([`pr_metrics::Registry::add_collector`]: a cache's hot path never
+/// touches the recorder, and no loop runs between scrapes). Feature `cache`.
 #[cfg(feature = "cache")]
 impl<K, V> Component for pr_cache::MemoryCache<K, V>
 where
@@ -77,13 +78,8 @@ where
                 doc
             })?;
         let published = self.clone();
-        app.keep_task(tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-            loop {
-                every.tick().await;
-                published.publish_metrics();
-            }
-        }));
+        app.metrics()
+            .add_collector(move || published.publish_metrics());
         Ok(())
     }
 }
@@ -99,6 +95,24 @@ impl Component for pr_resilience::breaker::CircuitBreaker {
         let shown = self.clone();
         app.status_board()
             .add_entry("breakers", self.name(), move || {
+                serde_json::to_value(shown.snapshot()).unwrap_or_default()
+            })
+    }
+}
+
+/// Its quota, its keys and bytes against their bounds and the permits it
+/// refused, under `/status` → `limiters` → its name. Feature `resilience`.
+/// The per-client limiter of `http.rate_limit` registers itself as
+/// `http.clients`.
+#[cfg(feature = "resilience")]
+impl<K> Component for pr_resilience::rate::KeyedLimiter<K>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+{
+    fn register_with<C: AppConfig>(&self, app: &App<C>) -> Result<(), Error> {
+        let shown = self.clone();
+        app.status_board()
+            .add_entry("limiters", self.name(), move || {
                 serde_json::to_value(shown.snapshot()).unwrap_or_default()
             })
     }

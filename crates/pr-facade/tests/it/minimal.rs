@@ -51,7 +51,7 @@ fn metrics_with(service: &Service, names: &[&str]) -> String {
         if names.iter().all(|name| text.contains(name)) {
             return text;
         }
-        // The cache's series are published every second.
+        // The server's request histogram is recorded as the response ends.
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "{names:?} missing:\n{text}"
@@ -115,6 +115,23 @@ fn the_quick_start_serves_caches_shows_and_shuts_down() {
     let status: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(status["caches"]["forecasts"]["hits"], 1, "{body}");
     assert_eq!(status["breakers"]["upstream"]["state"], "closed", "{body}");
+    let clients = &status["limiters"]["http.clients"];
+    assert_eq!(
+        (clients["keys"].as_u64(), clients["refused"].as_u64()),
+        (Some(1), Some(0)),
+        "{body}"
+    );
+    // The cache's figures are read at each scrape: a hit shows in the next one.
+    assert_eq!(get(&format!("{}/forecast/7", service.api)).0, 200);
+    let (_, text) = get(&format!("{}/metrics", service.ops));
+    let hits = text.lines().find(|line| {
+        line.starts_with("pr_cache_hits_total{") && line.contains("cache=\"forecasts\"")
+    });
+    assert_eq!(
+        hits.and_then(|line| line.rsplit(' ').next()),
+        Some("2"),
+        "{text}"
+    );
 
     // SIGTERM: readiness 503 at once, the API still answering through the readiness delay.
     service.terminate();

@@ -2,6 +2,7 @@
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -82,6 +83,7 @@ impl<K> ShardTable<K> {
 type Weigher<K> = Arc<dyn Fn(&K) -> usize + Send + Sync>;
 
 struct Inner<K> {
+    name: String,
     shards: Box<[Shard<K>]>,
     shard_bits: u32,
     per_shard: usize,
@@ -96,8 +98,41 @@ struct Inner<K> {
     max_bytes: usize,
     clock: Clock,
     rejected: RejectCounter,
+    /// Permits refused, for [`KeyedLimiter::snapshot`] (counted on the
+    /// refusal path only).
+    refused: AtomicU64,
     #[cfg(feature = "metrics")]
     evicted: metrics::Counter,
+}
+
+impl<K> Inner<K> {
+    /// One more refused permit: the metric and the snapshot's count.
+    fn refuse(&self) {
+        self.rejected.hit();
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A [`KeyedLimiter`]'s figures ([`KeyedLimiter::snapshot`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct KeyedLimiterSnapshot {
+    /// Permits per period, for each key.
+    pub permits: u32,
+    /// The quota's period.
+    pub period: pr_core::units::Duration,
+    /// The most permits a key takes at once.
+    pub burst: u32,
+    /// Keys held now.
+    pub keys: usize,
+    /// The most keys held at once.
+    pub max_keys: usize,
+    /// Bytes the keys take now.
+    pub bytes: usize,
+    /// The most bytes the keys take.
+    pub max_bytes: usize,
+    /// Permits refused since the limiter was built.
+    pub refused: u64,
 }
 
 impl<K> Clone for KeyedLimiter<K> {
@@ -111,6 +146,7 @@ impl<K> Clone for KeyedLimiter<K> {
 impl<K> std::fmt::Debug for KeyedLimiter<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyedLimiter")
+            .field("name", &self.inner.name)
             .field("quota", &self.inner.quota)
             .field("max_keys", &self.inner.max_keys)
             .field("max_bytes", &self.inner.max_bytes)
@@ -121,6 +157,7 @@ impl<K> std::fmt::Debug for KeyedLimiter<K> {
 /// Builds a [`KeyedLimiter`](crate::rate::KeyedLimiter); made by [`KeyedLimiter::builder`](crate::rate::KeyedLimiter::builder).
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct KeyedLimiterBuilder<K> {
+    name: String,
     quota: Quota,
     max_keys: usize,
     max_bytes: usize,
@@ -132,6 +169,7 @@ pub struct KeyedLimiterBuilder<K> {
 impl<K> std::fmt::Debug for KeyedLimiterBuilder<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyedLimiterBuilder")
+            .field("name", &self.name)
             .field("quota", &self.quota)
             .field("max_keys", &self.max_keys)
             .field("max_bytes", &self.max_bytes)
@@ -150,6 +188,12 @@ const fn entry_bytes<K>() -> usize {
 }
 
 impl<K> KeyedLimiterBuilder<K> {
+    /// The name it shows under (a `/status` entry; default `"keyed"`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
     /// Reads time from `clock` instead of the default clock
     /// ([`Clock::precise`]).
     pub fn clock(mut self, clock: Clock) -> Self {
@@ -224,6 +268,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiterBuilder<K> {
         }
         Ok(KeyedLimiter {
             inner: Arc::new(Inner {
+                name: self.name,
                 shards: (0..shards)
                     .map(|_| {
                         Mutex::new(ShardTable {
@@ -245,6 +290,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiterBuilder<K> {
                 max_bytes: self.max_bytes,
                 clock: self.clock,
                 rejected: RejectCounter::new("keyed_gcra"),
+                refused: AtomicU64::new(0),
                 #[cfg(feature = "metrics")]
                 evicted: metrics::counter!("pr_resilience_ratelimit_evicted_keys_total"),
             }),
@@ -256,6 +302,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// A builder with `quota` for every key.
     pub fn builder(quota: Quota) -> KeyedLimiterBuilder<K> {
         KeyedLimiterBuilder {
+            name: "keyed".to_owned(),
             quota,
             max_keys: 100_000,
             max_bytes: DEFAULT_MAX_BYTES,
@@ -367,6 +414,29 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         self.inner.quota
     }
 
+    /// Its name ([`KeyedLimiterBuilder::name`]).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Its quota, its keys and bytes against their bounds, and the permits
+    /// it refused since it was built.
+    #[must_use]
+    pub fn snapshot(&self) -> KeyedLimiterSnapshot {
+        let quota = self.inner.quota;
+        KeyedLimiterSnapshot {
+            permits: quota.permits(),
+            period: quota.period().into(),
+            burst: quota.burst(),
+            keys: self.len(),
+            max_keys: self.inner.max_keys,
+            bytes: self.bytes(),
+            max_bytes: self.inner.max_bytes,
+            refused: self.inner.refused.load(Ordering::Relaxed),
+        }
+    }
+
     /// Drops every key whose state is fully replenished (indistinguishable
     /// from an absent key); returns how many.
     #[allow(
@@ -418,7 +488,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
             if ahead > inner.capacity {
                 drop(shard);
                 if take {
-                    inner.rejected.hit();
+                    inner.refuse();
                 }
                 return Err(Denied::RetryAfter(Duration::from_nanos(
                     ahead - inner.capacity,
@@ -435,7 +505,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
             let weight = entry_bytes::<K>().saturating_add((inner.weigher)(&owned));
             if weight > inner.per_shard_bytes {
                 drop(shard);
-                inner.rejected.hit();
+                inner.refuse();
                 return Err(Denied::KeyTooLarge {
                     bytes: weight,
                     max: inner.per_shard_bytes,

@@ -160,3 +160,41 @@ fn window_counter_survives_a_reading_older_than_its_window() {
         Err(Denied::RetryAfter(_))
     ));
 }
+
+#[test]
+fn a_keyed_limiter_s_snapshot_counts_keys_and_refusals() {
+    let manual = ManualClock::new();
+    let limiter = KeyedLimiter::<String>::builder(Quota::per_second(1))
+        .name("clients")
+        .max_keys(64)
+        .weigher(|key: &String| key.len())
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    assert_eq!(limiter.name(), "clients");
+    assert!(limiter.check_key("alice").is_ok());
+    assert!(limiter.check_key("alice").is_err());
+    assert!(limiter.peek_key("alice").is_err(), "a peek refuses nothing");
+    assert!(limiter.check_key("bob").is_ok());
+    let snapshot = limiter.snapshot();
+    assert_eq!(
+        (
+            snapshot.permits,
+            snapshot.burst,
+            snapshot.keys,
+            snapshot.refused
+        ),
+        (1, 1, 2, 1)
+    );
+    assert_eq!(snapshot.bytes, limiter.bytes());
+    assert_eq!(snapshot.max_keys, 64);
+    let shown = serde_json::to_value(snapshot).unwrap();
+    assert_eq!(shown["period"], "1s");
+    assert_eq!(
+        KeyedLimiter::<u32>::builder(Quota::per_second(1))
+            .build()
+            .unwrap()
+            .name(),
+        "keyed"
+    );
+}
