@@ -16,7 +16,9 @@
 //! - `markdown-links`: every relative link in the workspace's Markdown files (outside `target`,
 //!   hidden directories and the excluded paths) points to a file or directory that exists inside the
 //!   workspace. Links with a scheme (`https:`, `mailto:`), pure `#anchors` and links inside code are
-//!   not checked.
+//!   not checked;
+//! - `merge-conflict`: no `.rs` or Markdown file keeps a merge conflict's `<<<<<<<` or `>>>>>>>`
+//!   line.
 //!
 //! Manifests are read through `cargo metadata` and the `toml` crate, never line by line, so every
 //! spelling Cargo accepts (inline tables, `[dependencies.name]`, dotted keys, target tables) counts.
@@ -39,6 +41,7 @@ pub const RULES: &[&str] = &[
     "publish-metadata",
     "versioned-path-deps",
     "markdown-links",
+    "merge-conflict",
 ];
 
 /// One thing a tidy rule found wrong.
@@ -98,7 +101,9 @@ pub fn check(workspace: &Workspace, exclude: &[String]) -> Result<Vec<TidyFindin
     let mut findings = Vec::new();
     for file in rust_files(workspace, exclude)? {
         let text = std::fs::read_to_string(&file).map_err(|e| Error::io("read", &file, e))?;
-        check_text(&relative(root, &file), &text, &mut findings);
+        let location = relative(root, &file);
+        check_text(&location, &text, &mut findings);
+        check_conflict_markers(&location, &text, &mut findings);
     }
     let root_manifest = read_toml(&root.join("Cargo.toml"))?;
     let has_workspace_lints = root_manifest
@@ -132,9 +137,29 @@ pub fn check(workspace: &Workspace, exclude: &[String]) -> Result<Vec<TidyFindin
     for file in markdown_files(root, exclude)? {
         let text = std::fs::read_to_string(&file).map_err(|e| Error::io("read", &file, e))?;
         check_markdown_links(root, &file, &text, &mut findings);
+        check_conflict_markers(&relative(root, &file), &text, &mut findings);
     }
     findings.sort();
     Ok(findings)
+}
+
+/// Finds the markers a merge leaves around a conflict it could not resolve
+/// (`<<<<<<< ours` and `>>>>>>> theirs`; the `=======` between them is
+/// also a Markdown heading underline, so it is not a marker on its own).
+pub(crate) fn check_conflict_markers(location: &str, text: &str, findings: &mut Vec<TidyFinding>) {
+    for (number, line) in text.lines().enumerate() {
+        let marker = ["<<<<<<<", ">>>>>>>"].into_iter().find(|m| {
+            line.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        });
+        if let Some(marker) = marker {
+            findings.push(TidyFinding::new(
+                "merge-conflict",
+                format!("{location}:{}", number + 1),
+                format!("`{marker}`: a merge conflict's marker left in"),
+            ));
+        }
+    }
 }
 
 /// Checks one `.rs` file's text; `location` is its path for messages.
@@ -628,6 +653,17 @@ mod tests {
             "{}",
             findings[0]
         );
+    }
+
+    #[test]
+    fn merge_conflict_markers_are_found() {
+        let (ours, theirs) = (concat!("<<<<", "<<< HEAD"), concat!(">>>>", ">>> topic"));
+        let text = format!("# Title\n=======\n{ours}\na\n=======\nb\n{theirs}\n<<<<<<<<\n");
+        let mut findings = Vec::new();
+        check_conflict_markers("CHANGELOG.md", &text, &mut findings);
+        let locations: Vec<&str> = findings.iter().map(|f| f.location.as_str()).collect();
+        assert_eq!(locations, ["CHANGELOG.md:3", "CHANGELOG.md:7"]);
+        assert!(findings.iter().all(|f| f.rule == "merge-conflict"));
     }
 
     #[test]
