@@ -839,14 +839,33 @@ impl<C: AppConfig> App<C> {
     /// The pipeline named `name` in the `resilience` section (feature
     /// `resilience`; [`AppConfig::resilience`]): built once at start, so
     /// every caller shares its breaker and bulkhead, which are registered
-    /// (health check, `/status`). `None` when no pipeline has that name.
+    /// (health check, `/status`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownPipeline`], naming the pipelines defined, when none
+    /// has that name.
     #[cfg(feature = "resilience")]
-    #[must_use]
     pub fn pipeline(
         &self,
         name: &str,
-    ) -> Option<pr_resilience::pipeline::Pipeline<pr_resilience::retry::Transient>> {
-        self.policies.as_ref()?.pipeline(name)
+    ) -> Result<pr_resilience::pipeline::Pipeline<pr_resilience::retry::Transient>, Error> {
+        let policies = self.policies.as_ref();
+        policies
+            .and_then(|policies| policies.pipeline(name))
+            .ok_or_else(|| {
+                let known: Vec<&str> = policies
+                    .map(|p| p.pipeline_names().collect())
+                    .unwrap_or_default();
+                Error::UnknownPipeline {
+                    name: name.to_owned(),
+                    known: if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    },
+                }
+            })
     }
 
     /// The service's name.

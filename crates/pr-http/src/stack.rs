@@ -59,7 +59,9 @@ impl HttpLayers {
     #[cfg(feature = "rate-limit")]
     #[must_use]
     pub fn rate_limiter(&self) -> Option<&pr_resilience::rate::KeyedLimiter<std::net::IpAddr>> {
-        self.rate_limit.as_ref().map(crate::rate_limit::ClientRateLimitLayer::limiter)
+        self.rate_limit
+            .as_ref()
+            .map(crate::rate_limit::ClientRateLimitLayer::limiter)
     }
 }
 

@@ -4,11 +4,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use pr_facade::app::{HttpLimits, ServiceConfig};
 use pr_facade::cache::MemoryCacheConfig;
-use pr_facade::config::{Duration, Validate, Validator};
+use pr_facade::config::{Duration, Validate, Validator, validate_fields};
 use pr_facade::resilience::dlq::DlqConfig;
 use serde::{Deserialize, Serialize};
 
-/// The whole configuration: `[logging]`, `[ops]`, `[http]`, ... and the settings below.
+/// The whole configuration: `[logging]`, `[ops]`, `[http]`, `[resilience]`, ... and the
+/// settings below.
 pub(crate) type Config = ServiceConfig<Settings>;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -27,44 +28,26 @@ pub(crate) struct Settings {
     /// The dead-letter queue of quotes that failed after every retry.
     pub(crate) dlq: DlqConfig,
 }
+validate_fields!(Settings {
+    api,
+    dependency,
+    cache,
+    dlq
+});
 
 impl Default for Settings {
     fn default() -> Self {
         let mut cache = MemoryCacheConfig::default();
         (cache.name, cache.record_stats) = ("quotes".to_owned(), true);
         cache.time_to_live = Duration::from_secs(5);
-        let (api, dependency, dlq) = (
-            ApiConfig::default(),
-            Default::default(),
-            DlqConfig::new("data/dlq"),
-        );
+        let (api, dependency) = (ApiConfig::default(), DependencyConfig::default());
+        let dlq = DlqConfig::new("data/dlq");
         Self {
             api,
             dependency,
             cache,
             dlq,
         }
-    }
-}
-
-impl Validate for Settings {
-    fn validate(&self, v: &mut Validator) {
-        let (api, dependency) = (&self.api, &self.dependency);
-        v.nested("api.limits", &api.limits);
-        v.range("api.max_symbol_len", &api.max_symbol_len, &(1..=8192));
-        v.range(
-            "dependency.failure_rate",
-            &dependency.failure_rate,
-            &(0.0..=1.0),
-        );
-        let latency = dependency.min_latency.as_std() <= dependency.max_latency.as_std();
-        v.check(
-            latency,
-            "dependency.min_latency",
-            "must not exceed max_latency",
-        );
-        v.nested("cache", &self.cache);
-        v.nested("dlq", &self.dlq);
     }
 }
 
@@ -79,13 +62,21 @@ pub(crate) struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        let (addr, limits) = ((Ipv4Addr::LOCALHOST, 8080).into(), HttpLimits::default());
+        let (addr, max_delay) = ((Ipv4Addr::LOCALHOST, 8080).into(), Duration::from_secs(10));
+        let limits = HttpLimits::default();
         Self {
             addr,
-            max_delay: Duration::from_secs(10),
+            max_delay,
             max_symbol_len: 32,
             limits,
         }
+    }
+}
+
+impl Validate for ApiConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.nested("limits", &self.limits);
+        v.range("max_symbol_len", &self.max_symbol_len, &(1..=8192));
     }
 }
 
@@ -107,5 +98,13 @@ impl Default for DependencyConfig {
             max_latency,
             test_knobs: false,
         }
+    }
+}
+
+impl Validate for DependencyConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.range("failure_rate", &self.failure_rate, &(0.0..=1.0));
+        let ordered = self.min_latency.as_std() <= self.max_latency.as_std();
+        v.check(ordered, "min_latency", "must not exceed max_latency");
     }
 }

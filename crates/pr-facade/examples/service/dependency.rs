@@ -1,11 +1,7 @@
-//! The simulated flaky dependency, behind .NET's standard resilience pipeline.
-
-use std::time::Duration;
+//! The simulated flaky dependency, called through the `quotes` pipeline of the `resilience`
+//! section (.NET's standard pipeline: total timeout, retry, circuit breaker, attempt timeout).
 
 use pr_facade::errors::{CodeInfo, CodedError};
-use pr_facade::resilience::breaker::{CircuitBreaker, SlidingWindow};
-use pr_facade::resilience::pipeline::Pipeline;
-use pr_facade::resilience::retry::{Backoff, Jitter, Retry, Transient};
 
 use crate::config::DependencyConfig;
 
@@ -46,28 +42,4 @@ pub(crate) async fn quote(
     } else {
         Ok((cents % 100_000) as f64 / 100.0)
     }
-}
-
-/// .NET's standard pipeline (total timeout → retry → circuit breaker → attempt timeout),
-/// tuned for a dependency that answers in milliseconds.
-pub(crate) fn pipeline() -> Result<Pipeline<Transient>, pr_facade::resilience::Error> {
-    let backoff = Backoff::Exponential {
-        base: Duration::from_millis(10),
-        factor: 2.0,
-    };
-    let retry = Retry::builder()
-        .name("quotes")
-        .backoff(backoff)
-        .jitter(Jitter::Equal);
-    let breaker = CircuitBreaker::builder("quotes")
-        .sliding_window(SlidingWindow::Count(50))
-        .failure_rate_threshold(50.0)
-        .minimum_calls(20)
-        .wait_in_open(Duration::from_secs(5));
-    Pipeline::standard("quotes")
-        .total_timeout(Some(Duration::from_secs(2)))
-        .attempt_timeout(Some(Duration::from_millis(500)))
-        .retry(retry.max_retries(2).build()?)
-        .breaker(breaker)
-        .build()
 }

@@ -22,17 +22,16 @@ use serde_json::json;
 
 use crate::config::{Config, Settings};
 
-/// The API and what it needs, each registered with the app: its metrics, health check and
-/// `/status` section.
+/// The API and what it needs, each registered with the app (its metrics, health check and
+/// `/status` section; the pipeline's breaker is, being named in the config).
 fn start(app: &App<Config>) -> Result<axum::Router, Report> {
     let settings = app.config().app.clone();
-    let pipeline = dependency::pipeline().context("the resilience pipeline is invalid")?;
+    let pipeline = app.pipeline("quotes")?;
     let cache = MemoryCache::from_config(&settings.cache).context("the cache is invalid")?;
     let dead_letters =
         Dlq::open(settings.dlq.clone()).context("the dead-letter queue cannot be opened")?;
     app.register_dlq("quotes", &dead_letters)?;
     app.register(&cache)?;
-    app.register(&pipeline)?;
     metrics::describe_counter!(
         "demo_dependency_calls_total",
         "Calls to the simulated dependency, by outcome."
@@ -51,22 +50,21 @@ fn start(app: &App<Config>) -> Result<axum::Router, Report> {
 )]
 #[tokio::main]
 async fn main() -> ExitCode {
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
     let built = App::builder("pr-demo")
         .with_settings::<Settings>()
         .version(env!("CARGO_PKG_VERSION"))
-        .build_info("profile", profile)
-        .build_info("target", std::env::consts::ARCH)
         .config_file_from_env("APP_CONFIG_FILE", "service.toml")
         // The toolkit's defaults this service changes: a log file, a shorter drain, a rate limit.
         .set_default("logging.files", json!([{ "path": "data/logs/service.log",
             "rotation": { "max_size": "10MiB", "every": "daily" }, "retention": { "max_files": 5 } }]))
         .set_default("shutdown.drain_timeout", "10s")
         .set_default("http.rate_limit", json!({ "enabled": true, "permits": 20, "burst": 40, "max_clients": 10_000 }))
+        // The dependency's pipeline, tuned for one that answers in milliseconds.
+        .set_default("resilience", json!({
+            "retries": { "quotes": { "max_retries": 2, "base_delay": "10ms" } },
+            "breakers": { "quotes": { "window_size": 50, "minimum_calls": 20, "wait_in_open": "5s" } },
+            "pipelines": { "quotes": { "retry": "quotes", "breaker": "quotes",
+                "total_timeout": "2s", "attempt_timeout": "500ms" } } }))
         // Bound with the ops listener, before the service goes ready: a busy port stops the start.
         .api(|config: &Config| (config.app.api.addr, config.app.api.limits.clone()))
         .build()

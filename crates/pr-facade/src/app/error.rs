@@ -26,6 +26,9 @@ pr_errors::codes! {
     pub HTTP_FAILED = "app.http_failed", INTERNAL_SERVER_ERROR, permanent;
     /// The `resilience` section's named policies could not be built.
     pub RESILIENCE_FAILED = "app.resilience_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// [`App::pipeline`](crate::app::App::pipeline) was asked for a name
+    /// the `resilience` section does not define.
+    pub UNKNOWN_PIPELINE = "app.unknown_pipeline", INTERNAL_SERVER_ERROR, permanent;
     /// A request reached the API after shutdown began; another instance
     /// should take it.
     pub DRAINING = "app.draining", SERVICE_UNAVAILABLE, transient;
@@ -91,6 +94,16 @@ pub enum Error {
     #[cfg(feature = "resilience")]
     #[error("the resilience section cannot be applied")]
     Resilience(#[source] pr_resilience::Error),
+    /// No pipeline of the `resilience` section has this name (feature
+    /// `resilience`).
+    #[cfg(feature = "resilience")]
+    #[error("no pipeline named `{name}` in resilience.pipelines (defined: {known})")]
+    UnknownPipeline {
+        /// The name asked for.
+        name: String,
+        /// The names defined, comma-separated (`none` when there are none).
+        known: String,
+    },
     /// The SIGTERM / SIGINT / SIGHUP handlers could not be installed.
     #[error("the signal handlers could not be installed")]
     Signal(#[source] std::io::Error),
@@ -115,6 +128,8 @@ impl CodedError for Error {
             Self::Http(_) => &HTTP_FAILED,
             #[cfg(feature = "resilience")]
             Self::Resilience(_) => &RESILIENCE_FAILED,
+            #[cfg(feature = "resilience")]
+            Self::UnknownPipeline { .. } => &UNKNOWN_PIPELINE,
             #[cfg(feature = "tls")]
             Self::Tls { .. } => &TLS_FAILED,
             Self::Signal(_) => &SIGNAL_FAILED,

@@ -884,7 +884,12 @@ async fn named_pipelines_come_from_the_resilience_section_with_their_breakers_re
         .unwrap();
     let quotes = app.pipeline("quotes").expect("a pipeline named quotes");
     let prices = app.pipeline("prices").expect("a pipeline named prices");
-    assert!(app.pipeline("nothing").is_none());
+    let unknown = app.pipeline("nothing").unwrap_err();
+    assert_eq!(unknown.code().as_str(), "app.unknown_pipeline");
+    assert_eq!(
+        unknown.to_string(),
+        "no pipeline named `nothing` in resilience.pipelines (defined: prices, quotes)"
+    );
     // One breaker named by two pipelines, registered once.
     assert_eq!(quotes.breaker().unwrap().name(), "quotes");
     assert_eq!(prices.breaker().unwrap().name(), "quotes");
