@@ -110,6 +110,23 @@ fn the_quick_start_serves_caches_shows_and_shuts_down() {
     if let Err(said) = check_metrics(&text) {
         panic!("promtool check metrics:\n{said}\n{text}");
     }
+    // The shipped dashboard's outbound panels query what the client exposes.
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::e2e::repo_path("docs/deploy/grafana-dashboard.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let client: Vec<String> = crate::e2e::dashboard_metric_names(&dashboard)
+        .into_iter()
+        .filter(|name| name.starts_with("http_client_"))
+        .collect();
+    assert!(!client.is_empty(), "the dashboard has no outbound panel");
+    for name in client {
+        assert!(
+            text.contains(&format!("\n{name}{{")),
+            "{name} missing:\n{text}"
+        );
+    }
     let (status, body) = get(&format!("{}/status", service.ops));
     assert_eq!(status, 200, "{body}");
     let status: Value = serde_json::from_str(&body).unwrap();
