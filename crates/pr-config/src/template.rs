@@ -200,7 +200,10 @@ impl Template {
                 (Some(d), false) => d.trim_matches('"').to_owned(),
                 _ => String::new(),
             };
-            if e.compound {
+            // An optional key with no default stays unset: an empty value
+            // would be a value (and for most types a wrong one).
+            let unset = e.default.is_none() && !e.required && !e.secret;
+            if e.compound || unset {
                 let _ = writeln!(out, "# {name}=\n");
             } else {
                 let _ = writeln!(out, "{name}={value}\n");

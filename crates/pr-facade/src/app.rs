@@ -518,20 +518,26 @@ impl<C: AppConfig> AppBuilder<C> {
             .env_prefix(self.env_prefix.as_str())
             .secret_file_policy(self.secret_file_policy)
             .strict(self.strict);
+        // The files read, for the environment check's permission findings.
+        let mut files_read: Vec<PathBuf> = Vec::new();
         for file in &self.files {
-            loader = match file {
-                ConfigFile::Path(path, true) => loader.file(path),
-                ConfigFile::Path(path, false) => loader.optional_file(path),
+            let (path, required) = match file {
+                ConfigFile::Path(path, required) => (path.clone(), *required),
                 ConfigFile::FromEnv(var, default) => {
                     let named = match &self.env_vars {
                         Some(vars) => vars.iter().find(|(k, _)| k == var).map(|(_, v)| v.into()),
                         None => std::env::var_os(var),
                     };
-                    match named {
-                        Some(path) => loader.file(path),
-                        None => loader.optional_file(default),
-                    }
+                    named.map_or_else(|| (default.clone(), false), |path| (path.into(), true))
                 }
+            };
+            if path.exists() {
+                files_read.push(path.clone());
+            }
+            loader = if required {
+                loader.file(path)
+            } else {
+                loader.optional_file(path)
             };
         }
         if let Some(vars) = self.env_vars {
@@ -556,6 +562,10 @@ impl<C: AppConfig> AppBuilder<C> {
         })?;
         let config = handle.current();
         let service = config.sections();
+        #[cfg(feature = "security")]
+        let security = check_environment(&self.name, config.security(), &files_read)?;
+        #[cfg(not(feature = "security"))]
+        let _ = files_read;
 
         // The listeners next, before anything starts: a busy port stops the
         // start before logging opens a file or anything is announced.
@@ -773,6 +783,24 @@ impl<C: AppConfig> AppBuilder<C> {
         {
             app.register(limiter)?;
         }
+        #[cfg(feature = "security")]
+        if let Some(report) = security {
+            for finding in &report.findings {
+                let (code, severity) = (finding.code, finding.severity.as_str());
+                app.in_scope(|| {
+                    tracing::warn!(
+                        event = "app.security_finding",
+                        code,
+                        severity,
+                        "{}",
+                        finding.message
+                    );
+                });
+            }
+            app.status_board().add("security", move || {
+                serde_json::to_value(&report).unwrap_or_default()
+            })?;
+        }
         app.in_scope(|| {
             // Under the loader's own event names.
             for w in app.config.warnings() {
@@ -793,6 +821,33 @@ impl<C: AppConfig> AppBuilder<C> {
             );
         });
         Ok(app)
+    }
+}
+
+/// Runs the environment check when the configuration has a `security`
+/// section: `Some(report)` to log and show, or the refusal when a finding
+/// is at or above `security.fail_on`.
+#[cfg(feature = "security")]
+fn check_environment(
+    service: &str,
+    security: Option<&pr_security::SecurityConfig>,
+    files: &[PathBuf],
+) -> Result<Option<pr_security::SecurityReport>, Error> {
+    let Some(security) = security else {
+        return Ok(None);
+    };
+    let check = files.iter().fold(
+        pr_security::environment::EnvironmentCheck::new(),
+        pr_security::environment::EnvironmentCheck::config_file,
+    );
+    let report = check.run();
+    match security.fail_on {
+        Some(fail_on) if !report.passes(fail_on) => Err(Error::InsecureEnvironment {
+            service: service.to_owned(),
+            fail_on,
+            report,
+        }),
+        _ => Ok(Some(report)),
     }
 }
 

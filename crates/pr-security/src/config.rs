@@ -40,9 +40,11 @@ pub struct SecurityConfig {
     /// Prefix of the API keys the service issues: 1 to 16 characters of
     /// `[a-z0-9]`.
     pub api_key_prefix: String,
-    /// Environment findings at or above this severity should stop start-up
-    /// (`info`, `warning` or `critical`).
-    pub fail_on: Severity,
+    /// Environment findings at or above this severity stop start-up
+    /// (`info`, `warning` or `critical`); unset (the default), none does and
+    /// each is reported. Opt-in: refusing to run as root is right for
+    /// production, not for every container; a service turns it on.
+    pub fail_on: Option<Severity>,
 }
 
 impl Default for SecurityConfig {
@@ -51,7 +53,7 @@ impl Default for SecurityConfig {
             url_policy: UrlPolicy::default(),
             password_iterations: OWASP_PBKDF2_SHA256_ITERATIONS,
             api_key_prefix: "pr".to_owned(),
-            fail_on: Severity::Critical,
+            fail_on: None,
         }
     }
 }
@@ -105,7 +107,7 @@ mod tests {
             },
             password_iterations: 10,
             api_key_prefix: "Bad Prefix".to_owned(),
-            fail_on: Severity::Warning,
+            fail_on: Some(Severity::Warning),
         };
         let problems = pr_core::validate::check(&config).unwrap_err();
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
@@ -127,6 +129,6 @@ mod tests {
         assert_eq!(back, SecurityConfig::default());
         assert!(serde_json::from_str::<SecurityConfig>(r#"{"iterations": 5}"#).is_err());
         let fail: SecurityConfig = serde_json::from_str(r#"{"fail_on": "warning"}"#).unwrap();
-        assert_eq!(fail.fail_on, Severity::Warning);
+        assert_eq!(fail.fail_on, Some(Severity::Warning));
     }
 }

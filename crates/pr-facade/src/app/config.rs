@@ -97,6 +97,18 @@ pub trait AppConfig:
     fn resilience(&self) -> Option<&pr_resilience::policies::ResilienceConfig> {
         None
     }
+
+    /// The `security` section (feature `security`): pr-security's settings,
+    /// of which [`App`](crate::app::App) applies `fail_on` at start (the
+    /// environment check: running as root, core dumps, a writable config
+    /// file, secrets in arguments, ...; each finding is logged as
+    /// `app.security_finding` and shown under `/status` → `security`, and
+    /// one at or above `fail_on` stops the start). `None`, the default: no
+    /// check.
+    #[cfg(feature = "security")]
+    fn security(&self) -> Option<&pr_security::SecurityConfig> {
+        None
+    }
 }
 
 /// The toolkit's sections of an [`AppConfig`], borrowed.
@@ -202,6 +214,10 @@ pub struct ServiceConfig<T = ()> {
     /// [`App::pipeline`](crate::app::App::pipeline).
     #[cfg(feature = "resilience")]
     pub resilience: pr_resilience::policies::ResilienceConfig,
+    /// Security settings (feature `security`); `fail_on` is applied at
+    /// start ([`AppConfig::security`]).
+    #[cfg(feature = "security")]
+    pub security: pr_security::SecurityConfig,
     /// The service's own settings, at the top level beside the sections.
     #[serde(flatten)]
     pub app: T,
@@ -223,6 +239,11 @@ where
     #[cfg(feature = "resilience")]
     fn resilience(&self) -> Option<&pr_resilience::policies::ResilienceConfig> {
         Some(&self.resilience)
+    }
+
+    #[cfg(feature = "security")]
+    fn security(&self) -> Option<&pr_security::SecurityConfig> {
+        Some(&self.security)
     }
 }
 
@@ -248,6 +269,8 @@ impl<T: Validate> Validate for ServiceConfig<T> {
         v.nested("http", &self.http);
         #[cfg(feature = "resilience")]
         v.nested("resilience", &self.resilience);
+        #[cfg(feature = "security")]
+        v.nested("security", &self.security);
         // At the top level: the settings' keys sit beside the sections.
         self.app.validate(v);
     }
@@ -271,6 +294,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ServiceConfig<T> {
             http: found.http.unwrap_or_default(),
             #[cfg(feature = "resilience")]
             resilience: found.resilience.unwrap_or_default(),
+            #[cfg(feature = "security")]
+            security: found.security.unwrap_or_default(),
             app,
         })
     }

@@ -26,6 +26,9 @@ pr_errors::codes! {
     pub HTTP_FAILED = "app.http_failed", INTERNAL_SERVER_ERROR, permanent;
     /// The `resilience` section's named policies could not be built.
     pub RESILIENCE_FAILED = "app.resilience_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// The environment check found something at or above
+    /// `security.fail_on`.
+    pub INSECURE_ENVIRONMENT = "app.insecure_environment", INTERNAL_SERVER_ERROR, permanent;
     /// [`App::pipeline`](crate::app::App::pipeline) was asked for a name
     /// the `resilience` section does not define.
     pub UNKNOWN_PIPELINE = "app.unknown_pipeline", INTERNAL_SERVER_ERROR, permanent;
@@ -94,6 +97,20 @@ pub enum Error {
     #[cfg(feature = "resilience")]
     #[error("the resilience section cannot be applied")]
     Resilience(#[source] pr_resilience::Error),
+    /// The environment check found something at or above `security.fail_on`
+    /// (feature `security`); every finding is listed.
+    #[cfg(feature = "security")]
+    #[error(
+        "service `{service}` refuses to start: the environment check found problems at or above `{fail_on}` (security.fail_on):\n{report}"
+    )]
+    InsecureEnvironment {
+        /// The service's name.
+        service: String,
+        /// The severity that stops the start.
+        fail_on: pr_security::Severity,
+        /// Every finding.
+        report: pr_security::SecurityReport,
+    },
     /// No pipeline of the `resilience` section has this name (feature
     /// `resilience`).
     #[cfg(feature = "resilience")]
@@ -130,6 +147,8 @@ impl CodedError for Error {
             Self::Resilience(_) => &RESILIENCE_FAILED,
             #[cfg(feature = "resilience")]
             Self::UnknownPipeline { .. } => &UNKNOWN_PIPELINE,
+            #[cfg(feature = "security")]
+            Self::InsecureEnvironment { .. } => &INSECURE_ENVIRONMENT,
             #[cfg(feature = "tls")]
             Self::Tls { .. } => &TLS_FAILED,
             Self::Signal(_) => &SIGNAL_FAILED,

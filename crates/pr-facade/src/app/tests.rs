@@ -916,3 +916,50 @@ async fn named_pipelines_come_from_the_resilience_section_with_their_breakers_re
     let keys: Vec<&str> = source.problems().iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["resilience.pipelines.prices.breaker"], "{err}");
 }
+
+#[cfg(feature = "security")]
+#[tokio::test]
+async fn security_fail_on_refuses_to_start_listing_every_finding() {
+    use std::os::unix::fs::MetadataExt as _;
+
+    let dir = pr_test_support::temp_dir("app-security");
+    let file = dir.path().join("service.toml");
+    let build = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        App::builder("guarded")
+            .env_vars(Vec::<(String, String)>::new())
+            .config_file(&file)
+            .install_globals(false)
+            .build()
+    };
+    let quiet = "[ops]\nenabled = false\n[logging.console]\nenabled = false\n";
+    // Root is critical; any other user can write the file it reads, a warning.
+    // The owner of /proc/self is the process's effective user.
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let (finding, code) = if root {
+        ("critical [env.running_as_root]", "env.running_as_root")
+    } else {
+        ("warning [env.config_writable]", "env.config_writable")
+    };
+    let Err(refused) = build(&format!("{quiet}[security]\nfail_on = \"warning\"\n")).await else {
+        panic!("a finding at or above warning stops the start");
+    };
+    assert_eq!(refused.code().as_str(), "app.insecure_environment");
+    let text = refused.to_string();
+    assert!(
+        text.starts_with("service `guarded` refuses to start: the environment check found problems at or above `warning` (security.fail_on):\n"),
+        "{text}"
+    );
+    assert!(text.contains(finding), "{text}");
+
+    // Unset (the default): the same findings are shown, and the service starts.
+    let app = build(quiet).await.unwrap();
+    let status = app.status();
+    let codes: Vec<&str> = status["security"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&code), "{status}");
+}

@@ -28,6 +28,8 @@ const SECTIONS: &[&str] = &[
     "http",
     #[cfg(feature = "resilience")]
     "resilience",
+    #[cfg(feature = "security")]
+    "security",
 ];
 
 /// The sections met so far.
@@ -43,6 +45,8 @@ pub(super) struct Found {
     pub(super) http: Option<pr_http::HttpConfig>,
     #[cfg(feature = "resilience")]
     pub(super) resilience: Option<pr_resilience::policies::ResilienceConfig>,
+    #[cfg(feature = "security")]
+    pub(super) security: Option<pr_security::SecurityConfig>,
 }
 
 impl Found {
@@ -60,6 +64,8 @@ impl Found {
             "http" => self.http = Some(map.next_value()?),
             #[cfg(feature = "resilience")]
             "resilience" => self.resilience = Some(map.next_value()?),
+            #[cfg(feature = "security")]
+            "security" => self.security = Some(map.next_value()?),
             _ => return Ok(false),
         }
         Ok(true)
