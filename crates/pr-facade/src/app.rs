@@ -286,7 +286,7 @@ enum ConfigFile {
 }
 
 /// Picks the API's address, limits and TLS out of the loaded configuration.
-type ApiSelector<C> = Box<dyn FnOnce(&C) -> ApiListener + Send>;
+type ApiSelector<C> = Arc<dyn Fn(&C) -> ApiListener + Send + Sync>;
 
 /// Builds an [`App`]; see [`App::builder`].
 #[must_use = "a builder does nothing until built"]
@@ -375,12 +375,15 @@ impl<C: AppConfig> AppBuilder<C> {
     /// `select` returns an [`ApiListener`], or an `(address, limits)` pair
     /// for plain HTTP; with the `tls` feature,
     /// [`ApiListener::with_tls`] serves HTTPS only, its certificate files
-    /// reloaded when they change.
+    /// reloaded when they change. A reload calls `select` on the new
+    /// configuration: a setting that differs from the bound listener's
+    /// (`api.addr`, `api.limits.idle_timeout`, ...) is reported as needing
+    /// a restart.
     pub fn api<L: Into<ApiListener>>(
         mut self,
-        select: impl FnOnce(&C) -> L + Send + 'static,
+        select: impl Fn(&C) -> L + Send + Sync + 'static,
     ) -> Self {
-        self.api = Some(Box::new(move |config: &C| select(config).into()));
+        self.api = Some(Arc::new(move |config: &C| select(config).into()));
         self
     }
 
@@ -574,13 +577,17 @@ impl<C: AppConfig> AppBuilder<C> {
         } else {
             None
         };
-        let api_socket = match self.api {
+        let api_socket = match &self.api {
             Some(select) => {
                 let api = select(&config);
                 Some((server::Bound::bind("api", api.addr).await?, api))
             }
             None => None,
         };
+        // As bound, for a reload to tell a changed listener setting.
+        let bound_api = api_socket
+            .as_ref()
+            .map(|(_, api)| serde_json::to_value(api).unwrap_or_default());
         // Then the certificates, so that an unreadable one stops the start too.
         #[cfg(feature = "tls")]
         let (ops_tls, api_tls) = (
@@ -696,6 +703,11 @@ impl<C: AppConfig> AppBuilder<C> {
                         handle.clone(),
                         logging.levels(),
                         Arc::clone(&restart_required),
+                        reload::Live {
+                            api: self.api.clone().zip(bound_api),
+                            #[cfg(feature = "resilience")]
+                            policies: policies.clone(),
+                        },
                         dispatch.clone(),
                     )?),
                 )

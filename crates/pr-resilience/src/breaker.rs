@@ -236,6 +236,94 @@ pub struct Transition<'a> {
 
 type Listener = Arc<dyn Fn(&Transition<'_>) + Send + Sync>;
 
+/// The configuration keys ([`BreakerConfig`](crate::breaker::BreakerConfig)'s) of what
+/// [`CircuitBreaker::retune`] changes on a live breaker.
+pub const RETUNABLE: &[&str] = &[
+    "failure_rate_threshold",
+    "slow_call_rate_threshold",
+    "minimum_calls",
+    "wait_in_open",
+    "open_backoff_factor",
+    "max_wait_in_open",
+    "record_all_errors",
+];
+
+/// The settings a live breaker takes from [`CircuitBreaker::retune`]: each
+/// an atomic read where it is used, so a change applies to the next
+/// decision and the window, state and counts are kept.
+struct Tuning {
+    /// Percent, as `f64` bits.
+    failure_rate: AtomicU64,
+    /// Percent, as `f64` bits.
+    slow_rate: AtomicU64,
+    minimum_calls: AtomicU32,
+    /// Nanoseconds.
+    wait_open: AtomicU64,
+    /// As `f64` bits.
+    open_factor: AtomicU64,
+    /// Nanoseconds.
+    max_wait_open: AtomicU64,
+    /// Whether a [`CallOutcome::PermanentError`] counts as a failure (else
+    /// it is ignored).
+    record_all_errors: AtomicBool,
+}
+
+impl Tuning {
+    fn new(builder: &BreakerBuilder) -> Self {
+        let tuning = Self {
+            failure_rate: AtomicU64::new(0),
+            slow_rate: AtomicU64::new(0),
+            minimum_calls: AtomicU32::new(0),
+            wait_open: AtomicU64::new(0),
+            open_factor: AtomicU64::new(0),
+            max_wait_open: AtomicU64::new(0),
+            record_all_errors: AtomicBool::new(false),
+        };
+        tuning.set(builder);
+        tuning
+    }
+
+    fn set(&self, b: &BreakerBuilder) {
+        let relaxed = Ordering::Relaxed;
+        self.failure_rate.store(b.failure_rate.to_bits(), relaxed);
+        self.slow_rate.store(b.slow_rate.to_bits(), relaxed);
+        self.minimum_calls.store(b.minimum_calls.max(1), relaxed);
+        self.wait_open.store(nanos(b.wait_open), relaxed);
+        self.open_factor.store(b.open_factor.to_bits(), relaxed);
+        let max = b.max_wait_open.max(b.wait_open);
+        self.max_wait_open.store(nanos(max), relaxed);
+        self.record_all_errors.store(b.record_all_errors, relaxed);
+    }
+
+    fn failure_rate(&self) -> f64 {
+        f64::from_bits(self.failure_rate.load(Ordering::Relaxed))
+    }
+
+    fn slow_rate(&self) -> f64 {
+        f64::from_bits(self.slow_rate.load(Ordering::Relaxed))
+    }
+
+    fn minimum_calls(&self) -> u32 {
+        self.minimum_calls.load(Ordering::Relaxed)
+    }
+
+    fn wait_open(&self) -> Duration {
+        Duration::from_nanos(self.wait_open.load(Ordering::Relaxed))
+    }
+
+    fn open_factor(&self) -> f64 {
+        f64::from_bits(self.open_factor.load(Ordering::Relaxed))
+    }
+
+    fn max_wait_open(&self) -> Duration {
+        Duration::from_nanos(self.max_wait_open.load(Ordering::Relaxed))
+    }
+
+    fn record_all_errors(&self) -> bool {
+        self.record_all_errors.load(Ordering::Relaxed)
+    }
+}
+
 /// A breaker's figures.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -260,14 +348,10 @@ const LEASE_DONE: u64 = u64::MAX;
 
 struct Inner {
     name: String,
-    failure_rate: f64,
-    slow_rate: f64,
+    /// What [`CircuitBreaker::retune`] changes on the live breaker.
+    tuning: Tuning,
     slow_nanos: u64,
-    minimum_calls: u32,
     permitted: u32,
-    wait_open: Duration,
-    open_factor: f64,
-    max_wait_open: Duration,
     lease_nanos: u64,
     /// The clock given, or the precise clock when the one given is too
     /// coarse for the slow-call duration.
@@ -281,9 +365,6 @@ struct Inner {
     probe_failures: AtomicU32,
     probe_slow: AtomicU32,
     probes_done: AtomicU32,
-    /// Whether a [`CallOutcome::PermanentError`] counts as a failure (else
-    /// it is ignored).
-    record_all_errors: bool,
     /// In metrics-only mode, whether the window is past a threshold and
     /// `breaker.would_open` was reported for this crossing.
     would_open: AtomicBool,
@@ -421,6 +502,34 @@ impl CircuitBreaker {
         &self.0.name
     }
 
+    /// Takes `settings`' thresholds while running, keeping its state, its
+    /// window and their counts: the failure and slow-call rate thresholds,
+    /// the minimum calls, the wait in open with its backoff factor and
+    /// maximum, and whether permanent errors count ([`RETUNABLE`] names
+    /// their configuration keys). Each applies to the next decision (an
+    /// open breaker keeps the wait it was given). The rest sizes the state
+    /// (the window, the half-open probes and their lease, the slow-call
+    /// duration and the clock it chose): `settings`' values for those are
+    /// ignored, and a new breaker applies them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`], as [`BreakerBuilder::build`] names it;
+    /// nothing changes then.
+    pub fn retune(&self, settings: &BreakerBuilder) -> Result<(), Error> {
+        settings.check()?;
+        self.0.tuning.set(settings);
+        tracing::info!(
+            event = "breaker.retuned",
+            breaker = %self.0.name,
+            failure_rate_threshold = settings.failure_rate,
+            slow_call_rate_threshold = settings.slow_rate,
+            minimum_calls = settings.minimum_calls,
+            "breaker thresholds changed"
+        );
+        Ok(())
+    }
+
     /// The current state.
     #[must_use]
     pub fn state(&self) -> State {
@@ -526,7 +635,7 @@ impl CircuitBreaker {
                     }
                     return Err(self.open_error(self.next_lease_expiry(now)));
                 }
-                State::ForcedOpen => return Err(self.open_error(inner.wait_open)),
+                State::ForcedOpen => return Err(self.open_error(inner.tuning.wait_open())),
                 _ => return self.acquire_raw(),
             }
         }
@@ -594,7 +703,7 @@ impl CircuitBreaker {
             }
             State::ForcedOpen => Err(Error::CircuitOpen {
                 name: inner.name.clone(),
-                retry_after: inner.wait_open,
+                retry_after: inner.tuning.wait_open(),
             }),
             _ => Ok(()),
         }
@@ -609,7 +718,7 @@ impl CircuitBreaker {
     pub fn record(&self, permit: RawPermit, outcome: CallOutcome) {
         let inner = &*self.0;
         let outcome = match outcome {
-            CallOutcome::PermanentError if inner.record_all_errors => CallOutcome::Failure,
+            CallOutcome::PermanentError if inner.tuning.record_all_errors() => CallOutcome::Failure,
             CallOutcome::PermanentError => CallOutcome::Ignored,
             counted => counted,
         };
@@ -690,7 +799,9 @@ impl CircuitBreaker {
         let failures = inner.probe_failures.load(Ordering::Acquire);
         let slow_calls = inner.probe_slow.load(Ordering::Acquire);
         let rates = Rates::new(done, failures, slow_calls);
-        let to = if rates.failure_rate >= inner.failure_rate || rates.slow_rate >= inner.slow_rate {
+        let to = if rates.failure_rate >= inner.tuning.failure_rate()
+            || rates.slow_rate >= inner.tuning.slow_rate()
+        {
             State::Open
         } else {
             State::Closed
@@ -798,11 +909,13 @@ impl CircuitBreaker {
 
     fn open_wait(&self, reopens: u32) -> Duration {
         let inner = &*self.0;
+        let (wait, max) = (inner.tuning.wait_open(), inner.tuning.max_wait_open());
         let factor = inner
-            .open_factor
+            .tuning
+            .open_factor()
             .powi(i32::try_from(reopens).unwrap_or(i32::MAX));
-        let secs = (inner.wait_open.as_secs_f64() * factor).min(inner.max_wait_open.as_secs_f64());
-        Duration::try_from_secs_f64(secs).unwrap_or(inner.max_wait_open)
+        let secs = (wait.as_secs_f64() * factor).min(max.as_secs_f64());
+        Duration::try_from_secs_f64(secs).unwrap_or(max)
     }
 
     fn set_state(&self, to: State) {
@@ -1033,11 +1146,12 @@ impl Window {
 }
 
 fn exceeded(inner: &Inner, calls: u32, failures: u32, slow: u32, window_len: u32) -> Option<Rates> {
-    if calls < inner.minimum_calls.min(window_len) || calls == 0 {
+    if calls < inner.tuning.minimum_calls().min(window_len) || calls == 0 {
         return None;
     }
     let rates = Rates::new(calls, failures, slow);
-    (rates.failure_rate >= inner.failure_rate || rates.slow_rate >= inner.slow_rate)
+    let tuning = &inner.tuning;
+    (rates.failure_rate >= tuning.failure_rate() || rates.slow_rate >= tuning.slow_rate())
         .then_some(rates)
 }
 
@@ -1366,6 +1480,12 @@ impl BreakerBuilder {
     /// outside (0, 100], an empty window, more than 1,024 buckets, zero
     /// permitted calls, a zero lease, an open backoff factor below 1.
     pub fn build(self) -> Result<CircuitBreaker, Error> {
+        self.check()?;
+        Ok(self.build_valid())
+    }
+
+    /// The first bad setting, as [`build`](Self::build) names it.
+    pub(crate) fn check(&self) -> Result<(), Error> {
         let invalid = |field: &str, message: String| Err(Error::invalid(field, message));
         if !(self.failure_rate > 0.0 && self.failure_rate <= 100.0) {
             return invalid(
@@ -1416,12 +1536,13 @@ impl BreakerBuilder {
                 ),
             );
         }
-        Ok(self.build_valid())
+        Ok(())
     }
 
     /// The breaker, for settings already validated by [`build`](Self::build).
-    pub(crate) fn build_valid(self) -> CircuitBreaker {
-        let clock = self.clock.unwrap_or_default();
+    pub(crate) fn build_valid(mut self) -> CircuitBreaker {
+        let tuning = Tuning::new(&self);
+        let clock = self.clock.take().unwrap_or_default();
         let clock = match self.slow_duration {
             Some(slow) => crate::time::for_durations(&clock, slow),
             None => clock,
@@ -1433,16 +1554,11 @@ impl BreakerBuilder {
                 &State::ALL.map(State::as_str),
             ),
             window: Window::new(self.window),
-            failure_rate: self.failure_rate,
-            slow_rate: self.slow_rate,
+            tuning,
             slow_nanos: self
                 .slow_duration
                 .map_or(u64::MAX, |d| nanos(d).min(u64::MAX - 1)),
-            minimum_calls: self.minimum_calls.max(1),
             permitted: self.permitted,
-            wait_open: self.wait_open,
-            open_factor: self.open_factor,
-            max_wait_open: self.max_wait_open.max(self.wait_open),
             lease_nanos: nanos(self.lease),
             clock,
             state: AtomicU64::new(State::Closed.code()),
@@ -1454,7 +1570,6 @@ impl BreakerBuilder {
             probe_failures: AtomicU32::new(0),
             probe_slow: AtomicU32::new(0),
             probes_done: AtomicU32::new(0),
-            record_all_errors: self.record_all_errors,
             would_open: AtomicBool::new(false),
             transition: Mutex::new(()),
             listeners: self.listeners,

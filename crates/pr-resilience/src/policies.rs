@@ -377,6 +377,44 @@ impl Policies {
     pub fn pipeline_names(&self) -> impl Iterator<Item = &str> {
         self.0.pipelines.keys().map(String::as_str)
     }
+
+    /// Gives each live breaker that `config` still names its thresholds
+    /// from `config` ([`CircuitBreaker::retune`]: its state, window and
+    /// counts are kept; the keys in [`RETUNABLE`](crate::breaker::RETUNABLE)
+    /// apply), as a configuration reload does, and returns the names of
+    /// the breakers retuned. What `config` changes besides (a window, a new
+    /// breaker, a retry, a bulkhead, a pipeline) applies to new `Policies`
+    /// only, at a restart.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing every problem of `config`; nothing
+    /// changes then.
+    pub fn retune(&self, config: &ResilienceConfig) -> Result<Vec<String>, Error> {
+        pr_core::validate::check(config).map_err(|problems| Error::InvalidConfig { problems })?;
+        let settings: Vec<(&CircuitBreaker, _)> = self
+            .0
+            .breakers
+            .iter()
+            .filter_map(|(name, breaker)| {
+                let set = config.breakers.get(name)?;
+                Some((
+                    breaker,
+                    set.or(&config.defaults.breaker).to_builder(name.clone()),
+                ))
+            })
+            .collect();
+        // Checked together first, so that a bad one changes none.
+        for (_, builder) in &settings {
+            builder.check()?;
+        }
+        let mut retuned = Vec::new();
+        for (breaker, builder) in &settings {
+            breaker.retune(builder)?;
+            retuned.push(breaker.name().to_owned());
+        }
+        Ok(retuned)
+    }
 }
 
 /// Builds [`Policies`]; see [`Policies::builder`].

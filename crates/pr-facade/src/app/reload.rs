@@ -1,12 +1,16 @@
 //! Reloading the configuration on SIGHUP, and what a reload changes: the
 //! new configuration is what [`App::config`](super::App::config) returns
 //! from then on; of the toolkit's sections, `logging.filter` is applied at
-//! once, and every other changed key of a section set up at start
+//! once, and so are the named breakers' thresholds (`resilience.breakers.
+//! <name>.<key>` and `resilience.defaults.breaker.<key>` for the keys of
+//! `pr_resilience::breaker::RETUNABLE`: the breaker keeps its state and
+//! window); every other changed key of a section set up at start
 //! (addresses, limits, log outputs, the metrics registry, health and
-//! resources settings, the HTTP stack, the named resilience policies) is
-//! reported as needing a restart, in
-//! the `app.reloaded` event and under `/status` → `config` →
-//! `restart_required`, never silently ignored.
+//! resources settings, the HTTP stack, a breaker's window, retries,
+//! bulkheads, pipelines), and of the API listener's settings (as
+//! `AppBuilder::api` reads them, named `api.<key>`), is reported as
+//! needing a restart, in the `app.reloaded` event and under `/status` →
+//! `config` → `restart_required`, never silently ignored.
 
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +23,26 @@ use super::{AbortOnDrop, AppConfig, Error};
 /// The keys a reload changed that only a restart applies, shared with
 /// `/status`.
 pub(super) type RestartRequired = Arc<Mutex<Vec<String>>>;
+
+/// What a reload compares and applies besides the log filter.
+pub(super) struct Live<C> {
+    /// How the API listener's settings are read from a configuration, and
+    /// those it was bound with (as JSON).
+    pub(super) api: Option<(super::ApiSelector<C>, Value)>,
+    /// The named policies, whose breakers take new thresholds.
+    #[cfg(feature = "resilience")]
+    pub(super) policies: Option<pr_resilience::policies::Policies>,
+}
+
+impl<C> Default for Live<C> {
+    fn default() -> Self {
+        Self {
+            api: None,
+            #[cfg(feature = "resilience")]
+            policies: None,
+        }
+    }
+}
 
 /// What one reload did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -38,13 +62,17 @@ pub(super) fn reload<C: AppConfig>(
     handle: &ConfigHandle<C>,
     levels: &LevelHandle,
     restart: &RestartRequired,
+    live: &Live<C>,
 ) -> Result<(u64, Applied), pr_config::Error> {
     let before = toolkit_sections(&*handle.current());
     let generation = handle.reload()?;
-    let after = toolkit_sections(&*handle.current());
+    let current = handle.current();
+    let after = toolkit_sections(&*current);
     let mut changed = Vec::new();
     diff("", &before, &after, &mut changed);
     let mut done = Applied::default();
+    #[cfg(feature = "resilience")]
+    let retuned = retune(live, &*current, &changed);
     for key in changed {
         if key == "logging.filter" {
             let filter = after["logging"]["filter"].as_str().unwrap_or_default();
@@ -54,7 +82,17 @@ pub(super) fn reload<C: AppConfig>(
                 continue;
             }
         }
+        #[cfg(feature = "resilience")]
+        if retuned && retunable(live.policies.as_ref(), &key) {
+            done.applied.push(key);
+            continue;
+        }
         done.restart_required.push(key);
+    }
+    // The listener was bound at start: any difference from then needs a restart.
+    if let Some((select, bound)) = &live.api {
+        let now = serde_json::to_value(select(&current)).unwrap_or_default();
+        diff("api", bound, &now, &mut done.restart_required);
     }
     let mut pending = pr_core::sync::lock(restart);
     for key in &done.restart_required {
@@ -63,6 +101,36 @@ pub(super) fn reload<C: AppConfig>(
         }
     }
     Ok((generation, done))
+}
+
+/// Whether `key` is a breaker threshold a live breaker takes.
+#[cfg(feature = "resilience")]
+fn retunable(policies: Option<&pr_resilience::policies::Policies>, key: &str) -> bool {
+    let Some((path, field)) = key.rsplit_once('.') else {
+        return false;
+    };
+    let known = match path.strip_prefix("resilience.breakers.") {
+        Some(name) => policies.is_some_and(|p| p.breaker(name).is_some()),
+        None => path == "resilience.defaults.breaker",
+    };
+    known && pr_resilience::breaker::RETUNABLE.contains(&field)
+}
+
+/// Gives the named breakers the thresholds of the new configuration when
+/// one of theirs changed; whether they took them.
+#[cfg(feature = "resilience")]
+fn retune<C: AppConfig>(live: &Live<C>, config: &C, changed: &[String]) -> bool {
+    let policies = live.policies.as_ref();
+    match (policies, config.resilience()) {
+        (Some(policies), Some(section))
+            if changed.iter().any(|key| retunable(Some(policies), key)) =>
+        {
+            policies.retune(section).map_err(|e| {
+                tracing::warn!(event = "app.retune_failed", error = %pr_errors::chain(&e), "the breakers keep their thresholds");
+            }).is_ok()
+        }
+        _ => false,
+    }
 }
 
 /// The toolkit's sections as JSON (secrets stay redacted, which hides a
@@ -123,6 +191,7 @@ pub(super) fn spawn<C: AppConfig>(
     handle: ConfigHandle<C>,
     levels: LevelHandle,
     restart: RestartRequired,
+    live: Live<C>,
     dispatch: Option<tracing::Dispatch>,
 ) -> Result<AbortOnDrop, Error> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -130,7 +199,7 @@ pub(super) fn spawn<C: AppConfig>(
     let mut hangup = signal(SignalKind::hangup()).map_err(Error::Signal)?;
     let reloads = async move {
         while hangup.recv().await.is_some() {
-            match reload(&handle, &levels, &restart) {
+            match reload(&handle, &levels, &restart, &live) {
                 Ok((generation, done)) if done.restart_required.is_empty() => tracing::info!(
                     event = "app.reloaded",
                     generation,

@@ -841,7 +841,13 @@ async fn a_reload_applies_the_log_filter_and_names_what_needs_a_restart() {
         )
         + "[shutdown]\ndrain_timeout = \"3s\"\n";
     std::fs::write(&file, changed).unwrap();
-    let (generation, done) = reload::reload(app.config_handle(), &levels, &restart).unwrap();
+    let (generation, done) = reload::reload(
+        app.config_handle(),
+        &levels,
+        &restart,
+        &reload::Live::default(),
+    )
+    .unwrap();
     assert_eq!(generation, 2);
     assert_eq!(done.applied, ["logging.filter"]);
     assert_eq!(levels.current(), "debug,hyper=warn");
@@ -860,7 +866,13 @@ async fn a_reload_applies_the_log_filter_and_names_what_needs_a_restart() {
     );
 
     // Unchanged again: nothing new, the pending list kept until a restart.
-    let (_, done) = reload::reload(app.config_handle(), &levels, &restart).unwrap();
+    let (_, done) = reload::reload(
+        app.config_handle(),
+        &levels,
+        &restart,
+        &reload::Live::default(),
+    )
+    .unwrap();
     assert_eq!(done, reload::Applied::default());
     assert_eq!(restart.lock().unwrap().len(), 2);
 }
@@ -962,4 +974,54 @@ async fn security_fail_on_refuses_to_start_listing_every_finding() {
         .filter_map(|f| f["code"].as_str())
         .collect();
     assert!(codes.contains(&code), "{status}");
+}
+
+#[cfg(feature = "resilience")]
+#[tokio::test]
+async fn a_reload_retunes_named_breakers_and_a_changed_api_address_needs_a_restart() {
+    #[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+    #[serde(default)]
+    struct Settings {
+        api: ApiListener,
+    }
+    impl pr_config::Validate for Settings {
+        fn validate(&self, v: &mut pr_config::Validator) {
+            v.nested("api", &self.api);
+        }
+    }
+    let dir = pr_test_support::temp_dir("app-reload-live");
+    let file = dir.path().join("service.toml");
+    let text = "[ops]\nenabled = false\n[logging.console]\nenabled = false\n\
+                [api]\naddr = \"127.0.0.1:0\"\n\
+                [resilience.breakers.quotes]\nminimum_calls = 100\nwindow_size = 10\n";
+    std::fs::write(&file, text).unwrap();
+    let app = App::builder("reload-live")
+        .with_settings::<Settings>()
+        .env_vars(Vec::<(String, String)>::new())
+        .config_file(&file)
+        .install_globals(false)
+        .api(|config: &ServiceConfig<Settings>| config.app.api.clone())
+        .build()
+        .await
+        .unwrap();
+    let select: ApiSelector<ServiceConfig<Settings>> =
+        Arc::new(|config: &ServiceConfig<Settings>| config.app.api.clone());
+    let bound = serde_json::to_value(&app.config().app.api).unwrap();
+    let live = reload::Live {
+        api: Some((select, bound)),
+        policies: app.policies.clone(),
+    };
+    let changed = text
+        .replace("127.0.0.1:0", "127.0.0.1:1")
+        .replace("minimum_calls = 100", "minimum_calls = 5")
+        .replace("window_size = 10", "window_size = 20");
+    std::fs::write(&file, changed).unwrap();
+    let (restart, levels) = (reload::RestartRequired::default(), app.logging().levels());
+    let (_, done) = reload::reload(app.config_handle(), &levels, &restart, &live).unwrap();
+    // The threshold applied live; the window and the address wait for a restart.
+    assert_eq!(done.applied, ["resilience.breakers.quotes.minimum_calls"]);
+    assert_eq!(
+        done.restart_required,
+        ["resilience.breakers.quotes.window_size", "api.addr"]
+    );
 }

@@ -692,3 +692,47 @@ fn readiness_turns_503_while_the_api_still_serves() {
     service.terminate();
     assert_eq!(service.wait_for_exit(), Some(130), "{}", service.output());
 }
+
+/// A reload retunes a named breaker on the running demo (its window kept), and names the
+/// listener settings that only a restart applies.
+#[test]
+fn a_reload_retunes_the_breaker_and_names_what_needs_a_restart() {
+    let knobs = "[dependency]\nfailure_rate = 0.0\nmin_latency = \"1ms\"\nmax_latency = \"2ms\"\n\
+                 test_knobs = true\n";
+    let mut service = Service::start(&format!(
+        "{knobs}[resilience.breakers.quotes]\nminimum_calls = 1000\n"
+    ));
+    let fail = format!("{}/quote/ACME?fail=true", service.api);
+    for _ in 0..4 {
+        assert_eq!(get(&fail).0, 502);
+    }
+    let breaker = |service: &Service| {
+        get_json(&format!("{}/status", service.ops))["breakers"]["quotes"].clone()
+    };
+    assert_eq!(
+        breaker(&service)["state"],
+        "closed",
+        "under its minimum of calls"
+    );
+
+    let file = service.dir.join("service.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text.replace("minimum_calls = 1000", "minimum_calls = 5")
+        + "[api.limits]\nidle_timeout = \"61s\"\n";
+    std::fs::write(&file, text).unwrap();
+    service.signal(rustix::process::Signal::HUP);
+    service.wait_for_event("breaker.retuned");
+    let doc = get_json(&format!("{}/status", service.ops));
+    assert_eq!(doc["config"]["generation"], 2, "{doc}");
+    assert_eq!(
+        doc["config"]["restart_required"],
+        serde_json::json!(["api.limits.idle_timeout"]),
+        "{doc}"
+    );
+    // The window kept its failures: the next one opens the breaker.
+    assert!(breaker(&service)["calls"].as_u64() >= Some(12), "{doc}");
+    assert_eq!(get(&fail).0, 503);
+    assert_eq!(breaker(&service)["state"], "open");
+    service.terminate();
+    assert_eq!(service.wait_for_exit(), Some(0), "{}", service.output());
+}

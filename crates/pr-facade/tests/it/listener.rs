@@ -40,7 +40,7 @@ async fn serve(
         ])
         .install_globals(false)
         .signals(rx)
-        .api(move |_config| (SocketAddr::from(([127, 0, 0, 1], 0)), limits))
+        .api(move |_config| (SocketAddr::from(([127, 0, 0, 1], 0)), limits.clone()))
         .build()
         .await
         .unwrap();

@@ -97,7 +97,7 @@ async fn app(dir: &Path, mutual: bool) -> App {
         .install_globals(false)
         .api(move |_config| {
             ApiListener::new(SocketAddr::from(([127, 0, 0, 1], 0)), HttpLimits::default())
-                .with_tls(Some(api_tls))
+                .with_tls(Some(api_tls.clone()))
         })
         .build()
         .await

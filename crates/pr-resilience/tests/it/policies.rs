@@ -588,3 +588,53 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_retune_changes_live_thresholds_and_keeps_the_window() {
+    let text = |minimum: u32, threshold: f64| {
+        format!(
+            "[defaults.pipeline]\ntotal_timeout = \"0s\"\nattempt_timeout = \"0s\"\n\
+             [breakers.quotes]\nwindow_size = 10\nminimum_calls = {minimum}\n\
+             failure_rate_threshold = {threshold:?}\nwait_in_open = \"30s\"\n\
+             [pipelines.quotes]\nbreaker = \"quotes\"\n"
+        )
+    };
+    let manual = ManualClock::new();
+    let policies = Policies::builder(&parse(&text(100, 50.0)))
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let quotes = policies.pipeline("quotes").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let fail = || async { Err::<(), _>(transient()) };
+    let ok = || async { Ok::<(), Error>(()) };
+    runtime.block_on(async {
+        for _ in 0..3 {
+            let _ = quotes.run(fail).await;
+        }
+        let _ = quotes.run(ok).await;
+    });
+    let breaker = policies.breaker("quotes").unwrap();
+    // 3 failures of 4 calls, under the 100 calls needed: closed.
+    assert_eq!(breaker.state(), State::Closed);
+
+    // A bad threshold changes nothing.
+    let bad = Policies::retune(&policies, &parse(&text(4, 150.0))).unwrap_err();
+    assert!(
+        keys(&bad).contains(&"breakers.quotes.failure_rate_threshold"),
+        "{bad}"
+    );
+    assert_eq!(breaker.snapshot().calls, 4);
+
+    // 4 calls now suffice, and the window kept its 4: the next failure opens it.
+    assert_eq!(policies.retune(&parse(&text(4, 50.0))).unwrap(), ["quotes"]);
+    assert_eq!(breaker.snapshot().calls, 4, "the window was kept");
+    assert_eq!(breaker.state(), State::Closed);
+    runtime.block_on(async {
+        let _ = quotes.run(fail).await;
+    });
+    assert_eq!(breaker.state(), State::Open);
+}
