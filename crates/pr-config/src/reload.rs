@@ -221,18 +221,22 @@ where
                 *pr_core::sync::lock(&self.inner.warnings) = loaded.warnings.clone();
                 let config = Arc::new(loaded.into_inner());
                 self.inner.current.store(Arc::clone(&config));
+                let generation = {
+                    let mut status = pr_core::sync::lock(&self.inner.status);
+                    status.generation += 1;
+                    status.last_success = Some(SystemTime::now());
+                    status.last_error = None;
+                    status.last_failure = None;
+                    status.generation
+                };
+                // After the status: a subscriber woken by it reads the new generation.
                 self.inner.tx.send_replace(config);
-                let mut status = pr_core::sync::lock(&self.inner.status);
-                status.generation += 1;
-                status.last_success = Some(SystemTime::now());
-                status.last_error = None;
-                status.last_failure = None;
                 tracing::info!(
                     event = "config.reloaded",
-                    generation = status.generation,
+                    generation,
                     "configuration reloaded"
                 );
-                Ok(status.generation)
+                Ok(generation)
             }
             Err(error) => {
                 let mut status = pr_core::sync::lock(&self.inner.status);

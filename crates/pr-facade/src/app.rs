@@ -270,6 +270,8 @@ impl App<ServiceConfig> {
             signals: None,
             secret_file_policy: SecretFilePolicy::Reject,
             api: None,
+            #[cfg(feature = "watch")]
+            watch: None,
             _config: PhantomData,
         }
     }
@@ -304,6 +306,8 @@ pub struct AppBuilder<C> {
     signals: Option<mpsc::Receiver<()>>,
     secret_file_policy: SecretFilePolicy,
     api: Option<ApiSelector<C>>,
+    #[cfg(feature = "watch")]
+    watch: Option<pr_config::WatchMode>,
     _config: PhantomData<fn() -> C>,
 }
 
@@ -336,6 +340,8 @@ impl<C: AppConfig> AppBuilder<C> {
             signals: self.signals,
             secret_file_policy: self.secret_file_policy,
             api: None,
+            #[cfg(feature = "watch")]
+            watch: self.watch,
             _config: PhantomData,
         }
     }
@@ -424,6 +430,18 @@ impl<C: AppConfig> AppBuilder<C> {
     ) -> Self {
         self.files
             .push(ConfigFile::FromEnv(var.into(), default.into()));
+        self
+    }
+
+    /// Watches the configuration files (feature `watch`; pr-config's
+    /// watcher: the directories, so that atomic renames and a Kubernetes
+    /// `ConfigMap` update are seen) and reloads after `mode`'s debounce, as
+    /// SIGHUP does: each new configuration is applied the same way (the
+    /// log filter, breakers' thresholds; what needs a restart listed). Off
+    /// by default.
+    #[cfg(feature = "watch")]
+    pub fn watch_config(mut self, mode: pr_config::WatchMode) -> Self {
+        self.watch = Some(mode);
         self
     }
 
@@ -689,6 +707,17 @@ impl<C: AppConfig> AppBuilder<C> {
         let refresher = health.spawn_refresher();
 
         let restart_required = reload::RestartRequired::default();
+        #[cfg(feature = "watch")]
+        let watcher = self
+            .watch
+            .map(|mode| handle.watch(mode))
+            .transpose()
+            .map_err(|source| Error::InvalidConfig {
+                service: self.name.clone(),
+                source,
+            })?;
+        #[cfg(not(feature = "watch"))]
+        let watcher = None;
         let (signals, reloader) = match self.signals {
             Some(rx) => (Signals::Channel(rx), None),
             None => {
@@ -708,6 +737,7 @@ impl<C: AppConfig> AppBuilder<C> {
                             #[cfg(feature = "resilience")]
                             policies: policies.clone(),
                         },
+                        watcher,
                         dispatch.clone(),
                     )?),
                 )

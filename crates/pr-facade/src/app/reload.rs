@@ -24,6 +24,14 @@ use super::{AbortOnDrop, AppConfig, Error};
 /// `/status`.
 pub(super) type RestartRequired = Arc<Mutex<Vec<String>>>;
 
+/// What keeps the configuration files watched (feature `watch`), held by
+/// the reload task.
+#[cfg(feature = "watch")]
+pub(super) type Watcher = pr_config::Watcher;
+/// Nothing to hold without the feature `watch`.
+#[cfg(not(feature = "watch"))]
+pub(super) type Watcher = std::convert::Infallible;
+
 /// What a reload compares and applies besides the log filter.
 pub(super) struct Live<C> {
     /// How the API listener's settings are read from a configuration, and
@@ -58,21 +66,35 @@ pub(super) struct Applied {
 /// # Errors
 ///
 /// The reload's: the previous configuration stays in use.
+#[cfg(test)]
 pub(super) fn reload<C: AppConfig>(
     handle: &ConfigHandle<C>,
     levels: &LevelHandle,
     restart: &RestartRequired,
     live: &Live<C>,
 ) -> Result<(u64, Applied), pr_config::Error> {
-    let before = toolkit_sections(&*handle.current());
+    let before = handle.current();
     let generation = handle.reload()?;
-    let current = handle.current();
-    let after = toolkit_sections(&*current);
+    let done = apply(&*before, &*handle.current(), levels, restart, live);
+    Ok((generation, done))
+}
+
+/// Applies what changed from `before` to `current` that can change at run
+/// time, and lists (and keeps in `restart`) what needs a restart.
+pub(super) fn apply<C: AppConfig>(
+    before: &C,
+    current: &C,
+    levels: &LevelHandle,
+    restart: &RestartRequired,
+    live: &Live<C>,
+) -> Applied {
+    let before = toolkit_sections(before);
+    let after = toolkit_sections(current);
     let mut changed = Vec::new();
     diff("", &before, &after, &mut changed);
     let mut done = Applied::default();
     #[cfg(feature = "resilience")]
-    let retuned = retune(live, &*current, &changed);
+    let retuned = retune(live, current, &changed);
     for key in changed {
         if key == "logging.filter" {
             let filter = after["logging"]["filter"].as_str().unwrap_or_default();
@@ -91,7 +113,7 @@ pub(super) fn reload<C: AppConfig>(
     }
     // The listener was bound at start: any difference from then needs a restart.
     if let Some((select, bound)) = &live.api {
-        let now = serde_json::to_value(select(&current)).unwrap_or_default();
+        let now = serde_json::to_value(select(current)).unwrap_or_default();
         diff("api", bound, &now, &mut done.restart_required);
     }
     let mut pending = pr_core::sync::lock(restart);
@@ -100,7 +122,7 @@ pub(super) fn reload<C: AppConfig>(
             pending.push(key.clone());
         }
     }
-    Ok((generation, done))
+    done
 }
 
 /// Whether `key` is a breaker threshold a live breaker takes.
@@ -184,40 +206,67 @@ fn diff(prefix: &str, before: &Value, after: &Value, out: &mut Vec<String>) {
 
 /// Reloads the configuration on each SIGHUP (pr-config's reload: the files
 /// and environment are read again and validated; a bad one leaves the
-/// previous configuration in use), logging `app.reloaded` (with what was
-/// applied and what needs a restart) or `app.reload_failed`. SIGHUP no
-/// longer ends the process.
+/// previous configuration in use), logging `app.reload_failed` when it
+/// fails; applies each new configuration, from SIGHUP or from `watcher`'s
+/// reloads, logging `app.reloaded` (with what was applied and what needs a
+/// restart). SIGHUP no longer ends the process.
 pub(super) fn spawn<C: AppConfig>(
     handle: ConfigHandle<C>,
     levels: LevelHandle,
     restart: RestartRequired,
     live: Live<C>,
+    watcher: Option<Watcher>,
     dispatch: Option<tracing::Dispatch>,
 ) -> Result<AbortOnDrop, Error> {
     use tokio::signal::unix::{SignalKind, signal};
     use tracing::instrument::WithSubscriber as _;
     let mut hangup = signal(SignalKind::hangup()).map_err(Error::Signal)?;
+    // Every new configuration is applied, whether SIGHUP or the file
+    // watcher reloaded it.
+    let mut changes = handle.subscribe();
+    let mut applied = handle.current();
     let reloads = async move {
-        while hangup.recv().await.is_some() {
-            match reload(&handle, &levels, &restart, &live) {
-                Ok((generation, done)) if done.restart_required.is_empty() => tracing::info!(
-                    event = "app.reloaded",
-                    generation,
-                    applied = %done.applied.join(","),
-                    "SIGHUP: configuration reloaded"
-                ),
-                Ok((generation, done)) => tracing::warn!(
-                    event = "app.reloaded",
-                    generation,
-                    applied = %done.applied.join(","),
-                    restart_required = %done.restart_required.join(","),
-                    "SIGHUP: configuration reloaded; some changes need a restart"
-                ),
-                Err(e) => tracing::warn!(
-                    event = "app.reload_failed",
-                    error = %pr_errors::chain(&e),
-                    "SIGHUP: configuration not reloaded; the previous one stays in use"
-                ),
+        // Held by the task: aborting it stops the watching.
+        let _watcher = watcher;
+        loop {
+            tokio::select! {
+                signal = hangup.recv() => {
+                    if signal.is_none() {
+                        break;
+                    }
+                    if let Err(e) = handle.reload() {
+                        tracing::warn!(
+                            event = "app.reload_failed",
+                            error = %pr_errors::chain(&e),
+                            "configuration not reloaded; the previous one stays in use"
+                        );
+                    }
+                }
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let next = changes.borrow_and_update().clone();
+                    let done = apply(&*applied, &*next, &levels, &restart, &live);
+                    applied = next;
+                    let generation = handle.status().generation;
+                    if done.restart_required.is_empty() {
+                        tracing::info!(
+                            event = "app.reloaded",
+                            generation,
+                            applied = %done.applied.join(","),
+                            "configuration reloaded"
+                        );
+                    } else {
+                        tracing::warn!(
+                            event = "app.reloaded",
+                            generation,
+                            applied = %done.applied.join(","),
+                            restart_required = %done.restart_required.join(","),
+                            "configuration reloaded; some changes need a restart"
+                        );
+                    }
+                }
             }
         }
     };

@@ -1025,3 +1025,36 @@ async fn a_reload_retunes_named_breakers_and_a_changed_api_address_needs_a_resta
         ["resilience.breakers.quotes.window_size", "api.addr"]
     );
 }
+
+#[cfg(feature = "watch")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_config_file_is_applied_when_it_changes() {
+    let dir = pr_test_support::temp_dir("app-watch");
+    let file = dir.path().join("service.toml");
+    let text = "[logging]\nfilter = \"info\"\n[logging.console]\nenabled = false\n[ops]\nenabled = false\n";
+    std::fs::write(&file, text).unwrap();
+    let interval = Duration::from_millis(20);
+    let app = App::builder("watched")
+        .env_vars(Vec::<(String, String)>::new())
+        .config_file(&file)
+        .install_globals(false)
+        .watch_config(pr_config::WatchMode::Poll {
+            interval,
+            debounce: interval,
+        })
+        .build()
+        .await
+        .unwrap();
+    let levels = app.logging().levels();
+    std::fs::write(&file, text.replace("\"info\"", "\"debug\"")).unwrap();
+    // The watcher polls on real time: wait for it, bounded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while levels.current() != "debug" {
+        assert!(
+            Instant::now() < deadline,
+            "the change was never applied"
+        );
+        tokio::time::sleep(interval).await;
+    }
+    assert_eq!(app.config_handle().status().generation, 2);
+}
