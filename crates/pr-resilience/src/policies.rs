@@ -93,6 +93,7 @@ use crate::retry::{Retry, RetryConfig, Transient};
 /// in the [`Pipeline`]'s order: bulkhead, total timeout, retry, breaker,
 /// attempt timeout.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PipelineConfig {
@@ -188,6 +189,7 @@ impl Validate for PolicyDefaults {
 /// Each kind's defaults: the `defaults` table of a [`ResilienceConfig`].
 /// A named instance's unset keys take these values.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PolicyDefaults {
@@ -222,6 +224,7 @@ pub struct PolicyDefaults {
 /// attempt_timeout = "500ms"
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ResilienceConfig {

@@ -46,6 +46,7 @@ pub enum Backoff {
 /// Randomness added to the computed wait, so that many clients do not retry
 /// in lockstep (in configuration `"none"`, `"full"` or `"equal"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Jitter {

@@ -29,6 +29,10 @@ fn templates() -> Vec<(&'static str, Template)> {
             Template::of::<pr_facade::resources::ResourcesConfig>(),
         ),
         (
+            "resilience",
+            Template::of::<pr_facade::resilience::policies::ResilienceConfig>(),
+        ),
+        (
             "security",
             Template::of::<pr_facade::security::SecurityConfig>(),
         ),

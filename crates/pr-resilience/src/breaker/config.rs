@@ -20,6 +20,7 @@ use crate::Error;
 /// Which sliding window a [`BreakerConfig`] describes: the last
 /// `window_size` calls, or the calls of the last `window_duration`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SlidingWindowKind {
@@ -36,6 +37,7 @@ pub enum SlidingWindowKind {
 /// default stated here (the [`CircuitBreaker::builder`] defaults), so
 /// `Default` (nothing set) is safe in production.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct BreakerConfig {

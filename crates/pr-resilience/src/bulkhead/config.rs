@@ -22,6 +22,7 @@ use crate::Error;
 /// concurrent calls, no queue, Resilience4j's), so `Default` (nothing set)
 /// is safe in production.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct BulkheadConfig {

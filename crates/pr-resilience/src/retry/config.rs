@@ -21,6 +21,7 @@ use crate::Error;
 /// How the wait before each retry grows: [`Backoff`] without its values,
 /// which [`RetryConfig`] holds in `base_delay` and `factor`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum BackoffKind {
@@ -43,6 +44,7 @@ pub enum BackoffKind {
 /// Transient errors are retried (the [`Transient`](super::Transient)
 /// predicate).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RetryConfig {
