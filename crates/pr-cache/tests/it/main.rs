@@ -15,14 +15,12 @@ mod file;
 #[cfg(feature = "health")]
 mod health;
 mod hit_ratio;
-#[cfg(feature = "redis")]
-mod redis;
 mod support;
 mod trace;
 mod window;
 
 // The memory cache's tests, and those of what is built on it (tiers,
-// memoization, metrics), run once per engine: the same files compiled twice,
+// memoization, metrics, the Redis tier), run once per engine: the same files compiled twice,
 // each copy's `builder()` on its module's `ENGINE` (`#[path = "."]`:
 // the files beside this one).
 
@@ -33,6 +31,8 @@ mod moka_engine {
     mod memory;
     #[cfg(feature = "metrics")]
     mod metrics;
+    #[cfg(feature = "redis")]
+    mod redis;
     mod tier;
 }
 
@@ -43,5 +43,7 @@ mod fast_engine {
     mod memory;
     #[cfg(feature = "metrics")]
     mod metrics;
+    #[cfg(feature = "redis")]
+    mod redis;
     mod tier;
 }
