@@ -118,3 +118,51 @@ fn the_engine_is_a_configuration_key() {
     assert!(err.contains("unknown variant `quick`"), "{err}");
     assert_eq!(Engine::Fast.as_str(), "fast");
 }
+
+/// The fast engine reports removals after releasing its shard locks: a
+/// listener that reads and writes the cache (on the same shard: there is one
+/// at this size) does not deadlock, and every cause is reported, for a size
+/// eviction, a replacement, an invalidation, a sweep and `invalidate_all`.
+#[test]
+fn a_listener_may_call_back_into_the_fast_engine() {
+    let clock = ManualClock::new();
+    let slot: Arc<Mutex<Option<MemoryCache<u32, u32>>>> = Arc::default();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (me, sink) = (Arc::clone(&slot), Arc::clone(&seen));
+    let cache: MemoryCache<u32, u32> = fast()
+        .max_entries(64)
+        .clock(clock.clock())
+        .eviction_listener(move |k: &u32, _: &u32, cause| {
+            sink.lock().unwrap().push(cause);
+            let cache = me.lock().unwrap().clone();
+            if let Some(cache) = cache {
+                // A read and a write (of an absent key: no notification,
+                // so no recursion) on the shard the removal came from.
+                let _ = cache.get(k);
+                cache.invalidate(&(1_000_000 + k));
+            }
+        })
+        .build()
+        .unwrap();
+    *slot.lock().unwrap() = Some(cache.clone());
+    for k in 0..200 {
+        cache.insert(k, k);
+    }
+    cache.insert(199, 0);
+    cache.invalidate(&198);
+    cache.insert_with_ttl(500, 0, Duration::from_secs(1));
+    clock.advance(Duration::from_secs(2));
+    cache.insert(501, 0);
+    cache.invalidate_all();
+    *slot.lock().unwrap() = None;
+    let seen = seen.lock().unwrap();
+    for cause in [
+        RemovalCause::Size,
+        RemovalCause::Replaced,
+        RemovalCause::Explicit,
+        RemovalCause::Expired,
+    ] {
+        assert!(seen.contains(&cause), "{cause:?} not reported: {seen:?}");
+    }
+    assert_eq!(cache.entry_count(), 0);
+}
