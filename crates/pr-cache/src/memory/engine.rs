@@ -319,19 +319,11 @@ where
             };
             self.notify(k, &s.value, cause);
         }
-        if let Some((deadline, key)) = queued {
-            let seq = f.next.fetch_add(1, Ordering::Relaxed);
-            let mut queue = lock(&f.deadlines);
-            queue.insert((deadline, seq), key);
-            if queue.len() > f.queue_cap {
-                // The farthest deadline falls off: read checks and size
-                // eviction still cover it.
-                queue.pop_last();
-            }
+        if queued.is_some() {
             f.timed.store(true, Ordering::Relaxed);
         }
         if f.timed.load(Ordering::Relaxed) {
-            self.sweep(f, SWEEP_BATCH);
+            self.sweep(f, queued, SWEEP_BATCH);
         }
     }
 
@@ -344,13 +336,23 @@ where
             .is_some_and(|e| self.inner.clock.elapsed() >= e)
     }
 
-    /// Removes up to `most` entries whose deadline has passed, reported as
-    /// `Expired`. An entry replaced since it was queued is kept unless its
-    /// new deadline has passed too.
-    fn sweep(&self, f: &Fast<K, V>, most: usize) {
+    /// Queues `queued` (a new entry's deadline and key), then removes up to
+    /// `most` entries whose deadline has passed, reported as `Expired`, all
+    /// under one lock of the queue. An entry replaced since it was queued is
+    /// kept unless its new deadline has passed too.
+    fn sweep(&self, f: &Fast<K, V>, queued: Option<(Duration, K)>, most: usize) {
         let now = self.inner.clock.elapsed();
         let due: Vec<K> = {
             let mut queue = lock(&f.deadlines);
+            if let Some((deadline, key)) = queued {
+                let seq = f.next.fetch_add(1, Ordering::Relaxed);
+                queue.insert((deadline, seq), key);
+                if queue.len() > f.queue_cap {
+                    // The farthest deadline falls off: read checks and size
+                    // eviction still cover it.
+                    queue.pop_last();
+                }
+            }
             let mut due = Vec::new();
             while due.len() < most {
                 match queue.first_key_value() {
