@@ -14,7 +14,7 @@ use std::time::Duration;
 use pr_core::time::Clock;
 use pr_core::validate::Violation;
 
-use super::engine::{Engine, Fast, FastSizing, Store};
+use super::engine::{Engine, Fast, FastSizing, MAX_SHARDS, Store};
 use super::expiry::{self, MokaExpiry};
 use super::window::{self, Policy, Window};
 use super::{Inner, Listener, MemoryCache, Slot, Weigher};
@@ -208,8 +208,8 @@ where
     /// [`Error::InvalidConfig`] listing every problem: both an entry and a
     /// weight bound, a weight and a byte bound, a zero byte bound, a byte
     /// bound over 4 GiB per entry of the entry bound, a zero duration, an
-    /// empty name, a [`policy`](Self::policy) or zero
-    /// [`shards`](Self::shards) with [`Engine::Fast`].
+    /// empty name, a [`policy`](Self::policy) or [`shards`](Self::shards)
+    /// outside 1–65,536 with [`Engine::Fast`].
     pub fn build(mut self) -> Result<MemoryCache<K, V>, Error> {
         // Keyed by the builder method that set the value.
         let mut problems = Vec::new();
@@ -256,8 +256,8 @@ where
                     "applies to the `moka` engine only; the `fast` engine has its own",
                 ));
             }
-            if self.shards == Some(0) {
-                problems.push(Violation::new("shards", "must be greater than 0"));
+            if self.shards.is_some_and(|n| n == 0 || n > MAX_SHARDS) {
+                problems.push(Violation::new("shards", "must be between 1 and 65536"));
             }
         }
         if !problems.is_empty() {

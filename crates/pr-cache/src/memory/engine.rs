@@ -14,8 +14,8 @@
 //!
 //! # How the fast engine keeps the cache's contract
 //!
-//! - **Removal causes.** `quick_cache` tells only of size evictions, through
-//!   its `Lifecycle`; [`Evictions`] collects them per request and they are
+//! - **Removal causes.** `quick_cache` tells of its evictions through its
+//!   `Lifecycle`; [`Evictions`] collects them per request and they are
 //!   reported once the shard lock is released (so a listener may call back
 //!   into the cache). A replacement's old value is taken atomically with
 //!   `entry` when someone listens (statistics or a listener), and
@@ -23,8 +23,9 @@
 //! - **Expiry.** Deadlines are checked on every read as for moka (an
 //!   expired entry is never returned). Memory is reclaimed by a sweep with
 //!   bounded work: timed entries' deadlines wait in a queue ordered by
-//!   deadline, and each write removes at most [`SWEEP_BATCH`] entries whose
-//!   deadline has passed; the queue itself is capped (what falls off is
+//!   deadline, and each write looks at most at [`SWEEP_BATCH`] deadlines
+//!   that have passed, removing their entries unless they were stored again
+//!   since; the queue itself is capped (what falls off is
 //!   still expired on read and evicted for size). Idle time (TTI) is checked
 //!   on read only: it costs what a TTL costs on a get (one clock read, one
 //!   relaxed `fetch_max`), and an idle entry's memory is reclaimed on read,
@@ -92,8 +93,12 @@ pub(super) const GHOST_ALLOCATION: f64 = 1.0;
 /// The fewest entries a shard is given: each shard evicts on its own, and
 /// small ones lose hit ratio (see `fast_shards`).
 pub(super) const MIN_SHARD_ENTRIES: u64 = 1_024;
-/// The most expired entries one write removes.
+/// The most due deadlines one write looks at (and so the most expired
+/// entries it removes).
 pub(super) const SWEEP_BATCH: usize = 16;
+/// The most shards one may ask for (`quick_cache` rounds the count up to a
+/// power of two; far more than cores never helps).
+pub(super) const MAX_SHARDS: usize = 1 << 16;
 /// The smallest cap of the deadline queue (it holds up to four times the
 /// entry bound, and at least this).
 const MIN_QUEUE: usize = 4_096;
@@ -129,7 +134,9 @@ pub(super) struct Fast<K, V> {
     deadlines: Mutex<BTreeMap<(Duration, u64), K>>,
     /// Whether a timed entry was ever stored (writes skip the sweep until then).
     timed: AtomicBool,
+    /// Tells apart queue entries of one deadline.
     next: AtomicU64,
+    /// The most deadlines the queue holds.
     queue_cap: usize,
     /// Whether removals are reported (statistics or a listener).
     notifying: bool,

@@ -18,7 +18,7 @@ where
 }
 
 #[test]
-fn the_fast_engine_rejects_a_moka_policy_and_zero_shards() {
+fn the_fast_engine_rejects_a_moka_policy_and_a_shard_count_out_of_range() {
     let Err(Error::InvalidConfig { problems }) =
         fast::<u8, u8>().policy(Policy::Lru).shards(0).build()
     else {
@@ -29,6 +29,20 @@ fn the_fast_engine_rejects_a_moka_policy_and_zero_shards() {
     assert!(
         problems[0].message.contains("`moka` engine only"),
         "{problems:?}"
+    );
+    let Err(Error::InvalidConfig { problems }) = fast::<u8, u8>().shards(usize::MAX).build() else {
+        panic!("more shards than quick_cache can round up are invalid")
+    };
+    assert_eq!(problems[0].key, "shards", "{problems:?}");
+    assert_eq!(
+        fast::<u8, u8>()
+            .max_entries(100)
+            .shards(65_536)
+            .build()
+            .unwrap()
+            .shards(),
+        Some(2),
+        "quick_cache keeps 32 entries per shard at least"
     );
     // moka takes both (shards are the fast engine's and ignored).
     let moka: MemoryCache<u8, u8> = MemoryCache::builder()
