@@ -17,8 +17,7 @@
 //! - **Removal causes.** `quick_cache` tells of its evictions through its
 //!   `Lifecycle`; [`Evictions`] collects them per request and they are
 //!   reported once the shard lock is released (so a listener may call back
-//!   into the cache). A replacement's old value is taken atomically with
-//!   `entry` when someone listens (statistics or a listener), and
+//!   into the cache), each as evicted or replaced (see [`Removals`]);
 //!   invalidations report what `remove` hands back.
 //! - **Expiry.** Deadlines are checked on every read as for moka (an
 //!   expired entry is never returned). Memory is reclaimed by a sweep with
@@ -160,17 +159,68 @@ impl<K, V> quick_cache::Weighter<K, Slot<V>> for FastWeigher<K, V> {
     }
 }
 
-/// Collects `quick_cache`'s size evictions of one request, to be reported
+/// Collects what `quick_cache` removes during one request, to be reported
 /// after its shard lock is released.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Evictions;
 
+/// One request's removals, in order, each marked evicted or replaced.
+///
+/// `quick_cache` 0.7 hands both to `on_evict`: an eviction (in its
+/// `advance_cold` / `advance_hot`, or an insert rejected as too heavy) is
+/// announced by `before_evict` first; the old value of an insert over an
+/// existing key is not. So an `on_evict` with a `before_evict` pending is an
+/// eviction, one without is a replacement. (The crate's docs say a
+/// replacement does not reach `on_evict`; its code does, and the matrix tests
+/// pin it: every `Replaced` the listener must see comes through here.)
+pub(super) struct Removals<K, V> {
+    items: Vec<(K, V, bool)>,
+    /// `before_evict` calls not yet matched by an `on_evict`.
+    pending: usize,
+}
+
+impl<K, V> Default for Removals<K, V> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            pending: 0,
+        }
+    }
+}
+
+impl<K: Eq, V> Removals<K, V> {
+    /// The removals, each with whether it was evicted (else replaced).
+    ///
+    /// One order breaks the rule: an insert too heavy for the cache over an
+    /// existing key announces the new value (`before_evict`), then removes
+    /// the old one, then rejects the new one: `[old (marked), new
+    /// (unmarked)]`, both of that key. The old value was replaced, the new one
+    /// evicted: the marks are swapped back.
+    fn into_items(mut self) -> Vec<(K, V, bool)> {
+        if let [.., (k1, _, first), (k2, _, second)] = self.items.as_mut_slice()
+            && *first
+            && !*second
+            && k1 == k2
+        {
+            (*first, *second) = (false, true);
+        }
+        self.items
+    }
+}
+
 impl<K, V> quick_cache::Lifecycle<K, V> for Evictions {
-    type RequestState = Vec<(K, V)>;
+    type RequestState = Removals<K, V>;
+
+    #[inline]
+    fn before_evict(&self, state: &mut Self::RequestState, _: &K, _: &mut V) {
+        state.pending += 1;
+    }
 
     #[inline]
     fn on_evict(&self, state: &mut Self::RequestState, key: K, val: V) {
-        state.push((key, val));
+        let evicted = state.pending > 0;
+        state.pending = state.pending.saturating_sub(1);
+        state.items.push((key, val, evicted));
     }
 }
 
@@ -290,41 +340,19 @@ where
         };
         let deadline = slot.meta.as_ref().and_then(|m| m.expires);
         let queued = deadline.map(|d| (d, key.clone()));
-        let mut evicted: Vec<(K, Slot<V>)> = Vec::new();
+        let mut removals = Removals::default();
+        f.cache.insert_with_lifecycle(key, slot, &mut removals);
         if f.notifying {
-            let mut new = Some(slot);
-            let found = f.cache.entry(&key, None, |_, current| match new.take() {
-                Some(slot) => EntryAction::Retain(Some(std::mem::replace(current, slot))),
-                None => EntryAction::Retain(None),
-            });
-            match found {
-                EntryResult::Retained(Some(old)) => {
-                    self.notify(&key, &old.value, RemovalCause::Replaced);
-                }
-                EntryResult::Vacant(guard) => {
-                    if let Some(slot) = new.take() {
-                        // Err only if the placeholder was removed meanwhile
-                        // (an invalidation racing this insert): it wins.
-                        let _ = guard.insert_with_lifecycle(slot, &mut evicted);
-                    }
-                }
-                // `Retain` never removes nor hands a guard back, and no
-                // timeout was given.
-                EntryResult::Retained(None)
-                | EntryResult::Removed(..)
-                | EntryResult::Replaced(..)
-                | EntryResult::Timeout => {}
+            for (k, s, evicted) in removals.into_items() {
+                let cause = if !evicted {
+                    RemovalCause::Replaced
+                } else if self.expired_now(&s) {
+                    RemovalCause::Expired
+                } else {
+                    RemovalCause::Size
+                };
+                self.notify(&k, &s.value, cause);
             }
-        } else {
-            f.cache.insert_with_lifecycle(key, slot, &mut evicted);
-        }
-        for (k, s) in &evicted {
-            let cause = if self.expired_now(s) {
-                RemovalCause::Expired
-            } else {
-                RemovalCause::Size
-            };
-            self.notify(k, &s.value, cause);
         }
         if queued.is_some() {
             f.timed.store(true, Ordering::Relaxed);

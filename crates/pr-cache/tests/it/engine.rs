@@ -180,3 +180,52 @@ fn a_listener_may_call_back_into_the_fast_engine() {
     }
     assert_eq!(cache.entry_count(), 0);
 }
+
+/// Each removal the fast engine reports on an insert has its cause: the
+/// old value of a key written again `Replaced`, entries pushed out `Size`,
+/// and a value too heavy for the cache written over a key `Size` while the
+/// old value it displaced is `Replaced` (`quick_cache` reports all of them
+/// through one hook; `Removals` tells them apart).
+#[test]
+fn each_removal_on_an_insert_has_its_cause() {
+    let removed = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&removed);
+    let cache: MemoryCache<u32, u32> = fast()
+        .max_weight(100, |_: &u32, v: &u32| *v)
+        .eviction_listener(move |k: &u32, v: &u32, cause| {
+            sink.lock().unwrap().push((*k, *v, cause));
+        })
+        .record_stats()
+        .build()
+        .unwrap();
+    cache.insert(1, 10);
+    cache.insert(1, 11);
+    assert_eq!(
+        std::mem::take(&mut *removed.lock().unwrap()),
+        [(1, 10, RemovalCause::Replaced)]
+    );
+    for k in 2..30 {
+        cache.insert(k, 10);
+    }
+    {
+        let mut removed = removed.lock().unwrap();
+        assert!(removed.len() >= 19, "{removed:?}");
+        assert!(
+            removed.iter().all(|r| r.2 == RemovalCause::Size),
+            "{removed:?}"
+        );
+        removed.clear();
+    }
+    assert_eq!(cache.get(&29), Some(10));
+    cache.insert(29, 1_000);
+    assert_eq!(
+        std::mem::take(&mut *removed.lock().unwrap()),
+        [
+            (29, 10, RemovalCause::Replaced),
+            (29, 1_000, RemovalCause::Size)
+        ]
+    );
+    assert_eq!(cache.get(&29), None);
+    let stats = cache.snapshot().unwrap();
+    assert_eq!(stats.removals.get(RemovalCause::Replaced), 2);
+}
