@@ -174,7 +174,12 @@ pub(super) struct Evictions;
 /// replacement does not reach `on_evict`; its code does, and the matrix tests
 /// pin it: every `Replaced` the listener must see comes through here.)
 pub(super) struct Removals<K, V> {
-    items: Vec<(K, V, bool)>,
+    /// The first two removals: an insert removes at most a replaced value
+    /// and an eviction or two, so most requests allocate nothing here.
+    inline: [Option<(K, V, bool)>; 2],
+    /// The rest, in order.
+    spill: Vec<(K, V, bool)>,
+    len: usize,
     /// `before_evict` calls not yet matched by an `on_evict`.
     pending: usize,
 }
@@ -182,29 +187,65 @@ pub(super) struct Removals<K, V> {
 impl<K, V> Default for Removals<K, V> {
     fn default() -> Self {
         Self {
-            items: Vec::new(),
+            inline: [None, None],
+            spill: Vec::new(),
+            len: 0,
             pending: 0,
         }
     }
 }
 
+impl<K, V> Removals<K, V> {
+    fn push(&mut self, item: (K, V, bool)) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = Some(item),
+            None => self.spill.push(item),
+        }
+        self.len += 1;
+    }
+}
+
 impl<K: Eq, V> Removals<K, V> {
-    /// The removals, each with whether it was evicted (else replaced).
+    fn get(&self, i: usize) -> Option<&(K, V, bool)> {
+        match self.inline.get(i) {
+            Some(slot) => slot.as_ref(),
+            None => self.spill.get(i - self.inline.len()),
+        }
+    }
+
+    fn set_evicted(&mut self, i: usize, evicted: bool) {
+        let n = self.inline.len();
+        let item = match self.inline.get_mut(i) {
+            Some(slot) => slot.as_mut(),
+            None => self.spill.get_mut(i - n),
+        };
+        if let Some(item) = item {
+            item.2 = evicted;
+        }
+    }
+
+    /// The removals in order, each with whether it was evicted (else
+    /// replaced).
     ///
     /// One order breaks the rule: an insert too heavy for the cache over an
     /// existing key announces the new value (`before_evict`), then removes
     /// the old one, then rejects the new one: `[old (marked), new
     /// (unmarked)]`, both of that key. The old value was replaced, the new one
     /// evicted: the marks are swapped back.
-    fn into_items(mut self) -> Vec<(K, V, bool)> {
-        if let [.., (k1, _, first), (k2, _, second)] = self.items.as_mut_slice()
-            && *first
-            && !*second
-            && k1 == k2
+    fn into_items(mut self) -> impl Iterator<Item = (K, V, bool)> {
+        if let Some(last) = self.len.checked_sub(1)
+            && let (Some(a), Some(b)) = (
+                last.checked_sub(1).and_then(|i| self.get(i)),
+                self.get(last),
+            )
+            && a.2
+            && !b.2
+            && a.0 == b.0
         {
-            (*first, *second) = (false, true);
+            self.set_evicted(last - 1, false);
+            self.set_evicted(last, true);
         }
-        self.items
+        self.inline.into_iter().flatten().chain(self.spill)
     }
 }
 
@@ -220,7 +261,7 @@ impl<K, V> quick_cache::Lifecycle<K, V> for Evictions {
     fn on_evict(&self, state: &mut Self::RequestState, key: K, val: V) {
         let evicted = state.pending > 0;
         state.pending = state.pending.saturating_sub(1);
-        state.items.push((key, val, evicted));
+        state.push((key, val, evicted));
     }
 }
 

@@ -226,6 +226,16 @@ fn each_removal_on_an_insert_has_its_cause() {
         ]
     );
     assert_eq!(cache.get(&29), None);
+    // One insert that pushes out several entries at once (past the two a
+    // request holds without allocating), over a key it replaces.
+    let before = cache.entry_count();
+    cache.insert(28, 60);
+    let removed = std::mem::take(&mut *removed.lock().unwrap());
+    assert!(removed.len() >= 4, "{removed:?}");
+    assert_eq!(removed[0], (28, 10, RemovalCause::Replaced), "{removed:?}");
+    assert!(removed[1..].iter().all(|r| r.2 == RemovalCause::Size));
+    assert_eq!(cache.entry_count(), before + 1 - removed.len() as u64);
+    assert!(cache.weighted_size() <= 100, "{}", cache.weighted_size());
     let stats = cache.snapshot().unwrap();
-    assert_eq!(stats.removals.get(RemovalCause::Replaced), 2);
+    assert_eq!(stats.removals.get(RemovalCause::Replaced), 3);
 }
