@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::file::{Durability, FileCache};
-use crate::memory::MemoryCache;
+use crate::memory::{Engine, MemoryCache};
 use crate::weigh::Weigh;
 
 /// A memory cache's settings. `Default` is safe in production: 10,000
@@ -41,6 +41,11 @@ pub struct MemoryCacheConfig {
     pub refresh_after: Duration,
     /// Whether to count hits, misses, loads and evictions.
     pub record_stats: bool,
+    /// The engine: `"moka"` (the default: the best hit ratio at small
+    /// sizes) or `"fast"` (`quick_cache`: a get hit about 7× cheaper; idle
+    /// time checked on read only). Any other value is rejected when the
+    /// configuration is read.
+    pub engine: Engine,
 }
 
 impl Default for MemoryCacheConfig {
@@ -53,6 +58,7 @@ impl Default for MemoryCacheConfig {
             time_to_idle: Duration::default(),
             refresh_after: Duration::default(),
             record_stats: false,
+            engine: Engine::Moka,
         }
     }
 }
@@ -125,6 +131,7 @@ where
     ) -> Result<Self, Error> {
         pr_core::validate::check(config).map_err(|problems| Error::InvalidConfig { problems })?;
         let mut builder = Self::builder()
+            .engine(config.engine)
             .name(config.name.clone())
             .max_entries(config.max_entries)
             .max_bytes_with(config.max_size.as_u64(), size);

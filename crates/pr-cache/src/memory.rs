@@ -1,6 +1,6 @@
-//! [`MemoryCache`]: moka underneath, with statistics, loading with one
-//! loader run per key, stale-while-revalidate, and expiry on an injected
-//! clock.
+//! [`MemoryCache`]: moka underneath (or `quick_cache`, [`Engine::Fast`]),
+//! with statistics, loading with one loader run per key,
+//! stale-while-revalidate, and expiry on an injected clock.
 //!
 //! # Time
 //!
@@ -21,7 +21,9 @@
 //! invalidation, counts); the rest sits beside it in `memory/`:
 //!
 //! - `builder.rs`: [`MemoryCacheBuilder`], its checks, and how the settings
-//!   become a moka cache (bounds, weigher, removal listener).
+//!   become the engine's cache (bounds, weigher, removal listener).
+//! - `engine.rs`: [`Engine`], the two engines behind one enum, and how the
+//!   fast one keeps the cache's contract (removal causes, expiry sweep).
 //! - `window.rs`: the LRU window of [`Policy::WindowTinyLfu`] in front of
 //!   moka, and the removal notifications deferred while its lock is held.
 //! - `expiry.rs`: deadlines on the injected clock, checked on a get and
@@ -31,6 +33,7 @@
 //! - `refresh.rs`: stale-while-revalidate.
 
 mod builder;
+mod engine;
 mod expiry;
 mod flight;
 mod refresh;
@@ -52,6 +55,8 @@ use pr_core::time::Clock;
 use crate::stats::{CacheSnapshot, RemovalCause, StatsCounter};
 
 pub use builder::MemoryCacheBuilder;
+pub use engine::Engine;
+use engine::Store;
 use flight::{Flight, SyncFlight};
 pub use window::Policy;
 use window::Window;
@@ -103,14 +108,14 @@ impl<K, V> fmt::Debug for MemoryCache<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryCache")
             .field("name", &self.inner.name)
-            .field("entries", &self.inner.cache.entry_count())
+            .field("engine", &self.inner.cache.engine())
             .field("stats", &self.inner.stats.is_some())
             .finish_non_exhaustive()
     }
 }
 
 struct Inner<K, V> {
-    cache: moka::sync::Cache<K, Slot<V>>,
+    cache: Store<K, V>,
     clock: Clock,
     stats: Option<Arc<StatsCounter>>,
     ttl: Option<Duration>,
@@ -167,7 +172,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let slot = match self.inner.cache.get(key) {
+        let slot = match self.engine_get(key) {
             Some(slot) => slot,
             None => self.window_get(key)?,
         };
@@ -195,7 +200,8 @@ where
             .map_or(1, |w| u64::from(w(key, value)))
     }
 
-    /// Reports a removal the window made (moka reports its own).
+    /// Reports a removal the window or the fast engine made (moka reports
+    /// its own).
     fn notify(&self, key: &K, value: &V, cause: RemovalCause) {
         if let Some(stats) = &self.inner.stats {
             stats.removal(cause, self.weigh(key, value));
@@ -205,18 +211,18 @@ where
         }
     }
 
-    /// Removes `key` from moka and the window, reporting `cause` for the
-    /// window's entry (moka reports its own).
+    /// Removes `key` from the engine and the window, reporting `cause` for
+    /// the window's and the fast engine's entry (moka reports its own).
     fn remove_key<Q>(&self, key: &Q, cause: RemovalCause) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let Some(window) = &self.inner.window else {
-            return self.inner.cache.remove(key).map(|s| s.value);
+            return self.engine_remove(key, cause).map(|s| s.value);
         };
         let (main, windowed) =
-            Self::with_window(window, |w| (self.inner.cache.remove(key), w.take(key)));
+            Self::with_window(window, |w| (self.engine_remove(key, cause), w.take(key)));
         if let Some((k, slot, _)) = &windowed {
             self.notify(k, &slot.value, cause);
         }
@@ -294,18 +300,9 @@ where
                 }
             }
         }
-        let keys: Vec<Arc<K>> = self
-            .inner
-            .cache
-            .iter()
-            .filter(|(k, s)| predicate(k, &s.value))
-            .map(|(k, _)| k)
-            .collect();
+        let keys = self.engine_keys_where(predicate);
         for k in &keys {
-            if self
-                .remove_key(k.as_ref(), RemovalCause::Explicit)
-                .is_some()
-            {
+            if self.remove_key(k, RemovalCause::Explicit).is_some() {
                 removed += 1;
             }
         }
@@ -327,11 +324,11 @@ where
     /// Removes every entry.
     pub fn invalidate_all(&self) {
         let Some(window) = &self.inner.window else {
-            self.inner.cache.invalidate_all();
+            self.engine_clear();
             return;
         };
         let drained = Self::with_window(window, |w| {
-            self.inner.cache.invalidate_all();
+            self.engine_clear();
             w.order.clear();
             w.weight = 0;
             std::mem::take(&mut w.map)
@@ -349,7 +346,7 @@ where
             .window
             .as_ref()
             .map_or(0, |w| lock(w).map.len() as u64);
-        self.inner.cache.entry_count() + window
+        self.engine_len() + window
     }
 
     /// The total weight (entries without a weigher; with a byte bound, the
@@ -358,13 +355,29 @@ where
     #[must_use]
     pub fn weighted_size(&self) -> u64 {
         let window = self.inner.window.as_ref().map_or(0, |w| lock(w).weight);
-        self.inner.cache.weighted_size() + window
+        self.engine_weight() + window
     }
 
-    /// Runs moka's pending maintenance now: size evictions, expirations and
-    /// their listener calls. Useful before reading exact counts.
+    /// Runs the engine's pending maintenance now: with moka its size
+    /// evictions, expirations and their listener calls; with
+    /// [`Engine::Fast`] (which evicts for size at once) a walk removing every
+    /// entry expired or idle on the cache's clock. Useful before reading
+    /// exact counts.
     pub fn run_pending_tasks(&self) {
-        self.inner.cache.run_pending_tasks();
+        self.engine_maintain();
+    }
+
+    /// The engine this cache runs on.
+    #[must_use]
+    pub fn engine(&self) -> Engine {
+        self.inner.cache.engine()
+    }
+
+    /// How many shards the [`Engine::Fast`] engine split the cache into
+    /// (each evicts on its own); `None` for moka.
+    #[must_use]
+    pub fn shards(&self) -> Option<usize> {
+        self.engine_shards()
     }
 
     /// A snapshot of the statistics, or `None` when the cache was built
@@ -393,7 +406,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let slot = match self.inner.cache.get(key) {
+        let slot = match self.engine_peek(key) {
             Some(slot) => slot,
             None => lock(self.inner.window.as_ref()?).map.get(key)?.0.clone(),
         };

@@ -1,8 +1,9 @@
 //! [`MemoryCacheBuilder`]: the cache's settings, checked all at once in
-//! `build`, and how they become a moka cache: the bound (less the window's
-//! share), the weigher of a byte bound, the eviction policy, the expiry hook,
-//! and one removal listener that feeds both the statistics and the user's
-//! listener.
+//! `build`, and how they become the engine's cache: for moka the bound (less
+//! the window's share), the weigher of a byte bound, the eviction policy, the
+//! expiry hook, and one removal listener that feeds both the statistics and
+//! the user's listener; for the fast engine `quick_cache` sized from the
+//! same bound and weigher (its removals are reported by `engine.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use pr_core::time::Clock;
 use pr_core::validate::Violation;
 
+use super::engine::{Engine, Fast, FastSizing, MAX_SHARDS, Store};
 use super::expiry::{self, MokaExpiry};
 use super::window::{self, Policy, Window};
 use super::{Inner, Listener, MemoryCache, Slot, Weigher};
@@ -36,7 +38,10 @@ pub struct MemoryCacheBuilder<K, V> {
     stats: bool,
     clock: Clock,
     name: String,
-    policy: Policy,
+    /// `None`: the default, which `build` may pair with either engine.
+    policy: Option<Policy>,
+    engine: Engine,
+    shards: Option<usize>,
 }
 
 impl<K, V> fmt::Debug for MemoryCacheBuilder<K, V> {
@@ -50,6 +55,8 @@ impl<K, V> fmt::Debug for MemoryCacheBuilder<K, V> {
             .field("refresh_after", &self.refresh_after)
             .field("stats", &self.stats)
             .field("name", &self.name)
+            .field("policy", &self.policy)
+            .field("engine", &self.engine)
             .finish_non_exhaustive()
     }
 }
@@ -169,9 +176,28 @@ where
         self
     }
 
-    /// The eviction policy (default [`Policy::WindowTinyLfu`]).
+    /// The eviction policy of the moka engine (default
+    /// [`Policy::WindowTinyLfu`]); [`Engine::Fast`] has its own, and `build`
+    /// rejects a policy set with it.
     pub fn policy(mut self, policy: Policy) -> Self {
-        self.policy = policy;
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The engine (default [`Engine::Moka`]): see [`Engine`] for the
+    /// trade-off. The API, the statistics and the listener's causes are the
+    /// same on both.
+    pub fn engine(mut self, engine: Engine) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// The number of shards of [`Engine::Fast`] (rounded up to a power of
+    /// two; default: 4 per core, lowered so that each shard holds at least
+    /// 1,024 entries). Each shard evicts on its own: more shards serve more
+    /// threads at once, fewer keep a better hit ratio. Ignored by moka.
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards);
         self
     }
 
@@ -182,10 +208,13 @@ where
     /// [`Error::InvalidConfig`] listing every problem: both an entry and a
     /// weight bound, a weight and a byte bound, a zero byte bound, a byte
     /// bound over 4 GiB per entry of the entry bound, a zero duration, an
-    /// empty name.
+    /// empty name, a [`policy`](Self::policy) or [`shards`](Self::shards)
+    /// outside 1–65,536 with [`Engine::Fast`].
     pub fn build(mut self) -> Result<MemoryCache<K, V>, Error> {
         // Keyed by the builder method that set the value.
         let mut problems = Vec::new();
+        // For the fast engine's sizing: the entries a bound will hold.
+        let entries_hint = self.max_entries;
         if self.max_entries.is_some() && self.max_weight.is_some() {
             problems.push(Violation::new(
                 "max_weight",
@@ -220,27 +249,96 @@ where
         if self.name.is_empty() {
             problems.push(Violation::new("name", "must not be empty"));
         }
+        if self.engine == Engine::Fast {
+            if self.policy.is_some() {
+                problems.push(Violation::new(
+                    "policy",
+                    "applies to the `moka` engine only; the `fast` engine has its own",
+                ));
+            }
+            if self.shards.is_some_and(|n| n == 0 || n > MAX_SHARDS) {
+                problems.push(Violation::new("shards", "must be between 1 and 65536"));
+            }
+        }
         if !problems.is_empty() {
             return Err(Error::InvalidConfig { problems });
         }
         let stats = self.stats.then(|| Arc::new(StatsCounter::default()));
-        let mut builder = moka::sync::Cache::builder().name(&self.name);
         let bound = self.max_entries.or(self.max_weight);
-        let window_capacity = window::capacity(self.policy, bound);
+        let timed = self.ttl.is_some() || self.tti.is_some() || self.refresh_after.is_some();
+        let (cache, window_capacity) = match self.engine {
+            Engine::Moka => {
+                let policy = self.policy.unwrap_or_default();
+                let window_capacity = window::capacity(policy, bound);
+                (
+                    Store::Moka(self.moka(policy, bound, window_capacity, stats.as_ref(), timed)),
+                    window_capacity,
+                )
+            }
+            Engine::Fast => {
+                let sizing = FastSizing {
+                    bound,
+                    // A weight bound alone says nothing of the count: a
+                    // guess; quick_cache needs only its order of magnitude.
+                    entries: entries_hint
+                        .unwrap_or_else(|| bound.map_or(10_000, |b| (b / 1_024).max(16))),
+                };
+                let notifying = stats.is_some() || self.listener.is_some();
+                let fast = Fast::new(&sizing, self.weigher.clone(), notifying, self.shards);
+                (Store::Fast(fast), 0)
+            }
+        };
+        #[cfg(feature = "metrics")]
+        let metrics = stats
+            .as_ref()
+            .map(|_| crate::metrics::CacheMetrics::new(&self.name));
+        Ok(MemoryCache {
+            inner: Arc::new(Inner {
+                cache,
+                clock: self.clock,
+                stats,
+                ttl: self.ttl,
+                tti: self.tti,
+                refresh_after: self.refresh_after,
+                timed,
+                name: self.name,
+                flights: Mutex::new(HashMap::new()),
+                sync_flights: Mutex::new(HashMap::new()),
+                refreshing: Mutex::new(HashSet::new()),
+                window: (window_capacity > 0).then(|| Mutex::new(Window::new(window_capacity))),
+                weigher: self.weigher,
+                listener: self.listener,
+                #[cfg(feature = "metrics")]
+                metrics,
+            }),
+        })
+    }
+
+    /// The moka cache for these settings: the bound less the window's
+    /// share, the weigher, the policy, the removal listener, the expiry hook.
+    fn moka(
+        &self,
+        policy: Policy,
+        bound: Option<u64>,
+        window_capacity: u64,
+        stats: Option<&Arc<StatsCounter>>,
+        timed: bool,
+    ) -> moka::sync::Cache<K, Slot<V>> {
+        let mut builder = moka::sync::Cache::builder().name(&self.name);
         if let Some(n) = bound {
             builder = builder.max_capacity(n - window_capacity);
         }
         if let Some(weigher) = self.weigher.clone() {
             builder = builder.weigher(move |k: &K, slot: &Slot<V>| weigher(k, &slot.value));
         }
-        builder = builder.eviction_policy(match self.policy {
+        builder = builder.eviction_policy(match policy {
             Policy::WindowTinyLfu | Policy::TinyLfu => moka::policy::EvictionPolicy::tiny_lfu(),
             Policy::Lru => moka::policy::EvictionPolicy::lru(),
         });
         if self.listener.is_some() || stats.is_some() {
             let listener = self.listener.clone();
             let weigher = self.weigher.clone();
-            let stats = stats.clone();
+            let stats = stats.cloned();
             let deliver = Arc::new(move |key: Arc<K>, slot: Slot<V>, cause: RemovalCause| {
                 if let Some(stats) = &stats {
                     let weight = weigher
@@ -264,7 +362,6 @@ where
                 },
             );
         }
-        let timed = self.ttl.is_some() || self.tti.is_some() || self.refresh_after.is_some();
         // moka's per-entry expiry costs every read a call and timer work; a
         // cache without TTL, TTI or refresh age goes without it: an entry
         // given its own TTL is still never returned after it (our check on
@@ -272,30 +369,7 @@ where
         if timed {
             builder = builder.expire_after(MokaExpiry::new(self.clock.clone(), self.tti));
         }
-        #[cfg(feature = "metrics")]
-        let metrics = stats
-            .as_ref()
-            .map(|_| crate::metrics::CacheMetrics::new(&self.name));
-        Ok(MemoryCache {
-            inner: Arc::new(Inner {
-                cache: builder.build(),
-                clock: self.clock,
-                stats,
-                ttl: self.ttl,
-                tti: self.tti,
-                refresh_after: self.refresh_after,
-                timed,
-                name: self.name,
-                flights: Mutex::new(HashMap::new()),
-                sync_flights: Mutex::new(HashMap::new()),
-                refreshing: Mutex::new(HashSet::new()),
-                window: (window_capacity > 0).then(|| Mutex::new(Window::new(window_capacity))),
-                weigher: self.weigher,
-                listener: self.listener,
-                #[cfg(feature = "metrics")]
-                metrics,
-            }),
-        })
+        builder.build()
     }
 }
 
@@ -349,7 +423,9 @@ where
             stats: false,
             clock: Clock::precise(),
             name: "default".to_owned(),
-            policy: Policy::default(),
+            policy: None,
+            engine: Engine::default(),
+            shards: None,
         }
     }
 }

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use pr_core::sync::lock;
 
-use super::MemoryCache;
+use super::{MemoryCache, Store};
 
 type AnyError = Arc<dyn Any + Send + Sync>;
 /// A sync single-flight slot: concurrent callers share one loader's result
@@ -133,11 +133,18 @@ where
             self.record(true);
             return Ok(slot.value);
         }
+        // moka's own single-flight only without a window (see the module
+        // docs); the fast engine's placeholder guard is not used either: a
+        // waiter would run its own loader after a failure instead of
+        // sharing the error, which this method promises.
+        let Store::Moka(moka) = &self.inner.cache else {
+            return self.load_through_window(key, init);
+        };
         if self.inner.window.is_some() {
             return self.load_through_window(key, init);
         }
         let mut ran = false;
-        let result = self.inner.cache.entry(key).or_try_insert_with(|| {
+        let result = moka.entry(key).or_try_insert_with(|| {
             ran = true;
             let started = self.load_started();
             let loaded = init();
@@ -148,9 +155,9 @@ where
         result.map(|entry| entry.into_value().value)
     }
 
-    /// Sync loading with a window: one loader run per key among concurrent
-    /// callers (the others block on the slot), the value stored through the
-    /// window like an insert.
+    /// Sync loading with a window or on the fast engine: one loader run per
+    /// key among concurrent callers (the others block on the slot), the
+    /// value stored like an insert (through the window, if any).
     fn load_through_window<E>(
         &self,
         key: K,

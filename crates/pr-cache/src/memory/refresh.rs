@@ -39,21 +39,14 @@ where
         let same = |s: &Slot<V>| s.meta.as_ref().is_some_and(|m| Arc::ptr_eq(m, seen));
         let slot = self.slot(value, None);
         let Some(window) = &self.inner.window else {
-            let _ = self
-                .inner
-                .cache
-                .entry(key)
-                .and_compute_with(|current| match current {
-                    Some(e) if same(e.value()) => moka::ops::compute::Op::Put(slot),
-                    _ => moka::ops::compute::Op::Nop,
-                });
+            self.engine_replace_if(key, slot, same);
             return;
         };
         let weight = self.weigh(&key, &slot.value);
         let replaced = Self::with_window(window, |w| {
-            if let Some(current) = self.inner.cache.get(&key) {
+            if let Some(current) = self.engine_get(&key) {
                 if same(&current) {
-                    self.inner.cache.insert(key, slot);
+                    self.engine_insert(key, slot);
                 }
                 return None;
             }

@@ -187,13 +187,13 @@ where
     /// else in the window, whose overflow then asks moka for admission.
     pub(super) fn store(&self, key: K, slot: Slot<V>) {
         let Some(window) = &self.inner.window else {
-            self.inner.cache.insert(key, slot);
+            self.engine_insert(key, slot);
             return;
         };
         let weight = self.weigh(&key, &slot.value);
         let replaced = Self::with_window(window, |w| {
-            if self.inner.cache.contains_key(&key) {
-                self.inner.cache.insert(key, slot);
+            if self.engine_contains(&key) {
+                self.engine_insert(key, slot);
                 return None;
             }
             self.put_in_window(w, key, slot, weight)
@@ -215,7 +215,7 @@ where
         let replaced = w.take(&key);
         w.push(key, slot, weight);
         while let Some((k, s)) = w.pop_overflow() {
-            self.inner.cache.insert(k, s);
+            self.engine_insert(k, s);
         }
         replaced
     }
@@ -230,7 +230,7 @@ where
     {
         Self::with_window(self.inner.window.as_ref()?, |w| {
             let (k, slot, _) = w.take(key)?;
-            self.inner.cache.insert(k, slot.clone());
+            self.engine_insert(k, slot.clone());
             Some(slot)
         })
     }

@@ -9,6 +9,38 @@ use std::time::Duration;
 use pr_cache::{CacheSnapshot, Error, MemoryCache, RemovalCause};
 use pr_core::time::ManualClock;
 
+use super::ENGINE;
+
+/// A builder on the engine this copy of the tests runs against (see
+/// `main.rs`: the same tests run on each engine).
+fn builder<K, V>() -> pr_cache::MemoryCacheBuilder<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    MemoryCache::builder().engine(ENGINE)
+}
+
+/// A moka eviction policy, set on the moka engine only (the fast engine has
+/// its own policy and rejects one: see `engine.rs`).
+trait MokaPolicy {
+    fn moka_policy(self, policy: pr_cache::Policy) -> Self;
+}
+
+impl<K, V> MokaPolicy for pr_cache::MemoryCacheBuilder<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn moka_policy(self, policy: pr_cache::Policy) -> Self {
+        if ENGINE == pr_cache::Engine::Moka {
+            self.policy(policy)
+        } else {
+            self
+        }
+    }
+}
+
 type Removed = Arc<Mutex<Vec<(String, u32, RemovalCause)>>>;
 
 fn listened(
@@ -24,7 +56,7 @@ fn listened(
 
 #[test]
 fn insert_get_invalidate_by_key_predicate_and_prefix() {
-    let (builder, removed) = listened(MemoryCache::builder().max_entries(100).record_stats());
+    let (builder, removed) = listened(builder().max_entries(100).record_stats());
     let cache = builder.build().unwrap();
     for (i, k) in ["user:1", "user:2", "order:1", "order:2", "misc"]
         .iter()
@@ -67,7 +99,7 @@ fn insert_get_invalidate_by_key_predicate_and_prefix() {
 fn ttl_and_per_entry_expiry_follow_the_injected_clock() {
     let clock = ManualClock::new();
     let (builder, removed) = listened(
-        MemoryCache::builder()
+        builder()
             .time_to_live(Duration::from_secs(60))
             .clock(clock.clock())
             .record_stats(),
@@ -101,7 +133,7 @@ fn ttl_and_per_entry_expiry_follow_the_injected_clock() {
 #[test]
 fn time_to_idle_is_reset_by_reads() {
     let clock = ManualClock::new();
-    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+    let cache: MemoryCache<String, u32> = builder()
         .time_to_idle(Duration::from_secs(10))
         .clock(clock.clock())
         .build()
@@ -118,9 +150,9 @@ fn time_to_idle_is_reset_by_reads() {
 #[test]
 fn weight_bound_evicts_with_cause_size_and_counts_weight() {
     let (builder, removed) = listened(
-        MemoryCache::builder()
+        builder()
             .max_weight(1_000, |_: &String, v: &u32| *v)
-            .policy(pr_cache::Policy::Lru)
+            .moka_policy(pr_cache::Policy::Lru)
             .record_stats(),
     );
     let cache = builder.build().unwrap();
@@ -143,7 +175,7 @@ fn weight_bound_evicts_with_cause_size_and_counts_weight() {
 #[test]
 fn stats_are_exact_against_a_counted_workload() {
     let clock = ManualClock::new();
-    let cache: MemoryCache<u32, u32> = MemoryCache::builder()
+    let cache: MemoryCache<u32, u32> = builder()
         .max_entries(10_000)
         .clock(clock.clock())
         .record_stats()
@@ -184,7 +216,7 @@ fn stats_are_exact_against_a_counted_workload() {
     assert_eq!(stats.eviction_count(), 0);
     assert!((stats.hit_ratio() - 120.0 / 250.0).abs() < 1e-12);
 
-    let off: MemoryCache<u32, u32> = MemoryCache::builder().build().unwrap();
+    let off: MemoryCache<u32, u32> = builder().build().unwrap();
     let _ = off.get(&1);
     assert_eq!(off.snapshot(), None);
     assert_eq!(CacheSnapshot::default().hit_ratio(), 1.0);
@@ -192,7 +224,7 @@ fn stats_are_exact_against_a_counted_workload() {
 
 #[test]
 fn a_thousand_threads_run_one_loader() {
-    let cache: MemoryCache<String, u64> = MemoryCache::builder().record_stats().build().unwrap();
+    let cache: MemoryCache<String, u64> = builder().record_stats().build().unwrap();
     let runs = AtomicUsize::new(0);
     let barrier = std::sync::Barrier::new(1_000);
     std::thread::scope(|s| {
@@ -218,7 +250,7 @@ fn a_thousand_threads_run_one_loader() {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_thousand_tasks_run_one_async_loader_and_share_its_error() {
-    let cache: MemoryCache<String, u64> = MemoryCache::builder().record_stats().build().unwrap();
+    let cache: MemoryCache<String, u64> = builder().record_stats().build().unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..1_000 {
@@ -271,7 +303,7 @@ async fn a_thousand_tasks_run_one_async_loader_and_share_its_error() {
 
 #[test]
 fn sync_errors_are_not_cached() {
-    let cache: MemoryCache<u8, u8> = MemoryCache::builder().build().unwrap();
+    let cache: MemoryCache<u8, u8> = builder().build().unwrap();
     assert_eq!(
         *cache
             .try_get_or_insert_with_blocking(1, || Err("no"))
@@ -285,7 +317,7 @@ fn sync_errors_are_not_cached() {
         5
     );
     // A failure cached on purpose: the value is a Result, with a short TTL.
-    let negative: MemoryCache<u8, Result<u8, String>> = MemoryCache::builder().build().unwrap();
+    let negative: MemoryCache<u8, Result<u8, String>> = builder().build().unwrap();
     negative.insert_with_ttl(1, Err("not found".to_owned()), Duration::from_secs(5));
     assert_eq!(
         negative.get_or_insert_with_blocking(1, || Ok(1)),
@@ -296,7 +328,7 @@ fn sync_errors_are_not_cached() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn stale_while_revalidate_returns_old_value_and_refreshes_once() {
     let clock = ManualClock::new();
-    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+    let cache: MemoryCache<String, u32> = builder()
         .refresh_after(Duration::from_secs(10))
         .clock(clock.clock())
         .record_stats()
@@ -358,7 +390,7 @@ async fn stale_while_revalidate_returns_old_value_and_refreshes_once() {
 
 #[test]
 fn invalid_configuration_lists_every_problem() {
-    let err = MemoryCache::<u8, u8>::builder()
+    let err = builder::<u8, u8>()
         .max_entries(1)
         .max_weight(1, |_, _| 1)
         .time_to_live(Duration::ZERO)
@@ -377,11 +409,14 @@ fn invalid_configuration_lists_every_problem() {
 
 #[test]
 fn configuration_builds_a_cache_and_reports_every_problem() {
-    let config: pr_cache::MemoryCacheConfig = serde_json::from_str(
-        r#"{"name": "users", "max_entries": 5, "time_to_live": "1m", "record_stats": true}"#,
-    )
+    let config: pr_cache::MemoryCacheConfig = serde_json::from_str(&format!(
+        r#"{{"name": "users", "max_entries": 5, "time_to_live": "1m", "record_stats": true, "engine": "{}"}}"#,
+        ENGINE.as_str()
+    ))
     .unwrap();
+    assert_eq!(config.engine, ENGINE);
     let cache: MemoryCache<u8, u8> = MemoryCache::from_config(&config).unwrap();
+    assert_eq!(cache.engine(), ENGINE);
     cache.insert(1, 1);
     assert_eq!(cache.get(&1), Some(1));
     assert_eq!(cache.name(), "users");
@@ -439,10 +474,10 @@ fn a_byte_bound_holds_against_many_long_keys() {
         pr_cache::Policy::TinyLfu,
         pr_cache::Policy::Lru,
     ] {
-        let cache: MemoryCache<String, String> = MemoryCache::builder()
+        let cache: MemoryCache<String, String> = builder()
             .max_entries(10_000)
             .max_bytes(MAX_BYTES)
-            .policy(policy)
+            .moka_policy(policy)
             .record_stats()
             .build()
             .unwrap();
@@ -485,10 +520,10 @@ fn a_byte_bound_holds_against_many_long_keys() {
 
     // Small entries fill the cache up to the entry bound, never past it.
     for policy in [pr_cache::Policy::WindowTinyLfu, pr_cache::Policy::Lru] {
-        let cache: MemoryCache<u64, u64> = MemoryCache::builder()
+        let cache: MemoryCache<u64, u64> = builder()
             .max_entries(100)
             .max_bytes(MAX_BYTES)
-            .policy(policy)
+            .moka_policy(policy)
             .build()
             .unwrap();
         for i in 0..10_000 {
@@ -512,7 +547,7 @@ fn a_byte_bound_holds_against_many_long_keys() {
     }
 
     // A closure for types without `Weigh`, and a bound in bytes alone.
-    let cache: MemoryCache<String, Vec<String>> = MemoryCache::builder()
+    let cache: MemoryCache<String, Vec<String>> = builder()
         .max_bytes_with(64 * 1024, |k: &String, v: &Vec<String>| {
             k.len() + v.iter().map(String::len).sum::<usize>()
         })
@@ -532,15 +567,13 @@ fn a_byte_bound_holds_against_many_long_keys() {
 
 #[test]
 fn byte_bounds_are_validated_and_configured() {
-    let Err(Error::InvalidConfig { problems }) = MemoryCache::<String, String>::builder()
-        .max_bytes(0)
-        .build()
+    let Err(Error::InvalidConfig { problems }) = builder::<String, String>().max_bytes(0).build()
     else {
         panic!("a zero byte bound is invalid")
     };
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].to_string(), "max_bytes: must be greater than 0");
-    let Err(Error::InvalidConfig { problems }) = MemoryCache::<String, String>::builder()
+    let Err(Error::InvalidConfig { problems }) = builder::<String, String>()
         .max_bytes(1 << 20)
         .max_weight(10, |_, _| 1)
         .build()
@@ -548,7 +581,7 @@ fn byte_bounds_are_validated_and_configured() {
         panic!("a byte and a weight bound are one too many")
     };
     assert_eq!(problems.len(), 1, "{problems:?}");
-    let Err(Error::InvalidConfig { problems }) = MemoryCache::<String, String>::builder()
+    let Err(Error::InvalidConfig { problems }) = builder::<String, String>()
         .max_entries(1)
         .max_bytes(1 << 40)
         .build()
@@ -567,6 +600,7 @@ fn byte_bounds_are_validated_and_configured() {
     let mut config: pr_cache::MemoryCacheConfig =
         serde_json::from_str(r#"{"max_entries": 1000, "max_size": "256KiB"}"#).unwrap();
     assert_eq!(config.max_size.as_u64(), 262_144);
+    config.engine = ENGINE;
     assert!(
         serde_json::from_str::<pr_cache::MemoryCacheConfig>(r#"{"max_bytes": 262144}"#).is_err(),
         "the `_bytes` key went before 0.1"
@@ -610,7 +644,7 @@ proptest::proptest! {
     fn behaves_like_a_map_and_counts_exactly(
         ops in proptest::collection::vec((0_u8..4, 0_u8..12, proptest::num::u8::ANY), 0..200)
     ) {
-        let cache: MemoryCache<u8, u8> = MemoryCache::builder().record_stats().build().unwrap();
+        let cache: MemoryCache<u8, u8> = builder().record_stats().build().unwrap();
         let mut model = std::collections::HashMap::new();
         let (mut hits, mut misses, mut loads, mut explicit, mut replaced) = (0, 0, 0, 0, 0);
         for (op, k, v) in ops {
@@ -662,7 +696,7 @@ proptest::proptest! {
     fn bounded_cache_never_returns_a_stale_value(
         ops in proptest::collection::vec((0_u8..3, 0_u8..40, proptest::num::u8::ANY), 0..300)
     ) {
-        let cache: MemoryCache<u8, u8> = MemoryCache::builder().max_entries(20).build().unwrap();
+        let cache: MemoryCache<u8, u8> = builder().max_entries(20).build().unwrap();
         let mut latest = std::collections::HashMap::new();
         for (op, k, v) in ops {
             match op {
@@ -690,7 +724,7 @@ proptest::proptest! {
 #[test]
 fn sync_stale_while_revalidate_refreshes_once_on_a_thread() {
     let clock = ManualClock::new();
-    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+    let cache: MemoryCache<String, u32> = builder()
         .refresh_after(Duration::from_secs(10))
         .clock(clock.clock())
         .build()
@@ -739,11 +773,8 @@ fn sync_stale_while_revalidate_refreshes_once_on_a_thread() {
 #[test]
 fn a_thousand_threads_run_one_loader_through_the_window() {
     // Bounded, default policy: loads go through the window, not moka's loader.
-    let cache: MemoryCache<String, u64> = MemoryCache::builder()
-        .max_entries(1_000)
-        .record_stats()
-        .build()
-        .unwrap();
+    let cache: MemoryCache<String, u64> =
+        builder().max_entries(1_000).record_stats().build().unwrap();
     let runs = AtomicUsize::new(0);
     let barrier = std::sync::Barrier::new(1_000);
     std::thread::scope(|s| {
@@ -793,7 +824,7 @@ fn per_entry_ttl_works_without_a_cache_ttl() {
     // No TTL, TTI or refresh age: moka runs without its expiry hook, and the
     // entry's own deadline is checked on get.
     let clock = ManualClock::new();
-    let (builder, removed) = listened(MemoryCache::builder().max_entries(100).clock(clock.clock()));
+    let (builder, removed) = listened(builder().max_entries(100).clock(clock.clock()));
     let cache = builder.build().unwrap();
     cache.insert_with_ttl("short".to_owned(), 1, Duration::from_secs(5));
     cache.insert("forever".to_owned(), 2);
@@ -809,7 +840,7 @@ fn per_entry_ttl_works_without_a_cache_ttl() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_refresh_that_panics_does_not_block_later_refreshes() {
     let clock = ManualClock::new();
-    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+    let cache: MemoryCache<String, u32> = builder()
         .refresh_after(Duration::from_secs(10))
         .clock(clock.clock())
         .build()
@@ -849,7 +880,7 @@ async fn a_refresh_that_panics_does_not_block_later_refreshes() {
 #[test]
 fn a_panicking_sync_loader_does_not_hang_its_waiters() {
     for bounded in [false, true] {
-        let builder = MemoryCache::builder();
+        let builder = builder();
         let builder = if bounded {
             builder.max_entries(100)
         } else {
@@ -886,7 +917,7 @@ fn a_panicking_sync_loader_does_not_hang_its_waiters() {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_panicking_async_loader_does_not_hang_its_waiters() {
-    let cache: MemoryCache<String, u32> = MemoryCache::builder().build().unwrap();
+    let cache: MemoryCache<String, u32> = builder().build().unwrap();
     let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -921,7 +952,7 @@ async fn a_panicking_async_loader_does_not_hang_its_waiters() {
 async fn a_refresh_never_overwrites_a_newer_write_or_an_invalidation() {
     for bounded in [false, true] {
         let clock = ManualClock::new();
-        let builder = MemoryCache::builder()
+        let builder = builder()
             .refresh_after(Duration::from_secs(10))
             .clock(clock.clock());
         let builder = if bounded {
@@ -972,7 +1003,7 @@ async fn a_refresh_never_overwrites_a_newer_write_or_an_invalidation() {
 #[test]
 fn a_refresh_due_outside_a_runtime_returns_the_old_value() {
     let clock = ManualClock::new();
-    let cache: MemoryCache<String, u32> = MemoryCache::builder()
+    let cache: MemoryCache<String, u32> = builder()
         .refresh_after(Duration::from_secs(10))
         .clock(clock.clock())
         .build()

@@ -10,6 +10,18 @@ use metrics::{
 };
 use pr_cache::MemoryCache;
 
+use super::ENGINE;
+
+/// A builder on the engine this copy of the tests runs against (see
+/// `main.rs`: the same tests run on each engine).
+fn builder<K, V>() -> pr_cache::MemoryCacheBuilder<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    MemoryCache::builder().engine(ENGINE)
+}
+
 #[derive(Default)]
 struct Cell(AtomicU64);
 
@@ -126,11 +138,7 @@ impl Recorder for Capture {
 fn published_metrics_match_the_stats() {
     let capture = Capture::default();
     let cache: MemoryCache<u32, u32> = metrics::with_local_recorder(&capture, || {
-        MemoryCache::builder()
-            .name("users")
-            .record_stats()
-            .build()
-            .unwrap()
+        builder().name("users").record_stats().build().unwrap()
     });
     cache.insert(1, 1);
     let _ = cache.get(&1);

@@ -10,6 +10,18 @@ use pr_cache::{
 
 use pr_test_support::{RedisServer, TempDir, temp_dir};
 
+use super::ENGINE;
+
+/// A builder on the engine this copy of the tests runs against (see
+/// `main.rs`: the same tests run on each engine).
+fn builder<K, V>() -> pr_cache::MemoryCacheBuilder<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    MemoryCache::builder().engine(ENGINE)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_tier_stores_with_ttl_and_removes() {
     let server = RedisServer::start();
@@ -72,8 +84,7 @@ async fn redis_tier_stores_with_ttl_and_removes() {
 }
 
 async fn node(url: &str, dir: &TempDir) -> TieredCache<String> {
-    let memory: MemoryCache<String, String> =
-        MemoryCache::builder().max_entries(1_000).build().unwrap();
+    let memory: MemoryCache<String, String> = builder().max_entries(1_000).build().unwrap();
     let bus = RedisInvalidation::connect(url, "pr-cache-test")
         .await
         .unwrap();
@@ -220,13 +231,11 @@ async fn the_tier_and_the_bus_come_back_after_redis_restarts() {
     let tier = RedisTier::connect_with(&server.url(), "r:", &reconnect)
         .await
         .unwrap();
-    let memory: MemoryCache<String, String> =
-        MemoryCache::builder().max_entries(1_000).build().unwrap();
+    let memory: MemoryCache<String, String> = builder().max_entries(1_000).build().unwrap();
     let cache = TieredCache::builder(memory).tier(tier.clone()).build();
     // Two nodes on a bus, memory only: B's memory hears A's invalidations.
     let bus_node = |bus: RedisInvalidation| {
-        let memory: MemoryCache<String, String> =
-            MemoryCache::builder().max_entries(100).build().unwrap();
+        let memory: MemoryCache<String, String> = builder().max_entries(100).build().unwrap();
         TieredCache::builder(memory).invalidation(bus).build()
     };
     let bus_a = RedisInvalidation::connect_with(&server.url(), "restart", &reconnect)

@@ -9,17 +9,23 @@ use pr_cache::{FileCache, MemoryCache, TieredCache, memoize};
 
 use pr_test_support::{TempDir, temp_dir};
 
+use super::ENGINE;
+
+/// A builder on the engine this copy of the tests runs against (see
+/// `main.rs`: the same tests run on each engine).
+fn builder<K, V>() -> pr_cache::MemoryCacheBuilder<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    MemoryCache::builder().engine(ENGINE)
+}
+
 fn tiered(dir: &TempDir) -> TieredCache<Vec<u32>> {
-    TieredCache::builder(
-        MemoryCache::builder()
-            .max_entries(100)
-            .record_stats()
-            .build()
-            .unwrap(),
-    )
-    .tier(FileCache::builder(dir.path()).build().unwrap())
-    .time_to_live(Duration::from_secs(3600))
-    .build()
+    TieredCache::builder(builder().max_entries(100).record_stats().build().unwrap())
+        .tier(FileCache::builder(dir.path()).build().unwrap())
+        .time_to_live(Duration::from_secs(3600))
+        .build()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -88,11 +94,7 @@ async fn one_loader_run_per_key_across_tiers() {
 fn memoized_sync_function_runs_once_per_argument() {
     let runs = AtomicUsize::new(0);
     let slow_square = memoize(
-        MemoryCache::builder()
-            .max_entries(100)
-            .record_stats()
-            .build()
-            .unwrap(),
+        builder().max_entries(100).record_stats().build().unwrap(),
         |n: &u64| {
             runs.fetch_add(1, Ordering::SeqCst);
             n * n
@@ -104,9 +106,7 @@ fn memoized_sync_function_runs_once_per_argument() {
     }
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     assert_eq!(slow_square.cache().snapshot().unwrap().hits, 4);
-    let parse = memoize(MemoryCache::builder().build().unwrap(), |s: &String| {
-        s.parse::<u32>()
-    });
+    let parse = memoize(builder().build().unwrap(), |s: &String| s.parse::<u32>());
     assert_eq!(parse.try_call_blocking("12".to_owned()).unwrap(), 12);
     assert!(parse.try_call_blocking("x".to_owned()).is_err());
     parse.cache().run_pending_tasks();
@@ -117,17 +117,14 @@ fn memoized_sync_function_runs_once_per_argument() {
 async fn memoized_async_function_runs_once_per_argument() {
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&runs);
-    let fetch = Arc::new(memoize(
-        MemoryCache::builder().build().unwrap(),
-        move |id: u32| {
-            let counter = Arc::clone(&counter);
-            async move {
-                counter.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                format!("user {id}")
-            }
-        },
-    ));
+    let fetch = Arc::new(memoize(builder().build().unwrap(), move |id: u32| {
+        let counter = Arc::clone(&counter);
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            format!("user {id}")
+        }
+    }));
     let mut tasks = Vec::new();
     for i in 0..50 {
         let fetch = Arc::clone(&fetch);
@@ -137,10 +134,9 @@ async fn memoized_async_function_runs_once_per_argument() {
         assert_eq!(t.await.unwrap(), format!("user {}", i % 5));
     }
     assert_eq!(runs.load(Ordering::SeqCst), 5);
-    let failing = memoize(
-        MemoryCache::builder().build().unwrap(),
-        |n: u32| async move { if n == 0 { Err("zero") } else { Ok(n) } },
-    );
+    let failing = memoize(builder().build().unwrap(), |n: u32| async move {
+        if n == 0 { Err("zero") } else { Ok(n) }
+    });
     assert_eq!(*failing.try_call(0).await.unwrap_err(), "zero");
     assert_eq!(failing.try_call(3).await.unwrap(), 3);
 }
@@ -189,7 +185,7 @@ async fn a_value_read_below_during_an_invalidation_is_not_kept() {
     let dir = temp_dir("tier-gated");
     let read = Arc::new(tokio::sync::Notify::new());
     let gate = Arc::new(tokio::sync::Notify::new());
-    let cache: TieredCache<String> = TieredCache::builder(MemoryCache::builder().build().unwrap())
+    let cache: TieredCache<String> = TieredCache::builder(builder().build().unwrap())
         .tier(Gated {
             files: FileCache::builder(dir.path()).build().unwrap(),
             read: Arc::clone(&read),

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use pr_cache::{MemoryCache, Policy};
+use pr_cache::{Engine, MemoryCache, Policy};
 
 /// The trace file, under the workspace's `testdata/`.
 fn corpus() -> PathBuf {
@@ -118,6 +118,31 @@ pub(crate) fn ours_hits(trace: &[u64], capacity: u64, policy: Policy, strict: bo
             if strict {
                 cache.run_pending_tasks();
             }
+        }
+    }
+    hits
+}
+
+/// Hits of a [`MemoryCache`] on `engine` of `capacity` entries (get, insert
+/// on a miss) with its default policy; `shards` sets the fast engine's
+/// shard count (`None`: its default, which depends on the cores).
+pub(crate) fn engine_hits(
+    trace: &[u64],
+    capacity: u64,
+    engine: Engine,
+    shards: Option<usize>,
+) -> u64 {
+    let mut builder = MemoryCache::builder().max_entries(capacity).engine(engine);
+    if let Some(n) = shards {
+        builder = builder.shards(n);
+    }
+    let cache: MemoryCache<u64, ()> = builder.build().expect("a valid cache");
+    let mut hits = 0;
+    for &key in trace {
+        if cache.get(&key).is_some() {
+            hits += 1;
+        } else {
+            cache.insert(key, ());
         }
     }
     hits
