@@ -16,6 +16,7 @@ use crate::weigh::Weigh;
 /// A memory cache's settings. `Default` is safe in production: 10,000
 /// entries and 32 MiB, no expiry, no statistics.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MemoryCacheConfig {

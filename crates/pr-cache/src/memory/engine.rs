@@ -51,6 +51,7 @@ use crate::stats::RemovalCause;
 /// The engine under a [`MemoryCache`]: same API, same configuration, two
 /// trade-offs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Engine {

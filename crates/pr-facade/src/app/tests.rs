@@ -1050,10 +1050,7 @@ async fn a_watched_config_file_is_applied_when_it_changes() {
     // The watcher polls on real time: wait for it, bounded.
     let deadline = Instant::now() + Duration::from_secs(60);
     while levels.current() != "debug" {
-        assert!(
-            Instant::now() < deadline,
-            "the change was never applied"
-        );
+        assert!(Instant::now() < deadline, "the change was never applied");
         tokio::time::sleep(interval).await;
     }
     assert_eq!(app.config_handle().status().generation, 2);

@@ -14,6 +14,10 @@ use pr_facade::config::Template;
 /// a service's own config gives it.
 fn templates() -> Vec<(&'static str, Template)> {
     vec![
+        (
+            "cache",
+            Template::of::<pr_facade::cache::MemoryCacheConfig>(),
+        ),
         ("health", Template::of::<pr_facade::health::HealthConfig>()),
         ("http", Template::of::<pr_facade::http::HttpConfig>()),
         (
