@@ -109,6 +109,12 @@ pub(crate) fn ours_hits(trace: &[u64], capacity: u64, policy: Policy, strict: bo
         .policy(policy)
         .build()
         .expect("a valid cache");
+    replay(&cache, trace, strict)
+}
+
+/// Hits of `cache` on `trace` (get, insert on a miss); `strict` applies
+/// each eviction at once.
+fn replay(cache: &MemoryCache<u64, ()>, trace: &[u64], strict: bool) -> u64 {
     let mut hits = 0;
     for &key in trace {
         if cache.get(&key).is_some() {
@@ -137,13 +143,5 @@ pub(crate) fn engine_hits(
         builder = builder.shards(n);
     }
     let cache: MemoryCache<u64, ()> = builder.build().expect("a valid cache");
-    let mut hits = 0;
-    for &key in trace {
-        if cache.get(&key).is_some() {
-            hits += 1;
-        } else {
-            cache.insert(key, ());
-        }
-    }
-    hits
+    replay(&cache, trace, false)
 }
