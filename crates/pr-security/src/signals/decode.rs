@@ -5,9 +5,16 @@
 
 use std::borrow::Cow;
 
+use super::Verdict;
+
 /// Longest input the detectors look at; longer input is judged on its first
 /// 16 KiB.
 const MAX_INSPECT: usize = 16 * 1024;
+
+/// Runs `detector` over `input` normalised with [`normalize`].
+pub(super) fn scan(input: &str, html_entities: bool, detector: fn(&str) -> Verdict) -> Verdict {
+    detector(&normalize(input, html_entities))
+}
 
 /// Percent-decodes (up to three rounds), decodes HTML character references
 /// when asked, and lowercases.
