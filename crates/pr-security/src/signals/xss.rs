@@ -16,6 +16,7 @@
 //!   for older engines that skipped it).
 
 use super::Verdict;
+use super::decode::charge;
 
 /// Flags input that looks like cross-site scripting: `<script>`, event
 /// handler attributes (`<svg/onload=`), `javascript:` / `vbscript:` /
@@ -56,7 +57,8 @@ fn xss_window(decoded: &str) -> Verdict {
     // The tokenizer's view is `decoded` itself: separators kept.
     let html = decoded;
     let hbytes = html.as_bytes();
-    if has_tag(html, "script") || html.contains("</script") {
+    let tags = Tags::read(html);
+    if tags.script || html.contains("</script") {
         return Verdict::Suspicious("script tag");
     }
     for scheme in [
@@ -75,13 +77,8 @@ fn xss_window(decoded: &str) -> Verdict {
     if compact(&text).contains("javascript:") {
         return Verdict::Suspicious("script url");
     }
-    for tag in [
-        "iframe", "object", "embed", "base", "meta", "applet", "frame", "frameset", "xss",
-        "import", "link", "style", "form", "isindex", "math", "svg", "xml",
-    ] {
-        if has_tag(html, tag) {
-            return Verdict::Suspicious("dangerous tag");
-        }
+    if tags.dangerous {
+        return Verdict::Suspicious("dangerous tag");
     }
     // An `on...=` attribute inside a tag or after an attribute break-out.
     // Where the first `<` or quote is, once, so that each candidate costs
@@ -111,6 +108,7 @@ fn xss_window(decoded: &str) -> Verdict {
         while hbytes.get(k).is_some_and(|b| is_html_space(*b)) {
             k += 1;
         }
+        charge(k - i);
         if hbytes.get(k) == Some(&b'=') {
             return Verdict::Suspicious("event handler attribute");
         }
@@ -161,18 +159,66 @@ fn xss_window(decoded: &str) -> Verdict {
     Verdict::Clean
 }
 
-/// Whether `<name` opens a tag: the tokenizer's "tag name" state ends a
-/// name at HTML whitespace, `/` or `>` (or the end of the window, where
-/// the name may go on). `<svgfoo` is another tag; `<svg\tonload` is `svg`.
-fn has_tag(html: &str, name: &str) -> bool {
-    let bytes = html.as_bytes();
-    html.match_indices('<').any(|(i, _)| {
-        let start = i + 1;
-        bytes.get(start..start + name.len()) == Some(name.as_bytes())
-            && bytes
-                .get(start + name.len())
-                .is_none_or(|b| is_html_space(*b) || matches!(b, b'/' | b'>'))
-    })
+/// Tags that load or run something, or change how the page is read.
+const DANGEROUS_TAGS: &[&[u8]] = &[
+    b"iframe",
+    b"object",
+    b"embed",
+    b"base",
+    b"meta",
+    b"applet",
+    b"frame",
+    b"frameset",
+    b"xss",
+    b"import",
+    b"link",
+    b"style",
+    b"form",
+    b"isindex",
+    b"math",
+    b"svg",
+    b"xml",
+];
+
+/// Which tags the window opens, read in one pass over its `<`s.
+struct Tags {
+    script: bool,
+    dangerous: bool,
+}
+
+impl Tags {
+    /// The tokenizer's "tag open" state needs an ASCII letter after `<`,
+    /// and its "tag name" state ends a name at HTML whitespace, `/` or `>`
+    /// (or the end of the window, where the name may go on): `<svgfoo` is
+    /// another tag, `<svg\tonload` is `svg`, `< svg` is text.
+    fn read(html: &str) -> Self {
+        let bytes = html.as_bytes();
+        let mut tags = Self {
+            script: false,
+            dangerous: false,
+        };
+        for (i, _) in html.match_indices('<') {
+            // No name here is longer than `frameset`: reading one more
+            // byte than that is enough to know the name is none of them.
+            let name_len = bytes[i + 1..]
+                .iter()
+                .take(9)
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count();
+            charge(name_len + 1);
+            let end = i + 1 + name_len;
+            let ends = bytes
+                .get(end)
+                .is_none_or(|b| is_html_space(*b) || matches!(b, b'/' | b'>'));
+            if name_len == 0 || !ends {
+                continue;
+            }
+            let name = &bytes[i + 1..end];
+            tags.script |= name == b"script";
+            tags.dangerous |= DANGEROUS_TAGS.contains(&name);
+        }
+        tags
+    }
 }
 
 /// Whether `name` appears as an attribute followed by `=`: after a
@@ -188,6 +234,7 @@ fn has_attribute(html: &str, name: &str) -> bool {
         while bytes.get(k).is_some_and(|b| is_html_space(*b)) {
             k += 1;
         }
+        charge(k - i);
         starts && bytes.get(k) == Some(&b'=')
     })
 }
