@@ -185,6 +185,27 @@ mod tests {
         ));
     }
 
+    /// Every bidirectional control of Unicode's UAX #9 (the marks ALM is
+    /// not: U+061C ALM, U+200E LRM, U+200F RLM; the embeddings and
+    /// overrides U+202A–U+202E; the isolates U+2066–U+2069) is written as
+    /// a visible escape, so none can reorder what a log line shows.
+    #[test]
+    fn every_bidi_control_is_escaped() {
+        let controls = ['\u{61c}', '\u{200e}', '\u{200f}']
+            .into_iter()
+            .chain('\u{202a}'..='\u{202e}')
+            .chain('\u{2066}'..='\u{2069}');
+        for c in controls {
+            let line = format!("a{c}b");
+            assert_eq!(
+                neutralize_log(&line),
+                format!("a\\u{{{:x}}}b", u32::from(c)),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
+
     #[test]
     fn log_escapes() {
         assert_eq!(neutralize_log("a\u{1b}[31mred"), "a\\u{1b}[31mred");
