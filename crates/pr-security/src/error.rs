@@ -29,6 +29,8 @@ pr_errors::codes! {
     pub URL_NOT_ALLOWED = "security.url_not_allowed", BAD_REQUEST, permanent, public;
     /// A URL's host name could not be resolved to any address.
     pub RESOLVE_FAILED = "security.resolve_failed", BAD_GATEWAY, transient;
+    /// HTML given to the sanitizer is larger or nested deeper than its limits.
+    pub HTML_LIMIT = "security.html_limit", PAYLOAD_TOO_LARGE, permanent, public;
     /// A host name is not a valid DNS name.
     pub INVALID_HOSTNAME = "security.invalid_hostname", BAD_REQUEST, permanent, public;
     /// An IP address could not be parsed.
@@ -118,6 +120,14 @@ pub enum Error {
         host: String,
         /// The resolver's reason.
         issue: String,
+    },
+    /// HTML given to `sanitize_html` is beyond its `HtmlLimits`.
+    #[error("html input exceeds the sanitizer's {what} limit of {limit}")]
+    HtmlLimit {
+        /// Which limit (`size in bytes`, `nesting depth`).
+        what: &'static str,
+        /// The limit.
+        limit: usize,
     },
     /// A host name was rejected.
     #[error("invalid hostname: {issue}")]
@@ -236,6 +246,7 @@ impl CodedError for Error {
             Self::InvalidUrl { .. } => &INVALID_URL,
             Self::UrlNotAllowed { .. } => &URL_NOT_ALLOWED,
             Self::ResolveFailed { .. } => &RESOLVE_FAILED,
+            Self::HtmlLimit { .. } => &HTML_LIMIT,
             Self::InvalidHostname { .. } => &INVALID_HOSTNAME,
             Self::InvalidIp { .. } => &INVALID_IP,
             Self::InvalidNumber { .. } => &INVALID_NUMBER,
