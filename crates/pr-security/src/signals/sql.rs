@@ -37,8 +37,13 @@ fn word_positions<'a>(text: &'a str, word: &'a str) -> impl Iterator<Item = usiz
 /// Skips white space and (collapsed) comments from `i`.
 fn skip_sql_space(bytes: &[u8], i: usize) -> usize {
     let mut j = i;
+    // U+000B (VT) is white space to MySQL and SQL Server, though not to
+    // `is_ascii_whitespace`.
     while j < bytes.len()
-        && (bytes[j].is_ascii_whitespace() || bytes[j] == b'+' || bytes[j] == COMMENT)
+        && (bytes[j].is_ascii_whitespace()
+            || bytes[j] == b'\x0b'
+            || bytes[j] == b'+'
+            || bytes[j] == COMMENT)
     {
         j += 1;
     }
@@ -83,6 +88,8 @@ struct Facts {
     last_from: Option<usize>,
     /// The last ` set `.
     last_set: Option<usize>,
+    /// Where each subquery opens: the `(` of `(select`, in order.
+    subqueries: Vec<usize>,
 }
 
 impl Facts {
@@ -92,6 +99,14 @@ impl Facts {
             last_like: text.rfind("like"),
             last_from: text.rfind("from"),
             last_set: text.rfind(" set "),
+            subqueries: text
+                .match_indices('(')
+                .map(|(i, _)| i)
+                .filter(|&i| {
+                    let bytes = text.as_bytes();
+                    word_at(bytes, skip_sql_space(bytes, i + 1)) == b"select"
+                })
+                .collect(),
         }
     }
 }
@@ -132,15 +147,18 @@ fn sql_window(normalized: &str) -> Verdict {
     let text = collapse_comments(normalized);
     let bytes = text.as_bytes();
     let facts = Facts::new(&text);
-    // union [all|distinct] select
+    // union [all|distinct|distinctrow] select, with white space, inline
+    // comments or line comments (`#`, `-- `, MySQL's) between.
+    let mut lines = None;
     for i in word_positions(&text, "union") {
-        let mut j = skip_sql_space(bytes, i + 5);
+        let lines = lines.get_or_insert_with(|| LineEnds::new(bytes));
+        let mut j = skip_gap(bytes, i + 5, lines);
         let next = word_at(bytes, j);
-        if next == b"all" || next == b"distinct" {
-            j = skip_sql_space(bytes, j + next.len());
+        if matches!(next, b"all" | b"distinct" | b"distinctrow") {
+            j = skip_gap(bytes, j + next.len(), lines);
         }
         while bytes.get(j) == Some(&b'(') {
-            j = skip_sql_space(bytes, j + 1);
+            j = skip_gap(bytes, j + 1, lines);
         }
         if word_at(bytes, j) == b"select" {
             return Verdict::Suspicious("union select");
@@ -189,7 +207,16 @@ fn sql_window(normalized: &str) -> Verdict {
     }
     // A quote or closing parenthesis followed by SQL.
     let mut run_end = 0;
+    // How many of each quote so far: a quote that breaks out of the
+    // application's string is an unmatched one (odd count), where a quote
+    // closing a pair the input opened itself (`"Hello" -- he said`) is not.
+    let (mut singles, mut doubles) = (0_usize, 0_usize);
     for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\'' => singles += 1,
+            b'"' => doubles += 1,
+            _ => {}
+        }
         // A `)` inside the run of `)` after the last candidate would skip
         // to the same place and ask a subset of the same questions (it is
         // no quote): 16 KiB of `)` was quadratic before this.
@@ -208,7 +235,12 @@ fn sql_window(normalized: &str) -> Verdict {
         run_end = j;
         j = skip_sql_space(bytes, j);
         let rest = &bytes[j.min(bytes.len())..];
-        if quote && (rest.starts_with(b"--") || rest.starts_with(b"#")) {
+        let unmatched = if *b == b'"' {
+            doubles % 2 == 1
+        } else {
+            singles % 2 == 1
+        };
+        if quote && unmatched && (rest.starts_with(b"--") || rest.starts_with(b"#")) {
             return Verdict::Suspicious("quote followed by a comment or terminator");
         }
         if quote && rest.starts_with(b";") {
@@ -220,6 +252,15 @@ fn sql_window(normalized: &str) -> Verdict {
         }
         let word = word_at(bytes, j.min(bytes.len()));
         let after_word = j + word.len();
+        // `"where": 1`, `{"op": "like"}`: the word is a string of its own
+        // (JSON keys and values), closed by the quote that opened it and
+        // followed by `:`, `,`, `}`, `]` or the end; SQL has no such form.
+        if quote && j == i + 1 && bytes.get(after_word) == Some(b) {
+            let k = skip_sql_space(bytes, after_word + 1);
+            if matches!(bytes.get(k), None | Some(b':' | b',' | b'}' | b']')) {
+                continue;
+            }
+        }
         if (word == b"order" || word == b"group")
             && word_at(bytes, skip_sql_space(bytes, after_word)) == b"by"
         {
@@ -293,15 +334,57 @@ fn sql_window(normalized: &str) -> Verdict {
     {
         return Verdict::Suspicious("sql condition fragment");
     }
-    // Tautologies without a quote: `or 1=1`, `and 3>2`, `or true`.
+    // Tautologies without a quote before them (numeric context: `1 or 1=1`,
+    // `1 or 'x'='x'`), and conditions on a subquery (blind injection:
+    // `1 and ascii(substring((select ...),1,1))>64`).
     for op in ["or", "and", "xor"] {
         for i in word_positions(&text, op) {
             if tautology_at(bytes, i + op.len()) {
                 return Verdict::Suspicious("boolean tautology");
             }
+            if subquery_condition_at(bytes, i + op.len(), &facts) {
+                return Verdict::Suspicious("condition on a subquery");
+            }
         }
     }
     Verdict::Clean
+}
+
+/// Where each line ends (the index of the next `\n`, or the end), for
+/// skipping line comments in one step.
+struct LineEnds(Vec<usize>);
+
+impl LineEnds {
+    fn new(bytes: &[u8]) -> Self {
+        let mut ends = vec![bytes.len(); bytes.len() + 1];
+        for i in (0..bytes.len()).rev() {
+            ends[i] = if bytes[i] == b'\n' { i } else { ends[i + 1] };
+        }
+        charge(bytes.len());
+        Self(ends)
+    }
+}
+
+/// Skips white space, comments and the line comments of `MySQL` (`#` and `-- `)
+/// from `i`.
+fn skip_gap(bytes: &[u8], i: usize, lines: &LineEnds) -> usize {
+    let mut j = skip_sql_space(bytes, i);
+    loop {
+        let rest = &bytes[j.min(bytes.len())..];
+        let line_comment = rest.starts_with(b"#")
+            || (rest.starts_with(b"--")
+                && rest
+                    .get(2)
+                    .is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control()));
+        if !line_comment {
+            return j;
+        }
+        let end = lines.0[j];
+        j = skip_sql_space(bytes, end);
+        if end == bytes.len() {
+            return j;
+        }
+    }
 }
 
 /// Whether `needle` occurs once inline comments and spaces before `(` are gone.
@@ -464,9 +547,39 @@ fn comparison_at(bytes: &[u8], i: usize) -> bool {
     operand_len(m) > 0
 }
 
+/// A word, or a quoted literal with its quotes (`'x'`), at `at`.
+fn operand_at(bytes: &[u8], at: usize) -> &[u8] {
+    match bytes.get(at) {
+        Some(q @ (b'\'' | b'"')) => {
+            let len = bytes[at + 1..]
+                .iter()
+                .position(|b| b == q)
+                .map_or(0, |p| p + 2);
+            charge(len);
+            &bytes[at..at + len]
+        }
+        _ => word_at(bytes, at),
+    }
+}
+
+/// Within a short reach after `and`/`or`: a function or comparison over a
+/// parenthesized `select` (`ascii(substring((select ...` ), with `from`
+/// later on. The subqueries are found once ([`Facts`]); each candidate
+/// looks up the next one.
+fn subquery_condition_at(bytes: &[u8], i: usize, facts: &Facts) -> bool {
+    const REACH: usize = 64;
+    let j = skip_sql_space(bytes, i);
+    charge(1);
+    let next = facts.subqueries.partition_point(|&p| p < j);
+    facts
+        .subqueries
+        .get(next)
+        .is_some_and(|&p| p < j + REACH && occurs_from(facts.last_from, p))
+}
+
 fn tautology_at(bytes: &[u8], i: usize) -> bool {
     let j = skip_sql_space(bytes, i);
-    let first = word_at(bytes, j);
+    let first = operand_at(bytes, j);
     if first == b"true"
         || first == b"1" && {
             let k = skip_sql_space(bytes, j + 1);
@@ -486,8 +599,9 @@ fn tautology_at(bytes: &[u8], i: usize) -> bool {
         _ => return false,
     };
     let m = skip_sql_space(bytes, k + op_len);
-    let second = word_at(bytes, m);
-    // Both sides numbers, or the same word: `1=1`, `2>1`, `x=x`, `a like a`.
+    let second = operand_at(bytes, m);
+    // Both sides numbers, or the same word or literal: `1=1`, `2>1`, `x=x`,
+    // `a like a`, `'x'='x'`.
     (!second.is_empty()
         && first.iter().all(u8::is_ascii_digit)
         && second.iter().all(u8::is_ascii_digit))
@@ -578,6 +692,64 @@ mod tests {
             "and then x",
         ] {
             assert_eq!(sql_injection_signal(honest), Verdict::Clean, "{honest}");
+        }
+    }
+
+    /// Forms SQL's grammar allows that were missed: a condition in numeric
+    /// context (no quote to break out of), `distinctrow`, and every
+    /// separator `MySQL` reads between `union` and `select` (white space with
+    /// U+000B, inline and line comments).
+    #[test]
+    fn grammar_gaps() {
+        for (input, reason) in [
+            ("1 or 'x'='x'", "boolean tautology"),
+            ("1 and \"a\"=\"a\"", "boolean tautology"),
+            (
+                "1 and ascii(substring((select password from users),1,1))>64",
+                "condition on a subquery",
+            ),
+            ("1 or (select count(*) from t)>0", "condition on a subquery"),
+            ("1 union distinctrow select 1", "union select"),
+            ("1 union#x\nselect 1", "union select"),
+            ("1 union#\nselect 1", "union select"),
+            ("1 union-- x\nselect 1", "union select"),
+            ("1 union\u{b}select 1", "union select"),
+            ("1 union all\u{b}select 1", "union select"),
+            ("1 union /*x*/ # y\n -- z\n select 1", "union select"),
+        ] {
+            assert_eq!(
+                sql_injection_signal(input),
+                Verdict::Suspicious(reason),
+                "{input:?}"
+            );
+        }
+    }
+
+    /// Honest text the grammar tells apart: a JSON key or value that is a
+    /// SQL keyword is a string closed by its own quote; a quote that closes
+    /// a pair the input opened is not a break-out, so ` -- ` after it is a
+    /// dash; and `--` needs white space after it to start a line comment.
+    #[test]
+    fn grammar_false_positives() {
+        for honest in [
+            r#"{"where": "x", "order": 1}"#,
+            r#"{"into": "a", "like": 5, "or": [1, 2]}"#,
+            r#"{"name": "x", "where": {"a": 1}}"#,
+            r#"["where", "like", "union"]"#,
+            "\"Hello\" -- he said",
+            "'quoted' -- an aside",
+            "the game -- which we won -- was fun",
+            "union--select is not a comment",
+        ] {
+            assert_eq!(sql_injection_signal(honest), Verdict::Clean, "{honest}");
+        }
+        for attack in [
+            "admin'--",
+            "admin\" #",
+            "x'or'1'='1",
+            r#"{"a": "x' or 1=1--"}"#,
+        ] {
+            assert!(sql_injection_signal(attack).is_suspicious(), "{attack}");
         }
     }
 

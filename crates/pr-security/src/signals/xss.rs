@@ -118,10 +118,19 @@ fn xss_window(decoded: &str) -> Verdict {
             return Verdict::Suspicious("dangerous attribute or style");
         }
     }
-    for style in ["expression(", "-moz-binding", "behavior:"] {
+    for style in ["expression(", "-moz-binding"] {
         if text.contains(style) {
             return Verdict::Suspicious("dangerous attribute or style");
         }
+    }
+    // IE's `behavior: url(x.htc)`; `behavior:` alone is prose ("Expected
+    // behavior:" heads half the bug reports on GitHub).
+    if text.match_indices("behavior").any(|(i, _)| {
+        let rest = text[i + "behavior".len()..].trim_start();
+        rest.strip_prefix(':')
+            .is_some_and(|value| value.trim_start().starts_with("url("))
+    }) {
+        return Verdict::Suspicious("dangerous attribute or style");
     }
     for sink in [
         "document.cookie",
@@ -295,6 +304,26 @@ mod tests {
         }
         assert_eq!(xss_signal("\"></b>"), Verdict::Clean);
         assert_eq!(Verdict::Suspicious("x").reason(), Some("x"));
+    }
+
+    /// Honest text the issue found flagged: a bug report heading, code
+    /// generics whose type names begin like a tag (`<Metadata` is no
+    /// `<meta`, `<Linker` no `<link`: a tag name ends only at white space,
+    /// `/` or `>`). IE's `behavior` still counts with a `url(`.
+    #[test]
+    fn prose_and_code_are_not_tags() {
+        for honest in [
+            "Expected behavior: it works",
+            "Result<Metadata, E>",
+            "Vec<Linker>",
+            "HashMap<Baseline, Formula>",
+        ] {
+            assert_eq!(xss_signal(honest), Verdict::Clean, "{honest}");
+        }
+        assert_eq!(
+            xss_signal("<p style=\"behavior : url(x.htc)\">"),
+            Verdict::Suspicious("dangerous attribute or style")
+        );
     }
 
     /// The tokenizer's separators, each in each place it separates: after
