@@ -350,6 +350,9 @@ fn brace_expansion_at(text: &str) -> bool {
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/'))
         .count();
     charge(len + 1);
+    if len == 0 {
+        return false;
+    }
     let word = &text[..len];
     let name = word.rsplit('/').next().unwrap_or(word);
     COMMANDS.contains(&name)

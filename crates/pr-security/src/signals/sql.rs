@@ -147,6 +147,7 @@ fn sql_window(normalized: &str) -> Verdict {
     let text = collapse_comments(normalized);
     let bytes = text.as_bytes();
     let facts = Facts::new(&text);
+    let squashed = squash(&text);
     // union [all|distinct|distinctrow] select, with white space, inline
     // comments or line comments (`#`, `-- `, MySQL's) between.
     let mut lines = None;
@@ -179,7 +180,7 @@ fn sql_window(normalized: &str) -> Verdict {
         "randomblob(",
         "dbms_lock.sleep",
     ] {
-        if contains_squashed(&text, needle) {
+        if contains_squashed(&text, squashed.as_deref(), needle) {
             return Verdict::Suspicious("time-delay function");
         }
     }
@@ -201,7 +202,7 @@ fn sql_window(normalized: &str) -> Verdict {
         "sp_executesql",
         "exec master",
     ] {
-        if contains_squashed(&text, needle) {
+        if contains_squashed(&text, squashed.as_deref(), needle) {
             return Verdict::Suspicious("sql catalog or dangerous function");
         }
     }
@@ -387,27 +388,29 @@ fn skip_gap(bytes: &[u8], i: usize, lines: &LineEnds) -> usize {
     }
 }
 
-/// Whether `needle` occurs once inline comments and spaces before `(` are gone.
-fn contains_squashed(text: &str, needle: &str) -> bool {
-    if text.contains(needle) {
-        return true;
-    }
+/// The window with comments as white space and no white space before
+/// `(` (`sleep /**/ (5)` is `sleep(5)`), built once per window for all
+/// the function names; `None` when it would equal the window.
+fn squash(text: &str) -> Option<String> {
     let comment = char::from(COMMENT);
     if !text.contains(comment) && !text.contains(" (") {
-        return false;
+        return None;
     }
-    let squashed = text.replace(comment, " ");
-    // No white space before `(`: `sleep /**/ (5)` is `sleep(5)`.
-    let mut tight = String::with_capacity(squashed.len());
-    for c in squashed.chars() {
+    let mut tight = String::with_capacity(text.len());
+    for c in text.chars() {
         if c == '(' {
             while tight.ends_with(char::is_whitespace) {
                 tight.pop();
             }
         }
-        tight.push(c);
+        tight.push(if c == comment { ' ' } else { c });
     }
-    tight.contains(needle)
+    Some(tight)
+}
+
+/// Whether `needle` occurs in the window or in its [`squash`]ed form.
+fn contains_squashed(text: &str, squashed: Option<&str>, needle: &str) -> bool {
+    text.contains(needle) || squashed.is_some_and(|t| t.contains(needle))
 }
 
 /// After `or`/`and`: an operand, an operator, an operand; or a boolean literal;
