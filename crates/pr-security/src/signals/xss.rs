@@ -155,11 +155,23 @@ fn xss_window(decoded: &str) -> Verdict {
     }
     // `"><tag`: leaving an attribute and opening a tag.
     let bytes = text.as_bytes();
+    // The quote must be unmatched (an odd count of it so far): it closes
+    // the page's attribute, not one the input opened itself, as in the
+    // markup `<a href="x"><img src="y">` that READMEs and comments hold.
     for pattern in ["\"><", "'><", "\"/><"] {
+        let quote = pattern.as_bytes()[0];
+        let (mut counted_to, mut count) = (0, 0_usize);
         for (at, _) in text.match_indices(pattern) {
-            if bytes
-                .get(at + pattern.len())
-                .is_some_and(u8::is_ascii_alphabetic)
+            count += bytes[counted_to..=at]
+                .iter()
+                .filter(|b| **b == quote)
+                .count();
+            charge(at + 1 - counted_to);
+            counted_to = at + 1;
+            if count % 2 == 1
+                && bytes
+                    .get(at + pattern.len())
+                    .is_some_and(u8::is_ascii_alphabetic)
             {
                 return Verdict::Suspicious("tag break-out");
             }
@@ -319,6 +331,20 @@ mod tests {
             "HashMap<Baseline, Formula>",
         ] {
             assert_eq!(xss_signal(honest), Verdict::Clean, "{honest}");
+        }
+        // Markup whose quotes all pair up is not a break-out.
+        for honest in [
+            "<a href=\"https://crates.io\"><img src=\"https://x/y.svg\"></a>",
+            "<p align='center'><b>Name</b></p>",
+        ] {
+            assert_eq!(xss_signal(honest), Verdict::Clean, "{honest}");
+        }
+        for attack in ["x\"><b>bold", "x'><i>", "a\" b=\"c\"><u>", "\"/><b>"] {
+            assert_eq!(
+                xss_signal(attack),
+                Verdict::Suspicious("tag break-out"),
+                "{attack}"
+            );
         }
         assert_eq!(
             xss_signal("<p style=\"behavior : url(x.htc)\">"),
