@@ -142,15 +142,20 @@ fn command_window(text: &str) -> Verdict {
         && let Some(len) = text[start + 1..].find('`')
     {
         let inner = &text[start + 1..start + 1 + len];
-        // In prose, `id` or `type` in backticks is code formatting; count a
-        // bare ambiguous word only at the start or after a separator.
+        // In prose, a command name alone in backticks is a Markdown code
+        // span (`sysinfo`, [`nc`]): count a lone word only at the start,
+        // after a separator, or glued to the word before it (`` x`id` ``,
+        // which the shell substitutes and Markdown does not write). A
+        // command with arguments counts anywhere.
+        let before = text[..start].chars().next_back();
         let at_boundary = text[..start]
             .trim_end()
             .chars()
             .next_back()
             .is_none_or(|c| matches!(c, ';' | '|' | '&' | '(' | '$' | '=' | '\'' | '"'));
-        let word = inner.trim();
-        if first_word_is_command(inner) && (at_boundary || !AMBIGUOUS.contains(&word)) {
+        let glued = before.is_some_and(|c| c.is_ascii_alphanumeric());
+        let lone = !inner.trim().contains(char::is_whitespace);
+        if first_word_is_command(inner) && (at_boundary || glued || !lone) {
             return Verdict::Suspicious("command substitution");
         }
     }
@@ -390,8 +395,18 @@ mod tests {
             "price: $5 (about)",
             "see: cat pictures",
             "Tom & Jerry; Cat and Mouse",
+            "If the `ssh` feature is enabled",
+            "[`nc`]: https://crates.io/crates/nc",
+            "I wrote how `sysinfo` reads it",
         ] {
             assert_eq!(command_injection_signal(honest), Verdict::Clean, "{honest}");
+        }
+        for attack in ["`whoami`", "x`id`", "a;`uname`", "see `cat /etc/passwd`"] {
+            assert_eq!(
+                command_injection_signal(attack),
+                Verdict::Suspicious("command substitution"),
+                "{attack}"
+            );
         }
     }
 
