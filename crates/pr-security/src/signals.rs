@@ -10,8 +10,9 @@
 //! the crate README publishes both rates on public corpora.
 //!
 //! Each detector is its own part (`sql`, `xss`, `command`); `decode` holds
-//! the normalisation they share (truncation, percent and HTML entity
-//! decoding), so every detector sees input undone the same way.
+//! the normalisation they share (percent and HTML entity decoding) and the
+//! overlapping windows the whole input is read in, so every detector sees
+//! input undone and cut the same way, in time linear in its length.
 
 mod command;
 mod decode;
