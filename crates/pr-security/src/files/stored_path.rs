@@ -437,14 +437,20 @@ fn fold_letter(c: char) -> Option<u8> {
 /// decodes to a character [`check_stored_path`] refuses, directly or through
 /// `&amp;` (`&amp;#46;` is `&#46;` after one decoding, `.` after two).
 fn unsafe_reference_at(text: &str, depth: usize) -> bool {
-    let Some((c, len)) = reference_at(text) else {
+    text.strip_prefix('&')
+        .is_some_and(|body| unsafe_reference_body(body, depth))
+}
+
+/// [`unsafe_reference_at`] on what follows the `&`. After `&amp;`, the rest
+/// is the body of the next reference (its `&` is the one `&amp;` decodes
+/// to), so the chain is followed without copying, a constant number of
+/// steps per `&`.
+fn unsafe_reference_body(body: &str, depth: usize) -> bool {
+    let Some((c, len)) = reference_body(body) else {
         return false;
     };
     match c {
-        '&' => {
-            depth < MAX_DECODE_ROUNDS
-                && unsafe_reference_at(&format!("&{}", &text[len..]), depth + 1)
-        }
+        '&' => depth < MAX_DECODE_ROUNDS && unsafe_reference_body(&body[len..], depth + 1),
         c => {
             matches!(
                 c,
@@ -455,12 +461,11 @@ fn unsafe_reference_at(text: &str, depth: usize) -> bool {
     }
 }
 
-/// The character an HTML character reference at the start of `text`
-/// decodes to and its length: numeric (`&#46;`, `&#x2E`, the `;` optional
+/// The character an HTML character reference decodes to, given what
+/// follows its `&`, and how many bytes of that it uses: numeric (`&#46;`, `&#x2E`, the `;` optional
 /// as browsers allow) or one of the named references for characters a path
 /// check cares about.
-fn reference_at(text: &str) -> Option<(char, usize)> {
-    let body = text.strip_prefix('&')?;
+fn reference_body(body: &str) -> Option<(char, usize)> {
     if let Some(num) = body.strip_prefix('#') {
         let (hex, digits) = match num.strip_prefix(['x', 'X']) {
             Some(h) => (true, h),
@@ -485,7 +490,7 @@ fn reference_at(text: &str) -> Option<(char, usize)> {
         } else {
             u32::from_str_radix(significant, if hex { 16 } else { 10 }).ok()?
         };
-        let used = 2 + usize::from(hex) + len + usize::from(digits[len..].starts_with(';'));
+        let used = 1 + usize::from(hex) + len + usize::from(digits[len..].starts_with(';'));
         return Some((char::from_u32(value).unwrap_or('\u{fffd}'), used));
     }
     const NAMED: &[(&str, char)] = &[
@@ -521,7 +526,7 @@ fn reference_at(text: &str) -> Option<(char, usize)> {
     NAMED
         .iter()
         .find(|(name, _)| body.starts_with(name))
-        .map(|(name, c)| (*c, 1 + name.len()))
+        .map(|(name, c)| (*c, name.len()))
 }
 
 /// Replaces the `&` of every reference [`unsafe_reference_at`] flags with
