@@ -151,10 +151,13 @@ pub const DEFAULT_HTML_MAX_DEPTH: usize = 64;
 pub struct HtmlLimits {
     /// The longest input, in bytes ([`DEFAULT_HTML_MAX_BYTES`]).
     pub max_bytes: usize,
-    /// The deepest nesting of elements below `body`, counted before
-    /// parsing in a way that never counts less than the parser builds
-    /// except for the `html` and `body` every document has
-    /// ([`DEFAULT_HTML_MAX_DEPTH`]).
+    /// The deepest nesting of elements below `body`
+    /// ([`DEFAULT_HTML_MAX_DEPTH`]), counted before parsing by a scan that
+    /// follows the tree builder's stack of open elements (end tags matched
+    /// within their scope, implied ends of `li`, `p`, `td`..., implied
+    /// `tbody`, formatting elements the parser reopens) and that errs
+    /// towards counting more: a tag inside an attribute or a `<script>`
+    /// counts.
     pub max_depth: usize,
 }
 

@@ -22,6 +22,12 @@
 //!   element of their kind before the nearest element that bounds it (a
 //!   `ul` for `li`, a `table` for `tr`), so that a list of 100 `<li>`
 //!   without end tags is 100 siblings, but `<ul><li><ul><li>` still nests;
+//! - a formatting element (`b`, `a`, `font`, ...) popped by another
+//!   element's end tag stays counted until its own end tag: the parser
+//!   keeps it in the list of active formatting elements and opens it again
+//!   inside the next element with text ("reconstruct the active formatting
+//!   elements"), which is how `<div><b id=1></div><div><b id=2></div>...`
+//!   nests ever deeper;
 //! - comments end at the first `-->`, `--!>` or an abrupt `<!-->`;
 //! - the `tbody` and `tr` a table implies for a `tr` or `td` straight
 //!   inside it are counted; `html` and `body`, which every document has,
@@ -200,9 +206,19 @@ fn auto_close(name: &[u8]) -> Option<(Names, Names)> {
     })
 }
 
+/// Formatting elements: the ones the parser reopens after something else
+/// closed them.
+const FORMATTING: &[&[u8]] = &[
+    b"a", b"b", b"big", b"code", b"em", b"font", b"i", b"nobr", b"s", b"small", b"strike",
+    b"strong", b"tt", b"u",
+];
+
 /// The open elements, lowercase names.
 struct Stack {
     open: Vec<Vec<u8>>,
+    /// Formatting elements popped by something other than their own end
+    /// tag: still active, so still counted.
+    lingering: usize,
     /// How many of them are `svg` or `math` (where `/>` closes).
     foreign: usize,
 }
@@ -214,7 +230,15 @@ impl Stack {
             if name == b"svg" || name == b"math" {
                 self.foreign -= 1;
             }
+            if FORMATTING.contains(&name.as_slice()) {
+                self.lingering += 1;
+            }
         }
+    }
+
+    /// The depth counted: open elements and lingering formatting ones.
+    fn depth(&self) -> usize {
+        self.open.len() + self.lingering
     }
 
     /// Where the nearest open element named one of `names` is, searching
@@ -237,6 +261,7 @@ pub(super) fn deeper_than(html: &str, max: usize) -> bool {
     let bytes = html.as_bytes();
     let mut stack = Stack {
         open: Vec::new(),
+        lingering: 0,
         foreign: 0,
     };
     let mut i = 0;
@@ -270,8 +295,14 @@ pub(super) fn deeper_than(html: &str, max: usize) -> bool {
             } else {
                 SPECIAL
             };
-            if let Some(open) = stack.find(&[name.as_slice()], bounds) {
+            let found = stack.find(&[name.as_slice()], bounds);
+            if let Some(open) = found {
                 stack.truncate(open);
+            }
+            // Its own end tag takes a formatting element off the active
+            // list (`truncate` counted it as lingering, or it already was).
+            if FORMATTING.contains(&name.as_slice()) && (found.is_some() || stack.lingering > 0) {
+                stack.lingering -= 1;
             }
             continue;
         }
@@ -295,7 +326,7 @@ pub(super) fn deeper_than(html: &str, max: usize) -> bool {
             stack.foreign += 1;
         }
         stack.open.push(name);
-        if stack.open.len() > max {
+        if stack.depth() > max {
             return true;
         }
     }
@@ -367,6 +398,9 @@ mod tests {
             ("<div></span><div></span><div>", 3),
             ("<DIV><Div></dIv></div>", 2),
             ("<a title='<b>'>x</a>", 1),
+            ("<p><b>x</p><p>y</b></p>", 2),
+            ("<div><b id=1></div><div><b id=2></div><div>", 3),
+            ("<b><i>x</i></b><b>y</b>", 2),
             ("<span><div></span><span><div></span>", 4),
             ("<div><table></div><tr><td>", 5),
         ] {
@@ -379,5 +413,8 @@ mod tests {
         let deep = "<ul>".repeat(100_000);
         assert!(deeper_than(&deep, 64));
         assert!(!deeper_than(&"<li>x".repeat(100_000), 1));
+        // Formatting elements the parser reopens: as deep as it builds.
+        let reopened: String = (0..100).map(|i| format!("<div><b id={i}></div>")).collect();
+        assert!(deeper_than(&reopened, 64));
     }
 }
