@@ -206,6 +206,19 @@ fn auto_close(name: &[u8]) -> Option<(Names, Names)> {
     })
 }
 
+/// Elements whose end tags the tree builder matches within table scope.
+const TABLE_PARTS: Names = &[
+    b"table",
+    b"caption",
+    b"colgroup",
+    b"tbody",
+    b"thead",
+    b"tfoot",
+    b"tr",
+    b"td",
+    b"th",
+];
+
 /// Formatting elements: the ones the parser reopens after something else
 /// closed them.
 const FORMATTING: &[&[u8]] = &[
@@ -290,7 +303,12 @@ pub(super) fn deeper_than(html: &str, max: usize) -> bool {
         i = tag_end(bytes, name_start + name_len);
         let self_closing = i >= 2 && bytes[i - 2] == b'/' && bytes[i - 1] == b'>';
         if closing {
-            let bounds = if SPECIAL.contains(&name.as_slice()) {
+            // Table parts close within table scope (`</table>` in a cell
+            // closes the cell first), other special elements within the
+            // default scope, anything else not across a special element.
+            let bounds: Names = if TABLE_PARTS.contains(&name.as_slice()) {
+                &[b"html", b"table", b"template"]
+            } else if SPECIAL.contains(&name.as_slice()) {
                 DEFAULT_SCOPE
             } else {
                 SPECIAL
@@ -401,6 +419,7 @@ mod tests {
             ("<p><b>x</p><p>y</b></p>", 2),
             ("<div><b id=1></div><div><b id=2></div><div>", 3),
             ("<b><i>x</i></b><b>y</b>", 2),
+            ("<table><tr><td>x</table><table><tr><td>y</table>", 4),
             ("<span><div></span><span><div></span>", 4),
             ("<div><table></div><tr><td>", 5),
         ] {
