@@ -8,6 +8,7 @@ pub(crate) fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
         '\u{ad}'
+            | '\u{61c}' // Arabic letter mark, a bidi control
             | '\u{200b}'..='\u{200f}'
             | '\u{202a}'..='\u{202e}'
             | '\u{2060}'..='\u{2064}'

@@ -27,6 +27,10 @@ pr_errors::codes! {
     pub INVALID_URL = "security.invalid_url", BAD_REQUEST, permanent, public;
     /// A URL parsed but its scheme, credentials or host break the URL policy (e.g. the SSRF guard).
     pub URL_NOT_ALLOWED = "security.url_not_allowed", BAD_REQUEST, permanent, public;
+    /// A URL's host name could not be resolved to any address.
+    pub RESOLVE_FAILED = "security.resolve_failed", BAD_GATEWAY, transient;
+    /// HTML given to the sanitizer is larger or nested deeper than its limits.
+    pub HTML_LIMIT = "security.html_limit", PAYLOAD_TOO_LARGE, permanent, public;
     /// A host name is not a valid DNS name.
     pub INVALID_HOSTNAME = "security.invalid_hostname", BAD_REQUEST, permanent, public;
     /// An IP address could not be parsed.
@@ -108,6 +112,22 @@ pub enum Error {
     UrlNotAllowed {
         /// Which rule it broke.
         issue: String,
+    },
+    /// A host name did not resolve (the resolver failed or found nothing).
+    #[error("resolving {host:?} failed: {issue}")]
+    ResolveFailed {
+        /// The host name (already checked by the URL policy).
+        host: String,
+        /// The resolver's reason.
+        issue: String,
+    },
+    /// HTML given to `sanitize_html` is beyond its `HtmlLimits`.
+    #[error("html input exceeds the sanitizer's {what} limit of {limit}")]
+    HtmlLimit {
+        /// Which limit (`size in bytes`, `nesting depth`).
+        what: &'static str,
+        /// The limit.
+        limit: usize,
     },
     /// A host name was rejected.
     #[error("invalid hostname: {issue}")]
@@ -225,6 +245,8 @@ impl CodedError for Error {
             Self::InvalidEmail { .. } => &INVALID_EMAIL,
             Self::InvalidUrl { .. } => &INVALID_URL,
             Self::UrlNotAllowed { .. } => &URL_NOT_ALLOWED,
+            Self::ResolveFailed { .. } => &RESOLVE_FAILED,
+            Self::HtmlLimit { .. } => &HTML_LIMIT,
             Self::InvalidHostname { .. } => &INVALID_HOSTNAME,
             Self::InvalidIp { .. } => &INVALID_IP,
             Self::InvalidNumber { .. } => &INVALID_NUMBER,

@@ -3,6 +3,7 @@
 //! ([`check_stored_path`], [`sanitize_filename`]), and check permissions
 //! ([`PermissionPolicy`], [`read_secret_file`]).
 
+mod fold;
 #[cfg(unix)]
 mod perms;
 #[cfg(unix)]

@@ -5,6 +5,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+#[cfg(feature = "html")]
+mod nesting;
+
 /// Escapes text for an HTML text context (between tags): `&`, `<`, `>`,
 /// `"` and `'` become character references. Borrows when nothing changes.
 ///
@@ -125,36 +128,132 @@ pub fn neutralize_header(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().map(|c| if bad(c) { ' ' } else { c }).collect())
 }
 
+/// The default of [`HtmlLimits::max_bytes`]: 64 KiB.
+#[cfg(feature = "html")]
+pub const DEFAULT_HTML_MAX_BYTES: usize = 64 * 1024;
+
+/// The default of [`HtmlLimits::max_depth`]: 64 nested elements, more than
+/// hand-written or editor HTML uses (a blog post or an email stays under
+/// 30).
+#[cfg(feature = "html")]
+pub const DEFAULT_HTML_MAX_DEPTH: usize = 64;
+
+/// Limits on what [`sanitize_html`] reads, which bound its work: html5ever
+/// builds a tree in time that grows with input size times nesting depth
+/// (80 KB of nested `<ul>` once took 5–11 s), so both are capped before
+/// parsing. Work is still about size times depth: at the defaults the
+/// slowest input measured (release build, a shared machine) was 60
+/// formatting elements that the parser reopens inside each of 5,000
+/// following `div`s (61 KB in, 2 MB out) at 0.6 s; 64 KiB of bare `&`
+/// took 0.2 s and flat markup about 0.7 µs per byte. Lower `max_depth` to
+/// lower that bound.
+#[cfg(feature = "html")]
+#[cfg_attr(docsrs, doc(cfg(feature = "html")))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HtmlLimits {
+    /// The longest input, in bytes ([`DEFAULT_HTML_MAX_BYTES`]).
+    pub max_bytes: usize,
+    /// The deepest nesting of elements below `body`
+    /// ([`DEFAULT_HTML_MAX_DEPTH`]), counted before parsing by a scan that
+    /// follows the tree builder's stack of open elements (end tags matched
+    /// within their scope, implied ends of `li`, `p`, `td`..., implied
+    /// `tbody`, formatting elements the parser reopens) and that errs
+    /// towards counting more: a tag inside an attribute or a `<script>`
+    /// counts.
+    pub max_depth: usize,
+}
+
+#[cfg(feature = "html")]
+impl Default for HtmlLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_HTML_MAX_BYTES,
+            max_depth: DEFAULT_HTML_MAX_DEPTH,
+        }
+    }
+}
+
+#[cfg(feature = "html")]
+impl HtmlLimits {
+    /// [`sanitize_html`] under these limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pr_security::output::HtmlLimits;
+    ///
+    /// let mut limits = HtmlLimits::default();
+    /// limits.max_depth = 3;
+    /// assert!(limits.sanitize("<div><p><b>fine</b></p></div>").is_ok());
+    /// assert!(limits.sanitize("<ul><li><ul><li>too deep").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::HtmlLimit`](crate::Error::HtmlLimit) when the input is
+    /// longer than `max_bytes` or nests deeper than `max_depth`.
+    pub fn sanitize(&self, html: &str) -> Result<String, crate::Error> {
+        if html.len() > self.max_bytes {
+            return Err(crate::Error::HtmlLimit {
+                what: "size in bytes",
+                limit: self.max_bytes,
+            });
+        }
+        if nesting::deeper_than(html, self.max_depth) {
+            return Err(crate::Error::HtmlLimit {
+                what: "nesting depth",
+                limit: self.max_depth,
+            });
+        }
+        // Serializing a tree the parser built from mis-nested markup (a
+        // heading inside a heading, say) can give markup that parses into
+        // another tree, so one pass is not always stable. Every pass is
+        // safe; passes repeat until the output stops changing, which takes
+        // two in practice. Each pass reads at most a few times the input
+        // (escaping grows `&` to `&amp;`), so the limits bound them all.
+        let mut current = clean_once(html);
+        for _ in 0..4 {
+            let next = clean_once(&current);
+            if next == current {
+                break;
+            }
+            current = next;
+        }
+        Ok(current)
+    }
+}
+
 /// Sanitizes untrusted HTML with ammonia's safe allow-list: formatting and
 /// structural tags stay, scripts, styles, event handlers, `javascript:` and
 /// other dangerous URLs, forms and frames go; links get
 /// `rel="noopener noreferrer"`. The result is well-formed, and sanitizing it
-/// again gives the same text (passes repeat until the output is stable, so
-/// this costs at least two ammonia passes).
+/// again (under limits that admit it: escaping can make it longer than the
+/// input) gives the same text; passes repeat until the output is stable, so
+/// this costs at least two ammonia passes.
+///
+/// Input longer than [`DEFAULT_HTML_MAX_BYTES`] (64 KiB) or nested deeper
+/// than [`DEFAULT_HTML_MAX_DEPTH`] (64) is refused before it is parsed; use
+/// [`HtmlLimits::sanitize`] for other limits.
 ///
 /// # Examples
 ///
 /// ```
+/// # fn main() -> Result<(), pr_security::Error> {
 /// let dirty = "<p onclick=\"steal()\">Hi <a href=\"javascript:alert(1)\">there</a><script>x()</script></p>";
-/// assert_eq!(pr_security::output::sanitize_html(dirty), "<p>Hi <a rel=\"noopener noreferrer\">there</a></p>");
+/// assert_eq!(pr_security::output::sanitize_html(dirty)?, "<p>Hi <a rel=\"noopener noreferrer\">there</a></p>");
+/// # Ok(())
+/// # }
 /// ```
+///
+/// # Errors
+///
+/// [`Error::HtmlLimit`](crate::Error::HtmlLimit), code
+/// `security.html_limit`, beyond the default limits.
 #[cfg(feature = "html")]
 #[cfg_attr(docsrs, doc(cfg(feature = "html")))]
-#[must_use]
-pub fn sanitize_html(html: &str) -> String {
-    // Serializing a tree the parser built from mis-nested markup (a heading
-    // inside a heading, say) can give markup that parses into another tree,
-    // so one pass is not always stable. Every pass is safe; passes repeat
-    // until the output stops changing, which takes two in practice.
-    let mut current = clean_once(html);
-    for _ in 0..4 {
-        let next = clean_once(&current);
-        if next == current {
-            break;
-        }
-        current = next;
-    }
-    current
+pub fn sanitize_html(html: &str) -> Result<String, crate::Error> {
+    HtmlLimits::default().sanitize(html)
 }
 
 #[cfg(feature = "html")]
@@ -185,6 +284,27 @@ mod tests {
         ));
     }
 
+    /// Every bidirectional control of Unicode's UAX #9 (the marks ALM is
+    /// not: U+061C ALM, U+200E LRM, U+200F RLM; the embeddings and
+    /// overrides U+202A–U+202E; the isolates U+2066–U+2069) is written as
+    /// a visible escape, so none can reorder what a log line shows.
+    #[test]
+    fn every_bidi_control_is_escaped() {
+        let controls = ['\u{61c}', '\u{200e}', '\u{200f}']
+            .into_iter()
+            .chain('\u{202a}'..='\u{202e}')
+            .chain('\u{2066}'..='\u{2069}');
+        for c in controls {
+            let line = format!("a{c}b");
+            assert_eq!(
+                neutralize_log(&line),
+                format!("a\\u{{{:x}}}b", u32::from(c)),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
+
     #[test]
     fn log_escapes() {
         assert_eq!(neutralize_log("a\u{1b}[31mred"), "a\\u{1b}[31mred");
@@ -200,13 +320,42 @@ mod tests {
     fn html_sanitizer_is_stable_with_carriage_returns() {
         // Found by the `sanitizers` fuzz target.
         let input = "<;X#x#&F*u&#xDgt;L\u{c}'<";
-        let once = sanitize_html(input);
-        assert_eq!(sanitize_html(&once), once);
-        assert_eq!(sanitize_html("a\r\nb"), "a\nb");
+        let once = sanitize_html(input).unwrap();
+        assert_eq!(sanitize_html(&once).unwrap(), once);
+        assert_eq!(sanitize_html("a\r\nb").unwrap(), "a\nb");
         // Mis-nested headings, also found by the fuzz target.
         let nested = "<h6>a<h6>b</h6>c</h6>";
-        let once = sanitize_html(nested);
-        assert_eq!(sanitize_html(&once), once);
+        let once = sanitize_html(nested).unwrap();
+        assert_eq!(sanitize_html(&once).unwrap(), once);
+    }
+
+    #[cfg(feature = "html")]
+    #[test]
+    fn html_limits_refuse_before_parsing() {
+        use pr_errors::CodedError as _;
+        let at_limit = "a".repeat(DEFAULT_HTML_MAX_BYTES);
+        assert_eq!(sanitize_html(&at_limit).unwrap(), at_limit);
+        let err = sanitize_html(&format!("{at_limit}b")).unwrap_err();
+        assert_eq!(err.code().as_str(), "security.html_limit");
+        assert_eq!(
+            err.to_string(),
+            "html input exceeds the sanitizer's size in bytes limit of 65536"
+        );
+        let deep = |n: usize| format!("{}x", "<ul><li>".repeat(n));
+        // 31 pairs: 62 deep, under the limit; 33 pairs: 66, over it.
+        assert!(sanitize_html(&deep(31)).is_ok());
+        let err = sanitize_html(&deep(33)).unwrap_err();
+        assert_eq!(err.code().as_str(), "security.html_limit");
+        assert!(
+            err.to_string().contains("nesting depth limit of 64"),
+            "{err}"
+        );
+        // Long flat lists and paragraphs are not deep.
+        assert!(sanitize_html(&"<li>item".repeat(2000)).is_ok());
+        assert!(sanitize_html(&"<p>para".repeat(2000)).is_ok());
+        // What the limit bounds: the tree the parser built is no deeper.
+        let out = sanitize_html(&deep(31)).unwrap();
+        assert_eq!(out.matches("<ul>").count(), 31);
     }
 
     #[test]

@@ -9,7 +9,8 @@ mod text;
 
 pub use email::{Email, EmailMode, validate_email};
 pub use net::{
-    MAX_URL_LEN, Url, UrlPolicy, is_public_ip, parse_url, validate_hostname, validate_ip,
+    DEFAULT_MAX_REDIRECTS, MAX_URL_LEN, RedirectGuard, Url, UrlPolicy, is_public_ip, parse_url,
+    resolve_checked, resolve_checked_blocking, validate_hostname, validate_ip,
 };
 pub use text::{
     CharClass, DateTime, TextRule, check_range, validate_f64, validate_int, validate_rfc3339,

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use super::fold::{LETTER_LIKE, SEPARATOR_LIKE};
 use crate::Error;
 
 /// The longest input [`check_stored_path`] looks at, in bytes.
@@ -35,10 +36,15 @@ pub enum PathIssue {
     ControlCharacter,
     /// A character Windows forbids in names (`<>:"|?*`).
     ForbiddenCharacter,
-    /// A Unicode character that some systems fold into `.`, `/` or `\`
-    /// (fullwidth dot, division slash, ...), a private-use character, or a
+    /// A Unicode character that NFKC or Windows best-fit mapping turns into
+    /// `.`, `/`, `\`, `:` or a character Windows forbids (fullwidth dot,
+    /// `︰`, `¥`, `：`, division slash, ...), a private-use character, or a
     /// bidirectional or invisible formatting character.
     UnsafeUnicode,
+    /// An HTML character reference that decodes to a character this check
+    /// refuses (`&#46;`, `&#x2f;`, `&sol;`, `&amp;#46;`, ...): harmless on
+    /// disk, a traversal once a page or template decodes it.
+    HtmlReference,
     /// The path starts with `/` or `\`.
     Absolute,
     /// The path starts with a drive letter (`C:`).
@@ -79,6 +85,7 @@ impl PathIssue {
             Self::ControlCharacter => "control character",
             Self::ForbiddenCharacter => "character forbidden in file names",
             Self::UnsafeUnicode => "unicode look-alike, private-use or formatting character",
+            Self::HtmlReference => "html character reference to a separator or forbidden character",
             Self::Absolute => "absolute path",
             Self::DriveLetter => "drive letter",
             Self::UncPath => "UNC path",
@@ -288,9 +295,16 @@ fn decode_round(input: &[u8], out: &mut Vec<u8>) -> Result<bool, PathIssue> {
     Ok(changed)
 }
 
-/// Characters some systems fold into `.`, `/` or `\`, or that hide what a
-/// name looks like.
+/// Characters some systems fold into `.`, `/`, `\`, `:` or another
+/// forbidden character (the generated [`SEPARATOR_LIKE`], from NFKC and
+/// Windows best fit), or that hide what a name looks like.
 pub(crate) fn is_unsafe_unicode(c: char) -> bool {
+    !c.is_ascii()
+        && (SEPARATOR_LIKE.binary_search_by_key(&c, |(k, _)| *k).is_ok() || is_unsafe_extra(c))
+}
+
+/// Look-alikes and formatting characters beyond [`SEPARATOR_LIKE`].
+fn is_unsafe_extra(c: char) -> bool {
     matches!(
         c,
         '\u{2024}'..='\u{2026}' // one/two dot leader, ellipsis
@@ -330,13 +344,14 @@ fn check_decoded(text: &str) -> Result<(), PathIssue> {
     if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
         return Err(PathIssue::DriveLetter);
     }
-    for c in text.chars() {
+    for (i, c) in text.char_indices() {
         let issue = match c {
             '\\' => PathIssue::Backslash,
             '%' => PathIssue::MalformedEncoding,
             '<' | '>' | ':' | '"' | '|' | '?' | '*' => PathIssue::ForbiddenCharacter,
             c if c.is_control() => PathIssue::ControlCharacter,
             c if is_unsafe_unicode(c) => PathIssue::UnsafeUnicode,
+            '&' if unsafe_reference_at(&text[i..], 0) => PathIssue::HtmlReference,
             _ => continue,
         };
         return Err(issue);
@@ -370,15 +385,22 @@ fn check_component(component: &str) -> Result<(), PathIssue> {
 }
 
 /// Whether `name` is a Windows reserved device name, with or without an
-/// extension, and whatever trailing dots or spaces follow the stem.
+/// extension, and whatever trailing dots or spaces follow the stem, also
+/// once Windows best fit or NFKC has turned look-alike letters into ASCII
+/// (`ＣＯＮ`, `ĈŌŃ`, `ℂ𝐎𝐍`, `COM¹`).
 #[must_use]
 pub fn is_reserved_name(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or(name);
     let stem = stem.trim_end_matches([' ', '.']);
-    if stem.len() > 7 {
+    if stem.chars().count() > 7 {
         return false;
     }
-    let upper = stem.to_ascii_uppercase();
+    // As Windows sees it after best fit or NFKC: `ＣＯＮ`, `ĈŌŃ`, `ℂ𝐎𝐍`.
+    let upper: String = stem
+        .chars()
+        .map(|c| fold_letter(c).map_or(c, char::from))
+        .collect::<String>()
+        .to_ascii_uppercase();
     match upper.as_str() {
         "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" | "CLOCK$" => true,
         _ => {
@@ -392,10 +414,141 @@ pub fn is_reserved_name(name: &str) -> bool {
     }
 }
 
+/// The ASCII letter, digit or `$` (upper case) that NFKD or best fit turns
+/// `c` into, if any; ASCII is itself.
+fn fold_letter(c: char) -> Option<u8> {
+    if c.is_ascii() {
+        return u8::try_from(c).ok();
+    }
+    let cp = u32::from(c);
+    let at = LETTER_LIKE.partition_point(|(first, ..)| *first <= cp);
+    let (first, last, ascii, counts_up) = *LETTER_LIKE.get(at.checked_sub(1)?)?;
+    if cp > last {
+        return None;
+    }
+    if counts_up {
+        u8::try_from(cp - first).ok().map(|step| ascii + step)
+    } else {
+        Some(ascii)
+    }
+}
+
+/// Whether `text` (starting at `&`) holds an HTML character reference that
+/// decodes to a character [`check_stored_path`] refuses, directly or through
+/// `&amp;` (`&amp;#46;` is `&#46;` after one decoding, `.` after two).
+fn unsafe_reference_at(text: &str, depth: usize) -> bool {
+    text.strip_prefix('&')
+        .is_some_and(|body| unsafe_reference_body(body, depth))
+}
+
+/// [`unsafe_reference_at`] on what follows the `&`. After `&amp;`, the rest
+/// is the body of the next reference (its `&` is the one `&amp;` decodes
+/// to), so the chain is followed without copying, a constant number of
+/// steps per `&`.
+fn unsafe_reference_body(body: &str, depth: usize) -> bool {
+    let Some((c, len)) = reference_body(body) else {
+        return false;
+    };
+    match c {
+        '&' => depth < MAX_DECODE_ROUNDS && unsafe_reference_body(&body[len..], depth + 1),
+        c => {
+            matches!(
+                c,
+                '.' | '/' | '\\' | ':' | '<' | '>' | '"' | '|' | '?' | '*' | '%'
+            ) || c.is_control()
+                || is_unsafe_unicode(c)
+        }
+    }
+}
+
+/// The character an HTML character reference decodes to, given what
+/// follows its `&`, and how many bytes of that it uses: numeric (`&#46;`, `&#x2E`, the `;` optional
+/// as browsers allow) or one of the named references for characters a path
+/// check cares about.
+fn reference_body(body: &str) -> Option<(char, usize)> {
+    if let Some(num) = body.strip_prefix('#') {
+        let (hex, digits) = match num.strip_prefix(['x', 'X']) {
+            Some(h) => (true, h),
+            None => (false, num),
+        };
+        let len = digits
+            .bytes()
+            .take_while(|b| {
+                if hex {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .count();
+        let significant = digits[..len].trim_start_matches('0');
+        if len == 0 || significant.len() > 7 {
+            return None;
+        }
+        let value = if significant.is_empty() {
+            0
+        } else {
+            u32::from_str_radix(significant, if hex { 16 } else { 10 }).ok()?
+        };
+        let used = 1 + usize::from(hex) + len + usize::from(digits[len..].starts_with(';'));
+        return Some((char::from_u32(value).unwrap_or('\u{fffd}'), used));
+    }
+    const NAMED: &[(&str, char)] = &[
+        ("period;", '.'),
+        ("sol;", '/'),
+        ("bsol;", '\\'),
+        ("colon;", ':'),
+        ("lt;", '<'),
+        ("gt;", '>'),
+        ("quot;", '"'),
+        ("verbar;", '|'),
+        ("vert;", '|'),
+        ("VerticalLine;", '|'),
+        ("quest;", '?'),
+        ("ast;", '*'),
+        ("midast;", '*'),
+        ("percnt;", '%'),
+        ("amp;", '&'),
+        ("AMP;", '&'),
+        ("LT;", '<'),
+        ("GT;", '>'),
+        ("QUOT;", '"'),
+        // Legacy references a browser decodes without `;`.
+        ("amp", '&'),
+        ("AMP", '&'),
+        ("lt", '<'),
+        ("LT", '<'),
+        ("gt", '>'),
+        ("GT", '>'),
+        ("quot", '"'),
+        ("QUOT", '"'),
+    ];
+    NAMED
+        .iter()
+        .find(|(name, _)| body.starts_with(name))
+        .map(|(name, c)| (*c, name.len()))
+}
+
+/// Replaces the `&` of every reference [`unsafe_reference_at`] flags with
+/// `_` (same length, so a cut stays a cut).
+fn neutralize_references(name: &mut String) {
+    let flagged: Vec<usize> = name
+        .match_indices('&')
+        .map(|(i, _)| i)
+        .filter(|&i| unsafe_reference_at(&name[i..], 0))
+        .collect();
+    for i in flagged {
+        name.replace_range(i..=i, "_");
+    }
+}
+
 /// Turns untrusted text into a single safe file name: separators, control,
-/// forbidden and look-alike characters become `_`, a leading dot becomes
-/// `_`, trailing dots and spaces are removed, Windows reserved names get a
-/// `_` prefix, the `0x2e`-style notation is broken up, and the result is cut
+/// forbidden and look-alike characters (those NFKC or Windows best fit turn
+/// into `.`, `/`, `\`, `:` or another forbidden character) become `_`, so
+/// does the `&` of an HTML character reference to one, a leading dot
+/// becomes `_`, trailing dots and spaces are removed, Windows reserved
+/// names (also as best fit or NFKC would read them: `ＣＯＮ`) get a `_`
+/// prefix, the `0x2e`-style notation is broken up, and the result is cut
 /// to 255 bytes on a UTF-8 boundary. An empty result is `_`.
 ///
 /// The result always passes [`check_stored_path`] as a one-component path,
@@ -438,6 +591,8 @@ pub fn sanitize_filename(input: &str) -> String {
 
 fn finish_filename(mut name: String) -> String {
     truncate_to(&mut name, MAX_COMPONENT_LEN);
+    // After the cut: cutting `&#465;` leaves `&#46`, which is `.`.
+    neutralize_references(&mut name);
     let trimmed = name.trim_end_matches(['.', ' ']).len();
     name.truncate(trimmed);
     if name.starts_with('.') {
@@ -540,6 +695,105 @@ mod tests {
             s.replace('%', "%25").replace('.', "%2e")
         });
         assert_eq!(issue(&deep), Some(PathIssue::TooManyEncodings));
+    }
+
+    /// Paths that become traversal or a device once another system
+    /// transforms them, each from its source: NFKC (Unicode's
+    /// compatibility decompositions), Windows best fit (`bestfit1252.txt`,
+    /// and code pages 932 / 949 for `¥` / `₩`), HTML character references.
+    #[test]
+    fn transformed_paths_are_refused() {
+        let cases = [
+            // Best fit, 932 and 949: `¥` and `₩` are the backslash byte.
+            ("a\u{a5}..\u{a5}..\u{a5}win.ini", PathIssue::UnsafeUnicode),
+            ("a\u{20a9}b", PathIssue::UnsafeUnicode),
+            // NFKC and best fit: fullwidth colon, `C：/x` is `C:/x`.
+            ("C\u{ff1a}/x", PathIssue::UnsafeUnicode),
+            // NFKC: presentation form for vertical two dot leader is `..`.
+            ("\u{fe30}/x", PathIssue::UnsafeUnicode),
+            ("a\u{2024}b", PathIssue::UnsafeUnicode),
+            ("a\u{fe55}b", PathIssue::UnsafeUnicode),
+            ("a\u{2488}b", PathIssue::UnsafeUnicode),
+            // Best fit only: ratio, Armenian full stop, modifier double prime.
+            ("a\u{2236}b", PathIssue::UnsafeUnicode),
+            ("a\u{589}b", PathIssue::UnsafeUnicode),
+            ("a\u{2ba}b", PathIssue::UnsafeUnicode),
+            // Reserved names once letters are folded.
+            ("\u{ff23}\u{ff2f}\u{ff2e}", PathIssue::ReservedName),
+            ("\u{108}\u{14c}\u{143}.txt", PathIssue::ReservedName),
+            ("\u{2102}\u{1d40e}\u{1d40d}", PathIssue::ReservedName),
+            (
+                "dir/\u{ff2c}\u{ff30}\u{ff34}\u{ff11}",
+                PathIssue::ReservedName,
+            ),
+            ("nu\u{13a}", PathIssue::ReservedName),
+            // HTML references, numeric, named, doubly encoded.
+            ("&#46;&#46;/x", PathIssue::HtmlReference),
+            ("a&#x2F;b", PathIssue::HtmlReference),
+            ("a&#0000046;b", PathIssue::HtmlReference),
+            ("a&sol;b", PathIssue::HtmlReference),
+            ("a&bsol;b", PathIssue::HtmlReference),
+            ("&amp;#46;&amp;#46;/x", PathIssue::HtmlReference),
+            ("a&#133;b", PathIssue::HtmlReference),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(issue(input), Some(expected), "{input:?}");
+        }
+        for ok in [
+            "Tom &amp; Jerry.txt",
+            "R&D.txt",
+            "caf&#233;.txt",
+            "na\u{ef}ve.txt",
+            "\u{3a9}mega",
+            "\u{ff23}\u{ff2f}\u{ff2e}SOLE",
+        ] {
+            assert_eq!(issue(ok), None, "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn tables_are_sorted_and_say_what_they_claim() {
+        assert!(SEPARATOR_LIKE.windows(2).all(|w| w[0].0 < w[1].0));
+        for (c, ascii) in SEPARATOR_LIKE {
+            assert!(!c.is_ascii(), "{c:?}");
+            assert!(
+                ascii.contains(['.', '/', '\\', ':', '<', '>', '"', '|', '?', '*']),
+                "{c:?}"
+            );
+        }
+        assert!(LETTER_LIKE.windows(2).all(|w| w[0].1 < w[1].0));
+        for (first, last, ascii, _) in LETTER_LIKE {
+            assert!(first <= last && first >= &0x80);
+            assert!(ascii.is_ascii_uppercase() || ascii.is_ascii_digit() || *ascii == b'$');
+        }
+        // Entries from each source (Unicode 14.0 NFKD; bestfit1252).
+        assert_eq!(fold_letter('\u{ff21}'), Some(b'A'));
+        assert_eq!(fold_letter('\u{ff5a}'), Some(b'Z'));
+        assert_eq!(fold_letter('\u{1d7ce}'), Some(b'0'));
+        assert_eq!(fold_letter('\u{101}'), Some(b'A'));
+        assert_eq!(fold_letter('\u{141}'), Some(b'L'));
+        assert_eq!(fold_letter('\u{221e}'), Some(b'8'));
+        assert_eq!(fold_letter('\u{416}'), None);
+    }
+
+    #[test]
+    fn sanitizer_breaks_transformed_forms() {
+        assert_eq!(sanitize_filename("a\u{a5}..\u{a5}win.ini"), "a_.._win.ini");
+        assert_eq!(sanitize_filename("C\u{ff1a}x"), "C_x");
+        assert_eq!(
+            sanitize_filename("\u{ff23}\u{ff2f}\u{ff2e}"),
+            "_\u{ff23}\u{ff2f}\u{ff2e}"
+        );
+        assert_eq!(sanitize_filename("&#46;&#46;&sol;x"), "_#46;_#46;_sol;x");
+        assert_eq!(sanitize_filename("Tom &amp; Jerry"), "Tom &amp; Jerry");
+        // A cut that turns `&#465;` (a letter) into `&#46` (a dot).
+        let cut = sanitize_filename(&format!("{}&#465;", "a".repeat(251)));
+        assert_eq!(cut, format!("{}_#46", "a".repeat(251)));
+        for input in ["a\u{a5}b", "&amp;#46;", "\u{ff23}\u{ff2f}\u{ff2e}.txt"] {
+            let once = sanitize_filename(input);
+            assert_eq!(issue(&once), None, "{input:?}");
+            assert_eq!(sanitize_filename(&once), once, "{input:?}");
+        }
     }
 
     #[test]

@@ -1,9 +1,24 @@
 //! The SQL injection detector and the SQL lexing it needs (words, white
 //! space and comments, operands, statements). Separate because it is the
 //! largest detector and the only one that reads SQL grammar.
+//!
+//! Linear in its window: each candidate (a quote, `;`, `union`, `or`)
+//! reads what follows it up to the next token, never the rest of the
+//! window. The questions that did read the rest (is there an operator,
+//! `like`, `from` or ` set ` anywhere after this point, where does this
+//! comment end) are answered from [`Facts`] gathered in one pass, and
+//! inline comments are collapsed to one [`COMMENT`] byte before any rule
+//! runs, so skipping one costs one step.
 
 use super::Verdict;
-use super::decode::normalize;
+use super::decode::{charge, scan};
+
+/// What an inline comment (`/* ... */`, or `/*` to the end) becomes before
+/// the rules run: SQL reads a comment as white space, and one byte keeps "a
+/// comment was here" for the rule on a quote followed by a comment. A
+/// control character honest text does not hold; one in the input reads as
+/// a comment too, which only lets a rule skip it as white space.
+const COMMENT: u8 = 0x02;
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -19,29 +34,86 @@ fn word_positions<'a>(text: &'a str, word: &'a str) -> impl Iterator<Item = usiz
     })
 }
 
-/// Skips white space and SQL comments from `i`.
-fn skip_sql_space(bytes: &[u8], mut i: usize) -> usize {
-    loop {
-        while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'+') {
-            i += 1;
-        }
-        if bytes[i..].starts_with(b"/*") {
-            match bytes[i + 2..].windows(2).position(|w| w == b"*/") {
-                Some(end) => i += 2 + end + 2,
-                None => return bytes.len(),
-            }
-        } else {
-            return i;
-        }
+/// Skips white space and (collapsed) comments from `i`.
+fn skip_sql_space(bytes: &[u8], i: usize) -> usize {
+    let mut j = i;
+    // U+000B (VT) is white space to MySQL and SQL Server, though not to
+    // `is_ascii_whitespace`.
+    while j < bytes.len()
+        && (bytes[j].is_ascii_whitespace()
+            || bytes[j] == b'\x0b'
+            || bytes[j] == b'+'
+            || bytes[j] == COMMENT)
+    {
+        j += 1;
     }
+    charge(j.saturating_sub(i));
+    j
 }
 
 fn word_at(bytes: &[u8], i: usize) -> &[u8] {
+    let i = i.min(bytes.len());
     let end = bytes[i..]
         .iter()
         .position(|b| !is_word_byte(*b))
         .map_or(bytes.len(), |n| i + n);
+    charge(end - i);
     &bytes[i..end]
+}
+
+/// Replaces each inline comment with one [`COMMENT`] byte; an unclosed one
+/// runs to the end of the text, as in SQL. One pass.
+fn collapse_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        out.push(char::from(COMMENT));
+        rest = rest[start + 2..]
+            .find("*/")
+            .map_or("", |end| &rest[start + 2 + end + 2..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where things last occur in a window, found once so that "does X occur
+/// after this point" costs one comparison per candidate, not a scan.
+struct Facts {
+    /// The last operator or comment byte (`= < > - & ^ * | + #`).
+    last_operator: Option<usize>,
+    /// The last `like`.
+    last_like: Option<usize>,
+    /// The last `from`.
+    last_from: Option<usize>,
+    /// The last ` set `.
+    last_set: Option<usize>,
+    /// Where each subquery opens: the `(` of `(select`, in order.
+    subqueries: Vec<usize>,
+}
+
+impl Facts {
+    fn new(text: &str) -> Self {
+        Self {
+            last_operator: text.rfind(['=', '<', '>', '-', '&', '^', '*', '|', '+', '#']),
+            last_like: text.rfind("like"),
+            last_from: text.rfind("from"),
+            last_set: text.rfind(" set "),
+            subqueries: text
+                .match_indices('(')
+                .map(|(i, _)| i)
+                .filter(|&i| {
+                    let bytes = text.as_bytes();
+                    word_at(bytes, skip_sql_space(bytes, i + 1)) == b"select"
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Whether `found` (a last occurrence) is at or after `at`.
+fn occurs_from(found: Option<usize>, at: usize) -> bool {
+    found.is_some_and(|p| p >= at)
 }
 
 /// Flags input that looks like SQL injection: a quote or parenthesis
@@ -63,17 +135,31 @@ fn word_at(bytes: &[u8], i: usize) -> &[u8] {
 /// ```
 #[must_use]
 pub fn sql_injection_signal(input: &str) -> Verdict {
-    let text = normalize(input, false);
+    scan(input, false, sql_window)
+}
+
+/// One window of normalised input (see `decode::scan`).
+fn sql_window(normalized: &str) -> Verdict {
+    // Before comments are collapsed: MySQL runs what a `/*!` comment holds.
+    if normalized.contains("/*!") {
+        return Verdict::Suspicious("mysql versioned comment");
+    }
+    let text = collapse_comments(normalized);
     let bytes = text.as_bytes();
-    // union [all|distinct] select
+    let facts = Facts::new(&text);
+    let squashed = squash(&text);
+    // union [all|distinct|distinctrow] select, with white space, inline
+    // comments or line comments (`#`, `-- `, MySQL's) between.
+    let mut lines = None;
     for i in word_positions(&text, "union") {
-        let mut j = skip_sql_space(bytes, i + 5);
+        let lines = lines.get_or_insert_with(|| LineEnds::new(bytes));
+        let mut j = skip_gap(bytes, i + 5, lines);
         let next = word_at(bytes, j);
-        if next == b"all" || next == b"distinct" {
-            j = skip_sql_space(bytes, j + next.len());
+        if matches!(next, b"all" | b"distinct" | b"distinctrow") {
+            j = skip_gap(bytes, j + next.len(), lines);
         }
         while bytes.get(j) == Some(&b'(') {
-            j = skip_sql_space(bytes, j + 1);
+            j = skip_gap(bytes, j + 1, lines);
         }
         if word_at(bytes, j) == b"select" {
             return Verdict::Suspicious("union select");
@@ -81,7 +167,7 @@ pub fn sql_injection_signal(input: &str) -> Verdict {
     }
     // ; followed by a statement
     for (i, _) in text.match_indices(';') {
-        if stacked_statement(bytes, skip_sql_space(bytes, i + 1)) {
+        if stacked_statement(bytes, skip_sql_space(bytes, i + 1), &facts) {
             return Verdict::Suspicious("stacked query");
         }
     }
@@ -94,7 +180,7 @@ pub fn sql_injection_signal(input: &str) -> Verdict {
         "randomblob(",
         "dbms_lock.sleep",
     ] {
-        if contains_squashed(&text, needle) {
+        if contains_squashed(&text, squashed.as_deref(), needle) {
             return Verdict::Suspicious("time-delay function");
         }
     }
@@ -116,29 +202,46 @@ pub fn sql_injection_signal(input: &str) -> Verdict {
         "sp_executesql",
         "exec master",
     ] {
-        if contains_squashed(&text, needle) {
+        if contains_squashed(&text, squashed.as_deref(), needle) {
             return Verdict::Suspicious("sql catalog or dangerous function");
         }
     }
-    if text.contains("/*!") {
-        return Verdict::Suspicious("mysql versioned comment");
-    }
     // A quote or closing parenthesis followed by SQL.
+    let mut run_end = 0;
+    // How many of each quote so far: a quote that breaks out of the
+    // application's string is an unmatched one (odd count), where a quote
+    // closing a pair the input opened itself (`"Hello" -- he said`) is not.
+    let (mut singles, mut doubles) = (0_usize, 0_usize);
     for (i, b) in bytes.iter().enumerate() {
-        if !matches!(b, b'\'' | b'"' | b')') {
+        match b {
+            b'\'' => singles += 1,
+            b'"' => doubles += 1,
+            _ => {}
+        }
+        // A `)` inside the run of `)` after the last candidate would skip
+        // to the same place and ask a subset of the same questions (it is
+        // no quote): 16 KiB of `)` was quadratic before this.
+        if i < run_end || !matches!(b, b'\'' | b'"' | b')') {
             continue;
         }
         let quote = *b != b')';
-        if quote && bytes[i + 1..].starts_with(b"/*") {
+        if quote && bytes.get(i + 1) == Some(&COMMENT) {
             return Verdict::Suspicious("quote followed by a comment or terminator");
         }
         let mut j = i + 1;
         while bytes.get(j) == Some(&b')') {
             j += 1;
         }
+        charge(j - i);
+        run_end = j;
         j = skip_sql_space(bytes, j);
         let rest = &bytes[j.min(bytes.len())..];
-        if quote && (rest.starts_with(b"--") || rest.starts_with(b"#")) {
+        let unmatched = if *b == b'"' {
+            doubles % 2 == 1
+        } else {
+            singles % 2 == 1
+        };
+        if quote && unmatched && (rest.starts_with(b"--") || rest.starts_with(b"#")) {
             return Verdict::Suspicious("quote followed by a comment or terminator");
         }
         if quote && rest.starts_with(b";") {
@@ -150,6 +253,15 @@ pub fn sql_injection_signal(input: &str) -> Verdict {
         }
         let word = word_at(bytes, j.min(bytes.len()));
         let after_word = j + word.len();
+        // `"where": 1`, `{"op": "like"}`: the word is a string of its own
+        // (JSON keys and values), closed by the quote that opened it and
+        // followed by `:`, `,`, `}`, `]` or the end; SQL has no such form.
+        if quote && j == i + 1 && bytes.get(after_word) == Some(b) {
+            let k = skip_sql_space(bytes, after_word + 1);
+            if matches!(bytes.get(k), None | Some(b':' | b',' | b'}' | b']')) {
+                continue;
+            }
+        }
         if (word == b"order" || word == b"group")
             && word_at(bytes, skip_sql_space(bytes, after_word)) == b"by"
         {
@@ -163,7 +275,7 @@ pub fn sql_injection_signal(input: &str) -> Verdict {
             None
         };
         if let Some(at) = after_logical {
-            if tautology_at(bytes, at) || (quote && logical_breakout(bytes, at)) {
+            if tautology_at(bytes, at) || (quote && logical_breakout(bytes, at, &facts)) {
                 return Verdict::Suspicious("quote breaks out into sql");
             }
             continue;
@@ -223,46 +335,82 @@ pub fn sql_injection_signal(input: &str) -> Verdict {
     {
         return Verdict::Suspicious("sql condition fragment");
     }
-    // Tautologies without a quote: `or 1=1`, `and 3>2`, `or true`.
+    // Tautologies without a quote before them (numeric context: `1 or 1=1`,
+    // `1 or 'x'='x'`), and conditions on a subquery (blind injection:
+    // `1 and ascii(substring((select ...),1,1))>64`).
     for op in ["or", "and", "xor"] {
         for i in word_positions(&text, op) {
             if tautology_at(bytes, i + op.len()) {
                 return Verdict::Suspicious("boolean tautology");
+            }
+            if subquery_condition_at(bytes, i + op.len(), &facts) {
+                return Verdict::Suspicious("condition on a subquery");
             }
         }
     }
     Verdict::Clean
 }
 
-/// Whether `needle` occurs once inline comments and spaces before `(` are gone.
-fn contains_squashed(text: &str, needle: &str) -> bool {
-    if text.contains(needle) {
-        return true;
+/// Where each line ends (the index of the next `\n`, or the end), for
+/// skipping line comments in one step.
+struct LineEnds(Vec<usize>);
+
+impl LineEnds {
+    fn new(bytes: &[u8]) -> Self {
+        let mut ends = vec![bytes.len(); bytes.len() + 1];
+        for i in (0..bytes.len()).rev() {
+            ends[i] = if bytes[i] == b'\n' { i } else { ends[i + 1] };
+        }
+        charge(bytes.len());
+        Self(ends)
     }
-    if !text.contains("/*") && !text.contains(" (") {
-        return false;
+}
+
+/// Skips white space, comments and the line comments of `MySQL` (`#` and `-- `)
+/// from `i`.
+fn skip_gap(bytes: &[u8], i: usize, lines: &LineEnds) -> usize {
+    let mut j = skip_sql_space(bytes, i);
+    loop {
+        let rest = &bytes[j.min(bytes.len())..];
+        let line_comment = rest.starts_with(b"#")
+            || (rest.starts_with(b"--")
+                && rest
+                    .get(2)
+                    .is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control()));
+        if !line_comment {
+            return j;
+        }
+        let end = lines.0[j];
+        j = skip_sql_space(bytes, end);
+        if end == bytes.len() {
+            return j;
+        }
     }
-    let mut squashed = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("/*") {
-        squashed.push_str(&rest[..start]);
-        squashed.push(' ');
-        rest = rest[start + 2..]
-            .find("*/")
-            .map_or("", |end| &rest[start + 2 + end + 2..]);
+}
+
+/// The window with comments as white space and no white space before
+/// `(` (`sleep /**/ (5)` is `sleep(5)`), built once per window for all
+/// the function names; `None` when it would equal the window.
+fn squash(text: &str) -> Option<String> {
+    let comment = char::from(COMMENT);
+    if !text.contains(comment) && !text.contains(" (") {
+        return None;
     }
-    squashed.push_str(rest);
-    // No white space before `(`: `sleep /**/ (5)` is `sleep(5)`.
-    let mut tight = String::with_capacity(squashed.len());
-    for c in squashed.chars() {
+    let mut tight = String::with_capacity(text.len());
+    for c in text.chars() {
         if c == '(' {
             while tight.ends_with(char::is_whitespace) {
                 tight.pop();
             }
         }
-        tight.push(c);
+        tight.push(if c == comment { ' ' } else { c });
     }
-    tight.contains(needle)
+    Some(tight)
+}
+
+/// Whether `needle` occurs in the window or in its [`squash`]ed form.
+fn contains_squashed(text: &str, squashed: Option<&str>, needle: &str) -> bool {
+    text.contains(needle) || squashed.is_some_and(|t| t.contains(needle))
 }
 
 /// After `or`/`and`: an operand, an operator, an operand; or a boolean literal;
@@ -299,7 +447,7 @@ fn sql_operand_follows(bytes: &[u8], i: usize) -> bool {
 /// After a quote and `or`/`and`: a literal, a function or subquery, or a
 /// quoted / parenthesized operand with an operator or comment later on
 /// (so `"A" or "B"` in prose is not flagged).
-fn logical_breakout(bytes: &[u8], i: usize) -> bool {
+fn logical_breakout(bytes: &[u8], i: usize, facts: &Facts) -> bool {
     let j = skip_sql_space(bytes, i);
     let word = word_at(bytes, j.min(bytes.len()));
     if matches!(
@@ -315,29 +463,33 @@ fn logical_breakout(bytes: &[u8], i: usize) -> bool {
         return !word.is_empty() && matches!(bytes.get(k), Some(b'=' | b'<' | b'>'));
     }
     let rest = &bytes[j..];
-    rest.iter().any(|b| {
-        matches!(
-            b,
-            b'=' | b'<' | b'>' | b'-' | b'&' | b'^' | b'*' | b'|' | b'+' | b'#'
-        )
-    }) || rest.windows(4).any(|w| w == b"like")
-        || (rest.len() >= 2 && rest[1..].iter().all(|b| matches!(b, b'\'' | b'"' | b' ')))
+    occurs_from(facts.last_operator, j)
+        || occurs_from(facts.last_like, j)
+        || (rest.len() >= 2 && {
+            let quotes = rest[1..]
+                .iter()
+                .take_while(|b| matches!(b, b'\'' | b'"' | b' '))
+                .count();
+            charge(quotes);
+            quotes == rest.len() - 1
+        })
 }
 
 /// A statement after `;` that looks like SQL rather than prose.
-fn stacked_statement(bytes: &[u8], j: usize) -> bool {
+fn stacked_statement(bytes: &[u8], j: usize, facts: &Facts) -> bool {
     let word = word_at(bytes, j.min(bytes.len()));
     let k = skip_sql_space(bytes, j + word.len()).min(bytes.len());
     let next = word_at(bytes, k);
     let rest = &bytes[k..];
     match word {
         b"select" => {
-            rest.windows(4).any(|w| w == b"from")
+            occurs_from(facts.last_from, k)
                 || matches!(rest.first(), Some(b'*' | b'@' | b'(' | b'\'' | b'0'..=b'9'))
                 || next == b"null"
         }
         b"insert" => next == b"into",
-        b"update" => rest.windows(5).any(|w| w == b" set "),
+        // ` set ` may start at the space before `k`.
+        b"update" => occurs_from(facts.last_set, k.saturating_sub(1)),
         b"delete" => next == b"from",
         b"drop" | b"alter" | b"create" | b"truncate" => matches!(
             next,
@@ -371,10 +523,14 @@ fn comparison_at(bytes: &[u8], i: usize) -> bool {
     let j = skip_sql_space(bytes, i);
     let operand_len = |at: usize| -> usize {
         match bytes.get(at) {
-            Some(q @ (b'\'' | b'"')) => bytes[at + 1..]
-                .iter()
-                .position(|b| b == q)
-                .map_or(bytes.len() - at, |p| p + 2),
+            Some(q @ (b'\'' | b'"')) => {
+                let len = bytes[at + 1..]
+                    .iter()
+                    .position(|b| b == q)
+                    .map_or(bytes.len() - at, |p| p + 2);
+                charge(len);
+                len
+            }
             Some(b'(') => 1,
             _ => word_at(bytes, at.min(bytes.len())).len(),
         }
@@ -394,9 +550,39 @@ fn comparison_at(bytes: &[u8], i: usize) -> bool {
     operand_len(m) > 0
 }
 
+/// A word, or a quoted literal with its quotes (`'x'`), at `at`.
+fn operand_at(bytes: &[u8], at: usize) -> &[u8] {
+    match bytes.get(at) {
+        Some(q @ (b'\'' | b'"')) => {
+            let len = bytes[at + 1..]
+                .iter()
+                .position(|b| b == q)
+                .map_or(0, |p| p + 2);
+            charge(len);
+            &bytes[at..at + len]
+        }
+        _ => word_at(bytes, at),
+    }
+}
+
+/// Within a short reach after `and`/`or`: a function or comparison over a
+/// parenthesized `select` (`ascii(substring((select ...` ), with `from`
+/// later on. The subqueries are found once ([`Facts`]); each candidate
+/// looks up the next one.
+fn subquery_condition_at(bytes: &[u8], i: usize, facts: &Facts) -> bool {
+    const REACH: usize = 64;
+    let j = skip_sql_space(bytes, i);
+    charge(1);
+    let next = facts.subqueries.partition_point(|&p| p < j);
+    facts
+        .subqueries
+        .get(next)
+        .is_some_and(|&p| p < j + REACH && occurs_from(facts.last_from, p))
+}
+
 fn tautology_at(bytes: &[u8], i: usize) -> bool {
     let j = skip_sql_space(bytes, i);
-    let first = word_at(bytes, j);
+    let first = operand_at(bytes, j);
     if first == b"true"
         || first == b"1" && {
             let k = skip_sql_space(bytes, j + 1);
@@ -416,8 +602,9 @@ fn tautology_at(bytes: &[u8], i: usize) -> bool {
         _ => return false,
     };
     let m = skip_sql_space(bytes, k + op_len);
-    let second = word_at(bytes, m);
-    // Both sides numbers, or the same word: `1=1`, `2>1`, `x=x`, `a like a`.
+    let second = operand_at(bytes, m);
+    // Both sides numbers, or the same word or literal: `1=1`, `2>1`, `x=x`,
+    // `a like a`, `'x'='x'`.
     (!second.is_empty()
         && first.iter().all(u8::is_ascii_digit)
         && second.iter().all(u8::is_ascii_digit))
@@ -508,6 +695,64 @@ mod tests {
             "and then x",
         ] {
             assert_eq!(sql_injection_signal(honest), Verdict::Clean, "{honest}");
+        }
+    }
+
+    /// Forms SQL's grammar allows that were missed: a condition in numeric
+    /// context (no quote to break out of), `distinctrow`, and every
+    /// separator `MySQL` reads between `union` and `select` (white space with
+    /// U+000B, inline and line comments).
+    #[test]
+    fn grammar_gaps() {
+        for (input, reason) in [
+            ("1 or 'x'='x'", "boolean tautology"),
+            ("1 and \"a\"=\"a\"", "boolean tautology"),
+            (
+                "1 and ascii(substring((select password from users),1,1))>64",
+                "condition on a subquery",
+            ),
+            ("1 or (select count(*) from t)>0", "condition on a subquery"),
+            ("1 union distinctrow select 1", "union select"),
+            ("1 union#x\nselect 1", "union select"),
+            ("1 union#\nselect 1", "union select"),
+            ("1 union-- x\nselect 1", "union select"),
+            ("1 union\u{b}select 1", "union select"),
+            ("1 union all\u{b}select 1", "union select"),
+            ("1 union /*x*/ # y\n -- z\n select 1", "union select"),
+        ] {
+            assert_eq!(
+                sql_injection_signal(input),
+                Verdict::Suspicious(reason),
+                "{input:?}"
+            );
+        }
+    }
+
+    /// Honest text the grammar tells apart: a JSON key or value that is a
+    /// SQL keyword is a string closed by its own quote; a quote that closes
+    /// a pair the input opened is not a break-out, so ` -- ` after it is a
+    /// dash; and `--` needs white space after it to start a line comment.
+    #[test]
+    fn grammar_false_positives() {
+        for honest in [
+            r#"{"where": "x", "order": 1}"#,
+            r#"{"into": "a", "like": 5, "or": [1, 2]}"#,
+            r#"{"name": "x", "where": {"a": 1}}"#,
+            r#"["where", "like", "union"]"#,
+            "\"Hello\" -- he said",
+            "'quoted' -- an aside",
+            "the game -- which we won -- was fun",
+            "union--select is not a comment",
+        ] {
+            assert_eq!(sql_injection_signal(honest), Verdict::Clean, "{honest}");
+        }
+        for attack in [
+            "admin'--",
+            "admin\" #",
+            "x'or'1'='1",
+            r#"{"a": "x' or 1=1--"}"#,
+        ] {
+            assert!(sql_injection_signal(attack).is_suspicious(), "{attack}");
         }
     }
 

@@ -1,7 +1,9 @@
 //! URLs (WHATWG, via the `url` crate) with a policy and an SSRF guard, host
 //! names and IP addresses.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 use serde::{Deserialize, Serialize};
 pub use url::Url;
@@ -60,6 +62,13 @@ pub struct UrlPolicy {
     pub allow_private_hosts: bool,
     /// When not empty, only these hosts (exact, lowercase) are allowed.
     pub allowed_hosts: Vec<String>,
+    /// Host names (exact, lowercase, no trailing dot) the SSRF guard lets
+    /// through although the name looks internal: a single label
+    /// (`kubernetes`), a cluster or site suffix (`api.svc`, `db.consul`).
+    /// For a service this one is meant to call. Addresses are never exempt
+    /// (that is `allow_private_hosts`), and the addresses such a name
+    /// resolves to are still checked by [`resolve_checked_blocking`].
+    pub allowed_internal_names: Vec<String>,
 }
 
 impl Default for UrlPolicy {
@@ -69,6 +78,7 @@ impl Default for UrlPolicy {
             allow_credentials: false,
             allow_private_hosts: false,
             allowed_hosts: Vec::new(),
+            allowed_internal_names: Vec::new(),
         }
     }
 }
@@ -95,6 +105,15 @@ impl Validate for UrlPolicy {
                 format!("{host:?} must be a non-empty lowercase host"),
             );
         }
+        for name in &self.allowed_internal_names {
+            v.check(
+                !name.is_empty()
+                    && !name.ends_with('.')
+                    && !name.chars().any(|c| c.is_ascii_uppercase()),
+                "allowed_internal_names",
+                format!("{name:?} must be a non-empty lowercase name without a trailing dot"),
+            );
+        }
     }
 }
 
@@ -115,10 +134,27 @@ impl UrlPolicy {
     /// so decimal (`http://2130706433/`), octal, hex (`http://0x7f.1/`) and
     /// short IPv4 forms, IPv4-mapped and other IPv6 forms that embed an IPv4
     /// address (`[::ffff:127.0.0.1]`, NAT64, 6to4), and names with a
-    /// trailing dot (`localhost.`) are all seen for what they are. It cannot
-    /// see what a DNS name resolves to: check the resolved addresses with
-    /// [`is_public_ip`] before connecting (and connect to the address you
-    /// checked), or DNS rebinding gets around it.
+    /// trailing dot (`localhost.`) are all seen for what they are. Names
+    /// that resolve inside the network by convention are refused too: a
+    /// single label (`kubernetes`, `db`, `ip6-localhost`: resolved through
+    /// `/etc/hosts` or the resolver's search domains), the suffixes
+    /// `localhost`, `local` (and so `cluster.local`), `svc`, `internal`,
+    /// `consul`, `home.arpa`, `localdomain`, `home`, `lan`, `intranet`,
+    /// `private` and `corp`, and the cloud metadata names; list the ones you
+    /// mean to call in [`allowed_internal_names`](Self::allowed_internal_names).
+    ///
+    /// **Fetch the URL this returns, never the input string.** Parsers
+    /// disagree: `http://example.com\@127.0.0.1/` is host `example.com`
+    /// with path `/@127.0.0.1/` to WHATWG (a backslash is a path separator
+    /// in `http` and `https`), and host `127.0.0.1` to some other parsers;
+    /// the returned [`Url`] is what was checked.
+    ///
+    /// It cannot see what a DNS name resolves to, and a name can resolve
+    /// to anything (wildcard DNS such as `127.0.0.1.nip.io`, rebinding that
+    /// answers differently the second time): resolve with
+    /// [`resolve_checked_blocking`], which checks every address and returns
+    /// the ones to connect to, and connect to those, with no second lookup.
+    /// A redirect is a new URL: check each hop with [`RedirectGuard`].
     ///
     /// # Examples
     ///
@@ -168,7 +204,11 @@ impl UrlPolicy {
                     }
                 }
                 url::Host::Domain(name) => {
-                    if is_internal_name(name) {
+                    let exempt = self
+                        .allowed_internal_names
+                        .iter()
+                        .any(|n| n == name.strip_suffix('.').unwrap_or(name));
+                    if !exempt && is_internal_name(name) {
                         return Err(not_allowed(format!("internal host name {name:?}")));
                     }
                 }
@@ -187,7 +227,247 @@ impl UrlPolicy {
     }
 }
 
-/// Names that resolve to the local machine or to cloud metadata services.
+/// How many redirects a [`RedirectGuard`] follows by default (what curl's
+/// `--max-redirs` examples and most clients use as a sane bound is 5–10;
+/// a webhook or preview fetch needs one or two).
+pub const DEFAULT_MAX_REDIRECTS: usize = 5;
+
+impl UrlPolicy {
+    /// Checks the addresses `host` resolved to: every one must be public
+    /// (unless [`allow_private_hosts`](Self::allow_private_hosts)), so a
+    /// name that answers with a mix (a public address and `127.0.0.1`, the
+    /// rebinding pattern) is refused as a whole.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UrlNotAllowed`] naming the first non-public address,
+    /// [`Error::ResolveFailed`] when there is none at all.
+    pub fn check_resolved(&self, host: &str, addrs: &[SocketAddr]) -> Result<(), Error> {
+        if addrs.is_empty() {
+            return Err(Error::ResolveFailed {
+                host: host.to_owned(),
+                issue: "no addresses".to_owned(),
+            });
+        }
+        if self.allow_private_hosts {
+            return Ok(());
+        }
+        match addrs.iter().find(|a| !is_public_ip(a.ip())) {
+            Some(bad) => Err(Error::UrlNotAllowed {
+                issue: format!("host {host:?} resolves to non-public address {}", bad.ip()),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What to resolve for a checked URL: its host (a name, or an address
+/// already checked) and port.
+enum Target {
+    Name(String, u16),
+    Address(SocketAddr),
+}
+
+fn target(policy: &UrlPolicy, url: &Url) -> Result<(Url, Target), Error> {
+    // Checked again here, so that a caller cannot pass an unchecked URL.
+    let url = policy.check(url.as_str())?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| Error::UrlNotAllowed {
+            issue: format!("no port for scheme {:?}", url.scheme()),
+        })?;
+    let target = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Target::Address(SocketAddr::new(IpAddr::V4(ip), port)),
+        Some(url::Host::Ipv6(ip)) => Target::Address(SocketAddr::new(IpAddr::V6(ip), port)),
+        Some(url::Host::Domain(name)) => Target::Name(name.to_owned(), port),
+        None => {
+            return Err(Error::UrlNotAllowed {
+                issue: "no host".to_owned(),
+            });
+        }
+    };
+    Ok((url, target))
+}
+
+/// Resolves the host of `url` with `lookup` (`tokio::net::lookup_host`, a
+/// hickory resolver, ...), checks `url` and every address against `policy`,
+/// and returns the addresses to connect to: connect to these, never look
+/// the name up again (a second lookup may answer differently: DNS
+/// rebinding). An address host (`https://93.184.216.34/`) is not looked up.
+///
+/// With hyper-util, return these from the `Service<Name>` given to
+/// `HttpConnector::new_with_resolver`; with reqwest, from a
+/// `reqwest::dns::Resolve`. The blocking twin uses the system resolver.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+/// use pr_security::validation::{UrlPolicy, Url, resolve_checked};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A name that answers with a loopback address (a rebinding attempt).
+/// let lookup = |_host: String, port: u16| async move {
+///     Ok::<_, std::io::Error>(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+/// };
+/// let url = Url::parse("https://rebind.example.com/")?;
+/// let policy = UrlPolicy::default();
+/// // Any executor; this lookup is ready at once.
+/// let mut resolving = pin!(resolve_checked(&policy, &url, lookup));
+/// let Poll::Ready(result) = resolving.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
+///     unreachable!("the lookup above never waits")
+/// };
+/// assert!(result.is_err());
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// What [`UrlPolicy::check`] and [`UrlPolicy::check_resolved`] return, and
+/// [`Error::ResolveFailed`] when the lookup fails.
+pub async fn resolve_checked<F, Fut>(
+    policy: &UrlPolicy,
+    url: &Url,
+    lookup: F,
+) -> Result<Vec<SocketAddr>, Error>
+where
+    F: FnOnce(String, u16) -> Fut,
+    Fut: Future<Output = io::Result<Vec<SocketAddr>>>,
+{
+    match target(policy, url)? {
+        (_, Target::Address(addr)) => Ok(vec![addr]),
+        (_, Target::Name(host, port)) => {
+            let addrs = lookup(host.clone(), port)
+                .await
+                .map_err(|e| Error::ResolveFailed {
+                    host: host.clone(),
+                    issue: e.to_string(),
+                })?;
+            policy.check_resolved(&host, &addrs)?;
+            Ok(addrs)
+        }
+    }
+}
+
+/// [`resolve_checked`] through the system resolver (`getaddrinfo`, which
+/// reads `/etc/hosts`), blocking the calling thread.
+///
+/// # Examples
+///
+/// ```
+/// use pr_security::validation::{UrlPolicy, Url, resolve_checked_blocking};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let url = Url::parse("https://93.184.216.34/")?;
+/// let addrs = resolve_checked_blocking(&UrlPolicy::default(), &url)?;
+/// assert_eq!(addrs, ["93.184.216.34:443".parse()?]);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// As [`resolve_checked`].
+pub fn resolve_checked_blocking(policy: &UrlPolicy, url: &Url) -> Result<Vec<SocketAddr>, Error> {
+    match target(policy, url)? {
+        (_, Target::Address(addr)) => Ok(vec![addr]),
+        (_, Target::Name(host, port)) => {
+            let addrs: Vec<SocketAddr> = (host.as_str(), port)
+                .to_socket_addrs()
+                .map_err(|e| Error::ResolveFailed {
+                    host: host.clone(),
+                    issue: e.to_string(),
+                })?
+                .collect();
+            policy.check_resolved(&host, &addrs)?;
+            Ok(addrs)
+        }
+    }
+}
+
+/// Follows redirects hop by hop under a [`UrlPolicy`]: each `Location` is
+/// resolved against the URL it came from, checked as a new URL (an open
+/// redirector on a public host can point at `http://169.254.169.254/`),
+/// and counted against a hop limit. Resolve each hop's host with
+/// [`resolve_checked`] before connecting, as for the first URL.
+///
+/// # Examples
+///
+/// ```
+/// use pr_security::validation::{RedirectGuard, UrlPolicy};
+///
+/// # fn main() -> Result<(), pr_security::Error> {
+/// let policy = UrlPolicy::default();
+/// let mut guard = RedirectGuard::new(&policy, "https://example.com/a", 2)?;
+/// assert_eq!(guard.follow("/b")?.as_str(), "https://example.com/b");
+/// assert!(guard.follow("http://169.254.169.254/latest/meta-data/").is_err());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RedirectGuard<'a> {
+    policy: &'a UrlPolicy,
+    current: Url,
+    hops: usize,
+    max_hops: usize,
+}
+
+impl<'a> RedirectGuard<'a> {
+    /// Starts at `start`, checked against `policy`; at most `max_hops`
+    /// redirects are followed ([`DEFAULT_MAX_REDIRECTS`] is a fair choice).
+    ///
+    /// # Errors
+    ///
+    /// What [`UrlPolicy::check`] returns for `start`.
+    pub fn new(policy: &'a UrlPolicy, start: &str, max_hops: usize) -> Result<Self, Error> {
+        Ok(Self {
+            current: policy.check(start)?,
+            policy,
+            hops: 0,
+            max_hops,
+        })
+    }
+
+    /// The URL to fetch now: the start, or the last redirect followed.
+    #[must_use]
+    pub const fn current(&self) -> &Url {
+        &self.current
+    }
+
+    /// How many redirects were followed.
+    #[must_use]
+    pub const fn hops(&self) -> usize {
+        self.hops
+    }
+
+    /// Follows a redirect to `location` (absolute or relative to
+    /// [`current`](Self::current)) and returns the URL to fetch next.
+    /// A refused hop leaves the guard where it was.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UrlNotAllowed`] past the hop limit or when the new URL
+    /// breaks the policy, [`Error::InvalidUrl`] when it does not parse.
+    pub fn follow(&mut self, location: &str) -> Result<&Url, Error> {
+        if self.hops >= self.max_hops {
+            return Err(Error::UrlNotAllowed {
+                issue: format!("more than {} redirects", self.max_hops),
+            });
+        }
+        let next = parse_url(location, Some(self.current.as_str()))?;
+        self.current = self.policy.check(next.as_str())?;
+        self.hops += 1;
+        Ok(&self.current)
+    }
+}
+
+/// Names that resolve to the local machine, inside the network by
+/// convention, or to cloud metadata services. A single label is internal:
+/// no public host is one label, and the resolver completes it with its
+/// search domains (`db` → `db.default.svc.cluster.local`) or `/etc/hosts`.
 fn is_internal_name(name: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     let last = name.rsplit('.').next().unwrap_or(&name);
@@ -198,10 +478,24 @@ fn is_internal_name(name: &str) -> bool {
             | "metadata.google.internal"
             | "instance-data"
             | "metadata.azure.com"
-    ) || matches!(
-        last,
-        "localhost" | "local" | "internal" | "localdomain" | "home" | "lan" | "intranet" | "corp"
-    )
+            | "metadata.tencentyun.com"
+    ) || !name.contains('.')
+        || matches!(
+            last,
+            "localhost"
+                | "local"
+                | "internal"
+                | "localdomain"
+                | "home"
+                | "lan"
+                | "intranet"
+                | "private"
+                | "corp"
+                | "svc"
+                | "consul"
+        )
+        || name == "home.arpa"
+        || name.ends_with(".home.arpa")
 }
 
 /// Whether `ip` is a public unicast address: not unspecified, loopback,
@@ -262,6 +556,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (s[0] == 0x2001 && s[1] == 0) // Teredo: tunnels to anywhere
         || (s[0] == 0x2001 && s[1] < 0x0200) // other IETF protocol assignments
         || (s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // discard-only
+        || (s[0] == 0x3fff && s[1] & 0xf000 == 0) // 3fff::/20, documentation (RFC 9637)
+        || s[0] == 0x5f00 // 5f00::/16, SRv6 SIDs (RFC 9602), not globally routed
         || s[0] == 0) // ::/16 other than the forms handled above
 }
 

@@ -147,8 +147,8 @@ proptest! {
     #[cfg(feature = "html")]
     #[test]
     fn html_sanitizer_is_idempotent(html in "(<(a|b|p|script|img|svg|div|i)( (href|src|onerror|style|title)=(\"[^\"<]{0,10}\"|x))?>|</(a|b|p|script|div)>|[a-z &;:/()]{0,8}){0,12}") {
-        let once = pr_security::output::sanitize_html(&html);
-        prop_assert_eq!(pr_security::output::sanitize_html(&once), once.clone());
+        let once = pr_security::output::sanitize_html(&html).unwrap();
+        prop_assert_eq!(pr_security::output::sanitize_html(&once).unwrap(), once.clone());
         let lower = once.to_ascii_lowercase();
         prop_assert!(!lower.contains("<script") && !lower.contains("onerror") && !lower.contains("javascript:"));
     }
