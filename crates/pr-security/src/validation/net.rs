@@ -67,7 +67,7 @@ pub struct UrlPolicy {
     /// (`kubernetes`), a cluster or site suffix (`api.svc`, `db.consul`).
     /// For a service this one is meant to call. Addresses are never exempt
     /// (that is `allow_private_hosts`), and the addresses such a name
-    /// resolves to are still checked by [`resolve_checked_blocking`].
+    /// resolves to are still checked by the checked resolver (`resolve_checked`).
     pub allowed_internal_names: Vec<String>,
 }
 
