@@ -26,6 +26,8 @@ pr_errors::codes! {
     pub INVALID_CONFIG = "http.invalid_config", INTERNAL_SERVER_ERROR, permanent;
     /// An outbound call could not connect to its server (refused, unreachable, name not resolved, TLS handshake failed).
     pub CLIENT_CONNECT = "http.client_connect", BAD_GATEWAY, transient;
+    /// An outbound call's server name resolved to an address the client's address check refuses (an SSRF guard).
+    pub CLIENT_ADDRESS_REFUSED = "http.client_address_refused", BAD_GATEWAY, permanent;
     /// An outbound call's attempt took longer than the client's timeout.
     pub CLIENT_TIMEOUT = "http.client_timeout", GATEWAY_TIMEOUT, transient;
     /// An outbound call's connection failed once made (reset, closed early, a protocol error).

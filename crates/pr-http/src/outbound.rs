@@ -88,6 +88,7 @@
 //! see its labels there.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,6 +99,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use pr_core::time::Clock;
 use pr_core::units::ByteSize;
@@ -132,7 +134,71 @@ const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// or why not (a pipeline's refusal, or the last attempt's error).
 pub type OutboundResult = Result<Response<Bytes>, CallError<OutboundError>>;
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<HttpConnector<CheckedResolver>>;
+
+/// What [`HttpClientBuilder::address_check`] is given: the server's name
+/// and the addresses it resolved to; `Err(reason)` refuses them all.
+type AddressCheck = Arc<dyn Fn(&str, &[SocketAddr]) -> Result<(), String> + Send + Sync>;
+
+/// The system's resolver (hyper-util's, off the runtime's threads), its
+/// answer given to the address check, when there is one, before the
+/// connector sees it: the connector connects to those addresses and no
+/// others, so a name cannot resolve to one address for the check and to
+/// another for the connection (DNS rebinding).
+#[derive(Clone)]
+struct CheckedResolver {
+    system: GaiResolver,
+    check: Option<AddressCheck>,
+}
+
+/// The check's refusal, carried through hyper-util's connect error to
+/// [`OutboundError::AddressRefused`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Refused(String);
+
+impl tower::Service<Name> for CheckedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = crate::BoxFuture<Result<Self::Response, std::io::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.system.poll_ready(cx)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let host = name.as_str().to_owned();
+        let resolving = self.system.call(name);
+        let check = self.check.clone();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = resolving.await?.collect();
+            if let Some(check) = check {
+                check(&host, &addrs).map_err(|reason| std::io::Error::other(Refused(reason)))?;
+            }
+            Ok(addrs.into_iter())
+        })
+    }
+}
+
+/// The address check's reason, when it is what stopped the connection.
+fn refused_by_check(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        // An `io::Error`'s `source` skips the error it wraps: look inside.
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<Refused>());
+        if let Some(refused) = inner.or_else(|| e.downcast_ref::<Refused>()) {
+            return Some(refused.0.clone());
+        }
+        cause = e.source();
+    }
+    None
+}
 
 /// A base URL, taken apart once.
 #[derive(Clone, Debug)]
@@ -257,6 +323,7 @@ impl HttpClient {
             pipeline: None,
             roots_pem: Vec::new(),
             clock: None,
+            address_check: None,
         }
     }
 }
@@ -498,7 +565,13 @@ impl Shared {
     ) -> Result<Response<Bytes>, OutboundError> {
         let response = self.client.request(request).await.map_err(|error| {
             let (client, server) = (Arc::clone(&self.name), Arc::clone(&self.server));
-            if error.is_connect() {
+            if let Some(reason) = refused_by_check(&error) {
+                OutboundError::AddressRefused {
+                    client,
+                    server,
+                    reason,
+                }
+            } else if error.is_connect() {
                 OutboundError::Connect {
                     client,
                     server,
@@ -567,6 +640,7 @@ pub struct HttpClientBuilder<R = NoRetry, B = Failures> {
     pipeline: Option<Pipeline<R, B>>,
     roots_pem: Vec<Vec<u8>>,
     clock: Option<Clock>,
+    address_check: Option<AddressCheck>,
 }
 
 impl<R, B> fmt::Debug for HttpClientBuilder<R, B> {
@@ -611,7 +685,25 @@ impl<R, B> HttpClientBuilder<R, B> {
             pipeline: Some(pipeline),
             roots_pem: self.roots_pem,
             clock: self.clock,
+            address_check: self.address_check,
         }
+    }
+
+    /// Checks the addresses the server's name resolves to before any
+    /// connection, and connects only to those checked (no second lookup):
+    /// the defence against a name that resolves to an internal address, by
+    /// design or by DNS rebinding. `check` gets the name and every address;
+    /// `Err(reason)` fails the attempt with `http.client_address_refused`
+    /// (permanent: not retried). pr-security's SSRF guard fits:
+    /// `move |host, addrs| policy.check_resolved(host, addrs).map_err(|e| e.to_string())`.
+    /// A base URL with an IP address is not resolved, so not checked here:
+    /// check the URL itself (pr-security's `UrlPolicy::check`).
+    pub fn address_check(
+        mut self,
+        check: impl Fn(&str, &[SocketAddr]) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.address_check = Some(Arc::new(check));
+        self
     }
 
     /// Trusts the CA certificates in `pem` too (a private CA), besides
@@ -676,7 +768,10 @@ impl<R, B> HttpClientBuilder<R, B> {
         .with_root_certificates(roots)
         .with_no_client_auth();
         let config = &self.config;
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(CheckedResolver {
+            system: GaiResolver::new(),
+            check: self.address_check,
+        });
         // The scheme is checked by the TLS connector around it.
         http.enforce_http(false);
         http.set_connect_timeout(Some(config.connect_timeout.into()));

@@ -236,7 +236,7 @@ pub struct Transition<'a> {
 
 type Listener = Arc<dyn Fn(&Transition<'_>) + Send + Sync>;
 
-/// The configuration keys ([`BreakerConfig`](crate::breaker::BreakerConfig)'s) of what
+/// The configuration keys ([`BreakerConfig`]'s) of what
 /// [`CircuitBreaker::retune`] changes on a live breaker.
 pub const RETUNABLE: &[&str] = &[
     "failure_rate_threshold",

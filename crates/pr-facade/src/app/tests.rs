@@ -1046,12 +1046,16 @@ async fn a_watched_config_file_is_applied_when_it_changes() {
         .await
         .unwrap();
     let levels = app.logging().levels();
-    std::fs::write(&file, text.replace("\"info\"", "\"debug\"")).unwrap();
+    // Replaced as editors and Kubernetes do, in one rename: never half written.
+    let next = dir.path().join("service.toml.next");
+    std::fs::write(&next, text.replace("\"info\"", "\"debug\"")).unwrap();
+    std::fs::rename(&next, &file).unwrap();
     // The watcher polls on real time: wait for it, bounded.
     let deadline = Instant::now() + Duration::from_secs(60);
     while levels.current() != "debug" {
         assert!(Instant::now() < deadline, "the change was never applied");
         tokio::time::sleep(interval).await;
     }
-    assert_eq!(app.config_handle().status().generation, 2);
+    // One reload or more (a poll may see the rename's steps apart).
+    assert!(app.config_handle().status().generation >= 2);
 }

@@ -16,8 +16,8 @@ use http::StatusCode;
 use pr_errors::{CodeInfo, CodedError, RetryClass};
 
 use crate::error::{
-    CLIENT_BODY_TOO_LARGE, CLIENT_CONNECT, CLIENT_INVALID_URL, CLIENT_STATUS, CLIENT_TIMEOUT,
-    CLIENT_TRANSPORT, CLIENT_UNAVAILABLE,
+    CLIENT_ADDRESS_REFUSED, CLIENT_BODY_TOO_LARGE, CLIENT_CONNECT, CLIENT_INVALID_URL,
+    CLIENT_STATUS, CLIENT_TIMEOUT, CLIENT_TRANSPORT, CLIENT_UNAVAILABLE,
 };
 
 /// The source of a transport failure.
@@ -49,6 +49,18 @@ pub enum OutboundError {
         /// Why.
         #[source]
         source: Source,
+    },
+    /// The server's name resolved to an address the client's address
+    /// check refuses ([`HttpClientBuilder::address_check`](super::HttpClientBuilder::address_check)):
+    /// no connection was made.
+    #[error("{client}: {server} resolves to an address the address check refuses: {reason}")]
+    AddressRefused {
+        /// The client's name.
+        client: Arc<str>,
+        /// The server's `host:port`.
+        server: Arc<str>,
+        /// What the check said.
+        reason: String,
     },
     /// The attempt took longer than the client's timeout.
     #[error("{client}: {server} did not answer within {after:?}")]
@@ -134,7 +146,7 @@ impl OutboundError {
     #[cfg(feature = "metrics")]
     pub(crate) fn error_type(&self) -> Option<&'static str> {
         match self {
-            Self::Connect { .. } => Some("connect"),
+            Self::Connect { .. } | Self::AddressRefused { .. } => Some("connect"),
             Self::Timeout { .. } => Some("timeout"),
             Self::Transport { .. } => Some("transport"),
             Self::BodyTooLarge { .. } => Some("body_too_large"),
@@ -161,6 +173,7 @@ impl CodedError for OutboundError {
         match self {
             Self::InvalidUrl { .. } => &CLIENT_INVALID_URL,
             Self::Connect { .. } => &CLIENT_CONNECT,
+            Self::AddressRefused { .. } => &CLIENT_ADDRESS_REFUSED,
             Self::Timeout { .. } => &CLIENT_TIMEOUT,
             Self::Transport { .. } => &CLIENT_TRANSPORT,
             Self::Unavailable { .. } => &CLIENT_UNAVAILABLE,

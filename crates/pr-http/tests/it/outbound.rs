@@ -479,3 +479,55 @@ async fn https_speaks_tls_and_a_failed_handshake_is_a_connect_error() {
     assert_eq!(code(&error), "http.client_connect");
     assert!(error.retry().is_transient());
 }
+
+#[tokio::test]
+async fn an_address_check_sees_every_resolved_address_and_can_refuse_them() {
+    let (app, calls) = scripted(&[]);
+    let address = serve(app).await;
+    let base = format!("http://localhost:{}", address.port());
+    type Seen = Vec<(String, Vec<std::net::SocketAddr>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let allowing = HttpClient::builder("quotes-checked")
+        .base_url(&base)
+        .address_check(move |host, addrs| {
+            record
+                .lock()
+                .unwrap()
+                .push((host.to_owned(), addrs.to_vec()));
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    assert_eq!(
+        allowing.get("/scripted").send().await.unwrap().status(),
+        200
+    );
+    let (host, addrs) = seen.lock().unwrap()[0].clone();
+    assert_eq!(host, "localhost");
+    assert!(addrs.iter().any(|a| a.ip().is_loopback()), "{addrs:?}");
+
+    // An SSRF guard: loopback refused, before any connection, and not retried.
+    let manual = ManualClock::new();
+    let refusing = HttpClient::builder("quotes-guarded")
+        .base_url(&base)
+        .pipeline(retrying(&manual))
+        .address_check(
+            |host, addrs| match addrs.iter().find(|a| a.ip().is_loopback()) {
+                Some(a) => Err(format!("{host} resolves to {}, a loopback address", a.ip())),
+                None => Ok(()),
+            },
+        )
+        .build()
+        .unwrap();
+    let error = refusing.get("/scripted").send().await.unwrap_err();
+    assert_eq!(code(&error), "http.client_address_refused");
+    assert_eq!(error.retry(), RetryClass::Permanent);
+    assert!(error.to_string().contains("a loopback address"), "{error}");
+    assert_eq!(manual.elapsed(), Duration::ZERO, "not retried");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "only the allowed call arrived"
+    );
+}
