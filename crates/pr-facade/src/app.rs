@@ -270,6 +270,7 @@ impl App<ServiceConfig> {
             signals: None,
             secret_file_policy: SecretFilePolicy::Reject,
             api: None,
+            logging_layers: Vec::new(),
             #[cfg(feature = "watch")]
             watch: None,
             _config: PhantomData,
@@ -286,6 +287,9 @@ enum ConfigFile {
     /// this one when it exists.
     FromEnv(String, PathBuf),
 }
+
+/// A layer beside the app's logging ([`AppBuilder::logging_layer`]).
+type LoggingLayer = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
 
 /// Picks the API's address, limits and TLS out of the loaded configuration.
 type ApiSelector<C> = Arc<dyn Fn(&C) -> ApiListener + Send + Sync>;
@@ -306,6 +310,7 @@ pub struct AppBuilder<C> {
     signals: Option<mpsc::Receiver<()>>,
     secret_file_policy: SecretFilePolicy,
     api: Option<ApiSelector<C>>,
+    logging_layers: Vec<LoggingLayer>,
     #[cfg(feature = "watch")]
     watch: Option<pr_config::WatchMode>,
     _config: PhantomData<fn() -> C>,
@@ -340,6 +345,7 @@ impl<C: AppConfig> AppBuilder<C> {
             signals: self.signals,
             secret_file_policy: self.secret_file_policy,
             api: None,
+            logging_layers: self.logging_layers,
             #[cfg(feature = "watch")]
             watch: self.watch,
             _config: PhantomData,
@@ -390,6 +396,19 @@ impl<C: AppConfig> AppBuilder<C> {
         select: impl Fn(&C) -> L + Send + Sync + 'static,
     ) -> Self {
         self.api = Some(Arc::new(move |config: &C| select(config).into()));
+        self
+    }
+
+    /// Adds a layer beside the app's logging in the subscriber it
+    /// installs: an OpenTelemetry layer (`tracing-opentelemetry`),
+    /// tokio-console's, or your own. Each layer keeps its own filter; the
+    /// `logging` section's levels decide only what pr-logging writes
+    /// ([`LoggingBuilder::with_layer`](pr_logging::LoggingBuilder::with_layer)).
+    pub fn logging_layer<L>(mut self, layer: L) -> Self
+    where
+        L: tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
+    {
+        self.logging_layers.push(Box::new(layer));
         self
     }
 
@@ -534,7 +553,7 @@ impl<C: AppConfig> AppBuilder<C> {
     /// # Panics
     ///
     /// Outside a tokio runtime.
-    pub async fn build(self) -> Result<App<C>, Error> {
+    pub async fn build(mut self) -> Result<App<C>, Error> {
         let mut loader = ConfigLoader::<C>::builder()
             .env_prefix(self.env_prefix.as_str())
             .secret_file_policy(self.secret_file_policy)
@@ -645,15 +664,19 @@ impl<C: AppConfig> AppBuilder<C> {
             .transpose()
             .map_err(Error::Resilience)?;
 
+        let logging_builder = std::mem::take(&mut self.logging_layers)
+            .into_iter()
+            .fold(pr_logging::Logging::builder(service.logging), |b, layer| {
+                b.with_layer(layer)
+            });
         let (logging, dispatch) = if self.install_globals {
-            (
-                pr_logging::init(service.logging).map_err(Error::Logging)?,
-                None,
-            )
-        } else {
-            let (dispatch, guard) = pr_logging::Logging::builder(service.logging)
-                .build()
+            let guard = logging_builder
+                .rust_log_from_env()
+                .init()
                 .map_err(Error::Logging)?;
+            (guard, None)
+        } else {
+            let (dispatch, guard) = logging_builder.build().map_err(Error::Logging)?;
             (guard, Some(dispatch))
         };
         let logging = Arc::new(logging);

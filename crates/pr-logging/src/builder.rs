@@ -6,14 +6,17 @@ use std::time::{Duration, Instant};
 
 use pr_core::units::ByteSize;
 use tracing::Dispatch;
+use tracing::Subscriber;
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use crate::Error;
 #[cfg(feature = "audit")]
 use crate::audit::AuditLog;
 use crate::config::{Color, Every, FileConfig, LogFormat, LoggingConfig, Stream};
-use crate::filter::{Directives, LevelHandle, LevelState, parse_level};
+use crate::filter::{Directives, LevelHandle, LevelState, LevelsFilter, parse_level};
 use crate::layer::{Output, PrLayer};
 use crate::output::{ConsoleSink, ConsoleTarget, FileSink, QueueSink, Sink, WriterSink};
 use crate::redact::Redactor;
@@ -35,14 +38,7 @@ use pr_core::time::Clock;
 /// created, and [`Error::AlreadyInitialized`] when a global subscriber is
 /// already set.
 pub fn init(config: &LoggingConfig) -> Result<LoggingGuard, Error> {
-    let rust_log = if config.use_rust_log {
-        std::env::var("RUST_LOG")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-    } else {
-        None
-    };
-    Logging::builder(config).rust_log(rust_log).init()
+    Logging::builder(config).rust_log_from_env().init()
 }
 
 /// The entry point for building a logger without installing it.
@@ -57,9 +53,13 @@ impl Logging {
             clock: Clock::system(),
             rust_log: None,
             writers: Vec::new(),
+            layers: Vec::new(),
         }
     }
 }
+
+/// A layer added with [`LoggingBuilder::with_layer`].
+type ExtraLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
 struct ExtraWriter {
     name: String,
@@ -77,6 +77,7 @@ pub struct LoggingBuilder {
     clock: Clock,
     rust_log: Option<String>,
     writers: Vec<ExtraWriter>,
+    layers: Vec<ExtraLayer>,
 }
 
 impl std::fmt::Debug for LoggingBuilder {
@@ -86,6 +87,7 @@ impl std::fmt::Debug for LoggingBuilder {
             .field("clock", &self.clock)
             .field("rust_log", &self.rust_log)
             .field("writers", &self.writers.len())
+            .field("layers", &self.layers.len())
             .finish()
     }
 }
@@ -102,6 +104,20 @@ impl LoggingBuilder {
     pub fn rust_log(mut self, filter: Option<String>) -> Self {
         self.rust_log = filter;
         self
+    }
+
+    /// Takes `RUST_LOG`, when it is set and not blank and the
+    /// configuration's `use_rust_log` is on, as the filter (what [`init`]
+    /// does).
+    pub fn rust_log_from_env(self) -> Self {
+        let rust_log = if self.config.use_rust_log {
+            std::env::var("RUST_LOG")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        } else {
+            None
+        };
+        self.rust_log(rust_log)
     }
 
     /// An extra output to any writer (a buffer, a socket, `io::sink()`),
@@ -122,13 +138,114 @@ impl LoggingBuilder {
         self
     }
 
+    /// Another layer beside pr-logging's in the subscriber that
+    /// [`build`](Self::build) and [`init`](Self::init) make: an OpenTelemetry
+    /// layer (`tracing-opentelemetry`), tokio-console's, or one of your own.
+    ///
+    /// Each layer keeps its own filter: pr-logging's levels (and runtime
+    /// changes to them) then decide only what pr-logging writes, so a layer
+    /// without a filter sees every span and event. Layers run in the order
+    /// added, before pr-logging's.
+    ///
+    /// ```
+    /// use tracing_subscriber::Layer as _;
+    ///
+    /// # fn main() -> Result<(), pr_logging::Error> {
+    /// let mut config = pr_logging::LoggingConfig::default();
+    /// config.console.enabled = false;
+    /// // Any `Layer<Registry>`; here a filtered no-op layer.
+    /// let other = tracing_subscriber::layer::Identity::new()
+    ///     .with_filter(tracing::level_filters::LevelFilter::DEBUG);
+    /// let (dispatch, _guard) = pr_logging::Logging::builder(&config)
+    ///     .with_layer(other)
+    ///     .build()?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     tracing::info!(event = "demo.started", "hello");
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Registry> + Send + Sync + 'static,
+    {
+        self.layers.push(Box::new(layer));
+        self
+    }
+
+    /// Builds pr-logging as a layer, to compose by hand:
+    /// `registry().with(otel).with(layer)`. Its levels are a per-layer
+    /// filter (as with [`with_layer`](Self::with_layer)); the guard works as
+    /// [`build`](Self::build)'s does. Install the `log` bridge with
+    /// [`bridge_log`] if you install the subscriber yourself.
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    ///
+    /// # fn main() -> Result<(), pr_logging::Error> {
+    /// let mut config = pr_logging::LoggingConfig::default();
+    /// config.console.enabled = false;
+    /// let (layer, _guard) = pr_logging::Logging::builder(&config).build_layer()?;
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     tracing::info!(event = "demo.started", "hello");
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build), and [`Error::InvalidConfig`] (at
+    /// `layers`) when layers were added with [`with_layer`](Self::with_layer):
+    /// compose them beside this one instead.
+    pub fn build_layer<S>(
+        mut self,
+    ) -> Result<(impl Layer<S> + Send + Sync + 'static, LoggingGuard), Error>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if !self.layers.is_empty() {
+            return Err(Error::InvalidConfig {
+                problems: vec![pr_core::validate::Violation::new(
+                    "layers",
+                    "`with_layer` adds to the subscriber of `build` and `init`; with \
+                     `build_layer`, compose the other layers beside the one it returns",
+                )],
+            });
+        }
+        self.layers = Vec::new();
+        let (layer, guard) = self.parts()?;
+        let filter = LevelsFilter(Arc::clone(&layer.levels));
+        Ok((layer.with_filter(filter), guard))
+    }
+
     /// Builds the subscriber without installing it: use it with
     /// `tracing::subscriber::with_default` or `tracing::dispatcher::set_default`.
     ///
     /// # Errors
     ///
     /// As [`init`], except [`Error::AlreadyInitialized`].
-    pub fn build(self) -> Result<(Dispatch, LoggingGuard), Error> {
+    pub fn build(mut self) -> Result<(Dispatch, LoggingGuard), Error> {
+        let layers = std::mem::take(&mut self.layers);
+        let (layer, guard) = self.parts()?;
+        let dispatch = if layers.is_empty() {
+            // Alone, pr-logging's levels filter the whole subscriber, so a
+            // disabled callsite costs what it costs in plain tracing.
+            Dispatch::new(Registry::default().with(layer))
+        } else {
+            let filter = LevelsFilter(Arc::clone(&layer.levels));
+            Dispatch::new(
+                Registry::default()
+                    .with(layers)
+                    .with(layer.with_filter(filter)),
+            )
+        };
+        Ok((dispatch, guard))
+    }
+
+    /// The layer and its guard.
+    fn parts(self) -> Result<(PrLayer, LoggingGuard), Error> {
         let config = &self.config;
         pr_core::validate::check(config).map_err(|problems| Error::InvalidConfig { problems })?;
         let base = match &self.rust_log {
@@ -265,7 +382,6 @@ impl LoggingBuilder {
                 .as_ref()
                 .map(|limits| crate::ratelimit::RateLimiter::new(limits, self.clock.clone())),
         };
-        let dispatch = Dispatch::new(tracing_subscriber::registry::Registry::default().with(layer));
         let guard = LoggingGuard {
             outputs: shared,
             #[cfg(feature = "audit")]
@@ -276,7 +392,7 @@ impl LoggingBuilder {
             flush_timeout: config.flush_timeout.as_std(),
             closed: false,
         };
-        Ok((dispatch, guard))
+        Ok((layer, guard))
     }
 
     /// Builds the subscriber and installs it globally.
@@ -284,10 +400,42 @@ impl LoggingBuilder {
     /// # Errors
     ///
     /// As [`init`].
+    ///
+    /// With `log_bridge` on (the default), records of the `log` crate
+    /// become events too ([`bridge_log`]).
     pub fn init(self) -> Result<LoggingGuard, Error> {
+        let bridge = self.config.log_bridge;
         let (dispatch, guard) = self.build()?;
         tracing::dispatcher::set_global_default(dispatch).map_err(|_| Error::AlreadyInitialized)?;
+        if bridge {
+            bridge_log()?;
+        }
         Ok(guard)
+    }
+}
+
+/// Routes the records of the `log` crate (which many libraries log
+/// through) to tracing's current subscriber, as events with the record's
+/// level; pr-logging writes them with the record's own target, module and
+/// location, filtered by its directives for that target. [`init`] calls it
+/// (`log_bridge`, on by default); call it yourself when you install the
+/// subscriber another way. Calling it again is a no-op.
+///
+/// Every `log` record reaches the subscriber's filter (the bridge sets
+/// `log`'s own maximum level to `trace`), so runtime level changes apply to
+/// bridged records as to the others.
+///
+/// # Errors
+///
+/// [`Error::LogBridge`] when another `log` logger is installed in this
+/// process.
+pub fn bridge_log() -> Result<(), Error> {
+    static BRIDGED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let bridged = *BRIDGED.get_or_init(|| tracing_log::LogTracer::init().is_ok());
+    if bridged {
+        Ok(())
+    } else {
+        Err(Error::LogBridge)
     }
 }
 

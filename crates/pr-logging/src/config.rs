@@ -22,6 +22,10 @@ pub struct LoggingConfig {
     pub filter: String,
     /// Whether `RUST_LOG`, when set, replaces `filter` (read by [`crate::init`]).
     pub use_rust_log: bool,
+    /// Whether [`crate::init`] routes the `log` crate's records (many
+    /// libraries log through it) to these outputs, with each record's own
+    /// target ([`crate::bridge_log`]).
+    pub log_bridge: bool,
     /// Time zone of timestamps and rotated file names: `utc`, `local`, an
     /// IANA name (`Europe/Paris`) or a POSIX TZ string.
     pub timezone: String,
@@ -76,6 +80,7 @@ impl Default for LoggingConfig {
         Self {
             filter: "info".to_owned(),
             use_rust_log: true,
+            log_bridge: true,
             timezone: "utc".to_owned(),
             source_location: true,
             console: ConsoleConfig::default(),

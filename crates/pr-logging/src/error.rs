@@ -16,6 +16,8 @@ pr_errors::codes! {
     pub IO = "logging.io", INTERNAL_SERVER_ERROR, transient;
     /// A global subscriber was already installed in this process.
     pub ALREADY_INITIALIZED = "logging.already_initialized", INTERNAL_SERVER_ERROR, permanent;
+    /// The `log` crate's records could not be bridged: another `log` logger is installed.
+    pub LOG_BRIDGE = "logging.log_bridge", INTERNAL_SERVER_ERROR, permanent;
     /// A `POST /loggers` came without the bearer token (feature `http`).
     pub UNAUTHORIZED = "logging.unauthorized", UNAUTHORIZED, permanent, public;
     /// A `POST /loggers` body is not `{"filter": ..., "duration_secs"?: ...}` (feature `http`).
@@ -63,6 +65,13 @@ pub enum Error {
     /// `init` was called when a global subscriber was already set.
     #[error("a global tracing subscriber is already installed in this process")]
     AlreadyInitialized,
+    /// The `log` bridge could not be installed: another `log` logger was
+    /// set first. Turn `log_bridge` off to keep that logger.
+    #[error(
+        "cannot bridge the `log` crate: another `log` logger is already installed in this \
+         process (set `logging.log_bridge = false` to keep it)"
+    )]
+    LogBridge,
 }
 
 impl Error {
@@ -86,6 +95,7 @@ impl CodedError for Error {
             Self::InvalidFilter { .. } => &INVALID_FILTER,
             Self::Io { .. } => &IO,
             Self::AlreadyInitialized => &ALREADY_INITIALIZED,
+            Self::LogBridge => &LOG_BRIDGE,
         }
     }
 }

@@ -418,3 +418,28 @@ mod props {
         }
     }
 }
+
+/// pr-logging's levels as a per-layer filter: beside other layers, its
+/// directives decide what pr-logging writes and nothing else, so an
+/// OpenTelemetry or console layer sees the spans and events its own filter
+/// admits.
+#[derive(Debug, Clone)]
+pub(crate) struct LevelsFilter(pub(crate) Arc<LevelState>);
+
+impl<S> tracing_subscriber::layer::Filter<S> for LevelsFilter {
+    fn enabled(
+        &self,
+        meta: &Metadata<'_>,
+        _cx: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        self.0.enabled(meta)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        self.0.interest(meta)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(self.0.max_level())
+    }
+}

@@ -11,6 +11,7 @@ use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -266,6 +267,60 @@ impl Visit for FieldWriter<'_> {
     }
 }
 
+/// Hides the `log.target`, `log.module_path`, `log.file` and `log.line`
+/// fields of a bridged `log` record: the line shows them as its target and
+/// location instead.
+struct SkipLogFields<'a, 'b>(&'a mut FieldWriter<'b>);
+
+impl SkipLogFields<'_, '_> {
+    fn keep(field: &Field) -> bool {
+        !field.name().starts_with("log.")
+    }
+}
+
+impl Visit for SkipLogFields<'_, '_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if Self::keep(field) {
+            self.0.record_str(field, value);
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if Self::keep(field) {
+            self.0.record_debug(field, value);
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if Self::keep(field) {
+            self.0.record_i64(field, value);
+        }
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if Self::keep(field) {
+            self.0.record_u64(field, value);
+        }
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if Self::keep(field) {
+            self.0.record_bool(field, value);
+        }
+    }
+}
+
+/// The rate-limit key of a bridged `log` record: its target, file and line
+/// (code-defined, so the number of keys is bounded by the program).
+fn log_callsite_key(record: &Metadata<'_>) -> usize {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (record.target(), record.file(), record.line()).hash(&mut hasher);
+    // Truncation on 32-bit targets only narrows the key space.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a hash, truncated on purpose"
+    )]
+    let key = hasher.finish() as usize;
+    key
+}
+
 impl PrLayer {
     fn record_span<S>(&self, id: &Id, ctx: &Context<'_, S>, record: &dyn Fn(&mut dyn Visit))
     where
@@ -308,7 +363,11 @@ impl PrLayer {
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let meta = event.metadata();
+        // A record bridged from the `log` crate arrives on one callsite per
+        // level (target `log`); its own target, module and location are in
+        // `log.*` fields, which the normalized metadata reads back.
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let level = *meta.level();
         let now = self.clock.wall();
         let Buffers {
@@ -384,7 +443,11 @@ impl PrLayer {
                 trace_id: None,
                 span_id: None,
             };
-            event.record(&mut writer);
+            if normalized.is_some() {
+                event.record(&mut SkipLogFields(&mut writer));
+            } else {
+                event.record(&mut writer);
+            }
         }
         if let Some(leaf) = leaf {
             if json {
@@ -536,9 +599,17 @@ where
             return;
         }
         if let Some(limiter) = &self.rate_limit {
-            let verdict = limiter.check(meta);
+            // A bridged `log` record is limited per its own call site, not
+            // per the callsite all records of its level share.
+            let verdict = match event.normalized_metadata() {
+                Some(record) => limiter.check(&record, log_callsite_key(&record)),
+                None => limiter.check(meta, std::ptr::from_ref(meta) as usize),
+            };
             if let Some(suppressed) = verdict.summary {
-                self.write_summary(meta, suppressed);
+                match event.normalized_metadata() {
+                    Some(record) => self.write_summary(&record, suppressed),
+                    None => self.write_summary(meta, suppressed),
+                }
             }
             if !verdict.pass {
                 return;

@@ -9,6 +9,14 @@
 //! [`LevelHandle`]), formats each event once per format with redaction in
 //! the formatter, and writes the line to every output whose level admits it.
 //!
+//! Other layers join it: [`LoggingBuilder::with_layer`] adds one (an
+//! OpenTelemetry or tokio-console layer, your own) to the subscriber that
+//! [`init`] installs, and [`LoggingBuilder::build_layer`] returns pr-logging
+//! as a layer to compose by hand. Beside others its levels are a per-layer
+//! filter: they decide what pr-logging writes, not what the others see.
+//! Records of the `log` crate are bridged by [`init`] ([`bridge_log`]) and
+//! written with their own target and location.
+//!
 //! # Examples
 //!
 //! ```
@@ -129,7 +137,7 @@ pub use pr_core::time::Clock;
 #[cfg(feature = "audit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 pub use audit::{AuditBreak, AuditReport, audit_files, verify, verify_all, verify_files};
-pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, init};
+pub use builder::{FlushReport, Logging, LoggingBuilder, LoggingGuard, bridge_log, init};
 pub use config::{
     AuditConfig, Color, ConsoleConfig, Every, FileConfig, LogFormat, LogRateLimitConfig,
     LoggingConfig, QueueConfig, RedactionConfig, RedactionMode, RetentionConfig, RotationConfig,
@@ -142,7 +150,7 @@ pub use error::Error;
 pub mod codes {
     pub use crate::error::{
         ALREADY_INITIALIZED, CODES, INVALID_CONFIG, INVALID_FILTER, INVALID_REQUEST, IO,
-        UNAUTHORIZED,
+        LOG_BRIDGE, UNAUTHORIZED,
     };
 }
 pub use filter::LevelHandle;

@@ -61,8 +61,7 @@ impl RateLimiter {
             .map_or(self.default, |(_, n)| *n)
     }
 
-    fn window(&self, meta: &'static Metadata<'static>) -> Arc<Window> {
-        let key = std::ptr::from_ref(meta) as usize;
+    fn window(&self, meta: &Metadata<'_>, key: usize) -> Arc<Window> {
         if let Some(window) = pr_core::sync::read(&self.windows).get(&key) {
             return Arc::clone(window);
         }
@@ -77,8 +76,10 @@ impl RateLimiter {
         }))
     }
 
-    pub(crate) fn check(&self, meta: &'static Metadata<'static>) -> Verdict {
-        let window = self.window(meta);
+    /// The verdict for one event from the call site `key` (a callsite's
+    /// address, or a bridged `log` record's hashed location).
+    pub(crate) fn check(&self, meta: &Metadata<'_>, key: usize) -> Verdict {
+        let window = self.window(meta, key);
         if window.limit == 0 {
             return Verdict {
                 pass: true,

@@ -1059,3 +1059,42 @@ async fn a_watched_config_file_is_applied_when_it_changes() {
     // One reload or more (a poll may see the rename's steps apart).
     assert!(app.config_handle().status().generation >= 2);
 }
+
+/// Collects the `event` field of every event it sees.
+#[derive(Clone, Default)]
+struct EventNames(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for EventNames {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Visit<'a>(&'a mut Vec<String>);
+        impl tracing::field::Visit for Visit<'_> {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "event" {
+                    self.0.push(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        event.record(&mut Visit(&mut self.0.lock().unwrap()));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_layer_given_to_the_builder_sees_the_apps_events() {
+    let names = EventNames::default();
+    let app = App::builder("test-service")
+        .env_vars(QUIET.iter().copied())
+        .install_globals(false)
+        .logging_layer(names.clone())
+        .build()
+        .await
+        .unwrap();
+    let exit = app.run(std::future::ready(())).await;
+    assert_eq!(exit, Exit::Finished);
+    let seen = names.0.lock().unwrap().clone();
+    assert!(seen.iter().any(|e| e == "app.ready"), "{seen:?}");
+}

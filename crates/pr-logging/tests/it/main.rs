@@ -8,6 +8,7 @@
 
 #[cfg(feature = "audit")]
 mod audit;
+mod compose;
 mod console;
 mod crash;
 mod files;
