@@ -253,7 +253,7 @@ impl HtmlLimits {
 ///   mis-nested `<a>` (the adoption agency algorithm) stops after eight
 ///   steps and can leave an `<a>` inside an `<a>`, which the next parse
 ///   repairs eight steps further. `<a>`, 62 `<div>`s, `<a>x` (depth 63,
-///   within the default limits) takes 8 passes, and markup whose implied
+///   within the default limits) takes 8 passes to settle, and markup whose implied
 ///   end tags keep the depth low (`<ol><dd><h1><li><dt>...` repeated) takes
 ///   more the longer it is; such input is refused.
 ///
@@ -288,8 +288,8 @@ pub fn sanitize_html(html: &str) -> Result<String, crate::Error> {
 
 /// The most ammonia passes [`HtmlLimits::sanitize`] runs, the last of which
 /// must give back its input: as many as ran before that was required, so
-/// the bound on work is unchanged. Two suffice for the input classes that
-/// need a second pass except deeply mis-nested `<a>` (see [`sanitize_html`]).
+/// the bound on work is unchanged. In the tag soup searched, two sufficed
+/// except for deeply mis-nested `<a>` (see [`sanitize_html`]).
 #[cfg(feature = "html")]
 const MAX_HTML_PASSES: usize = 5;
 
