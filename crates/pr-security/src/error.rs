@@ -124,7 +124,8 @@ pub enum Error {
     /// HTML given to `sanitize_html` is beyond its `HtmlLimits`.
     #[error("html input exceeds the sanitizer's {what} limit of {limit}")]
     HtmlLimit {
-        /// Which limit (`size in bytes`, `nesting depth`).
+        /// Which limit (`size in bytes`, `nesting depth`, `passes to a stable
+        /// output`).
         what: &'static str,
         /// The limit.
         limit: usize,

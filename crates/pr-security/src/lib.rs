@@ -103,7 +103,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
-#[cfg(any(feature = "validation", feature = "output"))]
+#[cfg(any(
+    feature = "validation",
+    feature = "output",
+    feature = "files",
+    feature = "signals"
+))]
 mod chars;
 #[cfg(all(feature = "secrets", feature = "validation"))]
 mod config;

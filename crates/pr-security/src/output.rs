@@ -192,7 +192,8 @@ impl HtmlLimits {
     /// # Errors
     ///
     /// [`Error::HtmlLimit`](crate::Error::HtmlLimit) when the input is
-    /// longer than `max_bytes` or nests deeper than `max_depth`.
+    /// longer than `max_bytes` or nests deeper than `max_depth`, or when its
+    /// output is still changing after 5 passes (see [`sanitize_html`]).
     pub fn sanitize(&self, html: &str) -> Result<String, crate::Error> {
         if html.len() > self.max_bytes {
             return Err(crate::Error::HtmlLimit {
@@ -206,21 +207,25 @@ impl HtmlLimits {
                 limit: self.max_depth,
             });
         }
-        // Serializing a tree the parser built from mis-nested markup (a
-        // heading inside a heading, say) can give markup that parses into
-        // another tree, so one pass is not always stable. Every pass is
-        // safe; passes repeat until the output stops changing, which takes
-        // two in practice. Each pass reads at most a few times the input
+        // One pass is not always stable (see `sanitize_html`), so passes
+        // repeat until one gives back its input, which makes the output
+        // stable by construction: sanitizing it again is that last pass. The
+        // number of passes that takes is not bounded by the limits, so it is
+        // capped, and an input still moving at the cap is refused rather than
+        // given back unstable. Each pass reads at most a few times the input
         // (escaping grows `&` to `&amp;`), so the limits bound them all.
         let mut current = clean_once(html);
-        for _ in 0..4 {
+        for _ in 1..MAX_HTML_PASSES {
             let next = clean_once(&current);
             if next == current {
-                break;
+                return Ok(current);
             }
             current = next;
         }
-        Ok(current)
+        Err(crate::Error::HtmlLimit {
+            what: "passes to a stable output",
+            limit: MAX_HTML_PASSES,
+        })
     }
 }
 
@@ -229,8 +234,32 @@ impl HtmlLimits {
 /// other dangerous URLs, forms and frames go; links get
 /// `rel="noopener noreferrer"`. The result is well-formed, and sanitizing it
 /// again (under limits that admit it: escaping can make it longer than the
-/// input) gives the same text; passes repeat until the output is stable, so
-/// this costs at least two ammonia passes.
+/// input) gives the same text: passes repeat until one gives back its
+/// input, and input still changing after 5 passes (as many as ran before
+/// stability was checked) is refused.
+///
+/// One ammonia pass is not always stable, because the tree it serializes
+/// need not be the tree its output parses into, and no post-pass on the
+/// text mends that short of parsing it again. So every input costs a second
+/// pass, which checks, and these classes need it to change the output:
+///
+/// - content ammonia keeps from an element it removes (`<applet>`,
+///   `<object>`, `<marquee>`, `<button>`, `<svg>`...) that the parser had
+///   nested under that element only and does not nest where it lands, such
+///   as a block in a `<p>` or a heading in a heading: `<p><applet><p>x`
+///   gives `<p><p>x</p></p>` after one pass, `<p></p><p>x</p><p></p>` after
+///   two;
+/// - trees the parser builds but no markup spells: its repair of
+///   mis-nested `<a>` (the adoption agency algorithm) stops after eight
+///   steps and can leave an `<a>` inside an `<a>`, which the next parse
+///   repairs eight steps further. `<a>`, 62 `<div>`s, `<a>x` (depth 63,
+///   within the default limits) takes 8 passes to settle, and markup whose implied
+///   end tags keep the depth low (`<ol><dd><h1><li><dt>...` repeated) takes
+///   more the longer it is; such input is refused.
+///
+/// A newline right after `<pre>`, which a parser drops (one per pass,
+/// without a fix), is kept in the first pass by writing it twice, as the
+/// HTML serialization algorithm once did.
 ///
 /// Input longer than [`DEFAULT_HTML_MAX_BYTES`] (64 KiB) or nested deeper
 /// than [`DEFAULT_HTML_MAX_DEPTH`] (64) is refused before it is parsed; use
@@ -249,12 +278,20 @@ impl HtmlLimits {
 /// # Errors
 ///
 /// [`Error::HtmlLimit`](crate::Error::HtmlLimit), code
-/// `security.html_limit`, beyond the default limits.
+/// `security.html_limit`, beyond the default limits, or for input whose
+/// output is still changing after 5 passes.
 #[cfg(feature = "html")]
 #[cfg_attr(docsrs, doc(cfg(feature = "html")))]
 pub fn sanitize_html(html: &str) -> Result<String, crate::Error> {
     HtmlLimits::default().sanitize(html)
 }
+
+/// The most ammonia passes [`HtmlLimits::sanitize`] runs, the last of which
+/// must give back its input: as many as ran before that was required, so
+/// the bound on work is unchanged. In the tag soup searched, two sufficed
+/// except for deeply mis-nested `<a>` (see [`sanitize_html`]).
+#[cfg(feature = "html")]
+const MAX_HTML_PASSES: usize = 5;
 
 #[cfg(feature = "html")]
 fn clean_once(html: &str) -> String {
@@ -262,11 +299,44 @@ fn clean_once(html: &str) -> String {
     // A parser turns a raw CR into LF, so ammonia's output (which writes the
     // CR that `&#13;` stood for as is) would change when sanitized again.
     // Written as a character reference it means the same and stays stable.
-    if clean.contains('\r') {
+    let clean = if clean.contains('\r') {
         clean.replace('\r', "&#13;")
     } else {
         clean
+    };
+    keep_leading_newlines(clean)
+}
+
+/// Writes twice a newline that starts the text of a `<pre>`, `<textarea>`
+/// or `<listing>`: a parser drops the first one, html5ever's serializer does
+/// not add one back, so without this each pass would eat one
+/// (`<pre>\n\n\nx` took four passes). In serialized output every `<` in
+/// text or in an attribute is escaped, so each `<` starts a tag and the
+/// first `>` after it ends it.
+#[cfg(feature = "html")]
+fn keep_leading_newlines(html: String) -> String {
+    if !html.contains('\n') {
+        return html;
     }
+    let mut out = String::with_capacity(html.len() + 8);
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find('<') {
+        let Some(len) = rest[start..].find('>') else {
+            break;
+        };
+        let (tag, after) = rest.split_at(start + len + 1);
+        out.push_str(tag);
+        let name = tag[start + 1..]
+            .split([' ', '>', '/'])
+            .next()
+            .unwrap_or_default();
+        if after.starts_with('\n') && matches!(name, "pre" | "textarea" | "listing") {
+            out.push('\n');
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -327,6 +397,68 @@ mod tests {
         let nested = "<h6>a<h6>b</h6>c</h6>";
         let once = sanitize_html(nested).unwrap();
         assert_eq!(sanitize_html(&once).unwrap(), once);
+    }
+
+    /// A parser drops one newline after `<pre>` each time it reads it; the
+    /// first pass writes it twice, so the text keeps its newlines and a
+    /// long run of them is stable too (it took one pass per newline).
+    #[cfg(feature = "html")]
+    #[test]
+    fn html_sanitizer_keeps_newlines_after_pre() {
+        assert_eq!(clean_once("<pre>\nx"), "<pre>x</pre>");
+        assert_eq!(clean_once("<pre>\n\nx"), "<pre>\n\nx</pre>");
+        assert_eq!(
+            clean_once("<pre lang=en title='a>b'>\n\nx</pre>\n<b>\ny</b>"),
+            "<pre lang=\"en\" title=\"a&gt;b\">\n\nx</pre>\n<b>\ny</b>"
+        );
+        let many = format!("<pre>{}x", "\n".repeat(12));
+        let once = clean_once(&many);
+        assert_eq!(once, format!("<pre>{}x</pre>", "\n".repeat(12)));
+        assert_eq!(clean_once(&once), once);
+        assert_eq!(sanitize_html(&many).unwrap(), once);
+    }
+
+    /// Content of an element ammonia removes, moved where the parser does
+    /// not nest it: the one class that needs the second pass.
+    #[cfg(feature = "html")]
+    #[test]
+    fn html_sanitizer_renests_unwrapped_content() {
+        let input = "<p><applet><p>x";
+        assert_eq!(clean_once(input), "<p><p>x</p></p>");
+        assert_eq!(sanitize_html(input).unwrap(), "<p></p><p>x</p><p></p>");
+    }
+
+    /// The parser's repair of an `<a>` in an `<a>` moves eight levels a
+    /// pass: within the default limits a run of `<div>`s between them takes
+    /// up to 8 passes, and what is not stable after 5 is refused, never
+    /// given back unstable.
+    #[cfg(feature = "html")]
+    #[test]
+    fn html_sanitizer_refuses_what_does_not_settle() {
+        use pr_errors::CodedError as _;
+        let nested = |divs: usize| format!("<a>{}<a>x", "<div>".repeat(divs));
+        for divs in [1, 8, 16, 24, 31] {
+            let once = sanitize_html(&nested(divs)).unwrap();
+            assert_eq!(sanitize_html(&once).unwrap(), once, "{divs} divs");
+        }
+        let err = sanitize_html(&nested(62)).unwrap_err();
+        assert_eq!(err.code().as_str(), "security.html_limit");
+        assert_eq!(
+            err.to_string(),
+            "html input exceeds the sanitizer's passes to a stable output limit of 5"
+        );
+        // Each pass takes it further; it is the cap that stops it.
+        let mut text = nested(62);
+        let mut passes = 0;
+        loop {
+            let next = clean_once(&text);
+            passes += 1;
+            if next == text {
+                break;
+            }
+            text = next;
+        }
+        assert!(passes > MAX_HTML_PASSES, "{passes}");
     }
 
     #[cfg(feature = "html")]

@@ -466,31 +466,8 @@ fn unsafe_reference_body(body: &str, depth: usize) -> bool {
 /// as browsers allow) or one of the named references for characters a path
 /// check cares about.
 fn reference_body(body: &str) -> Option<(char, usize)> {
-    if let Some(num) = body.strip_prefix('#') {
-        let (hex, digits) = match num.strip_prefix(['x', 'X']) {
-            Some(h) => (true, h),
-            None => (false, num),
-        };
-        let len = digits
-            .bytes()
-            .take_while(|b| {
-                if hex {
-                    b.is_ascii_hexdigit()
-                } else {
-                    b.is_ascii_digit()
-                }
-            })
-            .count();
-        let significant = digits[..len].trim_start_matches('0');
-        if len == 0 || significant.len() > 7 {
-            return None;
-        }
-        let value = if significant.is_empty() {
-            0
-        } else {
-            u32::from_str_radix(significant, if hex { 16 } else { 10 }).ok()?
-        };
-        let used = 1 + usize::from(hex) + len + usize::from(digits[len..].starts_with(';'));
+    if let Some((value, used)) = crate::chars::numeric_reference(body) {
+        // A browser shows U+FFFD for a surrogate or a value past U+10FFFF.
         return Some((char::from_u32(value).unwrap_or('\u{fffd}'), used));
     }
     const NAMED: &[(&str, char)] = &[

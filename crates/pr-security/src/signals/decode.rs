@@ -152,28 +152,9 @@ fn decode_entities(text: &str) -> String {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
         let body = &rest[1..];
-        let (decoded, used) = if let Some(num) = body.strip_prefix('#') {
-            let (hex, digits) = match num.strip_prefix(['x', 'X']) {
-                Some(h) => (true, h),
-                None => (false, num),
-            };
-            let len = digits
-                .bytes()
-                .take_while(|b| {
-                    if hex {
-                        b.is_ascii_hexdigit()
-                    } else {
-                        b.is_ascii_digit()
-                    }
-                })
-                .count()
-                .min(8);
-            let value = u32::from_str_radix(&digits[..len], if hex { 16 } else { 10 }).ok();
-            let mut used = 1 + 1 + usize::from(hex) + len;
-            if digits[len..].starts_with(';') {
-                used += 1;
-            }
-            (value.and_then(char::from_u32).filter(|_| len > 0), used)
+        let (decoded, used) = if let Some((value, len)) = crate::chars::numeric_reference(body) {
+            // Not a character (a surrogate, past U+10FFFF): left as text.
+            (char::from_u32(value), 1 + len)
         } else {
             let named = [
                 ("lt;", '<'),
@@ -221,5 +202,9 @@ mod tests {
             "\"':\t\n()<"
         );
         assert_eq!(decode_entities("&#x3c;&#60&lt;&bogus;&#;"), "<<<&bogus;&#;");
+        // Padded as a browser allows, past the eight digits once read.
+        assert_eq!(decode_entities("&#0000000060;&#x00000000003C"), "<<");
+        // No character: a surrogate or a value past U+10FFFF stays text.
+        assert_eq!(decode_entities("&#xD800;&#x110000;"), "&#xD800;&#x110000;");
     }
 }
