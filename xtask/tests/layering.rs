@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ("pr-metrics", &["pr-core", "pr-errors"], &[]),
     ("pr-security", &["pr-core", "pr-errors"], &[]),
     ("pr-health", &["pr-core", "pr-errors"], &[]),
+    ("pr-telemetry", &["pr-core", "pr-errors"], &[]),
     (
         "pr-config",
         &["pr-core", "pr-errors", "pr-security"],
@@ -35,7 +36,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     (
         "pr-http",
         &["pr-core", "pr-errors"],
-        &["pr-health", "pr-resilience"],
+        &["pr-health", "pr-resilience", "pr-telemetry"],
     ),
     ("pr-facade", ANY, &[]),
     ("pr-gates", &[], &[]),

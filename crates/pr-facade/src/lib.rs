@@ -112,6 +112,13 @@
 //!   ```toml
 //!   pr-facade = { version = "0.1", features = ["security"] }
 //!   ```
+//! - `telemetry`: [`telemetry`], the `pr-telemetry` crate: OpenTelemetry
+//!   spans from tracing, exported over OTLP (HTTP or gRPC) through a
+//!   bounded queue, W3C propagation.
+//!
+//!   ```toml
+//!   pr-facade = { version = "0.1", features = ["telemetry"] }
+//!   ```
 //! - `full`: every crate.
 //!
 //!   ```toml
@@ -182,3 +189,7 @@ pub use pr_resilience as resilience;
 #[cfg_attr(docsrs, doc(cfg(feature = "security")))]
 #[doc(inline)]
 pub use pr_security as security;
+#[cfg(feature = "telemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+#[doc(inline)]
+pub use pr_telemetry as telemetry;

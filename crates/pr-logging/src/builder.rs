@@ -381,6 +381,8 @@ impl LoggingBuilder {
                 .rate_limit
                 .as_ref()
                 .map(|limits| crate::ratelimit::RateLimiter::new(limits, self.clock.clone())),
+            #[cfg(feature = "otel")]
+            dispatch: std::sync::OnceLock::new(),
         };
         let guard = LoggingGuard {
             outputs: shared,

@@ -48,6 +48,10 @@ pub(crate) struct PrLayer {
     pub(crate) json: bool,
     pub(crate) text: bool,
     pub(crate) rate_limit: Option<crate::ratelimit::RateLimiter>,
+    /// The subscriber this layer is part of, to read a span's
+    /// OpenTelemetry context through (feature `otel`).
+    #[cfg(feature = "otel")]
+    pub(crate) dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
 }
 
 /// A span's formatted fields, kept in its extensions.
@@ -408,6 +412,10 @@ impl PrLayer {
         let mut trace_id = None;
         let mut span_id = None;
         let leaf = ctx.event_span(event);
+        // Read before any span's extensions are borrowed: the OpenTelemetry
+        // layer locks them to build the context.
+        #[cfg(feature = "otel")]
+        let otel_ids = leaf.as_ref().and_then(|leaf| self.otel_ids(&leaf.id()));
         if text {
             if let Some(leaf) = &leaf {
                 let mut any = false;
@@ -479,6 +487,11 @@ impl PrLayer {
                 jbuf.push(']');
             }
         }
+        #[cfg(feature = "otel")]
+        if let Some((trace, span)) = otel_ids {
+            trace_id = Some(trace);
+            span_id = Some(span);
+        }
         if json {
             if let Some(id) = &trace_id {
                 jbuf.push_str(",\"trace_id\":");
@@ -508,6 +521,25 @@ impl PrLayer {
             }
             tbuf.push('\n');
         }
+    }
+}
+
+#[cfg(feature = "otel")]
+impl PrLayer {
+    /// The W3C hex trace and span ids of span `id`'s OpenTelemetry
+    /// context, when an OpenTelemetry layer records it and it is valid.
+    fn otel_ids(&self, id: &Id) -> Option<(String, String)> {
+        use opentelemetry::trace::TraceContextExt as _;
+        let dispatch = self.dispatch.get()?.upgrade()?;
+        let cx = tracing_opentelemetry::get_otel_context(id, &dispatch)?;
+        let span = cx.span();
+        let context = span.span_context();
+        context.is_valid().then(|| {
+            (
+                format!("{:032x}", context.trace_id()),
+                format!("{:016x}", context.span_id()),
+            )
+        })
     }
 }
 
@@ -564,6 +596,11 @@ where
 {
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
         self.levels.interest(meta)
+    }
+
+    #[cfg(feature = "otel")]
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
     }
 
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {

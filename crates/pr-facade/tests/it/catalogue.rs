@@ -21,6 +21,7 @@ fn catalogues() -> Vec<&'static Catalogue> {
         &pr_facade::config::codes::CODES,
         &pr_facade::resilience::codes::CODES,
         &pr_facade::cache::codes::CODES,
+        &pr_facade::telemetry::codes::CODES,
         &pr_facade::app::codes::CODES,
     ]
 }

@@ -233,3 +233,42 @@ fn log_records_are_rate_limited_per_call_site_not_per_level() {
     assert_eq!(count("chatty"), 2, "{lines:?}");
     assert_eq!(count("a second site"), 1, "{lines:?}");
 }
+
+#[cfg(feature = "otel")]
+#[test]
+fn a_line_inside_an_opentelemetry_span_carries_its_w3c_ids() {
+    use opentelemetry::trace::TracerProvider as _;
+
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
+    let buf = Buf::default();
+    let (dispatch, guard) = Logging::builder(&quiet())
+        .writer("buf", Level::TRACE, LogFormat::Json, buf.clone())
+        .with_layer(otel)
+        .build()
+        .unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!("outside any span");
+        // A span field named trace_id loses to the OpenTelemetry context.
+        tracing::info_span!("request", trace_id = "not-the-w3c-one").in_scope(|| {
+            tracing::info_span!("db").in_scope(|| tracing::info!("inside"));
+        });
+    });
+    drop(guard);
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let db = spans.iter().find(|s| s.name == "db").unwrap();
+    let lines = buf.lines();
+    assert!(lines[0].get("trace_id").is_none(), "{lines:?}");
+    assert_eq!(
+        lines[1]["trace_id"],
+        format!("{:032x}", db.span_context.trace_id())
+    );
+    assert_eq!(
+        lines[1]["span_id"],
+        format!("{:016x}", db.span_context.span_id())
+    );
+}
