@@ -150,10 +150,17 @@ pub struct App<C = ServiceConfig> {
     http: Option<pr_http::HttpLayers>,
     #[cfg(feature = "resilience")]
     policies: Option<pr_resilience::policies::Policies>,
+    #[cfg(feature = "telemetry")]
+    telemetry: Option<Arc<pr_telemetry::Telemetry>>,
     _sampler_task: SamplerTask,
     _refresher: pr_health::Refresher,
     _reloader: Option<AbortOnDrop>,
 }
+
+/// The least time the exporter gets to send the last spans at shutdown,
+/// even when the drain used its whole deadline.
+#[cfg(feature = "telemetry")]
+const TELEMETRY_FLUSH_FLOOR: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A task aborted when this is dropped (with the [`App`]).
 struct AbortOnDrop(JoinHandle<()>);
@@ -580,8 +587,8 @@ impl<C: AppConfig> AppBuilder<C> {
                 loader.optional_file(path)
             };
         }
-        if let Some(vars) = self.env_vars {
-            loader = loader.env_vars(vars);
+        if let Some(vars) = &self.env_vars {
+            loader = loader.env_vars(vars.clone());
         }
         for (key, value) in &self.defaults {
             loader = loader.set_default(key, value);
@@ -664,6 +671,27 @@ impl<C: AppConfig> AppBuilder<C> {
             .transpose()
             .map_err(Error::Resilience)?;
 
+        // Before logging, whose subscriber carries its layer (so log lines
+        // carry the spans' OpenTelemetry ids).
+        #[cfg(feature = "telemetry")]
+        let telemetry = config
+            .telemetry()
+            .map(|section| {
+                let builder = pr_telemetry::Telemetry::builder(section)
+                    .service(self.name.clone(), self.version.clone());
+                match &self.env_vars {
+                    Some(vars) => builder.env_vars(vars.iter().cloned()),
+                    None => builder,
+                }
+                .build()
+                .map(Arc::new)
+            })
+            .transpose()
+            .map_err(Error::Telemetry)?;
+        #[cfg(feature = "telemetry")]
+        if let Some(layer) = telemetry.as_ref().and_then(|t| t.layer()) {
+            self.logging_layers.push(Box::new(layer));
+        }
         let logging_builder = std::mem::take(&mut self.logging_layers)
             .into_iter()
             .fold(pr_logging::Logging::builder(service.logging), |b, layer| {
@@ -828,6 +856,8 @@ impl<C: AppConfig> AppBuilder<C> {
             http,
             #[cfg(feature = "resilience")]
             policies,
+            #[cfg(feature = "telemetry")]
+            telemetry,
             _sampler_task: sampler_task,
             _refresher: refresher,
             _reloader: reloader,
@@ -847,6 +877,13 @@ impl<C: AppConfig> AppBuilder<C> {
             .and_then(pr_http::HttpLayers::rate_limiter)
         {
             app.register(limiter)?;
+        }
+        // The exporter's counts, when spans are exported.
+        #[cfg(feature = "telemetry")]
+        if let Some(telemetry) = app.telemetry.clone().filter(|t| t.is_exporting()) {
+            app.status_board().add("telemetry", move || {
+                serde_json::to_value(telemetry.snapshot()).unwrap_or_default()
+            })?;
         }
         #[cfg(feature = "security")]
         if let Some(report) = security {
@@ -1152,6 +1189,7 @@ impl<C: AppConfig> App<C> {
             shutdown.drain_timeout.as_std(),
         );
         lifecycle.start_draining();
+        let drain_started = tokio::time::Instant::now();
         let exit = if signalled {
             let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
             self.in_scope(|| {
@@ -1212,6 +1250,20 @@ impl<C: AppConfig> App<C> {
                 if !finished {
                     task.abort();
                 }
+            }
+        }
+        #[cfg(feature = "telemetry")]
+        if let Some(telemetry) = self.telemetry.clone() {
+            // What is left of the drain deadline, and never less than a
+            // moment: the spans of the last requests are worth a try.
+            let left = deadline
+                .saturating_sub(drain_started.elapsed())
+                .max(TELEMETRY_FLUSH_FLOOR);
+            let flushed = tokio::task::spawn_blocking(move || telemetry.shutdown(left)).await;
+            if let Ok(Err(e)) = flushed {
+                self.in_scope(|| {
+                    tracing::warn!(event = "app.telemetry_flush_incomplete", service = %self.name, error = %pr_errors::chain(&e), "not every span was exported before the deadline");
+                });
             }
         }
         self.in_scope(|| {

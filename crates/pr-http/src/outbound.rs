@@ -487,12 +487,31 @@ impl<R, B> OutboundRequest<'_, R, B> {
         let (method, body) = (self.method, self.body);
         let attempt = || {
             let mut headers = headers.clone();
-            if let Some(trace) = &trace
+            // Each attempt is a client span in OpenTelemetry, named for
+            // the callee as its parent; without a layer recording it, a
+            // new span id in the request's trace stands in.
+            #[cfg(feature = "otel")]
+            let span = tracing::info_span!(
+                "http.client.request",
+                otel.name = %method,
+                otel.kind = "client",
+                http.request.method = %method,
+                server.address = uri.host().unwrap_or_default(),
+            );
+            #[cfg(feature = "otel")]
+            let traced = crate::trace_context::inject_outbound(&span, &mut headers);
+            #[cfg(not(feature = "otel"))]
+            let traced = false;
+            if !traced
+                && let Some(trace) = &trace
                 && let Ok(parent) = HeaderValue::try_from(trace.current.child().to_string())
             {
                 headers.insert(TRACEPARENT, parent);
             }
-            shared.attempt(method.clone(), uri.clone(), headers, body.clone())
+            let sent = shared.attempt(method.clone(), uri.clone(), headers, body.clone());
+            #[cfg(feature = "otel")]
+            let sent = tracing::Instrument::instrument(sent, span);
+            sent
         };
         match &self.client.pipeline {
             Some(pipeline) => pipeline.run(attempt).await,

@@ -68,7 +68,9 @@ impl HttpLayers {
 /// The whole inbound stack from one [`HttpConfig`], for an axum router
 /// (feature `axum`), in this order from the outside in:
 ///
-/// 1. request id, 2. trace context (so everything below logs with both),
+/// 1. trace context (its span is the request's server span in
+///    OpenTelemetry, feature `otel`), 2. request id (so everything below
+///    logs with both),
 /// 3. access log, 4. request metrics (feature `metrics`; both see every
 ///    answer below, refusals included), 5. security headers, 6. CORS (when
 ///    origins are configured; preflights are answered here), 7. response
@@ -251,9 +253,11 @@ where
     type Service = BoxCloneSyncService<Request<Body>, Response, Infallible>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        // The trace's span outermost: in OpenTelemetry it is the request's
+        // server span, so every other span of the request is its child.
         let builder = ServiceBuilder::new()
-            .layer(self.request_id)
             .layer(self.trace)
+            .layer(self.request_id)
             .layer(Maybe(self.access_log.clone()));
         #[cfg(feature = "metrics")]
         let builder = builder.layer(self.metrics.clone());

@@ -37,6 +37,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 mod layer;
+#[cfg(feature = "otel")]
+mod otel;
+#[cfg(all(feature = "otel", feature = "client"))]
+pub(crate) use otel::inject_outbound;
 
 pub use layer::{TraceContextLayer, TraceContextService};
 

@@ -271,41 +271,42 @@ impl Visit for FieldWriter<'_> {
     }
 }
 
-/// Hides the `log.target`, `log.module_path`, `log.file` and `log.line`
-/// fields of a bridged `log` record: the line shows them as its target and
-/// location instead.
-struct SkipLogFields<'a, 'b>(&'a mut FieldWriter<'b>);
+/// Hides the fields whose names start with a prefix: `log.` on a bridged
+/// `log` record (`log.target`, `log.file`, ...: the line shows them as its
+/// target and location instead), and `otel.` on spans (`otel.name`,
+/// `otel.kind`: instructions to the OpenTelemetry layer, not data).
+struct SkipFields<'a, 'b>(&'static str, &'a mut FieldWriter<'b>);
 
-impl SkipLogFields<'_, '_> {
-    fn keep(field: &Field) -> bool {
-        !field.name().starts_with("log.")
+impl SkipFields<'_, '_> {
+    fn keep(&self, field: &Field) -> bool {
+        !field.name().starts_with(self.0)
     }
 }
 
-impl Visit for SkipLogFields<'_, '_> {
+impl Visit for SkipFields<'_, '_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if Self::keep(field) {
-            self.0.record_str(field, value);
+        if self.keep(field) {
+            self.1.record_str(field, value);
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if Self::keep(field) {
-            self.0.record_debug(field, value);
+        if self.keep(field) {
+            self.1.record_debug(field, value);
         }
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if Self::keep(field) {
-            self.0.record_i64(field, value);
+        if self.keep(field) {
+            self.1.record_i64(field, value);
         }
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if Self::keep(field) {
-            self.0.record_u64(field, value);
+        if self.keep(field) {
+            self.1.record_u64(field, value);
         }
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if Self::keep(field) {
-            self.0.record_bool(field, value);
+        if self.keep(field) {
+            self.1.record_bool(field, value);
         }
     }
 }
@@ -352,7 +353,7 @@ impl PrLayer {
                 trace_id: Some(trace_id),
                 span_id: Some(span_id),
             };
-            record(&mut writer);
+            record(&mut SkipFields("otel.", &mut writer));
         }
         extensions.insert(fields);
     }
@@ -452,7 +453,7 @@ impl PrLayer {
                 span_id: None,
             };
             if normalized.is_some() {
-                event.record(&mut SkipLogFields(&mut writer));
+                event.record(&mut SkipFields("log.", &mut writer));
             } else {
                 event.record(&mut writer);
             }

@@ -68,3 +68,69 @@ pub fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
     // then no trace's part anyway.
     let _ = span.set_parent(cx);
 }
+
+/// A span's place in a trace as W3C Trace Context writes it: the ids'
+/// bytes and the flags byte (bit 0: sampled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanIds {
+    /// The trace's 16-byte id.
+    pub trace_id: [u8; 16],
+    /// The span's 8-byte id.
+    pub span_id: [u8; 8],
+    /// The `trace-flags` byte.
+    pub flags: u8,
+}
+
+impl SpanIds {
+    /// The `traceparent` value naming this span as the parent.
+    #[must_use]
+    pub fn traceparent(&self) -> String {
+        let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        format!(
+            "00-{}-{}-{:02x}",
+            hex(&self.trace_id),
+            hex(&self.span_id),
+            self.flags
+        )
+    }
+}
+
+/// The OpenTelemetry ids of a tracing span, when an OpenTelemetry layer
+/// records it (`None` otherwise, and for an invalid context). Reading them
+/// starts the OpenTelemetry span, which keeps its creation time.
+#[must_use]
+pub fn span_ids(span: &tracing::Span) -> Option<SpanIds> {
+    use opentelemetry::trace::TraceContextExt as _;
+    let cx = span.context();
+    let otel = cx.span();
+    let context = otel.span_context();
+    context.is_valid().then(|| SpanIds {
+        trace_id: context.trace_id().to_bytes(),
+        span_id: context.span_id().to_bytes(),
+        flags: context.trace_flags().to_u8(),
+    })
+}
+
+/// Makes a caller's span (`parent`, already parsed from `traceparent`
+/// by the caller's own rules) the remote parent of `span`, with the
+/// caller's `tracestate` (dropped when OpenTelemetry's parser refuses it)
+/// and the `baggage` of `headers`. Call it before the span is entered.
+pub fn set_remote_parent(
+    span: &tracing::Span,
+    parent: SpanIds,
+    tracestate: &str,
+    headers: &http::HeaderMap,
+) {
+    use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+    let state = tracestate.parse::<TraceState>().unwrap_or_default();
+    let remote = SpanContext::new(
+        opentelemetry::trace::TraceId::from_bytes(parent.trace_id),
+        opentelemetry::trace::SpanId::from_bytes(parent.span_id),
+        TraceFlags::new(parent.flags),
+        true,
+        state,
+    );
+    // The baggage, from the headers; its span part is replaced by `parent`.
+    let cx = extract(headers).with_remote_span_context(remote);
+    let _ = span.set_parent(cx);
+}

@@ -24,6 +24,8 @@
 //! ```
 
 mod child;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod promtool;
 mod redis;
 mod temp;

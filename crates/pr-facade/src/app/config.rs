@@ -109,6 +109,17 @@ pub trait AppConfig:
     fn security(&self) -> Option<&pr_security::SecurityConfig> {
         None
     }
+
+    /// The `telemetry` section (feature `telemetry`): OpenTelemetry
+    /// export, which [`App`](crate::app::App) starts before logging (so log
+    /// lines carry the spans' trace ids), shows under `/status` →
+    /// `telemetry`, and flushes at shutdown within what is left of the drain
+    /// deadline. Nothing is exported without an endpoint (here or in
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`). `None`, the default: no telemetry.
+    #[cfg(feature = "telemetry")]
+    fn telemetry(&self) -> Option<&pr_telemetry::TelemetryConfig> {
+        None
+    }
 }
 
 /// The toolkit's sections of an [`AppConfig`], borrowed.
@@ -218,6 +229,9 @@ pub struct ServiceConfig<T = ()> {
     /// start ([`AppConfig::security`]).
     #[cfg(feature = "security")]
     pub security: pr_security::SecurityConfig,
+    /// OpenTelemetry export (feature `telemetry`; [`AppConfig::telemetry`]).
+    #[cfg(feature = "telemetry")]
+    pub telemetry: pr_telemetry::TelemetryConfig,
     /// The service's own settings, at the top level beside the sections.
     #[serde(flatten)]
     pub app: T,
@@ -245,6 +259,11 @@ where
     fn security(&self) -> Option<&pr_security::SecurityConfig> {
         Some(&self.security)
     }
+
+    #[cfg(feature = "telemetry")]
+    fn telemetry(&self) -> Option<&pr_telemetry::TelemetryConfig> {
+        Some(&self.telemetry)
+    }
 }
 
 impl<T> ServiceConfig<T> {
@@ -271,6 +290,8 @@ impl<T: Validate> Validate for ServiceConfig<T> {
         v.nested("resilience", &self.resilience);
         #[cfg(feature = "security")]
         v.nested("security", &self.security);
+        #[cfg(feature = "telemetry")]
+        v.nested("telemetry", &self.telemetry);
         // At the top level: the settings' keys sit beside the sections.
         self.app.validate(v);
     }
@@ -296,6 +317,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ServiceConfig<T> {
             resilience: found.resilience.unwrap_or_default(),
             #[cfg(feature = "security")]
             security: found.security.unwrap_or_default(),
+            #[cfg(feature = "telemetry")]
+            telemetry: found.telemetry.unwrap_or_default(),
             app,
         })
     }

@@ -26,6 +26,8 @@ pr_errors::codes! {
     pub HTTP_FAILED = "app.http_failed", INTERNAL_SERVER_ERROR, permanent;
     /// The `resilience` section's named policies could not be built.
     pub RESILIENCE_FAILED = "app.resilience_failed", INTERNAL_SERVER_ERROR, permanent;
+    /// The `telemetry` section (or an `OTEL_*` variable) is invalid, or the exporter could not start.
+    pub TELEMETRY_FAILED = "app.telemetry_failed", INTERNAL_SERVER_ERROR, permanent;
     /// The environment check found something at or above
     /// `security.fail_on`.
     pub INSECURE_ENVIRONMENT = "app.insecure_environment", INTERNAL_SERVER_ERROR, permanent;
@@ -121,6 +123,11 @@ pub enum Error {
         /// The names defined, comma-separated (`none` when there are none).
         known: String,
     },
+    /// The `telemetry` section (or an `OTEL_*` variable) is invalid, or
+    /// the exporter could not start (feature `telemetry`).
+    #[cfg(feature = "telemetry")]
+    #[error("the telemetry section cannot be applied")]
+    Telemetry(#[source] pr_telemetry::Error),
     /// The SIGTERM / SIGINT / SIGHUP handlers could not be installed.
     #[error("the signal handlers could not be installed")]
     Signal(#[source] std::io::Error),
@@ -151,6 +158,8 @@ impl CodedError for Error {
             Self::InsecureEnvironment { .. } => &INSECURE_ENVIRONMENT,
             #[cfg(feature = "tls")]
             Self::Tls { .. } => &TLS_FAILED,
+            #[cfg(feature = "telemetry")]
+            Self::Telemetry(_) => &TELEMETRY_FAILED,
             Self::Signal(_) => &SIGNAL_FAILED,
             Self::DuplicateSection { .. } => &DUPLICATE_SECTION,
         }

@@ -18,6 +18,8 @@ mod one_clock;
 mod panic;
 mod ready;
 mod slow_clients;
+#[cfg(all(feature = "telemetry", feature = "http"))]
+mod telemetry;
 mod templates;
 #[cfg(feature = "tls")]
 mod tls;

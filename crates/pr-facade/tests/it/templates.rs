@@ -40,6 +40,10 @@ fn templates() -> Vec<(&'static str, Template)> {
             "security",
             Template::of::<pr_facade::security::SecurityConfig>(),
         ),
+        (
+            "telemetry",
+            Template::of::<pr_facade::telemetry::TelemetryConfig>(),
+        ),
     ]
 }
 

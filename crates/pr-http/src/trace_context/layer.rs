@@ -72,12 +72,40 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
-        let trace = RequestTrace::from_headers(request.headers(), self.sample_new);
+        #[cfg_attr(
+            not(feature = "otel"),
+            expect(unused_mut, reason = "otel adopts its ids")
+        )]
+        let mut trace = RequestTrace::from_headers(request.headers(), self.sample_new);
+        #[cfg(not(feature = "otel"))]
         let span = tracing::info_span!(
             "trace",
-            trace_id = %trace.current.trace_id(),
-            span_id = %trace.current.parent_id(),
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
             parent_id = tracing::field::Empty,
+        );
+        // A server span, named for its method, in OpenTelemetry.
+        #[cfg(feature = "otel")]
+        let span = tracing::info_span!(
+            "trace",
+            otel.name = %request.method(),
+            otel.kind = "server",
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
+            parent_id = tracing::field::Empty,
+        );
+        // With an OpenTelemetry layer, the span continues the caller's trace
+        // there too, and its ids are the request's (what logs show and the
+        // outbound client sends on).
+        #[cfg(feature = "otel")]
+        super::otel::adopt(&span, &mut trace, request.headers());
+        span.record(
+            "trace_id",
+            tracing::field::display(trace.current.trace_id()),
+        );
+        span.record(
+            "span_id",
+            tracing::field::display(trace.current.parent_id()),
         );
         if let Some(parent) = trace.parent_id {
             span.record("parent_id", tracing::field::display(parent));

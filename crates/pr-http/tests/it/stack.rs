@@ -126,8 +126,8 @@ async fn the_stack_answers_with_every_layer() {
     .await
     .unwrap();
 
-    // The access log's line of the first request runs in the request's span and, inside it,
-    // its trace's: a JSON line carries both ids.
+    // The access log's line of the first request runs in the trace's span and, inside it,
+    // the request's: a JSON line carries both ids.
     let events = captured.events();
     let line = events
         .iter()
@@ -136,7 +136,7 @@ async fn the_stack_answers_with_every_layer() {
                 && e.get("request_id").map(String::as_str) == Some("gw-1")
         })
         .unwrap_or_else(|| panic!("no access line for gw-1 in {events:#?}"));
-    assert_eq!(line["spans"], "request>trace", "{line:#?}");
+    assert_eq!(line["spans"], "trace>request", "{line:#?}");
     assert_eq!(line["route"], "/quote/{symbol}");
 }
 

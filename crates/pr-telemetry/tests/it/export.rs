@@ -6,7 +6,7 @@ use std::time::Duration;
 use pr_telemetry::{Protocol, Telemetry, TelemetryConfig};
 use tracing_subscriber::layer::SubscriberExt as _;
 
-use crate::receiver::{Receiver, Silent, closed_port};
+use pr_test_support::otlp::{Receiver, Silent, closed_port, hex};
 
 /// A config that sends each span at once, to `endpoint`.
 fn eager(endpoint: String) -> TelemetryConfig {
@@ -36,10 +36,6 @@ fn request(telemetry: &Telemetry) {
             });
         });
     });
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn exports_a_parent_and_its_child(receiver: &Receiver, protocol: Protocol, endpoint: String) {

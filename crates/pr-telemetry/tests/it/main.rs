@@ -10,4 +10,3 @@
 
 mod config;
 mod export;
-mod receiver;

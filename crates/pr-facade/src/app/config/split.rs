@@ -30,6 +30,8 @@ const SECTIONS: &[&str] = &[
     "resilience",
     #[cfg(feature = "security")]
     "security",
+    #[cfg(feature = "telemetry")]
+    "telemetry",
 ];
 
 /// The sections met so far.
@@ -47,6 +49,8 @@ pub(super) struct Found {
     pub(super) resilience: Option<pr_resilience::policies::ResilienceConfig>,
     #[cfg(feature = "security")]
     pub(super) security: Option<pr_security::SecurityConfig>,
+    #[cfg(feature = "telemetry")]
+    pub(super) telemetry: Option<pr_telemetry::TelemetryConfig>,
 }
 
 impl Found {
@@ -66,6 +70,8 @@ impl Found {
             "resilience" => self.resilience = Some(map.next_value()?),
             #[cfg(feature = "security")]
             "security" => self.security = Some(map.next_value()?),
+            #[cfg(feature = "telemetry")]
+            "telemetry" => self.telemetry = Some(map.next_value()?),
             _ => return Ok(false),
         }
         Ok(true)

@@ -1,6 +1,18 @@
 //! OTLP receivers on loopback: HTTP (`POST /v1/traces`, protobuf) and
-//! gRPC (`TraceService/Export`), each keeping every request; and a
-//! collector that accepts connections and never answers.
+//! gRPC (`TraceService/Export`), each keeping every request, decoded with
+//! the official protobuf definitions; and a collector that accepts
+//! connections and never answers.
+//!
+//! # Panics
+//!
+//! The helpers panic when a socket or runtime cannot be set up, or a
+//! request does not decode: a failed test.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    reason = "a test helper whose panics are failed tests, as the module's docs say"
+)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,12 +28,13 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 
 /// The requests a receiver got.
-#[derive(Clone, Default)]
-pub(crate) struct Received(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);
+#[derive(Clone, Debug, Default)]
+pub struct Received(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);
 
 impl Received {
     /// Every span received, with its resource's attributes.
-    pub(crate) fn spans(&self) -> Vec<(Span, Vec<(String, String)>)> {
+    #[must_use]
+    pub fn spans(&self) -> Vec<(Span, Vec<(String, String)>)> {
         let mut spans = Vec::new();
         for request in self.0.lock().unwrap().iter() {
             for resource_spans in &request.resource_spans {
@@ -58,22 +71,23 @@ fn value_text(value: Option<&Value>) -> String {
 }
 
 /// A receiver with its runtime; stops when dropped.
-pub(crate) struct Receiver {
-    pub(crate) addr: SocketAddr,
-    pub(crate) received: Received,
-    _runtime: tokio::runtime::Runtime,
+#[derive(Debug)]
+pub struct Receiver {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it got.
+    pub received: Received,
+    _runtime: Background,
 }
 
 impl Receiver {
     /// `POST /v1/traces` over HTTP/1.1, protobuf bodies.
-    pub(crate) fn http() -> Self {
+    #[must_use]
+    pub fn http() -> Self {
         let runtime = runtime();
         let received = Received::default();
         let kept = received.clone();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = bind();
         let app = axum::Router::new().route(
             "/v1/traces",
             axum::routing::post(move |headers: http::HeaderMap, body: axum::body::Bytes| {
@@ -89,24 +103,26 @@ impl Receiver {
                 }
             }),
         );
-        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
         Self {
             addr,
             received,
-            _runtime: runtime,
+            _runtime: Background(Some(runtime)),
         }
     }
 
     /// The gRPC trace service.
-    pub(crate) fn grpc() -> Self {
+    #[must_use]
+    pub fn grpc() -> Self {
         let runtime = runtime();
         let received = Received::default();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = bind();
         let service = TraceServiceServer::new(Grpc(received.clone()));
         runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             tonic::transport::Server::builder()
                 .add_service(service)
                 .serve_with_incoming(tokio_stream(listener))
@@ -116,19 +132,42 @@ impl Receiver {
         Self {
             addr,
             received,
-            _runtime: runtime,
+            _runtime: Background(Some(runtime)),
         }
     }
 
     /// The traces URL of the HTTP receiver.
-    pub(crate) fn traces_url(&self) -> String {
+    #[must_use]
+    pub fn traces_url(&self) -> String {
         format!("http://{}/v1/traces", self.addr)
     }
 
     /// The gRPC receiver's address.
-    pub(crate) fn grpc_url(&self) -> String {
+    #[must_use]
+    pub fn grpc_url(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
+
+/// A runtime of its own, stopped without waiting when dropped (also from
+/// inside a test's async runtime, where waiting is not allowed).
+#[derive(Debug)]
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A loopback listener, ready for `tokio::net::TcpListener::from_std`.
+fn bind() -> (std::net::TcpListener, SocketAddr) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -164,19 +203,21 @@ impl TraceService for Grpc {
 
 /// A collector that accepts connections and never answers; the
 /// connections stay open until it is dropped.
-pub(crate) struct Silent {
-    pub(crate) addr: SocketAddr,
-    _runtime: tokio::runtime::Runtime,
+#[derive(Debug)]
+pub struct Silent {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    _runtime: Background,
 }
 
 impl Silent {
-    pub(crate) fn start() -> Self {
+    /// Starts it.
+    #[must_use]
+    pub fn start() -> Self {
         let runtime = runtime();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = bind();
         runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             let mut held = Vec::new();
             while let Ok((stream, _)) = listener.accept().await {
                 held.push(stream);
@@ -184,13 +225,20 @@ impl Silent {
         });
         Self {
             addr,
-            _runtime: runtime,
+            _runtime: Background(Some(runtime)),
         }
     }
 }
 
+/// Lowercase hex of an id's bytes, as W3C Trace Context writes it.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// An address nothing listens on.
-pub(crate) fn closed_port() -> SocketAddr {
+#[must_use]
+pub fn closed_port() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap()
 }
