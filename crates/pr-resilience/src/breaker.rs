@@ -659,6 +659,16 @@ impl CircuitBreaker {
     fn open_error(&self, retry_after: Duration) -> Error {
         #[cfg(feature = "metrics")]
         self.0.metrics.rejected.increment(1);
+        // An event on the caller's span (an OpenTelemetry span event):
+        // disabled, as it is unless a subscriber asks for DEBUG here, it
+        // costs a cached check.
+        tracing::debug!(
+            target: "pr_resilience::breaker",
+            event = "breaker.rejected",
+            breaker = %self.0.name,
+            retry_after_ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX),
+            "circuit open: call refused"
+        );
         Error::CircuitOpen {
             name: self.0.name.clone(),
             retry_after,

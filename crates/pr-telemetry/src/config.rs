@@ -42,6 +42,12 @@ pub struct TelemetryConfig {
     /// More resource attributes (`deployment.environment = "prod"`);
     /// `OTEL_RESOURCE_ATTRIBUTES` adds the keys not set here.
     pub resource_attributes: BTreeMap<String, String>,
+    /// Which spans and events become OpenTelemetry spans and span events,
+    /// in `RUST_LOG` syntax without span filters (`info,my_crate=debug`).
+    /// The default takes INFO everywhere and DEBUG from pr-resilience and
+    /// pr-cache, whose retries, rejections, hedges, fallbacks and loads are
+    /// what a trace should show. Independent of the logging level.
+    pub filter: String,
     /// The share of new traces sampled, 0 to 1; a trace continued from a
     /// caller keeps the caller's decision (parent-based sampling). Unset:
     /// `OTEL_TRACES_SAMPLER_ARG`, else 1.
@@ -67,6 +73,7 @@ impl Default for TelemetryConfig {
             headers: BTreeMap::new(),
             service_name: None,
             resource_attributes: BTreeMap::new(),
+            filter: DEFAULT_FILTER.to_owned(),
             sampling_ratio: None,
             queue_size: 2048,
             batch_size: 512,
@@ -75,6 +82,9 @@ impl Default for TelemetryConfig {
         }
     }
 }
+
+/// What becomes a span by default: see [`TelemetryConfig::filter`].
+pub(crate) const DEFAULT_FILTER: &str = "info,pr_resilience=debug,pr_cache=debug";
 
 /// The largest `queue_size`: the queue's slots are allocated up front.
 pub(crate) const MAX_QUEUE_SIZE: usize = 1 << 20;
@@ -141,6 +151,14 @@ impl Validate for TelemetryConfig {
                 "must be a valid HTTP header value (visible ASCII)",
             );
         }
+        v.check(
+            self.filter
+                .parse::<tracing_subscriber::filter::Targets>()
+                .is_ok(),
+            "filter",
+            "must be comma-separated directives, each `level` or `target=level` (trace, debug, \
+             info, warn, error, off)",
+        );
         if let Some(name) = &self.service_name {
             v.non_empty("service_name", name);
         }

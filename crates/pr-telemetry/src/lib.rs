@@ -216,10 +216,16 @@ impl TelemetryBuilder {
             .with_span_processor(processor)
             .build();
         let tracer = provider.tracer("pr-telemetry");
+        let filter = self
+            .config
+            .filter
+            .parse()
+            .unwrap_or_else(|_| tracing_subscriber::filter::Targets::new());
         Ok(Telemetry {
             exporting: Some(Exporting {
                 provider,
                 tracer,
+                filter,
                 endpoint,
                 protocol,
             }),
@@ -240,6 +246,7 @@ pub struct Telemetry {
 struct Exporting {
     provider: SdkTracerProvider,
     tracer: Tracer,
+    filter: tracing_subscriber::filter::Targets,
     endpoint: String,
     protocol: Protocol,
 }
@@ -270,8 +277,9 @@ impl Telemetry {
     }
 
     /// The `tracing-opentelemetry` layer that turns spans into
-    /// OpenTelemetry spans for this exporter; a no-op layer when not
-    /// exporting. Put it beside the logging layer
+    /// OpenTelemetry spans for this exporter, filtered by the section's
+    /// `filter` (a per-layer filter: the logging's levels are its own); a
+    /// no-op layer when not exporting. Put it beside the logging layer
     /// (`pr_logging::LoggingBuilder::with_layer`) so log lines carry the
     /// same trace ids.
     #[must_use]
@@ -279,9 +287,12 @@ impl Telemetry {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
     {
-        self.exporting
-            .as_ref()
-            .map(|e| tracing_opentelemetry::layer().with_tracer(e.tracer.clone()))
+        use tracing_subscriber::Layer as _;
+        self.exporting.as_ref().map(|e| {
+            tracing_opentelemetry::layer()
+                .with_tracer(e.tracer.clone())
+                .with_filter(e.filter.clone())
+        })
     }
 
     /// The counts so far.

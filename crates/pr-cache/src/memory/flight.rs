@@ -91,6 +91,15 @@ where
         }
     }
 
+    /// The span a loader runs in (`cache.load`, an OpenTelemetry span under
+    /// the caller's): the cache's name and whether it is a background
+    /// refresh, never the key (a client may choose it). Made on the
+    /// caller's task, so a refresh spawned elsewhere keeps the caller as
+    /// its parent.
+    pub(super) fn load_span(&self, refresh: bool) -> tracing::Span {
+        tracing::info_span!(target: "pr_cache", "cache.load", cache = %self.inner.name, refresh)
+    }
+
     pub(super) fn load_started(&self) -> Option<Duration> {
         self.inner
             .stats
@@ -147,7 +156,7 @@ where
         let result = moka.entry(key).or_try_insert_with(|| {
             ran = true;
             let started = self.load_started();
-            let loaded = init();
+            let loaded = self.load_span(false).in_scope(init);
             self.record_load(loaded.is_ok(), started);
             loaded.map(|v| self.slot(v, None))
         });
@@ -189,7 +198,7 @@ where
                 };
                 ran = true;
                 let started = self.load_started();
-                let loaded = init();
+                let loaded = self.load_span(false).in_scope(init);
                 self.record_load(loaded.is_ok(), started);
                 match loaded {
                     Ok(v) => {
@@ -210,7 +219,7 @@ where
                 Err(_) => match init.take() {
                     Some(init) => {
                         let started = self.load_started();
-                        let loaded = init();
+                        let loaded = self.load_span(false).in_scope(init);
                         self.record_load(loaded.is_ok(), started);
                         let v = loaded.map_err(Arc::new)?;
                         self.insert(key, v.clone());
@@ -286,7 +295,7 @@ where
                 };
                 ran = true;
                 let started = self.load_started();
-                let loaded = init().await;
+                let loaded = tracing::Instrument::instrument(init(), self.load_span(false)).await;
                 self.record_load(loaded.is_ok(), started);
                 match loaded {
                     Ok(v) => {
@@ -308,7 +317,8 @@ where
                 Err(_) => match init.take() {
                     Some(init) => {
                         let started = self.load_started();
-                        let loaded = init().await;
+                        let loaded =
+                            tracing::Instrument::instrument(init(), self.load_span(false)).await;
                         self.record_load(loaded.is_ok(), started);
                         let v = loaded.map_err(Arc::new)?;
                         self.insert(key, v.clone());

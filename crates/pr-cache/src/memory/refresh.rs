@@ -96,10 +96,11 @@ where
                 tracing::warn!(target: "pr_cache", event = "cache.refresh_not_started", cache = %self.inner.name, "entry not refreshed: no tokio runtime to refresh it on");
                 return Ok(slot.value);
             };
+            let span = self.load_span(true);
             runtime.spawn(async move {
                 let _guard = guard;
                 let started = this.load_started();
-                let loaded = init().await;
+                let loaded = tracing::Instrument::instrument(init(), span).await;
                 this.record_load(loaded.is_ok(), started);
                 match loaded {
                     Ok(v) => this.store_refreshed(key.clone(), &seen, v),
@@ -143,12 +144,13 @@ where
                 inner: Arc::clone(&self.inner),
                 key: key.clone(),
             };
+            let span = self.load_span(true);
             let spawned = std::thread::Builder::new()
                 .name("pr-cache-refresh".to_owned())
                 .spawn(move || {
                     let _guard = guard;
                     let started = this.load_started();
-                    let loaded = init();
+                    let loaded = span.in_scope(init);
                     this.record_load(loaded.is_ok(), started);
                     match loaded {
                         Ok(v) => this.store_refreshed(key.clone(), &seen, v),

@@ -235,3 +235,93 @@ fn the_demo_exports_its_requests_spans_when_an_endpoint_is_configured() {
         "{log}"
     );
 }
+
+#[test]
+fn retries_rejections_fallbacks_are_span_events_and_cache_loads_are_spans() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use pr_facade::cache::MemoryCache;
+    use pr_facade::resilience::breaker::CircuitBreaker;
+    use pr_facade::resilience::fallback::Fallback;
+    use pr_facade::resilience::retry::{Backoff, Jitter, Retry};
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let receiver = Receiver::http();
+    let mut config = TelemetryConfig::default();
+    config.endpoint = Some(receiver.traces_url());
+    let telemetry = Telemetry::builder(&config)
+        .service("front", "1.0.0")
+        .env_vars(std::iter::empty::<(String, String)>())
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(telemetry.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let request = tracing::info_span!("request");
+        let _entered = request.enter();
+        let cache: MemoryCache<String, u32> =
+            MemoryCache::builder().name("quotes").build().unwrap();
+        let loaded = cache.try_get_or_insert_with_blocking("ACME".to_owned(), || {
+            Ok::<u32, std::convert::Infallible>(42)
+        });
+        assert_eq!(loaded.unwrap(), 42);
+        let retry = Retry::builder()
+            .backoff(Backoff::Constant(Duration::ZERO))
+            .jitter(Jitter::None)
+            .max_retries(1)
+            .build()
+            .unwrap();
+        let mut first = true;
+        let retried: Result<u32, pr_facade::resilience::Error> = retry.run_blocking(|| {
+            if std::mem::take(&mut first) {
+                Err(pr_facade::resilience::Error::Rejected {
+                    name: "upstream".into(),
+                    retry_after: None,
+                })
+            } else {
+                Ok(1)
+            }
+        });
+        assert_eq!(retried.unwrap(), 1);
+        let breaker = CircuitBreaker::builder("prices").build().unwrap();
+        breaker.force_open();
+        assert!(breaker.try_acquire().is_err());
+        let fell_back = Fallback::value(0_u32).apply(Err::<u32, &str>("down"));
+        assert_eq!(fell_back, Ok(0));
+    });
+    telemetry.shutdown(Duration::from_secs(10)).unwrap();
+
+    let spans = receiver.received.spans();
+    let request = spans
+        .iter()
+        .map(|(s, _)| s)
+        .find(|s| s.name == "request")
+        .unwrap_or_else(|| panic!("{spans:#?}"));
+    let load = spans
+        .iter()
+        .map(|(s, _)| s)
+        .find(|s| s.name == "cache.load")
+        .unwrap_or_else(|| panic!("no cache.load span: {spans:#?}"));
+    assert_eq!(load.parent_span_id, request.span_id);
+    assert!(load.attributes.iter().any(|kv| kv.key == "cache"
+        && matches!(kv.value.as_ref().and_then(|v| v.value.as_ref()), Some(Value::StringValue(s)) if s == "quotes")));
+    let events: Vec<String> = request
+        .events
+        .iter()
+        .filter_map(|e| {
+            e.attributes
+                .iter()
+                .find(|kv| kv.key == "event")
+                .and_then(
+                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        Some(Value::StringValue(s)) => Some(s.clone()),
+                        _ => None,
+                    },
+                )
+        })
+        .collect();
+    for expected in ["retry.scheduled", "breaker.rejected", "fallback.used"] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected} not in {events:?}"
+        );
+    }
+}

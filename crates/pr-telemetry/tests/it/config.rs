@@ -20,6 +20,7 @@ fn every_invalid_key_is_reported_at_once() {
     config.endpoint = Some("collector:4318".to_owned());
     config.sampling_ratio = Some(1.5);
     config.queue_size = 0;
+    config.filter = "info,my_crate=loud".to_owned();
     config
         .headers
         .insert("bad header".to_owned(), "secret-value-1".into());
@@ -31,6 +32,7 @@ fn every_invalid_key_is_reported_at_once() {
             "endpoint",
             "sampling_ratio",
             "headers.bad header",
+            "filter",
             "queue_size",
             "batch_size"
         ],
