@@ -6,6 +6,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
+use crate::exemplar::{Exemplar, Exemplars};
 use crate::sketch::WindowSketch;
 
 /// One cache line, so that shards written by different threads do not share one.
@@ -165,6 +166,8 @@ pub(crate) struct HistogramCell {
     min: AtomicU64,
     max: AtomicU64,
     pub(crate) sketch: WindowSketch,
+    /// The last exemplar per bucket, when the registry has a source.
+    exemplars: Option<Exemplars>,
 }
 
 /// Everything a histogram knows, read at one moment.
@@ -180,7 +183,11 @@ pub(crate) struct HistogramRead {
 }
 
 impl HistogramCell {
-    pub(crate) fn new(bounds: std::sync::Arc<[f64]>, sketch: WindowSketch) -> Self {
+    pub(crate) fn new(
+        bounds: std::sync::Arc<[f64]>,
+        sketch: WindowSketch,
+        exemplars: Option<Exemplars>,
+    ) -> Self {
         Self {
             buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             bounds,
@@ -189,6 +196,7 @@ impl HistogramCell {
             min: AtomicU64::new(f64::INFINITY.to_bits()),
             max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
             sketch,
+            exemplars,
         }
     }
 
@@ -206,6 +214,9 @@ impl HistogramCell {
         let index = self.bounds.partition_point(|bound| *bound < value);
         if let Some(bucket) = self.buckets.get(index) {
             bucket.fetch_add(1, Relaxed);
+        }
+        if let Some(exemplars) = &self.exemplars {
+            exemplars.offer(index, value);
         }
         add_f64(&self.sum, value);
         add_f64(&self.sum_of_squares, value * value);
@@ -235,6 +246,9 @@ impl HistogramCell {
         if let Some(bucket) = self.buckets.get(index) {
             bucket.fetch_add(n, Relaxed);
         }
+        if let Some(exemplars) = &self.exemplars {
+            exemplars.offer(index, value);
+        }
         let times = n as f64;
         add_f64(&self.sum, value * times);
         add_f64(&self.sum_of_squares, value * value * times);
@@ -249,6 +263,11 @@ impl HistogramCell {
             })
             .ok();
         self.sketch.record_many(value, n);
+    }
+
+    /// The exemplar of bucket `index` (`bounds().len()` for `+Inf`), if any.
+    pub(crate) fn exemplar(&self, index: usize) -> Option<Exemplar> {
+        self.exemplars.as_ref()?.get(index)
     }
 
     /// The number of samples, cheap enough for expiry checks.
@@ -299,6 +318,7 @@ mod tests {
         HistogramCell::new(
             Arc::from(bounds),
             WindowSketch::new(ManualClock::new().clock(), Duration::from_secs(60), 4),
+            None,
         )
     }
 

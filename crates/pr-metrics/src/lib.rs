@@ -104,6 +104,7 @@ mod buckets;
 mod cells;
 mod config;
 mod error;
+mod exemplar;
 mod handles;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -123,6 +124,7 @@ pub use pr_core::time::Clock;
 pub use buckets::{DEFAULT_BUCKETS, exponential, linear};
 pub use config::MetricsConfig;
 pub use error::{Error, LintRule, MetricKind};
+pub use exemplar::TraceIds;
 
 /// The stable codes of [`Error`], each with its HTTP status and retry
 /// class; [`CODES`](codes::CODES) lists them all.
