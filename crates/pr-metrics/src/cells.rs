@@ -53,30 +53,49 @@ fn shard_count() -> usize {
 pub(crate) struct CounterCell {
     shards: Box<[Padded]>,
     mask: usize,
+    /// The last increment's exemplar (one slot), when the registry has a source.
+    exemplar: Option<Exemplars>,
 }
 
 impl CounterCell {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(exemplar: Option<Exemplars>) -> Self {
         let n = shard_count();
         Self {
             shards: (0..n).map(|_| Padded::default()).collect(),
             mask: n - 1,
+            exemplar,
+        }
+    }
+
+    /// Adds `value`, an event of the caller's: it may carry an exemplar.
+    #[inline]
+    pub(crate) fn add(&self, value: u64) {
+        self.add_quietly(value);
+        if let Some(exemplar) = &self.exemplar {
+            exemplar.offer(0, value as f64);
         }
     }
 
     #[inline]
-    pub(crate) fn add(&self, value: u64) {
+    fn add_quietly(&self, value: u64) {
         if let Some(shard) = self.shards.get(thread_index() & self.mask) {
             shard.0.fetch_add(value, Relaxed);
         }
     }
 
-    /// Raises the counter to `value` if it is lower (a counter never goes down).
+    /// Raises the counter to `value` if it is lower (a counter never goes
+    /// down). No exemplar: the jump mirrors a total kept elsewhere, not an
+    /// event of the current trace.
     pub(crate) fn absolute(&self, value: u64) {
         let current = self.value();
         if value > current {
-            self.add(value - current);
+            self.add_quietly(value - current);
         }
+    }
+
+    /// The last increment's exemplar, if any.
+    pub(crate) fn exemplar(&self) -> Option<Exemplar> {
+        self.exemplar.as_ref()?.get(0)
     }
 
     pub(crate) fn value(&self) -> u64 {
@@ -324,7 +343,7 @@ mod tests {
 
     #[test]
     fn counter_sums_shards_and_absolute_never_lowers() {
-        let counter = CounterCell::new();
+        let counter = CounterCell::new(None);
         counter.add(3);
         counter.add(4);
         assert_eq!(counter.value(), 7);

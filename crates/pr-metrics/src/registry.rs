@@ -232,17 +232,22 @@ impl RegistryBuilder {
         self
     }
 
-    /// Attaches `OpenMetrics` exemplars to histogram observations: on each
-    /// observation `source` is asked for the current trace, and when it
-    /// answers, the value, the ids and the registry clock's wall time
-    /// become the exemplar of the bucket the value fell in (the last one
-    /// per bucket is kept). `OpenMetrics` scrapes show them; Prometheus
-    /// text 0.0.4 has no exemplars. Summaries carry none.
+    /// Attaches `OpenMetrics` exemplars to histogram observations and
+    /// counter increments: on each, `source` is asked for the current
+    /// trace, and when it answers, the value (a counter's increment), the
+    /// ids and the registry clock's wall time (to the millisecond) become
+    /// the exemplar of the bucket the value fell in, or of the counter's
+    /// `_total`; the last one per bucket or counter series is kept.
+    /// `OpenMetrics` scrapes show them; Prometheus text 0.0.4 has no
+    /// exemplars. Summaries, gauges and a facade counter's `absolute` (a
+    /// total mirrored from elsewhere) carry none.
     ///
     /// `source` runs on every observation, on the recording thread, so it
     /// should be cheap (read the current span's ids, allocate nothing) and
-    /// answer `None` when no trace is active. Without a source (the
-    /// default), recording costs one branch more than before.
+    /// answer `None` when no trace is active (an all-zero trace id counts
+    /// as none). Keeping an exemplar is a few atomic stores into its
+    /// bucket's slot, no lock. Without a source (the default), recording
+    /// costs one branch more than before and no memory.
     ///
     /// ```
     /// use pr_metrics::{ExpositionFormat, Registry, TraceIds};
@@ -501,7 +506,12 @@ impl Registry {
 
     fn new_cell(&self, family: &Family) -> CellRef {
         match family.kind {
-            MetricKind::Counter => CellRef::Counter(Arc::new(CounterCell::new())),
+            MetricKind::Counter => CellRef::Counter(Arc::new(CounterCell::new(
+                self.inner
+                    .exemplars
+                    .clone()
+                    .map(|source| Exemplars::new(source, self.inner.clock.clone(), 1)),
+            ))),
             MetricKind::Gauge => CellRef::Gauge(Arc::new(GaugeCell::new())),
             _ => CellRef::Histogram(Arc::new(HistogramCell::new(
                 family.bounds.clone(),

@@ -192,6 +192,9 @@ impl Registry {
             CellRef::Counter(cell) => {
                 push_series_start(out, name, if om { "_total" } else { "" }, labels, None);
                 push_u64(out, cell.value());
+                if om && let Some(exemplar) = cell.exemplar() {
+                    push_exemplar(out, &exemplar);
+                }
                 out.push('\n');
             }
             CellRef::Gauge(cell) => {

@@ -1,5 +1,6 @@
-//! `OpenMetrics` exemplars: on the bucket their value fell in, stamped by
-//! the registry's clock, the latest per bucket, never in Prometheus text,
+//! `OpenMetrics` exemplars: on the bucket their value fell in (or a
+//! counter's `_total`), stamped by the registry's clock, the latest per
+//! bucket, never in Prometheus text,
 //! parsed by promtool's `OpenMetrics` parser, and whole under concurrency.
 
 use std::cell::Cell;
@@ -209,6 +210,50 @@ fn facade_histograms_and_timers_carry_exemplars() {
     );
 }
 
+#[test]
+fn counters_carry_the_last_increment_s_exemplar_on_total_in_openmetrics_only() {
+    let manual = ManualClock::at_unix(1_700_000_000);
+    let registry = registry(&manual);
+    let sent = registry
+        .counter("messages_sent_total", &[("queue", "mail")])
+        .unwrap();
+    in_trace(ids(0x10), || sent.inc());
+    manual.advance(Duration::from_millis(42));
+    in_trace(ids(0x20), || sent.inc_by(3));
+    // Outside a trace: counted, the last exemplar stays.
+    sent.inc();
+    // A facade `absolute` mirrors a total kept elsewhere: no exemplar.
+    in_trace(ids(0x30), || {
+        metrics::with_local_recorder(&registry.recorder(), || {
+            metrics::counter!("messages_sent_total", "queue" => "mail").absolute(10);
+            metrics::counter!("bytes_read_total").absolute(7);
+        });
+    });
+
+    let text = registry.render(ExpositionFormat::OpenMetrics);
+    assert!(
+        text.contains(&format!(
+            r#"messages_sent_total{{service="shop",queue="mail"}} 10 # {{trace_id="{}",span_id="{}"}} 3 1700000000.042"#,
+            "20".repeat(16),
+            "20".repeat(8)
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("bytes_read_total{service=\"shop\"} 7\n"),
+        "{text}"
+    );
+
+    assert_eq!(exemplar_lines(&text).len(), 1, "{text}");
+
+    let prometheus = registry.render(ExpositionFormat::Prometheus);
+    assert!(
+        prometheus.contains("messages_sent_total{service=\"shop\",queue=\"mail\"} 10\n"),
+        "{prometheus}"
+    );
+    assert!(exemplar_lines(&prometheus).is_empty(), "{prometheus}");
+}
+
 /// `promtool check metrics` reads only Prometheus text 0.0.4: given
 /// exemplars it stops at the first with `expected integer as timestamp,
 /// got "#"`. Its `OpenMetrics` parser (behind `tsdb create-blocks-from
@@ -235,8 +280,19 @@ fn openmetrics_with_exemplars_parses_with_promtool() {
             histogram.record(value);
         });
     }
+    registry
+        .describe("rpc_calls_total", MetricKind::Counter, None, "Calls made.")
+        .unwrap();
+    let calls = registry
+        .counter("rpc_calls_total", &[("peer", "db")])
+        .unwrap();
+    in_trace(ids(0x77), || calls.inc_by(2));
     let text = registry.render(ExpositionFormat::OpenMetrics);
-    assert_eq!(exemplar_lines(&text).len(), 4, "{text}");
+    assert_eq!(exemplar_lines(&text).len(), 5, "{text}");
+    assert!(
+        text.contains(r#"rpc_calls_total{service="shop",peer="db"} 2 # {"#),
+        "{text}"
+    );
 
     let stamped: String = text
         .lines()
