@@ -6,6 +6,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
+use crate::exemplar::{Exemplar, Exemplars};
 use crate::sketch::WindowSketch;
 
 /// One cache line, so that shards written by different threads do not share one.
@@ -52,30 +53,49 @@ fn shard_count() -> usize {
 pub(crate) struct CounterCell {
     shards: Box<[Padded]>,
     mask: usize,
+    /// The last increment's exemplar (one slot), when the registry has a source.
+    exemplar: Option<Exemplars>,
 }
 
 impl CounterCell {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(exemplar: Option<Exemplars>) -> Self {
         let n = shard_count();
         Self {
             shards: (0..n).map(|_| Padded::default()).collect(),
             mask: n - 1,
+            exemplar,
+        }
+    }
+
+    /// Adds `value`, an event of the caller's: it may carry an exemplar.
+    #[inline]
+    pub(crate) fn add(&self, value: u64) {
+        self.add_quietly(value);
+        if let Some(exemplar) = &self.exemplar {
+            exemplar.offer(0, value as f64);
         }
     }
 
     #[inline]
-    pub(crate) fn add(&self, value: u64) {
+    fn add_quietly(&self, value: u64) {
         if let Some(shard) = self.shards.get(thread_index() & self.mask) {
             shard.0.fetch_add(value, Relaxed);
         }
     }
 
-    /// Raises the counter to `value` if it is lower (a counter never goes down).
+    /// Raises the counter to `value` if it is lower (a counter never goes
+    /// down). No exemplar: the jump mirrors a total kept elsewhere, not an
+    /// event of the current trace.
     pub(crate) fn absolute(&self, value: u64) {
         let current = self.value();
         if value > current {
-            self.add(value - current);
+            self.add_quietly(value - current);
         }
+    }
+
+    /// The last increment's exemplar, if any.
+    pub(crate) fn exemplar(&self) -> Option<Exemplar> {
+        self.exemplar.as_ref()?.get(0)
     }
 
     pub(crate) fn value(&self) -> u64 {
@@ -165,6 +185,8 @@ pub(crate) struct HistogramCell {
     min: AtomicU64,
     max: AtomicU64,
     pub(crate) sketch: WindowSketch,
+    /// The last exemplar per bucket, when the registry has a source.
+    exemplars: Option<Exemplars>,
 }
 
 /// Everything a histogram knows, read at one moment.
@@ -180,7 +202,11 @@ pub(crate) struct HistogramRead {
 }
 
 impl HistogramCell {
-    pub(crate) fn new(bounds: std::sync::Arc<[f64]>, sketch: WindowSketch) -> Self {
+    pub(crate) fn new(
+        bounds: std::sync::Arc<[f64]>,
+        sketch: WindowSketch,
+        exemplars: Option<Exemplars>,
+    ) -> Self {
         Self {
             buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             bounds,
@@ -189,6 +215,7 @@ impl HistogramCell {
             min: AtomicU64::new(f64::INFINITY.to_bits()),
             max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
             sketch,
+            exemplars,
         }
     }
 
@@ -206,6 +233,9 @@ impl HistogramCell {
         let index = self.bounds.partition_point(|bound| *bound < value);
         if let Some(bucket) = self.buckets.get(index) {
             bucket.fetch_add(1, Relaxed);
+        }
+        if let Some(exemplars) = &self.exemplars {
+            exemplars.offer(index, value);
         }
         add_f64(&self.sum, value);
         add_f64(&self.sum_of_squares, value * value);
@@ -235,6 +265,9 @@ impl HistogramCell {
         if let Some(bucket) = self.buckets.get(index) {
             bucket.fetch_add(n, Relaxed);
         }
+        if let Some(exemplars) = &self.exemplars {
+            exemplars.offer(index, value);
+        }
         let times = n as f64;
         add_f64(&self.sum, value * times);
         add_f64(&self.sum_of_squares, value * value * times);
@@ -249,6 +282,11 @@ impl HistogramCell {
             })
             .ok();
         self.sketch.record_many(value, n);
+    }
+
+    /// The exemplar of bucket `index` (`bounds().len()` for `+Inf`), if any.
+    pub(crate) fn exemplar(&self, index: usize) -> Option<Exemplar> {
+        self.exemplars.as_ref()?.get(index)
     }
 
     /// The number of samples, cheap enough for expiry checks.
@@ -299,12 +337,13 @@ mod tests {
         HistogramCell::new(
             Arc::from(bounds),
             WindowSketch::new(ManualClock::new().clock(), Duration::from_secs(60), 4),
+            None,
         )
     }
 
     #[test]
     fn counter_sums_shards_and_absolute_never_lowers() {
-        let counter = CounterCell::new();
+        let counter = CounterCell::new(None);
         counter.add(3);
         counter.add(4);
         assert_eq!(counter.value(), 7);

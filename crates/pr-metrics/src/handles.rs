@@ -25,7 +25,7 @@ impl Counter {
     /// A counter that belongs to no registry (for tests and defaults).
     #[must_use]
     pub fn detached() -> Self {
-        Self::from_cell(Arc::new(CounterCell::new()))
+        Self::from_cell(Arc::new(CounterCell::new(None)))
     }
 
     /// Adds one.

@@ -28,6 +28,9 @@
 //! - **Exposition** in Prometheus text 0.0.4 or `OpenMetrics` 1.0, chosen by
 //!   [`ExpositionFormat::from_accept`]; HELP from `describe_*`, units, global labels
 //!   (service, instance) on every series, `+Inf` always equal to `_count`.
+//! - **Exemplars** in `OpenMetrics` scrapes: with a trace-id source
+//!   ([`RegistryBuilder::exemplars`]), each histogram bucket and counter
+//!   keeps the last observation made in a trace; see [Exemplars](#exemplars).
 //! - **Snapshots** of every metric with its statistics, as serde data.
 //!
 //! # Examples
@@ -73,6 +76,26 @@
 //! # }
 //! ```
 //!
+//! # Exemplars
+//!
+//! An exemplar ties a bucket (or a counter's `_total`) to one trace that
+//! landed in it. The crate depends on no tracing library: the application
+//! passes [`RegistryBuilder::exemplars`] a closure returning the current
+//! [`TraceIds`], or `None` outside a trace (pr-facade reads the current
+//! span's `OpenTelemetry` ids). The last observation per bucket or counter
+//! is kept, with the registry clock's wall time to the millisecond, and
+//! `OpenMetrics` scrapes show it after the sample:
+//!
+//! ```text
+//! http_request_duration_seconds_bucket{le="0.25"} 7 # {trace_id="4bf9…",span_id="00f0…"} 0.21 1700000000.123
+//! ```
+//!
+//! Prometheus text 0.0.4 has no exemplars; summaries and gauges carry none.
+//! The source runs on every observation, so it must be cheap and return
+//! `None` when no trace is active; keeping an exemplar is a few atomic
+//! stores into the bucket's own slot, no lock. Without a source the cost is
+//! one branch per observation.
+//!
 //! # Feature flags
 //!
 //! The recorder, typed API, exposition and snapshots are always built.
@@ -104,6 +127,7 @@ mod buckets;
 mod cells;
 mod config;
 mod error;
+mod exemplar;
 mod handles;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -123,6 +147,7 @@ pub use pr_core::time::Clock;
 pub use buckets::{DEFAULT_BUCKETS, exponential, linear};
 pub use config::MetricsConfig;
 pub use error::{Error, LintRule, MetricKind};
+pub use exemplar::TraceIds;
 
 /// The stable codes of [`Error`], each with its HTTP status and retry
 /// class; [`CODES`](codes::CODES) lists them all.

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::MetricKind;
+use crate::exemplar::push_exemplar;
 use crate::literal::{push_f64, push_u64};
 use crate::registry::{CellRef, Family, Registry, Series};
 use pr_core::sync::read;
@@ -191,6 +192,9 @@ impl Registry {
             CellRef::Counter(cell) => {
                 push_series_start(out, name, if om { "_total" } else { "" }, labels, None);
                 push_u64(out, cell.value());
+                if om && let Some(exemplar) = cell.exemplar() {
+                    push_exemplar(out, &exemplar);
+                }
                 out.push('\n');
             }
             CellRef::Gauge(cell) => {
@@ -212,14 +216,17 @@ impl Registry {
                         out.push('\n');
                     }
                 } else {
-                    for (le, count) in family.le_texts.iter().zip(&read.cumulative) {
+                    let les = family.le_texts.iter().map(String::as_str).chain(["+Inf"]);
+                    let counts = read.cumulative.iter().copied().chain([read.count]);
+                    for (index, (le, count)) in les.zip(counts).enumerate() {
                         push_series_start(out, name, "_bucket", labels, Some(("le", le)));
-                        push_u64(out, *count);
+                        push_u64(out, count);
+                        // 0.0.4 has no exemplars.
+                        if om && let Some(exemplar) = cell.exemplar(index) {
+                            push_exemplar(out, &exemplar);
+                        }
                         out.push('\n');
                     }
-                    push_series_start(out, name, "_bucket", labels, Some(("le", "+Inf")));
-                    push_u64(out, read.count);
-                    out.push('\n');
                 }
                 push_series_start(out, name, "_sum", labels, None);
                 push_f64(out, read.sum);

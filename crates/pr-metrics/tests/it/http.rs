@@ -108,3 +108,37 @@ async fn content_negotiation_and_gzip() {
         .unwrap();
     assert_eq!(unzipped, text);
 }
+
+/// A scraper asking for `OpenMetrics` gets the exemplars; one asking for
+/// Prometheus text gets the same samples without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemplars_follow_the_negotiated_format() {
+    let registry = Registry::builder()
+        .exemplars(|| Some(pr_metrics::TraceIds::new([0xee; 16], [0xdd; 8])))
+        .build()
+        .unwrap();
+    registry
+        .histogram("job_duration_seconds", &[])
+        .unwrap()
+        .record(0.2);
+    let url = format!("{}/metrics", serve(registry).await);
+    let om = get(
+        url.clone(),
+        &[("accept", "application/openmetrics-text; version=1.0.0")],
+    )
+    .await;
+    assert!(om.content_type.starts_with("application/openmetrics-text"));
+    let om = String::from_utf8(om.body).unwrap();
+    let exemplar = format!(
+        r#"job_duration_seconds_bucket{{le="0.25"}} 1 # {{trace_id="{}",span_id="{}"}} 0.2 "#,
+        "ee".repeat(16),
+        "dd".repeat(8)
+    );
+    assert!(om.contains(&exemplar), "{om}");
+    let plain = String::from_utf8(get(url, &[("accept", "text/plain")]).await.body).unwrap();
+    assert!(
+        plain.contains("job_duration_seconds_bucket{le=\"0.25\"} 1\n"),
+        "{plain}"
+    );
+    assert!(!plain.contains("trace_id"), "{plain}");
+}

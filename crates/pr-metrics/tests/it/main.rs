@@ -5,6 +5,7 @@
     reason = "helpers of tests: a panic is a failed test"
 )]
 
+mod exemplars;
 mod exposition;
 mod facade;
 #[cfg(feature = "http")]
