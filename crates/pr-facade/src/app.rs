@@ -644,14 +644,44 @@ impl<C: AppConfig> AppBuilder<C> {
         #[cfg(not(feature = "tls"))]
         let (ops_tls, api_tls) = (None, None);
 
-        // The recorder first, so that logging's and every later component's
+        // Telemetry before the recorder, whose exemplars name its traces,
+        // and before logging, whose subscriber carries its layer (so log
+        // lines carry the spans' OpenTelemetry ids).
+        #[cfg(feature = "telemetry")]
+        let telemetry = config
+            .telemetry()
+            .map(|section| {
+                let builder = pr_telemetry::Telemetry::builder(section)
+                    .service(self.name.clone(), self.version.clone());
+                match &self.env_vars {
+                    Some(vars) => builder.env_vars(vars.iter().cloned()),
+                    None => builder,
+                }
+                .build()
+                .map(Arc::new)
+            })
+            .transpose()
+            .map_err(Error::Telemetry)?;
+        // The recorder next, so that logging's and every later component's
         // handles register with it.
         let mut metrics_config = service.metrics.clone();
         metrics_config
             .global_labels
             .entry("service".to_owned())
             .or_insert_with(|| self.name.clone());
-        let metrics = Registry::new(metrics_config).map_err(Error::Metrics)?;
+        let metrics = Registry::builder().config(metrics_config);
+        // Exemplars on histograms and counters name the current span's
+        // trace, when it is sampled (exported, so the link leads somewhere).
+        #[cfg(feature = "telemetry")]
+        let metrics = match telemetry.as_ref().filter(|t| t.is_exporting()) {
+            Some(_) => metrics.exemplars(|| {
+                pr_telemetry::propagation::span_ids(&tracing::Span::current())
+                    .filter(|ids| ids.flags & 1 == 1)
+                    .map(|ids| pr_metrics::TraceIds::new(ids.trace_id, ids.span_id))
+            }),
+            None => metrics,
+        };
+        let metrics = metrics.build().map_err(Error::Metrics)?;
         if self.install_globals {
             metrics.install().map_err(Error::Metrics)?;
         }
@@ -671,23 +701,6 @@ impl<C: AppConfig> AppBuilder<C> {
             .transpose()
             .map_err(Error::Resilience)?;
 
-        // Before logging, whose subscriber carries its layer (so log lines
-        // carry the spans' OpenTelemetry ids).
-        #[cfg(feature = "telemetry")]
-        let telemetry = config
-            .telemetry()
-            .map(|section| {
-                let builder = pr_telemetry::Telemetry::builder(section)
-                    .service(self.name.clone(), self.version.clone());
-                match &self.env_vars {
-                    Some(vars) => builder.env_vars(vars.iter().cloned()),
-                    None => builder,
-                }
-                .build()
-                .map(Arc::new)
-            })
-            .transpose()
-            .map_err(Error::Telemetry)?;
         #[cfg(feature = "telemetry")]
         if let Some(layer) = telemetry.as_ref().and_then(|t| t.layer()) {
             self.logging_layers.push(Box::new(layer));

@@ -205,6 +205,29 @@ fn the_demo_exports_its_requests_spans_when_an_endpoint_is_configured() {
     assert_eq!(code, 200);
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(status["telemetry"]["exporting"], true, "{status}");
+    // The request's duration has an exemplar naming its trace, for
+    // OpenMetrics scrapers.
+    let metrics = agent()
+        .get(format!("{}/metrics", service.ops))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let exemplar = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("http_server_request_duration_seconds_bucket")
+                && l.contains("# {trace_id=\"0af7651916cd43dd8448eb211c80319c\"")
+        })
+        .unwrap_or_else(|| panic!("no exemplar of the request's trace:\n{metrics}"));
+    let exemplar_span = exemplar
+        .split("span_id=\"")
+        .nth(1)
+        .and_then(|rest| rest.get(..16))
+        .unwrap()
+        .to_owned();
     // Nothing left before the end (a batch waits an hour): the drain's
     // flush sends the request's spans.
     assert!(receiver.received.spans().is_empty());
@@ -225,6 +248,11 @@ fn the_demo_exports_its_requests_spans_when_an_endpoint_is_configured() {
             .map(|(_, v)| v.clone())
     };
     assert_eq!(attribute("service.name").as_deref(), Some("pr-demo"));
+    // The exemplar's span is one the receiver got.
+    assert!(
+        spans.iter().any(|(s, _)| hex(&s.span_id) == exemplar_span),
+        "{exemplar_span} not among {spans:#?}"
+    );
     assert_eq!(attribute("deployment.environment").as_deref(), Some("test"));
     // The request's log lines carry its trace.
     let log = std::fs::read_to_string(service.log_file()).unwrap();
