@@ -252,7 +252,14 @@ fn deploy_compose_file_matches_the_compose_spec_and_an_unknown_key_does_not() {
     // What the schema cannot know: the files it names are ours and there.
     let compose = yaml("docs/deploy/docker-compose.yml");
     let services = &compose["services"];
-    for name in ["demo", "redis", "prometheus", "grafana"] {
+    for name in [
+        "demo",
+        "redis",
+        "prometheus",
+        "grafana",
+        "otel-collector",
+        "tempo",
+    ] {
         assert!(services[name].is_mapping(), "no service {name}");
     }
     let build = &services["demo"]["build"];
@@ -262,7 +269,7 @@ fn deploy_compose_file_matches_the_compose_spec_and_an_unknown_key_does_not() {
         dockerfile.canonicalize().unwrap(),
         dir.join("Dockerfile").canonicalize().unwrap()
     );
-    for service in ["prometheus", "grafana"] {
+    for service in ["prometheus", "grafana", "otel-collector", "tempo"] {
         for (host, _) in mounts(&services[service]) {
             assert!(
                 dir.join(&host).is_file(),
@@ -318,6 +325,89 @@ fn deploy_compose_file_matches_the_compose_spec_and_an_unknown_key_does_not() {
     let folder = provider["options"]["path"].as_str().unwrap();
     let dashboard = mounted("grafana-dashboard.json");
     assert_eq!(Path::new(&dashboard).parent(), Some(Path::new(folder)));
+
+    // Traces: the demo sends to the collector's OTLP/HTTP receiver, the
+    // collector's one pipeline forwards to Tempo's OTLP/gRPC receiver, and
+    // Grafana's Prometheus source links exemplars to the Tempo source.
+    let endpoint = services["demo"]["environment"]["APP__TELEMETRY__ENDPOINT"]
+        .as_str()
+        .unwrap();
+    assert_eq!(endpoint, "http://otel-collector:4318/v1/traces");
+    let collector = yaml("docs/deploy/compose/otel-collector.yaml");
+    assert_eq!(
+        collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].as_str(),
+        Some("0.0.0.0:4318")
+    );
+    let pipeline = &collector["service"]["pipelines"]["traces"];
+    for (stage, section) in [
+        ("receivers", "receivers"),
+        ("processors", "processors"),
+        ("exporters", "exporters"),
+    ] {
+        for name in pipeline[stage].as_sequence().unwrap() {
+            let name = name.as_str().unwrap();
+            assert!(
+                collector[section][name].is_mapping(),
+                "the traces pipeline names {stage} `{name}`, which is not defined"
+            );
+        }
+    }
+    assert_eq!(
+        collector["exporters"]["otlp/tempo"]["endpoint"].as_str(),
+        Some("tempo:4317")
+    );
+    let tempo = yaml("docs/deploy/compose/tempo.yaml");
+    assert_eq!(
+        tempo["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].as_str(),
+        Some("0.0.0.0:4317")
+    );
+    let sources = &yaml("docs/deploy/compose/grafana/datasources.yml")["datasources"];
+    let tempo_source = sources
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"].as_str() == Some("tempo"))
+        .expect("a Tempo data source");
+    assert_eq!(
+        tempo_source["url"].as_str(),
+        Some(
+            format!(
+                "http://tempo:{}",
+                tempo["server"]["http_listen_port"].as_u64().unwrap()
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        source["jsonData"]["exemplarTraceIdDestinations"][0]["datasourceUid"].as_str(),
+        tempo_source["uid"].as_str()
+    );
+    // pr-metrics names the exemplar label `trace_id`.
+    assert_eq!(
+        source["jsonData"]["exemplarTraceIdDestinations"][0]["name"].as_str(),
+        Some("trace_id")
+    );
+    let prometheus_args = services["prometheus"]["command"].as_sequence().unwrap();
+    assert!(
+        prometheus_args
+            .iter()
+            .any(|a| a.as_str() == Some("--enable-feature=exemplar-storage")),
+        "Prometheus drops exemplars without exemplar storage"
+    );
+    let dashboard: Json =
+        serde_json::from_str(&text("docs/deploy/grafana-dashboard.json")).unwrap();
+    let latency_with_exemplars = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .any(|t| {
+            t["exemplar"] == Json::Bool(true)
+                && t["expr"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("http_server_request_duration_seconds_bucket"))
+        });
+    assert!(latency_with_exemplars, "no latency panel shows exemplars");
 }
 
 /// The number of rules in `docs/deploy/alerts.yml`.
