@@ -10,6 +10,9 @@
 //!   and closed, exported by pr-telemetry to an OTLP receiver in this
 //!   process (the export thread busy beside the bench), against the same
 //!   span with no subscriber: the floor, so the ratio is the cost of a span.
+//! - `telemetry/span_per_request_collector_silent`: the same span while the
+//!   collector accepts connections and never answers: the queue is full,
+//!   each span is dropped and counted, and the request pays no more.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -98,5 +101,41 @@ fn span_per_request(c: &mut Criterion) {
     let _ = telemetry.shutdown(Duration::from_secs(5));
 }
 
-criterion_group!(benches, json_event_in_otel_span, span_per_request);
+fn span_per_request_collector_silent(c: &mut Criterion) {
+    let silent = pr_test_support::otlp::Silent::start();
+    let mut config = pr_telemetry::TelemetryConfig::default();
+    config.endpoint = Some(format!("http://{}/v1/traces", silent.addr));
+    config.queue_size = 64;
+    config.batch_size = 64;
+    config.export_timeout = pr_core::units::Duration::from_secs(3600);
+    let telemetry = pr_telemetry::Telemetry::builder(&config)
+        .service("bench", "0")
+        .env_vars(std::iter::empty::<(String, String)>())
+        .build()
+        .expect("a valid config");
+    let ours = Dispatch::new(tracing_subscriber::registry().with(telemetry.layer()));
+    let mut group = c.benchmark_group("telemetry/span_per_request_collector_silent");
+    tracing::dispatcher::with_default(&ours, || {
+        group.bench_function("ours", |b| {
+            b.iter(|| {
+                let span = tracing::info_span!(
+                    "request",
+                    route = "/quote/{symbol}",
+                    status = black_box(200_u64),
+                    client = "198.51.100.7"
+                );
+                let _entered = span.enter();
+            });
+        });
+    });
+    group.finish();
+    let _ = telemetry.shutdown(Duration::from_millis(100));
+}
+
+criterion_group!(
+    benches,
+    json_event_in_otel_span,
+    span_per_request,
+    span_per_request_collector_silent
+);
 criterion_main!(benches);
