@@ -35,7 +35,7 @@ pub mod tls;
 mod tools;
 
 pub use child::CrashChild;
-pub use promtool::{check_metrics, promtool, promtool_run};
+pub use promtool::{check_metrics, check_openmetrics, promtool, promtool_run};
 pub use redis::RedisServer;
 pub use temp::{TempDir, temp_dir};
 pub use testdata::{testdata, testdata_path};

@@ -75,3 +75,70 @@ pub fn promtool_run(args: &[&str], dir: &Path) -> Result<String, String> {
     command.args(args);
     crate::tools::run(command, &format!("promtool {}", args.join(" ")), dir)
 }
+
+/// Parses `text` (`OpenMetrics` 1.0, exemplars included) with promtool's
+/// `OpenMetrics` parser: `promtool tsdb create-blocks-from openmetrics`, the
+/// one promtool command that reads the format (`check metrics` reads only
+/// Prometheus text 0.0.4, and refuses any exemplar). The importer needs a
+/// timestamp on every sample, so each gets the same one, before its
+/// exemplar when it has one.
+///
+/// # Errors
+///
+/// What promtool said, with the text it read, when it refuses the text.
+///
+/// # Panics
+///
+/// When `promtool` is not installed, or a temporary directory cannot be
+/// made or written.
+pub fn check_openmetrics(text: &str) -> Result<(), String> {
+    let stamped: String = text
+        .lines()
+        .map(|line| {
+            if line.starts_with('#') {
+                format!("{line}\n")
+            } else if let Some((sample, exemplar)) = line.split_once(" # ") {
+                format!("{sample} 1700000000 # {exemplar}\n")
+            } else {
+                format!("{line} 1700000000\n")
+            }
+        })
+        .collect();
+    let dir = crate::temp_dir("openmetrics");
+    let file = dir.path().join("metrics.om");
+    std::fs::write(&file, &stamped)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
+    let blocks = dir.path().join("blocks");
+    let output = promtool()
+        .args(["tsdb", "create-blocks-from", "openmetrics", "--quiet"])
+        .arg(&file)
+        .arg(&blocks)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run promtool: {e}"));
+    if output.status.success() && blocks.exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {}{}\n{stamped}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_openmetrics;
+
+    const VALID: &str = "# TYPE rpc_calls counter\n\
+        rpc_calls_total 2 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"} 1 1700000000.123\n\
+        # EOF\n";
+
+    #[test]
+    fn openmetrics_with_an_exemplar_parses_and_a_broken_one_does_not() {
+        check_openmetrics(VALID).unwrap();
+        let broken = VALID.replace("{trace_id=", "trace_id=");
+        assert!(check_openmetrics(&broken).is_err(), "{broken}");
+    }
+}
