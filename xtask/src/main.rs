@@ -283,7 +283,16 @@ fn run_load(
     out: &std::path::Path,
 ) -> Result<(), String> {
     let build = Step::cargo()
-        .args(["build", "--release", "-p", "pr-facade", "--examples"])
+        // The demo needs the facade's `full` features (its examples require them).
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "pr-facade",
+            "--examples",
+            "--features",
+            "full",
+        ])
         .echo(true)
         .run(root, &mut std::io::stderr())
         .map_err(|e| e.to_string())?;

@@ -1202,6 +1202,7 @@ impl<C: AppConfig> App<C> {
             shutdown.drain_timeout.as_std(),
         );
         lifecycle.start_draining();
+        #[cfg(feature = "telemetry")]
         let drain_started = tokio::time::Instant::now();
         let exit = if signalled {
             let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);

@@ -1,4 +1,4 @@
-//! The demo service: `cargo run --example service` from the repository root. On embedded
+//! The demo service: `cargo run -p pr-facade --features full --example service` from the repository root. On embedded
 //! defaults, with no external server: an API on 127.0.0.1:8080 (`GET /quote/{symbol}`: a
 //! flaky dependency behind a resilience pipeline, a cache, a dead-letter queue, and pr-http's
 //! stack from the `http` section); JSON logs to stdout and `data/logs/service.log`; the ops
