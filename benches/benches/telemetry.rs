@@ -70,32 +70,44 @@ fn json_event_in_otel_span(c: &mut Criterion) {
     drop(guard);
 }
 
-fn span_per_request(c: &mut Criterion) {
-    let receiver = pr_test_support::otlp::Receiver::http();
-    let mut config = pr_telemetry::TelemetryConfig::default();
-    config.endpoint = Some(receiver.traces_url());
-    config.batch_delay = pr_core::units::Duration::from_millis(200);
+/// One request's span: 3 fields, entered and closed.
+fn request_span() {
+    let span = tracing::info_span!(
+        "request",
+        route = "/quote/{symbol}",
+        status = black_box(200_u64),
+        client = "198.51.100.7"
+    );
+    let _entered = span.enter();
+}
+
+/// Telemetry exporting to `endpoint` as `config` says, and a subscriber
+/// with its layer.
+fn exporting(
+    endpoint: String,
+    mut config: pr_telemetry::TelemetryConfig,
+) -> (pr_telemetry::Telemetry, Dispatch) {
+    config.endpoint = Some(endpoint);
     let telemetry = pr_telemetry::Telemetry::builder(&config)
         .service("bench", "0")
         .env_vars(std::iter::empty::<(String, String)>())
         .build()
         .expect("a valid config");
-    let ours = Dispatch::new(tracing_subscriber::registry().with(telemetry.layer()));
-    let span = || {
-        let span = tracing::info_span!(
-            "request",
-            route = "/quote/{symbol}",
-            status = black_box(200_u64),
-            client = "198.51.100.7"
-        );
-        let _entered = span.enter();
-    };
+    let dispatch = Dispatch::new(tracing_subscriber::registry().with(telemetry.layer()));
+    (telemetry, dispatch)
+}
+
+fn span_per_request(c: &mut Criterion) {
+    let receiver = pr_test_support::otlp::Receiver::http();
+    let mut config = pr_telemetry::TelemetryConfig::default();
+    config.batch_delay = pr_core::units::Duration::from_millis(200);
+    let (telemetry, ours) = exporting(receiver.traces_url(), config);
     let mut group = c.benchmark_group("telemetry/span_per_request");
     tracing::dispatcher::with_default(&ours, || {
-        group.bench_function("ours", |b| b.iter(span));
+        group.bench_function("ours", |b| b.iter(request_span));
     });
     tracing::dispatcher::with_default(&Dispatch::none(), || {
-        group.bench_function("no subscriber (the floor)", |b| b.iter(span));
+        group.bench_function("no subscriber (the floor)", |b| b.iter(request_span));
     });
     group.finish();
     let _ = telemetry.shutdown(Duration::from_secs(5));
@@ -104,29 +116,13 @@ fn span_per_request(c: &mut Criterion) {
 fn span_per_request_collector_silent(c: &mut Criterion) {
     let silent = pr_test_support::otlp::Silent::start();
     let mut config = pr_telemetry::TelemetryConfig::default();
-    config.endpoint = Some(format!("http://{}/v1/traces", silent.addr));
     config.queue_size = 64;
     config.batch_size = 64;
     config.export_timeout = pr_core::units::Duration::from_secs(3600);
-    let telemetry = pr_telemetry::Telemetry::builder(&config)
-        .service("bench", "0")
-        .env_vars(std::iter::empty::<(String, String)>())
-        .build()
-        .expect("a valid config");
-    let ours = Dispatch::new(tracing_subscriber::registry().with(telemetry.layer()));
+    let (telemetry, ours) = exporting(format!("http://{}/v1/traces", silent.addr), config);
     let mut group = c.benchmark_group("telemetry/span_per_request_collector_silent");
     tracing::dispatcher::with_default(&ours, || {
-        group.bench_function("ours", |b| {
-            b.iter(|| {
-                let span = tracing::info_span!(
-                    "request",
-                    route = "/quote/{symbol}",
-                    status = black_box(200_u64),
-                    client = "198.51.100.7"
-                );
-                let _entered = span.enter();
-            });
-        });
+        group.bench_function("ours", |b| b.iter(request_span));
     });
     group.finish();
     let _ = telemetry.shutdown(Duration::from_millis(100));
