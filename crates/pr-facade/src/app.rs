@@ -59,6 +59,7 @@
 
 mod components;
 mod config;
+mod console;
 mod drain;
 mod error;
 mod ops;
@@ -836,7 +837,7 @@ impl<C: AppConfig> AppBuilder<C> {
         };
         let ops = ops_listener.map(|listener| {
             let addr = listener.addr();
-            let router = ops::router(state.clone(), metrics.clone(), &service.ops.token);
+            let router = ops::router(state.clone(), metrics.clone(), service.ops);
             let (stop, stopped) = oneshot::channel::<()>();
             let served = listener.serve(router, None, async move {
                 let _ = stopped.await;

@@ -7,7 +7,8 @@
 //! ([`kubernetes_validate`], [`check_jsonschema`]), a child process to kill mid-write
 //! ([`CrashChild`]), the vendored outside test data under `testdata/`
 //! ([`testdata`]), and (feature `tls`) a test's own certificate authority
-//! (`tls::TestCa`).
+//! (`tls::TestCa`), and (feature `browser`) a headless Chromium driven over
+//! the DevTools protocol (`browser::Browser`).
 //!
 //! Dev-only and not published, like `tower-test`: the crates name it as a
 //! path dev-dependency, which `cargo publish` strips. Every helper panics
@@ -23,6 +24,8 @@
 //! // Removed when `dir` drops.
 //! ```
 
+#[cfg(feature = "browser")]
+pub mod browser;
 mod child;
 #[cfg(feature = "otlp")]
 pub mod otlp;

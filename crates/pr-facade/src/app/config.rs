@@ -324,7 +324,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ServiceConfig<T> {
     }
 }
 
-/// The ops HTTP server: probes, `/metrics`, `/loggers`, `/info`, `/status`.
+/// The ops HTTP server: probes, `/metrics`, `/loggers`, `/info`, `/status`,
+/// and the console at `/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -342,6 +343,11 @@ pub struct OpsConfig {
     /// 64). Its own cap, taken from the open-files budget before the API's,
     /// keeps the probes answering while the API is flooded.
     pub limits: HttpLimits,
+    /// Whether `GET /` serves the ops console: one self-contained page
+    /// showing what `/status` and `/metrics` answer, refreshed every two
+    /// seconds, whose form changes the log filter with the token. On by
+    /// default; it reads only what the port already answers.
+    pub console: bool,
     /// HTTPS only, with this certificate (feature `tls`); with its
     /// `client_ca_file`, only clients holding a certificate from that CA get
     /// through (the probes' and the scraper's, say). Unset: plain HTTP.
@@ -356,6 +362,7 @@ impl Default for OpsConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 9464)),
             token: SecretString::default(),
             limits: HttpLimits::default(),
+            console: true,
             #[cfg(feature = "tls")]
             tls: None,
         }

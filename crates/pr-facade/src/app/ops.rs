@@ -1,5 +1,5 @@
 //! The ops server's router: pr-health's probes, pr-metrics' `/metrics`,
-//! pr-logging's `/loggers`, and `/info` and `/status`.
+//! pr-logging's `/loggers`, `/info`, `/status`, and the console at `/`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use pr_resources::Sampler;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::app::{Drain, StatusBoard};
+use crate::app::{Drain, OpsConfig, StatusBoard};
 
 /// What `/info` answers: the service's name, version and build metadata.
 #[derive(Clone, Debug, Serialize)]
@@ -59,13 +59,20 @@ pub(crate) struct Ops {
     pub(crate) config: Arc<dyn Fn() -> Value + Send + Sync>,
 }
 
-/// The ops routes: merge of the crates' routers plus `/info` and `/status`.
+/// The ops routes: merge of the crates' routers plus `/info` and `/status`,
+/// and the console when `config` has it.
 /// A change to `/loggers` (any method but `GET` and `HEAD`) has its bearer
 /// token checked before anything reads its body ([`guard_changes`]).
-pub(crate) fn router(ops: Ops, metrics: pr_metrics::Registry, token: &SecretString) -> Router {
+pub(crate) fn router(ops: Ops, metrics: pr_metrics::Registry, config: &OpsConfig) -> Router {
     let levels = ops.logging.levels();
+    let token = &config.token;
     let guard = Arc::new(token.clone());
-    Router::new()
+    let console = if config.console {
+        super::console::router()
+    } else {
+        Router::new()
+    };
+    console
         .route("/info", get(info))
         .route("/status", get(status))
         .with_state(ops.clone())

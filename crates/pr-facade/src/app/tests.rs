@@ -454,6 +454,64 @@ async fn the_ops_token_comes_from_a_secret_file_and_unlocks_loggers() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The console's policy allows its inline script and style by their
+/// SHA-256: after an edit of `console.html` this prints the new hashes.
+#[test]
+fn the_console_policy_hashes_its_script_and_style() {
+    use base64::Engine as _;
+    let hash = |tag: &str| {
+        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+        let start = console::PAGE.find(&open).unwrap() + open.len();
+        let end = console::PAGE[start..].find(&close).unwrap() + start;
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, &console::PAGE.as_bytes()[start..end]);
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    };
+    assert_eq!(
+        (hash("script").as_str(), hash("style").as_str()),
+        (console::SCRIPT_SHA256, console::STYLE_SHA256),
+        "console.rs: update SCRIPT_SHA256 and STYLE_SHA256 to the left values"
+    );
+    // One of each: the policy names no other.
+    assert_eq!(console::PAGE.matches("<script").count(), 1);
+    assert_eq!(console::PAGE.matches("<style").count(), 1);
+    // Self-contained: no address outside the ops port.
+    assert!(!console::PAGE.contains("http://") && !console::PAGE.contains("https://"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_is_served_with_its_policy_unless_turned_off() {
+    let (on, tx) = app(&[]).await;
+    let base = format!("http://{}", on.ops_addr().unwrap());
+    let (off, off_tx) = app(&[("APP__OPS__CONSOLE", "false")]).await;
+    let off_base = format!("http://{}", off.ops_addr().unwrap());
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let response = agent.get(format!("{base}/")).call().unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(header("content-type"), "text/html; charset=utf-8");
+        assert_eq!(header("content-security-policy"), console::policy());
+        assert!(header("content-security-policy").starts_with("default-src 'none'"));
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(get(&format!("{off_base}/")).0, 404);
+    })
+    .await
+    .unwrap();
+    drop((tx, off_tx));
+}
+
 #[tokio::test]
 async fn a_group_readable_secret_file_is_refused_unless_the_policy_warns() {
     use std::os::unix::fs::PermissionsExt as _;

@@ -6,6 +6,7 @@
 )]
 
 mod catalogue;
+mod console;
 mod deploy;
 mod deploy_tools;
 mod e2e;
