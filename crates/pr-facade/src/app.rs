@@ -801,6 +801,8 @@ impl<C: AppConfig> AppBuilder<C> {
                             api: self.api.clone().zip(bound_api),
                             #[cfg(feature = "resilience")]
                             policies: policies.clone(),
+                            health: Some(health.clone()),
+                            sampler: Some(sampler.clone()),
                         },
                         watcher,
                         dispatch.clone(),

@@ -36,7 +36,8 @@ pub struct HealthRegistry {
 
 #[derive(Debug)]
 struct Inner {
-    config: HealthConfig,
+    /// Replaced whole by [`HealthRegistry::reconfigure`]; read where used.
+    config: RwLock<Arc<HealthConfig>>,
     checks: RwLock<BTreeMap<String, Arc<Entry>>>,
     lifecycle: Lifecycle,
     refreshers: AtomicUsize,
@@ -45,7 +46,8 @@ struct Inner {
 struct Entry {
     check: Arc<dyn Check>,
     name: String,
-    timeout: Duration,
+    /// The check's own timeout; `None` takes the configuration's.
+    timeout: Option<Duration>,
     critical: bool,
     groups: Vec<Group>,
     last: Mutex<Option<Run>>,
@@ -140,7 +142,7 @@ impl HealthRegistry {
     fn from_valid(config: HealthConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
-                config,
+                config: RwLock::new(Arc::new(config)),
                 checks: RwLock::new(BTreeMap::new()),
                 lifecycle: Lifecycle::new(),
                 refreshers: AtomicUsize::new(0),
@@ -148,10 +150,31 @@ impl HealthRegistry {
         }
     }
 
-    /// The configuration.
+    /// The configuration in use.
     #[must_use]
-    pub fn config(&self) -> &HealthConfig {
-        &self.inner.config
+    pub fn config(&self) -> Arc<HealthConfig> {
+        Arc::clone(&pr_core::sync::read(&self.inner.config))
+    }
+
+    /// Takes `config` while running: the cache TTL, the staleness bound,
+    /// the Degraded status code, who sees details and the token apply to
+    /// the next probe; the default check timeout to the next run of every
+    /// check without its own; the refresh interval from the refresher's
+    /// next tick. Checks, their results and the lifecycle are kept.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `config` does not validate; the
+    /// registry keeps its configuration then.
+    pub fn reconfigure(&self, config: HealthConfig) -> Result<(), Error> {
+        pr_core::validate::check(&config).map_err(|problems| Error::InvalidConfig { problems })?;
+        *pr_core::sync::write(&self.inner.config) = Arc::new(config);
+        Ok(())
+    }
+
+    /// The timeout a check without its own gets now.
+    fn default_timeout(&self) -> Duration {
+        pr_core::sync::read(&self.inner.config).check_timeout.as_std()
     }
 
     /// The lifecycle the probes answer from.
@@ -173,9 +196,7 @@ impl HealthRegistry {
         let check: Arc<dyn Check> = Arc::new(check);
         let name = check.name().to_owned();
         let entry = Arc::new(Entry {
-            timeout: check
-                .timeout()
-                .unwrap_or_else(|| self.inner.config.check_timeout.as_std()),
+            timeout: check.timeout(),
             critical: check.critical(),
             groups: check.groups(),
             #[cfg(feature = "metrics")]
@@ -194,7 +215,7 @@ impl HealthRegistry {
         if self.inner.refreshers.load(Ordering::Acquire) > 0
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(run(entry, Fresh::Any));
+            runtime.spawn(run(entry, Fresh::Any, self.default_timeout()));
         }
         Ok(())
     }
@@ -234,7 +255,7 @@ impl HealthRegistry {
     /// have never run (see [`warm_up`](Self::warm_up)).
     pub async fn report(&self, group: Option<&Group>) -> HealthReport {
         let fresh = if self.inner.refreshers.load(Ordering::Acquire) == 0 {
-            Fresh::Younger(self.inner.config.cache_ttl.as_std())
+            Fresh::Younger(self.config().cache_ttl.as_std())
         } else {
             Fresh::Any
         };
@@ -278,7 +299,7 @@ impl HealthRegistry {
             if entry.is_fresh(fresh) {
                 continue;
             }
-            runs.spawn(run(entry, fresh));
+            runs.spawn(run(entry, fresh, self.default_timeout()));
         }
         while runs.join_next().await.is_some() {}
     }
@@ -288,7 +309,7 @@ impl HealthRegistry {
     #[must_use]
     pub fn snapshot(&self, group: Option<&Group>) -> HealthReport {
         let now = Instant::now();
-        let stale_after = self.inner.config.stale_after.as_std();
+        let stale_after = self.config().stale_after.as_std();
         let checks: Vec<CheckReport> = self
             .entries(group)
             .iter()
@@ -338,16 +359,17 @@ impl HealthRegistry {
     pub fn spawn_refresher(&self) -> Refresher {
         self.inner.refreshers.fetch_add(1, Ordering::AcqRel);
         let registry = self.clone();
-        let period = self.inner.config.refresh_interval.as_std();
         let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
                 // A run that ends from now on (a first run that `add`, a
                 // probe or `mark_ready` started) counts as this tick's.
                 let since = Instant::now();
                 registry.refresh_unless(None, Fresh::Since(since)).await;
+                // Read at each tick, so a reconfigured interval applies
+                // from the next one; a refresh longer than the interval
+                // is followed by the next at once.
+                let period = registry.config().refresh_interval.as_std();
+                tokio::time::sleep_until(since + period).await;
             }
         });
         Refresher {
@@ -378,7 +400,7 @@ fn gate(mut report: HealthReport, failing: impl Fn(Phase) -> bool) -> HealthRepo
 }
 
 /// Runs one check unless another probe refreshed it while we waited.
-async fn run(entry: Arc<Entry>, fresh: Fresh) {
+async fn run(entry: Arc<Entry>, fresh: Fresh, default_timeout: Duration) {
     let _running = entry.running.lock().await;
     if entry.is_fresh(fresh) {
         return;
@@ -387,13 +409,14 @@ async fn run(entry: Arc<Entry>, fresh: Fresh) {
     let check = Arc::clone(&entry.check);
     // Its own task, so that a panic is contained and a timeout can abort it.
     let mut task = tokio::spawn(async move { check.check().await });
-    let outcome = match tokio::time::timeout(entry.timeout, &mut task).await {
+    let timeout = entry.timeout.unwrap_or(default_timeout);
+    let outcome = match tokio::time::timeout(timeout, &mut task).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(join)) if join.is_panic() => Outcome::down("check panicked"),
         Ok(Err(_)) => Outcome::down("check was cancelled"),
         Err(_) => {
             task.abort();
-            Outcome::down(format!("timed out after {:?}", entry.timeout))
+            Outcome::down(format!("timed out after {timeout:?}"))
         }
     };
     let finished = Instant::now();

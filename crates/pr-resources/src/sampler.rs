@@ -111,7 +111,8 @@ struct State {
 }
 
 struct Inner {
-    config: ResourcesConfig,
+    /// Replaced by [`Sampler::reconfigure`]; read at each refresh.
+    config: ArcSwap<ResourcesConfig>,
     // In its own `Arc` so that a `SnapshotReader`'s cache can hold it.
     snapshot: Arc<ArcSwap<ResourcesSnapshot>>,
     state: Mutex<State>,
@@ -131,7 +132,7 @@ pub struct Sampler {
 impl fmt::Debug for Sampler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sampler")
-            .field("config", &self.inner.config)
+            .field("config", &self.inner.config.load())
             .field("sequence", &self.inner.snapshot.load().sequence)
             .finish_non_exhaustive()
     }
@@ -180,7 +181,7 @@ impl Sampler {
         };
         let sampler = Self {
             inner: Arc::new(Inner {
-                config,
+                config: ArcSwap::from_pointee(config),
                 snapshot: Arc::new(ArcSwap::from_pointee(ResourcesSnapshot::default())),
                 state: Mutex::new(state),
             }),
@@ -189,10 +190,64 @@ impl Sampler {
         Ok(sampler)
     }
 
-    /// The configuration.
+    /// The configuration in use.
     #[must_use]
-    pub fn config(&self) -> &ResourcesConfig {
-        &self.inner.config
+    pub fn config(&self) -> Arc<ResourcesConfig> {
+        self.inner.config.load_full()
+    }
+
+    /// Takes `config` while running, from the next refresh: the interval
+    /// (from the background task's next tick), the disk paths and their
+    /// free-space rules (a rule whose path stays keeps its severity, so
+    /// only a real crossing alerts), and whether open files are counted.
+    /// Rules added with [`add_rule`](Self::add_rule), listeners and the
+    /// snapshot are kept. `cgroups` and `gpu` choose readers at
+    /// [`new`](Self::new): a change of those is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `config` does not validate or changes
+    /// `cgroups` or `gpu`; nothing changes then.
+    pub fn reconfigure(&self, config: ResourcesConfig) -> Result<(), Error> {
+        pr_core::validate::check(&config).map_err(|problems| Error::InvalidConfig { problems })?;
+        let mut state = self.state();
+        let current = self.inner.config.load();
+        let mut problems = pr_core::validate::Validator::new();
+        for (key, fixed) in [
+            ("cgroups", current.cgroups == config.cgroups),
+            ("gpu", current.gpu == config.gpu),
+        ] {
+            problems.check(
+                fixed,
+                key,
+                "is read at start: a change needs a new sampler (a restart)",
+            );
+        }
+        let problems = problems.into_problems();
+        if !problems.is_empty() {
+            return Err(Error::InvalidConfig { problems });
+        }
+        // The configuration's disk rules are replaced; a rule of the same
+        // name keeps its severity.
+        let old: std::collections::HashSet<Arc<str>> =
+            current.disk_rules().into_iter().map(|r| r.name).collect();
+        let mut kept = std::collections::HashMap::new();
+        state.rules.retain(|(rule, severity)| {
+            if old.contains(&rule.name) {
+                kept.insert(Arc::clone(&rule.name), *severity);
+                false
+            } else {
+                true
+            }
+        });
+        let disk_rules = config.disk_rules();
+        for (i, rule) in disk_rules.into_iter().enumerate() {
+            let severity = kept.get(&rule.name).copied().unwrap_or(RuleSeverity::Ok);
+            state.rules.insert(i, (rule, severity));
+        }
+        drop(current);
+        self.inner.config.store(Arc::new(config));
+        Ok(())
     }
 
     /// The latest snapshot, without locking or reference counting: a few
@@ -246,8 +301,9 @@ impl Sampler {
     pub fn refresh(&self) -> Arc<ResourcesSnapshot> {
         let started_cpu = thread_cpu_time();
         let started = Instant::now();
-        let config = &self.inner.config;
         let mut state = self.state();
+        // Under the state's lock, as `reconfigure` changes both.
+        let config = self.inner.config.load_full();
         let mut problems = Vec::new();
 
         let system = state.system.read().unwrap_or_else(|err| {
@@ -383,12 +439,16 @@ impl Sampler {
     /// Outside a tokio runtime.
     pub fn spawn(&self) -> SamplerTask {
         let sampler = self.clone();
-        let period = self.inner.config.interval.as_std();
         let task = tokio::spawn(async move {
-            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut next = tokio::time::Instant::now();
             loop {
-                ticks.tick().await;
+                // Read at each tick, so a reconfigured interval applies
+                // from the next one.
+                next += sampler.inner.config.load().interval.as_std();
+                tokio::time::sleep_until(next).await;
+                // A refresh later than its tick (a busy runtime) moves the
+                // ticks after it, rather than catching up in a burst.
+                next = next.max(tokio::time::Instant::now());
                 sampler.refresh();
             }
         });

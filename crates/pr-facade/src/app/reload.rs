@@ -1,12 +1,18 @@
 //! Reloading the configuration on SIGHUP, and what a reload changes: the
 //! new configuration is what [`App::config`](super::App::config) returns
-//! from then on; of the toolkit's sections, `logging.filter` is applied at
-//! once, and so are the named breakers' thresholds (`resilience.breakers.
-//! <name>.<key>` and `resilience.defaults.breaker.<key>` for the keys of
-//! `pr_resilience::breaker::RETUNABLE`: the breaker keeps its state and
-//! window); every other changed key of a section set up at start
-//! (addresses, limits, log outputs, the metrics registry, health and
-//! resources settings, the HTTP stack, a breaker's window, retries,
+//! from then on (so the service's own settings, its feature flags among
+//! them, read through it are new at once); of the toolkit's sections,
+//! `logging.filter` is applied at once, and so are the `health` section
+//! (pr-health's `HealthRegistry::reconfigure`: timeouts, cache, interval,
+//! status codes, details), the `resources` section but `cgroups` and `gpu`
+//! (`Sampler::reconfigure`: interval, disk paths and their free-space
+//! rules, counting open files), and the named breakers' thresholds
+//! (`resilience.breakers.<name>.<key>` and `resilience.defaults.breaker.
+//! <key>` for the keys of `pr_resilience::breaker::RETUNABLE`: the breaker
+//! keeps its state and window); every other changed key of a section set
+//! up at start (addresses, limits, log outputs, the metrics registry,
+//! `resources.cgroups` and `resources.gpu`, the HTTP stack, a breaker's
+//! window, whose counters the lock-free hot path holds in place, retries,
 //! bulkheads, pipelines), and of the API listener's settings (as
 //! `AppBuilder::api` reads them, named `api.<key>`), is reported as
 //! needing a restart, in the `app.reloaded` event and under `/status` →
@@ -40,12 +46,18 @@ pub(super) struct Live<C> {
     /// The named policies, whose breakers take new thresholds.
     #[cfg(feature = "resilience")]
     pub(super) policies: Option<pr_resilience::policies::Policies>,
+    /// The health registry, which takes a new `health` section.
+    pub(super) health: Option<pr_health::HealthRegistry>,
+    /// The resources sampler, which takes a new `resources` section.
+    pub(super) sampler: Option<pr_resources::Sampler>,
 }
 
 impl<C> Default for Live<C> {
     fn default() -> Self {
         Self {
             api: None,
+            health: None,
+            sampler: None,
             #[cfg(feature = "resilience")]
             policies: None,
         }
@@ -95,7 +107,17 @@ pub(super) fn apply<C: AppConfig>(
     let mut done = Applied::default();
     #[cfg(feature = "resilience")]
     let retuned = retune(live, current, &changed);
+    let health = reconfigure_health(live, current, &changed);
+    let resources = reconfigure_resources(live, current, &changed);
     for key in changed {
+        if (health && key.starts_with("health."))
+            || (resources
+                && key.starts_with("resources.")
+                && !FIXED_RESOURCES.contains(&key.as_str()))
+        {
+            done.applied.push(key);
+            continue;
+        }
         if key == "logging.filter" {
             let filter = after["logging"]["filter"].as_str().unwrap_or_default();
             // Validated with the rest of the configuration, so it parses.
@@ -123,6 +145,49 @@ pub(super) fn apply<C: AppConfig>(
         }
     }
     done
+}
+
+/// The `resources` keys a running sampler cannot take.
+const FIXED_RESOURCES: [&str; 2] = ["resources.cgroups", "resources.gpu"];
+
+/// Gives the health registry the new `health` section when a key of it
+/// changed; whether it took it.
+fn reconfigure_health<C: AppConfig>(live: &Live<C>, config: &C, changed: &[String]) -> bool {
+    let Some(health) = &live.health else {
+        return false;
+    };
+    if !changed.iter().any(|key| key.starts_with("health.")) {
+        return false;
+    }
+    health
+        .reconfigure(config.sections().health.clone())
+        .map_err(|e| {
+            tracing::warn!(event = "app.reconfigure_failed", section = "health", error = %pr_errors::chain(&e), "the health checks keep their settings");
+        })
+        .is_ok()
+}
+
+/// Gives the sampler the new `resources` section (with the readers it
+/// chose at start) when a key it can take changed; whether it took it.
+fn reconfigure_resources<C: AppConfig>(live: &Live<C>, config: &C, changed: &[String]) -> bool {
+    let Some(sampler) = &live.sampler else {
+        return false;
+    };
+    if !changed
+        .iter()
+        .any(|key| key.starts_with("resources.") && !FIXED_RESOURCES.contains(&key.as_str()))
+    {
+        return false;
+    }
+    let mut next = config.sections().resources.clone();
+    let running = sampler.config();
+    (next.cgroups, next.gpu) = (running.cgroups, running.gpu);
+    sampler
+        .reconfigure(next)
+        .map_err(|e| {
+            tracing::warn!(event = "app.reconfigure_failed", section = "resources", error = %pr_errors::chain(&e), "the resources sampler keeps its settings");
+        })
+        .is_ok()
 }
 
 /// Whether `key` is a breaker threshold a live breaker takes.

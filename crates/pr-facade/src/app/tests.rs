@@ -897,26 +897,56 @@ async fn a_reload_applies_the_log_filter_and_names_what_needs_a_restart() {
             "[ops]\nenabled = false",
             "[ops]\nenabled = false\naddr = \"127.0.0.1:9999\"",
         )
-        + "[shutdown]\ndrain_timeout = \"3s\"\n";
+        + "[shutdown]\ndrain_timeout = \"3s\"\n\
+           [health]\ncheck_timeout = \"7s\"\ndegraded_http_status = 503\n\
+           [resources]\ninterval = \"2s\"\ndisk_min_free = \"1GiB\"\ncgroups = false\n";
     std::fs::write(&file, changed).unwrap();
-    let (generation, done) = reload::reload(
-        app.config_handle(),
-        &levels,
-        &restart,
-        &reload::Live::default(),
-    )
-    .unwrap();
+    let live = reload::Live {
+        health: Some(app.health().clone()),
+        sampler: Some(app.sampler().clone()),
+        ..reload::Live::default()
+    };
+    let (generation, done) = reload::reload(app.config_handle(), &levels, &restart, &live).unwrap();
     assert_eq!(generation, 2);
-    assert_eq!(done.applied, ["logging.filter"]);
+    assert_eq!(
+        done.applied,
+        [
+            "health.check_timeout",
+            "health.degraded_http_status",
+            "logging.filter",
+            "resources.disk_min_free",
+            "resources.interval",
+        ]
+    );
+    // Taken by the running registry and sampler.
+    assert_eq!(
+        app.health().config().check_timeout.as_std(),
+        Duration::from_secs(7)
+    );
+    assert_eq!(app.health().config().degraded_http_status, 503);
+    assert_eq!(
+        app.sampler().config().interval.as_std(),
+        Duration::from_secs(2)
+    );
+    assert_eq!(app.sampler().config().disk_min_free.as_u64(), 1 << 30);
+    assert!(app.sampler().config().cgroups, "read at start: kept");
     assert_eq!(levels.current(), "debug,hyper=warn");
     // Read at shutdown, so applied without a restart and not listed.
     assert_eq!(
         done.restart_required,
-        ["metrics.max_series_per_metric", "ops.addr"]
+        [
+            "metrics.max_series_per_metric",
+            "ops.addr",
+            "resources.cgroups"
+        ]
     );
     assert_eq!(
         *restart.lock().unwrap(),
-        ["metrics.max_series_per_metric", "ops.addr"]
+        [
+            "metrics.max_series_per_metric",
+            "ops.addr",
+            "resources.cgroups"
+        ]
     );
     assert_eq!(
         app.config().shutdown.drain_timeout.as_std(),
@@ -924,15 +954,9 @@ async fn a_reload_applies_the_log_filter_and_names_what_needs_a_restart() {
     );
 
     // Unchanged again: nothing new, the pending list kept until a restart.
-    let (_, done) = reload::reload(
-        app.config_handle(),
-        &levels,
-        &restart,
-        &reload::Live::default(),
-    )
-    .unwrap();
+    let (_, done) = reload::reload(app.config_handle(), &levels, &restart, &live).unwrap();
     assert_eq!(done, reload::Applied::default());
-    assert_eq!(restart.lock().unwrap().len(), 2);
+    assert_eq!(restart.lock().unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -1068,6 +1092,7 @@ async fn a_reload_retunes_named_breakers_and_a_changed_api_address_needs_a_resta
     let live = reload::Live {
         api: Some((select, bound)),
         policies: app.policies.clone(),
+        ..reload::Live::default()
     };
     let changed = text
         .replace("127.0.0.1:0", "127.0.0.1:1")

@@ -358,3 +358,55 @@ fn invalid_config_is_rejected() {
     let err = HealthRegistry::new(config).unwrap_err();
     assert_eq!(err.code().as_str(), "health.invalid_config");
 }
+
+/// A new configuration applies while running: the Degraded status code to
+/// the next probe, the default timeout to the next run, the interval from
+/// the refresher's next tick; results and checks are kept.
+#[tokio::test(start_paused = true)]
+async fn reconfigure_applies_while_running_and_keeps_the_results() {
+    let mut config = HealthConfig::default();
+    config.refresh_interval = pr_core::units::Duration::from_secs(10);
+    config.check_timeout = pr_core::units::Duration::from_secs(5);
+    let registry = HealthRegistry::new(config.clone()).unwrap();
+    let start = Instant::now();
+    let runs = Arc::new(AtomicUsize::new(0));
+    // Takes 2 s: within the first default timeout, past the second.
+    registry
+        .add(check_fn("slow", counted(&runs, Duration::from_secs(2))))
+        .unwrap();
+    registry
+        .add(check_fn("degraded", || async { Outcome::degraded("half") }).critical(false))
+        .unwrap();
+    let refresher = registry.spawn_refresher();
+    let report = registry.report(None).await;
+    assert_eq!(report.status, Status::Degraded);
+    assert_eq!(registry.config().http_status(report.status).as_u16(), 200);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    let mut changed = config.clone();
+    changed.degraded_http_status = 503;
+    changed.check_timeout = pr_core::units::Duration::from_secs(1);
+    changed.refresh_interval = pr_core::units::Duration::from_secs(3);
+    registry.reconfigure(changed).unwrap();
+    assert_eq!(registry.config().http_status(Status::Degraded).as_u16(), 503);
+    // The result is kept until the next run.
+    assert_eq!(registry.snapshot(None).status, Status::Degraded);
+    // The tick already scheduled (at 10 s) runs with the new 1 s timeout,
+    // then every 3 s.
+    tokio::time::sleep_until(start + Duration::from_millis(11_500)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "the run at 10 s");
+    let slow = registry.snapshot(None);
+    let slow = slow.checks.iter().find(|c| c.name == "slow").unwrap();
+    assert_eq!(slow.status, Status::Down, "timed out after 1 s: {slow:?}");
+    tokio::time::sleep_until(start + Duration::from_millis(14_500)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 3, "then every 3 s: at 13 s");
+    tokio::time::sleep_until(start + Duration::from_millis(16_500)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 4, "and at 16 s");
+
+    let mut bad = config;
+    bad.check_timeout = pr_core::units::Duration::from_millis(0);
+    let err = registry.reconfigure(bad).unwrap_err();
+    assert_eq!(err.code().as_str(), "health.invalid_config");
+    assert_eq!(registry.config().check_timeout.as_std(), Duration::from_secs(1));
+    drop(refresher);
+}

@@ -289,3 +289,67 @@ fn alerts_are_tracing_events() {
         ]
     );
 }
+
+/// A new configuration applies while running: the disk rules follow the new
+/// thresholds (the real root filesystem: a threshold above its size always
+/// warns, 0 turns the rule off), the interval from the next tick; the rules
+/// added in code, listeners and snapshots are kept; `cgroups` and `gpu`
+/// cannot change.
+#[tokio::test(start_paused = true)]
+async fn reconfigure_applies_thresholds_and_interval_while_running() {
+    let sampler = Sampler::new(config().with_gpu(false)).unwrap();
+    sampler
+        .add_rule(Rule::custom("own", |_| Some(1.0)).warning(0.5))
+        .unwrap();
+    let alerts = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&alerts);
+    sampler.on_alert(move |alert| seen.lock().unwrap().push(alert.rule.to_string()));
+    let task = sampler.spawn();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let names = |s: &Sampler| -> Vec<String> {
+        s.latest().rules.iter().map(|r| r.name.to_string()).collect()
+    };
+    assert_eq!(names(&sampler), ["own"]);
+    let before = sampler.latest().sequence;
+
+    let mut changed = (*sampler.config()).clone();
+    changed.disk_min_free = pr_core::units::ByteSize(u64::MAX / 2);
+    changed.interval = pr_core::units::Duration::from_secs(10);
+    sampler.reconfigure(changed.clone()).unwrap();
+    // The tick already due (at 2 s) comes, then one every 10 s.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let snapshot = sampler.latest();
+    assert_eq!(snapshot.sequence, before + 1);
+    assert_eq!(names(&sampler), ["disk_free_bytes:/", "own"]);
+    assert_eq!(snapshot.rules[0].severity, RuleSeverity::Warning);
+    drop(snapshot);
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(sampler.latest().sequence, before + 1, "none at 11.5 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sampler.latest().sequence, before + 2, "the next at 12 s");
+    assert_eq!(
+        *alerts.lock().unwrap(),
+        ["own", "disk_free_bytes:/"],
+        "the new rule alerted once"
+    );
+
+    // The same rule again keeps its severity: no second alert.
+    let mut again = changed.clone();
+    again.count_fds = false;
+    sampler.reconfigure(again).unwrap();
+    sampler.refresh();
+    assert_eq!(alerts.lock().unwrap().len(), 2);
+    // Off: the rule goes.
+    let mut off = changed;
+    off.disk_min_free = pr_core::units::ByteSize(0);
+    sampler.reconfigure(off.clone()).unwrap();
+    sampler.refresh();
+    assert_eq!(names(&sampler), ["own"]);
+
+    let mut fixed = off;
+    fixed.gpu = true;
+    let err = sampler.reconfigure(fixed).unwrap_err();
+    assert!(err.to_string().contains("gpu: is read at start"), "{err}");
+    assert!(!sampler.config().gpu);
+    task.stop();
+}
