@@ -91,7 +91,7 @@ pub(crate) fn lru_hits(trace: &[u64], capacity: usize) -> u64 {
     hits
 }
 
-/// The four lists of ARC, in the order of `Arc::lists`.
+/// The four lists of ARC, in the order of `ArcState::lists`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum List {
     /// Resident, seen once recently.
@@ -104,8 +104,8 @@ enum List {
     B2,
 }
 
-/// ARC's state: each list ordered by a stamp (the smallest its LRU end),
-/// and where each key is.
+/// ARC's state: each list ordered by a stamp (the smallest at its LRU end;
+/// O(log n) a step), and where each key is.
 struct ArcState {
     lists: [BTreeMap<u64, u64>; 4],
     at: HashMap<u64, (List, u64)>,
