@@ -1,16 +1,22 @@
 //! pr-cache: the memory cache's get hit, get miss, insert and a mixed 90/10
 //! workload from 1 and 2 threads, on both engines (statistics off and on);
-//! file cache get hit / insert; and the hit ratio on the ARC OLTP trace.
+//! file cache get hit / insert; and the hit ratio on the ARC OLTP and P3
+//! traces.
 //!
 //! Peers, in the same run: moka 0.12 sync (under the moka engine: the
 //! wrapper's cost), `quick_cache` 0.7 (under the fast engine: its wrapper's
 //! cost), and for the file cache a plain `std::fs::read` of the same 4 KiB
 //! (the floor) and a plain write + rename.
 //!
-//! Before the criterion groups, the binary replays
-//! `testdata/cache-trace/OLTP.lis.zst` at 256 / 512 / 1000 / 2000
-//! entries and prints our hit ratio beside exact LRU and Belady OPT (the
-//! whole trace under `cargo bench`, a 50,000-key prefix under `cargo test`).
+//! Before the criterion groups, the binary replays the ARC paper's OLTP
+//! trace at 256 / 512 / 1000 / 2000 entries and its P3 trace at 1,000 to
+//! 65,536 (`testdata/cache-trace/`) and prints our hit ratios beside raw
+//! `quick_cache`, exact LRU, ARC and Belady OPT: the whole traces under
+//! `cargo bench` (a few minutes; `cargo bench -p pr-benches --bench cache --
+//! hit_ratio` runs only them), prefixes of 50,000 / 20,000 keys under `cargo
+//! test`. A whole-trace run also writes the tables as Markdown for `cargo
+//! xtask bench` (`hit_ratio_section`); a run filtered to other groups skips
+//! them.
 
 use std::hint::black_box;
 
@@ -289,39 +295,176 @@ fn quick_hits(trace: &[u64], capacity: u64, tuned: bool) -> u64 {
     hits
 }
 
-/// Hit ratios on the OLTP trace: both engines beside exact LRU, raw
-/// `quick_cache` and Belady OPT.
-#[expect(clippy::print_stdout, reason = "the bench's report")]
-#[expect(clippy::cast_precision_loss, reason = "a percentage of counts")]
-fn hit_ratios(full: bool) {
-    let trace = trace::load(if full { usize::MAX } else { 50_000 });
-    let pct = |hits: u64| 100.0 * hits as f64 / trace.len() as f64;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    println!(
-        "cache/hit_ratio OLTP ({} keys{}, {cores} cores): capacity | moka engine | moka engine, bound held at every step | moka TinyLFU alone | fast engine | fast engine, 64 shards asked (quick_cache's default on 16 cores) | quick_cache defaults | quick_cache one shard, hot 0.8, ghost 1.0 | exact LRU | Belady OPT",
-        trace.len(),
-        if full { "" } else { ", prefix" }
-    );
-    for capacity in [256_usize, 512, 1000, 2000] {
-        let cap = capacity as u64;
-        let ours = pct(trace::ours_hits(&trace, cap, Policy::default(), false));
-        let strict = pct(trace::ours_hits(&trace, cap, Policy::default(), true));
-        let tiny_lfu = pct(trace::ours_hits(&trace, cap, Policy::TinyLfu, false));
-        let fast = pct(trace::engine_hits(&trace, cap, Engine::Fast, None));
-        let fast64 = pct(trace::engine_hits(&trace, cap, Engine::Fast, Some(64)));
-        let quick = pct(quick_hits(&trace, cap, false));
-        let tuned = pct(quick_hits(&trace, cap, true));
-        let lru = pct(trace::lru_hits(&trace, capacity));
-        let opt = pct(trace::opt_hits(&trace, capacity));
-        println!(
-            "cache/hit_ratio {capacity:>5} | {ours:6.2} % | {strict:6.2} % | {tiny_lfu:6.2} % | {fast:6.2} % | {fast64:6.2} % | {quick:6.2} % | {tuned:6.2} % | {lru:6.2} % | {opt:6.2} %"
-        );
-    }
+/// The fast engine's default shard count for `entries` on `cores` cores:
+/// `fast_shards` of `crates/pr-cache/src/memory/engine.rs` (4 per core,
+/// rounded up to a power of two, lowered to keep at least 1,024 entries per
+/// shard), copied since it is private; the bench asks for it to show what a
+/// 16-core machine would get.
+fn default_shards(entries: u64, cores: usize) -> usize {
+    let wanted = (cores.max(1) * 4).next_power_of_two();
+    let most = usize::try_from(entries / 1_024).unwrap_or(usize::MAX);
+    wanted.min(most.max(1))
 }
 
+/// The shards a fast-engine cache of `capacity` entries really has when
+/// `asked` (`None`: its default on this machine).
+fn fast_shards(capacity: u64, asked: Option<usize>) -> usize {
+    let mut builder = MemoryCache::builder()
+        .max_entries(capacity)
+        .engine(Engine::Fast);
+    if let Some(n) = asked {
+        builder = builder.shards(n);
+    }
+    let cache: MemoryCache<u64, ()> = builder.build().expect("a valid cache");
+    cache.shards().expect("the fast engine has shards")
+}
+
+/// The traces the bench replays, with their capacities and the prefix
+/// replayed under `cargo test` (the whole trace under `cargo bench`).
+const TRACES: [(trace::Trace, &[u64], usize); 2] = [
+    (trace::Trace::Oltp, &[256, 512, 1000, 2000], 50_000),
+    (
+        trace::Trace::P3,
+        &[1000, 4096, 8192, 16384, 32768, 65536],
+        20_000,
+    ),
+];
+
+/// What each figure of a row is, in order.
+const COLUMNS: [&str; 11] = [
+    "moka engine (default)",
+    "moka engine, bound held at every step",
+    "moka `TinyLFU` alone",
+    "fast engine, default shards here",
+    "fast engine, default shards on 16 cores",
+    "fast engine, 64 shards asked (quick_cache's own default on 16 cores)",
+    "quick_cache defaults",
+    "quick_cache one shard, hot 0.8, ghost 1.0",
+    "exact LRU",
+    "ARC (computed)",
+    "Belady OPT",
+];
+
+/// Hit ratios on each trace: both engines beside raw `quick_cache`, exact
+/// LRU, ARC and Belady OPT, one table per trace. Returns the tables as a
+/// Markdown section, policies down and capacities across (for
+/// `docs/PERFORMANCE.md`, which `cargo xtask bench` writes).
+#[expect(clippy::print_stdout, reason = "the bench's report")]
+#[expect(clippy::cast_precision_loss, reason = "a percentage of counts")]
+fn hit_ratios(full: bool) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut markdown = format!(
+        "## Cache hit ratio\n\nPrinted by `cargo bench -p pr-benches --bench cache` ({cores} cores): \
+         hit ratio in % over two of the ARC paper's traces (`testdata/cache-trace/`), ARC computed \
+         by the simulator of `crates/pr-cache/tests/it/trace.rs`.\n"
+    );
+    for (which, capacities, prefix) in TRACES {
+        let started = std::time::Instant::now();
+        let trace = trace::load_trace(which, if full { usize::MAX } else { prefix });
+        let pct = |hits: u64| 100.0 * hits as f64 / trace.len() as f64;
+        let name = which.name();
+        println!(
+            "cache/hit_ratio {name} ({} keys{}, {cores} cores): capacity | {} | shards (here / on 16 cores / 64 asked)",
+            trace.len(),
+            if full { "" } else { ", prefix" },
+            COLUMNS.join(" | ")
+        );
+        // rows[column][capacity], and the shard counts per capacity.
+        let mut rows = vec![Vec::new(); COLUMNS.len()];
+        let mut shards = Vec::new();
+        for &cap in capacities {
+            let capacity = usize::try_from(cap).expect("small");
+            let sixteen = fast_shards(cap, Some(default_shards(cap, 16)));
+            let counts = [fast_shards(cap, None), sixteen, fast_shards(cap, Some(64))];
+            let figures = [
+                pct(trace::ours_hits(&trace, cap, Policy::default(), false)),
+                pct(trace::ours_hits(&trace, cap, Policy::default(), true)),
+                pct(trace::ours_hits(&trace, cap, Policy::TinyLfu, false)),
+                pct(trace::engine_hits(&trace, cap, Engine::Fast, None)),
+                pct(trace::engine_hits(&trace, cap, Engine::Fast, Some(sixteen))),
+                pct(trace::engine_hits(&trace, cap, Engine::Fast, Some(64))),
+                pct(quick_hits(&trace, cap, false)),
+                pct(quick_hits(&trace, cap, true)),
+                pct(trace::lru_hits(&trace, capacity)),
+                pct(trace::arc_hits(&trace, capacity)),
+                pct(trace::opt_hits(&trace, capacity)),
+            ];
+            let cells: Vec<String> = figures.iter().map(|f| format!("{f:6.2} %")).collect();
+            println!(
+                "cache/hit_ratio {name} {cap:>5} | {} | {} / {} / {}",
+                cells.join(" | "),
+                counts[0],
+                counts[1],
+                counts[2]
+            );
+            for (row, figure) in rows.iter_mut().zip(figures) {
+                row.push(format!("{figure:.2}"));
+            }
+            shards.push(format!("{} / {} / {}", counts[0], counts[1], counts[2]));
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        println!("cache/hit_ratio {name}: {seconds:.1} s");
+        let caps: Vec<String> = capacities.iter().map(u64::to_string).collect();
+        markdown.push_str(&format!(
+            "\n{name} ({} requests):\n\n| capacity (entries) | {} |\n|---|{}\n",
+            trace.len(),
+            caps.join(" | "),
+            "---:|".repeat(caps.len())
+        ));
+        for (column, row) in COLUMNS.iter().zip(&rows) {
+            markdown.push_str(&format!("| {column} | {} |\n", row.join(" | ")));
+        }
+        markdown.push_str(&format!(
+            "| fast engine shards: here / on 16 cores / 64 asked | {} |\n",
+            shards.join(" | ")
+        ));
+    }
+    markdown
+}
+
+/// Whether the command line asks for the hit ratios: no filter, or a filter
+/// that `cache/hit_ratio` contains (criterion's filters are the arguments
+/// that are not flags). A bench run filtered to other groups skips the
+/// replays, which take minutes on the whole traces.
+fn hit_ratio_wanted() -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|f| "cache/hit_ratio".contains(f.as_str()))
+}
+
+/// Where a whole-trace run leaves its Markdown section for `cargo xtask
+/// bench`: `pr-benches/hit-ratio.md` under the target directory (the bench
+/// runs as `<target>/release/deps/cache-<hash>`).
+fn hit_ratio_section() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    Some(
+        exe.ancestors()
+            .nth(3)?
+            .join("pr-benches")
+            .join("hit-ratio.md"),
+    )
+}
+
+#[expect(clippy::print_stderr, reason = "the bench's report")]
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    hit_ratios(full);
+    if hit_ratio_wanted() {
+        let markdown = hit_ratios(full);
+        if full && let Some(path) = hit_ratio_section() {
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&path, markdown));
+            if let Err(e) = written {
+                eprintln!("cache/hit_ratio: could not write {}: {e}", path.display());
+            }
+        }
+    }
     let mut c = Criterion::default().configure_from_args();
     memory_get(&mut c);
     memory_insert(&mut c);

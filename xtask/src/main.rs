@@ -237,6 +237,11 @@ fn run_bench(mode: Bench) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let gates_section = workspace.target_dir().join("pr-gates").join("rerun.md");
     let load_section = workspace.target_dir().join("pr-gates").join("load.md");
+    // Written by the cache bench's whole-trace run (a filtered run that skips it keeps the last).
+    let hit_ratio_section = workspace
+        .target_dir()
+        .join("pr-benches")
+        .join("hit-ratio.md");
     let loaded = if load {
         run_load(workspace.root(), workspace.target_dir(), &load_section)
     } else {
@@ -256,14 +261,10 @@ fn run_bench(mode: Bench) -> Result<(), String> {
         Ok(())
     };
     let mut markdown = bench::render_markdown(&results, PERFORMANCE_NOTE);
-    if let Ok(section) = std::fs::read_to_string(&load_section) {
-        markdown.push('\n');
-        markdown.push_str(&section);
-    }
-    if let Ok(section) = std::fs::read_to_string(&gates_section) {
-        markdown.push('\n');
-        markdown.push_str(&section);
-    }
+    append_sections(
+        &mut markdown,
+        &[&hit_ratio_section, &load_section, &gates_section],
+    );
     let path = workspace.root().join("docs").join("PERFORMANCE.md");
     std::fs::write(&path, markdown)
         .map_err(|e| format!("could not write {}: {e}", path.display()))?;
@@ -273,6 +274,17 @@ fn run_bench(mode: Bench) -> Result<(), String> {
         results.len()
     ));
     loaded.and(timed)
+}
+
+/// Appends each section file that can be read, in order, after a blank line: the ones not
+/// written yet (no load run, no gates timed, no whole-trace cache bench) are left out.
+fn append_sections(markdown: &mut String, sections: &[&std::path::Path]) {
+    for path in sections {
+        if let Ok(section) = std::fs::read_to_string(path) {
+            markdown.push('\n');
+            markdown.push_str(&section);
+        }
+    }
 }
 
 /// Builds the demo service and its load generator in release mode and runs the load, which writes
@@ -543,6 +555,26 @@ mod tests {
         }
         // The one `gates init` writes, too.
         assert!(pr_gates::init::XTASK_MAIN.starts_with("//! "));
+    }
+
+    #[test]
+    fn the_sections_written_are_appended_in_order() {
+        let dir = std::env::temp_dir().join(format!("xtask-sections-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (hit_ratio, load, gates) = (
+            dir.join("hit-ratio.md"),
+            dir.join("load.md"),
+            dir.join("rerun.md"),
+        );
+        std::fs::write(&hit_ratio, "## Cache hit ratio\n").unwrap();
+        std::fs::write(&gates, "## Gates\n").unwrap();
+        let mut markdown = String::from("# Performance\n");
+        append_sections(&mut markdown, &[&hit_ratio, &load, &gates]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            markdown,
+            "# Performance\n\n## Cache hit ratio\n\n## Gates\n"
+        );
     }
 
     fn os(args: &[&str]) -> Vec<OsString> {

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use pr_cache::{MemoryCache, RemovalCause};
 
-use crate::trace;
+use crate::trace::{self, Trace};
 
 const THREADS: u64 = 4;
 const ROUNDS: u64 = 20_000;
@@ -102,7 +102,7 @@ fn a_listener_may_call_back_into_the_cache() {
 /// the trace it beats exact LRU where moka's `TinyLFU` alone does not.
 #[test]
 fn the_builders_default_is_the_window_policy() {
-    let keys = trace::load(120_000);
+    let keys = trace::load_trace(Trace::Oltp, 120_000);
     for capacity in [256_u64, 2000] {
         let cache: MemoryCache<u64, ()> = MemoryCache::builder()
             .max_entries(capacity)
