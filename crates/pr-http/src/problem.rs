@@ -138,6 +138,31 @@ impl ApiError {
         })
     }
 
+    /// `error`'s code, status and retry class (so its `Retry-After`),
+    /// answered with `message` instead of its own: for a handler that knows
+    /// more about a failure than the error says (`...; the failed order
+    /// was NOT recorded`). As with [`new`](Self::new), the client reads the
+    /// message only when the code is public.
+    ///
+    /// ```
+    /// # pr_errors::codes! {
+    /// #     static CODES;
+    /// #     /// The upstream failed.
+    /// #     UPSTREAM = "shop.upstream", BAD_GATEWAY, transient, public;
+    /// # }
+    /// use pr_http::problem::ApiError;
+    /// let failed = ApiError::new(&UPSTREAM, "the upstream failed");
+    /// let error = ApiError::rephrased(failed, "the upstream failed; your order was NOT recorded");
+    /// assert_eq!(error.get().code().as_str(), "shop.upstream");
+    /// assert!(error.to_string().ends_with("NOT recorded"));
+    /// ```
+    pub fn rephrased(error: impl Into<Self>, message: impl Into<String>) -> Self {
+        Self::from(Rephrased {
+            error: error.into().0,
+            message: message.into(),
+        })
+    }
+
     /// The error.
     #[must_use]
     pub fn get(&self) -> &(dyn CodedError + Send + Sync + 'static) {
@@ -175,6 +200,24 @@ struct Refusal {
 impl CodedError for Refusal {
     fn info(&self) -> &'static pr_errors::CodeInfo {
         self.info
+    }
+}
+
+/// [`ApiError::rephrased`]'s error: another's code and retry class, with
+/// its own message.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Rephrased {
+    error: Box<dyn CodedError + Send + Sync>,
+    message: String,
+}
+
+impl CodedError for Rephrased {
+    fn info(&self) -> &'static pr_errors::CodeInfo {
+        self.error.info()
+    }
+    fn retry(&self) -> pr_errors::RetryClass {
+        self.error.retry()
     }
 }
 

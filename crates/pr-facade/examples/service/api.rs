@@ -8,14 +8,14 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::{Json, Router, routing::get};
 use pr_facade::cache::MemoryCache;
-use pr_facade::errors::{CodeInfo, CodedError, RetryClass};
+use pr_facade::errors::CodedError as _;
 use pr_facade::http::problem::ApiError;
 use pr_facade::resilience::retry::Transient;
 use pr_facade::resilience::{CallError, dlq::DeadLetter, dlq::Dlq, pipeline::Pipeline};
 use serde::Deserialize;
 
 use crate::config::Settings;
-use crate::dependency::{self, Failed};
+use crate::dependency;
 
 pr_facade::errors::codes! {
     /// The API's codes.
@@ -26,27 +26,6 @@ pr_facade::errors::codes! {
     INVALID_SYMBOL = "demo.invalid_symbol", BAD_REQUEST, permanent, public;
     /// `?fail` or `?delay_ms` was asked while `dependency.test_knobs` is off.
     TEST_KNOBS_DISABLED = "demo.test_knobs_disabled", BAD_REQUEST, permanent, public;
-}
-
-/// A failed quote the dead-letter queue could not keep: durability tells the truth, so the
-/// client learns it.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}; the failed quote was NOT recorded for replay (dead-letter queue: {lost})")]
-struct NotKept {
-    error: CallError<Failed>,
-    lost: &'static str,
-}
-
-impl CodedError for NotKept {
-    fn info(&self) -> &'static CodeInfo {
-        self.error.info()
-    }
-    fn retry(&self) -> RetryClass {
-        self.error.retry()
-    }
-    fn public_message(&self) -> Option<String> {
-        Some(self.to_string())
-    }
 }
 
 pub(crate) struct Api {
@@ -85,11 +64,8 @@ async fn quote(
         let message = "the fail and delay_ms parameters are off (dependency.test_knobs = false)";
         return Err(ApiError::new(&TEST_KNOBS_DISABLED, message));
     }
-    let (delay, fail) = (
-        Duration::from_millis(knobs.delay_ms.unwrap_or(0)),
-        knobs.fail == Some(true),
-    );
-    tokio::time::sleep(delay.min(api.settings.api.max_delay.as_std())).await;
+    let (delay, fail) = (knobs.delay_ms.unwrap_or(0), knobs.fail == Some(true));
+    tokio::time::sleep(Duration::from_millis(delay).min(api.settings.api.max_delay.as_std())).await;
     let answer = |price, source| {
         Json(serde_json::json!({ "symbol": symbol, "price": price, "source": source }))
     };
@@ -119,23 +95,15 @@ async fn quote(
             .push(&DeadLetter::new(symbol.clone(), failed))
     {
         tracing::error!(event = "demo.dead_letter_lost", symbol = %symbol, error = %lost, "dead letter not kept");
-        return Err(NotKept {
-            error,
-            lost: lost.code().as_str(),
-        }
-        .into());
+        // Durability tells the truth: the client learns the failure was not kept.
+        let lost = lost.code().as_str();
+        let message = format!("{error}; the failed quote was NOT recorded for replay ({lost})");
+        return Err(ApiError::rephrased(error, message));
     }
     Err(error.into())
 }
 
-async fn index() -> &'static str {
-    "pr demo service\n\nGET /quote/{symbol}   a quote from a flaky dependency \
-     (?fail=true and ?delay_ms=N when dependency.test_knobs is on)\n"
-}
-
 pub(crate) fn router(api: Api) -> Router {
-    let routes = Router::new()
-        .route("/", get(index))
-        .route("/quote/{symbol}", get(quote));
+    let routes = Router::new().route("/quote/{symbol}", get(quote));
     routes.with_state(Arc::new(api))
 }

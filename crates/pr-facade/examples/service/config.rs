@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 /// settings below.
 pub(crate) type Config = ServiceConfig<Settings>;
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// Defaults: `Default`, and for the cache and the queue the few keys `main.rs` sets.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Settings {
     /// The public API: its address and listener defences, the longest symbol (1 to 8192
@@ -34,22 +35,6 @@ validate_fields!(Settings {
     cache,
     dlq
 });
-
-impl Default for Settings {
-    fn default() -> Self {
-        let mut cache = MemoryCacheConfig::default();
-        (cache.name, cache.record_stats) = ("quotes".to_owned(), true);
-        cache.time_to_live = Duration::from_secs(5);
-        let (api, dependency) = (ApiConfig::default(), DependencyConfig::default());
-        let dlq = DlqConfig::new("data/dlq");
-        Self {
-            api,
-            dependency,
-            cache,
-            dlq,
-        }
-    }
-}
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -80,25 +65,14 @@ impl Validate for ApiConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// Defaults in `main.rs`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct DependencyConfig {
     pub(crate) failure_rate: f64,
     pub(crate) min_latency: Duration,
     pub(crate) max_latency: Duration,
     pub(crate) test_knobs: bool,
-}
-
-impl Default for DependencyConfig {
-    fn default() -> Self {
-        let (min_latency, max_latency) = (Duration::from_millis(2), Duration::from_millis(40));
-        Self {
-            failure_rate: 0.2,
-            min_latency,
-            max_latency,
-            test_knobs: false,
-        }
-    }
 }
 
 impl Validate for DependencyConfig {

@@ -1,12 +1,8 @@
-//! The demo service: `cargo run -p pr-facade --features full --example service` from the repository root. On embedded
-//! defaults, with no external server: an API on 127.0.0.1:8080 (`GET /quote/{symbol}`: a
-//! flaky dependency behind a resilience pipeline, a cache, a dead-letter queue, and pr-http's
-//! stack from the `http` section); JSON logs to stdout and `data/logs/service.log`; the ops
-//! server on 127.0.0.1:9464 (`/health/ready`, `/metrics`, `/loggers`, `/info`, `/status`);
-//! graceful shutdown on SIGTERM / Ctrl-C (exit 0 when drained in time, 1 when not, 2 for a
-//! bad setting); SIGHUP reloads the config. Settings, lowest first: the defaults
-//! (`config.rs`, and the toolkit's changed below), `service.toml` (or the file
-//! `APP_CONFIG_FILE` names), `APP__<SECTION>__<KEY>` variables (`docs/deploy/README.md`).
+//! The demo service (`cargo run -p pr-facade --features full --example service`): an API on
+//! 127.0.0.1:8080, `GET /quote/{symbol}` from a flaky dependency behind a resilience pipeline, a
+//! cache and a dead-letter queue, served by `App` with pr-http's stack, the ops server on
+//! 127.0.0.1:9464, JSON logs, graceful shutdown and reloads. Settings: the defaults (`config.rs`
+//! and below), `service.toml` (or `APP_CONFIG_FILE`), `APP__<SECTION>__<KEY>` variables.
 
 mod api;
 mod config;
@@ -54,10 +50,13 @@ async fn main() -> ExitCode {
         .with_settings::<Settings>()
         .version(env!("CARGO_PKG_VERSION"))
         .config_file_from_env("APP_CONFIG_FILE", "service.toml")
-        // The toolkit's defaults this service changes: a log file, a shorter drain, a rate limit.
+        // Defaults: a log file, a shorter drain, the cache, queue and dependency, a rate limit.
         .set_default("logging.files", json!([{ "path": "data/logs/service.log",
             "rotation": { "max_size": "10MiB", "every": "daily" }, "retention": { "max_files": 5 } }]))
         .set_default("shutdown.drain_timeout", "10s")
+        .set_default("cache", json!({ "name": "quotes", "record_stats": true, "time_to_live": "5s" }))
+        .set_default("dlq.dir", "data/dlq")
+        .set_default("dependency", json!({ "failure_rate": 0.2, "min_latency": "2ms", "max_latency": "40ms" }))
         .set_default("http.rate_limit", json!({ "enabled": true, "permits": 20, "burst": 40, "max_clients": 10_000 }))
         // The dependency's pipeline, tuned for one that answers in milliseconds.
         .set_default("resilience", json!({
