@@ -139,14 +139,27 @@ impl Drop for Service {
     }
 }
 
-fn run(service: &str, out: &PathBuf) -> Result<(), String> {
-    let connections = env_u64("LOAD_CONNECTIONS", 8);
-    let seconds = env_u64("LOAD_SECONDS", 10);
-    let warmup = env_u64("LOAD_WARMUP_SECONDS", 2);
-    let symbols = env_u64("LOAD_SYMBOLS", 10_000).max(1);
+/// The load's settings, from `LOAD_*` variables.
+#[derive(Clone, Copy)]
+struct Load {
+    connections: u64,
+    seconds: u64,
+    warmup: u64,
+    symbols: u64,
+}
+
+/// One run of the service (`stack`: with pr-http's stack around its API, or without): the API's
+/// samples, the readiness probe's, and the seconds measured.
+fn measure(service: &str, load: Load, stack: bool) -> Result<(Samples, Samples, f64), String> {
+    let Load {
+        connections,
+        seconds,
+        warmup,
+        symbols,
+    } = load;
     let io = |e: std::io::Error| e.to_string();
     let (api_port, ops_port) = (free_port().map_err(io)?, free_port().map_err(io)?);
-    let dir = std::env::temp_dir().join(format!("pr-load-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("pr-load-{}-{stack}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(io)?;
     let api = format!("127.0.0.1:{api_port}");
     let ops = format!("127.0.0.1:{ops_port}");
@@ -164,6 +177,7 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
             .env("APP__HTTP__RATE_LIMIT__PERMITS", "1000000000")
             .env("APP__HTTP__RATE_LIMIT__BURST", "1000000000")
             .env("APP__LOGGING__CONSOLE__ENABLED", "false")
+            .env("APP__HTTP__ENABLED", if stack { "true" } else { "false" })
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -249,8 +263,27 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
     for worker in workers {
         api_samples.merge(worker.join().map_err(|_| "a worker panicked")??);
     }
-    let mut ready = prober.join().map_err(|_| "the prober panicked")??;
+    let ready = prober.join().map_err(|_| "the prober panicked")??;
 
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((api_samples, ready, measured))
+}
+
+fn run(service: &str, out: &PathBuf) -> Result<(), String> {
+    let load = Load {
+        connections: env_u64("LOAD_CONNECTIONS", 8),
+        seconds: env_u64("LOAD_SECONDS", 10),
+        warmup: env_u64("LOAD_WARMUP_SECONDS", 2),
+        symbols: env_u64("LOAD_SYMBOLS", 10_000).max(1),
+    };
+    let Load {
+        connections,
+        seconds,
+        warmup,
+        symbols,
+    } = load;
+    let (mut api_samples, mut ready, measured) = measure(service, load, true)?;
+    let (mut bare, _, bare_measured) = measure(service, load, false)?;
     let mut md = String::from("## The demo service under load\n\n");
     let _ = write!(
         md,
@@ -262,7 +295,9 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
          per-client rate limiter (a quota high enough never to refuse), a cache with a 1 s TTL, and, on a miss, the standard resilience pipeline (total timeout, retry, \
          circuit breaker, attempt timeout) around a simulated dependency that takes 0-2 ms and \
          fails 5 % of the time (so some answers are 502 after retries, counted as non-2xx). \
-         Meanwhile `GET /health/ready` is probed every 50 ms on the ops port. The client and the \
+         Meanwhile `GET /health/ready` is probed every 50 ms on the ops port. A second run serves \
+         the same API without pr-http's stack (`http.enabled = false`: no request ids, access log, \
+         metrics, limits or rate limiter), to show what the stack costs under load. The client and the \
          service share the machine's cores, so the figures are a floor, not a capacity.\n\n"
     );
     md.push_str(
@@ -270,9 +305,12 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
     );
     md.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
     md.push_str(&api_samples.row("`GET /quote/{symbol}` (full pipeline)", measured));
+    md.push_str(&bare.row(
+        "the same with pr-http's stack off (`http.enabled = false`)",
+        bare_measured,
+    ));
     md.push_str(&ready.row("`GET /health/ready` during that load", measured));
     std::fs::write(out, &md).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    let _ = std::fs::remove_dir_all(&dir);
     report(&md);
     Ok(())
 }

@@ -691,6 +691,7 @@ impl<C: AppConfig> AppBuilder<C> {
         #[cfg(feature = "http")]
         let http = config
             .http()
+            .filter(|http| http.enabled)
             .map(pr_http::layers)
             .transpose()
             .map_err(Error::Http)?;

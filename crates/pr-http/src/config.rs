@@ -42,11 +42,18 @@ use pr_core::validate::{Validate, Validator};
 use serde::{Deserialize, Serialize};
 
 /// The `http` section. `Default` is safe in production.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HttpConfig {
+    /// Whether a service that applies the stack from this section
+    /// (pr-facade's `App::serve`) puts it around its API (default true).
+    /// Off, the router is served bare: no request ids, access log,
+    /// metrics, limits or rate limit; for measuring what the stack costs,
+    /// or for a service that assembles its own layers. [`layers`](crate::layers)
+    /// itself does not read it.
+    pub enabled: bool,
     /// Request ids.
     pub request_id: RequestIdConfig,
     /// The access log.
@@ -61,6 +68,21 @@ pub struct HttpConfig {
     pub security_headers: SecurityHeadersConfig,
     /// Response compression (feature `compression`).
     pub compression: CompressionConfig,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            request_id: RequestIdConfig::default(),
+            access_log: AccessLogConfig::default(),
+            limits: LimitsConfig::default(),
+            rate_limit: ClientRateLimitConfig::default(),
+            cors: CorsConfig::default(),
+            security_headers: SecurityHeadersConfig::default(),
+            compression: CompressionConfig::default(),
+        }
+    }
 }
 
 /// The `http.request_id` table.

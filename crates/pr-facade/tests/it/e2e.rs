@@ -92,14 +92,6 @@ fn build_example(name: &str) -> PathBuf {
         .expect("cargo named no executable for the example")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The running demo; killed when dropped (a failed test leaves nothing behind).
 pub(crate) struct Service {
     child: Child,
@@ -174,7 +166,6 @@ impl Service {
     ) -> Self {
         let temp = temp_dir("e2e");
         let dir = temp.path().to_owned();
-        let (api_port, ops_port) = (free_port(), free_port());
         let file = dir.join("service.toml");
         let log = dir.join("logs").join("service.log");
         let text = format!(
@@ -208,8 +199,10 @@ impl Service {
         let child = command
             .current_dir(&dir)
             .env("APP_CONFIG_FILE", &file)
-            .env("APP__API__ADDR", format!("127.0.0.1:{api_port}"))
-            .env("APP__OPS__ADDR", format!("127.0.0.1:{ops_port}"))
+            // Ports the kernel picks, read back from the log: a port probed free and then
+            // bound by the service can be taken in between by another test's process.
+            .env("APP__API__ADDR", "127.0.0.1:0")
+            .env("APP__OPS__ADDR", "127.0.0.1:0")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(if stalled_stdout {
@@ -221,12 +214,47 @@ impl Service {
             .stderr(File::create(dir.join("stderr.log")).unwrap())
             .spawn()
             .unwrap();
-        Self {
+        let mut service = Self {
             child,
-            api: format!("http://127.0.0.1:{api_port}"),
-            ops: format!("http://127.0.0.1:{ops_port}"),
+            api: String::new(),
+            ops: String::new(),
             dir,
             _temp: temp,
+        };
+        service.read_addresses();
+        service
+    }
+
+    /// Fills `api` and `ops` from the `app.listening` events, logged once the listeners are
+    /// bound; left empty when the service exits first (its test reads why).
+    fn read_addresses(&mut self) {
+        let started = Instant::now();
+        while self.api.is_empty() || self.ops.is_empty() {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            let log = std::fs::read_to_string(self.log_file()).unwrap_or_default();
+            for line in log
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            {
+                let (Some(listener), Some(addr)) =
+                    (line["listener"].as_str(), line["addr"].as_str())
+                else {
+                    continue;
+                };
+                match (line["event"].as_str(), listener) {
+                    (Some("app.listening"), "api") => self.api = format!("http://{addr}"),
+                    (Some("app.listening"), "ops") => self.ops = format!("http://{addr}"),
+                    _ => {}
+                }
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the service never logged where it listens:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
