@@ -174,7 +174,9 @@ impl HealthRegistry {
 
     /// The timeout a check without its own gets now.
     fn default_timeout(&self) -> Duration {
-        pr_core::sync::read(&self.inner.config).check_timeout.as_std()
+        pr_core::sync::read(&self.inner.config)
+            .check_timeout
+            .as_std()
     }
 
     /// The lifecycle the probes answer from.

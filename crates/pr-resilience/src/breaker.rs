@@ -49,6 +49,8 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
+
 use crate::time::nanos;
 use crate::{CallError, Error};
 use pr_core::time::Clock;
@@ -236,8 +238,19 @@ pub struct Transition<'a> {
 
 type Listener = Arc<dyn Fn(&Transition<'_>) + Send + Sync>;
 
+/// The configuration keys ([`BreakerConfig`]'s) of the window's shape, a
+/// change of which [`CircuitBreaker::retune`] applies by starting a new
+/// window.
+pub const WINDOW_KEYS: &[&str] = &[
+    "sliding_window",
+    "window_size",
+    "window_duration",
+    "window_buckets",
+];
+
 /// The configuration keys ([`BreakerConfig`]'s) of what
-/// [`CircuitBreaker::retune`] changes on a live breaker.
+/// [`CircuitBreaker::retune`] changes on a live breaker while keeping its
+/// window (see also [`WINDOW_KEYS`]).
 pub const RETUNABLE: &[&str] = &[
     "failure_rate_threshold",
     "slow_call_rate_threshold",
@@ -360,7 +373,11 @@ struct Inner {
     state: AtomicU64,
     open_until: AtomicU64,
     reopens: AtomicU32,
-    window: Window,
+    /// Swapped whole by [`CircuitBreaker::retune`] when the window's shape
+    /// changes (a new, empty window); one pointer load per record.
+    window: ArcSwap<Window>,
+    /// The shape of `window`, compared by `retune`.
+    window_shape: Mutex<SlidingWindow>,
     leases: Box<[AtomicU64]>,
     probe_failures: AtomicU32,
     probe_slow: AtomicU32,
@@ -507,8 +524,12 @@ impl CircuitBreaker {
     /// the minimum calls, the wait in open with its backoff factor and
     /// maximum, and whether permanent errors count ([`RETUNABLE`] names
     /// their configuration keys). Each applies to the next decision (an
-    /// open breaker keeps the wait it was given). The rest sizes the state
-    /// (the window, the half-open probes and their lease, the slow-call
+    /// open breaker keeps the wait it was given). A window of another shape
+    /// (kind, size, duration or buckets: [`WINDOW_KEYS`]) starts a new,
+    /// empty window of that shape, logged `breaker.window_changed`; the
+    /// state is kept (an open breaker stays open until its wait ends), and
+    /// the calls in flight are recorded in the new window. The rest sizes
+    /// the state (the half-open probes and their lease, the slow-call
     /// duration and the clock it chose): `settings`' values for those are
     /// ignored, and a new breaker applies them.
     ///
@@ -519,6 +540,19 @@ impl CircuitBreaker {
     pub fn retune(&self, settings: &BreakerBuilder) -> Result<(), Error> {
         settings.check()?;
         self.0.tuning.set(settings);
+        let mut shape = pr_core::sync::lock(&self.0.window_shape);
+        if *shape != settings.window {
+            self.0.window.store(Arc::new(Window::new(settings.window)));
+            tracing::info!(
+                event = "breaker.window_changed",
+                breaker = %self.0.name,
+                from = ?*shape,
+                to = ?settings.window,
+                "breaker window changed: a new, empty window started"
+            );
+            *shape = settings.window;
+        }
+        drop(shape);
         tracing::info!(
             event = "breaker.retuned",
             breaker = %self.0.name,
@@ -747,7 +781,7 @@ impl CircuitBreaker {
                 if inner.state.load(Ordering::Relaxed) != permit.generation {
                     return;
                 }
-                if let Some(rates) = inner.window.record(code, inner) {
+                if let Some(rates) = inner.window.load().record(code, inner) {
                     self.exceeded(permit.generation, rates);
                 } else if permit.generation & 7 == State::MetricsOnly.code()
                     && inner.would_open.load(Ordering::Relaxed)
@@ -881,9 +915,9 @@ impl CircuitBreaker {
             }
             State::Closed => {
                 inner.reopens.store(0, Ordering::Release);
-                inner.window.reset();
+                inner.window.load().reset();
             }
-            State::ForcedClosed | State::MetricsOnly => inner.window.reset(),
+            State::ForcedClosed | State::MetricsOnly => inner.window.load().reset(),
             State::ForcedOpen | State::Disabled => {}
         }
         inner.would_open.store(false, Ordering::Relaxed);
@@ -968,7 +1002,7 @@ impl CircuitBreaker {
     #[must_use]
     pub fn snapshot(&self) -> BreakerSnapshot {
         let inner = &*self.0;
-        let (calls, failures, slow_calls) = inner.window.totals(inner);
+        let (calls, failures, slow_calls) = inner.window.load().totals(inner);
         BreakerSnapshot {
             state: self.state(),
             calls,
@@ -1563,7 +1597,8 @@ impl BreakerBuilder {
                 &self.name,
                 &State::ALL.map(State::as_str),
             ),
-            window: Window::new(self.window),
+            window: ArcSwap::from_pointee(Window::new(self.window)),
+            window_shape: Mutex::new(self.window),
             tuning,
             slow_nanos: self
                 .slow_duration
@@ -1628,7 +1663,8 @@ mod window_tests {
     fn count_window_totals_match_its_slots_after_resets_racing_records() {
         let clock = ManualClock::new();
         let breaker = breaker(SlidingWindow::Count(8), &clock);
-        let Window::Count(window) = &breaker.0.window else {
+        let current = breaker.0.window.load_full();
+        let Window::Count(window) = &*current else {
             panic!("a count window");
         };
         let writers = AtomicU32::new(2);
@@ -1650,7 +1686,7 @@ mod window_tests {
             scope.spawn(|| {
                 while writers.load(Ordering::Acquire) > 0 {
                     window.reset();
-                    let (_, failures, slow) = breaker.0.window.totals(&breaker.0);
+                    let (_, failures, slow) = breaker.0.window.load().totals(&breaker.0);
                     assert!(failures <= 8 && slow <= 8, "{failures} {slow}");
                 }
             });
@@ -1680,7 +1716,8 @@ mod window_tests {
             },
             &clock,
         );
-        let Window::Time(window) = &breaker.0.window else {
+        let current = breaker.0.window.load_full();
+        let Window::Time(window) = &*current else {
             panic!("a time window");
         };
         clock.advance(Duration::from_secs(10)); // epoch 10: bucket 0
@@ -1713,7 +1750,8 @@ mod window_tests {
             },
             &clock,
         );
-        let Window::Time(window) = &breaker.0.window else {
+        let current = breaker.0.window.load_full();
+        let Window::Time(window) = &*current else {
             panic!("a time window");
         };
         for _ in 0..10 {

@@ -9,11 +9,11 @@
 //! rules, counting open files), and the named breakers' thresholds
 //! (`resilience.breakers.<name>.<key>` and `resilience.defaults.breaker.
 //! <key>` for the keys of `pr_resilience::breaker::RETUNABLE`: the breaker
-//! keeps its state and window); every other changed key of a section set
-//! up at start (addresses, limits, log outputs, the metrics registry,
-//! `resources.cgroups` and `resources.gpu`, the HTTP stack, a breaker's
-//! window, whose counters the lock-free hot path holds in place, retries,
-//! bulkheads, pipelines), and of the API listener's settings (as
+//! keeps its state and window) and window shapes (`breaker::WINDOW_KEYS`:
+//! a new, empty window of the new shape, logged `breaker.window_changed`);
+//! every other changed key of a section set up at start (addresses,
+//! limits, log outputs, the metrics registry, `resources.cgroups` and
+//! `resources.gpu`, the HTTP stack, retries, bulkheads, pipelines), and of the API listener's settings (as
 //! `AppBuilder::api` reads them, named `api.<key>`), is reported as
 //! needing a restart, in the `app.reloaded` event and under `/status` →
 //! `config` → `restart_required`, never silently ignored.
@@ -190,7 +190,8 @@ fn reconfigure_resources<C: AppConfig>(live: &Live<C>, config: &C, changed: &[St
         .is_ok()
 }
 
-/// Whether `key` is a breaker threshold a live breaker takes.
+/// Whether `key` is a breaker threshold or window shape a live breaker
+/// takes.
 #[cfg(feature = "resilience")]
 fn retunable(policies: Option<&pr_resilience::policies::Policies>, key: &str) -> bool {
     let Some((path, field)) = key.rsplit_once('.') else {
@@ -200,7 +201,9 @@ fn retunable(policies: Option<&pr_resilience::policies::Policies>, key: &str) ->
         Some(name) => policies.is_some_and(|p| p.breaker(name).is_some()),
         None => path == "resilience.defaults.breaker",
     };
-    known && pr_resilience::breaker::RETUNABLE.contains(&field)
+    known
+        && (pr_resilience::breaker::RETUNABLE.contains(&field)
+            || pr_resilience::breaker::WINDOW_KEYS.contains(&field))
 }
 
 /// Gives the named breakers the thresholds of the new configuration when

@@ -1101,12 +1101,16 @@ async fn a_reload_retunes_named_breakers_and_a_changed_api_address_needs_a_resta
     std::fs::write(&file, changed).unwrap();
     let (restart, levels) = (reload::RestartRequired::default(), app.logging().levels());
     let (_, done) = reload::reload(app.config_handle(), &levels, &restart, &live).unwrap();
-    // The threshold applied live; the window and the address wait for a restart.
-    assert_eq!(done.applied, ["resilience.breakers.quotes.minimum_calls"]);
+    // The threshold and the window (a new one of 20) applied live; the address waits for a
+    // restart.
     assert_eq!(
-        done.restart_required,
-        ["resilience.breakers.quotes.window_size", "api.addr"]
+        done.applied,
+        [
+            "resilience.breakers.quotes.minimum_calls",
+            "resilience.breakers.quotes.window_size"
+        ]
     );
+    assert_eq!(done.restart_required, ["api.addr"]);
 }
 
 #[cfg(feature = "watch")]

@@ -388,7 +388,10 @@ async fn reconfigure_applies_while_running_and_keeps_the_results() {
     changed.check_timeout = pr_core::units::Duration::from_secs(1);
     changed.refresh_interval = pr_core::units::Duration::from_secs(3);
     registry.reconfigure(changed).unwrap();
-    assert_eq!(registry.config().http_status(Status::Degraded).as_u16(), 503);
+    assert_eq!(
+        registry.config().http_status(Status::Degraded).as_u16(),
+        503
+    );
     // The result is kept until the next run.
     assert_eq!(registry.snapshot(None).status, Status::Degraded);
     // The tick already scheduled (at 10 s) runs with the new 1 s timeout,
@@ -407,6 +410,9 @@ async fn reconfigure_applies_while_running_and_keeps_the_results() {
     bad.check_timeout = pr_core::units::Duration::from_millis(0);
     let err = registry.reconfigure(bad).unwrap_err();
     assert_eq!(err.code().as_str(), "health.invalid_config");
-    assert_eq!(registry.config().check_timeout.as_std(), Duration::from_secs(1));
+    assert_eq!(
+        registry.config().check_timeout.as_std(),
+        Duration::from_secs(1)
+    );
     drop(refresher);
 }

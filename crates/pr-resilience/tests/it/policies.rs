@@ -589,6 +589,26 @@ mod properties {
     }
 }
 
+/// The policies of `text` on a manual clock, their pipeline `quotes`, and a runtime to call it.
+fn quotes_pipeline(
+    text: &str,
+) -> (
+    Policies,
+    pr_resilience::pipeline::Pipeline<pr_resilience::retry::Transient>,
+    tokio::runtime::Runtime,
+) {
+    let policies = Policies::builder(&parse(text))
+        .clock(ManualClock::new().clock())
+        .build()
+        .unwrap();
+    let quotes = policies.pipeline("quotes").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    (policies, quotes, runtime)
+}
+
 #[test]
 fn a_retune_changes_live_thresholds_and_keeps_the_window() {
     let text = |minimum: u32, threshold: f64| {
@@ -599,16 +619,7 @@ fn a_retune_changes_live_thresholds_and_keeps_the_window() {
              [pipelines.quotes]\nbreaker = \"quotes\"\n"
         )
     };
-    let manual = ManualClock::new();
-    let policies = Policies::builder(&parse(&text(100, 50.0)))
-        .clock(manual.clock())
-        .build()
-        .unwrap();
-    let quotes = policies.pipeline("quotes").unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
+    let (policies, quotes, runtime) = quotes_pipeline(&text(100, 50.0));
     let fail = || async { Err::<(), _>(transient()) };
     let ok = || async { Ok::<(), Error>(()) };
     runtime.block_on(async {
@@ -636,5 +647,46 @@ fn a_retune_changes_live_thresholds_and_keeps_the_window() {
     runtime.block_on(async {
         let _ = quotes.run(fail).await;
     });
+    assert_eq!(breaker.state(), State::Open);
+}
+
+/// A window of another size starts a new, empty window of that size; the
+/// pipelines keep their breaker, and the new window decides from then on.
+#[test]
+fn a_retune_with_another_window_size_starts_a_new_window() {
+    let text = |size: u32| {
+        format!(
+            "[defaults.pipeline]\ntotal_timeout = \"0s\"\nattempt_timeout = \"0s\"\n\
+             [breakers.quotes]\nwindow_size = {size}\nminimum_calls = 4\n\
+             failure_rate_threshold = 50.0\nwait_in_open = \"30s\"\n\
+             [pipelines.quotes]\nbreaker = \"quotes\"\n"
+        )
+    };
+    let (policies, quotes, runtime) = quotes_pipeline(&text(10));
+    let fail = || async { Err::<(), _>(transient()) };
+    let ok = || async { Ok::<(), Error>(()) };
+    runtime.block_on(async {
+        for _ in 0..3 {
+            let _ = quotes.run(ok).await;
+        }
+    });
+    let breaker = policies.breaker("quotes").unwrap();
+    assert_eq!(breaker.snapshot().calls, 3);
+
+    assert_eq!(policies.retune(&parse(&text(2))).unwrap(), ["quotes"]);
+    assert_eq!(breaker.snapshot().calls, 0, "a new window");
+    assert_eq!(breaker.state(), State::Closed);
+    // The same size again keeps the window.
+    runtime.block_on(async {
+        let _ = quotes.run(ok).await;
+    });
+    policies.retune(&parse(&text(2))).unwrap();
+    assert_eq!(breaker.snapshot().calls, 1, "kept");
+    // The new window holds 2 calls: the minimum of calls is met at 2, and
+    // one failure of the 2 (50 %) opens it.
+    runtime.block_on(async {
+        let _ = quotes.run(fail).await;
+    });
+    assert_eq!(breaker.snapshot().calls, 2);
     assert_eq!(breaker.state(), State::Open);
 }

@@ -307,7 +307,11 @@ async fn reconfigure_applies_thresholds_and_interval_while_running() {
     let task = sampler.spawn();
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let names = |s: &Sampler| -> Vec<String> {
-        s.latest().rules.iter().map(|r| r.name.to_string()).collect()
+        s.latest()
+            .rules
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect()
     };
     assert_eq!(names(&sampler), ["own"]);
     let before = sampler.latest().sequence;
