@@ -594,7 +594,7 @@ fn quotes_pipeline(
     text: &str,
 ) -> (
     Policies,
-    pr_resilience::pipeline::Pipeline<pr_resilience::retry::Transient>,
+    Pipeline<pr_resilience::retry::Transient>,
     tokio::runtime::Runtime,
 ) {
     let policies = Policies::builder(&parse(text))
