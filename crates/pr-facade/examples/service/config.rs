@@ -29,12 +29,7 @@ pub(crate) struct Settings {
     /// The dead-letter queue of quotes that failed after every retry.
     pub(crate) dlq: DlqConfig,
 }
-validate_fields!(Settings {
-    api,
-    dependency,
-    cache,
-    dlq
-});
+validate_fields! { Settings { api, dependency, cache, dlq } }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]

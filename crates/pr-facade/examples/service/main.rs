@@ -42,7 +42,7 @@ fn start(app: &App<Config>) -> Result<axum::Router, Report> {
 
 #[expect(
     clippy::print_stderr,
-    reason = "logging is not up when setup fails; the demo tells its user where to look"
+    reason = "the banner, and start-up errors before logging"
 )]
 #[tokio::main]
 async fn main() -> ExitCode {
