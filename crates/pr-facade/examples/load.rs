@@ -276,21 +276,15 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
         warmup: env_u64("LOAD_WARMUP_SECONDS", 2),
         symbols: env_u64("LOAD_SYMBOLS", 10_000).max(1),
     };
-    let Load {
-        connections,
-        seconds,
-        warmup,
-        symbols,
-    } = load;
     let (mut api_samples, mut ready, measured) = measure(service, load, true)?;
     let (mut bare, _, bare_measured) = measure(service, load, false)?;
     let mut md = String::from("## The demo service under load\n\n");
     let _ = write!(
         md,
         "`cargo xtask bench` also builds the demo service (`examples/service/`) in release mode and \
-         drives it with `examples/load.rs` from loopback: {connections} keep-alive connections ask \
-         `GET /quote/S<n>` for random symbols among {symbols} as fast as they can for {seconds} s \
-         (after {warmup} s of warm-up), through the per-request drain guard and pr-http's stack (request id, trace context, access \
+         drives it with `examples/load.rs` from loopback: {} keep-alive connections ask \
+         `GET /quote/S<n>` for random symbols among {} as fast as they can for {} s \
+         (after {} s of warm-up), through the per-request drain guard and pr-http's stack (request id, trace context, access \
          log, metrics, limits), the \
          per-client rate limiter (a quota high enough never to refuse), a cache with a 1 s TTL, and, on a miss, the standard resilience pipeline (total timeout, retry, \
          circuit breaker, attempt timeout) around a simulated dependency that takes 0-2 ms and \
@@ -298,7 +292,8 @@ fn run(service: &str, out: &PathBuf) -> Result<(), String> {
          Meanwhile `GET /health/ready` is probed every 50 ms on the ops port. A second run serves \
          the same API without pr-http's stack (`http.enabled = false`: no request ids, access log, \
          metrics, limits or rate limiter), to show what the stack costs under load. The client and the \
-         service share the machine's cores, so the figures are a floor, not a capacity.\n\n"
+         service share the machine's cores, so the figures are a floor, not a capacity.\n\n",
+        load.connections, load.symbols, load.seconds, load.warmup
     );
     md.push_str(
         "| endpoint | requests | requests/s | p50 (ms) | p99 (ms) | max (ms) | non-2xx |\n",
